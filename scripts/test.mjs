@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// The one test command (README, .ci/run): installs what the tests need, typechecks, runs every test.
+// Usage: npm test [-- <file or folder> ...]   (MRAP_SKIP_TYPECHECK=1 to skip tsc while iterating)
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '..')
+process.chdir(root)
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts })
+  return r.status ?? 1
+}
+
+// Dependencies: a fresh clone has no node_modules.
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1)
+}
+
+// The AWS CLI v2 from Debian (with awscrt for SigV4A) is a real client the tests drive.
+const awsCli = '/usr/bin/aws'
+if (!existsSync(awsCli)) {
+  if (process.getuid?.() === 0) {
+    console.log('installing the AWS CLI from Debian (awscli, python3-awscrt)')
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    if (run('apt-get', ['update', '-qq'], { env }) !== 0 ||
+        run('apt-get', ['install', '-y', '-qq', 'awscli', 'python3-awscrt'], { env }) !== 0) {
+      console.error('could not install the AWS CLI; the CLI tests will fail')
+    }
+  } else {
+    console.error('the AWS CLI (/usr/bin/aws) is missing: run `apt-get install awscli python3-awscrt` as root')
+  }
+}
+
+if (process.env.MRAP_SKIP_TYPECHECK !== '1') {
+  console.log('typecheck: tsc --noEmit')
+  if (run(join(root, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', '.']) !== 0) process.exit(1)
+}
+
+function collect(path, out) {
+  const st = statSync(path)
+  if (st.isFile()) { if (/\.test\.ts$/.test(path)) out.push(path); return out }
+  for (const name of readdirSync(path).sort()) {
+    if (name === 'node_modules' || name.startsWith('.')) continue
+    collect(join(path, name), out)
+  }
+  return out
+}
+
+const targets = process.argv.slice(2)
+const files = (targets.length ? targets : ['src', 'test']).filter(existsSync).flatMap((t) => collect(t, []))
+if (files.length === 0) { console.error('no test files found'); process.exit(1) }
+
+const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+  env: { ...process.env, NODE_OPTIONS: '', MRAP_TEST: '1' },
+})
+process.exit(status)

@@ -1,0 +1,123 @@
+/**
+ * @module The one error type of mrap: it carries an S3 error code, its HTTP status and message.
+ * Every layer throws it; only the HTTP layer turns it into bytes (S3 XML, S3 Control envelope).
+ * Codes and messages follow https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+ */
+
+export const S3_ERRORS = {
+  AccessDenied: { status: 403, message: 'Access Denied' },
+  AccountProblem: { status: 403, message: 'There is a problem with your AWS account that prevents the operation from completing successfully.' },
+  AuthorizationHeaderMalformed: { status: 400, message: 'The authorization header is malformed.' },
+  AuthorizationQueryParametersError: { status: 400, message: 'Error parsing the X-Amz-Credential parameter.' },
+  BadDigest: { status: 400, message: 'The Content-MD5 you specified did not match what we received.' },
+  BucketAlreadyExists: { status: 409, message: 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.' },
+  BucketAlreadyOwnedByYou: { status: 409, message: 'Your previous request to create the named bucket succeeded and you already own it.' },
+  BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
+  EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed size' },
+  EntityTooSmall: { status: 400, message: 'Your proposed upload is smaller than the minimum allowed object size.' },
+  ExpiredToken: { status: 400, message: 'The provided token has expired.' },
+  IllegalLocationConstraintException: { status: 400, message: 'The specified location-constraint is not valid.' },
+  IncompleteBody: { status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.' },
+  InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
+  InvalidAccessKeyId: { status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
+  InvalidArgument: { status: 400, message: 'Invalid Argument' },
+  InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
+  InvalidBucketState: { status: 409, message: 'The request is not valid with the current state of the bucket.' },
+  InvalidDigest: { status: 400, message: 'The Content-MD5 you specified is not valid.' },
+  InvalidEncryptionAlgorithmError: { status: 400, message: 'The encryption request you specified is not valid.' },
+  InvalidLocationConstraint: { status: 400, message: 'The specified location constraint is not valid.' },
+  InvalidObjectState: { status: 403, message: 'The operation is not valid for the current state of the object.' },
+  InvalidPart: { status: 400, message: 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.' },
+  InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.' },
+  InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
+  InvalidRequest: { status: 400, message: 'Invalid Request' },
+  InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid.' },
+  InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
+  InvalidToken: { status: 400, message: 'The provided token is malformed or otherwise invalid.' },
+  InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
+  KeyTooLongError: { status: 400, message: 'Your key is too long' },
+  MalformedACLError: { status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema.' },
+  MalformedPolicy: { status: 400, message: 'Policies must be valid JSON and the first byte must be \'{\'' },
+  MalformedXML: { status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema.' },
+  MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
+  MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
+  MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
+  MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
+  MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
+  NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
+  NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
+  NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
+  NoSuchUpload: { status: 404, message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.' },
+  NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
+  NoSuchAccessPoint: { status: 404, message: 'The specified accesspoint does not exist' },
+  NoSuchPublicAccessBlockConfiguration: { status: 404, message: 'The public access block configuration was not found' },
+  NoSuchReplicationConfiguration: { status: 404, message: 'The replication configuration was not found' },
+  NoSuchMultiRegionAccessPoint: { status: 404, message: 'The specified Multi-Region Access Point does not exist.' },
+  NoSuchAsyncRequest: { status: 404, message: 'The specified async request does not exist.' },
+  NotImplemented: { status: 501, message: 'A header you provided implies functionality that is not implemented.' },
+  NotModified: { status: 304, message: 'Not Modified' },
+  PermanentRedirect: { status: 301, message: 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.' },
+  PreconditionFailed: { status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
+  RequestTimeTooSkewed: { status: 403, message: 'The difference between the request time and the current time is too large.' },
+  RequestTimeout: { status: 400, message: 'Your socket connection to the server was not read from or written to within the timeout period.' },
+  ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
+  SignatureDoesNotMatch: { status: 403, message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.' },
+  SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  TooManyBuckets: { status: 400, message: 'You have attempted to create more buckets than allowed' },
+  UnexpectedContent: { status: 400, message: 'This request does not support content' },
+  XAmzContentSHA256Mismatch: { status: 400, message: "The provided 'x-amz-content-sha256' header does not match what was computed." },
+  InvalidChunkSizeError: { status: 403, message: 'Only the last chunk is allowed to have a size less than 8192 bytes' },
+  // IAM / STS / EC2 codes share the type; their renderers pick the envelope.
+  NoSuchEntity: { status: 404, message: 'The requested entity does not exist.' },
+  EntityAlreadyExists: { status: 409, message: 'The entity already exists.' },
+  LimitExceeded: { status: 409, message: 'A limit was exceeded.' },
+  ValidationError: { status: 400, message: 'Validation failed.' },
+  InvalidParameter: { status: 400, message: 'A parameter is invalid.' },
+  InvalidParameterValue: { status: 400, message: 'A parameter value is invalid.' },
+  MissingParameter: { status: 400, message: 'A required parameter is missing.' },
+  InvalidAction: { status: 400, message: 'The action or operation requested is not valid.' },
+  InvalidClientTokenId: { status: 403, message: 'The security token included in the request is invalid.' },
+  UnauthorizedOperation: { status: 403, message: 'You are not authorized to perform this operation.' },
+  DryRunOperation: { status: 412, message: 'Request would have succeeded, but DryRun flag is set.' },
+} as const satisfies Record<string, { status: number; message: string }>
+
+export type S3ErrorCode = keyof typeof S3_ERRORS
+
+/** Extra XML fields some codes carry (`Key`, `BucketName`, `Region`, `ArgumentName`, ...). */
+export type ErrorFields = Record<string, string | number | undefined>
+
+export class S3Error extends Error {
+  readonly code: string
+  readonly status: number
+  readonly fields: ErrorFields
+  /** Response headers the error carries (`Allow` for 405, `x-amz-bucket-region` for 301, ...). */
+  readonly headers: Record<string, string>
+
+  constructor(code: string, status: number, message: string, fields: ErrorFields = {}, headers: Record<string, string> = {}) {
+    super(message)
+    this.name = 'S3Error'
+    this.code = code
+    this.status = status
+    this.fields = fields
+    this.headers = headers
+  }
+}
+
+/** Build an error from the catalogue; `message` overrides the catalogue's wording where AWS is more specific. */
+export function s3Error(
+  code: S3ErrorCode,
+  opts: { message?: string; fields?: ErrorFields; headers?: Record<string, string>; status?: number } = {},
+): S3Error {
+  const entry = S3_ERRORS[code]
+  return new S3Error(code, opts.status ?? entry.status, opts.message ?? entry.message, opts.fields ?? {}, opts.headers ?? {})
+}
+
+/** InvalidArgument always names the argument, as S3 does. */
+export function invalidArgument(name: string, value: string | undefined, message: string): S3Error {
+  return s3Error('InvalidArgument', { message, fields: { ArgumentName: name, ArgumentValue: value } })
+}
+
+export function isS3Error(err: unknown): err is S3Error {
+  return err instanceof S3Error
+}

@@ -1,0 +1,208 @@
+/**
+ * @module The storage contract: what a region's object store must do. The S3 operations speak only
+ * to this interface, so the embedded store (SQLite + files) and an S3-compatible engine are
+ * interchangeable; `contract/` holds the suite every implementation must pass.
+ *
+ * A store holds objects of buckets by name; which buckets exist, who owns them and their
+ * configuration live in the control state (src/state), not here. A store throws `S3Error`
+ * (src/shared/errors.ts) for the conditions named below and nothing else on purpose.
+ */
+import type { Readable } from 'node:stream'
+
+export type VersioningState = 'Unversioned' | 'Enabled' | 'Suspended'
+
+/** Base64 digests as S3 returns them in x-amz-checksum-*. */
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'CRC64NVME'
+export type Checksums = Partial<Record<ChecksumAlgorithm, string>>
+
+export interface Tag { Key: string; Value: string }
+
+/** Everything S3 stores with an object version besides its bytes. */
+export interface ObjectAttributes {
+  contentType?: string
+  contentEncoding?: string
+  contentDisposition?: string
+  contentLanguage?: string
+  cacheControl?: string
+  expires?: string
+  /** x-amz-meta-* without the prefix, names lower-cased. */
+  userMetadata: Record<string, string>
+  tags: Tag[]
+  storageClass?: string
+  /** x-amz-replication-status: PENDING | COMPLETED | FAILED | REPLICA. */
+  replicationStatus?: string
+  /** x-amz-website-redirect-location and other stored headers we echo back. */
+  websiteRedirectLocation?: string
+}
+
+export interface ObjectVersion extends ObjectAttributes {
+  bucket: string
+  key: string
+  /** 'null' for the null version (unversioned or suspended bucket), else an opaque id. */
+  versionId: string
+  isDeleteMarker: boolean
+  isLatest: boolean
+  size: number
+  /** Without quotes: 32 hex digits, or `<hex>-<parts>` for multipart objects. */
+  etag: string
+  lastModified: Date
+  checksums: Checksums
+  /** 'FULL_OBJECT' for single PUTs, 'COMPOSITE' for multipart checksums. */
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+  /** Present for multipart objects: part sizes, so GetObject?partNumber= and ranges work. */
+  parts?: { partNumber: number; size: number; etag: string; checksums: Checksums }[]
+}
+
+export interface ByteRange { start: number; end: number } // inclusive, already validated against size
+
+/** Data handed to a store for a new version. The caller has already hashed/validated nothing yet. */
+export interface PutObjectInput {
+  bucket: string
+  key: string
+  versioning: VersioningState
+  attributes: ObjectAttributes
+  /** The decoded bytes (aws-chunked framing already removed). */
+  body: Readable
+  /**
+   * Called after every byte is durably staged and before anything becomes visible. The caller
+   * checks digests/lengths here (BadDigest, XAmzContentSHA256Mismatch, IncompleteBody); a throw
+   * aborts the write, leaves nothing visible and is re-thrown by putObject. It returns the
+   * digests to store.
+   */
+  finalize: (staged: { size: number }) => Promise<{ etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }> | { etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }
+  /** Preserve a version id (replication writes replicas with the source's id). */
+  versionId?: string
+  lastModified?: Date
+}
+
+export interface DeleteResult {
+  versionId?: string
+  deleteMarker: boolean
+}
+
+export interface ListObjectsInput {
+  prefix?: string
+  delimiter?: string
+  /** Keys strictly greater than this (marker, start-after, or the decoded continuation token). */
+  after?: string
+  maxKeys: number
+}
+export interface ListObjectsResult {
+  objects: ObjectVersion[]
+  commonPrefixes: string[]
+  isTruncated: boolean
+  /** The last key or common prefix returned: where the next page starts (exclusive). */
+  nextAfter?: string
+}
+
+export interface ListVersionsInput {
+  prefix?: string
+  delimiter?: string
+  keyMarker?: string
+  versionIdMarker?: string
+  maxKeys: number
+}
+export interface ListVersionsResult {
+  /** Versions and delete markers, keys ascending, newest version first within a key. */
+  versions: ObjectVersion[]
+  commonPrefixes: string[]
+  isTruncated: boolean
+  nextKeyMarker?: string
+  nextVersionIdMarker?: string
+}
+
+export interface MultipartUpload {
+  bucket: string
+  key: string
+  uploadId: string
+  initiated: Date
+  attributes: ObjectAttributes
+  /** x-amz-checksum-algorithm given at CreateMultipartUpload. */
+  checksumAlgorithm?: ChecksumAlgorithm
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+}
+
+export interface PartInfo {
+  partNumber: number
+  size: number
+  etag: string // without quotes
+  lastModified: Date
+  checksums: Checksums
+}
+
+export interface UploadPartInput {
+  bucket: string
+  uploadId: string
+  partNumber: number
+  body: Readable
+  finalize: PutObjectInput['finalize']
+}
+
+export interface ListUploadsInput {
+  prefix?: string
+  delimiter?: string
+  keyMarker?: string
+  uploadIdMarker?: string
+  maxUploads: number
+}
+export interface ListUploadsResult {
+  uploads: MultipartUpload[]
+  commonPrefixes: string[]
+  isTruncated: boolean
+  nextKeyMarker?: string
+  nextUploadIdMarker?: string
+}
+
+export interface CompleteUploadInput {
+  bucket: string
+  uploadId: string
+  /** As the client sent them; the store checks order (InvalidPartOrder), existence and ETags (InvalidPart), and 5 MiB minimum for all but the last (EntityTooSmall). */
+  parts: { partNumber: number; etag: string }[]
+  versioning: VersioningState
+  /** Computes the final checksums from the chosen parts (composite checksums need part digests). */
+  finalize: (parts: PartInfo[]) => { etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }
+}
+
+export interface GetResult {
+  version: ObjectVersion
+  /** Opens the bytes; a range is inclusive and already within [0, size). */
+  open: (range?: ByteRange) => Readable
+}
+
+/**
+ * One region's object store. Errors it throws (S3Error codes): NoSuchKey (latest is absent or a
+ * delete marker; fields.deleteMarker='true' and fields.versionId when a marker hides it),
+ * NoSuchVersion, MethodNotAllowed (a delete marker asked for by versionId), NoSuchUpload,
+ * InvalidPart, InvalidPartOrder, EntityTooSmall, BucketNotEmpty, ServiceUnavailable (store down).
+ */
+export interface ObjectStore {
+  readonly region: string
+  /** Cleans staging leftovers of a crash; called once before use. */
+  open(): Promise<void>
+  close(): Promise<void>
+  /** False while the store cannot serve (routing skips it). */
+  healthy(): Promise<boolean>
+
+  createBucket(bucket: string): Promise<void>
+  /** BucketNotEmpty when any version or delete marker remains. Aborts open uploads. */
+  deleteBucket(bucket: string): Promise<void>
+
+  putObject(input: PutObjectInput): Promise<ObjectVersion>
+  /** The latest version (versionId undefined) or a given one; see error list above. */
+  getObject(bucket: string, key: string, versionId?: string): Promise<GetResult>
+  /** Replaces tags / attributes of an existing version without touching its bytes. */
+  updateObject(bucket: string, key: string, versionId: string | undefined, patch: Partial<ObjectAttributes>): Promise<ObjectVersion>
+  deleteObject(bucket: string, key: string, opts: { versionId?: string; versioning: VersioningState }): Promise<DeleteResult>
+
+  listObjects(bucket: string, input: ListObjectsInput): Promise<ListObjectsResult>
+  listVersions(bucket: string, input: ListVersionsInput): Promise<ListVersionsResult>
+
+  createUpload(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload>
+  getUpload(bucket: string, uploadId: string): Promise<MultipartUpload>
+  uploadPart(input: UploadPartInput): Promise<PartInfo>
+  /** Parts in ascending number after `partNumberMarker`. */
+  listParts(bucket: string, uploadId: string, opts: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }>
+  listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult>
+  completeUpload(input: CompleteUploadInput): Promise<ObjectVersion>
+  abortUpload(bucket: string, uploadId: string): Promise<void>
+}
