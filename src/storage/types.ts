@@ -182,6 +182,11 @@ export interface ObjectStore {
   close(): Promise<void>
   /** False while the store cannot serve (routing skips it). */
   healthy(): Promise<boolean>
+  /**
+   * Optional fault injection for failover tests: while false, every call throws
+   * ServiceUnavailable and healthy() resolves false.
+   */
+  setAvailable?(available: boolean): void
 
   createBucket(bucket: string): Promise<void>
   /** BucketNotEmpty when any version or delete marker remains. Aborts open uploads. */

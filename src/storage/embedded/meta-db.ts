@@ -1,0 +1,202 @@
+/**
+ * @module The metadata database of one region: typed, synchronous queries over better-sqlite3.
+ * Synchronous on purpose: a statement costs microseconds, and a transaction that runs without
+ * an await in the middle cannot interleave with another request, so "last commit wins" needs no
+ * lock. WAL with synchronous=FULL makes every commit durable before it returns.
+ */
+import Database from 'better-sqlite3'
+import type { Position } from './listing.js'
+import type { PartRow, UploadRow, VersionRow } from './rows.js'
+import { migrate } from './schema.js'
+
+export type NewVersion = Omit<VersionRow, 'seq' | 'is_latest'>
+
+export class MetaDb {
+  readonly db: Database.Database
+  private readonly s
+
+  constructor(path: string) {
+    this.db = new Database(path)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('foreign_keys = OFF')
+    // Another connection (a second process by mistake) waits instead of failing at once.
+    this.db.pragma('busy_timeout = 5000')
+    migrate(this.db)
+    const db = this.db
+    this.s = {
+      latest: db.prepare<[string, string], VersionRow>('SELECT * FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1'),
+      byId: db.prepare<[string, string, string], VersionRow>('SELECT * FROM versions WHERE bucket = ? AND key = ? AND version_id = ?'),
+      insert: db.prepare<NewVersion>(`INSERT INTO versions (bucket, key, version_id, is_delete_marker, size, etag, last_modified_ms,
+        attrs, checksums, checksum_type, inline, blob, manifest) VALUES (@bucket, @key, @version_id, @is_delete_marker, @size, @etag,
+        @last_modified_ms, @attrs, @checksums, @checksum_type, @inline, @blob, @manifest)`),
+      deleteSeq: db.prepare<[number]>('DELETE FROM versions WHERE seq = ?'),
+      clearLatest: db.prepare<[string, string]>('UPDATE versions SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1'),
+      setLatest: db.prepare<[string, string]>(`UPDATE versions SET is_latest = 1 WHERE seq =
+        (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)`),
+      setAttrs: db.prepare<[string, number]>('UPDATE versions SET attrs = ? WHERE seq = ?'),
+      anyVersion: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM versions WHERE bucket = ? LIMIT 1'),
+      currentGt: db.prepare<[string, string, string, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key > ?
+        AND key < ? AND is_latest = 1 AND is_delete_marker = 0 ORDER BY key LIMIT ?`),
+      currentGe: db.prepare<[string, string, string, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key >= ?
+        AND key < ? AND is_latest = 1 AND is_delete_marker = 0 ORDER BY key LIMIT ?`),
+      versionsGt: db.prepare<[string, string, string, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key > ?
+        AND key < ? ORDER BY key, seq DESC LIMIT ?`),
+      versionsGe: db.prepare<[string, string, string, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key >= ?
+        AND key < ? ORDER BY key, seq DESC LIMIT ?`),
+      versionsInKey: db.prepare<[string, string, number, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key = ?
+        AND seq < ? ORDER BY seq DESC LIMIT ?`),
+      upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
+      uploadsOfBucket: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE bucket = ?'),
+      nextUploadSeq: db.prepare<[], { value: number }>("UPDATE counters SET value = value + 1 WHERE name = 'upload_seq' RETURNING value"),
+      insertUpload: db.prepare<UploadRow>(`INSERT INTO uploads VALUES (@upload_id, @seq, @bucket, @key, @initiated_ms, @attrs,
+        @checksum_algorithm, @checksum_type)`),
+      deleteUpload: db.prepare<[string]>('DELETE FROM uploads WHERE upload_id = ?'),
+      uploadsGt: db.prepare<[string, string, string, number], UploadRow>(`SELECT * FROM uploads WHERE bucket = ? AND key > ? AND key < ?
+        ORDER BY key, seq LIMIT ?`),
+      uploadsGe: db.prepare<[string, string, string, number], UploadRow>(`SELECT * FROM uploads WHERE bucket = ? AND key >= ?
+        AND key < ? ORDER BY key, seq LIMIT ?`),
+      uploadsInKey: db.prepare<[string, string, number, number], UploadRow>(`SELECT * FROM uploads WHERE bucket = ? AND key = ?
+        AND seq > ? ORDER BY seq LIMIT ?`),
+      part: db.prepare<[string, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number = ?'),
+      parts: db.prepare<[string], PartRow>('SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number'),
+      partsAfter: db.prepare<[string, number, number], PartRow>(`SELECT * FROM parts WHERE upload_id = ? AND part_number > ?
+        ORDER BY part_number LIMIT ?`),
+      upsertPart: db.prepare<PartRow>(`INSERT OR REPLACE INTO parts VALUES (@upload_id, @part_number, @size, @etag, @checksums,
+        @last_modified_ms, @blob)`),
+      deleteParts: db.prepare<[string]>('DELETE FROM parts WHERE upload_id = ?'),
+      insertBucket: db.prepare<[string, number]>('INSERT OR IGNORE INTO buckets VALUES (?, ?)'),
+      deleteBucket: db.prepare<[string]>('DELETE FROM buckets WHERE name = ?'),
+      blobRefs: db.prepare<[], { blob: string }>(`SELECT blob FROM versions WHERE blob IS NOT NULL
+        UNION ALL SELECT json_extract(j.value, '$.blob') FROM versions, json_each(versions.manifest) AS j WHERE manifest IS NOT NULL
+        UNION ALL SELECT blob FROM parts`),
+    }
+  }
+
+  close(): void {
+    this.db.close()
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction (commits, fsynced, when it returns). */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
+  latest(bucket: string, key: string): VersionRow | undefined {
+    return this.s.latest.get(bucket, key)
+  }
+
+  version(bucket: string, key: string, versionId: string): VersionRow | undefined {
+    return this.s.byId.get(bucket, key, versionId)
+  }
+
+  insertVersion(row: NewVersion): void {
+    this.s.insert.run(row)
+  }
+
+  deleteVersion(seq: number): void {
+    this.s.deleteSeq.run(seq)
+  }
+
+  /** Re-derives is_latest for a key; every transaction that changes a key's versions calls it. */
+  refreshLatest(bucket: string, key: string): void {
+    this.s.clearLatest.run(bucket, key)
+    this.s.setLatest.run(bucket, key)
+  }
+
+  setAttrs(seq: number, attrs: string): void {
+    this.s.setAttrs.run(attrs, seq)
+  }
+
+  bucketHasVersions(bucket: string): boolean {
+    return this.s.anyVersion.get(bucket) !== undefined
+  }
+
+  /** Latest non-marker versions (ListObjects). `end` undefined means no upper bound. */
+  currentFrom(bucket: string, from: Position, end: string | undefined, limit: number): VersionRow[] {
+    const stmt = from.inclusive ? this.s.currentGe : this.s.currentGt
+    return stmt.all(bucket, from.key, end ?? MAX_KEY, limit)
+  }
+
+  /** All versions, key ascending then newest first; `tie` resumes inside `from.key` below that seq. */
+  versionsFrom(bucket: string, from: Position, end: string | undefined, limit: number): VersionRow[] {
+    if (from.tie === undefined) {
+      const stmt = from.inclusive ? this.s.versionsGe : this.s.versionsGt
+      return stmt.all(bucket, from.key, end ?? MAX_KEY, limit)
+    }
+    const head = this.s.versionsInKey.all(bucket, from.key, from.tie, limit)
+    if (head.length >= limit) return head
+    return head.concat(this.s.versionsGt.all(bucket, from.key, end ?? MAX_KEY, limit - head.length))
+  }
+
+  upload(uploadId: string): UploadRow | undefined {
+    return this.s.upload.get(uploadId)
+  }
+
+  uploadsOfBucket(bucket: string): UploadRow[] {
+    return this.s.uploadsOfBucket.all(bucket)
+  }
+
+  nextUploadSeq(): number {
+    return this.s.nextUploadSeq.get()!.value
+  }
+
+  insertUpload(row: UploadRow): void {
+    this.s.insertUpload.run(row)
+  }
+
+  /** Removes an upload and its part rows; returns the part blobs to unlink after commit. */
+  deleteUpload(uploadId: string): string[] {
+    const blobs = this.s.parts.all(uploadId).map((p) => p.blob)
+    this.s.deleteParts.run(uploadId)
+    this.s.deleteUpload.run(uploadId)
+    return blobs
+  }
+
+  /** Uploads by key then initiation; `tie` resumes inside `from.key` after that upload seq. */
+  uploadsFrom(bucket: string, from: Position, end: string | undefined, limit: number): UploadRow[] {
+    if (from.tie === undefined) {
+      const stmt = from.inclusive ? this.s.uploadsGe : this.s.uploadsGt
+      return stmt.all(bucket, from.key, end ?? MAX_KEY, limit)
+    }
+    const head = this.s.uploadsInKey.all(bucket, from.key, from.tie, limit)
+    if (head.length >= limit) return head
+    return head.concat(this.s.uploadsGt.all(bucket, from.key, end ?? MAX_KEY, limit - head.length))
+  }
+
+  part(uploadId: string, partNumber: number): PartRow | undefined {
+    return this.s.part.get(uploadId, partNumber)
+  }
+
+  parts(uploadId: string): PartRow[] {
+    return this.s.parts.all(uploadId)
+  }
+
+  partsAfter(uploadId: string, marker: number, limit: number): PartRow[] {
+    return this.s.partsAfter.all(uploadId, marker, limit)
+  }
+
+  upsertPart(row: PartRow): void {
+    this.s.upsertPart.run(row)
+  }
+
+  insertBucket(name: string): void {
+    this.s.insertBucket.run(name, Date.now())
+  }
+
+  deleteBucket(name: string): void {
+    this.s.deleteBucket.run(name)
+  }
+
+  /** Every blob id a row points at: what the open-time sweep must keep. */
+  referencedBlobs(): Set<string> {
+    return new Set(this.s.blobRefs.all().map((r) => r.blob))
+  }
+}
+
+/**
+ * An upper bound above every valid key: UTF-8 never contains byte 0xFF, and U+10FFFF encodes as
+ * F4 8F BF BF, so a string of U+10FFFF characters longer than any key (S3 keys are at most 1024
+ * bytes) sorts after all of them.
+ */
+const MAX_KEY = '\u{10FFFF}'.repeat(1100)

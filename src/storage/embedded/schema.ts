@@ -1,0 +1,87 @@
+/**
+ * @module The SQLite schema of one region's embedded store, with its version and chained
+ * migrations. `PRAGMA user_version` holds the schema version: it is part of the database header,
+ * so it commits atomically with the migration that bumps it.
+ *
+ * Ordering within a key is by `seq` (an AUTOINCREMENT rowid, never reused): newest version first
+ * is `seq DESC`, which stays right for replicas that carry a foreign version id. `is_latest` is
+ * maintained on every write so ListObjects reads one partial index instead of grouping versions.
+ */
+import type Database from 'better-sqlite3'
+
+type Migration = (db: Database.Database) => void
+
+/** Index i migrates from version i to i + 1. Append only; never edit a released step. */
+const MIGRATIONS: Migration[] = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE buckets (
+        name TEXT PRIMARY KEY,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE TABLE versions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        is_latest INTEGER NOT NULL DEFAULT 0,
+        is_delete_marker INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        last_modified_ms INTEGER NOT NULL,
+        attrs TEXT NOT NULL,
+        checksums TEXT NOT NULL,
+        checksum_type TEXT,
+        -- Exactly one of: inline bytes, one blob file, a manifest of part blobs (JSON), or none
+        -- (delete markers).
+        inline BLOB,
+        blob TEXT,
+        manifest TEXT
+      );
+      CREATE UNIQUE INDEX versions_by_id ON versions (bucket, key, version_id);
+      CREATE INDEX versions_by_key ON versions (bucket, key, seq DESC);
+      CREATE INDEX versions_current ON versions (bucket, key) WHERE is_latest = 1 AND is_delete_marker = 0;
+      CREATE TABLE uploads (
+        upload_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        initiated_ms INTEGER NOT NULL,
+        attrs TEXT NOT NULL,
+        checksum_algorithm TEXT,
+        checksum_type TEXT
+      );
+      CREATE INDEX uploads_by_key ON uploads (bucket, key, seq);
+      CREATE TABLE parts (
+        upload_id TEXT NOT NULL,
+        part_number INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        checksums TEXT NOT NULL,
+        last_modified_ms INTEGER NOT NULL,
+        blob TEXT NOT NULL,
+        PRIMARY KEY (upload_id, part_number)
+      ) WITHOUT ROWID;
+      CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT INTO counters VALUES ('upload_seq', 0);
+    `)
+  },
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** Brings the database to SCHEMA_VERSION; refuses a database written by a newer mrap. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`metadata schema ${current} is newer than this mrap supports (${SCHEMA_VERSION})`)
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    const step = MIGRATIONS[v]
+    if (!step) throw new Error(`missing migration ${v}`)
+    db.transaction(() => {
+      step(db)
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+}
