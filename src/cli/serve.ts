@@ -1,0 +1,36 @@
+/**
+ * @module `mrap serve`: runs until SIGINT/SIGTERM; prints what it serves; exits non-zero with a clear
+ * message when it cannot start.
+ */
+import { startServer } from '../main.js'
+import { WorldFileError } from '../world/load.js'
+import { StartupError } from '../services.js'
+
+export async function serveCommand(opts: { dataDir: string; world?: string; host: string; port: number }): Promise<void> {
+  let running
+  try {
+    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, ...(opts.world ? { worldFile: opts.world } : {}) })
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}:${opts.port}: the port is already in use`)
+    else if (err.code === 'EACCES') console.error(`mrap: cannot listen on ${opts.host}:${opts.port}: permission denied`)
+    else if (err.code === 'EADDRNOTAVAIL') console.error(`mrap: cannot listen on ${opts.host}: no such local address`)
+    else if (e instanceof WorldFileError || e instanceof StartupError) console.error(`mrap: ${err.message}`)
+    else console.error(`mrap: cannot start: ${err.message}`)
+    process.exit(1)
+  }
+  const s = running.services
+  const regions = [...s.stores.keys()].join(', ')
+  process.stderr.write([
+    `mrap ready: S3 front door ${running.endpoint}`,
+    `  data dir: ${s.config.dataDir}`,
+    `  regions:  ${regions}`,
+    `  buckets:  ${s.control.listBuckets().map((b) => `${b.name} (${b.region})`).join(', ') || '(none)'}`,
+    `  try:      AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=... aws --endpoint-url ${running.endpoint} s3 ls`,
+    '',
+  ].join('\n'))
+  s.log.info({ endpoint: running.endpoint, port: running.port, dataDir: s.config.dataDir }, 'mrap ready')
+  const stop = async () => { await running.close(); process.exit(0) }
+  process.once('SIGINT', () => void stop())
+  process.once('SIGTERM', () => void stop())
+}

@@ -1,0 +1,71 @@
+/**
+ * @module Stage "respond": the only place where results and errors become bytes. S3 errors are a bare
+ * `<Error>`; S3 Control wraps them in `<ErrorResponse>`; HEAD responses carry no body.
+ */
+import type { ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { S3Error, s3Error } from '../shared/errors.js'
+import { esc } from '../s3/xml.js'
+
+export type ErrorEnvelope = 's3' | 'control' | 'query'
+
+export interface WireResult {
+  status: number
+  headers: Record<string, string>
+  body?: string | Buffer | Readable
+}
+
+/** Any thrown value → an S3Error; unknown errors become InternalError (never leak internals). */
+export function toS3Error(err: unknown): S3Error {
+  if (err instanceof S3Error) return err
+  return s3Error('InternalError')
+}
+
+export function errorBody(err: S3Error, requestId: string, hostId: string, envelope: ErrorEnvelope, resource?: string): string {
+  let fields = ''
+  for (const [k, v] of Object.entries(err.fields)) if (v !== undefined) fields += `<${k}>${esc(String(v))}</${k}>`
+  const res = resource !== undefined && envelope === 's3' ? `<Resource>${esc(resource)}</Resource>` : ''
+  const inner = `<Code>${esc(err.code)}</Code><Message>${esc(err.message)}</Message>${fields}`
+  if (envelope === 'control') {
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>${inner}</Error><RequestId>${requestId}</RequestId><HostId>${esc(hostId)}</HostId></ErrorResponse>`
+  }
+  if (envelope === 'query') {
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>${inner}</Error></Errors><RequestID>${requestId}</RequestID></Response>`
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${inner}${res}<RequestId>${requestId}</RequestId><HostId>${esc(hostId)}</HostId></Error>`
+}
+
+export function errorResult(err: S3Error, ctx: { requestId: string; hostId: string; method: string; envelope: ErrorEnvelope; resource?: string }): WireResult {
+  const headers: Record<string, string> = { ...err.headers }
+  // 304 and HEAD carry no body; clients map HEAD errors by status alone.
+  if (ctx.method === 'HEAD' || err.status === 304) return { status: err.status, headers }
+  headers['content-type'] = 'application/xml'
+  return { status: err.status, headers, body: errorBody(err, ctx.requestId, ctx.hostId, ctx.envelope, ctx.resource) }
+}
+
+export async function writeResult(res: ServerResponse, result: WireResult, ids: { requestId: string; hostId: string }, method: string): Promise<void> {
+  res.statusCode = result.status
+  res.setHeader('x-amz-request-id', ids.requestId)
+  res.setHeader('x-amz-id-2', ids.hostId)
+  res.setHeader('server', 'mrap')
+  for (const [k, v] of Object.entries(result.headers)) res.setHeader(k, v)
+  const body = result.body
+  if (body === undefined || method === 'HEAD') {
+    if (body instanceof Readable) body.destroy()
+    if (!res.hasHeader('content-length') && method !== 'HEAD') res.setHeader('content-length', '0')
+    res.end()
+    return
+  }
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    res.setHeader('content-length', String(Buffer.byteLength(body)))
+    res.end(body)
+    return
+  }
+  // A failure mid-body cannot become an S3 error any more: the status is sent, so cut the connection.
+  try {
+    await pipeline(body, res)
+  } catch {
+    res.destroy()
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * @module The request pipeline, top to bottom: receive → resolve target → classify → authenticate →
+ * authorize → execute → respond. Each stage is a function returning a typed value; errors are
+ * thrown as S3Error and become bytes in http/respond.ts only.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { s3Error, S3Error } from './shared/errors.js'
+import { resolveTarget, type Target } from './http/target.js'
+import { errorResult, toS3Error, writeResult, type WireResult } from './http/respond.js'
+import * as authModule from './auth/index.js'
+import { authenticate, type AuthResult, type HttpRequestView } from './auth/index.js'
+// TEMPORARY until the auth module exports decodeBody.
+const decodeBody: (v: HttpRequestView, a: AuthResult, b: Readable) => Readable = (authModule as unknown as { decodeBody?: typeof decodeBody }).decodeBody ?? ((_v, _a, b) => b)
+import { classify, actionsFor, type Operation } from './s3/classify.js'
+import { isAddressableBucketName } from './s3/bucket-names.js'
+import { ANONYMOUS, type Principal } from './iam/identities.js'
+import { authorizeS3 } from './s3/authorize.js'
+import { dispatch } from './s3/dispatch.js'
+import { header } from './s3/headers.js'
+import type { S3Request } from './s3/context.js'
+import type { Services } from './services.js'
+
+/** Network facts the listener knows about a connection (internet, or a VPC endpoint later). */
+export interface Origin {
+  sourceIp: string
+  secure: boolean
+}
+
+const MAX_KEY_BYTES = 1024
+const MAX_PUT_BYTES = 5 * 1024 ** 3
+
+export function newRequestId(): string { return randomBytes(8).toString('hex').toUpperCase() }
+
+export async function handleRequest(s: Services, req: IncomingMessage, res: ServerResponse, origin: Origin): Promise<void> {
+  const started = process.hrtime.bigint()
+  const requestId = newRequestId()
+  const hostId = randomBytes(24).toString('base64')
+  const log = s.log.child({ reqId: requestId })
+  const method = req.method ?? 'GET'
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  const view: HttpRequestView = {
+    method,
+    rawPath: q >= 0 ? url.slice(0, q) : url,
+    rawQuery: q >= 0 ? url.slice(q + 1) : '',
+    headers: req.headersDistinct as HttpRequestView['headers'],
+  }
+  let result: WireResult
+  let info: { op?: string; bucket?: string; key?: string; principal?: string } = {}
+  try {
+    const out = await runS3(s, req, view, origin, requestId, log, info)
+    result = out
+  } catch (err) {
+    const e = toS3Error(err)
+    if (!(err instanceof S3Error)) log.error({ err }, 'internal error')
+    result = errorResult(e, { requestId, hostId, method, envelope: 's3', resource: view.rawPath })
+    // The body of a failed upload must not be left unread on a keep-alive connection.
+    if (!req.readableEnded) req.resume()
+  }
+  await writeResult(res, result, { requestId, hostId }, method)
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
+}
+
+interface Addressed { bucket?: string; key?: string }
+
+/** Bucket and key from the path (path style) or from the Host (virtual-host style). */
+export function addressOf(target: Target, rawPath: string): Addressed {
+  let path: string
+  try { path = decodeURIComponent(rawPath) } catch { throw s3Error('InvalidURI', { fields: { URI: rawPath } }) }
+  if (target.kind === 'bucket') {
+    const key = path.slice(1)
+    return key === '' ? { bucket: target.bucket } : { bucket: target.bucket, key }
+  }
+  const rest = path.slice(1)
+  if (rest === '') return {}
+  const slash = rest.indexOf('/')
+  if (slash < 0) return { bucket: rest }
+  const key = rest.slice(slash + 1)
+  return key === '' ? { bucket: rest.slice(0, slash) } : { bucket: rest.slice(0, slash), key }
+}
+
+async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, origin: Origin, requestId: string, log: S3Request['log'], info: Record<string, string | undefined>): Promise<WireResult> {
+  const target = resolveTarget(header(req.headers, 'host'), { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
+  if (target.kind === 'mrap' || target.kind === 'control' || target.kind === 'api') {
+    throw s3Error('NotImplemented', { message: `This server does not serve ${target.kind} requests on this listener yet.` })
+  }
+  const { bucket: bucketName, key } = addressOf(target, view.rawPath)
+  if (bucketName !== undefined && !isAddressableBucketName(bucketName)) throw s3Error('InvalidBucketName', { fields: { BucketName: bucketName } })
+  if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) throw s3Error('KeyTooLongError', { fields: { Size: Buffer.byteLength(key), MaxSizeAllowed: MAX_KEY_BYTES } })
+  const query = new URLSearchParams(view.rawQuery)
+  const op = classify(view.method, bucketName, key, query, req.headers)
+  info.op = op.name; info.bucket = bucketName; info.key = key
+
+  // Authenticate before anything about the bucket is revealed beyond what S3 itself reveals.
+  const auth = authenticate(view, { now: s.clock(), lookup: (id) => lookupKey(s, id), keyCache: s.keyCache, signingKeyCache: s.signingKeyCache })
+  const principal = principalOf(s, auth)
+  info.principal = principal.arn
+
+  const bucket = bucketName !== undefined && op.name !== 'CreateBucket' ? s.control.getBucket(bucketName) : undefined
+  if (bucketName !== undefined && op.name !== 'CreateBucket' && !bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: bucketName } })
+  if (bucket) checkRegion(target, auth, bucket.region, bucket.name)
+  const endpointRegion = target.region ?? (auth.kind === 'signed' ? auth.region : undefined) ?? 'us-east-1'
+
+  const decision = authorizeS3(s, { principal, op, actions: actionsFor(op.name, query), bucket, bucketName, key, auth, origin, query, headers: req.headers })
+  if (!decision.allowed) {
+    log.info({ why: decision.reason }, 'access denied')
+    throw s3Error('AccessDenied')
+  }
+
+  checkBodyLimits(op, req)
+  const body: Readable = op.body === 'none' ? Readable.from([]) : decodeBody(view, auth, req)
+  const s3req: S3Request = {
+    services: s, requestId, op, query, headers: req.headers, body, principal, endpointRegion, log,
+    allowed: (action, k, other) => authorizeS3(s, { principal, op, actions: [action], bucket: other ?? bucket, bucketName: other?.name ?? bucketName, key: k, auth, origin, query, headers: req.headers }).allowed,
+  }
+  if (bucketName !== undefined) s3req.bucketName = bucketName
+  if (bucket) s3req.bucket = bucket
+  if (key !== undefined) s3req.key = key
+  const out = await dispatch(s3req)
+  if (out.status === 200 && out.body === undefined && view.method !== 'HEAD' && !out.headers['content-length']) out.headers['content-length'] = '0'
+  return out
+}
+
+function lookupKey(s: Services, accessKeyId: string) {
+  const rec = s.identities.findKey(accessKeyId)
+  if (!rec || rec.status !== 'Active') return undefined
+  const cred: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiresAt?: Date } = { accessKeyId: rec.accessKeyId, secretAccessKey: rec.secretAccessKey }
+  if (rec.sessionToken) cred.sessionToken = rec.sessionToken
+  if (rec.expiresAt) cred.expiresAt = rec.expiresAt
+  return cred
+}
+
+function principalOf(s: Services, auth: AuthResult): Principal {
+  if (auth.kind === 'anonymous') return ANONYMOUS
+  const rec = s.identities.findKey(auth.accessKeyId)
+  if (!rec) throw s3Error('InvalidAccessKeyId', { fields: { AWSAccessKeyId: auth.accessKeyId } })
+  return rec.principal
+}
+
+/**
+ * A bucket is served only in its own region. A regional AWS host of another region gets a 301 (as
+ * S3 does for path-style requests); a signature scoped to another region is malformed.
+ */
+function checkRegion(target: Target, auth: AuthResult, region: string, bucket: string): void {
+  if ((target.kind === 'service' || target.kind === 'bucket') && target.region !== undefined && target.region !== region) {
+    throw s3Error('PermanentRedirect', {
+      fields: { Endpoint: `s3.${region}.amazonaws.com`, Bucket: bucket },
+      headers: { 'x-amz-bucket-region': region },
+    })
+  }
+  if (auth.kind === 'signed' && auth.region !== undefined && auth.region !== region) {
+    if (auth.authType === 'REST-QUERY-STRING') {
+      throw s3Error('AuthorizationQueryParametersError', { message: `Error parsing the X-Amz-Credential parameter; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region } })
+    }
+    throw s3Error('AuthorizationHeaderMalformed', { message: `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region } })
+  }
+}
+
+function checkBodyLimits(op: Operation, req: IncomingMessage): void {
+  if (op.name !== 'PutObject' && op.name !== 'UploadPart') return
+  const len = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length')
+  const chunked = req.headers['transfer-encoding'] !== undefined
+  if (len === undefined && !chunked) throw s3Error('MissingContentLength')
+  if (len !== undefined) {
+    if (!/^\d+$/.test(len)) throw s3Error('InvalidArgument', { message: 'Content-Length is not a number', fields: { ArgumentName: 'Content-Length', ArgumentValue: len } })
+    if (Number(len) > MAX_PUT_BYTES) throw s3Error('EntityTooLarge', { fields: { ProposedSize: len, MaxSizeAllowed: MAX_PUT_BYTES } })
+  }
+}

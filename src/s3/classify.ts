@@ -1,0 +1,136 @@
+/**
+ * @module Stage "classify": (method, bucket?, key?, query, headers) → the S3 operation. One table;
+ * the pipeline and handlers read the operation's fields instead of special-casing requests.
+ */
+import { s3Error } from '../shared/errors.js'
+
+export type OperationName =
+  | 'ListBuckets' | 'CreateBucket' | 'DeleteBucket' | 'HeadBucket' | 'GetBucketLocation'
+  | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'ListMultipartUploads'
+  | 'GetBucketVersioning' | 'PutBucketVersioning'
+  | 'GetBucketPolicy' | 'PutBucketPolicy' | 'DeleteBucketPolicy' | 'GetBucketPolicyStatus'
+  | 'GetBucketTagging' | 'PutBucketTagging' | 'DeleteBucketTagging'
+  | 'GetPublicAccessBlock' | 'PutPublicAccessBlock' | 'DeletePublicAccessBlock'
+  | 'GetBucketReplication' | 'PutBucketReplication' | 'DeleteBucketReplication'
+  | 'GetBucketAcl' | 'DeleteObjects'
+  | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
+  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
+  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload' | 'ListParts'
+
+export type OperationLevel = 'service' | 'bucket' | 'object'
+
+export interface Operation {
+  name: OperationName
+  level: OperationLevel
+  /** Whether the request body is read by the handler (others must be empty or are ignored). */
+  body: 'none' | 'xml' | 'stream' | 'json'
+}
+
+/** Every S3 subresource name; one we do not serve answers NotImplemented, as S3 does for unknown features. */
+const SUBRESOURCES = new Set([
+  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
+  'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metadataTable', 'metrics', 'notification',
+  'object-lock', 'ownershipControls', 'partNumber', 'policy', 'policyStatus', 'publicAccessBlock',
+  'renameObject', 'replication', 'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging',
+  'torrent', 'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
+])
+
+type Row = [method: string, sub: string | null, name: OperationName, body: Operation['body']]
+
+const BUCKET_TABLE: Row[] = [
+  ['GET', 'versioning', 'GetBucketVersioning', 'none'], ['PUT', 'versioning', 'PutBucketVersioning', 'xml'],
+  ['GET', 'policy', 'GetBucketPolicy', 'none'], ['PUT', 'policy', 'PutBucketPolicy', 'json'], ['DELETE', 'policy', 'DeleteBucketPolicy', 'none'],
+  ['GET', 'policyStatus', 'GetBucketPolicyStatus', 'none'],
+  ['GET', 'tagging', 'GetBucketTagging', 'none'], ['PUT', 'tagging', 'PutBucketTagging', 'xml'], ['DELETE', 'tagging', 'DeleteBucketTagging', 'none'],
+  ['GET', 'publicAccessBlock', 'GetPublicAccessBlock', 'none'], ['PUT', 'publicAccessBlock', 'PutPublicAccessBlock', 'xml'], ['DELETE', 'publicAccessBlock', 'DeletePublicAccessBlock', 'none'],
+  ['GET', 'replication', 'GetBucketReplication', 'none'], ['PUT', 'replication', 'PutBucketReplication', 'xml'], ['DELETE', 'replication', 'DeleteBucketReplication', 'none'],
+  ['GET', 'location', 'GetBucketLocation', 'none'], ['GET', 'versions', 'ListObjectVersions', 'none'],
+  ['GET', 'uploads', 'ListMultipartUploads', 'none'], ['GET', 'acl', 'GetBucketAcl', 'none'],
+  ['POST', 'delete', 'DeleteObjects', 'xml'],
+  ['PUT', null, 'CreateBucket', 'xml'], ['DELETE', null, 'DeleteBucket', 'none'], ['HEAD', null, 'HeadBucket', 'none'],
+]
+
+const OBJECT_TABLE: Row[] = [
+  ['GET', 'tagging', 'GetObjectTagging', 'none'], ['PUT', 'tagging', 'PutObjectTagging', 'xml'], ['DELETE', 'tagging', 'DeleteObjectTagging', 'none'],
+  ['GET', 'acl', 'GetObjectAcl', 'none'],
+  ['POST', 'uploads', 'CreateMultipartUpload', 'none'], ['POST', 'uploadId', 'CompleteMultipartUpload', 'xml'],
+  ['DELETE', 'uploadId', 'AbortMultipartUpload', 'none'], ['GET', 'uploadId', 'ListParts', 'none'],
+]
+
+export function classify(method: string, bucket: string | undefined, key: string | undefined, query: URLSearchParams, headers: Record<string, string | string[] | undefined>): Operation {
+  if (bucket === undefined) {
+    if (method === 'GET') return { name: 'ListBuckets', level: 'service', body: 'none' }
+    throw s3Error('MethodNotAllowed', { fields: { Method: method, ResourceType: 'SERVICE' }, headers: { Allow: 'GET' } })
+  }
+  const subs = [...new Set(query.keys())].filter((k) => SUBRESOURCES.has(k))
+  if (key === undefined) {
+    const sub = subs[0] ?? null
+    if (method === 'GET' && sub === null) {
+      return query.get('list-type') === '2' ? { name: 'ListObjectsV2', level: 'bucket', body: 'none' } : { name: 'ListObjects', level: 'bucket', body: 'none' }
+    }
+    const row = BUCKET_TABLE.find(([m, s]) => m === method && s === sub)
+    if (row) return { name: row[2], level: 'bucket', body: row[3] }
+    if (sub !== null) throw s3Error('NotImplemented', { message: `The ${sub} subresource is not implemented by this server.` })
+    throw s3Error('MethodNotAllowed', { fields: { Method: method, ResourceType: 'BUCKET' }, headers: { Allow: 'HEAD, GET, PUT, DELETE, POST' } })
+  }
+  // versionId and partNumber qualify object operations rather than naming them.
+  const named = subs.filter((s) => s !== 'versionId' && s !== 'partNumber')
+  const copySource = headers['x-amz-copy-source'] !== undefined
+  if (named.length === 0) {
+    switch (method) {
+      case 'GET': return { name: 'GetObject', level: 'object', body: 'none' }
+      case 'HEAD': return { name: 'HeadObject', level: 'object', body: 'none' }
+      case 'PUT': return copySource ? { name: 'CopyObject', level: 'object', body: 'none' } : { name: 'PutObject', level: 'object', body: 'stream' }
+      case 'DELETE': return { name: 'DeleteObject', level: 'object', body: 'none' }
+    }
+  }
+  if (method === 'PUT' && named.length === 1 && named[0] === 'uploadId' && query.has('partNumber')) {
+    return copySource ? { name: 'UploadPartCopy', level: 'object', body: 'none' } : { name: 'UploadPart', level: 'object', body: 'stream' }
+  }
+  const sub = named[0] ?? null
+  const row = OBJECT_TABLE.find(([m, s]) => m === method && s === sub)
+  if (row) return { name: row[2], level: 'object', body: row[3] }
+  if (sub !== null && !['uploadId', 'uploads', 'tagging', 'acl'].includes(sub)) {
+    throw s3Error('NotImplemented', { message: `The ${sub} subresource is not implemented by this server.` })
+  }
+  throw s3Error('MethodNotAllowed', { fields: { Method: method, ResourceType: 'OBJECT' }, headers: { Allow: 'HEAD, GET, PUT, DELETE, POST' } })
+}
+
+/** The IAM actions a request needs (the first is the one named in an AccessDenied explanation). */
+export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
+  const versioned = q.has('versionId')
+  switch (name) {
+    case 'ListBuckets': return ['s3:ListAllMyBuckets']
+    case 'CreateBucket': return ['s3:CreateBucket']
+    case 'DeleteBucket': return ['s3:DeleteBucket']
+    case 'HeadBucket': case 'ListObjects': case 'ListObjectsV2': return ['s3:ListBucket']
+    case 'GetBucketLocation': return ['s3:GetBucketLocation']
+    case 'ListObjectVersions': return ['s3:ListBucketVersions']
+    case 'ListMultipartUploads': return ['s3:ListBucketMultipartUploads']
+    case 'GetBucketVersioning': return ['s3:GetBucketVersioning']
+    case 'PutBucketVersioning': return ['s3:PutBucketVersioning']
+    case 'GetBucketPolicy': return ['s3:GetBucketPolicy']
+    case 'PutBucketPolicy': return ['s3:PutBucketPolicy']
+    case 'DeleteBucketPolicy': return ['s3:DeleteBucketPolicy']
+    case 'GetBucketPolicyStatus': return ['s3:GetBucketPolicyStatus']
+    case 'GetBucketTagging': return ['s3:GetBucketTagging']
+    case 'PutBucketTagging': case 'DeleteBucketTagging': return ['s3:PutBucketTagging']
+    case 'GetPublicAccessBlock': return ['s3:GetBucketPublicAccessBlock']
+    case 'PutPublicAccessBlock': case 'DeletePublicAccessBlock': return ['s3:PutBucketPublicAccessBlock']
+    case 'GetBucketReplication': return ['s3:GetReplicationConfiguration']
+    case 'PutBucketReplication': case 'DeleteBucketReplication': return ['s3:PutReplicationConfiguration']
+    case 'GetBucketAcl': return ['s3:GetBucketAcl']
+    case 'DeleteObjects': return ['s3:DeleteObject']
+    case 'GetObject': case 'HeadObject': return [versioned ? 's3:GetObjectVersion' : 's3:GetObject']
+    case 'PutObject': case 'CopyObject': case 'CreateMultipartUpload': case 'UploadPart': case 'UploadPartCopy': case 'CompleteMultipartUpload':
+      return ['s3:PutObject']
+    case 'DeleteObject': return [versioned ? 's3:DeleteObjectVersion' : 's3:DeleteObject']
+    case 'GetObjectTagging': return [versioned ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging']
+    case 'PutObjectTagging': return [versioned ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging']
+    case 'DeleteObjectTagging': return [versioned ? 's3:DeleteObjectVersionTagging' : 's3:DeleteObjectTagging']
+    case 'GetObjectAcl': return [versioned ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl']
+    case 'AbortMultipartUpload': return ['s3:AbortMultipartUpload']
+    case 'ListParts': return ['s3:ListMultipartUploadParts']
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * @module What an S3 operation handler receives and returns. Handlers never touch `http` objects:
+ * the pipeline gives them parsed, authenticated, authorized input; the HTTP layer writes the result.
+ */
+import type { Readable } from 'node:stream'
+import { s3Error } from '../shared/errors.js'
+import type { Logger } from 'pino'
+import type { Principal } from '../iam/identities.js'
+import type { BucketRecord } from '../state/control-store.js'
+import type { Services } from '../services.js'
+import type { Operation } from './classify.js'
+import type { Headers } from './headers.js'
+
+export interface S3Request {
+  services: Services
+  requestId: string
+  op: Operation
+  bucketName?: string
+  /** The bucket's record when the operation names an existing bucket. */
+  bucket?: BucketRecord
+  key?: string
+  query: URLSearchParams
+  headers: Headers
+  /** The decoded payload (aws-chunked framing removed, digests checked as it flows). */
+  body: Readable
+  principal: Principal
+  /** The region the request was addressed or signed to (CreateBucket's default). */
+  endpointRegion: string
+  log: Logger
+  /**
+   * Whether the principal may also do `action` on a resource of this bucket, under the same layers
+   * that authorized the request (S3 answers 404 instead of 403 for a missing key only when
+   * s3:ListBucket is allowed).
+   */
+  allowed(action: string, key?: string, bucket?: BucketRecord): boolean
+}
+
+export interface S3Response {
+  status: number
+  headers: Record<string, string>
+  body?: string | Buffer | Readable
+}
+
+export function xmlResponse(body: string, status = 200, headers: Record<string, string> = {}): S3Response {
+  return { status, headers: { 'content-type': 'application/xml', ...headers }, body }
+}
+
+export function empty(status = 200, headers: Record<string, string> = {}): S3Response {
+  return { status, headers }
+}
+
+/** The canonical user id S3 shows as Owner/ID: 64 hex digits, stable per account. */
+export function canonicalId(accountId: string): string {
+  let h = 0x811c9dc5
+  let out = ''
+  for (let round = 0; round < 8; round++) {
+    for (const c of `${round}:${accountId}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0
+    out += h.toString(16).padStart(8, '0')
+  }
+  return out
+}
+
+/** Reads a small request body (XML or JSON configuration) with a size cap. */
+export async function readSmallBody(body: Readable, limit = 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length
+    if (size > limit) {
+      throw s3Error('MaxMessageLengthExceeded')
+    }
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}

@@ -1,0 +1,125 @@
+/**
+ * @module Listing: ListObjects (v1), ListObjectsV2, ListObjectVersions.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+ */
+import { invalidArgument } from '../../shared/errors.js'
+import type { ObjectVersion } from '../../storage/types.js'
+import { intParam } from '../headers.js'
+import { canonicalId, xmlResponse, type S3Request, type S3Response } from '../context.js'
+import { renderXml, type XmlObject } from '../xml.js'
+import { storeOf } from './object.js'
+
+/** encoding-type=url: S3 percent-encodes keys, with spaces as '+' (botocore decodes with unquote_plus). */
+function encoder(req: S3Request): (s: string | undefined) => string | undefined {
+  const et = req.query.get('encoding-type')
+  if (et === null) return (s) => s
+  if (et !== 'url') throw invalidArgument('encoding-type', et, 'Invalid Encoding Method specified in Request')
+  return (s) => (s === undefined ? s : encodeURIComponent(s).replace(/%20/g, '+').replace(/%2F/g, '/'))
+}
+
+function owner(req: S3Request): XmlObject {
+  return { ID: canonicalId(req.bucket!.owner), DisplayName: req.bucket!.owner }
+}
+
+function contents(req: S3Request, objs: ObjectVersion[], enc: (s: string) => string | undefined, withOwner: boolean): XmlObject[] {
+  return objs.map((o) => ({
+    Key: enc(o.key),
+    LastModified: o.lastModified,
+    ETag: `"${o.etag}"`,
+    ChecksumAlgorithm: Object.keys(o.checksums).length > 0 ? Object.keys(o.checksums) : undefined,
+    ChecksumType: Object.keys(o.checksums).length > 0 ? o.checksumType : undefined,
+    Size: o.size,
+    Owner: withOwner ? owner(req) : undefined,
+    StorageClass: o.storageClass ?? 'STANDARD',
+  }))
+}
+
+export async function listObjectsV2(req: S3Request): Promise<S3Response> {
+  const q = req.query
+  const enc = encoder(req) as (s: string | undefined) => string
+  const maxKeys = intParam(q, 'max-keys', 1000)
+  const prefix = q.get('prefix') ?? ''
+  const delimiter = q.get('delimiter') ?? undefined
+  const token = q.get('continuation-token')
+  const startAfter = q.get('start-after') ?? undefined
+  let after = startAfter
+  if (token !== null) {
+    const decoded = Buffer.from(token, 'base64url').toString('utf8')
+    if (token === '' || !decoded.startsWith('k:')) throw invalidArgument('continuation-token', token, 'The continuation token provided is incorrect')
+    after = decoded.slice(2)
+  }
+  const page = await storeOf(req).listObjects(req.bucket!.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(after !== undefined ? { after } : {}), maxKeys })
+  const next = page.isTruncated && page.nextAfter !== undefined ? Buffer.from('k:' + page.nextAfter).toString('base64url') : undefined
+  return xmlResponse(renderXml('ListBucketResult', {
+    Name: req.bucket!.name,
+    Prefix: enc(prefix),
+    Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
+    MaxKeys: maxKeys,
+    EncodingType: q.get('encoding-type') ?? undefined,
+    KeyCount: page.objects.length + page.commonPrefixes.length,
+    IsTruncated: page.isTruncated,
+    ContinuationToken: token ?? undefined,
+    NextContinuationToken: next,
+    StartAfter: startAfter !== undefined ? enc(startAfter) : undefined,
+    Contents: contents(req, page.objects, enc, q.get('fetch-owner') === 'true'),
+    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+  }))
+}
+
+export async function listObjects(req: S3Request): Promise<S3Response> {
+  const q = req.query
+  const enc = encoder(req) as (s: string | undefined) => string
+  const maxKeys = intParam(q, 'max-keys', 1000)
+  const prefix = q.get('prefix') ?? ''
+  const delimiter = q.get('delimiter') ?? undefined
+  const marker = q.get('marker') ?? ''
+  const page = await storeOf(req).listObjects(req.bucket!.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(marker ? { after: marker } : {}), maxKeys })
+  return xmlResponse(renderXml('ListBucketResult', {
+    Name: req.bucket!.name,
+    Prefix: enc(prefix),
+    Marker: enc(marker),
+    // S3 returns NextMarker only with a delimiter; clients otherwise use the last key.
+    NextMarker: page.isTruncated && delimiter ? enc(page.nextAfter) : undefined,
+    MaxKeys: maxKeys,
+    Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
+    EncodingType: q.get('encoding-type') ?? undefined,
+    IsTruncated: page.isTruncated,
+    Contents: contents(req, page.objects, enc, true),
+    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+  }))
+}
+
+export async function listObjectVersions(req: S3Request): Promise<S3Response> {
+  const q = req.query
+  const enc = encoder(req) as (s: string | undefined) => string
+  const maxKeys = intParam(q, 'max-keys', 1000)
+  const prefix = q.get('prefix') ?? ''
+  const delimiter = q.get('delimiter') ?? undefined
+  const keyMarker = q.get('key-marker') ?? undefined
+  const versionIdMarker = q.get('version-id-marker') ?? undefined
+  if (versionIdMarker !== undefined && !keyMarker) throw invalidArgument('version-id-marker', versionIdMarker, 'A version-id marker cannot be specified without a key marker.')
+  const page = await storeOf(req).listVersions(req.bucket!.name, {
+    prefix, ...(delimiter ? { delimiter } : {}), ...(keyMarker ? { keyMarker } : {}), ...(versionIdMarker ? { versionIdMarker } : {}), maxKeys,
+  })
+  const versions = page.versions.filter((v) => !v.isDeleteMarker)
+  const markers = page.versions.filter((v) => v.isDeleteMarker)
+  return xmlResponse(renderXml('ListVersionsResult', {
+    Name: req.bucket!.name,
+    Prefix: enc(prefix),
+    KeyMarker: enc(keyMarker ?? ''),
+    VersionIdMarker: versionIdMarker ?? '',
+    NextKeyMarker: page.isTruncated ? enc(page.nextKeyMarker) : undefined,
+    NextVersionIdMarker: page.isTruncated ? page.nextVersionIdMarker : undefined,
+    MaxKeys: maxKeys,
+    Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
+    EncodingType: q.get('encoding-type') ?? undefined,
+    IsTruncated: page.isTruncated,
+    Version: versions.map((v) => ({
+      Key: enc(v.key), VersionId: v.versionId, IsLatest: v.isLatest, LastModified: v.lastModified, ETag: `"${v.etag}"`,
+      ChecksumAlgorithm: Object.keys(v.checksums).length > 0 ? Object.keys(v.checksums) : undefined,
+      Size: v.size, Owner: owner(req), StorageClass: v.storageClass ?? 'STANDARD',
+    })),
+    DeleteMarker: markers.map((v) => ({ Key: enc(v.key), VersionId: v.versionId, IsLatest: v.isLatest, LastModified: v.lastModified, Owner: owner(req) })),
+    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+  }))
+}

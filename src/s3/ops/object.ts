@@ -1,0 +1,211 @@
+/**
+ * @module Object operations: PutObject, GetObject, HeadObject, DeleteObject, CopyObject.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html and neighbours.
+ */
+import { pipeline } from 'node:stream'
+import { s3Error, S3Error, invalidArgument } from '../../shared/errors.js'
+import type { ObjectAttributes, ObjectVersion, GetResult } from '../../storage/types.js'
+import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
+import { checkReadConditions, parseRange } from '../conditionals.js'
+import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
+import { ChecksumStream } from '../../shared/checksums.js'
+import { empty, xmlResponse, type S3Request, type S3Response } from '../context.js'
+import { renderXml } from '../xml.js'
+
+export function storeOf(req: S3Request) {
+  const store = req.services.stores.get(req.bucket!.region)
+  if (!store) throw s3Error('ServiceUnavailable')
+  return store
+}
+
+/** Response headers a write returns: ETag, version id, checksums. */
+export function writeHeaders(req: S3Request, v: ObjectVersion): Record<string, string> {
+  const out: Record<string, string> = { etag: `"${v.etag}"` }
+  if (req.bucket!.versioning !== 'Unversioned') out['x-amz-version-id'] = v.versionId
+  for (const [alg, val] of Object.entries(v.checksums)) if (val) out[`x-amz-checksum-${alg.toLowerCase()}`] = val
+  if (v.checksumType && Object.keys(v.checksums).length > 0) out['x-amz-checksum-type'] = v.checksumType
+  return out
+}
+
+function versionIdParam(req: S3Request): string | undefined {
+  const v = req.query.get('versionId')
+  if (v === null) return undefined
+  if (v === '') throw invalidArgument('versionId', v, 'Version id cannot be the empty string')
+  return v
+}
+
+/** If-None-Match: * on PUT is a conditional write (fails when the key exists). */
+async function checkWriteConditions(req: S3Request): Promise<void> {
+  const inm = header(req.headers, 'if-none-match')
+  const im = header(req.headers, 'if-match')
+  if (inm === undefined && im === undefined) return
+  if (inm !== undefined && inm.trim() !== '*') throw s3Error('NotImplemented', { message: 'If-None-Match on PUT supports only *' })
+  let current: ObjectVersion | undefined
+  try { current = (await storeOf(req).getObject(req.bucket!.name, req.key!)).version } catch (e) {
+    if (!(e instanceof S3Error) || e.code !== 'NoSuchKey') throw e
+  }
+  if (inm !== undefined && current) throw s3Error('PreconditionFailed', { fields: { Condition: 'If-None-Match' } })
+  if (im !== undefined) {
+    if (!current) throw s3Error('NoSuchKey', { fields: { Key: req.key } })
+    if (im.replace(/"/g, '').trim() !== current.etag) throw s3Error('PreconditionFailed', { fields: { Condition: 'If-Match' } })
+  }
+}
+
+export async function putObject(req: S3Request): Promise<S3Response> {
+  const attributes = attributesFromHeaders(req.headers)
+  const digester = bodyDigester(req.headers)
+  await checkWriteConditions(req)
+  const body = pipeline(req.body, digester, () => {})
+  const v = await storeOf(req).putObject({
+    bucket: req.bucket!.name, key: req.key!, versioning: req.bucket!.versioning, attributes, body,
+    finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
+  })
+  req.services.onObjectWritten?.(req.bucket!, v)
+  return empty(200, writeHeaders(req, v))
+}
+
+/** Finds the version to read and maps a delete marker to S3's answers. */
+async function findVersion(req: S3Request): Promise<GetResult> {
+  const versionId = versionIdParam(req)
+  try {
+    return await storeOf(req).getObject(req.bucket!.name, req.key!, versionId)
+  } catch (e) {
+    if (e instanceof S3Error && (e.code === 'NoSuchKey' || e.code === 'NoSuchVersion')) {
+      const marker = e.fields.deleteMarker === 'true'
+      // Without s3:ListBucket, S3 hides whether the key exists: 403 instead of 404.
+      if (!marker && !req.allowed('s3:ListBucket')) throw s3Error('AccessDenied')
+      if (marker) {
+        const headers: Record<string, string> = { 'x-amz-delete-marker': 'true' }
+        if (e.fields.versionId !== undefined) headers['x-amz-version-id'] = String(e.fields.versionId)
+        throw s3Error('NoSuchKey', { fields: { Key: req.key }, headers })
+      }
+      if (e.code === 'NoSuchVersion') throw s3Error('NoSuchVersion', { fields: { Key: req.key, VersionId: versionId } })
+      throw s3Error('NoSuchKey', { fields: { Key: req.key } })
+    }
+    throw e
+  }
+}
+
+function partRange(v: ObjectVersion, partNumber: number): { start: number; end: number } {
+  if (!v.parts) {
+    if (partNumber !== 1) throw s3Error('InvalidPartNumber')
+    return { start: 0, end: v.size - 1 }
+  }
+  let start = 0
+  for (const p of v.parts) {
+    if (p.partNumber === partNumber) return { start, end: start + p.size - 1 }
+    start += p.size
+  }
+  throw s3Error('InvalidPartNumber')
+}
+
+async function read(req: S3Request, head: boolean): Promise<S3Response> {
+  const { version: v, open } = await findVersion(req)
+  checkReadConditions(req.headers, v)
+  const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
+  const headers = objectResponseHeaders(v, req.query, withChecksums)
+  const partParam = req.query.get('partNumber')
+  let range = parseRange(header(req.headers, 'range'), v.size)
+  if (partParam !== null) {
+    if (!/^\d+$/.test(partParam) || Number(partParam) < 1 || Number(partParam) > 10000) throw invalidArgument('partNumber', partParam, 'Part number must be an integer between 1 and 10000, inclusive')
+    if (range) throw invalidArgument('partNumber', partParam, 'Cannot specify both Range header and partNumber query parameter')
+    range = partRange(v, Number(partParam))
+    if (v.parts) headers['x-amz-mp-parts-count'] = String(v.parts.length)
+  }
+  if (range) {
+    // A part or range never carries the whole object's checksum.
+    for (const k of Object.keys(headers)) if (k.startsWith('x-amz-checksum-')) delete headers[k]
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${v.size}`
+    headers['content-length'] = String(range.end - range.start + 1)
+    if (head) return empty(206, headers)
+    return { status: 206, headers, body: open(range) }
+  }
+  headers['content-length'] = String(v.size)
+  if (head) return empty(200, headers)
+  return { status: 200, headers, body: v.size === 0 ? '' : open() }
+}
+
+export const getObject = (req: S3Request) => read(req, false)
+export const headObject = (req: S3Request) => read(req, true)
+
+export async function deleteObject(req: S3Request): Promise<S3Response> {
+  const versionId = versionIdParam(req)
+  const r = await storeOf(req).deleteObject(req.bucket!.name, req.key!, versionId === undefined ? { versioning: req.bucket!.versioning } : { versionId, versioning: req.bucket!.versioning })
+  const headers: Record<string, string> = {}
+  if (r.deleteMarker) headers['x-amz-delete-marker'] = 'true'
+  if (r.versionId !== undefined && (req.bucket!.versioning !== 'Unversioned' || versionId !== undefined)) headers['x-amz-version-id'] = r.versionId
+  req.services.onObjectDeleted?.(req.bucket!, req.key!, r)
+  return empty(204, headers)
+}
+
+/** x-amz-copy-source: `[/]bucket/key[?versionId=...]`, URL-encoded. */
+export function parseCopySource(raw: string): { bucket: string; key: string; versionId?: string } {
+  const q = raw.indexOf('?')
+  const pathPart = q >= 0 ? raw.slice(0, q) : raw
+  let path: string
+  try { path = decodeURIComponent(pathPart).replace(/^\//, '') } catch { throw invalidArgument('x-amz-copy-source', raw, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey') }
+  const slash = path.indexOf('/')
+  if (slash <= 0 || slash === path.length - 1) throw invalidArgument('x-amz-copy-source', raw, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey')
+  const out: { bucket: string; key: string; versionId?: string } = { bucket: path.slice(0, slash), key: path.slice(slash + 1) }
+  if (q >= 0) {
+    const vid = new URLSearchParams(raw.slice(q + 1)).get('versionId')
+    if (vid !== null) out.versionId = vid
+  }
+  return out
+}
+
+/** Opens the copy source after checking the caller may read it (s3:GetObject on the source). */
+export async function openCopySource(req: S3Request): Promise<GetResult> {
+  const src = parseCopySource(header(req.headers, 'x-amz-copy-source')!)
+  const bucket = req.services.control.getBucket(src.bucket)
+  if (!bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: src.bucket } })
+  if (!req.allowed(src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', src.key, bucket)) throw s3Error('AccessDenied')
+  const store = req.services.stores.get(bucket.region)
+  if (!store) throw s3Error('ServiceUnavailable')
+  try {
+    const got = await store.getObject(bucket.name, src.key, src.versionId)
+    checkReadConditions(req.headers, got.version, 'x-amz-copy-source-')
+    return got
+  } catch (e) {
+    if (e instanceof S3Error && e.code === 'NoSuchKey') throw s3Error('NoSuchKey', { fields: { Key: src.key } })
+    if (e instanceof S3Error && e.code === 'MethodNotAllowed') throw invalidArgument('x-amz-copy-source', src.versionId, 'The source of a copy request may not specifically refer to a delete marker by version id.')
+    throw e
+  }
+}
+
+export async function copyObject(req: S3Request): Promise<S3Response> {
+  const source = await openCopySource(req)
+  const directive = header(req.headers, 'x-amz-metadata-directive') ?? 'COPY'
+  const tagDirective = header(req.headers, 'x-amz-tagging-directive') ?? 'COPY'
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw invalidArgument('x-amz-metadata-directive', directive, 'Unknown metadata directive.')
+  if (tagDirective !== 'COPY' && tagDirective !== 'REPLACE') throw invalidArgument('x-amz-tagging-directive', tagDirective, 'Unknown tagging directive.')
+  const src = source.version
+  const same = src.bucket === req.bucket!.name && src.key === req.key
+  if (same && directive === 'COPY' && header(req.headers, 'x-amz-storage-class') === undefined && header(req.headers, 'x-amz-server-side-encryption') === undefined) {
+    throw s3Error('InvalidRequest', { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
+  }
+  const fresh = attributesFromHeaders(req.headers)
+  const attributes = directive === 'REPLACE'
+    ? { ...fresh, tags: src.tags }
+    : { contentType: src.contentType, contentEncoding: src.contentEncoding, contentDisposition: src.contentDisposition, contentLanguage: src.contentLanguage, cacheControl: src.cacheControl, expires: src.expires, userMetadata: src.userMetadata, tags: src.tags, storageClass: fresh.storageClass ?? src.storageClass }
+  const tagging = header(req.headers, 'x-amz-tagging')
+  if (tagDirective === 'REPLACE') attributes.tags = tagging === undefined ? [] : parseTaggingHeader(tagging)
+  for (const k of Object.keys(attributes) as (keyof typeof attributes)[]) if (attributes[k] === undefined) delete attributes[k]
+  const algs = (Object.keys(src.checksums) as (keyof typeof src.checksums)[])
+  const wanted = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
+  if (wanted !== undefined && !isChecksumAlgorithm(wanted)) throw invalidArgument('x-amz-checksum-algorithm', wanted, 'Checksum algorithm provided is unsupported.')
+  // A copy keeps the source's full-object checksum algorithms (recomputed), or the one asked for.
+  const digester = new ChecksumStream({ algorithms: wanted ? [wanted] : src.parts ? [] : algs })
+  const body = pipeline(source.open(src.size > 0 ? { start: 0, end: src.size - 1 } : undefined), digester, () => {})
+  const v = await storeOf(req).putObject({
+    bucket: req.bucket!.name, key: req.key!, versioning: req.bucket!.versioning, attributes: attributes as ObjectAttributes, body,
+    finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
+  })
+  req.services.onObjectWritten?.(req.bucket!, v)
+  const headers: Record<string, string> = {}
+  if (req.bucket!.versioning !== 'Unversioned') headers['x-amz-version-id'] = v.versionId
+  if (src.versionId !== 'null') headers['x-amz-copy-source-version-id'] = src.versionId
+  const checksumFields: Record<string, string> = {}
+  for (const [alg, val] of Object.entries(v.checksums)) if (val) checksumFields[`Checksum${alg}`] = val
+  return xmlResponse(renderXml('CopyObjectResult', { ETag: `"${v.etag}"`, LastModified: v.lastModified, ...checksumFields }), 200, headers)
+}

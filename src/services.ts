@@ -1,0 +1,82 @@
+/**
+ * @module The composition root's product: every long-lived service of a running mrap, built once and
+ * passed down (no module-level singletons).
+ */
+import { mkdirSync, accessSync, constants } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { ControlStore, type BlockPublicAccess, type BucketRecord } from './state/control-store.js'
+import type { S3Error } from './shared/errors.js'
+import { Identities } from './iam/identities.js'
+import type { World } from './world/schema.js'
+import type { DeleteResult, ObjectStore, ObjectVersion } from './storage/types.js'
+import { EmbeddedObjectStore } from './storage/embedded/index.js'
+import { SigV4AKeyCache, SigV4KeyCache } from './auth/index.js'
+import { applyWorld } from './world/apply.js'
+
+export interface ServerConfig {
+  dataDir: string
+  host: string
+  port: number
+  /** Host names of this server's own custom endpoint besides IP literals (virtual-host style under them). */
+  endpointHosts: string[]
+}
+
+export interface Services {
+  config: ServerConfig
+  world: World
+  control: ControlStore
+  /** One object store per region. */
+  stores: Map<string, ObjectStore>
+  identities: Identities
+  log: Logger
+  clock: () => Date
+  keyCache: SigV4AKeyCache
+  signingKeyCache: SigV4KeyCache
+  /** Names the MRAP that holds a bucket, if any (a bucket in an MRAP cannot be deleted). */
+  bucketInUse?: (bucket: string) => string | undefined
+  /** Hooks for replication: called after a write or delete is acknowledged by the store. */
+  onObjectWritten?: (bucket: BucketRecord, v: ObjectVersion) => void
+  onObjectDeleted?: (bucket: BucketRecord, key: string, r: DeleteResult) => void
+  /** Write-time check of a bucket policy: the MalformedPolicy message S3 would give, or undefined. */
+  validateBucketPolicy?: (text: string, bucket: string) => string | undefined
+  /** Whether a resource policy is public as AWS judges it (Block Public Access, PolicyStatus). */
+  policyIsPublic?: (text: string) => boolean
+  /** An account's Block Public Access settings. */
+  accountBpa?: (accountId: string) => BlockPublicAccess | undefined
+  /** Deeper checks of a replication configuration (destinations, role); an S3Error to refuse it. */
+  validateReplication?: (bucket: BucketRecord, doc: Record<string, unknown>) => S3Error | undefined
+}
+
+export class StartupError extends Error {}
+
+export async function createServices(opts: { config: ServerConfig; world: World; log: Logger; clock?: () => Date }): Promise<Services> {
+  const { config, world, log } = opts
+  try {
+    mkdirSync(config.dataDir, { recursive: true })
+    accessSync(config.dataDir, constants.W_OK)
+  } catch (e) {
+    throw new StartupError(`the data directory ${config.dataDir} is not writable: ${(e as Error).message}`)
+  }
+  const control = new ControlStore(config.dataDir)
+  const stores = new Map<string, ObjectStore>()
+  for (const region of world.regions) {
+    const store = new EmbeddedObjectStore({ region: region.name, dir: join(config.dataDir, 'regions', region.name) })
+    await store.open()
+    stores.set(region.name, store)
+  }
+  const services: Services = {
+    config, world, control, stores, log,
+    identities: Identities.fromWorld(world),
+    clock: opts.clock ?? (() => new Date()),
+    keyCache: new SigV4AKeyCache(1024),
+    signingKeyCache: new SigV4KeyCache(1024),
+  }
+  await applyWorld(services, world)
+  return services
+}
+
+export async function closeServices(s: Services): Promise<void> {
+  for (const store of s.stores.values()) await store.close()
+  s.control.close()
+}

@@ -1,0 +1,51 @@
+/**
+ * Test harness: an mrap server in-process on an ephemeral port with a fresh data directory, and AWS
+ * SDK clients for the default world's principals.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { S3Client } from '@aws-sdk/client-s3'
+import { startServer, type RunningServer } from '../../src/main.js'
+import type { World } from '../../src/world/schema.js'
+
+export const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
+export const READER = { accessKeyId: 'AKIAI44QH8DHBEXAMPLE', secretAccessKey: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY' }
+export const PARTNER = { accessKeyId: 'AKIAPARTNER7EXAMPLE1', secretAccessKey: 'pArTnEr/K7MDENG/bPxRfiCYEXAMPLEKEYPARTNER' }
+
+export interface TestServer extends RunningServer {
+  dataDir: string
+  client(creds?: { accessKeyId: string; secretAccessKey: string }, region?: string, extra?: Record<string, unknown>): S3Client
+  stop(): Promise<void>
+}
+
+export async function startTestServer(opts: { world?: World; dataDir?: string; clock?: () => Date } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mrap-test-'))
+  const logger = pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' })
+  const running = await startServer({ dataDir, port: 0, logger, ...(opts.world ? { world: opts.world } : {}), ...(opts.clock ? { clock: opts.clock } : {}) })
+  return {
+    ...running,
+    dataDir,
+    client: (creds = ADMIN, region = 'us-east-1', extra = {}) => new S3Client({
+      endpoint: running.endpoint, region, credentials: creds, forcePathStyle: true, maxAttempts: 1, ...extra,
+    }),
+    stop: async () => {
+      await running.close()
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+let counter = 0
+/** A unique, valid bucket name per test. */
+export function bucketName(prefix = 'b'): string {
+  counter += 1
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`.toLowerCase().slice(0, 63)
+}
+
+/** Runs fn and returns the error it throws (the assertion fails if it does not throw). */
+export async function failure(fn: () => Promise<unknown>): Promise<{ name: string; $metadata: { httpStatusCode?: number }; message: string; Code?: string } & Record<string, unknown>> {
+  try { await fn() } catch (e) { return e as never }
+  throw new Error('expected the call to fail, it succeeded')
+}
