@@ -7,3 +7,5 @@ export { authenticate, describeSignature, payloadModeOf } from './authenticate.j
 export { regionSetCovers, parseRegionSet } from './parse.js'
 export { SigV4KeyCache, SigV4AKeyCache, deriveSigV4SigningKey, deriveSigV4APublicKey, deriveSigV4APublicPoint } from './keys.js'
 export { uriEncode, uriEncodePath, canonicalQuery, parseQuery, parseAmzDate, toAmzDate } from './canonical.js'
+export { decodeBody, expectLength, storedContentEncoding, LengthCheck, Sha256Check } from './body.js'
+export { AwsChunkedDecoder, type AwsChunkedOptions } from './aws-chunked.js'
