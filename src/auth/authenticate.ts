@@ -172,7 +172,8 @@ function signingInputs(req: HttpRequestView, query: QueryParam[], p: ParsedAuth,
   if (p.authType === 'REST-QUERY-STRING') {
     if (service === 's3') {
       // S3 presigned URLs sign UNSIGNED-PAYLOAD unless the URL itself says otherwise.
-      const q = query.find((x) => x.key === 'X-Amz-Content-Sha256')?.value
+      // The JS presigner hoists the header into the query; its name's casing varies by client.
+      const q = query.find((x) => x.key.toLowerCase() === 'x-amz-content-sha256')?.value
       payload = q !== undefined ? payloadModeOf(q)! : { kind: 'unsigned' }
       payloadHash = q ?? 'UNSIGNED-PAYLOAD'
     } else {
