@@ -24,6 +24,8 @@ export type Staged =
 /** An unpinned getObject result that is never opened must not pin its blob forever. */
 const PIN_TTL_MS = 60_000
 const WRITE_BATCH = 256 * 1024
+/** Fewer, larger reads: each read is a thread-pool round trip. */
+const READ_CHUNK = 256 * 1024
 
 export class BlobFiles {
   readonly blobsDir: string
@@ -166,14 +168,14 @@ export class BlobFiles {
     const paths = segments.map((s) => ({ path: this.path(s.blobId), start: s.start, end: s.end }))
     if (paths.length === 1) {
       const only = paths[0]!
-      const rs = createReadStream(only.path, { start: only.start, end: only.end })
+      const rs = createReadStream(only.path, { start: only.start, end: only.end, highWaterMark: READ_CHUNK })
       rs.once('close', release)
       return rs
     }
     async function* concat(): AsyncGenerator<Buffer> {
       for (const p of paths) {
         if (p.end < p.start) continue
-        yield* createReadStream(p.path, { start: p.start, end: p.end }) as AsyncIterable<Buffer>
+        yield* createReadStream(p.path, { start: p.start, end: p.end, highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>
       }
     }
     const out = Readable.from(concat(), { objectMode: false })
