@@ -1,0 +1,273 @@
+/**
+ * The AWS CLI v2 (Debian's /usr/bin/aws) against an in-process mrap server, path-style over plain HTTP.
+ *
+ * Every CLI run is an async child process (promisified execFile) so the server's event loop keeps
+ * serving while the CLI waits on it. The CLI's environment is built from scratch: the admin keys,
+ * us-east-1, empty config and credentials files, a temporary HOME, no IMDS, no proxies and no CA bundle.
+ */
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startTestServer, bucketName, ADMIN, type TestServer } from '../helpers/server.js'
+
+const AWS = '/usr/bin/aws'
+const run = promisify(execFile)
+
+interface CliResult { code: number; stdout: string; stderr: string }
+
+let server: TestServer
+let work: string
+let baseEnv: Record<string, string>
+
+function sha256(b: Buffer): string { return createHash('sha256').update(b).digest('hex') }
+function sha256File(path: string): string { return sha256(readFileSync(path)) }
+
+/** Runs the CLI; never throws on a non-zero exit (the result carries the code). */
+async function aws(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const r = await run(AWS, ['--endpoint-url', server.endpoint, ...args], {
+      env: { ...baseEnv, ...env }, cwd: work, maxBuffer: 64 * 1024 * 1024, timeout: 60_000,
+    })
+    return { code: 0, stdout: r.stdout, stderr: r.stderr }
+  } catch (e) {
+    const err = e as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean; signal?: string }
+    if (typeof err.code !== 'number') throw e // spawn failure or timeout: not a CLI answer
+    return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }
+  }
+}
+
+/** Runs the CLI, asserts success, returns stdout. */
+async function ok(args: string[]): Promise<string> {
+  const r = await aws(args)
+  assert.equal(r.code, 0, `aws ${args.join(' ')} exited ${r.code}\nstderr: ${r.stderr}\nstdout: ${r.stdout}`)
+  return r.stdout
+}
+
+async function okJson(args: string[]): Promise<Record<string, any>> {
+  const out = await ok([...args, '--output', 'json'])
+  return out.trim() === '' ? {} : JSON.parse(out) as Record<string, any>
+}
+
+before(async () => {
+  assert.ok(existsSync(AWS), 'the AWS CLI must be installed at /usr/bin/aws (npm test installs it)')
+  server = await startTestServer()
+  work = mkdtempSync(join(tmpdir(), 'mrap-awscli-'))
+  const home = join(work, 'home')
+  mkdirSync(home)
+  const config = join(work, 'aws-config')
+  const creds = join(work, 'aws-credentials')
+  writeFileSync(config, '')
+  writeFileSync(creds, '')
+  baseEnv = {
+    PATH: '/usr/bin:/bin',
+    HOME: home,
+    LANG: 'C.UTF-8',
+    AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: config,
+    AWS_SHARED_CREDENTIALS_FILE: creds,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+    AWS_CLI_AUTO_PROMPT: 'off',
+    AWS_MAX_ATTEMPTS: '1',
+    NO_PROXY: '*',
+  }
+})
+
+after(async () => {
+  await server?.stop()
+  if (work) rmSync(work, { recursive: true, force: true })
+})
+
+describe('aws s3 (high-level commands)', () => {
+  const bucket = bucketName('cli')
+  const bigSize = 20 * 1024 * 1024 + 12345 // 3 parts at the CLI's default 8 MiB chunk size
+
+  test('s3 mb creates a bucket that s3 ls lists', async () => {
+    const out = await ok(['s3', 'mb', `s3://${bucket}`])
+    assert.match(out, new RegExp(`make_bucket: ${bucket}`))
+    const ls = await ok(['s3', 'ls'])
+    assert.ok(ls.split('\n').some((l) => l.trim().endsWith(` ${bucket}`)), `s3 ls lists ${bucket}:\n${ls}`)
+  })
+
+  test('s3 cp of a 20 MiB file goes up as a parallel multipart upload and comes back identical', async () => {
+    const src = join(work, 'big.bin')
+    const bytes = randomBytes(bigSize)
+    writeFileSync(src, bytes)
+    const up = await ok(['s3', 'cp', src, `s3://${bucket}/big/big.bin`])
+    assert.match(up, /upload: /)
+
+    const head = await okJson(['s3api', 'head-object', '--bucket', bucket, '--key', 'big/big.bin'])
+    assert.equal(head.ContentLength, bigSize)
+    const m = /^"[0-9a-f]{32}-(\d+)"$/.exec(String(head.ETag))
+    assert.ok(m, `a multipart ETag ("<md5>-N"), got ${head.ETag}`)
+    assert.ok(Number(m[1]) >= 2, `at least 2 parts, got ${m[1]}`)
+
+    const dst = join(work, 'big.down')
+    const down = await ok(['s3', 'cp', `s3://${bucket}/big/big.bin`, dst])
+    assert.match(down, /download: /)
+    assert.equal(sha256File(dst), sha256(bytes))
+  })
+
+  test('s3 sync uploads a directory tree once; a second sync uploads nothing', async () => {
+    const tree = join(work, 'tree')
+    const files: Record<string, Buffer> = {
+      'a.txt': Buffer.from('alpha\n'),
+      'empty.txt': Buffer.alloc(0),
+      'sub/b.json': Buffer.from('{"b":1}\n'),
+      'sub/deeper/c.bin': randomBytes(70 * 1024),
+      'sub/deeper/space name.txt': Buffer.from('with a space\n'),
+      'other/d.txt': Buffer.from('delta\n'),
+    }
+    for (const [rel, body] of Object.entries(files)) {
+      mkdirSync(join(tree, rel, '..'), { recursive: true })
+      writeFileSync(join(tree, rel), body)
+    }
+    const first = await ok(['s3', 'sync', tree, `s3://${bucket}/tree/`])
+    const uploads = first.split(/[\r\n]+/).filter((l) => l.startsWith('upload: '))
+    assert.equal(uploads.length, Object.keys(files).length, `one upload per file:\n${first}`)
+
+    const second = await ok(['s3', 'sync', tree, `s3://${bucket}/tree/`])
+    assert.doesNotMatch(second, /upload: /, `the second sync uploads nothing:\n${second}`)
+
+    // What went up is what is there.
+    const listed = await okJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'tree/'])
+    const keys = (listed.Contents as { Key: string; Size: number }[]).map((c) => [c.Key, c.Size] as const).sort()
+    assert.deepEqual(keys, Object.entries(files).map(([rel, b]) => [`tree/${rel}`, b.length] as const).sort())
+    const back = join(work, 'c.back')
+    await ok(['s3', 'cp', `s3://${bucket}/tree/sub/deeper/c.bin`, back])
+    assert.equal(sha256File(back), sha256(files['sub/deeper/c.bin']!))
+  })
+
+  test('s3 ls shows prefixes and objects; --recursive shows every key', async () => {
+    const top = await ok(['s3', 'ls', `s3://${bucket}/`])
+    assert.match(top, /PRE big\//)
+    assert.match(top, /PRE tree\//)
+    const inTree = await ok(['s3', 'ls', `s3://${bucket}/tree/`])
+    assert.match(inTree, /PRE sub\//)
+    assert.match(inTree, /PRE other\//)
+    assert.match(inTree, /\s6 a\.txt/)
+    assert.match(inTree, /\s0 empty\.txt/)
+
+    const rec = await ok(['s3', 'ls', `s3://${bucket}/`, '--recursive'])
+    const keys = rec.split('\n').filter((l) => l.trim()).map((l) => l.replace(/^\S+\s+\S+\s+\d+\s/, '')).sort()
+    assert.deepEqual(keys, [
+      'big/big.bin', 'tree/a.txt', 'tree/empty.txt', 'tree/other/d.txt', 'tree/sub/b.json',
+      'tree/sub/deeper/c.bin', 'tree/sub/deeper/space name.txt',
+    ])
+    assert.match(rec, new RegExp(`\\s${bigSize} big/big\\.bin`))
+  })
+
+  test('s3 rm --recursive empties a prefix, then the bucket', async () => {
+    const rmTree = await ok(['s3', 'rm', `s3://${bucket}/tree/`, '--recursive'])
+    assert.equal(rmTree.split(/[\r\n]+/).filter((l) => l.startsWith('delete: ')).length, 6)
+    const after1 = await ok(['s3', 'ls', `s3://${bucket}/`, '--recursive'])
+    assert.deepEqual(after1.split('\n').filter((l) => l.trim()).map((l) => l.split(/\s+/).pop()), ['big/big.bin'])
+
+    await ok(['s3', 'rm', `s3://${bucket}/`, '--recursive'])
+    const after2 = await ok(['s3', 'ls', `s3://${bucket}/`, '--recursive'])
+    assert.equal(after2.trim(), '')
+    const listed = await okJson(['s3api', 'list-objects-v2', '--bucket', bucket])
+    assert.equal(listed.KeyCount ?? 0, 0)
+  })
+})
+
+describe('aws s3api', () => {
+  const bucket = bucketName('cliapi')
+
+  before(async () => {
+    await okJson(['s3api', 'create-bucket', '--bucket', bucket])
+  })
+
+  test('put-bucket-versioning / get-bucket-versioning / list-object-versions / get-object --version-id', async () => {
+    const before = await okJson(['s3api', 'get-bucket-versioning', '--bucket', bucket])
+    assert.equal(before.Status, undefined, 'a new bucket has never had versioning')
+
+    await ok(['s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled'])
+    const got = await okJson(['s3api', 'get-bucket-versioning', '--bucket', bucket])
+    assert.equal(got.Status, 'Enabled')
+
+    const v1file = join(work, 'v1.txt')
+    const v2file = join(work, 'v2.txt')
+    writeFileSync(v1file, 'version one\n')
+    writeFileSync(v2file, 'version two, longer\n')
+    const p1 = await okJson(['s3api', 'put-object', '--bucket', bucket, '--key', 'doc.txt', '--body', v1file])
+    const p2 = await okJson(['s3api', 'put-object', '--bucket', bucket, '--key', 'doc.txt', '--body', v2file])
+    assert.ok(typeof p1.VersionId === 'string' && p1.VersionId.length > 0, 'PutObject returns a VersionId')
+    assert.ok(typeof p2.VersionId === 'string' && p2.VersionId !== p1.VersionId)
+
+    const versions = await okJson(['s3api', 'list-object-versions', '--bucket', bucket, '--prefix', 'doc.txt'])
+    const vs = versions.Versions as { Key: string; VersionId: string; IsLatest: boolean; Size: number }[]
+    assert.equal(vs.length, 2)
+    const byId = new Map(vs.map((v) => [v.VersionId, v]))
+    assert.equal(byId.get(p2.VersionId)?.IsLatest, true)
+    assert.equal(byId.get(p1.VersionId)?.IsLatest, false)
+    assert.equal(byId.get(p1.VersionId)?.Size, 12)
+
+    const out1 = join(work, 'doc.v1')
+    const g1 = await okJson(['s3api', 'get-object', '--bucket', bucket, '--key', 'doc.txt', '--version-id', p1.VersionId, out1])
+    assert.equal(g1.VersionId, p1.VersionId)
+    assert.equal(readFileSync(out1, 'utf8'), 'version one\n')
+    const outLatest = join(work, 'doc.latest')
+    const gl = await okJson(['s3api', 'get-object', '--bucket', bucket, '--key', 'doc.txt', outLatest])
+    assert.equal(gl.VersionId, p2.VersionId)
+    assert.equal(readFileSync(outLatest, 'utf8'), 'version two, longer\n')
+  })
+
+  test('put-object-tagging / get-object-tagging / delete-object-tagging', async () => {
+    const f = join(work, 'tagged.txt')
+    writeFileSync(f, 'tag me\n')
+    await okJson(['s3api', 'put-object', '--bucket', bucket, '--key', 'tagged.txt', '--body', f])
+    await okJson(['s3api', 'put-object-tagging', '--bucket', bucket, '--key', 'tagged.txt',
+      '--tagging', JSON.stringify({ TagSet: [{ Key: 'team', Value: 'blue' }, { Key: 'tier', Value: 'gold' }] })])
+    const got = await okJson(['s3api', 'get-object-tagging', '--bucket', bucket, '--key', 'tagged.txt'])
+    const tags = (got.TagSet as { Key: string; Value: string }[]).map((t) => `${t.Key}=${t.Value}`).sort()
+    assert.deepEqual(tags, ['team=blue', 'tier=gold'])
+
+    await okJson(['s3api', 'delete-object-tagging', '--bucket', bucket, '--key', 'tagged.txt'])
+    const gone = await okJson(['s3api', 'get-object-tagging', '--bucket', bucket, '--key', 'tagged.txt'])
+    assert.deepEqual(gone.TagSet ?? [], [])
+  })
+
+  test('put-object --checksum-algorithm SHA256 and get-object --checksum-mode ENABLED', async () => {
+    const f = join(work, 'summed.bin')
+    const bytes = randomBytes(100 * 1024 + 7)
+    writeFileSync(f, bytes)
+    const expected = createHash('sha256').update(bytes).digest('base64')
+    const put = await okJson(['s3api', 'put-object', '--bucket', bucket, '--key', 'summed.bin', '--body', f, '--checksum-algorithm', 'SHA256'])
+    assert.equal(put.ChecksumSHA256, expected)
+
+    const out = join(work, 'summed.down')
+    const got = await okJson(['s3api', 'get-object', '--bucket', bucket, '--key', 'summed.bin', '--checksum-mode', 'ENABLED', out])
+    assert.equal(got.ChecksumSHA256, expected)
+    assert.equal(sha256File(out), sha256(bytes))
+  })
+
+  test('get-object of a missing key exits non-zero with NoSuchKey', async () => {
+    const r = await aws(['s3api', 'get-object', '--bucket', bucket, '--key', 'no/such/key', join(work, 'never')])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /NoSuchKey/)
+    assert.equal(existsSync(join(work, 'never')), false)
+  })
+
+  test('head-bucket of a missing bucket gives 404', async () => {
+    const r = await aws(['s3api', 'head-bucket', '--bucket', bucketName('missing')])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /\(404\)|Not Found/)
+  })
+
+  test('a wrong secret key gives SignatureDoesNotMatch', async () => {
+    const r = await aws(['s3api', 'list-objects-v2', '--bucket', bucket], { AWS_SECRET_ACCESS_KEY: 'wrong/K7MDENG/bPxRfiCYEXAMPLEKEYwrongwrong' })
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /SignatureDoesNotMatch/)
+    const r2 = await aws(['s3', 'ls'], { AWS_SECRET_ACCESS_KEY: 'wrong/K7MDENG/bPxRfiCYEXAMPLEKEYwrongwrong' })
+    assert.notEqual(r2.code, 0)
+    assert.match(r2.stderr, /SignatureDoesNotMatch/)
+  })
+})
