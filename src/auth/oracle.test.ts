@@ -13,16 +13,23 @@ import { HttpRequest } from '@smithy/protocol-http'
 import { authenticate, regionSetCovers, SigV4AKeyCache, SigV4KeyCache, uriEncode, type HttpRequestView, type SigningCredential, type AuthOptions } from './index.js'
 import { isS3Error } from '../shared/errors.js'
 
+type SourceData = string | ArrayBuffer | ArrayBufferView
+const bytes = (d: SourceData): string | Uint8Array =>
+  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d)
+
+/** The SDK's Hash interface over node:crypto (what @smithy/hash-node does). */
 class NodeSha256 {
   private h: crypto.Hash | crypto.Hmac
-  constructor(private readonly secret?: string | Uint8Array) {
+  private readonly secret: string | Uint8Array | undefined
+  constructor(secret?: SourceData) {
+    this.secret = secret === undefined ? undefined : bytes(secret)
     this.h = this.fresh()
   }
   private fresh(): crypto.Hash | crypto.Hmac {
     return this.secret !== undefined ? crypto.createHmac('sha256', this.secret) : crypto.createHash('sha256')
   }
-  update(d: string | Uint8Array): void {
-    this.h.update(d)
+  update(d: SourceData): void {
+    this.h.update(bytes(d))
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.h.digest())
