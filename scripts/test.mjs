@@ -52,7 +52,7 @@ const targets = process.argv.slice(2)
 const files = (targets.length ? targets : ['src', 'test']).filter(existsSync).flatMap((t) => collect(t, []))
 if (files.length === 0) { console.error('no test files found'); process.exit(1) }
 
-const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   env: { ...process.env, NODE_OPTIONS: '', MRAP_TEST: '1' },
 })
 process.exit(status)

@@ -9,10 +9,7 @@ import { Readable } from 'node:stream'
 import { s3Error, S3Error } from './shared/errors.js'
 import { resolveTarget, type Target } from './http/target.js'
 import { errorResult, toS3Error, writeResult, type WireResult } from './http/respond.js'
-import * as authModule from './auth/index.js'
-import { authenticate, type AuthResult, type HttpRequestView } from './auth/index.js'
-// TEMPORARY until the auth module exports decodeBody.
-const decodeBody: (v: HttpRequestView, a: AuthResult, b: Readable) => Readable = (authModule as unknown as { decodeBody?: typeof decodeBody }).decodeBody ?? ((_v, _a, b) => b)
+import { authenticate, decodeBody, type AuthResult, type HttpRequestView } from './auth/index.js'
 import { classify, actionsFor, type Operation } from './s3/classify.js'
 import { isAddressableBucketName } from './s3/bucket-names.js'
 import { ANONYMOUS, type Principal } from './iam/identities.js'
@@ -21,11 +18,16 @@ import { dispatch } from './s3/dispatch.js'
 import { header } from './s3/headers.js'
 import type { S3Request } from './s3/context.js'
 import type { Services } from './services.js'
+import type { CompiledPolicy } from './policy/index.js'
 
 /** Network facts the listener knows about a connection (internet, or a VPC endpoint later). */
 export interface Origin {
   sourceIp: string
   secure: boolean
+  /** Set when the request came through a VPC interface endpoint. */
+  vpc?: { endpointId: string; vpcId: string; sourceIp: string }
+  /** The endpoint's policy (a limit on everything that passes through it). */
+  endpointPolicy?: CompiledPolicy
 }
 
 const MAX_KEY_BYTES = 1024
@@ -107,6 +109,7 @@ async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, o
   const decision = authorizeS3(s, { principal, op, actions: actionsFor(op.name, query), bucket, bucketName, key, auth, origin, query, headers: req.headers })
   if (!decision.allowed) {
     log.info({ why: decision.reason }, 'access denied')
+    s.decisions.remember(requestId, decision)
     throw s3Error('AccessDenied')
   }
 

@@ -13,6 +13,9 @@ import type { DeleteResult, ObjectStore, ObjectVersion } from './storage/types.j
 import { EmbeddedObjectStore } from './storage/embedded/index.js'
 import { SigV4AKeyCache, SigV4KeyCache } from './auth/index.js'
 import { applyWorld } from './world/apply.js'
+import { loadCatalog } from './policy/index.js'
+import { PolicyCache } from './authz/policy-cache.js'
+import { DecisionLog } from './authz/decision-log.js'
 
 export interface ServerConfig {
   dataDir: string
@@ -33,6 +36,12 @@ export interface Services {
   clock: () => Date
   keyCache: SigV4AKeyCache
   signingKeyCache: SigV4KeyCache
+  /** Compiled policies by text, and write-time validation. */
+  policies: PolicyCache
+  /** Account-level Block Public Access of every account that has one. */
+  accountBpaMap(): Record<string, BlockPublicAccess>
+  /** Recent authorization decisions by request id (for `mrap explain --request-id`). */
+  decisions: DecisionLog
   /** Names the MRAP that holds a bucket, if any (a bucket in an MRAP cannot be deleted). */
   bucketInUse?: (bucket: string) => string | undefined
   /** Hooks for replication: called after a write or delete is acknowledged by the store. */
@@ -65,8 +74,16 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     await store.open()
     stores.set(region.name, store)
   }
+  const policies = new PolicyCache(await loadCatalog())
+  const accountBpa: Record<string, BlockPublicAccess> = {}
+  for (const a of world.accounts) if (a.blockPublicAccess) accountBpa[a.id] = a.blockPublicAccess
   const services: Services = {
-    config, world, control, stores, log,
+    config, world, control, stores, log, policies,
+    accountBpaMap: () => accountBpa,
+    accountBpa: (id) => accountBpa[id],
+    decisions: new DecisionLog(1000),
+    validateBucketPolicy: (text, bucket) => policies.problems(text, { kind: 'bucket', bucket })[0]?.message,
+    policyIsPublic: (text) => policies.isPublic(text, 'bucket'),
     identities: Identities.fromWorld(world),
     clock: opts.clock ?? (() => new Date()),
     keyCache: new SigV4AKeyCache(1024),

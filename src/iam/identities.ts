@@ -14,6 +14,8 @@ export interface Principal {
   arn: string
   /** aws:userid: the unique id (AIDA... for users, AROA...:session for role sessions). */
   userId: string
+  /** For role sessions: the role's ARN (aws:PrincipalArn). */
+  roleArn?: string
   /** aws:username, for IAM users only. */
   username?: string
   /** Identity policy documents (inline and attached), as JSON text. */

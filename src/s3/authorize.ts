@@ -1,8 +1,10 @@
 /**
- * @module Stage "authorize" for S3 requests: gathers the policy inputs and asks the policy engine.
- * Until the engine is wired in, a request is allowed only on its own account's resources.
+ * @module Stage "authorize" for S3 requests: gathers the policy inputs (identity policies, the
+ * bucket's policy and Block Public Access, the request context) and asks the pure policy engine.
+ * Every request goes through it; there is no owner short-cut.
  */
 import type { IncomingHttpHeaders } from 'node:http'
+import { authorize, buildS3Context, type AuthzPrincipal, type AuthzRequest, type Decision, type Layers, type S3RequestFacts, type CompiledPolicy } from '../policy/index.js'
 import type { AuthResult } from '../auth/index.js'
 import type { Principal } from '../iam/identities.js'
 import type { BucketRecord } from '../state/control-store.js'
@@ -27,12 +29,85 @@ export interface S3Decision {
   allowed: boolean
   /** For the log and for `mrap explain`; never sent to the client. */
   reason: string
+  decision?: Decision
 }
 
-export function authorizeS3(_s: Services, input: S3AuthzInput): S3Decision {
-  const p = input.principal
-  if (p.type === 'Anonymous') return { allowed: false, reason: 'anonymous requests are not allowed' }
-  if (input.op.level === 'service' || input.op.name === 'CreateBucket') return { allowed: true, reason: 'authenticated principal' }
-  if (input.bucket && input.bucket.owner === p.accountId) return { allowed: true, reason: 'owner account' }
-  return { allowed: false, reason: 'not the bucket owner' }
+export function authzPrincipal(p: Principal): AuthzPrincipal {
+  if (p.type === 'Anonymous') return { type: 'Anonymous', arn: '*', accountId: 'anonymous' }
+  const out: AuthzPrincipal = { type: p.type, arn: p.arn, accountId: p.accountId, userId: p.userId, tags: p.tags }
+  if (p.username !== undefined) out.username = p.username
+  if (p.roleArn !== undefined) out.roleArn = p.roleArn
+  return out
+}
+
+/** The caller's identity-side layers, compiled once per policy text. */
+export function identityLayers(s: Services, p: Principal): Pick<Layers, 'identity' | 'boundary' | 'session'> {
+  const identity: CompiledPolicy[] = []
+  for (const d of p.identityPolicies) {
+    const c = s.policies.get(d.document, 'identity', d.name)
+    if (c) identity.push(c)
+  }
+  const out: Pick<Layers, 'identity' | 'boundary' | 'session'> = { identity }
+  if (p.permissionsBoundary) { const b = s.policies.get(p.permissionsBoundary, 'boundary'); if (b) out.boundary = b }
+  if (p.sessionPolicy) { const sp = s.policies.get(p.sessionPolicy, 'session'); if (sp) out.session = [sp] }
+  return out
+}
+
+function amzHeaders(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(h)) {
+    if (!k.startsWith('x-amz-') || v === undefined || k === 'x-amz-security-token' || k === 'x-amz-content-sha256' || k === 'x-amz-date') continue
+    out[k] = Array.isArray(v) ? v.join(',') : v
+  }
+  return out
+}
+
+export function s3Facts(s: Services, input: S3AuthzInput, principal: AuthzPrincipal): S3RequestFacts {
+  const facts: S3RequestFacts = {
+    principal, timeMs: s.clock().getTime(), secureTransport: input.origin.secure, amzHeaders: amzHeaders(input.headers),
+  }
+  if (input.origin.vpc) facts.vpc = input.origin.vpc
+  else facts.sourceIp = input.origin.sourceIp.replace(/^::ffff:/, '')
+  const q = input.query
+  if (input.op.name === 'ListObjects' || input.op.name === 'ListObjectsV2' || input.op.name === 'ListObjectVersions') {
+    facts.prefix = q.get('prefix') ?? ''
+    const d = q.get('delimiter'); if (d !== null) facts.delimiter = d
+    const m = q.get('max-keys'); if (m !== null && /^\d+$/.test(m)) facts.maxKeys = Number(m)
+  }
+  const v = q.get('versionId'); if (v !== null) facts.versionId = v
+  if (input.auth.kind === 'signed') {
+    facts.signatureVersion = input.auth.algorithm
+    facts.authType = input.auth.authType
+    facts.signatureAgeMs = input.auth.signatureAgeMs
+  }
+  return facts
+}
+
+export function authorizeS3(s: Services, input: S3AuthzInput, opts: { explain?: boolean } = {}): S3Decision {
+  const principal = authzPrincipal(input.principal)
+  const context = buildS3Context(s3Facts(s, input, principal))
+  const layers: Layers = { ...identityLayers(s, input.principal), accountBlockPublicAccess: s.accountBpaMap() }
+  if (input.origin.vpc && input.origin.endpointPolicy) layers.endpoint = { id: input.origin.vpc.endpointId, policy: input.origin.endpointPolicy }
+  const b = input.bucket
+  const name = b?.name ?? input.bucketName
+  const req: AuthzRequest = { principal, action: '', resources: {}, context }
+  if (name !== undefined && input.op.level !== 'service') {
+    req.resources.bucket = {
+      arn: input.key !== undefined && input.op.level === 'object' ? `arn:aws:s3:::${name}/${input.key}` : `arn:aws:s3:::${name}`,
+      ownerAccount: b?.owner ?? input.principal.accountId,
+      bucketName: name,
+    }
+    if (input.key !== undefined && input.op.level !== 'object') req.resources.bucket.arn = `arn:aws:s3:::${name}/${input.key}`
+    const bucketLayer: NonNullable<Layers['bucket']> = {}
+    if (b?.policy) { const p = s.policies.get(b.policy, 'bucket', `bucket policy of ${b.name}`); if (p) bucketLayer.policy = p }
+    if (b?.publicAccessBlock) bucketLayer.blockPublicAccess = b.publicAccessBlock
+    layers.bucket = bucketLayer
+  }
+  for (const action of input.actions) {
+    req.action = action
+    const d = authorize(req, layers, opts.explain ? { explain: true } : {})
+    if (d.effect !== 'Allow') return { allowed: false, reason: `${action}: ${d.effect} by ${d.decidedBy}`, decision: d }
+    if (input.actions.length === 1) return { allowed: true, reason: `${action}: allowed by ${d.decidedBy}`, decision: d }
+  }
+  return { allowed: true, reason: 'allowed' }
 }

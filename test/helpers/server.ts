@@ -9,10 +9,26 @@ import { pino } from 'pino'
 import { S3Client } from '@aws-sdk/client-s3'
 import { startServer, type RunningServer } from '../../src/main.js'
 import type { World } from '../../src/world/schema.js'
+import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
 
 export const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 export const READER = { accessKeyId: 'AKIAI44QH8DHBEXAMPLE', secretAccessKey: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY' }
 export const PARTNER = { accessKeyId: 'AKIAPARTNER7EXAMPLE1', secretAccessKey: 'pArTnEr/K7MDENG/bPxRfiCYEXAMPLEKEYPARTNER' }
+
+/** A second account's administrator, which tests add to the seed world. */
+export const PARTNER_ADMIN = { accessKeyId: 'AKIAPARTNERADMIN0001', secretAccessKey: 'pArTnErAdMiN/K7MDENG/bPxRfiCYEXAMPLEKEY' }
+
+/** The seed world plus `partner-admin` (full access in 444455556666). */
+export function testWorld(): World {
+  const world = loadWorldFile(DEFAULT_WORLD_FILE)
+  const partner = world.accounts.find((a) => a.id === '444455556666')!
+  partner.users.push({
+    name: 'partner-admin', path: '/', managedPolicies: [], groups: [], tags: {},
+    accessKeys: [{ id: PARTNER_ADMIN.accessKeyId, secret: PARTNER_ADMIN.secretAccessKey, status: 'Active' }],
+    policies: [{ name: 'Admin', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }],
+  })
+  return world
+}
 
 export interface TestServer extends RunningServer {
   dataDir: string
@@ -23,7 +39,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(opts: { world?: World; dataDir?: string; clock?: () => Date } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mrap-test-'))
   const logger = pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' })
-  const running = await startServer({ dataDir, port: 0, logger, ...(opts.world ? { world: opts.world } : {}), ...(opts.clock ? { clock: opts.clock } : {}) })
+  const running = await startServer({ dataDir, port: 0, logger, world: opts.world ?? testWorld(), ...(opts.clock ? { clock: opts.clock } : {}) })
   return {
     ...running,
     dataDir,
