@@ -81,12 +81,12 @@ export class EmbeddedObjectStore implements ObjectStore {
 
   async createBucket(bucket: string): Promise<void> {
     const meta = this.live()
-    meta.tx(() => meta.insertBucket(bucket))
+    await meta.commit(() => meta.insertBucket(bucket))
   }
 
   async deleteBucket(bucket: string): Promise<void> {
     const meta = this.live()
-    const garbage = meta.tx(() => {
+    const garbage = await meta.commit(() => {
       if (meta.bucketHasVersions(bucket)) throw s3Error('BucketNotEmpty', { fields: { BucketName: bucket } })
       const blobs = this.multipart.abortAllIn(meta, bucket)
       meta.deleteBucket(bucket)
@@ -107,7 +107,7 @@ export class EmbeddedObjectStore implements ObjectStore {
         published = true
       }
       const meta = this.live()
-      const { row, garbage } = meta.tx(() => writeVersion(meta, {
+      const { row, garbage } = await meta.commit(() => writeVersion(meta, {
         bucket: input.bucket,
         key: input.key,
         versioning: input.versioning,
@@ -137,7 +137,7 @@ export class EmbeddedObjectStore implements ObjectStore {
 
   async updateObject(bucket: string, key: string, versionId: string | undefined, patch: Partial<ObjectAttributes>): Promise<ObjectVersion> {
     const meta = this.live()
-    const row = meta.tx(() => {
+    const row = await meta.commit(() => {
       const r = addressedVersion(meta, bucket, key, versionId)
       const merged = cleanAttributes({ ...(JSON.parse(r.attrs) as ObjectAttributes), ...patch })
       meta.setAttrs(r.seq, JSON.stringify(merged))
@@ -148,7 +148,7 @@ export class EmbeddedObjectStore implements ObjectStore {
 
   async deleteObject(bucket: string, key: string, opts: { versionId?: string; versioning: VersioningState }): Promise<DeleteResult> {
     const meta = this.live()
-    const { result, garbage } = meta.tx(() => deleteVersion(meta, bucket, key, opts))
+    const { result, garbage } = await meta.commit(() => deleteVersion(meta, bucket, key, opts))
     await this.blobs.remove(garbage)
     return result
   }

@@ -23,9 +23,9 @@ export class Multipart {
     private readonly blobs: BlobFiles,
   ) {}
 
-  create(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): MultipartUpload {
+  async create(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload> {
     const meta = this.live()
-    const row = meta.tx((): UploadRow => {
+    const row = await meta.commit((): UploadRow => {
       const r: UploadRow = {
         upload_id: newUploadId(),
         seq: meta.nextUploadSeq(),
@@ -57,7 +57,7 @@ export class Multipart {
       await this.blobs.publish(staged)
       published = true
       const meta = this.live()
-      const { part, replaced } = meta.tx(() => {
+      const { part, replaced } = await meta.commit(() => {
         // Checked again: the upload may have been completed or aborted while bytes streamed.
         this.uploadRow(meta, input.bucket, input.uploadId)
         const old = meta.part(input.uploadId, input.partNumber)
@@ -132,7 +132,7 @@ export class Multipart {
   /** Synchronous: validation, manifest and version row all commit in one transaction. */
   async complete(input: CompleteUploadInput): Promise<ObjectVersion> {
     const meta = this.live()
-    const { version, garbage } = meta.tx(() => {
+    const { version, garbage } = await meta.commit(() => {
       const upload = this.uploadRow(meta, input.bucket, input.uploadId)
       if (input.parts.length === 0) {
         throw s3Error('MalformedXML', { message: 'You must specify at least one part' })
@@ -183,7 +183,7 @@ export class Multipart {
 
   async abort(bucket: string, uploadId: string): Promise<void> {
     const meta = this.live()
-    const garbage = meta.tx(() => {
+    const garbage = await meta.commit(() => {
       this.uploadRow(meta, bucket, uploadId)
       return meta.deleteUpload(uploadId)
     })
