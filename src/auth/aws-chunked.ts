@@ -55,6 +55,7 @@ export class AwsChunkedDecoder extends Transform {
   private chunkSig = ''
   private prevSig: string
   private lastChunkSize = -1
+  private chunkIndex = 0
   private trailerBytes = 0
   private readonly trailers: [string, string][] = []
   private readonly checksum: Hasher | undefined
@@ -164,7 +165,6 @@ export class AwsChunkedDecoder extends Transform {
     if (this.opts.signer) this.chunkHash = crypto.createHash('sha256')
     this.state = 'data'
   }
-  private chunkIndex = 0
 
   private endChunk(): void {
     if (this.chunkHash) {

@@ -216,3 +216,35 @@ test('an aborted source surfaces as IncompleteBody', async () => {
   const e = (await p) as S3Error
   assert.equal(e.code, 'IncompleteBody')
 })
+
+// ---- SigV4A signed streaming (never seen from real clients; signed here with the derived private key) ----
+test('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER: padded DER chunk signatures verify; a bad one fails', async () => {
+  const { describeSignature, deriveSigV4APublicPoint } = await import('./index.js')
+  const { deriveSigV4APrivateScalar } = await import('./keys.js')
+  const pub = deriveSigV4APublicPoint(DOC_CRED.accessKeyId, DOC_CRED.secretAccessKey)
+  const priv = crypto.createPrivateKey({ format: 'jwk', key: { kty: 'EC', crv: 'P-256', d: deriveSigV4APrivateScalar(DOC_CRED.accessKeyId, DOC_CRED.secretAccessKey).toString('base64url'), x: pub.subarray(1, 33).toString('base64url'), y: pub.subarray(33).toString('base64url') } })
+  const sign = (s: string): string => crypto.sign('sha256', Buffer.from(s), { key: priv, dsaEncoding: 'der' }).toString('hex')
+  const pad = (sig: string): string => sig.padEnd(144, '*')
+  const sha = (b: Buffer | string): string => crypto.createHash('sha256').update(b).digest('hex')
+  const data = crypto.randomBytes(9000)
+  const req: HttpRequestView = {
+    method: 'PUT', rawPath: '/k', rawQuery: '',
+    headers: { host: 'h', 'x-amz-date': '20130524T000000Z', 'x-amz-region-set': '*', 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '9000', 'x-amz-content-sha256': 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER', 'x-amz-trailer': 'x-amz-checksum-sha256',
+      authorization: 'AWS4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/s3/aws4_request, SignedHeaders=content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-region-set;x-amz-trailer, Signature=SEED' },
+  }
+  const seed = sign(describeSignature(req).stringToSign)
+  req.headers.authorization = String(req.headers.authorization).replace('SEED', seed)
+  const auth = authenticate(req, opts(new Date('2013-05-24T00:00:00Z')))
+  assert.ok(auth.kind === 'signed' && auth.chunkSigner?.algorithm === 'ecdsa')
+  const scope = '20130524/s3/aws4_request'
+  const chunkSts = (prev: string, h: string): string => `AWS4-ECDSA-P256-SHA256-PAYLOAD\n20130524T000000Z\n${scope}\n${prev}\n${sha('')}\n${h}`
+  const s1 = sign(chunkSts(seed, sha(data)))
+  const s0 = sign(chunkSts(s1, sha('')))
+  const trailer = `x-amz-checksum-sha256:${checksumOf('SHA256', data)}`
+  const ts = sign(`AWS4-ECDSA-P256-SHA256-TRAILER\n20130524T000000Z\n${scope}\n${s0}\n${sha(trailer + '\n')}`)
+  const build = (c1: string): Buffer => Buffer.concat([Buffer.from(`2328;chunk-signature=${pad(c1)}\r\n`), data, Buffer.from(`\r\n0;chunk-signature=${pad(s0)}\r\n${trailer}\r\nx-amz-trailer-signature:${pad(ts)}\r\n\r\n`)])
+  const good = await run(req, auth, build(s1), 4096)
+  assert.equal(good.error, undefined)
+  assert.deepEqual(good.data, data)
+  assert.equal((await run(req, auth, build(s0), 4096)).error?.code, 'SignatureDoesNotMatch')
+})
