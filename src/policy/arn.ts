@@ -7,13 +7,13 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN
  */
 import type { ArnPattern, Glob, PatternText } from './types.js';
-import { activeWildcards, compileGlob, matchGlob } from './wildcard.js';
+import { activeWildcards, compileGlob, matchGlob, startsAt } from './wildcard.js';
 
 const COLON = 58;
 
 /** Compiles an ARN-shaped pattern (or `*`). */
 export function compileArnPattern(src: PatternText): ArnPattern {
-  if (src.text === '*' && src.wild[0] === 1) return { raw: src.text, any: true, segments: [] };
+  if (src.text === '*' && src.wild[0] === 1) return { raw: src.text, any: true, segments: [], head: null };
   const segments: Glob[] = [];
   let from = 0;
   for (let i = 0; i < src.text.length && segments.length < 5; i++) {
@@ -23,7 +23,8 @@ export function compileArnPattern(src: PatternText): ArnPattern {
     }
   }
   segments.push(compileGlob({ text: src.text.slice(from), wild: src.wild.subarray(from) }));
-  return { raw: src.text, any: false, segments };
+  const exactHead = segments.length === 6 && segments.slice(0, 5).every((g) => g.shape === 'exact');
+  return { raw: src.text, any: false, segments, head: exactHead ? src.text.slice(0, from) : null };
 }
 
 export function arnPatternOf(text: string): ArnPattern {
@@ -33,6 +34,8 @@ export function arnPatternOf(text: string): ArnPattern {
 /** True when `arn` matches the pattern. Allocation-free. */
 export function matchArn(p: ArnPattern, arn: string): boolean {
   if (p.any) return true;
+  // The head holds exactly five colons, so a prefix match puts the ARN's first five there too.
+  if (p.head !== null) return startsAt(arn, p.head, 0) && matchGlob(p.segments[5] as Glob, arn, p.head.length, arn.length);
   const segs = p.segments;
   const last = segs.length - 1;
   let pos = 0;

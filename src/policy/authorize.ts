@@ -174,7 +174,7 @@ function evaluateContext(
   identityOnMrapArn: boolean,
 ): ContextOutcome {
   const who = req.principal;
-  const probe: Probe = { action, resource: res.arn, principal: who, scope: new RequestScope(req.context, res.ownerAccount) };
+  const probe: Probe = new RequestScope(req.context, res.ownerAccount, action, res.arn, who);
   const resourceLayer: Layer = context === 'mrap' ? 'mrap-policy' : 'bucket-policy';
   const denied: Layer[] = [];
 

@@ -172,6 +172,9 @@ export function compileCondition(
     keyLower: key.toLowerCase(),
     values,
     prepared,
+    negated: info.negated,
+    ignoreCase: info.ignoreCase === true,
+    cmp: info.cmp,
   };
 }
 
@@ -180,7 +183,7 @@ function valueMatches(c: CompiledCondition, v: string, scope: KeyLookup): boolea
   const p = c.prepared;
   switch (p.kind) {
     case 'string': {
-      const ic = OPERATORS[c.operator].ignoreCase === true;
+      const ic = c.ignoreCase;
       const vv = ic ? v.toLowerCase() : v;
       for (const it of p.items) {
         if (it.t.fixed) {
@@ -204,7 +207,7 @@ function valueMatches(c: CompiledCondition, v: string, scope: KeyLookup): boolea
       return false;
     case 'arn':
       // ARN operators need an ARN-shaped request value (six colon-separated parts).
-      if (!v.startsWith('arn:')) return false;
+      if (v.charCodeAt(0) !== 97 || v.charCodeAt(3) !== 58) return false; // 'a', ':' of "arn:"
       for (const it of p.items) {
         if (it.arn) {
           if (matchArn(it.arn, v)) return true;
@@ -218,7 +221,7 @@ function valueMatches(c: CompiledCondition, v: string, scope: KeyLookup): boolea
     case 'date': {
       const n = p.kind === 'number' ? parseNumber(v) : parseDate(v);
       if (Number.isNaN(n)) return false;
-      const cmp = OPERATORS[c.operator].cmp;
+      const cmp = c.cmp;
       for (const x of p.items) {
         if (cmp === 'eq' ? n === x : cmp === 'lt' ? n < x : cmp === 'le' ? n <= x : cmp === 'gt' ? n > x : n >= x) return true;
       }
@@ -250,7 +253,7 @@ export function evaluateCondition(c: CompiledCondition, scope: KeyLookup): boole
     // Null: "true" means the key must be absent, "false" that it must be present.
     return c.prepared.items.some((wantAbsent) => wantAbsent !== present);
   }
-  const negated = OPERATORS[c.operator].negated;
+  const negated = c.negated;
   if (c.qualifier === 'ForAllValues') {
     if (!present) return true;
     for (const v of vals) if (valueMatches(c, v, scope) === negated) return false;

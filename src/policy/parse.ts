@@ -92,7 +92,10 @@ function compileDocument(
     }
   });
   if (errors.length > 0) return { ok: false, errors };
-  const base = { version, id, statementIsObject, statements, size: measure(text), name: opts.name, kind: opts.kind, isPublic: false };
+  const base = {
+    version, id, statementIsObject, statements, size: measure(text), name: opts.name, kind: opts.kind, isPublic: false,
+    actionIndex: indexActions(statements),
+  };
   return { ok: true, policy: { ...base, isPublic: publicStatus(base, opts.kind).isPublic } };
 }
 
@@ -239,6 +242,28 @@ function compileResources(v: unknown, element: string, variables: boolean, f: (m
     items.push({ raw: r, template, arn: template.fixed ? compileArnPattern(template.fixed) : null });
   }
   return { raw, items, any };
+}
+
+/** Builds the per-action candidate lists (see CompiledPolicy.actionIndex). */
+function indexActions(statements: readonly CompiledStatement[]): CompiledPolicy['actionIndex'] {
+  const other: number[] = [];
+  const exact = new Map<string, number[]>();
+  statements.forEach((st, i) => {
+    const a = st.actions;
+    if (a === undefined || a.any || a.wild.length > 0) other.push(i);
+    if (a !== undefined && !a.any) {
+      for (const name of a.exact) {
+        const list = exact.get(name) ?? [];
+        list.push(i);
+        exact.set(name, list);
+      }
+    }
+  });
+  const byAction = new Map<string, readonly number[]>();
+  for (const [name, list] of exact) {
+    byAction.set(name, [...new Set([...list, ...other])].sort((x, y) => x - y));
+  }
+  return { byAction, other };
 }
 
 /** Size measures for quotas: characters, UTF-8 bytes and non-whitespace characters. */

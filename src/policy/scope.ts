@@ -5,22 +5,34 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  */
 import type { KeyLookup } from './variables.js';
+import type { AuthzPrincipal } from './request.js';
 
+/**
+ * Everything one context evaluates against: the probe (action, resource, principal) and the
+ * context keys. One object per context keeps the hot path to a single allocation.
+ */
 export class RequestScope implements KeyLookup {
   /** Mixed-case keys of the context, lower-cased; built on the first miss, only if needed. */
   private mixed: Map<string, readonly string[]> | null = null;
-  private readonly resourceAccount: readonly string[] | undefined;
+  private resourceAccountValue: readonly string[] | null = null;
 
   constructor(
     readonly context: Readonly<Record<string, readonly string[]>>,
-    resourceAccount: string | undefined,
-  ) {
-    this.resourceAccount = resourceAccount === undefined ? undefined : [resourceAccount];
+    readonly resourceAccount: string | undefined,
+    /** Lower-cased action. */
+    readonly action: string,
+    readonly resource: string,
+    readonly principal: AuthzPrincipal,
+  ) {}
+
+  /** The probe is the scope itself (kept as a name for readability at call sites). */
+  get scope(): RequestScope {
+    return this;
   }
 
   get(keyLower: string): readonly string[] | undefined {
     if (this.resourceAccount !== undefined && (keyLower === 'aws:resourceaccount' || keyLower === 's3:resourceaccount')) {
-      return this.resourceAccount;
+      return (this.resourceAccountValue ??= [this.resourceAccount]);
     }
     // Contexts built by buildS3Context use lower-case keys: one property read.
     const v = this.context[keyLower];

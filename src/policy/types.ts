@@ -73,6 +73,11 @@ export interface ArnPattern {
   readonly any: boolean;
   /** 1..6 globs; when fewer than 6, the last one matches the rest of the ARN. */
   readonly segments: readonly Glob[];
+  /**
+   * Fast path: when the first five segments are exact (`arn:aws:s3:::`), their text with the
+   * colons, so matching is one startsWith plus the resource glob.
+   */
+  readonly head: string | null;
 }
 
 /** Action or NotAction, prepared: exact names in a set, wildcard patterns as globs. */
@@ -140,6 +145,10 @@ export interface CompiledCondition {
   readonly values: readonly string[];
   /** Operator-specific prepared values (globs, numbers, CIDRs, ...). */
   readonly prepared: PreparedValues;
+  /** Operator traits copied here so evaluation needs no table lookup. */
+  readonly negated: boolean;
+  readonly ignoreCase: boolean;
+  readonly cmp: 'eq' | 'lt' | 'le' | 'gt' | 'ge' | undefined;
 }
 
 export type PreparedValues =
@@ -193,6 +202,11 @@ export interface CompiledPolicy {
   readonly kind: PolicyKind;
   /** S3's public judgement, computed once (used by RestrictPublicBuckets at request time). */
   readonly isPublic: boolean;
+  /**
+   * Statement indices to consider per lower-cased action, in policy order: those naming the
+   * action exactly plus those with wildcards or NotAction (`other`, used for unlisted actions).
+   */
+  readonly actionIndex: { readonly byAction: ReadonlyMap<string, readonly number[]>; readonly other: readonly number[] };
 }
 
 /** Block Public Access settings (bucket, access point / MRAP, or account). */

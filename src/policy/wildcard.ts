@@ -52,14 +52,25 @@ export function matchGlob(g: Glob, s: string, start = 0, end = s.length): boolea
       return true;
     case 'exact':
       if (end - start !== g.text.length) return false;
-      return start === 0 && end === s.length ? s === g.text : s.startsWith(g.text, start);
+      return start === 0 && end === s.length ? s === g.text : startsAt(s, g.text, start);
     case 'prefix':
-      return end - start >= g.lit.length && s.startsWith(g.lit, start);
+      return end - start >= g.lit.length && startsAt(s, g.lit, start);
     case 'suffix':
-      return end - start >= g.lit.length && s.startsWith(g.lit, end - g.lit.length);
+      return end - start >= g.lit.length && startsAt(s, g.lit, end - g.lit.length);
     default:
       return matchGeneral(g.text, g.wild as Uint8Array, s, start, end);
   }
+}
+
+/**
+ * `s.startsWith(lit, at)` without the builtin: on Node 20 startsWith is not inlined and costs
+ * ~60 ns a call, while this loop over charCodeAt is inlined (measured in bench/policy.ts).
+ */
+export function startsAt(s: string, lit: string, at: number): boolean {
+  const n = lit.length;
+  if (s.length - at < n) return false;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(at + i) !== lit.charCodeAt(i)) return false;
+  return true;
 }
 
 /**
