@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { s3Error, S3Error } from './shared/errors.js'
 import { resolveTarget, type Target } from './http/target.js'
-import { errorResult, toS3Error, writeResult, type WireResult } from './http/respond.js'
+import { errorResult, toS3Error, writeResult, type ErrorEnvelope, type WireResult } from './http/respond.js'
+import { queryServiceOf, type ServiceHandler } from './http/handler.js'
 import { authenticate, decodeBody, type AuthResult, type HttpRequestView } from './auth/index.js'
 import { classify, actionsFor, type Operation } from './s3/classify.js'
 import { isAddressableBucketName } from './s3/bucket-names.js'
@@ -50,14 +51,21 @@ export async function handleRequest(s: Services, req: IncomingMessage, res: Serv
     headers: req.headersDistinct as HttpRequestView['headers'],
   }
   let result: WireResult
-  let info: { op?: string; bucket?: string; key?: string; principal?: string } = {}
+  const info: Record<string, string | undefined> = {}
+  let envelope: ErrorEnvelope = 's3'
   try {
-    const out = await runS3(s, req, view, origin, requestId, log, info)
-    result = out
+    const target = resolveTarget(header(req.headers, 'host'), { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
+    const handler = handlerFor(s, target, req)
+    if (handler) {
+      envelope = handler.envelope
+      result = await handler.handle({ req, view, target, origin, requestId, log, info })
+    } else {
+      result = await runS3(s, req, view, target, origin, requestId, log, info)
+    }
   } catch (err) {
     const e = toS3Error(err)
     if (!(err instanceof S3Error)) log.error({ err }, 'internal error')
-    result = errorResult(e, { requestId, hostId, method, envelope: 's3', resource: view.rawPath })
+    result = errorResult(e, { requestId, hostId, method, envelope, resource: view.rawPath })
     // The body of a failed upload must not be left unread on a keep-alive connection.
     if (!req.readableEnded) req.resume()
   }
@@ -84,11 +92,28 @@ export function addressOf(target: Target, rawPath: string): Addressed {
   return key === '' ? { bucket: rest.slice(0, slash) } : { bucket: rest.slice(0, slash), key }
 }
 
-async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, origin: Origin, requestId: string, log: S3Request['log'], info: Record<string, string | undefined>): Promise<WireResult> {
-  const target = resolveTarget(header(req.headers, 'host'), { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
-  if (target.kind === 'mrap' || target.kind === 'control' || target.kind === 'api') {
-    throw s3Error('NotImplemented', { message: `This server does not serve ${target.kind} requests on this listener yet.` })
+/** The service handler for a non-S3 target, or undefined for the S3 data plane. */
+function handlerFor(s: Services, target: Target, req: IncomingMessage): ServiceHandler | undefined {
+  const h = s.handlers
+  switch (target.kind) {
+    case 'mrap': return h.mrap ?? unavailable('Multi-Region Access Point')
+    case 'api': return h[target.service] ?? unavailable(target.service.toUpperCase())
+    case 'control': return h.control ?? unavailable('S3 Control')
+    default: {
+      const q = queryServiceOf(req)
+      if (q) return h[q] ?? unavailable(q.toUpperCase())
+      // S3 Control through a custom endpoint: `<account>.<host>` with a /v20180820/ path.
+      if ((req.url ?? '').startsWith('/v20180820/')) return h.control ?? unavailable('S3 Control')
+      return undefined
+    }
   }
+}
+
+function unavailable(what: string): ServiceHandler {
+  return { envelope: 's3', handle: async () => { throw s3Error('NotImplemented', { message: `This server does not serve the ${what} API.` }) } }
+}
+
+async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, target: Target, origin: Origin, requestId: string, log: S3Request['log'], info: Record<string, string | undefined>): Promise<WireResult> {
   const { bucket: bucketName, key } = addressOf(target, view.rawPath)
   if (bucketName !== undefined && !isAddressableBucketName(bucketName)) throw s3Error('InvalidBucketName', { fields: { BucketName: bucketName } })
   if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) throw s3Error('KeyTooLongError', { fields: { Size: Buffer.byteLength(key), MaxSizeAllowed: MAX_KEY_BYTES } })
@@ -104,7 +129,7 @@ async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, o
   const bucket = bucketName !== undefined && op.name !== 'CreateBucket' ? s.control.getBucket(bucketName) : undefined
   if (bucketName !== undefined && op.name !== 'CreateBucket' && !bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: bucketName } })
   if (bucket) checkRegion(target, auth, bucket.region, bucket.name)
-  const endpointRegion = target.region ?? (auth.kind === 'signed' ? auth.region : undefined) ?? 'us-east-1'
+  const endpointRegion = ('region' in target ? target.region : undefined) ?? (auth.kind === 'signed' ? auth.region : undefined) ?? 'us-east-1'
 
   const decision = authorizeS3(s, { principal, op, actions: actionsFor(op.name, query), bucket, bucketName, key, auth, origin, query, headers: req.headers })
   if (!decision.allowed) {
@@ -115,6 +140,10 @@ async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, o
 
   checkBodyLimits(op, req)
   const body: Readable = op.body === 'none' ? Readable.from([]) : decodeBody(view, auth, req)
+  // A body error (bad framing, digest mismatch, client gone) may fire while a handler is still
+  // awaiting something else; the consumer sees it through its pipeline, and it must never become
+  // an uncaught exception that takes the server down.
+  body.on('error', (err) => log.debug({ err: (err as Error).message }, 'request body failed'))
   const s3req: S3Request = {
     services: s, requestId, op, query, headers: req.headers, body, principal, endpointRegion, log,
     allowed: (action, k, other) => authorizeS3(s, { principal, op, actions: [action], bucket: other ?? bucket, bucketName: other?.name ?? bucketName, key: k, auth, origin, query, headers: req.headers }).allowed,

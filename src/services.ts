@@ -16,6 +16,7 @@ import { applyWorld } from './world/apply.js'
 import { loadCatalog } from './policy/index.js'
 import { PolicyCache } from './authz/policy-cache.js'
 import { DecisionLog } from './authz/decision-log.js'
+import type { QueryService, ServiceHandler } from './http/handler.js'
 
 export interface ServerConfig {
   dataDir: string
@@ -36,6 +37,8 @@ export interface Services {
   clock: () => Date
   keyCache: SigV4AKeyCache
   signingKeyCache: SigV4KeyCache
+  /** Handlers of the services beside the S3 data plane, registered by their modules. */
+  handlers: Partial<Record<'mrap' | 'control' | QueryService, ServiceHandler>>
   /** Compiled policies by text, and write-time validation. */
   policies: PolicyCache
   /** Account-level Block Public Access of every account that has one. */
@@ -78,7 +81,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
   const accountBpa: Record<string, BlockPublicAccess> = {}
   for (const a of world.accounts) if (a.blockPublicAccess) accountBpa[a.id] = a.blockPublicAccess
   const services: Services = {
-    config, world, control, stores, log, policies,
+    config, world, control, stores, log, policies, handlers: {},
     accountBpaMap: () => accountBpa,
     accountBpa: (id) => accountBpa[id],
     decisions: new DecisionLog(1000),

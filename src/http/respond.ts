@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises'
 import { S3Error, s3Error } from '../shared/errors.js'
 import { esc } from '../s3/xml.js'
 
-export type ErrorEnvelope = 's3' | 'control' | 'query'
+/** s3: bare <Error>; control and iam: <ErrorResponse> (iam/sts add <Type>); ec2: <Response><Errors>. */
+export type ErrorEnvelope = 's3' | 'control' | 'iam' | 'ec2'
 
 export interface WireResult {
   status: number
@@ -30,7 +31,11 @@ export function errorBody(err: S3Error, requestId: string, hostId: string, envel
   if (envelope === 'control') {
     return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>${inner}</Error><RequestId>${requestId}</RequestId><HostId>${esc(hostId)}</HostId></ErrorResponse>`
   }
-  if (envelope === 'query') {
+  if (envelope === 'iam') {
+    const type = err.status >= 500 ? 'Receiver' : 'Sender'
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>${type}</Type>${inner}</Error><RequestId>${requestId}</RequestId></ErrorResponse>`
+  }
+  if (envelope === 'ec2') {
     return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>${inner}</Error></Errors><RequestID>${requestId}</RequestID></Response>`
   }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${inner}${res}<RequestId>${requestId}</RequestId><HostId>${esc(hostId)}</HostId></Error>`

@@ -105,6 +105,23 @@ export function multipartCases(ctx: { store: () => ObjectStore }): void {
     assert.ok((await getBytes(s, b, 'k', v.versionId)).bytes.equals(Buffer.concat([bytes(5 * MiB, 1), bytes(1000, 3)])))
   })
 
+  test('a write that fails does not fail writes committed alongside it', async () => {
+    const s = ctx.store(); const b = freshBucket()
+    const up = await s.createUpload({ bucket: b, key: 'k', attributes: attrs() })
+    await part(s, b, up.uploadId, 1, bytes(10))
+    const results = await Promise.allSettled([
+      put(s, b, 'x', 'x'),
+      s.completeUpload({ bucket: b, uploadId: up.uploadId, parts: [{ partNumber: 2, etag: 'nope' }], versioning: 'Unversioned', finalize }),
+      put(s, b, 'y', 'y'),
+      s.abortUpload(b, 'missing'),
+      s.deleteObject(b, 'x', { versioning: 'Enabled' }),
+    ])
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'])
+    assert.equal((await getBytes(s, b, 'y')).bytes.toString(), 'y')
+    await rejectsWith(s.getObject(b, 'x'), 'NoSuchKey', { deleteMarker: 'true' })
+    assert.equal((await s.listParts(b, up.uploadId, { maxParts: 10 })).parts.length, 1)
+  })
+
   test('abort discards the upload; later calls see NoSuchUpload', async () => {
     const s = ctx.store(); const b = freshBucket()
     const up = await s.createUpload({ bucket: b, key: 'k', attributes: attrs() })

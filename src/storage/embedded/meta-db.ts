@@ -11,6 +11,10 @@ import { migrate } from './schema.js'
 
 export type NewVersion = Omit<VersionRow, 'seq' | 'is_latest'>
 
+/** Listings never read inline bytes: a page of 1000 small objects must not pull 64 MB. */
+const LIST_COLUMNS = `seq, bucket, key, version_id, is_latest, is_delete_marker, size, etag, last_modified_ms, attrs, checksums,
+  checksum_type, NULL AS inline, blob, manifest`
+
 export class MetaDb {
   readonly db: Database.Database
   private readonly s
@@ -38,15 +42,15 @@ export class MetaDb {
         (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)`),
       setAttrs: db.prepare<[string, number]>('UPDATE versions SET attrs = ? WHERE seq = ?'),
       anyVersion: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM versions WHERE bucket = ? LIMIT 1'),
-      currentGt: db.prepare<[string, string, string, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key > ?
+      currentGt: db.prepare<[string, string, string, number], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE bucket = ? AND key > ?
         AND key < ? AND is_latest = 1 AND is_delete_marker = 0 ORDER BY key LIMIT ?`),
-      currentGe: db.prepare<[string, string, string, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key >= ?
+      currentGe: db.prepare<[string, string, string, number], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE bucket = ? AND key >= ?
         AND key < ? AND is_latest = 1 AND is_delete_marker = 0 ORDER BY key LIMIT ?`),
-      versionsGt: db.prepare<[string, string, string, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key > ?
+      versionsGt: db.prepare<[string, string, string, number], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE bucket = ? AND key > ?
         AND key < ? ORDER BY key, seq DESC LIMIT ?`),
-      versionsGe: db.prepare<[string, string, string, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key >= ?
+      versionsGe: db.prepare<[string, string, string, number], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE bucket = ? AND key >= ?
         AND key < ? ORDER BY key, seq DESC LIMIT ?`),
-      versionsInKey: db.prepare<[string, string, number, number], VersionRow>(`SELECT * FROM versions WHERE bucket = ? AND key = ?
+      versionsInKey: db.prepare<[string, string, number, number], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE bucket = ? AND key = ?
         AND seq < ? ORDER BY seq DESC LIMIT ?`),
       upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
       uploadsOfBucket: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE bucket = ?'),
