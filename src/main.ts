@@ -7,6 +7,7 @@ import { createServices, closeServices, type Services } from './services.js'
 import { listenFrontDoor } from './http/server.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from './world/load.js'
 import type { World } from './world/schema.js'
+import { removeRuntimeInfo, writeRuntimeInfo } from './state/runtime-file.js'
 
 export interface StartOptions {
   dataDir: string
@@ -43,8 +44,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     throw e
   }
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${front.port}`
+  writeRuntimeInfo(dataDir, { pid: process.pid, endpoint, startedAt: new Date().toISOString() })
   return {
     services, host, port: front.port, endpoint,
-    close: async () => { await front.close(); await closeServices(services) },
+    close: async () => { removeRuntimeInfo(dataDir); await front.close(); await closeServices(services) },
   }
 }
