@@ -114,7 +114,13 @@ export function compileCondition(
   let prepared: PreparedValues;
   switch (info.family) {
     case 'string':
-      prepared = { kind: 'string', items: values.map((v) => ({ t: parseTemplate(v, vars), lower: v.toLowerCase() })) };
+      prepared = {
+        kind: 'string',
+        items: values.map((v) => {
+          const t = parseTemplate(v, vars);
+          return { t, text: t.fixed?.text ?? v, lower: (t.fixed?.text ?? v).toLowerCase() };
+        }),
+      };
       break;
     case 'glob':
       prepared = {
@@ -187,7 +193,7 @@ function valueMatches(c: CompiledCondition, v: string, scope: KeyLookup): boolea
       const vv = ic ? v.toLowerCase() : v;
       for (const it of p.items) {
         if (it.t.fixed) {
-          if ((ic ? it.lower : it.t.raw) === vv) return true;
+          if ((ic ? it.lower : it.text) === vv) return true;
         } else {
           const r = resolveTemplate(it.t, scope);
           if (r && (ic ? r.text.toLowerCase() : r.text) === vv) return true;

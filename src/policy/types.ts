@@ -152,7 +152,7 @@ export interface CompiledCondition {
 }
 
 export type PreparedValues =
-  | { kind: 'string'; items: readonly { t: Template; lower: string }[] }
+  | { kind: 'string'; items: readonly { t: Template; text: string; lower: string }[] }
   | { kind: 'glob'; items: readonly { t: Template; glob: Glob | null }[] }
   | { kind: 'arn'; items: readonly { t: Template; arn: ArnPattern | null }[] }
   | { kind: 'number'; items: readonly number[] }
