@@ -17,6 +17,7 @@ import { loadCatalog } from './policy/index.js'
 import { PolicyCache } from './authz/policy-cache.js'
 import { DecisionLog } from './authz/decision-log.js'
 import type { QueryService, ServiceHandler } from './http/handler.js'
+import { MrapRegistry } from './mrap/registry.js'
 
 export interface ServerConfig {
   dataDir: string
@@ -37,6 +38,8 @@ export interface Services {
   clock: () => Date
   keyCache: SigV4AKeyCache
   signingKeyCache: SigV4KeyCache
+  /** Multi-Region Access Points. */
+  mraps: MrapRegistry
   /** Handlers of the services beside the S3 data plane, registered by their modules. */
   handlers: Partial<Record<'mrap' | 'control' | QueryService, ServiceHandler>>
   /** Compiled policies by text, and write-time validation. */
@@ -82,6 +85,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
   for (const a of world.accounts) if (a.blockPublicAccess) accountBpa[a.id] = a.blockPublicAccess
   const services: Services = {
     config, world, control, stores, log, policies, handlers: {},
+    mraps: new MrapRegistry(control),
     accountBpaMap: () => accountBpa,
     accountBpa: (id) => accountBpa[id],
     decisions: new DecisionLog(1000),
@@ -91,6 +95,11 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     clock: opts.clock ?? (() => new Date()),
     keyCache: new SigV4AKeyCache(1024),
     signingKeyCache: new SigV4KeyCache(1024),
+  }
+  // A same-account bucket in an MRAP cannot be deleted until the MRAP is (MultiRegionAccessPointRestrictions).
+  services.bucketInUse = (bucket) => {
+    const m = services.mraps.holding(bucket)
+    return m && m.owner === control.getBucket(bucket)?.owner ? m.alias : undefined
   }
   await applyWorld(services, world)
   return services
