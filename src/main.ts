@@ -1,18 +1,27 @@
 /**
- * @module Composition root: load the world, build the services, open the listeners.
+ * @module Composition root: load the world, build the services, open the listeners (plain-HTTP front
+ * door, TLS front door, internet forward proxy), and write `<data-dir>/server.json`.
  */
 import { resolve } from 'node:path'
 import { pino, type Logger } from 'pino'
 import { createServices, closeServices, type Services } from './services.js'
-import { listenFrontDoor } from './http/server.js'
+import { FrontDoor } from './http/server.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from './world/load.js'
 import type { World } from './world/schema.js'
 import { removeRuntimeInfo, writeRuntimeInfo } from './state/runtime-file.js'
+import { ensureTls } from './network/ca.js'
+import { listenProxy } from './network/proxy.js'
+import { internetNetwork } from './network/internet.js'
 
 export interface StartOptions {
   dataDir: string
   host?: string
+  /** Plain-HTTP front door; 0 picks a free port. */
   port?: number
+  /** TLS front door (AWS host names); 0 picks a free port. */
+  tlsPort?: number
+  /** Internet forward proxy (HTTPS_PROXY); 0 picks a free port. */
+  proxyPort?: number
   worldFile?: string
   world?: World
   logger?: Logger
@@ -24,8 +33,15 @@ export interface RunningServer {
   host: string
   port: number
   endpoint: string
+  tlsPort: number
+  /** `http://host:port` of the internet forward proxy. */
+  proxy: string
+  /** Path of the CA certificate clients must trust. */
+  caPath: string
   close(): Promise<void>
 }
+
+const hostPart = (h: string): string => (h.includes(':') ? `[${h}]` : h)
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1'
@@ -36,17 +52,26 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host] },
     world, log, ...(opts.clock ? { clock: opts.clock } : {}),
   })
-  let front
+  const front = new FrontDoor(services)
   try {
-    front = await listenFrontDoor(services, host, opts.port ?? 9000)
+    const tls = await ensureTls(dataDir, world.dnsSuffix, world.regions.map((r) => r.name))
+    front.setTls(tls.certPem, tls.keyPem)
+    const http = await front.listenHttp(host, opts.port ?? 9000)
+    const tlsL = await front.listenTls(host, opts.tlsPort ?? 9443)
+    const proxyL = await listenProxy(services, front, internetNetwork(services), host, opts.proxyPort ?? 9080)
+    const endpoint = `http://${hostPart(host)}:${http.port}`
+    const proxy = `http://${hostPart(host)}:${proxyL.port}`
+    writeRuntimeInfo(dataDir, {
+      pid: process.pid, endpoint, startedAt: new Date().toISOString(),
+      tlsEndpoint: `https://${hostPart(host)}:${tlsL.port}`, proxy, caPath: tls.caPath,
+    })
+    return {
+      services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath,
+      close: async () => { removeRuntimeInfo(dataDir); await front.close(); await closeServices(services) },
+    }
   } catch (e) {
+    await front.close().catch(() => {})
     await closeServices(services)
     throw e
-  }
-  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${front.port}`
-  writeRuntimeInfo(dataDir, { pid: process.pid, endpoint, startedAt: new Date().toISOString() })
-  return {
-    services, host, port: front.port, endpoint,
-    close: async () => { removeRuntimeInfo(dataDir); await front.close(); await closeServices(services) },
   }
 }

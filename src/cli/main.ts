@@ -19,6 +19,8 @@ program.command('serve')
   .option('--world <file>', 'a world file (YAML); default: the seed world (examples/seed.yaml)')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'front door port (plain HTTP)', port, 9000)
+  .option('--tls-port <port>', 'TLS front door port (AWS host names)', port, 9443)
+  .option('--proxy-port <port>', 'internet forward proxy port (HTTPS_PROXY)', port, 9080)
   .action(serveCommand)
 
 await program.parseAsync(process.argv)

@@ -6,13 +6,13 @@ import { startServer } from '../main.js'
 import { WorldFileError } from '../world/load.js'
 import { StartupError } from '../services.js'
 
-export async function serveCommand(opts: { dataDir: string; world?: string; host: string; port: number }): Promise<void> {
+export async function serveCommand(opts: { dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number }): Promise<void> {
   let running
   try {
-    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, ...(opts.world ? { worldFile: opts.world } : {}) })
+    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, ...(opts.world ? { worldFile: opts.world } : {}) })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
-    if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}:${opts.port}: the port is already in use`)
+    if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)
     else if (err.code === 'EACCES') console.error(`mrap: cannot listen on ${opts.host}:${opts.port}: permission denied`)
     else if (err.code === 'EADDRNOTAVAIL') console.error(`mrap: cannot listen on ${opts.host}: no such local address`)
     else if (e instanceof WorldFileError || e instanceof StartupError) console.error(`mrap: ${err.message}`)
@@ -23,6 +23,8 @@ export async function serveCommand(opts: { dataDir: string; world?: string; host
   const regions = [...s.stores.keys()].join(', ')
   process.stderr.write([
     `mrap ready: S3 front door ${running.endpoint}`,
+    `  TLS front door: https://${running.host}:${running.tlsPort} (AWS host names; CA ${running.caPath})`,
+    `  internet proxy: ${running.proxy} (HTTPS_PROXY for real AWS host names; see mrap exec)`,
     `  data dir: ${s.config.dataDir}`,
     `  regions:  ${regions}`,
     `  buckets:  ${s.control.listBuckets().map((b) => `${b.name} (${b.region})`).join(', ') || '(none)'}`,

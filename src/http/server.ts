@@ -1,39 +1,96 @@
 /**
- * @module Listeners: the plain-HTTP front door (the internet origin). Each connection is tagged
- * with its network origin before the pipeline sees the request.
+ * @module Listeners. One HTTP request handler serves every way in: the plain-HTTP front door, the
+ * TLS front door, and connections handed over by the forward proxies (internet or a VPC), which
+ * arrive as sockets tagged with their network origin. The pipeline reads the origin from the socket.
  */
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { handleRequest } from '../pipeline.js'
+import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls'
+import { createServer as createNetServer, type AddressInfo, type Socket, type Server as NetServer } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { handleRequest, type Origin } from '../pipeline.js'
 import type { Services } from '../services.js'
 
 export interface Listening {
-  server: Server
   port: number
   host: string
   close(): Promise<void>
 }
 
-export async function listenFrontDoor(s: Services, host: string, port: number): Promise<Listening> {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-    void handleRequest(s, req, res, { sourceIp: req.socket.remoteAddress ?? '', secure: false }).catch((err: unknown) => {
-      s.log.error({ err }, 'request failed outside the pipeline')
-      if (!res.headersSent) { res.statusCode = 500; res.end() } else res.destroy()
+const origins = new WeakMap<object, Origin>()
+
+/** Tags a connection with where it came from (a VPC endpoint, the internet proxy, ...). */
+export function tagOrigin(socket: object, origin: Origin): void { origins.set(socket, origin) }
+
+function originOf(socket: Socket): Origin {
+  const tagged = origins.get(socket)
+  if (tagged) return tagged
+  return { sourceIp: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''), secure: socket instanceof TLSSocket }
+}
+
+/** The application: an http.Server that is also fed sockets by the TLS and proxy listeners. */
+export class FrontDoor {
+  readonly app: Server
+  private secureContext?: SecureContext
+  private readonly listeners: (Server | NetServer)[] = []
+
+  constructor(private readonly s: Services) {
+    this.app = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+      void handleRequest(s, req, res, originOf(req.socket)).catch((err: unknown) => {
+        s.log.error({ err }, 'request failed outside the pipeline')
+        if (!res.headersSent) { res.statusCode = 500; res.end() } else res.destroy()
+      })
     })
-  })
-  // Oversize headers and malformed HTTP get a plain 400 and a closed connection, never a crash.
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-    else socket.destroy()
-    void err
-  })
-  await new Promise<void>((resolve, reject) => {
+    // Oversize headers and malformed HTTP get a plain 400 and a closed connection, never a crash.
+    this.app.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      else socket.destroy()
+    })
+  }
+
+  setTls(certPem: string, keyPem: string): void {
+    this.secureContext = createSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' })
+  }
+
+  /** Serves HTTP over a socket that is already connected (a proxied tunnel), optionally with TLS. */
+  serveSocket(raw: Duplex, origin: Origin, tls: boolean): void {
+    if (tls) {
+      if (!this.secureContext) { raw.destroy(); return }
+      const sock = new TLSSocket(raw as Socket, { isServer: true, secureContext: this.secureContext })
+      sock.on('error', () => sock.destroy())
+      tagOrigin(sock, { ...origin, secure: true })
+      this.app.emit('connection', sock)
+    } else {
+      tagOrigin(raw, { ...origin, secure: false })
+      this.app.emit('connection', raw)
+    }
+  }
+
+  /** The plain-HTTP front door. */
+  async listenHttp(host: string, port: number): Promise<Listening> {
+    await listen(this.app, host, port)
+    this.listeners.push(this.app)
+    return { host, port: (this.app.address() as AddressInfo).port, close: async () => {} }
+  }
+
+  /** The TLS front door, for clients that reach AWS names by DNS or /etc/hosts instead of a proxy. */
+  async listenTls(host: string, port: number): Promise<Listening> {
+    const server = createNetServer((raw) => this.serveSocket(raw, originOf(raw), true))
+    await listen(server, host, port)
+    this.listeners.push(server)
+    return { host, port: (server.address() as AddressInfo).port, close: async () => {} }
+  }
+
+  track(server: Server | NetServer): void { this.listeners.push(server) }
+
+  async close(): Promise<void> {
+    this.app.closeAllConnections()
+    await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))))
+  }
+}
+
+export function listen(server: Server | NetServer, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })
   })
-  const addr = server.address() as AddressInfo
-  return {
-    server, port: addr.port, host,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
-  }
 }

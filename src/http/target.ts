@@ -45,6 +45,17 @@ export function resolveTarget(hostHeader: string | undefined, cfg: HostConfig): 
   return { kind: 'service' }
 }
 
+/**
+ * Whether mrap answers for this host name at all (the forward proxies never connect anywhere else):
+ * an AWS name of a service mrap serves, or one of its own endpoint names.
+ */
+export function servesHost(hostname: string, cfg: HostConfig): boolean {
+  const host = hostname.toLowerCase()
+  if (cfg.endpointHosts.includes(host) || IP_V4.test(host)) return IP_V4.test(host) ? host.startsWith('127.') : true
+  const suffix = '.' + cfg.dnsSuffix
+  return host.endsWith(suffix) && resolveAwsHost(host.slice(0, -suffix.length)) !== undefined
+}
+
 /** `rest` is the host without the DNS suffix, e.g. `mybucket.s3.eu-west-1`. */
 function resolveAwsHost(rest: string): Target | undefined {
   const labels = rest.split('.')

@@ -1,0 +1,109 @@
+/**
+ * @module The local certificate authority: on first start mrap makes a CA and a server certificate
+ * for the AWS host names it answers as (clients ignore custom endpoints for MRAP ARNs and always
+ * call `https://<alias>.accesspoint.s3-global.amazonaws.com`, so mrap must *be* that name, as
+ * PrivateLink with private DNS is). Clients trust it through AWS_CA_BUNDLE / NODE_EXTRA_CA_CERTS /
+ * SSL_CERT_FILE pointing at `ca.pem`. @peculiar/x509 builds the certificates: Node can parse X.509
+ * but not issue it.
+ */
+import 'reflect-metadata'
+import * as x509 from '@peculiar/x509'
+import { webcrypto, createPrivateKey, randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
+import { join } from 'node:path'
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
+
+export interface TlsMaterial {
+  /** PEM of the CA certificate: the bundle clients trust. */
+  caPem: string
+  caPath: string
+  certPem: string
+  keyPem: string
+}
+
+/** Every name the server certificate covers, for a DNS suffix and a set of regions. */
+export function serverNames(dnsSuffix: string, regions: readonly string[]): string[] {
+  const names = new Set<string>([
+    `*.mrap.accesspoint.s3-global.${dnsSuffix}`, `*.accesspoint.s3-global.${dnsSuffix}`,
+    `s3.${dnsSuffix}`, `*.s3.${dnsSuffix}`, `iam.${dnsSuffix}`, `sts.${dnsSuffix}`, 'localhost',
+  ])
+  for (const r of regions) {
+    for (const n of [`s3.${r}`, `*.s3.${r}`, `s3-control.${r}`, `*.s3-control.${r}`, `sts.${r}`, `ec2.${r}`, `s3.dualstack.${r}`, `*.s3.dualstack.${r}`]) {
+      names.add(`${n}.${dnsSuffix}`)
+    }
+  }
+  return [...names].sort()
+}
+
+function writeAtomic(path: string, data: string, mode: number): void {
+  writeFileSync(path + '.tmp', data, { mode })
+  renameSync(path + '.tmp', path)
+}
+
+async function exportKeyPem(key: CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey))
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString()
+}
+
+async function importKeyPem(pem: string): Promise<CryptoKey> {
+  const der = createPrivateKey(pem).export({ format: 'der', type: 'pkcs8' })
+  return (await webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign'])) as unknown as CryptoKey
+}
+
+const serial = (): string => '01' + randomBytes(15).toString('hex')
+
+/**
+ * Loads the CA and server certificate from `<dataDir>/tls`, creating the CA once and the server
+ * certificate whenever the names it must cover change (a region added to the world).
+ */
+export async function ensureTls(dataDir: string, dnsSuffix: string, regions: readonly string[]): Promise<TlsMaterial> {
+  const dir = join(dataDir, 'tls')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const caPath = join(dir, 'ca.pem'), caKeyPath = join(dir, 'ca-key.pem')
+  const certPath = join(dir, 'server.pem'), keyPath = join(dir, 'server-key.pem'), namesPath = join(dir, 'server-names.json')
+  const now = Date.now()
+  let caCert: x509.X509Certificate
+  let caKey: CryptoKey
+  if (existsSync(caPath) && existsSync(caKeyPath)) {
+    caCert = new x509.X509Certificate(readFileSync(caPath, 'utf8'))
+    caKey = await importKeyPem(readFileSync(caKeyPath, 'utf8'))
+  } else {
+    const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
+    caCert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: serial(), name: `CN=mrap local CA ${randomBytes(4).toString('hex')}, O=mrap`,
+      notBefore: new Date(now - 3600_000), notAfter: new Date(now + 10 * 365 * 86400_000), keys, signingAlgorithm: ALG,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    })
+    caKey = keys.privateKey
+    writeAtomic(caKeyPath, await exportKeyPem(caKey), 0o600)
+    writeAtomic(caPath, caCert.toString('pem') + '\n', 0o644)
+  }
+  const names = serverNames(dnsSuffix, regions)
+  const haveNames = existsSync(namesPath) ? (JSON.parse(readFileSync(namesPath, 'utf8')) as string[]) : []
+  if (!existsSync(certPath) || !existsSync(keyPath) || JSON.stringify(haveNames) !== JSON.stringify(names)) {
+    const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(), subject: `CN=s3.${dnsSuffix}`, issuer: caCert.subject,
+      notBefore: new Date(now - 3600_000), notAfter: new Date(now + 825 * 86400_000),
+      signingKey: caKey, publicKey: keys.publicKey, signingAlgorithm: ALG,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension([...names.map((n) => ({ type: 'dns' as const, value: n })), { type: 'ip', value: '127.0.0.1' }]),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      ],
+    })
+    writeAtomic(keyPath, await exportKeyPem(keys.privateKey), 0o600)
+    writeAtomic(certPath, cert.toString('pem') + '\n' + caCert.toString('pem') + '\n', 0o644)
+    writeAtomic(namesPath, JSON.stringify(names), 0o644)
+  }
+  return { caPem: readFileSync(caPath, 'utf8'), caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
+}
