@@ -13,7 +13,7 @@
  * Environment knobs: BENCH_SECONDS (per measured case, default 3), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 16), BENCH_BIG_MIB (default 1024), BENCH_LOADGEN=wrk|node (default wrk,
  * installed from Debian when missing and root; node = bench/http-load.ts), BENCH_MRAP_LOG_LEVEL
- * (default warn: no per-request access log), BENCH_SKIP_MICRO=1, BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
+ * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
  * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process'
@@ -111,6 +111,14 @@ function procStatus(pid: number): { rssMiB: number; hwmMiB: number } {
   return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 }
 }
 
+/** CPU seconds (user + system, all threads) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields from #3 (state) on
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+
 // ---------------------------------------------------------------- signing
 
 type SourceData = string | ArrayBuffer | ArrayBufferView
@@ -144,7 +152,7 @@ async function presign(method: 'GET' | 'PUT', endpoint: string, key: string): Pr
 
 // ---------------------------------------------------------------- load generation
 
-interface Measured { rps: number; p50Ms: number; p99Ms: number; requests: number; bad: number }
+interface Measured { rps: number; p50Ms: number; p99Ms: number; requests: number; bad: number; cpuUsPerReq?: number; cpuBusy?: number }
 
 function ensureWrk(): string | null {
   if (process.env.BENCH_LOADGEN === 'node') return null
@@ -333,6 +341,10 @@ async function main(): Promise<void> {
     { name: 'mrap signed PUT 1 MiB', server: 'mrap', method: 'PUT', size: MiB, urls: await putUrls('1m') },
   ]
 
+  // BENCH_CASES=<regex> keeps only the matching cases (and skips the ratios whose cases are missing).
+  const only = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES) : null
+  if (only) cases.splice(0, cases.length, ...cases.filter((c) => only.test(c.name)))
+
   // Every case must answer 2xx with the right body before it is timed.
   for (const c of cases) {
     const r = await fetchStatus(c.urls[0]!, c.method, c.method === 'PUT' ? Buffer.alloc(c.size, 'x') : undefined)
@@ -345,9 +357,16 @@ async function main(): Promise<void> {
   for (const c of cases) await drive(c.urls, c.method, c.size, 1) // warm-up (JIT, page cache, connections)
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
+      const pid = c.server === 'mrap' ? mrap.pid : bare.pid
+      const cpu0 = cpuSeconds(pid)
+      const t0 = process.hrtime.bigint()
       const m = await drive(c.urls, c.method, c.size, SECONDS)
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9
+      const cpu = cpuSeconds(pid) - cpu0
+      m.cpuUsPerReq = m.requests > 0 ? (cpu / m.requests) * 1e6 : NaN
+      m.cpuBusy = cpu / wall
       results.get(c.name)!.push(m)
-      log(`  round ${r + 1} ${c.name.padEnd(24)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms${m.bad ? `  (${m.bad} non-2xx/errors!)` : ''}`)
+      log(`  round ${r + 1} ${c.name.padEnd(24)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  server CPU ${m.cpuUsPerReq!.toFixed(0)} µs/req, ${(m.cpuBusy! * 100).toFixed(0)}% busy${m.bad ? `  (${m.bad} non-2xx/errors!)` : ''}`)
     }
   }
   const mrapAfterLoad = procStatus(mrap.pid)
@@ -360,9 +379,10 @@ async function main(): Promise<void> {
       rps: round(median(ms.map((m) => m.rps)), 0), rpsRounds: ms.map((m) => round(m.rps, 0)),
       p50Ms: round(median(ms.map((m) => m.p50Ms)), 3), p99Ms: round(median(ms.map((m) => m.p99Ms)), 3),
       requests: ms.reduce((a, m) => a + m.requests, 0), bad: ms.reduce((a, m) => a + m.bad, 0),
+      cpuUsPerReq: round(median(ms.map((m) => m.cpuUsPerReq!)), 0), cpuBusy: round(median(ms.map((m) => m.cpuBusy!)), 2),
     }
   })
-  const rpsOf = (name: string): number => summary.find((s) => s.case === name)!.rps
+  const rpsOf = (name: string): number => summary.find((s) => s.case === name)?.rps ?? NaN
   const ratio = (a: string, b: string): number => round(rpsOf(a) / rpsOf(b), 3)
   const ratios = {
     'GET 1 KiB / bare GET 1 KiB': ratio('mrap signed GET 1 KiB', 'bare GET 1 KiB'),
@@ -406,13 +426,13 @@ async function main(): Promise<void> {
   const out: string[] = []
   out.push('')
   out.push(`HTTP (${loadgen}, c${CONNECTIONS}, ${ROUNDS} x ${SECONDS} s, median of rounds; server on core 0, load on core 1${PIN ? '' : ' [not pinned]'})`)
-  out.push(`${'case'.padEnd(24)} ${'rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'MiB/s'.padStart(8)}  rounds`)
+  out.push(`${'case'.padEnd(24)} ${'rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'MiB/s'.padStart(8)} ${'CPU µs/req'.padStart(10)} ${'busy'.padStart(5)}  rounds`)
   for (const s of summary) {
-    out.push(`${s.case.padEnd(24)} ${String(s.rps).padStart(8)} ${s.p50Ms.toFixed(2).padStart(8)} ${s.p99Ms.toFixed(2).padStart(8)} ${(s.rps * s.bytes / MiB).toFixed(0).padStart(8)}  ${s.rpsRounds.join(' / ')}${s.bad ? `  ${s.bad} non-2xx/errors!` : ''}`)
+    out.push(`${s.case.padEnd(24)} ${String(s.rps).padStart(8)} ${s.p50Ms.toFixed(2).padStart(8)} ${s.p99Ms.toFixed(2).padStart(8)} ${(s.rps * s.bytes / MiB).toFixed(0).padStart(8)} ${String(s.cpuUsPerReq).padStart(10)} ${`${Math.round(s.cpuBusy * 100)}%`.padStart(5)}  ${s.rpsRounds.join(' / ')}${s.bad ? `  ${s.bad} non-2xx/errors!` : ''}`)
   }
   out.push('')
   out.push('ratios to the bare server (same run):')
-  for (const [k, v] of Object.entries(ratios)) out.push(`  ${k.padEnd(28)} ${v.toFixed(3)}`)
+  for (const [k, v] of Object.entries(ratios)) if (Number.isFinite(v)) out.push(`  ${k.padEnd(28)} ${v.toFixed(3)}`)
   out.push(`mrap RSS after the HTTP cases: ${mrapAfterLoad.rssMiB.toFixed(1)} MiB (peak ${mrapAfterLoad.hwmMiB.toFixed(1)} MiB)`)
   out.push('')
   if (bigResult.error) out.push(`${BIG_MIB} MiB PUT/GET FAILED: ${bigResult.error}`)
