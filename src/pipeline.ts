@@ -20,6 +20,8 @@ import { header } from './s3/headers.js'
 import type { S3Request } from './s3/context.js'
 import type { Services } from './services.js'
 import type { CompiledPolicy } from './policy/index.js'
+import type { BucketRecord } from './state/control-store.js'
+import type { MrapRecord } from './mrap/registry.js'
 
 /** Network facts the listener knows about a connection (internet, or a VPC endpoint later). */
 export interface Origin {
@@ -29,6 +31,8 @@ export interface Origin {
   vpc?: { endpointId: string; vpcId: string; sourceIp: string }
   /** The endpoint's policy (a limit on everything that passes through it). */
   endpointPolicy?: CompiledPolicy
+  /** The region the request originates from, for MRAP proximity routing (a VPC's region). */
+  region?: string
 }
 
 const MAX_KEY_BYTES = 1024
@@ -131,7 +135,31 @@ async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, t
   if (bucket) checkRegion(target, auth, bucket.region, bucket.name)
   const endpointRegion = ('region' in target ? target.region : undefined) ?? (auth.kind === 'signed' ? auth.region : undefined) ?? 'us-east-1'
 
-  const decision = authorizeS3(s, { principal, op, actions: actionsFor(op.name, query), bucket, bucketName, key, auth, origin, query, headers: req.headers })
+  return executeS3(s, { req, view, op, query, auth, principal, origin, requestId, log, endpointRegion, bucket, bucketName, key })
+}
+
+export interface ExecuteInput {
+  req: IncomingMessage
+  view: HttpRequestView
+  op: Operation
+  query: URLSearchParams
+  auth: AuthResult
+  principal: Principal
+  origin: Origin
+  requestId: string
+  log: S3Request['log']
+  endpointRegion: string
+  bucket?: BucketRecord | undefined
+  bucketName?: string | undefined
+  key?: string | undefined
+  /** Set for requests through a Multi-Region Access Point (the MRAP authorization context). */
+  mrap?: MrapRecord | undefined
+}
+
+/** Stages authorize → execute for a resolved S3 request (direct, or routed by an MRAP). */
+export async function executeS3(s: Services, x: ExecuteInput): Promise<WireResult> {
+  const { req, op, query, auth, principal, origin, requestId, log, bucket, bucketName, key, mrap } = x
+  const decision = authorizeS3(s, { principal, op, actions: actionsFor(op.name, query), bucket, bucketName, key, auth, origin, query, headers: req.headers, mrap })
   if (!decision.allowed) {
     log.info({ why: decision.reason }, 'access denied')
     s.decisions.remember(requestId, decision)
@@ -139,24 +167,24 @@ async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, t
   }
 
   checkBodyLimits(op, req)
-  const body: Readable = op.body === 'none' ? Readable.from([]) : decodeBody(view, auth, req)
+  const body: Readable = op.body === 'none' ? Readable.from([]) : decodeBody(x.view, auth, req)
   // A body error (bad framing, digest mismatch, client gone) may fire while a handler is still
   // awaiting something else; the consumer sees it through its pipeline, and it must never become
   // an uncaught exception that takes the server down.
   body.on('error', (err) => log.debug({ err: (err as Error).message }, 'request body failed'))
   const s3req: S3Request = {
-    services: s, requestId, op, query, headers: req.headers, body, principal, endpointRegion, log,
-    allowed: (action, k, other) => authorizeS3(s, { principal, op, actions: [action], bucket: other ?? bucket, bucketName: other?.name ?? bucketName, key: k, auth, origin, query, headers: req.headers }).allowed,
+    services: s, requestId, op, query, headers: req.headers, body, principal, endpointRegion: x.endpointRegion, log,
+    allowed: (action, k, other) => authorizeS3(s, { principal, op, actions: [action], bucket: other ?? bucket, bucketName: other?.name ?? bucketName, key: k, auth, origin, query, headers: req.headers, mrap: other ? undefined : mrap }).allowed,
   }
   if (bucketName !== undefined) s3req.bucketName = bucketName
   if (bucket) s3req.bucket = bucket
   if (key !== undefined) s3req.key = key
   const out = await dispatch(s3req)
-  if (out.status === 200 && out.body === undefined && view.method !== 'HEAD' && !out.headers['content-length']) out.headers['content-length'] = '0'
+  if (out.status === 200 && out.body === undefined && x.view.method !== 'HEAD' && !out.headers['content-length']) out.headers['content-length'] = '0'
   return out
 }
 
-function lookupKey(s: Services, accessKeyId: string) {
+export function lookupKey(s: Services, accessKeyId: string) {
   const rec = s.identities.findKey(accessKeyId)
   if (!rec || rec.status !== 'Active') return undefined
   const cred: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiresAt?: Date } = { accessKeyId: rec.accessKeyId, secretAccessKey: rec.secretAccessKey }
@@ -165,7 +193,7 @@ function lookupKey(s: Services, accessKeyId: string) {
   return cred
 }
 
-function principalOf(s: Services, auth: AuthResult): Principal {
+export function principalOf(s: Services, auth: AuthResult): Principal {
   if (auth.kind === 'anonymous') return ANONYMOUS
   const rec = s.identities.findKey(auth.accessKeyId)
   if (!rec) throw s3Error('InvalidAccessKeyId', { fields: { AWSAccessKeyId: auth.accessKeyId } })
@@ -191,7 +219,7 @@ function checkRegion(target: Target, auth: AuthResult, region: string, bucket: s
   }
 }
 
-function checkBodyLimits(op: Operation, req: IncomingMessage): void {
+export function checkBodyLimits(op: Operation, req: IncomingMessage): void {
   if (op.name !== 'PutObject' && op.name !== 'UploadPart') return
   const len = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length')
   const chunked = req.headers['transfer-encoding'] !== undefined

@@ -11,6 +11,7 @@ import type { BucketRecord } from '../state/control-store.js'
 import type { Services } from '../services.js'
 import type { Operation } from './classify.js'
 import type { Origin } from '../pipeline.js'
+import { mrapArn, type MrapRecord } from '../mrap/registry.js'
 
 export interface S3AuthzInput {
   principal: Principal
@@ -23,6 +24,8 @@ export interface S3AuthzInput {
   origin: Origin
   query: URLSearchParams
   headers: IncomingHttpHeaders
+  /** Through a Multi-Region Access Point: adds the MRAP context (both must allow). */
+  mrap?: MrapRecord | undefined
 }
 
 export interface S3Decision {
@@ -85,7 +88,10 @@ export function s3Facts(s: Services, input: S3AuthzInput, principal: AuthzPrinci
 
 export function authorizeS3(s: Services, input: S3AuthzInput, opts: { explain?: boolean } = {}): S3Decision {
   const principal = authzPrincipal(input.principal)
-  const context = buildS3Context(s3Facts(s, input, principal))
+  const facts = s3Facts(s, input, principal)
+  const m = input.mrap
+  if (m) facts.dataAccessPoint = { arn: mrapArn(m, s.world.partition), account: m.owner }
+  const context = buildS3Context(facts)
   const layers: Layers = { ...identityLayers(s, input.principal), accountBlockPublicAccess: s.accountBpaMap() }
   if (input.origin.vpc && input.origin.endpointPolicy) layers.endpoint = { id: input.origin.vpc.endpointId, policy: input.origin.endpointPolicy }
   const b = input.bucket
@@ -102,6 +108,13 @@ export function authorizeS3(s: Services, input: S3AuthzInput, opts: { explain?: 
     if (b?.policy) { const p = s.policies.get(b.policy, 'bucket', `bucket policy of ${b.name}`); if (p) bucketLayer.policy = p }
     if (b?.publicAccessBlock) bucketLayer.blockPublicAccess = b.publicAccessBlock
     layers.bucket = bucketLayer
+  }
+  if (m) {
+    const arn = mrapArn(m, s.world.partition)
+    req.resources.mrap = { arn: input.key !== undefined && input.op.level === 'object' ? `${arn}/object/${input.key}` : arn, ownerAccount: m.owner }
+    const mrapLayer: NonNullable<Layers['mrap']> = { blockPublicAccess: m.publicAccessBlock }
+    if (m.policy) { const p = s.policies.get(m.policy, 'mrap', `policy of ${m.alias}`); if (p) mrapLayer.policy = p }
+    layers.mrap = mrapLayer
   }
   for (const action of input.actions) {
     req.action = action
