@@ -18,6 +18,7 @@ import { PolicyCache } from './authz/policy-cache.js'
 import { DecisionLog } from './authz/decision-log.js'
 import type { QueryService, ServiceHandler } from './http/handler.js'
 import { MrapRegistry } from './mrap/registry.js'
+import { ControlHandler, createControlHandler } from './control/handler.js'
 
 export interface ServerConfig {
   dataDir: string
@@ -102,10 +103,12 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     return m && m.owner === control.getBucket(bucket)?.owner ? m.alias : undefined
   }
   await applyWorld(services, world)
+  services.handlers.control = createControlHandler(services)
   return services
 }
 
 export async function closeServices(s: Services): Promise<void> {
+  if (s.handlers.control instanceof ControlHandler) s.handlers.control.close()
   for (const store of s.stores.values()) await store.close()
   s.control.close()
 }

@@ -26,6 +26,13 @@ export interface MrapRecord {
   regions: MrapRoute[]
   /** The established policy text (Proposed equals Established once applied, which is immediate here). */
   policy?: string
+  /** S3 Control: a policy accepted by PutMultiRegionAccessPointPolicy whose operation is still running. */
+  proposedPolicy?: string
+  /**
+   * S3 Control: submitted traffic dials (by region) that new data-plane requests see from `at` on
+   * (src/control applies them into `regions` then). GetMultiRegionAccessPointRoutes reports them.
+   */
+  pendingRoutes?: { at: string; dials: Record<string, number> }
 }
 
 const NS = 'mrap'
