@@ -9,6 +9,7 @@ import { FrontDoor } from './http/server.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from './world/load.js'
 import type { World } from './world/schema.js'
 import { removeRuntimeInfo, writeRuntimeInfo } from './state/runtime-file.js'
+import { listenAdmin, type AdminServer } from './admin/server.js'
 import { ensureTls } from './network/ca.js'
 import { listenProxy } from './network/proxy.js'
 import { internetNetwork } from './network/internet.js'
@@ -53,6 +54,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     world, log, ...(opts.clock ? { clock: opts.clock } : {}),
   })
   const front = new FrontDoor(services)
+  let admin: AdminServer | undefined
   try {
     const tls = await ensureTls(dataDir, world.dnsSuffix, world.regions.map((r) => r.name))
     front.setTls(tls.certPem, tls.keyPem)
@@ -61,15 +63,18 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const proxyL = await listenProxy(services, front, internetNetwork(services), host, opts.proxyPort ?? 9080)
     const endpoint = `http://${hostPart(host)}:${http.port}`
     const proxy = `http://${hostPart(host)}:${proxyL.port}`
+    // The admin socket (`mrap world`, `mrap exec`); its file permissions are its authorization.
+    admin = await listenAdmin(services, dataDir)
     writeRuntimeInfo(dataDir, {
-      pid: process.pid, endpoint, startedAt: new Date().toISOString(),
+      pid: process.pid, endpoint, startedAt: new Date().toISOString(), ...(admin ? { admin: admin.path } : {}),
       tlsEndpoint: `https://${hostPart(host)}:${tlsL.port}`, proxy, caPath: tls.caPath,
     })
     return {
       services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath,
-      close: async () => { removeRuntimeInfo(dataDir); await front.close(); await closeServices(services) },
+      close: async () => { removeRuntimeInfo(dataDir); await admin?.close(); await front.close(); await closeServices(services) },
     }
   } catch (e) {
+    await admin?.close().catch(() => {})
     await front.close().catch(() => {})
     await closeServices(services)
     throw e

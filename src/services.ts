@@ -8,6 +8,9 @@ import type { Logger } from 'pino'
 import { ControlStore, type BlockPublicAccess, type BucketRecord } from './state/control-store.js'
 import type { S3Error } from './shared/errors.js'
 import { Identities } from './iam/identities.js'
+import { IamStore } from './iam/store.js'
+import { SecretBox } from './iam/secret-box.js'
+import { registerIamHandlers } from './iam/handlers.js'
 import type { World } from './world/schema.js'
 import type { DeleteResult, ObjectStore, ObjectVersion } from './storage/types.js'
 import { EmbeddedObjectStore } from './storage/embedded/index.js'
@@ -82,17 +85,17 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     stores.set(region.name, store)
   }
   const policies = new PolicyCache(await loadCatalog())
-  const accountBpa: Record<string, BlockPublicAccess> = {}
-  for (const a of world.accounts) if (a.blockPublicAccess) accountBpa[a.id] = a.blockPublicAccess
+  // IAM state persists in the control DB; account-level Block Public Access lives with the accounts.
+  const identities = new Identities(new IamStore(control, SecretBox.forDataDir(config.dataDir)), world.partition)
   const services: Services = {
     config, world, control, stores, log, policies, handlers: {},
     mraps: new MrapRegistry(control),
-    accountBpaMap: () => accountBpa,
-    accountBpa: (id) => accountBpa[id],
+    accountBpaMap: () => identities.accountBpaMap(),
+    accountBpa: (id) => identities.accountBpaMap()[id],
     decisions: new DecisionLog(1000),
     validateBucketPolicy: (text, bucket) => policies.problems(text, { kind: 'bucket', bucket })[0]?.message,
     policyIsPublic: (text) => policies.isPublic(text, 'bucket'),
-    identities: Identities.fromWorld(world),
+    identities,
     clock: opts.clock ?? (() => new Date()),
     keyCache: new SigV4AKeyCache(1024),
     signingKeyCache: new SigV4KeyCache(1024),
@@ -103,6 +106,8 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     return m && m.owner === control.getBucket(bucket)?.owner ? m.alias : undefined
   }
   await applyWorld(services, world)
+  identities.pruneSessions(services.clock())
+  registerIamHandlers(services)
   services.handlers.control = createControlHandler(services)
   return services
 }

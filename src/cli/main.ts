@@ -3,6 +3,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { serveCommand } from './serve.js'
+import { worldApplyCommand, worldCheckCommand, worldExportCommand } from './world.js'
+import { execCommand } from './exec.js'
 
 const program = new Command()
 program.name('mrap').description('S3 with Multi-Region Access Points over private interface endpoints, on your own machine')
@@ -22,5 +24,23 @@ program.command('serve')
   .option('--tls-port <port>', 'TLS front door port (AWS host names)', port, 9443)
   .option('--proxy-port <port>', 'internet forward proxy port (HTTPS_PROXY)', port, 9080)
   .action(serveCommand)
+
+const dataDirOption = ['--data-dir <dir>', 'the data directory of the running server', process.env.MRAP_DATA_DIR ?? '.mrap/data'] as const
+
+const world = program.command('world').description('world files: check one, apply one to the running server, export the running state')
+world.command('check <file>').description('validate a world file (schema, references, every policy)').action(worldCheckCommand)
+world.command('apply <file>').description('apply a world file to the running server (all-or-nothing; applying twice changes nothing)')
+  .option(...dataDirOption).action(worldApplyCommand)
+world.command('export').description('print the running state as a world file that `mrap serve --world` accepts')
+  .option(...dataDirOption).option('--include-secrets', 'include secret access keys (keep the output private)').action(worldExportCommand)
+
+program.command('exec').description('run a command as a principal of the world against the running server (exit status passed through)')
+  .option('--as <principal>', 'user name, or <account>/<name>', 'admin')
+  .option(...dataDirOption)
+  .option('--region <region>', 'AWS_DEFAULT_REGION / AWS_REGION for the command', 'us-east-1')
+  .option('--no-endpoint-arg', 'do not add --endpoint-url to an `aws` command')
+  .argument('<command...>', 'the command and its arguments (after --)')
+  .passThroughOptions()
+  .action((argv: string[], opts: { as: string; dataDir: string; region: string; endpointArg: boolean }) => execCommand(argv, opts))
 
 await program.parseAsync(process.argv)

@@ -1,10 +1,17 @@
 /**
- * @module Who is asking: principals and their access keys, built from the world. The auth layer
- * finds a signing credential by access key id here; the policy layer gets the principal's facts
- * and identity policies from the same record.
+ * @module Who is asking: principals and their access keys, derived from the IAM state (./store.ts).
+ * The auth layer finds a signing credential by access key id here on every request, so the index
+ * is a prebuilt Map from key id to a KeyRecord that already holds the principal with its resolved
+ * identity policies (user inline + attached + its groups', or the role's plus the session policy):
+ * one Map.get, no allocation. Every change goes through `mutate`, which writes through to SQLite in
+ * one transaction and then rebuilds the index (IAM changes are rare; requests are not).
  */
 import { createHash } from 'node:crypto'
-import type { World } from '../world/schema.js'
+import type { BlockPublicAccess } from '../state/control-store.js'
+import { IamStore, nameKey } from './store.js'
+import { SecretBox } from './secret-box.js'
+import { awsManaged } from './aws-managed.js'
+import { roleArn, sessionArn, userArn, type RoleRec, type SessionRec, type UserRec } from './model.js'
 
 export type PrincipalType = 'User' | 'AssumedRole' | 'Account' | 'Anonymous'
 
@@ -47,40 +54,121 @@ export function uniqueId(prefix: string, seed: string): string {
   return out
 }
 
+/** Expired sessions are kept this long so their keys answer ExpiredToken, not InvalidAccessKeyId. */
+const EXPIRED_SESSION_RETENTION_MS = 24 * 3600 * 1000
+
 export class Identities {
-  private readonly keys = new Map<string, KeyRecord>()
-  private readonly byName = new Map<string, Principal>()
+  private keys = new Map<string, KeyRecord>()
+  private byName = new Map<string, Principal>()
+  private bpa: Record<string, BlockPublicAccess> = {}
   readonly accounts = new Set<string>()
 
-  static fromWorld(world: World): Identities {
-    const ids = new Identities()
-    for (const account of world.accounts) {
-      ids.accounts.add(account.id)
-      for (const user of account.users) {
-        const arn = `arn:${world.partition}:iam::${account.id}:user${user.path === '/' ? '/' : user.path}${user.name}`
-        const principal: Principal = {
-          type: 'User', accountId: account.id, arn, userId: uniqueId('AIDA', arn), username: user.name,
-          identityPolicies: user.policies.map((p) => ({ name: p.name, document: typeof p.document === 'string' ? p.document : JSON.stringify(p.document) })),
-          tags: user.tags,
-        }
-        if (user.permissionsBoundary) principal.permissionsBoundary = user.permissionsBoundary
-        ids.byName.set(user.name, principal)
-        ids.byName.set(`${account.id}/${user.name}`, principal)
-        for (const key of user.accessKeys) {
-          ids.keys.set(key.id, { accessKeyId: key.id, secretAccessKey: key.secret, status: key.status, principal })
-        }
-      }
+  constructor(readonly store: IamStore, readonly partition = 'aws') { this.rebuild() }
+
+  /** In-memory state (tests, tools): nothing is persisted. */
+  static memory(partition = 'aws'): Identities { return new Identities(new IamStore(undefined, SecretBox.ephemeral()), partition) }
+
+  /** The one write path: `fn` runs in one SQLite transaction, then the request-path index is rebuilt. */
+  mutate<T>(fn: (store: IamStore) => T): T {
+    try {
+      return this.store.transaction(() => fn(this.store))
+    } finally {
+      this.rebuild()
     }
-    return ids
   }
 
   findKey(accessKeyId: string): KeyRecord | undefined { return this.keys.get(accessKeyId) }
   /** A principal by user name (`admin`) or `<account>/<name>`. */
-  findPrincipal(name: string): Principal | undefined { return this.byName.get(name) }
-  /** The first active key of a principal (for `mrap exec --as`). */
+  findPrincipal(name: string): Principal | undefined { return this.byName.get(name) ?? this.byName.get(name.toLowerCase()) }
+  /** The first active long-term key of a principal (for `mrap exec --as`). */
   keyOf(principal: Principal): KeyRecord | undefined {
-    for (const k of this.keys.values()) if (k.principal === principal && k.status === 'Active') return k
+    for (const k of this.keys.values()) if (k.principal === principal && k.status === 'Active' && k.sessionToken === undefined) return k
     return undefined
   }
-  addKey(rec: KeyRecord): void { this.keys.set(rec.accessKeyId, rec) }
+  /** Account-level Block Public Access by account id (the same object until the next change). */
+  accountBpaMap(): Record<string, BlockPublicAccess> { return this.bpa }
+
+  /** A managed policy's document: one of an account's, or an AWS managed one. */
+  managedDocument(arn: string): string | undefined {
+    return this.store.policies.get(arn)?.document ?? awsManaged(arn)?.document
+  }
+
+  /** Drops sessions that expired long ago (they would otherwise accumulate forever). */
+  pruneSessions(now: Date): void {
+    const old = [...this.store.sessions.values()].filter((s) => Date.parse(s.expiresAt) + EXPIRED_SESSION_RETENTION_MS < now.getTime())
+    if (old.length > 0) this.mutate((st) => { for (const s of old) st.delete('session', s.id) })
+  }
+
+  /** Recomputes every principal and the key index from the records. */
+  rebuild(): void {
+    const keys = new Map<string, KeyRecord>()
+    const byName = new Map<string, Principal>()
+    const bpa: Record<string, BlockPublicAccess> = {}
+    this.accounts.clear()
+    for (const a of this.store.accounts.values()) {
+      this.accounts.add(a.id)
+      if (a.blockPublicAccess) bpa[a.id] = a.blockPublicAccess
+    }
+    const users = new Map<string, Principal>()
+    for (const u of this.store.users.values()) {
+      const p = this.userPrincipal(u)
+      users.set(nameKey(u.account, u.name), p)
+      if (!byName.has(u.name.toLowerCase())) byName.set(u.name.toLowerCase(), p)
+      byName.set(`${u.account}/${u.name.toLowerCase()}`, p)
+    }
+    for (const k of this.store.keys.values()) {
+      const p = users.get(nameKey(k.account, k.user))
+      if (p) keys.set(k.id, { accessKeyId: k.id, secretAccessKey: k.secret, status: k.status, principal: p })
+    }
+    for (const s of this.store.sessions.values()) {
+      keys.set(s.id, {
+        accessKeyId: s.id, secretAccessKey: s.secret, status: 'Active', sessionToken: s.token,
+        expiresAt: new Date(s.expiresAt), principal: this.sessionPrincipal(s),
+      })
+    }
+    this.keys = keys
+    this.byName = byName
+    this.bpa = bpa
+  }
+
+  userPrincipal(u: UserRec): Principal {
+    const policies = this.policiesOf(u.inline, u.attached, 'inline')
+    for (const g of u.groups) {
+      const group = this.store.groups.get(nameKey(u.account, g))
+      if (group) policies.push(...this.policiesOf(group.inline, group.attached, `group ${group.name} inline`))
+    }
+    const arn = userArn(this.partition, u)
+    const p: Principal = { type: 'User', accountId: u.account, arn, userId: u.id, username: u.name, identityPolicies: policies, tags: { ...u.tags } }
+    const boundary = u.boundary !== undefined ? this.managedDocument(u.boundary) : undefined
+    if (boundary !== undefined) p.permissionsBoundary = boundary
+    return p
+  }
+
+  sessionPrincipal(s: SessionRec): Principal {
+    const role: RoleRec | undefined = this.store.roles.get(nameKey(s.account, s.role))
+    const arn = sessionArn(this.partition, s.account, s.role, s.sessionName)
+    // A deleted role leaves its sessions without permissions (as in IAM): no identity policies.
+    const p: Principal = {
+      type: 'AssumedRole', accountId: s.account, arn,
+      userId: `${role?.id ?? 'AROADELETEDROLE00000'}:${s.sessionName}`,
+      roleArn: role ? roleArn(this.partition, role) : `arn:${this.partition}:iam::${s.account}:role/${s.role}`,
+      identityPolicies: role ? this.policiesOf(role.inline, role.attached, 'inline') : [],
+      // Session tags override the role's tags of the same key.
+      tags: { ...(role?.tags ?? {}), ...s.tags },
+    }
+    const boundary = role?.boundary !== undefined ? this.managedDocument(role.boundary) : undefined
+    if (boundary !== undefined) p.permissionsBoundary = boundary
+    if (s.sessionPolicy !== undefined) p.sessionPolicy = s.sessionPolicy
+    return p
+  }
+
+  private policiesOf(inline: Record<string, string>, attached: string[], label: string): { name: string; document: string }[] {
+    const out: { name: string; document: string }[] = []
+    for (const [name, document] of Object.entries(inline)) out.push({ name: `${label} ${name}`, document })
+    for (const arn of attached) {
+      const document = this.managedDocument(arn)
+      if (document !== undefined) out.push({ name: arn, document })
+    }
+    return out
+  }
 }

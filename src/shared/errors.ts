@@ -82,6 +82,11 @@ export const S3_ERRORS = {
   InvalidClientTokenId: { status: 403, message: 'The security token included in the request is invalid.' },
   UnauthorizedOperation: { status: 403, message: 'You are not authorized to perform this operation.' },
   DryRunOperation: { status: 412, message: 'Request would have succeeded, but DryRun flag is set.' },
+  DeleteConflict: { status: 409, message: 'Cannot delete entity, it has dependent entities.' },
+  MalformedPolicyDocument: { status: 400, message: 'The policy document is malformed.' },
+  MissingAuthenticationToken: { status: 403, message: 'Request is missing Authentication Token' },
+  PackedPolicyTooLarge: { status: 400, message: 'Packed policy consumes more than the allowed size.' },
+  InvalidInput: { status: 400, message: 'The request was rejected because an invalid or out-of-range value was supplied for an input parameter.' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type S3ErrorCode = keyof typeof S3_ERRORS

@@ -1,16 +1,23 @@
 /**
  * @module Loading a world file: YAML → schema-checked `World`, with errors that point at the line.
+ * Every problem is reported as `<file>:<line>: <path>: <what is wrong and what is expected>`; the
+ * loader also remembers where each part of the world came from, so problems found later (when the
+ * world is applied with the full action catalogue) point at the line too.
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml'
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node } from 'yaml'
 import { worldSchema, type World } from './schema.js'
+import { checkWorld, type WorldIssue, type WorldPath } from './check.js'
 
 export class WorldFileError extends Error {
   constructor(message: string) { super(message); this.name = 'WorldFileError' }
 }
 
 export const DEFAULT_WORLD_FILE = fileURLToPath(new URL('../../examples/seed.yaml', import.meta.url))
+
+interface Source { file: string; lineOf(path: WorldPath): number | undefined }
+const sources = new WeakMap<World, Source>()
 
 export function loadWorldFile(file: string): World {
   let text: string
@@ -20,30 +27,86 @@ export function loadWorldFile(file: string): World {
 
 export function parseWorld(text: string, file = 'world'): World {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true })
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true })
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!
     const pos = e.linePos?.[0]
     throw new WorldFileError(`${file}:${pos?.line ?? '?'}:${pos?.col ?? '?'}: ${e.message.split('\n')[0]}`)
   }
-  const result = worldSchema.safeParse(doc.toJS())
-  if (result.success) return result.data
-  const lines = result.error.issues.slice(0, 10).map((issue) => {
-    const path = issue.path.map(String)
-    const node = nodeAt(doc.contents, path)
-    const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined
-    return `${file}:${line ?? '?'}: ${path.join('.') || '(top)'}: ${issue.message}`
-  })
-  throw new WorldFileError(lines.join('\n'))
+  const source: Source = {
+    file,
+    lineOf: (path) => {
+      const node = nodeAt(doc.contents, path.map(String))
+      return node?.range ? lineCounter.linePos(node.range[0]).line : undefined
+    },
+  }
+  const result = worldSchema.safeParse(doc.toJS() ?? {})
+  if (!result.success) {
+    const lines = result.error.issues.slice(0, 10).map((issue) => {
+      let path: WorldPath = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))
+      let message = issue.message
+      if (issue.code === 'unrecognized_keys') {
+        const key = issue.keys[0] ?? ''
+        const known = knownKeys(path)
+        path = [...path, key]
+        message = `unknown field "${key}"${known.length ? ` (expected one of: ${known.join(', ')})` : ''}`
+      } else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+        message = `${String(path[path.length - 1] ?? 'value')} is required (${issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '')})`
+      }
+      return format(source, path, message)
+    })
+    if (result.error.issues.length > 10) lines.push(`... and ${result.error.issues.length - 10} more`)
+    throw new WorldFileError(lines.join('\n'))
+  }
+  const world = result.data
+  sources.set(world, source)
+  const issues = checkWorld(world)
+  if (issues.length > 0) throw worldError(world, issues)
+  return world
 }
 
-/** Walks the YAML node tree along a zod path; falls back to the deepest node that exists. */
+/** One WorldFileError naming each problem's file, line and path (when the world came from a file). */
+export function worldError(world: World, issues: WorldIssue[]): WorldFileError {
+  const source = sources.get(world) ?? { file: 'world', lineOf: () => undefined }
+  const lines = issues.slice(0, 20).map((i) => format(source, i.path, i.message))
+  if (issues.length > 20) lines.push(`... and ${issues.length - 20} more`)
+  return new WorldFileError(lines.join('\n'))
+}
+
+function format(source: Source, path: WorldPath, message: string): string {
+  const line = source.lineOf(path)
+  return `${source.file}:${line ?? '?'}: ${path.join('.') || '(top)'}: ${message}`
+}
+
+/** The field names the schema accepts at a path (for "unknown field" messages). */
+function knownKeys(path: WorldPath): string[] {
+  let s: unknown = worldSchema
+  const unwrap = (x: unknown): unknown => {
+    let cur = x as { def?: { type?: string; innerType?: unknown } } | undefined
+    while (cur?.def && (cur.def.type === 'default' || cur.def.type === 'optional' || cur.def.type === 'nullable')) cur = cur.def.innerType as typeof cur
+    return cur
+  }
+  for (const seg of path) {
+    const u = unwrap(s) as { def?: { type?: string; element?: unknown }; shape?: Record<string, unknown> } | undefined
+    if (u?.def?.type === 'array') s = u.def.element
+    else if (u?.def?.type === 'object' && u.shape) s = u.shape[String(seg)]
+    else return []
+  }
+  const o = unwrap(s) as { def?: { type?: string }; shape?: Record<string, unknown> } | undefined
+  return o?.def?.type === 'object' && o.shape ? Object.keys(o.shape) : []
+}
+
+/** Walks the YAML node tree along a path; falls back to the deepest node that exists. */
 function nodeAt(root: unknown, path: string[]): Node | undefined {
   let node = root as Node | undefined
   for (const seg of path) {
     if (isMap(node)) {
       const next = node.get(seg, true) as Node | undefined
-      if (!next) return node
+      if (!next) {
+        // An unknown key: point at the key itself.
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === seg)
+        return (pair && isPair(pair) ? (pair.key as Node) : undefined) ?? node
+      }
       node = next
     } else if (isSeq(node)) {
       const next = node.get(Number(seg), true) as Node | undefined

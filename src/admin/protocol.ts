@@ -1,0 +1,20 @@
+/**
+ * @module The admin channel's protocol: one JSON request line, one JSON response line, then the
+ * server closes the connection. The channel is a Unix socket `<data-dir>/admin.sock` with mode
+ * 0600: whoever can open it is the operator (file permissions are the authorization), which is
+ * why it may hand out credentials and accept whole worlds. See docs/decisions/0004-admin-socket.md.
+ */
+export type AdminRequest =
+  | { op: 'ping' }
+  | { op: 'world.apply'; text: string; file: string }
+  | { op: 'world.export'; includeSecrets?: boolean }
+  /** A principal's long-term credentials, for `mrap exec --as` (user name or `account/name`). */
+  | { op: 'credentials'; principal: string }
+
+export type AdminResponse =
+  | { ok: true; [k: string]: unknown }
+  | { ok: false; error: string }
+
+export const ADMIN_SOCKET = 'admin.sock'
+/** Worlds are small; this bounds a misbehaving client. */
+export const MAX_ADMIN_REQUEST_BYTES = 16 * 1024 * 1024

@@ -1,0 +1,88 @@
+/**
+ * @module `mrap exec [--as <principal>] -- CMD ARGS...`: runs a command as one of the world's
+ * principals against the running server, and exits with the command's status.
+ *
+ * The environment is built by `execEnv` from small parts so later options (`--vpc`, the proxy and
+ * CA variables) are additions to one function. The AWS CLI from Debian (2.9.19) reads neither
+ * AWS_ENDPOINT_URL nor `endpoint_url` in its config (both arrived in 2.13), so for a command named
+ * `aws` mrap inserts `--endpoint-url <front door>` unless the command gives its own (see
+ * docs/decisions/0004-admin-socket-and-exec.md); SDKs read AWS_ENDPOINT_URL.
+ * Exit status: the command's; 125 when mrap itself cannot run it, 127 when CMD is not found.
+ */
+import { spawn } from 'node:child_process'
+import { basename } from 'node:path'
+import { adminRequest, AdminError, runningServer } from '../admin/client.js'
+import type { RuntimeInfo } from '../state/runtime-file.js'
+
+export interface ExecCredentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+
+export interface ExecContext {
+  server: RuntimeInfo
+  credentials: ExecCredentials
+  region: string
+}
+
+/** Variables that would make an SDK or the CLI pick other credentials or settings than ours. */
+const SHADOWING = ['AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI']
+
+export function execEnv(base: NodeJS.ProcessEnv, c: ExecContext): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base }
+  for (const k of SHADOWING) delete env[k]
+  env.AWS_ACCESS_KEY_ID = c.credentials.accessKeyId
+  env.AWS_SECRET_ACCESS_KEY = c.credentials.secretAccessKey
+  if (c.credentials.sessionToken) env.AWS_SESSION_TOKEN = c.credentials.sessionToken
+  env.AWS_ENDPOINT_URL = c.server.endpoint
+  env.AWS_DEFAULT_REGION = c.region
+  env.AWS_REGION = c.region
+  // Never reach the real instance metadata service for credentials.
+  env.AWS_EC2_METADATA_DISABLED = 'true'
+  env.MRAP_ENDPOINT = c.server.endpoint
+  return env
+}
+
+/** CMD and ARGS as run: the AWS CLI gets `--endpoint-url` (it cannot read AWS_ENDPOINT_URL). */
+export function execArgv(argv: string[], c: ExecContext, opts: { endpointArg: boolean }): string[] {
+  const [cmd, ...args] = argv
+  if (cmd === undefined) return argv
+  if (opts.endpointArg && basename(cmd) === 'aws' && !args.some((a) => a === '--endpoint-url' || a.startsWith('--endpoint-url='))) {
+    return [cmd, '--endpoint-url', c.server.endpoint, ...args]
+  }
+  return argv
+}
+
+export interface ExecOptions { as: string; dataDir: string; region: string; endpointArg: boolean }
+
+export async function execCommand(argv: string[], opts: ExecOptions): Promise<void> {
+  if (argv.length === 0) fail('give a command to run: mrap exec --as admin -- aws s3 ls')
+  let ctx: ExecContext
+  try {
+    const server = runningServer(opts.dataDir)
+    const r = await adminRequest(opts.dataDir, { op: 'credentials', principal: opts.as })
+    ctx = { server, region: opts.region, credentials: { accessKeyId: String(r.accessKeyId), secretAccessKey: String(r.secretAccessKey) } }
+  } catch (e) {
+    if (e instanceof AdminError) fail(e.message)
+    throw e
+  }
+  const [cmd, ...args] = execArgv(argv, ctx, { endpointArg: opts.endpointArg })
+  const child = spawn(cmd!, args, { stdio: 'inherit', env: execEnv(process.env, ctx) })
+  const forward = (sig: NodeJS.Signals) => () => { child.kill(sig) }
+  process.on('SIGINT', forward('SIGINT'))
+  process.on('SIGTERM', forward('SIGTERM'))
+  child.on('error', (e: NodeJS.ErrnoException) => {
+    console.error(`mrap exec: cannot run ${cmd}: ${e.code === 'ENOENT' ? 'command not found' : e.message}`)
+    process.exit(e.code === 'ENOENT' ? 127 : 126)
+  })
+  child.on('exit', (code, signal) => {
+    process.exit(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1))
+  })
+}
+
+function signalNumber(sig: NodeJS.Signals): number | undefined {
+  const n: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 }
+  return n[sig]
+}
+
+function fail(message: string): never {
+  console.error(`mrap exec: ${message}`)
+  process.exit(125)
+}

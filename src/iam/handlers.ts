@@ -1,0 +1,42 @@
+/**
+ * @module The IAM and STS service handlers: read the form, authenticate (SigV4 with service `iam`
+ * or `sts`), dispatch on `Action`, wrap the result in the Query-protocol envelope. Errors render
+ * in the `iam` envelope (`<ErrorResponse><Error><Type/><Code/><Message/>`).
+ */
+import type { HandlerContext, ServiceHandler } from '../http/handler.js'
+import type { WireResult } from '../http/respond.js'
+import type { Services } from '../services.js'
+import { s3Error } from '../shared/errors.js'
+import { authenticateApi, type ApiCall } from './api-auth.js'
+import type { Op } from './iam-common.js'
+import { roleOps } from './iam-roles.js'
+import { userOps } from './iam-users.js'
+import { IAM_NS, Params, queryResponse, readForm, STS_NS } from './query.js'
+import { stsOps } from './sts.js'
+
+const IAM_OPS: Record<string, Op> = { ...userOps, ...roleOps }
+
+function handler(s: Services, service: 'iam' | 'sts', ops: Record<string, Op>, ns: string, version: string): ServiceHandler {
+  return {
+    envelope: 'iam',
+    handle: async (ctx: HandlerContext): Promise<WireResult> => {
+      const body = ctx.view.method === 'POST' ? await readForm(ctx.req) : Buffer.alloc(0)
+      const form = new URLSearchParams(ctx.view.rawQuery)
+      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) form.append(k, v)
+      const params = new Params(form)
+      const action = params.action
+      ctx.info.op = `${service}:${action ?? '?'}`
+      const { auth, principal } = authenticateApi(s, ctx, body, service)
+      if (action === undefined) throw s3Error('MissingParameter', { message: 'The request must contain the parameter Action.' })
+      const op = Object.hasOwn(ops, action) ? ops[action] : undefined
+      if (!op) throw s3Error('InvalidAction', { message: `Could not find operation ${action} for version ${version}` })
+      const call: ApiCall = { s, ctx, params, auth, principal, now: s.clock() }
+      return queryResponse(ns, action, op(call), ctx.requestId)
+    },
+  }
+}
+
+export function registerIamHandlers(s: Services): void {
+  s.handlers.iam = handler(s, 'iam', IAM_OPS, IAM_NS, '2010-05-08')
+  s.handlers.sts = handler(s, 'sts', stsOps, STS_NS, '2011-06-15')
+}

@@ -1,0 +1,107 @@
+/**
+ * @module The running state as a world file (`mrap world export`) that `mrap serve --world`
+ * accepts: regions, accounts with their IAM entities, buckets. Secret access keys are left out
+ * unless asked for (`--include-secrets`), since the output tends to end up in a repository; the
+ * world then declares the users without keys. MRAPs and VPCs are echoed from the world the server
+ * was started with until their modules export their own state.
+ */
+import { stringify } from 'yaml'
+import type { Services } from '../services.js'
+import type { IamStore } from '../iam/store.js'
+import type { World } from './schema.js'
+
+type Json = Record<string, unknown>
+
+function doc(text: string): unknown {
+  try { return JSON.parse(text) as unknown } catch { return text }
+}
+
+function shortRef(arn: string, account: string): string {
+  // Account policies and AWS managed policies by name read better; anything else stays an ARN.
+  const own = arn.match(/^arn:[a-z-]+:iam::(\d{12}|aws):policy\/(?:.*\/)?([^/]+)$/)
+  return own && (own[1] === account || own[1] === 'aws') && !/:policy\/.+\//.test(arn) ? own[2]! : arn
+}
+
+function inline(map: Record<string, string>): Json[] {
+  return Object.entries(map).map(([name, text]) => ({ name, document: doc(text) }))
+}
+
+function accounts(st: IamStore, includeSecrets: boolean): Json[] {
+  const out: Json[] = []
+  for (const a of [...st.accounts.values()].sort((x, y) => x.id.localeCompare(y.id))) {
+    const mine = <T extends { account: string }>(m: Map<string, T>): T[] => [...m.values()].filter((r) => r.account === a.id)
+    const acct: Json = { id: a.id }
+    if (a.name !== undefined) acct.name = a.name
+    if (a.blockPublicAccess) acct.blockPublicAccess = a.blockPublicAccess
+    acct.users = mine(st.users).map((u) => {
+      const user: Json = { name: u.name }
+      if (u.path !== '/') user.path = u.path
+      const keys = mine(st.keys).filter((k) => k.user.toLowerCase() === u.name.toLowerCase())
+      if (includeSecrets && keys.length > 0) user.accessKeys = keys.map((k) => ({ id: k.id, secret: k.secret, status: k.status }))
+      if (Object.keys(u.inline).length) user.policies = inline(u.inline)
+      if (u.attached.length) user.managedPolicies = u.attached.map((x) => shortRef(x, a.id))
+      if (u.groups.length) user.groups = u.groups
+      if (u.boundary !== undefined) user.permissionsBoundary = shortRef(u.boundary, a.id)
+      if (Object.keys(u.tags).length) user.tags = u.tags
+      return user
+    })
+    const groups = mine(st.groups).map((g) => {
+      const group: Json = { name: g.name }
+      if (g.path !== '/') group.path = g.path
+      if (Object.keys(g.inline).length) group.policies = inline(g.inline)
+      if (g.attached.length) group.managedPolicies = g.attached.map((x) => shortRef(x, a.id))
+      return group
+    })
+    if (groups.length) acct.groups = groups
+    const roles = mine(st.roles).map((r) => {
+      const role: Json = { name: r.name }
+      if (r.path !== '/') role.path = r.path
+      role.trustPolicy = doc(r.trust)
+      if (Object.keys(r.inline).length) role.policies = inline(r.inline)
+      if (r.attached.length) role.managedPolicies = r.attached.map((x) => shortRef(x, a.id))
+      if (r.boundary !== undefined) role.permissionsBoundary = shortRef(r.boundary, a.id)
+      if (r.maxSessionDuration !== 3600) role.maxSessionDuration = r.maxSessionDuration
+      if (Object.keys(r.tags).length) role.tags = r.tags
+      if (r.description !== undefined) role.description = r.description
+      return role
+    })
+    if (roles.length) acct.roles = roles
+    const policies = [...st.policies.values()].filter((p) => p.account === a.id).map((p) => {
+      const mp: Json = { name: p.name }
+      if (p.path !== '/') mp.path = p.path
+      mp.document = doc(p.document)
+      if (p.description !== undefined) mp.description = p.description
+      return mp
+    })
+    if (policies.length) acct.managedPolicies = policies
+    out.push(acct)
+  }
+  return out
+}
+
+export function exportWorld(s: Services, opts: { includeSecrets?: boolean } = {}): Json {
+  const w: World = s.world
+  const out: Json = { partition: w.partition, dnsSuffix: w.dnsSuffix }
+  if (w.frontDoorRegion !== undefined) out.frontDoorRegion = w.frontDoorRegion
+  out.regions = w.regions.filter((r) => s.stores.has(r.name))
+  out.accounts = accounts(s.identities.store, opts.includeSecrets === true)
+  out.buckets = s.control.listBuckets().map((b) => {
+    const bucket: Json = { name: b.name, region: b.region, owner: b.owner }
+    if (b.versioning !== 'Unversioned') bucket.versioning = b.versioning
+    if (b.publicAccessBlock) bucket.blockPublicAccess = b.publicAccessBlock
+    if (b.policy !== undefined) bucket.policy = doc(b.policy)
+    return bucket
+  })
+  if (w.mraps.length) out.mraps = w.mraps
+  if (w.vpcs.length) out.vpcs = w.vpcs
+  return out
+}
+
+export function exportWorldYaml(s: Services, opts: { includeSecrets?: boolean } = {}): string {
+  const header = [
+    `# mrap world export (${s.clock().toISOString()})`,
+    opts.includeSecrets ? '# Contains secret access keys: keep it private.' : '# Secret access keys are left out; `mrap world export --include-secrets` includes them.',
+    '',
+  ].join('\n')
+  return header + stringify(exportWorld(s, opts), { lineWidth: 0 })
+}
