@@ -391,6 +391,16 @@ async function main(): Promise<void> {
     'PUT 1 MiB / bare PUT 1 MiB': ratio('mrap signed PUT 1 MiB', 'bare PUT 1 MiB'),
     'PUT 1 KiB / bare GET 1 KiB': ratio('mrap signed PUT 1 KiB', 'bare GET 1 KiB'),
   }
+  // The same ratios from server CPU per request (bare µs / mrap µs): what the rps ratio would be if
+  // both servers had core 0 to themselves. Steadier than rps when other work shares the core.
+  const cpuOf = (name: string): number => summary.find((s) => s.case === name)?.cpuUsPerReq ?? NaN
+  const cpuRatio = (a: string, b: string): number => round(cpuOf(b) / cpuOf(a), 3)
+  const cpuRatios = {
+    'GET 1 KiB / bare GET 1 KiB': cpuRatio('mrap signed GET 1 KiB', 'bare GET 1 KiB'),
+    'GET 1 MiB / bare GET 1 MiB': cpuRatio('mrap signed GET 1 MiB', 'bare GET 1 MiB'),
+    'PUT 1 KiB / bare PUT 1 KiB': cpuRatio('mrap signed PUT 1 KiB', 'bare PUT 1 KiB'),
+    'PUT 1 MiB / bare PUT 1 MiB': cpuRatio('mrap signed PUT 1 MiB', 'bare PUT 1 MiB'),
+  }
 
   // Large objects on a fresh server, so its peak RSS is the 1 GiB transfer's alone.
   log(`large object: ${BIG_MIB} MiB PUT then GET on a fresh mrap server`)
@@ -421,6 +431,7 @@ async function main(): Promise<void> {
   const hwm = typeof bigResult.hwmAfterGetMiB === 'number' ? bigResult.hwmAfterGetMiB : NaN
   const goals = [
     { goal: `signed GET 1 KiB >= ${GOAL_GET_RATIO} x bare GET 1 KiB rps`, value: getRatio, met: getRatio >= GOAL_GET_RATIO },
+    { goal: `same, from server CPU per request (bare µs / mrap µs) >= ${GOAL_GET_RATIO}`, value: cpuRatios['GET 1 KiB / bare GET 1 KiB'], met: cpuRatios['GET 1 KiB / bare GET 1 KiB'] >= GOAL_GET_RATIO },
     { goal: `${BIG_MIB} MiB PUT + GET with server peak RSS < ${GOAL_RSS_MIB} MiB`, value: hwm, met: hwm < GOAL_RSS_MIB },
   ]
   const out: string[] = []
@@ -432,13 +443,18 @@ async function main(): Promise<void> {
   }
   out.push('')
   out.push('ratios to the bare server (same run):')
-  for (const [k, v] of Object.entries(ratios)) if (Number.isFinite(v)) out.push(`  ${k.padEnd(28)} ${v.toFixed(3)}`)
+  out.push(`  ${''.padEnd(28)} ${'rps'.padStart(6)}  ${'CPU/req'.padStart(7)}`)
+  for (const [k, v] of Object.entries(ratios)) {
+    const c = (cpuRatios as Record<string, number>)[k]
+    if (Number.isFinite(v)) out.push(`  ${k.padEnd(28)} ${v.toFixed(3).padStart(6)}  ${c !== undefined && Number.isFinite(c) ? c.toFixed(3).padStart(7) : ''}`)
+  }
   out.push(`mrap RSS after the HTTP cases: ${mrapAfterLoad.rssMiB.toFixed(1)} MiB (peak ${mrapAfterLoad.hwmMiB.toFixed(1)} MiB)`)
   out.push('')
   if (bigResult.error) out.push(`${BIG_MIB} MiB PUT/GET FAILED: ${bigResult.error}`)
   else {
     out.push(`${BIG_MIB} MiB streamed: PUT ${bigResult.putSeconds} s (${bigResult.putMiBps} MiB/s), GET ${bigResult.getSeconds} s (${bigResult.getMiBps} MiB/s)`)
-    out.push(`  server RSS at start ${bigResult.rssAtStartMiB} MiB; peak (VmHWM) after PUT ${bigResult.hwmAfterPutMiB} MiB, after GET ${bigResult.hwmAfterGetMiB} MiB`)
+    out.push(`  server RSS at start ${bigResult.rssAtStartMiB} MiB; peak (VmHWM) after PUT ${bigResult.hwmAfterPutMiB} MiB, after GET ${bigResult.hwmAfterGetMiB} MiB` +
+      ` (+${round(Number(bigResult.hwmAfterGetMiB) - Number(bigResult.rssAtStartMiB), 1)} MiB over the idle server)`)
   }
   out.push('')
   out.push('goals:')
@@ -457,7 +473,7 @@ async function main(): Promise<void> {
   const json = {
     bench: 'http', date: new Date().toISOString(), node: process.version, cpus: cpus().length, pinned: PIN, loadgen,
     connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, mrapLogLevel: LOG_LEVEL, loadavgBefore: load0, loadavgAfter: load1,
-    cases: summary, ratios, mrapAfterLoad, big: bigResult, goals, micro,
+    cases: summary, ratios, cpuRatios, mrapAfterLoad, big: bigResult, goals, micro,
   }
   process.stdout.write(`${JSON.stringify(json)}\n`)
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(json, null, 2)}\n`)
