@@ -34,6 +34,8 @@ world.command('apply <file>').description('apply a world file to the running ser
 world.command('export').description('print the running state as a world file that `mrap serve --world` accepts')
   .option(...dataDirOption).option('--include-secrets', 'include secret access keys (keep the output private)').action(worldExportCommand)
 
+// `mrap exec --as admin aws s3 ls --recursive`: options after the command belong to the command.
+program.enablePositionalOptions()
 program.command('exec').description('run a command as a principal of the world against the running server (exit status passed through)')
   .option('--as <principal>', 'user name, or <account>/<name>', 'admin')
   .option(...dataDirOption)
