@@ -2,7 +2,7 @@
  * @module The admin channel's protocol: one JSON request line, one JSON response line, then the
  * server closes the connection. The channel is a Unix socket `<data-dir>/admin.sock` with mode
  * 0600: whoever can open it is the operator (file permissions are the authorization), which is
- * why it may hand out credentials and accept whole worlds. See docs/decisions/0004-admin-socket.md.
+ * why it may hand out credentials and accept whole worlds. See docs/decisions/admin-socket-and-exec.md.
  */
 export type AdminRequest =
   | { op: 'ping' }

@@ -6,13 +6,14 @@
  * CA variables) are additions to one function. The AWS CLI from Debian (2.9.19) reads neither
  * AWS_ENDPOINT_URL nor `endpoint_url` in its config (both arrived in 2.13), so for a command named
  * `aws` mrap inserts `--endpoint-url <front door>` unless the command gives its own (see
- * docs/decisions/0004-admin-socket-and-exec.md); SDKs read AWS_ENDPOINT_URL.
+ * docs/decisions/admin-socket-and-exec.md); SDKs read AWS_ENDPOINT_URL.
  * Exit status: the command's; 125 when mrap itself cannot run it, 127 when CMD is not found.
  */
 import { spawn } from 'node:child_process'
 import { basename } from 'node:path'
 import { adminRequest, AdminError, runningServer } from '../admin/client.js'
 import type { RuntimeInfo } from '../state/runtime-file.js'
+import { findVpcProxy, knownVpcs, vpcEnv, type VpcProxyRef } from '../network/exec-vpc.js'
 
 export interface ExecCredentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 
@@ -50,21 +51,36 @@ export function execArgv(argv: string[], c: ExecContext, opts: { endpointArg: bo
   return argv
 }
 
-export interface ExecOptions { as: string; dataDir: string; region: string; endpointArg: boolean }
+export interface ExecOptions {
+  as: string
+  dataDir: string
+  /** Default: the VPC's region with --vpc, else us-east-1. */
+  region?: string | undefined
+  endpointArg: boolean
+  /** Run as if on an instance in this VPC (id or Name tag): its proxy, mrap's CA, the real AWS names. */
+  vpc?: string | undefined
+}
 
 export async function execCommand(argv: string[], opts: ExecOptions): Promise<void> {
   if (argv.length === 0) fail('give a command to run: mrap exec --as admin -- aws s3 ls')
   let ctx: ExecContext
+  let vpc: VpcProxyRef | undefined
   try {
     const server = runningServer(opts.dataDir)
+    if (opts.vpc !== undefined) {
+      vpc = findVpcProxy(server, opts.vpc)
+      if (!vpc) fail(`no VPC ${opts.vpc} in the running server (by id or Name tag); VPCs: ${knownVpcs(server)}`)
+    }
     const r = await adminRequest(opts.dataDir, { op: 'credentials', principal: opts.as })
-    ctx = { server, region: opts.region, credentials: { accessKeyId: String(r.accessKeyId), secretAccessKey: String(r.secretAccessKey) } }
+    ctx = { server, region: opts.region ?? vpc?.region ?? 'us-east-1', credentials: { accessKeyId: String(r.accessKeyId), secretAccessKey: String(r.secretAccessKey) } }
   } catch (e) {
     if (e instanceof AdminError) fail(e.message)
     throw e
   }
-  const [cmd, ...args] = execArgv(argv, ctx, { endpointArg: opts.endpointArg })
-  const child = spawn(cmd!, args, { stdio: 'inherit', env: execEnv(process.env, ctx) })
+  // Inside a VPC the command calls the real AWS names through the VPC's proxy: no --endpoint-url.
+  const [cmd, ...args] = execArgv(argv, ctx, { endpointArg: opts.endpointArg && !vpc })
+  const env = vpc ? vpcEnv(execEnv(process.env, ctx), vpc, typeof ctx.server.caPath === 'string' ? ctx.server.caPath : undefined) : execEnv(process.env, ctx)
+  const child = spawn(cmd!, args, { stdio: 'inherit', env })
   const forward = (sig: NodeJS.Signals) => () => { child.kill(sig) }
   process.on('SIGINT', forward('SIGINT'))
   process.on('SIGTERM', forward('SIGTERM'))
