@@ -289,7 +289,7 @@ async function runMicro(name: string): Promise<{ name: string; lines: unknown[];
   const t0 = Date.now()
   const [cmd, args] = pinned(0, process.execPath, ['--import', 'tsx', file])
   try {
-    const { stdout } = await execFileP(cmd, args, { cwd: ROOT, timeout: 90_000, maxBuffer: 16 << 20, env: { ...process.env, NODE_OPTIONS: '' } })
+    const { stdout } = await execFileP(cmd, args, { cwd: ROOT, timeout: 60_000, maxBuffer: 16 << 20, env: { ...process.env, NODE_OPTIONS: '' } })
     const lines = stdout.split('\n').filter((l) => l.trim()).map((l) => { try { return JSON.parse(l) as unknown } catch { return { text: l } } })
     return { name, lines, seconds: (Date.now() - t0) / 1000 }
   } catch (e) {
