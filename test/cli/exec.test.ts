@@ -29,7 +29,7 @@ interface Result { code: number; stdout: string; stderr: string }
 
 async function mrap(args: string[]): Promise<Result> {
   try {
-    const r = await run(process.execPath, [BIN, ...args], { env, cwd: work, timeout: 90_000 })
+    const r = await run(process.execPath, [BIN, ...args], { env, cwd: work, timeout: 180_000 })
     return { code: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (e) {
     const err = e as { code?: number | string; stdout?: string; stderr?: string }
@@ -60,7 +60,7 @@ before(async () => {
   serve = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--proxy-port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   endpoint = await new Promise<string>((resolve, reject) => {
     let stderr = ''
-    const timer = setTimeout(() => reject(new Error(`mrap serve did not become ready in 30 s; stderr:\n${stderr}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`mrap serve did not become ready in 120 s; stderr:\n${stderr}`)), 120_000)
     serve.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString()
       const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(stderr)
