@@ -419,7 +419,7 @@ async function main(): Promise<void> {
   // Micro-benchmarks.
   const micro: Awaited<ReturnType<typeof runMicro>>[] = []
   if (process.env.BENCH_SKIP_MICRO !== '1') {
-    for (const name of ['policy', 'auth', 'storage']) {
+    for (const name of ['policy', 'auth', 'storage', 'replication']) {
       if (!existsSync(join(ROOT, 'bench', `${name}.ts`))) continue
       log(`micro-benchmark: bench/${name}.ts`)
       micro.push(await runMicro(name))

@@ -12,7 +12,7 @@ import { IamStore } from './iam/store.js'
 import { SecretBox } from './iam/secret-box.js'
 import { registerIamHandlers } from './iam/handlers.js'
 import type { World } from './world/schema.js'
-import type { DeleteResult, ObjectStore, ObjectVersion } from './storage/types.js'
+import type { DeleteResult, ObjectStore, ObjectVersion, Tag } from './storage/types.js'
 import { EmbeddedObjectStore } from './storage/embedded/index.js'
 import { SigV4AKeyCache, SigV4KeyCache } from './auth/index.js'
 import { applyWorld } from './world/apply.js'
@@ -22,6 +22,7 @@ import { DecisionLog } from './authz/decision-log.js'
 import type { QueryService, ServiceHandler } from './http/handler.js'
 import { MrapRegistry } from './mrap/registry.js'
 import { ControlHandler, createControlHandler } from './control/handler.js'
+import { startReplication, type ReplicationService } from './replication/index.js'
 
 export interface ServerConfig {
   dataDir: string
@@ -56,7 +57,14 @@ export interface Services {
   bucketInUse?: (bucket: string) => string | undefined
   /** Hooks for replication: called after a write or delete is acknowledged by the store. */
   onObjectWritten?: (bucket: BucketRecord, v: ObjectVersion) => void
-  onObjectDeleted?: (bucket: BucketRecord, key: string, r: DeleteResult) => void
+  /** `requestedVersionId`: the delete named a version (permanent, never replicated). */
+  onObjectDeleted?: (bucket: BucketRecord, key: string, r: DeleteResult, requestedVersionId?: string) => void
+  /** Tags (or other attributes) of an existing version changed (replica modification sync). */
+  onObjectUpdated?: (bucket: BucketRecord, v: ObjectVersion) => void
+  /** Before a new version is written: the x-amz-replication-status to store with it (PENDING), if any. */
+  replicationStatusOf?: (bucket: BucketRecord, key: string, tags: Tag[]) => string | undefined
+  /** Bucket replication (src/replication): queue, worker, metrics. */
+  replication?: ReplicationService
   /** Write-time check of a bucket policy: the MalformedPolicy message S3 would give, or undefined. */
   validateBucketPolicy?: (text: string, bucket: string) => string | undefined
   /** Whether a resource policy is public as AWS judges it (Block Public Access, PolicyStatus). */
@@ -106,6 +114,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     return m && m.owner === control.getBucket(bucket)?.owner ? m.alias : undefined
   }
   await applyWorld(services, world)
+  services.replication = startReplication(services)
   identities.pruneSessions(services.clock())
   registerIamHandlers(services)
   services.handlers.control = createControlHandler(services)
@@ -114,6 +123,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
 
 export async function closeServices(s: Services): Promise<void> {
   if (s.handlers.control instanceof ControlHandler) s.handlers.control.close()
+  await s.replication?.stop()
   for (const store of s.stores.values()) await store.close()
   s.control.close()
 }

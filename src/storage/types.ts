@@ -198,6 +198,11 @@ export interface ObjectStore {
   /** Replaces tags / attributes of an existing version without touching its bytes. */
   updateObject(bucket: string, key: string, versionId: string | undefined, patch: Partial<ObjectAttributes>): Promise<ObjectVersion>
   deleteObject(bucket: string, key: string, opts: { versionId?: string; versioning: VersioningState }): Promise<DeleteResult>
+  /**
+   * Optional, for replication: adds a delete marker with a given version id and time (the replica of
+   * a source bucket's marker) as the newest version of its key. A version with that id is replaced.
+   */
+  putDeleteMarker?(input: { bucket: string; key: string; versionId: string; lastModified: Date; attributes?: ObjectAttributes }): Promise<ObjectVersion>
 
   listObjects(bucket: string, input: ListObjectsInput): Promise<ListObjectsResult>
   listVersions(bucket: string, input: ListVersionsInput): Promise<ListVersionsResult>

@@ -21,6 +21,7 @@ import { iamDate, policyArn, randomId } from '../iam/model.js'
 import { checkWorld, resolvePolicyRef, type WorldIssue } from './check.js'
 import { worldError } from './load.js'
 import { policyText, type World, type WorldAccount } from './schema.js'
+import { worldReplicationXml } from '../replication/world.js'
 
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }
 
@@ -103,6 +104,9 @@ function applyBucket(s: Services, b: World['buckets'][number], result: ApplyResu
     const verdict = s.validateBucketPolicy ? s.validateBucketPolicy(text, b.name) : undefined
     if (verdict) result.warnings.push(`bucket ${b.name}: the world's bucket policy is one S3 would refuse (${verdict}); the bucket runs without it (mrap lint explains)`)
     else next.policy = text
+  }
+  if (b.replication !== undefined) {
+    try { next.replication = worldReplicationXml(b.replication) } catch (e) { result.warnings.push(`bucket ${b.name}: the world's replication is one S3 would refuse (${(e as Error).message}); the bucket runs without it`) }
   }
   if (!cur) { s.control.putBucket(next); result.created.push(`bucket ${b.name}`); return }
   if (JSON.stringify(next) !== JSON.stringify(cur)) { s.control.putBucket(next); result.updated.push(`bucket ${b.name}`) }

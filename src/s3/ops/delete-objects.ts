@@ -35,7 +35,7 @@ export async function deleteObjects(req: S3Request): Promise<S3Response> {
     if (!req.allowed(action, key)) { errors.push({ Key: key, VersionId: versionId, Code: 'AccessDenied', Message: 'Access Denied' }); continue }
     try {
       const r = await store.deleteObject(req.bucket!.name, key, versionId === undefined ? { versioning: req.bucket!.versioning } : { versionId, versioning: req.bucket!.versioning })
-      req.services.onObjectDeleted?.(req.bucket!, key, r)
+      req.services.onObjectDeleted?.(req.bucket!, key, r, versionId)
       if (!quiet) {
         deleted.push({
           Key: key, VersionId: versionId,

@@ -46,6 +46,8 @@ export async function createMultipartUpload(req: S3Request): Promise<S3Response>
   if (typeRaw === 'FULL_OBJECT' && algRaw !== undefined && !algRaw.startsWith('CRC')) {
     throw s3Error('InvalidRequest', { message: `The FULL_OBJECT checksum type cannot be used with the ${algRaw.toLowerCase()} checksum algorithm.` })
   }
+  const rs = req.services.replicationStatusOf?.(req.bucket!, req.key!, attributes.tags)
+  if (rs) attributes.replicationStatus = rs
   const input: Parameters<ReturnType<typeof storeOf>['createUpload']>[0] = { bucket: req.bucket!.name, key: req.key!, attributes }
   if (algRaw !== undefined) { input.checksumAlgorithm = algRaw as ChecksumAlgorithm; input.checksumType = (typeRaw as 'COMPOSITE' | 'FULL_OBJECT' | undefined) ?? 'COMPOSITE' }
   const up = await storeOf(req).createUpload(input)

@@ -55,6 +55,8 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   const attributes = attributesFromHeaders(req.headers)
   const digester = bodyDigester(req.headers)
   await checkWriteConditions(req)
+  const rs = req.services.replicationStatusOf?.(req.bucket!, req.key!, attributes.tags)
+  if (rs) attributes.replicationStatus = rs
   const body = pipeline(req.body, digester, () => {})
   const v = await storeOf(req).putObject({
     bucket: req.bucket!.name, key: req.key!, versioning: req.bucket!.versioning, attributes, body,
@@ -134,7 +136,7 @@ export async function deleteObject(req: S3Request): Promise<S3Response> {
   const headers: Record<string, string> = {}
   if (r.deleteMarker) headers['x-amz-delete-marker'] = 'true'
   if (r.versionId !== undefined && (req.bucket!.versioning !== 'Unversioned' || versionId !== undefined)) headers['x-amz-version-id'] = r.versionId
-  req.services.onObjectDeleted?.(req.bucket!, req.key!, r)
+  req.services.onObjectDeleted?.(req.bucket!, req.key!, r, versionId)
   return empty(204, headers)
 }
 
@@ -191,6 +193,8 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const tagging = header(req.headers, 'x-amz-tagging')
   if (tagDirective === 'REPLACE') attributes.tags = tagging === undefined ? [] : parseTaggingHeader(tagging)
   for (const k of Object.keys(attributes) as (keyof typeof attributes)[]) if (attributes[k] === undefined) delete attributes[k]
+  const rs = req.services.replicationStatusOf?.(req.bucket!, req.key!, attributes.tags ?? [])
+  if (rs) attributes.replicationStatus = rs
   const algs = (Object.keys(src.checksums) as (keyof typeof src.checksums)[])
   const wanted = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (wanted !== undefined && !isChecksumAlgorithm(wanted)) throw invalidArgument('x-amz-checksum-algorithm', wanted, 'Checksum algorithm provided is unsupported.')

@@ -41,6 +41,21 @@ export function versioningCases(ctx: { store: () => ObjectStore }): void {
     assert.equal((await s.deleteObject(b, 'ghost', { versioning: 'Enabled' })).deleteMarker, true)
   })
 
+  test('putDeleteMarker (replication): a marker with a given id and time becomes the newest version', async (t) => {
+    const s = ctx.store(); const b = freshBucket()
+    if (!s.putDeleteMarker) { t.diagnostic('this backend has no putDeleteMarker'); return }
+    const v1 = await put(s, b, 'k', 'data', { versioning: 'Enabled' })
+    const when = new Date('2024-01-02T03:04:05.000Z')
+    const m = await s.putDeleteMarker({ bucket: b, key: 'k', versionId: 'replicated-marker-id', lastModified: when, attributes: { userMetadata: {}, tags: [], replicationStatus: 'REPLICA' } })
+    assert.equal(m.isDeleteMarker, true)
+    assert.equal(m.versionId, 'replicated-marker-id')
+    assert.equal(m.lastModified.getTime(), when.getTime())
+    assert.equal(m.replicationStatus, 'REPLICA')
+    await rejectsWith(s.getObject(b, 'k'), 'NoSuchKey', { deleteMarker: 'true', versionId: 'replicated-marker-id' })
+    const vs = await s.listVersions(b, { maxKeys: 10 })
+    assert.deepEqual(vs.versions.map((v) => [v.versionId, v.isDeleteMarker, v.isLatest]), [['replicated-marker-id', true, true], [v1.versionId, false, false]])
+  })
+
   test('delete by version id is permanent, for markers too', async () => {
     const s = ctx.store(); const b = freshBucket()
     const v1 = await put(s, b, 'k', 'one', { versioning: 'Enabled' })

@@ -153,6 +153,16 @@ export class EmbeddedObjectStore implements ObjectStore {
     return result
   }
 
+  async putDeleteMarker(input: { bucket: string; key: string; versionId: string; lastModified: Date; attributes?: ObjectAttributes }): Promise<ObjectVersion> {
+    const meta = this.live()
+    const { row, garbage } = await meta.commit(() => writeVersion(meta, {
+      bucket: input.bucket, key: input.key, versioning: 'Enabled', versionId: input.versionId, lastModified: input.lastModified,
+      attributes: cleanAttributes(input.attributes), isDeleteMarker: true, size: 0, etag: '', checksums: {},
+    }))
+    await this.blobs.remove(garbage)
+    return toVersion(row)
+  }
+
   async listObjects(bucket: string, input: ListObjectsInput): Promise<ListObjectsResult> {
     const meta = this.live()
     const prefix = input.prefix ?? ''
