@@ -1,77 +1,87 @@
 /**
- * @module MRAPs declared in a world file (`mraps:`), created directly (no async operation) and
- * idempotently: an MRAP whose name the owner already has is left alone, and an alias that was ever
- * retired is never brought back (aliases are "unique throughout time"), so applying the world on
- * every start changes nothing once it is in place.
+ * @module MRAPs declared in a world file (`mraps:`, shape in src/world/schema.ts), applied directly
+ * (no async operation) and idempotently, from inside the world's one apply transaction:
+ * - missing → created, with the declared alias if there is one;
+ * - present → its policy and routes brought to what the world says (the bucket set and Block
+ *   Public Access are fixed at creation, as in AWS, so a different declaration is only a warning);
+ * - an alias that was ever retired is never brought back (aliases are "unique throughout time").
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/multi-region-access-point-naming.html
  */
-import { z } from 'zod'
 import type { Services } from '../services.js'
-import type { MrapRecord } from '../mrap/registry.js'
-import { mrapArn } from '../mrap/registry.js'
-import { MRAP_NAME } from './requests.js'
-import { resolveBuckets } from './worker.js'
+import { mrapArn, type MrapRecord } from '../mrap/registry.js'
+import { mrapSchema, type WorldMrap } from '../world/schema.js'
+import { resolveBuckets, blocksPublicPolicy } from './worker.js'
 
-const bpa = z.object({
-  BlockPublicAcls: z.boolean().default(false),
-  IgnorePublicAcls: z.boolean().default(false),
-  BlockPublicPolicy: z.boolean().default(false),
-  RestrictPublicBuckets: z.boolean().default(false),
-})
+export interface WorldMrapsResult { created: string[]; updated: string[]; warnings: string[] }
 
-const bucketRef = z.union([
-  z.string().min(3),
-  z.object({ bucket: z.string().min(3), bucketAccountId: z.string().regex(/^\d{12}$/).optional(), trafficDialPercentage: z.union([z.literal(0), z.literal(100)]).optional() }),
-])
+const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }
 
-export const worldMrapSchema = z.object({
-  name: z.string().regex(MRAP_NAME, 'an MRAP name is 3-50 lower-case letters, digits and hyphens'),
-  alias: z.string().regex(/^[a-z][a-z0-9]{1,57}\.mrap$/, 'an alias looks like mfzwi23gnjvgw.mrap').optional(),
-  owner: z.string().regex(/^\d{12}$/),
-  buckets: z.array(bucketRef).min(1),
-  blockPublicAccess: bpa.optional(),
-  policy: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
-}).passthrough()
-
-export type WorldMrap = z.infer<typeof worldMrapSchema>
-
-/** Synchronous, so that the world's apply can run it inside its one transaction. */
-export function applyWorldMraps(s: Services, declared: readonly unknown[] | undefined): void {
+/** Synchronous, so that the world's apply can run it inside its one transaction. Throws on a world S3 would refuse outright. */
+export function applyWorldMraps(s: Services, declared: readonly unknown[] | undefined): WorldMrapsResult {
+  const out: WorldMrapsResult = { created: [], updated: [], warnings: [] }
   for (const [i, raw] of (declared ?? []).entries()) {
-    const parsed = worldMrapSchema.safeParse(raw)
+    const parsed = mrapSchema.safeParse(raw)
     if (!parsed.success) throw new Error(`world: mraps[${i}]: ${parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`)
     const m = parsed.data
-    if (s.mraps.byName(m.owner, m.name)) continue
+    const cur = s.mraps.byName(m.owner, m.name)
+    if (cur) { reconcile(s, cur, m, out); continue }
     if (m.alias !== undefined && s.mraps.known(m.alias)) {
-      s.log.warn({ mrap: m.name, alias: m.alias }, 'the world declares an MRAP whose alias was retired; aliases are never reissued, so it is not recreated')
+      out.warnings.push(`MRAP ${m.name}: the alias ${m.alias} was retired and is never reissued; the MRAP is not recreated`)
       continue
     }
-    const refs = m.buckets.map((b) => (typeof b === 'string' ? { bucket: b } : b))
+    // A world may name another account's bucket with or without `account:`; the declared owner is checked.
+    const refs = m.buckets.map((b) => (typeof b === 'string' ? { bucket: b } : { bucket: b.bucket, ...(b.account !== undefined ? { bucketAccountId: b.account } : {}) }))
     const regions = resolveBuckets(s, m.owner, refs.map((r) => {
       const owner = r.bucketAccountId ?? s.control.getBucket(r.bucket)?.owner
       return owner !== undefined && owner !== m.owner ? { bucket: r.bucket, bucketAccountId: owner } : { bucket: r.bucket }
     }))
     if (!Array.isArray(regions)) throw new Error(`world: MRAP ${m.name}: ${regions.code}: ${regions.message}${regions.resource ? ` (${regions.resource})` : ''}`)
-    for (const r of refs) {
-      if (typeof r === 'object' && 'trafficDialPercentage' in r && r.trafficDialPercentage !== undefined) {
-        const route = regions.find((x) => x.bucket === r.bucket)
-        if (route) route.trafficDialPercentage = r.trafficDialPercentage
-      }
-    }
-    const rec: MrapRecord = {
+    let rec: MrapRecord = {
       name: m.name, alias: m.alias ?? s.mraps.newAlias(), owner: m.owner, createdAt: s.clock().toISOString(), status: 'READY',
       // As through the API: no settings given means every setting on.
-      publicAccessBlock: m.blockPublicAccess ?? { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+      publicAccessBlock: m.blockPublicAccess ? { ...ALL_ON, ...m.blockPublicAccess } : ALL_ON,
       regions,
     }
-    if (m.policy !== undefined) {
-      const text = typeof m.policy === 'string' ? m.policy : JSON.stringify(m.policy)
-      const problem = s.policies.problems(text, { kind: 'mrap', mrapArn: mrapArn(rec, s.world.partition) })[0]
-      const blocked = (rec.publicAccessBlock.BlockPublicPolicy || s.accountBpa?.(rec.owner)?.BlockPublicPolicy === true) && s.policies.isPublic(text, 'mrap')
-      if (problem) s.log.warn({ mrap: m.name, reason: problem.message }, 'the world\'s MRAP policy is one S3 would refuse; the MRAP runs without it (mrap lint explains)')
-      else if (blocked) s.log.warn({ mrap: m.name }, 'the world\'s MRAP policy is public and Block Public Access blocks public policies; the MRAP runs without it')
-      else rec.policy = text
-    }
+    rec = withRoutes(rec, m, out)
+    rec = withPolicy(s, rec, m, out)
     s.mraps.put(rec)
+    out.created.push(`MRAP ${m.name} (${rec.alias})`)
   }
+  return out
+}
+
+function reconcile(s: Services, cur: MrapRecord, m: WorldMrap, out: WorldMrapsResult): void {
+  if (m.alias !== undefined && m.alias !== cur.alias) out.warnings.push(`MRAP ${m.name}: it exists with the alias ${cur.alias}; an alias cannot be changed`)
+  const declared = new Set(m.buckets.map((b) => (typeof b === 'string' ? b : b.bucket)))
+  if (declared.size !== cur.regions.length || cur.regions.some((r) => !declared.has(r.bucket))) {
+    out.warnings.push(`MRAP ${m.name}: its buckets are fixed at creation; delete and recreate it to change them`)
+  }
+  const next = withPolicy(s, withRoutes(cur, m, out), m, out)
+  if (JSON.stringify(next) !== JSON.stringify(cur)) { s.mraps.put(next); out.updated.push(`MRAP ${m.name}`) }
+}
+
+function withRoutes(rec: MrapRecord, m: WorldMrap, out: WorldMrapsResult): MrapRecord {
+  if (!m.routes) return rec
+  const regions = rec.regions.map((r) => ({ ...r, trafficDialPercentage: m.routes?.[r.region] ?? r.trafficDialPercentage }))
+  if (regions.every((r) => r.trafficDialPercentage === 0)) {
+    out.warnings.push(`MRAP ${m.name}: routes would make every Region passive, which S3 refuses; routes left as they were`)
+    return rec
+  }
+  return { ...rec, regions }
+}
+
+function withPolicy(s: Services, rec: MrapRecord, m: WorldMrap, out: WorldMrapsResult): MrapRecord {
+  if (m.policy === undefined) return rec
+  const text = typeof m.policy === 'string' ? m.policy : JSON.stringify(m.policy)
+  if (text === rec.policy) return rec
+  const problem = s.policies.problems(text, { kind: 'mrap', mrapArn: mrapArn(rec, s.world.partition) })[0]
+  if (problem) {
+    out.warnings.push(`MRAP ${m.name}: the world's MRAP policy is one S3 would refuse (${problem.message}); the MRAP runs without it (mrap lint explains)`)
+    return rec
+  }
+  if (blocksPublicPolicy(s, rec) && s.policies.isPublic(text, 'mrap')) {
+    out.warnings.push(`MRAP ${m.name}: the world's MRAP policy is public and Block Public Access blocks public policies; the MRAP runs without it`)
+    return rec
+  }
+  return { ...rec, policy: text }
 }

@@ -21,6 +21,7 @@ import { iamDate, policyArn, randomId } from '../iam/model.js'
 import { checkWorld, resolvePolicyRef, type WorldIssue } from './check.js'
 import { worldError } from './load.js'
 import { policyText, type World, type WorldAccount } from './schema.js'
+import { applyWorldMraps } from '../control/world.js'
 import { worldReplicationXml } from '../replication/world.js'
 
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }
@@ -81,6 +82,8 @@ export async function applyWorld(s: Services, world: World): Promise<ApplyResult
   s.identities.mutate((st) => {
     for (const a of world.accounts) applyAccount(s, st, world.partition, a, result)
     for (const b of world.buckets) applyBucket(s, b, result)
+    const mraps = applyWorldMraps(s, world.mraps)
+    result.created.push(...mraps.created); result.updated.push(...mraps.updated); result.warnings.push(...mraps.warnings)
     s.control.kvPut('world', 'applied', hash)
   })
   result.changed = result.created.length + result.updated.length > 0

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import {
   CreateMultiRegionAccessPointCommand, DeleteMultiRegionAccessPointCommand, GetMultiRegionAccessPointCommand,
   GetMultiRegionAccessPointRoutesCommand, ListMultiRegionAccessPointsCommand, SubmitMultiRegionAccessPointRoutesCommand,
-  DescribeMultiRegionAccessPointOperationCommand,
+  DescribeMultiRegionAccessPointOperationCommand, GetMultiRegionAccessPointPolicyStatusCommand,
 } from '@aws-sdk/client-s3-control'
 import { DeleteBucketCommand } from '@aws-sdk/client-s3'
 import { failure, PARTNER_ADMIN, startTestServer, testWorld, type TestServer } from '../helpers/server.js'
@@ -137,6 +137,31 @@ describe('S3 Control: MRAP lifecycle', () => {
     assert.notEqual(again.Alias, alias)
     assert.equal(srv.services.mraps.known(alias), true)
     assert.equal(srv.services.mraps.byAlias(alias), undefined)
+  })
+})
+
+describe('S3 Control: the world\'s MRAPs', () => {
+  it('creates the seed world\'s MRAP with its alias and policy; deleting it retires the alias for good', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mrap-control-'))
+    try {
+      let srv = await startTestServer({ dataDir })
+      let c = controlClient(srv)
+      const seed = (await c.send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: 'seed-mrap' }))).AccessPoint!
+      assert.equal(seed.Alias, 'mfzwi23gnjvgw.mrap')
+      assert.deepEqual(seed.Regions?.map((r) => [r.Bucket, r.Region]).sort(), [['DOC-EXAMPLE-BUCKET1', 'us-east-1'], ['DOC-EXAMPLE-BUCKET2', 'eu-west-1']])
+      const status = await c.send(new GetMultiRegionAccessPointPolicyStatusCommand({ AccountId: ACCOUNT, Name: 'seed-mrap' }))
+      assert.equal(status.Established?.IsPublic, true)
+      const del = await c.send(new DeleteMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Details: { Name: 'seed-mrap' } }))
+      assert.equal((await waitForOperation(c, del.RequestTokenARN!)).op.RequestStatus, 'SUCCEEDED')
+      await srv.stop()
+      srv = await startTestServer({ dataDir })
+      c = controlClient(srv)
+      await assert.rejects(c.send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: 'seed-mrap' })), { name: 'NoSuchMultiRegionAccessPoint' })
+      assert.equal(srv.services.mraps.byAlias('mfzwi23gnjvgw.mrap'), undefined)
+      await srv.stop()
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })
 
