@@ -28,6 +28,7 @@ import { promisify } from 'node:util'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { HttpRequest } from '@smithy/protocol-http'
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { runVpcCase, type VpcCaseResult } from './vpc-case.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const execFileP = promisify(execFile)
@@ -65,7 +66,7 @@ process.on('exit', cleanup)
 process.on('SIGINT', () => { cleanup(); process.exit(130) })
 process.on('SIGTERM', () => { cleanup(); process.exit(143) })
 
-interface Child { child: ChildProcess; pid: number; url: string }
+interface Child { child: ChildProcess; pid: number; url: string; dir?: string }
 
 /** Starts a server child on core 0 and waits for the URL it prints on stderr. */
 async function startChild(name: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<Child> {
@@ -100,7 +101,7 @@ function startMrap(): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), 'mrap-bench-'))
   tempDirs.push(dir)
   const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  return startChild('mrap serve', [...nodeArgs, join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', dir, '--port', '0', '--host', '127.0.0.1'],
+  return startChild('mrap serve', [...nodeArgs, join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1'],
     /mrap ready: S3 front door (http:\/\/\S+)/, { MRAP_LOG_LEVEL: LOG_LEVEL })
 }
 
@@ -306,6 +307,8 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 interface Case { name: string; server: 'mrap' | 'bare'; method: 'GET' | 'PUT'; size: number; urls: string[] }
 
 async function main(): Promise<void> {
+  // Measure the compiled build (what `npx mrap serve` runs after `npm ci`), not the tsx loader.
+  if (spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed')
   const started = Date.now()
   const load0 = loadavg()
   log(`bench: ${cpus().length} CPUs, load average ${load0.map((x) => x.toFixed(2)).join(' ')}, pinning ${PIN ? 'server core 0, load core 1' : 'off'}`)
@@ -368,6 +371,21 @@ async function main(): Promise<void> {
       results.get(c.name)!.push(m)
       log(`  round ${r + 1} ${c.name.padEnd(24)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  server CPU ${m.cpuUsPerReq!.toFixed(0)} µs/req, ${(m.cpuBusy! * 100).toFixed(0)}% busy${m.bad ? `  (${m.bad} non-2xx/errors!)` : ''}`)
     }
+  }
+  // Issue 6: the seed's GetObject through the VPC proxy and endpoint vs the internet path (goal >= 0.8).
+  let vpcCase: VpcCaseResult | { error: string } | undefined
+  if (!only || only.test('MRAP GET via VPC endpoint')) {
+    log('MRAP GET through the seed VPC endpoint vs the internet path')
+    try {
+      vpcCase = await runVpcCase({
+        dataDir: mrap.dir!, frontUrl: mrap.url, pid: mrap.pid, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, cpuSeconds, log,
+        load: async (spec) => {
+          const [cmd, args] = pinned(1, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'vpc-load.ts'), spec])
+          const { stdout } = await execFileP(cmd, args, { cwd: ROOT, timeout: (SECONDS + 30) * 1000, env: { ...process.env, NODE_OPTIONS: '' } })
+          return JSON.parse(stdout.trim().split('\n').pop()!)
+        },
+      })
+    } catch (e) { vpcCase = { error: (e as Error).message } }
   }
   const mrapAfterLoad = procStatus(mrap.pid)
   await Promise.all([stopChild(mrap), stopChild(bare)])
@@ -433,6 +451,7 @@ async function main(): Promise<void> {
     { goal: `signed GET 1 KiB >= ${GOAL_GET_RATIO} x bare GET 1 KiB rps`, value: getRatio, met: getRatio >= GOAL_GET_RATIO },
     { goal: `same, from server CPU per request (bare µs / mrap µs) >= ${GOAL_GET_RATIO}`, value: cpuRatios['GET 1 KiB / bare GET 1 KiB'], met: cpuRatios['GET 1 KiB / bare GET 1 KiB'] >= GOAL_GET_RATIO },
     { goal: `${BIG_MIB} MiB PUT + GET with server peak RSS < ${GOAL_RSS_MIB} MiB`, value: hwm, met: hwm < GOAL_RSS_MIB },
+    ...(vpcCase && 'ratio' in vpcCase ? [{ goal: 'MRAP GET via the seed VPC endpoint >= 0.8 x via the internet (rps)', value: vpcCase.ratio, met: vpcCase.ratio >= 0.8 }] : []),
   ]
   const out: string[] = []
   out.push('')
@@ -448,6 +467,7 @@ async function main(): Promise<void> {
     const c = (cpuRatios as Record<string, number>)[k]
     if (Number.isFinite(v)) out.push(`  ${k.padEnd(28)} ${v.toFixed(3).padStart(6)}  ${c !== undefined && Number.isFinite(c) ? c.toFixed(3).padStart(7) : ''}`)
   }
+  if (vpcCase) { out.push(''); out.push(...('error' in vpcCase ? [`MRAP GET via VPC endpoint FAILED: ${vpcCase.error}`] : vpcCase.lines)) }
   out.push(`mrap RSS after the HTTP cases: ${mrapAfterLoad.rssMiB.toFixed(1)} MiB (peak ${mrapAfterLoad.hwmMiB.toFixed(1)} MiB)`)
   out.push('')
   if (bigResult.error) out.push(`${BIG_MIB} MiB PUT/GET FAILED: ${bigResult.error}`)
@@ -473,7 +493,7 @@ async function main(): Promise<void> {
   const json = {
     bench: 'http', date: new Date().toISOString(), node: process.version, cpus: cpus().length, pinned: PIN, loadgen,
     connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, mrapLogLevel: LOG_LEVEL, loadavgBefore: load0, loadavgAfter: load1,
-    cases: summary, ratios, cpuRatios, mrapAfterLoad, big: bigResult, goals, micro,
+    cases: summary, ratios, cpuRatios, mrapAfterLoad, big: bigResult, goals, micro, vpc: vpcCase && ('json' in vpcCase ? vpcCase.json : vpcCase),
   }
   process.stdout.write(`${JSON.stringify(json)}\n`)
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(json, null, 2)}\n`)

@@ -4,7 +4,6 @@
  * thrown as S3Error and become bytes in http/respond.ts only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { s3Error, S3Error } from './shared/errors.js'
 import { resolveTarget, type Target } from './http/target.js'
@@ -38,12 +37,11 @@ export interface Origin {
 const MAX_KEY_BYTES = 1024
 const MAX_PUT_BYTES = 5 * 1024 ** 3
 
-export function newRequestId(): string { return randomBytes(8).toString('hex').toUpperCase() }
+
 
 export async function handleRequest(s: Services, req: IncomingMessage, res: ServerResponse, origin: Origin): Promise<void> {
   const started = process.hrtime.bigint()
-  const requestId = newRequestId()
-  const hostId = randomBytes(24).toString('base64')
+  const { requestId, hostId } = s.requestIds.next()
   const log = s.log.child({ reqId: requestId })
   const method = req.method ?? 'GET'
   const url = req.url ?? '/'

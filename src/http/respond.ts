@@ -4,7 +4,6 @@
  */
 import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { S3Error, s3Error } from '../shared/errors.js'
 import { esc } from '../s3/xml.js'
 
@@ -68,9 +67,12 @@ export async function writeResult(res: ServerResponse, result: WireResult, ids: 
     return
   }
   // A failure mid-body cannot become an S3 error any more: the status is sent, so cut the connection.
-  try {
-    await pipeline(body, res)
-  } catch {
-    res.destroy()
-  }
+  // (Plain pipe rather than stream.pipeline, which builds an AbortSignal per call: ~7% of a small GET.)
+  await new Promise<void>((resolve) => {
+    const done = (): void => resolve()
+    body.once('error', () => { res.destroy(); resolve() })
+    res.once('close', () => { if (!body.destroyed) body.destroy(); done() })
+    res.once('finish', done)
+    body.pipe(res)
+  })
 }

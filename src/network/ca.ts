@@ -6,13 +6,19 @@
  * SSL_CERT_FILE pointing at `ca.pem`. @peculiar/x509 builds the certificates: Node can parse X.509
  * but not issue it.
  */
-import 'reflect-metadata'
-import * as x509 from '@peculiar/x509'
 import { webcrypto, createPrivateKey, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+type X509 = typeof import('@peculiar/x509')
+
+/** @peculiar/x509 costs ~14 MiB of memory once loaded; it is only needed to issue certificates. */
+async function loadX509(): Promise<X509> {
+  await import('reflect-metadata')
+  const x509 = await import('@peculiar/x509')
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+  return x509
+}
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 
@@ -65,7 +71,12 @@ export async function ensureTls(dataDir: string, dnsSuffix: string, regions: rea
   const caPath = join(dir, 'ca.pem'), caKeyPath = join(dir, 'ca-key.pem')
   const certPath = join(dir, 'server.pem'), keyPath = join(dir, 'server-key.pem'), namesPath = join(dir, 'server-names.json')
   const now = Date.now()
-  let caCert: x509.X509Certificate
+  const names = serverNames(dnsSuffix, regions)
+  const haveNames = existsSync(namesPath) ? (JSON.parse(readFileSync(namesPath, 'utf8')) as string[]) : []
+  const fresh = existsSync(caPath) && existsSync(caKeyPath) && existsSync(certPath) && existsSync(keyPath) && JSON.stringify(haveNames) === JSON.stringify(names)
+  if (fresh) return { caPem: readFileSync(caPath, 'utf8'), caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
+  const x509 = await loadX509()
+  let caCert: InstanceType<X509['X509Certificate']>
   let caKey: CryptoKey
   if (existsSync(caPath) && existsSync(caKeyPath)) {
     caCert = new x509.X509Certificate(readFileSync(caPath, 'utf8'))
@@ -85,9 +96,7 @@ export async function ensureTls(dataDir: string, dnsSuffix: string, regions: rea
     writeAtomic(caKeyPath, await exportKeyPem(caKey), 0o600)
     writeAtomic(caPath, caCert.toString('pem') + '\n', 0o644)
   }
-  const names = serverNames(dnsSuffix, regions)
-  const haveNames = existsSync(namesPath) ? (JSON.parse(readFileSync(namesPath, 'utf8')) as string[]) : []
-  if (!existsSync(certPath) || !existsSync(keyPath) || JSON.stringify(haveNames) !== JSON.stringify(names)) {
+  {
     const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(), subject: `CN=s3.${dnsSuffix}`, issuer: caCert.subject,

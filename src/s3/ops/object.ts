@@ -102,7 +102,7 @@ function partRange(v: ObjectVersion, partNumber: number): { start: number; end: 
 }
 
 async function read(req: S3Request, head: boolean): Promise<S3Response> {
-  const { version: v, open } = await findVersion(req)
+  const { version: v, open, inline } = await findVersion(req)
   checkReadConditions(req.headers, v)
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
   const headers = objectResponseHeaders(v, req.query, withChecksums)
@@ -120,11 +120,11 @@ async function read(req: S3Request, head: boolean): Promise<S3Response> {
     headers['content-range'] = `bytes ${range.start}-${range.end}/${v.size}`
     headers['content-length'] = String(range.end - range.start + 1)
     if (head) return empty(206, headers)
-    return { status: 206, headers, body: open(range) }
+    return { status: 206, headers, body: inline ? inline.subarray(range.start, range.end + 1) : open(range) }
   }
   headers['content-length'] = String(v.size)
   if (head) return empty(200, headers)
-  return { status: 200, headers, body: v.size === 0 ? '' : open() }
+  return { status: 200, headers, body: v.size === 0 ? '' : inline ?? open() }
 }
 
 export const getObject = (req: S3Request) => read(req, false)

@@ -132,7 +132,9 @@ export class EmbeddedObjectStore implements ObjectStore {
 
   async getObject(bucket: string, key: string, versionId?: string): Promise<GetResult> {
     const row = addressedVersion(this.live(), bucket, key, versionId)
-    return { version: toVersion(row), open: this.opener(row) }
+    const got: GetResult = { version: toVersion(row), open: this.opener(row) }
+    if (row.inline !== null) got.inline = row.inline
+    return got
   }
 
   async updateObject(bucket: string, key: string, versionId: string | undefined, patch: Partial<ObjectAttributes>): Promise<ObjectVersion> {
