@@ -21,7 +21,11 @@ import { PolicyCache } from './authz/policy-cache.js'
 import { DecisionLog } from './authz/decision-log.js'
 import type { QueryService, ServiceHandler } from './http/handler.js'
 import { MrapRegistry } from './mrap/registry.js'
+import { RequestIds } from './http/request-id.js'
 import { ControlHandler, createControlHandler } from './control/handler.js'
+import { RegionHealth } from './routing/health.js'
+import { LatencyTable, type LatencyOverrides } from './routing/latency.js'
+import { mrapHandler } from './mrap/data-plane.js'
 import { startReplication, type ReplicationService } from './replication/index.js'
 
 export interface ServerConfig {
@@ -43,8 +47,13 @@ export interface Services {
   clock: () => Date
   keyCache: SigV4AKeyCache
   signingKeyCache: SigV4KeyCache
+  /** x-amz-request-id / x-amz-id-2 generator. */
+  requestIds: RequestIds
   /** Multi-Region Access Points. */
   mraps: MrapRegistry
+  /** Region health (MRAP routing skips regions that are down) and proximity. */
+  health: RegionHealth
+  latency: LatencyTable
   /** Handlers of the services beside the S3 data plane, registered by their modules. */
   handlers: Partial<Record<'mrap' | 'control' | QueryService, ServiceHandler>>
   /** Compiled policies by text, and write-time validation. */
@@ -98,6 +107,9 @@ export async function createServices(opts: { config: ServerConfig; world: World;
   const services: Services = {
     config, world, control, stores, log, policies, handlers: {},
     mraps: new MrapRegistry(control),
+    requestIds: new RequestIds(),
+    health: new RegionHealth(stores),
+    latency: new LatencyTable((world as { latencies?: LatencyOverrides }).latencies ?? {}),
     accountBpaMap: () => identities.accountBpaMap(),
     accountBpa: (id) => identities.accountBpaMap()[id],
     decisions: new DecisionLog(1000),
@@ -109,6 +121,8 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     signingKeyCache: new SigV4KeyCache(1024),
   }
   // A same-account bucket in an MRAP cannot be deleted until the MRAP is (MultiRegionAccessPointRestrictions).
+  services.handlers.mrap = mrapHandler(services)
+  services.health.start()
   services.bucketInUse = (bucket) => {
     const m = services.mraps.holding(bucket)
     return m && m.owner === control.getBucket(bucket)?.owner ? m.alias : undefined
@@ -123,6 +137,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
 
 export async function closeServices(s: Services): Promise<void> {
   if (s.handlers.control instanceof ControlHandler) s.handlers.control.close()
+  s.health.stop()
   await s.replication?.stop()
   for (const store of s.stores.values()) await store.close()
   s.control.close()
