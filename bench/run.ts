@@ -102,7 +102,7 @@ function startMrap(): Promise<Child> {
   tempDirs.push(dir)
   const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
   return startChild('mrap serve', [...nodeArgs, join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1'],
-    /mrap ready: S3 front door (http:\/\/\S+)/, { MRAP_LOG_LEVEL: LOG_LEVEL })
+    /mrap ready: S3 front door (http:\/\/\S+)/, { MRAP_LOG_LEVEL: LOG_LEVEL }).then((c) => ({ ...c, dir }))
 }
 
 /** kB figures from /proc/<pid>/status. */

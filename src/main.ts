@@ -13,6 +13,7 @@ import { listenAdmin, type AdminServer } from './admin/server.js'
 import { ensureTls } from './network/ca.js'
 import { listenProxy } from './network/proxy.js'
 import { internetNetwork } from './network/internet.js'
+import { VpcProxies } from './network/vpc-proxies.js'
 
 export interface StartOptions {
   dataDir: string
@@ -39,6 +40,8 @@ export interface RunningServer {
   proxy: string
   /** Path of the CA certificate clients must trust. */
   caPath: string
+  /** One forward proxy per VPC (`server.json` lists them as `vpcProxies`). */
+  vpcProxies: VpcProxies
   close(): Promise<void>
 }
 
@@ -55,6 +58,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   })
   const front = new FrontDoor(services)
   let admin: AdminServer | undefined
+  let vpcProxies: VpcProxies | undefined
   try {
     const tls = await ensureTls(dataDir, world.dnsSuffix, world.regions.map((r) => r.name))
     front.setTls(tls.certPem, tls.keyPem)
@@ -65,15 +69,27 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const proxy = `http://${hostPart(host)}:${proxyL.port}`
     // The admin socket (`mrap world`, `mrap exec`); its file permissions are its authorization.
     admin = await listenAdmin(services, dataDir)
-    writeRuntimeInfo(dataDir, {
-      pid: process.pid, endpoint, startedAt: new Date().toISOString(), ...(admin ? { admin: admin.path } : {}),
-      tlsEndpoint: `https://${hostPart(host)}:${tlsL.port}`, proxy, caPath: tls.caPath,
-    })
+    const startedAt = new Date().toISOString()
+    let ready = false
+    // Rewritten whenever a VPC proxy opens or closes (a VPC created or deleted through EC2).
+    const writeInfo = (): void => {
+      if (!ready) return
+      writeRuntimeInfo(dataDir, {
+        pid: process.pid, endpoint, startedAt, ...(admin ? { admin: admin.path } : {}),
+        tlsEndpoint: `https://${hostPart(host)}:${tlsL.port}`, proxy, caPath: tls.caPath, vpcProxies: vpcProxies?.info() ?? {},
+      })
+    }
+    const vpcs = new VpcProxies(services, services.vpcs, front, host, writeInfo)
+    vpcProxies = vpcs
+    await vpcs.start()
+    ready = true
+    writeInfo()
     return {
-      services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath,
-      close: async () => { removeRuntimeInfo(dataDir); await admin?.close(); await front.close(); await closeServices(services) },
+      services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath, vpcProxies: vpcs,
+      close: async () => { ready = false; removeRuntimeInfo(dataDir); await admin?.close(); await vpcs.close(); await front.close(); await closeServices(services) },
     }
   } catch (e) {
+    await vpcProxies?.close().catch(() => {})
     await admin?.close().catch(() => {})
     await front.close().catch(() => {})
     await closeServices(services)

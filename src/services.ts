@@ -21,6 +21,8 @@ import { PolicyCache } from './authz/policy-cache.js'
 import { DecisionLog } from './authz/decision-log.js'
 import type { QueryService, ServiceHandler } from './http/handler.js'
 import { MrapRegistry } from './mrap/registry.js'
+import { VpcRegistry } from './network/vpcs.js'
+import { ec2Handler } from './ec2/handler.js'
 import { RequestIds } from './http/request-id.js'
 import { ControlHandler, createControlHandler } from './control/handler.js'
 import { RegionHealth } from './routing/health.js'
@@ -51,6 +53,8 @@ export interface Services {
   requestIds: RequestIds
   /** Multi-Region Access Points. */
   mraps: MrapRegistry
+  /** VPCs and VPC endpoints (src/network; the EC2 API in src/ec2). */
+  vpcs: VpcRegistry
   /** Region health (MRAP routing skips regions that are down) and proximity. */
   health: RegionHealth
   latency: LatencyTable
@@ -107,6 +111,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
   const services: Services = {
     config, world, control, stores, log, policies, handlers: {},
     mraps: new MrapRegistry(control),
+    vpcs: new VpcRegistry(control),
     requestIds: new RequestIds(),
     health: new RegionHealth(stores),
     latency: new LatencyTable((world as { latencies?: LatencyOverrides }).latencies ?? {}),
@@ -131,6 +136,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
   services.replication = startReplication(services)
   identities.pruneSessions(services.clock())
   registerIamHandlers(services)
+  services.handlers.ec2 = ec2Handler(services)
   services.handlers.control = createControlHandler(services)
   return services
 }

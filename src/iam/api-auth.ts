@@ -23,7 +23,7 @@ export interface ApiCall {
   now: Date
 }
 
-export function authenticateApi(s: Services, ctx: HandlerContext, body: Buffer, service: 'iam' | 'sts'): { auth: SignedAuth; principal: Principal } {
+export function authenticateApi(s: Services, ctx: HandlerContext, body: Buffer, service: 'iam' | 'sts' | 'ec2'): { auth: SignedAuth; principal: Principal } {
   const now = s.clock()
   let auth
   try {

@@ -17,7 +17,10 @@ export type ProxyVerdict =
 /** A network as a proxy sees it: what a host name resolves to from inside it. */
 export interface ProxyNetwork {
   readonly name: string
-  resolve(hostname: string, port: number, clientIp: string): ProxyVerdict
+  /** `clientPort` is the client's local port (a VPC derives aws:VpcSourceIp from it). */
+  resolve(hostname: string, port: number, clientIp: string, clientPort?: number): ProxyVerdict
+  /** Told of every tunnel it serves (a VPC closes its tunnels when an endpoint changes). */
+  tunnel?(socket: Socket, verdict: ProxyVerdict & { kind: 'serve' }): void
 }
 
 function parseAuthority(authority: string): { host: string; port: number } | undefined {
@@ -34,7 +37,7 @@ export async function listenProxy(s: Services, front: FrontDoor, network: ProxyN
       res.writeHead(400, { 'content-type': 'text/plain' }).end('mrap proxy: absolute URI expected\n')
       return
     }
-    const verdict = network.resolve(url.hostname, Number(url.port || 80), (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''))
+    const verdict = network.resolve(url.hostname, Number(url.port || 80), (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), req.socket.remotePort)
     if (verdict.kind === 'refuse') {
       res.writeHead(verdict.status, { 'content-type': 'text/plain' }).end(`mrap proxy (${network.name}): ${verdict.reason}\n`)
       return
@@ -47,7 +50,7 @@ export async function listenProxy(s: Services, front: FrontDoor, network: ProxyN
     const target = parseAuthority(req.url ?? '')
     const clientIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
     const verdict: ProxyVerdict = target
-      ? network.resolve(target.host, target.port, clientIp)
+      ? network.resolve(target.host, target.port, clientIp, socket.remotePort)
       : { kind: 'refuse', status: 400, reason: 'CONNECT needs host:port' }
     if (verdict.kind === 'refuse') {
       s.log.info({ network: network.name, target: req.url, reason: verdict.reason }, 'proxy refused a connection')
@@ -56,10 +59,15 @@ export async function listenProxy(s: Services, front: FrontDoor, network: ProxyN
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
     if (head.length > 0) socket.unshift(head)
+    network.tunnel?.(socket, verdict)
     front.serveSocket(socket, verdict.origin, target!.port !== 80)
   })
   server.on('clientError', (_e, socket) => socket.destroy())
   await listen(server, host, port)
   front.track(server)
-  return { host, port: (server.address() as AddressInfo).port, close: async () => {} }
+  return {
+    host, port: (server.address() as AddressInfo).port,
+    // Stops accepting; tunnels already handed to the front door are the network's to close.
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+  }
 }

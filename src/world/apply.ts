@@ -23,6 +23,7 @@ import { worldError } from './load.js'
 import { policyText, type World, type WorldAccount } from './schema.js'
 import { applyWorldMraps } from '../control/world.js'
 import { worldReplicationXml } from '../replication/world.js'
+import { applyWorldVpcs, checkWorldVpcs } from '../network/world-vpcs.js'
 
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }
 
@@ -65,6 +66,7 @@ export async function applyWorld(s: Services, world: World): Promise<ApplyResult
       issues.push({ path: ['accounts', ai, 'users', ui, 'accessKeys', ki, 'id'], message: `access key ${k.id} already belongs to ${cur.account}/${cur.user}` })
     }
   })))
+  issues.push(...checkWorldVpcs(s, world))
   if (issues.length > 0) throw worldError(world, issues)
 
   // 2. Storage: regions and bucket directories (idempotent, outside the transaction).
@@ -84,6 +86,8 @@ export async function applyWorld(s: Services, world: World): Promise<ApplyResult
     for (const b of world.buckets) applyBucket(s, b, result)
     const mraps = applyWorldMraps(s, world.mraps)
     result.created.push(...mraps.created); result.updated.push(...mraps.updated); result.warnings.push(...mraps.warnings)
+    const vpcs = applyWorldVpcs(s, world)
+    result.created.push(...vpcs.created); result.updated.push(...vpcs.updated)
     s.control.kvPut('world', 'applied', hash)
   })
   result.changed = result.created.length + result.updated.length > 0

@@ -1,0 +1,216 @@
+/**
+ * @module VPCs and VPC endpoints as the server holds them: records persisted in the control store
+ * (like the MRAP registry), in-memory indexes, and change events (the per-VPC forward proxies
+ * follow them: a VPC created through EC2 gets its proxy at once, a deleted one's proxy closes).
+ * The model: SYSTEM.md §2 and §3; mrap-spec.md §4.
+ * https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import type { ControlStore } from '../state/control-store.js'
+
+export type EndpointType = 'Interface' | 'Gateway'
+
+export interface VpcRecord {
+  id: string
+  owner: string
+  region: string
+  cidr: string
+  /** Whether the VPC has a path to the internet (an internet gateway or NAT); else a private subnet. */
+  internet: boolean
+  tags: Record<string, string>
+  createdAt: string
+}
+
+export interface EndpointRecord {
+  id: string
+  vpcId: string
+  owner: string
+  region: string
+  type: EndpointType
+  service: string
+  /** Policy text (default: full access, mrap-spec.md §4.4). */
+  policy: string
+  privateDns: boolean
+  /** S3 interface endpoints only: private DNS answers the inbound resolver only (in-VPC traffic uses the gateway). */
+  privateDnsOnlyForInboundResolver?: boolean
+  subnets: string[]
+  securityGroups: string[]
+  routeTables: string[]
+  tags: Record<string, string>
+  createdAt: string
+  /** The 8-character label of the endpoint-specific DNS name. */
+  dnsLabel: string
+  clientToken?: string
+  /** A fingerprint of the CreateVpcEndpoint request made with clientToken (idempotency). */
+  requestHash?: string
+}
+
+export const S3_GLOBAL_SERVICE = 'com.amazonaws.s3-global.accesspoint'
+export const regionalS3Service = (region: string): string => `com.amazonaws.${region}.s3`
+
+/** The exact default policy EC2 attaches when none is given (mrap-spec.md §4.4). */
+export const DEFAULT_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+
+export type VpcEvent =
+  | { kind: 'vpc-created'; vpc: VpcRecord }
+  | { kind: 'vpc-deleted'; vpc: VpcRecord }
+  | { kind: 'endpoint-changed'; vpcId: string; endpointId: string }
+
+const VPC_NS = 'vpc'
+const VPCE_NS = 'vpce'
+
+/** `vpc-` / `vpce-` + 17 hex digits, as EC2 issues them. */
+export function newResourceId(prefix: 'vpc' | 'vpce'): string {
+  return `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`
+}
+
+function dnsLabel(): string {
+  const alnum = 'abcdefghijklmnopqrstuvwxyz0123456789'
+  const b = randomBytes(8)
+  let s = ''
+  for (const x of b) s += alnum[x % alnum.length]!
+  return s
+}
+
+export class VpcRegistry {
+  private readonly vpcs = new Map<string, VpcRecord>()
+  private readonly endpoints = new Map<string, EndpointRecord>()
+  private readonly listeners: ((e: VpcEvent) => void)[] = []
+
+  constructor(private readonly store: ControlStore) {
+    for (const { v } of store.kvList(VPC_NS)) { const r = JSON.parse(v) as VpcRecord; this.vpcs.set(r.id, r) }
+    for (const { v } of store.kvList(VPCE_NS)) { const r = JSON.parse(v) as EndpointRecord; this.endpoints.set(r.id, r) }
+  }
+
+  onChange(fn: (e: VpcEvent) => void): () => void {
+    this.listeners.push(fn)
+    return () => { const i = this.listeners.indexOf(fn); if (i >= 0) this.listeners.splice(i, 1) }
+  }
+
+  private emit(e: VpcEvent): void { for (const l of [...this.listeners]) l(e) }
+
+  vpc(id: string): VpcRecord | undefined { return this.vpcs.get(id) }
+  endpoint(id: string): EndpointRecord | undefined { return this.endpoints.get(id) }
+
+  listVpcs(filter: { owner?: string; region?: string } = {}): VpcRecord[] {
+    return [...this.vpcs.values()]
+      .filter((v) => (filter.owner === undefined || v.owner === filter.owner) && (filter.region === undefined || v.region === filter.region))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+  }
+
+  listEndpoints(filter: { owner?: string; region?: string; vpcId?: string } = {}): EndpointRecord[] {
+    return [...this.endpoints.values()]
+      .filter((e) => (filter.owner === undefined || e.owner === filter.owner) && (filter.region === undefined || e.region === filter.region) &&
+        (filter.vpcId === undefined || e.vpcId === filter.vpcId))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+  }
+
+  /** A VPC by id or by its Name tag (`mrap exec --vpc seed-vpc`). */
+  find(ref: string): VpcRecord | undefined {
+    return this.vpcs.get(ref) ?? [...this.vpcs.values()].find((v) => v.tags.Name === ref)
+  }
+
+  putVpc(rec: VpcRecord): void {
+    const isNew = !this.vpcs.has(rec.id)
+    this.store.kvPut(VPC_NS, rec.id, JSON.stringify(rec))
+    this.vpcs.set(rec.id, rec)
+    if (isNew) this.emit({ kind: 'vpc-created', vpc: rec })
+  }
+
+  deleteVpc(id: string): void {
+    const rec = this.vpcs.get(id)
+    if (!rec) return
+    for (const e of this.listEndpoints({ vpcId: id })) this.deleteEndpoint(e.id)
+    this.store.kvDelete(VPC_NS, id)
+    this.vpcs.delete(id)
+    this.emit({ kind: 'vpc-deleted', vpc: rec })
+  }
+
+  putEndpoint(rec: EndpointRecord): void {
+    this.store.kvPut(VPCE_NS, rec.id, JSON.stringify(rec))
+    this.endpoints.set(rec.id, rec)
+    this.emit({ kind: 'endpoint-changed', vpcId: rec.vpcId, endpointId: rec.id })
+  }
+
+  deleteEndpoint(id: string): void {
+    const rec = this.endpoints.get(id)
+    if (!rec) return
+    this.store.kvDelete(VPCE_NS, id)
+    this.endpoints.delete(id)
+    this.emit({ kind: 'endpoint-changed', vpcId: rec.vpcId, endpointId: id })
+  }
+
+  newVpcId(): string {
+    for (;;) { const id = newResourceId('vpc'); if (!this.vpcs.has(id)) return id }
+  }
+
+  newEndpoint(fields: Omit<EndpointRecord, 'id' | 'dnsLabel' | 'createdAt'> & { id?: string; createdAt: string }): EndpointRecord {
+    let id = fields.id
+    while (id === undefined || (fields.id === undefined && this.endpoints.has(id))) id = newResourceId('vpce')
+    return { ...fields, id, dnsLabel: dnsLabel() }
+  }
+}
+
+/** The endpoint-specific regional DNS name (SYSTEM.md §10: listed, not usable directly). */
+export function endpointDnsName(e: EndpointRecord, dnsSuffix: string): string {
+  if (e.service === S3_GLOBAL_SERVICE) return `${e.id}-${e.dnsLabel}.accesspoint.s3-global.${e.region}.vpce.${dnsSuffix}`
+  return `*.${e.id}-${e.dnsLabel}.s3.${e.region}.vpce.${dnsSuffix}`
+}
+
+/** The names private DNS answers inside the VPC for an endpoint of `service`. */
+export function privateDnsNames(service: string, dnsSuffix: string): string[] {
+  if (service === S3_GLOBAL_SERVICE) return [`*.accesspoint.s3-global.${dnsSuffix}`]
+  const m = service.match(/^com\.amazonaws\.([a-z0-9-]+)\.s3$/)
+  if (!m) return []
+  const r = m[1]!
+  return [`s3.${r}.${dnsSuffix}`, `*.s3.${r}.${dnsSuffix}`, `*.s3-control.${r}.${dnsSuffix}`, `*.s3-accesspoint.${r}.${dnsSuffix}`]
+}
+
+/** A stable id-like hosted zone per region (EC2 lists one with each DNS entry). */
+export function hostedZoneId(region: string): string {
+  return 'Z' + createHash('sha256').update(`vpce:${region}`).digest('hex').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 13)
+}
+
+// ---------------------------------------------------------------- addresses
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0)
+}
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
+}
+
+/** Parses `a.b.c.d/n` (IPv4); undefined when not a CIDR block. */
+export function parseCidr(cidr: string): { base: number; prefix: number } | undefined {
+  const m = cidr.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/)
+  if (!m) return undefined
+  const octets = m.slice(1, 5).map(Number)
+  const prefix = Number(m[5])
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined
+  const size = 2 ** (32 - prefix)
+  const base = Math.floor(ipToInt(octets.join('.')) / size) * size
+  return { base, prefix }
+}
+
+/**
+ * aws:VpcSourceIp of a client connection: a private address inside the VPC's CIDR, derived from
+ * the client's local TCP port, so it is stable for the life of the connection (and distinct
+ * connections usually differ). The first four addresses and the last are reserved in every AWS
+ * subnet (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html), so never used.
+ */
+export function vpcSourceIp(cidr: string, clientPort: number): string {
+  const c = parseCidr(cidr) ?? { base: ipToInt('10.0.0.0'), prefix: 16 }
+  const size = 2 ** (32 - c.prefix)
+  const usable = Math.max(1, size - 5)
+  return intToIp(c.base + 4 + (clientPort % usable))
+}
+
+/**
+ * The public address a VPC's traffic leaves by when it takes the internet path (its NAT or internet
+ * gateway): a stable address per VPC from 203.0.113.0/24 (TEST-NET-3, RFC 5737), so aws:SourceIp
+ * is never a private address and never a real one.
+ */
+export function vpcPublicIp(vpcId: string): string {
+  const h = createHash('sha256').update(vpcId).digest()
+  return `203.0.113.${1 + (h[0]! % 254)}`
+}

@@ -1,0 +1,222 @@
+/** The EC2 API for VPCs and VPC endpoints with the JS SDK v3 (@aws-sdk/client-ec2): shapes, defaults, validation and errors. */
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { request } from 'node:http'
+import {
+  CreateVpcCommand, DescribeVpcsCommand, DeleteVpcCommand, CreateVpcEndpointCommand, ModifyVpcEndpointCommand,
+  DescribeVpcEndpointsCommand, DeleteVpcEndpointsCommand, DescribeVpcEndpointServicesCommand,
+} from '@aws-sdk/client-ec2'
+import { startTestServer, failure, READER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
+import { ec2Client, SEED_VPC, SEED_VPCE } from '../network/helpers.js'
+
+const S3_GLOBAL = 'com.amazonaws.s3-global.accesspoint'
+const DEFAULT_POLICY = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+
+describe('EC2 API: VPCs and endpoints', () => {
+  let s: TestServer
+  before(async () => { s = await startTestServer() })
+  after(async () => { await s.stop() })
+
+  async function vpc(cidr = '10.9.0.0/16', name = 'api-test'): Promise<string> {
+    const r = await ec2Client(s).send(new CreateVpcCommand({ CidrBlock: cidr, TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: name }] }] }))
+    return r.Vpc!.VpcId!
+  }
+
+  test('CreateVpc, DescribeVpcs (ids, filters, pagination), DeleteVpc', async () => {
+    const c = ec2Client(s)
+    const created = await c.send(new CreateVpcCommand({ CidrBlock: '10.1.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'one' }] }] }))
+    const id = created.Vpc!.VpcId!
+    assert.match(id, /^vpc-[0-9a-f]{17}$/)
+    assert.equal(created.Vpc!.CidrBlock, '10.1.0.0/16')
+    assert.equal(created.Vpc!.OwnerId, '123456789012')
+    assert.deepEqual(created.Vpc!.Tags, [{ Key: 'Name', Value: 'one' }])
+    const byId = await c.send(new DescribeVpcsCommand({ VpcIds: [id] }))
+    assert.deepEqual(byId.Vpcs!.map((v) => v.VpcId), [id])
+    const byTag = await c.send(new DescribeVpcsCommand({ Filters: [{ Name: 'tag:Name', Values: ['seed-*'] }] }))
+    assert.deepEqual(byTag.Vpcs!.map((v) => v.VpcId), [SEED_VPC])
+    for (let i = 0; i < 5; i++) await vpc(`10.${100 + i}.0.0/16`, `page-${i}`)
+    const seen: string[] = []
+    let token: string | undefined
+    do {
+      const page = await c.send(new DescribeVpcsCommand({ MaxResults: 5, ...(token ? { NextToken: token } : {}) }))
+      assert.ok(page.Vpcs!.length <= 5)
+      seen.push(...page.Vpcs!.map((v) => v.VpcId!))
+      token = page.NextToken
+    } while (token)
+    assert.equal(new Set(seen).size, seen.length)
+    assert.ok(seen.length >= 7)
+    // Another region's DescribeVpcs does not list us-east-1's VPCs.
+    assert.deepEqual((await ec2Client(s, undefined, 'eu-west-1').send(new DescribeVpcsCommand({}))).Vpcs, [])
+    await c.send(new DeleteVpcCommand({ VpcId: id }))
+    const gone = await failure(() => c.send(new DescribeVpcsCommand({ VpcIds: [id] })))
+    assert.equal(gone.name, 'InvalidVpcID.NotFound')
+    assert.equal(gone.$metadata.httpStatusCode, 400)
+  })
+
+  test('CreateVpc refuses bad CIDRs; DeleteVpc refuses a VPC with endpoints', async () => {
+    const c = ec2Client(s)
+    assert.equal((await failure(() => c.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/33' })))).name, 'InvalidParameterValue')
+    assert.equal((await failure(() => c.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/8' })))).name, 'InvalidVpc.Range')
+    assert.equal((await failure(() => c.send(new CreateVpcCommand({} as never)))).name, 'MissingParameter')
+    const dep = await failure(() => c.send(new DeleteVpcCommand({ VpcId: SEED_VPC })))
+    assert.equal(dep.name, 'DependencyViolation')
+    assert.equal((await failure(() => c.send(new DeleteVpcCommand({ VpcId: 'vpc-0123456789abcdef0' })))).name, 'InvalidVpcID.NotFound')
+    assert.equal((await failure(() => c.send(new DeleteVpcCommand({ VpcId: 'subnet-1' })))).name, 'InvalidVpcID.Malformed')
+  })
+
+  test('CreateVpcEndpoint: Interface with the defaults (full-access policy, private DNS on), and the shape DescribeVpcEndpoints lists', async () => {
+    const c = ec2Client(s)
+    const v = await vpc()
+    const r = await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, SubnetIds: ['subnet-aaa', 'subnet-bbb'], SecurityGroupIds: ['sg-123'] }))
+    const e = r.VpcEndpoint!
+    assert.match(e.VpcEndpointId!, /^vpce-[0-9a-f]{17}$/)
+    assert.equal(e.VpcEndpointType, 'Interface')
+    assert.equal(e.State, 'available')
+    assert.equal(e.PolicyDocument, DEFAULT_POLICY)
+    assert.equal(e.PrivateDnsEnabled, true)
+    assert.deepEqual(e.SubnetIds, ['subnet-aaa', 'subnet-bbb'])
+    assert.deepEqual(e.Groups, [{ GroupId: 'sg-123', GroupName: 'sg-123' }])
+    assert.equal(e.NetworkInterfaceIds!.length, 2)
+    const names = e.DnsEntries!.map((d) => d.DnsName)
+    assert.match(names[0]!, new RegExp(`^${e.VpcEndpointId}-[a-z0-9]{8}\\.accesspoint\\.s3-global\\.us-east-1\\.vpce\\.amazonaws\\.com$`))
+    assert.equal(names[1], '*.accesspoint.s3-global.amazonaws.com')
+    const listed = await c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [e.VpcEndpointId!] }))
+    assert.deepEqual(listed.VpcEndpoints![0]!.DnsEntries, e.DnsEntries)
+    const filtered = await c.send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [v] }, { Name: 'service-name', Values: [S3_GLOBAL] }] }))
+    assert.deepEqual(filtered.VpcEndpoints!.map((x) => x.VpcEndpointId), [e.VpcEndpointId])
+    // A second s3-global endpoint with private DNS would claim the same DNS domain.
+    const dup = await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL })))
+    assert.equal(dup.name, 'InvalidParameter')
+    assert.match(dup.message, /conflicting DNS domain/)
+  })
+
+  test('VpcEndpointType defaults to Gateway, which s3-global does not offer; a gateway for regional S3 works', async () => {
+    const c = ec2Client(s)
+    const v = await vpc()
+    const gw = await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, ServiceName: S3_GLOBAL })))
+    assert.equal(gw.name, 'InvalidParameter')
+    assert.equal(gw.message, 'Endpoint type (Gateway) does not match available service types ([Interface]).')
+    const ok = await c.send(new CreateVpcEndpointCommand({ VpcId: v, ServiceName: 'com.amazonaws.us-east-1.s3', RouteTableIds: ['rtb-1'] }))
+    assert.equal(ok.VpcEndpoint!.VpcEndpointType, 'Gateway')
+    assert.equal(ok.VpcEndpoint!.PrivateDnsEnabled, false)
+    assert.deepEqual(ok.VpcEndpoint!.RouteTableIds, ['rtb-1'])
+    assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, RouteTableIds: ['rtb-1'] })))).name, 'InvalidParameter')
+    assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, ServiceName: 'com.amazonaws.eu-west-1.s3' })))).name, 'InvalidServiceName')
+    assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.us-east-1.dynamodb' })))).name, 'InvalidServiceName')
+    assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: 'vpc-0123456789abcdef0', VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL })))).name, 'InvalidVpcID.NotFound')
+  })
+
+  test('endpoint policies are validated when written: malformed, no Principal, oversize', async () => {
+    const c = ec2Client(s)
+    const v = await vpc()
+    const create = (policy: string) => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, PrivateDnsEnabled: false, PolicyDocument: policy }))
+    const bad = await failure(() => create('{"Statement": ['))
+    assert.equal(bad.name, 'InvalidPolicyDocument')
+    assert.equal(bad.$metadata.httpStatusCode, 400)
+    const noPrincipal = await failure(() => create('{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'))
+    assert.equal(noPrincipal.name, 'InvalidPolicyDocument')
+    assert.match(noPrincipal.message, /Principal/)
+    const big = JSON.stringify({ Statement: [{ Sid: 'x'.repeat(20_500), Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' }] })
+    const over = await failure(() => create(big))
+    assert.equal(over.name, 'InvalidPolicyDocument')
+    assert.match(over.message, /20480/)
+    const mod = await failure(() => c.send(new ModifyVpcEndpointCommand({ VpcEndpointId: SEED_VPCE, PolicyDocument: 'nope' })))
+    assert.equal(mod.name, 'InvalidPolicyDocument')
+  })
+
+  test('ModifyVpcEndpoint: policy, ResetPolicy, private DNS; unknown ids', async () => {
+    const c = ec2Client(s)
+    const v = await vpc()
+    const id = (await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL }))).VpcEndpoint!.VpcEndpointId!
+    const policy = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}'
+    assert.equal((await c.send(new ModifyVpcEndpointCommand({ VpcEndpointId: id, PolicyDocument: policy, PrivateDnsEnabled: false }))).Return, true)
+    let e = (await c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [id] }))).VpcEndpoints![0]!
+    assert.equal(e.PolicyDocument, policy)
+    assert.equal(e.PrivateDnsEnabled, false)
+    assert.equal(e.DnsEntries!.length, 1)
+    await c.send(new ModifyVpcEndpointCommand({ VpcEndpointId: id, ResetPolicy: true }))
+    e = (await c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [id] }))).VpcEndpoints![0]!
+    assert.equal(e.PolicyDocument, DEFAULT_POLICY)
+    const unknown = await failure(() => c.send(new ModifyVpcEndpointCommand({ VpcEndpointId: 'vpce-0123456789abcdef0', ResetPolicy: true })))
+    assert.equal(unknown.name, 'InvalidVpcEndpointId.NotFound')
+    assert.equal((await failure(() => c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: ['vpce-0123456789abcdef0'] })))).name, 'InvalidVpcEndpointId.NotFound')
+    assert.equal((await failure(() => c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: ['nope'] })))).name, 'InvalidVpcEndpointId.Malformed')
+    // Another account cannot see or change this account's endpoint.
+    assert.equal((await failure(() => ec2Client(s, PARTNER_ADMIN).send(new ModifyVpcEndpointCommand({ VpcEndpointId: id, ResetPolicy: true })))).name, 'InvalidVpcEndpointId.NotFound')
+  })
+
+  test('DeleteVpcEndpoints lists unknown ids as unsuccessful', async () => {
+    const c = ec2Client(s)
+    const v = await vpc()
+    const id = (await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL }))).VpcEndpoint!.VpcEndpointId!
+    const r = await c.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [id, 'vpce-0123456789abcdef0'] }))
+    assert.deepEqual(r.Unsuccessful!.map((u) => [u.ResourceId, u.Error!.Code]), [['vpce-0123456789abcdef0', 'InvalidVpcEndpointId.NotFound']])
+    assert.equal((await c.send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [v] }] }))).VpcEndpoints!.length, 0)
+    await c.send(new DeleteVpcCommand({ VpcId: v }))
+  })
+
+  test('DryRun, ClientToken idempotency, pagination of endpoints', async () => {
+    const c = ec2Client(s)
+    const v = await vpc()
+    const dry = await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, DryRun: true })))
+    assert.equal(dry.name, 'DryRunOperation')
+    assert.equal(dry.$metadata.httpStatusCode, 412)
+    assert.equal((await c.send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [v] }] }))).VpcEndpoints!.length, 0)
+    const readerDry = await failure(() => ec2Client(s, READER).send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, DryRun: true })))
+    assert.equal(readerDry.name, 'UnauthorizedOperation')
+    assert.equal(readerDry.$metadata.httpStatusCode, 403)
+    const input = { VpcId: v, VpcEndpointType: 'Interface' as const, ServiceName: S3_GLOBAL, ClientToken: 'tok-1' }
+    const a = await c.send(new CreateVpcEndpointCommand(input))
+    const b = await c.send(new CreateVpcEndpointCommand(input))
+    assert.equal(a.VpcEndpoint!.VpcEndpointId, b.VpcEndpoint!.VpcEndpointId)
+    assert.equal(b.ClientToken, 'tok-1')
+    assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ ...input, PrivateDnsEnabled: false })))).name, 'IdempotentParameterMismatch')
+    await c.send(new CreateVpcEndpointCommand({ VpcId: v, ServiceName: 'com.amazonaws.us-east-1.s3' }))
+    const first = await c.send(new DescribeVpcEndpointsCommand({ MaxResults: 1, Filters: [{ Name: 'vpc-id', Values: [v] }] }))
+    assert.equal(first.VpcEndpoints!.length, 1)
+    const second = await c.send(new DescribeVpcEndpointsCommand({ MaxResults: 1, NextToken: first.NextToken!, Filters: [{ Name: 'vpc-id', Values: [v] }] }))
+    assert.equal(second.VpcEndpoints!.length, 1)
+    assert.equal(second.NextToken, undefined)
+    assert.notEqual(first.VpcEndpoints![0]!.VpcEndpointId, second.VpcEndpoints![0]!.VpcEndpointId)
+    assert.equal((await failure(() => c.send(new DescribeVpcEndpointsCommand({ NextToken: 'garbage' })))).name, 'InvalidPaginationToken')
+  })
+
+  test('DescribeVpcEndpointServices lists what mrap offers', async () => {
+    const c = ec2Client(s)
+    const r = await c.send(new DescribeVpcEndpointServicesCommand({}))
+    assert.deepEqual(r.ServiceNames, ['com.amazonaws.s3-global.accesspoint', 'com.amazonaws.us-east-1.s3'])
+    const global = r.ServiceDetails!.find((d) => d.ServiceName === S3_GLOBAL)!
+    assert.deepEqual(global.ServiceType, [{ ServiceType: 'Interface' }])
+    assert.equal(global.PrivateDnsName, '*.accesspoint.s3-global.amazonaws.com')
+    assert.equal(global.VpcEndpointPolicySupported, true)
+    const s3types = r.ServiceDetails!.filter((d) => d.ServiceName === 'com.amazonaws.us-east-1.s3').map((d) => d.ServiceType![0]!.ServiceType).sort()
+    assert.deepEqual(s3types, ['Gateway', 'Interface'])
+    const gwOnly = await c.send(new DescribeVpcEndpointServicesCommand({ Filters: [{ Name: 'service-type', Values: ['Gateway'] }] }))
+    assert.deepEqual(gwOnly.ServiceNames, ['com.amazonaws.us-east-1.s3'])
+    assert.equal((await failure(() => c.send(new DescribeVpcEndpointServicesCommand({ ServiceNames: ['com.amazonaws.nowhere'] })))).name, 'InvalidServiceName')
+  })
+
+  test('errors come in EC2\'s envelope; unknown keys are AuthFailure; unknown actions InvalidAction', async () => {
+    const c = ec2Client(s, { accessKeyId: 'AKIANOSUCHKEY0000000', secretAccessKey: 'x'.repeat(40) })
+    const auth = await failure(() => c.send(new DescribeVpcsCommand({})))
+    assert.equal(auth.name, 'AuthFailure')
+    assert.equal(auth.$metadata.httpStatusCode, 401)
+    const { SignatureV4 } = await import('@smithy/signature-v4')
+    const { HttpRequest } = await import('@smithy/protocol-http')
+    const { Sha256 } = await import('../helpers/raw.js')
+    const u = new URL(s.endpoint)
+    const body = 'Action=DescribeVpcEndpoints&Version=2016-11-15&VpcEndpointId.1=vpce-0123456789abcdef0'
+    const signer = new SignatureV4({ credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }, region: 'us-east-1', service: 'ec2', sha256: Sha256 })
+    const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: '/', headers: { host: u.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body }))
+    const text = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, method: 'POST', path: '/', headers: signed.headers }, (res) => {
+        let b = ''
+        res.setEncoding('utf8').on('data', (d: string) => { b += d }).on('end', () => resolve({ status: res.statusCode!, body: b }))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+    assert.equal(text.status, 400)
+    assert.match(text.body, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>InvalidVpcEndpointId\.NotFound<\/Code><Message>The Vpc Endpoint Id (?:'|&apos;)vpce-0123456789abcdef0(?:'|&apos;) does not exist<\/Message><\/Error><\/Errors><RequestID>[0-9A-F]+<\/RequestID><\/Response>$/)
+  })
+})

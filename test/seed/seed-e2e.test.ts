@@ -1,0 +1,317 @@
+/**
+ * The seed, end to end, with the AWS CLI (Debian's /usr/bin/aws 2.9.19 with awscrt for SigV4A) and
+ * `mrap exec`: starting from examples/seed-setup.yaml (accounts, people, the two legacy buckets),
+ * the seed's setup is built through the real APIs (EC2, S3, S3 Control, IAM), the seed's policies
+ * are shown refused under Block Public Access and BUCKET1's half refused as malformed, and then,
+ * from inside the VPC, GetObject through the MRAP for every caller of mrap-spec.md §7.2 with the
+ * routes on each bucket in turn must give that table. Then the policies are fixed as §7.1 item 7
+ * recommends, and every caller that should read can read, whichever bucket serves.
+ *
+ * Every command is an async child process (the in-process server keeps serving), with an isolated
+ * environment: a temporary HOME, empty AWS config and credentials files, no instance metadata.
+ */
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pino } from 'pino'
+import { startServer, type RunningServer } from '../../src/main.js'
+import { loadWorldFile } from '../../src/world/load.js'
+import { ADMIN } from '../helpers/server.js'
+
+const AWS = '/usr/bin/aws'
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const ACCOUNT = '123456789012'
+const B1 = 'DOC-EXAMPLE-BUCKET1'
+const B2 = 'DOC-EXAMPLE-BUCKET2'
+const run = promisify(execFile)
+
+interface Result { code: number; stdout: string; stderr: string }
+
+let s: RunningServer
+let dataDir: string
+let work: string
+let baseEnv: Record<string, string>
+
+/** `mrap exec [--vpc V] --as P -- aws ARGS`; never throws on a non-zero exit. */
+async function mrapExec(opts: { vpc?: string; as?: string }, args: string[]): Promise<Result> {
+  const argv = [join(ROOT, 'bin', 'mrap.mjs'), 'exec', '--data-dir', dataDir, ...(opts.vpc ? ['--vpc', opts.vpc] : []), '--as', opts.as ?? 'admin', '--', AWS, ...args]
+  return spawnResult(process.execPath, argv, baseEnv)
+}
+
+async function spawnResult(cmd: string, argv: string[], env: Record<string, string>): Promise<Result> {
+  try {
+    const r = await run(cmd, argv, { env, cwd: work, maxBuffer: 16 << 20, timeout: 90_000 })
+    return { code: 0, stdout: r.stdout, stderr: r.stderr }
+  } catch (e) {
+    const err = e as { code?: number | string; stdout?: string; stderr?: string }
+    if (typeof err.code !== 'number') throw e
+    return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }
+  }
+}
+
+async function ok(opts: { vpc?: string; as?: string }, args: string[]): Promise<any> {
+  const r = await mrapExec(opts, [...args, '--output', 'json'])
+  assert.equal(r.code, 0, `aws ${args.join(' ')} exited ${r.code}\n${r.stderr}`)
+  return r.stdout.trim() === '' ? {} : JSON.parse(r.stdout)
+}
+
+/** The error code the CLI printed ("An error occurred (AccessDenied) when calling ..."). */
+function codeOf(r: Result): string | undefined { return r.stderr.match(/An error occurred \(([^)]+)\)/)?.[1] }
+
+function file(name: string, content: unknown): string {
+  writeFileSync(join(work, name), typeof content === 'string' ? content : JSON.stringify(content))
+  return `file://${join(work, name)}`
+}
+
+async function waitOp(token: string): Promise<any> {
+  for (let i = 0; i < 20; i++) {
+    const r = await ok({ vpc: 'seed-vpc' }, ['s3control', 'describe-multi-region-access-point-operation', '--region', 'us-west-2', '--account-id', ACCOUNT, '--request-token-arn', token])
+    const st = r.AsyncOperation.RequestStatus as string
+    if (st === 'SUCCEEDED' || st === 'FAILED') return r.AsyncOperation
+  }
+  throw new Error(`operation ${token} did not end`)
+}
+
+/**
+ * GetObject through the MRAP from inside the seed VPC, one `mrap exec` per caller running the CLI
+ * once per key (a shell loop: one mrap start per caller, not per request): key → "200 <body>" or
+ * the error code the CLI printed.
+ */
+async function getThroughMrap(as: string, keys: string[]): Promise<Record<string, string>> {
+  const script = [
+    'for key in "$@"; do',
+    '  n=$((n+1)); out="$MRAP_TEST_WORK/out-$$-$n"',
+    '  if /usr/bin/aws s3api get-object --bucket "$MRAP_TEST_ARN" --key "$key" "$out" >/dev/null 2>"$out.err"',
+    '  then echo "@@ $key 200 $(cat "$out")"',
+    '  else echo "@@ $key $(sed -n \'s/.*An error occurred (\\([^)]*\\)).*/\\1/p\' "$out.err" | head -n 1)"; cat "$out.err" >&2',
+    '  fi',
+    'done',
+  ].join('\n')
+  writeFileSync(join(work, 'get.sh'), script)
+  const argv = [join(ROOT, 'bin', 'mrap.mjs'), 'exec', '--data-dir', dataDir, '--vpc', 'seed-vpc', '--as', as, '--', '/bin/sh', join(work, 'get.sh'), ...keys]
+  const r = await spawnResult(process.execPath, argv, { ...baseEnv, MRAP_TEST_ARN: mrapArn, MRAP_TEST_WORK: work })
+  const out: Record<string, string> = {}
+  for (const line of r.stdout.split('\n')) {
+    const m = line.match(/^@@ (\S+) (.*)$/)
+    if (m) out[m[1]!] = m[2]!
+  }
+  assert.deepEqual(Object.keys(out), keys, `mrap exec --as ${as} exited ${r.code}: ${r.stderr}`)
+  return out
+}
+
+async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) { const i = next++; out[i] = await fn(items[i]!) }
+  }))
+  return out
+}
+
+let mrapArn = ''
+let alias = ''
+let vpcId = ''
+let vpceId = ''
+
+async function routeTo(bucket: string): Promise<void> {
+  await ok({ vpc: 'seed-vpc' }, ['s3control', 'submit-multi-region-access-point-routes', '--region', 'us-east-1', '--account-id', ACCOUNT, '--mrap', mrapArn,
+    '--route-updates', `Bucket=${B1},TrafficDialPercentage=${bucket === B1 ? 100 : 0}`, `Bucket=${B2},TrafficDialPercentage=${bucket === B2 ? 100 : 0}`])
+}
+
+/** Every §7.2 caller, with the routes on each bucket in turn: row → [via BUCKET1, via BUCKET2]. */
+async function table(rows: [string, string, string][]): Promise<Record<string, [string, string]>> {
+  const out: Record<string, [string, string]> = {}
+  const callers = [...new Set(rows.map(([, as]) => as))]
+  for (const bucket of [B1, B2]) {
+    await routeTo(bucket)
+    const got = await pool(callers, 4, (as) => getThroughMrap(as, rows.filter((r) => r[1] === as).map((r) => r[2])))
+    for (const [label, as, key] of rows) (out[label] ??= ['', ''])[bucket === B1 ? 0 : 1] = got[callers.indexOf(as)]![key]!
+  }
+  return out
+}
+
+describe('the seed, end to end with the AWS CLI', () => {
+  before(async () => {
+    assert.ok(existsSync(AWS), 'the AWS CLI must be installed at /usr/bin/aws')
+    dataDir = mkdtempSync(join(tmpdir(), 'mrap-seed-'))
+    work = mkdtempSync(join(tmpdir(), 'mrap-seed-cli-'))
+    s = await startServer({ dataDir, port: 0, tlsPort: 0, proxyPort: 0, logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }), world: loadWorldFile(join(ROOT, 'examples', 'seed-setup.yaml')) })
+    const home = join(work, 'home')
+    mkdirSync(home)
+    baseEnv = {
+      PATH: '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', NODE_OPTIONS: '',
+      AWS_CONFIG_FILE: file('aws-config', ''), AWS_SHARED_CREDENTIALS_FILE: file('aws-credentials', ''),
+      AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '', AWS_CLI_AUTO_PROMPT: 'off', AWS_MAX_ATTEMPTS: '1',
+    }
+    baseEnv.AWS_CONFIG_FILE = join(work, 'aws-config')
+    baseEnv.AWS_SHARED_CREDENTIALS_FILE = join(work, 'aws-credentials')
+  })
+  after(async () => {
+    await s.close()
+    rmSync(dataDir, { recursive: true, force: true })
+    rmSync(work, { recursive: true, force: true })
+  })
+
+  test('a VPC named seed-vpc (EC2 CreateVpc through the front door) gets its own proxy', async () => {
+    const r = await ok({}, ['ec2', 'create-vpc', '--cidr-block', '10.0.0.0/16', '--tag-specifications', 'ResourceType=vpc,Tags=[{Key=Name,Value=seed-vpc},{Key=mrap:internet,Value=true}]'])
+    vpcId = r.Vpc.VpcId
+    assert.match(vpcId, /^vpc-[0-9a-f]{17}$/)
+    await s.vpcProxies.settled()
+    const info = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8'))
+    assert.equal(info.vpcProxies[vpcId].name, 'seed-vpc')
+    const nope = await mrapExec({ vpc: 'no-such-vpc' }, ['sts', 'get-caller-identity'])
+    assert.equal(nope.code, 125)
+    assert.match(nope.stderr, /no VPC no-such-vpc/)
+  })
+
+  const seedMrapPolicy = () => ({
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'Open-read-MRAP-policy', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: `${mrapArn}/object/*` }],
+  })
+  // The seed's bucket policy, split per bucket as AWS requires, otherwise as written (BUCKET1 without "/*").
+  const seedBucketPolicy = (bucket: string, resource: string) => ({
+    Version: '2012-10-17', Statement: [{ Sid: 'Public-read', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: [resource] }],
+  })
+
+  test('with Block Public Access at its defaults the seed\'s public policies are refused (MRAP and bucket)', async () => {
+    const created = await ok({ vpc: 'seed-vpc' }, ['s3control', 'create-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT,
+      '--details', file('bpa-mrap.json', { Name: 'seed-bpa-default', Regions: [{ Bucket: B1 }, { Bucket: B2 }] })])
+    assert.equal((await waitOp(created.RequestTokenARN)).RequestStatus, 'SUCCEEDED')
+    const m = await ok({ vpc: 'seed-vpc' }, ['s3control', 'get-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT, '--name', 'seed-bpa-default'])
+    assert.equal(m.AccessPoint.PublicAccessBlock.BlockPublicPolicy, true)
+    mrapArn = `arn:aws:s3::${ACCOUNT}:accesspoint/${m.AccessPoint.Alias}`
+    const put = await ok({ vpc: 'seed-vpc' }, ['s3control', 'put-multi-region-access-point-policy', '--region', 'us-west-2', '--account-id', ACCOUNT,
+      '--details', file('bpa-mrap-policy.json', { Name: 'seed-bpa-default', Policy: JSON.stringify(seedMrapPolicy()) })])
+    const op = await waitOp(put.RequestTokenARN)
+    assert.equal(op.RequestStatus, 'FAILED')
+    assert.equal(op.ResponseDetails.ErrorDetails.Code, 'AccessDenied')
+    const b2 = await mrapExec({ vpc: 'seed-vpc' }, ['s3api', 'put-bucket-policy', '--region', 'eu-west-1', '--bucket', B2, '--policy', file('b2.json', seedBucketPolicy(B2, `arn:aws:s3:::${B2}/*`))])
+    assert.equal(codeOf(b2), 'AccessDenied', b2.stderr)
+  })
+
+  test('with Block Public Access off, BUCKET2 takes its half; BUCKET1\'s half as written is MalformedPolicy', async () => {
+    for (const [b, region] of [[B1, 'us-east-1'], [B2, 'eu-west-1']] as const) {
+      await ok({ vpc: 'seed-vpc' }, ['s3api', 'put-public-access-block', '--region', region, '--bucket', b, '--public-access-block-configuration',
+        'BlockPublicAcls=false,IgnorePublicAcls=false,BlockPublicPolicy=false,RestrictPublicBuckets=false'])
+    }
+    const b1 = await mrapExec({ vpc: 'seed-vpc' }, ['s3api', 'put-bucket-policy', '--bucket', B1, '--policy', file('b1.json', seedBucketPolicy(B1, `arn:aws:s3:::${B1}`))])
+    assert.equal(codeOf(b1), 'MalformedPolicy', b1.stderr)
+    assert.match(b1.stderr, /Action does not apply to any resource\(s\) in statement/)
+    await ok({ vpc: 'seed-vpc' }, ['s3api', 'put-bucket-policy', '--region', 'eu-west-1', '--bucket', B2, '--policy', `file://${join(work, 'b2.json')}`])
+    // As AWS would leave things: BUCKET1 without a policy.
+    const none = await mrapExec({ vpc: 'seed-vpc' }, ['s3api', 'get-bucket-policy', '--bucket', B1])
+    assert.equal(codeOf(none), 'NoSuchBucketPolicy')
+  })
+
+  test('the seed MRAP (Block Public Access off), its policy, the s3-global endpoint with the seed\'s policy, objects and a partner grant', async () => {
+    const created = await ok({ vpc: 'seed-vpc' }, ['s3control', 'create-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT, '--details', file('mrap.json', {
+      Name: 'seed-mrap', Regions: [{ Bucket: B1 }, { Bucket: B2 }],
+      PublicAccessBlock: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false },
+    })])
+    assert.equal((await waitOp(created.RequestTokenARN)).RequestStatus, 'SUCCEEDED')
+    const m = await ok({ vpc: 'seed-vpc' }, ['s3control', 'get-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT, '--name', 'seed-mrap'])
+    alias = m.AccessPoint.Alias
+    assert.match(alias, /^[a-z][a-z0-9]{12}\.mrap$/) // an mfzwi23gnjvgw.mrap-style alias
+    mrapArn = `arn:aws:s3::${ACCOUNT}:accesspoint/${alias}`
+    const put = await ok({ vpc: 'seed-vpc' }, ['s3control', 'put-multi-region-access-point-policy', '--region', 'us-west-2', '--account-id', ACCOUNT,
+      '--details', file('mrap-policy.json', { Name: 'seed-mrap', Policy: JSON.stringify(seedMrapPolicy()) })])
+    assert.equal((await waitOp(put.RequestTokenARN)).RequestStatus, 'SUCCEEDED')
+
+    const vpcePolicy = {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Read-buckets-and-MRAP-VPCE-policy', Principal: '*', Action: ['s3:GetObject'], Effect: 'Allow',
+        Resource: [`arn:aws:s3:::${B1}/*`, `arn:aws:s3:::${B2}/*`, `${mrapArn}/object/*`] }],
+    }
+    const e = await ok({ vpc: 'seed-vpc' }, ['ec2', 'create-vpc-endpoint', '--vpc-id', vpcId, '--vpc-endpoint-type', 'Interface',
+      '--service-name', 'com.amazonaws.s3-global.accesspoint', '--policy-document', file('vpce.json', vpcePolicy)])
+    vpceId = e.VpcEndpoint.VpcEndpointId
+    assert.equal(e.VpcEndpoint.PrivateDnsEnabled, true)
+    const listed = await ok({ vpc: 'seed-vpc' }, ['ec2', 'describe-vpc-endpoints', '--filters', `Name=vpc-id,Values=${vpcId}`])
+    assert.deepEqual(listed.VpcEndpoints.map((x: { VpcEndpointId: string }) => x.VpcEndpointId), [vpceId])
+
+    await ok({ vpc: 'seed-vpc', as: '444455556666/partner-admin' }, ['iam', 'put-user-policy', '--user-name', 'partner', '--policy-name', 'ReadThroughSeedMrap',
+      '--policy-document', file('partner.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject',
+        Resource: [`${mrapArn}/object/*`, `arn:aws:s3:::${B1}/*`, `arn:aws:s3:::${B2}/*`] }] })])
+    writeFileSync(join(work, 'k1'), 'k from BUCKET1')
+    writeFileSync(join(work, 'k2'), 'k from BUCKET2')
+    await ok({ vpc: 'seed-vpc' }, ['s3api', 'put-object', '--bucket', B1, '--key', 'k', '--body', join(work, 'k1')])
+    await ok({ vpc: 'seed-vpc' }, ['s3api', 'put-object', '--region', 'eu-west-1', '--bucket', B2, '--key', 'k', '--body', join(work, 'k2')])
+  })
+
+  const CALLERS: [string, string, string][] = [
+    ['same account, identity grant (admin)', 'admin', 'k'],
+    ['same account, no identity grant (reader)', 'reader', 'k'],
+    ['other account, identity grant (partner)', '444455556666/partner', 'k'],
+    ['other account, no identity grant (outsider)', '444455556666/outsider', 'k'],
+    ['key missing (admin)', 'admin', 'missing'],
+    ['key missing (reader)', 'reader', 'missing'],
+  ]
+
+  test('from inside the VPC, GetObject through the MRAP gives mrap-spec.md §7.2, route by route', async () => {
+    const got = await table(CALLERS)
+    console.log('§7.2 as observed (routed to BUCKET1 | routed to BUCKET2):\n' + Object.entries(got).map(([k, [a, b]]) => `  ${k.padEnd(46)} ${a.padEnd(22)} | ${b}`).join('\n'))
+    assert.deepEqual(got, {
+      'same account, identity grant (admin)': ['200 k from BUCKET1', '200 k from BUCKET2'],
+      'same account, no identity grant (reader)': ['AccessDenied', '200 k from BUCKET2'],
+      'other account, identity grant (partner)': ['AccessDenied', '200 k from BUCKET2'],
+      'other account, no identity grant (outsider)': ['AccessDenied', 'AccessDenied'],
+      'key missing (admin)': ['AccessDenied', 'AccessDenied'],
+      'key missing (reader)': ['AccessDenied', 'AccessDenied'],
+    })
+  })
+
+  test('outside the VPC (the internet path) the endpoint policy does not apply: admin\'s missing key is a 404', async () => {
+    await routeTo(B1)
+    const env = { ...baseEnv, HTTPS_PROXY: s.proxy, AWS_CA_BUNDLE: s.caPath, AWS_ACCESS_KEY_ID: ADMIN.accessKeyId, AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1' }
+    const r = await spawnResult(AWS, ['s3api', 'get-object', '--bucket', mrapArn, '--key', 'missing', join(work, 'internet-out')], env)
+    assert.equal(codeOf(r), 'NoSuchKey', r.stderr)
+  })
+
+  test('fixed as §7.1 item 7 recommends, every caller that should read can read, whichever bucket serves', async () => {
+    // Bucket policies delegating to the MRAP (non-public), so Block Public Access can go back on.
+    for (const [b, region] of [[B1, 'us-east-1'], [B2, 'eu-west-1']] as const) {
+      await ok({ vpc: 'seed-vpc' }, ['s3api', 'put-bucket-policy', '--region', region, '--bucket', b, '--policy', file(`fix-${b}.json`, {
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'DelegateToMrap', Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:*', Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`],
+          Condition: { StringEquals: { 's3:DataAccessPointArn': mrapArn } } }],
+      })])
+      await ok({ vpc: 'seed-vpc' }, ['s3api', 'put-public-access-block', '--region', region, '--bucket', b, '--public-access-block-configuration',
+        'BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true'])
+    }
+    // The MRAP policy: readers through this endpoint only (non-public); reads, versioned reads and listing.
+    const put = await ok({ vpc: 'seed-vpc' }, ['s3control', 'put-multi-region-access-point-policy', '--region', 'us-west-2', '--account-id', ACCOUNT,
+      '--details', file('fix-mrap.json', { Name: 'seed-mrap', Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'ReadThroughTheSeedVpce', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket'],
+          Resource: [mrapArn, `${mrapArn}/object/*`], Condition: { StringEquals: { 'aws:SourceVpce': vpceId } } }],
+      }) })])
+    assert.equal((await waitOp(put.RequestTokenARN)).RequestStatus, 'SUCCEEDED')
+    const status = await ok({ vpc: 'seed-vpc' }, ['s3control', 'get-multi-region-access-point-policy-status', '--region', 'us-west-2', '--account-id', ACCOUNT, '--name', 'seed-mrap'])
+    assert.equal(status.Established.IsPublic, false)
+    // The endpoint policy: both the MRAP and every bucket, for every action the readers need.
+    await ok({ vpc: 'seed-vpc' }, ['ec2', 'modify-vpc-endpoint', '--vpc-endpoint-id', vpceId, '--policy-document', file('fix-vpce.json', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket'],
+        Resource: [`arn:aws:s3:::${B1}`, `arn:aws:s3:::${B1}/*`, `arn:aws:s3:::${B2}`, `arn:aws:s3:::${B2}/*`, mrapArn, `${mrapArn}/object/*`] }],
+    })])
+    const got = await table(CALLERS)
+    console.log('after the fix (routed to BUCKET1 | routed to BUCKET2):\n' + Object.entries(got).map(([k, [a, b]]) => `  ${k.padEnd(46)} ${a.padEnd(22)} | ${b}`).join('\n'))
+    assert.deepEqual(got, {
+      'same account, identity grant (admin)': ['200 k from BUCKET1', '200 k from BUCKET2'],
+      'same account, no identity grant (reader)': ['200 k from BUCKET1', '200 k from BUCKET2'],
+      'other account, identity grant (partner)': ['200 k from BUCKET1', '200 k from BUCKET2'],
+      // Cross-account access needs the caller's own account to grant it: still refused.
+      'other account, no identity grant (outsider)': ['AccessDenied', 'AccessDenied'],
+      'key missing (admin)': ['NoSuchKey', 'NoSuchKey'],
+      'key missing (reader)': ['NoSuchKey', 'NoSuchKey'],
+    })
+    // The fixed MRAP policy admits this endpoint only: from the internet, reader is refused.
+    const env = { ...baseEnv, HTTPS_PROXY: s.proxy, AWS_CA_BUNDLE: s.caPath, AWS_ACCESS_KEY_ID: 'AKIAI44QH8DHBEXAMPLE', AWS_SECRET_ACCESS_KEY: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY', AWS_DEFAULT_REGION: 'us-east-1' }
+    const r = await spawnResult(AWS, ['s3api', 'get-object', '--bucket', mrapArn, '--key', 'k', join(work, 'internet-reader')], env)
+    assert.equal(codeOf(r), 'AccessDenied', r.stderr)
+  })
+})
