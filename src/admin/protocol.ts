@@ -10,6 +10,10 @@ export type AdminRequest =
   | { op: 'world.export'; includeSecrets?: boolean }
   /** A principal's long-term credentials, for `mrap exec --as` (user name or `account/name`). */
   | { op: 'credentials'; principal: string }
+  /** The evaluation model of the running state, for `mrap explain` and `mrap lint` (src/explain). */
+  | { op: 'explain.model' }
+  /** A recent decision, replayed with its full explanation, for `mrap explain --request-id`. */
+  | { op: 'explain.request'; requestId: string }
 
 export type AdminResponse =
   | { ok: true; [k: string]: unknown }

@@ -11,6 +11,7 @@ import type { Services } from '../services.js'
 import { parseWorld, WorldFileError } from '../world/load.js'
 import { applyWorld } from '../world/apply.js'
 import { exportWorldYaml } from '../world/export.js'
+import { explainAdmin } from '../explain/admin.js'
 import { ADMIN_SOCKET, MAX_ADMIN_REQUEST_BYTES, type AdminRequest, type AdminResponse } from './protocol.js'
 
 /** Unix socket paths are limited to 108 bytes on Linux (sun_path), 104 on macOS. */
@@ -85,6 +86,7 @@ async function handle(s: Services, req: AdminRequest): Promise<AdminResponse> {
       // Handed to the operator's own process; never logged.
       return { ok: true, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, arn: p.arn, accountId: p.accountId }
     }
+    case 'explain.model': case 'explain.request': return explainAdmin(s, req)
     default: return { ok: false, error: `unknown admin operation ${(req as { op?: unknown }).op as string}` }
   }
 }

@@ -5,6 +5,8 @@ import { Command, InvalidArgumentError } from 'commander'
 import { serveCommand } from './serve.js'
 import { worldApplyCommand, worldCheckCommand, worldExportCommand } from './world.js'
 import { execCommand } from './exec.js'
+import { explainCommand } from './explain.js'
+import { lintCommand } from './lint.js'
 
 const program = new Command()
 program.name('mrap').description('S3 with Multi-Region Access Points over private interface endpoints, on your own machine')
@@ -45,5 +47,29 @@ program.command('exec').description('run a command as a principal of the world a
   .argument('<command...>', 'the command and its arguments (after --)')
   .passThroughOptions()
   .action((argv: string[], opts: { as: string; dataDir: string; region?: string; endpointArg: boolean; vpc?: string }) => execCommand(argv, opts))
+
+program.command('explain').description('the decision for a request through an MRAP (every bucket it could be routed to) or on a bucket, layer by layer; exit 0 when every route allows')
+  .option('--as <principal>', 'user name, <account>/<name>, <account>/role/<name> or ARN (default: every principal of the world)')
+  .option('--action <action>', 'the S3 permission', 's3:GetObject')
+  .option('--mrap <mrap>', 'MRAP alias, name or ARN')
+  .option('--bucket <bucket>', 'a bucket, for a direct request')
+  .option('--key <key>', 'object key (object actions)', 'k')
+  .option('--version-id <id>', 'for versioned actions (s3:GetObjectVersion)')
+  .option('--vpc <vpc>', 'from this VPC (id or Name tag), through its endpoint; default: the internet')
+  .option('--world <file>', 'evaluate a world file (no server needed)')
+  .option('--data-dir <dir>', 'evaluate the running server of this data directory (default: the one of .mrap/data if running, else the seed world)')
+  .option('--request-id <id>', 'explain a request the running server already denied')
+  .option('--time <iso>', 'the request time (default: now)')
+  .option('--json', 'print the result as JSON')
+  .option('--verbose', 'print the full trace: every statement, condition key and value')
+  .option('--no-color', 'no colour even on a terminal')
+  .action(explainCommand)
+
+program.command('lint').description('check every policy of a world and the world as a whole; exit 1 on an error-level finding')
+  .option('--world <file>', 'a world file (default: the seed world)')
+  .option('--data-dir <dir>', 'lint the running server of this data directory instead')
+  .option('--format <format>', 'text, json or sarif', 'text')
+  .option('--no-color', 'no colour even on a terminal')
+  .action(lintCommand)
 
 await program.parseAsync(process.argv)

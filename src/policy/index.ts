@@ -26,4 +26,5 @@ export { buildS3Context } from './context.js';
 export { loadCatalog } from './catalog.js';
 export { findAction, findConditionKey } from './catalog-types.js';
 export { lintPolicy } from './lint.js';
+export { patternMeetsTemplate } from './resource-types.js';
 export { dataNeeds, type DataNeeds } from './data-needs.js';

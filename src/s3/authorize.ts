@@ -7,11 +7,27 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { authorize, buildS3Context, type AuthzPrincipal, type AuthzRequest, type Decision, type Layers, type S3RequestFacts, type CompiledPolicy } from '../policy/index.js'
 import type { AuthResult } from '../auth/index.js'
 import type { Principal } from '../iam/identities.js'
-import type { BucketRecord } from '../state/control-store.js'
-import type { Services } from '../services.js'
+import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import type { PolicyCache } from '../authz/policy-cache.js'
 import type { Operation } from './classify.js'
 import type { Origin } from '../pipeline.js'
 import { mrapArn, type MrapRecord } from '../mrap/registry.js'
+
+/**
+ * What authorizing an S3 request needs from the server. `Services` is one; `mrap explain` builds
+ * another from a world file or a running server's state, so both decide through this one module.
+ */
+export interface S3AuthzEnv {
+  policies: Pick<PolicyCache, 'get'>
+  accountBpaMap(): Record<string, BlockPublicAccess>
+  clock(): Date
+  world: { partition: string }
+}
+
+/** The authentication facts authorization reads (an AuthResult is one). */
+export type S3AuthFacts =
+  | { kind: 'anonymous' }
+  | { kind: 'signed'; algorithm: Extract<AuthResult, { kind: 'signed' }>['algorithm']; authType: 'REST-HEADER' | 'REST-QUERY-STRING'; signatureAgeMs: number }
 
 export interface S3AuthzInput {
   principal: Principal
@@ -20,7 +36,7 @@ export interface S3AuthzInput {
   bucket?: BucketRecord | undefined
   bucketName?: string | undefined
   key?: string | undefined
-  auth: AuthResult
+  auth: S3AuthFacts
   origin: Origin
   query: URLSearchParams
   headers: IncomingHttpHeaders
@@ -33,6 +49,9 @@ export interface S3Decision {
   /** For the log and for `mrap explain`; never sent to the client. */
   reason: string
   decision?: Decision
+  /** What was decided and when, so `mrap explain --request-id` can replay it with the explanation. */
+  input?: S3AuthzInput
+  timeMs?: number
 }
 
 export function authzPrincipal(p: Principal): AuthzPrincipal {
@@ -44,7 +63,7 @@ export function authzPrincipal(p: Principal): AuthzPrincipal {
 }
 
 /** The caller's identity-side layers, compiled once per policy text. */
-export function identityLayers(s: Services, p: Principal): Pick<Layers, 'identity' | 'boundary' | 'session'> {
+export function identityLayers(s: Pick<S3AuthzEnv, 'policies'>, p: Principal): Pick<Layers, 'identity' | 'boundary' | 'session'> {
   const identity: CompiledPolicy[] = []
   for (const d of p.identityPolicies) {
     const c = s.policies.get(d.document, 'identity', d.name)
@@ -65,7 +84,7 @@ function amzHeaders(h: IncomingHttpHeaders): Record<string, string> {
   return out
 }
 
-export function s3Facts(s: Services, input: S3AuthzInput, principal: AuthzPrincipal): S3RequestFacts {
+export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, principal: AuthzPrincipal): S3RequestFacts {
   const facts: S3RequestFacts = {
     principal, timeMs: s.clock().getTime(), secureTransport: input.origin.secure, amzHeaders: amzHeaders(input.headers),
   }
@@ -86,12 +105,18 @@ export function s3Facts(s: Services, input: S3AuthzInput, principal: AuthzPrinci
   return facts
 }
 
-export function authorizeS3(s: Services, input: S3AuthzInput, opts: { explain?: boolean } = {}): S3Decision {
-  const principal = authzPrincipal(input.principal)
+/** The request's condition keys (lower-case), as the policy engine sees them. */
+export function s3RequestContext(s: Pick<S3AuthzEnv, 'clock' | 'world'>, input: S3AuthzInput, principal: AuthzPrincipal): { context: Record<string, string[]>; timeMs: number } {
   const facts = s3Facts(s, input, principal)
   const m = input.mrap
   if (m) facts.dataAccessPoint = { arn: mrapArn(m, s.world.partition), account: m.owner }
-  const context = buildS3Context(facts)
+  return { context: buildS3Context(facts), timeMs: facts.timeMs }
+}
+
+export function authorizeS3(s: S3AuthzEnv, input: S3AuthzInput, opts: { explain?: boolean } = {}): S3Decision {
+  const principal = authzPrincipal(input.principal)
+  const { context, timeMs } = s3RequestContext(s, input, principal)
+  const m = input.mrap
   const layers: Layers = { ...identityLayers(s, input.principal), accountBlockPublicAccess: s.accountBpaMap() }
   if (input.origin.vpc && input.origin.endpointPolicy) layers.endpoint = { id: input.origin.vpc.endpointId, policy: input.origin.endpointPolicy }
   const b = input.bucket
@@ -119,8 +144,8 @@ export function authorizeS3(s: Services, input: S3AuthzInput, opts: { explain?: 
   for (const action of input.actions) {
     req.action = action
     const d = authorize(req, layers, opts.explain ? { explain: true } : {})
-    if (d.effect !== 'Allow') return { allowed: false, reason: `${action}: ${d.effect} by ${d.decidedBy}`, decision: d }
-    if (input.actions.length === 1) return { allowed: true, reason: `${action}: allowed by ${d.decidedBy}`, decision: d }
+    if (d.effect !== 'Allow') return { allowed: false, reason: `${action}: ${d.effect} by ${d.decidedBy}`, decision: d, input, timeMs }
+    if (input.actions.length === 1) return { allowed: true, reason: `${action}: allowed by ${d.decidedBy}`, decision: d, input, timeMs }
   }
-  return { allowed: true, reason: 'allowed' }
+  return { allowed: true, reason: 'allowed', input, timeMs }
 }

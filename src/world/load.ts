@@ -19,13 +19,16 @@ export const DEFAULT_WORLD_FILE = fileURLToPath(new URL('../../examples/seed.yam
 interface Source { file: string; lineOf(path: WorldPath): number | undefined }
 const sources = new WeakMap<World, Source>()
 
-export function loadWorldFile(file: string): World {
+/** `check: false` stops after the schema (`mrap lint` reports the policy problems itself, with lines). */
+export interface ParseOptions { check?: boolean }
+
+export function loadWorldFile(file: string, opts: ParseOptions = {}): World {
   let text: string
   try { text = readFileSync(file, 'utf8') } catch (e) { throw new WorldFileError(`${file}: cannot read the world file (${(e as Error).message})`) }
-  return parseWorld(text, file)
+  return parseWorld(text, file, opts)
 }
 
-export function parseWorld(text: string, file = 'world'): World {
+export function parseWorld(text: string, file = 'world', opts: ParseOptions = {}): World {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true })
   if (doc.errors.length > 0) {
@@ -60,9 +63,22 @@ export function parseWorld(text: string, file = 'world'): World {
   }
   const world = result.data
   sources.set(world, source)
+  if (opts.check === false) return world
   const issues = checkWorld(world)
   if (issues.length > 0) throw worldError(world, issues)
   return world
+}
+
+/**
+ * Where a part of a loaded world was written: its file and the line of the node at `path` (e.g.
+ * `['accounts', 0, 'users', 1, 'policies', 0, 'document']`), or the deepest node that exists.
+ * Undefined for worlds that did not come from parseWorld / loadWorldFile. Used by `mrap lint`.
+ */
+export function worldLocation(world: World, path: WorldPath): { file: string; line?: number } | undefined {
+  const source = sources.get(world)
+  if (!source) return undefined
+  const line = source.lineOf(path)
+  return line === undefined ? { file: source.file } : { file: source.file, line }
 }
 
 /** One WorldFileError naming each problem's file, line and path (when the world came from a file). */

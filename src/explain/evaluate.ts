@@ -1,0 +1,223 @@
+/**
+ * @module `mrap explain`'s evaluation: one request, every bucket it could be routed to (active or
+ * passive: a failover can route anywhere), decided by the server's own `authorizeS3` with the
+ * explanation on. The model is turned into the records the server holds (BucketRecord, MrapRecord,
+ * an Origin with the VPC endpoint's policy), so what explain says is what the server does.
+ */
+import { findAction, type Catalog, type ContextExplain, type Decision } from '../policy/index.js'
+import { PolicyCache } from '../authz/policy-cache.js'
+import { ANONYMOUS, type Principal } from '../iam/identities.js'
+import { authorizeS3, authzPrincipal, s3RequestContext, type S3AuthzEnv, type S3AuthzInput } from '../s3/authorize.js'
+import type { Operation, OperationName } from '../s3/classify.js'
+import type { Origin } from '../pipeline.js'
+import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import type { MrapRecord } from '../mrap/registry.js'
+import { chooseRoutes } from '../routing/mrap-router.js'
+import { LatencyTable } from '../routing/latency.js'
+import { findBucket, findMrap, findPrincipal, findVpc, mrapArnOf, S3_GLOBAL_SERVICE, type AuthzModel, type ModelBucket, type ModelMrap, type ModelPrincipal } from './model.js'
+import { routeCells, routeWhy, type Cell, type Column } from './cells.js'
+
+export interface ExplainQuery {
+  /** Principal ref, user name, ARN, or `anonymous` (direct bucket requests only). */
+  as: string
+  action: string
+  mrap?: string | undefined
+  bucket?: string | undefined
+  key?: string | undefined
+  vpc?: string | undefined
+  versionId?: string | undefined
+  timeMs: number
+}
+
+export interface ExplainNetwork {
+  kind: 'internet' | 'vpc-endpoint' | 'vpc-internet' | 'unreachable'
+  region: string
+  sourceIp: string
+  vpcId?: string
+  vpcName?: string
+  endpointId?: string
+  note?: string
+}
+
+export interface RouteResult {
+  bucket: string
+  region: string
+  account: string
+  /** 100 active, 0 passive (failover only); null for a direct bucket request. */
+  dial: number | null
+  /** Preference order of the active routes from the request's origin (1 = where it goes now). */
+  rank: number | null
+  effect: Decision['effect'] | 'Unreachable'
+  status: number
+  code?: string
+  /** Which rule let each context allow (or `none`). */
+  rules: Partial<Record<'mrap' | 'bucket', string>>
+  cells: Record<Column, Cell>
+  why: string
+  trace?: ContextExplain[]
+}
+
+export interface ExplainResult {
+  source: string
+  request: {
+    principal: { ref: string; arn: string; accountId: string }
+    action: string
+    key?: string
+    target: { kind: 'mrap'; name: string; alias: string; arn: string } | { kind: 'bucket'; name: string }
+    resource: string
+    network: ExplainNetwork
+    time: string
+    /** The request's condition keys, as the policy engine sees them (verbose). */
+    context?: Record<string, string[]>
+  }
+  routes: RouteResult[]
+  allAllowed: boolean
+  notes: string[]
+}
+
+const INTERNET_IP = '203.0.113.10'
+const NAT_IP = '198.51.100.10'
+
+/** S3 operations named by their permission where the name matters to the request facts. */
+const OPERATION: Record<string, OperationName> = {
+  's3:getobject': 'GetObject', 's3:getobjectversion': 'GetObject', 's3:putobject': 'PutObject', 's3:deleteobject': 'DeleteObject',
+  's3:deleteobjectversion': 'DeleteObject', 's3:listbucket': 'ListObjectsV2', 's3:listbucketmultipartuploads': 'ListMultipartUploads',
+  's3:getobjecttagging': 'GetObjectTagging', 's3:putobjecttagging': 'PutObjectTagging', 's3:getobjectacl': 'GetObjectAcl',
+  's3:abortmultipartupload': 'AbortMultipartUpload', 's3:listmultipartuploadparts': 'ListParts',
+}
+
+export function operationFor(action: string, catalog: Catalog | undefined, hasKey: boolean): Operation {
+  const a = catalog ? findAction(catalog, action) : undefined
+  const object = a ? a.resourceTypes.includes('object') : hasKey
+  const level: Operation['level'] = object ? 'object' : a && a.resourceTypes.length === 0 ? 'service' : 'bucket'
+  return { name: OPERATION[action.toLowerCase()] ?? (object ? 'GetObject' : 'HeadBucket'), level, body: 'none' }
+}
+
+/** The server-side records of the model's bucket and MRAP (only policies in force). */
+export function bucketRecord(b: ModelBucket): BucketRecord {
+  const rec: BucketRecord = { name: b.name, region: b.region, owner: b.owner, createdAt: new Date(0), versioning: b.versioning, configs: {} }
+  if (b.blockPublicAccess) rec.publicAccessBlock = b.blockPublicAccess
+  if (b.policy && !b.policy.refusal) rec.policy = b.policy.text
+  return rec
+}
+
+export function mrapRecord(m: ModelMrap): MrapRecord {
+  const rec: MrapRecord = { name: m.name, alias: m.alias, owner: m.owner, createdAt: '', status: 'READY', publicAccessBlock: m.blockPublicAccess, regions: m.routes }
+  if (m.policy && !m.policy.refusal) rec.policy = m.policy.text
+  return rec
+}
+
+export function authzEnv(model: AuthzModel, catalog: Catalog | undefined, timeMs: number): S3AuthzEnv {
+  const bpa: Record<string, BlockPublicAccess> = {}
+  for (const a of model.accounts) if (a.blockPublicAccess) bpa[a.id] = a.blockPublicAccess
+  const policies = new PolicyCache(catalog)
+  return { policies, accountBpaMap: () => bpa, clock: () => new Date(timeMs), world: { partition: model.partition } }
+}
+
+/** Where the request comes from: the internet, or a VPC (through its endpoint, or its internet path). */
+export function networkOf(model: AuthzModel, env: S3AuthzEnv, vpcRef: string | undefined, service: string): { network: ExplainNetwork; origin: Origin | undefined } {
+  if (vpcRef === undefined) {
+    return { network: { kind: 'internet', region: model.frontDoorRegion, sourceIp: INTERNET_IP }, origin: { sourceIp: INTERNET_IP, secure: true, region: model.frontDoorRegion } }
+  }
+  const vpc = findVpc(model, vpcRef)
+  const base = { vpcId: vpc.id, ...(vpc.name ? { vpcName: vpc.name } : {}), region: vpc.region }
+  // As src/network routes a VPC's traffic: MRAP names go to an s3-global interface endpoint with
+  // private DNS; bucket names to the region's gateway endpoint, else its interface endpoint.
+  const ep = service === S3_GLOBAL_SERVICE
+    ? vpc.endpoints.find((e) => e.service === service && e.type === 'Interface' && e.privateDns)
+    : vpc.endpoints.find((e) => e.service === service && e.type === 'Gateway') ?? vpc.endpoints.find((e) => e.service === service && e.type === 'Interface' && e.privateDns)
+  if (ep) {
+    const sourceIp = hostIn(vpc.cidr)
+    const policy = ep.policy.refusal ? undefined : env.policies.get(ep.policy.text, 'endpoint', ep.policy.name)
+    const origin: Origin = { sourceIp, secure: true, region: vpc.region, vpc: { endpointId: ep.id, vpcId: vpc.id, sourceIp } }
+    if (policy) origin.endpointPolicy = policy
+    return { network: { kind: 'vpc-endpoint', ...base, sourceIp, endpointId: ep.id }, origin }
+  }
+  if (vpc.internet) {
+    return { network: { kind: 'vpc-internet', ...base, sourceIp: NAT_IP, note: `no ${service} endpoint with private DNS in ${vpc.id}: the request leaves through the VPC's internet path` }, origin: { sourceIp: NAT_IP, secure: true, region: vpc.region } }
+  }
+  return { network: { kind: 'unreachable', ...base, sourceIp: '', note: `${vpc.id} has no ${service} endpoint and no internet path: the connection is refused` }, origin: undefined }
+}
+
+function hostIn(cidr: string): string {
+  const [ip] = cidr.split('/')
+  const o = (ip ?? '10.0.0.0').split('.').map(Number)
+  return `${o[0]}.${o[1]}.${o[2]}.${(o[3] ?? 0) + 10}`
+}
+
+function principalFor(model: AuthzModel, as: string): ModelPrincipal {
+  if (as.toLowerCase() === 'anonymous') return { ref: 'anonymous', name: 'anonymous', principal: ANONYMOUS }
+  return findPrincipal(model, as)
+}
+
+export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, q: ExplainQuery, opts: { verbose?: boolean } = {}): ExplainResult {
+  const who = principalFor(model, q.as)
+  const env = authzEnv(model, catalog, q.timeMs)
+  const op = operationFor(q.action, catalog, q.key !== undefined)
+  const key = op.level === 'object' ? (q.key ?? 'k') : undefined
+  const query = new URLSearchParams()
+  if (/version/i.test(q.action) && op.level === 'object') query.set('versionId', q.versionId ?? 'null')
+  if (op.name === 'ListObjectsV2') query.set('prefix', '')
+  const notes: string[] = []
+  const mrap = q.mrap !== undefined ? findMrap(model, q.mrap) : undefined
+  const bucketOnly = mrap ? undefined : findBucket(model, q.bucket ?? '')
+  const service = mrap ? S3_GLOBAL_SERVICE : `com.amazonaws.${bucketOnly!.region}.s3`
+  const { network, origin } = networkOf(model, env, q.vpc, service)
+  if (network.note) notes.push(network.note)
+  if (mrap && who.principal.type === 'Anonymous') notes.push('Multi-Region Access Points refuse anonymous requests (400 InvalidRequest): every request through one is SigV4A-signed')
+  const auth: S3AuthzInput['auth'] = who.principal.type === 'Anonymous'
+    ? { kind: 'anonymous' }
+    : { kind: 'signed', algorithm: mrap ? 'AWS4-ECDSA-P256-SHA256' : 'AWS4-HMAC-SHA256', authType: 'REST-HEADER', signatureAgeMs: 0 }
+  const mrapRec = mrap ? mrapRecord(mrap) : undefined
+  const mrapArn = mrap ? mrapArnOf(mrap, model.partition) : undefined
+  const targets = mrap ? mrap.routes.map((r) => ({ route: r, bucket: model.buckets.find((b) => b.name === r.bucket) })) : [{ route: undefined, bucket: bucketOnly }]
+  const ranked = mrap ? chooseRoutes({ routes: mrap.routes, originRegion: network.region, isUp: () => true, latency: new LatencyTable(model.latencies ?? {}) }) : []
+  for (const t of [mrap?.policy, ...targets.map((x) => x.bucket?.policy)]) {
+    if (t?.refusal) notes.push(`${t.owner}: the world's policy is not in force: ${t.refusal.code === 'AccessDenied' ? 'Block Public Access (BlockPublicPolicy) refuses it' : 'AWS refuses to store it'} (${t.refusal.status} ${t.refusal.code}: ${t.refusal.message})`)
+  }
+  const routes: RouteResult[] = []
+  let context: Record<string, string[]> | undefined
+  for (const { route, bucket } of targets) {
+    const name = bucket?.name ?? route?.bucket ?? '?'
+    const base = { bucket: name, region: bucket?.region ?? route?.region ?? '?', account: bucket?.owner ?? route?.bucketAccountId ?? '?', dial: route ? route.trafficDialPercentage : null, rank: route ? (ranked.indexOf(route) >= 0 ? ranked.indexOf(route) + 1 : null) : null }
+    if (!bucket || !origin) {
+      const why = !bucket ? `bucket ${name} does not exist` : network.note ?? 'unreachable'
+      routes.push({ ...base, effect: 'Unreachable', status: !bucket ? 404 : 0, ...(!bucket ? { code: 'NoSuchBucket' } : {}), rules: {}, cells: routeCells(undefined, who, model), why })
+      continue
+    }
+    const input: S3AuthzInput = {
+      principal: who.principal, op, actions: [q.action], bucket: bucketRecord(bucket), bucketName: bucket.name, ...(key !== undefined ? { key } : {}),
+      auth, origin, query, headers: {}, ...(mrapRec ? { mrap: mrapRec } : {}),
+    }
+    const d = authorizeS3(env, input, { explain: true })
+    if (opts.verbose && context === undefined) context = s3RequestContext(env, input, authzPrincipal(who.principal)).context
+    const decision = d.decision!
+    const rules: RouteResult['rules'] = {}
+    for (const c of decision.explain ?? []) rules[c.context] = c.rule
+    const r: RouteResult = {
+      ...base, effect: decision.effect, status: d.allowed ? 200 : 403, ...(d.allowed ? {} : { code: 'AccessDenied' }), rules,
+      cells: routeCells(decision, who, model, { bucket, mrap }), why: routeWhy(decision, q.action, model, { bucket, mrap }),
+    }
+    if (opts.verbose) r.trace = decision.explain ?? []
+    routes.push(r)
+  }
+  const resource = mrapArn ? (key !== undefined ? `${mrapArn}/object/${key}` : mrapArn) : `arn:${model.partition}:s3:::${bucketOnly!.name}${key !== undefined ? `/${key}` : ''}`
+  const result: ExplainResult = {
+    source: model.source,
+    request: {
+      principal: { ref: who.ref, arn: who.principal.arn, accountId: who.principal.accountId || 'anonymous' }, action: q.action,
+      ...(key !== undefined ? { key } : {}),
+      target: mrap ? { kind: 'mrap', name: mrap.name, alias: mrap.alias, arn: mrapArn! } : { kind: 'bucket', name: bucketOnly!.name },
+      resource, network, time: new Date(q.timeMs).toISOString(), ...(context ? { context } : {}),
+    },
+    routes, allAllowed: routes.length > 0 && routes.every((r) => r.effect === 'Allow'), notes,
+  }
+  return result
+}
+
+/** Principal refs explain covers when `--as` is not given: every user and role of the model. */
+export function everyPrincipal(model: AuthzModel): string[] {
+  return model.principals.map((p) => p.ref)
+}
+
+export type { Principal }

@@ -1,0 +1,69 @@
+/**
+ * @module The evaluation model of a running server, read from its live state (not from SQLite
+ * behind its back: the server holds derived indexes and pending changes in memory). Served over
+ * the admin socket (`explain.model`) so `mrap explain --data-dir` and `mrap lint --data-dir` see
+ * exactly what the server decides with. Only policies in force exist here: refused ones were never
+ * stored. VPCs and endpoints come from the server's VPC registry (src/network) when it has one,
+ * else from the declared world.
+ */
+import type { Services } from '../services.js'
+import { nameKey } from '../iam/store.js'
+import { DEFAULT_ENDPOINT_POLICY, type AuthzModel, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
+import { rolePrincipal, worldVpcs } from './from-world.js'
+
+export function modelFromServices(s: Services, source: string): AuthzModel {
+  const ids = s.identities
+  const principals: ModelPrincipal[] = []
+  for (const u of [...ids.store.users.values()].sort((a, b) => nameKey(a.account, a.name).localeCompare(nameKey(b.account, b.name)))) {
+    principals.push({ ref: `${u.account}/${u.name}`, name: u.name, principal: ids.userPrincipal(u) })
+  }
+  for (const r of [...ids.store.roles.values()].sort((a, b) => nameKey(a.account, a.name).localeCompare(nameKey(b.account, b.name)))) {
+    principals.push(rolePrincipal(ids, r.account, r.name))
+  }
+  const identityPolicies: ModelPolicy[] = []
+  for (const p of principals) {
+    for (const d of p.principal.identityPolicies) {
+      const have = identityPolicies.find((x) => x.name === d.name && x.text === d.document)
+      if (have) have.principals!.push(p.ref)
+      else identityPolicies.push({ kind: 'identity', owner: d.name.startsWith('arn:') ? 'managed' : `principal ${p.ref}`, name: d.name, text: d.document, principals: [p.ref] })
+    }
+  }
+  const buckets: ModelBucket[] = s.control.listBuckets().map((b) => {
+    const out: ModelBucket = { name: b.name, region: b.region, owner: b.owner, versioning: b.versioning as ModelBucket['versioning'] }
+    if (b.publicAccessBlock) out.blockPublicAccess = b.publicAccessBlock
+    if (b.policy !== undefined) out.policy = { kind: 'bucket', owner: `bucket ${b.name}`, name: `bucket policy of ${b.name}`, text: b.policy }
+    if (b.replication !== undefined) out.replication = b.replication
+    return out
+  })
+  const mraps: ModelMrap[] = s.mraps.list().filter((m) => m.status === 'READY').map((m) => {
+    const out: ModelMrap = { name: m.name, alias: m.alias, owner: m.owner, blockPublicAccess: m.publicAccessBlock, routes: m.regions.map((r) => ({ ...r })) }
+    if (m.policy !== undefined) out.policy = { kind: 'mrap', owner: `MRAP ${m.name}`, name: `policy of ${m.alias}`, text: m.policy }
+    return out
+  })
+  const bpa = s.accountBpaMap()
+  const accounts = [...ids.accounts].sort().map((id) => ({ id, ...(bpa[id] ? { blockPublicAccess: bpa[id] } : {}) }))
+  const latencies = (s.world as { latencies?: Record<string, Record<string, number>> }).latencies
+  return {
+    source, partition: s.world.partition, frontDoorRegion: s.world.frontDoorRegion ?? s.world.regions[0]!.name,
+    regions: [...s.stores.keys()], ...(latencies ? { latencies } : {}),
+    accounts, principals, buckets, mraps, vpcs: registryVpcs(s) ?? worldVpcs(s.world, s.policies.catalog), identityPolicies,
+  }
+}
+
+/** The parts of src/network's VpcRegistry read here (structural, so this module does not depend on its internals). */
+interface VpcRegistryView {
+  listVpcs(): { id: string; owner: string; region: string; cidr: string; internet: boolean; tags: Record<string, string> }[]
+  listEndpoints(filter: { vpcId: string }): { id: string; type: 'Interface' | 'Gateway'; service: string; privateDns: boolean; policy?: string }[]
+}
+
+function registryVpcs(s: Services): ModelVpc[] | undefined {
+  const reg = (s as unknown as { vpcs?: VpcRegistryView }).vpcs
+  if (!reg || typeof reg.listVpcs !== 'function') return undefined
+  return reg.listVpcs().map((v) => ({
+    id: v.id, owner: v.owner, region: v.region, cidr: v.cidr, internet: v.internet, ...(v.tags.Name !== undefined ? { name: v.tags.Name } : {}),
+    endpoints: reg.listEndpoints({ vpcId: v.id }).map((e) => ({
+      id: e.id, type: e.type, service: e.service, privateDns: e.privateDns,
+      policy: { kind: 'endpoint' as const, owner: `endpoint ${e.id}`, name: `policy of ${e.id}`, text: e.policy ?? DEFAULT_ENDPOINT_POLICY },
+    })),
+  }))
+}
