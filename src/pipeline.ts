@@ -9,7 +9,7 @@ import { s3Error, S3Error } from './shared/errors.js'
 import { resolveTarget, type Target } from './http/target.js'
 import { errorResult, toS3Error, writeResult, type ErrorEnvelope, type WireResult } from './http/respond.js'
 import { queryServiceOf, type ServiceHandler } from './http/handler.js'
-import { authenticate, decodeBody, type AuthResult, type HttpRequestView } from './auth/index.js'
+import { authenticate, decodeBody, type AuthResult, type HttpRequestView, type SigningCredential } from './auth/index.js'
 import { classify, actionsFor, type Operation } from './s3/classify.js'
 import { isAddressableBucketName } from './s3/bucket-names.js'
 import { ANONYMOUS, type Principal } from './iam/identities.js'
@@ -182,13 +182,10 @@ export async function executeS3(s: Services, x: ExecuteInput): Promise<WireResul
   return out
 }
 
-export function lookupKey(s: Services, accessKeyId: string) {
+/** The signing credential of an active key: the key record itself (no copy on the hot path). */
+export function lookupKey(s: Services, accessKeyId: string): SigningCredential | undefined {
   const rec = s.identities.findKey(accessKeyId)
-  if (!rec || rec.status !== 'Active') return undefined
-  const cred: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiresAt?: Date } = { accessKeyId: rec.accessKeyId, secretAccessKey: rec.secretAccessKey }
-  if (rec.sessionToken) cred.sessionToken = rec.sessionToken
-  if (rec.expiresAt) cred.expiresAt = rec.expiresAt
-  return cred
+  return rec && rec.status === 'Active' ? rec : undefined
 }
 
 export function principalOf(s: Services, auth: AuthResult): Principal {
