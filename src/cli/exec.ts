@@ -38,14 +38,29 @@ export function execEnv(base: NodeJS.ProcessEnv, c: ExecContext): NodeJS.Process
   // Never reach the real instance metadata service for credentials.
   env.AWS_EC2_METADATA_DISABLED = 'true'
   env.MRAP_ENDPOINT = c.server.endpoint
+  // On the internet path too, clients reach the real AWS names (MRAP ARNs ignore any custom
+  // endpoint; S3 Control prefixes the account to the host) through the internet proxy, trusting
+  // mrap's CA. Only HTTPS goes through it: the plain-HTTP front door is reached directly. No
+  // NO_PROXY for the front door: botocore decides a client's proxies from its endpoint URL, so
+  // exempting it would send the client's MRAP requests around the proxy too.
+  if (typeof c.server.proxy === 'string') {
+    for (const k of ['HTTPS_PROXY', 'https_proxy']) env[k] = c.server.proxy
+    for (const k of ['NO_PROXY', 'no_proxy']) delete env[k]
+  }
+  if (typeof c.server.caPath === 'string') {
+    for (const k of ['AWS_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE']) env[k] = c.server.caPath
+  }
   return env
 }
+
+/** AWS CLI services whose hosts cannot be a custom endpoint (S3 Control puts the account in front). */
+const REAL_NAMES_ONLY = new Set(['s3control'])
 
 /** CMD and ARGS as run: the AWS CLI gets `--endpoint-url` (it cannot read AWS_ENDPOINT_URL). */
 export function execArgv(argv: string[], c: ExecContext, opts: { endpointArg: boolean }): string[] {
   const [cmd, ...args] = argv
   if (cmd === undefined) return argv
-  if (opts.endpointArg && basename(cmd) === 'aws' && !args.some((a) => a === '--endpoint-url' || a.startsWith('--endpoint-url='))) {
+  if (opts.endpointArg && basename(cmd) === 'aws' && !args.some((a) => REAL_NAMES_ONLY.has(a)) && !args.some((a) => a === '--endpoint-url' || a.startsWith('--endpoint-url='))) {
     return [cmd, '--endpoint-url', c.server.endpoint, ...args]
   }
   return argv
