@@ -12,6 +12,7 @@ import { removeRuntimeInfo, writeRuntimeInfo } from './state/runtime-file.js'
 import { listenAdmin, type AdminServer } from './admin/server.js'
 import { ensureTls } from './network/ca.js'
 import { listenProxy } from './network/proxy.js'
+import { listenMetrics } from './metrics/listener.js'
 import { internetNetwork } from './network/internet.js'
 import { VpcProxies } from './network/vpc-proxies.js'
 
@@ -24,6 +25,8 @@ export interface StartOptions {
   tlsPort?: number
   /** Internet forward proxy (HTTPS_PROXY); 0 picks a free port. */
   proxyPort?: number
+  /** Prometheus metrics at /metrics; off when undefined, 0 picks a free port. */
+  metricsPort?: number
   worldFile?: string
   world?: World
   logger?: Logger
@@ -42,6 +45,8 @@ export interface RunningServer {
   caPath: string
   /** One forward proxy per VPC (`server.json` lists them as `vpcProxies`). */
   vpcProxies: VpcProxies
+  /** `http://host:port/metrics` when metrics are on. */
+  metricsUrl?: string
   close(): Promise<void>
 }
 
@@ -67,6 +72,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const proxyL = await listenProxy(services, front, internetNetwork(services), host, opts.proxyPort ?? 9080)
     const endpoint = `http://${hostPart(host)}:${http.port}`
     const proxy = `http://${hostPart(host)}:${proxyL.port}`
+    const metricsUrl = opts.metricsPort === undefined ? undefined : `http://${hostPart(host)}:${await listenMetrics(services.metrics, front, host, opts.metricsPort)}/metrics`
     // The admin socket (`mrap world`, `mrap exec`); its file permissions are its authorization.
     admin = await listenAdmin(services, dataDir)
     const startedAt = new Date().toISOString()
@@ -77,6 +83,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       writeRuntimeInfo(dataDir, {
         pid: process.pid, endpoint, startedAt, ...(admin ? { admin: admin.path } : {}),
         tlsEndpoint: `https://${hostPart(host)}:${tlsL.port}`, proxy, caPath: tls.caPath, vpcProxies: vpcProxies?.info() ?? {},
+        ...(metricsUrl ? { metrics: metricsUrl } : {}),
       })
     }
     const vpcs = new VpcProxies(services, services.vpcs, front, host, writeInfo)
@@ -85,7 +92,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     ready = true
     writeInfo()
     return {
-      services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath, vpcProxies: vpcs,
+      services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath, vpcProxies: vpcs, ...(metricsUrl ? { metricsUrl } : {}),
       close: async () => { ready = false; removeRuntimeInfo(dataDir); await admin?.close(); await vpcs.close(); await front.close(); await closeServices(services) },
     }
   } catch (e) {

@@ -55,10 +55,12 @@ export async function handleRequest(s: Services, req: IncomingMessage, res: Serv
   let result: WireResult
   const info: Record<string, string | undefined> = {}
   let envelope: ErrorEnvelope = 's3'
+  let service = 's3'
   try {
     const target = resolveTarget(header(req.headers, 'host'), { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
     const handler = handlerFor(s, target, req)
     if (handler) {
+      service = target.kind === 'api' ? target.service : target.kind === 'mrap' ? 'mrap' : (queryServiceOf(req) ?? 'control')
       envelope = handler.envelope
       result = await handler.handle({ req, view, target, origin, requestId, log, info })
     } else {
@@ -73,6 +75,7 @@ export async function handleRequest(s: Services, req: IncomingMessage, res: Serv
   }
   await writeResult(res, result, { requestId, hostId }, method)
   const ms = Number(process.hrtime.bigint() - started) / 1e6
+  s.metrics.observe(service, info.op ?? 'unknown', result.status, ms / 1000)
   log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
 }
 

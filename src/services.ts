@@ -24,6 +24,7 @@ import { MrapRegistry } from './mrap/registry.js'
 import { VpcRegistry } from './network/vpcs.js'
 import { ec2Handler } from './ec2/handler.js'
 import { RequestIds } from './http/request-id.js'
+import { Metrics } from './metrics/metrics.js'
 import { ControlHandler, createControlHandler } from './control/handler.js'
 import { RegionHealth } from './routing/health.js'
 import { LatencyTable, type LatencyOverrides } from './routing/latency.js'
@@ -49,6 +50,8 @@ export interface Services {
   clock: () => Date
   keyCache: SigV4AKeyCache
   signingKeyCache: SigV4KeyCache
+  /** Prometheus metrics (served on --metrics-port). */
+  metrics: Metrics
   /** x-amz-request-id / x-amz-id-2 generator. */
   requestIds: RequestIds
   /** Multi-Region Access Points. */
@@ -113,6 +116,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     mraps: new MrapRegistry(control),
     vpcs: new VpcRegistry(control),
     requestIds: new RequestIds(),
+    metrics: new Metrics(),
     health: new RegionHealth(stores),
     latency: new LatencyTable((world as { latencies?: LatencyOverrides }).latencies ?? {}),
     accountBpaMap: () => identities.accountBpaMap(),
@@ -127,6 +131,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
   }
   // A same-account bucket in an MRAP cannot be deleted until the MRAP is (MultiRegionAccessPointRestrictions).
   services.handlers.mrap = mrapHandler(services)
+  services.metrics.watch(services)
   services.health.start()
   services.bucketInUse = (bucket) => {
     const m = services.mraps.holding(bucket)

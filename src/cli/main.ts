@@ -25,6 +25,7 @@ program.command('serve')
   .option('--port <port>', 'front door port (plain HTTP)', port, 9000)
   .option('--tls-port <port>', 'TLS front door port (AWS host names)', port, 9443)
   .option('--proxy-port <port>', 'internet forward proxy port (HTTPS_PROXY)', port, 9080)
+  .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (off by default)', port)
   .action(serveCommand)
 
 const dataDirOption = ['--data-dir <dir>', 'the data directory of the running server', process.env.MRAP_DATA_DIR ?? '.mrap/data'] as const

@@ -6,10 +6,10 @@ import { startServer } from '../main.js'
 import { WorldFileError } from '../world/load.js'
 import { StartupError } from '../services.js'
 
-export async function serveCommand(opts: { dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number }): Promise<void> {
+export async function serveCommand(opts: { dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number; metricsPort?: number }): Promise<void> {
   let running
   try {
-    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, ...(opts.world ? { worldFile: opts.world } : {}) })
+    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}) })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)
@@ -25,6 +25,7 @@ export async function serveCommand(opts: { dataDir: string; world?: string; host
     `mrap ready: S3 front door ${running.endpoint}`,
     `  TLS front door: https://${running.host}:${running.tlsPort} (AWS host names; CA ${running.caPath})`,
     `  internet proxy: ${running.proxy} (HTTPS_PROXY for real AWS host names; see mrap exec)`,
+    ...(running.metricsUrl ? [`  metrics:        ${running.metricsUrl}`] : []),
     `  data dir: ${s.config.dataDir}`,
     `  regions:  ${regions}`,
     `  buckets:  ${s.control.listBuckets().map((b) => `${b.name} (${b.region})`).join(', ') || '(none)'}`,

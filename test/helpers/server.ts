@@ -39,7 +39,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(opts: { world?: World; dataDir?: string; clock?: () => Date } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mrap-test-'))
   const logger = pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' })
-  const running = await startServer({ dataDir, port: 0, tlsPort: 0, proxyPort: 0, logger, world: opts.world ?? testWorld(), ...(opts.clock ? { clock: opts.clock } : {}) })
+  const running = await startServer({ dataDir, port: 0, tlsPort: 0, proxyPort: 0, metricsPort: 0, logger, world: opts.world ?? testWorld(), ...(opts.clock ? { clock: opts.clock } : {}) })
   return {
     ...running,
     dataDir,

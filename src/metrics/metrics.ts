@@ -1,0 +1,60 @@
+/**
+ * @module Prometheus metrics (prom-client), served on `--metrics-port` at /metrics: requests by
+ * service, operation and status with their latency; region health; MRAPs; replication backlog,
+ * completions, failures and lag per rule (S3's replication metrics, from the replication snapshot).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Services } from '../services.js'
+
+export class Metrics {
+  readonly registry = new Registry()
+  private readonly requests: Counter<'service' | 'operation' | 'status'>
+  private readonly duration: Histogram<'service'>
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'mrap_process_' })
+    this.requests = new Counter({
+      name: 'mrap_requests_total', help: 'Requests answered, by service, operation and HTTP status.',
+      labelNames: ['service', 'operation', 'status'], registers: [this.registry],
+    })
+    this.duration = new Histogram({
+      name: 'mrap_request_duration_seconds', help: 'Time from request to response end, by service.',
+      labelNames: ['service'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [this.registry],
+    })
+  }
+
+  /** Called once per answered request (the operation is a bounded set of names, never a key). */
+  observe(service: string, operation: string, status: number, seconds: number): void {
+    this.requests.inc({ service, operation, status: String(status) })
+    this.duration.observe({ service }, seconds)
+  }
+
+  /** Gauges read from the services at scrape time, so the request path pays nothing for them. */
+  watch(s: Services): void {
+    const r = this.registry
+    new Gauge({
+      name: 'mrap_region_up', help: 'Whether a region\'s storage serves (MRAP routing skips regions that are down).', labelNames: ['region'], registers: [r],
+      collect() { for (const region of s.stores.keys()) this.set({ region }, s.health.isUp(region) ? 1 : 0) },
+    })
+    new Gauge({
+      name: 'mrap_multi_region_access_points', help: 'Multi-Region Access Points held.', registers: [r],
+      collect() { this.set(s.mraps.list().length) },
+    })
+    const rules = (): ReturnType<NonNullable<Services['replication']>['snapshot']>['rules'] => s.replication?.snapshot().rules ?? []
+    const perRule = (name: string, help: string, pick: (x: ReturnType<typeof rules>[number]) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['source_bucket', 'rule', 'destination_bucket'], registers: [r],
+        collect() {
+          this.reset()
+          for (const x of rules()) this.set({ source_bucket: x.sourceBucket, rule: x.ruleId, destination_bucket: x.destinationBucket }, pick(x))
+        },
+      })
+    }
+    perRule('mrap_replication_pending_operations', 'Operations waiting to replicate (OperationsPendingReplication).', (x) => x.backlogOperations)
+    perRule('mrap_replication_pending_bytes', 'Bytes waiting to replicate (BytesPendingReplication).', (x) => x.backlogBytes)
+    perRule('mrap_replication_oldest_pending_seconds', 'Age of the oldest waiting operation.', (x) => x.oldestPendingMs / 1000)
+    perRule('mrap_replication_completed_operations', 'Operations replicated since start.', (x) => x.completedOperations)
+    perRule('mrap_replication_failed_operations', 'Versions given up on (OperationsFailedReplication).', (x) => x.failedOperations)
+    perRule('mrap_replication_latency_p99_seconds', 'Acknowledgement to replica written, p99 of the last 1000 (ReplicationLatency).', (x) => x.lagMs.p99 / 1000)
+  }
+}

@@ -1,0 +1,58 @@
+/** Prometheus metrics: requests by service, operation and status; region health; MRAPs; replication per rule. */
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { startTestServer, bucketName, failure, type TestServer } from '../helpers/server.js'
+import { proxiedS3Client } from '../helpers/mrap.js'
+
+describe('metrics', () => {
+  let s: TestServer
+  before(async () => { s = await startTestServer() })
+  after(async () => { await s.stop() })
+
+  async function scrape(): Promise<string> {
+    const res = await fetch(s.metricsUrl!)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/)
+    return res.text()
+  }
+
+  function value(text: string, series: string): number {
+    const line = text.split('\n').find((l) => l.startsWith(series + ' '))
+    return line ? Number(line.slice(series.length + 1)) : 0
+  }
+
+  test('requests are counted by service, operation and status', async () => {
+    const b = bucketName('metrics')
+    await s.client().send(new CreateBucketCommand({ Bucket: b }))
+    const before = value(await scrape(), `mrap_requests_total{service="s3",operation="PutObject",status="200"}`)
+    await s.client().send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }))
+    await s.client().send(new PutObjectCommand({ Bucket: b, Key: 'k2', Body: 'y' }))
+    await failure(() => s.client().send(new GetObjectCommand({ Bucket: b, Key: 'missing' })))
+    await proxiedS3Client(s).send(new GetObjectCommand({ Bucket: 'arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap', Key: 'none' })).catch(() => undefined)
+    const text = await scrape()
+    assert.equal(value(text, `mrap_requests_total{service="s3",operation="PutObject",status="200"}`), before + 2)
+    assert.ok(value(text, `mrap_requests_total{service="s3",operation="GetObject",status="404"}`) >= 1)
+    assert.ok(value(text, `mrap_requests_total{service="mrap",operation="GetObject",status="404"}`) >= 1)
+    assert.match(text, /mrap_request_duration_seconds_bucket\{le="0\.005",service="s3"\} \d+/)
+  })
+
+  test('region health and MRAPs are exported', async () => {
+    const text = await scrape()
+    assert.equal(value(text, 'mrap_region_up{region="us-east-1"}'), 1)
+    assert.ok(value(text, 'mrap_multi_region_access_points') >= 1)
+    for (const g of ['mrap_replication_pending_operations', 'mrap_replication_pending_bytes', 'mrap_replication_failed_operations', 'mrap_replication_latency_p99_seconds']) {
+      assert.match(text, new RegExp(`# TYPE ${g} gauge`))
+    }
+    s.services.stores.get('eu-west-1')!.setAvailable!(false)
+    await s.services.health.probe()
+    assert.equal(value(await scrape(), 'mrap_region_up{region="eu-west-1"}'), 0)
+    s.services.stores.get('eu-west-1')!.setAvailable!(true)
+    await s.services.health.probe()
+    assert.equal(value(await scrape(), 'mrap_region_up{region="eu-west-1"}'), 1)
+  })
+
+  test('anything but GET /metrics is 404', async () => {
+    assert.equal((await fetch(s.metricsUrl!.replace('/metrics', '/'))).status, 404)
+  })
+})
