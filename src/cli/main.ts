@@ -7,6 +7,7 @@ import { worldApplyCommand, worldCheckCommand, worldExportCommand } from './worl
 import { execCommand } from './exec.js'
 import { explainCommand } from './explain.js'
 import { lintCommand } from './lint.js'
+import { caCommand } from './ca.js'
 
 const program = new Command()
 program.name('mrap').description('S3 with Multi-Region Access Points over private interface endpoints, on your own machine')
@@ -39,6 +40,11 @@ world.command('export').description('print the running state as a world file tha
 
 // `mrap exec --as admin aws s3 ls --recursive`: options after the command belong to the command.
 program.enablePositionalOptions()
+program.command('ca')
+  .description('print the path of the CA certificate clients must trust (AWS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)')
+  .option('--data-dir <dir>', 'the data directory of the server', process.env.MRAP_DATA_DIR ?? '.mrap/data')
+  .action(caCommand)
+
 program.command('exec').description('run a command as a principal of the world against the running server (exit status passed through)')
   .option('--as <principal>', 'user name, or <account>/<name>', 'admin')
   .option(...dataDirOption)

@@ -3,7 +3,7 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { createServer, type AddressInfo } from 'node:net'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,9 +36,24 @@ describe('mrap serve', { timeout: 300_000 }, () => {
       assert.match(banner, /TLS front door: https:\/\/127\.0\.0\.1:\d+/)
       assert.match(banner, /internet proxy: http:\/\/127\.0\.0\.1:\d+/)
       assert.match(banner, /DOC-EXAMPLE-BUCKET1 \(us-east-1\)/)
+      // `mrap ca` names the CA the banner names, and it is a certificate.
+      const ca = (await run(process.execPath, [BIN, 'ca', '--data-dir', join(dir, 'data')])).stdout.trim()
+      assert.ok(banner.includes(`CA ${ca}`), `banner names ${ca}`)
+      assert.match(readFileSync(ca, 'utf8'), /^-----BEGIN CERTIFICATE-----/)
     } finally {
       child.kill('SIGTERM')
       await new Promise((r) => child.once('exit', r))
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('mrap ca without a CA yet: exit 1 and what to do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mrap-ca-'))
+    try {
+      const r = await run(process.execPath, [BIN, 'ca', '--data-dir', dir]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, /mrap serve/)
+    } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   })
