@@ -12,7 +12,7 @@ import type { WireResult } from '../http/respond.js'
 import type { Services } from '../services.js'
 import { S3Error } from '../shared/errors.js'
 import { authenticateApi, decide, type ApiCall } from '../iam/api-auth.js'
-import { Params, readForm } from '../iam/query.js'
+import { Params, readQueryCall } from '../iam/query.js'
 import type { Principal } from '../iam/identities.js'
 import { Ec2Params, ec2Error, ec2Response } from './query.js'
 import { vpcOps } from './vpc-ops.js'
@@ -37,9 +37,7 @@ export function ec2Handler(s: Services): ServiceHandler {
   return {
     envelope: 'ec2',
     handle: async (ctx: HandlerContext): Promise<WireResult> => {
-      const body = ctx.view.method === 'POST' ? await readForm(ctx.req) : Buffer.alloc(0)
-      const form = new URLSearchParams(ctx.view.rawQuery)
-      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) form.append(k, v)
+      const { body, form } = await readQueryCall(ctx.req, ctx.view.method, ctx.view.rawQuery)
       const params = new Ec2Params(form)
       const action = params.action
       ctx.info.op = `ec2:${action ?? '?'}`

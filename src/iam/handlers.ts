@@ -11,7 +11,7 @@ import { authenticateApi, type ApiCall } from './api-auth.js'
 import type { Op } from './iam-common.js'
 import { roleOps } from './iam-roles.js'
 import { userOps } from './iam-users.js'
-import { IAM_NS, Params, queryResponse, readForm, STS_NS } from './query.js'
+import { IAM_NS, Params, queryResponse, readQueryCall, STS_NS } from './query.js'
 import { stsOps } from './sts.js'
 
 const IAM_OPS: Record<string, Op> = { ...userOps, ...roleOps }
@@ -20,9 +20,7 @@ function handler(s: Services, service: 'iam' | 'sts', ops: Record<string, Op>, n
   return {
     envelope: 'iam',
     handle: async (ctx: HandlerContext): Promise<WireResult> => {
-      const body = ctx.view.method === 'POST' ? await readForm(ctx.req) : Buffer.alloc(0)
-      const form = new URLSearchParams(ctx.view.rawQuery)
-      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) form.append(k, v)
+      const { body, form } = await readQueryCall(ctx.req, ctx.view.method, ctx.view.rawQuery)
       const params = new Params(form)
       const action = params.action
       ctx.info.op = `${service}:${action ?? '?'}`

@@ -25,6 +25,17 @@ export async function readForm(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
+/**
+ * A Query-protocol call's parameters: the form body (POST) merged after the URL query, as IAM, STS
+ * and EC2 accept both. The raw body is returned too: SigV4 may sign its hash.
+ */
+export async function readQueryCall(req: IncomingMessage, method: string, rawQuery: string): Promise<{ body: Buffer; form: URLSearchParams }> {
+  const body = method === 'POST' ? await readForm(req) : Buffer.alloc(0)
+  const form = new URLSearchParams(rawQuery)
+  for (const [k, v] of new URLSearchParams(body.toString('utf8'))) form.append(k, v)
+  return { body, form }
+}
+
 export class Params {
   constructor(private readonly p: URLSearchParams) {}
 
