@@ -34,12 +34,20 @@ function contents(req: S3Request, objs: ObjectVersion[], enc: (s: string) => str
   }))
 }
 
-export async function listObjectsV2(req: S3Request): Promise<S3Response> {
+/** The parameters every listing shares (prefix, delimiter, max-keys, encoding-type). */
+function listParams(req: S3Request): { q: URLSearchParams; enc: (s: string | undefined) => string; maxKeys: number; prefix: string; delimiter: string | undefined } {
   const q = req.query
-  const enc = encoder(req) as (s: string | undefined) => string
-  const maxKeys = intParam(q, 'max-keys', 1000)
-  const prefix = q.get('prefix') ?? ''
-  const delimiter = q.get('delimiter') ?? undefined
+  return {
+    q,
+    enc: encoder(req) as (s: string | undefined) => string,
+    maxKeys: intParam(q, 'max-keys', 1000),
+    prefix: q.get('prefix') ?? '',
+    delimiter: q.get('delimiter') ?? undefined,
+  }
+}
+
+export async function listObjectsV2(req: S3Request): Promise<S3Response> {
+  const { q, enc, maxKeys, prefix, delimiter } = listParams(req)
   const token = q.get('continuation-token')
   const startAfter = q.get('start-after') ?? undefined
   let after = startAfter
@@ -67,11 +75,7 @@ export async function listObjectsV2(req: S3Request): Promise<S3Response> {
 }
 
 export async function listObjects(req: S3Request): Promise<S3Response> {
-  const q = req.query
-  const enc = encoder(req) as (s: string | undefined) => string
-  const maxKeys = intParam(q, 'max-keys', 1000)
-  const prefix = q.get('prefix') ?? ''
-  const delimiter = q.get('delimiter') ?? undefined
+  const { q, enc, maxKeys, prefix, delimiter } = listParams(req)
   const marker = q.get('marker') ?? ''
   const page = await storeOf(req).listObjects(req.bucket!.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(marker ? { after: marker } : {}), maxKeys })
   return xmlResponse(renderXml('ListBucketResult', {
@@ -90,11 +94,7 @@ export async function listObjects(req: S3Request): Promise<S3Response> {
 }
 
 export async function listObjectVersions(req: S3Request): Promise<S3Response> {
-  const q = req.query
-  const enc = encoder(req) as (s: string | undefined) => string
-  const maxKeys = intParam(q, 'max-keys', 1000)
-  const prefix = q.get('prefix') ?? ''
-  const delimiter = q.get('delimiter') ?? undefined
+  const { q, enc, maxKeys, prefix, delimiter } = listParams(req)
   const keyMarker = q.get('key-marker') ?? undefined
   const versionIdMarker = q.get('version-id-marker') ?? undefined
   if (versionIdMarker !== undefined && !keyMarker) throw invalidArgument('version-id-marker', versionIdMarker, 'A version-id marker cannot be specified without a key marker.')
