@@ -14,7 +14,7 @@
  * BENCH_CONNECTIONS (default 16), BENCH_BIG_MIB (default 1024), BENCH_LOADGEN=wrk|node (default wrk,
  * installed from Debian when missing and root; node = bench/http-load.ts), BENCH_MRAP_LOG_LEVEL
  * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
- * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is).
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
@@ -308,7 +308,7 @@ interface Case { name: string; server: 'mrap' | 'bare'; method: 'GET' | 'PUT'; s
 
 async function main(): Promise<void> {
   // Measure the compiled build (what `npx mrap serve` runs after `npm ci`), not the tsx loader.
-  if (spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed')
+  if (process.env.BENCH_NO_BUILD !== '1' && spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed')
   const started = Date.now()
   const load0 = loadavg()
   log(`bench: ${cpus().length} CPUs, load average ${load0.map((x) => x.toFixed(2)).join(' ')}, pinning ${PIN ? 'server core 0, load core 1' : 'off'}`)

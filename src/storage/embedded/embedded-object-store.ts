@@ -17,7 +17,7 @@ import { startAfter, walk, type Position } from './listing.js'
 import { MetaDb } from './meta-db.js'
 import { Multipart } from './multipart.js'
 import { cleanAttributes, manifestOf, toVersion, type VersionRow } from './rows.js'
-import { addressedVersion, deleteVersion, writeVersion } from './version-writes.js'
+import { addressedVersion, deleteVersion, readableLatest, writeVersion } from './version-writes.js'
 
 export interface EmbeddedObjectStoreOptions {
   region: string
@@ -131,8 +131,19 @@ export class EmbeddedObjectStore implements ObjectStore {
   }
 
   async getObject(bucket: string, key: string, versionId?: string): Promise<GetResult> {
-    const row = addressedVersion(this.live(), bucket, key, versionId)
-    const got: GetResult = { version: toVersion(row), open: this.opener(row) }
+    const meta = this.live()
+    let row: VersionRow
+    let version: ObjectVersion
+    if (versionId === undefined) {
+      // The common read: the latest version, usually from the cache (see latest-cache.ts).
+      const latest = meta.latestDecoded(bucket, key)
+      row = readableLatest(latest?.row, key)
+      version = latest!.version
+    } else {
+      row = addressedVersion(meta, bucket, key, versionId)
+      version = toVersion(row)
+    }
+    const got: GetResult = { version, open: this.opener(row) }
     if (row.inline !== null) got.inline = row.inline
     return got
   }

@@ -6,7 +6,8 @@
  */
 import Database from 'better-sqlite3'
 import type { Position } from './listing.js'
-import type { PartRow, UploadRow, VersionRow } from './rows.js'
+import { toVersion, type PartRow, type UploadRow, type VersionRow } from './rows.js'
+import { LatestCache, type CachedLatest, type LatestCacheLimits } from './latest-cache.js'
 import { migrate } from './schema.js'
 
 export type NewVersion = Omit<VersionRow, 'seq' | 'is_latest'>
@@ -20,8 +21,10 @@ export class MetaDb {
   private readonly s
   private readonly queue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = []
   private scheduled = false
+  private readonly cache: LatestCache
 
-  constructor(path: string) {
+  constructor(path: string, cacheLimits?: LatestCacheLimits) {
+    this.cache = new LatestCache(cacheLimits)
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
@@ -129,25 +132,40 @@ export class MetaDb {
     return this.s.latest.get(bucket, key)
   }
 
+  /** The latest row and its decoded version, from the cache when possible (reads outside writes only). */
+  latestDecoded(bucket: string, key: string): CachedLatest | undefined {
+    const hit = this.cache.get(bucket, key)
+    if (hit) return hit
+    const row = this.s.latest.get(bucket, key)
+    if (!row) return undefined
+    const entry = { row, version: toVersion(row) }
+    if (!this.db.inTransaction) this.cache.set(bucket, key, entry)
+    return entry
+  }
+
   version(bucket: string, key: string, versionId: string): VersionRow | undefined {
     return this.s.byId.get(bucket, key, versionId)
   }
 
   insertVersion(row: NewVersion): void {
+    this.cache.invalidateKey(row.bucket, row.key)
     this.s.insert.run(row)
   }
 
   deleteVersion(seq: number): void {
+    this.cache.invalidateSeq(seq)
     this.s.deleteSeq.run(seq)
   }
 
   /** Re-derives is_latest for a key; every transaction that changes a key's versions calls it. */
   refreshLatest(bucket: string, key: string): void {
+    this.cache.invalidateKey(bucket, key)
     this.s.clearLatest.run(bucket, key)
     this.s.setLatest.run(bucket, key)
   }
 
   setAttrs(seq: number, attrs: string): void {
+    this.cache.invalidateSeq(seq)
     this.s.setAttrs.run(attrs, seq)
   }
 
@@ -228,6 +246,7 @@ export class MetaDb {
   }
 
   deleteBucket(name: string): void {
+    this.cache.clear()
     this.s.deleteBucket.run(name)
   }
 

@@ -93,16 +93,18 @@ export function deleteVersion(
   return { result: { versionId: row.version_id, deleteMarker: true }, garbage }
 }
 
+/** A key's latest row if it can be read: S3's NoSuchKey when there is none or it is a delete marker. */
+export function readableLatest(row: VersionRow | undefined, key: string): VersionRow {
+  if (!row) throw s3Error('NoSuchKey', { fields: { Key: key } })
+  if (row.is_delete_marker === 1) {
+    throw s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: row.version_id } })
+  }
+  return row
+}
+
 /** The row GetObject / HeadObject / tagging calls address, or the S3 error for its absence. */
 export function addressedVersion(meta: MetaDb, bucket: string, key: string, versionId: string | undefined): VersionRow {
-  if (versionId === undefined) {
-    const row = meta.latest(bucket, key)
-    if (!row) throw s3Error('NoSuchKey', { fields: { Key: key } })
-    if (row.is_delete_marker === 1) {
-      throw s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: row.version_id } })
-    }
-    return row
-  }
+  if (versionId === undefined) return readableLatest(meta.latest(bucket, key), key)
   const row = meta.version(bucket, key, versionId)
   if (!row) throw s3Error('NoSuchVersion', { fields: { Key: key, VersionId: versionId } })
   if (row.is_delete_marker === 1) {
