@@ -14,7 +14,8 @@
  * BENCH_CONNECTIONS (default 16), BENCH_BIG_MIB (default 1024), BENCH_LOADGEN=wrk|node (default wrk,
  * installed from Debian when missing and root; node = bench/http-load.ts), BENCH_MRAP_LOG_LEVEL
  * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
- * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is).
+ * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is),
+ * BENCH_HOLD_SECONDS=N (print the server pids and a presigned URL, then wait N s before the cases).
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
@@ -332,6 +333,13 @@ async function main(): Promise<void> {
   const PUT_KEYS = 256
   const putUrls = async (tag: string): Promise<string[]> =>
     Promise.all(Array.from({ length: PUT_KEYS }, (_, i) => presign('PUT', mrap.url, `put-${tag}/${i}`)))
+
+  const hold = num('BENCH_HOLD_SECONDS', 0)
+  if (hold > 0) {
+    // For measuring by hand (strace -c, perf): the servers and a presigned URL, kept alive a while.
+    log(`holding ${hold} s: mrap pid ${mrap.pid} ${await presign('GET', mrap.url, 'get-1k')}\nbare pid ${bare.pid} ${bare.url}/1k`)
+    await new Promise((r) => setTimeout(r, hold * 1000))
+  }
 
   const cases: Case[] = [
     { name: 'bare GET 1 KiB', server: 'bare', method: 'GET', size: KiB, urls: [`${bare.url}/1k`] },

@@ -40,7 +40,7 @@ const MAX_PUT_BYTES = 5 * 1024 ** 3
 
 
 export async function handleRequest(s: Services, req: IncomingMessage, res: ServerResponse, origin: Origin): Promise<void> {
-  const started = process.hrtime.bigint()
+  const started = performance.now()
   const { requestId, hostId } = s.requestIds.next()
   const log = s.log.child({ reqId: requestId })
   const method = req.method ?? 'GET'
@@ -73,10 +73,11 @@ export async function handleRequest(s: Services, req: IncomingMessage, res: Serv
     // The body of a failed upload must not be left unread on a keep-alive connection.
     if (!req.readableEnded) req.resume()
   }
-  await writeResult(res, result, { requestId, hostId }, method)
-  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  const sending = writeResult(res, result, { requestId, hostId }, method)
+  if (sending) await sending
+  const ms = performance.now() - started
   s.metrics.observe(service, info.op ?? 'unknown', result.status, ms / 1000)
-  log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
+  if (log.isLevelEnabled('info')) log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
 }
 
 interface Addressed { bucket?: string; key?: string }
@@ -168,13 +169,18 @@ export async function executeS3(s: Services, x: ExecuteInput): Promise<WireResul
   }
 
   checkBodyLimits(op, req)
-  const body: Readable = op.body === 'none' ? Readable.from([]) : decodeBody(x.view, auth, req)
-  // A body error (bad framing, digest mismatch, client gone) may fire while a handler is still
-  // awaiting something else; the consumer sees it through its pipeline, and it must never become
-  // an uncaught exception that takes the server down.
-  body.on('error', (err) => log.debug({ err: (err as Error).message }, 'request body failed'))
+  let body: Readable | undefined
+  if (op.body !== 'none') {
+    body = decodeBody(x.view, auth, req)
+    // A body error (bad framing, digest mismatch, client gone) may fire while a handler is still
+    // awaiting something else; the consumer sees it through its pipeline, and it must never become
+    // an uncaught exception that takes the server down.
+    body.on('error', (err) => log.debug({ err: (err as Error).message }, 'request body failed'))
+  }
   const s3req: S3Request = {
-    services: s, requestId, op, query, headers: req.headers, body, principal, endpointRegion: x.endpointRegion, log,
+    services: s, requestId, op, query, headers: req.headers, principal, endpointRegion: x.endpointRegion, log,
+    // Operations without a body never read it: an empty stream only when one asks (a stream per GET shows in its cost).
+    get body() { return (body ??= Readable.from([])) },
     allowed: (action, k, other) => authorizeS3(s, { principal, op, actions: [action], bucket: other ?? bucket, bucketName: other?.name ?? bucketName, key: k, auth, origin, query, headers: req.headers, mrap: other ? undefined : mrap }).allowed,
   }
   if (bucketName !== undefined) s3req.bucketName = bucketName

@@ -35,8 +35,6 @@ export function payloadModeOf(value: string | undefined): PayloadMode | undefine
   })
 }
 
-const PRESIGN_MARKERS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature']
-
 /**
  * Authenticate a request. Synchronous: the body is not read (decodeBody() checks it later).
  * Throws S3Error. Anonymous requests (no Authorization header, no presigned query) return
@@ -46,7 +44,8 @@ export function authenticate(req: HttpRequestView, opts: AuthOptions): AuthResul
   const service = opts.service ?? 's3'
   const authz = headerValue(req.headers, 'authorization')
   const query = parseQuery(req.rawQuery)
-  const presigned = query.some((p) => PRESIGN_MARKERS.includes(p.key))
+  let presigned = false
+  for (const p of query) if (p.key === 'X-Amz-Algorithm' || p.key === 'X-Amz-Credential' || p.key === 'X-Amz-Signature') { presigned = true; break }
 
   if (authz !== undefined && presigned) {
     throw s3Error('InvalidArgument', {
@@ -142,14 +141,13 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
     if (payload.kind === 'streaming' && payload.signed) chunkSigner = new HmacChunkSigner(signingKey, p.amzDate, scope, p.signature)
   }
 
-  return {
+  const out: AuthResult = {
     kind: 'signed',
     algorithm: p.algorithm,
     authType: p.authType,
     credential,
     accessKeyId: p.accessKeyId,
     scopeDate: p.scopeDate,
-    ...(isV4A ? { regionSet: p.regionSet ?? [] } : { region: p.scopeRegion! }),
     service: p.scopeService,
     scope,
     amzDate: p.amzDate,
@@ -158,8 +156,11 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
     signedHeaders: p.signedHeaders,
     signature: p.signature,
     payload,
-    ...(chunkSigner ? { chunkSigner } : {}),
   }
+  if (isV4A) out.regionSet = p.regionSet ?? []
+  else out.region = p.scopeRegion!
+  if (chunkSigner) out.chunkSigner = chunkSigner
+  return out
 }
 
 interface SigningInputs { payload: PayloadMode; canonicalRequest: string; stringToSign: string; scope: string }
@@ -173,7 +174,8 @@ function signingInputs(req: HttpRequestView, query: QueryParam[], p: ParsedAuth,
     if (service === 's3') {
       // S3 presigned URLs sign UNSIGNED-PAYLOAD unless the URL itself says otherwise.
       // The JS presigner hoists the header into the query; its name's casing varies by client.
-      const q = query.find((x) => x.key.toLowerCase() === 'x-amz-content-sha256')?.value
+      let q: string | undefined
+      for (const x of query) if (x.key.length === 20 && x.key.toLowerCase() === 'x-amz-content-sha256') { q = x.value; break }
       payload = q !== undefined ? payloadModeOf(q)! : { kind: 'unsigned' }
       payloadHash = q ?? 'UNSIGNED-PAYLOAD'
     } else {

@@ -60,7 +60,12 @@ export class SigV4KeyCache {
   constructor(maxEntries = 1024) {
     this.lru = new BoundedLru(maxEntries)
   }
+  // The last key handed out: a run of requests by one caller skips building and hashing the long LRU key.
+  private last: { accessKeyId: string; secret: string; date: string; region: string; service: string; key: Buffer } | undefined
+
   signingKey(accessKeyId: string, secret: string, date: string, region: string, service: string): Buffer {
+    const l = this.last
+    if (l && l.accessKeyId === accessKeyId && l.secret === secret && l.date === date && l.region === region && l.service === service) return l.key
     // The secret is part of the key so a rotated secret can never reuse a stale signing key.
     const k = `${accessKeyId}\n${secret}\n${date}\n${region}\n${service}`
     let v = this.lru.get(k)
@@ -68,6 +73,7 @@ export class SigV4KeyCache {
       v = deriveSigV4SigningKey(secret, date, region, service)
       this.lru.set(k, v)
     }
+    this.last = { accessKeyId, secret, date, region, service, key: v }
     return v
   }
   get size(): number {
@@ -113,13 +119,18 @@ export class SigV4AKeyCache {
   constructor(maxEntries = 1024) {
     this.lru = new BoundedLru(maxEntries)
   }
+  private last: { accessKeyId: string; secret: string; key: crypto.KeyObject } | undefined
+
   publicKey(accessKeyId: string, secret: string): crypto.KeyObject {
+    const l = this.last
+    if (l && l.accessKeyId === accessKeyId && l.secret === secret) return l.key
     const k = `${accessKeyId}\n${secret}`
     let v = this.lru.get(k)
     if (v === undefined) {
       v = deriveSigV4APublicKey(accessKeyId, secret)
       this.lru.set(k, v)
     }
+    this.last = { accessKeyId, secret, key: v }
     return v
   }
   get size(): number {

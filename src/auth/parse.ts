@@ -123,13 +123,21 @@ export function parseAuthorizationHeader(authz: string, headers: HeaderMap): Par
 
 /** Presigned URL parameters. Required: Algorithm, Credential, Date, Expires, SignedHeaders, Signature. */
 export function parsePresignedQuery(query: readonly QueryParam[]): ParsedAuth {
-  const get = (k: string): string | undefined => query.find((p) => p.key === k)?.value
-  const algorithm = get('X-Amz-Algorithm')
-  const credential = get('X-Amz-Credential')
-  const date = get('X-Amz-Date')
-  const expires = get('X-Amz-Expires')
-  const signedHeaders = get('X-Amz-SignedHeaders')
-  const signature = get('X-Amz-Signature')
+  // One pass over the parameters (the first of a repeated name counts), not a search per name.
+  let algorithm: string | undefined, credential: string | undefined, date: string | undefined, expires: string | undefined
+  let signedHeaders: string | undefined, signature: string | undefined, token: string | undefined, rs: string | undefined
+  for (const p of query) {
+    switch (p.key) {
+      case 'X-Amz-Algorithm': algorithm ??= p.value; break
+      case 'X-Amz-Credential': credential ??= p.value; break
+      case 'X-Amz-Date': date ??= p.value; break
+      case 'X-Amz-Expires': expires ??= p.value; break
+      case 'X-Amz-SignedHeaders': signedHeaders ??= p.value; break
+      case 'X-Amz-Signature': signature ??= p.value; break
+      case 'X-Amz-Security-Token': token ??= p.value; break
+      case 'X-Amz-Region-Set': rs ??= p.value; break
+    }
+  }
   if (algorithm === undefined || credential === undefined || date === undefined || expires === undefined || signedHeaders === undefined || signature === undefined) {
     throw queryError('Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.')
   }
@@ -143,18 +151,18 @@ export function parsePresignedQuery(query: readonly QueryParam[]): ParsedAuth {
   if (expiresSeconds === 0) throw queryError('X-Amz-Expires must be greater than 0')
   if (expiresSeconds > MAX_EXPIRES) throw queryError('X-Amz-Expires must be less than a week (in seconds) that is; the maximum expires is 604800 seconds')
   const sh = parseSignedHeaders(signedHeaders, (d) => queryError(`Error parsing the X-Amz-SignedHeaders parameter; ${d}`))
-  const token = get('X-Amz-Security-Token')
-  let regionSet: string[] | undefined
+  const out: ParsedAuth = {
+    authType: 'REST-QUERY-STRING', algorithm, accessKeyId: scope.accessKeyId, scopeDate: scope.scopeDate, scopeService: scope.scopeService,
+    signedHeaders: sh, signature, amzDate: date, amzDateRaw: date, signedAt, expiresSeconds,
+  }
+  if (scope.scopeRegion !== undefined) out.scopeRegion = scope.scopeRegion
+  if (token !== undefined) out.securityToken = token
   if (algorithm === 'AWS4-ECDSA-P256-SHA256') {
-    const rs = get('X-Amz-Region-Set')
-    if (rs === undefined || parseRegionSet(rs).length === 0) throw queryError('Query-string authentication with AWS4-ECDSA-P256-SHA256 requires the X-Amz-Region-Set parameter.')
-    regionSet = parseRegionSet(rs)
+    const regionSet = rs === undefined ? [] : parseRegionSet(rs)
+    if (regionSet.length === 0) throw queryError('Query-string authentication with AWS4-ECDSA-P256-SHA256 requires the X-Amz-Region-Set parameter.')
+    out.regionSet = regionSet
   }
-  return {
-    authType: 'REST-QUERY-STRING', algorithm, ...scope, signedHeaders: sh, signature, amzDate: date, amzDateRaw: date, signedAt, expiresSeconds,
-    ...(token !== undefined ? { securityToken: token } : {}),
-    ...(regionSet ? { regionSet } : {}),
-  }
+  return out
 }
 
 /**

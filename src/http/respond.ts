@@ -48,27 +48,38 @@ export function errorResult(err: S3Error, ctx: { requestId: string; hostId: stri
   return { status: err.status, headers, body: errorBody(err, ctx.requestId, ctx.hostId, ctx.envelope, ctx.resource) }
 }
 
-export async function writeResult(res: ServerResponse, result: WireResult, ids: { requestId: string; hostId: string }, method: string): Promise<void> {
-  res.statusCode = result.status
-  res.setHeader('x-amz-request-id', ids.requestId)
-  res.setHeader('x-amz-id-2', ids.hostId)
-  res.setHeader('server', 'mrap')
-  for (const [k, v] of Object.entries(result.headers)) res.setHeader(k, v)
+/**
+ * Writes a result. One headers object handed to writeHead() is Node's fast path (no per-header
+ * setHeader bookkeeping); a stream body returns a promise that settles when it is sent or cut.
+ */
+export function writeResult(res: ServerResponse, result: WireResult, ids: { requestId: string; hostId: string }, method: string): Promise<void> | undefined {
+  const headers: Record<string, string> = { 'x-amz-request-id': ids.requestId, 'x-amz-id-2': ids.hostId, server: 'mrap' }
+  let length: string | undefined
+  for (const k in result.headers) {
+    const lower = k.toLowerCase()
+    if (lower === 'content-length') length = result.headers[k]
+    else headers[lower] = result.headers[k]!
+  }
   const body = result.body
   if (body === undefined || method === 'HEAD') {
     if (body instanceof Readable) body.destroy()
-    if (!res.hasHeader('content-length') && method !== 'HEAD') res.setHeader('content-length', '0')
+    if (length !== undefined) headers['content-length'] = length
+    else if (method !== 'HEAD') headers['content-length'] = '0'
+    res.writeHead(result.status, headers)
     res.end()
-    return
+    return undefined
   }
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    res.setHeader('content-length', String(Buffer.byteLength(body)))
+    headers['content-length'] = String(Buffer.byteLength(body))
+    res.writeHead(result.status, headers)
     res.end(body)
-    return
+    return undefined
   }
+  if (length !== undefined) headers['content-length'] = length
+  res.writeHead(result.status, headers)
   // A failure mid-body cannot become an S3 error any more: the status is sent, so cut the connection.
   // (Plain pipe rather than stream.pipeline, which builds an AbortSignal per call: ~7% of a small GET.)
-  await new Promise<void>((resolve) => {
+  return new Promise<void>((resolve) => {
     const done = (): void => resolve()
     body.once('error', () => { res.destroy(); resolve() })
     res.once('close', () => { if (!body.destroyed) body.destroy(); done() })

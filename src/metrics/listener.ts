@@ -21,5 +21,6 @@ export async function listenMetrics(metrics: Metrics, front: FrontDoor, host: st
   })
   await listen(server, host, port)
   front.track(server)
+  metrics.enabled = true
   return (server.address() as AddressInfo).port
 }

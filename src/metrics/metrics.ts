@@ -23,8 +23,15 @@ export class Metrics {
     })
   }
 
+  /**
+   * Off until the metrics listener opens (`--metrics-port`): without a reader, counting would only
+   * cost (prom-client hashes the labels on every call, a few percent of a small GET).
+   */
+  enabled = false
+
   /** Called once per answered request (the operation is a bounded set of names, never a key). */
   observe(service: string, operation: string, status: number, seconds: number): void {
+    if (!this.enabled) return
     this.requests.inc({ service, operation, status: String(status) })
     this.duration.observe({ service }, seconds)
   }

@@ -48,9 +48,15 @@ export interface AuthzRequest {
     /** The (routed) bucket; `bucketName` is informative. */
     bucket?: AuthzResource & { bucketName?: string };
   };
-  /** Request context keys (lower-case keys are fastest); multi-valued. */
-  context: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Request context keys (lower-case keys are fastest); multi-valued. A function is called only
+   * when a condition or policy variable first reads a key: most grants have no conditions, and
+   * building the context is then the largest part of a decision.
+   */
+  context: RequestContext | (() => RequestContext);
 }
+
+export type RequestContext = Readonly<Record<string, readonly string[]>>;
 
 /** Whether an ACL grants the action to the caller (computed by the S3 layer, which owns ACLs). */
 export interface AclGrant {

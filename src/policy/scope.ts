@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  */
 import type { KeyLookup } from './variables.js';
-import type { AuthzPrincipal } from './request.js';
+import type { AuthzPrincipal, RequestContext } from './request.js';
 
 /**
  * Everything one context evaluates against: the probe (action, resource, principal) and the
@@ -16,14 +16,20 @@ export class RequestScope implements KeyLookup {
   private mixed: Map<string, readonly string[]> | null = null;
   private resourceAccountValue: readonly string[] | null = null;
 
+  private built: RequestContext | null = null;
+
   constructor(
-    readonly context: Readonly<Record<string, readonly string[]>>,
+    private readonly source: RequestContext | (() => RequestContext),
     readonly resourceAccount: string | undefined,
     /** Lower-cased action. */
     readonly action: string,
     readonly resource: string,
     readonly principal: AuthzPrincipal,
   ) {}
+
+  get context(): RequestContext {
+    return (this.built ??= typeof this.source === 'function' ? this.source() : this.source);
+  }
 
   /** The probe is the scope itself (kept as a name for readability at call sites). */
   get scope(): RequestScope {

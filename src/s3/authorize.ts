@@ -54,16 +54,36 @@ export interface S3Decision {
   timeMs?: number
 }
 
+// Principals are rebuilt (new objects) whenever IAM state changes, so one view per object stays true.
+const authzViews = new WeakMap<Principal, AuthzPrincipal>()
+
 export function authzPrincipal(p: Principal): AuthzPrincipal {
-  if (p.type === 'Anonymous') return { type: 'Anonymous', arn: '*', accountId: 'anonymous' }
-  const out: AuthzPrincipal = { type: p.type, arn: p.arn, accountId: p.accountId, userId: p.userId, tags: p.tags }
-  if (p.username !== undefined) out.username = p.username
-  if (p.roleArn !== undefined) out.roleArn = p.roleArn
+  let out = authzViews.get(p)
+  if (out) return out
+  if (p.type === 'Anonymous') out = { type: 'Anonymous', arn: '*', accountId: 'anonymous' }
+  else {
+    out = { type: p.type, arn: p.arn, accountId: p.accountId, userId: p.userId, tags: p.tags }
+    if (p.username !== undefined) out.username = p.username
+    if (p.roleArn !== undefined) out.roleArn = p.roleArn
+  }
+  authzViews.set(p, out)
   return out
 }
 
+type IdentityLayers = Pick<Layers, 'identity' | 'boundary' | 'session'>
+// Per principal object (rebuilt on every IAM change) and per policy cache: the same inputs give the same layers.
+const identityViews = new WeakMap<Principal, { cache: object; layers: IdentityLayers }>()
+
 /** The caller's identity-side layers, compiled once per policy text. */
-export function identityLayers(s: Pick<S3AuthzEnv, 'policies'>, p: Principal): Pick<Layers, 'identity' | 'boundary' | 'session'> {
+export function identityLayers(s: Pick<S3AuthzEnv, 'policies'>, p: Principal): IdentityLayers {
+  const known = identityViews.get(p)
+  if (known && known.cache === s.policies) return known.layers
+  const layers = buildIdentityLayers(s, p)
+  identityViews.set(p, { cache: s.policies, layers })
+  return layers
+}
+
+function buildIdentityLayers(s: Pick<S3AuthzEnv, 'policies'>, p: Principal): IdentityLayers {
   const identity: CompiledPolicy[] = []
   for (const d of p.identityPolicies) {
     const c = s.policies.get(d.document, 'identity', d.name)
@@ -84,9 +104,9 @@ function amzHeaders(h: IncomingHttpHeaders): Record<string, string> {
   return out
 }
 
-export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, principal: AuthzPrincipal): S3RequestFacts {
+export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, principal: AuthzPrincipal, timeMs = s.clock().getTime()): S3RequestFacts {
   const facts: S3RequestFacts = {
-    principal, timeMs: s.clock().getTime(), secureTransport: input.origin.secure, amzHeaders: amzHeaders(input.headers),
+    principal, timeMs, secureTransport: input.origin.secure, amzHeaders: amzHeaders(input.headers),
   }
   if (input.origin.vpc) facts.vpc = input.origin.vpc
   else facts.sourceIp = input.origin.sourceIp.replace(/^::ffff:/, '')
@@ -106,8 +126,8 @@ export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, princ
 }
 
 /** The request's condition keys (lower-case), as the policy engine sees them. */
-export function s3RequestContext(s: Pick<S3AuthzEnv, 'clock' | 'world'>, input: S3AuthzInput, principal: AuthzPrincipal): { context: Record<string, string[]>; timeMs: number } {
-  const facts = s3Facts(s, input, principal)
+export function s3RequestContext(s: Pick<S3AuthzEnv, 'clock' | 'world'>, input: S3AuthzInput, principal: AuthzPrincipal, timeMs?: number): { context: Record<string, string[]>; timeMs: number } {
+  const facts = s3Facts(s, input, principal, timeMs)
   const m = input.mrap
   if (m) facts.dataAccessPoint = { arn: mrapArn(m, s.world.partition), account: m.owner }
   return { context: buildS3Context(facts), timeMs: facts.timeMs }
@@ -115,9 +135,14 @@ export function s3RequestContext(s: Pick<S3AuthzEnv, 'clock' | 'world'>, input: 
 
 export function authorizeS3(s: S3AuthzEnv, input: S3AuthzInput, opts: { explain?: boolean } = {}): S3Decision {
   const principal = authzPrincipal(input.principal)
-  const { context, timeMs } = s3RequestContext(s, input, principal)
+  const timeMs = s.clock().getTime()
+  let built: Record<string, string[]> | undefined
+  const context = (): Record<string, string[]> => (built ??= s3RequestContext(s, input, principal, timeMs).context)
   const m = input.mrap
-  const layers: Layers = { ...identityLayers(s, input.principal), accountBlockPublicAccess: s.accountBpaMap() }
+  const idl = identityLayers(s, input.principal)
+  const layers: Layers = { identity: idl.identity, accountBlockPublicAccess: s.accountBpaMap() }
+  if (idl.boundary) layers.boundary = idl.boundary
+  if (idl.session) layers.session = idl.session
   if (input.origin.vpc && input.origin.endpointPolicy) layers.endpoint = { id: input.origin.vpc.endpointId, policy: input.origin.endpointPolicy }
   const b = input.bucket
   const name = b?.name ?? input.bucketName

@@ -58,19 +58,32 @@ const OBJECT_TABLE: Row[] = [
   ['DELETE', 'uploadId', 'AbortMultipartUpload', 'none'], ['GET', 'uploadId', 'ListParts', 'none'],
 ]
 
+// Operations are immutable values: one object per (name, level, body), not one per request.
+const interned = new Map<string, Operation>()
+function op(name: OperationName, level: OperationLevel, body: Operation['body']): Operation {
+  const k = `${name} ${level} ${body}`
+  let o = interned.get(k)
+  if (!o) { o = Object.freeze({ name, level, body }); interned.set(k, o) }
+  return o
+}
+const GET_OBJECT = op('GetObject', 'object', 'none')
+const HEAD_OBJECT = op('HeadObject', 'object', 'none')
+const PUT_OBJECT = op('PutObject', 'object', 'stream')
+
 export function classify(method: string, bucket: string | undefined, key: string | undefined, query: URLSearchParams, headers: Record<string, string | string[] | undefined>): Operation {
   if (bucket === undefined) {
-    if (method === 'GET') return { name: 'ListBuckets', level: 'service', body: 'none' }
+    if (method === 'GET') return op('ListBuckets', 'service', 'none')
     throw s3Error('MethodNotAllowed', { fields: { Method: method, ResourceType: 'SERVICE' }, headers: { Allow: 'GET' } })
   }
-  const subs = [...new Set(query.keys())].filter((k) => SUBRESOURCES.has(k))
+  const subs: string[] = []
+  for (const k of query.keys()) if (SUBRESOURCES.has(k) && !subs.includes(k)) subs.push(k)
   if (key === undefined) {
     const sub = subs[0] ?? null
     if (method === 'GET' && sub === null) {
-      return query.get('list-type') === '2' ? { name: 'ListObjectsV2', level: 'bucket', body: 'none' } : { name: 'ListObjects', level: 'bucket', body: 'none' }
+      return query.get('list-type') === '2' ? op('ListObjectsV2', 'bucket', 'none') : op('ListObjects', 'bucket', 'none')
     }
     const row = BUCKET_TABLE.find(([m, s]) => m === method && s === sub)
-    if (row) return { name: row[2], level: 'bucket', body: row[3] }
+    if (row) return op(row[2], 'bucket', row[3])
     if (sub !== null) throw s3Error('NotImplemented', { message: `The ${sub} subresource is not implemented by this server.` })
     throw s3Error('MethodNotAllowed', { fields: { Method: method, ResourceType: 'BUCKET' }, headers: { Allow: 'HEAD, GET, PUT, DELETE, POST' } })
   }
@@ -79,18 +92,18 @@ export function classify(method: string, bucket: string | undefined, key: string
   const copySource = headers['x-amz-copy-source'] !== undefined
   if (named.length === 0) {
     switch (method) {
-      case 'GET': return { name: 'GetObject', level: 'object', body: 'none' }
-      case 'HEAD': return { name: 'HeadObject', level: 'object', body: 'none' }
-      case 'PUT': return copySource ? { name: 'CopyObject', level: 'object', body: 'none' } : { name: 'PutObject', level: 'object', body: 'stream' }
-      case 'DELETE': return { name: 'DeleteObject', level: 'object', body: 'none' }
+      case 'GET': return GET_OBJECT
+      case 'HEAD': return HEAD_OBJECT
+      case 'PUT': return copySource ? op('CopyObject', 'object', 'none') : PUT_OBJECT
+      case 'DELETE': return op('DeleteObject', 'object', 'none')
     }
   }
   if (method === 'PUT' && named.length === 1 && named[0] === 'uploadId' && query.has('partNumber')) {
-    return copySource ? { name: 'UploadPartCopy', level: 'object', body: 'none' } : { name: 'UploadPart', level: 'object', body: 'stream' }
+    return copySource ? op('UploadPartCopy', 'object', 'none') : op('UploadPart', 'object', 'stream')
   }
   const sub = named[0] ?? null
   const row = OBJECT_TABLE.find(([m, s]) => m === method && s === sub)
-  if (row) return { name: row[2], level: 'object', body: row[3] }
+  if (row) return op(row[2], 'object', row[3])
   if (sub !== null && !['uploadId', 'uploads', 'tagging', 'acl'].includes(sub)) {
     throw s3Error('NotImplemented', { message: `The ${sub} subresource is not implemented by this server.` })
   }
