@@ -71,6 +71,12 @@ try {
     return (c.user + c.system) / n
   }
   await run(5000, 16) // warm-up
+  if (process.env.BENCH_RETAINED === '1' && typeof globalThis.gc === 'function') {
+    globalThis.gc(); const h0 = process.memoryUsage().heapUsed
+    await run(20000, 16)
+    globalThis.gc(); const h1 = process.memoryUsage().heapUsed
+    process.stderr.write(`retained per request: ${((h1 - h0) / 20000).toFixed(0)} bytes\n`)
+  }
   if (process.env.BENCH_HEAP_PROFILE) {
     // Where the bytes a request allocates come from (sampled, objects collected since included).
     const session = new inspector.Session()
