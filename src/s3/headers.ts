@@ -72,7 +72,20 @@ export function validateTags(tags: Tag[], max = 10): void {
   }
 }
 
-export function httpDate(d: Date): string { return d.toUTCString() }
+// Versions (and their dates) are shared by every read of a cached key: format each date once.
+const httpDates = new WeakMap<Date, string>()
+
+export function httpDate(d: Date): string {
+  let s = httpDates.get(d)
+  if (s === undefined || Number.isNaN(d.getTime())) { s = d.toUTCString(); httpDates.set(d, s) }
+  return s
+}
+
+const RESPONSE_OVERRIDES: readonly (readonly [param: string, header: string])[] = [
+  ['response-content-type', 'content-type'], ['response-content-language', 'content-language'],
+  ['response-expires', 'expires'], ['response-cache-control', 'cache-control'],
+  ['response-content-disposition', 'content-disposition'], ['response-content-encoding', 'content-encoding'],
+]
 
 /** Headers of GET/HEAD for a version; `q` carries the response-* overrides. */
 export function objectResponseHeaders(v: ObjectVersion, q: URLSearchParams, withChecksums: boolean): Record<string, string> {
@@ -93,17 +106,12 @@ export function objectResponseHeaders(v: ObjectVersion, q: URLSearchParams, with
   if (v.replicationStatus) out['x-amz-replication-status'] = v.replicationStatus
   if (v.tags.length > 0) out['x-amz-tagging-count'] = String(v.tags.length)
   if (v.parts) out['x-amz-mp-parts-count'] = String(v.parts.length)
-  for (const [k, val] of Object.entries(v.userMetadata)) out[`x-amz-meta-${k}`] = val
+  for (const k in v.userMetadata) out[`x-amz-meta-${k}`] = v.userMetadata[k]!
   if (withChecksums) {
     for (const [alg, val] of Object.entries(v.checksums)) if (val) out[`x-amz-checksum-${alg.toLowerCase()}`] = val
     if (v.checksumType && Object.keys(v.checksums).length > 0) out['x-amz-checksum-type'] = v.checksumType
   }
-  const overrides: [string, string][] = [
-    ['response-content-type', 'content-type'], ['response-content-language', 'content-language'],
-    ['response-expires', 'expires'], ['response-cache-control', 'cache-control'],
-    ['response-content-disposition', 'content-disposition'], ['response-content-encoding', 'content-encoding'],
-  ]
-  for (const [param, name] of overrides) {
+  for (const [param, name] of RESPONSE_OVERRIDES) {
     const val = q.get(param)
     if (val !== null) out[name] = val
   }

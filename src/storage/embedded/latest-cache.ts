@@ -16,6 +16,8 @@ export interface CachedLatest {
   version: ObjectVersion
 }
 
+interface Slot { entry: CachedLatest; hot: boolean }
+
 export interface LatestCacheLimits {
   /** At most this many keys. */
   entries: number
@@ -26,8 +28,10 @@ export interface LatestCacheLimits {
 export const DEFAULT_LATEST_CACHE: LatestCacheLimits = { entries: 8192, inlineBytes: 8 * 1024 * 1024 }
 
 export class LatestCache {
-  // Map iteration order is insertion order: re-inserting on a hit makes the first key the least recent.
-  private readonly byKey = new Map<string, CachedLatest>()
+  // Second-chance eviction: a hit only marks its slot; eviction walks from the oldest insertion and
+  // gives marked slots another round. Moving each hit to the end of the Map (true LRU) rebuilt the
+  // Map's table every few reads.
+  private readonly byKey = new Map<string, Slot>()
   private readonly keyOfSeq = new Map<number, string>()
   private inlineBytes = 0
 
@@ -36,10 +40,10 @@ export class LatestCache {
   get size(): number { return this.byKey.size }
 
   get(bucket: string, key: string): CachedLatest | undefined {
-    const k = cacheKey(bucket, key)
-    const hit = this.byKey.get(k)
-    if (hit) { this.byKey.delete(k); this.byKey.set(k, hit) }
-    return hit
+    const slot = this.byKey.get(cacheKey(bucket, key))
+    if (!slot) return undefined
+    slot.hot = true
+    return slot.entry
   }
 
   set(bucket: string, key: string, entry: CachedLatest): void {
@@ -49,13 +53,20 @@ export class LatestCache {
     const k = cacheKey(bucket, key)
     this.drop(k)
     deepFreeze(entry.version)
-    this.byKey.set(k, entry)
+    this.byKey.set(k, { entry, hot: false })
     this.keyOfSeq.set(entry.row.seq, k)
     this.inlineBytes += bytes
     while (this.byKey.size > this.limits.entries || this.inlineBytes > this.limits.inlineBytes) {
-      const oldest = this.byKey.keys().next().value
+      const oldest = this.byKey.entries().next().value
       if (oldest === undefined) break
-      this.drop(oldest)
+      const [ok, slot] = oldest
+      if (slot.hot && slot.entry !== entry) {
+        slot.hot = false
+        this.byKey.delete(ok)
+        this.byKey.set(ok, slot)
+        continue
+      }
+      this.drop(ok)
     }
   }
 
@@ -75,11 +86,11 @@ export class LatestCache {
   }
 
   private drop(k: string): void {
-    const e = this.byKey.get(k)
-    if (!e) return
+    const slot = this.byKey.get(k)
+    if (!slot) return
     this.byKey.delete(k)
-    this.keyOfSeq.delete(e.row.seq)
-    this.inlineBytes -= e.row.inline?.length ?? 0
+    this.keyOfSeq.delete(slot.entry.row.seq)
+    this.inlineBytes -= slot.entry.row.inline?.length ?? 0
   }
 }
 
