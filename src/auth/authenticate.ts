@@ -135,8 +135,9 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
     if (!ok) throw mismatch()
     if (payload.kind === 'streaming' && payload.signed) chunkSigner = new EcdsaChunkSigner(key, p.amzDate, scope, p.signature)
   } else {
-    const signingKey = opts.signingKeyCache.signingKey(credential.accessKeyId, credential.secretAccessKey, p.scopeDate, p.scopeRegion!, p.scopeService)
-    const expected = hmac(signingKey, stringToSign)
+    const signing = opts.signingKeyCache.signing(credential.accessKeyId, credential.secretAccessKey, p.scopeDate, p.scopeRegion!, p.scopeService)
+    const signingKey = signing.key
+    const expected = signing.mac.digest(stringToSign)
     if (!HEX64.test(p.signature) || !crypto.timingSafeEqual(expected, Buffer.from(p.signature, 'hex'))) throw mismatch()
     if (payload.kind === 'streaming' && payload.signed) chunkSigner = new HmacChunkSigner(signingKey, p.amzDate, scope, p.signature)
   }

@@ -16,6 +16,7 @@
  */
 import crypto from 'node:crypto'
 import { hmac } from './canonical.js'
+import { HmacSha256 } from './hmac.js'
 
 /** Small insertion-ordered LRU: a Map re-inserted on hit, oldest evicted past `max`. */
 class BoundedLru<V> {
@@ -54,27 +55,34 @@ export function deriveSigV4SigningKey(secret: string, date: string, region: stri
   return hmac(kService, 'aws4_request')
 }
 
+/** A derived signing key and its precomputed HMAC (see hmac.ts). */
+export interface SigningEntry { key: Buffer; mac: HmacSha256 }
+
 /** Bounded cache of SigV4 signing keys. A new day or a rotated secret simply misses. */
 export class SigV4KeyCache {
-  private readonly lru: BoundedLru<Buffer>
+  private readonly lru: BoundedLru<SigningEntry>
   constructor(maxEntries = 1024) {
     this.lru = new BoundedLru(maxEntries)
   }
   // The last key handed out: a run of requests by one caller skips building and hashing the long LRU key.
-  private last: { accessKeyId: string; secret: string; date: string; region: string; service: string; key: Buffer } | undefined
+  private last: { accessKeyId: string; secret: string; date: string; region: string; service: string; entry: SigningEntry } | undefined
 
-  signingKey(accessKeyId: string, secret: string, date: string, region: string, service: string): Buffer {
+  signing(accessKeyId: string, secret: string, date: string, region: string, service: string): SigningEntry {
     const l = this.last
-    if (l && l.accessKeyId === accessKeyId && l.secret === secret && l.date === date && l.region === region && l.service === service) return l.key
+    if (l && l.accessKeyId === accessKeyId && l.secret === secret && l.date === date && l.region === region && l.service === service) return l.entry
     // The secret is part of the key so a rotated secret can never reuse a stale signing key.
     const k = `${accessKeyId}\n${secret}\n${date}\n${region}\n${service}`
     let v = this.lru.get(k)
     if (v === undefined) {
-      v = deriveSigV4SigningKey(secret, date, region, service)
+      const key = deriveSigV4SigningKey(secret, date, region, service)
+      v = { key, mac: new HmacSha256(key) }
       this.lru.set(k, v)
     }
-    this.last = { accessKeyId, secret, date, region, service, key: v }
+    this.last = { accessKeyId, secret, date, region, service, entry: v }
     return v
+  }
+  signingKey(accessKeyId: string, secret: string, date: string, region: string, service: string): Buffer {
+    return this.signing(accessKeyId, secret, date, region, service).key
   }
   get size(): number {
     return this.lru.size

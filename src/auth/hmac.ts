@@ -1,0 +1,45 @@
+/**
+ * @module HMAC-SHA256 (RFC 2104) for one key, on top of the one-shot `crypto.hash`.
+ *
+ * Why hand-written: `crypto.createHmac` resolves the digest in OpenSSL and builds an HMAC context on
+ * every call. In the server that cost more than the hashing itself (~5 µs of a ~65 µs signed GET,
+ * profiled). Signing keys are cached per day/region/service, so their padded key blocks can be
+ * computed once; each MAC is then two one-shot hashes over preallocated buffers. Checked against
+ * `createHmac` by hmac.test.ts and by every SigV4 vector.
+ */
+import crypto from 'node:crypto'
+
+const BLOCK = 64
+const oneShot = typeof crypto.hash === 'function'
+
+export class HmacSha256 {
+  private inner: Buffer
+  private readonly outer = Buffer.alloc(BLOCK + 32)
+  private readonly key: Buffer
+
+  constructor(key: Buffer) {
+    this.key = key
+    const k = key.length > BLOCK ? crypto.createHash('sha256').update(key).digest() : key
+    this.inner = Buffer.alloc(BLOCK + 256)
+    for (let i = 0; i < BLOCK; i++) {
+      const b = i < k.length ? k[i]! : 0
+      this.inner[i] = b ^ 0x36
+      this.outer[i] = b ^ 0x5c
+    }
+  }
+
+  /** HMAC-SHA256(key, UTF-8 of `message`). Synchronous, so the scratch buffers are never shared. */
+  digest(message: string): Buffer {
+    if (!oneShot) return crypto.createHmac('sha256', this.key).update(message, 'utf8').digest()
+    const n = Buffer.byteLength(message, 'utf8')
+    if (BLOCK + n > this.inner.length) {
+      const grown = Buffer.alloc(BLOCK + n)
+      this.inner.copy(grown, 0, 0, BLOCK)
+      this.inner = grown
+    }
+    this.inner.write(message, BLOCK, 'utf8')
+    const innerDigest = crypto.hash('sha256', this.inner.subarray(0, BLOCK + n), 'buffer')
+    innerDigest.copy(this.outer, BLOCK)
+    return crypto.hash('sha256', this.outer, 'buffer')
+  }
+}
