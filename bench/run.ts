@@ -453,14 +453,16 @@ async function main(): Promise<void> {
   }
 
   // Issue 5: an MRAP GET (SigV4A, over TLS, routed) costs no more server CPU per request than a
-  // direct SigV4 GET plus 1.5 P-256 verifications (the one SigV4A needs cannot be cached).
+  // direct SigV4 GET plus 1.5 P-256 verifications (the one SigV4A needs cannot be cached). The
+  // direct GET is the same object from its bucket's regional endpoint over the same proxy and TLS,
+  // so the difference is what the MRAP adds, not what TLS costs (docs/decisions/mrap-bench-baseline.md).
   function mrapCostGoal(): { goal: string; value: number; met: boolean }[] {
-    const direct = summary.find((x) => x.case === 'mrap signed GET 1 KiB')?.cpuUsPerReq
+    const direct = vpcCase && 'json' in vpcCase ? (vpcCase.json.direct as { cpuUsPerReq?: number } | undefined)?.cpuUsPerReq : undefined
     const viaMrap = vpcCase && 'json' in vpcCase ? (vpcCase.json.internet as { cpuUsPerReq?: number } | undefined)?.cpuUsPerReq : undefined
     const p256 = (micro.find((m) => m.name === 'auth')?.lines as { bench?: string; us_per_op?: number }[] | undefined)?.find((l) => l.bench === 'node-crypto-p256-verify')?.us_per_op
     if (direct === undefined || viaMrap === undefined || p256 === undefined) return []
     const budget = Math.round(direct + 1.5 * p256)
-    return [{ goal: `MRAP GET CPU/req <= direct GET (${direct} µs) + 1.5 x P-256 verify (${p256} µs) = ${budget} µs`, value: viaMrap, met: viaMrap <= budget }]
+    return [{ goal: `MRAP GET CPU/req <= direct GET over the same TLS path (${direct} µs) + 1.5 x P-256 verify (${p256} µs) = ${budget} µs`, value: viaMrap, met: viaMrap <= budget }]
   }
 
   // Report.

@@ -16,6 +16,7 @@ import { HttpsProxyAgent } from 'https-proxy-agent'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { HttpRequest } from '@smithy/protocol-http'
 import { SignatureV4a } from '@aws-sdk/signature-v4a'
+import { SignatureV4 } from '@smithy/signature-v4'
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3'
 import {
   S3ControlClient, CreateMultiRegionAccessPointCommand, DescribeMultiRegionAccessPointOperationCommand,
@@ -46,6 +47,8 @@ export interface VpcCaseSetup {
   /** Load specs for bench/vpc-load.ts: the same signed GET via each proxy. */
   vpc: { proxy: string; host: string; caPath: string; request: string }
   internet: { proxy: string; host: string; caPath: string; request: string }
+  /** A SigV4 GET of the same object from its bucket's regional endpoint, same proxy, same TLS: the baseline of issue 5's goal. */
+  direct: { proxy: string; host: string; caPath: string; request: string }
   alias: string
 }
 
@@ -89,16 +92,31 @@ export async function setupVpcCase(dataDir: string, frontUrl: string): Promise<V
   s3.destroy()
   const host = `${alias}.accesspoint.s3-global.amazonaws.com`
   const request = await signedGet(host, '/k')
-  return { alias, vpc: { proxy: vpcProxy, host, caPath: info.caPath, request }, internet: { proxy: info.proxy, host, caPath: info.caPath, request } }
+  return {
+    alias, vpc: { proxy: vpcProxy, host, caPath: info.caPath, request }, internet: { proxy: info.proxy, host, caPath: info.caPath, request },
+    direct: { proxy: info.proxy, host: DIRECT_HOST, caPath: info.caPath, request: await signedDirectGet() },
+  }
+}
+
+/** The same object straight from its bucket: regional endpoint, path style, SigV4, through the same proxy and TLS. */
+const DIRECT_HOST = 's3.us-east-1.amazonaws.com'
+const DIRECT_PATH = '/DOC-EXAMPLE-BUCKET1/k'
+export async function signedDirectGet(): Promise<string> {
+  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: CREDS, sha256: NodeSha256 as never, uriEscapePath: false, applyChecksum: false })
+  const req = new HttpRequest({ method: 'GET', protocol: 'https:', hostname: DIRECT_HOST, path: DIRECT_PATH, headers: { host: DIRECT_HOST, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } })
+  return rawRequest((await signer.sign(req)) as HttpRequest, DIRECT_PATH)
+}
+
+function rawRequest(signed: HttpRequest, path: string): string {
+  const lines = [`GET ${path} HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`), 'connection: keep-alive', '', '']
+  return Buffer.from(lines.join('\r\n')).toString('base64')
 }
 
 /** A SigV4A (region set `*`) GET, as raw HTTP/1.1 bytes (base64) to send on a tunnel again and again. */
 export async function signedGet(host: string, path: string): Promise<string> {
   const signer = new SignatureV4a({ service: 's3', region: '*', credentials: CREDS, sha256: NodeSha256 as never, uriEscapePath: false, applyChecksum: false })
   const req = new HttpRequest({ method: 'GET', protocol: 'https:', hostname: host, path, headers: { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } })
-  const signed = (await signer.sign(req, { signingRegion: '*' })) as HttpRequest
-  const lines = [`GET ${path} HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`), 'connection: keep-alive', '', '']
-  return Buffer.from(lines.join('\r\n')).toString('base64')
+  return rawRequest((await signer.sign(req, { signingRegion: '*' })) as HttpRequest, path)
 }
 
 export interface VpcCaseDeps {
@@ -119,23 +137,25 @@ export interface VpcCaseResult { lines: string[]; json: Record<string, unknown>;
 /** Rounds of internet then VPC, SECONDS each; median rps, CPU µs per request, and the ratio. */
 export async function runVpcCase(d: VpcCaseDeps): Promise<VpcCaseResult> {
   const setup = await setupVpcCase(d.dataDir, d.frontUrl)
-  const paths = { internet: setup.internet, vpc: setup.vpc } as const
-  const res: Record<'internet' | 'vpc', { rps: number; cpuUs: number; p50: number; p99: number; bad: number }[]> = { internet: [], vpc: [] }
+  const paths = { internet: setup.internet, vpc: setup.vpc, direct: setup.direct } as const
+  type Path = keyof typeof paths
+  const res: Record<Path, { rps: number; cpuUs: number; p50: number; p99: number; bad: number }[]> = { internet: [], vpc: [], direct: [] }
   for (let r = -1; r < d.rounds; r++) {
-    for (const which of ['internet', 'vpc'] as const) {
+    for (const which of ['internet', 'vpc', 'direct'] as const) {
       // Fresh signatures each round (a signature is good for 15 minutes).
-      const spec = { ...paths[which], request: await signedGet(setup.vpc.host, '/k'), connections: d.connections, seconds: r < 0 ? 1 : d.seconds }
+      const request = which === 'direct' ? await signedDirectGet() : await signedGet(setup.vpc.host, '/k')
+      const spec = { ...paths[which], request, connections: d.connections, seconds: r < 0 ? 1 : d.seconds }
       const cpu0 = d.cpuSeconds(d.pid)
       const m = await d.load(JSON.stringify(spec))
       const cpu = d.cpuSeconds(d.pid) - cpu0
       if (r < 0) continue // warm-up
       res[which].push({ rps: m.rps, cpuUs: m.requests > 0 ? (cpu / m.requests) * 1e6 : NaN, p50: m.p50Ms, p99: m.p99Ms, bad: m.non2xx })
-      d.log(`  round ${r + 1} MRAP GET 1 KiB via ${which.padEnd(8)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  server CPU ${res[which].at(-1)!.cpuUs.toFixed(0)} µs/req${m.non2xx ? `  (${m.non2xx} non-2xx!)` : ''}`)
+      d.log(`  round ${r + 1} ${which === 'direct' ? 'direct SigV4 GET 1 KiB, TLS ' : 'MRAP GET 1 KiB via'} ${which.padEnd(8)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  server CPU ${res[which].at(-1)!.cpuUs.toFixed(0)} µs/req${m.non2xx ? `  (${m.non2xx} non-2xx!)` : ''}`)
     }
   }
   const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2 }
-  const sum = (w: 'internet' | 'vpc') => ({ rps: Math.round(med(res[w].map((x) => x.rps))), cpuUsPerReq: Math.round(med(res[w].map((x) => x.cpuUs))), p50Ms: med(res[w].map((x) => x.p50)), p99Ms: med(res[w].map((x) => x.p99)), bad: res[w].reduce((a, x) => a + x.bad, 0), rounds: res[w].map((x) => Math.round(x.rps)) })
-  const internet = sum('internet'), vpc = sum('vpc')
+  const sum = (w: Path) => ({ rps: Math.round(med(res[w].map((x) => x.rps))), cpuUsPerReq: Math.round(med(res[w].map((x) => x.cpuUs))), p50Ms: med(res[w].map((x) => x.p50)), p99Ms: med(res[w].map((x) => x.p99)), bad: res[w].reduce((a, x) => a + x.bad, 0), rounds: res[w].map((x) => Math.round(x.rps)) })
+  const internet = sum('internet'), vpc = sum('vpc'), direct = sum('direct')
   const ratio = Math.round((vpc.rps / internet.rps) * 1000) / 1000
   const cpuRatio = Math.round((internet.cpuUsPerReq / vpc.cpuUsPerReq) * 1000) / 1000
   const lines = [
@@ -143,6 +163,7 @@ export async function runVpcCase(d: VpcCaseDeps): Promise<VpcCaseResult> {
     `  via the internet proxy        ${String(internet.rps).padStart(7)} rps  p50 ${internet.p50Ms.toFixed(2)} ms  p99 ${internet.p99Ms.toFixed(2)} ms  CPU ${internet.cpuUsPerReq} µs/req  rounds ${internet.rounds.join(' / ')}${internet.bad ? `  ${internet.bad} non-2xx!` : ''}`,
     `  via seed-vpc and its endpoint ${String(vpc.rps).padStart(7)} rps  p50 ${vpc.p50Ms.toFixed(2)} ms  p99 ${vpc.p99Ms.toFixed(2)} ms  CPU ${vpc.cpuUsPerReq} µs/req  rounds ${vpc.rounds.join(' / ')}${vpc.bad ? `  ${vpc.bad} non-2xx!` : ''}`,
     `  VPC / internet: ${ratio} (rps), ${cpuRatio} (server CPU per request)`,
+    `  the same object straight from DOC-EXAMPLE-BUCKET1 (SigV4, s3.us-east-1 path style, same proxy and TLS): ${direct.rps} rps, CPU ${direct.cpuUsPerReq} µs/req${direct.bad ? `  ${direct.bad} non-2xx!` : ''}`,
   ]
-  return { lines, ratio, json: { alias: setup.alias, internet, vpc, ratio, cpuRatio } }
+  return { lines, ratio, json: { alias: setup.alias, internet, vpc, direct, ratio, cpuRatio } }
 }

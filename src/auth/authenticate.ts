@@ -128,7 +128,8 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
     if (!HEX.test(p.signature) || p.signature.length > 160) throw mismatch()
     let ok = false
     try {
-      ok = crypto.verify('sha256', Buffer.from(stringToSign, 'utf8'), { key, dsaEncoding: 'der' }, Buffer.from(p.signature, 'hex'))
+      // The KeyObject itself (DER signatures are the default): no options object to parse per call.
+      ok = crypto.verify('sha256', Buffer.from(stringToSign, 'utf8'), key, Buffer.from(p.signature, 'hex'))
     } catch {
       ok = false // malformed DER
     }

@@ -15,9 +15,16 @@ export interface RouteChoiceInput {
 }
 
 export function chooseRoutes(input: RouteChoiceInput): MrapRoute[] {
-  return input.routes
-    .filter((r) => r.trafficDialPercentage > 0 && input.isUp(r.region))
-    .map((r) => ({ r, rtt: input.latency.rtt(input.originRegion, r.region) }))
-    .sort((a, b) => a.rtt - b.rtt || (a.r.region < b.r.region ? -1 : a.r.region > b.r.region ? 1 : 0))
-    .map((x) => x.r)
+  // Insertion by (rtt, region name) into a short list: an MRAP has at most 17 regions, and this runs per request.
+  const out: MrapRoute[] = []
+  const rtts: number[] = []
+  for (const r of input.routes) {
+    if (r.trafficDialPercentage <= 0 || !input.isUp(r.region)) continue
+    const rtt = input.latency.rtt(input.originRegion, r.region)
+    let i = out.length
+    while (i > 0 && (rtts[i - 1]! > rtt || (rtts[i - 1] === rtt && out[i - 1]!.region > r.region))) { out[i] = out[i - 1]!; rtts[i] = rtts[i - 1]!; i-- }
+    out[i] = r
+    rtts[i] = rtt
+  }
+  return out
 }
