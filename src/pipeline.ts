@@ -80,6 +80,28 @@ export async function handleRequest(s: Services, req: IncomingMessage, res: Serv
   if (log.isLevelEnabled('info')) log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
 }
 
+/**
+ * The query the S3 operations see. A presigned URL's own X-Amz-* parameters mean nothing to them
+ * (authentication reads the raw query; no operation reads an X-Amz-* parameter), so a query made of
+ * nothing else becomes an empty one without URLSearchParams parsing it per request.
+ */
+export function s3Query(raw: string): URLSearchParams {
+  if (raw === '' || onlyAmzParams(raw)) return new URLSearchParams()
+  return new URLSearchParams(raw)
+}
+
+function onlyAmzParams(raw: string): boolean {
+  // The spellings clients use; any other casing just takes the general path.
+  let start = 0
+  while (start < raw.length) {
+    const amp = raw.indexOf('&', start)
+    const end = amp < 0 ? raw.length : amp
+    if (end > start && !raw.startsWith('X-Amz-', start) && !raw.startsWith('x-amz-', start)) return false
+    start = end + 1
+  }
+  return true
+}
+
 interface Addressed { bucket?: string; key?: string }
 
 /** Bucket and key from the path (path style) or from the Host (virtual-host style). */
@@ -119,11 +141,13 @@ function unavailable(what: string): ServiceHandler {
   return { envelope: 's3', handle: async () => { throw s3Error('NotImplemented', { message: `This server does not serve the ${what} API.` }) } }
 }
 
-async function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, target: Target, origin: Origin, requestId: string, log: S3Request['log'], info: Record<string, string | undefined>): Promise<WireResult> {
+// Not `async`: it returns executeS3's promise as it is (an async function returning a promise costs
+// extra microtask turns per request); its synchronous throws reach the caller's try block the same way.
+function runS3(s: Services, req: IncomingMessage, view: HttpRequestView, target: Target, origin: Origin, requestId: string, log: S3Request['log'], info: Record<string, string | undefined>): Promise<WireResult> {
   const { bucket: bucketName, key } = addressOf(target, view.rawPath)
   if (bucketName !== undefined && !isAddressableBucketName(bucketName)) throw s3Error('InvalidBucketName', { fields: { BucketName: bucketName } })
   if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) throw s3Error('KeyTooLongError', { fields: { Size: Buffer.byteLength(key), MaxSizeAllowed: MAX_KEY_BYTES } })
-  const query = new URLSearchParams(view.rawQuery)
+  const query = s3Query(view.rawQuery)
   const op = classify(view.method, bucketName, key, query, req.headers)
   info.op = op.name; info.bucket = bucketName; info.key = key
 

@@ -7,6 +7,7 @@
  */
 import crypto from 'node:crypto'
 import { s3Error, type S3Error } from '../shared/errors.js'
+import { equalConstantTime } from './hmac.js'
 import { canonicalQuery, canonicalRequest, EMPTY_SHA256, headerValue, hmac, parseQuery, sha256Hex, type QueryParam } from './canonical.js'
 import { parseAuthorizationHeader, parsePresignedQuery, type ParsedAuth } from './parse.js'
 import { HmacChunkSigner, EcdsaChunkSigner } from './chunk-signer.js'
@@ -138,8 +139,8 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
   } else {
     const signing = opts.signingKeyCache.signing(credential.accessKeyId, credential.secretAccessKey, p.scopeDate, p.scopeRegion!, p.scopeService)
     const signingKey = signing.key
-    const expected = signing.mac.digest(stringToSign)
-    if (!HEX64.test(p.signature) || !crypto.timingSafeEqual(expected, Buffer.from(p.signature, 'hex'))) throw mismatch()
+    // Hex against hex (HEX64 admits lower case only, as the digest is written): no buffers to allocate.
+    if (!HEX64.test(p.signature) || !equalConstantTime(signing.mac.digest(stringToSign, 'hex'), p.signature)) throw mismatch()
     if (payload.kind === 'streaming' && payload.signed) chunkSigner = new HmacChunkSigner(signingKey, p.amzDate, scope, p.signature)
   }
 

@@ -29,8 +29,10 @@ export class HmacSha256 {
   }
 
   /** HMAC-SHA256(key, UTF-8 of `message`). Synchronous, so the scratch buffers are never shared. */
-  digest(message: string): Buffer {
-    if (!oneShot) return crypto.createHmac('sha256', this.key).update(message, 'utf8').digest()
+  digest(message: string): Buffer
+  digest(message: string, encoding: 'hex'): string
+  digest(message: string, encoding?: 'hex'): Buffer | string {
+    if (!oneShot) { const h = crypto.createHmac('sha256', this.key).update(message, 'utf8'); return encoding ? h.digest(encoding) : h.digest() }
     const n = Buffer.byteLength(message, 'utf8')
     if (BLOCK + n > this.inner.length) {
       const grown = Buffer.alloc(BLOCK + n)
@@ -40,6 +42,14 @@ export class HmacSha256 {
     this.inner.write(message, BLOCK, 'utf8')
     const innerDigest = crypto.hash('sha256', this.inner.subarray(0, BLOCK + n), 'buffer')
     innerDigest.copy(this.outer, BLOCK)
-    return crypto.hash('sha256', this.outer, 'buffer')
+    return crypto.hash('sha256', this.outer, encoding ?? 'buffer')
   }
+}
+
+/** Compares two strings in time that depends only on their lengths (for signatures). */
+export function equalConstantTime(a: string, b: string): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
 }

@@ -7,7 +7,7 @@
 import { s3Error, S3Error } from '../shared/errors.js'
 import { authenticate, regionSetCovers } from '../auth/index.js'
 import { classify, type OperationName } from '../s3/classify.js'
-import { addressOf, executeS3, lookupKey, principalOf } from '../pipeline.js'
+import { addressOf, executeS3, lookupKey, principalOf, s3Query } from '../pipeline.js'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
 import type { Services } from '../services.js'
@@ -40,7 +40,7 @@ async function handleMrap(s: Services, ctx: HandlerContext): Promise<WireResult>
     throw s3Error('NoSuchAccessPoint', { fields: { AccessPointName: alias } })
   }
   const { key } = addressOf({ kind: 'bucket', bucket: alias }, view.rawPath)
-  const query = new URLSearchParams(view.rawQuery)
+  const query = s3Query(view.rawQuery)
   const op = classify(view.method, alias, key, query, req.headers)
   info.op = op.name; info.mrap = alias; info.key = key
   if (COPY.has(op.name)) {
