@@ -116,6 +116,10 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
   const credential = opts.lookup(p.accessKeyId)
   if (credential === undefined) throw s3Error('InvalidAccessKeyId', { fields: { AWSAccessKeyId: p.accessKeyId } })
   checkSessionToken(credential, p, req, opts.now)
+  if (isV4A && credential.sessionToken !== undefined && credential.tokenIssuer === 'global') {
+    // mrap-spec §3.2: SigV4A needs temporary credentials from a Regional STS endpoint.
+    throw s3Error('InvalidToken', { message: 'The security token was issued by the global STS endpoint (sts.amazonaws.com), which SigV4A does not accept; get temporary credentials from a Regional STS endpoint.' })
+  }
 
   const { payload, canonicalRequest: creq, stringToSign, scope } = signingInputs(req, query, p, service, opts.bufferedBody)
   const mismatch = (): S3Error =>

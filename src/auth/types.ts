@@ -21,6 +21,8 @@ export interface SigningCredential {
   secretAccessKey: string
   sessionToken?: string
   expiresAt?: Date
+  /** Temporary credentials: `global` when the global STS endpoint issued them, else the issuing region. */
+  tokenIssuer?: string
 }
 
 export type CredentialLookup = (accessKeyId: string) => SigningCredential | undefined

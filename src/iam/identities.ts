@@ -38,6 +38,8 @@ export interface KeyRecord {
   status: 'Active' | 'Inactive'
   sessionToken?: string
   expiresAt?: Date
+  /** Sessions: `global` when the global STS endpoint issued them, else the issuing region. */
+  tokenIssuer?: string
   principal: Principal
 }
 
@@ -123,7 +125,7 @@ export class Identities {
     for (const s of this.store.sessions.values()) {
       keys.set(s.id, {
         accessKeyId: s.id, secretAccessKey: s.secret, status: 'Active', sessionToken: s.token,
-        expiresAt: new Date(s.expiresAt), principal: this.sessionPrincipal(s),
+        expiresAt: new Date(s.expiresAt), principal: this.sessionPrincipal(s), tokenIssuer: s.issuer,
       })
     }
     this.keys = keys

@@ -5,7 +5,9 @@ import { IAMClient, CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/cli
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startTestServer, failure, ADMIN, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client } from '../helpers/mrap.js'
+import { readFileSync } from 'node:fs'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { CaProxyAgent, proxiedS3Client } from '../helpers/mrap.js'
 
 const MRAP = 'arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap'
 
@@ -50,6 +52,25 @@ describe('assumed-role credentials on the MRAP', () => {
     })
     const e = await failure(() => proxiedS3Client(s, { creds }).send(new PutObjectCommand({ Bucket: MRAP, Key: 'session/no.txt', Body: 'x' })))
     assert.equal(e.$metadata.httpStatusCode, 403)
+  })
+
+  test('a session from the global STS endpoint works with SigV4 on a bucket but is refused for SigV4A on the MRAP', async () => {
+    const iam = new IAMClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
+    await iam.send(new CreateRoleCommand({
+      RoleName: 'mrap-global-sts',
+      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/admin' }, Action: 'sts:AssumeRole' }] }),
+    }))
+    await iam.send(new PutRolePolicyCommand({ RoleName: 'mrap-global-sts', PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: '*' }] }) }))
+    // sts.amazonaws.com itself, through the internet proxy (as a client without a regional endpoint configured would).
+    const agent = new CaProxyAgent(s.proxy, readFileSync(s.caPath))
+    const sts = new STSClient({ endpoint: 'https://sts.amazonaws.com', region: 'us-east-1', credentials: ADMIN, maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpsAgent: agent }) })
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/mrap-global-sts', RoleSessionName: 'global' }))).Credentials!
+    const creds = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }
+    await s.client(creds).send(new PutObjectCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1', Key: 'session/global.txt', Body: 'sigv4 is fine' }))
+    const e = await failure(() => proxiedS3Client(s, { creds }).send(new GetObjectCommand({ Bucket: MRAP, Key: 'session/global.txt' })))
+    assert.equal(e.$metadata.httpStatusCode, 400)
+    assert.equal(e.name, 'InvalidToken')
+    agent.destroy()
   })
 
   test('a tampered session token is refused', async () => {
