@@ -8,7 +8,7 @@
 import crypto from 'node:crypto'
 import { s3Error, type S3Error } from '../shared/errors.js'
 import { equalConstantTime } from './hmac.js'
-import { canonicalQuery, canonicalRequest, EMPTY_SHA256, headerValue, hmac, parseQuery, sha256Hex, type QueryParam } from './canonical.js'
+import { canonicalQuery, canonicalRequest, EMPTY_SHA256, headerValue, parseQuery, sha256Hex, type QueryParam } from './canonical.js'
 import { parseAuthorizationHeader, parsePresignedQuery, type ParsedAuth } from './parse.js'
 import { HmacChunkSigner, EcdsaChunkSigner } from './chunk-signer.js'
 import type { AuthOptions, AuthResult, HttpRequestView, PayloadMode, SigningCredential } from './types.js'

@@ -77,7 +77,7 @@ const httpDates = new WeakMap<Date, string>()
 
 export function httpDate(d: Date): string {
   let s = httpDates.get(d)
-  if (s === undefined || Number.isNaN(d.getTime())) { s = d.toUTCString(); httpDates.set(d, s) }
+  if (s === undefined) { s = d.toUTCString(); httpDates.set(d, s) }
   return s
 }
 

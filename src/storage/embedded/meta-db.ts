@@ -181,13 +181,7 @@ export class MetaDb {
 
   /** All versions, key ascending then newest first; `tie` resumes inside `from.key` below that seq. */
   versionsFrom(bucket: string, from: Position, end: string | undefined, limit: number): VersionRow[] {
-    if (from.tie === undefined) {
-      const stmt = from.inclusive ? this.s.versionsGe : this.s.versionsGt
-      return stmt.all(bucket, from.key, end ?? MAX_KEY, limit)
-    }
-    const head = this.s.versionsInKey.all(bucket, from.key, from.tie, limit)
-    if (head.length >= limit) return head
-    return head.concat(this.s.versionsGt.all(bucket, from.key, end ?? MAX_KEY, limit - head.length))
+    return pageFrom({ ge: this.s.versionsGe, gt: this.s.versionsGt, inKey: this.s.versionsInKey }, bucket, from, end, limit)
   }
 
   upload(uploadId: string): UploadRow | undefined {
@@ -216,13 +210,7 @@ export class MetaDb {
 
   /** Uploads by key then initiation; `tie` resumes inside `from.key` after that upload seq. */
   uploadsFrom(bucket: string, from: Position, end: string | undefined, limit: number): UploadRow[] {
-    if (from.tie === undefined) {
-      const stmt = from.inclusive ? this.s.uploadsGe : this.s.uploadsGt
-      return stmt.all(bucket, from.key, end ?? MAX_KEY, limit)
-    }
-    const head = this.s.uploadsInKey.all(bucket, from.key, from.tie, limit)
-    if (head.length >= limit) return head
-    return head.concat(this.s.uploadsGt.all(bucket, from.key, end ?? MAX_KEY, limit - head.length))
+    return pageFrom({ ge: this.s.uploadsGe, gt: this.s.uploadsGt, inKey: this.s.uploadsInKey }, bucket, from, end, limit)
   }
 
   part(uploadId: string, partNumber: number): PartRow | undefined {
@@ -254,6 +242,23 @@ export class MetaDb {
   referencedBlobs(): Set<string> {
     return new Set(this.s.blobRefs.all().map((r) => r.blob))
   }
+}
+
+interface PageStatements<R> {
+  ge: Database.Statement<[string, string, string, number], R>
+  gt: Database.Statement<[string, string, string, number], R>
+  inKey: Database.Statement<[string, string, number, number], R>
+}
+
+/**
+ * Rows by key from `from` (versions or uploads): a `tie` first finishes `from.key` after that
+ * sequence number (the statement's own order), then continues with the keys after it.
+ */
+function pageFrom<R>(st: PageStatements<R>, bucket: string, from: Position, end: string | undefined, limit: number): R[] {
+  if (from.tie === undefined) return (from.inclusive ? st.ge : st.gt).all(bucket, from.key, end ?? MAX_KEY, limit)
+  const head = st.inKey.all(bucket, from.key, from.tie, limit)
+  if (head.length >= limit) return head
+  return head.concat(st.gt.all(bucket, from.key, end ?? MAX_KEY, limit - head.length))
 }
 
 /**
