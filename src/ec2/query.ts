@@ -5,14 +5,14 @@
  * lower-camel elements and `<item>` list members, errors `<Response><Errors><Error>` (clients.md §4).
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Query-Requests.html
  */
-import { S3Error } from '../shared/errors.js'
+import { S3Error, type Ec2ErrorCode } from '../shared/errors.js'
 import { esc } from '../s3/xml.js'
 import type { WireResult } from '../http/respond.js'
 
 export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/'
 
 /** An EC2 error (rendered in the `ec2` envelope); status 400 unless said. */
-export function ec2Error(code: string, message: string, status = 400): S3Error {
+export function ec2Error(code: Ec2ErrorCode, message: string, status = 400): S3Error {
   return new S3Error(code, status, message)
 }
 

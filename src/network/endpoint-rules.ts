@@ -7,6 +7,7 @@
  * https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
  */
 import type { Services } from '../services.js'
+import type { Ec2ErrorCode } from '../shared/errors.js'
 import { privateDnsNames, regionalS3Service, S3_GLOBAL_SERVICE, type EndpointType } from './vpcs.js'
 
 export interface OfferedService {
@@ -30,7 +31,7 @@ export function offeredServices(s: Services, region: string): OfferedService[] {
   ].sort((a, b) => a.name.localeCompare(b.name)) as OfferedService[]
 }
 
-export interface EndpointProblem { code: string; message: string }
+export interface EndpointProblem { code: Ec2ErrorCode; message: string }
 
 export interface EndpointRequest {
   region: string

@@ -91,19 +91,41 @@ export const S3_ERRORS = {
 
 export type S3ErrorCode = keyof typeof S3_ERRORS
 
+/**
+ * EC2's own codes (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html):
+ * EC2 gives each its own message per call, so they have no catalogue wording, only a name the
+ * compiler can check.
+ */
+export const EC2_ERROR_CODES = [
+  'AuthFailure', 'DependencyViolation', 'DryRunOperation', 'IdempotentParameterMismatch', 'InvalidAction',
+  'InvalidPaginationToken', 'InvalidParameter', 'InvalidParameterCombination', 'InvalidParameterValue',
+  'InvalidServiceName', 'InvalidVpc.Range', 'InvalidVpcEndpointId.Malformed', 'InvalidVpcEndpointId.NotFound',
+  'InvalidVpcID.Malformed', 'InvalidVpcID.NotFound', 'MissingAction', 'MissingAuthenticationToken',
+  'InvalidPolicyDocument', 'MissingParameter', 'RequestExpired', 'RouteAlreadyExists', 'TagLimitExceeded', 'UnauthorizedOperation',
+] as const
+
+export type Ec2ErrorCode = (typeof EC2_ERROR_CODES)[number]
+
+/** Every code mrap can answer with: a comparison with anything else does not compile. */
+export type ErrorCode = S3ErrorCode | Ec2ErrorCode
+
 /** Extra XML fields some codes carry (`Key`, `BucketName`, `Region`, `ArgumentName`, ...). */
 export type ErrorFields = Record<string, string | number | undefined>
 
-export class S3Error extends Error {
-  readonly code: string
+/**
+ * The error of every service mrap plays (S3, S3 Control, IAM, STS, EC2); the renderer of the
+ * service's envelope turns it into bytes. `S3Error` is its older name, kept as an alias.
+ */
+export class ServiceError extends Error {
+  readonly code: ErrorCode
   readonly status: number
   readonly fields: ErrorFields
   /** Response headers the error carries (`Allow` for 405, `x-amz-bucket-region` for 301, ...). */
   readonly headers: Record<string, string>
 
-  constructor(code: string, status: number, message: string, fields: ErrorFields = {}, headers: Record<string, string> = {}) {
+  constructor(code: ErrorCode, status: number, message: string, fields: ErrorFields = {}, headers: Record<string, string> = {}) {
     super(message)
-    this.name = 'S3Error'
+    this.name = 'ServiceError'
     this.code = code
     this.status = status
     this.fields = fields
@@ -111,20 +133,22 @@ export class S3Error extends Error {
   }
 }
 
+export { ServiceError as S3Error }
+
 /** Build an error from the catalogue; `message` overrides the catalogue's wording where AWS is more specific. */
 export function s3Error(
   code: S3ErrorCode,
   opts: { message?: string; fields?: ErrorFields; headers?: Record<string, string>; status?: number } = {},
-): S3Error {
+): ServiceError {
   const entry = S3_ERRORS[code]
-  return new S3Error(code, opts.status ?? entry.status, opts.message ?? entry.message, opts.fields ?? {}, opts.headers ?? {})
+  return new ServiceError(code, opts.status ?? entry.status, opts.message ?? entry.message, opts.fields ?? {}, opts.headers ?? {})
 }
 
 /** InvalidArgument always names the argument, as S3 does. */
-export function invalidArgument(name: string, value: string | undefined, message: string): S3Error {
+export function invalidArgument(name: string, value: string | undefined, message: string): ServiceError {
   return s3Error('InvalidArgument', { message, fields: { ArgumentName: name, ArgumentValue: value } })
 }
 
-export function isS3Error(err: unknown): err is S3Error {
-  return err instanceof S3Error
+export function isS3Error(err: unknown): err is ServiceError {
+  return err instanceof ServiceError
 }
