@@ -6,6 +6,7 @@
  * Errors use IAM's codes: an unknown key is InvalidClientTokenId (S3 says InvalidAccessKeyId).
  */
 import { authenticate, type SignedAuth } from '../auth/index.js'
+import { headerValue, sha256Hex } from '../auth/canonical.js'
 import { authorize, buildS3Context, type Decision, type S3RequestFacts } from '../policy/index.js'
 import { authzPrincipal, identityLayers } from '../s3/authorize.js'
 import { S3Error, s3Error } from '../shared/errors.js'
@@ -25,6 +26,13 @@ export interface ApiCall {
 
 export function authenticateApi(s: Services, ctx: HandlerContext, body: Buffer, service: 'iam' | 'sts' | 'ec2'): { auth: SignedAuth; principal: Principal } {
   const now = s.clock()
+  // For these services the canonical request ends with the hash of the body received (AWS
+  // General Reference, "Create a canonical request for Signature Version 4": HexEncode(Hash(
+  // RequestPayload))); only S3 lets x-amz-content-sha256 stand in for it (UNSIGNED-PAYLOAD,
+  // streaming). Trusting a declared value would let a captured signed ListUsers carry a CreateUser
+  // body, so any declared value other than the body's own hash fails as the signature would on AWS.
+  const declared = headerValue(ctx.view.headers, 'x-amz-content-sha256')
+  if (declared !== undefined && declared !== sha256Hex(body)) throw apiAuthError(s3Error('SignatureDoesNotMatch'))
   let auth
   try {
     auth = authenticate(ctx.view, {

@@ -27,12 +27,13 @@ export async function readForm(req: IncomingMessage): Promise<Buffer> {
 
 /**
  * A Query-protocol call's parameters: the form body (POST) merged after the URL query, as IAM, STS
- * and EC2 accept both. The raw body is returned too: SigV4 may sign its hash.
+ * and EC2 accept both. The raw body is returned too: SigV4 signs its hash. It is read for every
+ * method, so the hash the signature is checked against is that of the bytes actually received.
  */
 export async function readQueryCall(req: IncomingMessage, method: string, rawQuery: string): Promise<{ body: Buffer; form: URLSearchParams }> {
-  const body = method === 'POST' ? await readForm(req) : Buffer.alloc(0)
+  const body = await readForm(req)
   const form = new URLSearchParams(rawQuery)
-  for (const [k, v] of new URLSearchParams(body.toString('utf8'))) form.append(k, v)
+  if (method === 'POST') for (const [k, v] of new URLSearchParams(body.toString('utf8'))) form.append(k, v)
   return { body, form }
 }
 
