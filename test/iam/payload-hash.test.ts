@@ -140,3 +140,24 @@ test('curl --aws-sigv4: a declared hash of another body, and UNSIGNED-PAYLOAD, a
   assert.equal(unsigned.status, 403, unsigned.body)
   assert.equal(userExists('curl2'), false)
 })
+
+test('S3 Control (checked, held already): a declared hash must equal the body; UNSIGNED-PAYLOAD is accepted, as S3 does', async () => {
+  const xml = (name: string) => '<CreateMultiRegionAccessPointRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/">' +
+    `<ClientToken>${name}</ClientToken><Details><Name>${name}</Name><Regions><Region><Bucket>no-such-bucket-${name}</Bucket></Region></Regions></Details>` +
+    '</CreateMultiRegionAccessPointRequest>'
+  const post = async (signedBody: string, sentBody: string, declare: string): Promise<RawResponse> => {
+    const url = new URL(server.endpoint)
+    const headers = { host: url.host, 'x-amz-account-id': ACCOUNT, 'x-amz-content-sha256': declare, 'content-type': 'application/xml' }
+    const path = '/v20180820/async-requests/mrap/create'
+    const req = new HttpRequest({ method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, headers, body: signedBody })
+    const signed = await new SignatureV4({ credentials: ADMIN, region: 'us-west-2', service: 's3', sha256: Sha256, uriEscapePath: false }).sign(req)
+    return send(url, 'POST', path, { ...signed.headers, 'content-length': String(Buffer.byteLength(sentBody)) }, sentBody)
+  }
+  const swapped = await post(xml('ctl-a'), xml('ctl-b'), sha(xml('ctl-a')))
+  assert.equal(swapped.status, 400, swapped.body)
+  assert.equal(codeOf(swapped.body), 'XAmzContentSHA256Mismatch')
+  const honest = await post(xml('ctl-c'), xml('ctl-c'), sha(xml('ctl-c')))
+  assert.equal(honest.status, 200, honest.body)
+  const unsigned = await post(xml('ctl-d'), xml('ctl-d'), 'UNSIGNED-PAYLOAD')
+  assert.equal(unsigned.status, 200, unsigned.body)
+})
