@@ -10,6 +10,7 @@ import * as list from './ops/list.js'
 import * as mpu from './ops/multipart.js'
 import * as tagging from './ops/tagging.js'
 import { deleteObjects } from './ops/delete-objects.js'
+import { checkExpectedOwner, checkUnsupportedHeaders } from './unsupported.js'
 
 const HANDLERS: Record<OperationName, (req: S3Request) => Promise<S3Response>> = {
   ListBuckets: bucket.listBuckets,
@@ -56,5 +57,8 @@ const HANDLERS: Record<OperationName, (req: S3Request) => Promise<S3Response>> =
 }
 
 export function dispatch(req: S3Request): Promise<S3Response> {
+  // Here rather than in each handler: one place that every operation, direct or MRAP-routed, passes.
+  checkUnsupportedHeaders(req.headers, req.op.name)
+  checkExpectedOwner(req.headers, req.bucket)
   return HANDLERS[req.op.name](req)
 }

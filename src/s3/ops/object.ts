@@ -11,6 +11,7 @@ import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { ChecksumStream } from '../../shared/checksums.js'
 import { empty, xmlResponse, type S3Request, type S3Response } from '../context.js'
 import { renderXml } from '../xml.js'
+import { checkExpectedOwner } from '../unsupported.js'
 
 export function storeOf(req: S3Request) {
   const store = req.services.stores.get(req.bucket!.region)
@@ -162,6 +163,7 @@ export async function openCopySource(req: S3Request): Promise<GetResult> {
   const bucket = req.services.control.getBucket(src.bucket)
   if (!bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: src.bucket } })
   if (!req.allowed(src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', src.key, bucket)) throw s3Error('AccessDenied')
+  checkExpectedOwner(req.headers, bucket, 'x-amz-source-expected-bucket-owner')
   const store = req.services.stores.get(bucket.region)
   if (!store) throw s3Error('ServiceUnavailable')
   try {

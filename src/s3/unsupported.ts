@@ -1,0 +1,111 @@
+/**
+ * @module Request headers that would change what is stored or who may read it, and that mrap does not
+ * implement: refused, never accepted and ignored (an object "encrypted with an SSE-C key" that a plain
+ * GET reads is worse than an error). One table, checked once per request in `dispatch` (so direct and
+ * MRAP-routed requests alike), after authorization (a refusal reveals nothing a 403 would hide).
+ * What is refused, what is accepted and why: docs/decisions/unsupported-headers.md.
+ */
+import { s3Error, type S3Error } from '../shared/errors.js'
+import type { OperationName } from './classify.js'
+import type { Headers } from './headers.js'
+import type { BucketRecord } from '../state/control-store.js'
+
+/** The refusal for one header value on one operation, or undefined when the request may go on. */
+type Verdict = (value: string, op: OperationName) => S3Error | undefined
+
+export function notImplemented(name: string): S3Error {
+  return s3Error('NotImplemented', { message: `A header you provided implies functionality that is not implemented: ${name}`, fields: { Header: name } })
+}
+
+const OBJECT_WRITES: ReadonlySet<OperationName> = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload'])
+
+const always = (name: string): Verdict => () => notImplemented(name)
+const onWrites = (name: string): Verdict => (_v, op) => (OBJECT_WRITES.has(op) ? notImplemented(name) : undefined)
+
+/**
+ * ACLs: every mrap bucket is in S3's default Object Ownership state, BucketOwnerEnforced (GetBucketAcl
+ * shows the owner's FULL_CONTROL only, and no other state can be set), so ACL headers get the answers
+ * S3 gives such a bucket ("Troubleshooting" under S3 Object Ownership,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html):
+ * object writes accept only bucket-owner-full-control; CreateBucket accepts only `private`.
+ */
+const cannedAcl: Verdict = (v, op) => {
+  if (OBJECT_WRITES.has(op)) return v === 'bucket-owner-full-control' ? undefined : s3Error('AccessControlListNotSupported')
+  if (op === 'CreateBucket') return v === 'private' ? undefined : s3Error('InvalidBucketAclWithObjectOwnership')
+  return undefined
+}
+const grant: Verdict = (_v, op) => {
+  if (OBJECT_WRITES.has(op)) return s3Error('AccessControlListNotSupported')
+  if (op === 'CreateBucket') return s3Error('InvalidBucketAclWithObjectOwnership')
+  return undefined
+}
+
+/** Classes whose reads need a restore (or that live on other kinds of bucket): storing the label alone would lie. */
+const UNSERVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'SNOW', 'EXPRESS_ONEZONE'])
+
+const EXACT = new Map<string, Verdict>([
+  ['x-amz-acl', cannedAcl],
+  ['x-amz-object-ownership', (v, op) => (op === 'CreateBucket' && v !== 'BucketOwnerEnforced' ? notImplemented('x-amz-object-ownership') : undefined)],
+  ['x-amz-bucket-object-lock-enabled', (v, op) => (op === 'CreateBucket' && v.toLowerCase() !== 'false' ? notImplemented('x-amz-bucket-object-lock-enabled') : undefined)],
+  ['x-amz-storage-class', (v, op) => (OBJECT_WRITES.has(op) && UNSERVED_CLASSES.has(v) ? notImplemented('x-amz-storage-class') : undefined)],
+  // Appends (directory buckets): ignoring the offset would overwrite the object instead.
+  ['x-amz-write-offset-bytes', always('x-amz-write-offset-bytes')],
+  ['x-amz-if-match-last-modified-time', always('x-amz-if-match-last-modified-time')],
+  ['x-amz-if-match-size', always('x-amz-if-match-size')],
+  ['x-amz-if-match-initiated-time', always('x-amz-if-match-initiated-time')],
+])
+
+/** Header families: every member, known today or added later, is refused the same way. */
+const PREFIXES: readonly (readonly [prefix: string, verdict: (name: string) => Verdict])[] = [
+  // SSE-S3, SSE-KMS, DSSE-KMS and SSE-C, on every operation (SSE-C reads too).
+  ['x-amz-server-side-encryption', always],
+  ['x-amz-copy-source-server-side-encryption', always],
+  ['x-amz-grant-', () => grant],
+  ['x-amz-object-lock-', onWrites],
+]
+
+/**
+ * Conditional writes mrap does not evaluate: PutObject's If-Match/If-None-Match are implemented
+ * (ops/object.ts); on these operations the condition would be dropped and the write or delete done
+ * anyway. S3 itself answers CopyObject's with 501 ("Enforce conditional writes on Amazon S3 buckets",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html).
+ */
+const CONDITIONAL: ReadonlySet<OperationName> = new Set(['CopyObject', 'CompleteMultipartUpload', 'DeleteObject'])
+
+const X = 0x78 // 'x'
+const I = 0x69 // 'i'
+
+/**
+ * Throws the refusal for the first unsupported header. Walks the header names once; most names fail
+ * the first-character test, and nothing is allocated unless a header is refused.
+ */
+export function checkUnsupportedHeaders(headers: Headers, op: OperationName): void {
+  for (const name in headers) {
+    const c = name.charCodeAt(0)
+    if (c === I) {
+      if ((name === 'if-match' || name === 'if-none-match') && CONDITIONAL.has(op)) throw notImplemented(name)
+      continue
+    }
+    if (c !== X || !name.startsWith('x-amz-')) continue
+    let verdict = EXACT.get(name)
+    if (verdict === undefined) {
+      for (const [prefix, make] of PREFIXES) if (name.startsWith(prefix)) { verdict = make(name); break }
+      if (verdict === undefined) continue
+    }
+    const raw = headers[name]
+    if (raw === undefined) continue
+    const err = verdict(Array.isArray(raw) ? raw.join(',') : raw.trim(), op)
+    if (err) throw err
+  }
+}
+
+/**
+ * x-amz-expected-bucket-owner (and the copy source's x-amz-source-expected-bucket-owner): a bucket
+ * owned by another account is refused with 403 AccessDenied ("Verifying bucket ownership with bucket
+ * owner condition", https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html).
+ */
+export function checkExpectedOwner(headers: Headers, bucket: BucketRecord | undefined, name = 'x-amz-expected-bucket-owner'): void {
+  const expected = headers[name]
+  if (expected === undefined || bucket === undefined) return
+  if ((Array.isArray(expected) ? expected.join(',') : expected).trim() !== bucket.owner) throw s3Error('AccessDenied')
+}
