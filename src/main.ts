@@ -4,11 +4,12 @@
  */
 import { resolve } from 'node:path'
 import { pino, type Logger } from 'pino'
-import { createServices, closeServices, type Services } from './services.js'
+import { createServices, closeServices, StartupError, type Services } from './services.js'
 import { FrontDoor } from './http/server.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from './world/load.js'
 import type { World } from './world/schema.js'
 import { removeRuntimeInfo, writeRuntimeInfo } from './state/runtime-file.js'
+import { DataDirInUseError, exposedBits, lockDataDir, privateUmask, type DataDirLock } from './state/data-dir-lock.js'
 import { listenAdmin, type AdminServer } from './admin/server.js'
 import { ensureTls } from './network/ca.js'
 import { listenProxy } from './network/proxy.js'
@@ -47,6 +48,8 @@ export interface RunningServer {
   vpcProxies: VpcProxies
   /** `http://host:port/metrics` when metrics are on. */
   metricsUrl?: string
+  /** Start-up warnings (already logged), for `mrap serve` to repeat on stderr. */
+  warnings: string[]
   close(): Promise<void>
 }
 
@@ -57,10 +60,32 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: process.env.MRAP_LOG_LEVEL ?? 'info' })
   const world = opts.world ?? loadWorldFile(opts.worldFile ?? DEFAULT_WORLD_FILE)
   const dataDir = resolve(opts.dataDir)
-  const services = await createServices({
-    config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host] },
-    world, log, ...(opts.clock ? { clock: opts.clock } : {}),
-  })
+  // Object bytes, IAM records and the CA key are for this user only. Here rather than in `mrap serve`
+  // so servers started in-process (tests, benches) write the same modes as the command.
+  privateUmask()
+  const warnings: string[] = []
+  const exposed = exposedBits(dataDir)
+  if (exposed !== 0) {
+    const text = `data dir ${dataDir} is open to other users (mode has ${(exposed).toString(8).padStart(3, '0')} for group/others); \`chmod 700 ${dataDir}\` to make it private`
+    log.warn({ dataDir, groupOtherBits: exposed.toString(8) }, text)
+    warnings.push(text)
+  }
+  // Before anything in the directory is touched: a loser must leave a live server's files alone.
+  let lock: DataDirLock
+  try { lock = lockDataDir(dataDir) } catch (e) {
+    if (e instanceof DataDirInUseError) throw e
+    throw new StartupError(`the data directory ${dataDir} is not writable: ${(e as Error).message}`)
+  }
+  let services: Services
+  try {
+    services = await createServices({
+      config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host] },
+      world, log, ...(opts.clock ? { clock: opts.clock } : {}),
+    })
+  } catch (e) {
+    lock.release()
+    throw e
+  }
   const front = new FrontDoor(services)
   let admin: AdminServer | undefined
   let vpcProxies: VpcProxies | undefined
@@ -92,14 +117,17 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     ready = true
     writeInfo()
     return {
-      services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath, vpcProxies: vpcs, ...(metricsUrl ? { metricsUrl } : {}),
-      close: async () => { ready = false; removeRuntimeInfo(dataDir); await admin?.close(); await vpcs.close(); await front.close(); await closeServices(services) },
+      services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath, vpcProxies: vpcs, warnings, ...(metricsUrl ? { metricsUrl } : {}),
+      close: async () => {
+        ready = false; removeRuntimeInfo(dataDir); await admin?.close(); await vpcs.close(); await front.close()
+        try { await closeServices(services) } finally { lock.release() }
+      },
     }
   } catch (e) {
     await vpcProxies?.close().catch(() => {})
     await admin?.close().catch(() => {})
     await front.close().catch(() => {})
-    await closeServices(services)
+    try { await closeServices(services) } finally { lock.release() }
     throw e
   }
 }

@@ -5,6 +5,7 @@
 import { startServer } from '../main.js'
 import { WorldFileError } from '../world/load.js'
 import { StartupError } from '../services.js'
+import { DataDirInUseError } from '../state/data-dir-lock.js'
 
 export async function serveCommand(opts: { dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number; metricsPort?: number }): Promise<void> {
   let running
@@ -15,13 +16,14 @@ export async function serveCommand(opts: { dataDir: string; world?: string; host
     if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)
     else if (err.code === 'EACCES') console.error(`mrap: cannot listen on ${opts.host}:${opts.port}: permission denied`)
     else if (err.code === 'EADDRNOTAVAIL') console.error(`mrap: cannot listen on ${opts.host}: no such local address`)
-    else if (e instanceof WorldFileError || e instanceof StartupError) console.error(`mrap: ${err.message}`)
+    else if (e instanceof WorldFileError || e instanceof StartupError || e instanceof DataDirInUseError) console.error(`mrap: ${err.message}`)
     else console.error(`mrap: cannot start: ${err.message}`)
     process.exit(1)
   }
   const s = running.services
   const regions = [...s.stores.keys()].join(', ')
   process.stderr.write([
+    ...running.warnings.map((w) => `mrap: warning: ${w}`),
     `mrap ready: S3 front door ${running.endpoint}`,
     `  TLS front door: https://${running.host}:${running.tlsPort} (AWS host names; CA ${running.caPath})`,
     `  internet proxy: ${running.proxy} (HTTPS_PROXY for real AWS host names; see mrap exec)`,
