@@ -27,7 +27,7 @@ import { RequestIds } from './http/request-id.js'
 import { Metrics } from './metrics/metrics.js'
 import { ControlHandler, createControlHandler } from './control/handler.js'
 import { RegionHealth } from './routing/health.js'
-import { LatencyTable, type LatencyOverrides } from './routing/latency.js'
+import { LatencyTable } from './routing/latency.js'
 import { mrapHandler } from './mrap/data-plane.js'
 import { startReplication, type ReplicationService } from './replication/index.js'
 
@@ -118,7 +118,7 @@ export async function createServices(opts: { config: ServerConfig; world: World;
     requestIds: new RequestIds(),
     metrics: new Metrics(),
     health: new RegionHealth(stores),
-    latency: new LatencyTable((world as { latencies?: LatencyOverrides }).latencies ?? {}),
+    latency: new LatencyTable(world.latencies ?? {}),
     accountBpaMap: () => identities.accountBpaMap(),
     accountBpa: (id) => identities.accountBpaMap()[id],
     decisions: new DecisionLog(1000),

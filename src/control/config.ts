@@ -4,7 +4,7 @@
  * a world file may override them under `control:` (SYSTEM.md §10: "a world setting may raise it").
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointRestrictions.html
  */
-import { z } from 'zod'
+import type { World } from '../world/schema.js'
 
 export interface ControlConfig {
   /** "You can create up to 100 Multi-Region Access Points per account." */
@@ -30,18 +30,9 @@ export const DEFAULT_CONTROL_CONFIG: ControlConfig = {
   routeRegions: ['us-east-1', 'us-west-2', 'ap-southeast-2', 'ap-northeast-1', 'eu-west-1'],
 }
 
-const worldControlSchema = z.object({
-  maxMrapsPerAccount: z.number().int().min(1).optional(),
-  maxRegionsPerMrap: z.number().int().min(1).optional(),
-  asyncDelayMs: z.union([z.number().int().min(0), z.object({ min: z.number().int().min(0), max: z.number().int().min(0) })]).optional(),
-  routeDelayMs: z.number().int().min(0).optional(),
-}).passthrough()
-
-/** The settings, from the world's optional `control:` section (unknown keys are ignored). */
-export function controlConfigFrom(world: Record<string, unknown>): ControlConfig {
-  const parsed = worldControlSchema.safeParse(world.control ?? {})
-  if (!parsed.success) throw new Error(`world: control: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-  const c = parsed.data
+/** The settings, from the world's optional `control:` section (its shape is src/world/schema.ts's). */
+export function controlConfigFrom(world: Pick<World, 'control'>): ControlConfig {
+  const c = world.control ?? {}
   const out: ControlConfig = { ...DEFAULT_CONTROL_CONFIG }
   if (c.maxMrapsPerAccount !== undefined) out.maxMrapsPerAccount = c.maxMrapsPerAccount
   if (c.maxRegionsPerMrap !== undefined) out.maxRegionsPerMrap = c.maxRegionsPerMrap

@@ -128,6 +128,6 @@ export class ControlHandler implements ServiceHandler {
   }
 }
 
-export function createControlHandler(s: Services, config: ControlConfig = controlConfigFrom(s.world as Record<string, unknown>)): ControlHandler {
+export function createControlHandler(s: Services, config: ControlConfig = controlConfigFrom(s.world)): ControlHandler {
   return new ControlHandler(s, config).start()
 }

@@ -42,7 +42,7 @@ export function modelFromServices(s: Services, source: string): AuthzModel {
   })
   const bpa = s.accountBpaMap()
   const accounts = [...ids.accounts].sort().map((id) => ({ id, ...(bpa[id] ? { blockPublicAccess: bpa[id] } : {}) }))
-  const latencies = (s.world as { latencies?: Record<string, Record<string, number>> }).latencies
+  const latencies = s.world.latencies
   return {
     source, partition: s.world.partition, frontDoorRegion: s.world.frontDoorRegion ?? s.world.regions[0]!.name,
     regions: [...s.stores.keys()], ...(latencies ? { latencies } : {}),

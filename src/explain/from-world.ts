@@ -79,14 +79,13 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
     return out
   })
   const mraps: ModelMrap[] = world.mraps.map((m, i) => {
-    const bpa = (m.blockPublicAccess as BlockPublicAccess | undefined) ?? ALL_ON
-    const dials = (m.routes ?? {}) as Record<string, number>
+    const bpa = m.blockPublicAccess ?? ALL_ON
+    const dials: Record<string, number> = m.routes ?? {}
     const routes: MrapRoute[] = m.buckets.map((ref) => {
       const name = typeof ref === 'string' ? ref : ref.bucket
       const b = world.buckets.find((x) => x.name === name)
       const region = b?.region ?? 'unknown'
-      const own = typeof ref === 'object' ? (ref as { trafficDialPercentage?: number }).trafficDialPercentage : undefined
-      return { bucket: name, bucketAccountId: b?.owner ?? m.owner, region, trafficDialPercentage: own ?? dials[region] ?? 100 }
+      return { bucket: name, bucketAccountId: b?.owner ?? m.owner, region, trafficDialPercentage: dials[region] ?? 100 }
     })
     const out: ModelMrap = { name: m.name, alias: m.alias ?? `${m.name}.unassigned.mrap`, owner: m.owner, blockPublicAccess: bpa, routes, path: ['mraps', i] }
     if (m.policy !== undefined) {
@@ -100,7 +99,7 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
   return {
     source: opts.source, partition, frontDoorRegion: world.frontDoorRegion ?? world.regions[0]!.name,
     regions: world.regions.map((r) => r.name),
-    ...((world as { latencies?: Record<string, Record<string, number>> }).latencies ? { latencies: (world as { latencies?: Record<string, Record<string, number>> }).latencies! } : {}),
+    ...(world.latencies ? { latencies: world.latencies } : {}),
     accounts: world.accounts.map((a) => ({ id: a.id, ...(a.name !== undefined ? { name: a.name } : {}), ...(a.blockPublicAccess ? { blockPublicAccess: a.blockPublicAccess } : {}) })),
     principals, buckets, mraps, vpcs, identityPolicies,
   }

@@ -66,6 +66,11 @@ export function checkWorld(world: World, opts: CheckOptions = {}): WorldIssue[] 
   if (world.frontDoorRegion !== undefined && !regions.has(world.frontDoorRegion)) {
     add(['frontDoorRegion'], `region ${world.frontDoorRegion} is not one of the world's regions (${[...regions].join(', ')})`)
   }
+  // A misspelt region here would silently keep the distance estimate: routing never asks for it.
+  for (const [from, row] of Object.entries(world.latencies ?? {})) {
+    if (!regions.has(from)) { add(['latencies', from], `region ${from} is not declared in regions (${[...regions].join(', ')})`); continue }
+    for (const to of Object.keys(row)) if (!regions.has(to)) add(['latencies', from, to], `region ${to} is not declared in regions (${[...regions].join(', ')})`)
+  }
   const accounts = new Set(world.accounts.map((a) => a.id))
   dupes(world.accounts, (a) => a.id, ['accounts'], 'id', 'account')
 

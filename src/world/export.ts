@@ -2,8 +2,9 @@
  * @module The running state as a world file (`mrap world export`) that `mrap serve --world`
  * accepts: regions, accounts with their IAM entities, buckets. Secret access keys are left out
  * unless asked for (`--include-secrets`), since the output tends to end up in a repository; the
- * world then declares the users without keys. MRAPs and VPCs are echoed from the world the server
- * was started with until their modules export their own state.
+ * world then declares the users without keys. MRAPs, VPCs and the `latencies` and `control`
+ * settings are echoed from the world the server was started with (MRAPs and VPCs until their
+ * modules export their own state).
  */
 import { stringify } from 'yaml'
 import type { Services } from '../services.js'
@@ -94,6 +95,8 @@ export function exportWorld(s: Services, opts: { includeSecrets?: boolean } = {}
   })
   if (w.mraps.length) out.mraps = w.mraps
   if (w.vpcs.length) out.vpcs = w.vpcs
+  if (w.latencies) out.latencies = w.latencies
+  if (w.control) out.control = w.control
   return out
 }
 

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node } from 'yaml'
+import type { z } from 'zod'
 import { worldSchema, type World } from './schema.js'
 import { checkWorld, type WorldIssue, type WorldPath } from './check.js'
 
@@ -16,7 +17,8 @@ export class WorldFileError extends Error {
 
 export const DEFAULT_WORLD_FILE = fileURLToPath(new URL('../../examples/seed.yaml', import.meta.url))
 
-interface Source { file: string; lineOf(path: WorldPath): number | undefined }
+/** `atKey`: the line of the last segment's key rather than of its value (an unknown key's value may start lines later). */
+interface Source { file: string; lineOf(path: WorldPath, atKey?: boolean): number | undefined }
 const sources = new WeakMap<World, Source>()
 
 /** `check: false` stops after the schema (`mrap lint` reports the policy problems itself, with lines). */
@@ -38,27 +40,29 @@ export function parseWorld(text: string, file = 'world', opts: ParseOptions = {}
   }
   const source: Source = {
     file,
-    lineOf: (path) => {
-      const node = nodeAt(doc.contents, path.map(String))
+    lineOf: (path, atKey = false) => {
+      const node = nodeAt(doc.contents, path.map(String), atKey)
       return node?.range ? lineCounter.linePos(node.range[0]).line : undefined
     },
   }
   const result = worldSchema.safeParse(doc.toJS() ?? {})
   if (!result.success) {
-    const lines = result.error.issues.slice(0, 10).map((issue) => {
-      let path: WorldPath = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))
+    const issues = result.error.issues.flatMap((i) => unionBranch(i, []))
+    const lines = issues.slice(0, 10).map(({ issue, path: at }) => {
+      let path: WorldPath = at
       let message = issue.message
       if (issue.code === 'unrecognized_keys') {
         const key = issue.keys[0] ?? ''
         const known = knownKeys(path)
         path = [...path, key]
         message = `unknown field "${key}"${known.length ? ` (expected one of: ${known.join(', ')})` : ''}`
+        return format(source, path, message, true)
       } else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
         message = `${String(path[path.length - 1] ?? 'value')} is required (${issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '')})`
       }
       return format(source, path, message)
     })
-    if (result.error.issues.length > 10) lines.push(`... and ${result.error.issues.length - 10} more`)
+    if (issues.length > 10) lines.push(`... and ${issues.length - 10} more`)
     throw new WorldFileError(lines.join('\n'))
   }
   const world = result.data
@@ -89,18 +93,36 @@ export function worldError(world: World, issues: WorldIssue[]): WorldFileError {
   return new WorldFileError(lines.join('\n'))
 }
 
-function format(source: Source, path: WorldPath, message: string): string {
-  const line = source.lineOf(path)
+function format(source: Source, path: WorldPath, message: string, atKey = false): string {
+  const line = source.lineOf(path, atKey)
   return `${source.file}:${line ?? '?'}: ${path.join('.') || '(top)'}: ${message}`
+}
+
+/**
+ * A union's "Invalid input" names no field. When the value had the type of one of the union's
+ * branches (e.g. `asyncDelayMs: { min: 1, mx: 5 }` is an object, like the range branch), that
+ * branch's own issues are the ones that say what is wrong; otherwise the union's issue stands.
+ */
+function unionBranch(issue: z.core.$ZodIssue, prefix: WorldPath): { issue: z.core.$ZodIssue; path: WorldPath }[] {
+  const path = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))]
+  if (issue.code !== 'invalid_union') return [{ issue, path }]
+  const typeMismatch = (branch: z.core.$ZodIssue[]): boolean => branch.every((i) => i.code === 'invalid_type' && i.path.length === 0)
+  const matched = issue.errors.filter((b) => !typeMismatch(b))
+  return matched.length === 1 ? matched[0]!.flatMap((i) => unionBranch(i, path)) : [{ issue, path }]
 }
 
 /** The field names the schema accepts at a path (for "unknown field" messages). */
 function knownKeys(path: WorldPath): string[] {
   let s: unknown = worldSchema
+  type Def = { def?: { type?: string; innerType?: unknown; options?: unknown[] } } | undefined
   const unwrap = (x: unknown): unknown => {
-    let cur = x as { def?: { type?: string; innerType?: unknown } } | undefined
-    while (cur?.def && (cur.def.type === 'default' || cur.def.type === 'optional' || cur.def.type === 'nullable')) cur = cur.def.innerType as typeof cur
-    return cur
+    let cur = x as Def
+    for (;;) {
+      if (cur?.def && (cur.def.type === 'default' || cur.def.type === 'optional' || cur.def.type === 'nullable')) cur = cur.def.innerType as Def
+      // Only an object branch has fields, and an unknown key means the value was that branch's object.
+      else if (cur?.def?.type === 'union') cur = cur.def.options?.map((o) => unwrap(o) as Def).find((o) => o?.def?.type === 'object')
+      else return cur
+    }
   }
   for (const seg of path) {
     const u = unwrap(s) as { def?: { type?: string; element?: unknown }; shape?: Record<string, unknown> } | undefined
@@ -113,13 +135,13 @@ function knownKeys(path: WorldPath): string[] {
 }
 
 /** Walks the YAML node tree along a path; falls back to the deepest node that exists. */
-function nodeAt(root: unknown, path: string[]): Node | undefined {
+function nodeAt(root: unknown, path: string[], atKey = false): Node | undefined {
   let node = root as Node | undefined
-  for (const seg of path) {
+  for (const [i, seg] of path.entries()) {
     if (isMap(node)) {
       const next = node.get(seg, true) as Node | undefined
-      if (!next) {
-        // An unknown key: point at the key itself.
+      if (!next || (atKey && i === path.length - 1)) {
+        // An unknown key, or a key asked for itself: point at the key.
         const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === seg)
         return (pair && isPair(pair) ? (pair.key as Node) : undefined) ?? node
       }

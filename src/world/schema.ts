@@ -83,7 +83,7 @@ export const accountSchema = z.object({
 
 export const regionSchema = z.object({
   name: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'a region name looks like us-east-1'),
-  storage: z.object({ kind: z.enum(['embedded', 's3']).default('embedded') }).passthrough().default({ kind: 'embedded' }),
+  storage: z.object({ kind: z.enum(['embedded', 's3']).default('embedded') }).strict().default({ kind: 'embedded' }),
   /** Where the region is, for routing proximity (a latitude/longitude or a named place). */
   position: z.union([z.object({ lat: z.number(), lon: z.number() }).strict(), z.string()]).optional(),
 }).strict()
@@ -108,7 +108,7 @@ export const mrapSchema = z.object({
   blockPublicAccess: blockPublicAccessSchema.optional(),
   /** Traffic dial per region (0 passive, 100 active). */
   routes: z.record(z.string(), z.union([z.literal(0), z.literal(100)])).optional(),
-}).passthrough()
+}).strict()
 
 export const endpointSchema = z.object({
   id: z.string().regex(/^vpce-[0-9a-z]{8,32}$/, 'an endpoint id looks like vpce-0123456789abcdef0').optional(),
@@ -117,7 +117,7 @@ export const endpointSchema = z.object({
   privateDns: z.boolean().default(true),
   policy: policyDoc.optional(),
   subnets: z.array(z.string()).optional(),
-}).passthrough()
+}).strict()
 
 /** VPCs and endpoints are applied by src/network; the shape is checked here. */
 export const vpcSchema = z.object({
@@ -128,7 +128,26 @@ export const vpcSchema = z.object({
   internet: z.boolean().default(false),
   tags,
   endpoints: z.array(endpointSchema).default([]),
-}).passthrough()
+}).strict()
+
+const millis = z.number().int().min(0)
+
+/**
+ * Round-trip milliseconds between two regions (`from: { to: ms }`, either direction), replacing
+ * src/routing/latency.ts's distance estimate for MRAP proximity routing and `mrap explain`.
+ */
+export const latenciesSchema = z.record(z.string(), z.record(z.string(), z.number().min(0, 'a latency is 0 or more milliseconds')))
+
+/**
+ * S3 Control settings for MRAPs (src/control/config.ts); what is left out keeps AWS's value.
+ * `asyncDelayMs` is one delay for each step of an asynchronous operation, or a range to draw from.
+ */
+export const controlSchema = z.object({
+  maxMrapsPerAccount: z.number().int().min(1).optional(),
+  maxRegionsPerMrap: z.number().int().min(1).optional(),
+  asyncDelayMs: z.union([millis, z.object({ min: millis, max: millis }).strict()]).optional(),
+  routeDelayMs: millis.optional(),
+}).strict()
 
 export const worldSchema = z.object({
   partition: z.string().default('aws'),
@@ -140,7 +159,9 @@ export const worldSchema = z.object({
   buckets: z.array(bucketSchema).default([]),
   mraps: z.array(mrapSchema).default([]),
   vpcs: z.array(vpcSchema).default([]),
-}).passthrough()
+  latencies: latenciesSchema.optional(),
+  control: controlSchema.optional(),
+}).strict()
 
 export type World = z.infer<typeof worldSchema>
 export type WorldAccount = z.infer<typeof accountSchema>
@@ -152,6 +173,8 @@ export type WorldBucket = z.infer<typeof bucketSchema>
 export type WorldMrap = z.infer<typeof mrapSchema>
 export type WorldVpc = z.infer<typeof vpcSchema>
 export type WorldEndpoint = z.infer<typeof endpointSchema>
+export type WorldLatencies = z.infer<typeof latenciesSchema>
+export type WorldControl = z.infer<typeof controlSchema>
 export type PolicyDocument = z.infer<typeof policyDoc>
 
 /** A policy as JSON text (the world may write it as YAML). */
