@@ -21,6 +21,7 @@ import type { Services } from './services.js'
 import type { CompiledPolicy } from './policy/index.js'
 import type { BucketRecord } from './state/control-store.js'
 import type { MrapRecord } from './mrap/registry.js'
+import { misdirected } from './network/tunnel-host.js'
 
 /** Network facts the listener knows about a connection (internet, or a VPC endpoint later). */
 export interface Origin {
@@ -32,6 +33,8 @@ export interface Origin {
   endpointPolicy?: CompiledPolicy
   /** The region the request originates from, for MRAP proximity routing (a VPC's region). */
   region?: string
+  /** Set by a forward proxy: the host it resolved (CONNECT target, absolute URI); Host must name it. */
+  host?: string
 }
 
 const MAX_KEY_BYTES = 1024
@@ -57,7 +60,9 @@ export async function handleRequest(s: Services, req: IncomingMessage, res: Serv
   let envelope: ErrorEnvelope = 's3'
   let service = 's3'
   try {
-    const target = resolveTarget(header(req.headers, 'host'), { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
+    const host = header(req.headers, 'host')
+    if (origin.host !== undefined && host !== origin.host) { const e = misdirected(host, origin.host); if (e) throw e }
+    const target = resolveTarget(host, { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
     const handler = handlerFor(s, target, req)
     if (handler) {
       service = target.kind === 'api' ? target.service : target.kind === 'mrap' ? 'mrap' : (queryServiceOf(req) ?? 'control')

@@ -43,7 +43,8 @@ export async function listenProxy(s: Services, front: FrontDoor, network: ProxyN
       return
     }
     req.url = url.pathname + url.search
-    void handleRequest(s, req, res, { ...verdict.origin, secure: false }).catch(() => res.destroy())
+    // The verdict is for the request line's host; the pipeline holds the Host header to it.
+    void handleRequest(s, req, res, { ...verdict.origin, secure: false, host: url.hostname }).catch(() => res.destroy())
   })
   server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy())
@@ -60,7 +61,8 @@ export async function listenProxy(s: Services, front: FrontDoor, network: ProxyN
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
     if (head.length > 0) socket.unshift(head)
     network.tunnel?.(socket, verdict)
-    front.serveSocket(socket, verdict.origin, target!.port !== 80)
+    // Every request in the tunnel must name the host the verdict was for (src/network/tunnel-host.ts).
+    front.serveSocket(socket, { ...verdict.origin, host: target!.host }, target!.port !== 80)
   })
   server.on('clientError', (_e, socket) => socket.destroy())
   await listen(server, host, port)
