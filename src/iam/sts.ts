@@ -32,7 +32,7 @@ function validation(param: string, value: string, constraint: string): never {
 }
 
 /** The trust policy's verdict on the caller, and whether its allowing statement names the caller itself. */
-function trustDecision(call: ApiCall, role: RoleRec, arn: string, action: string, context: Record<string, string[]>): { d: Decision; direct: boolean } {
+function trustDecision(call: ApiCall, role: RoleRec, arn: string, action: string, context: Record<string, string[]>): { d: Decision; allows: boolean; direct: boolean } {
   const trust = call.s.policies.get(role.trust, 'trust', `trust policy of ${arn}`)
   const who = authzPrincipal(call.principal)
   const facts = { principal: who, timeMs: call.now.getTime(), secureTransport: call.ctx.origin.secure, sourceIp: call.ctx.origin.sourceIp.replace(/^::ffff:/, '') }
@@ -41,14 +41,18 @@ function trustDecision(call: ApiCall, role: RoleRec, arn: string, action: string
   const d = authorize(
     { principal: who, action, resources: { bucket: { arn, ownerAccount: who.accountId } }, context: { ...buildS3Context(facts), ...context } },
     { identity: [], ...(trust ? { bucket: { policy: trust } } : {}) },
+    { explain: true },
   )
+  // A trust statement naming only the account delegates to the identity side, which the engine
+  // (given no identity policies here) reports as an implicit deny: read the trust policy's own result.
+  const allows = d.effect === 'Allow' || (d.effect === 'ImplicitDeny' && d.explain?.[0]?.layers.some((l) => l.layer === 'bucket-policy' && l.result === 'Allow') === true)
   let direct = false
   for (const m of d.matched) {
     const st = m.layer === 'bucket-policy' && m.effect === 'Allow' ? trust?.statements[m.index] : undefined
     const p = st?.principal
     if (p && (p.wildcard || p.arns.has(who.arn) || (who.roleArn !== undefined && p.arns.has(who.roleArn)))) direct = true
   }
-  return { d, direct }
+  return { d, allows, direct }
 }
 
 function checkAssume(call: ApiCall, role: RoleRec | undefined, arn: string, action: string, context: Record<string, string[]>): void {
@@ -57,7 +61,7 @@ function checkAssume(call: ApiCall, role: RoleRec | undefined, arn: string, acti
   const trust = trustDecision(call, role!, arn, action, context)
   const identity = decide(call, call.principal, action, arn, { context })
   const sameAccount = call.principal.accountId === role!.account
-  const ok = trust.d.effect === 'Allow' && identity.effect !== 'ExplicitDeny' && (identity.effect === 'Allow' || (sameAccount && trust.direct))
+  const ok = trust.allows && identity.effect !== 'ExplicitDeny' && (identity.effect === 'Allow' || (sameAccount && trust.direct))
   if (ok) return
   call.s.decisions.remember(call.ctx.requestId, { trust: trust.d, identity })
   deny()

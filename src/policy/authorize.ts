@@ -8,7 +8,9 @@
  * - an explicit Deny in any policy (identity, boundary, session, endpoint, resource) wins;
  * - same account: an identity Allow (within boundary and session policy) or a resource-policy
  *   Allow suffices; a resource Allow naming the user or session ARN itself is not limited by
- *   the boundary or session policy, one naming the role or account is;
+ *   the boundary or session policy, one naming the role (or `*`) is; one matching the caller only
+ *   through its account delegates to the account's identity policies and grants nothing alone;
+ * - a Deny with NotPrincipal applies to every principal with a permissions boundary;
  * - cross account: the identity side and the resource side must both allow;
  * - the VPC endpoint policy, when the request came through one, must allow (a limit, never a
  *   grant);
@@ -18,12 +20,15 @@
  *   owner accounts' settings; any one applies.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+ * docs/decisions/policy-evaluation.md
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointPermissions.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/multi-region-access-point-block-public-access.html
  */
 import type { BlockPublicAccess, CompiledPolicy } from './types.js';
 import type { AuthorizeOptions, AuthzRequest, AuthzResource, Layers } from './request.js';
-import { ALLOW, DENY, DIRECT, evaluatePolicy, explainPolicy, statementOf, type PolicyExplain, type Probe } from './evaluate.js';
+import { ACCOUNT, ALLOW, DENY, DIRECT, evaluatePolicy, explainPolicy, statementOf, type PolicyExplain, type Probe } from './evaluate.js';
 import { RequestScope } from './scope.js';
 
 export type Layer =
@@ -174,12 +179,12 @@ function evaluateContext(
   identityOnMrapArn: boolean,
 ): ContextOutcome {
   const who = req.principal;
-  const probe: Probe = new RequestScope(req.context, res.ownerAccount, action, res.arn, who);
+  // Identity side. Anonymous callers and AWS services have no identity policies here.
+  const hasIdentity = who.type !== 'Anonymous' && who.type !== 'Service';
+  const probe: Probe = new RequestScope(req.context, res.ownerAccount, action, res.arn, who, hasIdentity && layers.boundary !== undefined);
   const resourceLayer: Layer = context === 'mrap' ? 'mrap-policy' : 'bucket-policy';
   const denied: Layer[] = [];
 
-  // Identity side. Anonymous callers and AWS services have no identity policies here.
-  const hasIdentity = who.type !== 'Anonymous' && who.type !== 'Service';
   let identityCode = 0;
   if (hasIdentity) {
     for (const p of layers.identity) {
@@ -258,6 +263,8 @@ function evaluateContext(
       else blockers.push(restricted ? 'block-public-access' : resourceLayer);
     } else if (sameAccount) {
       const direct = (resourceCode & DIRECT) !== 0;
+      // Granted to the account: the identity side must allow, which it did not if we get here.
+      if ((resourceCode & ACCOUNT) !== 0) resourceAllows = false;
       if (identityAllowed) rule = 'same-account-identity';
       else if (resourceAllows && (direct || limitsOk)) rule = 'same-account-resource';
       else if (aclAllows && limitsOk) rule = 'same-account-resource';
@@ -268,7 +275,7 @@ function evaluateContext(
         else blockers.push('identity');
         if (restricted) blockers.push('block-public-access');
         else if (resourceAllows) blockers.push((boundaryCode & ALLOW) === 0 ? 'boundary' : 'session');
-        else blockers.push(resourceLayer);
+        else if ((resourceCode & ACCOUNT) === 0) blockers.push(resourceLayer);
       }
     } else {
       if (!identityAllowed) blockers.push((identityCode & ALLOW) === 0 ? 'identity' : (boundaryCode & ALLOW) === 0 ? 'boundary' : 'session');
@@ -321,7 +328,13 @@ function explainContext(
   if (hasIdentity && layers.session) layer('session', layers.session, 'implicit');
   if (layers.endpoint) layer('endpoint', [layers.endpoint.policy], 'required', `through ${layers.endpoint.id}`);
   const resourceLayer: Layer = context === 'mrap' ? 'mrap-policy' : 'bucket-policy';
-  layer(resourceLayer, resourcePolicy ? [resourcePolicy] : [], 'required', resourcePolicy?.isPublic ? 'policy is public' : undefined);
+  const sameAccount = hasIdentity && probe.principal.accountId === res.ownerAccount;
+  const notes: string[] = [];
+  if (resourcePolicy?.isPublic) notes.push('policy is public');
+  if (sameAccount && resourcePolicy && (evaluatePolicy(resourcePolicy, probe, 'required') & ACCOUNT) !== 0) {
+    notes.push('allows only through the account principal, which delegates to identity policies');
+  }
+  layer(resourceLayer, resourcePolicy ? [resourcePolicy] : [], 'required', notes.length > 0 ? notes.join('; ') : undefined);
   if (bpa.restrictPublicBuckets || bpa.ignorePublicAcls) {
     out.push({
       layer: 'block-public-access',
@@ -330,6 +343,5 @@ function explainContext(
       note: `RestrictPublicBuckets=${bpa.restrictPublicBuckets} IgnorePublicAcls=${bpa.ignorePublicAcls}`,
     });
   }
-  const sameAccount = hasIdentity && probe.principal.accountId === res.ownerAccount;
   return { context, resource: res.arn, owner: res.ownerAccount, sameAccount, result, rule, blockedBy, layers: out };
 }

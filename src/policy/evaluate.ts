@@ -21,11 +21,14 @@ export type PrincipalMode = 'implicit' | 'required';
 export type Probe = RequestScope;
 
 // Result encoding of evaluatePolicy: 0 = no statement applies; otherwise
-// ((statement index + 1) << 3) | ALLOW | DENY | DIRECT.
+// ((statement index + 1) << 4) | ALLOW | DENY | DIRECT | ACCOUNT.
 export const ALLOW = 1;
 export const DENY = 2;
 /** The allowing statement named the caller itself (user or session ARN): see authorize.ts. */
 export const DIRECT = 4;
+/** The only allowing statements matched the caller through its account principal: see authorize.ts. */
+export const ACCOUNT = 8;
+const SHIFT = 4;
 
 export function actionMatches(m: ActionMatcher, action: string): boolean {
   if (m.any || m.exact.has(action)) return true;
@@ -50,7 +53,10 @@ export function resourceMatch(m: ResourceMatcher, arn: string, probe: Probe): st
   return undefined;
 }
 
-/** 0 when the statement does not apply; otherwise 1, or 2 when the principal was named directly. */
+/**
+ * 0 when the statement does not apply; otherwise 1, 2 when the principal was named directly, 3
+ * when it matched only through the caller's account.
+ */
 function statementApplies(st: CompiledStatement, probe: Probe, mode: PrincipalMode): number {
   if (st.actions !== undefined) {
     if (!actionMatches(st.actions, probe.action)) return 0;
@@ -64,8 +70,11 @@ function statementApplies(st: CompiledStatement, probe: Probe, mode: PrincipalMo
       const pm = matchPrincipal(st.principal, probe.principal);
       if (pm === 'none') return 0;
       if (pm === 'direct') how = 2;
+      else if (pm === 'account') how = 3;
     } else if (st.notPrincipal !== undefined) {
-      if (notPrincipalExcludes(st.notPrincipal, probe.principal)) return 0;
+      // "Permissions boundaries for IAM entities": a Deny with NotPrincipal always denies a
+      // principal that has a boundary, whatever NotPrincipal lists.
+      if (notPrincipalExcludes(st.notPrincipal, probe.principal) && !(probe.hasBoundary && st.effect === 'Deny')) return 0;
     } else return 0; // a resource policy statement without a principal grants nobody
   }
   const cs = st.conditions;
@@ -87,14 +96,17 @@ export function evaluatePolicy(p: CompiledPolicy, probe: Probe, mode: PrincipalM
     if (st.effect === 'Allow' && allow !== 0 && (mode === 'implicit' || (allow & DIRECT) !== 0)) continue;
     const how = statementApplies(st, probe, mode);
     if (how === 0) continue;
-    if (st.effect === 'Deny') return ((i + 1) << 3) | DENY;
-    if (allow === 0 || how === 2) allow = ((i + 1) << 3) | ALLOW | (how === 2 ? DIRECT : 0);
+    if (st.effect === 'Deny') return ((i + 1) << SHIFT) | DENY;
+    // Keep the strongest grant: naming the caller, then role / wildcard / other, then account only.
+    if (allow === 0 || how === 2 || (how === 1 && (allow & ACCOUNT) !== 0)) {
+      allow = ((i + 1) << SHIFT) | ALLOW | (how === 2 ? DIRECT : how === 3 ? ACCOUNT : 0);
+    }
   }
   return allow;
 }
 
 export function statementOf(p: CompiledPolicy, code: number): CompiledStatement | undefined {
-  return code === 0 ? undefined : p.statements[(code >> 3) - 1];
+  return code === 0 ? undefined : p.statements[(code >> SHIFT) - 1];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +166,7 @@ function explainPrincipal(st: CompiledStatement, probe: Probe, mode: PrincipalMo
   }
   if (st.notPrincipal) {
     const ex = notPrincipalExcludes(st.notPrincipal, probe.principal);
+    if (ex && probe.hasBoundary && st.effect === 'Deny') return { matched: true, detail: 'listed in NotPrincipal, but a Deny with NotPrincipal applies to every principal with a permissions boundary' };
     return ex ? { matched: false, detail: 'excluded by NotPrincipal' } : { matched: true, detail: 'not excluded by NotPrincipal' };
   }
   return { matched: false, detail: 'resource-based statement without Principal grants nobody' };

@@ -1,8 +1,9 @@
 /**
  * @module Principal / NotPrincipal: compiling the element and matching the caller.
  * - `"*"` and `{"AWS": "*"}` match everyone, anonymous included.
- * - An account id (or `arn:aws:iam::<id>:root`) matches every principal of that account; the
- *   account's own identity policies then decide (cross-account evaluation).
+ * - An account id (or `arn:aws:iam::<id>:root`) matches every principal of that account; it
+ *   delegates to the account, whose identity policies then decide, in the same account as across
+ *   accounts ("AWS account principals").
  * - A role ARN matches the role's sessions; a user or session ARN matches that principal only.
  * - NotPrincipal excludes the caller only when every identity AWS may evaluate for it is listed:
  *   account, then role, then session (the documented reason to list all three with Deny).
@@ -64,16 +65,20 @@ export function compilePrincipal(value: unknown): CompiledPrincipal | string {
   return { wildcard, raw, accounts, arns, services, federated, canonicalUsers };
 }
 
-/** How a Principal element matched the caller (`direct` = named the user or session itself). */
+/**
+ * How a Principal element matched the caller: `direct` = named the user or session itself,
+ * `account` = only through the caller's account (a delegation to the account's identity
+ * policies, see authorize.ts). The strongest match wins: direct, role, wildcard, account.
+ */
 export type PrincipalMatch = 'none' | 'wildcard' | 'account' | 'role' | 'direct' | 'service' | 'federated' | 'canonical';
 
 export function matchPrincipal(p: CompiledPrincipal, who: AuthzPrincipal): PrincipalMatch {
-  if (p.wildcard) return 'wildcard';
   switch (who.type) {
     case 'Anonymous':
-      return 'none';
+      return p.wildcard ? 'wildcard' : 'none';
     case 'Service':
-      return who.service !== undefined && (p.services.has(who.service) || p.services.has('*')) ? 'service' : 'none';
+      if (who.service !== undefined && (p.services.has(who.service) || p.services.has('*'))) return 'service';
+      return p.wildcard ? 'wildcard' : 'none';
     case 'WebIdentityUser':
     case 'SAMLUser':
       if (who.provider !== undefined && p.federated.has(who.provider)) return 'federated';
@@ -84,6 +89,7 @@ export function matchPrincipal(p: CompiledPrincipal, who: AuthzPrincipal): Princ
   if (who.canonicalId !== undefined && p.canonicalUsers.has(who.canonicalId)) return 'canonical';
   if (p.arns.has(who.arn)) return 'direct';
   if (who.roleArn !== undefined && p.arns.has(who.roleArn)) return 'role';
+  if (p.wildcard) return 'wildcard';
   if (p.accounts.has(who.accountId)) return 'account';
   return 'none';
 }

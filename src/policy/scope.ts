@@ -25,6 +25,8 @@ export class RequestScope implements KeyLookup {
     readonly action: string,
     readonly resource: string,
     readonly principal: AuthzPrincipal,
+    /** The caller has a permissions boundary (a Deny with NotPrincipal then names it anyway). */
+    readonly hasBoundary = false,
   ) {}
 
   get context(): RequestContext {
