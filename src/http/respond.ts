@@ -22,11 +22,19 @@ export function toS3Error(err: unknown): S3Error {
   return s3Error('InternalError')
 }
 
+// Characters XML 1.0 forbids even as references: a client's bytes echoed in an error (ArgumentValue,
+// Resource) must not make the error itself unparsable.
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+function text(s: string): string {
+  return esc(s).replace(NOT_XML, '\ufffd')
+}
+
 export function errorBody(err: S3Error, requestId: string, hostId: string, envelope: ErrorEnvelope, resource?: string): string {
   let fields = ''
-  for (const [k, v] of Object.entries(err.fields)) if (v !== undefined) fields += `<${k}>${esc(String(v))}</${k}>`
-  const res = resource !== undefined && envelope === 's3' ? `<Resource>${esc(resource)}</Resource>` : ''
-  const inner = `<Code>${esc(err.code)}</Code><Message>${esc(err.message)}</Message>${fields}`
+  for (const [k, v] of Object.entries(err.fields)) if (v !== undefined) fields += `<${k}>${text(String(v))}</${k}>`
+  const res = resource !== undefined && envelope === 's3' ? `<Resource>${text(resource)}</Resource>` : ''
+  const inner = `<Code>${esc(err.code)}</Code><Message>${text(err.message)}</Message>${fields}`
   if (envelope === 'control') {
     return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>${inner}</Error><RequestId>${requestId}</RequestId><HostId>${esc(hostId)}</HostId></ErrorResponse>`
   }
@@ -65,18 +73,18 @@ export function writeResult(res: ServerResponse, result: WireResult, ids: { requ
     if (body instanceof Readable) body.destroy()
     if (length !== undefined) headers['content-length'] = length
     else if (method !== 'HEAD') headers['content-length'] = '0'
-    res.writeHead(result.status, headers)
+    if (!writeHead(res, result.status, headers, ids, method)) return undefined
     res.end()
     return undefined
   }
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     headers['content-length'] = String(Buffer.byteLength(body))
-    res.writeHead(result.status, headers)
+    if (!writeHead(res, result.status, headers, ids, method)) return undefined
     res.end(body)
     return undefined
   }
   if (length !== undefined) headers['content-length'] = length
-  res.writeHead(result.status, headers)
+  if (!writeHead(res, result.status, headers, ids, method)) { body.destroy(); return undefined }
   // A failure mid-body cannot become an S3 error any more: the status is sent, so cut the connection.
   // (Plain pipe rather than stream.pipeline, which builds an AbortSignal per call: ~7% of a small GET.)
   return new Promise<void>((resolve) => {
@@ -86,4 +94,30 @@ export function writeResult(res: ServerResponse, result: WireResult, ids: { requ
     res.once('finish', done)
     body.pipe(res)
   })
+}
+
+// What Node's header validation accepts in a value (ISO-8859-1 text and tab, no other control character).
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
+/**
+ * writeHead, with a last guard: a header value Node refuses to send (a client's string that no check
+ * upstream caught) becomes S3's InvalidArgument naming the header instead of an exception that would
+ * end as a bare 500. Node validates before it writes anything, so the error response can still go out.
+ * Returns false when it answered with that error (the caller must not write the body).
+ */
+function writeHead(res: ServerResponse, status: number, headers: Record<string, string>, ids: { requestId: string; hostId: string }, method: string): boolean {
+  try {
+    res.writeHead(status, headers)
+    return true
+  } catch (err) {
+    let bad: string | undefined
+    for (const k in headers) if (BAD_VALUE.test(headers[k]!)) { bad = k; break }
+    if (bad === undefined) throw err
+    const e = s3Error('InvalidArgument', { message: 'Header value cannot be represented using ISO-8859-1.', fields: { ArgumentName: bad, ArgumentValue: headers[bad] } })
+    const out = errorResult(e, { ...ids, method, envelope: 's3' })
+    const body = typeof out.body === 'string' ? out.body : ''
+    res.writeHead(out.status, { 'x-amz-request-id': ids.requestId, 'x-amz-id-2': ids.hostId, server: 'mrap', ...out.headers, 'content-length': String(Buffer.byteLength(body)) })
+    res.end(method === 'HEAD' ? undefined : body)
+    return false
+  }
 }

@@ -3,11 +3,13 @@
  * TLS front door, and connections handed over by the forward proxies (internet or a VPC), which
  * arrive as sockets tagged with their network origin. The pipeline reads the origin from the socket.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, maxHeaderSize, type Server } from 'node:http'
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls'
 import { createServer as createNetServer, type AddressInfo, type Socket, type Server as NetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { handleRequest, type Origin } from '../pipeline.js'
+import { errorBody } from './respond.js'
+import { s3Error } from '../shared/errors.js'
 import type { Services } from '../services.js'
 
 export interface Listening {
@@ -40,10 +42,14 @@ export class FrontDoor {
         if (!res.headersSent) { res.statusCode = 500; res.end() } else res.destroy()
       })
     })
-    // Oversize headers and malformed HTTP get a plain 400 and a closed connection, never a crash.
-    this.app.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-      else socket.destroy()
+    // No count limit of its own: Node would drop the headers past the 2000th without a word (an
+    // x-amz-server-side-encryption among them would be silently ignored); the size limit bounds them.
+    this.app.maxHeadersCount = 0
+    // Oversize headers get S3's XML error, other malformed HTTP a plain 400; the connection closes, never a crash.
+    this.app.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) { socket.destroy(); return }
+      if (err.code === 'HPE_HEADER_OVERFLOW') { socket.end(headerSectionTooLarge(s)); return }
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
     })
   }
 
@@ -86,6 +92,14 @@ export class FrontDoor {
     this.app.closeAllConnections()
     await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))))
   }
+}
+
+/** S3's answer to a header section (with the request line) over the limit, as raw bytes. */
+function headerSectionTooLarge(s: Services): string {
+  const { requestId, hostId } = s.requestIds.next()
+  const body = errorBody(s3Error('RequestHeaderSectionTooLarge', { fields: { MaxSizeAllowed: maxHeaderSize } }), requestId, hostId, 's3')
+  return `HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nx-amz-request-id: ${requestId}\r\nx-amz-id-2: ${hostId}\r\n` +
+    `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
 }
 
 export function listen(server: Server | NetServer, host: string, port: number): Promise<void> {

@@ -113,9 +113,25 @@ export function objectResponseHeaders(v: ObjectVersion, q: URLSearchParams, with
   }
   for (const [param, name] of RESPONSE_OVERRIDES) {
     const val = q.get(param)
-    if (val !== null) out[name] = val
+    if (val !== null) out[name] = checkHeaderValue(param, val)
   }
   return out
+}
+
+/**
+ * A client's string about to become a response header. HTTP/1.1 header bytes are ISO-8859-1, so a
+ * character above U+00FF cannot be sent: S3 answers InvalidArgument "Header value cannot be
+ * represented using ISO-8859-1." naming the parameter (seen on response-content-disposition,
+ * github.com/IQSS/dataverse issue 4524). Control characters (CR/LF would split the response) get the
+ * same code. Returns the value when it can be sent as it is.
+ */
+export function checkHeaderValue(name: string, value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c > 0xff) throw invalidArgument(name, value, 'Header value cannot be represented using ISO-8859-1.')
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw invalidArgument(name, value, 'Header value contains a control character.')
+  }
+  return value
 }
 
 /** max-keys and friends: a non-negative integer, else InvalidArgument naming it. */
