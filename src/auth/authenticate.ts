@@ -117,7 +117,7 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
   if (credential === undefined) throw s3Error('InvalidAccessKeyId', { fields: { AWSAccessKeyId: p.accessKeyId } })
   checkSessionToken(credential, p, req, opts.now)
   if (isV4A && credential.sessionToken !== undefined && credential.tokenIssuer === 'global') {
-    // mrap-spec §3.2: SigV4A needs temporary credentials from a Regional STS endpoint.
+    // docs/aws/mrap.md §SigV4A: SigV4A needs temporary credentials from a Regional STS endpoint.
     throw s3Error('InvalidToken', { message: 'The security token was issued by the global STS endpoint (sts.amazonaws.com), which SigV4A does not accept; get temporary credentials from a Regional STS endpoint.' })
   }
 

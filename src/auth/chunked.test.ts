@@ -106,7 +106,7 @@ test('signed chunks smaller than 8 KiB (not last) → InvalidChunkSizeError', as
   assert.equal((await run(req, auth, body)).error?.code, 'InvalidChunkSizeError')
 })
 
-// ---- STREAMING-UNSIGNED-PAYLOAD-TRAILER, as the JS SDK and botocore send it (clients.md §1.3) ----
+// ---- STREAMING-UNSIGNED-PAYLOAD-TRAILER, as the JS SDK and botocore send it (docs/aws/clients.md §Payloads and checksums) ----
 function unsignedReq(decoded: number, trailer = 'x-amz-checksum-crc32'): HttpRequestView {
   return {
     method: 'PUT', rawPath: '/k', rawQuery: '',

@@ -1,7 +1,7 @@
 /**
  * @module The asynchronous MRAP operations of S3 Control (Create, Delete, PutPolicy): persisted
  * records, the ClientToken idempotency index, and the scheduler that moves each one
- * NEW → IN_PROGRESS → SUCCEEDED | FAILED (SYSTEM.md §10). S3 authorizes and validates the request
+ * NEW → IN_PROGRESS → SUCCEEDED | FAILED (docs/aws/mrap.md §Where AWS is silent). S3 authorizes and validates the request
  * synchronously and does the work later; failures found then are reported only through
  * DescribeMultiRegionAccessPointOperation.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_DescribeMultiRegionAccessPointOperation.html

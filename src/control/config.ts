@@ -1,7 +1,7 @@
 /**
  * @module S3 Control settings for Multi-Region Access Points: limits, the regions the control plane
  * answers in, and the delays that make asynchronous operations observable. Defaults follow AWS;
- * a world file may override them under `control:` (SYSTEM.md §10: "a world setting may raise it").
+ * a world file may override them under `control:` (docs/aws/mrap.md §Where AWS is silent).
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointRestrictions.html
  */
 import type { World } from '../world/schema.js'

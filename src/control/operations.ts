@@ -35,7 +35,7 @@ function xml(root: string, content: XmlObject): WireResult {
 }
 
 /**
- * "To manage Multi-Region Access Points you need s3:ListAllMyBuckets as well" (mrap-spec §2.1): every
+ * "To manage Multi-Region Access Points you need s3:ListAllMyBuckets as well" (docs/aws/mrap.md §Control API): every
  * management call checks it besides its own action; the routes calls (failover controls) do not.
  */
 function allowManagement(input: OperationInput, action: string, resource: string): void {
@@ -72,7 +72,7 @@ export async function runOperation(input: OperationInput): Promise<WireResult> {
       const rec = s.mraps.byName(account, name)
       allowManagement(input, 's3:PutMultiRegionAccessPointPolicy', resourceOf(s, account, rec))
       if (!rec) throw noSuchMrap(name)
-      // Syntax and resource errors are refused at once (SYSTEM.md §10), with the engine's message.
+      // Syntax and resource errors are refused at once (docs/aws/mrap.md §Where AWS is silent), with the engine's message.
       const problem = s.policies.problems(policy, { kind: 'mrap', mrapArn: mrapArn(rec, s.world.partition) })[0]
       if (problem) throw s3Error('MalformedPolicy', { message: problem.message })
       return submitted(input, op.name, clientToken, { operation: op.name, name, policy })
@@ -100,7 +100,7 @@ export async function runOperation(input: OperationInput): Promise<WireResult> {
       if (!rec) throw noSuchMrap(name)
       if (op.name === 'GetMultiRegionAccessPoint') return xml('GetMultiRegionAccessPointResult', { AccessPoint: reportOf(rec) })
       if (op.name === 'GetMultiRegionAccessPointPolicy') return xml('GetMultiRegionAccessPointPolicyResult', { Policy: policyDocumentOf(rec) })
-      // IsPublic of the *established* policy, as the policy engine judges it (mrap-spec §5.7).
+      // IsPublic of the *established* policy, as the policy engine judges it (docs/aws/authorization.md §Public policies).
       const isPublic = rec.policy !== undefined && s.policies.isPublic(rec.policy, 'mrap')
       return xml('GetMultiRegionAccessPointPolicyStatusResult', { Established: { IsPublic: isPublic } })
     }

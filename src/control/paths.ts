@@ -1,5 +1,5 @@
 /**
- * @module Which S3 Control MRAP operation a method and path name (mrap-spec.md §2.3). Labels are
+ * @module Which S3 Control MRAP operation a method and path name (docs/aws/mrap.md §Control API). Labels are
  * greedy (`{Name+}`, `{Mrap+}`, `{RequestTokenARN+}`): clients keep `/` and percent-encode `:` as
  * `%3A`, so the path is decoded before matching and an ARN label may hold slashes.
  */

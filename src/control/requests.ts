@@ -37,7 +37,7 @@ function details(doc: XmlNode): XmlNode {
   return d
 }
 
-/** Omitted: every setting on (SYSTEM.md §10, AWS's secure default); present: a missing child is false (the model's default). */
+/** Omitted: every setting on (docs/aws/mrap.md §Where AWS is silent; AWS's secure default); present: a missing child is false (the model's default). */
 function publicAccessBlockOf(d: XmlNode): BlockPublicAccess {
   const p = child(d, 'PublicAccessBlock')
   if (!p) return { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }

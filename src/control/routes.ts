@@ -30,7 +30,7 @@ export function parseRouteUpdates(body: Buffer): RouteUpdate[] {
   return routes.map((r) => {
     const dialText = str(r, 'TrafficDialPercentage')
     if (dialText === undefined) throw s3Error('InvalidRequest', { message: 'TrafficDialPercentage is required in each Route.' })
-    // SYSTEM.md §10: only the documented values (0 passive, 100 active).
+    // docs/aws/mrap.md §Where AWS is silent: only the documented values (0 passive, 100 active).
     if (dialText !== '0' && dialText !== '100') throw s3Error('InvalidRequest', { message: `TrafficDialPercentage must be 0 (passive) or 100 (active), not ${dialText}.` })
     const u: RouteUpdate = { dial: Number(dialText) }
     const bucket = str(r, 'Bucket'); if (bucket !== undefined && bucket !== '') u.bucket = bucket

@@ -1,8 +1,8 @@
 /**
  * @module EC2 CreateVpcEndpoint, ModifyVpcEndpoint, DescribeVpcEndpoints, DeleteVpcEndpoints and
- * DescribeVpcEndpointServices for the services mrap offers (mrap-spec.md §4.3). Endpoints are
+ * DescribeVpcEndpointServices for the services mrap offers (docs/aws/privatelink.md §EC2 API). Endpoints are
  * `available` at once; policies are validated by the policy engine when written; DescribeVpcEndpoints
- * lists the endpoint-specific DNS name (not usable directly, SYSTEM.md §10) and, with private DNS
+ * lists the endpoint-specific DNS name (not usable directly: docs/aws/privatelink.md §DNS) and, with private DNS
  * on, the private name. Subnets, route tables and security groups are recorded, not modelled.
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcEndpoint.html

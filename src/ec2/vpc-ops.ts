@@ -1,7 +1,7 @@
 /**
  * @module EC2 CreateVpc, DescribeVpcs, DeleteVpc. A VPC lives in one region and account; a VPC
  * created here has no path to the internet (like a new VPC without an internet gateway) unless it
- * is tagged `mrap:internet=true` (internet gateways and routes are not modelled: SYSTEM.md §2).
+ * is tagged `mrap:internet=true` (internet gateways and routes are not modelled: docs/aws/privatelink.md §Network model).
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpc.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcs.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteVpc.html

@@ -2,7 +2,7 @@
  * @module Would S3, IAM or EC2 store this policy, and if not, with which error? The same rules the
  * server applies when a world is applied or a Put*Policy call arrives: grammar and placement
  * (validatePolicy with the action catalogue), then Block Public Access's BlockPublicPolicy for
- * public bucket and MRAP policies (SYSTEM.md §10: 403 AccessDenied, or a FAILED operation for MRAPs).
+ * public bucket and MRAP policies (docs/aws/mrap.md §Where AWS is silent: 403 AccessDenied, or a FAILED operation for MRAPs).
  */
 import { isPublic, parsePolicy, validatePolicy, type Catalog, type PolicyError, type PolicyKind } from '../policy/index.js'
 import type { BlockPublicAccess } from '../state/control-store.js'

@@ -1,5 +1,5 @@
 /**
- * @module Public grants and Block Public Access (mrap-spec.md §5.6, §5.7, §7.1 items 3-5): public
+ * @module Public grants and Block Public Access (docs/aws/authorization.md §Block Public Access, §Public policies, §The seed page items 3-5): public
  * bucket and MRAP policies; public policies that BlockPublicPolicy refuses; grants that
  * RestrictPublicBuckets neutralises (only the owner's account and AWS services keep them); and
  * public policies that work only because Block Public Access was turned off (for an MRAP, for

@@ -1,5 +1,5 @@
 /**
- * @module Reads that will not behave as expected (mrap-spec.md §5.9, §7.1 item 6): a missing key
+ * @module Reads that will not behave as expected (docs/aws/authorization.md §Reads of missing keys, §The seed page item 6): a missing key
  * answers 403 AccessDenied instead of 404 NoSuchKey when s3:ListBucket is not allowed on the
  * routed bucket (and ListObjectsV2 through the MRAP is denied too); versioned reads (GetObject
  * with a versionId, which the MRAP routing guide recommends) need s3:GetObjectVersion.

@@ -1,5 +1,5 @@
 /**
- * @module An MRAP does no replication of its own (mrap-spec.md §3.5): without replication rules
+ * @module An MRAP does no replication of its own (docs/aws/mrap.md §Replication): without replication rules
  * between its buckets, an object written through one route is missing through the others (404 or
  * 403 after a route change or a failover). One finding per MRAP naming the missing directions.
  */

@@ -1,5 +1,5 @@
 /**
- * @module Rules on an MRAP's routes as a whole (mrap-spec.md §7.2): callers and actions allowed
+ * @module Rules on an MRAP's routes as a whole (docs/aws/authorization.md §The seed page): callers and actions allowed
  * through some routes and denied through others (clients see intermittent 403s as routing follows
  * proximity and failover), and endpoint policies that allow the MRAP but not all of its buckets
  * (the seed page: the endpoint policy "must allow access both to the Multi-Region Access Point and

@@ -2,7 +2,7 @@
  * @module The global endpoint `<alias>.accesspoint.s3-global.<suffix>`: a request names an MRAP by
  * alias, must be signed with SigV4A, is routed to the nearest active healthy bucket, is authorized
  * in the MRAP context and in the routed bucket's context, and is executed there. The MRAP never
- * fulfils a request itself. Behaviour: mrap-spec.md §3, SYSTEM.md §10.
+ * fulfils a request itself. Behaviour: docs/aws/mrap.md §Data plane, §Where AWS is silent.
  */
 import { s3Error, S3Error } from '../shared/errors.js'
 import { authenticate, regionSetCovers } from '../auth/index.js'

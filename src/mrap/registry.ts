@@ -82,7 +82,7 @@ export class MrapRegistry {
     this.byAliasMap.delete(alias)
   }
 
-  /** `[a-z][a-z0-9]{12}.mrap` from a CSPRNG, never one that was ever issued (SYSTEM.md §10). */
+  /** `[a-z][a-z0-9]{12}.mrap` from a CSPRNG, never one that was ever issued (docs/aws/mrap.md §Naming, §Where AWS is silent). */
   newAlias(): string {
     const letters = 'abcdefghijklmnopqrstuvwxyz'
     const alnum = letters + '0123456789'

@@ -19,7 +19,7 @@ export interface OfferedService {
 
 /**
  * The endpoint services a region offers: `com.amazonaws.s3-global.accesspoint` (interface only;
- * mrap offers it in every region of the world, an open question in mrap-spec.md §8 item 9) and
+ * mrap offers it in every region of the world, where AWS does not say: docs/aws/privatelink.md §DNS) and
  * the region's own S3 (gateway and interface).
  */
 export function offeredServices(s: Services, region: string): OfferedService[] {

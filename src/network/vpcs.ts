@@ -2,7 +2,7 @@
  * @module VPCs and VPC endpoints as the server holds them: records persisted in the control store
  * (like the MRAP registry), in-memory indexes, and change events (the per-VPC forward proxies
  * follow them: a VPC created through EC2 gets its proxy at once, a deleted one's proxy closes).
- * The model: SYSTEM.md §2 and §3; mrap-spec.md §4.
+ * The model: docs/aws/privatelink.md.
  * https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
  */
 import { createHash, randomBytes } from 'node:crypto'
@@ -28,7 +28,7 @@ export interface EndpointRecord {
   region: string
   type: EndpointType
   service: string
-  /** Policy text (default: full access, mrap-spec.md §4.4). */
+  /** Policy text (default: full access, docs/aws/privatelink.md §Endpoint policy). */
   policy: string
   privateDns: boolean
   /** S3 interface endpoints only: private DNS answers the inbound resolver only (in-VPC traffic uses the gateway). */
@@ -48,7 +48,7 @@ export interface EndpointRecord {
 export const S3_GLOBAL_SERVICE = 'com.amazonaws.s3-global.accesspoint'
 export const regionalS3Service = (region: string): string => `com.amazonaws.${region}.s3`
 
-/** The exact default policy EC2 attaches when none is given (mrap-spec.md §4.4). */
+/** The exact default policy EC2 attaches when none is given (docs/aws/privatelink.md §Endpoint policy). */
 export const DEFAULT_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
 
 export type VpcEvent =
@@ -151,7 +151,7 @@ export class VpcRegistry {
   }
 }
 
-/** The endpoint-specific regional DNS name (SYSTEM.md §10: listed, not usable directly). */
+/** The endpoint-specific regional DNS name (listed, not usable directly: docs/aws/privatelink.md §DNS). */
 export function endpointDnsName(e: EndpointRecord, dnsSuffix: string): string {
   if (e.service === S3_GLOBAL_SERVICE) return `${e.id}-${e.dnsLabel}.accesspoint.s3-global.${e.region}.vpce.${dnsSuffix}`
   return `*.${e.id}-${e.dnsLabel}.s3.${e.region}.vpce.${dnsSuffix}`

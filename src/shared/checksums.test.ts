@@ -29,7 +29,7 @@ test('CRC catalogue check values over "123456789"', () => {
 
 test('"hello world" as S3 shows it', async () => {
   assert.equal(checksumOf('CRC32', 'hello world'), 'DUoRhQ==')
-  assert.equal(checksumOf('CRC32', 'hello world\n'), 'rwg7LQ==') // captured from the JS SDK (clients.md §1.3)
+  assert.equal(checksumOf('CRC32', 'hello world\n'), 'rwg7LQ==') // captured from the JS SDK (docs/aws/clients.md §Payloads and checksums)
   assert.equal(checksumOf('CRC32', ''), 'AAAAAA==') // the JS presigned PUT's empty-body CRC32
   assert.equal(checksumOf('CRC32C', 'hello world'), await awsCrypto('crc32c', Buffer.from('hello world')))
   assert.equal(checksumOf('SHA1', 'hello world'), crypto.createHash('sha1').update('hello world').digest('base64'))

@@ -1,7 +1,7 @@
 /**
  * Golden output of `mrap explain` and `mrap lint` on the seed world (examples/seed.yaml), compared
  * exactly. UPDATE_GOLDEN=1 rewrites the files; review the diff by hand: the explain tables must
- * show mrap-spec.md §7.2 (via the seed's VPC endpoint: admin allowed on both buckets; reader and
+ * show docs/aws/authorization.md §The seed page (via the seed's VPC endpoint: admin allowed on both buckets; reader and
  * partner 403 on DOC-EXAMPLE-BUCKET1, whose policy grants nothing on objects, allowed on BUCKET2).
  */
 import { test } from 'node:test'
@@ -31,7 +31,7 @@ for (const who of ['admin', 'reader', 'partner']) {
     golden(`explain-${who}-vpc.txt`, table.text)
     const json = await runExplain({ ...opts, json: true }, false)
     golden(`explain-${who}-vpc.json`, json.text)
-    // §7.2, checked here as well so a regenerated golden file cannot silently change it.
+    // The seed page's table, checked here as well so a regenerated golden file cannot silently change it.
     const routes = Object.fromEntries(json.results[0]!.routes.map((r) => [r.bucket, r.effect]))
     const expected = who === 'admin'
       ? { 'DOC-EXAMPLE-BUCKET1': 'Allow', 'DOC-EXAMPLE-BUCKET2': 'Allow' }

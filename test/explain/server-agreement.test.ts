@@ -86,7 +86,7 @@ for (const [ref, creds] of Object.entries(CALLERS)) {
     } finally {
       s.services.mraps.put(m)
     }
-    // §7.2 from the internet: admin everywhere; reader and partner only through BUCKET2.
+    // The seed page's table (docs/aws/authorization.md) from the internet: admin everywhere; reader and partner only through BUCKET2.
     const expected = ref.endsWith('/admin') ? [200, 200] : [403, 200]
     assert.deepEqual(r.routes.map((x) => x.status), expected)
   })

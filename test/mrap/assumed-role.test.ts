@@ -23,7 +23,7 @@ describe('assumed-role credentials on the MRAP', () => {
       AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/admin' }, Action: 'sts:AssumeRole' }] }),
     }))
     await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'p', PolicyDocument: JSON.stringify(policy) }))
-    // A regional STS endpoint: SigV4A does not accept tokens of the global endpoint (mrap-spec §3.2).
+    // A regional STS endpoint: SigV4A does not accept tokens of the global endpoint (docs/aws/mrap.md §SigV4A).
     const sts = new STSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
     const r = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::123456789012:role/${roleName}`, RoleSessionName: 'mrap-test' }))
     const c = r.Credentials!

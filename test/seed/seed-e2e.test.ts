@@ -3,8 +3,8 @@
  * `mrap exec`: starting from examples/seed-setup.yaml (accounts, people, the two legacy buckets),
  * the seed's setup is built through the real APIs (EC2, S3, S3 Control, IAM), the seed's policies
  * are shown refused under Block Public Access and BUCKET1's half refused as malformed, and then,
- * from inside the VPC, GetObject through the MRAP for every caller of mrap-spec.md §7.2 with the
- * routes on each bucket in turn must give that table. Then the policies are fixed as §7.1 item 7
+ * from inside the VPC, GetObject through the MRAP for every caller of docs/aws/authorization.md §The seed page with the
+ * routes on each bucket in turn must give that table. Then the policies are fixed as its item 7
  * recommends, and every caller that should read can read, whichever bucket serves.
  *
  * Every command is an async child process (the in-process server keeps serving), with an isolated
@@ -122,7 +122,7 @@ async function routeTo(bucket: string): Promise<void> {
     '--route-updates', `Bucket=${B1},TrafficDialPercentage=${bucket === B1 ? 100 : 0}`, `Bucket=${B2},TrafficDialPercentage=${bucket === B2 ? 100 : 0}`])
 }
 
-/** Every §7.2 caller, with the routes on each bucket in turn: row → [via BUCKET1, via BUCKET2]. */
+/** Every caller of the seed page's table (docs/aws/authorization.md), with the routes on each bucket in turn: row → [via BUCKET1, via BUCKET2]. */
 async function table(rows: [string, string, string][]): Promise<Record<string, [string, string]>> {
   const out: Record<string, [string, string]> = {}
   const callers = [...new Set(rows.map(([, as]) => as))]
@@ -251,9 +251,9 @@ describe('the seed, end to end with the AWS CLI', () => {
     ['key missing (reader)', 'reader', 'missing'],
   ]
 
-  test('from inside the VPC, GetObject through the MRAP gives mrap-spec.md §7.2, route by route', async () => {
+  test('from inside the VPC, GetObject through the MRAP gives the seed page table (docs/aws/authorization.md), route by route', async () => {
     const got = await table(CALLERS)
-    console.log('§7.2 as observed (routed to BUCKET1 | routed to BUCKET2):\n' + Object.entries(got).map(([k, [a, b]]) => `  ${k.padEnd(46)} ${a.padEnd(22)} | ${b}`).join('\n'))
+    console.log('the seed page\'s table as observed (routed to BUCKET1 | routed to BUCKET2):\n' + Object.entries(got).map(([k, [a, b]]) => `  ${k.padEnd(46)} ${a.padEnd(22)} | ${b}`).join('\n'))
     assert.deepEqual(got, {
       'same account, identity grant (admin)': ['200 k from BUCKET1', '200 k from BUCKET2'],
       'same account, no identity grant (reader)': ['AccessDenied', '200 k from BUCKET2'],
@@ -271,7 +271,7 @@ describe('the seed, end to end with the AWS CLI', () => {
     assert.equal(codeOf(r), 'NoSuchKey', r.stderr)
   })
 
-  test('fixed as §7.1 item 7 recommends, every caller that should read can read, whichever bucket serves', async () => {
+  test('fixed as the seed page review\'s item 7 recommends, every caller that should read can read, whichever bucket serves', async () => {
     // Bucket policies delegating to the MRAP (non-public), so Block Public Access can go back on.
     for (const [b, region] of [[B1, 'us-east-1'], [B2, 'eu-west-1']] as const) {
       await ok({ vpc: 'seed-vpc' }, ['s3api', 'put-bucket-policy', '--region', region, '--bucket', b, '--policy', file(`fix-${b}.json`, {
