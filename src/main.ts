@@ -16,6 +16,7 @@ import { listenProxy } from './network/proxy.js'
 import { listenMetrics } from './metrics/listener.js'
 import { internetNetwork } from './network/internet.js'
 import { VpcProxies } from './network/vpc-proxies.js'
+import { resolveTimeouts, type Timeouts } from './http/timeouts.js'
 
 export interface StartOptions {
   dataDir: string
@@ -32,6 +33,8 @@ export interface StartOptions {
   world?: World
   logger?: Logger
   clock?: () => Date
+  /** Connection limits; each one defaults (src/http/timeouts.ts DEFAULT_TIMEOUTS). */
+  timeouts?: Partial<Timeouts>
 }
 
 export interface RunningServer {
@@ -59,6 +62,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1'
   const log = opts.logger ?? pino({ level: process.env.MRAP_LOG_LEVEL ?? 'info' })
   const world = opts.world ?? loadWorldFile(opts.worldFile ?? DEFAULT_WORLD_FILE)
+  const timeouts = resolveTimeouts(opts.timeouts)
   const dataDir = resolve(opts.dataDir)
   // Object bytes, IAM records and the CA key are for this user only. Here rather than in `mrap serve`
   // so servers started in-process (tests, benches) write the same modes as the command.
@@ -79,7 +83,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let services: Services
   try {
     services = await createServices({
-      config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host] },
+      config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host], timeouts },
       world, log, ...(opts.clock ? { clock: opts.clock } : {}),
     })
   } catch (e) {

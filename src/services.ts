@@ -30,6 +30,7 @@ import { RegionHealth } from './routing/health.js'
 import { LatencyTable } from './routing/latency.js'
 import { mrapHandler } from './mrap/data-plane.js'
 import { startReplication, type ReplicationService } from './replication/index.js'
+import type { Timeouts } from './http/timeouts.js'
 
 export interface ServerConfig {
   dataDir: string
@@ -37,6 +38,8 @@ export interface ServerConfig {
   port: number
   /** Host names of this server's own custom endpoint besides IP literals (virtual-host style under them). */
   endpointHosts: string[]
+  /** Connection limits of the listeners (src/http/timeouts.ts). */
+  timeouts: Timeouts
 }
 
 export interface Services {

@@ -11,6 +11,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { isS3Error, s3Error } from '../shared/errors.js'
 import { parseChecksumHeaders } from '../shared/checksums.js'
 import { AwsChunkedDecoder } from './aws-chunked.js'
+import { watchBodyIdle } from '../http/timeouts.js'
 import { headerValue } from './canonical.js'
 import type { AuthResult, HttpRequestView } from './types.js'
 
@@ -75,6 +76,8 @@ function attachSource(source: Readable, first: Transform): void {
   // If the consumer gives up, stop reading the source (the HTTP layer decides what to do with the socket).
   first.once('close', () => source.unpipe(first))
   source.pipe(first)
+  // A client that stops sending gets RequestTimeout instead of holding the upload open forever.
+  watchBodyIdle(source, first)
 }
 
 function chain(streams: Transform[]): Transform {

@@ -18,6 +18,12 @@ function port(v: string): number {
   return n
 }
 
+function millis(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a timeout is a positive whole number of milliseconds')
+  return n
+}
+
 program.command('serve')
   .description('start the server (embedded storage in the data directory, the seed world unless --world)')
   .option('--data-dir <dir>', 'where objects and state live', process.env.MRAP_DATA_DIR ?? '.mrap/data')
@@ -27,6 +33,11 @@ program.command('serve')
   .option('--tls-port <port>', 'TLS front door port (AWS host names)', port, 9443)
   .option('--proxy-port <port>', 'internet forward proxy port (HTTPS_PROXY)', port, 9080)
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (off by default)', port)
+  .option('--body-timeout <ms>', 'a request body that sends nothing this long fails with RequestTimeout (default 20000)', millis)
+  .option('--tls-handshake-timeout <ms>', 'drop a TLS connection whose handshake takes longer (default 10000)', millis)
+  .option('--tunnel-idle-timeout <ms>', 'close a proxy tunnel with no bytes either way this long (default 120000)', millis)
+  .option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection after this long (default 65000)', millis)
+  .option('--headers-timeout <ms>', 'request headers must arrive within this long (default 60000)', millis)
   .action(serveCommand)
 
 const dataDirOption = ['--data-dir <dir>', 'the data directory of the running server', process.env.MRAP_DATA_DIR ?? '.mrap/data'] as const

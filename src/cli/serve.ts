@@ -6,11 +6,27 @@ import { startServer } from '../main.js'
 import { WorldFileError } from '../world/load.js'
 import { StartupError } from '../services.js'
 import { DataDirInUseError } from '../state/data-dir-lock.js'
+import type { Timeouts } from '../http/timeouts.js'
 
-export async function serveCommand(opts: { dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number; metricsPort?: number }): Promise<void> {
+export interface ServeOptions {
+  dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number; metricsPort?: number
+  bodyTimeout?: number; tlsHandshakeTimeout?: number; tunnelIdleTimeout?: number; keepAliveTimeout?: number; headersTimeout?: number
+}
+
+function timeoutsOf(o: ServeOptions): Partial<Timeouts> {
+  const t: Partial<Timeouts> = {}
+  if (o.bodyTimeout !== undefined) t.bodyIdleMs = o.bodyTimeout
+  if (o.tlsHandshakeTimeout !== undefined) t.tlsHandshakeMs = o.tlsHandshakeTimeout
+  if (o.tunnelIdleTimeout !== undefined) t.tunnelIdleMs = o.tunnelIdleTimeout
+  if (o.keepAliveTimeout !== undefined) t.keepAliveMs = o.keepAliveTimeout
+  if (o.headersTimeout !== undefined) t.headersMs = o.headersTimeout
+  return t
+}
+
+export async function serveCommand(opts: ServeOptions): Promise<void> {
   let running
   try {
-    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}) })
+    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, timeouts: timeoutsOf(opts), ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}) })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)

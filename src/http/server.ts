@@ -11,6 +11,7 @@ import { handleRequest, type Origin } from '../pipeline.js'
 import { errorBody } from './respond.js'
 import { s3Error } from '../shared/errors.js'
 import type { Services } from '../services.js'
+import { httpServerOptions, setBodyIdleLimit } from './timeouts.js'
 
 export interface Listening {
   port: number
@@ -36,12 +37,15 @@ export class FrontDoor {
   private readonly listeners: (Server | NetServer)[] = []
 
   constructor(private readonly s: Services) {
-    this.app = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    const t = s.config.timeouts
+    this.app = createServer(httpServerOptions(t), (req, res) => {
       void handleRequest(s, req, res, originOf(req.socket)).catch((err: unknown) => {
         s.log.error({ err }, 'request failed outside the pipeline')
         if (!res.headersSent) { res.statusCode = 500; res.end() } else res.destroy()
       })
     })
+    // Every way in (plain, TLS, proxied) arrives here once per connection; the body watch reads it.
+    this.app.on('connection', (socket: Socket) => setBodyIdleLimit(socket, t.bodyIdleMs))
     // No count limit of its own: Node would drop the headers past the 2000th without a word (an
     // x-amz-server-side-encryption among them would be silently ignored); the size limit bounds them.
     this.app.maxHeadersCount = 0
@@ -63,6 +67,10 @@ export class FrontDoor {
       if (!this.secureContext) { raw.destroy(); return }
       const sock = new TLSSocket(raw as Socket, { isServer: true, secureContext: this.secureContext })
       sock.on('error', () => sock.destroy())
+      // A client that never finishes the handshake must not hold the socket until HTTP's own timers.
+      const handshake = setTimeout(() => { sock.destroy(); raw.destroy() }, this.s.config.timeouts.tlsHandshakeMs)
+      sock.once('secure', () => clearTimeout(handshake))
+      sock.once('close', () => clearTimeout(handshake))
       tagOrigin(sock, { ...origin, secure: true })
       this.app.emit('connection', sock)
     } else {

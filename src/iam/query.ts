@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http'
 import { s3Error } from '../shared/errors.js'
 import { esc } from '../s3/xml.js'
 import type { WireResult } from '../http/respond.js'
+import { expectLength } from '../auth/body.js'
 
 export const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/'
 export const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/'
@@ -17,7 +18,8 @@ const MAX_FORM_BYTES = 256 * 1024
 export async function readForm(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req) {
+  // Through expectLength: a stalled form body gets RequestTimeout like any other request body.
+  for await (const chunk of expectLength(req, undefined)) {
     size += (chunk as Buffer).length
     if (size > MAX_FORM_BYTES) throw s3Error('ValidationError', { message: 'Request body is too large.' })
     chunks.push(chunk as Buffer)

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { handleRequest, type Origin } from '../pipeline.js'
 import { listen, type FrontDoor, type Listening } from '../http/server.js'
 import type { Services } from '../services.js'
+import { httpServerOptions, setBodyIdleLimit } from '../http/timeouts.js'
 
 export type ProxyVerdict =
   | { kind: 'serve'; origin: Origin }
@@ -30,7 +31,8 @@ function parseAuthority(authority: string): { host: string; port: number } | und
 }
 
 export async function listenProxy(s: Services, front: FrontDoor, network: ProxyNetwork, host: string, port: number): Promise<Listening> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const timeouts = s.config.timeouts
+  const server = createServer(httpServerOptions(timeouts), (req: IncomingMessage, res: ServerResponse) => {
     // Plain HTTP through the proxy: the request line carries an absolute URI.
     let url: URL
     try { url = new URL(req.url ?? '') } catch {
@@ -46,6 +48,8 @@ export async function listenProxy(s: Services, front: FrontDoor, network: ProxyN
     // The verdict is for the request line's host; the pipeline holds the Host header to it.
     void handleRequest(s, req, res, { ...verdict.origin, secure: false, host: url.hostname }).catch(() => res.destroy())
   })
+  // Absolute-URI requests are served on this server's own connections: their bodies are watched too.
+  server.on('connection', (socket: Socket) => setBodyIdleLimit(socket, timeouts.bodyIdleMs))
   server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const target = parseAuthority(req.url ?? '')
@@ -58,6 +62,10 @@ export async function listenProxy(s: Services, front: FrontDoor, network: ProxyN
       socket.end(`HTTP/1.1 ${verdict.status} ${verdict.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nmrap proxy (${network.name}): ${verdict.reason}\n`)
       return
     }
+    // No byte either way for this long: the tunnel goes (inside it, HTTP keep-alive and the body
+    // watch apply their own, shorter limits once requests flow).
+    socket.setTimeout(timeouts.tunnelIdleMs)
+    socket.once('timeout', () => socket.destroy())
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
     if (head.length > 0) socket.unshift(head)
     network.tunnel?.(socket, verdict)
