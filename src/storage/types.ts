@@ -64,6 +64,11 @@ export interface PutObjectInput {
   /** The decoded bytes (aws-chunked framing already removed). */
   body: Readable
   /**
+   * The body's length when the request declared it (Content-Length, x-amz-decoded-content-length):
+   * a store that forwards bytes (upstream) streams them instead of staging a copy first.
+   */
+  size?: number
+  /**
    * Called after every byte is durably staged and before anything becomes visible. The caller
    * checks digests/lengths here (BadDigest, XAmzContentSHA256Mismatch, IncompleteBody); a throw
    * aborts the write, leaves nothing visible and is re-thrown by putObject. It returns the
@@ -135,6 +140,8 @@ export interface UploadPartInput {
   uploadId: string
   partNumber: number
   body: Readable
+  /** As PutObjectInput.size. */
+  size?: number
   finalize: PutObjectInput['finalize']
 }
 

@@ -1,0 +1,154 @@
+/**
+ * @module What mrap knows about upstream objects that cannot be written into them (see
+ * docs/decisions/upstream-storage.md): digests learned after the engine's headers left (streamed
+ * and multipart writes), attribute changes (tags, replication status) that would otherwise need a
+ * copy, version ids and times preserved for replicas, and open uploads' attributes and part
+ * checksums. Rows are keyed by the engine's own version id and carry the engine's ETag: a row
+ * whose ETag no longer matches describes an object replaced behind mrap's back and is ignored.
+ */
+import Database from 'better-sqlite3'
+import type { Checksums, ObjectAttributes, PartInfo } from '../types.js'
+
+export interface StoredDigests {
+  etag: string
+  checksums: Checksums
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+  parts?: { partNumber: number; size: number; etag: string; checksums: Checksums }[]
+}
+
+export interface VersionRow {
+  bucket: string
+  key: string
+  engineVid: string
+  engineEtag: string
+  mrapVid: string | null
+  lastModifiedMs: number | null
+  isMarker: boolean
+  attrs: ObjectAttributes | null
+  digests: StoredDigests | null
+}
+
+export interface UploadRow {
+  uploadId: string
+  bucket: string
+  key: string
+  initiatedMs: number
+  attrs: ObjectAttributes
+  checksumAlgorithm: string | null
+  checksumType: string | null
+}
+
+interface RawVersion { bucket: string; key: string; engine_vid: string; engine_etag: string; mrap_vid: string | null; last_modified_ms: number | null; is_marker: number; attrs: string | null; digests: string | null }
+interface RawUpload { upload_id: string; bucket: string; key: string; initiated_ms: number; attrs: string; checksum_algorithm: string | null; checksum_type: string | null }
+
+const fromRaw = (r: RawVersion): VersionRow => ({
+  bucket: r.bucket, key: r.key, engineVid: r.engine_vid, engineEtag: r.engine_etag, mrapVid: r.mrap_vid,
+  lastModifiedMs: r.last_modified_ms, isMarker: r.is_marker === 1,
+  attrs: r.attrs === null ? null : (JSON.parse(r.attrs) as ObjectAttributes),
+  digests: r.digests === null ? null : (JSON.parse(r.digests) as StoredDigests),
+})
+
+export class Sidecar {
+  private readonly db: Database.Database
+  private readonly st: Record<string, Database.Statement>
+
+  constructor(file: string) {
+    this.db = new Database(file)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = NORMAL')
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS versions (
+        bucket TEXT NOT NULL, key TEXT NOT NULL, engine_vid TEXT NOT NULL, engine_etag TEXT NOT NULL,
+        mrap_vid TEXT, last_modified_ms INTEGER, is_marker INTEGER NOT NULL DEFAULT 0, attrs TEXT, digests TEXT,
+        PRIMARY KEY (bucket, key, engine_vid)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS versions_by_mrap_vid ON versions (bucket, key, mrap_vid);
+      CREATE TABLE IF NOT EXISTS uploads (
+        upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, initiated_ms INTEGER NOT NULL,
+        attrs TEXT NOT NULL, checksum_algorithm TEXT, checksum_type TEXT);
+      CREATE TABLE IF NOT EXISTS parts (
+        upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, etag TEXT NOT NULL, engine_etag TEXT NOT NULL,
+        checksums TEXT NOT NULL, PRIMARY KEY (upload_id, part_number)) WITHOUT ROWID;
+    `)
+    this.st = {
+      version: this.db.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? AND engine_vid = ?'),
+      byEtag: this.db.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? AND engine_etag = ? LIMIT 1'),
+      byMrapVid: this.db.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? AND mrap_vid = ?'),
+      putVersion: this.db.prepare(`INSERT OR REPLACE INTO versions VALUES (@bucket, @key, @engine_vid, @engine_etag, @mrap_vid, @last_modified_ms, @is_marker, @attrs, @digests)`),
+      setAttrs: this.db.prepare('UPDATE versions SET attrs = ? WHERE bucket = ? AND key = ? AND engine_vid = ?'),
+      dropVersion: this.db.prepare('DELETE FROM versions WHERE bucket = ? AND key = ? AND engine_vid = ?'),
+      dropBucket: this.db.prepare('DELETE FROM versions WHERE bucket = ?'),
+      upload: this.db.prepare('SELECT * FROM uploads WHERE upload_id = ?'),
+      putUpload: this.db.prepare('INSERT OR REPLACE INTO uploads VALUES (@upload_id, @bucket, @key, @initiated_ms, @attrs, @checksum_algorithm, @checksum_type)'),
+      dropUpload: this.db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
+      dropParts: this.db.prepare('DELETE FROM parts WHERE upload_id = ?'),
+      putPart: this.db.prepare('INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?)'),
+      partsOf: this.db.prepare('SELECT part_number, etag, engine_etag, checksums FROM parts WHERE upload_id = ?'),
+    }
+  }
+
+  close(): void { this.db.close() }
+
+  version(bucket: string, key: string, engineVid: string): VersionRow | undefined {
+    const r = this.st.version!.get(bucket, key, engineVid) as RawVersion | undefined
+    return r && fromRaw(r)
+  }
+
+  /** A row of the key written with this engine ETag (listings of current objects carry no version id). */
+  byEtag(bucket: string, key: string, engineEtag: string): VersionRow | undefined {
+    const r = this.st.byEtag!.get(bucket, key, engineEtag) as RawVersion | undefined
+    return r && fromRaw(r)
+  }
+
+  /** The row whose preserved (replica) version id is `mrapVid`. */
+  byMrapVid(bucket: string, key: string, mrapVid: string): VersionRow | undefined {
+    const r = this.st.byMrapVid!.get(bucket, key, mrapVid) as RawVersion | undefined
+    return r && fromRaw(r)
+  }
+
+  putVersion(v: VersionRow): void {
+    this.st.putVersion!.run({
+      bucket: v.bucket, key: v.key, engine_vid: v.engineVid, engine_etag: v.engineEtag, mrap_vid: v.mrapVid,
+      last_modified_ms: v.lastModifiedMs, is_marker: v.isMarker ? 1 : 0,
+      attrs: v.attrs ? JSON.stringify(v.attrs) : null, digests: v.digests ? JSON.stringify(v.digests) : null,
+    })
+  }
+
+  setAttrs(bucket: string, key: string, engineVid: string, attrs: ObjectAttributes): void {
+    this.st.setAttrs!.run(JSON.stringify(attrs), bucket, key, engineVid)
+  }
+
+  dropVersion(bucket: string, key: string, engineVid: string): void { this.st.dropVersion!.run(bucket, key, engineVid) }
+  dropBucket(bucket: string): void { this.st.dropBucket!.run(bucket) }
+
+  upload(uploadId: string): UploadRow | undefined {
+    const r = this.st.upload!.get(uploadId) as RawUpload | undefined
+    return r && {
+      uploadId: r.upload_id, bucket: r.bucket, key: r.key, initiatedMs: r.initiated_ms,
+      attrs: JSON.parse(r.attrs) as ObjectAttributes, checksumAlgorithm: r.checksum_algorithm, checksumType: r.checksum_type,
+    }
+  }
+
+  putUpload(u: UploadRow): void {
+    this.st.putUpload!.run({
+      upload_id: u.uploadId, bucket: u.bucket, key: u.key, initiated_ms: u.initiatedMs, attrs: JSON.stringify(u.attrs),
+      checksum_algorithm: u.checksumAlgorithm, checksum_type: u.checksumType,
+    })
+  }
+
+  dropUpload(uploadId: string): void {
+    this.db.transaction(() => { this.st.dropUpload!.run(uploadId); this.st.dropParts!.run(uploadId) })()
+  }
+
+  putPart(uploadId: string, partNumber: number, etag: string, engineEtag: string, checksums: Checksums): void {
+    this.st.putPart!.run(uploadId, partNumber, etag, engineEtag, JSON.stringify(checksums))
+  }
+
+  /** mrap's ETag and checksums of each part, by number, with the engine ETag they belong to. */
+  parts(uploadId: string): Map<number, { etag: string; engineEtag: string; checksums: PartInfo['checksums'] }> {
+    const out = new Map<number, { etag: string; engineEtag: string; checksums: Checksums }>()
+    for (const r of this.st.partsOf!.all(uploadId) as { part_number: number; etag: string; engine_etag: string; checksums: string }[]) {
+      out.set(r.part_number, { etag: r.etag, engineEtag: r.engine_etag, checksums: JSON.parse(r.checksums) as Checksums })
+    }
+    return out
+  }
+}

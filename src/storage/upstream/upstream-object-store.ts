@@ -1,0 +1,446 @@
+/**
+ * @module An ObjectStore whose buckets live in an upstream S3 engine (Ceph RGW, MinIO, AWS S3...),
+ * reached with the AWS SDK v3. Bytes, versions, delete markers, listings and multipart uploads are
+ * the engine's; mrap keeps what the engine cannot (metadata.ts, sidecar.ts). The reasons are in
+ * docs/decisions/upstream-storage.md.
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PassThrough, type Readable } from 'node:stream'
+import {
+  DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
+  ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type GetObjectCommandOutput,
+} from '@aws-sdk/client-s3'
+import { s3Error } from '../../shared/errors.js'
+import { cleanAttributes } from '../embedded/rows.js'
+import type {
+  ByteRange, ChecksumAlgorithm, CompleteUploadInput, DeleteResult, GetResult, ListObjectsInput, ListObjectsResult,
+  ListUploadsInput, ListUploadsResult, ListVersionsInput, ListVersionsResult, MultipartUpload, ObjectAttributes,
+  ObjectStore, ObjectVersion, PartInfo, PutObjectInput, UploadPartInput, VersioningState,
+} from '../types.js'
+import { sendBody } from './body.js'
+import { EngineBuckets } from './buckets.js'
+import { engineBucketName, type UpstreamConfig } from './config.js'
+import { Engine, errorInfo } from './engine.js'
+import { decodeAttributes, encodeAttributes, unquote, type EngineObjectHead } from './metadata.js'
+import { UpstreamMultipart } from './multipart.js'
+import { Sidecar, type StoredDigests, type VersionRow } from './sidecar.js'
+
+export interface UpstreamObjectStoreOptions {
+  region: string
+  engine: UpstreamConfig
+  /** mrap's own directory for the region: the sidecar database and spooled bodies. */
+  stateDir: string
+  /** Bodies and objects up to this size travel in one buffer (one round trip, exact length). Default 64 KiB. */
+  smallLimit?: number
+}
+
+const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
+
+/** What a read learned about one engine version. */
+interface Found { version: ObjectVersion; engineVid: string; engineEtag: string }
+
+export class UpstreamObjectStore implements ObjectStore {
+  readonly region: string
+  private readonly cfg: UpstreamConfig
+  private readonly stateDir: string
+  readonly smallLimit: number
+  readonly engine: Engine
+  readonly buckets: EngineBuckets
+  private sidecarDb: Sidecar | undefined
+  private available = true
+  private readonly multipart: UpstreamMultipart
+
+  constructor(opts: UpstreamObjectStoreOptions) {
+    this.region = opts.region
+    this.cfg = opts.engine
+    this.stateDir = opts.stateDir
+    this.smallLimit = opts.smallLimit ?? 64 * 1024
+    this.engine = new Engine(opts.region, opts.engine)
+    this.buckets = new EngineBuckets(this.engine)
+    this.multipart = new UpstreamMultipart(this)
+  }
+
+  async open(): Promise<void> {
+    if (this.sidecarDb) return
+    await mkdir(this.stateDir, { recursive: true, mode: 0o700 })
+    this.sidecarDb = new Sidecar(join(this.stateDir, 'upstream.db'))
+  }
+
+  async close(): Promise<void> {
+    this.sidecarDb?.close()
+    this.sidecarDb = undefined
+    this.engine.destroy()
+  }
+
+  async healthy(): Promise<boolean> {
+    return this.available && this.sidecarDb !== undefined && (await this.engine.healthy())
+  }
+
+  setAvailable(available: boolean): void {
+    this.available = available
+  }
+
+  get tmpDir(): string { return join(this.stateDir, 'tmp') }
+
+  /** The sidecar, or ServiceUnavailable while the store is down (simulated) or not open. */
+  live(): Sidecar {
+    if (!this.available || !this.sidecarDb) throw s3Error('ServiceUnavailable', { fields: { Region: this.region } })
+    return this.sidecarDb
+  }
+
+  engineBucket(bucket: string): string {
+    return engineBucketName(this.cfg.bucketTemplate, this.region, bucket)
+  }
+
+  /** The engine's id for an mrap version id: a preserved (replica) id maps through the sidecar. */
+  engineVid(bucket: string, key: string, versionId: string): string {
+    return this.live().byMrapVid(bucket, key, versionId)?.engineVid ?? versionId
+  }
+
+  async createBucket(bucket: string): Promise<void> {
+    this.live()
+    const eb = this.engineBucket(bucket)
+    this.buckets.forget(eb)
+    await this.buckets.ensure(eb)
+  }
+
+  async deleteBucket(bucket: string): Promise<void> {
+    const side = this.live()
+    const eb = this.engineBucket(bucket)
+    const missing = (e: unknown): undefined => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }
+    const vs = await this.engine.call((c) => c.send(new ListObjectVersionsCommand({ Bucket: eb, MaxKeys: 1 })).catch(missing))
+    if (vs && ((vs.Versions?.length ?? 0) + (vs.DeleteMarkers?.length ?? 0)) > 0) throw s3Error('BucketNotEmpty', { fields: { BucketName: bucket } })
+    if (vs) {
+      await this.multipart.abortAll(bucket)
+      await this.engine.call((c) => c.send(new DeleteBucketCommand({ Bucket: eb })).catch(missing))
+    }
+    this.buckets.forget(eb)
+    side.dropBucket(bucket)
+  }
+
+  async putObject(input: PutObjectInput): Promise<ObjectVersion> {
+    const side = this.live()
+    const eb = this.engineBucket(input.bucket)
+    const attributes = cleanAttributes(input.attributes)
+    const leave = await this.buckets.enter(eb, input.versioning)
+    try {
+      const mtime = input.lastModified?.getTime()
+      let sent = 0
+      const { result, digests } = await sendBody({
+        body: input.body, size: input.size, finalize: input.finalize, tmpDir: this.tmpDir, smallLimit: this.smallLimit,
+        send: ({ body, length, digests, signal }) => (sent = length, this.engine.call((c) => c.send(new PutObjectCommand({
+          Bucket: eb, Key: input.key, Body: body, ContentLength: length,
+          ...encodeAttributes(attributes, { ...(input.versionId !== undefined ? { vid: input.versionId } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(digests ? { digests } : {}) }),
+        }), { abortSignal: signal }))),
+      })
+      const engineVid = result.VersionId ?? 'null'
+      const engineEtag = unquote(result.ETag)
+      const lastModified = input.lastModified ?? await this.modifiedAt(eb, input.key, engineVid, engineEtag)
+      const inMetadata = input.size === undefined || sent <= this.smallLimit
+      if (input.versionId !== undefined || input.lastModified !== undefined || !inMetadata) {
+        side.putVersion({
+          bucket: input.bucket, key: input.key, engineVid, engineEtag, mrapVid: input.versionId ?? null,
+          lastModifiedMs: input.lastModified?.getTime() ?? null, isMarker: false, attrs: null,
+          digests: { etag: digests.etag, checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}) },
+        })
+      } else if (engineVid === 'null') {
+        side.dropVersion(input.bucket, input.key, 'null')
+      }
+      return {
+        ...attributes, bucket: input.bucket, key: input.key, versionId: input.versionId ?? engineVid, isDeleteMarker: false, isLatest: true,
+        size: sent, etag: digests.etag, lastModified, checksums: digests.checksums,
+        ...(digests.checksumType ? { checksumType: digests.checksumType } : {}),
+      }
+    } finally {
+      leave()
+    }
+  }
+
+  /** Last-Modified of a version just written (PutObject answers carry none). */
+  async modifiedAt(eb: string, key: string, engineVid: string, engineEtag: string): Promise<Date> {
+    try {
+      const h = await this.engine.call((c) => c.send(new HeadObjectCommand({ Bucket: eb, Key: key, ...(engineVid !== 'null' ? { VersionId: engineVid } : {}) })))
+      if (h.LastModified && (!engineEtag || unquote(h.ETag) === engineEtag)) return h.LastModified
+    } catch { /* overwritten or deleted already: the time of the answer is as good */ }
+    return new Date(Math.floor(Date.now() / 1000) * 1000)
+  }
+
+  async getObject(bucket: string, key: string, versionId?: string): Promise<GetResult> {
+    this.live()
+    const eb = this.engineBucket(bucket)
+    const engineVid = versionId === undefined ? undefined : this.engineVid(bucket, key, versionId)
+    const get = (range: string | undefined): Promise<GetObjectCommandOutput> => this.engine.call((c) => c.send(new GetObjectCommand({
+      Bucket: eb, Key: key, ...(engineVid !== undefined ? { VersionId: engineVid } : {}), ...(range ? { Range: range } : {}),
+    })).catch((e: unknown) => { throw this.readError(e, bucket, key, versionId) }))
+    // One round trip for the common small GET: the first bytes come with the metadata.
+    let res: GetObjectCommandOutput
+    try {
+      res = await get(`bytes=0-${this.smallLimit - 1}`)
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      if (code === 'NoSuchKey' && versionId === undefined && (e as { fields: Record<string, unknown> }).fields.deleteMarker === undefined) throw await this.hiddenByMarker(eb, bucket, key, e)
+      if (code === 'NoSuchVersion' && engineVid !== undefined && await this.isMarker(eb, key, engineVid)) {
+        throw s3Error('MethodNotAllowed', { fields: { Method: 'GET', ResourceType: 'DeleteMarker' } })
+      }
+      if (code !== 'InvalidRange') throw e
+      res = await get(undefined) // an empty object has no byte 0
+    }
+    const head = res.Body ? Buffer.from(await res.Body.transformToByteArray()) : Buffer.alloc(0)
+    const total = /\/(\d+)$/.exec(res.ContentRange ?? '')?.[1]
+    const size = total !== undefined ? Number(total) : head.length
+    const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, res.VersionId ?? 'null')
+    const found = this.toFound(bucket, key, res, size, isLatest)
+    if (size <= head.length) {
+      return { version: found.version, inline: head, open: (r) => bufferStream(r ? head.subarray(r.start, r.end + 1) : head) }
+    }
+    return { version: found.version, open: (r) => this.openRange(eb, key, found, head, r) }
+  }
+
+  /** Bytes of a large object, asked for when the caller reads; If-Match keeps them the bytes of `found`. */
+  private openRange(eb: string, key: string, found: Found, head: Buffer, range: ByteRange | undefined): Readable {
+    const start = range?.start ?? 0
+    const end = range?.end ?? found.version.size - 1
+    if (end < head.length) return bufferStream(head.subarray(start, end + 1))
+    const out = new PassThrough()
+    this.engine.call((c) => c.send(new GetObjectCommand({
+      Bucket: eb, Key: key, Range: `bytes=${start}-${end}`, IfMatch: `"${found.engineEtag}"`,
+      ...(found.engineVid !== 'null' ? { VersionId: found.engineVid } : {}),
+    }))).then((res) => {
+      const body = res.Body as Readable
+      body.on('error', (e) => out.destroy(this.engine.translate(e)))
+      out.on('close', () => { if (!body.readableEnded) body.destroy() })
+      body.pipe(out)
+    }, (e: unknown) => out.destroy(e as Error))
+    return out
+  }
+
+  /**
+   * RGW answers a GET of a key whose latest version is a delete marker with a bare 404 (no
+   * x-amz-delete-marker), so a 404 asks the version listing whether a marker is on top.
+   */
+  private async hiddenByMarker(eb: string, bucket: string, key: string, notFound: unknown): Promise<unknown> {
+    const r = await this.engine.call((c) => c.send(new ListObjectVersionsCommand({ Bucket: eb, Prefix: key, MaxKeys: 1 }))).catch(() => undefined)
+    const m = r?.DeleteMarkers?.[0]
+    if (!m || m.Key !== key || m.IsLatest !== true) return notFound
+    const ev = m.VersionId ?? 'null'
+    const vid = this.live().version(bucket, key, ev)?.mrapVid ?? ev
+    return s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: vid }, headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': vid } })
+  }
+
+  /** RGW answers a GET of a delete marker's id with 404 where S3 says 405 MethodNotAllowed. */
+  private async isMarker(eb: string, key: string, engineVid: string): Promise<boolean> {
+    const r = await this.engine.call((c) => c.send(new ListObjectVersionsCommand({ Bucket: eb, Prefix: key, MaxKeys: 1000 }))).catch(() => undefined)
+    return (r?.DeleteMarkers ?? []).some((m) => m.Key === key && m.VersionId === engineVid)
+  }
+
+  private async isLatest(eb: string, key: string, engineVid: string): Promise<boolean> {
+    try {
+      const h = await this.engine.call((c) => c.send(new HeadObjectCommand({ Bucket: eb, Key: key })))
+      return (h.VersionId ?? 'null') === engineVid
+    } catch (e) {
+      if ((e as { code?: string }).code === 'NoSuchKey') return false
+      throw e
+    }
+  }
+
+  /** Engine read errors as the contract names them (delete markers, missing buckets, ids). */
+  private readError(e: unknown, bucket: string, key: string, versionId: string | undefined): unknown {
+    const { code, status, headers } = errorInfo(e)
+    if (code === 'NoSuchBucket') return s3Error(versionId === undefined ? 'NoSuchKey' : 'NoSuchVersion', { fields: { Key: key } })
+    if (status === 405 || code === 'MethodNotAllowed') return s3Error('MethodNotAllowed', { fields: { Method: 'GET', ResourceType: 'DeleteMarker' } })
+    if (status === 404 && versionId !== undefined) return s3Error('NoSuchVersion', { fields: { Key: key, VersionId: versionId } })
+    if (status === 404 || code === 'NoSuchKey') {
+      if (headers['x-amz-delete-marker'] === 'true') {
+        const ev = headers['x-amz-version-id'] ?? 'null'
+        const vid = this.live().version(bucket, key, ev)?.mrapVid ?? ev
+        return s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: vid }, headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': vid } })
+      }
+      return s3Error('NoSuchKey', { fields: { Key: key } })
+    }
+    if (status === 400 && code === 'InvalidArgument' && versionId !== undefined) return s3Error('NoSuchVersion', { fields: { Key: key, VersionId: versionId } })
+    return e
+  }
+
+  /** An ObjectVersion from engine headers, completed by the metadata blob and the sidecar. */
+  private toFound(bucket: string, key: string, h: EngineObjectHead & { VersionId?: string; ETag?: string; LastModified?: Date }, size: number, isLatest: boolean): Found {
+    const engineVid = h.VersionId ?? 'null'
+    const engineEtag = unquote(h.ETag)
+    const { attributes, blob } = decodeAttributes(h)
+    const row = this.current(this.live().version(bucket, key, engineVid), engineEtag)
+    const digests: StoredDigests = row?.digests ?? blob.digests ?? { etag: engineEtag, checksums: {} }
+    const version: ObjectVersion = {
+      ...(row?.attrs ?? attributes), bucket, key, versionId: row?.mrapVid ?? engineVid, isDeleteMarker: false, isLatest, size,
+      etag: digests.etag, lastModified: row?.lastModifiedMs != null ? new Date(row.lastModifiedMs) : (h.LastModified ?? new Date(0)),
+      checksums: digests.checksums,
+      ...(digests.checksumType ? { checksumType: digests.checksumType } : {}),
+      ...(digests.parts ? { parts: digests.parts } : {}),
+    }
+    return { version, engineVid, engineEtag }
+  }
+
+  /** A sidecar row only while it describes the engine's object (same ETag). */
+  current(row: VersionRow | undefined, engineEtag: string): VersionRow | undefined {
+    return row && (row.isMarker || row.engineEtag === engineEtag) ? row : undefined
+  }
+
+  async updateObject(bucket: string, key: string, versionId: string | undefined, patch: Partial<ObjectAttributes>): Promise<ObjectVersion> {
+    const side = this.live()
+    const got = await this.getObject(bucket, key, versionId)
+    const v = got.version
+    const { bucket: _b, key: _k, versionId: _v, isDeleteMarker: _d, isLatest: _l, size: _s, etag: _e, lastModified: _m, checksums: _c, checksumType: _t, parts: _p, ...current } = v
+    const merged = cleanAttributes({ ...current, ...patch })
+    const engineVid = this.engineVid(bucket, key, v.versionId)
+    const eb = this.engineBucket(bucket)
+    const h = await this.engine.call((c) => c.send(new HeadObjectCommand({ Bucket: eb, Key: key, ...(engineVid !== 'null' ? { VersionId: engineVid } : {}) })))
+    const engineEtag = unquote(h.ETag)
+    const row = this.current(side.version(bucket, key, engineVid), engineEtag)
+    if (row) side.setAttrs(bucket, key, engineVid, merged)
+    else side.putVersion({ bucket, key, engineVid, engineEtag, mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: merged, digests: { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}), ...(v.parts ? { parts: v.parts } : {}) } })
+    return { ...v, ...merged }
+  }
+
+  async deleteObject(bucket: string, key: string, opts: { versionId?: string; versioning: VersioningState }): Promise<DeleteResult> {
+    const side = this.live()
+    const eb = this.engineBucket(bucket)
+    if (opts.versionId !== undefined) {
+      const engineVid = this.engineVid(bucket, key, opts.versionId)
+      const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: key, VersionId: engineVid })).catch((e: unknown) => {
+        if (errorInfo(e).code === 'NoSuchBucket') return { DeleteMarker: false }
+        throw e
+      }))
+      side.dropVersion(bucket, key, engineVid)
+      return { versionId: opts.versionId, deleteMarker: r.DeleteMarker === true }
+    }
+    const leave = await this.buckets.enter(eb, opts.versioning)
+    try {
+      const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: key })))
+      if (opts.versioning !== 'Enabled') side.dropVersion(bucket, key, 'null')
+      if (opts.versioning === 'Unversioned') return { deleteMarker: false }
+      return { versionId: opts.versioning === 'Suspended' ? 'null' : (r.VersionId ?? 'null'), deleteMarker: true }
+    } finally {
+      leave()
+    }
+  }
+
+  async putDeleteMarker(input: { bucket: string; key: string; versionId: string; lastModified: Date; attributes?: ObjectAttributes }): Promise<ObjectVersion> {
+    const side = this.live()
+    const eb = this.engineBucket(input.bucket)
+    const leave = await this.buckets.enter(eb, 'Enabled')
+    try {
+      const old = side.byMrapVid(input.bucket, input.key, input.versionId)
+      if (old) {
+        await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: input.key, VersionId: old.engineVid })))
+        side.dropVersion(input.bucket, input.key, old.engineVid)
+      }
+      const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: input.key })))
+      const attributes = cleanAttributes(input.attributes)
+      side.putVersion({
+        bucket: input.bucket, key: input.key, engineVid: r.VersionId ?? 'null', engineEtag: '', mrapVid: input.versionId,
+        lastModifiedMs: input.lastModified.getTime(), isMarker: true, attrs: attributes, digests: null,
+      })
+      return { ...attributes, bucket: input.bucket, key: input.key, versionId: input.versionId, isDeleteMarker: true, isLatest: true, size: 0, etag: '', lastModified: input.lastModified, checksums: {} }
+    } finally {
+      leave()
+    }
+  }
+
+  async listObjects(bucket: string, input: ListObjectsInput): Promise<ListObjectsResult> {
+    const side = this.live()
+    if (input.maxKeys <= 0) return { objects: [], commonPrefixes: [], isTruncated: false }
+    const after = input.after
+    // With a delimiter, the common prefix that `after` names can come back (its keys sort after
+    // it): ask for one more and drop it, so a page is still full.
+    const extra = input.delimiter && after !== undefined ? 1 : 0
+    const r = await this.engine.call((c) => c.send(new ListObjectsV2Command({
+      Bucket: this.engineBucket(bucket), MaxKeys: input.maxKeys + extra,
+      ...(input.prefix ? { Prefix: input.prefix } : {}), ...(input.delimiter ? { Delimiter: input.delimiter } : {}),
+      ...(after !== undefined ? { StartAfter: after } : {}),
+    })).catch((e: unknown) => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }))
+    if (!r) return { objects: [], commonPrefixes: [], isTruncated: false }
+    type Entry = { name: string; object?: ObjectVersion }
+    const entries: Entry[] = []
+    for (const o of r.Contents ?? []) {
+      const key = o.Key ?? ''
+      const engineEtag = unquote(o.ETag)
+      const row = side.byEtag(bucket, key, engineEtag)
+      entries.push({ name: key, object: {
+        ...(row?.attrs ?? { userMetadata: {}, tags: [] }), bucket, key, versionId: row?.mrapVid ?? 'null', isDeleteMarker: false, isLatest: true,
+        size: o.Size ?? 0, etag: row?.digests?.etag ?? engineEtag,
+        lastModified: row?.lastModifiedMs != null ? new Date(row.lastModifiedMs) : (o.LastModified ?? new Date(0)),
+        checksums: row?.digests?.checksums ?? {},
+      } })
+    }
+    for (const p of r.CommonPrefixes ?? []) {
+      if (p.Prefix !== undefined && (after === undefined || byteOrder(p.Prefix, after) > 0)) entries.push({ name: p.Prefix })
+    }
+    entries.sort((a, b) => byteOrder(a.name, b.name))
+    const isTruncated = entries.length > input.maxKeys || (r.IsTruncated === true && entries.length > 0)
+    const page = entries.slice(0, input.maxKeys)
+    const out: ListObjectsResult = {
+      objects: page.flatMap((e) => (e.object ? [e.object] : [])),
+      commonPrefixes: page.flatMap((e) => (e.object ? [] : [e.name])),
+      isTruncated,
+    }
+    if (isTruncated) out.nextAfter = page[page.length - 1]!.name
+    return out
+  }
+
+  async listVersions(bucket: string, input: ListVersionsInput): Promise<ListVersionsResult> {
+    const side = this.live()
+    if (input.maxKeys <= 0) return { versions: [], commonPrefixes: [], isTruncated: false }
+    const marker = input.keyMarker !== undefined && input.versionIdMarker !== undefined ? this.engineVid(bucket, input.keyMarker, input.versionIdMarker) : undefined
+    const r = await this.engine.call((c) => c.send(new ListObjectVersionsCommand({
+      Bucket: this.engineBucket(bucket), MaxKeys: input.maxKeys,
+      ...(input.prefix ? { Prefix: input.prefix } : {}), ...(input.delimiter ? { Delimiter: input.delimiter } : {}),
+      ...(input.keyMarker !== undefined ? { KeyMarker: input.keyMarker } : {}), ...(marker !== undefined ? { VersionIdMarker: marker } : {}),
+    })).catch((e: unknown) => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }))
+    if (!r) return { versions: [], commonPrefixes: [], isTruncated: false }
+    const versions: ObjectVersion[] = []
+    const add = (o: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date; ETag?: string; Size?: number }, isDeleteMarker: boolean): void => {
+      const key = o.Key ?? ''
+      const engineVid = o.VersionId ?? 'null'
+      const engineEtag = unquote(o.ETag)
+      const row = this.current(side.version(bucket, key, engineVid), isDeleteMarker ? '' : engineEtag)
+      versions.push({
+        ...(row?.attrs ?? { userMetadata: {}, tags: [] }), bucket, key, versionId: row?.mrapVid ?? engineVid, isDeleteMarker,
+        isLatest: o.IsLatest === true, size: isDeleteMarker ? 0 : (o.Size ?? 0), etag: isDeleteMarker ? '' : (row?.digests?.etag ?? engineEtag),
+        lastModified: row?.lastModifiedMs != null ? new Date(row.lastModifiedMs) : (o.LastModified ?? new Date(0)),
+        checksums: row?.digests?.checksums ?? {},
+      })
+    }
+    // RGW treats a key marker without a version-id marker as inclusive; S3 starts after the key.
+    const skip = (o: { Key?: string }): boolean => marker === undefined && input.keyMarker !== undefined && byteOrder(o.Key ?? '', input.keyMarker) <= 0
+    for (const v of r.Versions ?? []) if (!skip(v)) add(v, false)
+    for (const m of r.DeleteMarkers ?? []) if (!skip(m)) add(m, true)
+    // The SDK splits versions and markers into two lists; S3's order is keys ascending, newest first.
+    versions.sort((a, b) => byteOrder(a.key, b.key) || Number(b.isLatest) - Number(a.isLatest) || b.lastModified.getTime() - a.lastModified.getTime())
+    const out: ListVersionsResult = { versions, commonPrefixes: (r.CommonPrefixes ?? []).flatMap((p) => (p.Prefix !== undefined ? [p.Prefix] : [])), isTruncated: r.IsTruncated === true }
+    if (out.isTruncated) {
+      if (r.NextKeyMarker !== undefined) out.nextKeyMarker = r.NextKeyMarker
+      if (r.NextVersionIdMarker !== undefined && r.NextKeyMarker !== undefined) {
+        out.nextVersionIdMarker = side.version(bucket, r.NextKeyMarker, r.NextVersionIdMarker)?.mrapVid ?? r.NextVersionIdMarker
+      }
+    }
+    return out
+  }
+
+  createUpload(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload> {
+    return this.multipart.create(input)
+  }
+  async getUpload(bucket: string, uploadId: string): Promise<MultipartUpload> { return this.multipart.get(bucket, uploadId) }
+  uploadPart(input: UploadPartInput): Promise<PartInfo> { return this.multipart.uploadPart(input) }
+  listParts(bucket: string, uploadId: string, opts: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
+    return this.multipart.listParts(bucket, uploadId, opts)
+  }
+  listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult> { return this.multipart.listUploads(bucket, input) }
+  completeUpload(input: CompleteUploadInput): Promise<ObjectVersion> { return this.multipart.complete(input) }
+  abortUpload(bucket: string, uploadId: string): Promise<void> { return this.multipart.abort(bucket, uploadId) }
+}
+
+export function bufferStream(b: Buffer): Readable {
+  const s = new PassThrough()
+  s.end(b)
+  return s
+}
+
