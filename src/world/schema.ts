@@ -5,6 +5,7 @@
  * the cross-references and the policies inside are checked by ./check.ts.
  */
 import { z } from 'zod'
+import { templateProblem } from '../storage/upstream/config.js'
 
 const accountId = z.string().regex(/^\d{12}$/, 'an account id is 12 digits (quote it in YAML: "123456789012")')
 /** A policy document: JSON text, or the same written as YAML. */
@@ -81,9 +82,29 @@ export const accountSchema = z.object({
   blockPublicAccess: blockPublicAccessSchema.optional(),
 }).strict()
 
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'the NAME of an environment variable (A-Z 0-9 _), never the secret itself')
+
+/**
+ * A region whose buckets live in an existing S3 engine (src/storage/upstream). Credentials are
+ * named environment variables, so the file holds no secret; the bucket template maps mrap bucket
+ * names to engine bucket names ({bucket} once, {region} optional).
+ */
+export const upstreamStorageSchema = z.object({
+  kind: z.literal('s3'),
+  endpoint: z.string().url().regex(/^https?:\/\//, 'an http:// or https:// URL'),
+  region: z.string().min(1).default('us-east-1'),
+  addressing: z.enum(['path', 'virtual']).default('path'),
+  accessKeyIdEnv: envName,
+  secretAccessKeyEnv: envName,
+  bucketTemplate: z.string().default('mrap-{region}-{bucket}').superRefine((t, ctx) => {
+    const problem = templateProblem(t)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  }),
+}).strict()
+
 export const regionSchema = z.object({
   name: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'a region name looks like us-east-1'),
-  storage: z.object({ kind: z.enum(['embedded', 's3']).default('embedded') }).strict().default({ kind: 'embedded' }),
+  storage: z.union([z.literal('embedded'), z.object({ kind: z.literal('embedded') }).strict(), upstreamStorageSchema]).default('embedded'),
   /** Where the region is, for routing proximity (a latitude/longitude or a named place). */
   position: z.union([z.object({ lat: z.number(), lon: z.number() }).strict(), z.string()]).optional(),
 }).strict()

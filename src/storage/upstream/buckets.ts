@@ -27,7 +27,10 @@ function wanted(v: VersioningState, current: EngineState): EngineState {
 export class EngineBuckets {
   private readonly slots = new Map<string, Slot>()
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: Engine) {
+    // An engine back from an outage may be a rebuilt one: learn its buckets again.
+    engine.onRecover = () => this.slots.clear()
+  }
 
   /** Creates the engine bucket if needed (idempotent) and learns its versioning state. */
   async ensure(engineBucket: string): Promise<void> {

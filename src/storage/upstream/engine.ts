@@ -34,6 +34,8 @@ export class Engine {
   private down = false
   private probing: Promise<boolean> | undefined
   private probedAt = 0
+  /** Called when the engine answers again after being down (it may have lost state meanwhile). */
+  onRecover: () => void = () => {}
 
   constructor(readonly region: string, cfg: UpstreamConfig) {
     const agentOpts = { keepAlive: true, maxSockets: cfg.maxSockets ?? 64 }
@@ -62,7 +64,7 @@ export class Engine {
   async call<T>(fn: (client: S3Client) => Promise<T>): Promise<T> {
     try {
       const out = await fn(this.client)
-      this.down = false
+      this.up()
       return out
     } catch (err) {
       throw this.translate(err)
@@ -96,7 +98,7 @@ export class Engine {
     this.probing = (async () => {
       try {
         await this.client.send(new ListBucketsCommand({}), { abortSignal: AbortSignal.timeout(2000) })
-        this.down = false
+        this.up()
       } catch {
         this.down = true
       } finally {
@@ -106,6 +108,12 @@ export class Engine {
       return !this.down
     })()
     return this.probing
+  }
+
+  private up(): void {
+    if (!this.down) return
+    this.down = false
+    this.onRecover()
   }
 
   destroy(): void {
