@@ -18,12 +18,12 @@ import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client
 import { SignatureV4 } from '@smithy/signature-v4'
 import { HttpRequest } from '@smithy/protocol-http'
 import { Sha256 } from '../test/helpers/raw.js'
-import type { Origin } from '../src/pipeline.js'
+import type { Origin } from '../src/core/origin.js'
 
 // The compiled build by default (what `mrap serve` runs; run `npm run build` first), the sources with BENCH_FROM_SOURCE=1.
 const code = process.env.BENCH_FROM_SOURCE === '1' ? '../src' : '../dist'
 const { startServer } = await import(`${code}/main.js`) as typeof import('../src/main.js')
-const { handleRequest } = await import(`${code}/pipeline.js`) as typeof import('../src/pipeline.js')
+const { handleRequest } = await import(`${code}/pipeline/entry.js`) as typeof import('../src/pipeline/entry.js')
 
 const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 const dir = mkdtempSync(join(tmpdir(), 'mrap-bench-pipeline-'))
@@ -56,7 +56,7 @@ try {
     req.push(null)
     const res = new ServerResponse(req)
     res.assignSocket(socket as never)
-    await handleRequest(server.services, req, res, origin)
+    await handleRequest(server.app, req, res, origin)
     res.detachSocket(socket as never)
     return res.statusCode
   }

@@ -41,7 +41,7 @@ try {
   const put = await rawRequest(srv.endpoint, { method: 'PUT', path: '/bench-src', query: { replication: '' }, body: replicationXml(ROLE_ARN, [{ dest: 'bench-dst', id: 'bench' }]) })
   if (put.status !== 200) throw new Error(`PutBucketReplication: ${put.status} ${put.body}`)
   const body = randomBytes(SIZE)
-  const repl = s.replication!
+  const repl = srv.replication
 
   // 1. Throughput: build a backlog with the destination down, then drain it.
   const dst = s.stores.get('eu-west-1')!

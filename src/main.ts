@@ -1,10 +1,13 @@
 /**
- * @module Composition root: load the world, build the services, open the listeners (plain-HTTP front
- * door, TLS front door, internet forward proxy), and write `<data-dir>/server.json`.
+ * @module Start a server: load the world, lock the data dir, build the application (app/compose.ts),
+ * open the listeners (plain-HTTP front door, TLS front door, internet forward proxy, one proxy per
+ * VPC, metrics, the admin socket), and write `<data-dir>/server.json`.
  */
 import { resolve } from 'node:path'
 import { pino, type Logger } from 'pino'
-import { createServices, closeServices, StartupError, type Services } from './services.js'
+import { createApp, StartupError, type App } from './app/compose.js'
+import type { Core } from './core/core.js'
+import type { ReplicationService } from './replication/index.js'
 import { FrontDoor } from './http/server.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from './world/load.js'
 import type { World } from './world/schema.js'
@@ -38,7 +41,11 @@ export interface StartOptions {
 }
 
 export interface RunningServer {
-  services: Services
+  /** The core services (state, stores, identities, registries) of the running server. */
+  services: Core
+  replication: ReplicationService
+  /** The whole application (core, handlers, replication), for in-process benches. */
+  app: App
   host: string
   port: number
   endpoint: string
@@ -80,9 +87,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     if (e instanceof DataDirInUseError) throw e
     throw new StartupError(`the data directory ${dataDir} is not writable: ${(e as Error).message}`)
   }
-  let services: Services
+  let app: App
   try {
-    services = await createServices({
+    app = await createApp({
       config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host], timeouts },
       world, log, ...(opts.clock ? { clock: opts.clock } : {}),
     })
@@ -90,7 +97,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     lock.release()
     throw e
   }
-  const front = new FrontDoor(services)
+  const services = app.core
+  const front = new FrontDoor(app)
   let admin: AdminServer | undefined
   let vpcProxies: VpcProxies | undefined
   try {
@@ -98,7 +106,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     front.setTls(tls.certPem, tls.keyPem)
     const http = await front.listenHttp(host, opts.port ?? 9000)
     const tlsL = await front.listenTls(host, opts.tlsPort ?? 9443)
-    const proxyL = await listenProxy(services, front, internetNetwork(services), host, opts.proxyPort ?? 9080)
+    const proxyL = await listenProxy(front, internetNetwork(services), host, opts.proxyPort ?? 9080)
     const endpoint = `http://${hostPart(host)}:${http.port}`
     const proxy = `http://${hostPart(host)}:${proxyL.port}`
     const metricsUrl = opts.metricsPort === undefined ? undefined : `http://${hostPart(host)}:${await listenMetrics(services.metrics, front, host, opts.metricsPort)}/metrics`
@@ -121,17 +129,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     ready = true
     writeInfo()
     return {
-      services, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath, vpcProxies: vpcs, warnings, ...(metricsUrl ? { metricsUrl } : {}),
+      services, replication: app.replication, app, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath, vpcProxies: vpcs, warnings, ...(metricsUrl ? { metricsUrl } : {}),
       close: async () => {
         ready = false; removeRuntimeInfo(dataDir); await admin?.close(); await vpcs.close(); await front.close()
-        try { await closeServices(services) } finally { lock.release() }
+        try { await app.close() } finally { lock.release() }
       },
     }
   } catch (e) {
-    await vpcProxies?.close().catch(() => {})
-    await admin?.close().catch(() => {})
-    await front.close().catch(() => {})
-    try { await closeServices(services) } finally { lock.release() }
+    // The start-up error is the one to report; a failure while undoing it is only logged.
+    const undo = (what: string) => (err: unknown): void => { log.warn({ err }, `closing the ${what} after a failed start failed`) }
+    await vpcProxies?.close().catch(undo('VPC proxies'))
+    await admin?.close().catch(undo('admin socket'))
+    await front.close().catch(undo('listeners'))
+    try { await app.close() } finally { lock.release() }
     throw e
   }
 }

@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { chmodSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { parseWorld, WorldFileError } from '../world/load.js'
 import { applyWorld } from '../world/apply.js'
 import { exportWorldYaml } from '../world/export.js'
@@ -19,7 +19,7 @@ const MAX_SOCKET_PATH = 100
 
 export interface AdminServer { path: string; close(): Promise<void> }
 
-export async function listenAdmin(s: Services, dataDir: string): Promise<AdminServer | undefined> {
+export async function listenAdmin(s: Core, dataDir: string): Promise<AdminServer | undefined> {
   const path = join(dataDir, ADMIN_SOCKET)
   if (process.platform === 'win32') return undefined
   const tmpDir = mkdtempSync(join(dataDir, '.admin-'))
@@ -47,7 +47,7 @@ export async function listenAdmin(s: Services, dataDir: string): Promise<AdminSe
   }
 }
 
-function serve(s: Services, sock: Socket): void {
+function serve(s: Core, sock: Socket): void {
   const chunks: Buffer[] = []
   let size = 0
   const reply = (r: AdminResponse): void => { sock.end(JSON.stringify(r) + '\n') }
@@ -68,7 +68,7 @@ function serve(s: Services, sock: Socket): void {
   })
 }
 
-async function handle(s: Services, req: AdminRequest): Promise<AdminResponse> {
+async function handle(s: Core, req: AdminRequest): Promise<AdminResponse> {
   switch (req.op) {
     case 'ping': return { ok: true, pid: process.pid }
     case 'world.apply': {

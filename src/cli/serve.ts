@@ -4,7 +4,7 @@
  */
 import { startServer } from '../main.js'
 import { WorldFileError } from '../world/load.js'
-import { StartupError } from '../services.js'
+import { StartupError } from '../app/compose.js'
 import { DataDirInUseError } from '../state/data-dir-lock.js'
 import type { Timeouts } from '../http/timeouts.js'
 

@@ -7,11 +7,12 @@
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import { authorize, buildS3Context, type AuthzRequest, type Decision, type Layers, type S3RequestFacts } from '../policy/index.js'
+import { authorize, buildS3Context, type AuthzRequest, type Decision, type Layers } from '../policy/index.js'
 import type { AuthResult } from '../auth/index.js'
 import type { Principal } from '../iam/identities.js'
-import type { Origin } from '../pipeline.js'
-import type { Services } from '../services.js'
+import type { Origin } from '../core/origin.js'
+import { requestFacts } from '../authz/request-facts.js'
+import type { Core } from '../core/core.js'
 import { authzPrincipal, identityLayers } from '../s3/authorize.js'
 
 export interface ControlAuthzInput {
@@ -27,16 +28,9 @@ export interface ControlAuthzInput {
 
 export interface ControlDecision { allowed: boolean; reason: string; decision?: Decision }
 
-export function authorizeControl(s: Services, input: ControlAuthzInput): ControlDecision {
+export function authorizeControl(s: Core, input: ControlAuthzInput): ControlDecision {
   const principal = authzPrincipal(input.principal)
-  const facts: S3RequestFacts = { principal, timeMs: s.clock().getTime(), secureTransport: input.origin.secure }
-  if (input.origin.vpc) facts.vpc = input.origin.vpc
-  else facts.sourceIp = input.origin.sourceIp.replace(/^::ffff:/, '')
-  if (input.auth.kind === 'signed') {
-    facts.signatureVersion = input.auth.algorithm
-    facts.authType = input.auth.authType
-    facts.signatureAgeMs = input.auth.signatureAgeMs
-  }
+  const facts = requestFacts(input.origin, input.auth, principal, s.clock().getTime())
   const req: AuthzRequest = {
     principal, action: input.action, context: buildS3Context(facts),
     resources: { bucket: { arn: input.resource, ownerAccount: input.account } },

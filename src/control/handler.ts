@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
 import { stripPort } from '../http/target.js'
-import { authenticate, decodeBody, type AuthResult } from '../auth/index.js'
-import { lookupKey, principalOf } from '../pipeline.js'
+import { decodeBody, type AuthResult } from '../auth/index.js'
+import { authenticateRequest, principalOf } from '../pipeline/credentials.js'
 import { readSmallBody } from '../s3/context.js'
 import { header } from '../s3/headers.js'
 import { s3Error } from '../shared/errors.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { AsyncOperations } from './async-ops.js'
 import { controlConfigFrom, type ControlConfig } from './config.js'
 import { isRouteOperation, matchControlPath, type ControlOperationName } from './paths.js'
@@ -31,7 +31,7 @@ export class ControlHandler implements ServiceHandler {
   readonly asyncOps: AsyncOperations
   readonly routes: RouteApplier
 
-  constructor(readonly services: Services, public config: ControlConfig) {
+  constructor(readonly services: Core, public config: ControlConfig) {
     const s = services
     this.asyncOps = new AsyncOperations(s.control, mrapWorker(s, () => this.config), { config, clock: s.clock, log: s.log, partition: s.world.partition })
     this.routes = new RouteApplier(s.mraps, { delayMs: () => this.config.routeDelayMs, clock: s.clock, log: s.log })
@@ -58,7 +58,7 @@ export class ControlHandler implements ServiceHandler {
       throw s3Error('NotImplemented', { message: 'This server implements only the Multi-Region Access Point operations of S3 Control.' })
     }
     ctx.info.op = op.name
-    const auth = authenticate(view, { now: s.clock(), lookup: (id) => lookupKey(s, id), keyCache: s.keyCache, signingKeyCache: s.signingKeyCache })
+    const auth = authenticateRequest(s, view)
     // "Anonymous requests are not supported" (MultiRegionAccessPointRestrictions).
     if (auth.kind === 'anonymous') throw s3Error('AccessDenied')
     const principal = principalOf(s, auth)
@@ -128,6 +128,6 @@ export class ControlHandler implements ServiceHandler {
   }
 }
 
-export function createControlHandler(s: Services, config: ControlConfig = controlConfigFrom(s.world)): ControlHandler {
+export function createControlHandler(s: Core, config: ControlConfig = controlConfigFrom(s.world)): ControlHandler {
   return new ControlHandler(s, config).start()
 }

@@ -8,23 +8,33 @@ import type { Logger } from 'pino'
 import type { WireResult } from '../http/respond.js'
 import { mrapArn, type MrapRecord } from '../mrap/registry.js'
 import { s3Error } from '../shared/errors.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { XmlObject } from '../s3/xml.js'
 import type { AsyncParams } from './async-ops.js'
-import type { ControlHandler } from './handler.js'
+import type { ControlConfig } from './config.js'
+import type { AsyncOperations } from './async-ops.js'
+import type { RouteApplier } from './routes.js'
 import type { ControlOperation } from './paths.js'
 import { asyncOperationOf, policyDocumentOf, reportOf, routesOf } from './render.js'
 import { checkName, parseCreate, parseDelete, parsePutPolicy } from './requests.js'
 import { applyUpdates, parseRouteUpdates } from './routes.js'
 import { renderControl } from './xml.js'
 
+/** The S3 Control state the operations act on (the handler holds it); not the handler itself. */
+export interface ControlState {
+  readonly config: ControlConfig
+  readonly asyncOps: AsyncOperations
+  readonly routes: RouteApplier
+}
+
 export interface OperationInput {
-  s: Services
+  s: Core
   op: ControlOperation
   account: string
   body: Buffer
   requestId: string
-  handler: ControlHandler
+  /** What the operations keep between calls: the configuration, the async operations, the route applier. */
+  handler: ControlState
   log: Logger
   /** Throws AccessDenied unless the caller may perform `action` on `resource`. */
   allow(action: string, resource: string): void
@@ -48,7 +58,7 @@ function noSuchMrap(name: string) {
 }
 
 /** The MRAP ARN for authorization; before an MRAP exists (or for an unknown name) every MRAP of the account. */
-function resourceOf(s: Services, account: string, rec: MrapRecord | undefined): string {
+function resourceOf(s: Core, account: string, rec: MrapRecord | undefined): string {
   return rec ? mrapArn(rec, s.world.partition) : `arn:${s.world.partition}:s3::${account}:accesspoint/*`
 }
 
@@ -142,7 +152,7 @@ function tokenOf(arn: string, account: string): string | undefined {
  * or the `accesspoint:<alias>` form the SDKs also accept), or the bare alias. An ARN of another
  * account is refused; anything else unparseable is a 400.
  */
-function mrapById(s: Services, account: string, id: string): MrapRecord | undefined {
+function mrapById(s: Core, account: string, id: string): MrapRecord | undefined {
   let alias = id
   if (id.startsWith('arn:')) {
     const m = id.match(/^arn:[^:]+:s3::(\d{12}):accesspoint[/:]([a-z][a-z0-9]*\.mrap)$/)

@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointRestrictions.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/multi-region-access-point-block-public-access.html
  */
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { MrapRecord } from '../mrap/registry.js'
 import type { AsyncErrorDetails, AsyncOperationRecord, AsyncWorker, CreateParams, StepOutcome } from './async-ops.js'
 import type { ControlConfig } from './config.js'
@@ -17,7 +17,7 @@ const fail = (code: string, message: string, resource?: string): StepOutcome => 
 }
 
 /** The buckets of a create request with their Regions, or why they cannot form an MRAP. */
-export function resolveBuckets(s: Services, account: string, regions: CreateParams['regions']): MrapRecord['regions'] | AsyncErrorDetails {
+export function resolveBuckets(s: Core, account: string, regions: CreateParams['regions']): MrapRecord['regions'] | AsyncErrorDetails {
   const out: MrapRecord['regions'] = []
   for (const r of regions) {
     const b = s.control.getBucket(r.bucket)
@@ -36,11 +36,11 @@ export function resolveBuckets(s: Services, account: string, regions: CreatePara
 }
 
 /** Whether Block Public Access forbids storing a public policy on this MRAP (its own or its owner account's setting). */
-export function blocksPublicPolicy(s: Services, rec: MrapRecord): boolean {
-  return rec.publicAccessBlock.BlockPublicPolicy || s.accountBpa?.(rec.owner)?.BlockPublicPolicy === true
+export function blocksPublicPolicy(s: Core, rec: MrapRecord): boolean {
+  return rec.publicAccessBlock.BlockPublicPolicy || s.checks.accountBpa(rec.owner)?.BlockPublicPolicy === true
 }
 
-export function mrapWorker(s: Services, config: () => ControlConfig): AsyncWorker {
+export function mrapWorker(s: Core, config: () => ControlConfig): AsyncWorker {
   const put = (rec: MrapRecord) => s.mraps.put(rec)
   return {
     begin(op: AsyncOperationRecord): StepOutcome {

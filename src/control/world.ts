@@ -7,7 +7,7 @@
  * - an alias that was ever retired is never brought back (aliases are "unique throughout time").
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/multi-region-access-point-naming.html
  */
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { mrapArn, type MrapRecord } from '../mrap/registry.js'
 import { mrapSchema, type WorldMrap } from '../world/schema.js'
 import { resolveBuckets, blocksPublicPolicy } from './worker.js'
@@ -17,7 +17,7 @@ export interface WorldMrapsResult { created: string[]; updated: string[]; warnin
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }
 
 /** Synchronous, so that the world's apply can run it inside its one transaction. Throws on a world S3 would refuse outright. */
-export function applyWorldMraps(s: Services, declared: readonly unknown[] | undefined): WorldMrapsResult {
+export function applyWorldMraps(s: Core, declared: readonly unknown[] | undefined): WorldMrapsResult {
   const out: WorldMrapsResult = { created: [], updated: [], warnings: [] }
   for (const [i, raw] of (declared ?? []).entries()) {
     const parsed = mrapSchema.safeParse(raw)
@@ -50,7 +50,7 @@ export function applyWorldMraps(s: Services, declared: readonly unknown[] | unde
   return out
 }
 
-function reconcile(s: Services, cur: MrapRecord, m: WorldMrap, out: WorldMrapsResult): void {
+function reconcile(s: Core, cur: MrapRecord, m: WorldMrap, out: WorldMrapsResult): void {
   if (m.alias !== undefined && m.alias !== cur.alias) out.warnings.push(`MRAP ${m.name}: it exists with the alias ${cur.alias}; an alias cannot be changed`)
   const declared = new Set(m.buckets.map((b) => (typeof b === 'string' ? b : b.bucket)))
   if (declared.size !== cur.regions.length || cur.regions.some((r) => !declared.has(r.bucket))) {
@@ -70,7 +70,7 @@ function withRoutes(rec: MrapRecord, m: WorldMrap, out: WorldMrapsResult): MrapR
   return { ...rec, regions }
 }
 
-function withPolicy(s: Services, rec: MrapRecord, m: WorldMrap, out: WorldMrapsResult): MrapRecord {
+function withPolicy(s: Core, rec: MrapRecord, m: WorldMrap, out: WorldMrapsResult): MrapRecord {
   if (m.policy === undefined) return rec
   const text = typeof m.policy === 'string' ? m.policy : JSON.stringify(m.policy)
   if (text === rec.policy) return rec

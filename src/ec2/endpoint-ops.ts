@@ -11,11 +11,12 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html
  */
 import { createHash } from 'node:crypto'
+import { esc } from '../s3/xml.js'
 import { checkEndpointPolicy, checkEndpointRequest, offeredServices, type EndpointProblem } from '../network/endpoint-rules.js'
 import {
   DEFAULT_ENDPOINT_POLICY, endpointDnsName, hostedZoneId, privateDnsNames, type EndpointRecord, type EndpointType,
 } from '../network/vpcs.js'
-import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './handler.js'
+import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './call.js'
 import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
 import { vpcOf } from './vpc-ops.js'
 
@@ -225,18 +226,17 @@ const describeVpcEndpointServices: Ec2Op = (call) => {
     const base = d.name === 'com.amazonaws.s3-global.accesspoint' ? `accesspoint.s3-global.${call.region}.vpce.${s.world.dnsSuffix}` : `s3.${call.region}.vpce.${s.world.dnsSuffix}`
     return el('serviceName', d.name) + el('serviceId', `vpce-svc-${hex(`${d.name}:${d.type}:${call.region}`)}`) +
       items('serviceType', [el('serviceType', d.type)]) + el('serviceRegion', call.region) + `<availabilityZoneSet>${azs}</availabilityZoneSet>` +
-      el('owner', 'amazon') + items('baseEndpointDnsNameSet', iface ? [esc2(base)] : [esc2(`s3.${call.region}.${s.world.dnsSuffix}`)]) +
+      el('owner', 'amazon') + items('baseEndpointDnsNameSet', iface ? [esc(base)] : [esc(`s3.${call.region}.${s.world.dnsSuffix}`)]) +
       (iface && d.privateDnsName ? el('privateDnsName', d.privateDnsName) + items('privateDnsNameSet', [el('privateDnsName', d.privateDnsName)]) : '') +
       el('vpcEndpointPolicySupported', true) + el('acceptanceRequired', false) + el('managesVpcEndpoints', false) +
-      items('supportedIpAddressTypeSet', [esc2('ipv4')]) + tagSet({}) +
+      items('supportedIpAddressTypeSet', [esc('ipv4')]) + tagSet({}) +
       (iface && d.privateDnsName ? el('privateDnsNameVerificationState', 'verified') : '')
   }
   const serviceNames = [...new Set(page.map((d) => d.name))]
-  return items('serviceNameSet', serviceNames.map(esc2)) + items('serviceDetailSet', page.map(detail)) + el('nextToken', next)
+  return items('serviceNameSet', serviceNames.map(esc)) + items('serviceDetailSet', page.map(detail)) + el('nextToken', next)
 }
 
 /** Text content of an `<item>` (already inside the item element). */
-function esc2(s: string): string { return el('x', s).slice(3, -4) }
 
 export const endpointOps: Record<string, Ec2Op> = {
   CreateVpcEndpoint: createVpcEndpoint,

@@ -1,6 +1,6 @@
 /**
  * @module The EC2 API (VPCs and VPC endpoints): read the form, authenticate (SigV4, service `ec2`,
- * with the IAM engineer's helpers), dispatch on `Action`, authorize each call through the policy
+ * through the Query-protocol authentication IAM and STS use), dispatch on `Action`, authorize each call through the policy
  * engine (`ec2:<Action>` on the resource's ARN, identity-side layers), honour DryRun, and render
  * errors in EC2's envelope. EC2 is regional: the region is the host's (`ec2.<region>...`) or, on a
  * custom endpoint, the signature's scope.
@@ -9,31 +9,18 @@
  */
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { S3Error } from '../shared/errors.js'
-import { authenticateApi, decide, type ApiCall } from '../iam/api-auth.js'
+import { authenticateApi, type ApiCall } from '../iam/api-auth.js'
 import { Params, readQueryCall } from '../iam/query.js'
-import type { Principal } from '../iam/identities.js'
 import { Ec2Params, ec2Error, ec2Response } from './query.js'
+import type { Ec2Op } from './call.js'
 import { vpcOps } from './vpc-ops.js'
 import { endpointOps } from './endpoint-ops.js'
 
-export interface Ec2Call {
-  s: Services
-  ctx: HandlerContext
-  params: Ec2Params
-  principal: Principal
-  region: string
-  /** For the shared decision helper. */
-  api: ApiCall
-}
-
-/** Returns the inner XML of the response. */
-export type Ec2Op = (call: Ec2Call) => string
-
 const OPS: Record<string, Ec2Op> = { ...vpcOps, ...endpointOps }
 
-export function ec2Handler(s: Services): ServiceHandler {
+export function ec2Handler(s: Core): ServiceHandler {
   return {
     envelope: 'ec2',
     handle: async (ctx: HandlerContext): Promise<WireResult> => {
@@ -75,26 +62,4 @@ function ec2AuthError(e: unknown): unknown {
       return ec2Error('RequestExpired', 'Request has expired.')
     default: return e
   }
-}
-
-/**
- * Authorizes `ec2:<action>` on `resourceArn` (owned by `owner`, default the caller's account);
- * with DryRun=true, ends the call with DryRunOperation (allowed) instead of running it.
- * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-api-permissions.html
- */
-export function authorizeEc2(call: Ec2Call, action: string, resourceArn: string, owner?: string): void {
-  const d = decide(call.api, call.principal, `ec2:${action}`, resourceArn, owner !== undefined ? { resourceAccount: owner } : {})
-  if (d.effect !== 'Allow') {
-    call.s.decisions.remember(call.ctx.requestId, d)
-    throw ec2Error('UnauthorizedOperation', `You are not authorized to perform this operation. User: ${call.principal.arn} is not authorized to perform: ec2:${action} on resource: ${resourceArn}`, 403)
-  }
-}
-
-/** Ends a DryRun call that would have succeeded (after authorization and validation). */
-export function dryRunCheck(call: Ec2Call): void {
-  if (call.params.bool('DryRun') === true) throw ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412)
-}
-
-export function ec2Arn(call: Ec2Call, kind: 'vpc' | 'vpc-endpoint', id: string, account = call.principal.accountId): string {
-  return `arn:${call.s.world.partition}:ec2:${call.region}:${account}:${kind}/${id}`
 }

@@ -6,7 +6,9 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Query-Requests.html
  */
 import { S3Error, type Ec2ErrorCode } from '../shared/errors.js'
-import { esc } from '../s3/xml.js'
+import { el, QueryParams } from '../protocols/query.js'
+
+export { el } from '../protocols/query.js'
 import type { WireResult } from '../http/respond.js'
 
 export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/'
@@ -18,13 +20,7 @@ export function ec2Error(code: Ec2ErrorCode, message: string, status = 400): S3E
 
 export interface Filter { name: string; values: string[] }
 
-export class Ec2Params {
-  constructor(private readonly p: URLSearchParams) {}
-
-  get action(): string | undefined { return this.p.get('Action') ?? undefined }
-  has(name: string): boolean { return this.p.has(name) }
-  opt(name: string): string | undefined { return this.p.get(name) ?? undefined }
-
+export class Ec2Params extends QueryParams {
   req(name: string): string {
     const v = this.p.get(name)
     if (v === null || v === '') throw ec2Error('MissingParameter', `The request must contain the parameter ${name}`)
@@ -103,10 +99,6 @@ export class Ec2Params {
   }
 }
 
-/** `<tag>text</tag>`, nothing when undefined. */
-export function el(tag: string, value: string | number | boolean | undefined): string {
-  return value === undefined ? '' : `<${tag}>${esc(String(value))}</${tag}>`
-}
 /** `<tag><item>..</item>...</tag>` (empty lists render as `<tag/>`, as EC2 does). */
 export function items(tag: string, list: string[]): string {
   return list.length === 0 ? `<${tag}/>` : `<${tag}>${list.map((i) => `<item>${i}</item>`).join('')}</${tag}>`

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { parseCidr, type VpcRecord } from '../network/vpcs.js'
-import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './handler.js'
+import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './call.js'
 import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
 
 export const INTERNET_TAG = 'mrap:internet'

@@ -5,16 +5,17 @@
  * and policies as they were, network origin, time), so the replay uses the same authorizeS3 and
  * the same inputs; only account-level Block Public Access is read as it is now.
  */
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { AdminResponse } from '../admin/protocol.js'
 import { authorizeS3, type S3Decision } from '../s3/authorize.js'
 import { mrapArn } from '../mrap/registry.js'
+import { bucketArn } from '../policy/index.js'
 import { modelFromServices } from './from-services.js'
 import { routeCells, routeWhy } from './cells.js'
 import type { ExplainResult } from './evaluate.js'
 import type { ModelBucket, ModelMrap, ModelPrincipal } from './model.js'
 
-export async function explainAdmin(s: Services, req: { op: 'explain.model' } | { op: 'explain.request'; requestId: string }): Promise<AdminResponse> {
+export async function explainAdmin(s: Core, req: { op: 'explain.model' } | { op: 'explain.request'; requestId: string }): Promise<AdminResponse> {
   const model = modelFromServices(s, `server ${s.config.dataDir}`)
   if (req.op === 'explain.model') return { ok: true, model }
   const entry = s.decisions.get(req.requestId) as S3Decision | undefined
@@ -54,7 +55,7 @@ export async function explainAdmin(s: Services, req: { op: 'explain.model' } | {
     request: {
       principal: { ref: who.ref, arn: input.principal.arn, accountId: input.principal.accountId || 'anonymous' }, action, ...(key !== undefined ? { key } : {}),
       target: m ? { kind: 'mrap', name: m.name, alias: m.alias, arn: arn! } : { kind: 'bucket', name: b?.name ?? input.bucketName ?? '' },
-      resource: m ? (key !== undefined && input.op.level === 'object' ? `${arn}/object/${key}` : arn!) : `arn:${s.world.partition}:s3:::${b?.name ?? input.bucketName ?? ''}${key !== undefined ? `/${key}` : ''}`,
+      resource: m ? (key !== undefined && input.op.level === 'object' ? `${arn}/object/${key}` : arn!) : bucketArn(s.world.partition, b?.name ?? input.bucketName ?? '', key),
       network: o.vpc
         ? { kind: 'vpc-endpoint', region: o.region ?? '', sourceIp: o.vpc.sourceIp, vpcId: o.vpc.vpcId, endpointId: o.vpc.endpointId }
         : { kind: 'internet', region: o.region ?? s.world.frontDoorRegion ?? '', sourceIp: o.sourceIp },

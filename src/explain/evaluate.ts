@@ -4,17 +4,19 @@
  * explanation on. The model is turned into the records the server holds (BucketRecord, MrapRecord,
  * an Origin with the VPC endpoint's policy), so what explain says is what the server does.
  */
-import { findAction, type Catalog, type ContextExplain, type Decision } from '../policy/index.js'
+import { bucketArn, findAction, type Catalog, type ContextExplain, type Decision } from '../policy/index.js'
 import { PolicyCache } from '../authz/policy-cache.js'
 import { ANONYMOUS, type Principal } from '../iam/identities.js'
 import { authorizeS3, authzPrincipal, s3RequestContext, type S3AuthzEnv, type S3AuthzInput } from '../s3/authorize.js'
 import type { Operation, OperationName } from '../s3/classify.js'
-import type { Origin } from '../pipeline.js'
+import type { Origin } from '../core/origin.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import type { MrapRecord } from '../mrap/registry.js'
 import { chooseRoutes } from '../routing/mrap-router.js'
 import { LatencyTable } from '../routing/latency.js'
-import { findBucket, findMrap, findPrincipal, findVpc, mrapArnOf, S3_GLOBAL_SERVICE, type AuthzModel, type ModelBucket, type ModelMrap, type ModelPrincipal } from './model.js'
+import { findBucket, findMrap, findPrincipal, findVpc, mrapArnOf, type AuthzModel, type ModelBucket, type ModelMrap, type ModelPrincipal } from './model.js'
+import { chooseEndpoint, regionalS3Service, S3_GLOBAL_SERVICE, type EndpointTarget } from '../network/endpoint-choice.js'
+import { DENY_ALL_ENDPOINT_POLICY } from '../network/vpcs.js'
 import { routeCells, routeWhy, type Cell, type Column } from './cells.js'
 
 export interface ExplainQuery {
@@ -115,22 +117,20 @@ export function authzEnv(model: AuthzModel, catalog: Catalog | undefined, timeMs
 }
 
 /** Where the request comes from: the internet, or a VPC (through its endpoint, or its internet path). */
-export function networkOf(model: AuthzModel, env: S3AuthzEnv, vpcRef: string | undefined, service: string): { network: ExplainNetwork; origin: Origin | undefined } {
+export function networkOf(model: AuthzModel, env: S3AuthzEnv, vpcRef: string | undefined, target: EndpointTarget): { network: ExplainNetwork; origin: Origin | undefined } {
+  const service = target.kind === 'mrap' ? S3_GLOBAL_SERVICE : regionalS3Service(target.region ?? '')
   if (vpcRef === undefined) {
     return { network: { kind: 'internet', region: model.frontDoorRegion, sourceIp: INTERNET_IP }, origin: { sourceIp: INTERNET_IP, secure: true, region: model.frontDoorRegion } }
   }
   const vpc = findVpc(model, vpcRef)
   const base = { vpcId: vpc.id, ...(vpc.name ? { vpcName: vpc.name } : {}), region: vpc.region }
-  // As src/network routes a VPC's traffic: MRAP names go to an s3-global interface endpoint with
-  // private DNS; bucket names to the region's gateway endpoint, else its interface endpoint.
-  const ep = service === S3_GLOBAL_SERVICE
-    ? vpc.endpoints.find((e) => e.service === service && e.type === 'Interface' && e.privateDns)
-    : vpc.endpoints.find((e) => e.service === service && e.type === 'Gateway') ?? vpc.endpoints.find((e) => e.service === service && e.type === 'Interface' && e.privateDns)
+  // The server's own rule (src/network/endpoint-choice.ts), so explain and the VPC proxies agree.
+  const ep = chooseEndpoint(vpc.region, vpc.endpoints, target)
   if (ep) {
     const sourceIp = hostIn(vpc.cidr)
-    const policy = ep.policy.refusal ? undefined : env.policies.get(ep.policy.text, 'endpoint', ep.policy.name)
-    const origin: Origin = { sourceIp, secure: true, region: vpc.region, vpc: { endpointId: ep.id, vpcId: vpc.id, sourceIp } }
-    if (policy) origin.endpointPolicy = policy
+    // As the server does for a policy that does not compile: the endpoint denies, it never lets all through.
+    const policy = (ep.policy.refusal ? undefined : env.policies.get(ep.policy.text, 'endpoint', ep.policy.name)) ?? env.policies.get(DENY_ALL_ENDPOINT_POLICY, 'endpoint')!
+    const origin: Origin = { sourceIp, secure: true, region: vpc.region, vpc: { endpointId: ep.id, vpcId: vpc.id, sourceIp }, endpointPolicy: policy }
     return { network: { kind: 'vpc-endpoint', ...base, sourceIp, endpointId: ep.id }, origin }
   }
   if (vpc.internet) {
@@ -161,8 +161,7 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
   const notes: string[] = []
   const mrap = q.mrap !== undefined ? findMrap(model, q.mrap) : undefined
   const bucketOnly = mrap ? undefined : findBucket(model, q.bucket ?? '')
-  const service = mrap ? S3_GLOBAL_SERVICE : `com.amazonaws.${bucketOnly!.region}.s3`
-  const { network, origin } = networkOf(model, env, q.vpc, service)
+  const { network, origin } = networkOf(model, env, q.vpc, mrap ? { kind: 'mrap' } : { kind: 'bucket', region: bucketOnly!.region })
   if (network.note) notes.push(network.note)
   if (mrap && who.principal.type === 'Anonymous') notes.push('Multi-Region Access Points refuse anonymous requests (400 InvalidRequest): every request through one is SigV4A-signed')
   const auth: S3AuthzInput['auth'] = who.principal.type === 'Anonymous'
@@ -201,7 +200,7 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
     if (opts.verbose) r.trace = decision.explain ?? []
     routes.push(r)
   }
-  const resource = mrapArn ? (key !== undefined ? `${mrapArn}/object/${key}` : mrapArn) : `arn:${model.partition}:s3:::${bucketOnly!.name}${key !== undefined ? `/${key}` : ''}`
+  const resource = mrapArn ? (key !== undefined ? `${mrapArn}/object/${key}` : mrapArn) : bucketArn(model.partition, bucketOnly!.name, key)
   const result: ExplainResult = {
     source: model.source,
     request: {

@@ -6,12 +6,12 @@
  * stored. VPCs and endpoints come from the server's VPC registry (src/network) when it has one,
  * else from the declared world.
  */
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { nameKey } from '../iam/store.js'
 import { DEFAULT_ENDPOINT_POLICY, type AuthzModel, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
-import { rolePrincipal, worldVpcs } from './from-world.js'
+import { rolePrincipal } from './from-world.js'
 
-export function modelFromServices(s: Services, source: string): AuthzModel {
+export function modelFromServices(s: Core, source: string): AuthzModel {
   const ids = s.identities
   const principals: ModelPrincipal[] = []
   for (const u of [...ids.store.users.values()].sort((a, b) => nameKey(a.account, a.name).localeCompare(nameKey(b.account, b.name)))) {
@@ -46,23 +46,17 @@ export function modelFromServices(s: Services, source: string): AuthzModel {
   return {
     source, partition: s.world.partition, frontDoorRegion: s.world.frontDoorRegion ?? s.world.regions[0]!.name,
     regions: [...s.stores.keys()], ...(latencies ? { latencies } : {}),
-    accounts, principals, buckets, mraps, vpcs: registryVpcs(s) ?? worldVpcs(s.world, s.policies.catalog), identityPolicies,
+    accounts, principals, buckets, mraps, vpcs: registryVpcs(s), identityPolicies,
   }
 }
 
-/** The parts of src/network's VpcRegistry read here (structural, so this module does not depend on its internals). */
-interface VpcRegistryView {
-  listVpcs(): { id: string; owner: string; region: string; cidr: string; internet: boolean; tags: Record<string, string> }[]
-  listEndpoints(filter: { vpcId: string }): { id: string; type: 'Interface' | 'Gateway'; service: string; privateDns: boolean; policy?: string }[]
-}
-
-function registryVpcs(s: Services): ModelVpc[] | undefined {
-  const reg = (s as unknown as { vpcs?: VpcRegistryView }).vpcs
-  if (!reg || typeof reg.listVpcs !== 'function') return undefined
+function registryVpcs(s: Core): ModelVpc[] {
+  const reg = s.vpcs
   return reg.listVpcs().map((v) => ({
     id: v.id, owner: v.owner, region: v.region, cidr: v.cidr, internet: v.internet, ...(v.tags.Name !== undefined ? { name: v.tags.Name } : {}),
     endpoints: reg.listEndpoints({ vpcId: v.id }).map((e) => ({
       id: e.id, type: e.type, service: e.service, privateDns: e.privateDns,
+      ...(e.privateDnsOnlyForInboundResolver ? { privateDnsOnlyForInboundResolver: true } : {}),
       policy: { kind: 'endpoint' as const, owner: `endpoint ${e.id}`, name: `policy of ${e.id}`, text: e.policy ?? DEFAULT_ENDPOINT_POLICY },
     })),
   }))

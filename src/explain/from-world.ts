@@ -116,7 +116,7 @@ export function worldVpcs(world: World, catalog: Catalog | undefined): ModelVpc[
       const text = e.policy !== undefined ? policyText(e.policy) : DEFAULT_ENDPOINT_POLICY
       const refusal = e.policy !== undefined ? refusalOf(text, 'endpoint', { catalog }) : undefined
       const policy: ModelPolicy = { kind: 'endpoint', owner: `endpoint ${id}`, name: `policy of ${id}`, text, ...(e.policy !== undefined ? { path } : {}), ...(refusal ? { refusal: pick(refusal) } : {}) }
-      return { id, type: e.type, service: e.service, privateDns: e.privateDns, policy }
+      return { id, type: e.type, service: e.service, privateDns: e.privateDns, ...(e.privateDnsOnlyForInboundResolver ? { privateDnsOnlyForInboundResolver: true } : {}), policy }
     }),
   }))
 }

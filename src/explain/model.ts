@@ -65,6 +65,8 @@ export interface ModelEndpoint {
   type: 'Interface' | 'Gateway'
   service: string
   privateDns: boolean
+  /** Private DNS serves only the VPC's inbound Resolver endpoint (EC2 DnsOptions). */
+  privateDnsOnlyForInboundResolver?: boolean
   /** Absent in the world means the default policy (full access); the model always holds one. */
   policy: ModelPolicy
 }
@@ -95,10 +97,9 @@ export interface AuthzModel {
   identityPolicies: ModelPolicy[]
 }
 
-export const S3_GLOBAL_SERVICE = 'com.amazonaws.s3-global.accesspoint'
+export { S3_GLOBAL_SERVICE } from '../network/endpoint-choice.js'
+export { DEFAULT_ENDPOINT_POLICY } from '../network/vpcs.js'
 
-/** The default endpoint policy: full access (what EC2 attaches when none is given). */
-export const DEFAULT_ENDPOINT_POLICY = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' }] })
 
 export function mrapArnOf(m: Pick<ModelMrap, 'owner' | 'alias'>, partition: string): string {
   return `arn:${partition}:s3::${m.owner}:accesspoint/${m.alias}`

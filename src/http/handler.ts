@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Logger } from 'pino'
 import type { HttpRequestView } from '../auth/index.js'
-import type { Origin } from '../pipeline.js'
+import type { Origin } from '../core/origin.js'
 import type { ErrorEnvelope, WireResult } from './respond.js'
 import type { Target } from './target.js'
 
@@ -28,6 +28,12 @@ export interface ServiceHandler {
 }
 
 export type QueryService = 'iam' | 'sts' | 'ec2'
+
+/**
+ * Every service beside S3's data plane has a handler: the table is complete by type, so the front
+ * door never meets a service without one.
+ */
+export type HandlerTable = Record<'mrap' | 'control' | QueryService, ServiceHandler>
 
 /**
  * Query-protocol calls (IAM, STS, EC2) sent to a custom endpoint carry no service in the host:

@@ -3,14 +3,15 @@
  * TLS front door, and connections handed over by the forward proxies (internet or a VPC), which
  * arrive as sockets tagged with their network origin. The pipeline reads the origin from the socket.
  */
-import { createServer, maxHeaderSize, type Server } from 'node:http'
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls'
 import { createServer as createNetServer, type AddressInfo, type Socket, type Server as NetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { handleRequest, type Origin } from '../pipeline.js'
+import { handleRequest, type Frontage } from '../pipeline/entry.js'
+import type { Origin } from '../core/origin.js'
 import { errorBody } from './respond.js'
 import { s3Error } from '../shared/errors.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { httpServerOptions, setBodyIdleLimit } from './timeouts.js'
 
 export interface Listening {
@@ -36,14 +37,13 @@ export class FrontDoor {
   private secureContext?: SecureContext
   private readonly listeners: (Server | NetServer)[] = []
 
-  constructor(private readonly s: Services) {
+  readonly core: Core
+
+  constructor(private readonly frontage: Frontage) {
+    const s = frontage.core
+    this.core = s
     const t = s.config.timeouts
-    this.app = createServer(httpServerOptions(t), (req, res) => {
-      void handleRequest(s, req, res, originOf(req.socket)).catch((err: unknown) => {
-        s.log.error({ err }, 'request failed outside the pipeline')
-        if (!res.headersSent) { res.statusCode = 500; res.end() } else res.destroy()
-      })
-    })
+    this.app = createServer(httpServerOptions(t), (req, res) => this.handle(req, res, originOf(req.socket)))
     // Every way in (plain, TLS, proxied) arrives here once per connection; the body watch reads it.
     this.app.on('connection', (socket: Socket) => setBodyIdleLimit(socket, t.bodyIdleMs))
     // No count limit of its own: Node would drop the headers past the 2000th without a word (an
@@ -54,6 +54,14 @@ export class FrontDoor {
       if (!socket.writable) { socket.destroy(); return }
       if (err.code === 'HPE_HEADER_OVERFLOW') { socket.end(headerSectionTooLarge(s)); return }
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    })
+  }
+
+  /** Runs one request through the pipeline (also for a proxy's absolute-URI requests). */
+  handle(req: IncomingMessage, res: ServerResponse, origin: Origin): void {
+    handleRequest(this.frontage, req, res, origin).catch((err: unknown) => {
+      this.core.log.error({ err }, 'request failed outside the pipeline')
+      if (!res.headersSent) { res.statusCode = 500; res.end() } else res.destroy()
     })
   }
 
@@ -68,7 +76,7 @@ export class FrontDoor {
       const sock = new TLSSocket(raw as Socket, { isServer: true, secureContext: this.secureContext })
       sock.on('error', () => sock.destroy())
       // A client that never finishes the handshake must not hold the socket until HTTP's own timers.
-      const handshake = setTimeout(() => { sock.destroy(); raw.destroy() }, this.s.config.timeouts.tlsHandshakeMs)
+      const handshake = setTimeout(() => { sock.destroy(); raw.destroy() }, this.core.config.timeouts.tlsHandshakeMs)
       sock.once('secure', () => clearTimeout(handshake))
       sock.once('close', () => clearTimeout(handshake))
       tagOrigin(sock, { ...origin, secure: true })
@@ -103,7 +111,7 @@ export class FrontDoor {
 }
 
 /** S3's answer to a header section (with the request line) over the limit, as raw bytes. */
-function headerSectionTooLarge(s: Services): string {
+function headerSectionTooLarge(s: Core): string {
   const { requestId, hostId } = s.requestIds.next()
   const body = errorBody(s3Error('RequestHeaderSectionTooLarge', { fields: { MaxSizeAllowed: maxHeaderSize } }), requestId, hostId, 's3')
   return `HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nx-amz-request-id: ${requestId}\r\nx-amz-id-2: ${hostId}\r\n` +

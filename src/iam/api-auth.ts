@@ -7,16 +7,17 @@
  */
 import { authenticate, type SignedAuth } from '../auth/index.js'
 import { headerValue, sha256Hex } from '../auth/canonical.js'
-import { authorize, buildS3Context, type Decision, type S3RequestFacts } from '../policy/index.js'
+import { authorize, buildS3Context, type Decision } from '../policy/index.js'
+import { requestFacts } from '../authz/request-facts.js'
 import { authzPrincipal, identityLayers } from '../s3/authorize.js'
 import { S3Error, s3Error } from '../shared/errors.js'
 import type { HandlerContext } from '../http/handler.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { Principal } from './identities.js'
 import type { Params } from './query.js'
 
 export interface ApiCall {
-  s: Services
+  s: Core
   ctx: HandlerContext
   params: Params
   auth: SignedAuth
@@ -24,7 +25,7 @@ export interface ApiCall {
   now: Date
 }
 
-export function authenticateApi(s: Services, ctx: HandlerContext, body: Buffer, service: 'iam' | 'sts' | 'ec2'): { auth: SignedAuth; principal: Principal } {
+export function authenticateApi(s: Core, ctx: HandlerContext, body: Buffer, service: 'iam' | 'sts' | 'ec2'): { auth: SignedAuth; principal: Principal } {
   const now = s.clock()
   // For these services the canonical request ends with the hash of the body received (AWS
   // General Reference, "Create a canonical request for Signature Version 4": HexEncode(Hash(
@@ -71,9 +72,7 @@ function apiAuthError(e: unknown): unknown {
 export function decide(call: ApiCall, principal: Principal, action: string, resourceArn: string, opts: { resourceAccount?: string; context?: Record<string, string[]> } = {}): Decision {
   const { s, ctx } = call
   const who = authzPrincipal(principal)
-  const facts: S3RequestFacts = { principal: who, timeMs: call.now.getTime(), secureTransport: ctx.origin.secure }
-  if (ctx.origin.vpc) facts.vpc = ctx.origin.vpc
-  else facts.sourceIp = ctx.origin.sourceIp.replace(/^::ffff:/, '')
+  const facts = requestFacts(ctx.origin, call.auth, who, call.now.getTime())
   const context = { ...buildS3Context(facts), ...(opts.context ?? {}) }
   return authorize(
     { principal: who, action, resources: { bucket: { arn: resourceArn, ownerAccount: opts.resourceAccount ?? principal.accountId } }, context },

@@ -5,7 +5,7 @@
  */
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { s3Error } from '../shared/errors.js'
 import { authenticateApi, type ApiCall } from './api-auth.js'
 import type { Op } from './iam-common.js'
@@ -16,7 +16,7 @@ import { stsOps } from './sts.js'
 
 const IAM_OPS: Record<string, Op> = { ...userOps, ...roleOps }
 
-function handler(s: Services, service: 'iam' | 'sts', ops: Record<string, Op>, ns: string, version: string): ServiceHandler {
+function handler(s: Core, service: 'iam' | 'sts', ops: Record<string, Op>, ns: string, version: string): ServiceHandler {
   return {
     envelope: 'iam',
     handle: async (ctx: HandlerContext): Promise<WireResult> => {
@@ -34,7 +34,6 @@ function handler(s: Services, service: 'iam' | 'sts', ops: Record<string, Op>, n
   }
 }
 
-export function registerIamHandlers(s: Services): void {
-  s.handlers.iam = handler(s, 'iam', IAM_OPS, IAM_NS, '2010-05-08')
-  s.handlers.sts = handler(s, 'sts', stsOps, STS_NS, '2011-06-15')
+export function iamHandlers(s: Core): { iam: ServiceHandler; sts: ServiceHandler } {
+  return { iam: handler(s, 'iam', IAM_OPS, IAM_NS, '2010-05-08'), sts: handler(s, 'sts', stsOps, STS_NS, '2011-06-15') }
 }

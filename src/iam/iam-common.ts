@@ -7,6 +7,7 @@
  */
 import { parsePolicy, validatePolicy, type IdentityAttachment, type PolicyKind } from '../policy/index.js'
 import { s3Error } from '../shared/errors.js'
+import { esc } from '../s3/xml.js'
 import { requireAllowed, type ApiCall } from './api-auth.js'
 import { awsManaged } from './aws-managed.js'
 import { groupArn, roleArn, userArn, type GroupRec, type ManagedPolicyRec, type RoleRec, type UserRec } from './model.js'
@@ -138,7 +139,7 @@ export function holderPolicyOps(kind: HolderKind): Record<string, Op> {
     },
     [`List${L}Policies`]: (call) => {
       const h = authorizedHolder(call, kind, call.params.req(param), `iam:List${L}Policies`)
-      return members('PolicyNames', Object.keys(h.inline).sort().map((n) => encodeXml(n))) + el('IsTruncated', false)
+      return members('PolicyNames', Object.keys(h.inline).sort().map((n) => esc(n))) + el('IsTruncated', false)
     },
     [`Attach${L}Policy`]: (call) => {
       const h = authorizedHolder(call, kind, call.params.req(param), `iam:Attach${L}Policy`)
@@ -183,4 +184,3 @@ export function boundaryOps(kind: 'user' | 'role'): Record<string, Op> {
   }
 }
 
-function encodeXml(s: string): string { return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') }

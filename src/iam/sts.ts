@@ -17,6 +17,7 @@ import { authorize, buildS3Context, type Decision } from '../policy/index.js'
 import { authzPrincipal } from '../s3/authorize.js'
 import { s3Error } from '../shared/errors.js'
 import { accessDenied, decide, tagContext, type ApiCall } from './api-auth.js'
+import { requestFacts } from '../authz/request-facts.js'
 import { checkPolicyDocument, type Op } from './iam-common.js'
 import { iamDate, randomId, randomSecret, randomSessionToken, sessionArn, type RoleRec, type SessionRec } from './model.js'
 import { el, node } from './query.js'
@@ -35,7 +36,7 @@ function validation(param: string, value: string, constraint: string): never {
 function trustDecision(call: ApiCall, role: RoleRec, arn: string, action: string, context: Record<string, string[]>): { d: Decision; allows: boolean; direct: boolean } {
   const trust = call.s.policies.get(role.trust, 'trust', `trust policy of ${arn}`)
   const who = authzPrincipal(call.principal)
-  const facts = { principal: who, timeMs: call.now.getTime(), secureTransport: call.ctx.origin.secure, sourceIp: call.ctx.origin.sourceIp.replace(/^::ffff:/, '') }
+  const facts = requestFacts(call.ctx.origin, call.auth, who, call.now.getTime())
   // Evaluated as a same-account resource policy, so the verdict is the trust policy's alone; the
   // identity side is decided separately below.
   const d = authorize(

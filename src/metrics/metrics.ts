@@ -4,7 +4,21 @@
  * completions, failures and lag per rule (S3's replication metrics, from the replication snapshot).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { Services } from '../services.js'
+
+/** One replication rule's figures, as the replication snapshot gives them. */
+export interface RuleFigures {
+  sourceBucket: string; ruleId: string; destinationBucket: string
+  backlogOperations: number; backlogBytes: number; oldestPendingMs: number
+  completedOperations: number; failedOperations: number; lagMs: { p99: number }
+}
+
+/** What the gauges read at scrape time: a narrow view, so metrics depend on no feature. */
+export interface MetricSources {
+  regions(): Iterable<string>
+  isUp(region: string): boolean
+  mrapCount(): number
+  replicationRules(): readonly RuleFigures[]
+}
 
 export class Metrics {
   readonly registry = new Registry()
@@ -37,23 +51,22 @@ export class Metrics {
   }
 
   /** Gauges read from the services at scrape time, so the request path pays nothing for them. */
-  watch(s: Services): void {
+  watch(s: MetricSources): void {
     const r = this.registry
     new Gauge({
       name: 'mrap_region_up', help: 'Whether a region\'s storage serves (MRAP routing skips regions that are down).', labelNames: ['region'], registers: [r],
-      collect() { for (const region of s.stores.keys()) this.set({ region }, s.health.isUp(region) ? 1 : 0) },
+      collect() { for (const region of s.regions()) this.set({ region }, s.isUp(region) ? 1 : 0) },
     })
     new Gauge({
       name: 'mrap_multi_region_access_points', help: 'Multi-Region Access Points held.', registers: [r],
-      collect() { this.set(s.mraps.list().length) },
+      collect() { this.set(s.mrapCount()) },
     })
-    const rules = (): ReturnType<NonNullable<Services['replication']>['snapshot']>['rules'] => s.replication?.snapshot().rules ?? []
-    const perRule = (name: string, help: string, pick: (x: ReturnType<typeof rules>[number]) => number): void => {
+    const perRule = (name: string, help: string, pick: (x: RuleFigures) => number): void => {
       new Gauge({
         name, help, labelNames: ['source_bucket', 'rule', 'destination_bucket'], registers: [r],
         collect() {
           this.reset()
-          for (const x of rules()) this.set({ source_bucket: x.sourceBucket, rule: x.ruleId, destination_bucket: x.destinationBucket }, pick(x))
+          for (const x of s.replicationRules()) this.set({ source_bucket: x.sourceBucket, rule: x.ruleId, destination_bucket: x.destinationBucket }, pick(x))
         },
       })
     }

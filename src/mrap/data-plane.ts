@@ -5,12 +5,14 @@
  * fulfils a request itself. Behaviour: docs/aws/mrap.md §Data plane, §Where AWS is silent.
  */
 import { s3Error, S3Error } from '../shared/errors.js'
-import { authenticate, regionSetCovers } from '../auth/index.js'
+import { regionSetCovers } from '../auth/index.js'
 import { classify, type OperationName } from '../s3/classify.js'
-import { addressOf, executeS3, lookupKey, principalOf, s3Query } from '../pipeline.js'
+import { addressOf, s3Query } from '../s3/address.js'
+import { executeS3 } from '../pipeline/execute.js'
+import { authenticateRequest, principalOf } from '../pipeline/credentials.js'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { chooseRoutes } from '../routing/mrap-router.js'
 import type { MrapRecord, MrapRoute } from './registry.js'
 
@@ -28,11 +30,11 @@ const RETRYABLE = new Set<OperationName>(['GetObject', 'HeadObject', 'GetObjectT
 
 export const MRAP_REGION_HEADER = 'x-mrap-served-region'
 
-export function mrapHandler(s: Services): ServiceHandler {
+export function mrapHandler(s: Core): ServiceHandler {
   return { envelope: 's3', handle: (ctx) => handleMrap(s, ctx) }
 }
 
-async function handleMrap(s: Services, ctx: HandlerContext): Promise<WireResult> {
+async function handleMrap(s: Core, ctx: HandlerContext): Promise<WireResult> {
   const { req, view, origin, requestId, log, info } = ctx
   const alias = ctx.target.kind === 'mrap' ? ctx.target.alias : ''
   const mrap = s.mraps.byAlias(alias)
@@ -54,7 +56,7 @@ async function handleMrap(s: Services, ctx: HandlerContext): Promise<WireResult>
     })
   }
 
-  const auth = authenticate(view, { now: s.clock(), lookup: (id) => lookupKey(s, id), keyCache: s.keyCache, signingKeyCache: s.signingKeyCache })
+  const auth = authenticateRequest(s, view)
   if (auth.kind !== 'signed' || auth.algorithm !== 'AWS4-ECDSA-P256-SHA256') {
     throw s3Error('InvalidRequest', { message: 'Multi-Region Access Point requests must be signed with AWS4-ECDSA-P256-SHA256 (SigV4A); anonymous and AWS4-HMAC-SHA256 requests are not supported.' })
   }
@@ -90,7 +92,7 @@ async function handleMrap(s: Services, ctx: HandlerContext): Promise<WireResult>
   throw lastError ?? s3Error('ServiceUnavailable', { message: 'No region of this Multi-Region Access Point is available to serve the request.' })
 }
 
-function frontDoorRegion(s: Services): string {
+function frontDoorRegion(s: Core): string {
   return s.world.frontDoorRegion ?? s.world.regions[0]!.name
 }
 
@@ -98,13 +100,21 @@ function frontDoorRegion(s: Services): string {
  * The buckets to try, best first. Upload-bound operations go to the bucket that holds the upload
  * (even a passive one: in-flight operations finish where they started).
  */
-async function routesFor(s: Services, mrap: MrapRecord, op: OperationName, query: URLSearchParams, originRegion: string): Promise<MrapRoute[]> {
+async function routesFor(s: Core, mrap: MrapRecord, op: OperationName, query: URLSearchParams, originRegion: string): Promise<MrapRoute[]> {
   const uploadId = query.get('uploadId')
   if (UPLOAD_BOUND.has(op) && uploadId) {
     for (const r of mrap.regions) {
       const store = s.stores.get(r.region)
       if (!store || !s.health.isUp(r.region)) continue
-      try { await store.getUpload(r.bucket, uploadId); return [r] } catch { /* not this bucket */ }
+      try { await store.getUpload(r.bucket, uploadId); return [r] } catch (e) {
+        // Only "not this bucket" moves on; a store that fails is a region that is down, not a
+        // missing upload (the client would otherwise restart an upload that still exists).
+        if (!(e instanceof S3Error) || e.code !== 'NoSuchUpload') {
+          if (e instanceof S3Error && e.status >= 500) s.health.markDown(r.region)
+          s.log.warn({ err: e, region: r.region, uploadId }, 'MRAP upload lookup failed in a region')
+          throw e
+        }
+      }
     }
     throw s3Error('NoSuchUpload', { fields: { UploadId: uploadId } })
   }

@@ -6,7 +6,7 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html
  * https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
  */
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { Ec2ErrorCode } from '../shared/errors.js'
 import { privateDnsNames, regionalS3Service, S3_GLOBAL_SERVICE, type EndpointType } from './vpcs.js'
 
@@ -22,7 +22,7 @@ export interface OfferedService {
  * mrap offers it in every region of the world, where AWS does not say: docs/aws/privatelink.md §DNS) and
  * the region's own S3 (gateway and interface).
  */
-export function offeredServices(s: Services, region: string): OfferedService[] {
+export function offeredServices(s: Core, region: string): OfferedService[] {
   if (!s.world.regions.some((r) => r.name === region)) return []
   const suffix = s.world.dnsSuffix
   return [
@@ -48,7 +48,7 @@ export interface EndpointRequest {
 
 const MAX_POLICY_CHARS = 20480
 
-export function checkEndpointRequest(s: Services, r: EndpointRequest): EndpointProblem | undefined {
+export function checkEndpointRequest(s: Core, r: EndpointRequest): EndpointProblem | undefined {
   const svc = offeredServices(s, r.region).find((x) => x.name === r.service)
   if (!svc) return { code: 'InvalidServiceName', message: `The Vpc Endpoint Service '${r.service}' does not exist` }
   if (!(svc.types as string[]).includes(r.type)) {
@@ -79,7 +79,7 @@ export function checkEndpointRequest(s: Services, r: EndpointRequest): EndpointP
 }
 
 /** An endpoint policy as EC2 judges it when written (InvalidPolicyDocument, 400). */
-export function checkEndpointPolicy(s: Services, text: string): EndpointProblem | undefined {
+export function checkEndpointPolicy(s: Core, text: string): EndpointProblem | undefined {
   if (text.length > MAX_POLICY_CHARS) {
     return { code: 'InvalidPolicyDocument', message: `The Policy Document is not valid. Policy document exceeds the maximum length of ${MAX_POLICY_CHARS} characters.` }
   }

@@ -3,10 +3,10 @@
  * front door, and requests carry aws:SourceIp.
  */
 import { servesHost } from '../http/target.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { ProxyNetwork } from './proxy.js'
 
-export function internetNetwork(s: Services): ProxyNetwork {
+export function internetNetwork(s: Core): ProxyNetwork {
   const cfg = () => ({ dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
   return {
     name: 'internet',

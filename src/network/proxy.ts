@@ -6,9 +6,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { handleRequest, type Origin } from '../pipeline.js'
+import type { Origin } from '../core/origin.js'
 import { listen, type FrontDoor, type Listening } from '../http/server.js'
-import type { Services } from '../services.js'
 import { httpServerOptions, setBodyIdleLimit } from '../http/timeouts.js'
 
 export type ProxyVerdict =
@@ -30,7 +29,8 @@ function parseAuthority(authority: string): { host: string; port: number } | und
   return { host: m[1]!.toLowerCase(), port: Number(m[2]) }
 }
 
-export async function listenProxy(s: Services, front: FrontDoor, network: ProxyNetwork, host: string, port: number): Promise<Listening> {
+export async function listenProxy(front: FrontDoor, network: ProxyNetwork, host: string, port: number): Promise<Listening> {
+  const s = front.core
   const timeouts = s.config.timeouts
   const server = createServer(httpServerOptions(timeouts), (req: IncomingMessage, res: ServerResponse) => {
     // Plain HTTP through the proxy: the request line carries an absolute URI.
@@ -46,7 +46,7 @@ export async function listenProxy(s: Services, front: FrontDoor, network: ProxyN
     }
     req.url = url.pathname + url.search
     // The verdict is for the request line's host; the pipeline holds the Host header to it.
-    void handleRequest(s, req, res, { ...verdict.origin, secure: false, host: url.hostname }).catch(() => res.destroy())
+    front.handle(req, res, { ...verdict.origin, secure: false, host: url.hostname })
   })
   // Absolute-URI requests are served on this server's own connections: their bodies are watched too.
   server.on('connection', (socket: Socket) => setBodyIdleLimit(socket, timeouts.bodyIdleMs))

@@ -1,5 +1,5 @@
 /**
- * @module A VPC as a network (SYSTEM.md §3): what each AWS name resolves to from inside it, given
+ * @module A VPC as a network (docs/aws/privatelink.md): what each AWS name resolves to from inside it, given
  * its endpoints, their private DNS, and whether it has a path to the internet.
  *
  * - `*.accesspoint.s3-global.<suffix>` (MRAPs): the VPC's `com.amazonaws.s3-global.accesspoint`
@@ -19,12 +19,11 @@
  */
 import type { Socket } from 'node:net'
 import { resolveTarget, servesHost, type Target } from '../http/target.js'
-import type { Origin } from '../pipeline.js'
-import type { Services } from '../services.js'
+import type { Origin } from '../core/origin.js'
+import type { Core } from '../core/core.js'
 import type { ProxyNetwork, ProxyVerdict } from './proxy.js'
-import {
-  regionalS3Service, S3_GLOBAL_SERVICE, vpcPublicIp, vpcSourceIp, type EndpointRecord, type VpcRecord, type VpcRegistry,
-} from './vpcs.js'
+import { vpcPublicIp, vpcSourceIp, DENY_ALL_ENDPOINT_POLICY, type EndpointRecord, type VpcRecord, type VpcRegistry } from './vpcs.js'
+import { chooseEndpoint } from './endpoint-choice.js'
 
 export interface VpcNetwork extends ProxyNetwork {
   readonly vpcId: string
@@ -37,7 +36,7 @@ export interface VpcNetwork extends ProxyNetwork {
   closeTunnels(endpointId?: string): void
 }
 
-export function vpcNetwork(s: Services, registry: VpcRegistry, vpcId: string): VpcNetwork {
+export function vpcNetwork(s: Core, registry: VpcRegistry, vpcId: string): VpcNetwork {
   const tunnels = new Map<Socket, string | undefined>()
   const hostCfg = () => ({ dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
   return {
@@ -65,7 +64,7 @@ export function vpcNetwork(s: Services, registry: VpcRegistry, vpcId: string): V
         const policy = s.policies.get(endpoint.policy, 'endpoint', `policy of ${endpoint.id}`)
         // A stored policy always compiles (it was validated when written); a policy that somehow
         // does not must deny, never let everything through.
-        origin.endpointPolicy = policy ?? s.policies.get('{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}', 'endpoint')!
+        origin.endpointPolicy = policy ?? s.policies.get(DENY_ALL_ENDPOINT_POLICY, 'endpoint')!
         return { kind: 'serve', origin }
       }
       if (vpc.internet) return { kind: 'serve', origin: { sourceIp: vpcPublicIp(vpc.id), secure, region: vpc.region } }
@@ -88,19 +87,7 @@ export function vpcNetwork(s: Services, registry: VpcRegistry, vpcId: string): V
   }
 }
 
-/** The endpoint that carries traffic for `target` from inside `vpc`, if any. */
+/** The endpoint that carries traffic for `target` from inside `vpc`, if any (network/endpoint-choice.ts). */
 export function endpointFor(registry: VpcRegistry, vpc: VpcRecord, target: Target): EndpointRecord | undefined {
-  const eps = registry.listEndpoints({ vpcId: vpc.id })
-  if (target.kind === 'mrap') {
-    return eps.find((e) => e.type === 'Interface' && e.service === S3_GLOBAL_SERVICE && e.privateDns)
-  }
-  const regional = target.kind === 'bucket' || target.kind === 'service' || target.kind === 'control' ? target.region : undefined
-  if (regional === undefined || regional !== vpc.region) return undefined
-  const svc = regionalS3Service(vpc.region)
-  // A gateway endpoint routes the region's S3 addresses (bucket traffic; S3 Control is not in its prefix list).
-  if (target.kind !== 'control') {
-    const gw = eps.find((e) => e.type === 'Gateway' && e.service === svc)
-    if (gw) return gw
-  }
-  return eps.find((e) => e.type === 'Interface' && e.service === svc && e.privateDns && !e.privateDnsOnlyForInboundResolver)
+  return chooseEndpoint(vpc.region, registry.listEndpoints({ vpcId: vpc.id }), target)
 }

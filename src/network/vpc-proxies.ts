@@ -7,7 +7,7 @@
  * through `onChange` so `server.json` can list the proxies (`vpcProxies`).
  */
 import type { FrontDoor, Listening } from '../http/server.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { listenProxy } from './proxy.js'
 import { vpcNetwork, type VpcNetwork } from './vpc-network.js'
 import type { VpcEvent, VpcRegistry } from './vpcs.js'
@@ -23,7 +23,7 @@ export class VpcProxies {
   private closed = false
 
   constructor(
-    private readonly s: Services,
+    private readonly s: Core,
     private readonly registry: VpcRegistry,
     private readonly front: FrontDoor,
     private readonly host: string,
@@ -82,7 +82,7 @@ export class VpcProxies {
   private async open(id: string): Promise<void> {
     if (this.closed || this.running.has(id)) return
     const network = vpcNetwork(this.s, this.registry, id)
-    const listening = await listenProxy(this.s, this.front, network, this.host, 0)
+    const listening = await listenProxy(this.front, network, this.host, 0)
     // The VPC may have been deleted while the listener was starting.
     if (this.closed || !this.registry.vpc(id)) { await listening.close(); return }
     this.running.set(id, { listening, network })

@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { ControlStore } from '../state/control-store.js'
+import { S3_GLOBAL_SERVICE, regionalS3Service } from './endpoint-choice.js'
 
 export type EndpointType = 'Interface' | 'Gateway'
 
@@ -45,11 +46,13 @@ export interface EndpointRecord {
   requestHash?: string
 }
 
-export const S3_GLOBAL_SERVICE = 'com.amazonaws.s3-global.accesspoint'
-export const regionalS3Service = (region: string): string => `com.amazonaws.${region}.s3`
+export { S3_GLOBAL_SERVICE, regionalS3Service }
 
 /** The exact default policy EC2 attaches when none is given (docs/aws/privatelink.md §Endpoint policy). */
 export const DEFAULT_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+
+/** What stands in for an endpoint policy that does not compile: it denies, never lets all through. */
+export const DENY_ALL_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}'
 
 export type VpcEvent =
   | { kind: 'vpc-created'; vpc: VpcRecord }

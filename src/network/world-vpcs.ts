@@ -4,7 +4,7 @@
  * owner, region and Name tag; an endpoint by id, else by type and service within its VPC. Applying
  * never deletes what the world does not mention (VPCs made later through EC2 survive restarts).
  */
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import { policyText, type World, type WorldEndpoint, type WorldVpc } from '../world/schema.js'
 import { checkEndpointRequest } from './endpoint-rules.js'
 import { DEFAULT_ENDPOINT_POLICY, parseCidr, type EndpointRecord, type VpcRecord } from './vpcs.js'
@@ -12,7 +12,7 @@ import { DEFAULT_ENDPOINT_POLICY, parseCidr, type EndpointRecord, type VpcRecord
 export interface WorldVpcIssue { path: (string | number)[]; message: string }
 
 /** What EC2 would refuse about the world's VPCs and endpoints. */
-export function checkWorldVpcs(s: Services, world: World): WorldVpcIssue[] {
+export function checkWorldVpcs(s: Core, world: World): WorldVpcIssue[] {
   const issues: WorldVpcIssue[] = []
   world.vpcs.forEach((v, i) => {
     if (!parseCidr(v.cidr)) issues.push({ path: ['vpcs', i, 'cidr'], message: `${v.cidr} is not a valid CIDR block` })
@@ -20,6 +20,7 @@ export function checkWorldVpcs(s: Services, world: World): WorldVpcIssue[] {
     v.endpoints.forEach((e, j) => {
       const problem = checkEndpointRequest(s, {
         region: v.region, type: e.type, service: e.service, privateDns: e.privateDns,
+        ...(e.privateDnsOnlyForInboundResolver !== undefined ? { privateDnsOnlyForInboundResolver: e.privateDnsOnlyForInboundResolver } : {}),
         policy: e.policy === undefined ? undefined : policyText(e.policy), subnets: e.subnets ?? [], routeTables: [],
         others: seen.map((x) => ({ type: x.type, service: x.service, privateDns: x.privateDns })),
       })
@@ -31,7 +32,7 @@ export function checkWorldVpcs(s: Services, world: World): WorldVpcIssue[] {
 }
 
 /** Synchronous, to run inside the world's one transaction. Returns labels of what changed. */
-export function applyWorldVpcs(s: Services, world: World): { created: string[]; updated: string[] } {
+export function applyWorldVpcs(s: Core, world: World): { created: string[]; updated: string[] } {
   const out = { created: [] as string[], updated: [] as string[] }
   const reg = s.vpcs
   const now = s.clock().toISOString()
@@ -48,7 +49,7 @@ export function applyWorldVpcs(s: Services, world: World): { created: string[]; 
   return out
 }
 
-function applyEndpoint(s: Services, vpc: VpcRecord, _v: WorldVpc, e: WorldEndpoint, now: string, out: { created: string[]; updated: string[] }): void {
+function applyEndpoint(s: Core, vpc: VpcRecord, _v: WorldVpc, e: WorldEndpoint, now: string, out: { created: string[]; updated: string[] }): void {
   const reg = s.vpcs
   const inVpc = reg.listEndpoints({ vpcId: vpc.id })
   const cur = (e.id !== undefined ? reg.endpoint(e.id) : undefined) ??
@@ -57,6 +58,7 @@ function applyEndpoint(s: Services, vpc: VpcRecord, _v: WorldVpc, e: WorldEndpoi
     vpcId: vpc.id, owner: vpc.owner, region: vpc.region, type: e.type, service: e.service,
     policy: e.policy === undefined ? DEFAULT_ENDPOINT_POLICY : policyText(e.policy),
     privateDns: e.type === 'Interface' ? e.privateDns : false,
+    ...(e.type === 'Interface' && e.privateDnsOnlyForInboundResolver !== undefined ? { privateDnsOnlyForInboundResolver: e.privateDnsOnlyForInboundResolver } : {}),
     subnets: e.subnets ?? [], securityGroups: [], routeTables: [], tags: {},
   }
   if (!cur) {

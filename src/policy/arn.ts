@@ -63,3 +63,8 @@ export function parseArn(arn: string):
     resource: parts.slice(5).join(':'),
   };
 }
+
+/** An S3 bucket's ARN, or an object's (`arn:<partition>:s3:::bucket/key`), in the world's partition. */
+export function bucketArn(partition: string, bucket: string, key?: string): string {
+  return key === undefined ? `arn:${partition}:s3:::${bucket}` : `arn:${partition}:s3:::${bucket}/${key}`;
+}

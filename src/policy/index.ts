@@ -28,3 +28,4 @@ export { findAction, findConditionKey } from './catalog-types.js';
 export { lintPolicy } from './lint.js';
 export { patternMeetsTemplate } from './resource-types.js';
 export { dataNeeds, type DataNeeds } from './data-needs.js';
+export { bucketArn } from './arn.js';

@@ -8,14 +8,14 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 
 export const FAULT_ENV = 'MRAP_FAULT_INJECTION'
 
 export function faultDir(dataDir: string): string { return join(dataDir, 'faults') }
 
 /** Starts watching when the environment asks for it; returns a stop function. */
-export function watchFaultFiles(s: Services, env: NodeJS.ProcessEnv = process.env, intervalMs = 100): () => void {
+export function watchFaultFiles(s: Core, env: NodeJS.ProcessEnv = process.env, intervalMs = 100): () => void {
   if (env[FAULT_ENV] !== '1') return () => {}
   const dir = faultDir(s.config.dataDir)
   const apply = (): void => {

@@ -1,14 +1,14 @@
 /**
  * @module Bucket replication (S3 CRR/SRR) for a running mrap: the hooks the S3 operations call, the
- * persisted queue, the worker and the metrics. `startReplication` installs the hooks on Services.
+ * persisted queue, the worker and the metrics. `startReplication` installs the hooks on Core.
  *
  * Crash safety: a new version's PENDING status is decided before the store writes it and commits
- * with it (Services.replicationStatusOf), and the task is enqueued synchronously right after the
+ * with it (Core.replicationStatusOf), and the task is enqueued synchronously right after the
  * commit, before the response. If the process dies between the two, the version is PENDING with no
  * task: after an unclean stop the startup scan finds such versions and enqueues them again.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication.html
  */
-import type { Services } from '../services.js'
+import type { Core, ReplicationHooks } from '../core/core.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { DeleteResult, ObjectVersion, Tag } from '../storage/types.js'
 import { S3Error } from '../shared/errors.js'
@@ -30,7 +30,7 @@ export class ReplicationService {
   private stopFaults: () => void = () => {}
   private scan: Promise<void> = Promise.resolve()
 
-  constructor(private readonly s: Services, opts: Partial<WorkerOptions> = {}) {
+  constructor(private readonly s: Core, opts: Partial<WorkerOptions> = {}) {
     this.queue = new ReplicationQueue(s.config.dataDir)
     this.worker = new ReplicationWorker(s, this.queue, this.metrics, (b) => this.configOf(b), { ...DEFAULT_WORKER_OPTIONS, ...opts })
   }
@@ -40,7 +40,8 @@ export class ReplicationService {
     if (xml === undefined) return undefined
     let c = this.parsed.get(xml)
     if (c === undefined) {
-      try { c = parseReplication(xml) } catch { c = null } // stored before validation existed: ignored
+      // Stored before validation existed: it cannot be honoured, and the operator must hear so.
+      try { c = parseReplication(xml) } catch (e) { c = null; this.s.log.warn({ bucket: b.name, err: e }, 'the stored replication configuration does not parse; the bucket does not replicate') }
       if (this.parsed.size > 1000) this.parsed.clear()
       this.parsed.set(xml, c)
     }
@@ -48,6 +49,15 @@ export class ReplicationService {
   }
 
   /** PENDING when a new version of `key` with `tags` in `bucket` will be replicated (stored with the version). */
+  /** What the S3 operations call around every acknowledged write (installed on the core). */
+  readonly hooks: ReplicationHooks = {
+    statusFor: (b, key, tags) => this.statusFor(b, key, tags),
+    written: (b, v) => this.onWritten(b, v),
+    deleted: (b, key, res, requested) => this.onDeleted(b, key, res, requested),
+    updated: (b, v) => this.onUpdated(b, v),
+    validate: (b, doc) => this.validate(b, doc),
+  }
+
   statusFor(b: BucketRecord, key: string, tags: readonly Tag[]): 'PENDING' | undefined {
     const cfg = this.configOf(b)
     return cfg && matchingRules(cfg, key, tags).length > 0 ? 'PENDING' : undefined
@@ -59,7 +69,8 @@ export class ReplicationService {
     const rules = cfg ? matchingRules(cfg, v.key, v.tags) : []
     if (rules.length === 0) {
       // The configuration changed between CreateMultipartUpload and Complete: nothing will replicate it.
-      void this.s.stores.get(b.region)?.updateObject(b.name, v.key, v.versionId, { replicationStatus: undefined }).catch(() => {})
+      void this.s.stores.get(b.region)?.updateObject(b.name, v.key, v.versionId, { replicationStatus: undefined })
+        .catch((err: unknown) => this.s.log.warn({ err, bucket: b.name, key: v.key }, 'could not clear the replication status of a version no rule replicates'))
       return
     }
     this.enqueue('object', b, v.key, v.versionId, rules, v.size)
@@ -152,14 +163,9 @@ export class ReplicationService {
   }
 }
 
-/** Builds the replication service, installs its hooks on `s` and starts it. */
-export function startReplication(s: Services, opts: Partial<WorkerOptions> = {}): ReplicationService {
+/** Builds the replication service and starts it; the caller installs `hooks` on the core. */
+export function startReplication(s: Core, opts: Partial<WorkerOptions> = {}): ReplicationService {
   const r = new ReplicationService(s, opts)
-  s.replicationStatusOf = (b, key, tags) => r.statusFor(b, key, tags)
-  s.onObjectWritten = (b, v) => r.onWritten(b, v)
-  s.onObjectDeleted = (b, key, res, requested) => r.onDeleted(b, key, res, requested)
-  s.onObjectUpdated = (b, v) => r.onUpdated(b, v)
-  s.validateReplication = (b, doc) => r.validate(b, doc)
   r.start()
   return r
 }

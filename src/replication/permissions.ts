@@ -7,10 +7,10 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-walkthrough-2.html
  */
-import { authorize, buildS3Context, type AuthzPrincipal, type Layers } from '../policy/index.js'
+import { authorize, bucketArn, buildS3Context, type AuthzPrincipal, type Layers } from '../policy/index.js'
 import type { Principal } from '../iam/identities.js'
 import { identityLayers } from '../s3/authorize.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { BucketRecord } from '../state/control-store.js'
 
 const SERVICE = 's3.amazonaws.com'
@@ -22,7 +22,7 @@ export interface RoleView {
 }
 
 /** The role as the replication session S3 opens with it, or why there is none. */
-export function roleSession(s: Services, roleArn: string): RoleView | { problem: string } {
+export function roleSession(s: Core, roleArn: string): RoleView | { problem: string } {
   const m = /^arn:([\w-]+):iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(roleArn)
   if (!m) return { problem: `invalid role ARN ${roleArn}` }
   const account = m[2]!, name = m[3]!
@@ -43,7 +43,7 @@ export function roleSession(s: Services, roleArn: string): RoleView | { problem:
 }
 
 /** Whether the role session may do `action` on `bucket/key` (identity, boundary and bucket policy). */
-export function roleMay(s: Services, principal: Principal, action: string, bucket: BucketRecord, key: string): boolean {
+export function roleMay(s: Core, principal: Principal, action: string, bucket: BucketRecord, key: string): boolean {
   const p: AuthzPrincipal = { type: 'AssumedRole', arn: principal.arn, accountId: principal.accountId, userId: principal.userId, tags: principal.tags }
   if (principal.roleArn !== undefined) p.roleArn = principal.roleArn
   const layers: Layers = { ...identityLayers(s, principal), accountBlockPublicAccess: s.accountBpaMap() }
@@ -52,7 +52,7 @@ export function roleMay(s: Services, principal: Principal, action: string, bucke
   if (bucket.publicAccessBlock) bucketLayer.blockPublicAccess = bucket.publicAccessBlock
   layers.bucket = bucketLayer
   const context = buildS3Context({ principal: p, timeMs: s.clock().getTime(), secureTransport: true })
-  const d = authorize({ principal: p, action, resources: { bucket: { arn: `arn:${s.world.partition}:s3:::${bucket.name}/${key}`, ownerAccount: bucket.owner, bucketName: bucket.name } }, context }, layers)
+  const d = authorize({ principal: p, action, resources: { bucket: { arn: bucketArn(s.world.partition, bucket.name, key), ownerAccount: bucket.owner, bucketName: bucket.name } }, context }, layers)
   return d.effect === 'Allow'
 }
 

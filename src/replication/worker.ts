@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import { PassThrough, pipeline } from 'node:stream'
 import { S3Error } from '../shared/errors.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/types.js'
 import type { ReplicationConfig } from './config.js'
@@ -43,7 +43,7 @@ export class ReplicationWorker {
   private idleWaiters: (() => void)[] = []
 
   constructor(
-    private readonly s: Services,
+    private readonly s: Core,
     private readonly queue: ReplicationQueue,
     private readonly metrics: ReplicationMetrics,
     private readonly configOf: (b: BucketRecord) => ReplicationConfig | undefined,
@@ -120,7 +120,7 @@ export class ReplicationWorker {
       if (e instanceof PermanentFailure) {
         this.s.log.warn({ task: t, reason: e.message }, 'replication failed')
         this.metrics.failed(t)
-        if (t.kind === 'object') await this.setSourceStatus(t, 'FAILED').catch(() => {})
+        if (t.kind === 'object') await this.setSourceStatus(t, 'FAILED').catch((err: unknown) => this.s.log.warn({ err, task: t }, 'could not mark the source version FAILED'))
         this.queue.finish(t)
         return
       }

@@ -4,13 +4,13 @@
  * Every request goes through it; there is no owner short-cut.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import { authorize, buildS3Context, type AuthzPrincipal, type AuthzRequest, type Decision, type Layers, type S3RequestFacts, type CompiledPolicy } from '../policy/index.js'
-import type { AuthResult } from '../auth/index.js'
+import { authorize, bucketArn, buildS3Context, type AuthzPrincipal, type AuthzRequest, type Decision, type Layers, type S3RequestFacts, type CompiledPolicy } from '../policy/index.js'
 import type { Principal } from '../iam/identities.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import type { PolicyCache } from '../authz/policy-cache.js'
 import type { Operation } from './classify.js'
-import type { Origin } from '../pipeline.js'
+import type { Origin } from '../core/origin.js'
+import { requestFacts, type AuthFacts } from '../authz/request-facts.js'
 import { mrapArn, type MrapRecord } from '../mrap/registry.js'
 
 /**
@@ -25,9 +25,7 @@ export interface S3AuthzEnv {
 }
 
 /** The authentication facts authorization reads (an AuthResult is one). */
-export type S3AuthFacts =
-  | { kind: 'anonymous' }
-  | { kind: 'signed'; algorithm: Extract<AuthResult, { kind: 'signed' }>['algorithm']; authType: 'REST-HEADER' | 'REST-QUERY-STRING'; signatureAgeMs: number }
+export type S3AuthFacts = AuthFacts
 
 export interface S3AuthzInput {
   principal: Principal
@@ -105,11 +103,8 @@ function amzHeaders(h: IncomingHttpHeaders): Record<string, string> {
 }
 
 export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, principal: AuthzPrincipal, timeMs = s.clock().getTime()): S3RequestFacts {
-  const facts: S3RequestFacts = {
-    principal, timeMs, secureTransport: input.origin.secure, amzHeaders: amzHeaders(input.headers),
-  }
-  if (input.origin.vpc) facts.vpc = input.origin.vpc
-  else facts.sourceIp = input.origin.sourceIp.replace(/^::ffff:/, '')
+  const facts = requestFacts(input.origin, input.auth, principal, timeMs)
+  facts.amzHeaders = amzHeaders(input.headers)
   const q = input.query
   if (input.op.name === 'ListObjects' || input.op.name === 'ListObjectsV2' || input.op.name === 'ListObjectVersions') {
     facts.prefix = q.get('prefix') ?? ''
@@ -117,11 +112,6 @@ export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, princ
     const m = q.get('max-keys'); if (m !== null && /^\d+$/.test(m)) facts.maxKeys = Number(m)
   }
   const v = q.get('versionId'); if (v !== null) facts.versionId = v
-  if (input.auth.kind === 'signed') {
-    facts.signatureVersion = input.auth.algorithm
-    facts.authType = input.auth.authType
-    facts.signatureAgeMs = input.auth.signatureAgeMs
-  }
   return facts
 }
 
@@ -149,11 +139,10 @@ export function authorizeS3(s: S3AuthzEnv, input: S3AuthzInput, opts: { explain?
   const req: AuthzRequest = { principal, action: '', resources: {}, context }
   if (name !== undefined && input.op.level !== 'service') {
     req.resources.bucket = {
-      arn: input.key !== undefined && input.op.level === 'object' ? `arn:aws:s3:::${name}/${input.key}` : `arn:aws:s3:::${name}`,
+      arn: bucketArn(s.world.partition, name, input.key),
       ownerAccount: b?.owner ?? input.principal.accountId,
       bucketName: name,
     }
-    if (input.key !== undefined && input.op.level !== 'object') req.resources.bucket.arn = `arn:aws:s3:::${name}/${input.key}`
     const bucketLayer: NonNullable<Layers['bucket']> = {}
     if (b?.policy) { const p = s.policies.get(b.policy, 'bucket', `bucket policy of ${b.name}`); if (p) bucketLayer.policy = p }
     if (b?.publicAccessBlock) bucketLayer.blockPublicAccess = b.publicAccessBlock

@@ -7,12 +7,12 @@ import { s3Error } from '../shared/errors.js'
 import type { Logger } from 'pino'
 import type { Principal } from '../iam/identities.js'
 import type { BucketRecord } from '../state/control-store.js'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { Operation } from './classify.js'
 import type { Headers } from './headers.js'
 
 export interface S3Request {
-  services: Services
+  core: Core
   requestId: string
   op: Operation
   bucketName?: string
@@ -34,6 +34,15 @@ export interface S3Request {
    */
   allowed(action: string, key?: string, bucket?: BucketRecord): boolean
 }
+
+/** CreateBucket: a bucket name, no record yet. */
+export interface NamedBucketRequest extends S3Request { bucketName: string }
+
+/** An operation on an existing bucket: its record is there (narrowed once, in dispatch). */
+export interface BucketRequest extends S3Request { bucketName: string; bucket: BucketRecord }
+
+/** An operation on a key of an existing bucket. */
+export interface ObjectRequest extends BucketRequest { key: string }
 
 export interface S3Response {
   status: number

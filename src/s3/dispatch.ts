@@ -2,7 +2,8 @@
  * @module Stage "execute": operation name → handler. The table is the whole dispatcher.
  */
 import type { OperationName } from './classify.js'
-import type { S3Request, S3Response } from './context.js'
+import type { BucketRequest, NamedBucketRequest, ObjectRequest, S3Request, S3Response } from './context.js'
+import { s3Error } from '../shared/errors.js'
 import * as bucket from './ops/bucket.js'
 import * as config from './ops/bucket-config.js'
 import * as object from './ops/object.js'
@@ -12,9 +13,22 @@ import * as tagging from './ops/tagging.js'
 import { deleteObjects } from './ops/delete-objects.js'
 import { checkExpectedOwner, checkUnsupportedHeaders } from './unsupported.js'
 
-const HANDLERS: Record<OperationName, (req: S3Request) => Promise<S3Response>> = {
+type ObjectOperation =
+  | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
+  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
+  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
+type BucketOperation = Exclude<OperationName, ObjectOperation | 'ListBuckets' | 'CreateBucket'>
+
+type Handler<R> = (req: R) => Promise<S3Response>
+
+// Three tables, each complete by type: an operation without a handler, or a handler given a request
+// that may lack what it reads (a bucket record, a key), does not compile.
+const SERVICE: { ListBuckets: Handler<S3Request>; CreateBucket: Handler<NamedBucketRequest> } = {
   ListBuckets: bucket.listBuckets,
   CreateBucket: bucket.createBucket,
+}
+
+const BUCKET: Record<BucketOperation, Handler<BucketRequest>> = {
   DeleteBucket: bucket.deleteBucket,
   HeadBucket: bucket.headBucket,
   GetBucketLocation: bucket.getBucketLocation,
@@ -39,6 +53,9 @@ const HANDLERS: Record<OperationName, (req: S3Request) => Promise<S3Response>> =
   ListObjectVersions: list.listObjectVersions,
   ListMultipartUploads: mpu.listMultipartUploads,
   DeleteObjects: deleteObjects,
+}
+
+const OBJECT: Record<ObjectOperation, Handler<ObjectRequest>> = {
   GetObject: object.getObject,
   HeadObject: object.headObject,
   PutObject: object.putObject,
@@ -56,9 +73,21 @@ const HANDLERS: Record<OperationName, (req: S3Request) => Promise<S3Response>> =
   ListParts: mpu.listParts,
 }
 
+const isNamed = (req: S3Request): req is NamedBucketRequest => req.bucketName !== undefined
+const isBucket = (req: S3Request): req is BucketRequest => req.bucketName !== undefined && req.bucket !== undefined
+const isObject = (req: S3Request): req is ObjectRequest => isBucket(req) && req.key !== undefined
+const isObjectOperation = (name: OperationName): name is ObjectOperation => Object.hasOwn(OBJECT, name)
+
 export function dispatch(req: S3Request): Promise<S3Response> {
   // Here rather than in each handler: one place that every operation, direct or MRAP-routed, passes.
   checkUnsupportedHeaders(req.headers, req.op.name)
   checkExpectedOwner(req.headers, req.bucket)
-  return HANDLERS[req.op.name](req)
+  // The pipeline resolved the bucket (NoSuchBucket otherwise) and the key before it got here; the
+  // request is narrowed once, here, instead of asserted in every handler.
+  const name = req.op.name
+  if (name === 'ListBuckets') return SERVICE.ListBuckets(req)
+  if (name === 'CreateBucket') { if (isNamed(req)) return SERVICE.CreateBucket(req) }
+  else if (isObjectOperation(name)) { if (isObject(req)) return OBJECT[name](req) }
+  else if (isBucket(req)) return BUCKET[name](req)
+  throw s3Error('InternalError', { message: `${name} reached dispatch without the bucket or key it names` })
 }

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { BucketRecord } from '../state/control-store.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
 import { nameKey, type IamStore } from '../iam/store.js'
@@ -39,7 +39,7 @@ export function worldHash(world: World): string {
   return createHash('sha256').update(JSON.stringify(world)).digest('hex')
 }
 
-export async function applyWorld(s: Services, world: World): Promise<ApplyResult> {
+export async function applyWorld(s: Core, world: World): Promise<ApplyResult> {
   const hash = worldHash(world)
   const result: ApplyResult = { changed: false, created: [], updated: [], warnings: [] }
   if (s.control.kvGet('world', 'applied') === hash) return result
@@ -95,7 +95,7 @@ export async function applyWorld(s: Services, world: World): Promise<ApplyResult
   return result
 }
 
-function applyBucket(s: Services, b: World['buckets'][number], result: ApplyResult): void {
+function applyBucket(s: Core, b: World['buckets'][number], result: ApplyResult): void {
   const cur = s.control.getBucket(b.name)
   let next: BucketRecord = cur ?? {
     name: b.name, region: b.region, owner: b.owner, createdAt: s.clock(),
@@ -108,7 +108,7 @@ function applyBucket(s: Services, b: World['buckets'][number], result: ApplyResu
   }
   if (b.policy !== undefined) {
     const text = policyText(b.policy)
-    const verdict = s.validateBucketPolicy ? s.validateBucketPolicy(text, b.name) : undefined
+    const verdict = s.checks.bucketPolicyProblem(text, b.name)
     if (verdict) result.warnings.push(`bucket ${b.name}: the world's bucket policy is one S3 would refuse (${verdict}); the bucket runs without it (mrap lint explains)`)
     else next.policy = text
   }
@@ -127,7 +127,7 @@ function upsert<K extends 'account' | 'user' | 'group' | 'role' | 'policy' | 'ke
   ;(cur ? result.updated : result.created).push(label)
 }
 
-function applyAccount(s: Services, st: IamStore, partition: string, a: WorldAccount, result: ApplyResult): void {
+function applyAccount(s: Core, st: IamStore, partition: string, a: WorldAccount, result: ApplyResult): void {
   const now = iamDate(s.clock())
   const acct = { id: a.id, ...(a.name !== undefined ? { name: a.name } : {}), ...(a.blockPublicAccess ? { blockPublicAccess: a.blockPublicAccess } : {}) }
   upsert(st, 'account', a.id, acct, `account ${a.id}`, result)

@@ -7,7 +7,7 @@
  * modules export their own state).
  */
 import { stringify } from 'yaml'
-import type { Services } from '../services.js'
+import type { Core } from '../core/core.js'
 import type { IamStore } from '../iam/store.js'
 import type { World } from './schema.js'
 
@@ -80,7 +80,7 @@ function accounts(st: IamStore, includeSecrets: boolean): Json[] {
   return out
 }
 
-export function exportWorld(s: Services, opts: { includeSecrets?: boolean } = {}): Json {
+export function exportWorld(s: Core, opts: { includeSecrets?: boolean } = {}): Json {
   const w: World = s.world
   const out: Json = { partition: w.partition, dnsSuffix: w.dnsSuffix }
   if (w.frontDoorRegion !== undefined) out.frontDoorRegion = w.frontDoorRegion
@@ -100,7 +100,7 @@ export function exportWorld(s: Services, opts: { includeSecrets?: boolean } = {}
   return out
 }
 
-export function exportWorldYaml(s: Services, opts: { includeSecrets?: boolean } = {}): string {
+export function exportWorldYaml(s: Core, opts: { includeSecrets?: boolean } = {}): string {
   const header = [
     `# mrap world export (${s.clock().toISOString()})`,
     opts.includeSecrets ? '# Contains secret access keys: keep it private.' : '# Secret access keys are left out; `mrap world export --include-secrets` includes them.',

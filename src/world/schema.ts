@@ -136,6 +136,8 @@ export const endpointSchema = z.object({
   type: z.enum(['Interface', 'Gateway']),
   service: z.string().regex(/^com\.amazonaws\.[a-z0-9.-]+$/, 'a service name looks like com.amazonaws.s3-global.accesspoint'),
   privateDns: z.boolean().default(true),
+  /** EC2 DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint: the VPC's own clients use its gateway endpoint. */
+  privateDnsOnlyForInboundResolver: z.boolean().optional(),
   policy: policyDoc.optional(),
   subnets: z.array(z.string()).optional(),
 }).strict()

@@ -5,7 +5,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import {
   CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand, ListObjectsV2Command,
-  CopyObjectCommand, GetBucketLocationCommand,
+  CopyObjectCommand, GetBucketLocationCommand, CreateMultipartUploadCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { startTestServer, bucketName, failure, READER, PARTNER, type TestServer } from '../helpers/server.js'
@@ -97,6 +97,26 @@ describe('MRAP data plane', () => {
     await s.services.health.probe()
     const back = await c.send(new GetObjectCommand({ Bucket: arn, Key: 'failover' }))
     assert.equal(await back.Body!.transformToString(), 'from east')
+  })
+
+  test('a store failure while finding an upload is a 503 that marks the region down, never NoSuchUpload', async () => {
+    const c = proxiedS3Client(s)
+    setDials({ 'us-east-1': 100, 'eu-west-1': 0 })
+    const eastStore = s.services.stores.get('us-east-1')!
+    try {
+      const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: arn, Key: 'lookup.bin' }))
+      eastStore.setAvailable!(false)
+      const e = await failure(() => c.send(new UploadPartCommand({ Bucket: arn, Key: 'lookup.bin', UploadId, PartNumber: 1, Body: 'x' })))
+      // NoSuchUpload would tell the client its upload is gone, and it would start over elsewhere.
+      assert.equal(e.$metadata.httpStatusCode, 503)
+      assert.equal(e.name, 'ServiceUnavailable')
+      assert.equal(s.services.health.isUp('us-east-1'), false)
+    } finally {
+      eastStore.setAvailable!(true)
+      setDials({ 'us-east-1': 100, 'eu-west-1': 100 })
+    }
+    await s.services.health.probe()
+    assert.equal(s.services.health.isUp('us-east-1'), true)
   })
 
   test('multipart uploads stay on the bucket that created them, even after the routes flip', async () => {

@@ -64,13 +64,13 @@ test('fail over to the passive region, keep writing, fail back: both buckets con
   assert.equal(await status(STANDBY, 'orders/2'), 'PENDING')
   const got = await c.send(new GetObjectCommand({ Bucket: arn, Key: 'orders/1' }))
   assert.equal(await got.Body!.transformToString(), 'first', 'the standby serves what was replicated before the outage')
-  assert.ok(s.services.replication!.snapshot().backlogOperations >= 2)
+  assert.ok(s.replication.snapshot().backlogOperations >= 2)
 
   // us-east-1 returns (the health probe sees it) and rejoins; the backlog drains; fail back.
   east.setAvailable!(true)
   await s.services.health.probe()
   await waitFor('orders/2 replicated back', async () => (await status(STANDBY, 'orders/2')) === 'COMPLETED')
-  await s.services.replication!.idle()
+  await s.replication.idle()
   await routes('us-east-1', 'us-west-2')
   const r2 = await c.send(new GetObjectCommand({ Bucket: arn, Key: 'orders/2' }))
   assert.equal(await r2.Body!.transformToString(), 'during the outage')
@@ -85,5 +85,5 @@ test('fail over to the passive region, keep writing, fail back: both buckets con
     const vs = await st.listVersions(b, { maxKeys: 100 })
     assert.deepEqual(vs.versions.map((v) => `${v.key}@${v.versionId}`).sort(), [`orders/1@${before.VersionId}`, `orders/2@${during.VersionId}`].sort(), b)
   }
-  assert.equal(s.services.replication!.snapshot().backlogOperations, 0)
+  assert.equal(s.replication.snapshot().backlogOperations, 0)
 })

@@ -148,9 +148,9 @@ test('two-way replication between the seed buckets through the MRAP, with replic
   assert.equal(back.ReplicationStatus, 'REPLICA')
 
   // Both buckets hold the same versions, and nothing is left to replicate.
-  await s.services.replication!.idle()
+  await s.replication.idle()
   const ids = async (b: string): Promise<string[]> => (await s.services.stores.get(s.services.control.getBucket(b)!.region)!.listVersions(b, { prefix: 'shared/', maxKeys: 10 })).versions.map((v) => v.versionId)
   assert.deepEqual(await ids(B1), await ids(B2))
   assert.equal((await ids(B1)).length, 2)
-  assert.equal(s.services.replication!.snapshot().backlogOperations, 0)
+  assert.equal(s.replication.snapshot().backlogOperations, 0)
 })

@@ -127,7 +127,7 @@ describe('replicating', () => {
   test('two-way: the replica is not replicated back (no loop), and a write on the other side replicates the other way', async () => {
     await on(east).send(new PutObjectCommand({ Bucket: east, Key: 'loop', Body: 'once' }))
     await completed(east, 'loop')
-    await s.services.replication!.idle()
+    await s.replication.idle()
     const ve = await on(east).send(new ListObjectVersionsCommand({ Bucket: east, Prefix: 'loop' }))
     const vw = await on(west).send(new ListObjectVersionsCommand({ Bucket: west, Prefix: 'loop' }))
     assert.equal(ve.Versions?.length, 1)
@@ -164,11 +164,11 @@ describe('replicating', () => {
     await on(west).send(new PutObjectCommand({ Bucket: west, Key: 'kept', Body: 'y' }))
     await completed(west, 'kept')
     await on(west).send(new DeleteObjectCommand({ Bucket: west, Key: 'kept' }))
-    await s.services.replication!.idle()
+    await s.replication.idle()
     assert.equal(await (await on(east).send(new GetObjectCommand({ Bucket: east, Key: 'kept' }))).Body!.transformToString(), 'y')
     // A version delete on the source stays there.
     await on(east).send(new DeleteObjectCommand({ Bucket: east, Key: 'gone', VersionId: v.VersionId }))
-    await s.services.replication!.idle()
+    await s.replication.idle()
     assert.equal((await head(west, 'gone', v.VersionId)).VersionId, v.VersionId)
   })
 
@@ -178,7 +178,7 @@ describe('replicating', () => {
     await on(src).send(new PutObjectCommand({ Bucket: src, Key: 'k', Body: 'x' }))
     await waitFor('FAILED', async () => (await head(src, 'k')).ReplicationStatus === 'FAILED')
     assert.equal((await failure(() => head(dst, 'k'))).$metadata.httpStatusCode, 404)
-    const rule = s.services.replication!.snapshot().rules.find((r) => r.sourceBucket === src && r.ruleId === 'weak')
+    const rule = s.replication.snapshot().rules.find((r) => r.sourceBucket === src && r.ruleId === 'weak')
     assert.equal(rule?.failedOperations, 1)
   })
 
@@ -191,7 +191,7 @@ describe('replicating', () => {
     await completed(src, 'logs/a')
     assert.equal((await head(src, 'logs/b')).ReplicationStatus, undefined)
     assert.equal((await head(src, 'other')).ReplicationStatus, undefined)
-    await s.services.replication!.idle()
+    await s.replication.idle()
     assert.equal((await failure(() => head(dst, 'logs/b'))).$metadata.httpStatusCode, 404)
   })
 
@@ -219,7 +219,7 @@ describe('replicating', () => {
       for (let i = 0; i < 5; i++) await on(east).send(new PutObjectCommand({ Bucket: east, Key: 'outage', Body: `v${i}` }))
       await new Promise((r) => setTimeout(r, 300))
       assert.equal((await head(east, 'outage')).ReplicationStatus, 'PENDING')
-      const snap = s.services.replication!.snapshot()
+      const snap = s.replication.snapshot()
       assert.ok(snap.backlogOperations >= 5, JSON.stringify(snap))
       assert.ok(snap.backlogBytes >= 10)
     } finally {
@@ -227,12 +227,12 @@ describe('replicating', () => {
     }
     await s.services.health.probe()
     await completed(east, 'outage')
-    await s.services.replication!.idle()
+    await s.replication.idle()
     assert.equal(await (await on(west).send(new GetObjectCommand({ Bucket: west, Key: 'outage' }))).Body!.transformToString(), 'v4')
     const ve = (await on(east).send(new ListObjectVersionsCommand({ Bucket: east, Prefix: 'outage' }))).Versions!.map((v) => v.VersionId)
     const vw = (await on(west).send(new ListObjectVersionsCommand({ Bucket: west, Prefix: 'outage' }))).Versions!.map((v) => v.VersionId)
     assert.deepEqual(vw, ve)
-    const snap = s.services.replication!.snapshot()
+    const snap = s.replication.snapshot()
     assert.equal(snap.backlogOperations, 0)
     const rule = snap.rules.find((r) => r.sourceBucket === east)!
     assert.ok(rule.completedOperations >= 5 && rule.retries > 0 && rule.lagMs.max > 0, JSON.stringify(rule))

@@ -5,14 +5,14 @@
 import { s3Error } from '../../shared/errors.js'
 import { renderXml, parseXmlBody, text } from '../xml.js'
 import { assertValidBucketName } from '../bucket-names.js'
-import { canonicalId, empty, readSmallBody, xmlResponse, type S3Request, type S3Response } from '../context.js'
+import { canonicalId, empty, readSmallBody, xmlResponse, type S3Request, type BucketRequest, type NamedBucketRequest, type S3Response } from '../context.js'
 
 /** S3's legacy LocationConstraint values. */
 const LEGACY_CONSTRAINTS: Record<string, string> = { EU: 'eu-west-1' }
 
 export async function listBuckets(req: S3Request): Promise<S3Response> {
   const account = req.principal.accountId
-  const buckets = req.services.control.listBuckets().filter((b) => b.owner === account)
+  const buckets = req.core.control.listBuckets().filter((b) => b.owner === account)
   const prefix = req.query.get('prefix') ?? ''
   const region = req.query.get('bucket-region')
   const shown = buckets.filter((b) => b.name.startsWith(prefix) && (region === null || b.region === region))
@@ -23,8 +23,8 @@ export async function listBuckets(req: S3Request): Promise<S3Response> {
   }))
 }
 
-export async function createBucket(req: S3Request): Promise<S3Response> {
-  const name = req.bucketName!
+export async function createBucket(req: NamedBucketRequest): Promise<S3Response> {
+  const name = req.bucketName
   assertValidBucketName(name)
   const raw = await readSmallBody(req.body)
   let constraint: string | undefined
@@ -43,21 +43,21 @@ export async function createBucket(req: S3Request): Promise<S3Response> {
   } else {
     if (constraint === 'us-east-1') throw s3Error('InvalidLocationConstraint', { fields: { LocationConstraint: constraint } })
     region = LEGACY_CONSTRAINTS[constraint] ?? constraint
-    if (!req.services.stores.has(region)) throw s3Error('InvalidLocationConstraint', { fields: { LocationConstraint: constraint } })
+    if (!req.core.stores.has(region)) throw s3Error('InvalidLocationConstraint', { fields: { LocationConstraint: constraint } })
     if (endpoint !== 'us-east-1' && endpoint !== region) {
       throw s3Error('IllegalLocationConstraintException', { message: `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.` })
     }
   }
-  const existing = req.services.control.getBucket(name)
+  const existing = req.core.control.getBucket(name)
   if (existing) {
     if (existing.owner !== req.principal.accountId) throw s3Error('BucketAlreadyExists', { fields: { BucketName: name } })
     // us-east-1 keeps S3's legacy answer: re-creating your own bucket there succeeds.
     if (existing.region === 'us-east-1' && region === 'us-east-1') return empty(200, { location: `/${name}` })
     throw s3Error('BucketAlreadyOwnedByYou', { fields: { BucketName: name } })
   }
-  await req.services.stores.get(region)!.createBucket(name)
-  req.services.control.putBucket({
-    name, region, owner: req.principal.accountId, createdAt: req.services.clock(), versioning: 'Unversioned', configs: {},
+  await req.core.stores.get(region)!.createBucket(name)
+  req.core.control.putBucket({
+    name, region, owner: req.principal.accountId, createdAt: req.core.clock(), versioning: 'Unversioned', configs: {},
     // Since April 2023 new buckets start with every Block Public Access setting on.
     publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
   })
@@ -65,31 +65,31 @@ export async function createBucket(req: S3Request): Promise<S3Response> {
   return empty(200, { location: `/${name}` })
 }
 
-export async function deleteBucket(req: S3Request): Promise<S3Response> {
-  const b = req.bucket!
-  const inMrap = req.services.bucketInUse?.(b.name)
+export async function deleteBucket(req: BucketRequest): Promise<S3Response> {
+  const b = req.bucket
+  const inMrap = req.core.bucketInUse(b.name)
   if (inMrap) throw s3Error('InvalidBucketState', { message: `The bucket is part of the Multi-Region Access Point ${inMrap} and cannot be deleted.` })
-  await req.services.stores.get(b.region)!.deleteBucket(b.name)
-  req.services.control.deleteBucket(b.name)
+  await req.core.stores.get(b.region)!.deleteBucket(b.name)
+  req.core.control.deleteBucket(b.name)
   return empty(204)
 }
 
-export async function headBucket(req: S3Request): Promise<S3Response> {
-  return empty(200, { 'x-amz-bucket-region': req.bucket!.region, 'x-amz-access-point-alias': 'false' })
+export async function headBucket(req: BucketRequest): Promise<S3Response> {
+  return empty(200, { 'x-amz-bucket-region': req.bucket.region, 'x-amz-access-point-alias': 'false' })
 }
 
-export async function getBucketLocation(req: S3Request): Promise<S3Response> {
-  const region = req.bucket!.region
+export async function getBucketLocation(req: BucketRequest): Promise<S3Response> {
+  const region = req.bucket.region
   // us-east-1 is the empty constraint, for historical reasons.
   return xmlResponse(renderXml('LocationConstraint', region === 'us-east-1' ? {} : { '#text': region }))
 }
 
-export async function getBucketVersioning(req: S3Request): Promise<S3Response> {
-  const v = req.bucket!.versioning
+export async function getBucketVersioning(req: BucketRequest): Promise<S3Response> {
+  const v = req.bucket.versioning
   return xmlResponse(renderXml('VersioningConfiguration', v === 'Unversioned' ? {} : { Status: v }))
 }
 
-export async function putBucketVersioning(req: S3Request): Promise<S3Response> {
+export async function putBucketVersioning(req: BucketRequest): Promise<S3Response> {
   const cfg = parseXmlBody(await readSmallBody(req.body), 'VersioningConfiguration')
   const status = text(cfg.Status)
   const mfa = text(cfg.MfaDelete)
@@ -97,19 +97,19 @@ export async function putBucketVersioning(req: S3Request): Promise<S3Response> {
   if (mfa === 'Enabled') throw s3Error('InvalidRequest', { message: 'MFA Delete is not supported by this server.' })
   if (status === undefined) return empty(200)
   if (status !== 'Enabled' && status !== 'Suspended') throw s3Error('MalformedXML')
-  const b = req.bucket!
+  const b = req.bucket
   if (b.versioning === 'Unversioned' && status === 'Suspended') {
     // Suspending a never-versioned bucket is allowed by S3 and makes it "Suspended".
   }
   if (status === 'Suspended' && b.replication) {
     throw s3Error('InvalidBucketState', { message: 'An Object Lock or replication configuration is present on this bucket, so the versioning state cannot be changed.' })
   }
-  req.services.control.updateBucket(b.name, { versioning: status })
+  req.core.control.updateBucket(b.name, { versioning: status })
   return empty(200)
 }
 
-export async function getBucketAcl(req: S3Request): Promise<S3Response> {
-  const owner = { ID: canonicalId(req.bucket!.owner), DisplayName: req.bucket!.owner }
+export async function getBucketAcl(req: BucketRequest): Promise<S3Response> {
+  const owner = { ID: canonicalId(req.bucket.owner), DisplayName: req.bucket.owner }
   return xmlResponse(renderXml('AccessControlPolicy', {
     Owner: owner,
     AccessControlList: { Grant: [{ Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...owner }, Permission: 'FULL_CONTROL' }] },

@@ -4,14 +4,14 @@
  */
 import { S3Error, s3Error } from '../../shared/errors.js'
 import { header } from '../headers.js'
-import { readSmallBody, xmlResponse, type S3Request, type S3Response } from '../context.js'
+import { readSmallBody, xmlResponse, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { storeOf } from './object.js'
 import { createHash } from 'node:crypto'
 
 const MAX_KEYS = 1000
 
-export async function deleteObjects(req: S3Request): Promise<S3Response> {
+export async function deleteObjects(req: BucketRequest): Promise<S3Response> {
   const raw = await readSmallBody(req.body, 2 * 1024 * 1024)
   // S3 requires an integrity header on this call: Content-MD5 or a flexible checksum.
   const md5 = header(req.headers, 'content-md5')
@@ -34,13 +34,13 @@ export async function deleteObjects(req: S3Request): Promise<S3Response> {
     const action = versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion'
     if (!req.allowed(action, key)) { errors.push({ Key: key, VersionId: versionId, Code: 'AccessDenied', Message: 'Access Denied' }); continue }
     try {
-      const r = await store.deleteObject(req.bucket!.name, key, versionId === undefined ? { versioning: req.bucket!.versioning } : { versionId, versioning: req.bucket!.versioning })
-      req.services.onObjectDeleted?.(req.bucket!, key, r, versionId)
+      const r = await store.deleteObject(req.bucket.name, key, versionId === undefined ? { versioning: req.bucket.versioning } : { versionId, versioning: req.bucket.versioning })
+      req.core.replication.deleted(req.bucket, key, r, versionId)
       if (!quiet) {
         deleted.push({
           Key: key, VersionId: versionId,
           DeleteMarker: r.deleteMarker ? true : undefined,
-          DeleteMarkerVersionId: r.deleteMarker && req.bucket!.versioning !== 'Unversioned' ? r.versionId : undefined,
+          DeleteMarkerVersionId: r.deleteMarker && req.bucket.versioning !== 'Unversioned' ? r.versionId : undefined,
         })
       }
     } catch (e) {

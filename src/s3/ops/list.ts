@@ -5,7 +5,7 @@
 import { invalidArgument } from '../../shared/errors.js'
 import type { ObjectVersion } from '../../storage/types.js'
 import { intParam } from '../headers.js'
-import { canonicalId, xmlResponse, type S3Request, type S3Response } from '../context.js'
+import { canonicalId, xmlResponse, type S3Request, type BucketRequest, type S3Response } from '../context.js'
 import { renderXml, type XmlObject } from '../xml.js'
 import { storeOf } from './object.js'
 
@@ -17,11 +17,11 @@ function encoder(req: S3Request): (s: string | undefined) => string | undefined 
   return (s) => (s === undefined ? s : encodeURIComponent(s).replace(/%20/g, '+').replace(/%2F/g, '/'))
 }
 
-function owner(req: S3Request): XmlObject {
-  return { ID: canonicalId(req.bucket!.owner), DisplayName: req.bucket!.owner }
+function owner(req: BucketRequest): XmlObject {
+  return { ID: canonicalId(req.bucket.owner), DisplayName: req.bucket.owner }
 }
 
-function contents(req: S3Request, objs: ObjectVersion[], enc: (s: string) => string | undefined, withOwner: boolean): XmlObject[] {
+function contents(req: BucketRequest, objs: ObjectVersion[], enc: (s: string) => string | undefined, withOwner: boolean): XmlObject[] {
   return objs.map((o) => ({
     Key: enc(o.key),
     LastModified: o.lastModified,
@@ -46,7 +46,7 @@ function listParams(req: S3Request): { q: URLSearchParams; enc: (s: string | und
   }
 }
 
-export async function listObjectsV2(req: S3Request): Promise<S3Response> {
+export async function listObjectsV2(req: BucketRequest): Promise<S3Response> {
   const { q, enc, maxKeys, prefix, delimiter } = listParams(req)
   const token = q.get('continuation-token')
   const startAfter = q.get('start-after') ?? undefined
@@ -56,10 +56,10 @@ export async function listObjectsV2(req: S3Request): Promise<S3Response> {
     if (token === '' || !decoded.startsWith('k:')) throw invalidArgument('continuation-token', token, 'The continuation token provided is incorrect')
     after = decoded.slice(2)
   }
-  const page = await storeOf(req).listObjects(req.bucket!.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(after !== undefined ? { after } : {}), maxKeys })
+  const page = await storeOf(req).listObjects(req.bucket.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(after !== undefined ? { after } : {}), maxKeys })
   const next = page.isTruncated && page.nextAfter !== undefined ? Buffer.from('k:' + page.nextAfter).toString('base64url') : undefined
   return xmlResponse(renderXml('ListBucketResult', {
-    Name: req.bucket!.name,
+    Name: req.bucket.name,
     Prefix: enc(prefix),
     Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
     MaxKeys: maxKeys,
@@ -74,12 +74,12 @@ export async function listObjectsV2(req: S3Request): Promise<S3Response> {
   }))
 }
 
-export async function listObjects(req: S3Request): Promise<S3Response> {
+export async function listObjects(req: BucketRequest): Promise<S3Response> {
   const { q, enc, maxKeys, prefix, delimiter } = listParams(req)
   const marker = q.get('marker') ?? ''
-  const page = await storeOf(req).listObjects(req.bucket!.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(marker ? { after: marker } : {}), maxKeys })
+  const page = await storeOf(req).listObjects(req.bucket.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(marker ? { after: marker } : {}), maxKeys })
   return xmlResponse(renderXml('ListBucketResult', {
-    Name: req.bucket!.name,
+    Name: req.bucket.name,
     Prefix: enc(prefix),
     Marker: enc(marker),
     // S3 returns NextMarker only with a delimiter; clients otherwise use the last key.
@@ -93,18 +93,18 @@ export async function listObjects(req: S3Request): Promise<S3Response> {
   }))
 }
 
-export async function listObjectVersions(req: S3Request): Promise<S3Response> {
+export async function listObjectVersions(req: BucketRequest): Promise<S3Response> {
   const { q, enc, maxKeys, prefix, delimiter } = listParams(req)
   const keyMarker = q.get('key-marker') ?? undefined
   const versionIdMarker = q.get('version-id-marker') ?? undefined
   if (versionIdMarker !== undefined && !keyMarker) throw invalidArgument('version-id-marker', versionIdMarker, 'A version-id marker cannot be specified without a key marker.')
-  const page = await storeOf(req).listVersions(req.bucket!.name, {
+  const page = await storeOf(req).listVersions(req.bucket.name, {
     prefix, ...(delimiter ? { delimiter } : {}), ...(keyMarker ? { keyMarker } : {}), ...(versionIdMarker ? { versionIdMarker } : {}), maxKeys,
   })
   const versions = page.versions.filter((v) => !v.isDeleteMarker)
   const markers = page.versions.filter((v) => v.isDeleteMarker)
   return xmlResponse(renderXml('ListVersionsResult', {
-    Name: req.bucket!.name,
+    Name: req.bucket.name,
     Prefix: enc(prefix),
     KeyMarker: enc(keyMarker ?? ''),
     VersionIdMarker: versionIdMarker ?? '',

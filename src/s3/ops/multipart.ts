@@ -5,11 +5,11 @@
 import { pipeline } from 'node:stream'
 import { s3Error, invalidArgument } from '../../shared/errors.js'
 import { ChecksumStream, compositeChecksum, fullObjectChecksum, multipartEtag } from '../../shared/checksums.js'
-import type { ChecksumAlgorithm, Checksums, MultipartUpload, PartInfo } from '../../storage/types.js'
+import type { ChecksumAlgorithm, Checksums, MultipartUpload } from '../../storage/types.js'
 import { attributesFromHeaders, header, intParam } from '../headers.js'
 import { parseRange } from '../conditionals.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
-import { canonicalId, empty, readSmallBody, xmlResponse, type S3Request, type S3Response } from '../context.js'
+import { canonicalId, empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { openCopySource, storeOf, writeHeaders } from './object.js'
 
@@ -24,9 +24,9 @@ function partNumberOf(req: S3Request): number {
 }
 
 /** The upload named by ?uploadId, which must belong to this key. */
-async function uploadOf(req: S3Request): Promise<MultipartUpload> {
+async function uploadOf(req: BucketRequest): Promise<MultipartUpload> {
   const id = req.query.get('uploadId') ?? ''
-  const up = await storeOf(req).getUpload(req.bucket!.name, id)
+  const up = await storeOf(req).getUpload(req.bucket.name, id)
   if (up.key !== req.key) throw s3Error('NoSuchUpload', { fields: { UploadId: id } })
   return up
 }
@@ -37,7 +37,7 @@ function checksumFields(sums: Checksums): XmlObject {
   return out
 }
 
-export async function createMultipartUpload(req: S3Request): Promise<S3Response> {
+export async function createMultipartUpload(req: ObjectRequest): Promise<S3Response> {
   const attributes = attributesFromHeaders(req.headers)
   const algRaw = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (algRaw !== undefined && !isChecksumAlgorithm(algRaw)) throw invalidArgument('x-amz-checksum-algorithm', algRaw, 'Checksum algorithm provided is unsupported.')
@@ -46,23 +46,23 @@ export async function createMultipartUpload(req: S3Request): Promise<S3Response>
   if (typeRaw === 'FULL_OBJECT' && algRaw !== undefined && !algRaw.startsWith('CRC')) {
     throw s3Error('InvalidRequest', { message: `The FULL_OBJECT checksum type cannot be used with the ${algRaw.toLowerCase()} checksum algorithm.` })
   }
-  const rs = req.services.replicationStatusOf?.(req.bucket!, req.key!, attributes.tags)
+  const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
   if (rs) attributes.replicationStatus = rs
-  const input: Parameters<ReturnType<typeof storeOf>['createUpload']>[0] = { bucket: req.bucket!.name, key: req.key!, attributes }
+  const input: Parameters<ReturnType<typeof storeOf>['createUpload']>[0] = { bucket: req.bucket.name, key: req.key, attributes }
   if (algRaw !== undefined) { input.checksumAlgorithm = algRaw as ChecksumAlgorithm; input.checksumType = (typeRaw as 'COMPOSITE' | 'FULL_OBJECT' | undefined) ?? 'COMPOSITE' }
   const up = await storeOf(req).createUpload(input)
   const headers: Record<string, string> = {}
   if (up.checksumAlgorithm) { headers['x-amz-checksum-algorithm'] = up.checksumAlgorithm; headers['x-amz-checksum-type'] = up.checksumType ?? 'COMPOSITE' }
-  return xmlResponse(renderXml('InitiateMultipartUploadResult', { Bucket: req.bucket!.name, Key: req.key!, UploadId: up.uploadId }), 200, headers)
+  return xmlResponse(renderXml('InitiateMultipartUploadResult', { Bucket: req.bucket.name, Key: req.key, UploadId: up.uploadId }), 200, headers)
 }
 
-export async function uploadPart(req: S3Request): Promise<S3Response> {
+export async function uploadPart(req: BucketRequest): Promise<S3Response> {
   const partNumber = partNumberOf(req)
   const up = await uploadOf(req)
   const digester = bodyDigester(req.headers, up.checksumAlgorithm ? [up.checksumAlgorithm] : [])
   const body = pipeline(req.body, digester, () => {})
   const part = await storeOf(req).uploadPart({
-    bucket: req.bucket!.name, uploadId: up.uploadId, partNumber, body,
+    bucket: req.bucket.name, uploadId: up.uploadId, partNumber, body,
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums } },
   })
   const headers: Record<string, string> = { etag: `"${part.etag}"` }
@@ -70,7 +70,7 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
   return empty(200, headers)
 }
 
-export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
+export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
   const partNumber = partNumberOf(req)
   const up = await uploadOf(req)
   const source = await openCopySource(req)
@@ -88,7 +88,7 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
   const digester = new ChecksumStream({ algorithms: up.checksumAlgorithm ? [up.checksumAlgorithm] : [] })
   const body = pipeline(source.open(range), digester, () => {})
   const part = await storeOf(req).uploadPart({
-    bucket: req.bucket!.name, uploadId: up.uploadId, partNumber, body,
+    bucket: req.bucket.name, uploadId: up.uploadId, partNumber, body,
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums } },
   })
   const headers: Record<string, string> = {}
@@ -96,7 +96,7 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
   return xmlResponse(renderXml('CopyPartResult', { ETag: `"${part.etag}"`, LastModified: part.lastModified, ...checksumFields(part.checksums) }), 200, headers)
 }
 
-export async function completeMultipartUpload(req: S3Request): Promise<S3Response> {
+export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Response> {
   const up = await uploadOf(req)
   const doc = parseXmlBody(await readSmallBody(req.body, 4 * 1024 * 1024), 'CompleteMultipartUpload')
   const parts = list(doc.Part).map((p) => {
@@ -108,7 +108,7 @@ export async function completeMultipartUpload(req: S3Request): Promise<S3Respons
   })
   if (parts.length === 0) throw s3Error('MalformedXML', { message: 'The XML you provided was not well-formed or did not validate against our published schema' })
   const v = await storeOf(req).completeUpload({
-    bucket: req.bucket!.name, uploadId: up.uploadId, parts, versioning: req.bucket!.versioning,
+    bucket: req.bucket.name, uploadId: up.uploadId, parts, versioning: req.bucket.versioning,
     finalize: (chosen) => {
       const checksums: Checksums = {}
       const alg = up.checksumAlgorithm
@@ -121,32 +121,32 @@ export async function completeMultipartUpload(req: S3Request): Promise<S3Respons
       return { etag: multipartEtag(chosen.map((p) => p.etag)), checksums, checksumType: up.checksumType ?? 'COMPOSITE' }
     },
   })
-  req.services.onObjectWritten?.(req.bucket!, v)
+  req.core.replication.written(req.bucket, v)
   const headers = writeHeaders(req, v)
   delete headers.etag
   return xmlResponse(renderXml('CompleteMultipartUploadResult', {
-    Location: `/${encodeURIComponent(req.bucket!.name)}/${req.key!.split('/').map(encodeURIComponent).join('/')}`,
-    Bucket: req.bucket!.name, Key: req.key!, ETag: `"${v.etag}"`, ...checksumFields(v.checksums),
+    Location: `/${encodeURIComponent(req.bucket.name)}/${req.key.split('/').map(encodeURIComponent).join('/')}`,
+    Bucket: req.bucket.name, Key: req.key, ETag: `"${v.etag}"`, ...checksumFields(v.checksums),
     ChecksumType: Object.keys(v.checksums).length > 0 ? v.checksumType : undefined,
   }), 200, headers)
 }
 
-export async function abortMultipartUpload(req: S3Request): Promise<S3Response> {
+export async function abortMultipartUpload(req: BucketRequest): Promise<S3Response> {
   const up = await uploadOf(req)
-  await storeOf(req).abortUpload(req.bucket!.name, up.uploadId)
+  await storeOf(req).abortUpload(req.bucket.name, up.uploadId)
   return empty(204)
 }
 
-export async function listParts(req: S3Request): Promise<S3Response> {
+export async function listParts(req: ObjectRequest): Promise<S3Response> {
   const up = await uploadOf(req)
   const maxParts = intParam(req.query, 'max-parts', 1000)
   const markerRaw = req.query.get('part-number-marker')
   if (markerRaw !== null && !/^\d+$/.test(markerRaw)) throw invalidArgument('part-number-marker', markerRaw, 'Provided part-number-marker not an integer or within integer range')
   const marker = markerRaw === null ? undefined : Number(markerRaw)
-  const page = await storeOf(req).listParts(req.bucket!.name, up.uploadId, { ...(marker !== undefined ? { partNumberMarker: marker } : {}), maxParts })
-  const who = { ID: canonicalId(req.bucket!.owner), DisplayName: req.bucket!.owner }
+  const page = await storeOf(req).listParts(req.bucket.name, up.uploadId, { ...(marker !== undefined ? { partNumberMarker: marker } : {}), maxParts })
+  const who = { ID: canonicalId(req.bucket.owner), DisplayName: req.bucket.owner }
   return xmlResponse(renderXml('ListPartsResult', {
-    Bucket: req.bucket!.name, Key: req.key!, UploadId: up.uploadId,
+    Bucket: req.bucket.name, Key: req.key, UploadId: up.uploadId,
     PartNumberMarker: marker ?? 0, NextPartNumberMarker: page.nextPartNumberMarker, MaxParts: maxParts, IsTruncated: page.isTruncated,
     ChecksumAlgorithm: up.checksumAlgorithm, ChecksumType: up.checksumAlgorithm ? up.checksumType : undefined,
     Part: page.parts.map((p) => ({ PartNumber: p.partNumber, LastModified: p.lastModified, ETag: `"${p.etag}"`, Size: p.size, ...checksumFields(p.checksums) })),
@@ -154,19 +154,19 @@ export async function listParts(req: S3Request): Promise<S3Response> {
   }))
 }
 
-export async function listMultipartUploads(req: S3Request): Promise<S3Response> {
+export async function listMultipartUploads(req: BucketRequest): Promise<S3Response> {
   const q = req.query
   const maxUploads = intParam(q, 'max-uploads', 1000)
   const prefix = q.get('prefix') ?? ''
   const delimiter = q.get('delimiter') ?? undefined
   const keyMarker = q.get('key-marker') ?? undefined
   const uploadIdMarker = q.get('upload-id-marker') ?? undefined
-  const page = await storeOf(req).listUploads(req.bucket!.name, {
+  const page = await storeOf(req).listUploads(req.bucket.name, {
     prefix, ...(delimiter ? { delimiter } : {}), ...(keyMarker ? { keyMarker } : {}), ...(uploadIdMarker && keyMarker ? { uploadIdMarker } : {}), maxUploads,
   })
-  const who = { ID: canonicalId(req.bucket!.owner), DisplayName: req.bucket!.owner }
+  const who = { ID: canonicalId(req.bucket.owner), DisplayName: req.bucket.owner }
   return xmlResponse(renderXml('ListMultipartUploadsResult', {
-    Bucket: req.bucket!.name, KeyMarker: keyMarker ?? '', UploadIdMarker: uploadIdMarker ?? '',
+    Bucket: req.bucket.name, KeyMarker: keyMarker ?? '', UploadIdMarker: uploadIdMarker ?? '',
     NextKeyMarker: page.isTruncated ? page.nextKeyMarker : undefined, NextUploadIdMarker: page.isTruncated ? page.nextUploadIdMarker : undefined,
     Prefix: prefix, Delimiter: delimiter, MaxUploads: maxUploads, IsTruncated: page.isTruncated,
     Upload: page.uploads.map((u) => ({

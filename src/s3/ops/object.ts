@@ -9,20 +9,20 @@ import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeade
 import { checkReadConditions, parseRange } from '../conditionals.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { ChecksumStream } from '../../shared/checksums.js'
-import { empty, xmlResponse, type S3Request, type S3Response } from '../context.js'
+import { empty, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { renderXml } from '../xml.js'
 import { checkExpectedOwner } from '../unsupported.js'
 
-export function storeOf(req: S3Request) {
-  const store = req.services.stores.get(req.bucket!.region)
+export function storeOf(req: BucketRequest) {
+  const store = req.core.stores.get(req.bucket.region)
   if (!store) throw s3Error('ServiceUnavailable')
   return store
 }
 
 /** Response headers a write returns: ETag, version id, checksums. */
-export function writeHeaders(req: S3Request, v: ObjectVersion): Record<string, string> {
+export function writeHeaders(req: BucketRequest, v: ObjectVersion): Record<string, string> {
   const out: Record<string, string> = { etag: `"${v.etag}"` }
-  if (req.bucket!.versioning !== 'Unversioned') out['x-amz-version-id'] = v.versionId
+  if (req.bucket.versioning !== 'Unversioned') out['x-amz-version-id'] = v.versionId
   for (const [alg, val] of Object.entries(v.checksums)) if (val) out[`x-amz-checksum-${alg.toLowerCase()}`] = val
   if (v.checksumType && Object.keys(v.checksums).length > 0) out['x-amz-checksum-type'] = v.checksumType
   return out
@@ -36,13 +36,13 @@ function versionIdParam(req: S3Request): string | undefined {
 }
 
 /** If-None-Match: * on PUT is a conditional write (fails when the key exists). */
-async function checkWriteConditions(req: S3Request): Promise<void> {
+async function checkWriteConditions(req: ObjectRequest): Promise<void> {
   const inm = header(req.headers, 'if-none-match')
   const im = header(req.headers, 'if-match')
   if (inm === undefined && im === undefined) return
   if (inm !== undefined && inm.trim() !== '*') throw s3Error('NotImplemented', { message: 'If-None-Match on PUT supports only *' })
   let current: ObjectVersion | undefined
-  try { current = (await storeOf(req).getObject(req.bucket!.name, req.key!)).version } catch (e) {
+  try { current = (await storeOf(req).getObject(req.bucket.name, req.key)).version } catch (e) {
     if (!(e instanceof S3Error) || e.code !== 'NoSuchKey') throw e
   }
   if (inm !== undefined && current) throw s3Error('PreconditionFailed', { fields: { Condition: 'If-None-Match' } })
@@ -52,26 +52,26 @@ async function checkWriteConditions(req: S3Request): Promise<void> {
   }
 }
 
-export async function putObject(req: S3Request): Promise<S3Response> {
+export async function putObject(req: ObjectRequest): Promise<S3Response> {
   const attributes = attributesFromHeaders(req.headers)
   const digester = bodyDigester(req.headers)
   await checkWriteConditions(req)
-  const rs = req.services.replicationStatusOf?.(req.bucket!, req.key!, attributes.tags)
+  const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
   if (rs) attributes.replicationStatus = rs
   const body = pipeline(req.body, digester, () => {})
   const v = await storeOf(req).putObject({
-    bucket: req.bucket!.name, key: req.key!, versioning: req.bucket!.versioning, attributes, body,
+    bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes, body,
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
   })
-  req.services.onObjectWritten?.(req.bucket!, v)
+  req.core.replication.written(req.bucket, v)
   return empty(200, writeHeaders(req, v))
 }
 
 /** Finds the version to read and maps a delete marker to S3's answers. */
-async function findVersion(req: S3Request): Promise<GetResult> {
+async function findVersion(req: ObjectRequest): Promise<GetResult> {
   const versionId = versionIdParam(req)
   try {
-    return await storeOf(req).getObject(req.bucket!.name, req.key!, versionId)
+    return await storeOf(req).getObject(req.bucket.name, req.key, versionId)
   } catch (e) {
     if (e instanceof S3Error && (e.code === 'NoSuchKey' || e.code === 'NoSuchVersion')) {
       const marker = e.fields.deleteMarker === 'true'
@@ -102,7 +102,7 @@ function partRange(v: ObjectVersion, partNumber: number): { start: number; end: 
   throw s3Error('InvalidPartNumber')
 }
 
-async function read(req: S3Request, head: boolean): Promise<S3Response> {
+async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
   const { version: v, open, inline } = await findVersion(req)
   checkReadConditions(req.headers, v)
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
@@ -128,16 +128,16 @@ async function read(req: S3Request, head: boolean): Promise<S3Response> {
   return { status: 200, headers, body: v.size === 0 ? '' : inline ?? open() }
 }
 
-export const getObject = (req: S3Request) => read(req, false)
-export const headObject = (req: S3Request) => read(req, true)
+export const getObject = (req: ObjectRequest) => read(req, false)
+export const headObject = (req: ObjectRequest) => read(req, true)
 
-export async function deleteObject(req: S3Request): Promise<S3Response> {
+export async function deleteObject(req: ObjectRequest): Promise<S3Response> {
   const versionId = versionIdParam(req)
-  const r = await storeOf(req).deleteObject(req.bucket!.name, req.key!, versionId === undefined ? { versioning: req.bucket!.versioning } : { versionId, versioning: req.bucket!.versioning })
+  const r = await storeOf(req).deleteObject(req.bucket.name, req.key, versionId === undefined ? { versioning: req.bucket.versioning } : { versionId, versioning: req.bucket.versioning })
   const headers: Record<string, string> = {}
   if (r.deleteMarker) headers['x-amz-delete-marker'] = 'true'
-  if (r.versionId !== undefined && (req.bucket!.versioning !== 'Unversioned' || versionId !== undefined)) headers['x-amz-version-id'] = r.versionId
-  req.services.onObjectDeleted?.(req.bucket!, req.key!, r, versionId)
+  if (r.versionId !== undefined && (req.bucket.versioning !== 'Unversioned' || versionId !== undefined)) headers['x-amz-version-id'] = r.versionId
+  req.core.replication.deleted(req.bucket, req.key, r, versionId)
   return empty(204, headers)
 }
 
@@ -160,11 +160,11 @@ export function parseCopySource(raw: string): { bucket: string; key: string; ver
 /** Opens the copy source after checking the caller may read it (s3:GetObject on the source). */
 export async function openCopySource(req: S3Request): Promise<GetResult> {
   const src = parseCopySource(header(req.headers, 'x-amz-copy-source')!)
-  const bucket = req.services.control.getBucket(src.bucket)
+  const bucket = req.core.control.getBucket(src.bucket)
   if (!bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: src.bucket } })
   if (!req.allowed(src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', src.key, bucket)) throw s3Error('AccessDenied')
   checkExpectedOwner(req.headers, bucket, 'x-amz-source-expected-bucket-owner')
-  const store = req.services.stores.get(bucket.region)
+  const store = req.core.stores.get(bucket.region)
   if (!store) throw s3Error('ServiceUnavailable')
   try {
     const got = await store.getObject(bucket.name, src.key, src.versionId)
@@ -177,14 +177,14 @@ export async function openCopySource(req: S3Request): Promise<GetResult> {
   }
 }
 
-export async function copyObject(req: S3Request): Promise<S3Response> {
+export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   const source = await openCopySource(req)
   const directive = header(req.headers, 'x-amz-metadata-directive') ?? 'COPY'
   const tagDirective = header(req.headers, 'x-amz-tagging-directive') ?? 'COPY'
   if (directive !== 'COPY' && directive !== 'REPLACE') throw invalidArgument('x-amz-metadata-directive', directive, 'Unknown metadata directive.')
   if (tagDirective !== 'COPY' && tagDirective !== 'REPLACE') throw invalidArgument('x-amz-tagging-directive', tagDirective, 'Unknown tagging directive.')
   const src = source.version
-  const same = src.bucket === req.bucket!.name && src.key === req.key
+  const same = src.bucket === req.bucket.name && src.key === req.key
   if (same && directive === 'COPY' && header(req.headers, 'x-amz-storage-class') === undefined && header(req.headers, 'x-amz-server-side-encryption') === undefined) {
     throw s3Error('InvalidRequest', { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
   }
@@ -195,7 +195,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const tagging = header(req.headers, 'x-amz-tagging')
   if (tagDirective === 'REPLACE') attributes.tags = tagging === undefined ? [] : parseTaggingHeader(tagging)
   for (const k of Object.keys(attributes) as (keyof typeof attributes)[]) if (attributes[k] === undefined) delete attributes[k]
-  const rs = req.services.replicationStatusOf?.(req.bucket!, req.key!, attributes.tags ?? [])
+  const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags ?? [])
   if (rs) attributes.replicationStatus = rs
   const algs = (Object.keys(src.checksums) as (keyof typeof src.checksums)[])
   const wanted = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
@@ -204,12 +204,12 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const digester = new ChecksumStream({ algorithms: wanted ? [wanted] : src.parts ? [] : algs })
   const body = pipeline(source.open(src.size > 0 ? { start: 0, end: src.size - 1 } : undefined), digester, () => {})
   const v = await storeOf(req).putObject({
-    bucket: req.bucket!.name, key: req.key!, versioning: req.bucket!.versioning, attributes: attributes as ObjectAttributes, body,
+    bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes: attributes as ObjectAttributes, body,
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
   })
-  req.services.onObjectWritten?.(req.bucket!, v)
+  req.core.replication.written(req.bucket, v)
   const headers: Record<string, string> = {}
-  if (req.bucket!.versioning !== 'Unversioned') headers['x-amz-version-id'] = v.versionId
+  if (req.bucket.versioning !== 'Unversioned') headers['x-amz-version-id'] = v.versionId
   if (src.versionId !== 'null') headers['x-amz-copy-source-version-id'] = src.versionId
   const checksumFields: Record<string, string> = {}
   for (const [alg, val] of Object.entries(v.checksums)) if (val) checksumFields[`Checksum${alg}`] = val

@@ -5,7 +5,7 @@
 import { s3Error } from '../../shared/errors.js'
 import type { Tag } from '../../storage/types.js'
 import { validateTags } from '../headers.js'
-import { empty, readSmallBody, xmlResponse, type S3Request, type S3Response } from '../context.js'
+import { empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text } from '../xml.js'
 import { storeOf } from './object.js'
 
@@ -36,37 +36,37 @@ function versionHeader(versionId: string): Record<string, string> {
   return versionId === 'null' ? {} : { 'x-amz-version-id': versionId }
 }
 
-export async function getObjectTagging(req: S3Request): Promise<S3Response> {
-  const { version } = await storeOf(req).getObject(req.bucket!.name, req.key!, versionOf(req))
+export async function getObjectTagging(req: ObjectRequest): Promise<S3Response> {
+  const { version } = await storeOf(req).getObject(req.bucket.name, req.key, versionOf(req))
   return xmlResponse(renderTagging(version.tags), 200, versionHeader(version.versionId))
 }
 
-export async function putObjectTagging(req: S3Request): Promise<S3Response> {
+export async function putObjectTagging(req: ObjectRequest): Promise<S3Response> {
   const tags = parseTagging(await readSmallBody(req.body), 10)
-  const v = await storeOf(req).updateObject(req.bucket!.name, req.key!, versionOf(req), { tags })
-  req.services.onObjectUpdated?.(req.bucket!, v)
+  const v = await storeOf(req).updateObject(req.bucket.name, req.key, versionOf(req), { tags })
+  req.core.replication.updated(req.bucket, v)
   return empty(200, versionHeader(v.versionId))
 }
 
-export async function deleteObjectTagging(req: S3Request): Promise<S3Response> {
-  const v = await storeOf(req).updateObject(req.bucket!.name, req.key!, versionOf(req), { tags: [] })
-  req.services.onObjectUpdated?.(req.bucket!, v)
+export async function deleteObjectTagging(req: ObjectRequest): Promise<S3Response> {
+  const v = await storeOf(req).updateObject(req.bucket.name, req.key, versionOf(req), { tags: [] })
+  req.core.replication.updated(req.bucket, v)
   return empty(204, versionHeader(v.versionId))
 }
 
-export async function getBucketTagging(req: S3Request): Promise<S3Response> {
-  const tags = req.bucket!.tags
-  if (!tags || tags.length === 0) throw s3Error('NoSuchTagSet', { fields: { BucketName: req.bucket!.name } })
+export async function getBucketTagging(req: BucketRequest): Promise<S3Response> {
+  const tags = req.bucket.tags
+  if (!tags || tags.length === 0) throw s3Error('NoSuchTagSet', { fields: { BucketName: req.bucket.name } })
   return xmlResponse(renderTagging(tags))
 }
 
-export async function putBucketTagging(req: S3Request): Promise<S3Response> {
+export async function putBucketTagging(req: BucketRequest): Promise<S3Response> {
   const tags = parseTagging(await readSmallBody(req.body), 50)
-  req.services.control.updateBucket(req.bucket!.name, { tags })
+  req.core.control.updateBucket(req.bucket.name, { tags })
   return empty(204)
 }
 
-export async function deleteBucketTagging(req: S3Request): Promise<S3Response> {
-  req.services.control.updateBucket(req.bucket!.name, { tags: undefined })
+export async function deleteBucketTagging(req: BucketRequest): Promise<S3Response> {
+  req.core.control.updateBucket(req.bucket.name, { tags: undefined })
   return empty(204)
 }

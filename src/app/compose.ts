@@ -1,0 +1,113 @@
+/**
+ * @module The composition root: builds the core (state, stores, identities, caches, registries),
+ * then the features on top of it (replication, the MRAP data plane, S3 Control, IAM, STS, EC2),
+ * and returns them with the handler table the front door serves. Nothing else builds a feature, and
+ * no feature reaches back here: only `main.ts` imports this module.
+ */
+import { mkdirSync, accessSync, constants } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { ControlStore } from '../state/control-store.js'
+import { Identities } from '../iam/identities.js'
+import { IamStore } from '../iam/store.js'
+import { SecretBox } from '../iam/secret-box.js'
+import { iamHandlers } from '../iam/handlers.js'
+import type { World } from '../world/schema.js'
+import type { ObjectStore } from '../storage/types.js'
+import { EmbeddedObjectStore } from '../storage/embedded/index.js'
+import { SigV4AKeyCache, SigV4KeyCache } from '../auth/index.js'
+import { applyWorld } from '../world/apply.js'
+import { loadCatalog } from '../policy/index.js'
+import { PolicyCache } from '../authz/policy-cache.js'
+import { DecisionLog } from '../authz/decision-log.js'
+import type { HandlerTable } from '../http/handler.js'
+import { MrapRegistry } from '../mrap/registry.js'
+import { VpcRegistry } from '../network/vpcs.js'
+import { ec2Handler } from '../ec2/handler.js'
+import { RequestIds } from '../http/request-id.js'
+import { Metrics } from '../metrics/metrics.js'
+import { createControlHandler } from '../control/handler.js'
+import { RegionHealth } from '../routing/health.js'
+import { LatencyTable } from '../routing/latency.js'
+import { mrapHandler } from '../mrap/data-plane.js'
+import { startReplication, type ReplicationService } from '../replication/index.js'
+import { NO_REPLICATION, type Core, type ServerConfig } from '../core/core.js'
+
+export class StartupError extends Error {}
+
+/** A running mrap's parts: the core, the features' handlers, and replication. */
+export interface App {
+  core: Core
+  handlers: HandlerTable
+  replication: ReplicationService
+  close(): Promise<void>
+}
+
+/** The core alone: every long-lived service, no feature. Replication's hooks are the inert default. */
+export async function createCore(opts: { config: ServerConfig; world: World; log: Logger; clock?: () => Date }): Promise<Core> {
+  const { config, world, log } = opts
+  try {
+    mkdirSync(config.dataDir, { recursive: true })
+    accessSync(config.dataDir, constants.W_OK)
+  } catch (e) {
+    throw new StartupError(`the data directory ${config.dataDir} is not writable: ${(e as Error).message}`)
+  }
+  const control = new ControlStore(config.dataDir)
+  const stores = new Map<string, ObjectStore>()
+  for (const region of world.regions) {
+    const store = new EmbeddedObjectStore({ region: region.name, dir: join(config.dataDir, 'regions', region.name) })
+    await store.open()
+    stores.set(region.name, store)
+  }
+  const policies = new PolicyCache(await loadCatalog())
+  // IAM state persists in the control DB; account-level Block Public Access lives with the accounts.
+  const identities = new Identities(new IamStore(control, SecretBox.forDataDir(config.dataDir)), world.partition)
+  const mraps = new MrapRegistry(control)
+  return {
+    config, world, control, stores, log, policies, identities, mraps,
+    vpcs: new VpcRegistry(control),
+    requestIds: new RequestIds(),
+    metrics: new Metrics(),
+    health: new RegionHealth(stores),
+    latency: new LatencyTable(world.latencies ?? {}),
+    accountBpaMap: () => identities.accountBpaMap(),
+    decisions: new DecisionLog(1000),
+    checks: {
+      bucketPolicyProblem: (text, bucket) => policies.problems(text, { kind: 'bucket', bucket })[0]?.message,
+      isPublic: (text) => policies.isPublic(text, 'bucket'),
+      accountBpa: (id) => identities.accountBpaMap()[id],
+    },
+    // A same-account bucket in an MRAP cannot be deleted until the MRAP is (MultiRegionAccessPointRestrictions).
+    bucketInUse: (bucket) => {
+      const m = mraps.holding(bucket)
+      return m && m.owner === control.getBucket(bucket)?.owner ? m.alias : undefined
+    },
+    clock: opts.clock ?? (() => new Date()),
+    keyCache: new SigV4AKeyCache(1024),
+    signingKeyCache: new SigV4KeyCache(1024),
+    replication: NO_REPLICATION,
+  }
+}
+
+/** The whole application: the core, the world applied, replication running, every handler. */
+export async function createApp(opts: { config: ServerConfig; world: World; log: Logger; clock?: () => Date }): Promise<App> {
+  const core = await createCore(opts)
+  core.health.start()
+  await applyWorld(core, opts.world)
+  const replication = startReplication(core)
+  core.replication = replication.hooks
+  core.metrics.watch({ regions: () => core.stores.keys(), isUp: (r) => core.health.isUp(r), mrapCount: () => core.mraps.list().length, replicationRules: () => replication.snapshot().rules })
+  core.identities.pruneSessions(core.clock())
+  const control = createControlHandler(core)
+  const handlers: HandlerTable = { mrap: mrapHandler(core), control, ec2: ec2Handler(core), ...iamHandlers(core) }
+  return {
+    core, handlers, replication,
+    close: async () => {
+      control.close()
+      core.health.stop()
+      await replication.stop()
+      for (const store of core.stores.values()) await store.close()
+      core.control.close()
+    },
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * @module The request pipeline's entry, top to bottom: receive → resolve target → pick a handler (or
+ * S3's data plane) → classify → authenticate → execute (pipeline/execute.ts) → respond. Each stage is
+ * a function returning a typed value; errors are thrown as ServiceError and become bytes in
+ * http/respond.ts only.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { s3Error, S3Error } from '../shared/errors.js'
+import { resolveTarget, type Target } from '../http/target.js'
+import { errorResult, toS3Error, writeResult, type ErrorEnvelope, type WireResult } from '../http/respond.js'
+import { queryServiceOf, type HandlerTable, type ServiceHandler } from '../http/handler.js'
+import type { AuthResult, HttpRequestView } from '../auth/index.js'
+import { classify } from '../s3/classify.js'
+import { isAddressableBucketName } from '../s3/bucket-names.js'
+import { addressOf, s3Query } from '../s3/address.js'
+import { header } from '../s3/headers.js'
+import type { Logger } from 'pino'
+import type { Core } from '../core/core.js'
+import type { Origin } from '../core/origin.js'
+import { misdirected } from '../network/tunnel-host.js'
+import { authenticateRequest, principalOf } from './credentials.js'
+import { executeS3 } from './execute.js'
+
+const MAX_KEY_BYTES = 1024
+
+/** What the front door runs requests against: the core, and the handlers of the services beside S3's data plane. */
+export interface Frontage {
+  core: Core
+  handlers: HandlerTable
+}
+
+export async function handleRequest(app: Frontage, req: IncomingMessage, res: ServerResponse, origin: Origin): Promise<void> {
+  const s = app.core
+  const started = performance.now()
+  const { requestId, hostId } = s.requestIds.next()
+  const log = s.log.child({ reqId: requestId })
+  const method = req.method ?? 'GET'
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  const view: HttpRequestView = {
+    method,
+    rawPath: q >= 0 ? url.slice(0, q) : url,
+    rawQuery: q >= 0 ? url.slice(q + 1) : '',
+    headers: req.headersDistinct as HttpRequestView['headers'],
+  }
+  let result: WireResult
+  const info: Record<string, string | undefined> = {}
+  let envelope: ErrorEnvelope = 's3'
+  let service = 's3'
+  try {
+    const host = header(req.headers, 'host')
+    if (origin.host !== undefined && host !== origin.host) { const e = misdirected(host, origin.host); if (e) throw e }
+    const target = resolveTarget(host, { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
+    const handler = handlerFor(app.handlers, target, req)
+    if (handler) {
+      service = target.kind === 'api' ? target.service : target.kind === 'mrap' ? 'mrap' : (queryServiceOf(req) ?? 'control')
+      envelope = handler.envelope
+      result = await handler.handle({ req, view, target, origin, requestId, log, info })
+    } else {
+      result = await runS3(s, req, view, target, origin, requestId, log, info)
+    }
+  } catch (err) {
+    const e = toS3Error(err)
+    if (!(err instanceof S3Error)) log.error({ err }, 'internal error')
+    result = errorResult(e, { requestId, hostId, method, envelope, resource: view.rawPath })
+    // The body of a failed upload must not be left unread on a keep-alive connection.
+    if (!req.readableEnded) req.resume()
+  }
+  const sending = writeResult(res, result, { requestId, hostId }, method)
+  if (sending) await sending
+  const ms = performance.now() - started
+  s.metrics.observe(service, info.op ?? 'unknown', result.status, ms / 1000)
+  if (log.isLevelEnabled('info')) log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
+}
+
+/** The service handler for a non-S3 target, or undefined for the S3 data plane. */
+function handlerFor(h: HandlerTable, target: Target, req: IncomingMessage): ServiceHandler | undefined {
+  switch (target.kind) {
+    case 'mrap': return h.mrap
+    case 'api': return h[target.service]
+    case 'control': return h.control
+    default: {
+      const q = queryServiceOf(req)
+      if (q) return h[q]
+      // S3 Control through a custom endpoint: `<account>.<host>` with a /v20180820/ path.
+      if ((req.url ?? '').startsWith('/v20180820/')) return h.control
+      return undefined
+    }
+  }
+}
+
+// Not `async`: it returns executeS3's promise as it is (an async function returning a promise costs
+// extra microtask turns per request); its synchronous throws reach the caller's try block the same way.
+function runS3(s: Core, req: IncomingMessage, view: HttpRequestView, target: Target, origin: Origin, requestId: string, log: Logger, info: Record<string, string | undefined>): Promise<WireResult> {
+  const { bucket: bucketName, key } = addressOf(target, view.rawPath)
+  if (bucketName !== undefined && !isAddressableBucketName(bucketName)) throw s3Error('InvalidBucketName', { fields: { BucketName: bucketName } })
+  if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) throw s3Error('KeyTooLongError', { fields: { Size: Buffer.byteLength(key), MaxSizeAllowed: MAX_KEY_BYTES } })
+  const query = s3Query(view.rawQuery)
+  const op = classify(view.method, bucketName, key, query, req.headers)
+  info.op = op.name; info.bucket = bucketName; info.key = key
+
+  // Authenticate before anything about the bucket is revealed beyond what S3 itself reveals.
+  const auth = authenticateRequest(s, view)
+  const principal = principalOf(s, auth)
+  info.principal = principal.arn
+
+  const bucket = bucketName !== undefined && op.name !== 'CreateBucket' ? s.control.getBucket(bucketName) : undefined
+  if (bucketName !== undefined && op.name !== 'CreateBucket' && !bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: bucketName } })
+  if (bucket) checkRegion(target, auth, bucket.region, bucket.name)
+  const endpointRegion = ('region' in target ? target.region : undefined) ?? (auth.kind === 'signed' ? auth.region : undefined) ?? 'us-east-1'
+
+  return executeS3(s, { req, view, op, query, auth, principal, origin, requestId, log, endpointRegion, bucket, bucketName, key })
+}
+
+/**
+ * A bucket is served only in its own region. A regional AWS host of another region gets a 301 (as
+ * S3 does for path-style requests); a signature scoped to another region is malformed.
+ */
+function checkRegion(target: Target, auth: AuthResult, region: string, bucket: string): void {
+  if ((target.kind === 'service' || target.kind === 'bucket') && target.region !== undefined && target.region !== region) {
+    throw s3Error('PermanentRedirect', {
+      fields: { Endpoint: `s3.${region}.amazonaws.com`, Bucket: bucket },
+      headers: { 'x-amz-bucket-region': region },
+    })
+  }
+  if (auth.kind === 'signed' && auth.region !== undefined && auth.region !== region) {
+    if (auth.authType === 'REST-QUERY-STRING') {
+      throw s3Error('AuthorizationQueryParametersError', { message: `Error parsing the X-Amz-Credential parameter; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region } })
+    }
+    throw s3Error('AuthorizationHeaderMalformed', { message: `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region } })
+  }
+}
