@@ -1,6 +1,6 @@
 /**
  * Auth micro-benchmarks (standalone: `node --import tsx bench/auth.ts`, ~10 s). One JSON line per case.
- * Compare with /work/shared/design/perf-baselines.md §6 (SigV4 verify with cached key ≈ 15 µs,
+ * Compare with docs/benchmarks.md §Method (SigV4 verify with cached key ≈ 15 µs,
  * SigV4A verify ≈ 139 µs, raw P-256 verify ≈ 102 µs).
  */
 import crypto from 'node:crypto'

@@ -3,7 +3,7 @@
  *
  * 1. HTTP: starts `mrap serve` (fresh temp data dir) and a bare Node `http` server
  *    (bench/servers/bare-http.mjs) as child processes pinned to core 0, and drives them with wrk pinned
- *    to core 1 (perf-baselines §1): signed (presigned SigV4) GET and PUT of 1 KiB and 1 MiB against
+ *    to core 1 (docs/benchmarks.md §Method): signed (presigned SigV4) GET and PUT of 1 KiB and 1 MiB against
  *    mrap, the same GETs and PUTs against the bare server; requests/s, p50/p99 and ratios to bare.
  * 2. Large objects: a fresh mrap child takes a 1 GiB PUT and serves it back, streamed from and to
  *    generators (never held in memory); throughput and the server's peak RSS (VmHWM).
@@ -196,7 +196,7 @@ function parseDuration(v: string, unit: string): number {
 }
 
 async function runWrk(wrk: string, urls: string[], method: 'GET' | 'PUT', bodySize: number, seconds: number): Promise<Measured> {
-  // A single GET needs no Lua (plain wrk, as in perf-baselines); PUTs need a body and cycle through keys.
+  // A single GET needs no Lua (plain wrk, docs/benchmarks.md §Method); PUTs need a body and cycle through keys.
   const plain = method === 'GET' && urls.length === 1
   const script = plain ? [] : ['-s', wrkScript(method, bodySize, urls.map((u) => { const x = new URL(u); return x.pathname + x.search }))]
   const target = plain ? urls[0]! : new URL(urls[0]!).origin + '/'

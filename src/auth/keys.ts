@@ -4,7 +4,7 @@
  * SigV4: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html#derive-signing-key).
  * Four HMACs per request are most of the cost of a verify, so the key is cached per
- * (access key, secret, date, region, service); see /work/shared/design/perf-baselines.md §6.
+ * (access key, secret, date, region, service); see docs/benchmarks.md §Method.
  *
  * SigV4A: the P-256 private scalar comes from the secret through a NIST SP 800-108 counter-mode KDF
  * with HMAC-SHA256 (as aws-c-auth `aws_ecc_key_pair_new_ecdsa_p256_key_from_aws_credentials` does):

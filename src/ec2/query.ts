@@ -2,7 +2,7 @@
  * @module The EC2 flavour of the Query protocol (API version 2016-11-15): lists are `Name.N`
  * (`SubnetId.1`, `Filter.1.Value.2`, `TagSpecification.1.Tag.1.Key`), booleans `true`/`false`,
  * responses `<{Action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>` with
- * lower-camel elements and `<item>` list members, errors `<Response><Errors><Error>` (clients.md §4).
+ * lower-camel elements and `<item>` list members, errors `<Response><Errors><Error>` (docs/aws/clients.md §EC2 and the query protocol).
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Query-Requests.html
  */
 import { S3Error, type Ec2ErrorCode } from '../shared/errors.js'

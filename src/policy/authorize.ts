@@ -1,8 +1,8 @@
 /**
  * @module The layered decision. The only place where layers are combined.
  *
- * An MRAP request is two authorization contexts that must both allow (SYSTEM.md §5,
- * mrap-spec.md §5.2): the MRAP context (MRAP ARN, MRAP policy, MRAP owner) and the bucket
+ * An MRAP request is two authorization contexts that must both allow (docs/aws/authorization.md
+ * §Two contexts): the MRAP context (MRAP ARN, MRAP policy, MRAP owner) and the bucket
  * context (routed bucket's ARN, bucket policy, bucket owner). A direct request is the bucket
  * context alone. In each context:
  * - an explicit Deny in any policy (identity, boundary, session, endpoint, resource) wins;
@@ -47,7 +47,7 @@ export interface StatementRef {
   effect: 'Allow' | 'Deny';
 }
 
-/** Which rule let a context allow (explain says it; §10 of SYSTEM.md asks for it). */
+/** Which rule let a context allow (explain names it: docs/aws/mrap.md §Where AWS is silent). */
 export type ContextRule =
   | 'same-account-identity' | 'same-account-resource' | 'same-account-identity-on-mrap-arn'
   | 'cross-account-identity-and-resource' | 'resource-only-principal' | 'none';

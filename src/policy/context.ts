@@ -29,7 +29,7 @@ export interface S3RequestFacts {
   existingObjectTags?: Readonly<Record<string, string>>;
   requestObjectTags?: Readonly<Record<string, string>>;
   versionId?: string;
-  /** `AWS4-HMAC-SHA256` or `AWS4-ECDSA-P256-SHA256` (SYSTEM.md §10). */
+  /** `AWS4-HMAC-SHA256` or `AWS4-ECDSA-P256-SHA256` (docs/aws/mrap.md §Where AWS is silent). */
   signatureVersion?: string;
   /** `REST-HEADER`, `REST-QUERY-STRING` or `POST`. */
   authType?: string;

@@ -84,7 +84,7 @@ export interface AuthorizeOptions {
   /** Build the full explanation (costs nothing when false). */
   explain?: boolean;
   /**
-   * SYSTEM.md §10: in a same-account MRAP request, let an identity Allow on the MRAP ARN
+   * docs/aws/mrap.md §Where AWS is silent: in a same-account MRAP request, let an identity Allow on the MRAP ARN
    * satisfy the bucket context too (default false: the identity must allow the bucket ARN).
    */
   identityOnMrapSatisfiesBucket?: boolean;

@@ -1,6 +1,6 @@
 /**
  * The seed page's three policies (test/fixtures/policy/seed/policies.json), decided as in
- * mrap-spec.md §7.2 for every caller and both routed buckets, plus their write-time fate.
+ * docs/aws/authorization.md §The seed page for every caller and both routed buckets, plus their write-time fate.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointsPrivateLink.html
  */
 import { test } from 'node:test';
