@@ -2,25 +2,20 @@
  * The AWS CLI v2 (Debian's /usr/bin/aws) against an in-process mrap server, path-style over plain HTTP.
  *
  * Every CLI run is an async child process (promisified execFile) so the server's event loop keeps
- * serving while the CLI waits on it. The CLI's environment is built from scratch: the admin keys,
- * us-east-1, empty config and credentials files, a temporary HOME, no IMDS, no proxies and no CA bundle.
+ * serving while the CLI waits on it. The CLI's environment is built from scratch
+ * (test/helpers/aws-cli.ts): the admin keys, us-east-1, empty config and credentials files, a
+ * temporary HOME, no IMDS, no proxies and no CA bundle.
  */
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { startTestServer, bucketName, ADMIN, type TestServer } from '../helpers/server.js'
-
-const AWS = '/usr/bin/aws'
-const run = promisify(execFile)
-
-interface CliResult { code: number; stdout: string; stderr: string }
+import { AWS_CLI, CliSandbox, cliJson, runAws, type CliResult } from '../helpers/aws-cli.js'
 
 let server: TestServer
+let box: CliSandbox
 let work: string
 let baseEnv: Record<string, string>
 
@@ -29,16 +24,7 @@ function sha256File(path: string): string { return sha256(readFileSync(path)) }
 
 /** Runs the CLI; never throws on a non-zero exit (the result carries the code). */
 async function aws(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  try {
-    const r = await run(AWS, ['--endpoint-url', server.endpoint, ...args], {
-      env: { ...baseEnv, ...env }, cwd: work, maxBuffer: 64 * 1024 * 1024, timeout: 60_000,
-    })
-    return { code: 0, stdout: r.stdout, stderr: r.stderr }
-  } catch (e) {
-    const err = e as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean; signal?: string }
-    if (typeof err.code !== 'number') throw e // spawn failure or timeout: not a CLI answer
-    return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }
-  }
+  return runAws(['--endpoint-url', server.endpoint, ...args], { env: { ...baseEnv, ...env }, cwd: work, maxBuffer: 64 * 1024 * 1024 })
 }
 
 /** Runs the CLI, asserts success, returns stdout. */
@@ -49,40 +35,20 @@ async function ok(args: string[]): Promise<string> {
 }
 
 async function okJson(args: string[]): Promise<Record<string, any>> {
-  const out = await ok([...args, '--output', 'json'])
-  return out.trim() === '' ? {} : JSON.parse(out) as Record<string, any>
+  return cliJson(await ok([...args, '--output', 'json']))
 }
 
 before(async () => {
-  assert.ok(existsSync(AWS), 'the AWS CLI must be installed at /usr/bin/aws (npm test installs it)')
+  assert.ok(existsSync(AWS_CLI), 'the AWS CLI must be installed at /usr/bin/aws (npm test installs it)')
   server = await startTestServer()
-  work = mkdtempSync(join(tmpdir(), 'mrap-awscli-'))
-  const home = join(work, 'home')
-  mkdirSync(home)
-  const config = join(work, 'aws-config')
-  const creds = join(work, 'aws-credentials')
-  writeFileSync(config, '')
-  writeFileSync(creds, '')
-  baseEnv = {
-    PATH: '/usr/bin:/bin',
-    HOME: home,
-    LANG: 'C.UTF-8',
-    AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: creds,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-    AWS_CLI_AUTO_PROMPT: 'off',
-    AWS_MAX_ATTEMPTS: '1',
-    NO_PROXY: '*',
-  }
+  box = new CliSandbox('mrap-awscli')
+  work = box.dir
+  baseEnv = box.env({ credentials: ADMIN, region: 'us-east-1', direct: true })
 })
 
 after(async () => {
   await server?.stop()
-  if (work) rmSync(work, { recursive: true, force: true })
+  box?.dispose()
 })
 
 describe('aws s3 (high-level commands)', () => {
@@ -266,5 +232,36 @@ describe('aws s3api', { concurrency: true }, () => {
     assert.match(r.stderr, /SignatureDoesNotMatch/)
     assert.notEqual(r2.code, 0)
     assert.match(r2.stderr, /SignatureDoesNotMatch/)
+  })
+})
+
+describe('the CLI environment (test/helpers/aws-cli.ts)', () => {
+  test("the runner's proxy, CA bundle and keys never reach the CLI; a proxy and CA are set only when asked", async () => {
+    const planted: Record<string, string> = {
+      HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9',
+      AWS_CA_BUNDLE: join(work, 'no-such-ca.pem'), NODE_EXTRA_CA_CERTS: join(work, 'no-such-ca.pem'), SSL_CERT_FILE: join(work, 'no-such-ca.pem'),
+      AWS_ACCESS_KEY_ID: 'AKIAPLANTED000000000', AWS_PROFILE: 'planted',
+    }
+    const saved = Object.fromEntries(Object.keys(planted).map((k) => [k, process.env[k]]))
+    Object.assign(process.env, planted)
+    try {
+      const env = box.env({ credentials: ADMIN, region: 'us-east-1', direct: true })
+      for (const k of ['HTTPS_PROXY', 'HTTP_PROXY', 'AWS_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'AWS_PROFILE']) assert.equal(env[k], undefined, k)
+      assert.equal(env.AWS_ACCESS_KEY_ID, ADMIN.accessKeyId)
+      assert.equal(env.AWS_MAX_ATTEMPTS, '1')
+      assert.equal(env.AWS_EC2_METADATA_DISABLED, 'true')
+      assert.equal(readFileSync(env.AWS_CONFIG_FILE!, 'utf8'), '')
+      assert.equal(readFileSync(env.AWS_SHARED_CREDENTIALS_FILE!, 'utf8'), '')
+      // A planted proxy or CA would make this call fail: nothing listens on port 9 and the CA file does not exist.
+      const r = await runAws(['--endpoint-url', server.endpoint, 's3api', 'list-buckets', '--output', 'json'], { env, cwd: work })
+      assert.equal(r.code, 0, r.stderr)
+      assert.ok(Array.isArray(cliJson(r.stdout).Buckets))
+    } finally {
+      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v }
+    }
+    const viaProxy = box.env({ proxy: server.proxy, caBundle: server.caPath })
+    assert.equal(viaProxy.HTTPS_PROXY, server.proxy)
+    assert.equal(viaProxy.AWS_CA_BUNDLE, server.caPath)
+    assert.equal(viaProxy.NO_PROXY, undefined)
   })
 })

@@ -6,76 +6,54 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startTestServer, bucketName, ADMIN, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
+import { CliSandbox, cliJson, runAws, type CliCredentials, type CliResult } from '../helpers/aws-cli.js'
+import { PARTNER_ACCOUNT, SEED_ACCOUNT } from '../helpers/accounts.js'
 
-const AWS = '/usr/bin/aws'
-const run = promisify(execFile)
-
-type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
-interface CliResult { code: number; stdout: string; stderr: string }
+type Creds = CliCredentials
 
 let server: TestServer
+let box: CliSandbox
 let work: string
-let baseEnv: Record<string, string>
 
 async function aws(creds: Creds, args: string[]): Promise<CliResult> {
-  const env = { ...baseEnv, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, ...(creds.sessionToken ? { AWS_SESSION_TOKEN: creds.sessionToken } : {}) }
-  try {
-    const r = await run(AWS, ['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, cwd: work, timeout: 60_000 })
-    return { code: 0, stdout: r.stdout, stderr: r.stderr }
-  } catch (e) {
-    const err = e as { code?: number | string; stdout?: string; stderr?: string }
-    if (typeof err.code !== 'number') throw e
-    return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }
-  }
+  const env = box.env({ credentials: creds, region: 'us-east-1', direct: true })
+  return runAws(['--endpoint-url', server.endpoint, '--output', 'json', ...args], { env, cwd: work })
 }
 
 async function ok(creds: Creds, args: string[]): Promise<Record<string, any>> {
   const r = await aws(creds, args)
   assert.equal(r.code, 0, `aws ${args.join(' ')} exited ${r.code}\nstderr: ${r.stderr}`)
-  return r.stdout.trim() === '' ? {} : JSON.parse(r.stdout) as Record<string, any>
+  return cliJson(r.stdout)
 }
 
 function file(name: string, content: object): string {
-  const p = join(work, name)
-  writeFileSync(p, JSON.stringify(content))
-  return `file://${p}`
+  return box.fileArg(name, content)
 }
 
 before(async () => {
   server = await startTestServer()
-  work = mkdtempSync(join(tmpdir(), 'mrap-iamcli-'))
-  const home = join(work, 'home')
-  mkdirSync(home)
-  writeFileSync(join(work, 'aws-config'), '')
-  writeFileSync(join(work, 'aws-credentials'), '')
-  baseEnv = {
-    PATH: '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(work, 'aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'aws-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '', AWS_CLI_AUTO_PROMPT: 'off', AWS_MAX_ATTEMPTS: '1', NO_PROXY: '*',
-  }
+  box = new CliSandbox('mrap-iamcli')
+  work = box.dir
 })
 
 after(async () => {
   await server.stop()
-  rmSync(work, { recursive: true, force: true })
+  box.dispose()
 })
 
 test('the AWS CLI creates a user, a key and a policy, assumes a cross-account role and uses it on a bucket', async () => {
   const bucket = bucketName('clipartner')
-  const roleArn = 'arn:aws:iam::444455556666:role/cli-cross'
+  const roleArn = `arn:aws:iam::${PARTNER_ACCOUNT}:role/cli-cross`
 
   // 444455556666: a bucket with an object, and a role that 123456789012 may assume.
   await ok(PARTNER_ADMIN, ['s3api', 'create-bucket', '--bucket', bucket])
   writeFileSync(join(work, 'obj.txt'), 'partner data')
   await ok(PARTNER_ADMIN, ['s3api', 'put-object', '--bucket', bucket, '--key', 'obj.txt', '--body', join(work, 'obj.txt')])
   const role = await ok(PARTNER_ADMIN, ['iam', 'create-role', '--role-name', 'cli-cross', '--assume-role-policy-document',
-    file('trust.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' }] })])
+    file('trust.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${SEED_ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] })])
   assert.equal(role.Role.Arn, roleArn)
   // botocore decodes IAM's URL-encoded policy documents: the CLI shows JSON.
   assert.equal(role.Role.AssumeRolePolicyDocument.Statement[0].Action, 'sts:AssumeRole')
@@ -84,17 +62,17 @@ test('the AWS CLI creates a user, a key and a policy, assumes a cross-account ro
 
   // 123456789012: a user with a key and a managed policy that lets it assume the role.
   const user = await ok(ADMIN, ['iam', 'create-user', '--user-name', 'cli-alice'])
-  assert.equal(user.User.Arn, 'arn:aws:iam::123456789012:user/cli-alice')
+  assert.equal(user.User.Arn, `arn:aws:iam::${SEED_ACCOUNT}:user/cli-alice`)
   const key = await ok(ADMIN, ['iam', 'create-access-key', '--user-name', 'cli-alice'])
   const alice: Creds = { accessKeyId: key.AccessKey.AccessKeyId, secretAccessKey: key.AccessKey.SecretAccessKey }
   const policy = await ok(ADMIN, ['iam', 'create-policy', '--policy-name', 'cli-assume', '--policy-document',
     file('assume.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }] })])
-  assert.equal(policy.Policy.Arn, 'arn:aws:iam::123456789012:policy/cli-assume')
+  assert.equal(policy.Policy.Arn, `arn:aws:iam::${SEED_ACCOUNT}:policy/cli-assume`)
   await ok(ADMIN, ['iam', 'attach-user-policy', '--user-name', 'cli-alice', '--policy-arn', policy.Policy.Arn])
   const attached = await ok(ADMIN, ['iam', 'list-attached-user-policies', '--user-name', 'cli-alice'])
   assert.deepEqual(attached.AttachedPolicies, [{ PolicyName: 'cli-assume', PolicyArn: policy.Policy.Arn }])
 
-  assert.equal((await ok(alice, ['sts', 'get-caller-identity'])).Arn, 'arn:aws:iam::123456789012:user/cli-alice')
+  assert.equal((await ok(alice, ['sts', 'get-caller-identity'])).Arn, `arn:aws:iam::${SEED_ACCOUNT}:user/cli-alice`)
   // alice's own key reads nothing in the partner's bucket.
   const direct = await aws(alice, ['s3api', 'get-object', '--bucket', bucket, '--key', 'obj.txt', join(work, 'direct.txt')])
   assert.notEqual(direct.code, 0)
@@ -102,9 +80,9 @@ test('the AWS CLI creates a user, a key and a policy, assumes a cross-account ro
 
   const assumed = await ok(alice, ['sts', 'assume-role', '--role-arn', roleArn, '--role-session-name', 'cli-session', '--duration-seconds', '900'])
   assert.match(assumed.Credentials.AccessKeyId, /^ASIA/)
-  assert.equal(assumed.AssumedRoleUser.Arn, 'arn:aws:sts::444455556666:assumed-role/cli-cross/cli-session')
+  assert.equal(assumed.AssumedRoleUser.Arn, `arn:aws:sts::${PARTNER_ACCOUNT}:assumed-role/cli-cross/cli-session`)
   const temp: Creds = { accessKeyId: assumed.Credentials.AccessKeyId, secretAccessKey: assumed.Credentials.SecretAccessKey, sessionToken: assumed.Credentials.SessionToken }
-  assert.equal((await ok(temp, ['sts', 'get-caller-identity'])).Arn, 'arn:aws:sts::444455556666:assumed-role/cli-cross/cli-session')
+  assert.equal((await ok(temp, ['sts', 'get-caller-identity'])).Arn, `arn:aws:sts::${PARTNER_ACCOUNT}:assumed-role/cli-cross/cli-session`)
   await ok(temp, ['s3api', 'get-object', '--bucket', bucket, '--key', 'obj.txt', join(work, 'got.txt')])
   assert.equal(readFileSync(join(work, 'got.txt'), 'utf8'), 'partner data')
   const put = await aws(temp, ['s3api', 'put-object', '--bucket', bucket, '--key', 'no.txt', '--body', join(work, 'obj.txt')])
