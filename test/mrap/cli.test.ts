@@ -6,11 +6,8 @@
  */
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GetObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3'
@@ -18,30 +15,28 @@ import { SignatureV4a } from '@aws-sdk/signature-v4a'
 import { HttpRequest } from '@smithy/protocol-http'
 import { startTestServer, bucketName, ADMIN, type TestServer } from '../helpers/server.js'
 import { Sha256 } from '../helpers/raw.js'
+import { AWS_CLI as AWS, CliSandbox, runAws, runCommand, type CliResult as Result } from '../helpers/aws-cli.js'
+import { mrapArn, SEED_ACCOUNT as ACCOUNT } from '../helpers/accounts.js'
 
 const BIN = fileURLToPath(new URL('../../bin/mrap.mjs', import.meta.url))
-const AWS = '/usr/bin/aws'
-const run = promisify(execFile)
-const ACCOUNT = '123456789012'
-
-interface Result { code: number; stdout: string; stderr: string }
 
 describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => {
   let s: TestServer
+  let box: CliSandbox
   let work: string
   let env: Record<string, string>
   let east: string, west: string
   let arn: string
 
   async function exec(args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
-    try {
-      const r = await run(process.execPath, [BIN, 'exec', '--data-dir', s.dataDir, '--as', 'admin', '--', ...args], { env: { ...env, ...extraEnv }, cwd: work, timeout: 120_000 })
-      return { code: 0, stdout: r.stdout, stderr: r.stderr }
-    } catch (e) {
-      const err = e as { code?: number | string; stdout?: string; stderr?: string }
-      if (typeof err.code !== 'number') throw e
-      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }
-    }
+    return runCommand(process.execPath, [BIN, 'exec', '--data-dir', s.dataDir, '--as', 'admin', '--', ...args], { env: { ...env, ...extraEnv }, cwd: work, timeoutMs: 120_000 })
+  }
+
+  /** curl with nothing of the runner's environment but PATH; curl exits 0 on an HTTP error status. */
+  async function curl(args: string[]): Promise<string> {
+    const r = await runCommand('curl', args, { env: { PATH: env.PATH! } })
+    assert.equal(r.code, 0, `curl failed: ${r.stderr}`)
+    return r.stdout
   }
 
   async function ok(args: string[]): Promise<string> {
@@ -52,20 +47,17 @@ describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => 
 
   before(async () => {
     s = await startTestServer()
-    work = mkdtempSync(join(tmpdir(), 'mrap-cli-'))
-    writeFileSync(join(work, 'empty-config'), '')
-    // A clean environment: nothing of the developer's AWS setup or proxies leaks in.
-    env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, AWS_CONFIG_FILE: join(work, 'empty-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'empty-config'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '',
-    }
+    box = new CliSandbox('mrap-cli')
+    work = box.dir
+    // No credentials, region or proxy: `mrap exec` supplies them, so they are what is under test.
+    env = box.env()
     east = bucketName('clie'); west = bucketName('cliw')
     await s.client().send(new CreateBucketCommand({ Bucket: east }))
     await s.client(undefined, 'eu-west-1').send(new CreateBucketCommand({ Bucket: west, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
   })
   after(async () => {
     await s.stop()
-    rmSync(work, { recursive: true, force: true })
+    box.dispose()
   })
 
   test('s3control creates the MRAP; describe follows the operation to SUCCEEDED; get gives the alias', async () => {
@@ -83,7 +75,7 @@ describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => 
     const got = JSON.parse(await ok([AWS, 's3control', 'get-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT, '--name', 'cli-mrap'])) as { AccessPoint: { Alias: string; Status: string } }
     assert.match(got.AccessPoint.Alias, /^[a-z][a-z0-9]{12}\.mrap$/)
     assert.equal(got.AccessPoint.Status, 'READY')
-    arn = `arn:aws:s3::${ACCOUNT}:accesspoint/${got.AccessPoint.Alias}`
+    arn = mrapArn(got.AccessPoint.Alias)
   })
 
   test('s3api put-object and get-object with the MRAP ARN (SigV4A), then aws s3 cp both ways', async () => {
@@ -125,19 +117,19 @@ describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => 
   test('a presigned SigV4A URL from the CLI works with curl through the proxy; an expired one does not', async () => {
     const url = (await ok([AWS, 's3', 'presign', `s3://${arn}/cli/two.txt`, '--expires-in', '300'])).trim()
     assert.match(url, /X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256/)
-    const curl = await run('curl', ['-sS', '--proxy', s.proxy, '--cacert', s.caPath, url], { env: { PATH: env.PATH! } })
-    assert.equal(curl.stdout, 'now in the west')
+    assert.equal(await curl(['-sS', '--proxy', s.proxy, '--cacert', s.caPath, url]), 'now in the west')
     const expired = (await ok([AWS, 's3', 'presign', `s3://${arn}/cli/two.txt`, '--expires-in', '1'])).trim()
     await new Promise((r) => setTimeout(r, 2500))
-    const denied = await run('curl', ['-sS', '-w', '\n%{http_code}', '--proxy', s.proxy, '--cacert', s.caPath, expired], { env: { PATH: env.PATH! } })
-    assert.match(denied.stdout, /Request has expired/)
-    assert.match(denied.stdout, /403$/)
+    const denied = await curl(['-sS', '-w', '\n%{http_code}', '--proxy', s.proxy, '--cacert', s.caPath, expired])
+    assert.match(denied, /Request has expired/)
+    assert.match(denied, /403$/)
   })
 
   test('a wrong secret is SignatureDoesNotMatch', async () => {
-    const r = await run(AWS, ['s3api', 'get-object', '--bucket', arn, '--key', 'cli/two.txt', join(work, 'x')], {
-      env: { ...env, AWS_ACCESS_KEY_ID: ADMIN.accessKeyId, AWS_SECRET_ACCESS_KEY: 'not-the-secret-at-all-000000000000000000', AWS_DEFAULT_REGION: 'us-east-1', HTTPS_PROXY: s.proxy, AWS_CA_BUNDLE: s.caPath },
-    }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }))
+    const wrong = { accessKeyId: ADMIN.accessKeyId, secretAccessKey: 'not-the-secret-at-all-000000000000000000' }
+    const r = await runAws(['s3api', 'get-object', '--bucket', arn, '--key', 'cli/two.txt', join(work, 'x')], {
+      env: box.env({ credentials: wrong, region: 'us-east-1', proxy: s.proxy, caBundle: s.caPath }), cwd: work,
+    })
     assert.notEqual(r.code, 0)
     assert.match(r.stderr, /SignatureDoesNotMatch/)
   })
@@ -150,8 +142,8 @@ describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => 
     const signed = await signer.sign(req, { signingRegion: 'ap-south-1' })
     const args = ['-sS', '-w', '\n%{http_code}', '--proxy', s.proxy, '--cacert', s.caPath]
     for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') args.push('-H', `${k}: ${v}`)
-    const out = await run('curl', [...args, `https://${host}/cli/two.txt`], { env: { PATH: env.PATH! } })
-    assert.match(out.stdout, /x-amz-region-set|region set/i)
-    assert.match(out.stdout, /400$/)
+    const out = await curl([...args, `https://${host}/cli/two.txt`])
+    assert.match(out, /x-amz-region-set|region set/i)
+    assert.match(out, /400$/)
   })
 })

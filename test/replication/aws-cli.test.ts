@@ -11,64 +11,50 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startTestServer, ADMIN, type TestServer } from '../helpers/server.js'
+import { AWS_CLI, CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
+import { mrapArn } from '../helpers/accounts.js'
 import { applyWorldMraps } from '../../src/control/world.js'
 import { ROLE_ARN, replicationWorld, waitFor } from './helpers.js'
 
-const AWS = '/usr/bin/aws'
-const run = promisify(execFile)
 const B1 = 'DOC-EXAMPLE-BUCKET1'
 const B2 = 'DOC-EXAMPLE-BUCKET2'
 const ALIAS = 'mfzwi23gnjvgw.mrap'
-const ARN = `arn:aws:s3::123456789012:accesspoint/${ALIAS}`
+const ARN = mrapArn(ALIAS)
 
 let s: TestServer
+let box: CliSandbox
 let work: string
-let env: Record<string, string>
 
 before(async () => {
-  assert.ok(existsSync(AWS), 'the AWS CLI must be installed at /usr/bin/aws (npm test installs it)')
+  assert.ok(existsSync(AWS_CLI), 'the AWS CLI must be installed at /usr/bin/aws (npm test installs it)')
   s = await startTestServer({ world: replicationWorld() })
   // The seed world declares the MRAP; make sure it exists whichever component applies world MRAPs.
   if (!s.services.mraps.byAlias(ALIAS)) applyWorldMraps(s.services, s.services.world.mraps)
   assert.ok(s.services.mraps.byAlias(ALIAS), 'the seed MRAP exists')
-  work = mkdtempSync(join(tmpdir(), 'mrap-repl-cli-'))
-  mkdirSync(join(work, 'home'))
-  writeFileSync(join(work, 'config'), '')
-  writeFileSync(join(work, 'credentials'), '')
-  env = {
-    PATH: '/usr/bin:/bin', HOME: join(work, 'home'), LANG: 'C.UTF-8',
-    AWS_ACCESS_KEY_ID: ADMIN.accessKeyId, AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(work, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '', AWS_CLI_AUTO_PROMPT: 'off', AWS_MAX_ATTEMPTS: '1',
-  }
+  box = new CliSandbox('mrap-repl-cli')
+  work = box.dir
 })
 after(async () => {
   await s?.stop()
-  if (work) rmSync(work, { recursive: true, force: true })
+  box?.dispose()
 })
 
 /** Runs the CLI and parses its JSON output; `mrap` calls go through the proxy, the others to --endpoint-url. */
 async function aws(args: string[], opts: { mrap?: boolean; region?: string } = {}): Promise<Record<string, any>> {
-  const e = { ...env, ...(opts.region ? { AWS_DEFAULT_REGION: opts.region } : {}) }
-  const full = opts.mrap
-    ? (Object.assign(e, { HTTPS_PROXY: s.proxy, AWS_CA_BUNDLE: s.caPath }), [...args, '--output', 'json'])
-    : (Object.assign(e, { NO_PROXY: '*' }), ['--endpoint-url', s.endpoint, ...args, '--output', 'json'])
-  try {
-    const t0 = Date.now()
-    const r = await run(AWS, full, { env: e, cwd: work, timeout: 60_000, maxBuffer: 16 << 20 })
-    if (process.env.DEBUG_CLI) console.error(`aws ${args.slice(0, 2).join(' ')}: ${Date.now() - t0} ms`)
-    return r.stdout.trim() === '' ? {} : JSON.parse(r.stdout) as Record<string, any>
-  } catch (err) {
-    const x = err as { stderr?: string; code?: unknown }
-    throw new Error(`aws ${args.join(' ')} failed (${String(x.code)}): ${x.stderr ?? ''}`)
-  }
+  const region = opts.region ?? 'us-east-1'
+  const env = opts.mrap
+    ? box.env({ credentials: ADMIN, region, proxy: s.proxy, caBundle: s.caPath })
+    : box.env({ credentials: ADMIN, region, direct: true })
+  const full = opts.mrap ? [...args, '--output', 'json'] : ['--endpoint-url', s.endpoint, ...args, '--output', 'json']
+  const t0 = Date.now()
+  const r = await runAws(full, { env, cwd: work })
+  if (process.env.DEBUG_CLI) console.error(`aws ${args.slice(0, 2).join(' ')}: ${Date.now() - t0} ms`)
+  if (r.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${r.code}): ${r.stderr}`)
+  return cliJson(r.stdout)
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
