@@ -1,0 +1,24 @@
+/**
+ * @module What a PostgreSQL failure means to a client: when the database cannot be reached (down,
+ * restarting, out of connections, a timeout) a state change is refused with 503
+ * ServiceUnavailable, which S3 clients retry; anything else is a bug and stays an internal error.
+ */
+import pg from 'pg'
+import { s3Error, type ServiceError } from '../../shared/errors.js'
+
+/** SQLSTATE classes that mean "not now" (connection exceptions, shutdown, resources). */
+const TRANSIENT = [/^08/, /^57P0[1-4]$/, /^53/, /^40001$/, /^40P01$/]
+
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return TRANSIENT.some((re) => re.test(err.code ?? ''))
+  if (!(err instanceof Error)) return false
+  // Socket errors (ECONNREFUSED, ECONNRESET, ...), and pg's own words for a lost or slow server.
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true
+  return /Connection terminated|timeout|not queryable|Connection ended/i.test(err.message)
+}
+
+export function unavailable(err: unknown): ServiceError | unknown {
+  if (!isUnavailable(err)) return err
+  return s3Error('ServiceUnavailable', { message: 'The control state database is unavailable; retry the request.' })
+}
