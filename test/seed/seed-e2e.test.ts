@@ -12,27 +12,23 @@
  */
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pino } from 'pino'
 import { startServer, type RunningServer } from '../../src/main.js'
 import { loadWorldFile } from '../../src/world/load.js'
-import { ADMIN } from '../helpers/server.js'
+import { ADMIN, READER } from '../helpers/server.js'
+import { AWS_CLI as AWS, CliSandbox, cliErrorCode as codeOf, cliJson, runAws, runCommand, type CliResult as Result } from '../helpers/aws-cli.js'
+import { mrapArn as mrapArnOf, PARTNER_ACCOUNT, SEED_ACCOUNT as ACCOUNT } from '../helpers/accounts.js'
 
-const AWS = '/usr/bin/aws'
 const ROOT = resolve(import.meta.dirname, '..', '..')
-const ACCOUNT = '123456789012'
 const B1 = 'DOC-EXAMPLE-BUCKET1'
 const B2 = 'DOC-EXAMPLE-BUCKET2'
-const run = promisify(execFile)
-
-interface Result { code: number; stdout: string; stderr: string }
 
 let s: RunningServer
 let dataDir: string
+let box: CliSandbox
 let work: string
 let baseEnv: Record<string, string>
 
@@ -43,28 +39,17 @@ async function mrapExec(opts: { vpc?: string; as?: string }, args: string[]): Pr
 }
 
 async function spawnResult(cmd: string, argv: string[], env: Record<string, string>): Promise<Result> {
-  try {
-    const r = await run(cmd, argv, { env, cwd: work, maxBuffer: 16 << 20, timeout: 90_000 })
-    return { code: 0, stdout: r.stdout, stderr: r.stderr }
-  } catch (e) {
-    const err = e as { code?: number | string; stdout?: string; stderr?: string }
-    if (typeof err.code !== 'number') throw e
-    return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }
-  }
+  return runCommand(cmd, argv, { env, cwd: work, timeoutMs: 90_000 })
 }
 
 async function ok(opts: { vpc?: string; as?: string }, args: string[]): Promise<any> {
   const r = await mrapExec(opts, [...args, '--output', 'json'])
   assert.equal(r.code, 0, `aws ${args.join(' ')} exited ${r.code}\n${r.stderr}`)
-  return r.stdout.trim() === '' ? {} : JSON.parse(r.stdout)
+  return cliJson(r.stdout)
 }
 
-/** The error code the CLI printed ("An error occurred (AccessDenied) when calling ..."). */
-function codeOf(r: Result): string | undefined { return r.stderr.match(/An error occurred \(([^)]+)\)/)?.[1] }
-
-function file(name: string, content: unknown): string {
-  writeFileSync(join(work, name), typeof content === 'string' ? content : JSON.stringify(content))
-  return `file://${join(work, name)}`
+function file(name: string, content: string | object): string {
+  return box.fileArg(name, content)
 }
 
 async function waitOp(token: string): Promise<any> {
@@ -138,22 +123,16 @@ describe('the seed, end to end with the AWS CLI', () => {
   before(async () => {
     assert.ok(existsSync(AWS), 'the AWS CLI must be installed at /usr/bin/aws')
     dataDir = mkdtempSync(join(tmpdir(), 'mrap-seed-'))
-    work = mkdtempSync(join(tmpdir(), 'mrap-seed-cli-'))
+    box = new CliSandbox('mrap-seed-cli')
+    work = box.dir
     s = await startServer({ dataDir, port: 0, tlsPort: 0, proxyPort: 0, logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }), world: loadWorldFile(join(ROOT, 'examples', 'seed-setup.yaml')) })
-    const home = join(work, 'home')
-    mkdirSync(home)
-    baseEnv = {
-      PATH: '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', NODE_OPTIONS: '',
-      AWS_CONFIG_FILE: file('aws-config', ''), AWS_SHARED_CREDENTIALS_FILE: file('aws-credentials', ''),
-      AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '', AWS_CLI_AUTO_PROMPT: 'off', AWS_MAX_ATTEMPTS: '1',
-    }
-    baseEnv.AWS_CONFIG_FILE = join(work, 'aws-config')
-    baseEnv.AWS_SHARED_CREDENTIALS_FILE = join(work, 'aws-credentials')
+    // No credentials, region or proxy: `mrap exec` supplies them, per caller and per VPC.
+    baseEnv = box.env()
   })
   after(async () => {
     await s.close()
     rmSync(dataDir, { recursive: true, force: true })
-    rmSync(work, { recursive: true, force: true })
+    box.dispose()
   })
 
   test('a VPC named seed-vpc (EC2 CreateVpc through the front door) gets its own proxy', async () => {
@@ -183,7 +162,7 @@ describe('the seed, end to end with the AWS CLI', () => {
     assert.equal((await waitOp(created.RequestTokenARN)).RequestStatus, 'SUCCEEDED')
     const m = await ok({ vpc: 'seed-vpc' }, ['s3control', 'get-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT, '--name', 'seed-bpa-default'])
     assert.equal(m.AccessPoint.PublicAccessBlock.BlockPublicPolicy, true)
-    mrapArn = `arn:aws:s3::${ACCOUNT}:accesspoint/${m.AccessPoint.Alias}`
+    mrapArn = mrapArnOf(m.AccessPoint.Alias)
     const put = await ok({ vpc: 'seed-vpc' }, ['s3control', 'put-multi-region-access-point-policy', '--region', 'us-west-2', '--account-id', ACCOUNT,
       '--details', file('bpa-mrap-policy.json', { Name: 'seed-bpa-default', Policy: JSON.stringify(seedMrapPolicy()) })])
     const op = await waitOp(put.RequestTokenARN)
@@ -216,7 +195,7 @@ describe('the seed, end to end with the AWS CLI', () => {
     const m = await ok({ vpc: 'seed-vpc' }, ['s3control', 'get-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT, '--name', 'seed-mrap'])
     alias = m.AccessPoint.Alias
     assert.match(alias, /^[a-z][a-z0-9]{12}\.mrap$/) // an mfzwi23gnjvgw.mrap-style alias
-    mrapArn = `arn:aws:s3::${ACCOUNT}:accesspoint/${alias}`
+    mrapArn = mrapArnOf(alias)
     const put = await ok({ vpc: 'seed-vpc' }, ['s3control', 'put-multi-region-access-point-policy', '--region', 'us-west-2', '--account-id', ACCOUNT,
       '--details', file('mrap-policy.json', { Name: 'seed-mrap', Policy: JSON.stringify(seedMrapPolicy()) })])
     assert.equal((await waitOp(put.RequestTokenARN)).RequestStatus, 'SUCCEEDED')
@@ -233,7 +212,7 @@ describe('the seed, end to end with the AWS CLI', () => {
     const listed = await ok({ vpc: 'seed-vpc' }, ['ec2', 'describe-vpc-endpoints', '--filters', `Name=vpc-id,Values=${vpcId}`])
     assert.deepEqual(listed.VpcEndpoints.map((x: { VpcEndpointId: string }) => x.VpcEndpointId), [vpceId])
 
-    await ok({ vpc: 'seed-vpc', as: '444455556666/partner-admin' }, ['iam', 'put-user-policy', '--user-name', 'partner', '--policy-name', 'ReadThroughSeedMrap',
+    await ok({ vpc: 'seed-vpc', as: `${PARTNER_ACCOUNT}/partner-admin` }, ['iam', 'put-user-policy', '--user-name', 'partner', '--policy-name', 'ReadThroughSeedMrap',
       '--policy-document', file('partner.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject',
         Resource: [`${mrapArn}/object/*`, `arn:aws:s3:::${B1}/*`, `arn:aws:s3:::${B2}/*`] }] })])
     writeFileSync(join(work, 'k1'), 'k from BUCKET1')
@@ -245,8 +224,8 @@ describe('the seed, end to end with the AWS CLI', () => {
   const CALLERS: [string, string, string][] = [
     ['same account, identity grant (admin)', 'admin', 'k'],
     ['same account, no identity grant (reader)', 'reader', 'k'],
-    ['other account, identity grant (partner)', '444455556666/partner', 'k'],
-    ['other account, no identity grant (outsider)', '444455556666/outsider', 'k'],
+    ['other account, identity grant (partner)', `${PARTNER_ACCOUNT}/partner`, 'k'],
+    ['other account, no identity grant (outsider)', `${PARTNER_ACCOUNT}/outsider`, 'k'],
     ['key missing (admin)', 'admin', 'missing'],
     ['key missing (reader)', 'reader', 'missing'],
   ]
@@ -266,8 +245,8 @@ describe('the seed, end to end with the AWS CLI', () => {
 
   test('outside the VPC (the internet path) the endpoint policy does not apply: admin\'s missing key is a 404', async () => {
     await routeTo(B1)
-    const env = { ...baseEnv, HTTPS_PROXY: s.proxy, AWS_CA_BUNDLE: s.caPath, AWS_ACCESS_KEY_ID: ADMIN.accessKeyId, AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1' }
-    const r = await spawnResult(AWS, ['s3api', 'get-object', '--bucket', mrapArn, '--key', 'missing', join(work, 'internet-out')], env)
+    const env = box.env({ credentials: ADMIN, region: 'us-east-1', proxy: s.proxy, caBundle: s.caPath })
+    const r = await runAws(['s3api', 'get-object', '--bucket', mrapArn, '--key', 'missing', join(work, 'internet-out')], { env, cwd: work, timeoutMs: 90_000 })
     assert.equal(codeOf(r), 'NoSuchKey', r.stderr)
   })
 
@@ -310,8 +289,8 @@ describe('the seed, end to end with the AWS CLI', () => {
       'key missing (reader)': ['NoSuchKey', 'NoSuchKey'],
     })
     // The fixed MRAP policy admits this endpoint only: from the internet, reader is refused.
-    const env = { ...baseEnv, HTTPS_PROXY: s.proxy, AWS_CA_BUNDLE: s.caPath, AWS_ACCESS_KEY_ID: 'AKIAI44QH8DHBEXAMPLE', AWS_SECRET_ACCESS_KEY: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY', AWS_DEFAULT_REGION: 'us-east-1' }
-    const r = await spawnResult(AWS, ['s3api', 'get-object', '--bucket', mrapArn, '--key', 'k', join(work, 'internet-reader')], env)
+    const env = box.env({ credentials: READER, region: 'us-east-1', proxy: s.proxy, caBundle: s.caPath })
+    const r = await runAws(['s3api', 'get-object', '--bucket', mrapArn, '--key', 'k', join(work, 'internet-reader')], { env, cwd: work, timeoutMs: 90_000 })
     assert.equal(codeOf(r), 'AccessDenied', r.stderr)
   })
 })
