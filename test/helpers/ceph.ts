@@ -2,9 +2,11 @@
  * Test harness: a throw-away single-node Ceph cluster with a RADOS Gateway (scripts/ceph-rgw.sh),
  * one per test file, in its own temp dir on free ports (RGW and monitor), so that the test
  * runner's concurrent files never share one. Installs Ceph's Debian packages on first use (the
- * script does; installs are serialised with flock, as two apt-gets cannot run at once).
+ * script does; installs are serialised with flock, as two apt-gets cannot run at once). Only an
+ * install takes the lock: holding it through every start-up made concurrent files queue behind a
+ * slow (or stuck) start-up of another.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -15,6 +17,12 @@ import type { UpstreamConfig } from '../../src/storage/upstream/config.js'
 const run = promisify(execFile)
 const SCRIPT = resolve(import.meta.dirname, '../../scripts/ceph-rgw.sh')
 const INSTALL_LOCK = join(tmpdir(), 'mrap-ceph-install.lock')
+const BINARIES = ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'ceph', 'monmaptool']
+
+/** True when every binary the script runs is on PATH (then no install, so no lock). */
+function cephInstalled(): boolean {
+  return spawnSync('sh', ['-c', `command -v ${BINARIES.join(' ')}`], { stdio: 'ignore' }).status === 0
+}
 
 export interface CephCluster {
   endpoint: string
@@ -60,8 +68,10 @@ export async function startCeph(label = 'rgw'): Promise<CephCluster> {
       dir = mkdtempSync(join(tmpdir(), `mrap-ceph-${label}-`))
       const monPort = await freePort()
       const t0 = Date.now()
+      const args = [dir, String(port), accessKeyId, secretAccessKey]
       // flock: only the first file on a fresh machine installs; the others wait for it.
-      await run('flock', [INSTALL_LOCK, SCRIPT, 'up', dir, String(port), accessKeyId, secretAccessKey], {
+      const [cmd, argv] = cephInstalled() ? [SCRIPT, ['up', ...args]] : ['flock', [INSTALL_LOCK, SCRIPT, 'up', ...args]]
+      await run(cmd, argv, {
         env: { ...process.env, MON_PORT: String(monPort), RGW_UP_TIMEOUT: '120' }, timeout: 600_000,
       }).catch((e: { stderr?: string; message: string }) => { throw new Error(`ceph-rgw.sh up failed: ${e.stderr ?? e.message}`) })
       cluster.startSeconds = (Date.now() - t0) / 1000

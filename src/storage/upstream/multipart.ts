@@ -2,10 +2,12 @@
  * @module Multipart uploads of the upstream store, onto the engine's own: upload ids pass through,
  * parts stream to UploadPart, completion validates the part list itself (engines differ, and
  * some accepted wrong ETags: versitygw#153) and takes the ETag and checksums from mrap's finalize,
- * not the engine (Ceph Pacific answers a repeated complete with an empty ETag).
+ * not the engine (Ceph Pacific answers a repeated complete with an empty ETag). Listing uploads
+ * pages through the sidecar's record of open uploads, in S3's order (key, then initiation), which
+ * RGW does not keep (it orders one key's uploads by upload id).
  */
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, type CompleteMultipartUploadCommandOutput, CreateMultipartUploadCommand, ListMultipartUploadsCommand,
   HeadObjectCommand, ListPartsCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { s3Error } from '../../shared/errors.js'
@@ -17,8 +19,9 @@ import type {
 import { sendBody } from './body.js'
 import { errorInfo } from './engine.js'
 import { encodeAttributes, unquote } from './metadata.js'
-import type { UploadRow } from './sidecar.js'
-import type { UpstreamObjectStore } from './upstream-object-store.js'
+import { startAfter, walk, type Position } from '../embedded/listing.js'
+import type { StoreCore } from './core.js'
+import type { ListedUpload, UploadRow } from './sidecar.js'
 
 /** S3's minimum size for every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024
@@ -32,7 +35,7 @@ function toUpload(u: UploadRow): MultipartUpload {
 }
 
 export class UpstreamMultipart {
-  constructor(private readonly store: UpstreamObjectStore) {}
+  constructor(private readonly store: StoreCore) {}
 
   async create(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload> {
     const side = this.store.live()
@@ -86,23 +89,35 @@ export class UpstreamMultipart {
     return isTruncated && last ? { parts, isTruncated, nextPartNumberMarker: last.partNumber } : { parts, isTruncated: false }
   }
 
+  /**
+   * Uploads created through this store, from the sidecar (uploads made on the engine directly are
+   * not mrap's: getUpload refuses them too). Markers as S3 means them: after keyMarker, or after
+   * the upload uploadIdMarker within keyMarker.
+   */
   async listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult> {
     const side = this.store.live()
-    if (input.maxUploads <= 0) return { uploads: [], commonPrefixes: [], isTruncated: false }
-    const r = await this.store.engine.call((c) => c.send(new ListMultipartUploadsCommand({
-      Bucket: this.store.engineBucket(bucket), MaxUploads: input.maxUploads,
-      ...(input.prefix ? { Prefix: input.prefix } : {}), ...(input.delimiter ? { Delimiter: input.delimiter } : {}),
-      ...(input.keyMarker !== undefined ? { KeyMarker: input.keyMarker } : {}), ...(input.uploadIdMarker !== undefined ? { UploadIdMarker: input.uploadIdMarker } : {}),
-    })).catch((e: unknown) => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }))
-    if (!r) return { uploads: [], commonPrefixes: [], isTruncated: false }
-    const uploads = (r.Uploads ?? []).map((u): MultipartUpload => {
-      const row = side.upload(u.UploadId!)
-      return row ? toUpload(row) : { bucket, key: u.Key!, uploadId: u.UploadId!, initiated: u.Initiated ?? new Date(0), attributes: { userMetadata: {}, tags: [] } }
+    const prefix = input.prefix ?? ''
+    let start: Position = startAfter(input.keyMarker, prefix, input.delimiter)
+    if (input.keyMarker && input.uploadIdMarker) {
+      const row = side.upload(input.uploadIdMarker)
+      const seq = side.uploadSeq(input.uploadIdMarker)
+      // An upload id of another key (or one since gone) cannot place the listing inside the key.
+      if (row && seq !== undefined && row.bucket === bucket && row.key === input.keyMarker) start = { key: input.keyMarker, inclusive: false, tie: seq }
+    }
+    const { entries, isTruncated } = walk<ListedUpload>({
+      prefix, ...(input.delimiter ? { delimiter: input.delimiter } : {}), maxKeys: input.maxUploads, start,
+      fetch: (from, end, limit) => side.uploadsFrom(bucket, from, end, limit),
+      keyOf: (r) => r.key,
+      after: (r) => ({ key: r.key, inclusive: false, tie: r.seq }),
     })
-    const out: ListUploadsResult = { uploads, commonPrefixes: (r.CommonPrefixes ?? []).flatMap((p) => (p.Prefix !== undefined ? [p.Prefix] : [])), isTruncated: r.IsTruncated === true }
-    if (out.isTruncated) {
-      if (r.NextKeyMarker) out.nextKeyMarker = r.NextKeyMarker
-      if (r.NextUploadIdMarker) out.nextUploadIdMarker = r.NextUploadIdMarker
+    const out: ListUploadsResult = { uploads: [], commonPrefixes: [], isTruncated }
+    for (const e of entries) {
+      if ('row' in e) out.uploads.push(toUpload(e.row))
+      else out.commonPrefixes.push(e.prefix)
+    }
+    const last = entries[entries.length - 1]
+    if (isTruncated && last) {
+      if ('row' in last) { out.nextKeyMarker = last.row.key; out.nextUploadIdMarker = last.row.uploadId } else out.nextKeyMarker = last.prefix
     }
     return out
   }
@@ -134,10 +149,8 @@ export class UpstreamMultipart {
     const digests = input.finalize(infos)
     const leave = await this.store.buckets.enter(eb, input.versioning)
     try {
-      const r = await this.store.engine.call((c) => c.send(new CompleteMultipartUploadCommand({
-        Bucket: eb, Key: up.key, UploadId: input.uploadId,
-        MultipartUpload: { Parts: chosen.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.engineEtag}"` })) },
-      })))
+      await this.store.pinReaders(eb, up.key)
+      const r = await this.engineComplete(eb, up.key, input.uploadId, chosen, engineParts)
       const engineVid = r.VersionId ?? 'null'
       // The engine's ETag, for the sidecar row's validity: Pacific may send an empty one, so ask.
       const head = await this.store.engine.call((c) => c.send(new HeadObjectCommand({ Bucket: eb, Key: up.key, ...(engineVid !== 'null' ? { VersionId: engineVid } : {}) })))
@@ -155,6 +168,40 @@ export class UpstreamMultipart {
     }
   }
 
+  /**
+   * Completes on the engine with the chosen parts. S3 drops the parts a request leaves out; Ceph
+   * Pacific refuses such a request with InvalidPart (it walks the uploaded and the named parts in
+   * step, so every uploaded part must be named). Then each part left out is re-uploaded empty and
+   * the request names every part: the object holds exactly the chosen parts' bytes, and mrap
+   * answers with its own part list, sizes and ETag. No bytes are copied, and the common request
+   * (every part named) is one plain completion. The engine must accept the empty parts between
+   * others: on RGW `rgw_multipart_min_part_size = 0` (mrap enforces S3's 5 MiB on the chosen
+   * parts itself, above).
+   */
+  private async engineComplete(eb: string, key: string, uploadId: string, chosen: { partNumber: number; engineEtag: string }[], uploaded: Map<number, unknown>): Promise<CompleteMultipartUploadCommandOutput> {
+    const send = (parts: { partNumber: number; engineEtag: string }[]): Promise<CompleteMultipartUploadCommandOutput> => this.store.engine.call((c) => c.send(new CompleteMultipartUploadCommand({
+      Bucket: eb, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.engineEtag}"` })) },
+    })))
+    // `chosen` was checked against `uploaded`: the same size means the same parts.
+    if (chosen.length === uploaded.size) return send(chosen)
+    try {
+      return await send(chosen) // engines that drop unnamed parts themselves (S3, MinIO)
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'InvalidPart') throw e
+    }
+    const named = new Set(chosen.map((p) => p.partNumber))
+    const blanks = await Promise.all([...uploaded.keys()].filter((n) => !named.has(n)).map(async (n) => {
+      const r = await this.store.engine.call((c) => c.send(new UploadPartCommand({ Bucket: eb, Key: key, UploadId: uploadId, PartNumber: n, Body: Buffer.alloc(0), ContentLength: 0 })))
+      return { partNumber: n, engineEtag: unquote(r.ETag) }
+    }))
+    try {
+      return await send([...chosen, ...blanks].sort((a, b) => a.partNumber - b.partNumber))
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EntityTooSmall') throw e
+      throw s3Error('NotImplemented', { message: 'The storage engine refuses to leave parts out of a multipart upload: name every uploaded part, or allow small parts on the engine.' })
+    }
+  }
+
   async abort(bucket: string, uploadId: string): Promise<void> {
     const up = this.row(bucket, uploadId)
     await this.store.engine.call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: this.store.engineBucket(bucket), Key: up.key, UploadId: uploadId })))
@@ -163,15 +210,21 @@ export class UpstreamMultipart {
 
   /** Aborts every open upload of a bucket (deleteBucket). */
   async abortAll(bucket: string): Promise<void> {
+    const eb = this.store.engineBucket(bucket)
+    // The engine's own listing: its bucket is about to go, uploads made around mrap included.
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {}
     for (;;) {
-      const page = await this.listUploads(bucket, { maxUploads: 1000 })
-      for (const u of page.uploads) {
-        await this.store.engine.call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: this.store.engineBucket(bucket), Key: u.key, UploadId: u.uploadId })))
+      const r = await this.store.engine.call((c) => c.send(new ListMultipartUploadsCommand({ Bucket: eb, MaxUploads: 1000, ...markers }))
+        .catch((e: unknown) => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }))
+      for (const u of r?.Uploads ?? []) {
+        await this.store.engine.call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: eb, Key: u.Key, UploadId: u.UploadId })))
           .catch((e: unknown) => { if (errorInfo(e).code !== 'NoSuchUpload') throw e })
-        this.store.live().dropUpload(u.uploadId)
+        this.store.live().dropUpload(u.UploadId!)
       }
-      if (!page.isTruncated || page.uploads.length === 0) return
+      if (!r?.IsTruncated || !r.NextKeyMarker) break
+      markers = { KeyMarker: r.NextKeyMarker, ...(r.NextUploadIdMarker ? { UploadIdMarker: r.NextUploadIdMarker } : {}) }
     }
+    for (const u of this.store.live().uploadsFrom(bucket, { key: '', inclusive: true }, undefined, 1_000_000)) this.store.live().dropUpload(u.uploadId)
   }
 
   private async allParts(eb: string, key: string, uploadId: string): Promise<Map<number, { size: number; engineEtag: string; lastModified: Date }>> {

@@ -7,6 +7,7 @@
  * whose ETag no longer matches describes an object replaced behind mrap's back and is ignored.
  */
 import Database from 'better-sqlite3'
+import type { Position } from '../embedded/listing.js'
 import type { Checksums, ObjectAttributes, PartInfo } from '../types.js'
 
 export interface StoredDigests {
@@ -39,6 +40,15 @@ export interface UploadRow {
 }
 
 interface RawVersion { bucket: string; key: string; engine_vid: string; engine_etag: string; mrap_vid: string | null; last_modified_ms: number | null; is_marker: number; attrs: string | null; digests: string | null }
+/** An open upload in listing order: `seq` (the rowid, creation order) breaks ties within a key. */
+export type ListedUpload = UploadRow & { seq: number }
+
+/**
+ * Above every valid key: UTF-8 never holds byte 0xFF and U+10FFFF is F4 8F BF BF, so 1100 of them
+ * (S3 keys are at most 1024 bytes) sort after every key under SQLite's BINARY collation.
+ */
+const MAX_KEY = '\u{10FFFF}'.repeat(1100)
+
 interface RawUpload { upload_id: string; bucket: string; key: string; initiated_ms: number; attrs: string; checksum_algorithm: string | null; checksum_type: string | null }
 
 const fromRaw = (r: RawVersion): VersionRow => ({
@@ -46,6 +56,11 @@ const fromRaw = (r: RawVersion): VersionRow => ({
   lastModifiedMs: r.last_modified_ms, isMarker: r.is_marker === 1,
   attrs: r.attrs === null ? null : (JSON.parse(r.attrs) as ObjectAttributes),
   digests: r.digests === null ? null : (JSON.parse(r.digests) as StoredDigests),
+})
+
+const uploadFromRaw = (r: RawUpload): UploadRow => ({
+  uploadId: r.upload_id, bucket: r.bucket, key: r.key, initiatedMs: r.initiated_ms,
+  attrs: JSON.parse(r.attrs) as ObjectAttributes, checksumAlgorithm: r.checksum_algorithm, checksumType: r.checksum_type,
 })
 
 export class Sidecar {
@@ -65,6 +80,7 @@ export class Sidecar {
       CREATE TABLE IF NOT EXISTS uploads (
         upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, initiated_ms INTEGER NOT NULL,
         attrs TEXT NOT NULL, checksum_algorithm TEXT, checksum_type TEXT);
+      CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key);
       CREATE TABLE IF NOT EXISTS parts (
         upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, etag TEXT NOT NULL, engine_etag TEXT NOT NULL,
         checksums TEXT NOT NULL, PRIMARY KEY (upload_id, part_number)) WITHOUT ROWID;
@@ -80,6 +96,10 @@ export class Sidecar {
       upload: this.db.prepare('SELECT * FROM uploads WHERE upload_id = ?'),
       putUpload: this.db.prepare('INSERT OR REPLACE INTO uploads VALUES (@upload_id, @bucket, @key, @initiated_ms, @attrs, @checksum_algorithm, @checksum_type)'),
       dropUpload: this.db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
+      uploadSeq: this.db.prepare('SELECT rowid AS seq FROM uploads WHERE upload_id = ?'),
+      uploadsGe: this.db.prepare('SELECT rowid AS seq, * FROM uploads WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, rowid LIMIT ?'),
+      uploadsGt: this.db.prepare('SELECT rowid AS seq, * FROM uploads WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, rowid LIMIT ?'),
+      uploadsInKey: this.db.prepare('SELECT rowid AS seq, * FROM uploads WHERE bucket = ? AND key = ? AND rowid > ? ORDER BY rowid LIMIT ?'),
       dropParts: this.db.prepare('DELETE FROM parts WHERE upload_id = ?'),
       putPart: this.db.prepare('INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?)'),
       partsOf: this.db.prepare('SELECT part_number, etag, engine_etag, checksums FROM parts WHERE upload_id = ?'),
@@ -122,10 +142,25 @@ export class Sidecar {
 
   upload(uploadId: string): UploadRow | undefined {
     const r = this.st.upload!.get(uploadId) as RawUpload | undefined
-    return r && {
-      uploadId: r.upload_id, bucket: r.bucket, key: r.key, initiatedMs: r.initiated_ms,
-      attrs: JSON.parse(r.attrs) as ObjectAttributes, checksumAlgorithm: r.checksum_algorithm, checksumType: r.checksum_type,
-    }
+    return r && uploadFromRaw(r)
+  }
+
+  /** The listing position of an upload (its creation order), if it is still open. */
+  uploadSeq(uploadId: string): number | undefined {
+    return (this.st.uploadSeq!.get(uploadId) as { seq: number } | undefined)?.seq
+  }
+
+  /**
+   * Open uploads of a bucket from `from` in S3's order, keys below `end`: key (UTF-8 bytes), then
+   * initiation. A `tie` first finishes `from.key` after that seq, then goes on with later keys.
+   */
+  uploadsFrom(bucket: string, from: Position, end: string | undefined, limit: number): ListedUpload[] {
+    const page = (st: Database.Statement, ...args: unknown[]): ListedUpload[] =>
+      (st.all(...args) as (RawUpload & { seq: number })[]).map((r) => ({ ...uploadFromRaw(r), seq: r.seq }))
+    if (from.tie === undefined) return page(from.inclusive ? this.st.uploadsGe! : this.st.uploadsGt!, bucket, from.key, end ?? MAX_KEY, limit)
+    const head = page(this.st.uploadsInKey!, bucket, from.key, from.tie, limit)
+    if (head.length >= limit) return head
+    return head.concat(page(this.st.uploadsGt!, bucket, from.key, end ?? MAX_KEY, limit - head.length))
   }
 
   putUpload(u: UploadRow): void {

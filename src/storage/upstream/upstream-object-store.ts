@@ -6,7 +6,6 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PassThrough, type Readable } from 'node:stream'
 import {
   DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
   ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type GetObjectCommandOutput,
@@ -14,7 +13,7 @@ import {
 import { s3Error } from '../../shared/errors.js'
 import { cleanAttributes } from '../embedded/rows.js'
 import type {
-  ByteRange, ChecksumAlgorithm, CompleteUploadInput, DeleteResult, GetResult, ListObjectsInput, ListObjectsResult,
+  ChecksumAlgorithm, CompleteUploadInput, DeleteResult, GetResult, ListObjectsInput, ListObjectsResult,
   ListUploadsInput, ListUploadsResult, ListVersionsInput, ListVersionsResult, MultipartUpload, ObjectAttributes,
   ObjectStore, ObjectVersion, PartInfo, PutObjectInput, UploadPartInput, VersioningState,
 } from '../types.js'
@@ -23,7 +22,9 @@ import { EngineBuckets } from './buckets.js'
 import { engineBucketName, type UpstreamConfig } from './config.js'
 import { Engine, errorInfo } from './engine.js'
 import { decodeAttributes, encodeAttributes, unquote, type EngineObjectHead } from './metadata.js'
+import type { StoreCore } from './core.js'
 import { UpstreamMultipart } from './multipart.js'
+import { bufferStream, Readers } from './readers.js'
 import { Sidecar, type StoredDigests, type VersionRow } from './sidecar.js'
 
 export interface UpstreamObjectStoreOptions {
@@ -40,7 +41,7 @@ const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a
 /** What a read learned about one engine version. */
 interface Found { version: ObjectVersion; engineVid: string; engineEtag: string }
 
-export class UpstreamObjectStore implements ObjectStore {
+export class UpstreamObjectStore implements ObjectStore, StoreCore {
   readonly region: string
   private readonly cfg: UpstreamConfig
   private readonly stateDir: string
@@ -50,6 +51,7 @@ export class UpstreamObjectStore implements ObjectStore {
   private sidecarDb: Sidecar | undefined
   private available = true
   private readonly multipart: UpstreamMultipart
+  private readonly readers: Readers
 
   constructor(opts: UpstreamObjectStoreOptions) {
     this.region = opts.region
@@ -59,6 +61,11 @@ export class UpstreamObjectStore implements ObjectStore {
     this.engine = new Engine(opts.region, opts.engine)
     this.buckets = new EngineBuckets(this.engine)
     this.multipart = new UpstreamMultipart(this)
+    this.readers = new Readers(this.engine)
+  }
+
+  pinReaders(engineBucket: string, key: string): Promise<void> {
+    return this.readers.pin(engineBucket, key)
   }
 
   async open(): Promise<void> {
@@ -128,7 +135,9 @@ export class UpstreamObjectStore implements ObjectStore {
       const mtime = input.lastModified?.getTime()
       let sent = 0
       const { result, digests } = await sendBody({
-        body: input.body, size: input.size, finalize: input.finalize, tmpDir: this.tmpDir, smallLimit: this.smallLimit,
+        body: input.body, size: input.size, tmpDir: this.tmpDir, smallLimit: this.smallLimit,
+        // After finalize, before the last byte leaves: the engine cannot show the new object yet.
+        finalize: async (staged) => { const d = await input.finalize(staged); await this.readers.pin(eb, input.key); return d },
         send: ({ body, length, digests, signal }) => (sent = length, this.engine.call((c) => c.send(new PutObjectCommand({
           Bucket: eb, Key: input.key, Body: body, ContentLength: length,
           ...encodeAttributes(attributes, { ...(input.versionId !== undefined ? { vid: input.versionId } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(digests ? { digests } : {}) }),
@@ -173,46 +182,37 @@ export class UpstreamObjectStore implements ObjectStore {
     const get = (range: string | undefined): Promise<GetObjectCommandOutput> => this.engine.call((c) => c.send(new GetObjectCommand({
       Bucket: eb, Key: key, ...(engineVid !== undefined ? { VersionId: engineVid } : {}), ...(range ? { Range: range } : {}),
     })).catch((e: unknown) => { throw this.readError(e, bucket, key, versionId) }))
-    // One round trip for the common small GET: the first bytes come with the metadata.
-    let res: GetObjectCommandOutput
+    // Registered before the GET leaves, so a write racing it pins what this GET found (readers.ts).
+    const reader = this.readers.begin(eb, key)
     try {
-      res = await get(`bytes=0-${this.smallLimit - 1}`)
-    } catch (e) {
-      const code = (e as { code?: string }).code
-      if (code === 'NoSuchKey' && versionId === undefined && (e as { fields: Record<string, unknown> }).fields.deleteMarker === undefined) throw await this.hiddenByMarker(eb, bucket, key, e)
-      if (code === 'NoSuchVersion' && engineVid !== undefined && await this.isMarker(eb, key, engineVid)) {
-        throw s3Error('MethodNotAllowed', { fields: { Method: 'GET', ResourceType: 'DeleteMarker' } })
+      // One round trip for the common small GET: the first bytes come with the metadata.
+      let res: GetObjectCommandOutput
+      try {
+        res = await get(`bytes=0-${this.smallLimit - 1}`)
+      } catch (e) {
+        const code = (e as { code?: string }).code
+        if (code === 'NoSuchKey' && versionId === undefined && (e as { fields: Record<string, unknown> }).fields.deleteMarker === undefined) throw await this.hiddenByMarker(eb, bucket, key, e)
+        if (code === 'NoSuchVersion' && engineVid !== undefined && await this.isMarker(eb, key, engineVid)) {
+          throw s3Error('MethodNotAllowed', { fields: { Method: 'GET', ResourceType: 'DeleteMarker' } })
+        }
+        if (code !== 'InvalidRange') throw e
+        res = await get(undefined) // an empty object has no byte 0
       }
-      if (code !== 'InvalidRange') throw e
-      res = await get(undefined) // an empty object has no byte 0
+      const head = res.Body ? Buffer.from(await res.Body.transformToByteArray()) : Buffer.alloc(0)
+      const total = /\/(\d+)$/.exec(res.ContentRange ?? '')?.[1]
+      const size = total !== undefined ? Number(total) : head.length
+      const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, res.VersionId ?? 'null')
+      const found = this.toFound(bucket, key, res, size, isLatest)
+      if (size <= head.length) {
+        reader.settle(undefined)
+        return { version: found.version, inline: head, open: (r) => bufferStream(r ? head.subarray(r.start, r.end + 1) : head) }
+      }
+      reader.settle({ engineBucket: eb, key, engineVid: found.engineVid, engineEtag: found.engineEtag, size, offset: head.length }, head)
+      return { version: found.version, open: reader.open }
+    } catch (e) {
+      reader.settle(undefined)
+      throw e
     }
-    const head = res.Body ? Buffer.from(await res.Body.transformToByteArray()) : Buffer.alloc(0)
-    const total = /\/(\d+)$/.exec(res.ContentRange ?? '')?.[1]
-    const size = total !== undefined ? Number(total) : head.length
-    const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, res.VersionId ?? 'null')
-    const found = this.toFound(bucket, key, res, size, isLatest)
-    if (size <= head.length) {
-      return { version: found.version, inline: head, open: (r) => bufferStream(r ? head.subarray(r.start, r.end + 1) : head) }
-    }
-    return { version: found.version, open: (r) => this.openRange(eb, key, found, head, r) }
-  }
-
-  /** Bytes of a large object, asked for when the caller reads; If-Match keeps them the bytes of `found`. */
-  private openRange(eb: string, key: string, found: Found, head: Buffer, range: ByteRange | undefined): Readable {
-    const start = range?.start ?? 0
-    const end = range?.end ?? found.version.size - 1
-    if (end < head.length) return bufferStream(head.subarray(start, end + 1))
-    const out = new PassThrough()
-    this.engine.call((c) => c.send(new GetObjectCommand({
-      Bucket: eb, Key: key, Range: `bytes=${start}-${end}`, IfMatch: `"${found.engineEtag}"`,
-      ...(found.engineVid !== 'null' ? { VersionId: found.engineVid } : {}),
-    }))).then((res) => {
-      const body = res.Body as Readable
-      body.on('error', (e) => out.destroy(this.engine.translate(e)))
-      out.on('close', () => { if (!body.readableEnded) body.destroy() })
-      body.pipe(out)
-    }, (e: unknown) => out.destroy(e as Error))
-    return out
   }
 
   /**
@@ -305,6 +305,7 @@ export class UpstreamObjectStore implements ObjectStore {
     const eb = this.engineBucket(bucket)
     if (opts.versionId !== undefined) {
       const engineVid = this.engineVid(bucket, key, opts.versionId)
+      await this.readers.pin(eb, key)
       const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: key, VersionId: engineVid })).catch((e: unknown) => {
         if (errorInfo(e).code === 'NoSuchBucket') return { DeleteMarker: false }
         throw e
@@ -314,6 +315,7 @@ export class UpstreamObjectStore implements ObjectStore {
     }
     const leave = await this.buckets.enter(eb, opts.versioning)
     try {
+      await this.readers.pin(eb, key)
       const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: key })))
       if (opts.versioning !== 'Enabled') side.dropVersion(bucket, key, 'null')
       if (opts.versioning === 'Unversioned') return { deleteMarker: false }
@@ -329,6 +331,7 @@ export class UpstreamObjectStore implements ObjectStore {
     const leave = await this.buckets.enter(eb, 'Enabled')
     try {
       const old = side.byMrapVid(input.bucket, input.key, input.versionId)
+      await this.readers.pin(eb, input.key)
       if (old) {
         await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: input.key, VersionId: old.engineVid })))
         side.dropVersion(input.bucket, input.key, old.engineVid)
@@ -437,10 +440,3 @@ export class UpstreamObjectStore implements ObjectStore {
   completeUpload(input: CompleteUploadInput): Promise<ObjectVersion> { return this.multipart.complete(input) }
   abortUpload(bucket: string, uploadId: string): Promise<void> { return this.multipart.abort(bucket, uploadId) }
 }
-
-export function bufferStream(b: Buffer): Readable {
-  const s = new PassThrough()
-  s.end(b)
-  return s
-}
-
