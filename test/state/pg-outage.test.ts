@@ -27,7 +27,7 @@ after(async () => {
 })
 
 const unavailable = (err: unknown): boolean => {
-  assert.ok(isS3Error(err), `not an S3Error: ${String(err)}`)
+  assert.ok(isS3Error(err), `not an S3Error: ${String(err)} ${(err as { code?: string }).code ?? ''}`)
   assert.equal(err.code, 'ServiceUnavailable')
   assert.equal(err.status, 503)
   return true

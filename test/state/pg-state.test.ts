@@ -93,6 +93,19 @@ describe('PostgreSQL state across nodes', () => {
     await within(1000, () => a.get('fleet', 'after-reconnect') === 'live', 'notifications after reconnect')
   })
 
+  it('lives through a pooled connection killed between two queries of a checked-out client', async () => {
+    const a = await node()
+    const c = await a.pool.connect()
+    const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
+    await cluster.sql('SELECT pg_terminate_backend($1)', [pid])
+    // pg emits 'error' on the idle-but-checked-out client now; unheard, it would kill the process.
+    await new Promise((r) => setTimeout(r, 200))
+    await assert.rejects(c.query('SELECT 1'))
+    c.release(true)
+    await a.put('fleet', 'after-kill', 'ok')
+    assert.equal(a.get('fleet', 'after-kill'), 'ok')
+  })
+
   it('picks up a change whose notification was lost through the periodic backstop', async () => {
     const a = await node({ backstopMs: 300 })
     // A writer that commits rows and a change-log entry but no NOTIFY is a lost notification.

@@ -22,3 +22,18 @@ export function unavailable(err: unknown): ServiceError | unknown {
   if (!isUnavailable(err)) return err
   return s3Error('ServiceUnavailable', { message: 'The control state database is unavailable; retry the request.' })
 }
+
+const guarded = new WeakSet<pg.Pool>()
+
+/**
+ * pg emits 'error' on a client whose server went away; on an idle pooled client the pool catches
+ * it, but a checked-out client between two queries has no listener, and an unheard 'error' event
+ * kills the process. The next query on that client fails anyway (and is reported as 503), so the
+ * event itself only needs hearing.
+ */
+export function guardPool(pool: pg.Pool, onError: (err: unknown) => void = () => undefined): void {
+  if (guarded.has(pool)) return
+  guarded.add(pool)
+  pool.on('error', onError)
+  pool.on('connect', (client) => { client.on('error', onError) })
+}

@@ -14,7 +14,7 @@
  * - Times are the database's (`now()`), so node clocks may disagree without breaking leases.
  */
 import type pg from 'pg'
-import { unavailable } from './errors.js'
+import { guardPool, unavailable } from './errors.js'
 
 export interface Lease {
   id: number
@@ -35,7 +35,7 @@ export interface LeaseQueueOptions {
 export type FailOutcome = 'retry' | 'dead' | 'lost'
 
 export class LeaseQueue {
-  constructor(private readonly pool: pg.Pool, private readonly opts: LeaseQueueOptions) {}
+  constructor(private readonly pool: pg.Pool, private readonly opts: LeaseQueueOptions) { guardPool(pool) }
 
   /**
    * Appends a task for `key`. With `dedupe`, a task with the same dedupe id still queued makes

@@ -31,7 +31,8 @@ export class ChangeListener {
 
   constructor(private readonly opts: ListenerOptions) {}
 
-  start(): void { void this.connect() }
+  /** Resolves after the first attempt, so a node that opened is listening unless the database is down. */
+  async start(): Promise<void> { await this.connect() }
 
   /** The backend pid of the listening session, for tests that kill it. */
   get pid(): number | undefined { return (this.client as unknown as { processID?: number } | undefined)?.processID }

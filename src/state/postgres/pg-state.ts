@@ -15,7 +15,7 @@
 import pg from 'pg'
 import type { BucketRecord } from '../control-store.js'
 import { ChangeFeed, patchBucket, type BucketPatch, type StateChange, type StateOp, type StateStore } from '../state-store.js'
-import { unavailable } from './errors.js'
+import { guardPool, unavailable } from './errors.js'
 import { ChangeListener, CHANNEL } from './listener.js'
 import { migrate, WRITE_LOCK } from './schema.js'
 
@@ -63,9 +63,7 @@ export class PgStateStore implements StateStore {
       connectionTimeoutMillis: this.opts.timeoutMs, query_timeout: this.opts.timeoutMs,
     }
     this.pool = new pg.Pool(config)
-    // An idle pooled client whose server went away emits 'error' on the pool; unhandled, it
-    // would crash the node, and the next checkout makes a fresh connection anyway.
-    this.pool.on('error', (err) => this.opts.onError?.(err))
+    guardPool(this.pool, (err) => this.opts.onError?.(err))
     this.listener = new ChangeListener({ config: base, hint: () => this.requestCatchUp(), pingMs: this.opts.pingMs, maxBackoffMs: 2000 })
   }
 
@@ -79,7 +77,7 @@ export class PgStateStore implements StateStore {
       await store.pool.end().catch(() => undefined)
       throw err
     }
-    store.listener.start()
+    await store.listener.start()
     store.backstop = setInterval(() => store.requestCatchUp(), store.opts.backstopMs)
     store.backstop.unref()
     return store
