@@ -85,3 +85,23 @@ test('a completion that leaves parts out holds exactly the named parts', async (
   assert.ok((await readAll(got.open())).equals(want))
   assert.ok((await readAll(got.open({ start: 5 * MiB - 2, end: 10 * MiB + 5 }))).equals(want.subarray(5 * MiB - 2, 10 * MiB + 6)))
 })
+
+test('a reader never opened does not hold up writes; a second open never yields other bytes', async () => {
+  const b = freshBucket()
+  const old = bytes(MiB, 6)
+  await put(store, b, 'k', old)
+  const never = await store.getObject(b, 'k') // as a HEAD: found, never opened
+  const twice = await store.getObject(b, 'k')
+  const t0 = Date.now()
+  const next = bytes(MiB, 7)
+  await put(store, b, 'k', next)
+  assert.ok(Date.now() - t0 < 5000, 'the write waited for response headers, not for the readers to finish')
+  assert.equal(never.version.size, MiB)
+  assert.ok((await readAll((await store.getObject(b, 'k')).open())).equals(next))
+  // Two opens before either reads: only one may take the pinned response.
+  const first = twice.open()
+  const second = twice.open()
+  assert.ok((await readAll(first)).equals(old))
+  const again = await readAll(second).catch((e: unknown) => e)
+  assert.ok(!(again instanceof Buffer) || again.equals(old), 'old bytes or an error, never the new object')
+})

@@ -55,9 +55,9 @@ interface Pending {
 const idOf = (engineBucket: string, key: string): string => `${engineBucket}\0${key}`
 
 export class Readers {
+  /** Readers waiting to open, by key; opened, inline and failed ones leave at once. */
   private readonly byKey = new Map<string, Set<Pending>>()
-  /** Oldest first, for expiry. */
-  private readonly queue: Pending[] = []
+  private sweptAt = Date.now()
 
   constructor(private readonly engine: Engine) {}
 
@@ -65,15 +65,16 @@ export class Readers {
    * Registers a reader before its first GET is sent, so a write that starts meanwhile waits for
    * that GET (then pins it) instead of missing it.
    */
-  begin(engineBucket: string, key: string): Reader {
+  begin(engineBucket: string, key: string, track = true): Reader {
     this.expire()
     let settle!: (t: ReaderTarget | undefined) => void
     const known = new Promise<ReaderTarget | undefined>((ok) => { settle = ok })
     const p: Pending = { id: idOf(engineBucket, key), at: Date.now(), opened: false, ready: known, pinned: undefined }
-    let set = this.byKey.get(p.id)
-    if (!set) this.byKey.set(p.id, (set = new Set()))
-    set.add(p)
-    this.queue.push(p)
+    if (track) {
+      let set = this.byKey.get(p.id)
+      if (!set) this.byKey.set(p.id, (set = new Set()))
+      set.add(p)
+    }
     let target: ReaderTarget | undefined
     let head: Buffer = Buffer.alloc(0)
     return {
@@ -119,8 +120,11 @@ export class Readers {
     const restStart = Math.max(start, head.length)
     const out = new PassThrough()
     if (fromHead.length) out.write(fromHead)
-    const source: Promise<Readable> = p.pinned
-      ? p.pinned.then((body) => (body && !body.destroyed ? slice(body, restStart - head.length, end - restStart + 1) : this.fetch(t, restStart, end)))
+    // A pinned body serves one open; later opens of the same result fetch again.
+    const pinned = p.pinned
+    p.pinned = undefined
+    const source: Promise<Readable> = pinned
+      ? pinned.then((body) => (body && !body.destroyed ? slice(body, restStart - head.length, end - restStart + 1) : this.fetch(t, restStart, end)))
       : this.fetch(t, restStart, end)
     source.then((body) => {
       body.on('error', (e) => out.destroy(this.engine.translate(e)))
@@ -130,7 +134,7 @@ export class Readers {
     return out
   }
 
-/** A GET of bytes [start, end] of exactly the version the reader saw. */
+  /** A GET of bytes [start, end] of exactly the version the reader saw. */
   private async fetch(t: ReaderTarget, start: number, end: number): Promise<Readable> {
     const res = await this.engine.call((c) => c.send(new GetObjectCommand({
       Bucket: t.engineBucket, Key: t.key, Range: `bytes=${start}-${end}`, IfMatch: `"${t.engineEtag}"`,
@@ -148,9 +152,15 @@ export class Readers {
     if (set.size === 0) this.byKey.delete(p.id)
   }
 
+  /** Drops readers never opened (HEADs, tagging reads) after READER_TTL_MS; a sweep every 5 s at most. */
   private expire(): void {
-    const old = Date.now() - READER_TTL_MS
-    while (this.queue.length && (this.queue[0]!.at < old || this.queue[0]!.opened)) this.drop(this.queue.shift()!)
+    const now = Date.now()
+    if (now - this.sweptAt < 5000) return
+    this.sweptAt = now
+    for (const [id, set] of this.byKey) {
+      for (const p of set) if (p.at < now - READER_TTL_MS) set.delete(p)
+      if (set.size === 0) this.byKey.delete(id)
+    }
   }
 }
 

@@ -175,7 +175,12 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     return new Date(Math.floor(Date.now() / 1000) * 1000)
   }
 
-  async getObject(bucket: string, key: string, versionId?: string): Promise<GetResult> {
+  getObject(bucket: string, key: string, versionId?: string): Promise<GetResult> {
+    return this.read(bucket, key, versionId, true)
+  }
+
+  /** `track`: false for the store's own metadata reads, which never open the bytes. */
+  private async read(bucket: string, key: string, versionId: string | undefined, track: boolean): Promise<GetResult> {
     this.live()
     const eb = this.engineBucket(bucket)
     const engineVid = versionId === undefined ? undefined : this.engineVid(bucket, key, versionId)
@@ -183,7 +188,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       Bucket: eb, Key: key, ...(engineVid !== undefined ? { VersionId: engineVid } : {}), ...(range ? { Range: range } : {}),
     })).catch((e: unknown) => { throw this.readError(e, bucket, key, versionId) }))
     // Registered before the GET leaves, so a write racing it pins what this GET found (readers.ts).
-    const reader = this.readers.begin(eb, key)
+    const reader = this.readers.begin(eb, key, track)
     try {
       // One round trip for the common small GET: the first bytes come with the metadata.
       let res: GetObjectCommandOutput
@@ -286,7 +291,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
 
   async updateObject(bucket: string, key: string, versionId: string | undefined, patch: Partial<ObjectAttributes>): Promise<ObjectVersion> {
     const side = this.live()
-    const got = await this.getObject(bucket, key, versionId)
+    const got = await this.read(bucket, key, versionId, false)
     const v = got.version
     const { bucket: _b, key: _k, versionId: _v, isDeleteMarker: _d, isLatest: _l, size: _s, etag: _e, lastModified: _m, checksums: _c, checksumType: _t, parts: _p, ...current } = v
     const merged = cleanAttributes({ ...current, ...patch })
