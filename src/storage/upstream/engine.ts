@@ -110,6 +110,14 @@ export class Engine {
     return this.probing
   }
 
+  /**
+   * ServiceUnavailable while the engine is known down: for answers mrap could give from its own
+   * records (listUploads), so a down region fails the same way for every call.
+   */
+  assertUp(): void {
+    if (this.down) throw s3Error('ServiceUnavailable', { fields: { Region: this.region } })
+  }
+
   private up(): void {
     if (!this.down) return
     this.down = false

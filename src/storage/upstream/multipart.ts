@@ -96,6 +96,7 @@ export class UpstreamMultipart {
    */
   async listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult> {
     const side = this.store.live()
+    this.store.engine.assertUp()
     const prefix = input.prefix ?? ''
     let start: Position = startAfter(input.keyMarker, prefix, input.delimiter)
     if (input.keyMarker && input.uploadIdMarker) {
