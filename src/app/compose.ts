@@ -15,6 +15,8 @@ import { iamHandlers } from '../iam/handlers.js'
 import type { World } from '../world/schema.js'
 import type { ObjectStore } from '../storage/types.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
+import { UpstreamObjectStore } from '../storage/upstream/upstream-object-store.js'
+import { engineBucketName } from '../storage/upstream/config.js'
 import { SigV4AKeyCache, SigV4KeyCache } from '../auth/index.js'
 import { applyWorld } from '../world/apply.js'
 import { loadCatalog } from '../policy/index.js'
@@ -43,8 +45,51 @@ export interface App {
   close(): Promise<void>
 }
 
+export interface CoreOptions {
+  config: ServerConfig
+  world: World
+  log: Logger
+  clock?: () => Date
+  /** Where upstream regions' credentials are looked up (default process.env). */
+  env?: Record<string, string | undefined>
+}
+
+/**
+ * A region's store as the world declares it. An upstream engine's secrets come from the variables
+ * the file names; the error names the variable and never echoes a value.
+ */
+export function storeFor(region: World['regions'][number], dir: string, env: Record<string, string | undefined>): ObjectStore {
+  const storage = region.storage
+  if (storage === 'embedded' || storage.kind === 'embedded') return new EmbeddedObjectStore({ region: region.name, dir })
+  const secret = (name: string): string => {
+    const v = env[name]
+    if (v === undefined || v === '') throw new StartupError(`region ${region.name}: the environment variable ${name} (named by its storage section) is not set`)
+    return v
+  }
+  return new UpstreamObjectStore({
+    region: region.name,
+    stateDir: dir,
+    engine: {
+      endpoint: storage.endpoint, region: storage.region, forcePathStyle: storage.addressing === 'path',
+      accessKeyId: secret(storage.accessKeyIdEnv), secretAccessKey: secret(storage.secretAccessKeyEnv),
+      bucketTemplate: storage.bucketTemplate,
+    },
+  })
+}
+
+/** A world bucket on an engine must map to a bucket name the engine accepts (legacy names with capitals do not). */
+function checkEngineBucketNames(world: World): void {
+  for (const b of world.buckets) {
+    const storage = world.regions.find((r) => r.name === b.region)?.storage
+    if (!storage || storage === 'embedded' || storage.kind === 'embedded') continue
+    try { engineBucketName(storage.bucketTemplate, b.region, b.name) } catch {
+      throw new StartupError(`bucket ${b.name}: bucketTemplate ${storage.bucketTemplate} of region ${b.region} makes no valid S3 bucket name of it (lower case, 3-63 characters); rename the bucket or change the template`)
+    }
+  }
+}
+
 /** The core alone: every long-lived service, no feature. Replication's hooks are the inert default. */
-export async function createCore(opts: { config: ServerConfig; world: World; log: Logger; clock?: () => Date }): Promise<Core> {
+export async function createCore(opts: CoreOptions): Promise<Core> {
   const { config, world, log } = opts
   try {
     mkdirSync(config.dataDir, { recursive: true })
@@ -52,12 +97,15 @@ export async function createCore(opts: { config: ServerConfig; world: World; log
   } catch (e) {
     throw new StartupError(`the data directory ${config.dataDir} is not writable: ${(e as Error).message}`)
   }
+  checkEngineBucketNames(world)
+  // Every credential is read before anything opens, so a missing variable stops start-up cleanly.
+  const env = opts.env ?? process.env
+  const made = world.regions.map((region) => storeFor(region, join(config.dataDir, 'regions', region.name), env))
   const control = new ControlStore(config.dataDir)
   const stores = new Map<string, ObjectStore>()
-  for (const region of world.regions) {
-    const store = new EmbeddedObjectStore({ region: region.name, dir: join(config.dataDir, 'regions', region.name) })
+  for (const store of made) {
     await store.open()
-    stores.set(region.name, store)
+    stores.set(store.region, store)
   }
   const policies = new PolicyCache(await loadCatalog())
   // IAM state persists in the control DB; account-level Block Public Access lives with the accounts.
@@ -90,7 +138,7 @@ export async function createCore(opts: { config: ServerConfig; world: World; log
 }
 
 /** The whole application: the core, the world applied, replication running, every handler. */
-export async function createApp(opts: { config: ServerConfig; world: World; log: Logger; clock?: () => Date }): Promise<App> {
+export async function createApp(opts: CoreOptions): Promise<App> {
   const core = await createCore(opts)
   core.health.start()
   await applyWorld(core, opts.world)

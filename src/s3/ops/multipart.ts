@@ -11,7 +11,7 @@ import { parseRange } from '../conditionals.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { canonicalId, empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
-import { openCopySource, storeOf, writeHeaders } from './object.js'
+import { declaredSize, openCopySource, storeOf, writeHeaders } from './object.js'
 
 const MAX_PART_NUMBER = 10000
 
@@ -61,8 +61,10 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
   const up = await uploadOf(req)
   const digester = bodyDigester(req.headers, up.checksumAlgorithm ? [up.checksumAlgorithm] : [])
   const body = pipeline(req.body, digester, () => {})
+  const size = declaredSize(req)
   const part = await storeOf(req).uploadPart({
     bucket: req.bucket.name, uploadId: up.uploadId, partNumber, body,
+    ...(size !== undefined ? { size } : {}),
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums } },
   })
   const headers: Record<string, string> = { etag: `"${part.etag}"` }
@@ -88,7 +90,7 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
   const digester = new ChecksumStream({ algorithms: up.checksumAlgorithm ? [up.checksumAlgorithm] : [] })
   const body = pipeline(source.open(range), digester, () => {})
   const part = await storeOf(req).uploadPart({
-    bucket: req.bucket.name, uploadId: up.uploadId, partNumber, body,
+    bucket: req.bucket.name, uploadId: up.uploadId, partNumber, body, size: range ? range.end - range.start + 1 : 0,
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums } },
   })
   const headers: Record<string, string> = {}

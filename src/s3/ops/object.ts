@@ -35,6 +35,18 @@ function versionIdParam(req: S3Request): string | undefined {
   return v
 }
 
+/**
+ * The decoded body length the request declared, so a store that forwards bytes can stream them
+ * instead of staging a copy. Chosen as decodeBody (auth/body.ts) checks it: an aws-chunked
+ * (STREAMING-*) payload has x-amz-decoded-content-length, any other has Content-Length. Both
+ * were validated before the operation ran; a body that ends short still fails as IncompleteBody.
+ */
+export function declaredSize(req: S3Request): number | undefined {
+  const streaming = header(req.headers, 'x-amz-content-sha256')?.startsWith('STREAMING-') === true
+  const v = header(req.headers, streaming ? 'x-amz-decoded-content-length' : 'content-length')
+  return v !== undefined && /^\d{1,16}$/.test(v.trim()) ? Number(v.trim()) : undefined
+}
+
 /** If-None-Match: * on PUT is a conditional write (fails when the key exists). */
 async function checkWriteConditions(req: ObjectRequest): Promise<void> {
   const inm = header(req.headers, 'if-none-match')
@@ -59,8 +71,10 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
   if (rs) attributes.replicationStatus = rs
   const body = pipeline(req.body, digester, () => {})
+  const size = declaredSize(req)
   const v = await storeOf(req).putObject({
     bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes, body,
+    ...(size !== undefined ? { size } : {}),
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
   })
   req.core.replication.written(req.bucket, v)
@@ -204,7 +218,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   const digester = new ChecksumStream({ algorithms: wanted ? [wanted] : src.parts ? [] : algs })
   const body = pipeline(source.open(src.size > 0 ? { start: 0, end: src.size - 1 } : undefined), digester, () => {})
   const v = await storeOf(req).putObject({
-    bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes: attributes as ObjectAttributes, body,
+    bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes: attributes as ObjectAttributes, body, size: src.size,
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
   })
   req.core.replication.written(req.bucket, v)
