@@ -13,7 +13,7 @@
  * Environment knobs: BENCH_SECONDS (per measured case, default 3), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 16), BENCH_BIG_MIB (default 1024), BENCH_LOADGEN=wrk|node (default wrk,
  * installed from Debian when missing and root; node = bench/http-load.ts), BENCH_MRAP_LOG_LEVEL
- * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
+ * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_SKIP_UPSTREAM=1 (no bench/upstream.ts), BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
  * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is),
  * BENCH_HOLD_SECONDS=N (print the server pids and a presigned URL, then wait N s before the cases).
  */
@@ -286,12 +286,12 @@ async function bigPutGet(endpoint: string, pid: number): Promise<Record<string, 
 
 // ---------------------------------------------------------------- micro-benchmarks
 
-async function runMicro(name: string): Promise<{ name: string; lines: unknown[]; seconds: number; error?: string }> {
+async function runMicro(name: string, timeoutMs = 60_000): Promise<{ name: string; lines: unknown[]; seconds: number; error?: string }> {
   const file = join(ROOT, 'bench', `${name}.ts`)
   const t0 = Date.now()
   const [cmd, args] = pinned(0, process.execPath, ['--import', 'tsx', file])
   try {
-    const { stdout } = await execFileP(cmd, args, { cwd: ROOT, timeout: 60_000, maxBuffer: 16 << 20, env: { ...process.env, NODE_OPTIONS: '' } })
+    const { stdout } = await execFileP(cmd, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, NODE_OPTIONS: '' } })
     const lines = stdout.split('\n').filter((l) => l.trim()).map((l) => { try { return JSON.parse(l) as unknown } catch { return { text: l } } })
     return { name, lines, seconds: (Date.now() - t0) / 1000 }
   } catch (e) {
@@ -451,6 +451,12 @@ async function main(): Promise<void> {
       micro.push(await runMicro(name))
     }
   }
+  // Issue 16: mrap over a Ceph RGW against the same signed requests straight to RGW; its own
+  // cluster, mrap child and wrk runs (about 1.5 min). BENCH_SKIP_UPSTREAM=1 skips it.
+  if (process.env.BENCH_SKIP_UPSTREAM !== '1') {
+    log('bench/upstream.ts: signed GET/PUT through mrap over Ceph RGW vs straight to RGW')
+    micro.push(await runMicro('upstream', 600_000))
+  }
 
   // Issue 5: an MRAP GET (SigV4A, over TLS, routed) costs no more server CPU per request than a
   // direct SigV4 GET plus 1.5 P-256 verifications (the one SigV4A needs cannot be cached). The
@@ -477,6 +483,9 @@ async function main(): Promise<void> {
     // Issue 16: the same large-object goal through the upstream store on Ceph RGW (bench/upstream-big.ts).
     ...((micro.find((m) => m.name === 'upstream-big')?.lines ?? []) as { bench?: string; goal?: string; hwmAfterGetMiB?: number; met?: boolean }[])
       .filter((l) => l.bench === 'upstream-big' && l.goal !== undefined).map((l) => ({ goal: l.goal!, value: l.hwmAfterGetMiB ?? NaN, met: l.met === true })),
+    // Issue 16: signed GET/PUT through mrap over RGW vs straight to RGW (bench/upstream.ts).
+    ...((micro.find((m) => m.name === 'upstream')?.lines ?? []) as { bench?: string; goal?: string; value?: number; met?: boolean }[])
+      .filter((l) => l.bench === 'upstream-http' && l.goal !== undefined).map((l) => ({ goal: l.goal!, value: l.value ?? NaN, met: l.met === true })),
   ]
   const out: string[] = []
   out.push('')

@@ -7,12 +7,13 @@
  * - PUT and GET through the MRAP from the seed VPC (SigV4A; "Configuring a Multi-Region Access
  *   Point for use with AWS PrivateLink",
  *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointsPrivateLink.html).
- * - Two-way replication between the engines through mrap's queue ("Configuring bucket
- *   replication for Multi-Region Access Points",
+ * - Two-way replication between the engines through mrap's queue ("Configuring replication for
+ *   use with Multi-Region Access Points",
  *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointBucketReplication.html).
  * - Failover: the east gateway is SIGKILLed while a stream of requests runs; each client sees at
- *   most its one in-flight request fail, the rest go to eu-west-1 ("Multi-Region Access Point
- *   failover": routing moves to the other active Region). The gateway restarts on the same OSD,
+ *   most its one in-flight request fail, the rest go to eu-west-1 ("Amazon S3 Multi-Region Access
+ *   Points routing states", https://docs.aws.amazon.com/AmazonS3/latest/userguide/FailoverConfiguration.html:
+ *   in active-active, a disruption redirects traffic to an active Region). The gateway restarts on the same OSD,
  *   replication drains and both engines hold the same objects byte for byte, read past mrap.
  */
 import assert from 'node:assert/strict'

@@ -1,0 +1,213 @@
+/**
+ * Bench case, issue 16: a region on a Ceph RGW, the same signed request through mrap and straight
+ * to the engine, in the same run (docs/benchmarks.md §Method: same-run ratios, not timed tests).
+ * Goals: GET 1 KiB through mrap >= 0.6 x straight, GET 1 MiB >= 0.8 x, PUT 1 KiB >= 0.6 x; mrap's
+ * own CPU per request is reported beside RGW's.
+ *
+ * Every server process (mrap and every radosgw thread) is pinned to core 0 and wrk to core 1, so
+ * "through mrap" pays for mrap and RGW on one core and "straight" for RGW alone: the ratio is the
+ * conservative one; on separate hosts mrap costs the engine nothing. Requests are presigned SigV4
+ * (UNSIGNED-PAYLOAD), to mrap with mrap's identity and to RGW with the engine's service key.
+ *
+ * Prints one JSON line per case and per goal, then a summary line. `npm run bench` runs it after
+ * the micro-benchmarks (BENCH_SKIP_UPSTREAM=1 skips it); alone:
+ *   node --import tsx bench/upstream.ts
+ * with run.ts's BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_CASES, BENCH_MRAP_NODE_ARGS.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { HttpRequest } from '@smithy/protocol-http'
+import { SignatureV4 } from '@smithy/signature-v4'
+import { startCeph } from '../test/helpers/ceph.js'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const run = promisify(execFile)
+const num = (name: string, dflt: number): number => { const v = Number(process.env[name]); return Number.isFinite(v) && v > 0 ? v : dflt }
+const SECONDS = num('BENCH_SECONDS', 3)
+const ROUNDS = num('BENCH_ROUNDS', 3)
+const CONNECTIONS = num('BENCH_CONNECTIONS', 16)
+const KiB = 1024
+const MiB = 1024 * KiB
+const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
+const PIN = cpus().length >= 2
+const log = (s: string): void => { process.stderr.write(`${s}\n`) }
+const round = (n: number, d: number): number => Math.round(n * 10 ** d) / 10 ** d
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2 }
+const CLK_TCK = 100
+
+function cpuSeconds(pid: number): number {
+  // All threads: /proc/<pid>/stat of the thread-group leader sums them.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK
+}
+
+type Data = string | ArrayBuffer | ArrayBufferView
+const u8 = (d: Data): string | Uint8Array => typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d)
+class Sha256 {
+  private h: Hash | Hmac
+  private readonly s: string | Uint8Array | undefined
+  constructor(secret?: Data) { this.s = secret === undefined ? undefined : u8(secret); this.h = this.fresh() }
+  private fresh(): Hash | Hmac { return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256') }
+  update(d: Data): void { this.h.update(u8(d)) }
+  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()) }
+  reset(): void { this.h = this.fresh() }
+}
+
+async function presign(creds: { accessKeyId: string; secretAccessKey: string }, method: 'GET' | 'PUT', endpoint: string, bucket: string, key: string): Promise<string> {
+  const u = new URL(endpoint)
+  const path = `/${bucket}/${key}`
+  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: creds, sha256: Sha256, uriEscapePath: false, applyChecksum: false })
+  const signed = await signer.presign(new HttpRequest({ method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } }), { expiresIn: 3600 })
+  const q = Object.entries(signed.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x ?? '')}`))
+  return `${u.origin}${path}?${q.join('&')}`
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'mrap-bench-upstream-http-'))
+let scripts = 0
+
+/** wrk on core 1: a plain GET of one URL, or a Lua script cycling through PUT URLs. */
+async function wrk(urls: string[], method: 'GET' | 'PUT', size: number, seconds: number): Promise<{ rps: number; requests: number; bad: number; p50Ms: number }> {
+  let args: string[]
+  if (method === 'GET' && urls.length === 1) args = [urls[0]!]
+  else {
+    const file = join(scratch, `s${scripts++}.lua`)
+    writeFileSync(file, [`wrk.method = "${method}"`, size ? `wrk.body = string.rep("x", ${size})` : '',
+      `local paths = { ${urls.map((x) => { const v = new URL(x); return JSON.stringify(v.pathname + v.search) }).join(', ')} }`,
+      'local i = 0', 'request = function()', '  i = i % #paths + 1', '  return wrk.format(nil, paths[i])', 'end'].join('\n'))
+    args = ['-s', file, `${new URL(urls[0]!).origin}/`]
+  }
+  const full = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...args]
+  const { stdout } = await run(PIN ? 'taskset' : 'wrk', PIN ? ['-c', '1', 'wrk', ...full] : full, { timeout: (seconds + 30) * 1000 })
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1])
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1])
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0)
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s)\s*$/m.exec(stdout)
+  const p50Ms = p50 ? Number(p50[1]) * (p50[2] === 'us' ? 0.001 : p50[2] === 's' ? 1000 : 1) : NaN
+  if (!Number.isFinite(rps)) throw new Error(`could not parse wrk output:\n${stdout}`)
+  return { rps, requests, bad: non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0), p50Ms }
+}
+
+function world(endpoint: string): string {
+  return [
+    'regions:',
+    '  - name: us-east-1',
+    `    storage: { kind: s3, endpoint: "${endpoint}", accessKeyIdEnv: BENCH_RGW_KEY_ID, secretAccessKeyEnv: BENCH_RGW_SECRET }`,
+    'accounts:',
+    '  - id: "123456789012"',
+    '    name: bench',
+    '    users:',
+    '      - name: admin',
+    `        accessKeys: [{ id: ${ADMIN.accessKeyId}, secret: ${ADMIN.secretAccessKey} }]`,
+    '        policies: [{ name: all, document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "*", Resource: "*" }] } }]',
+    'buckets:',
+    '  - { name: bench, region: us-east-1, owner: "123456789012" }',
+  ].join('\n')
+}
+
+async function startMrap(dir: string, worldFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; pid: number; url: string }> {
+  const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const args = [...nodeArgs, join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', join(dir, 'data'), '--world', worldFile, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1']
+  const child = spawn(PIN ? 'taskset' : process.execPath, PIN ? ['-c', '0', process.execPath, ...args] : args, {
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', MRAP_LOG_LEVEL: process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn', ...env },
+  })
+  let err = ''
+  const url = await new Promise<string>((ok, fail) => {
+    const t = setTimeout(() => fail(new Error(`mrap did not start in 60 s:\n${err}`)), 60_000)
+    child.stderr!.setEncoding('utf8')
+    child.stderr!.on('data', (d: string) => { err += d; const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(err); if (m) { clearTimeout(t); ok(m[1]!) } })
+    child.once('exit', (c) => { clearTimeout(t); fail(new Error(`mrap exited (${c}):\n${err}`)) })
+  })
+  return { child, pid: child.pid!, url }
+}
+
+interface Case { name: string; via: 'mrap' | 'rgw'; method: 'GET' | 'PUT'; size: number; urls: string[] }
+
+const ceph = await startCeph('bench-http')
+const dir = mkdtempSync(join(tmpdir(), 'mrap-bench-upstream-'))
+let mrap: { child: ChildProcess; pid: number; url: string } | undefined
+try {
+  const rgwPid = rgwPidOf(ceph.endpoint)
+  if (PIN) await run('taskset', ['-a', '-p', '-c', '0', String(rgwPid)])
+  const worldFile = join(dir, 'world.yaml')
+  writeFileSync(worldFile, world(ceph.endpoint))
+  mrap = await startMrap(dir, worldFile, { BENCH_RGW_KEY_ID: ceph.accessKeyId, BENCH_RGW_SECRET: ceph.secretAccessKey })
+  const engineCreds = { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey }
+  const rgw = new S3Client({ endpoint: ceph.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: engineCreds, maxAttempts: 1, requestChecksumCalculation: 'WHEN_REQUIRED' })
+  const viaMrap = new S3Client({ endpoint: mrap.url, region: 'us-east-1', forcePathStyle: true, credentials: ADMIN, maxAttempts: 1 })
+  await rgw.send(new CreateBucketCommand({ Bucket: 'direct' }))
+  for (const [c, b] of [[rgw, 'direct'], [viaMrap, 'bench']] as const) {
+    await c.send(new PutObjectCommand({ Bucket: b, Key: 'get-1k', Body: Buffer.alloc(KiB, 'a') }))
+    await c.send(new PutObjectCommand({ Bucket: b, Key: 'get-1m', Body: Buffer.alloc(MiB, 'b') }))
+  }
+  rgw.destroy(); viaMrap.destroy()
+  const puts = (creds: typeof ADMIN, endpoint: string, bucket: string) => Promise.all(Array.from({ length: 256 }, (_, i) => presign(creds, 'PUT', endpoint, bucket, `put-1k/${i}`)))
+  const cases: Case[] = [
+    { name: 'rgw signed GET 1 KiB', via: 'rgw', method: 'GET', size: KiB, urls: [await presign(engineCreds, 'GET', ceph.endpoint, 'direct', 'get-1k')] },
+    { name: 'mrap signed GET 1 KiB', via: 'mrap', method: 'GET', size: KiB, urls: [await presign(ADMIN, 'GET', mrap.url, 'bench', 'get-1k')] },
+    { name: 'rgw signed GET 1 MiB', via: 'rgw', method: 'GET', size: MiB, urls: [await presign(engineCreds, 'GET', ceph.endpoint, 'direct', 'get-1m')] },
+    { name: 'mrap signed GET 1 MiB', via: 'mrap', method: 'GET', size: MiB, urls: [await presign(ADMIN, 'GET', mrap.url, 'bench', 'get-1m')] },
+    { name: 'rgw signed PUT 1 KiB', via: 'rgw', method: 'PUT', size: KiB, urls: await puts(engineCreds, ceph.endpoint, 'direct') },
+    { name: 'mrap signed PUT 1 KiB', via: 'mrap', method: 'PUT', size: KiB, urls: await puts(ADMIN, mrap.url, 'bench') },
+  ]
+  // BENCH_CASES=<regex>, as run.ts: keeps the matching cases (name them both ways for a ratio).
+  const only = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES) : null
+  if (only) cases.splice(0, cases.length, ...cases.filter((c) => only.test(c.name)))
+  for (const c of cases) {
+    const r = await fetch(c.urls[0]!, c.method === 'PUT' ? { method: 'PUT', body: 'x'.repeat(c.size) } : {})
+    const body = Buffer.from(await r.arrayBuffer())
+    if (r.status !== 200 || (c.method === 'GET' && body.length !== c.size)) throw new Error(`${c.name}: ${r.status} ${body.toString('utf8', 0, 300)}`)
+  }
+  const results = new Map<string, { rps: number; bad: number; p50Ms: number; mrapUs: number; rgwUs: number }[]>(cases.map((c) => [c.name, []]))
+  for (const c of cases) await wrk(c.urls, c.method, c.size, 1)
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      const m0 = cpuSeconds(mrap.pid), g0 = cpuSeconds(rgwPid)
+      const m = await wrk(c.urls, c.method, c.size, SECONDS)
+      const per = (s: number): number => (m.requests > 0 ? (s / m.requests) * 1e6 : NaN)
+      const row = { ...m, mrapUs: per(cpuSeconds(mrap.pid) - m0), rgwUs: per(cpuSeconds(rgwPid) - g0) }
+      results.get(c.name)!.push(row)
+      log(`  round ${r + 1} ${c.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)} rps  p50 ${row.p50Ms.toFixed(2)} ms  mrap ${row.mrapUs.toFixed(0)} µs/req  rgw ${row.rgwUs.toFixed(0)} µs/req${row.bad ? `  (${row.bad} non-2xx/errors!)` : ''}`)
+    }
+  }
+  const summary = cases.map((c) => {
+    const rs = results.get(c.name)!
+    return { bench: 'upstream-http', case: c.name, rps: round(median(rs.map((x) => x.rps)), 0), rpsRounds: rs.map((x) => round(x.rps, 0)), p50Ms: round(median(rs.map((x) => x.p50Ms)), 2), mrapCpuUsPerReq: round(median(rs.map((x) => x.mrapUs)), 0), rgwCpuUsPerReq: round(median(rs.map((x) => x.rgwUs)), 0), bad: rs.reduce((a, x) => a + x.bad, 0) }
+  })
+  for (const s of summary) console.log(JSON.stringify(s))
+  const rps = (n: string): number => summary.find((s) => s.case === n)?.rps ?? NaN
+  for (const [what, goal] of [['GET 1 KiB', 0.6], ['GET 1 MiB', 0.8], ['PUT 1 KiB', 0.6]] as const) {
+    if (only && !(only.test(`mrap signed ${what}`) && only.test(`rgw signed ${what}`))) continue
+    const value = round(rps(`mrap signed ${what}`) / rps(`rgw signed ${what}`), 3)
+    console.log(JSON.stringify({ bench: 'upstream-http', goal: `signed ${what} through mrap over RGW >= ${goal} x straight to RGW (rps, same run, one server core)`, value, met: value >= goal }))
+  }
+} finally {
+  if (mrap && mrap.child.exitCode === null) {
+    mrap.child.kill('SIGTERM')
+    await new Promise((r) => { const t = setTimeout(() => { mrap!.child.kill('SIGKILL'); r(undefined) }, 5000); mrap!.child.once('exit', () => { clearTimeout(t); r(undefined) }) })
+  }
+  await ceph.down()
+  rmSync(dir, { recursive: true, force: true })
+  rmSync(scratch, { recursive: true, force: true })
+}
+
+/** radosgw's pid: the one whose command line names the cluster serving `endpoint`. */
+function rgwPidOf(endpoint: string): number {
+  const port = new URL(endpoint).port
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')
+      if (!cmd[0]?.endsWith('radosgw')) continue
+      const conf = cmd[cmd.indexOf('-c') + 1]!
+      if (readFileSync(conf, 'utf8').includes(`127.0.0.1:${port}`)) return Number(name)
+    } catch { /* gone, or not ours to read */ }
+  }
+  throw new Error(`no radosgw serves ${endpoint}`)
+}
