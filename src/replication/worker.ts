@@ -172,7 +172,8 @@ export class ReplicationWorker {
       const body = pipeline(got.open(v.size > 0 ? { start: 0, end: v.size - 1 } : undefined), tap, () => {})
       await to.putObject({
         bucket: t.destBucket, key: t.key, versioning: 'Enabled', versionId: v.versionId, lastModified: v.lastModified,
-        attributes: replicaAttributes(v, storageClass), body,
+        // The size is known: an engine-backed store streams the replica instead of spooling it.
+        attributes: replicaAttributes(v, storageClass), body, size: v.size,
         finalize: (staged) => {
           if (staged.size !== v.size || (!multipart && md5.digest('hex') !== v.etag)) throw new Error('replica bytes differ from the source version')
           return { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}) }
