@@ -25,7 +25,7 @@ function millis(v: string): number {
 }
 
 program.command('serve')
-  .description('start the server (embedded storage in the data directory, the seed world unless --world)')
+  .description('start the server (the seed world unless --world; each region stores in the data directory or in the S3 engine its world entry names)')
   .option('--data-dir <dir>', 'where objects and state live', process.env.MRAP_DATA_DIR ?? '.mrap/data')
   .option('--world <file>', 'a world file (YAML); default: the seed world (examples/seed.yaml)')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
