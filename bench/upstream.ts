@@ -12,7 +12,9 @@
  * Prints one JSON line per case and per goal, then a summary line. `npm run bench` runs it after
  * the micro-benchmarks (BENCH_SKIP_UPSTREAM=1 skips it); alone:
  *   node --import tsx bench/upstream.ts
- * with run.ts's BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_CASES, BENCH_MRAP_NODE_ARGS.
+ * with run.ts's BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_CASES, BENCH_MRAP_NODE_ARGS, and
+ * BENCH_MRAP_MAIN=<a compiled cli/main.js> to measure a build made elsewhere (bin/mrap.mjs falls
+ * back to tsx whenever any source is newer than dist/, as it is while others edit the tree).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
@@ -113,7 +115,7 @@ function world(endpoint: string): string {
 
 async function startMrap(dir: string, worldFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; pid: number; url: string }> {
   const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const args = [...nodeArgs, join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', join(dir, 'data'), '--world', worldFile, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1']
+  const args = [...nodeArgs, process.env.BENCH_MRAP_MAIN ?? join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', join(dir, 'data'), '--world', worldFile, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1']
   const child = spawn(PIN ? 'taskset' : process.execPath, PIN ? ['-c', '0', process.execPath, ...args] : args, {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', MRAP_LOG_LEVEL: process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn', ...env },
   })

@@ -170,6 +170,15 @@ export interface CompleteUploadInput {
   finalize: (parts: PartInfo[]) => { etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }
 }
 
+export interface GetOptions {
+  /**
+   * The caller will open() the whole object right after (a GET without Range or partNumber), so
+   * a store that fetches bytes remotely may fetch them in the same request; a hint, never a change
+   * in what getObject answers.
+   */
+  readWhole?: boolean
+}
+
 export interface GetResult {
   version: ObjectVersion
   /** Opens the bytes; a range is inclusive and already within [0, size). */
@@ -206,7 +215,7 @@ export interface ObjectStore {
 
   putObject(input: PutObjectInput): Promise<ObjectVersion>
   /** The latest version (versionId undefined) or a given one; see error list above. */
-  getObject(bucket: string, key: string, versionId?: string): Promise<GetResult>
+  getObject(bucket: string, key: string, versionId?: string, opts?: GetOptions): Promise<GetResult>
   /** Replaces tags / attributes of an existing version without touching its bytes. */
   updateObject(bucket: string, key: string, versionId: string | undefined, patch: Partial<ObjectAttributes>): Promise<ObjectVersion>
   deleteObject(bucket: string, key: string, opts: { versionId?: string; versioning: VersioningState }): Promise<DeleteResult>

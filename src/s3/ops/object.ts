@@ -82,10 +82,10 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
 }
 
 /** Finds the version to read and maps a delete marker to S3's answers. */
-async function findVersion(req: ObjectRequest): Promise<GetResult> {
+async function findVersion(req: ObjectRequest, readWhole = false): Promise<GetResult> {
   const versionId = versionIdParam(req)
   try {
-    return await storeOf(req).getObject(req.bucket.name, req.key, versionId)
+    return await storeOf(req).getObject(req.bucket.name, req.key, versionId, readWhole ? { readWhole } : undefined)
   } catch (e) {
     if (e instanceof S3Error && (e.code === 'NoSuchKey' || e.code === 'NoSuchVersion')) {
       const marker = e.fields.deleteMarker === 'true'
@@ -117,7 +117,7 @@ function partRange(v: ObjectVersion, partNumber: number): { start: number; end: 
 }
 
 async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
-  const { version: v, open, inline } = await findVersion(req)
+  const { version: v, open, inline } = await findVersion(req, !head && header(req.headers, 'range') === undefined && !req.query.has('partNumber'))
   checkReadConditions(req.headers, v)
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
   const headers = objectResponseHeaders(v, req.query, withChecksums)

@@ -3,12 +3,14 @@
  * not AWS (see docs/decisions/upstream-storage.md), the translation of its errors into mrap's,
  * and the health state routing reads.
  */
-import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { isS3Error, s3Error, type S3Error, type S3ErrorCode } from '../../shared/errors.js'
+import { EngineClock } from './clock.js'
 import type { UpstreamConfig } from './config.js'
+import { Wire, type WireRequest } from './wire.js'
 
 /** Engine error codes that mean the same thing to mrap's client and pass through as they are. */
 const PASS_THROUGH = new Set<S3ErrorCode>([
@@ -31,6 +33,9 @@ export function errorInfo(err: unknown): EngineErrorInfo {
 
 export class Engine {
   readonly client: S3Client
+  /** Hand-signed GET/HEAD/PUT of one object (wire.ts says why), on the SDK's own keep-alive Agent. */
+  private readonly wire: Wire
+  readonly clock = new EngineClock()
   private down = false
   private probing: Promise<boolean> | undefined
   private probedAt = 0
@@ -39,6 +44,9 @@ export class Engine {
 
   constructor(readonly region: string, cfg: UpstreamConfig) {
     const agentOpts = { keepAlive: true, maxSockets: cfg.maxSockets ?? 64 }
+    const httpAgent = new HttpAgent(agentOpts)
+    const httpsAgent = new HttpsAgent(agentOpts)
+    this.wire = new Wire(cfg, cfg.endpoint.startsWith('https:') ? httpsAgent : httpAgent)
     this.client = new S3Client({
       endpoint: cfg.endpoint,
       region: cfg.region,
@@ -52,8 +60,8 @@ export class Engine {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: new NodeHttpHandler({
-        httpAgent: new HttpAgent(agentOpts),
-        httpsAgent: new HttpsAgent(agentOpts),
+        httpAgent,
+        httpsAgent,
         connectionTimeout: cfg.connectTimeoutMs ?? 1000,
         requestTimeout: cfg.requestTimeoutMs ?? 30_000,
       }),
@@ -68,6 +76,23 @@ export class Engine {
       return out
     } catch (err) {
       throw this.translate(err)
+    }
+  }
+
+  /**
+   * One hand-signed object request (wire.ts); resolves at the answer's headers, with the local
+   * times it was sent and heard (for `clock`). Failures leave as an S3Error, as `call`'s do.
+   */
+  async request(r: WireRequest, mapError?: (err: unknown) => unknown): Promise<{ res: IncomingMessage; sent: number; received: number }> {
+    const sent = Date.now()
+    try {
+      const res = await this.wire.request(r)
+      const received = Date.now()
+      this.clock.observe(sent, received, res.headers.date)
+      this.up()
+      return { res, sent, received }
+    } catch (err) {
+      throw this.translate(mapError ? mapError(err) : err)
     }
   }
 

@@ -106,3 +106,36 @@ export function decodeAttributes(h: EngineObjectHead): { attributes: ObjectAttri
 export const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"|"$/g, '')
 
 export type { Checksums }
+
+const NATIVE_HEADERS: [keyof EngineObjectHead, string][] = [
+  ['ContentType', 'content-type'], ['ContentEncoding', 'content-encoding'], ['ContentDisposition', 'content-disposition'],
+  ['ContentLanguage', 'content-language'], ['CacheControl', 'cache-control'], ['WebsiteRedirectLocation', 'x-amz-website-redirect-location'],
+]
+
+/**
+ * EngineHeaders as wire headers (wire.ts). Content-Type defaults to application/octet-stream as
+ * the SDK's PutObject sends it, so an object reads back the same whichever client wrote it.
+ */
+export function toWireHeaders(h: EngineHeaders): Record<string, string> {
+  const out: Record<string, string> = { 'content-type': 'application/octet-stream' }
+  for (const [field, name] of NATIVE_HEADERS) { const v = h[field as keyof EngineHeaders]; if (typeof v === 'string') out[name] = v }
+  for (const [k, v] of Object.entries(h.Metadata)) out[`x-amz-meta-${k}`] = v
+  return out
+}
+
+export interface WireHead extends EngineObjectHead { VersionId?: string; ETag?: string; LastModified?: Date }
+
+/** An engine answer's headers as the SDK's GetObject/HeadObject output fields that the store reads. */
+export function fromWireHeaders(h: Record<string, string | string[] | undefined>): WireHead {
+  const one = (n: string): string | undefined => { const v = h[n]; return Array.isArray(v) ? v.join(', ') : v }
+  const out: WireHead = { Metadata: {} }
+  for (const [k, v] of Object.entries(h)) if (k.startsWith('x-amz-meta-') && v !== undefined) out.Metadata![k.slice(11)] = Array.isArray(v) ? v.join(', ') : v
+  for (const [field, name] of NATIVE_HEADERS) { const v = one(name); if (v !== undefined) (out as Record<string, unknown>)[field] = v }
+  const vid = one('x-amz-version-id')
+  if (vid !== undefined) out.VersionId = vid
+  const etag = one('etag')
+  if (etag !== undefined) out.ETag = etag
+  const lm = one('last-modified')
+  if (lm !== undefined && Number.isFinite(Date.parse(lm))) out.LastModified = new Date(lm)
+  return out
+}

@@ -5,15 +5,16 @@
  * docs/decisions/upstream-storage.md.
  */
 import { mkdir } from 'node:fs/promises'
+import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
+import { PassThrough, type Readable } from 'node:stream'
 import {
-  DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
-  ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type GetObjectCommandOutput,
+  DeleteBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3'
 import { s3Error } from '../../shared/errors.js'
 import { cleanAttributes } from '../embedded/rows.js'
 import type {
-  ChecksumAlgorithm, CompleteUploadInput, DeleteResult, GetResult, ListObjectsInput, ListObjectsResult,
+  ByteRange, ChecksumAlgorithm, CompleteUploadInput, GetOptions, DeleteResult, GetResult, ListObjectsInput, ListObjectsResult,
   ListUploadsInput, ListUploadsResult, ListVersionsInput, ListVersionsResult, MultipartUpload, ObjectAttributes,
   ObjectStore, ObjectVersion, PartInfo, PutObjectInput, UploadPartInput, VersioningState,
 } from '../types.js'
@@ -21,11 +22,12 @@ import { sendBody } from './body.js'
 import { EngineBuckets } from './buckets.js'
 import { engineBucketName, type UpstreamConfig } from './config.js'
 import { Engine, errorInfo } from './engine.js'
-import { decodeAttributes, encodeAttributes, unquote, type EngineObjectHead } from './metadata.js'
+import { decodeAttributes, encodeAttributes, fromWireHeaders, toWireHeaders, unquote, type EngineObjectHead } from './metadata.js'
 import type { StoreCore } from './core.js'
 import { UpstreamMultipart } from './multipart.js'
 import { bufferStream, Readers } from './readers.js'
 import { Sidecar, type StoredDigests, type VersionRow } from './sidecar.js'
+import { readAll } from './wire.js'
 
 export interface UpstreamObjectStoreOptions {
   region: string
@@ -35,6 +37,9 @@ export interface UpstreamObjectStoreOptions {
   /** Bodies and objects up to this size travel in one buffer (one round trip, exact length). Default 64 KiB. */
   smallLimit?: number
 }
+
+/** How long a whole-object GET in flight waits for open() before its connection is given up. */
+const UNOPENED_MS = 5000
 
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
 
@@ -138,14 +143,18 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
         body: input.body, size: input.size, tmpDir: this.tmpDir, smallLimit: this.smallLimit,
         // After finalize, before the last byte leaves: the engine cannot show the new object yet.
         finalize: async (staged) => { const d = await input.finalize(staged); await this.readers.pin(eb, input.key); return d },
-        send: ({ body, length, digests, signal }) => (sent = length, this.engine.call((c) => c.send(new PutObjectCommand({
-          Bucket: eb, Key: input.key, Body: body, ContentLength: length,
-          ...encodeAttributes(attributes, { ...(input.versionId !== undefined ? { vid: input.versionId } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(digests ? { digests } : {}) }),
-        }), { abortSignal: signal }))),
+        send: async ({ body, length, digests, signal }) => {
+          sent = length
+          const headers = toWireHeaders(encodeAttributes(attributes, { ...(input.versionId !== undefined ? { vid: input.versionId } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(digests ? { digests } : {}) }))
+          headers['content-length'] = String(length)
+          const r = await this.engine.request({ method: 'PUT', bucket: eb, key: input.key, headers, body, signal })
+          r.res.resume()
+          return r
+        },
       })
-      const engineVid = result.VersionId ?? 'null'
-      const engineEtag = unquote(result.ETag)
-      const lastModified = input.lastModified ?? await this.modifiedAt(eb, input.key, engineVid, engineEtag)
+      const engineVid = fromWireHeaders(result.res.headers).VersionId ?? 'null'
+      const engineEtag = unquote(fromWireHeaders(result.res.headers).ETag)
+      const lastModified = input.lastModified ?? await this.modifiedAt(eb, input.key, engineVid, engineEtag, result)
       const inMetadata = input.size === undefined || sent <= this.smallLimit
       if (input.versionId !== undefined || input.lastModified !== undefined || !inMetadata) {
         side.putVersion({
@@ -153,7 +162,8 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
           lastModifiedMs: input.lastModified?.getTime() ?? null, isMarker: false, attrs: null,
           digests: { etag: digests.etag, checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}) },
         })
-      } else if (engineVid === 'null') {
+      } else if (engineVid === 'null' && side.version(input.bucket, input.key, 'null')) {
+        // Looked up first: a delete is a write transaction, and most keys never had a row.
         side.dropVersion(input.bucket, input.key, 'null')
       }
       return {
@@ -166,34 +176,45 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     }
   }
 
-  /** Last-Modified of a version just written (PutObject answers carry none). */
-  async modifiedAt(eb: string, key: string, engineVid: string, engineEtag: string): Promise<Date> {
+  /**
+   * Last-Modified of a version just written (PutObject answers carry none): the engine second the
+   * write fell in when its clock pins it (clock.ts), else a HEAD of the version.
+   */
+  async modifiedAt(eb: string, key: string, engineVid: string, engineEtag: string, put?: { sent: number; received: number }): Promise<Date> {
+    const known = put && this.engine.clock.secondOf(put.sent, put.received)
+    if (known !== undefined) return new Date(known)
     try {
-      const h = await this.engine.call((c) => c.send(new HeadObjectCommand({ Bucket: eb, Key: key, ...(engineVid !== 'null' ? { VersionId: engineVid } : {}) })))
+      const { res } = await this.engine.request({ method: 'HEAD', bucket: eb, key, ...(engineVid !== 'null' ? { query: { versionId: engineVid } } : {}) })
+      res.resume()
+      const h = fromWireHeaders(res.headers)
       if (h.LastModified && (!engineEtag || unquote(h.ETag) === engineEtag)) return h.LastModified
     } catch { /* overwritten or deleted already: the time of the answer is as good */ }
     return new Date(Math.floor(Date.now() / 1000) * 1000)
   }
 
-  getObject(bucket: string, key: string, versionId?: string): Promise<GetResult> {
-    return this.read(bucket, key, versionId, true)
+  getObject(bucket: string, key: string, versionId?: string, opts?: GetOptions): Promise<GetResult> {
+    return this.read(bucket, key, versionId, true, opts?.readWhole === true)
   }
 
-  /** `track`: false for the store's own metadata reads, which never open the bytes. */
-  private async read(bucket: string, key: string, versionId: string | undefined, track: boolean): Promise<GetResult> {
+  /**
+   * `track`: false for the store's own metadata reads, which never open the bytes. `whole`: the
+   * caller opens the whole object at once, so one GET of all of it serves metadata and bytes
+   * (a large object otherwise costs a first GET of `smallLimit` bytes, then a second at open).
+   */
+  private async read(bucket: string, key: string, versionId: string | undefined, track: boolean, whole = false): Promise<GetResult> {
     this.live()
     const eb = this.engineBucket(bucket)
     const engineVid = versionId === undefined ? undefined : this.engineVid(bucket, key, versionId)
-    const get = (range: string | undefined): Promise<GetObjectCommandOutput> => this.engine.call((c) => c.send(new GetObjectCommand({
-      Bucket: eb, Key: key, ...(engineVid !== undefined ? { VersionId: engineVid } : {}), ...(range ? { Range: range } : {}),
-    })).catch((e: unknown) => { throw this.readError(e, bucket, key, versionId) }))
+    const get = async (range: string | undefined): Promise<IncomingMessage> => (await this.engine.request({
+      method: 'GET', bucket: eb, key, ...(engineVid !== undefined ? { query: { versionId: engineVid } } : {}), ...(range ? { headers: { range } } : {}),
+    }, (e) => this.readError(e, bucket, key, versionId))).res
     // Registered before the GET leaves, so a write racing it pins what this GET found (readers.ts).
     const reader = this.readers.begin(eb, key, track)
     try {
       // One round trip for the common small GET: the first bytes come with the metadata.
-      let res: GetObjectCommandOutput
+      let res: IncomingMessage
       try {
-        res = await get(`bytes=0-${this.smallLimit - 1}`)
+        res = await get(whole ? undefined : `bytes=0-${this.smallLimit - 1}`)
       } catch (e) {
         const code = (e as { code?: string }).code
         if (code === 'NoSuchKey' && versionId === undefined && (e as { fields: Record<string, unknown> }).fields.deleteMarker === undefined) throw await this.hiddenByMarker(eb, bucket, key, e)
@@ -203,11 +224,22 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
         if (code !== 'InvalidRange') throw e
         res = await get(undefined) // an empty object has no byte 0
       }
-      const head = res.Body ? Buffer.from(await res.Body.transformToByteArray()) : Buffer.alloc(0)
-      const total = /\/(\d+)$/.exec(res.ContentRange ?? '')?.[1]
-      const size = total !== undefined ? Number(total) : head.length
-      const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, res.VersionId ?? 'null')
-      const found = this.toFound(bucket, key, res, size, isLatest)
+      const h = fromWireHeaders(res.headers)
+      const total = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1]
+      const length = Number(res.headers['content-length'])
+      const size = total !== undefined ? Number(total) : length
+      if (!Number.isSafeInteger(size)) { res.destroy(); throw s3Error('InternalError', { message: `The storage engine of region ${this.region} answered a GET without a size` }) }
+      if (whole && size > this.smallLimit) {
+        const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, h.VersionId ?? 'null').catch((e: unknown) => { res.destroy(); throw e })
+        const found = this.toFound(bucket, key, h, size, isLatest)
+        // The GET has started, so the engine serves these bytes even if a write replaces them
+        // now (readers.ts): nothing to pin.
+        reader.settle(undefined)
+        return { version: found.version, open: this.inFlight(res, found) }
+      }
+      const head = await readAll(res).catch((e: unknown) => { throw this.engine.translate(e) })
+      const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, h.VersionId ?? 'null')
+      const found = this.toFound(bucket, key, h, size, isLatest)
       if (size <= head.length) {
         reader.settle(undefined)
         return { version: found.version, inline: head, open: (r) => bufferStream(r ? head.subarray(r.start, r.end + 1) : head) }
@@ -217,6 +249,39 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     } catch (e) {
       reader.settle(undefined)
       throw e
+    }
+  }
+
+  /**
+   * open() of a whole-object GET in flight: the first open takes its body; a later open, or one
+   * after UNOPENED_MS (the caller decided not to read, e.g. a failed condition), fetches again,
+   * pinned to the version found (If-Match, version id), so it never mixes two objects.
+   */
+  private inFlight(res: IncomingMessage, found: Found): (range?: ByteRange) => Readable {
+    let body: IncomingMessage | undefined = res
+    res.on('error', () => {}) // destroyed unopened, or failing before anyone listens
+    const timer = setTimeout(() => { body?.destroy(); body = undefined }, UNOPENED_MS)
+    timer.unref()
+    return (range) => {
+      const mine = body
+      body = undefined
+      clearTimeout(timer)
+      const out = new PassThrough()
+      const pipeFrom = (src: Readable): void => {
+        src.on('error', (e) => out.destroy(this.engine.translate(e)))
+        out.on('close', () => { if (!src.readableEnded) src.destroy() })
+        src.pipe(out)
+      }
+      if (mine && !mine.destroyed && !range) { pipeFrom(mine); return out }
+      mine?.destroy()
+      const start = range?.start ?? 0
+      const end = range?.end ?? found.version.size - 1
+      this.engine.request({
+        method: 'GET', bucket: this.engineBucket(found.version.bucket), key: found.version.key,
+        headers: { range: `bytes=${start}-${end}`, 'if-match': `"${found.engineEtag}"` },
+        ...(found.engineVid !== 'null' ? { query: { versionId: found.engineVid } } : {}),
+      }).then(({ res: again }) => pipeFrom(again), (e: unknown) => out.destroy(e as Error))
+      return out
     }
   }
 
