@@ -10,6 +10,7 @@
  * "CompleteMultipartUpload", https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html).
  */
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -104,4 +105,22 @@ test('a reader never opened does not hold up writes; a second open never yields 
   assert.ok((await readAll(first)).equals(old))
   const again = await readAll(second).catch((e: unknown) => e)
   assert.ok(!(again instanceof Buffer) || again.equals(old), 'old bytes or an error, never the new object')
+})
+
+test('an open nobody reads yet never fails on its own; its error reaches the reader', async () => {
+  const b = freshBucket()
+  const old = bytes(MiB, 8)
+  await put(store, b, 'k', old)
+  const twice = await store.getObject(b, 'k')
+  await put(store, b, 'k', bytes(MiB, 9))
+  const first = twice.open()
+  const second = twice.open() // no pinned response left: its bytes are gone from the engine (412)
+  // Long enough for the engine to answer a GET: an error raised now, with no listener on `second`
+  // yet, would be an uncaught exception (it failed this test, and would crash a server).
+  await Promise.race([once(second, 'close'), new Promise((ok) => setTimeout(ok, 3000))])
+  assert.equal(second.destroyed, false, 'an unread open has not failed on its own')
+  assert.ok((await readAll(first)).equals(old))
+  const late = await readAll(second).catch((e: unknown) => e)
+  if (late instanceof Buffer) assert.ok(late.equals(old), 'old bytes or an error, never the new object')
+  else assert.equal(typeof (late as { code?: unknown }).code, 'string', 'the S3 error reaches whoever reads')
 })

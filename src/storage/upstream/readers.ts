@@ -16,7 +16,8 @@
  * Bounds: a reader is protected for READER_TTL_MS after getObject, and a pinned response waits
  * PARK_MS to be opened before its connection is closed; writes that bypass this store (another
  * node, the engine directly) are not seen. Past those, open() fetches lazily: the same bytes, or
- * an error, never other bytes.
+ * an error, never other bytes. The stream open() returns asks for its bytes at its first read, so
+ * that error is raised to whoever reads, never as an 'error' event before anyone listens.
  */
 import { PassThrough, Readable } from 'node:stream'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
@@ -118,20 +119,13 @@ export class Readers {
     const fromHead = head.subarray(start, Math.min(end + 1, head.length))
     if (end < head.length) return bufferStream(fromHead)
     const restStart = Math.max(start, head.length)
-    const out = new PassThrough()
-    if (fromHead.length) out.write(fromHead)
-    // A pinned body serves one open; later opens of the same result fetch again.
+    // A pinned body serves one open (claimed here, in call order); later opens of the same result fetch again.
     const pinned = p.pinned
     p.pinned = undefined
-    const source: Promise<Readable> = pinned
+    const source = (): Promise<Readable> => pinned
       ? pinned.then((body) => (body && !body.destroyed ? slice(body, restStart - head.length, end - restStart + 1) : this.fetch(t, restStart, end)))
       : this.fetch(t, restStart, end)
-    source.then((body) => {
-      body.on('error', (e) => out.destroy(this.engine.translate(e)))
-      out.on('close', () => { if (!body.readableEnded) body.destroy() })
-      body.pipe(out)
-    }, (e: unknown) => out.destroy(e as Error))
-    return out
+    return lazyStream(fromHead, source, (e) => this.engine.translate(e))
   }
 
   /** A GET of bytes [start, end] of exactly the version the reader saw. */
@@ -162,6 +156,41 @@ export class Readers {
       if (set.size === 0) this.byKey.delete(id)
     }
   }
+}
+
+/**
+ * `prefix`, then the body `source` yields, which is asked for at the first read. Started at open(),
+ * a failed fetch (a second open of a pinned reader after an overwrite: 412) destroyed the stream
+ * before its caller had attached a listener, whenever the engine answered before the caller got to
+ * reading, and an 'error' event nobody listens to is an uncaught exception. Started at the first
+ * read, an error can only reach a consumer. Chunks are passed on as they are (no async iterator
+ * joining them: see body.ts), pausing the body while the consumer is behind.
+ */
+function lazyStream(prefix: Buffer, source: () => Promise<Readable>, translate: (e: unknown) => Error): Readable {
+  let body: Readable | undefined
+  let started = false
+  const out = new Readable({
+    read() {
+      if (body) { body.resume(); return }
+      if (started) return
+      started = true
+      if (prefix.length) out.push(prefix)
+      source().then((b) => {
+        if (out.destroyed) { b.destroy(); return }
+        body = b
+        b.on('data', (c: Buffer) => { if (!out.push(c)) b.pause() })
+        b.once('end', () => out.push(null))
+        b.on('error', (e) => out.destroy(translate(e)))
+        // A body closed short without an error would otherwise leave the consumer waiting forever.
+        b.once('close', () => { if (!b.readableEnded && !out.destroyed) out.destroy(translate(new Error('engine response closed early'))) })
+      }, (e: unknown) => out.destroy(e as Error))
+    },
+    destroy(err, cb) {
+      if (body && !body.readableEnded) body.destroy()
+      cb(err)
+    },
+  })
+  return out
 }
 
 /** `length` bytes of `body` after skipping `skip`; the rest of `body` is destroyed. */
