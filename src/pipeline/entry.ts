@@ -124,9 +124,12 @@ function checkRegion(target: Target, auth: AuthResult, region: string, bucket: s
     })
   }
   if (auth.kind === 'signed' && auth.region !== undefined && auth.region !== region) {
+    // S3 puts the bucket's region in a header on every region error: a HEAD's error has no body, and
+    // the header is all botocore's and the SDKs' region redirectors then have to go on.
+    const headers = { 'x-amz-bucket-region': region }
     if (auth.authType === 'REST-QUERY-STRING') {
-      throw s3Error('AuthorizationQueryParametersError', { message: `Error parsing the X-Amz-Credential parameter; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region } })
+      throw s3Error('AuthorizationQueryParametersError', { message: `Error parsing the X-Amz-Credential parameter; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region }, headers })
     }
-    throw s3Error('AuthorizationHeaderMalformed', { message: `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region } })
+    throw s3Error('AuthorizationHeaderMalformed', { message: `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region }, headers })
   }
 }
