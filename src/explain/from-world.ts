@@ -68,8 +68,8 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
 
   const accountBpa = (id: string): BlockPublicAccess | undefined => world.accounts.find((a) => a.id === id)?.blockPublicAccess
   const buckets: ModelBucket[] = world.buckets.map((b, i) => {
-    const bpa = b.blockPublicAccess ?? ALL_ON
-    const out: ModelBucket = { name: b.name, region: b.region, owner: b.owner, versioning: b.versioning ?? 'Unversioned', blockPublicAccess: bpa, path: ['buckets', i] }
+    const bpa = b.blockPublicAccess === 'none' ? undefined : b.blockPublicAccess ?? ALL_ON
+    const out: ModelBucket = { name: b.name, region: b.region, owner: b.owner, versioning: b.versioning ?? 'Unversioned', ...(bpa ? { blockPublicAccess: bpa } : {}), path: ['buckets', i] }
     if (b.policy !== undefined) {
       const text = policyText(b.policy)
       const refusal = refusalOf(text, 'bucket', { catalog: opts.catalog, bucket: b.name, blockPublicAccess: [bpa, accountBpa(b.owner)] })

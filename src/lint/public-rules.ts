@@ -27,9 +27,11 @@ export const publicRules: RuleFamily = {
     for (const b of model.buckets) {
       if (!b.policy) continue
       const settings: [string, BlockPublicAccess | undefined][] = [[`bucket ${b.name}`, b.blockPublicAccess], [`account ${b.owner}`, acct(b.owner)]]
-      const delegate = model.mraps.find((m) => m.routes.some((r) => r.bucket === b.name))
-      const fix = delegate
-        ? `delegate to the MRAP instead (not public): Principal {"AWS": "*"} with "StringEquals": {"s3:DataAccessPointArn": "${mrapArnOf(delegate, model.partition)}"}, or name the principals`
+      // Every MRAP over the bucket carries traffic to it: naming only one would cut the others off.
+      const holders = model.mraps.filter((m) => m.routes.some((r) => r.bucket === b.name)).map((m) => mrapArnOf(m, model.partition))
+      const arns = holders.length === 1 ? `"${holders[0]}"` : `[${holders.map((a) => `"${a}"`).join(', ')}]`
+      const fix = holders.length > 0
+        ? `delegate to the ${holders.length === 1 ? 'MRAP' : 'MRAPs'} instead (not public): Principal {"AWS": "*"} with "StringEquals": {"s3:DataAccessPointArn": ${arns}}, or name the principals`
         : `name the principals, or add a fixed condition such as ${cond}`
       out.push(...check(b.policy, b.owner, settings, fix, model, 'bucket'))
     }
@@ -76,11 +78,12 @@ function check(p: ModelPolicy, owner: string, settings: [string, BlockPublicAcce
   if (rpb.length > 0) {
     out.push({ severity: 'warning', rule: 'bpa-restricts-grants', policy: ref, path: p.path, message: `RestrictPublicBuckets (${rpb.join(', ')}) neutralises this public policy: only principals of ${owner} and AWS services keep its grants; every other account's requests are denied`, fix })
   }
-  const everyOff = settings.every(([, s]) => s !== undefined && !s.BlockPublicPolicy && !s.RestrictPublicBuckets)
+  // A level without a configuration blocks nothing (docs/aws/authorization.md §Block Public Access).
+  const everyOff = settings.every(([, s]) => s === undefined || (!s.BlockPublicPolicy && !s.RestrictPublicBuckets))
   if (everyOff) {
     out.push({
       severity: 'warning', rule: 'bpa-off', policy: ref, path: p.path,
-      message: `works only because Block Public Access is off (${settings.map(([w]) => w).join(', ')}); with AWS's defaults (all on) the policy would be refused${kind === 'mrap' ? ', and an MRAP\'s settings cannot be changed after creation' : ''}`,
+      message: `works only because Block Public Access is off (${settings.map(([w, v]) => (v ? w : `${w}: not configured`)).join(', ')}); with AWS's defaults (all on) the policy would be refused${kind === 'mrap' ? ', and an MRAP\'s settings cannot be changed after creation' : ''}`,
       fix: `make the policy non-public (${fix}) so Block Public Access can stay on`,
     })
   }

@@ -99,12 +99,14 @@ function applyBucket(s: Core, b: World['buckets'][number], result: ApplyResult):
   const cur = s.control.getBucket(b.name)
   let next: BucketRecord = cur ?? {
     name: b.name, region: b.region, owner: b.owner, createdAt: s.clock(),
-    versioning: b.versioning ?? 'Unversioned', configs: {}, publicAccessBlock: b.blockPublicAccess ?? ALL_ON,
+    versioning: b.versioning ?? 'Unversioned', configs: {},
+    ...(b.blockPublicAccess === 'none' ? {} : { publicAccessBlock: b.blockPublicAccess ?? ALL_ON }),
   }
   if (cur) {
     next = { ...cur }
     if (b.versioning !== undefined) next.versioning = b.versioning
-    if (b.blockPublicAccess !== undefined) next.publicAccessBlock = b.blockPublicAccess
+    if (b.blockPublicAccess === 'none') delete next.publicAccessBlock
+    else if (b.blockPublicAccess !== undefined) next.publicAccessBlock = b.blockPublicAccess
   }
   if (b.policy !== undefined) {
     const text = policyText(b.policy)

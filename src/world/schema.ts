@@ -115,7 +115,8 @@ export const bucketSchema = z.object({
   owner: accountId,
   policy: policyDoc.optional(),
   versioning: z.enum(['Enabled', 'Suspended']).optional(),
-  blockPublicAccess: blockPublicAccessSchema.optional(),
+  /** Left out: all on, as S3 creates buckets since April 2023. `none`: no configuration at all. */
+  blockPublicAccess: z.union([blockPublicAccessSchema, z.literal('none')]).optional(),
   replication: z.unknown().optional(),
 }).strict()
 
