@@ -43,10 +43,15 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 const CLK_TCK = 100
 
 function cpuSeconds(pid: number): number {
-  // All threads: /proc/<pid>/stat of the thread-group leader sums them.
+  const { user, sys } = cpuSplit(pid)
+  return user + sys
+}
+
+/** User and kernel CPU seconds of all threads (/proc/<pid>/stat of the thread-group leader sums them). */
+function cpuSplit(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK
+  return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK }
 }
 
 type Data = string | ArrayBuffer | ArrayBufferView
@@ -166,21 +171,22 @@ try {
     const body = Buffer.from(await r.arrayBuffer())
     if (r.status !== 200 || (c.method === 'GET' && body.length !== c.size)) throw new Error(`${c.name}: ${r.status} ${body.toString('utf8', 0, 300)}`)
   }
-  const results = new Map<string, { rps: number; bad: number; p50Ms: number; mrapUs: number; rgwUs: number }[]>(cases.map((c) => [c.name, []]))
+  const results = new Map<string, { rps: number; bad: number; p50Ms: number; mrapUs: number; mrapSysUs: number; rgwUs: number }[]>(cases.map((c) => [c.name, []]))
   for (const c of cases) await wrk(c.urls, c.method, c.size, 1)
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
-      const m0 = cpuSeconds(mrap.pid), g0 = cpuSeconds(rgwPid)
+      const m0 = cpuSplit(mrap.pid), g0 = cpuSeconds(rgwPid)
       const m = await wrk(c.urls, c.method, c.size, SECONDS)
       const per = (s: number): number => (m.requests > 0 ? (s / m.requests) * 1e6 : NaN)
-      const row = { ...m, mrapUs: per(cpuSeconds(mrap.pid) - m0), rgwUs: per(cpuSeconds(rgwPid) - g0) }
+      const m1 = cpuSplit(mrap.pid)
+      const row = { ...m, mrapUs: per(m1.user + m1.sys - m0.user - m0.sys), mrapSysUs: per(m1.sys - m0.sys), rgwUs: per(cpuSeconds(rgwPid) - g0) }
       results.get(c.name)!.push(row)
-      log(`  round ${r + 1} ${c.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)} rps  p50 ${row.p50Ms.toFixed(2)} ms  mrap ${row.mrapUs.toFixed(0)} µs/req  rgw ${row.rgwUs.toFixed(0)} µs/req${row.bad ? `  (${row.bad} non-2xx/errors!)` : ''}`)
+      log(`  round ${r + 1} ${c.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)} rps  p50 ${row.p50Ms.toFixed(2)} ms  mrap ${row.mrapUs.toFixed(0)} µs/req (kernel ${row.mrapSysUs.toFixed(0)})  rgw ${row.rgwUs.toFixed(0)} µs/req${row.bad ? `  (${row.bad} non-2xx/errors!)` : ''}`)
     }
   }
   const summary = cases.map((c) => {
     const rs = results.get(c.name)!
-    return { bench: 'upstream-http', case: c.name, rps: round(median(rs.map((x) => x.rps)), 0), rpsRounds: rs.map((x) => round(x.rps, 0)), p50Ms: round(median(rs.map((x) => x.p50Ms)), 2), mrapCpuUsPerReq: round(median(rs.map((x) => x.mrapUs)), 0), rgwCpuUsPerReq: round(median(rs.map((x) => x.rgwUs)), 0), bad: rs.reduce((a, x) => a + x.bad, 0) }
+    return { bench: 'upstream-http', case: c.name, rps: round(median(rs.map((x) => x.rps)), 0), rpsRounds: rs.map((x) => round(x.rps, 0)), p50Ms: round(median(rs.map((x) => x.p50Ms)), 2), mrapCpuUsPerReq: round(median(rs.map((x) => x.mrapUs)), 0), mrapKernelUsPerReq: round(median(rs.map((x) => x.mrapSysUs)), 0), rgwCpuUsPerReq: round(median(rs.map((x) => x.rgwUs)), 0), bad: rs.reduce((a, x) => a + x.bad, 0) }
   })
   for (const s of summary) console.log(JSON.stringify(s))
   const rps = (n: string): number => summary.find((s) => s.case === n)?.rps ?? NaN

@@ -106,3 +106,16 @@ test('a whole GET opened again, after an overwrite, still reads exactly the vers
   assert.ok((await readAll(r.open({ start: 10, end: 99 }))).equals(old.subarray(10, 100)))
   assert.ok((await readAll(r.open())).equals(old))
 })
+
+test('a second open after an unversioned overwrite fails to its reader, never as an uncaught error', async () => {
+  const b = freshBucket()
+  const old = bytes(MiB, 11)
+  await put(store, b, 'k', old)
+  const r = await store.getObject(b, 'k', undefined, { readWhole: true })
+  assert.ok((await readAll(r.open())).equals(old))
+  await put(store, b, 'k', bytes(MiB, 12))
+  const second = r.open()
+  // The engine answers the re-fetch (412: the ETag found is gone) before anyone reads.
+  await sleep(300)
+  await assert.rejects(readAll(second), (e: { code?: string }) => e.code === 'PreconditionFailed')
+})

@@ -166,7 +166,7 @@ export class Readers {
  * read, an error can only reach a consumer. Chunks are passed on as they are (no async iterator
  * joining them: see body.ts), pausing the body while the consumer is behind.
  */
-function lazyStream(prefix: Buffer, source: () => Promise<Readable>, translate: (e: unknown) => Error): Readable {
+export function lazyStream(prefix: Buffer, source: () => Promise<Readable>, translate: (e: unknown) => Error): Readable {
   let body: Readable | undefined
   let started = false
   const out = new Readable({

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
-import { PassThrough, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import {
   DeleteBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3'
@@ -25,7 +25,7 @@ import { Engine, errorInfo } from './engine.js'
 import { decodeAttributes, encodeAttributes, fromWireHeaders, toWireHeaders, unquote, type EngineObjectHead } from './metadata.js'
 import type { StoreCore } from './core.js'
 import { UpstreamMultipart } from './multipart.js'
-import { bufferStream, Readers } from './readers.js'
+import { bufferStream, lazyStream, Readers } from './readers.js'
 import { Sidecar, type StoredDigests, type VersionRow } from './sidecar.js'
 import { readAll } from './wire.js'
 
@@ -263,24 +263,26 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     const timer = setTimeout(() => { body?.destroy(); body = undefined }, UNOPENED_MS)
     timer.unref()
     return (range) => {
+      // Claimed now (in call order), streamed from the first read (readers.ts lazyStream: a
+      // failing re-fetch must reach a reader, never be an 'error' event before anyone listens).
       const mine = body
       body = undefined
       clearTimeout(timer)
-      const out = new PassThrough()
-      const pipeFrom = (src: Readable): void => {
-        src.on('error', (e) => out.destroy(this.engine.translate(e)))
-        out.on('close', () => { if (!src.readableEnded) src.destroy() })
-        src.pipe(out)
-      }
-      if (mine && !mine.destroyed && !range) { pipeFrom(mine); return out }
-      mine?.destroy()
+      if (mine && range) mine.destroy()
       const start = range?.start ?? 0
       const end = range?.end ?? found.version.size - 1
-      this.engine.request({
-        method: 'GET', bucket: this.engineBucket(found.version.bucket), key: found.version.key,
-        headers: { range: `bytes=${start}-${end}`, 'if-match': `"${found.engineEtag}"` },
-        ...(found.engineVid !== 'null' ? { query: { versionId: found.engineVid } } : {}),
-      }).then(({ res: again }) => pipeFrom(again), (e: unknown) => out.destroy(e as Error))
+      const source = async (): Promise<Readable> => {
+        if (mine && !range && !mine.destroyed) return mine
+        const { res: again } = await this.engine.request({
+          method: 'GET', bucket: this.engineBucket(found.version.bucket), key: found.version.key,
+          headers: { range: `bytes=${start}-${end}`, 'if-match': `"${found.engineEtag}"` },
+          ...(found.engineVid !== 'null' ? { query: { versionId: found.engineVid } } : {}),
+        })
+        return again
+      }
+      const out = lazyStream(Buffer.alloc(0), source, (e) => this.engine.translate(e))
+      // Destroyed before its first read, the stream never took `mine`: give its connection up.
+      out.once('close', () => { if (mine && !mine.readableEnded) mine.destroy() })
       return out
     }
   }
