@@ -2,14 +2,15 @@
  * @module The running state as a world file (`mrap world export`) that `mrap serve --world`
  * accepts: regions, accounts with their IAM entities, buckets. Secret access keys are left out
  * unless asked for (`--include-secrets`), since the output tends to end up in a repository; the
- * world then declares the users without keys. MRAPs, VPCs and the `latencies` and `control`
- * settings are echoed from the world the server was started with (MRAPs and VPCs until their
- * modules export their own state).
+ * world then declares the users without keys. MRAPs and VPCs come from their registries, so what
+ * was built through S3 Control and EC2 survives the round trip; only the `latencies` and `control`
+ * settings (which no API changes) are echoed from the world the server was started with.
  */
 import { stringify } from 'yaml'
 import type { Core } from '../core/core.js'
 import type { IamStore } from '../iam/store.js'
 import type { World } from './schema.js'
+import { DEFAULT_ENDPOINT_POLICY } from '../network/vpcs.js'
 
 type Json = Record<string, unknown>
 
@@ -89,15 +90,52 @@ export function exportWorld(s: Core, opts: { includeSecrets?: boolean } = {}): J
   out.buckets = s.control.listBuckets().map((b) => {
     const bucket: Json = { name: b.name, region: b.region, owner: b.owner }
     if (b.versioning !== 'Unversioned') bucket.versioning = b.versioning
-    if (b.publicAccessBlock) bucket.blockPublicAccess = b.publicAccessBlock
+    // A bucket without a configuration (DeletePublicAccessBlock, or made before AWS's 2023
+    // default) must stay without one: a missing key would be applied as all on.
+    bucket.blockPublicAccess = b.publicAccessBlock ?? 'none'
     if (b.policy !== undefined) bucket.policy = doc(b.policy)
     return bucket
   })
-  if (w.mraps.length) out.mraps = w.mraps
-  if (w.vpcs.length) out.vpcs = w.vpcs
+  const mraps = exportMraps(s)
+  if (mraps.length) out.mraps = mraps
+  const vpcs = exportVpcs(s)
+  if (vpcs.length) out.vpcs = vpcs
   if (w.latencies) out.latencies = w.latencies
   if (w.control) out.control = w.control
   return out
+}
+
+/** Only READY MRAPs: one still being created or deleted is the async operation's business. */
+function exportMraps(s: Core): Json[] {
+  return s.mraps.list().filter((m) => m.status === 'READY').sort((a, b) => a.owner.localeCompare(b.owner) || a.name.localeCompare(b.name)).map((m) => {
+    const out: Json = {
+      name: m.name, alias: m.alias, owner: m.owner,
+      buckets: m.regions.map((r) => (r.bucketAccountId !== m.owner ? { bucket: r.bucket, account: r.bucketAccountId } : r.bucket)),
+      blockPublicAccess: { ...m.publicAccessBlock },
+    }
+    if (m.regions.some((r) => r.trafficDialPercentage !== 100)) out.routes = Object.fromEntries(m.regions.map((r) => [r.region, r.trafficDialPercentage]))
+    if (m.policy !== undefined) out.policy = doc(m.policy)
+    return out
+  })
+}
+
+function exportVpcs(s: Core): Json[] {
+  const reg = s.vpcs
+  return reg.listVpcs().map((v) => {
+    const out: Json = { id: v.id, owner: v.owner, region: v.region, cidr: v.cidr }
+    if (v.internet) out.internet = true
+    if (Object.keys(v.tags).length) out.tags = { ...v.tags }
+    // Subnets are left out: the world file cannot declare them, so naming them would not apply.
+    const endpoints = reg.listEndpoints({ vpcId: v.id }).map((e) => {
+      const ep: Json = { id: e.id, type: e.type, service: e.service }
+      if (e.type === 'Interface') ep.privateDns = e.privateDns
+      if (e.privateDnsOnlyForInboundResolver !== undefined) ep.privateDnsOnlyForInboundResolver = e.privateDnsOnlyForInboundResolver
+      if (e.policy !== DEFAULT_ENDPOINT_POLICY) ep.policy = doc(e.policy)
+      return ep
+    })
+    if (endpoints.length) out.endpoints = endpoints
+    return out
+  })
 }
 
 export function exportWorldYaml(s: Core, opts: { includeSecrets?: boolean } = {}): string {
