@@ -71,7 +71,7 @@ test('without encoding-type nothing is encoded', async () => {
 })
 
 test('an empty delimiter is no delimiter and is not echoed (V1 and V2)', async () => {
-  for (const q of [{ delimiter: '' }, { 'list-type': '2', delimiter: '' }]) {
+  for (const q of [{ delimiter: '' }, { 'list-type': '2', delimiter: '' }] as Record<string, string>[]) {
     const r = await list(q)
     assert.equal(r.status, 200, r.body)
     assert.doesNotMatch(r.body, /<Delimiter/)
