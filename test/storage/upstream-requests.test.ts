@@ -14,7 +14,7 @@ import { createServer, request, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { bytes, freshBucket, put, readAll } from '../../src/storage/contract/helpers.js'
+import { attrs, bytes, failingBody, freshBucket, put, readAll } from '../../src/storage/contract/helpers.js'
 import { UpstreamObjectStore } from '../../src/storage/upstream/upstream-object-store.js'
 import { startCeph, type CephCluster } from '../helpers/ceph.js'
 
@@ -118,4 +118,16 @@ test('a second open after an unversioned overwrite fails to its reader, never as
   // The engine answers the re-fetch (412: the ETag found is gone) before anyone reads.
   await sleep(300)
   await assert.rejects(readAll(second), (e: { code?: string }) => e.code === 'PreconditionFailed')
+})
+
+test('a client body that fails mid-stream aborts the engine PUT without marking the region down', async () => {
+  const b = freshBucket()
+  await put(store, b, 'keep', 'old')
+  await assert.rejects(store.putObject({
+    bucket: b, key: 'k', versioning: 'Unversioned', attributes: attrs(), size: MiB, body: failingBody(bytes(200_000, 13)),
+    finalize: () => ({ etag: 'x', checksums: {} }),
+  }), /client disconnected/)
+  // listUploads answers from mrap's records only while the engine is not known down.
+  assert.deepEqual((await store.listUploads(b, { maxUploads: 10 })).uploads, [])
+  assert.equal(await store.healthy(), true)
 })

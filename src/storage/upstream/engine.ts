@@ -92,6 +92,9 @@ export class Engine {
       this.up()
       return { res, sent, received }
     } catch (err) {
+      // Aborted by mrap (a client's body failed mid-stream): the engine is fine, so no
+      // ServiceUnavailable and no region marked down; the caller throws the body's own error.
+      if (r.signal?.aborted) throw err
       throw this.translate(mapError ? mapError(err) : err)
     }
   }
