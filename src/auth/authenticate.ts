@@ -104,7 +104,8 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
     }
   } else {
     const expires = p.expiresSeconds ?? 0
-    if (now > signedAt + expires * 1000) {
+    // X-Amz-Expires=0 is valid for nothing: AWS answers it as expired at once.
+    if (expires === 0 || now > signedAt + expires * 1000) {
       throw s3Error('AccessDenied', {
         message: 'Request has expired',
         fields: { 'X-Amz-Expires': expires, Expires: new Date(signedAt + expires * 1000).toISOString(), ServerTime: opts.now.toISOString() },

@@ -135,6 +135,7 @@ export function decodeBody(req: HttpRequestView, auth: AuthResult, body: Readabl
 export function storedContentEncoding(req: HttpRequestView): string | undefined {
   const v = headerValue(req.headers, 'content-encoding')
   if (v === undefined) return undefined
-  const rest = v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked')
-  return rest.length > 0 ? rest.join(',') : undefined
+  // The other codings keep the client's spelling ("deflate, gzip"), as S3 stores them.
+  const rest = v.split(',').filter((s) => s.trim().toLowerCase() !== 'aws-chunked').join(',').trim()
+  return rest !== '' ? rest : undefined
 }

@@ -147,9 +147,12 @@ export function parsePresignedQuery(query: readonly QueryParam[]): ParsedAuth {
   if (signedAt === undefined) throw queryError('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"')
   if (!/^-?\d+$/.test(expires)) throw queryError('X-Amz-Expires should be a number')
   const expiresSeconds = Number(expires)
+  // AWS's observed answers (noobaa-core#8873, bryanjos/aws_auth#31): a negative or over-a-week
+  // value is AuthorizationQueryParametersError (400, the status of that code in the S3 error list:
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). Zero passes here and is
+  // then an already expired URL (AccessDenied "Request has expired", authenticate.ts).
   if (expiresSeconds < 0) throw queryError('X-Amz-Expires must be non-negative')
-  if (expiresSeconds === 0) throw queryError('X-Amz-Expires must be greater than 0')
-  if (expiresSeconds > MAX_EXPIRES) throw queryError('X-Amz-Expires must be less than a week (in seconds) that is; the maximum expires is 604800 seconds')
+  if (expiresSeconds > MAX_EXPIRES) throw queryError(`X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than ${MAX_EXPIRES} seconds`)
   const sh = parseSignedHeaders(signedHeaders, (d) => queryError(`Error parsing the X-Amz-SignedHeaders parameter; ${d}`))
   const out: ParsedAuth = {
     authType: 'REST-QUERY-STRING', algorithm, accessKeyId: scope.accessKeyId, scopeDate: scope.scopeDate, scopeService: scope.scopeService,

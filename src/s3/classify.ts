@@ -71,6 +71,7 @@ const HEAD_OBJECT = op('HeadObject', 'object', 'none')
 const PUT_OBJECT = op('PutObject', 'object', 'stream')
 
 export function classify(method: string, bucket: string | undefined, key: string | undefined, query: URLSearchParams, headers: Record<string, string | string[] | undefined>): Operation {
+  if (method === 'OPTIONS' && bucket !== undefined) preflight(headers, key === undefined ? 'BUCKET' : 'OBJECT')
   if (bucket === undefined) {
     if (method === 'GET') return op('ListBuckets', 'service', 'none')
     throw s3Error('MethodNotAllowed', { fields: { Method: method, ResourceType: 'SERVICE' }, headers: { Allow: 'GET' } })
@@ -146,4 +147,18 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
     case 'AbortMultipartUpload': return ['s3:AbortMultipartUpload']
     case 'ListParts': return ['s3:ListMultipartUploadParts']
   }
+}
+
+/**
+ * OPTIONS is a CORS preflight, answered before authentication: a browser sends it unsigned, and
+ * a presigned URL's query does not make it a signed request (OPTIONS object, S3 API reference:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html). mrap accepts no CORS
+ * configuration (PutBucketCors is not implemented), so every bucket is one "without CORS", where
+ * S3 answers 403 AccessForbidden "CORSResponse: CORS is not enabled for this bucket." and, without
+ * an Origin, 400 BadRequest "Insufficient information. Origin request header needed."
+ */
+function preflight(headers: Record<string, string | string[] | undefined>, resourceType: 'BUCKET' | 'OBJECT'): never {
+  if (headers.origin === undefined) throw s3Error('BadRequest', { message: 'Insufficient information. Origin request header needed.' })
+  const wanted = headers['access-control-request-method']
+  throw s3Error('AccessForbidden', { fields: { Method: typeof wanted === 'string' ? wanted : undefined, ResourceType: resourceType } })
 }

@@ -58,6 +58,17 @@ export function empty(status = 200, headers: Record<string, string> = {}): S3Res
   return { status, headers }
 }
 
+/**
+ * The Owner (and Initiator, Grantee) element of an account, one shape for every response that
+ * names one, so ListBuckets, ACLs, version and upload listings agree. DisplayName is the account
+ * id: AWS stopped returning DisplayName on November 21, 2025 (Owner, S3 API reference,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_Owner.html) and told clients to use the
+ * account id in its place; it is kept for clients written before that which read it.
+ */
+export function ownerOf(accountId: string): { ID: string; DisplayName: string } {
+  return { ID: canonicalId(accountId), DisplayName: accountId }
+}
+
 /** The canonical user id S3 shows as Owner/ID: 64 hex digits, stable per account. */
 export function canonicalId(accountId: string): string {
   let h = 0x811c9dc5

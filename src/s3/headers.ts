@@ -27,9 +27,10 @@ export function attributesFromHeaders(h: Headers): ObjectAttributes {
   }
   const enc = header(h, 'content-encoding')
   if (enc !== undefined) {
-    // aws-chunked is transport framing, not a property of the object.
-    const rest = enc.split(',').map((s) => s.trim()).filter((s) => s && s.toLowerCase() !== 'aws-chunked')
-    if (rest.length > 0) attrs.contentEncoding = rest.join(',')
+    // aws-chunked is transport framing, not a property of the object; the other codings are
+    // stored as sent, separators and all ("deflate, gzip" reads back as "deflate, gzip").
+    const rest = enc.split(',').filter((s) => s.trim().toLowerCase() !== 'aws-chunked').join(',').trim()
+    if (rest !== '') attrs.contentEncoding = rest
   }
   const sc = header(h, 'x-amz-storage-class')
   if (sc !== undefined) {

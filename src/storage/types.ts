@@ -235,5 +235,11 @@ export interface ObjectStore {
   listParts(bucket: string, uploadId: string, opts: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }>
   listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult>
   completeUpload(input: CompleteUploadInput): Promise<ObjectVersion>
+  /**
+   * Optional: the key and version a completed upload made, while the store remembers it (at
+   * least a few minutes), so a retried CompleteMultipartUpload can answer as the first did.
+   * Undefined for an upload it does not know or no longer remembers.
+   */
+  completedUpload?(bucket: string, uploadId: string): Promise<{ key: string; versionId: string } | undefined>
   abortUpload(bucket: string, uploadId: string): Promise<void>
 }

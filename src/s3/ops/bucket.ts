@@ -5,7 +5,7 @@
 import { s3Error } from '../../shared/errors.js'
 import { renderXml, parseXmlBody, text } from '../xml.js'
 import { assertValidBucketName } from '../bucket-names.js'
-import { canonicalId, empty, readSmallBody, xmlResponse, type S3Request, type BucketRequest, type NamedBucketRequest, type S3Response } from '../context.js'
+import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type BucketRequest, type NamedBucketRequest, type S3Response } from '../context.js'
 
 /** S3's legacy LocationConstraint values. */
 const LEGACY_CONSTRAINTS: Record<string, string> = { EU: 'eu-west-1' }
@@ -18,7 +18,8 @@ export async function listBuckets(req: S3Request): Promise<S3Response> {
   const shown = buckets.filter((b) => b.name.startsWith(prefix) && (region === null || b.region === region))
   return xmlResponse(renderXml('ListAllMyBucketsResult', {
     Buckets: { Bucket: shown.map((b) => ({ Name: b.name, CreationDate: b.createdAt, BucketRegion: b.region })) },
-    Owner: { ID: canonicalId(account), DisplayName: req.principal.username ?? account },
+    // The account owns the buckets, not the user who asks: the same Owner as the bucket's ACL.
+    Owner: ownerOf(account),
     Prefix: req.query.has('prefix') ? prefix : undefined,
   }))
 }
@@ -109,7 +110,7 @@ export async function putBucketVersioning(req: BucketRequest): Promise<S3Respons
 }
 
 export async function getBucketAcl(req: BucketRequest): Promise<S3Response> {
-  const owner = { ID: canonicalId(req.bucket.owner), DisplayName: req.bucket.owner }
+  const owner = ownerOf(req.bucket.owner)
   return xmlResponse(renderXml('AccessControlPolicy', {
     Owner: owner,
     AccessControlList: { Grant: [{ Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...owner }, Permission: 'FULL_CONTROL' }] },

@@ -3,13 +3,13 @@
  * ListMultipartUploads. https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
  */
 import { pipeline } from 'node:stream'
-import { s3Error, invalidArgument } from '../../shared/errors.js'
+import { s3Error, S3Error, invalidArgument } from '../../shared/errors.js'
 import { ChecksumStream, compositeChecksum, fullObjectChecksum, multipartEtag } from '../../shared/checksums.js'
-import type { ChecksumAlgorithm, Checksums, MultipartUpload } from '../../storage/types.js'
+import type { ChecksumAlgorithm, Checksums, MultipartUpload, ObjectVersion } from '../../storage/types.js'
 import { attributesFromHeaders, header, intParam } from '../headers.js'
 import { parseRange } from '../conditionals.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
-import { canonicalId, empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
+import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { declaredSize, openCopySource, storeOf, writeHeaders } from './object.js'
 
@@ -98,8 +98,8 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
   return xmlResponse(renderXml('CopyPartResult', { ETag: `"${part.etag}"`, LastModified: part.lastModified, ...checksumFields(part.checksums) }), 200, headers)
 }
 
-export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Response> {
-  const up = await uploadOf(req)
+/** The parts a CompleteMultipartUpload body names, in the order sent. */
+async function completionParts(req: ObjectRequest): Promise<{ partNumber: number; etag: string }[]> {
   const doc = parseXmlBody(await readSmallBody(req.body, 4 * 1024 * 1024), 'CompleteMultipartUpload')
   const parts = list(doc.Part).map((p) => {
     const o = p as Record<string, unknown>
@@ -109,6 +109,60 @@ export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Res
     return { partNumber: Number(n), etag: etag.replace(/"/g, '').trim() }
   })
   if (parts.length === 0) throw s3Error('MalformedXML', { message: 'The XML you provided was not well-formed or did not validate against our published schema' })
+  // CompleteMultipartUpload: "InvalidPartOrder: The list of parts was not in ascending order."
+  // Strictly ascending: AWS refuses a repeated part number with the same error (observed,
+  // transloadit/uppy#2351). Checked here so every store answers alike.
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+  for (let i = 1; i < parts.length; i++) {
+    if (parts[i]!.partNumber <= parts[i - 1]!.partNumber) throw s3Error('InvalidPartOrder', { fields: { UploadId: req.query.get('uploadId') ?? '' } })
+  }
+  return parts
+}
+
+/**
+ * The version an earlier Complete of this upload made, when `parts` are the parts it was made of
+ * and it is still stored: AWS answers a retried Complete (a client whose first response was lost)
+ * with the first result for a while after completion (observed: adobe/S3Mock#2586, run against
+ * S3), where a store that forgot the upload would say NoSuchUpload.
+ */
+async function completedBefore(req: ObjectRequest, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectVersion | undefined> {
+  const store = storeOf(req)
+  const done = await store.completedUpload?.(req.bucket.name, uploadId)
+  if (!done || done.key !== req.key) return undefined
+  let v: ObjectVersion
+  try {
+    v = (await store.getObject(req.bucket.name, req.key, done.versionId)).version
+  } catch (e) {
+    if (e instanceof S3Error) return undefined // overwritten (the null version) or deleted since
+    throw e
+  }
+  const same = v.parts !== undefined && v.parts.length === parts.length &&
+    v.parts.every((p, i) => p.partNumber === parts[i]!.partNumber && p.etag === parts[i]!.etag)
+  return same ? v : undefined
+}
+
+function completionResult(req: ObjectRequest, v: ObjectVersion): S3Response {
+  const headers = writeHeaders(req, v)
+  delete headers.etag
+  return xmlResponse(renderXml('CompleteMultipartUploadResult', {
+    Location: `/${encodeURIComponent(req.bucket.name)}/${req.key.split('/').map(encodeURIComponent).join('/')}`,
+    Bucket: req.bucket.name, Key: req.key, ETag: `"${v.etag}"`, ...checksumFields(v.checksums),
+    ChecksumType: Object.keys(v.checksums).length > 0 ? v.checksumType : undefined,
+  }), 200, headers)
+}
+
+export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Response> {
+  let up: MultipartUpload
+  try {
+    up = await uploadOf(req)
+  } catch (e) {
+    if (!(e instanceof S3Error) || e.code !== 'NoSuchUpload') throw e
+    const earlier = await completedBefore(req, req.query.get('uploadId') ?? '', await completionParts(req))
+    if (!earlier) throw e
+    // Already replicated when it was first completed: a retry writes nothing.
+    return completionResult(req, earlier)
+  }
+  const parts = await completionParts(req)
   const v = await storeOf(req).completeUpload({
     bucket: req.bucket.name, uploadId: up.uploadId, parts, versioning: req.bucket.versioning,
     finalize: (chosen) => {
@@ -124,13 +178,7 @@ export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Res
     },
   })
   req.core.replication.written(req.bucket, v)
-  const headers = writeHeaders(req, v)
-  delete headers.etag
-  return xmlResponse(renderXml('CompleteMultipartUploadResult', {
-    Location: `/${encodeURIComponent(req.bucket.name)}/${req.key.split('/').map(encodeURIComponent).join('/')}`,
-    Bucket: req.bucket.name, Key: req.key, ETag: `"${v.etag}"`, ...checksumFields(v.checksums),
-    ChecksumType: Object.keys(v.checksums).length > 0 ? v.checksumType : undefined,
-  }), 200, headers)
+  return completionResult(req, v)
 }
 
 export async function abortMultipartUpload(req: BucketRequest): Promise<S3Response> {
@@ -146,7 +194,7 @@ export async function listParts(req: ObjectRequest): Promise<S3Response> {
   if (markerRaw !== null && !/^\d+$/.test(markerRaw)) throw invalidArgument('part-number-marker', markerRaw, 'Provided part-number-marker not an integer or within integer range')
   const marker = markerRaw === null ? undefined : Number(markerRaw)
   const page = await storeOf(req).listParts(req.bucket.name, up.uploadId, { ...(marker !== undefined ? { partNumberMarker: marker } : {}), maxParts })
-  const who = { ID: canonicalId(req.bucket.owner), DisplayName: req.bucket.owner }
+  const who = ownerOf(req.bucket.owner)
   return xmlResponse(renderXml('ListPartsResult', {
     Bucket: req.bucket.name, Key: req.key, UploadId: up.uploadId,
     PartNumberMarker: marker ?? 0, NextPartNumberMarker: page.nextPartNumberMarker, MaxParts: maxParts, IsTruncated: page.isTruncated,
@@ -166,7 +214,7 @@ export async function listMultipartUploads(req: BucketRequest): Promise<S3Respon
   const page = await storeOf(req).listUploads(req.bucket.name, {
     prefix, ...(delimiter ? { delimiter } : {}), ...(keyMarker ? { keyMarker } : {}), ...(uploadIdMarker && keyMarker ? { uploadIdMarker } : {}), maxUploads,
   })
-  const who = { ID: canonicalId(req.bucket.owner), DisplayName: req.bucket.owner }
+  const who = ownerOf(req.bucket.owner)
   return xmlResponse(renderXml('ListMultipartUploadsResult', {
     Bucket: req.bucket.name, KeyMarker: keyMarker ?? '', UploadIdMarker: uploadIdMarker ?? '',
     NextKeyMarker: page.isTruncated ? page.nextKeyMarker : undefined, NextUploadIdMarker: page.isTruncated ? page.nextUploadIdMarker : undefined,

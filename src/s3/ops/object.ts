@@ -99,6 +99,17 @@ async function findVersion(req: ObjectRequest, readWhole = false): Promise<GetRe
       if (e.code === 'NoSuchVersion') throw s3Error('NoSuchVersion', { fields: { Key: req.key, VersionId: versionId } })
       throw s3Error('NoSuchKey', { fields: { Key: req.key } })
     }
+    if (e instanceof S3Error && e.code === 'MethodNotAllowed') {
+      // HeadObject/GetObject: "If the specified version is a delete marker, the response returns a
+      // 405 Method Not Allowed error and the Last-Modified: timestamp response header", with
+      // x-amz-delete-marker and the marker's version id, as for a marker that hides the key.
+      // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
+      const headers: Record<string, string> = { 'x-amz-delete-marker': 'true', allow: 'DELETE' }
+      if (versionId !== undefined) headers['x-amz-version-id'] = versionId
+      const lm = e.fields.lastModified
+      if (lm !== undefined) headers['last-modified'] = new Date(Number(lm)).toUTCString()
+      throw s3Error('MethodNotAllowed', { fields: { Method: req.op.name === 'HeadObject' ? 'HEAD' : 'GET', ResourceType: 'DeleteMarker' }, headers })
+    }
     throw e
   }
 }

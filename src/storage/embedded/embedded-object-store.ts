@@ -257,6 +257,10 @@ export class EmbeddedObjectStore implements ObjectStore {
     return this.multipart.complete(input)
   }
 
+  async completedUpload(bucket: string, uploadId: string): Promise<{ key: string; versionId: string } | undefined> {
+    return this.multipart.completed(bucket, uploadId)
+  }
+
   async abortUpload(bucket: string, uploadId: string): Promise<void> {
     return this.multipart.abort(bucket, uploadId)
   }

@@ -74,6 +74,11 @@ export class MetaDb {
       upsertPart: db.prepare<PartRow>(`INSERT OR REPLACE INTO parts VALUES (@upload_id, @part_number, @size, @etag, @checksums,
         @last_modified_ms, @blob)`),
       deleteParts: db.prepare<[string]>('DELETE FROM parts WHERE upload_id = ?'),
+      insertCompleted: db.prepare<[string, string, string, string, number]>('INSERT OR REPLACE INTO completed_uploads VALUES (?, ?, ?, ?, ?)'),
+      completed: db.prepare<[string], { bucket: string; key: string; version_id: string; completed_ms: number }>(
+        'SELECT bucket, key, version_id, completed_ms FROM completed_uploads WHERE upload_id = ?'),
+      pruneCompleted: db.prepare<[number]>('DELETE FROM completed_uploads WHERE completed_ms < ?'),
+      deleteCompletedOfBucket: db.prepare<[string]>('DELETE FROM completed_uploads WHERE bucket = ?'),
       insertBucket: db.prepare<[string, number]>('INSERT OR IGNORE INTO buckets VALUES (?, ?)'),
       deleteBucket: db.prepare<[string]>('DELETE FROM buckets WHERE name = ?'),
       blobRefs: db.prepare<[], { blob: string }>(`SELECT blob FROM versions WHERE blob IS NOT NULL
@@ -233,7 +238,18 @@ export class MetaDb {
     this.s.insertBucket.run(name, Date.now())
   }
 
+  /** Records a completed upload's version and drops the records completed before `pruneBeforeMs`. */
+  recordCompleted(uploadId: string, bucket: string, key: string, versionId: string, nowMs: number, pruneBeforeMs: number): void {
+    this.s.pruneCompleted.run(pruneBeforeMs)
+    this.s.insertCompleted.run(uploadId, bucket, key, versionId, nowMs)
+  }
+
+  completedUpload(uploadId: string): { bucket: string; key: string; version_id: string; completed_ms: number } | undefined {
+    return this.s.completed.get(uploadId)
+  }
+
   deleteBucket(name: string): void {
+    this.s.deleteCompletedOfBucket.run(name)
     this.cache.clear()
     this.s.deleteBucket.run(name)
   }

@@ -17,6 +17,9 @@ import { writeVersion } from './version-writes.js'
 /** S3's minimum size for every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024
 
+/** How long a completed upload is remembered for a retried Complete (client retries come within minutes). */
+export const COMPLETED_UPLOAD_TTL_MS = 60 * 60 * 1000
+
 export class Multipart {
   constructor(
     private readonly live: () => MetaDb,
@@ -175,10 +178,18 @@ export class Multipart {
         checksumType: digests.checksumType,
         manifest,
       })
+      const now = Date.now()
+      meta.recordCompleted(input.uploadId, input.bucket, upload.key, row.version_id, now, now - COMPLETED_UPLOAD_TTL_MS)
       return { version: toVersion(row), garbage: [...unnamed, ...garbage] }
     })
     await this.blobs.remove(garbage)
     return version
+  }
+
+  completed(bucket: string, uploadId: string): { key: string; versionId: string } | undefined {
+    const r = this.live().completedUpload(uploadId)
+    if (!r || r.bucket !== bucket || r.completed_ms < Date.now() - COMPLETED_UPLOAD_TTL_MS) return undefined
+    return { key: r.key, versionId: r.version_id }
   }
 
   async abort(bucket: string, uploadId: string): Promise<void> {

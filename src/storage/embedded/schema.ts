@@ -66,6 +66,20 @@ const MIGRATIONS: Migration[] = [
       INSERT INTO counters VALUES ('upload_seq', 0);
     `)
   },
+  (db) => {
+    // Completed uploads, so a retried CompleteMultipartUpload answers as the first did (AWS does
+    // for a while after completion); rows older than COMPLETED_UPLOAD_TTL_MS are pruned.
+    db.exec(`
+      CREATE TABLE completed_uploads (
+        upload_id TEXT PRIMARY KEY,
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        completed_ms INTEGER NOT NULL
+      );
+      CREATE INDEX completed_uploads_by_time ON completed_uploads (completed_ms);
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -109,7 +109,7 @@ export function addressedVersion(meta: MetaDb, bucket: string, key: string, vers
   if (!row) throw s3Error('NoSuchVersion', { fields: { Key: key, VersionId: versionId } })
   if (row.is_delete_marker === 1) {
     throw s3Error('MethodNotAllowed', {
-      fields: { ResourceType: 'DeleteMarker', deleteMarker: 'true', versionId },
+      fields: { ResourceType: 'DeleteMarker', deleteMarker: 'true', versionId, lastModified: row.last_modified_ms },
       headers: { Allow: 'DELETE' },
     })
   }
