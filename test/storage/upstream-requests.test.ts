@@ -131,3 +131,15 @@ test('a client body that fails mid-stream aborts the engine PUT without marking 
   assert.deepEqual((await store.listUploads(b, { maxUploads: 10 })).uploads, [])
   assert.equal(await store.healthy(), true)
 })
+
+test('a part body that fails mid-stream aborts the engine UploadPart without marking the region down', async () => {
+  const b = freshBucket()
+  await put(store, b, 'keep', 'old')
+  const up = await store.createUpload({ bucket: b, key: 'mp', attributes: attrs() })
+  await assert.rejects(store.uploadPart({
+    bucket: b, uploadId: up.uploadId, partNumber: 1, size: 6 * MiB, body: failingBody(bytes(200_000, 14)),
+    finalize: () => ({ etag: 'x', checksums: {} }),
+  }), /client disconnected/)
+  assert.equal((await store.listUploads(b, { maxUploads: 10 })).uploads.length, 1)
+  await store.abortUpload(b, up.uploadId)
+})

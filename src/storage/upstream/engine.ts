@@ -68,13 +68,17 @@ export class Engine {
     })
   }
 
-  /** Runs one engine call; every failure leaves as an S3Error (see `translate`). */
-  async call<T>(fn: (client: S3Client) => Promise<T>): Promise<T> {
+  /**
+   * Runs one engine call; every failure leaves as an S3Error (see `translate`), except the error
+   * of a call mrap aborted itself through `signal` (as in `request`).
+   */
+  async call<T>(fn: (client: S3Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       const out = await fn(this.client)
       this.up()
       return out
     } catch (err) {
+      if (signal?.aborted) throw err
       throw this.translate(err)
     }
   }

@@ -64,7 +64,7 @@ export class UpstreamMultipart {
       body: input.body, size: input.size, finalize: input.finalize, tmpDir: this.store.tmpDir, smallLimit: this.store.smallLimit,
       send: ({ body, length, signal }) => (sent = length, this.store.engine.call((c) => c.send(new UploadPartCommand({
         Bucket: eb, Key: up.key, UploadId: input.uploadId, PartNumber: input.partNumber, Body: body, ContentLength: length,
-      }), { abortSignal: signal }))),
+      }), { abortSignal: signal }), signal)),
     })
     side.putPart(input.uploadId, input.partNumber, digests.etag, unquote(result.ETag), digests.checksums)
     return { partNumber: input.partNumber, size: sent, etag: digests.etag, lastModified: new Date(), checksums: digests.checksums }
