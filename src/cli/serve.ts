@@ -7,6 +7,8 @@ import { WorldFileError } from '../world/load.js'
 import { StartupError } from '../app/compose.js'
 import { DataDirInUseError } from '../state/data-dir-lock.js'
 import type { Timeouts } from '../http/timeouts.js'
+import type { Core } from '../core/core.js'
+import { nameKey } from '../iam/store.js'
 
 export interface ServeOptions {
   dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number; metricsPort?: number
@@ -21,6 +23,20 @@ function timeoutsOf(o: ServeOptions): Partial<Timeouts> {
   if (o.keepAliveTimeout !== undefined) t.keepAliveMs = o.keepAliveTimeout
   if (o.headersTimeout !== undefined) t.headersMs = o.headersTimeout
   return t
+}
+
+/**
+ * A command that works against this world: a user of it that has an active key, by name, through
+ * `mrap exec` (which fetches the secret over the admin socket), so no secret is ever printed.
+ */
+function tryLine(s: Core, dataDir: string): string {
+  const st = s.identities.store
+  const key = [...st.keys.values()].find((k) => k.status === 'Active' && st.users.has(nameKey(k.account, k.user)))
+  if (!key) return 'no user of this world has an access key: give one accessKeys in the world file, then mrap exec --as <user> -- aws s3 ls'
+  const p = s.identities.findPrincipal(key.user)
+  const as = p?.accountId === key.account ? key.user : `${key.account}/${key.user}`
+  const dir = dataDir === (process.env.MRAP_DATA_DIR ?? '.mrap/data') ? '' : ` --data-dir ${dataDir}`
+  return `mrap exec --as ${as}${dir} -- aws s3 ls   (access key ${key.id}; exec supplies the secret)`
 }
 
 export async function serveCommand(opts: ServeOptions): Promise<void> {
@@ -47,7 +63,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     `  data dir: ${s.config.dataDir}`,
     `  regions:  ${regions}`,
     `  buckets:  ${s.control.listBuckets().map((b) => `${b.name} (${b.region})`).join(', ') || '(none)'}`,
-    `  try:      AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=... aws --endpoint-url ${running.endpoint} s3 ls`,
+    `  try:      ${tryLine(s, opts.dataDir)}`,
     '',
   ].join('\n'))
   s.log.info({ endpoint: running.endpoint, port: running.port, dataDir: s.config.dataDir }, 'mrap ready')

@@ -45,6 +45,10 @@ export function parseWorld(text: string, file = 'world', opts: ParseOptions = {}
       return node?.range ? lineCounter.linePos(node.range[0]).line : undefined
     },
   }
+  if (doc.contents === null || (isScalar(doc.contents) && (doc.contents.value === null || doc.contents.value === ''))) {
+    throw new WorldFileError(`${file}: the world file is empty: declare at least one account (accounts: [{ id: "123456789012", users: [{ name: admin }] }]); see examples/seed.yaml`)
+  }
+  if (!isMap(doc.contents)) throw new WorldFileError(`${file}:${lineOf(doc.contents, lineCounter) ?? 1}: a world file is a YAML mapping (regions:, accounts:, buckets:, ...), not ${isSeq(doc.contents) ? 'a list' : 'a single value'}`)
   const result = worldSchema.safeParse(doc.toJS() ?? {})
   if (!result.success) {
     const issues = result.error.issues.flatMap((i) => unionBranch(i, []))
@@ -95,7 +99,13 @@ export function worldError(world: World, issues: WorldIssue[]): WorldFileError {
 
 function format(source: Source, path: WorldPath, message: string, atKey = false): string {
   const line = source.lineOf(path, atKey)
-  return `${source.file}:${line ?? '?'}: ${path.join('.') || '(top)'}: ${message}`
+  // A problem with no line (a required top-level key that is missing) names the file alone.
+  return `${source.file}${line !== undefined ? `:${line}` : ''}: ${path.join('.') || '(top)'}: ${message}`
+}
+
+function lineOf(node: unknown, lc: LineCounter): number | undefined {
+  const range = (node as Node | null)?.range
+  return range ? lc.linePos(range[0]).line : undefined
 }
 
 /**

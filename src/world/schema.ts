@@ -178,7 +178,8 @@ export const worldSchema = z.object({
   dnsSuffix: z.string().default('amazonaws.com'),
   /** The region the internet front door's requests originate from (routing proximity). */
   frontDoorRegion: z.string().optional(),
-  regions: z.array(regionSchema).min(1),
+  /** Left out: the seed's regions, so a world of one account and one user starts as it is. A fresh array per parse (apply may add to it). */
+  regions: z.array(regionSchema).min(1).default(() => ['us-east-1', 'us-west-2', 'eu-west-1'].map((name) => ({ name, storage: 'embedded' as const }))),
   accounts: z.array(accountSchema).min(1),
   buckets: z.array(bucketSchema).default([]),
   mraps: z.array(mrapSchema).default([]),
