@@ -13,6 +13,7 @@ import { errorBody } from './respond.js'
 import { s3Error } from '../shared/errors.js'
 import type { Core } from '../core/core.js'
 import { httpServerOptions, setBodyIdleLimit } from './timeouts.js'
+import { deferContinue } from './continue.js'
 
 export interface Listening {
   port: number
@@ -44,6 +45,11 @@ export class FrontDoor {
     this.core = s
     const t = s.config.timeouts
     this.app = createServer(httpServerOptions(t), (req, res) => this.handle(req, res, originOf(req.socket)))
+    // Authenticate and authorize before the client sends a body (http/continue.ts).
+    this.app.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      deferContinue(req, res)
+      this.handle(req, res, originOf(req.socket))
+    })
     // Every way in (plain, TLS, proxied) arrives here once per connection; the body watch reads it.
     this.app.on('connection', (socket: Socket) => setBodyIdleLimit(socket, t.bodyIdleMs))
     // No count limit of its own: Node would drop the headers past the 2000th without a word (an
