@@ -51,6 +51,10 @@ describe('S3 details (issue 13, part 2)', () => {
     // Other parts than the completed ones are not a retry: the upload is gone.
     const other = await failure(() => c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'retry.bin', UploadId: uploadId, MultipartUpload: { Parts: [parts[0]!] } })))
     assert.equal(other.name, 'NoSuchUpload')
+    // A completed upload's id with a malformed body is still NoSuchUpload, not MalformedXML.
+    const junk = await rawRequest(s.endpoint, { method: 'POST', path: `/${bucket}/retry.bin`, query: { uploadId }, body: '<CompleteMultipartUpload><Part>' })
+    assert.equal(junk.status, 404)
+    assert.equal(codeOf(junk.body), 'NoSuchUpload')
     // Once the object is overwritten, the retry no longer matches what is stored.
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'retry.bin', Body: 'replaced' }))
     const late = await failure(() => c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'retry.bin', UploadId: uploadId, MultipartUpload: { Parts: parts } })))

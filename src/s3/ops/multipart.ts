@@ -157,7 +157,9 @@ export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Res
     up = await uploadOf(req)
   } catch (e) {
     if (!(e instanceof S3Error) || e.code !== 'NoSuchUpload') throw e
-    const earlier = await completedBefore(req, req.query.get('uploadId') ?? '', await completionParts(req))
+    // An unknown upload stays NoSuchUpload whatever its body: a body error cannot take its place.
+    const parts = await completionParts(req).catch(() => undefined)
+    const earlier = parts && await completedBefore(req, req.query.get('uploadId') ?? '', parts)
     if (!earlier) throw e
     // Already replicated when it was first completed: a retry writes nothing.
     return completionResult(req, earlier)
