@@ -14,6 +14,7 @@ import { basename } from 'node:path'
 import { adminRequest, AdminError, runningServer } from '../admin/client.js'
 import type { RuntimeInfo } from '../state/runtime-file.js'
 import { findVpcProxy, knownVpcs, vpcEnv, type VpcProxyRef } from '../network/exec-vpc.js'
+import { sigv4aProblem } from './exec-checks.js'
 
 export interface ExecCredentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 
@@ -95,6 +96,8 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<vo
   // Inside a VPC the command calls the real AWS names through the VPC's proxy: no --endpoint-url.
   const [cmd, ...args] = execArgv(argv, ctx, { endpointArg: opts.endpointArg && !vpc })
   const env = vpc ? vpcEnv(execEnv(process.env, ctx), vpc, typeof ctx.server.caPath === 'string' ? ctx.server.caPath : undefined) : execEnv(process.env, ctx)
+  const sigv4a = sigv4aProblem([cmd!, ...args], env)
+  if (sigv4a) console.error(`mrap exec: warning: ${sigv4a}`)
   const child = spawn(cmd!, args, { stdio: 'inherit', env })
   const forward = (sig: NodeJS.Signals) => () => { child.kill(sig) }
   process.on('SIGINT', forward('SIGINT'))
