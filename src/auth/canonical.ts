@@ -7,6 +7,7 @@
  * client put it on the wire (already URI-encoded once, never normalised, never encoded again).
  */
 import crypto from 'node:crypto'
+import { isUtf8 } from 'node:buffer'
 
 export type HeaderMap = Record<string, string | string[] | undefined>
 
@@ -95,7 +96,12 @@ function pairAfter(a: [string, string], b: [string, string]): boolean {
   return a[0] !== b[0] ? a[0] > b[0] : a[1] > b[1]
 }
 
-/** Header value as AWS canonicalises it: repeated values joined by ',', each trimmed, runs of whitespace collapsed. */
+/**
+ * Header value as AWS canonicalises it: repeated values joined by ',', each trimmed, runs of
+ * whitespace collapsed. Node hands header values over as Latin-1 (one char per wire byte); the
+ * canonical request is hashed as UTF-8 and must hash the bytes the client sent, which clients
+ * send and sign as UTF-8 (the JS SDK, curl, Go), so a non-ASCII value is decoded as UTF-8 first.
+ */
 export function canonicalHeaderValue(v: string | string[] | undefined): string {
   if (v === undefined) return ''
   if (typeof v === 'string') return trimCollapse(v)
@@ -103,10 +109,30 @@ export function canonicalHeaderValue(v: string | string[] | undefined): string {
   return v.map(trimCollapse).join(',')
 }
 
+// Anything but printable ASCII with single inner spaces. Most values (dates, hashes, hosts) have
+// none of it, and then one test with no allocation is the whole cost.
+const NEEDS_WORK = /[^\x20-\x7e]|^ | $| {2}/
+const NON_ASCII = /[^\x00-\x7f]/
 const WS_RUN = /\s+/g
+
+/**
+ * No client can sign a value with a newline in it (whitespace is collapsed to single spaces), so
+ * this makes the signature fail for a value whose bytes are not UTF-8: its bytes cannot be put in
+ * the UTF-8 canonical request, and reading them as some other text would let one signature cover
+ * two different byte strings (`é` in Latin-1 and in UTF-8).
+ */
+const UNSIGNABLE = '\n'
+
 function trimCollapse(s: string): string {
+  if (!NEEDS_WORK.test(s)) return s
+  if (NON_ASCII.test(s)) {
+    const bytes = Buffer.from(s, 'latin1')
+    if (!isUtf8(bytes)) return UNSIGNABLE
+    // Trimmed after decoding: a UTF-8 continuation byte 0xA0 ('à' is C3 A0) reads as Latin-1 NBSP,
+    // which trim() and \s would take for whitespace.
+    s = bytes.toString('utf8')
+  }
   const t = s.trim()
-  // Fast path: most values (dates, hashes, hosts) contain no whitespace at all.
   return /\s\s|[\t\r\n]/.test(t) ? t.replace(WS_RUN, ' ') : t
 }
 
