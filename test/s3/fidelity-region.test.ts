@@ -9,7 +9,8 @@
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { CreateBucketCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 import { rawRequest } from '../helpers/raw.js'
 import { CliSandbox, runAws } from '../helpers/aws-cli.js'
@@ -58,4 +59,12 @@ test('the AWS CLI redirects head-object and head-bucket to the bucket\'s region'
   assert.equal(JSON.parse(obj.stdout).ContentLength, 5)
   const b = await runAws(['s3api', 'head-bucket', '--endpoint-url', s.endpoint, '--bucket', bucket], { env })
   assert.equal(b.code, 0, b.stderr)
+})
+
+test('a presigned URL scoped to another region gets the header too', async () => {
+  const url = await getSignedUrl(s.client(ADMIN, 'us-west-2'), new GetObjectCommand({ Bucket: bucket, Key: 'k' }), { expiresIn: 300 })
+  const r = await fetch(url)
+  assert.equal(r.status, 400)
+  assert.equal(r.headers.get('x-amz-bucket-region'), 'eu-west-1')
+  assert.match(await r.text(), /<Code>AuthorizationQueryParametersError<\/Code>/)
 })
