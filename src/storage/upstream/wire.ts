@@ -12,7 +12,7 @@
 import { request as httpRequest, type Agent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Readable } from 'node:stream'
-import { hmac, sha256Hex, uriEncode } from '../../auth/canonical.js'
+import { EMPTY_SHA256, hmac, sha256Hex, uriEncode } from '../../auth/canonical.js'
 import { HmacSha256 } from '../../auth/hmac.js'
 import type { UpstreamConfig } from './config.js'
 
@@ -75,14 +75,16 @@ export class Wire {
     const now = new Date()
     const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, '')
     const day = amzDate.slice(0, 8)
-    // UNSIGNED-PAYLOAD: mrap already checked the client's digests, and hashing a streamed body
-    // first would mean holding it; S3 and RGW accept it on either scheme.
-    const headers: Record<string, string> = { ...r.headers, host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': amzDate }
+    // A body in memory (and no body) is signed with its hash, as the SDK does, so a party on
+    // the path to an http:// engine cannot swap it; a streamed body is UNSIGNED-PAYLOAD, since
+    // hashing it first would mean holding it (mrap checked the client's digests already).
+    const payload = r.body === undefined ? EMPTY_SHA256 : Buffer.isBuffer(r.body) ? sha256Hex(r.body) : 'UNSIGNED-PAYLOAD'
+    const headers: Record<string, string> = { ...r.headers, host, 'x-amz-content-sha256': payload, 'x-amz-date': amzDate }
     if (Buffer.isBuffer(r.body)) headers['content-length'] = String(r.body.length)
     const names = Object.keys(headers).sort()
     let canonical = `${r.method}\n${uri}\n${qs}\n`
     for (const n of names) canonical += `${n}:${headers[n]!.trim().replace(/\s+/g, ' ')}\n`
-    canonical += `\n${names.join(';')}\nUNSIGNED-PAYLOAD`
+    canonical += `\n${names.join(';')}\n${payload}`
     const scope = `${day}/${this.cfg.region}/s3/aws4_request`
     const signature = this.signerFor(day).digest(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`, 'hex')
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${this.cfg.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`
