@@ -15,6 +15,7 @@ import { adminRequest, AdminError, runningServer } from '../admin/client.js'
 import type { RuntimeInfo } from '../state/runtime-file.js'
 import { findVpcProxy, knownVpcs, vpcEnv, type VpcProxyRef } from '../network/exec-vpc.js'
 import { sigv4aProblem } from './exec-checks.js'
+import { startRelay } from './exec-relay.js'
 
 export interface ExecCredentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 
@@ -96,6 +97,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<vo
   // Inside a VPC the command calls the real AWS names through the VPC's proxy: no --endpoint-url.
   const [cmd, ...args] = execArgv(argv, ctx, { endpointArg: opts.endpointArg && !vpc })
   const env = vpc ? vpcEnv(execEnv(process.env, ctx), vpc, typeof ctx.server.caPath === 'string' ? ctx.server.caPath : undefined) : execEnv(process.env, ctx)
+  await relayProxies(env, [vpc?.proxy, typeof ctx.server.proxy === 'string' ? ctx.server.proxy : undefined])
   const sigv4a = sigv4aProblem([cmd!, ...args], env)
   if (sigv4a) console.error(`mrap exec: warning: ${sigv4a}`)
   const child = spawn(cmd!, args, { stdio: 'inherit', env })
@@ -109,6 +111,25 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<vo
   child.on('exit', (code, signal) => {
     process.exit(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1))
   })
+}
+
+/**
+ * The command reaches mrap's proxies through a relay that prints their refusals (./exec-relay.ts):
+ * clients keep only "Failed to connect to proxy" of them. A relay that cannot start is skipped.
+ */
+async function relayProxies(env: NodeJS.ProcessEnv, proxies: (string | undefined)[]): Promise<void> {
+  const relays = new Map<string, string>()
+  for (const p of proxies) {
+    if (p === undefined || relays.has(p)) continue
+    try {
+      const r = await startRelay(p, (line) => console.error(`mrap exec: ${line}`))
+      relays.set(p, r.url)
+    } catch { /* the command talks to the proxy directly, as before */ }
+  }
+  for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
+    const to = env[k] !== undefined ? relays.get(env[k]) : undefined
+    if (to !== undefined) env[k] = to
+  }
 }
 
 function signalNumber(sig: NodeJS.Signals): number | undefined {
