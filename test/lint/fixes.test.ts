@@ -27,7 +27,7 @@ const doc = (...Statement: Record<string, unknown>[]): Doc => ({ Version: '2012-
 const mrapArn = (alias: string) => `arn:aws:s3::${A}:accesspoint/${alias}`
 const PUBLIC_BUCKET = doc({ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::one-bucket/*' })
 
-interface Opts { bucketPolicy?: Doc; mrapPolicy?: Doc; bucketBpa?: typeof OFF | 'none'; acctBpa?: typeof OFF; mraps?: number }
+interface Opts { bucketPolicy?: Doc; mrapPolicy?: Doc; endpointPolicy?: Doc; bucketBpa?: typeof OFF | 'none'; acctBpa?: typeof OFF; mraps?: number }
 
 function world(o: Opts): string {
   const mraps = [ALIAS1, ALIAS2].slice(0, o.mraps ?? 1).map((alias, i) => ({
@@ -42,7 +42,7 @@ function world(o: Opts): string {
       { name: 'two-bucket', region: 'eu-west-1', owner: A, blockPublicAccess: OFF },
     ],
     mraps,
-    vpcs: [{ id: 'vpc-0aaaaaaaaaaaaaaa1', owner: A, region: 'us-east-1', cidr: '10.1.0.0/16', endpoints: [{ id: VPCE, type: 'Interface', service: 'com.amazonaws.s3-global.accesspoint' }] }],
+    vpcs: [{ id: 'vpc-0aaaaaaaaaaaaaaa1', owner: A, region: 'us-east-1', cidr: '10.1.0.0/16', endpoints: [{ id: VPCE, type: 'Interface', service: 'com.amazonaws.s3-global.accesspoint', ...(o.endpointPolicy ? { policy: o.endpointPolicy } : {}) }] }],
   })
 }
 
@@ -60,6 +60,18 @@ function conditionIn(fix: string): Record<string, unknown> {
   const m = fix.match(/"StringEquals": (\{"[^"]+": (?:"[^"]+"|\[[^\]]*\])\})/)
   assert.ok(m, `no StringEquals condition in the fix: ${fix}`)
   return JSON.parse(m[1]!) as Record<string, unknown>
+}
+
+/** The rule fires on `broken`, not on `fixed` (the fix applied by the caller), and `fixed` brings no new finding. */
+function clears(broken: Opts, fixed: (fix: string) => Opts, rule: string): string {
+  const beforeFs = lint(world(broken))
+  const f = beforeFs.find((x) => x.rule === rule)
+  assert.ok(f, `${rule} fires before the fix: ${beforeFs.map(key).join('; ')}`)
+  const afterFs = lint(world(fixed(f.fix)))
+  assert.deepEqual(afterFs.filter((x) => x.rule === rule).map(key), [], `${rule} is cleared by its fix: ${f.fix}`)
+  const old = new Set(beforeFs.map(key))
+  assert.deepEqual(afterFs.filter((x) => !old.has(key(x))).map(key), [], 'the fix brings no new finding')
+  return f.fix
 }
 
 /** Lints `before`, applies the first fix of `rule` to the policy, lints again: the rule is gone and nothing new appears. */
@@ -102,4 +114,24 @@ test('bpa-off fires when Block Public Access is not configured at either level',
   assert.match(off[0]!.message, /bucket one-bucket: not configured, account 111122223333: not configured/)
   // Configured all on at the bucket: no bpa-off (the policy is refused instead).
   assert.deepEqual(lint(world({ bucketPolicy: PUBLIC_BUCKET, bucketBpa: { ...OFF, BlockPublicPolicy: true, RestrictPublicBuckets: true } })).filter((f) => f.rule === 'bpa-off'), [])
+})
+
+test('endpoint-missing-bucket: adding the ARNs the fix names clears it', () => {
+  const resources = [`${mrapArn(ALIAS1)}/object/*`, 'arn:aws:s3:::one-bucket/*']
+  const ep = (extra: string[]) => doc({ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: [...resources, ...extra] })
+  const fix = clears({ endpointPolicy: ep([]) }, (fix) => {
+    const named = fix.match(/add (arn:[^ ]+(?:, arn:[^ ]+)*) \(/)
+    assert.ok(named, fix)
+    return { endpointPolicy: ep(named[1]!.split(', ')) }
+  }, 'endpoint-missing-bucket')
+  assert.match(fix, /two-bucket\/\*/)
+})
+
+test('action-resource: the object ARN the fix names clears it', () => {
+  const delegated = (resource: string) => doc({ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:GetObject', Resource: resource, Condition: { StringEquals: { 's3:DataAccessPointArn': mrapArn(ALIAS1) } } })
+  clears({ bucketPolicy: delegated('arn:aws:s3:::one-bucket') }, (fix) => {
+    const named = fix.match(/use "([^"]+)"/)
+    assert.ok(named, fix)
+    return { bucketPolicy: delegated(named[1]!) }
+  }, 'action-resource')
 })
