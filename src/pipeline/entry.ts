@@ -62,6 +62,10 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
   } catch (err) {
     const e = toS3Error(err)
     if (!(err instanceof S3Error)) log.error({ err }, 'internal error')
+    // The access log names what went wrong; for a refused feature, which one (the operation or
+    // subresource is in the message), so an operator sees what clients ask for that mrap lacks.
+    info.error = e.code
+    if (e.status === 501) info.refused = e.message
     result = errorResult(e, { requestId, hostId, method, envelope, resource: view.rawPath })
     // The body of a failed upload must not be left unread on a keep-alive connection.
     if (!req.readableEnded) req.resume()
