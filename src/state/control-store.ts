@@ -39,6 +39,12 @@ type Row = {
 export class ControlStore {
   private readonly db: Database.Database
   private readonly buckets = new Map<string, BucketRecord>()
+  /**
+   * Inside `transaction`: how to put back each bucket the map changed, newest last. SQLite rolls
+   * its rows back when the transaction throws; the map must follow, or the server would serve a
+   * bucket that is not on disk (a world apply that fails after its buckets, for example).
+   */
+  private undo: (() => void)[] | undefined
 
   constructor(dataDir: string) {
     this.db = new Database(join(dataDir, 'control.db'))
@@ -64,6 +70,7 @@ export class ControlStore {
   putBucket(rec: BucketRecord): void {
     this.db.prepare(`INSERT OR REPLACE INTO buckets (name, region, owner, created_at, versioning, policy, tags, pab, replication, configs)
       VALUES (@name, @region, @owner, @created_at, @versioning, @policy, @tags, @pab, @replication, @configs)`).run(toRow(rec))
+    this.remember(rec.name)
     this.buckets.set(rec.name, rec)
   }
 
@@ -78,6 +85,7 @@ export class ControlStore {
 
   deleteBucket(name: string): void {
     this.db.prepare('DELETE FROM buckets WHERE name = ?').run(name)
+    this.remember(name)
     this.buckets.delete(name)
   }
 
@@ -90,8 +98,29 @@ export class ControlStore {
   }
   kvPut(ns: string, k: string, v: string): void { this.db.prepare('INSERT OR REPLACE INTO kv (ns, k, v) VALUES (?, ?, ?)').run(ns, k, v) }
   kvDelete(ns: string, k: string): void { this.db.prepare('DELETE FROM kv WHERE ns = ? AND k = ?').run(ns, k) }
-  /** Runs `fn` in one SQLite transaction (all-or-nothing world application). */
-  transaction<T>(fn: () => T): T { return this.db.transaction(fn)() }
+  /**
+   * Runs `fn` in one SQLite transaction (all-or-nothing world application). A nested call is a
+   * savepoint: when it throws and its caller carries on, only its own bucket changes are undone.
+   */
+  transaction<T>(fn: () => T): T {
+    const outer = this.undo === undefined
+    const undo = (this.undo ??= [])
+    const mark = undo.length
+    try {
+      return this.db.transaction(fn)()
+    } catch (e) {
+      while (undo.length > mark) undo.pop()!()
+      throw e
+    } finally {
+      if (outer) this.undo = undefined
+    }
+  }
+
+  private remember(name: string): void {
+    if (!this.undo) return
+    const before = this.buckets.get(name)
+    this.undo.push(before ? () => { this.buckets.set(name, before) } : () => { this.buckets.delete(name) })
+  }
 }
 
 function toRow(r: BucketRecord): Row {
