@@ -48,6 +48,13 @@ export class PgStateStore implements StateStore {
   private readonly opts: Required<Omit<PgStateOptions, 'onError' | 'connection'>> & Pick<PgStateOptions, 'onError'>
   /** The highest change seq this cache reflects. */
   private seenSeq = 0
+  /**
+   * Change-log seqs of this node's writes between their INSERT and the cache update after COMMIT.
+   * The NOTIFY of a write can reach this node's listener, and its catch-up can read the committed
+   * row, before the writer sees its own COMMIT answer; the catch-up leaves those entities to the
+   * writer, so its own change is reported once, as local.
+   */
+  private readonly ownSeqs = new Set<number>()
   private catching: Promise<void> | undefined
   private again = false
   private backstop: NodeJS.Timeout | undefined
@@ -168,6 +175,7 @@ export class PgStateStore implements StateStore {
     let client: pg.PoolClient
     try { client = await this.pool.connect() } catch (err) { throw unavailable(err) }
     let broken: Error | undefined
+    const mine: number[] = []
     try {
       await client.query('BEGIN')
       await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK.toString()])
@@ -178,7 +186,8 @@ export class PgStateStore implements StateStore {
         const r = await client.query<{ seq: string }>(
           `INSERT INTO mrap_change (entity, ns, k) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) RETURNING seq`,
           [changed.map((c) => c.entity), changed.map((c) => c.ns), changed.map((c) => c.k)])
-        seq = Math.max(...r.rows.map((x) => Number(x.seq)))
+        for (const x of r.rows) { const n = Number(x.seq); mine.push(n); this.ownSeqs.add(n) }
+        seq = Math.max(...mine)
         // The payload is only a hint; readers go to the change log for the truth.
         await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(seq)])
       }
@@ -188,10 +197,13 @@ export class PgStateStore implements StateStore {
       broken = err instanceof Error ? err : new Error(String(err))
       await client.query('ROLLBACK').catch(() => undefined)
       // A commit whose answer was lost may have happened: the caller gets 503 and retries, and
-      // the writes are idempotent puts. The catch-up will show this node whatever did commit.
+      // the writes are idempotent puts. The catch-up will show this node whatever did commit,
+      // reading again from before this write (a catch-up meanwhile skipped it as the writer's own).
+      if (mine.length > 0) this.seenSeq = Math.min(this.seenSeq, Math.min(...mine) - 1)
       this.requestCatchUp()
       throw unavailable(err)
     } finally {
+      for (const n of mine) this.ownSeqs.delete(n)
       client.release(broken)
     }
   }
@@ -236,11 +248,13 @@ export class PgStateStore implements StateStore {
       const { top, pruned } = await topSeq(c)
       if (top <= this.seenSeq) return
       if (pruned > this.seenSeq) { await this.load(c); return }
-      const r = await c.query<{ entity: string; ns: string; k: string; v: string | null; doc: unknown }>(
-        `SELECT c.entity, c.ns, c.k, r.v, b.doc FROM (SELECT DISTINCT entity, ns, k FROM mrap_change WHERE seq > $1) c
+      const r = await c.query<{ entity: string; ns: string; k: string; seq: string; v: string | null; doc: unknown }>(
+        `SELECT c.entity, c.ns, c.k, c.seq, r.v, b.doc
+         FROM (SELECT entity, ns, k, max(seq) AS seq FROM mrap_change WHERE seq > $1 GROUP BY entity, ns, k) c
          LEFT JOIN mrap_record r ON c.entity = 'record' AND r.ns = c.ns AND r.k = c.k
          LEFT JOIN mrap_bucket b ON c.entity = 'bucket' AND b.name = c.k`, [this.seenSeq])
       for (const row of r.rows) {
+        if (this.ownSeqs.has(Number(row.seq))) continue // this node's write, applied by its writer
         if (row.entity === 'record') this.setRecord(row.ns, row.k, row.v ?? undefined, top, false)
         else this.setBucket(row.k, row.doc == null ? undefined : bucketFromDoc(row.doc), top, false)
       }
