@@ -5,7 +5,8 @@
  * policy). IAM calls act on the caller's own account, so the context is same-account.
  * Errors use IAM's codes: an unknown key is InvalidClientTokenId (S3 says InvalidAccessKeyId).
  */
-import { authenticate, type SignedAuth } from '../auth/index.js'
+import type { SignedAuth } from '../auth/index.js'
+import { authenticateRequest } from '../pipeline/credentials.js'
 import { headerValue, sha256Hex } from '../auth/canonical.js'
 import { authorize, buildS3Context, type Decision } from '../policy/index.js'
 import { requestFacts } from '../authz/request-facts.js'
@@ -26,7 +27,6 @@ export interface ApiCall {
 }
 
 export function authenticateApi(s: Core, ctx: HandlerContext, body: Buffer, service: 'iam' | 'sts' | 'ec2'): { auth: SignedAuth; principal: Principal } {
-  const now = s.clock()
   // For these services the canonical request ends with the hash of the body received (AWS
   // General Reference, "Create a canonical request for Signature Version 4": HexEncode(Hash(
   // RequestPayload))); only S3 lets x-amz-content-sha256 stand in for it (UNSIGNED-PAYLOAD,
@@ -36,10 +36,7 @@ export function authenticateApi(s: Core, ctx: HandlerContext, body: Buffer, serv
   if (declared !== undefined && declared !== sha256Hex(body)) throw apiAuthError(s3Error('SignatureDoesNotMatch'))
   let auth
   try {
-    auth = authenticate(ctx.view, {
-      now, service, bufferedBody: body, keyCache: s.keyCache, signingKeyCache: s.signingKeyCache,
-      lookup: (id) => { const k = s.identities.findKey(id); return k && k.status === 'Active' ? k : undefined },
-    })
+    auth = authenticateRequest(s, ctx.view, { service, bufferedBody: body })
   } catch (e) {
     throw apiAuthError(e)
   }

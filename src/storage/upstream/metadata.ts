@@ -60,15 +60,8 @@ export function encodeAttributes(a: ObjectAttributes, extra: Pick<MrapBlob, 'vid
   return h
 }
 
-export interface EngineObjectHead {
-  ContentType?: string
-  ContentEncoding?: string
-  ContentDisposition?: string
-  ContentLanguage?: string
-  CacheControl?: string
-  WebsiteRedirectLocation?: string
-  Metadata?: Record<string, string>
-}
+/** What an engine's HEAD or GET answers about an object: the same fields, any of them absent. */
+export type EngineObjectHead = Partial<EngineHeaders>
 
 export function decodeAttributes(h: EngineObjectHead): { attributes: ObjectAttributes; blob: MrapBlob } {
   let blob: MrapBlob = {}
