@@ -12,6 +12,8 @@
  * `compareKeys`. Objects and common prefixes both count toward maxKeys, as S3 counts them.
  */
 
+import type { ListUploadsInput, ListUploadsResult, MultipartUpload } from '../types.js'
+
 /** A point in key order: keys >= (inclusive) or > `key`; `tie` lets a caller resume inside a key. */
 export interface Position {
   key: string
@@ -112,4 +114,44 @@ function maxPosition(a: Position, b: Position): Position {
   const c = compareKeys(a.key, b.key)
   if (c !== 0) return c > 0 ? a : b
   return a.inclusive && a.tie === undefined ? b : a
+}
+
+/** An open upload as the listing sees it: its key, its id, and its place among the key's uploads. */
+export interface UploadRow { key: string; seq: number }
+
+/**
+ * ListMultipartUploads in S3's order (key, then initiation), with S3's markers: one page over a
+ * store's upload rows. Both stores list their own records of open uploads through it.
+ * `marker(id)` is the upload an uploadIdMarker names, when it is in this bucket.
+ */
+export function uploadsPage<R extends UploadRow>(o: {
+  input: ListUploadsInput
+  marker: (uploadId: string) => UploadRow | undefined
+  fetch: WalkInput<R>['fetch']
+  uploadIdOf: (r: R) => string
+  toUpload: (r: R) => MultipartUpload
+}): ListUploadsResult {
+  const { input } = o
+  const prefix = input.prefix ?? ''
+  let start: Position = startAfter(input.keyMarker, prefix, input.delimiter)
+  if (input.keyMarker && input.uploadIdMarker) {
+    const m = o.marker(input.uploadIdMarker)
+    // An upload id of another key (or one since gone) cannot place the listing inside the key.
+    if (m && m.key === input.keyMarker) start = { key: input.keyMarker, inclusive: false, tie: m.seq }
+  }
+  const { entries, isTruncated } = walk<R>({
+    prefix, ...(input.delimiter ? { delimiter: input.delimiter } : {}), maxKeys: input.maxUploads, start, fetch: o.fetch,
+    keyOf: (r) => r.key,
+    after: (r) => ({ key: r.key, inclusive: false, tie: r.seq }),
+  })
+  const out: ListUploadsResult = { uploads: [], commonPrefixes: [], isTruncated }
+  for (const e of entries) {
+    if ('row' in e) out.uploads.push(o.toUpload(e.row))
+    else out.commonPrefixes.push(e.prefix)
+  }
+  const last = entries[entries.length - 1]
+  if (isTruncated && last) {
+    if ('row' in last) { out.nextKeyMarker = last.row.key; out.nextUploadIdMarker = o.uploadIdOf(last.row) } else out.nextKeyMarker = last.prefix
+  }
+  return out
 }

@@ -9,7 +9,7 @@ import type {
   ObjectVersion, PartInfo, UploadPartInput,
 } from '../types.js'
 import type { BlobFiles } from './blob-files.js'
-import { startAfter, walk, type Position } from './listing.js'
+import { uploadsPage } from './listing.js'
 import type { MetaDb } from './meta-db.js'
 import { cleanAttributes, newUploadId, toPart, toUpload, toVersion, type ManifestEntry, type UploadRow } from './rows.js'
 import { writeVersion } from './version-writes.js'
@@ -97,39 +97,13 @@ export class Multipart {
 
   listUploads(bucket: string, input: ListUploadsInput): ListUploadsResult {
     const meta = this.live()
-    const prefix = input.prefix ?? ''
-    let start: Position = startAfter(input.keyMarker, prefix, input.delimiter)
-    if (input.keyMarker && input.uploadIdMarker) {
-      const marker = meta.upload(input.uploadIdMarker)
-      // An upload id from another key (or one since gone) cannot place us inside the key.
-      if (marker && marker.bucket === bucket && marker.key === input.keyMarker) {
-        start = { key: input.keyMarker, inclusive: false, tie: marker.seq }
-      }
-    }
-    const { entries, isTruncated } = walk({
-      prefix,
-      delimiter: input.delimiter,
-      maxKeys: input.maxUploads,
-      start,
+    return uploadsPage({
+      input,
+      marker: (id) => { const m = meta.upload(id); return m && m.bucket === bucket ? m : undefined },
       fetch: (from, end, limit) => meta.uploadsFrom(bucket, from, end, limit),
-      keyOf: (r) => r.key,
-      after: (r) => ({ key: r.key, inclusive: false, tie: r.seq }),
+      uploadIdOf: (r) => r.upload_id,
+      toUpload,
     })
-    const result: ListUploadsResult = { uploads: [], commonPrefixes: [], isTruncated }
-    for (const e of entries) {
-      if ('row' in e) result.uploads.push(toUpload(e.row))
-      else result.commonPrefixes.push(e.prefix)
-    }
-    const last = entries[entries.length - 1]
-    if (isTruncated && last) {
-      if ('row' in last) {
-        result.nextKeyMarker = last.row.key
-        result.nextUploadIdMarker = last.row.upload_id
-      } else {
-        result.nextKeyMarker = last.prefix
-      }
-    }
-    return result
   }
 
   /** Synchronous: validation, manifest and version row all commit in one transaction. */

@@ -19,7 +19,7 @@ import type {
 import { sendBody } from './body.js'
 import { errorInfo } from './engine.js'
 import { encodeAttributes, unquote } from './metadata.js'
-import { startAfter, walk, type Position } from '../embedded/listing.js'
+import { uploadsPage } from '../embedded/listing.js'
 import type { StoreCore } from './core.js'
 import type { ListedUpload, UploadRow } from './sidecar.js'
 
@@ -97,30 +97,17 @@ export class UpstreamMultipart {
   async listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult> {
     const side = this.store.live()
     this.store.engine.assertUp()
-    const prefix = input.prefix ?? ''
-    let start: Position = startAfter(input.keyMarker, prefix, input.delimiter)
-    if (input.keyMarker && input.uploadIdMarker) {
-      const row = side.upload(input.uploadIdMarker)
-      const seq = side.uploadSeq(input.uploadIdMarker)
-      // An upload id of another key (or one since gone) cannot place the listing inside the key.
-      if (row && seq !== undefined && row.bucket === bucket && row.key === input.keyMarker) start = { key: input.keyMarker, inclusive: false, tie: seq }
-    }
-    const { entries, isTruncated } = walk<ListedUpload>({
-      prefix, ...(input.delimiter ? { delimiter: input.delimiter } : {}), maxKeys: input.maxUploads, start,
+    return uploadsPage<ListedUpload>({
+      input,
+      marker: (id) => {
+        const row = side.upload(id)
+        const seq = side.uploadSeq(id)
+        return row && seq !== undefined && row.bucket === bucket ? { key: row.key, seq } : undefined
+      },
       fetch: (from, end, limit) => side.uploadsFrom(bucket, from, end, limit),
-      keyOf: (r) => r.key,
-      after: (r) => ({ key: r.key, inclusive: false, tie: r.seq }),
+      uploadIdOf: (r) => r.uploadId,
+      toUpload,
     })
-    const out: ListUploadsResult = { uploads: [], commonPrefixes: [], isTruncated }
-    for (const e of entries) {
-      if ('row' in e) out.uploads.push(toUpload(e.row))
-      else out.commonPrefixes.push(e.prefix)
-    }
-    const last = entries[entries.length - 1]
-    if (isTruncated && last) {
-      if ('row' in last) { out.nextKeyMarker = last.row.key; out.nextUploadIdMarker = last.row.uploadId } else out.nextKeyMarker = last.prefix
-    }
-    return out
   }
 
   async complete(input: CompleteUploadInput): Promise<ObjectVersion> {
