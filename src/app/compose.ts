@@ -8,6 +8,7 @@ import { mkdirSync, accessSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { ControlStore } from '../state/control-store.js'
+import { SqliteStateStore } from '../state/sqlite-state.js'
 import { Identities } from '../iam/identities.js'
 import { IamStore } from '../iam/store.js'
 import { SecretBox } from '../iam/secret-box.js'
@@ -112,7 +113,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const identities = new Identities(new IamStore(control, SecretBox.forDataDir(config.dataDir)), world.partition)
   const mraps = new MrapRegistry(control)
   return {
-    config, world, control, stores, log, policies, identities, mraps,
+    config, world, control, state: new SqliteStateStore(control), stores, log, policies, identities, mraps,
     vpcs: new VpcRegistry(control),
     requestIds: new RequestIds(),
     metrics: new Metrics(),

@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino'
 import type { BlockPublicAccess, BucketRecord, ControlStore } from '../state/control-store.js'
+import type { StateStore } from '../state/state-store.js'
 import { s3Error, type S3Error } from '../shared/errors.js'
 import type { Identities } from '../iam/identities.js'
 import type { World } from '../world/schema.js'
@@ -75,8 +76,13 @@ export const NO_REPLICATION: ReplicationHooks = {
 export interface Core {
   config: ServerConfig
   world: World
-  /** Control state in SQLite: buckets and key/value records. */
+  /** Control state in SQLite: buckets and key/value records. Being replaced by `state` (issue 17). */
   control: ControlStore
+  /**
+   * The control state behind the state seam (docs/decisions/shared-state.md): reads from memory,
+   * writes awaited. With embedded state it wraps the same ControlStore as `control`.
+   */
+  state: StateStore
   /** One object store per region. */
   stores: Map<string, ObjectStore>
   identities: Identities
