@@ -111,9 +111,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const policies = new PolicyCache(await loadCatalog())
   // IAM state persists in the control DB; account-level Block Public Access lives with the accounts.
   const identities = new Identities(new IamStore(control, SecretBox.forDataDir(config.dataDir)), world.partition)
-  const mraps = new MrapRegistry(control)
+  const state = new SqliteStateStore(control)
+  const mraps = new MrapRegistry(state)
   return {
-    config, world, control, state: new SqliteStateStore(control), stores, log, policies, identities, mraps,
+    config, world, control, state, stores, log, policies, identities, mraps,
     vpcs: new VpcRegistry(control),
     requestIds: new RequestIds(),
     metrics: new Metrics(),

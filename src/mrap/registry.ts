@@ -1,10 +1,14 @@
 /**
- * @module Multi-Region Access Points as the server holds them: the record, and a registry persisted
- * in the control store with in-memory indexes by alias (data plane, every request) and by
- * (owner, name) (S3 Control). Aliases are never reused: retired ones are kept forever.
+ * @module Multi-Region Access Points as the server holds them: the record, and a registry kept in
+ * the shared control state (src/state/state-store.ts) with an in-memory index by alias (data
+ * plane, every request; (owner, name) lookups scan it). The index follows the state's change
+ * events, so an MRAP or a route flip written by another node is seen here within the state's
+ * staleness bound (docs/decisions/shared-state.md). Aliases are never reused: retired ones are
+ * kept forever, and creation is guarded so that two nodes cannot mint one alias or one name.
  */
 import { randomInt } from 'node:crypto'
-import type { BlockPublicAccess, ControlStore } from '../state/control-store.js'
+import type { BlockPublicAccess } from '../state/control-store.js'
+import type { StateOp, StateStore } from '../state/state-store.js'
 
 export type MrapStatus = 'CREATING' | 'READY' | 'DELETING' | 'PARTIALLY_CREATED' | 'PARTIALLY_DELETED' | 'INCONSISTENT_ACROSS_REGIONS'
 
@@ -37,6 +41,10 @@ export interface MrapRecord {
 
 const NS = 'mrap'
 const RETIRED = 'mrap-retired-alias'
+/** `<owner>/<name>` → alias: the guard that makes a name unique per account across nodes. */
+const NAMES = 'mrap-name'
+
+const nameKey = (owner: string, name: string): string => `${owner}/${name}`
 
 export function mrapArn(rec: Pick<MrapRecord, 'owner' | 'alias'>, partition = 'aws'): string {
   return `arn:${partition}:s3::${rec.owner}:accesspoint/${rec.alias}`
@@ -45,11 +53,22 @@ export function mrapArn(rec: Pick<MrapRecord, 'owner' | 'alias'>, partition = 'a
 export class MrapRegistry {
   private readonly byAliasMap = new Map<string, MrapRecord>()
 
-  constructor(private readonly store: ControlStore) {
-    for (const { v } of store.kvList(NS)) {
-      const rec = JSON.parse(v) as MrapRecord
-      this.byAliasMap.set(rec.alias, rec)
-    }
+  constructor(private readonly state: StateStore) {
+    this.rebuild()
+    // Local writes arrive here too (before the write's promise resolves), so the map always
+    // equals the state: callers that do not await a put still read it on their next request.
+    state.onChange((c) => {
+      if (c.kind === 'reload') this.rebuild()
+      else if (c.kind === 'record' && c.ns === NS) {
+        if (c.value === undefined) this.byAliasMap.delete(c.key)
+        else this.byAliasMap.set(c.key, JSON.parse(c.value) as MrapRecord)
+      }
+    })
+  }
+
+  private rebuild(): void {
+    this.byAliasMap.clear()
+    for (const { key, value } of this.state.list(NS)) this.byAliasMap.set(key, JSON.parse(value) as MrapRecord)
   }
 
   byAlias(alias: string): MrapRecord | undefined { return this.byAliasMap.get(alias) }
@@ -69,18 +88,44 @@ export class MrapRegistry {
     return undefined
   }
 
-  put(rec: MrapRecord): void {
-    this.store.kvPut(NS, rec.alias, JSON.stringify(rec))
-    this.byAliasMap.set(rec.alias, rec)
+  /** The record's JSON as this node last saw it: the value an `expect` guard compares against. */
+  stored(alias: string): string | undefined { return this.state.get(NS, alias) }
+
+  /** A guard: the MRAP is still exactly as this node saw it (no other node changed it meanwhile). */
+  expectOps(alias: string): StateOp[] { return [{ op: 'expect', ns: NS, key: alias, value: this.stored(alias) }] }
+
+  /** Writes (creates or replaces) the record, unguarded: for changes to an MRAP that exists. */
+  putOps(rec: MrapRecord): StateOp[] { return [{ op: 'put', ns: NS, key: rec.alias, value: JSON.stringify(rec) }] }
+
+  /**
+   * A new MRAP: the batch fails (write resolves false) if the alias is live or was ever issued,
+   * or the owner already has an MRAP of that name, on any node.
+   */
+  createOps(rec: MrapRecord): StateOp[] {
+    const nk = nameKey(rec.owner, rec.name)
+    return [
+      { op: 'expect', ns: NS, key: rec.alias, value: undefined },
+      { op: 'expect', ns: RETIRED, key: rec.alias, value: undefined },
+      { op: 'expect', ns: NAMES, key: nk, value: undefined },
+      ...this.putOps(rec),
+      { op: 'put', ns: NAMES, key: nk, value: rec.alias },
+    ]
   }
 
-  delete(alias: string): void {
-    this.store.transaction(() => {
-      this.store.kvDelete(NS, alias)
-      this.store.kvPut(RETIRED, alias, new Date().toISOString())
-    })
-    this.byAliasMap.delete(alias)
+  /** Deletes the MRAP and retires its alias for good; its name becomes free again. */
+  retireOps(alias: string): StateOp[] {
+    const ops: StateOp[] = [
+      { op: 'delete', ns: NS, key: alias },
+      { op: 'put', ns: RETIRED, key: alias, value: new Date().toISOString() },
+    ]
+    const rec = this.byAliasMap.get(alias)
+    if (rec && this.state.get(NAMES, nameKey(rec.owner, rec.name)) === alias) ops.push({ op: 'delete', ns: NAMES, key: nameKey(rec.owner, rec.name) })
+    return ops
   }
+
+  async put(rec: MrapRecord): Promise<void> { await this.state.write(this.putOps(rec)) }
+
+  async delete(alias: string): Promise<void> { await this.state.write(this.retireOps(alias)) }
 
   /** `[a-z][a-z0-9]{12}.mrap` from a CSPRNG, never one that was ever issued (docs/aws/mrap.md §Naming, §Where AWS is silent). */
   newAlias(): string {
@@ -90,12 +135,12 @@ export class MrapRegistry {
       let a = letters[randomInt(letters.length)]!
       for (let i = 0; i < 12; i++) a += alnum[randomInt(alnum.length)]!
       a += '.mrap'
-      if (!this.byAliasMap.has(a) && this.store.kvGet(RETIRED, a) === undefined) return a
+      if (!this.known(a)) return a
     }
   }
 
-  /** Whether an alias was ever issued (live or retired). */
+  /** Whether an alias was ever issued (live or retired), as far as this node knows. */
   known(alias: string): boolean {
-    return this.byAliasMap.has(alias) || this.store.kvGet(RETIRED, alias) !== undefined
+    return this.byAliasMap.has(alias) || this.state.get(RETIRED, alias) !== undefined
   }
 }
