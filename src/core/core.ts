@@ -51,12 +51,16 @@ export interface PolicyChecks {
 export interface ReplicationHooks {
   /** Before a new version is written: the x-amz-replication-status to store with it (PENDING), if any. */
   statusFor(bucket: BucketRecord, key: string, tags: Tag[]): string | undefined
-  /** After a write is acknowledged by the store. */
-  written(bucket: BucketRecord, v: ObjectVersion): void
-  /** `requestedVersionId`: the delete named a version (permanent, never replicated). */
-  deleted(bucket: BucketRecord, key: string, r: DeleteResult, requestedVersionId?: string): void
-  /** Tags (or other attributes) of an existing version changed (replica modification sync). */
-  updated(bucket: BucketRecord, v: ObjectVersion): void
+  /**
+   * After the store committed a write, before the client is answered: resolves once the
+   * replication task is persisted, rejects (503 with PostgreSQL down) when it could not be, and
+   * the operation must then fail rather than acknowledge a write whose replication could be lost.
+   */
+  written(bucket: BucketRecord, v: ObjectVersion): Promise<void>
+  /** `requestedVersionId`: the delete named a version (permanent, never replicated). As `written`. */
+  deleted(bucket: BucketRecord, key: string, r: DeleteResult, requestedVersionId?: string): Promise<void>
+  /** Tags (or other attributes) of an existing version changed (replica modification sync). As `written`. */
+  updated(bucket: BucketRecord, v: ObjectVersion): Promise<void>
   /** Deeper checks of a replication configuration (destinations, role); an error to refuse it. */
   validate(bucket: BucketRecord, doc: Record<string, unknown>): S3Error | undefined
 }
@@ -67,9 +71,9 @@ export interface ReplicationHooks {
  */
 export const NO_REPLICATION: ReplicationHooks = {
   statusFor: () => undefined,
-  written: () => {},
-  deleted: () => {},
-  updated: () => {},
+  written: async () => {},
+  deleted: async () => {},
+  updated: async () => {},
   validate: () => s3Error('NotImplemented', { message: 'Replication is not running on this server.' }),
 }
 

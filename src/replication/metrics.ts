@@ -6,7 +6,10 @@
  * a restart; counters and latencies are since the start of this process.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html
  */
-import type { Task } from './queue.js'
+import type { FleetFigures, Task } from './queue.js'
+
+/** Queued tasks of one rule (OperationsPendingReplication, BytesPendingReplication). */
+export interface BacklogGroup { srcBucket: string; ruleId: string; destBucket: string; ops: number; bytes: number; oldestMs: number }
 
 export interface RuleMetrics {
   sourceBucket: string
@@ -33,6 +36,11 @@ export interface ReplicationSnapshot {
   completedOperations: number
   failedOperations: number
   rules: RuleMetrics[]
+  /**
+   * With PostgreSQL state: counts in the shared database, the same on every node. The counters
+   * above are this node's since it started; `fleet.completedOperations` is every node's, ever.
+   */
+  fleet?: FleetFigures
 }
 
 interface Counters { dest: string; completed: number; bytes: number; failed: number; retries: number; lags: number[]; last: number; max: number }
@@ -70,13 +78,13 @@ export class ReplicationMetrics {
   reset(): void { this.rules.clear() }
   retried(t: Task): void { this.of(t).retries++ }
 
-  snapshot(queued: readonly Task[], nowMs: number): ReplicationSnapshot {
+  snapshot(queued: readonly BacklogGroup[], nowMs: number, fleet?: FleetFigures): ReplicationSnapshot {
     const backlog = new Map<string, { ops: number; bytes: number; oldest: number }>()
-    for (const t of queued) {
-      this.of(t)
-      const k = `${t.srcBucket}\u0000${t.ruleId}`
+    for (const g of queued) {
+      this.of({ srcBucket: g.srcBucket, ruleId: g.ruleId, destBucket: g.destBucket })
+      const k = `${g.srcBucket}\u0000${g.ruleId}`
       const b = backlog.get(k) ?? { ops: 0, bytes: 0, oldest: nowMs }
-      b.ops++; b.bytes += t.size; b.oldest = Math.min(b.oldest, t.enqueuedMs)
+      b.ops += g.ops; b.bytes += g.bytes; b.oldest = Math.min(b.oldest, g.oldestMs)
       backlog.set(k, b)
     }
     const rules: RuleMetrics[] = []
@@ -92,11 +100,12 @@ export class ReplicationMetrics {
       })
     }
     return {
-      backlogOperations: queued.length,
-      backlogBytes: queued.reduce((n, t) => n + t.size, 0),
+      backlogOperations: queued.reduce((n, g) => n + g.ops, 0),
+      backlogBytes: queued.reduce((n, g) => n + g.bytes, 0),
       completedOperations: rules.reduce((n, r) => n + r.completedOperations, 0),
       failedOperations: rules.reduce((n, r) => n + r.failedOperations, 0),
       rules,
+      ...(fleet ? { fleet } : {}),
     }
   }
 }

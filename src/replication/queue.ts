@@ -1,17 +1,23 @@
 /**
- * @module The persisted replication queue: `<data-dir>/replication.db` (SQLite, WAL). A task is
- * inserted synchronously by the write hooks, after the store committed the version and before the
- * response is sent, so an acknowledged write always has its task on disk (a SIGKILL cannot lose a
- * committed WAL frame; only power loss with synchronous=NORMAL could, which the PENDING scan after
- * an unclean stop covers for objects; see docs/decisions/replication.md).
+ * @module The replication queue: the interface the worker runs on, and the embedded (one node)
+ * implementation, `<data-dir>/replication.db` (SQLite, WAL). The fleet implementation, on
+ * PostgreSQL leases, is `pg-queue.ts`; `index.ts` picks one by the state backend.
  *
+ * Embedded: a task is inserted synchronously by the write hooks, after the store committed the
+ * version and before the response is sent, so an acknowledged write always has its task on disk (a
+ * SIGKILL cannot lose a committed WAL frame; only power loss with synchronous=NORMAL could, which
+ * the PENDING scan after an unclean stop covers for objects; see docs/decisions/replication.md).
  * In memory the queue is a FIFO per (source bucket, destination bucket, key): only the head of a
  * group runs, so the operations on one key reach the destination in the order they happened.
  */
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
+import type { BacklogGroup } from './metrics.js'
 
 export type TaskKind = 'object' | 'marker' | 'metadata'
+
+/** Another destination of the same object write (the source is COMPLETED when all are written). */
+export interface TaskPeer { destBucket: string; ruleId: string }
 
 export interface Task {
   seq: number
@@ -24,9 +30,59 @@ export interface Task {
   /** Bytes to copy (0 for markers and metadata). */
   size: number
   enqueuedMs: number
+  /** Failed attempts before this one. */
   attempts: number
   nextMs: number
   lastError?: string
+  /** Object tasks: every destination the write was enqueued for, this one included. */
+  peers?: TaskPeer[]
+}
+
+export type NewTask = Omit<Task, 'seq' | 'attempts' | 'nextMs' | 'lastError'>
+
+/** What became of a failed attempt: run again later, given up (dead-lettered), or not ours any more. */
+export type RetryOutcome = 'retry' | 'dead' | 'lost'
+
+/** Counts kept in the shared database, the same whichever node reads them. */
+export interface FleetFigures { completedOperations: number; deadOperations: number; queuedOperations: number }
+
+/**
+ * The queue the worker runs on. A claimed task is this node's until `complete`, `retry` or
+ * `drop`; with leases (`leaseMs` defined) it stays so only while `heartbeat` says true, and the
+ * calls that finish it return false / 'lost' when another node took it over.
+ */
+export interface TaskQueue {
+  /** Tasks are shared by several nodes: the startup scan runs at every start and relies on dedupe. */
+  readonly shared: boolean
+  /** Embedded: the previous run closed the queue cleanly (else the startup scan runs). */
+  readonly wasClean: boolean
+  /** How long a claim holds without a heartbeat; undefined when a claim cannot expire. */
+  readonly leaseMs: number | undefined
+  /** Persists the tasks before resolving (the write hooks await it before acknowledging). */
+  enqueue(tasks: NewTask[]): Promise<void>
+  /** Up to `limit` due tasks, each the head of its key, now held by this node. */
+  claim(limit: number): Promise<Task[]>
+  heartbeat(t: Task): Promise<boolean>
+  /** Removes a finished task; `counted` false for one that had nothing to do. False: lease lost. */
+  complete(t: Task, counted?: boolean): Promise<boolean>
+  retry(t: Task, delayMs: number, error: string): Promise<RetryOutcome>
+  /** Gives up on a task no retry can fix. */
+  drop(t: Task, error: string): Promise<void>
+  /** Whether an object task of t's version to another destination is still queued. */
+  othersQueued(t: Task): Promise<boolean>
+  /** Whether any object task of this version is queued (the embedded scan skips such versions). */
+  hasObjectTask(srcBucket: string, key: string, versionId: string): boolean
+  /** Tasks waiting out a backoff that `touches` a region that came back become due now. */
+  wake(touches: (t: Task) => boolean): Promise<void>
+  /** Tasks queued (by any node), running ones included. */
+  depth(): Promise<number>
+  /** Backlog per rule for metrics, synchronous (the fleet queue answers from its last refresh). */
+  backlog(): BacklogGroup[]
+  /** Fleet-wide counts, when the queue is shared (from the last refresh). */
+  fleet(): FleetFigures | undefined
+  /** Re-reads what `backlog` and `fleet` answer from. */
+  refresh(): Promise<void>
+  close(): Promise<void>
 }
 
 type Row = {
@@ -36,12 +92,17 @@ type Row = {
 
 const groupOf = (t: Pick<Task, 'srcBucket' | 'destBucket' | 'key'>): string => `${t.srcBucket}\u0000${t.destBucket}\u0000${t.key}`
 
-export class ReplicationQueue {
+export class SqliteTaskQueue implements TaskQueue {
+  readonly shared = false
+  readonly leaseMs = undefined
+  /** Heads handed to the worker and not yet finished or postponed. */
+  private readonly claimed = new Set<number>()
+  private closed = false
   private readonly db: Database.Database
   private readonly groups = new Map<string, Task[]>()
   private readonly insert: Database.Statement
   private readonly remove: Database.Statement
-  private readonly retry: Database.Statement
+  private readonly postponeRow: Database.Statement
   /** Whether the previous run closed the queue cleanly (else the startup scan runs). */
   readonly wasClean: boolean
   private count = 0
@@ -69,27 +130,97 @@ export class ReplicationQueue {
     this.insert = this.db.prepare(`INSERT INTO tasks (kind, src_bucket, key, version_id, dest_bucket, rule_id, size, enqueued_ms, next_ms)
       VALUES (@kind, @srcBucket, @key, @versionId, @destBucket, @ruleId, @size, @enqueuedMs, @nextMs)`)
     this.remove = this.db.prepare('DELETE FROM tasks WHERE seq = ?')
-    this.retry = this.db.prepare('UPDATE tasks SET attempts = ?, next_ms = ?, last_error = ? WHERE seq = ?')
+    this.postponeRow = this.db.prepare('UPDATE tasks SET attempts = ?, next_ms = ?, last_error = ? WHERE seq = ?')
     for (const r of this.db.prepare('SELECT * FROM tasks ORDER BY seq').all() as Row[]) this.remember(fromRow(r))
   }
 
   /** Marks a clean stop: the next start skips the recovery scan. */
-  close(): void {
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
     this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('clean', '1')").run()
     this.db.close()
   }
 
-  /** Persists tasks in one transaction (synchronously) and returns them with their sequence numbers. */
-  enqueue(tasks: Omit<Task, 'seq' | 'attempts' | 'nextMs'>[]): Task[] {
+  /** Synchronous underneath: the rows are committed before the returned promise exists. */
+  enqueue(tasks: NewTask[]): Promise<void> {
+    this.enqueueNow(tasks)
+    return Promise.resolve()
+  }
+
+  /** Persists tasks in one transaction and returns them with their sequence numbers. */
+  enqueueNow(tasks: NewTask[]): Task[] {
     if (tasks.length === 0) return []
     const out = this.db.transaction(() => tasks.map((t) => {
-      const full: Task = { ...t, seq: 0, attempts: 0, nextMs: 0 }
+      const { peers: _peers, ...rest } = t
+      const full: Task = { ...rest, seq: 0, attempts: 0, nextMs: 0 }
       full.seq = Number(this.insert.run(full).lastInsertRowid)
       return full
     }))()
     for (const t of out) this.remember(t)
     return out
   }
+
+  async claim(limit: number): Promise<Task[]> {
+    const now = Date.now()
+    const out: Task[] = []
+    for (const t of this.heads()) {
+      if (out.length >= limit) break
+      if (t.nextMs > now || this.claimed.has(t.seq)) continue
+      this.claimed.add(t.seq)
+      out.push(t)
+    }
+    return out
+  }
+
+  async heartbeat(): Promise<boolean> { return true }
+
+  async complete(t: Task): Promise<boolean> {
+    this.claimed.delete(t.seq)
+    this.finish(t)
+    return true
+  }
+
+  async retry(t: Task, delayMs: number, error: string): Promise<RetryOutcome> {
+    this.claimed.delete(t.seq)
+    this.postpone(t, Date.now() + delayMs, error)
+    return 'retry'
+  }
+
+  /** Dropped, as S3 does: it needs Batch Replication to try again. */
+  async drop(t: Task): Promise<void> {
+    this.claimed.delete(t.seq)
+    this.finish(t)
+  }
+
+  /** Asked before and after t's own removal: t itself is discounted only while still queued. */
+  async othersQueued(t: Task): Promise<boolean> {
+    const n = this.objectTasks.get(`${t.srcBucket}\u0000${t.key}\u0000${t.versionId}`) ?? 0
+    const self = t.kind === 'object' && (this.groups.get(groupOf(t))?.some((x) => x.seq === t.seq) ?? false)
+    return n - (self ? 1 : 0) > 0
+  }
+
+  async wake(touches: (t: Task) => boolean): Promise<void> {
+    for (const t of this.heads()) if (!this.claimed.has(t.seq) && touches(t)) t.nextMs = 0
+  }
+
+  async depth(): Promise<number> { return this.count }
+
+  backlog(): BacklogGroup[] {
+    const groups = new Map<string, BacklogGroup>()
+    for (const g of this.groups.values()) {
+      for (const t of g) {
+        const k = `${t.srcBucket}\u0000${t.ruleId}\u0000${t.destBucket}`
+        let b = groups.get(k)
+        if (!b) { b = { srcBucket: t.srcBucket, ruleId: t.ruleId, destBucket: t.destBucket, ops: 0, bytes: 0, oldestMs: t.enqueuedMs }; groups.set(k, b) }
+        b.ops++; b.bytes += t.size; b.oldestMs = Math.min(b.oldestMs, t.enqueuedMs)
+      }
+    }
+    return [...groups.values()]
+  }
+
+  fleet(): undefined { return undefined }
+  async refresh(): Promise<void> {}
 
   /** Removes a finished (or abandoned) task; returns the group's new head, if any. */
   finish(t: Task): Task | undefined {
@@ -107,7 +238,7 @@ export class ReplicationQueue {
     t.attempts++
     t.nextMs = nextMs
     t.lastError = error
-    this.retry.run(t.attempts, nextMs, error.slice(0, 500), t.seq)
+    this.postponeRow.run(t.attempts, nextMs, error.slice(0, 500), t.seq)
   }
 
   /** The first task of every group (only heads may run). */
@@ -123,11 +254,6 @@ export class ReplicationQueue {
   /** Whether an object task for this source version is still queued (to any destination). */
   hasObjectTask(srcBucket: string, key: string, versionId: string): boolean {
     return (this.objectTasks.get(`${srcBucket}\u0000${key}\u0000${versionId}`) ?? 0) > 0
-  }
-
-  /** Whether another object task than `t` is queued for t's source version. */
-  hasObjectTaskBesides(t: Task): boolean {
-    return (this.objectTasks.get(`${t.srcBucket}\u0000${t.key}\u0000${t.versionId}`) ?? 0) > (t.kind === 'object' ? 1 : 0)
   }
 
   get length(): number { return this.count }

@@ -16,7 +16,7 @@ import type { ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/ty
 import type { ReplicationConfig } from './config.js'
 import { actionsFor, roleMay, roleSession } from './permissions.js'
 import type { ReplicationMetrics } from './metrics.js'
-import type { ReplicationQueue, Task } from './queue.js'
+import type { Task, TaskQueue } from './queue.js'
 
 /** An error no retry can fix: the version's status becomes FAILED. */
 export class PermanentFailure extends Error {}
@@ -27,32 +27,42 @@ export interface WorkerOptions {
   concurrency: number
   baseBackoffMs: number
   maxBackoffMs: number
+  /** How often the queue is looked at without being told (the fleet queue: a poll of the database). */
   tickMs: number
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { concurrency: 16, baseBackoffMs: 100, maxBackoffMs: 5000, tickMs: 100 }
 
 const gone = (e: unknown): boolean => e instanceof S3Error && (e.code === 'NoSuchVersion' || e.code === 'NoSuchKey' || e.code === 'MethodNotAllowed' || e.code === 'NoSuchBucket')
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+type Outcome = { done: true; settle: boolean } | { vanished: true } | { permanent: string } | { transient: string }
 
 export class ReplicationWorker {
   private readonly running = new Map<number, Promise<void>>()
   private timer: NodeJS.Timeout | undefined
   private scheduled = false
+  private claiming = false
+  private again = false
   private stopped = true
   private readonly wasUp = new Map<string, boolean>()
-  private idleWaiters: (() => void)[] = []
+  /** Rate-limits the warning for a queue that cannot be read (the database down). */
+  private lastQueueWarning = 0
 
   constructor(
     private readonly s: Core,
-    private readonly queue: ReplicationQueue,
+    private readonly queue: TaskQueue,
     private readonly metrics: ReplicationMetrics,
     private readonly configOf: (b: BucketRecord) => ReplicationConfig | undefined,
     private readonly opts: WorkerOptions,
+    /** Runs before each timed pass (the fleet queue re-enqueues what was refused). */
+    private readonly beforeTick: () => Promise<void> = async () => {},
   ) {}
 
   start(): void {
+    if (!this.stopped) return
     this.stopped = false
-    this.timer = setInterval(() => this.tick(), this.opts.tickMs)
+    this.timer = setInterval(() => { void this.tick() }, this.opts.tickMs)
     this.timer.unref()
     this.kick()
   }
@@ -69,73 +79,160 @@ export class ReplicationWorker {
   kick(): void {
     if (this.scheduled || this.stopped) return
     this.scheduled = true
-    setImmediate(() => { this.scheduled = false; this.pump() })
+    setImmediate(() => { this.scheduled = false; void this.pump() })
   }
 
-  /** Resolves when the queue is empty and nothing runs (tests, benchmarks). */
-  idle(): Promise<void> {
-    if (this.queue.length === 0 && this.running.size === 0) return Promise.resolve()
-    return new Promise((res) => this.idleWaiters.push(res))
-  }
-
-  private tick(): void {
-    // A region that came back: its waiting tasks are due now, not at the end of their backoff.
-    const back = new Set<string>()
-    for (const region of this.s.stores.keys()) {
-      const up = this.s.health.isUp(region)
-      if (up && this.wasUp.get(region) === false) back.add(region)
-      this.wasUp.set(region, up)
-    }
-    if (back.size > 0) {
-      for (const t of this.queue.heads()) {
-        const regions = [this.s.control.getBucket(t.srcBucket)?.region, this.s.control.getBucket(t.destBucket)?.region]
-        if (regions.some((r) => r !== undefined && back.has(r))) t.nextMs = 0
+  /** Resolves when the queue (every node's, when shared) is empty and nothing runs here. */
+  async idle(): Promise<void> {
+    for (;;) {
+      if (this.running.size === 0) {
+        const n = await this.queue.depth().catch(() => -1)
+        if (n === 0 && this.running.size === 0) return
       }
+      await sleep(this.queue.shared ? 50 : 10)
     }
-    this.pump()
   }
 
-  private pump(): void {
+  private async tick(): Promise<void> {
     if (this.stopped) return
-    const now = Date.now()
-    for (const t of this.queue.heads()) {
-      if (this.running.size >= this.opts.concurrency) break
-      if (t.nextMs > now || this.running.has(t.seq)) continue
-      const p = this.run(t).finally(() => {
-        this.running.delete(t.seq)
-        if (this.queue.length === 0 && this.running.size === 0) { const w = this.idleWaiters; this.idleWaiters = []; for (const f of w) f() }
-        this.kick()
-      })
-      this.running.set(t.seq, p)
-    }
-  }
-
-  private async run(t: Task): Promise<void> {
     try {
-      await this.process(t)
-      this.metrics.completed(t, Date.now())
-      this.queue.finish(t)
-    } catch (e) {
-      if (e instanceof Vanished) { this.queue.finish(t); return }
-      if (e instanceof PermanentFailure) {
-        this.s.log.warn({ task: t, reason: e.message }, 'replication failed')
-        this.metrics.failed(t)
-        if (t.kind === 'object') await this.setSourceStatus(t, 'FAILED').catch((err: unknown) => this.s.log.warn({ err, task: t }, 'could not mark the source version FAILED'))
-        this.queue.finish(t)
-        return
+      await this.beforeTick()
+      // A region that came back: its waiting tasks are due now, not at the end of their backoff.
+      const back = new Set<string>()
+      for (const region of this.s.stores.keys()) {
+        const up = this.s.health.isUp(region)
+        if (up && this.wasUp.get(region) === false) back.add(region)
+        this.wasUp.set(region, up)
       }
-      const wait = Math.min(this.opts.maxBackoffMs, this.opts.baseBackoffMs * 2 ** Math.min(t.attempts, 20))
-      this.metrics.retried(t)
-      this.queue.postpone(t, Date.now() + Math.round(wait * (0.5 + Math.random() / 2)), (e as Error).message || String(e))
+      if (back.size > 0) {
+        await this.queue.wake((t) => [this.s.state.getBucket(t.srcBucket)?.region, this.s.state.getBucket(t.destBucket)?.region].some((r) => r !== undefined && back.has(r)))
+      }
+    } catch (err) {
+      this.queueTrouble(err)
+    }
+    await this.pump()
+  }
+
+  private queueTrouble(err: unknown): void {
+    if (Date.now() - this.lastQueueWarning < 10_000) return
+    this.lastQueueWarning = Date.now()
+    this.s.log.warn({ err }, 'the replication queue cannot be reached; retrying')
+  }
+
+  private async pump(): Promise<void> {
+    if (this.stopped) return
+    if (this.claiming) { this.again = true; return }
+    this.claiming = true
+    try {
+      do {
+        this.again = false
+        const room = this.opts.concurrency - this.running.size
+        if (room <= 0) break
+        let got: Task[]
+        try { got = await this.queue.claim(room) } catch (err) { this.queueTrouble(err); break }
+        for (const t of got) this.launch(t)
+        // A stop while claiming: what was claimed still runs (and finishes) above.
+      } while (this.again && !this.stopped)
+    } finally {
+      this.claiming = false
     }
   }
 
-  private async process(t: Task): Promise<void> {
-    const src = this.s.control.getBucket(t.srcBucket)
+  private launch(t: Task): void {
+    const abort = new AbortController()
+    let beat: NodeJS.Timeout | undefined
+    const leaseMs = this.queue.leaseMs
+    if (leaseMs !== undefined) {
+      // Well inside the lease, so one slow round trip does not lose it; a lease we could not
+      // renew for a whole lease time is presumed taken over, and the work stops.
+      let lastOk = Date.now()
+      beat = setInterval(() => {
+        this.queue.heartbeat(t).then((ok) => {
+          if (ok) lastOk = Date.now()
+          else abort.abort(new Error('lease lost'))
+        }, () => { if (Date.now() - lastOk > leaseMs) abort.abort(new Error('lease not renewed')) })
+      }, Math.max(20, Math.floor(leaseMs / 3)))
+      beat.unref()
+    }
+    const p = this.run(t, abort.signal).finally(() => {
+      clearInterval(beat)
+      this.running.delete(t.seq)
+      this.kick()
+    })
+    this.running.set(t.seq, p)
+  }
+
+  private async run(t: Task, signal: AbortSignal): Promise<void> {
+    let out: Outcome
+    try {
+      out = { done: true, settle: await this.process(t, signal) }
+    } catch (e) {
+      if (e instanceof Vanished) out = { vanished: true }
+      else if (e instanceof PermanentFailure) out = { permanent: e.message }
+      else out = { transient: (e as Error).message || String(e) }
+    }
+    if (signal.aborted) {
+      // Another node holds the task now; its result is the one that counts.
+      this.s.log.warn({ task: t, reason: String(signal.reason) }, 'replication task lost its lease; result dropped')
+      return
+    }
+    try {
+      await this.book(t, out)
+    } catch (err) {
+      // The database went away between the work and its record: the lease runs out and the task
+      // runs again (a replica already written is not written twice).
+      this.s.log.warn({ err, task: t }, 'could not record the replication task\'s result; it will run again')
+    }
+  }
+
+  private async book(t: Task, out: Outcome): Promise<void> {
+    if ('done' in out) {
+      if (!(await this.queue.complete(t))) return this.late(t)
+      this.metrics.completed(t, Date.now())
+      if (out.settle) await this.settle(t)
+      return
+    }
+    if ('vanished' in out) { if (!(await this.queue.complete(t, false))) this.late(t); return }
+    if ('permanent' in out) {
+      this.s.log.warn({ task: t, reason: out.permanent }, 'replication failed')
+      if (t.kind === 'object') await this.setSourceStatus(t, 'FAILED').catch((err: unknown) => this.s.log.warn({ err, task: t }, 'could not mark the source version FAILED'))
+      await this.queue.drop(t, out.permanent)
+      this.metrics.failed(t)
+      return
+    }
+    const wait = Math.min(this.opts.maxBackoffMs, this.opts.baseBackoffMs * 2 ** Math.min(t.attempts, 20))
+    const r = await this.queue.retry(t, Math.round(wait * (0.5 + Math.random() / 2)), out.transient)
+    if (r === 'lost') return this.late(t)
+    if (r === 'retry') { this.metrics.retried(t); return }
+    this.s.log.warn({ task: t, reason: out.transient }, 'replication given up after too many attempts')
+    this.metrics.failed(t)
+    if (t.kind === 'object') await this.setSourceStatus(t, 'FAILED').catch((err: unknown) => this.s.log.warn({ err, task: t }, 'could not mark the source version FAILED'))
+  }
+
+  private late(t: Task): void {
+    this.s.log.warn({ task: t }, 'replication task finished after its lease was taken over; result dropped')
+  }
+
+  /**
+   * The last destination of a version to finish marks it COMPLETED. Each finishing task checks
+   * after its own removal, so of two finishing at once on two nodes at least the later sees none
+   * left (the earlier may also mark it: the same value).
+   */
+  private async settle(t: Task): Promise<void> {
+    if (await this.queue.othersQueued(t)) return
+    const src = this.s.state.getBucket(t.srcBucket)
+    if (!src) return
+    const v = await versionIn(this.storeOf(src), t.srcBucket, t.key, t.versionId).catch(() => undefined)
+    if (v?.replicationStatus === 'PENDING') await this.setSourceStatus(t, 'COMPLETED')
+  }
+
+  /** Does the task; true when an object's status is left for `settle` (another destination was queued). */
+  private async process(t: Task, signal: AbortSignal): Promise<boolean> {
+    const src = this.s.state.getBucket(t.srcBucket)
     if (!src) throw new Vanished()
     const cfg = this.configOf(src)
     if (!cfg) throw new PermanentFailure('the source bucket has no replication configuration any more')
-    const dest = this.s.control.getBucket(t.destBucket)
+    const dest = this.s.state.getBucket(t.destBucket)
     if (!dest) throw new PermanentFailure(`destination bucket ${t.destBucket} does not exist`)
     if (dest.versioning !== 'Enabled') throw new PermanentFailure(`destination bucket ${t.destBucket} does not have versioning enabled`)
     const rule = cfg.rules.find((r) => r.id === t.ruleId)
@@ -147,9 +244,10 @@ export class ReplicationWorker {
     for (const a of need.destination) if (!roleMay(this.s, session.principal, a, dest, t.key)) throw new PermanentFailure(`${cfg.role} may not ${a} on ${dest.name}/${t.key}`)
     const from = this.storeOf(src), to = this.storeOf(dest)
     if (!this.s.health.isUp(dest.region)) throw new Error(`destination region ${dest.region} is down`)
-    if (t.kind === 'object') return this.copyObject(t, from, to, rule?.storageClass)
-    if (t.kind === 'marker') return this.copyMarker(t, from, to)
-    return this.syncMetadata(t, from, to)
+    if (t.kind === 'object') return this.copyObject(t, from, to, rule?.storageClass, signal)
+    if (t.kind === 'marker') await this.copyMarker(t, from, to)
+    else await this.syncMetadata(t, from, to)
+    return false
   }
 
   private storeOf(b: BucketRecord): ObjectStore {
@@ -158,7 +256,7 @@ export class ReplicationWorker {
     return st
   }
 
-  private async copyObject(t: Task, from: ObjectStore, to: ObjectStore, storageClass: string | undefined): Promise<void> {
+  private async copyObject(t: Task, from: ObjectStore, to: ObjectStore, storageClass: string | undefined, signal: AbortSignal): Promise<boolean> {
     let got
     try { got = await from.getObject(t.srcBucket, t.key, t.versionId) } catch (e) { if (gone(e)) throw new Vanished(); throw e }
     const v = got.version
@@ -166,22 +264,35 @@ export class ReplicationWorker {
     // also move it to the top of the key's history.
     const existing = await versionIn(to, t.destBucket, t.key, t.versionId)
     if (!existing || existing.etag !== v.etag) {
+      signal.throwIfAborted()
       const md5 = createHash('md5')
       const multipart = v.etag.includes('-')
       const tap = new PassThrough({ transform(chunk: Buffer, _enc, cb) { if (!multipart) md5.update(chunk); cb(null, chunk) } })
       const body = pipeline(got.open(v.size > 0 ? { start: 0, end: v.size - 1 } : undefined), tap, () => {})
-      await to.putObject({
-        bucket: t.destBucket, key: t.key, versioning: 'Enabled', versionId: v.versionId, lastModified: v.lastModified,
-        // The size is known: an engine-backed store streams the replica instead of spooling it.
-        attributes: replicaAttributes(v, storageClass), body, size: v.size,
-        finalize: (staged) => {
-          if (staged.size !== v.size || (!multipart && md5.digest('hex') !== v.etag)) throw new Error('replica bytes differ from the source version')
-          return { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}) }
-        },
-      })
+      // A lost lease stops the copy: the node that holds the task now writes the replica.
+      const stop = (): void => { tap.destroy(new Error('replication lease lost')) }
+      signal.addEventListener('abort', stop, { once: true })
+      try {
+        await to.putObject({
+          bucket: t.destBucket, key: t.key, versioning: 'Enabled', versionId: v.versionId, lastModified: v.lastModified,
+          // The size is known: an engine-backed store streams the replica instead of spooling it.
+          attributes: replicaAttributes(v, storageClass), body, size: v.size,
+          finalize: (staged) => {
+            if (staged.size !== v.size || (!multipart && md5.digest('hex') !== v.etag)) throw new Error('replica bytes differ from the source version')
+            return { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}) }
+          },
+        })
+      } finally {
+        signal.removeEventListener('abort', stop)
+      }
     }
-    // The source says COMPLETED once every destination has its replica (and none failed).
-    if (!this.queue.hasObjectTaskBesides(t) && v.replicationStatus === 'PENDING') await this.setSourceStatus(t, 'COMPLETED')
+    if (v.replicationStatus !== 'PENDING') return false
+    // The source says COMPLETED once every destination has its replica (and none failed); when
+    // another is still queued, the last to finish marks it (`settle`).
+    if (await this.queue.othersQueued(t)) return true
+    signal.throwIfAborted()
+    await this.setSourceStatus(t, 'COMPLETED')
+    return false
   }
 
   private async copyMarker(t: Task, from: ObjectStore, to: ObjectStore): Promise<void> {
@@ -210,7 +321,7 @@ export class ReplicationWorker {
   }
 
   private async setSourceStatus(t: Task, status: 'COMPLETED' | 'FAILED'): Promise<void> {
-    const src = this.s.control.getBucket(t.srcBucket)
+    const src = this.s.state.getBucket(t.srcBucket)
     if (!src) return
     try {
       await this.storeOf(src).updateObject(t.srcBucket, t.key, t.versionId, { replicationStatus: status })
@@ -230,7 +341,7 @@ export function replicaAttributes(v: ObjectVersion, storageClass: string | undef
   return a
 }
 
-async function versionIn(store: ObjectStore, bucket: string, key: string, versionId: string): Promise<ObjectVersion | undefined> {
+export async function versionIn(store: ObjectStore, bucket: string, key: string, versionId: string): Promise<ObjectVersion | undefined> {
   try { return (await store.getObject(bucket, key, versionId)).version } catch (e) {
     if (e instanceof S3Error && e.code === 'NoSuchVersion') return undefined
     throw e

@@ -35,7 +35,7 @@ export async function deleteObjects(req: BucketRequest): Promise<S3Response> {
     if (!req.allowed(action, key)) { errors.push({ Key: key, VersionId: versionId, Code: 'AccessDenied', Message: 'Access Denied' }); continue }
     try {
       const r = await store.deleteObject(req.bucket.name, key, versionId === undefined ? { versioning: req.bucket.versioning } : { versionId, versioning: req.bucket.versioning })
-      req.core.replication.deleted(req.bucket, key, r, versionId)
+      await req.core.replication.deleted(req.bucket, key, r, versionId)
       if (!quiet) {
         deleted.push({
           Key: key, VersionId: versionId,

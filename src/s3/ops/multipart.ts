@@ -179,7 +179,7 @@ export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Res
       return { etag: multipartEtag(chosen.map((p) => p.etag)), checksums, checksumType: up.checksumType ?? 'COMPOSITE' }
     },
   })
-  req.core.replication.written(req.bucket, v)
+  await req.core.replication.written(req.bucket, v)
   return completionResult(req, v)
 }
 

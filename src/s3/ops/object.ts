@@ -77,7 +77,7 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
     ...(size !== undefined ? { size } : {}),
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
   })
-  req.core.replication.written(req.bucket, v)
+  await req.core.replication.written(req.bucket, v)
   return empty(200, writeHeaders(req, v))
 }
 
@@ -162,7 +162,7 @@ export async function deleteObject(req: ObjectRequest): Promise<S3Response> {
   const headers: Record<string, string> = {}
   if (r.deleteMarker) headers['x-amz-delete-marker'] = 'true'
   if (r.versionId !== undefined && (req.bucket.versioning !== 'Unversioned' || versionId !== undefined)) headers['x-amz-version-id'] = r.versionId
-  req.core.replication.deleted(req.bucket, req.key, r, versionId)
+  await req.core.replication.deleted(req.bucket, req.key, r, versionId)
   return empty(204, headers)
 }
 
@@ -232,7 +232,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
     bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes: attributes as ObjectAttributes, body, size: src.size,
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
   })
-  req.core.replication.written(req.bucket, v)
+  await req.core.replication.written(req.bucket, v)
   const headers: Record<string, string> = {}
   if (req.bucket.versioning !== 'Unversioned') headers['x-amz-version-id'] = v.versionId
   if (src.versionId !== 'null') headers['x-amz-copy-source-version-id'] = src.versionId

@@ -44,13 +44,13 @@ export async function getObjectTagging(req: ObjectRequest): Promise<S3Response> 
 export async function putObjectTagging(req: ObjectRequest): Promise<S3Response> {
   const tags = parseTagging(await readSmallBody(req.body), 10)
   const v = await storeOf(req).updateObject(req.bucket.name, req.key, versionOf(req), { tags })
-  req.core.replication.updated(req.bucket, v)
+  await req.core.replication.updated(req.bucket, v)
   return empty(200, versionHeader(v.versionId))
 }
 
 export async function deleteObjectTagging(req: ObjectRequest): Promise<S3Response> {
   const v = await storeOf(req).updateObject(req.bucket.name, req.key, versionOf(req), { tags: [] })
-  req.core.replication.updated(req.bucket, v)
+  await req.core.replication.updated(req.bucket, v)
   return empty(204, versionHeader(v.versionId))
 }
 

@@ -36,6 +36,13 @@ export const MIGRATIONS: Migration[] = [
         attempts integer NOT NULL, last_error text, created_at timestamptz NOT NULL, died_at timestamptz NOT NULL DEFAULT now());
     `,
   },
+  {
+    version: 2,
+    name: 'completed-task counter per queue',
+    // Bumped in the statement that deletes a completed task, so the fleet-wide count is exactly
+    // the number of fenced completions ("done once" is checkable from any node).
+    sql: 'CREATE TABLE mrap_task_done (queue text PRIMARY KEY, n bigint NOT NULL);',
+  },
 ]
 
 /** Applies what is missing; returns the versions it applied (empty when another node did). */
