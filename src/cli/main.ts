@@ -8,6 +8,7 @@ import { execCommand } from './exec.js'
 import { explainCommand } from './explain.js'
 import { lintCommand } from './lint.js'
 import { caCommand } from './ca.js'
+import { fleetClaimsCommand, fleetReleaseCommand, keygenCommand } from './fleet.js'
 
 const program = new Command()
 program.name('mrap').description('S3 with Multi-Region Access Points over private interface endpoints, on your own machine')
@@ -55,6 +56,17 @@ program.command('ca')
   .description('print the path of the CA certificate clients must trust (AWS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)')
   .option('--data-dir <dir>', 'the data directory of the server', process.env.MRAP_DATA_DIR ?? '.mrap/data')
   .action(caCommand)
+
+program.command('keygen <file>')
+  .description('write a new sealing key file (32 random bytes as hex, mode 0600) for --sealing-key-file; every node of a fleet needs the same one')
+  .action(keygenCommand)
+
+const fleet = program.command('fleet').description('nodes sharing PostgreSQL state: which node holds which embedded region')
+const stateOption = ['--state <url>', 'the fleet\'s state (postgres://…)', process.env.MRAP_STATE] as const
+fleet.command('claims').description('list the embedded regions each node holds (a region served from one node\'s data dir)')
+  .option(...stateOption).action(fleetClaimsCommand)
+fleet.command('release <region...>').description('free regions held by a node (stop that node first) so another node may serve them')
+  .option(...stateOption).action(fleetReleaseCommand)
 
 program.command('exec').description('run a command as a principal of the world against the running server (exit status passed through)')
   .option('--as <principal>', 'user name, or <account>/<name>', 'admin')

@@ -3,12 +3,15 @@
  * for the AWS host names it answers as (clients ignore custom endpoints for MRAP ARNs and always
  * call `https://<alias>.accesspoint.s3-global.amazonaws.com`, so mrap must *be* that name, as
  * PrivateLink with private DNS is). Clients trust it through AWS_CA_BUNDLE / NODE_EXTRA_CA_CERTS /
- * SSL_CERT_FILE pointing at `ca.pem`. @peculiar/x509 builds the certificates: Node can parse X.509
+ * SSL_CERT_FILE pointing at `ca.pem`. A fleet keeps one CA in its shared state (key sealed) and
+ * every node issues its own server certificate from it. @peculiar/x509 builds the certificates: Node can parse X.509
  * but not issue it.
  */
 import { webcrypto, createPrivateKey, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
+import type { StateStore } from '../state/state-store.js'
+import { readLatest } from '../state/fleet.js'
 
 type X509 = typeof import('@peculiar/x509')
 
@@ -61,11 +64,71 @@ async function importKeyPem(pem: string): Promise<CryptoKey> {
 
 const serial = (): string => '01' + randomBytes(15).toString('hex')
 
+/** The CA as files hold it: the certificate PEM clients trust and its private key (PKCS#8 PEM). */
+interface CaPair { certPem: string; keyPem: string }
+
+/** What seals the CA key in shared state (the sealing key, src/iam/secret-box.ts). */
+export interface Sealer {
+  seal(plaintext: string, context: string): string
+  open(sealed: string, context: string): string
+}
+
+/** A fleet's CA lives in the shared state, so that every node's certificate chains to one `ca.pem`. */
+export interface SharedCa { state: StateStore; sealer: Sealer }
+
+export const TLS_NS = 'tls'
+export const CA_RECORD = 'ca'
+const CA_CONTEXT = `${TLS_NS}/${CA_RECORD}`
+
+async function newCa(x509: X509): Promise<CaPair> {
+  const now = Date.now()
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(), name: `CN=mrap local CA ${randomBytes(4).toString('hex')}, O=mrap`,
+    notBefore: new Date(now - 3600_000), notAfter: new Date(now + 10 * 365 * 86400_000), keys, signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  })
+  return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) }
+}
+
+function readIfPresent(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined
+}
+
+/**
+ * The fleet's CA from the state, made once: the first node stores its CA (the one its data dir
+ * already has, so a single node turned into a fleet keeps its clients' trust, else a new one)
+ * guarded by `expect` absent; a node that loses that race uses the winner's.
+ */
+async function sharedCa(shared: SharedCa, local: CaPair | undefined): Promise<CaPair> {
+  const read = (): CaPair | undefined => {
+    const v = shared.state.get(TLS_NS, CA_RECORD)
+    if (v === undefined) return undefined
+    const r = JSON.parse(v) as { cert: string; key: string }
+    return { certPem: r.cert, keyPem: shared.sealer.open(r.key, CA_CONTEXT) }
+  }
+  const have = read()
+  if (have) return have
+  const mine = local ?? await newCa(await loadX509())
+  const value = JSON.stringify({ cert: mine.certPem, key: shared.sealer.seal(mine.keyPem, CA_CONTEXT) })
+  if (await shared.state.write([{ op: 'expect', ns: TLS_NS, key: CA_RECORD, value: undefined }, { op: 'put', ns: TLS_NS, key: CA_RECORD, value }])) return mine
+  await readLatest(shared.state)
+  const winner = read()
+  if (!winner) throw new Error('the fleet CA record vanished while this node started; start it again')
+  return winner
+}
+
 /**
  * Loads the CA and server certificate from `<dataDir>/tls`, creating the CA once and the server
- * certificate whenever the names it must cover change (a region added to the world).
+ * certificate whenever the names it must cover change (a region added to the world). With `shared`
+ * the CA comes from the shared state instead (written into the data dir, so `ca.pem` stays where
+ * clients and `mrap ca` look) and this node issues its own server certificate from it.
  */
-export async function ensureTls(dataDir: string, dnsSuffix: string, regions: readonly string[]): Promise<TlsMaterial> {
+export async function ensureTls(dataDir: string, dnsSuffix: string, regions: readonly string[], shared?: SharedCa): Promise<TlsMaterial> {
   const dir = join(dataDir, 'tls')
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const caPath = join(dir, 'ca.pem'), caKeyPath = join(dir, 'ca-key.pem')
@@ -73,29 +136,20 @@ export async function ensureTls(dataDir: string, dnsSuffix: string, regions: rea
   const now = Date.now()
   const names = serverNames(dnsSuffix, regions)
   const haveNames = existsSync(namesPath) ? (JSON.parse(readFileSync(namesPath, 'utf8')) as string[]) : []
-  const fresh = existsSync(caPath) && existsSync(caKeyPath) && existsSync(certPath) && existsSync(keyPath) && JSON.stringify(haveNames) === JSON.stringify(names)
-  if (fresh) return { caPem: readFileSync(caPath, 'utf8'), caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
+  const localCert = readIfPresent(caPath), localKey = readIfPresent(caKeyPath)
+  const local = localCert !== undefined && localKey !== undefined ? { certPem: localCert, keyPem: localKey } : undefined
+  const ca = shared ? await sharedCa(shared, local) : local
+  const sameCa = ca !== undefined && local !== undefined && ca.certPem === local.certPem && ca.keyPem === local.keyPem
+  const fresh = sameCa && existsSync(certPath) && existsSync(keyPath) && JSON.stringify(haveNames) === JSON.stringify(names)
+  if (fresh) return { caPem: ca.certPem, caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
   const x509 = await loadX509()
-  let caCert: InstanceType<X509['X509Certificate']>
-  let caKey: CryptoKey
-  if (existsSync(caPath) && existsSync(caKeyPath)) {
-    caCert = new x509.X509Certificate(readFileSync(caPath, 'utf8'))
-    caKey = await importKeyPem(readFileSync(caKeyPath, 'utf8'))
-  } else {
-    const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
-    caCert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(), name: `CN=mrap local CA ${randomBytes(4).toString('hex')}, O=mrap`,
-      notBefore: new Date(now - 3600_000), notAfter: new Date(now + 10 * 365 * 86400_000), keys, signingAlgorithm: ALG,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ],
-    })
-    caKey = keys.privateKey
-    writeAtomic(caKeyPath, await exportKeyPem(caKey), 0o600)
-    writeAtomic(caPath, caCert.toString('pem') + '\n', 0o644)
+  const pair = ca ?? await newCa(x509)
+  if (!sameCa) {
+    writeAtomic(caKeyPath, pair.keyPem, 0o600)
+    writeAtomic(caPath, pair.certPem, 0o644)
   }
+  const caCert = new x509.X509Certificate(pair.certPem)
+  const caKey = await importKeyPem(pair.keyPem)
   {
     const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
     const cert = await x509.X509CertificateGenerator.create({
@@ -114,5 +168,5 @@ export async function ensureTls(dataDir: string, dnsSuffix: string, regions: rea
     writeAtomic(certPath, cert.toString('pem') + '\n' + caCert.toString('pem') + '\n', 0o644)
     writeAtomic(namesPath, JSON.stringify(names), 0o644)
   }
-  return { caPem: readFileSync(caPath, 'utf8'), caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
+  return { caPem: pair.certPem, caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
 }
