@@ -1,0 +1,172 @@
+/**
+ * Replication on PostgreSQL leases (docs/decisions/replication.md §Fleet): two nodes' workers share
+ * one queue in a real PostgreSQL (test/helpers/postgres.ts). Node A is a real server (JS SDK v3
+ * over HTTP); node B is a second core on the same PostgreSQL with its own state store, pool and
+ * worker, sharing A's region stores the way fleet nodes share an S3 engine.
+ *
+ * Until `mrap serve --state postgres://` builds such a core itself, the test swaps A's state for a
+ * PgStateStore after start (the world's buckets copied over) and starts replication on it.
+ *
+ * A write refused because PostgreSQL is down answers 503 ServiceUnavailable, which clients retry
+ * ("Amazon S3 error best practices", https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html).
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { startTestServer, failure, type TestServer } from '../helpers/server.js'
+import { startPostgres, type PgCluster } from '../helpers/postgres.js'
+import { PgStateStore } from '../../src/state/postgres/pg-state.js'
+import { LeaseQueue } from '../../src/state/postgres/lease-queue.js'
+import { startReplication, type ReplicationService } from '../../src/replication/index.js'
+import { NO_REPLICATION, type Core } from '../../src/core/core.js'
+import { replicationWorld, waitFor, OWNER, ROLE_ARN } from './helpers.js'
+
+const SRC = 'fleet-src', DST = 'fleet-dst', PLAIN = 'fleet-plain'
+/** Short enough for a test to wait out a dead node's lease, long enough for heartbeats under load. */
+const NODE = { leaseMs: 1500, pollMs: 100, concurrency: 2 }
+
+let cluster: PgCluster
+let s: TestServer
+let east: S3Client, west: S3Client
+let stateA: PgStateStore, stateB: PgStateStore
+let nodeA: ReplicationService, nodeB: ReplicationService
+const pools: pg.Pool[] = []
+
+function world(): ReturnType<typeof replicationWorld> {
+  const w = replicationWorld()
+  w.buckets.push(
+    { name: DST, region: 'eu-west-1', owner: OWNER, versioning: 'Enabled' },
+    {
+      name: SRC, region: 'us-east-1', owner: OWNER, versioning: 'Enabled',
+      replication: { role: ROLE_ARN, rules: [{ id: 'to-west', destination: DST, priority: 1, deleteMarkerReplication: true }] },
+    },
+    { name: PLAIN, region: 'us-east-1', owner: OWNER, versioning: 'Enabled' },
+  )
+  return w
+}
+
+const completed = (r: ReplicationService): number => r.metrics.snapshot([], Date.now()).completedOperations
+const fleetDone = async (): Promise<number> => (await nodeA.snapshotNow()).fleet!.completedOperations
+const headDst = (key: string, versionId: string) => west.send(new HeadObjectCommand({ Bucket: DST, Key: key, VersionId: versionId }))
+const put = async (client: S3Client, bucket: string, key: string, body: string): Promise<string> =>
+  (await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))).VersionId!
+
+before(async () => {
+  cluster = await startPostgres('repl')
+  s = await startTestServer({ world: world() })
+  east = s.client(undefined, 'us-east-1')
+  west = s.client(undefined, 'eu-west-1')
+  // Node A becomes a fleet node: its buckets (the world) move to PostgreSQL, replication restarts on leases.
+  await s.replication.stop()
+  stateA = await PgStateStore.open({ connection: cluster.config, backstopMs: 500 })
+  for (const b of s.services.state.listBuckets()) await stateA.putBucket(b)
+  s.services.state = stateA
+  nodeA = startReplication(s.services, NODE)
+  s.services.replication = nodeA.hooks
+  // Node B: its own state store and pool on the same database, the same region stores.
+  stateB = await PgStateStore.open({ connection: cluster.config, backstopMs: 500 })
+  const coreB: Core = { ...s.services, state: stateB, replication: NO_REPLICATION }
+  nodeB = startReplication(coreB, NODE)
+  coreB.replication = nodeB.hooks
+})
+
+after(async () => {
+  await nodeB?.stop()
+  await nodeA?.stop()
+  for (const p of pools) await p.end().catch(() => undefined)
+  await s?.stop()
+  await stateB?.close()
+  await stateA?.close()
+  await cluster?.destroy()
+})
+
+describe('replication on PostgreSQL leases, two nodes', () => {
+  test('N writes replicate exactly once each across two workers, in order per key', async () => {
+    await nodeA.pause(); await nodeB.pause()
+    const doneBefore = await fleetDone()
+    const aBefore = completed(nodeA), bBefore = completed(nodeB)
+    const versions = new Map<string, string>()
+    const N = 24
+    for (let i = 0; i < N; i++) versions.set(`obj-${i}`, await put(east, SRC, `obj-${i}`, `body ${i}`))
+    // One key, two versions then a delete marker: the destination must end with the marker on top.
+    const v1 = await put(east, SRC, 'ordered', 'first')
+    const v2 = await put(east, SRC, 'ordered', 'second')
+    const marker = (await east.send(new DeleteObjectCommand({ Bucket: SRC, Key: 'ordered' }))).VersionId!
+    const tasks = N + 3
+    assert.equal((await nodeA.snapshotNow()).fleet?.queuedOperations, tasks, 'every acknowledged write has its task in the database')
+
+    nodeA.resume(); nodeB.resume()
+    await Promise.race([nodeA.idle(), sleep(30_000).then(() => { throw new Error('the queue did not drain in 30 s') })])
+
+    for (const [key, versionId] of versions) {
+      assert.equal((await headDst(key, versionId)).ReplicationStatus, 'REPLICA', key)
+      await waitFor(`${key} COMPLETED`, async () => (await east.send(new HeadObjectCommand({ Bucket: SRC, Key: key, VersionId: versionId }))).ReplicationStatus === 'COMPLETED')
+    }
+    const history = await west.send(new ListObjectVersionsCommand({ Bucket: DST, Prefix: 'ordered' }))
+    assert.deepEqual(history.Versions?.map((v) => v.VersionId).sort(), [v1, v2].sort())
+    assert.equal(history.DeleteMarkers?.[0]?.VersionId, marker)
+    assert.equal(history.DeleteMarkers?.[0]?.IsLatest, true, 'the marker, enqueued last, is the latest at the destination')
+    const gone = await failure(() => west.send(new GetObjectCommand({ Bucket: DST, Key: 'ordered' })))
+    assert.equal(gone.name, 'NoSuchKey')
+
+    // Exactly once: the database counted one completion per task, and so did the nodes between them.
+    assert.equal(await fleetDone() - doneBefore, tasks)
+    const byA = completed(nodeA) - aBefore, byB = completed(nodeB) - bBefore
+    assert.equal(byA + byB, tasks, `node A ${byA} + node B ${byB}`)
+    assert.ok(byA > 0 && byB > 0, `both nodes worked (A ${byA}, B ${byB})`)
+    assert.equal((await nodeB.snapshotNow()).fleet?.queuedOperations, 0)
+  })
+
+  test('a node that claims a task and dies leaves it to another node when its lease expires', async () => {
+    await nodeA.pause(); await nodeB.pause()
+    const doneBefore = await fleetDone(), bBefore = completed(nodeB)
+    const versionId = await put(east, SRC, 'orphan', 'left by a dead node')
+    // The dying node: a claim as a worker makes it, then its process is gone (its pool ends).
+    const deadPool = new pg.Pool({ ...cluster.config, max: 1 })
+    const dying = new LeaseQueue(deadPool, { queue: 'replication', owner: 'dying', leaseMs: 1000 })
+    const [lease] = await dying.claim(10)
+    assert.ok(lease)
+    assert.equal(JSON.parse(lease.payload).key, 'orphan')
+    await deadPool.end()
+    const claimedAt = Date.now()
+
+    nodeB.resume()
+    await sleep(500)
+    assert.equal(completed(nodeB), bBefore, 'the lease still holds: nobody else runs the task')
+    assert.equal((await failure(() => headDst('orphan', versionId))).$metadata.httpStatusCode, 404)
+
+    await waitFor('the replica written by node B', async () => (await headDst('orphan', versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA', 10_000)
+    assert.ok(Date.now() - claimedAt >= 1000, 'not before the lease expired')
+    await nodeB.idle()
+    assert.equal(completed(nodeB) - bBefore, 1)
+    assert.equal(await fleetDone() - doneBefore, 1)
+    // The dead node's lease is fenced: had it come back late, its result would not count.
+    const late = new LeaseQueue(pool(), { queue: 'replication', owner: 'dying', leaseMs: 1000 })
+    assert.equal(await late.complete(lease), false)
+    assert.equal((await east.send(new HeadObjectCommand({ Bucket: SRC, Key: 'orphan', VersionId: versionId }))).ReplicationStatus, 'COMPLETED')
+    nodeA.resume()
+  })
+
+  // Last: it stops the database.
+  test('PostgreSQL down: a write to a replicated bucket gets 503, an unreplicated one succeeds; the refused version replicates once it is back', async () => {
+    await cluster.stop()
+    try {
+      const e = await failure(() => east.send(new PutObjectCommand({ Bucket: SRC, Key: 'while-down', Body: 'refused' })))
+      assert.equal(e.$metadata.httpStatusCode, 503)
+      assert.equal(e.name, 'ServiceUnavailable')
+      const ok = await east.send(new PutObjectCommand({ Bucket: PLAIN, Key: 'while-down', Body: 'accepted' }))
+      assert.ok(ok.VersionId)
+    } finally {
+      await cluster.start()
+    }
+    // The refused write's version exists, PENDING; the node enqueues it again once the database answers.
+    const listed = await east.send(new ListObjectVersionsCommand({ Bucket: SRC, Prefix: 'while-down' }))
+    const versionId = listed.Versions?.[0]?.VersionId
+    assert.ok(versionId)
+    await waitFor('the refused version replicated', async () => (await headDst('while-down', versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA', 20_000)
+  })
+})
+
+function pool(): pg.Pool { const p = new pg.Pool({ ...cluster.config, max: 2 }); pools.push(p); return p }
