@@ -15,6 +15,7 @@ import { readSmallBody } from '../s3/context.js'
 import { header } from '../s3/headers.js'
 import { s3Error } from '../shared/errors.js'
 import type { Core } from '../core/core.js'
+import type { PgStateStore } from '../state/postgres/pg-state.js'
 import { AsyncOperations } from './async-ops.js'
 import { controlConfigFrom, type ControlConfig } from './config.js'
 import { isRouteOperation, matchControlPath, type ControlOperationName } from './paths.js'
@@ -26,15 +27,26 @@ import { authorizeControl } from './authorize.js'
 /** Request bodies here are small XML documents (a policy is at most 20 KB). */
 const MAX_BODY = 256 * 1024
 
+/** How a node of a fleet takes part in running async operations (shared state only). */
+export interface FleetOptions {
+  /** How long a claimed step stays with a node that stopped answering (default 30 s). */
+  leaseMs?: number
+  /** How often an idle node looks for ready steps (default 100 ms, about the operations' own delays). */
+  pollMs?: number
+}
+
 export class ControlHandler implements ServiceHandler {
   readonly envelope = 'control' as const
   readonly asyncOps: AsyncOperations
   readonly routes: RouteApplier
 
-  constructor(readonly services: Core, public config: ControlConfig) {
+  constructor(readonly services: Core, public config: ControlConfig, fleet: FleetOptions = {}) {
     const s = services
-    this.asyncOps = new AsyncOperations(s.control, mrapWorker(s, () => this.config), { config, clock: s.clock, log: s.log, partition: s.world.partition })
-    this.routes = new RouteApplier(s.mraps, { delayMs: () => this.config.routeDelayMs, clock: s.clock, log: s.log })
+    const lease = s.state.backend === 'postgres'
+      ? { pool: (s.state as PgStateStore).pool, leaseMs: fleet.leaseMs ?? 30_000, pollMs: fleet.pollMs ?? 100 }
+      : undefined
+    this.asyncOps = new AsyncOperations(s.state, mrapWorker(s, () => this.config), { config, clock: s.clock, log: s.log, partition: s.world.partition, ...(lease ? { lease } : {}) })
+    this.routes = new RouteApplier(s.mraps, s.state, { delayMs: () => this.config.routeDelayMs, clock: s.clock, log: s.log })
   }
 
   /** Carries on with work a previous run left unfinished. */
@@ -128,6 +140,6 @@ export class ControlHandler implements ServiceHandler {
   }
 }
 
-export function createControlHandler(s: Core, config: ControlConfig = controlConfigFrom(s.world)): ControlHandler {
-  return new ControlHandler(s, config).start()
+export function createControlHandler(s: Core, config: ControlConfig = controlConfigFrom(s.world), fleet: FleetOptions = {}): ControlHandler {
+  return new ControlHandler(s, config, fleet).start()
 }

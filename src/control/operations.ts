@@ -17,7 +17,7 @@ import type { RouteApplier } from './routes.js'
 import type { ControlOperation } from './paths.js'
 import { asyncOperationOf, policyDocumentOf, reportOf, routesOf } from './render.js'
 import { checkName, parseCreate, parseDelete, parsePutPolicy } from './requests.js'
-import { applyUpdates, parseRouteUpdates } from './routes.js'
+import { parseRouteUpdates } from './routes.js'
 import { renderControl } from './xml.js'
 
 /** The S3 Control state the operations act on (the handler holds it); not the handler itself. */
@@ -122,8 +122,7 @@ export async function runOperation(input: OperationInput): Promise<WireResult> {
       if (op.name === 'GetMultiRegionAccessPointRoutes') {
         return xml('GetMultiRegionAccessPointRoutesResult', { Mrap: op.mrap, Routes: { Route: routesOf(rec) } })
       }
-      const dials = applyUpdates(rec, parseRouteUpdates(input.body))
-      handler.routes.submit(rec, dials)
+      const dials = await handler.routes.submit(rec.alias, parseRouteUpdates(input.body))
       input.log.info({ alias: rec.alias, dials }, 'mrap routes submitted')
       return xml('SubmitMultiRegionAccessPointRoutesResult', {})
     }
@@ -135,8 +134,8 @@ function replay(input: OperationInput, operation: AsyncParams['operation'], clie
   return input.handler.asyncOps.findByClientToken(input.account, operation, clientToken) !== undefined
 }
 
-function submitted(input: OperationInput, root: AsyncParams['operation'], clientToken: string, params: AsyncParams): WireResult {
-  const op = input.handler.asyncOps.submit(input.account, clientToken, params, input.requestId)
+async function submitted(input: OperationInput, root: AsyncParams['operation'], clientToken: string, params: AsyncParams): Promise<WireResult> {
+  const op = await input.handler.asyncOps.submit(input.account, clientToken, params, input.requestId)
   input.log.info({ operation: root, token: op.token }, 'mrap async operation accepted')
   return xml(`${root}Result`, { RequestTokenARN: op.arn })
 }
