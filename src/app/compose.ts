@@ -110,12 +110,12 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   }
   const policies = new PolicyCache(await loadCatalog())
   // IAM state persists in the control DB; account-level Block Public Access lives with the accounts.
-  const identities = new Identities(new IamStore(control, SecretBox.forDataDir(config.dataDir)), world.partition)
   const state = new SqliteStateStore(control)
+  const identities = new Identities(await IamStore.open(state, SecretBox.forDataDir(config.dataDir)), world.partition)
   const mraps = new MrapRegistry(state)
   return {
     config, world, control, state, stores, log, policies, identities, mraps,
-    vpcs: new VpcRegistry(control),
+    vpcs: new VpcRegistry(state),
     requestIds: new RequestIds(),
     metrics: new Metrics(),
     health: new RegionHealth(stores),
@@ -130,7 +130,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     // A same-account bucket in an MRAP cannot be deleted until the MRAP is (MultiRegionAccessPointRestrictions).
     bucketInUse: (bucket) => {
       const m = mraps.holding(bucket)
-      return m && m.owner === control.getBucket(bucket)?.owner ? m.alias : undefined
+      return m && m.owner === state.getBucket(bucket)?.owner ? m.alias : undefined
     },
     clock: opts.clock ?? (() => new Date()),
     keyCache: new SigV4AKeyCache(1024),
@@ -147,7 +147,7 @@ export async function createApp(opts: CoreOptions): Promise<App> {
   const replication = startReplication(core)
   core.replication = replication.hooks
   core.metrics.watch({ regions: () => core.stores.keys(), isUp: (r) => core.health.isUp(r), mrapCount: () => core.mraps.list().length, replicationRules: () => replication.snapshot().rules })
-  core.identities.pruneSessions(core.clock())
+  await core.identities.pruneSessions(core.clock())
   const control = createControlHandler(core)
   const handlers: HandlerTable = { mrap: mrapHandler(core), control, ec2: ec2Handler(core), ...iamHandlers(core) }
   return {

@@ -13,6 +13,7 @@ import { nameKey } from '../iam/store.js'
 export interface ServeOptions {
   dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number; metricsPort?: number
   bodyTimeout?: number; tlsHandshakeTimeout?: number; tunnelIdleTimeout?: number; keepAliveTimeout?: number; headersTimeout?: number
+  sealingKeyFile?: string
 }
 
 function timeoutsOf(o: ServeOptions): Partial<Timeouts> {
@@ -42,7 +43,7 @@ function tryLine(s: Core, dataDir: string): string {
 export async function serveCommand(opts: ServeOptions): Promise<void> {
   let running
   try {
-    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, timeouts: timeoutsOf(opts), ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}) })
+    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, timeouts: timeoutsOf(opts), ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}), ...(opts.sealingKeyFile ? { sealingKeyFile: opts.sealingKeyFile } : {}) })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)
@@ -62,7 +63,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     ...(running.metricsUrl ? [`  metrics:        ${running.metricsUrl}`] : []),
     `  data dir: ${s.config.dataDir}`,
     `  regions:  ${regions}`,
-    `  buckets:  ${s.control.listBuckets().map((b) => `${b.name} (${b.region})`).join(', ') || '(none)'}`,
+    `  buckets:  ${s.state.listBuckets().map((b) => `${b.name} (${b.region})`).join(', ') || '(none)'}`,
     `  try:      ${tryLine(s, opts.dataDir)}`,
     '',
   ].join('\n'))

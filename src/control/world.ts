@@ -1,6 +1,6 @@
 /**
  * @module MRAPs declared in a world file (`mraps:`, shape in src/world/schema.ts), applied directly
- * (no async operation) and idempotently, from inside the world's one apply transaction:
+ * (no async operation) and idempotently, as part of the world's one batch of writes:
  * - missing → created, with the declared alias if there is one;
  * - present → its policy and routes brought to what the world says (the bucket set and Block
  *   Public Access are fixed at creation, as in AWS, so a different declaration is only a warning);
@@ -8,17 +8,24 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/multi-region-access-point-naming.html
  */
 import type { Core } from '../core/core.js'
+import type { BucketRecord } from '../state/control-store.js'
+import type { StateOp } from '../state/state-store.js'
 import { mrapArn, type MrapRecord } from '../mrap/registry.js'
 import { mrapSchema, type WorldMrap } from '../world/schema.js'
 import { resolveBuckets, blocksPublicPolicy } from './worker.js'
 
-export interface WorldMrapsResult { created: string[]; updated: string[]; warnings: string[] }
+/** `ops`: the writes, for the world's batch (nothing is written here). A new MRAP's are guarded (alias never issued). */
+export interface WorldMrapsResult { created: string[]; updated: string[]; warnings: string[]; ops: StateOp[] }
 
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }
 
-/** Synchronous, so that the world's apply can run it inside its one transaction. Throws on a world S3 would refuse outright. */
-export function applyWorldMraps(s: Core, declared: readonly unknown[] | undefined): WorldMrapsResult {
-  const out: WorldMrapsResult = { created: [], updated: [], warnings: [] }
+/**
+ * Throws on a world S3 would refuse outright. `pending`: the world's buckets written in the same
+ * batch, which an MRAP of the world may name although they are not stored yet.
+ */
+export function applyWorldMraps(core: Core, declared: readonly unknown[] | undefined, pending: ReadonlyMap<string, BucketRecord> = new Map()): WorldMrapsResult {
+  const s = withPending(core, pending)
+  const out: WorldMrapsResult = { created: [], updated: [], warnings: [], ops: [] }
   for (const [i, raw] of (declared ?? []).entries()) {
     const parsed = mrapSchema.safeParse(raw)
     if (!parsed.success) throw new Error(`world: mraps[${i}]: ${parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`)
@@ -32,7 +39,7 @@ export function applyWorldMraps(s: Core, declared: readonly unknown[] | undefine
     // A world may name another account's bucket with or without `account:`; the declared owner is checked.
     const refs = m.buckets.map((b) => (typeof b === 'string' ? { bucket: b } : { bucket: b.bucket, ...(b.account !== undefined ? { bucketAccountId: b.account } : {}) }))
     const regions = resolveBuckets(s, m.owner, refs.map((r) => {
-      const owner = r.bucketAccountId ?? s.control.getBucket(r.bucket)?.owner
+      const owner = r.bucketAccountId ?? s.state.getBucket(r.bucket)?.owner
       return owner !== undefined && owner !== m.owner ? { bucket: r.bucket, bucketAccountId: owner } : { bucket: r.bucket }
     }))
     if (!Array.isArray(regions)) throw new Error(`world: MRAP ${m.name}: ${regions.code}: ${regions.message}${regions.resource ? ` (${regions.resource})` : ''}`)
@@ -44,10 +51,23 @@ export function applyWorldMraps(s: Core, declared: readonly unknown[] | undefine
     }
     rec = withRoutes(rec, m, out)
     rec = withPolicy(s, rec, m, out)
-    s.mraps.put(rec)
+    out.ops.push(...s.mraps.createOps(rec))
     out.created.push(`MRAP ${m.name} (${rec.alias})`)
   }
   return out
+}
+
+/** The core as seen from inside the batch: the pending buckets exist. */
+function withPending(s: Core, pending: ReadonlyMap<string, BucketRecord>): Core {
+  if (pending.size === 0) return s
+  type Buckets = { getBucket(name: string): BucketRecord | undefined }
+  const over = <T extends Buckets>(store: T): T =>
+    Object.create(store, { getBucket: { value: (name: string) => pending.get(name) ?? store.getBucket(name) } }) as T
+  const view: Core = { ...s, state: over(s.state) }
+  // Until every reader is on `state` (issue 17): the legacy field, when the core still has one.
+  const legacy = (s as unknown as { control?: Buckets }).control
+  if (legacy) (view as unknown as { control: Buckets }).control = over(legacy)
+  return view
 }
 
 function reconcile(s: Core, cur: MrapRecord, m: WorldMrap, out: WorldMrapsResult): void {
@@ -57,7 +77,7 @@ function reconcile(s: Core, cur: MrapRecord, m: WorldMrap, out: WorldMrapsResult
     out.warnings.push(`MRAP ${m.name}: its buckets are fixed at creation; delete and recreate it to change them`)
   }
   const next = withPolicy(s, withRoutes(cur, m, out), m, out)
-  if (JSON.stringify(next) !== JSON.stringify(cur)) { s.mraps.put(next); out.updated.push(`MRAP ${m.name}`) }
+  if (JSON.stringify(next) !== JSON.stringify(cur)) { out.ops.push(...s.mraps.putOps(next)); out.updated.push(`MRAP ${m.name}`) }
 }
 
 function withRoutes(rec: MrapRecord, m: WorldMrap, out: WorldMrapsResult): MrapRecord {

@@ -20,7 +20,7 @@ export interface Ec2Call {
 }
 
 /** Returns the inner XML of the response. */
-export type Ec2Op = (call: Ec2Call) => string
+export type Ec2Op = (call: Ec2Call) => string | Promise<string>
 
 /**
  * Authorizes `ec2:<action>` on `resourceArn` (owned by `owner`, default the caller's account);

@@ -58,7 +58,7 @@ function mine(call: Ec2Call, id: string): EndpointRecord | undefined {
   return e && e.owner === call.principal.accountId && e.region === call.region ? e : undefined
 }
 
-const createVpcEndpoint: Ec2Op = (call) => {
+const createVpcEndpoint: Ec2Op = async (call) => {
   const { params: p, s } = call
   authorizeEc2(call, 'CreateVpcEndpoint', ec2Arn(call, 'vpc-endpoint', '*'))
   const vpc = vpcOf(call, p.req('VpcId'))
@@ -103,11 +103,11 @@ const createVpcEndpoint: Ec2Op = (call) => {
       ? { privateDnsOnlyForInboundResolver: inbound ?? others.some((o) => o.type === 'Gateway' && o.service === service) } : {}),
     ...(token !== undefined ? { clientToken: token, requestHash } : {}),
   })
-  s.vpcs.putEndpoint(rec)
+  await s.vpcs.putEndpoint(rec)
   return `<vpcEndpoint>${endpointXml(rec, s.world.dnsSuffix)}</vpcEndpoint>${el('clientToken', token)}`
 }
 
-const modifyVpcEndpoint: Ec2Op = (call) => {
+const modifyVpcEndpoint: Ec2Op = async (call) => {
   const { params: p, s } = call
   const id = p.req('VpcEndpointId')
   checkEndpointId(id)
@@ -143,7 +143,7 @@ const modifyVpcEndpoint: Ec2Op = (call) => {
   next.routeTables = edit(cur.routeTables, 'AddRouteTableId', 'RemoveRouteTableId', 'Gateway', 'Route table IDs')
   next.securityGroups = edit(cur.securityGroups, 'AddSecurityGroupId', 'RemoveSecurityGroupId', 'Interface', 'Security group IDs')
   dryRunCheck(call)
-  if (JSON.stringify(next) !== JSON.stringify(cur)) s.vpcs.putEndpoint(next)
+  if (JSON.stringify(next) !== JSON.stringify(cur)) await s.vpcs.putEndpoint(next)
   return el('return', true)
 }
 
@@ -178,7 +178,7 @@ const describeVpcEndpoints: Ec2Op = (call) => {
   return items('vpcEndpointSet', page.map((e) => endpointXml(e, s.world.dnsSuffix))) + el('nextToken', next)
 }
 
-const deleteVpcEndpoints: Ec2Op = (call) => {
+const deleteVpcEndpoints: Ec2Op = async (call) => {
   const { params: p, s } = call
   const ids = p.list('VpcEndpointId')
   if (ids.length === 0) throw ec2Error('MissingParameter', 'The request must contain the parameter VpcEndpointId')
@@ -193,7 +193,7 @@ const deleteVpcEndpoints: Ec2Op = (call) => {
       unsuccessful.push(`<error>${el('code', e.code)}${el('message', e.message)}</error>${el('resourceId', id)}`)
       continue
     }
-    s.vpcs.deleteEndpoint(id)
+    await s.vpcs.deleteEndpoint(id)
   }
   return items('unsuccessful', unsuccessful)
 }

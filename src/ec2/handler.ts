@@ -43,7 +43,7 @@ export function ec2Handler(s: Core): ServiceHandler {
         throw ec2Error('AuthFailure', `AWS was not able to validate the provided access credentials (the region ${region} is not one of this world's regions)`, 401)
       }
       const api: ApiCall = { s, ctx, params: new Params(form), auth: authed.auth, principal: authed.principal, now: s.clock() }
-      return ec2Response(action, op({ s, ctx, params, principal: authed.principal, region, api }), ctx.requestId)
+      return ec2Response(action, await op({ s, ctx, params, principal: authed.principal, region, api }), ctx.requestId)
     },
   }
 }

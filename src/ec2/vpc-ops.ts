@@ -36,7 +36,7 @@ export function vpcOf(call: Ec2Call, id: string): VpcRecord {
   return v
 }
 
-const createVpc: Ec2Op = (call) => {
+const createVpc: Ec2Op = async (call) => {
   const { params: p } = call
   authorizeEc2(call, 'CreateVpc', ec2Arn(call, 'vpc', '*'))
   const cidr = p.req('CidrBlock')
@@ -51,7 +51,7 @@ const createVpc: Ec2Op = (call) => {
     id: call.s.vpcs.newVpcId(), owner: call.principal.accountId, region: call.region, cidr,
     internet: tags[INTERNET_TAG] === 'true', tags, createdAt: call.s.clock().toISOString(),
   }
-  call.s.vpcs.putVpc(rec)
+  await call.s.vpcs.putVpc(rec)
   return `<vpc>${vpcXml(rec)}</vpc>`
 }
 
@@ -87,7 +87,7 @@ const describeVpcs: Ec2Op = (call) => {
   return items('vpcSet', page.map(vpcXml)) + el('nextToken', next)
 }
 
-const deleteVpc: Ec2Op = (call) => {
+const deleteVpc: Ec2Op = async (call) => {
   const id = call.params.req('VpcId')
   checkVpcId(id)
   authorizeEc2(call, 'DeleteVpc', ec2Arn(call, 'vpc', id))
@@ -96,7 +96,7 @@ const deleteVpc: Ec2Op = (call) => {
   if (call.s.vpcs.listEndpoints({ vpcId: v.id }).length > 0) {
     throw ec2Error('DependencyViolation', `The vpc '${v.id}' has dependencies and cannot be deleted.`)
   }
-  call.s.vpcs.deleteVpc(v.id)
+  await call.s.vpcs.deleteVpc(v.id)
   return el('return', true)
 }
 

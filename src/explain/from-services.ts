@@ -28,7 +28,7 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
       else identityPolicies.push({ kind: 'identity', owner: d.name.startsWith('arn:') ? 'managed' : `principal ${p.ref}`, name: d.name, text: d.document, principals: [p.ref] })
     }
   }
-  const buckets: ModelBucket[] = s.control.listBuckets().map((b) => {
+  const buckets: ModelBucket[] = s.state.listBuckets().map((b) => {
     const out: ModelBucket = { name: b.name, region: b.region, owner: b.owner, versioning: b.versioning as ModelBucket['versioning'] }
     if (b.publicAccessBlock) out.blockPublicAccess = b.publicAccessBlock
     if (b.policy !== undefined) out.policy = { kind: 'bucket', owner: `bucket ${b.name}`, name: `bucket policy of ${b.name}`, text: b.policy }

@@ -23,7 +23,7 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
   const { partition } = world
   const identityPolicies: ModelPolicy[] = []
   const ids = Identities.memory(partition)
-  ids.mutate((st) => {
+  ids.mutateNow((st) => {
     for (const [ai, a] of world.accounts.entries()) {
       st.put('account', { id: a.id, ...(a.name !== undefined ? { name: a.name } : {}), ...(a.blockPublicAccess ? { blockPublicAccess: a.blockPublicAccess } : {}) })
       const ref = (r: string): string => resolvePolicyRef(r, a, partition) ?? r

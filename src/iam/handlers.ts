@@ -29,7 +29,7 @@ function handler(s: Core, service: 'iam' | 'sts', ops: Record<string, Op>, ns: s
       const op = Object.hasOwn(ops, action) ? ops[action] : undefined
       if (!op) throw s3Error('InvalidAction', { message: `Could not find operation ${action} for version ${version}` })
       const call: ApiCall = { s, ctx, params, auth, principal, now: s.clock() }
-      return queryResponse(ns, action, op(call), ctx.requestId)
+      return queryResponse(ns, action, await op(call), ctx.requestId)
     },
   }
 }

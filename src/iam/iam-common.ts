@@ -16,7 +16,7 @@ import { nameKey } from './store.js'
 
 export type HolderKind = 'user' | 'group' | 'role'
 export type Holder = UserRec | GroupRec | RoleRec
-export type Op = (call: ApiCall) => string | undefined
+export type Op = (call: ApiCall) => string | undefined | Promise<string | undefined>
 
 const LABEL: Record<HolderKind, 'User' | 'Group' | 'Role'> = { user: 'User', group: 'Group', role: 'Role' }
 const MAX_ATTACHED = 10
@@ -101,8 +101,8 @@ export function roleXml(call: ApiCall, r: RoleRec, tag = 'Role'): string {
     boundaryXml(r.boundary), tagList(r.tags))
 }
 
-function put(call: ApiCall, kind: HolderKind, next: Holder): void {
-  call.s.identities.mutate((st) => st.put(kind, next as never))
+async function put(call: ApiCall, kind: HolderKind, next: Holder): Promise<void> {
+  await call.s.identities.mutate((st) => st.put(kind, next as never))
 }
 
 const ATTACHMENT: Record<HolderKind, IdentityAttachment> = { user: 'inline-user', group: 'inline-group', role: 'inline-role' }
@@ -112,13 +112,13 @@ export function holderPolicyOps(kind: HolderKind): Record<string, Op> {
   const L = LABEL[kind]
   const param = `${L}Name`
   return {
-    [`Put${L}Policy`]: (call) => {
+    [`Put${L}Policy`]: async (call) => {
       const name = call.params.req(param)
       const policyName = checkName(call.params.req('PolicyName'), 'PolicyName', POLICY_NAME_RE)
       const doc = call.params.req('PolicyDocument')
       const h = authorizedHolder(call, kind, name, `iam:Put${L}Policy`)
       checkPolicyDocument(call, doc, 'identity', ATTACHMENT[kind], h.name)
-      put(call, kind, { ...h, inline: { ...h.inline, [policyName]: doc } })
+      await put(call, kind, { ...h, inline: { ...h.inline, [policyName]: doc } })
       return undefined
     },
     [`Get${L}Policy`]: (call) => {
@@ -128,32 +128,32 @@ export function holderPolicyOps(kind: HolderKind): Record<string, Op> {
       if (doc === undefined) throw s3Error('NoSuchEntity', { message: `The ${kind} policy with name ${policyName} cannot be found.` })
       return el(param, h.name) + el('PolicyName', policyName) + el('PolicyDocument', encodeURIComponent(doc))
     },
-    [`Delete${L}Policy`]: (call) => {
+    [`Delete${L}Policy`]: async (call) => {
       const h = authorizedHolder(call, kind, call.params.req(param), `iam:Delete${L}Policy`)
       const policyName = call.params.req('PolicyName')
       if (h.inline[policyName] === undefined) throw s3Error('NoSuchEntity', { message: `The ${kind} policy with name ${policyName} cannot be found.` })
       const inline = { ...h.inline }
       delete inline[policyName]
-      put(call, kind, { ...h, inline })
+      await put(call, kind, { ...h, inline })
       return undefined
     },
     [`List${L}Policies`]: (call) => {
       const h = authorizedHolder(call, kind, call.params.req(param), `iam:List${L}Policies`)
       return members('PolicyNames', Object.keys(h.inline).sort().map((n) => esc(n))) + el('IsTruncated', false)
     },
-    [`Attach${L}Policy`]: (call) => {
+    [`Attach${L}Policy`]: async (call) => {
       const h = authorizedHolder(call, kind, call.params.req(param), `iam:Attach${L}Policy`)
       const p = managedPolicy(call, call.params.req('PolicyArn'))
       if (h.attached.includes(p.arn)) return undefined
       if (h.attached.length >= MAX_ATTACHED) throw s3Error('LimitExceeded', { message: `Cannot exceed quota for PoliciesPer${L}: ${MAX_ATTACHED}` })
-      put(call, kind, { ...h, attached: [...h.attached, p.arn] })
+      await put(call, kind, { ...h, attached: [...h.attached, p.arn] })
       return undefined
     },
-    [`Detach${L}Policy`]: (call) => {
+    [`Detach${L}Policy`]: async (call) => {
       const h = authorizedHolder(call, kind, call.params.req(param), `iam:Detach${L}Policy`)
       const arn = call.params.req('PolicyArn')
       if (!h.attached.includes(arn)) throw s3Error('NoSuchEntity', { message: `Policy ${arn} was not found.` })
-      put(call, kind, { ...h, attached: h.attached.filter((a) => a !== arn) })
+      await put(call, kind, { ...h, attached: h.attached.filter((a) => a !== arn) })
       return undefined
     },
     [`ListAttached${L}Policies`]: (call) => {
@@ -168,17 +168,17 @@ export function holderPolicyOps(kind: HolderKind): Record<string, Op> {
 export function boundaryOps(kind: 'user' | 'role'): Record<string, Op> {
   const L = LABEL[kind]
   return {
-    [`Put${L}PermissionsBoundary`]: (call) => {
+    [`Put${L}PermissionsBoundary`]: async (call) => {
       const h = authorizedHolder(call, kind, call.params.req(`${L}Name`), `iam:Put${L}PermissionsBoundary`) as UserRec | RoleRec
       const p = managedPolicy(call, call.params.req('PermissionsBoundary'))
-      put(call, kind, { ...h, boundary: p.arn })
+      await put(call, kind, { ...h, boundary: p.arn })
       return undefined
     },
-    [`Delete${L}PermissionsBoundary`]: (call) => {
+    [`Delete${L}PermissionsBoundary`]: async (call) => {
       const h = authorizedHolder(call, kind, call.params.req(`${L}Name`), `iam:Delete${L}PermissionsBoundary`) as UserRec | RoleRec
       const next = { ...h }
       delete next.boundary
-      put(call, kind, next)
+      await put(call, kind, next)
       return undefined
     },
   }

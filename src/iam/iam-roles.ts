@@ -28,7 +28,7 @@ function policyXml(call: ApiCall, p: ManagedPolicyRec): string {
 }
 
 export const roleOps: Record<string, Op> = {
-  CreateRole: (call) => {
+  CreateRole: async (call) => {
     const name = checkName(call.params.req('RoleName'), 'RoleName')
     const path = checkPath(call)
     const trust = call.params.req('AssumeRolePolicyDocument')
@@ -45,7 +45,7 @@ export const roleOps: Record<string, Op> = {
     if (description !== undefined) rec.description = description
     const boundary = call.params.opt('PermissionsBoundary')
     if (boundary) rec.boundary = managedPolicy(call, boundary).arn
-    call.s.identities.mutate((st) => st.put('role', rec))
+    await call.s.identities.mutate((st) => st.put('role', rec))
     return roleXml(call, rec)
   },
   GetRole: (call) => roleXml(call, role(call, call.params.req('RoleName'), 'iam:GetRole')),
@@ -55,33 +55,33 @@ export const roleOps: Record<string, Op> = {
     const roles = [...call.s.identities.store.roles.values()].filter((r) => r.account === call.principal.accountId && r.path.startsWith(prefix))
     return members('Roles', roles.map((r) => roleXml(call, r, 'x').slice(3, -4))) + el('IsTruncated', false)
   },
-  DeleteRole: (call) => {
+  DeleteRole: async (call) => {
     const r = role(call, call.params.req('RoleName'), 'iam:DeleteRole')
     if (Object.keys(r.inline).length > 0) throw s3Error('DeleteConflict', { message: 'Cannot delete entity, must delete policies first.' })
     if (r.attached.length > 0) throw s3Error('DeleteConflict', { message: 'Cannot delete entity, must detach all policies first.' })
-    call.s.identities.mutate((st) => st.delete('role', nameKey(r.account, r.name)))
+    await call.s.identities.mutate((st) => st.delete('role', nameKey(r.account, r.name)))
     return undefined
   },
-  UpdateAssumeRolePolicy: (call) => {
+  UpdateAssumeRolePolicy: async (call) => {
     const r = role(call, call.params.req('RoleName'), 'iam:UpdateAssumeRolePolicy')
     const trust = call.params.req('PolicyDocument')
     checkPolicyDocument(call, trust, 'trust')
-    call.s.identities.mutate((st) => st.put('role', { ...r, trust }))
+    await call.s.identities.mutate((st) => st.put('role', { ...r, trust }))
     return undefined
   },
-  UpdateRole: (call) => {
+  UpdateRole: async (call) => {
     const r = role(call, call.params.req('RoleName'), 'iam:UpdateRole')
     const next = { ...r }
     if (call.params.opt('MaxSessionDuration') !== undefined) next.maxSessionDuration = maxSession(call)
     const d = call.params.opt('Description')
     if (d !== undefined) next.description = d
-    call.s.identities.mutate((st) => st.put('role', next))
+    await call.s.identities.mutate((st) => st.put('role', next))
     return ''
   },
   ...holderPolicyOps('role'),
   ...boundaryOps('role'),
 
-  CreatePolicy: (call) => {
+  CreatePolicy: async (call) => {
     const name = checkName(call.params.req('PolicyName'), 'PolicyName', POLICY_NAME_RE)
     const path = checkPath(call)
     const document = call.params.req('PolicyDocument')
@@ -95,7 +95,7 @@ export const roleOps: Record<string, Op> = {
     const rec: ManagedPolicyRec = { arn, account: acct, name, path, id: randomId('ANPA'), createdAt: iamDate(call.now), document }
     const description = call.params.opt('Description')
     if (description !== undefined) rec.description = description
-    call.s.identities.mutate((st) => st.put('policy', rec))
+    await call.s.identities.mutate((st) => st.put('policy', rec))
     return policyXml(call, rec)
   },
   GetPolicy: (call) => {
@@ -118,7 +118,7 @@ export const roleOps: Record<string, Op> = {
     const list = [...call.s.identities.store.policies.values()].filter((p) => p.account === call.principal.accountId)
     return members('Policies', list.map((p) => policyXml(call, p).slice(8, -9))) + el('IsTruncated', false)
   },
-  DeletePolicy: (call) => {
+  DeletePolicy: async (call) => {
     const arn = call.params.req('PolicyArn')
     requireAllowed(call, 'iam:DeletePolicy', arn)
     const p = managedPolicy(call, arn)
@@ -126,7 +126,7 @@ export const roleOps: Record<string, Op> = {
     const st = call.s.identities.store
     const used = [...st.users.values(), ...st.groups.values(), ...st.roles.values()].some((h) => h.attached.includes(arn) || ('boundary' in h && h.boundary === arn))
     if (used) throw s3Error('DeleteConflict', { message: 'Cannot delete a policy attached to entities.' })
-    call.s.identities.mutate((s) => s.delete('policy', arn))
+    await call.s.identities.mutate((s) => s.delete('policy', arn))
     return undefined
   },
 }

@@ -32,7 +32,7 @@ function exists(what: string, name: string): never {
 }
 
 export const userOps: Record<string, Op> = {
-  CreateUser: (call) => {
+  CreateUser: async (call) => {
     const name = checkName(call.params.req('UserName'), 'UserName')
     const path = checkPath(call)
     const tags = call.params.tags()
@@ -42,7 +42,7 @@ export const userOps: Record<string, Op> = {
     const rec: UserRec = { account: acct, name, path, id: randomId('AIDA'), createdAt: iamDate(call.now), inline: {}, attached: [], groups: [], tags }
     const boundary = call.params.opt('PermissionsBoundary')
     if (boundary) rec.boundary = managedPolicy(call, boundary).arn
-    call.s.identities.mutate((st) => st.put('user', rec))
+    await call.s.identities.mutate((st) => st.put('user', rec))
     return userXml(call, rec)
   },
   GetUser: (call) => userXml(call, user(call, userNameOrSelf(call), 'iam:GetUser')),
@@ -54,28 +54,28 @@ export const userOps: Record<string, Op> = {
       .sort((a, b) => a.name.localeCompare(b.name))
     return members('Users', users.map((u) => userXml(call, u, 'x').slice(3, -4))) + el('IsTruncated', false)
   },
-  DeleteUser: (call) => {
+  DeleteUser: async (call) => {
     const u = user(call, call.params.req('UserName'), 'iam:DeleteUser')
     const conflict = (what: string): never => { throw s3Error('DeleteConflict', { message: `Cannot delete entity, must ${what} first.` }) }
     if (keysOf(call, u).length > 0) conflict('delete access keys')
     if (Object.keys(u.inline).length > 0) conflict('delete policies')
     if (u.attached.length > 0) conflict('detach all policies')
     if (u.groups.length > 0) conflict('remove users from group')
-    call.s.identities.mutate((st) => st.delete('user', nameKey(u.account, u.name)))
+    await call.s.identities.mutate((st) => st.delete('user', nameKey(u.account, u.name)))
     return undefined
   },
-  TagUser: (call) => {
+  TagUser: async (call) => {
     const u = user(call, call.params.req('UserName'), 'iam:TagUser')
     const tags = call.params.tags()
-    call.s.identities.mutate((st) => st.put('user', { ...u, tags: { ...u.tags, ...tags } }))
+    await call.s.identities.mutate((st) => st.put('user', { ...u, tags: { ...u.tags, ...tags } }))
     return undefined
   },
 
-  CreateAccessKey: (call) => {
+  CreateAccessKey: async (call) => {
     const u = user(call, userNameOrSelf(call), 'iam:CreateAccessKey')
     if (keysOf(call, u).length >= MAX_KEYS_PER_USER) throw s3Error('LimitExceeded', { message: `Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}` })
     const key = { id: randomId('AKIA', 16), account: u.account, user: u.name, status: 'Active' as const, createdAt: iamDate(call.now), secret: randomSecret() }
-    call.s.identities.mutate((st) => st.put('key', key))
+    await call.s.identities.mutate((st) => st.put('key', key))
     call.ctx.info.accessKeyId = key.id
     return node('AccessKey', el('UserName', u.name), el('AccessKeyId', key.id), el('Status', key.status), el('SecretAccessKey', key.secret), el('CreateDate', key.createdAt))
   },
@@ -84,31 +84,31 @@ export const userOps: Record<string, Op> = {
     const items = keysOf(call, u).map((k) => el('UserName', u.name) + el('AccessKeyId', k.id) + el('Status', k.status) + el('CreateDate', k.createdAt))
     return el('UserName', u.name) + members('AccessKeyMetadata', items) + el('IsTruncated', false)
   },
-  UpdateAccessKey: (call) => {
+  UpdateAccessKey: async (call) => {
     const u = user(call, userNameOrSelf(call), 'iam:UpdateAccessKey')
     const status = call.params.req('Status')
     if (status !== 'Active' && status !== 'Inactive') throw s3Error('ValidationError', { message: `1 validation error detected: Value '${status}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]` })
     const key = ownKey(call, u)
-    call.s.identities.mutate((st) => st.put('key', { ...key, status }))
+    await call.s.identities.mutate((st) => st.put('key', { ...key, status }))
     return undefined
   },
-  DeleteAccessKey: (call) => {
+  DeleteAccessKey: async (call) => {
     const u = user(call, userNameOrSelf(call), 'iam:DeleteAccessKey')
     const key = ownKey(call, u)
-    call.s.identities.mutate((st) => st.delete('key', key.id))
+    await call.s.identities.mutate((st) => st.delete('key', key.id))
     return undefined
   },
   ...holderPolicyOps('user'),
   ...boundaryOps('user'),
 
-  CreateGroup: (call) => {
+  CreateGroup: async (call) => {
     const name = checkName(call.params.req('GroupName'), 'GroupName')
     const path = checkPath(call)
     const acct = call.principal.accountId
     requireAllowed(call, 'iam:CreateGroup', arnOf(call, 'group', { account: acct, path, name }))
     if (findHolder(call, 'group', name)) exists('Group', name)
     const rec: GroupRec = { account: acct, name, path, id: randomId('AGPA'), createdAt: iamDate(call.now), inline: {}, attached: [] }
-    call.s.identities.mutate((st) => st.put('group', rec))
+    await call.s.identities.mutate((st) => st.put('group', rec))
     return groupXml(call, rec)
   },
   GetGroup: (call) => {
@@ -120,27 +120,27 @@ export const userOps: Record<string, Op> = {
     const groups = [...call.s.identities.store.groups.values()].filter((g) => g.account === call.principal.accountId)
     return members('Groups', groups.map((g) => groupXml(call, g, 'x').slice(3, -4))) + el('IsTruncated', false)
   },
-  DeleteGroup: (call) => {
+  DeleteGroup: async (call) => {
     const g = authorizedHolder(call, 'group', call.params.req('GroupName'), 'iam:DeleteGroup') as GroupRec
     if (groupMembers(call, g).length > 0) throw s3Error('DeleteConflict', { message: 'Cannot delete entity, must remove users from group first.' })
     if (Object.keys(g.inline).length > 0) throw s3Error('DeleteConflict', { message: 'Cannot delete entity, must delete policies first.' })
     if (g.attached.length > 0) throw s3Error('DeleteConflict', { message: 'Cannot delete entity, must detach all policies first.' })
-    call.s.identities.mutate((st) => st.delete('group', nameKey(g.account, g.name)))
+    await call.s.identities.mutate((st) => st.delete('group', nameKey(g.account, g.name)))
     return undefined
   },
-  AddUserToGroup: (call) => {
+  AddUserToGroup: async (call) => {
     const g = authorizedHolder(call, 'group', call.params.req('GroupName'), 'iam:AddUserToGroup') as GroupRec
     const u = findHolder(call, 'user', call.params.req('UserName')) as UserRec | undefined
     if (!u) throw s3Error('NoSuchEntity', { message: `The user with name ${call.params.req('UserName')} cannot be found.` })
     if (u.groups.some((x) => x.toLowerCase() === g.name.toLowerCase())) return undefined
-    call.s.identities.mutate((st) => st.put('user', { ...u, groups: [...u.groups, g.name] }))
+    await call.s.identities.mutate((st) => st.put('user', { ...u, groups: [...u.groups, g.name] }))
     return undefined
   },
-  RemoveUserFromGroup: (call) => {
+  RemoveUserFromGroup: async (call) => {
     const g = authorizedHolder(call, 'group', call.params.req('GroupName'), 'iam:RemoveUserFromGroup') as GroupRec
     const u = findHolder(call, 'user', call.params.req('UserName')) as UserRec | undefined
     if (!u || !u.groups.some((x) => x.toLowerCase() === g.name.toLowerCase())) throw s3Error('NoSuchEntity', { message: `The user with name ${call.params.req('UserName')} cannot be found in group ${g.name}.` })
-    call.s.identities.mutate((st) => st.put('user', { ...u, groups: u.groups.filter((x) => x.toLowerCase() !== g.name.toLowerCase()) }))
+    await call.s.identities.mutate((st) => st.put('user', { ...u, groups: u.groups.filter((x) => x.toLowerCase() !== g.name.toLowerCase()) }))
     return undefined
   },
   ListGroupsForUser: (call) => {

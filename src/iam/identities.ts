@@ -3,11 +3,14 @@
  * The auth layer finds a signing credential by access key id here on every request, so the index
  * is a prebuilt Map from key id to a KeyRecord that already holds the principal with its resolved
  * identity policies (user inline + attached + its groups', or the role's plus the session policy):
- * one Map.get, no allocation. Every change goes through `mutate`, which writes through to SQLite in
- * one transaction and then rebuilds the index (IAM changes are rare; requests are not).
+ * one Map.get, no allocation. Every change goes through `mutate`, which writes one batch through
+ * the state seam and then rebuilds the index (IAM changes are rare; requests are not). Another
+ * node's change rebuilds it too, so a key deleted or deactivated anywhere stops working here as
+ * soon as the change arrives (docs/decisions/shared-state.md).
  */
 import { createHash } from 'node:crypto'
 import type { BlockPublicAccess } from '../state/control-store.js'
+import type { StateOp } from '../state/state-store.js'
 import { IamStore, nameKey } from './store.js'
 import { SecretBox } from './secret-box.js'
 import { awsManaged } from './aws-managed.js'
@@ -56,6 +59,11 @@ export function uniqueId(prefix: string, seed: string): string {
   return out
 }
 
+/** A guard in the batch failed: another node changed what the batch depended on. */
+export class ConcurrentChangeError extends Error {
+  constructor() { super('the control state changed while this change was being written; retry') }
+}
+
 /** Expired sessions are kept this long so their keys answer ExpiredToken, not InvalidAccessKeyId. */
 const EXPIRED_SESSION_RETENTION_MS = 24 * 3600 * 1000
 
@@ -65,18 +73,50 @@ export class Identities {
   private bpa: Record<string, BlockPublicAccess> = {}
   readonly accounts = new Set<string>()
 
-  constructor(readonly store: IamStore, readonly partition = 'aws') { this.rebuild() }
+  /** Changes on this node run one after another, so each sees the one before it committed. */
+  private queue: Promise<unknown> = Promise.resolve()
+  private rebuildQueued = false
+
+  constructor(readonly store: IamStore, readonly partition = 'aws') {
+    this.rebuild()
+    // A catch-up delivers a batch as many events: one rebuild after them, before any request runs.
+    store.onRemoteChange = () => {
+      if (this.rebuildQueued) return
+      this.rebuildQueued = true
+      queueMicrotask(() => { this.rebuildQueued = false; this.rebuild() })
+    }
+  }
 
   /** In-memory state (tests, tools): nothing is persisted. */
   static memory(partition = 'aws'): Identities { return new Identities(new IamStore(undefined, SecretBox.ephemeral()), partition) }
 
-  /** The one write path: `fn` runs in one SQLite transaction, then the request-path index is rebuilt. */
-  mutate<T>(fn: (store: IamStore) => T): T {
-    try {
-      return this.store.transaction(() => fn(this.store))
-    } finally {
+  /**
+   * The one write path: `fn` stages its changes, they are written as one all-or-nothing batch (with
+   * `more`'s ops, for a world apply), and only then does the request-path index change. A write
+   * that fails (ServiceUnavailable while PostgreSQL is down) changes nothing and rejects.
+   */
+  mutate<T>(fn: (store: IamStore) => T, more?: (result: T) => StateOp[]): Promise<T> {
+    const run = async (): Promise<T> => {
+      const staged = this.store.stage(fn)
+      const ops = [...staged.ops, ...(more ? more(staged.result) : [])]
+      if (ops.length === 0) return staged.result
+      if (this.store.state && !(await this.store.state.write(ops))) throw new ConcurrentChangeError()
+      staged.commit()
       this.rebuild()
+      return staged.result
     }
+    const p = this.queue.then(run, run)
+    this.queue = p.catch(() => undefined)
+    return p
+  }
+
+  /** `mutate` for an in-memory store (nothing to wait for). */
+  mutateNow<T>(fn: (store: IamStore) => T): T {
+    if (this.store.state) throw new Error('mutateNow is for in-memory identities')
+    const staged = this.store.stage(fn)
+    staged.commit()
+    this.rebuild()
+    return staged.result
   }
 
   findKey(accessKeyId: string): KeyRecord | undefined { return this.keys.get(accessKeyId) }
@@ -96,9 +136,9 @@ export class Identities {
   }
 
   /** Drops sessions that expired long ago (they would otherwise accumulate forever). */
-  pruneSessions(now: Date): void {
+  async pruneSessions(now: Date): Promise<void> {
     const old = [...this.store.sessions.values()].filter((s) => Date.parse(s.expiresAt) + EXPIRED_SESSION_RETENTION_MS < now.getTime())
-    if (old.length > 0) this.mutate((st) => { for (const s of old) st.delete('session', s.id) })
+    if (old.length > 0) await this.mutate((st) => { for (const s of old) st.delete('session', s.id) })
   }
 
   /** Recomputes every principal and the key index from the records. */

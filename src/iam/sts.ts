@@ -97,7 +97,7 @@ export const stsOps: Record<string, Op> = {
   // No permission is needed for GetCallerIdentity; even an explicit deny does not stop it.
   GetCallerIdentity: (call) => el('Arn', call.principal.arn) + el('UserId', call.principal.userId) + el('Account', call.principal.accountId),
 
-  AssumeRole: (call) => {
+  AssumeRole: async (call) => {
     const arn = call.params.req('RoleArn')
     const sessionName = call.params.req('RoleSessionName')
     if (!SESSION_NAME_RE.test(sessionName)) validation('roleSessionName', sessionName, 'Member must satisfy regular expression pattern: [\\w+=,.@-]*')
@@ -137,7 +137,7 @@ export const stsOps: Record<string, Op> = {
     }
     if (policy !== undefined) session.sessionPolicy = policy
     if (sourceIdentity !== undefined) session.sourceIdentity = sourceIdentity
-    call.s.identities.mutate((st) => st.put('session', session))
+    await call.s.identities.mutate((st) => st.put('session', session))
     call.ctx.info.accessKeyId = session.id
     const partition = call.s.identities.partition
     const packed = policy !== undefined || Object.keys(tags).length > 0

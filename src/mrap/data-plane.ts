@@ -66,7 +66,7 @@ async function handleMrap(s: Core, ctx: HandlerContext): Promise<WireResult> {
   const candidates = await routesFor(s, mrap, op.name, query, origin.region ?? frontDoorRegion(s))
   let lastError: unknown
   for (const route of candidates) {
-    const bucket = s.control.getBucket(route.bucket)
+    const bucket = s.state.getBucket(route.bucket)
     if (!bucket || bucket.owner !== route.bucketAccountId) {
       lastError = s3Error('NoSuchBucket', { fields: { BucketName: route.bucket } })
       continue

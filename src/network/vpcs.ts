@@ -1,12 +1,14 @@
 /**
- * @module VPCs and VPC endpoints as the server holds them: records persisted in the control store
- * (like the MRAP registry), in-memory indexes, and change events (the per-VPC forward proxies
- * follow them: a VPC created through EC2 gets its proxy at once, a deleted one's proxy closes).
+ * @module VPCs and VPC endpoints as the server holds them: records persisted through the state seam
+ * (like the MRAP registry), in-memory indexes that follow the store's change events (this node's
+ * writes and other nodes' alike, docs/decisions/shared-state.md), and change events of their own
+ * (the per-VPC forward proxies follow them: a VPC created through EC2 on any node gets its proxy at
+ * once, a deleted one's proxy closes).
  * The model: docs/aws/privatelink.md.
  * https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { ControlStore } from '../state/control-store.js'
+import type { StateOp, StateStore } from '../state/state-store.js'
 import { S3_GLOBAL_SERVICE, regionalS3Service } from './endpoint-choice.js'
 
 export type EndpointType = 'Interface' | 'Gateway'
@@ -80,9 +82,48 @@ export class VpcRegistry {
   private readonly endpoints = new Map<string, EndpointRecord>()
   private readonly listeners: ((e: VpcEvent) => void)[] = []
 
-  constructor(private readonly store: ControlStore) {
-    for (const { v } of store.kvList(VPC_NS)) { const r = JSON.parse(v) as VpcRecord; this.vpcs.set(r.id, r) }
-    for (const { v } of store.kvList(VPCE_NS)) { const r = JSON.parse(v) as EndpointRecord; this.endpoints.set(r.id, r) }
+  constructor(private readonly store: StateStore) {
+    this.load()
+    store.onChange((c) => {
+      if (c.kind === 'reload') { this.reload(); return }
+      if (c.kind !== 'record') return
+      if (c.ns === VPC_NS) this.followVpc(c.key, c.value === undefined ? undefined : JSON.parse(c.value) as VpcRecord)
+      else if (c.ns === VPCE_NS) this.followEndpoint(c.key, c.value === undefined ? undefined : JSON.parse(c.value) as EndpointRecord)
+    })
+  }
+
+  private load(): void {
+    for (const { value } of this.store.list(VPC_NS)) { const r = JSON.parse(value) as VpcRecord; this.vpcs.set(r.id, r) }
+    for (const { value } of this.store.list(VPCE_NS)) { const r = JSON.parse(value) as EndpointRecord; this.endpoints.set(r.id, r) }
+  }
+
+  /** The store re-read everything: the maps follow, with an event for each difference. */
+  private reload(): void {
+    const vpcs = new Map(this.store.list(VPC_NS).map(({ key, value }) => [key, JSON.parse(value) as VpcRecord]))
+    const eps = new Map(this.store.list(VPCE_NS).map(({ key, value }) => [key, JSON.parse(value) as EndpointRecord]))
+    for (const id of [...this.endpoints.keys()]) if (!eps.has(id)) this.followEndpoint(id, undefined)
+    for (const id of [...this.vpcs.keys()]) if (!vpcs.has(id)) this.followVpc(id, undefined)
+    for (const [id, r] of vpcs) this.followVpc(id, r)
+    for (const [id, r] of eps) if (JSON.stringify(r) !== JSON.stringify(this.endpoints.get(id))) this.followEndpoint(id, r)
+  }
+
+  private followVpc(id: string, rec: VpcRecord | undefined): void {
+    const cur = this.vpcs.get(id)
+    if (rec) {
+      this.vpcs.set(id, rec)
+      if (!cur) this.emit({ kind: 'vpc-created', vpc: rec })
+    } else if (cur) {
+      this.vpcs.delete(id)
+      this.emit({ kind: 'vpc-deleted', vpc: cur })
+    }
+  }
+
+  private followEndpoint(id: string, rec: EndpointRecord | undefined): void {
+    const cur = this.endpoints.get(id)
+    if (rec) this.endpoints.set(id, rec)
+    else if (cur) this.endpoints.delete(id)
+    else return
+    this.emit({ kind: 'endpoint-changed', vpcId: (rec ?? cur)!.vpcId, endpointId: id })
   }
 
   onChange(fn: (e: VpcEvent) => void): () => void {
@@ -113,34 +154,20 @@ export class VpcRegistry {
     return this.vpcs.get(ref) ?? [...this.vpcs.values()].find((v) => v.tags.Name === ref)
   }
 
-  putVpc(rec: VpcRecord): void {
-    const isNew = !this.vpcs.has(rec.id)
-    this.store.kvPut(VPC_NS, rec.id, JSON.stringify(rec))
-    this.vpcs.set(rec.id, rec)
-    if (isNew) this.emit({ kind: 'vpc-created', vpc: rec })
+  /** The maps change when the store reports the write (before the promise resolves). */
+  async putVpc(rec: VpcRecord): Promise<void> { await this.store.write([putVpcOp(rec)]) }
+
+  /** The VPC and its endpoints, in one batch. */
+  async deleteVpc(id: string): Promise<void> {
+    if (!this.vpcs.has(id)) return
+    await this.store.write([...this.listEndpoints({ vpcId: id }).map((e) => deleteEndpointOp(e.id)), { op: 'delete', ns: VPC_NS, key: id }])
   }
 
-  deleteVpc(id: string): void {
-    const rec = this.vpcs.get(id)
-    if (!rec) return
-    for (const e of this.listEndpoints({ vpcId: id })) this.deleteEndpoint(e.id)
-    this.store.kvDelete(VPC_NS, id)
-    this.vpcs.delete(id)
-    this.emit({ kind: 'vpc-deleted', vpc: rec })
-  }
+  async putEndpoint(rec: EndpointRecord): Promise<void> { await this.store.write([putEndpointOp(rec)]) }
 
-  putEndpoint(rec: EndpointRecord): void {
-    this.store.kvPut(VPCE_NS, rec.id, JSON.stringify(rec))
-    this.endpoints.set(rec.id, rec)
-    this.emit({ kind: 'endpoint-changed', vpcId: rec.vpcId, endpointId: rec.id })
-  }
-
-  deleteEndpoint(id: string): void {
-    const rec = this.endpoints.get(id)
-    if (!rec) return
-    this.store.kvDelete(VPCE_NS, id)
-    this.endpoints.delete(id)
-    this.emit({ kind: 'endpoint-changed', vpcId: rec.vpcId, endpointId: id })
+  async deleteEndpoint(id: string): Promise<void> {
+    if (!this.endpoints.has(id)) return
+    await this.store.write([deleteEndpointOp(id)])
   }
 
   newVpcId(): string {
@@ -153,6 +180,11 @@ export class VpcRegistry {
     return { ...fields, id, dnsLabel: dnsLabel() }
   }
 }
+
+/** Batch ops (a world apply writes VPCs with everything else in one batch). */
+export function putVpcOp(rec: VpcRecord): StateOp { return { op: 'put', ns: VPC_NS, key: rec.id, value: JSON.stringify(rec) } }
+export function putEndpointOp(rec: EndpointRecord): StateOp { return { op: 'put', ns: VPCE_NS, key: rec.id, value: JSON.stringify(rec) } }
+function deleteEndpointOp(id: string): StateOp { return { op: 'delete', ns: VPCE_NS, key: id } }
 
 /** The endpoint-specific regional DNS name (listed, not usable directly: docs/aws/privatelink.md §DNS). */
 export function endpointDnsName(e: EndpointRecord, dnsSuffix: string): string {

@@ -7,7 +7,8 @@
 import type { Core } from '../core/core.js'
 import { policyText, type World, type WorldEndpoint, type WorldVpc } from '../world/schema.js'
 import { checkEndpointRequest } from './endpoint-rules.js'
-import { DEFAULT_ENDPOINT_POLICY, parseCidr, type EndpointRecord, type VpcRecord } from './vpcs.js'
+import type { StateOp } from '../state/state-store.js'
+import { DEFAULT_ENDPOINT_POLICY, parseCidr, putEndpointOp, putVpcOp, type EndpointRecord, type VpcRecord } from './vpcs.js'
 
 export interface WorldVpcIssue { path: (string | number)[]; message: string }
 
@@ -31,9 +32,11 @@ export function checkWorldVpcs(s: Core, world: World): WorldVpcIssue[] {
   return issues
 }
 
-/** Synchronous, to run inside the world's one transaction. Returns labels of what changed. */
-export function applyWorldVpcs(s: Core, world: World): { created: string[]; updated: string[] } {
-  const out = { created: [] as string[], updated: [] as string[] }
+type Out = { created: string[]; updated: string[]; ops: StateOp[] }
+
+/** The writes for the world's one batch (nothing is written here), and labels of what changes. */
+export function applyWorldVpcs(s: Core, world: World): Out {
+  const out: Out = { created: [], updated: [], ops: [] }
   const reg = s.vpcs
   const now = s.clock().toISOString()
   for (const v of world.vpcs) {
@@ -43,13 +46,13 @@ export function applyWorldVpcs(s: Core, world: World): { created: string[]; upda
       id: cur?.id ?? v.id ?? reg.newVpcId(), owner: v.owner, region: v.region, cidr: v.cidr, internet: v.internet,
       tags: { ...v.tags }, createdAt: cur?.createdAt ?? now,
     }
-    if (!cur) { reg.putVpc(rec); out.created.push(`vpc ${rec.id}`) } else if (JSON.stringify(cur) !== JSON.stringify(rec)) { reg.putVpc(rec); out.updated.push(`vpc ${rec.id}`) }
+    if (!cur) { out.ops.push(putVpcOp(rec)); out.created.push(`vpc ${rec.id}`) } else if (JSON.stringify(cur) !== JSON.stringify(rec)) { out.ops.push(putVpcOp(rec)); out.updated.push(`vpc ${rec.id}`) }
     for (const e of v.endpoints) applyEndpoint(s, rec, v, e, now, out)
   }
   return out
 }
 
-function applyEndpoint(s: Core, vpc: VpcRecord, _v: WorldVpc, e: WorldEndpoint, now: string, out: { created: string[]; updated: string[] }): void {
+function applyEndpoint(s: Core, vpc: VpcRecord, _v: WorldVpc, e: WorldEndpoint, now: string, out: Out): void {
   const reg = s.vpcs
   const inVpc = reg.listEndpoints({ vpcId: vpc.id })
   const cur = (e.id !== undefined ? reg.endpoint(e.id) : undefined) ??
@@ -63,10 +66,10 @@ function applyEndpoint(s: Core, vpc: VpcRecord, _v: WorldVpc, e: WorldEndpoint, 
   }
   if (!cur) {
     const rec = reg.newEndpoint({ ...fields, ...(e.id !== undefined ? { id: e.id } : {}), createdAt: now })
-    reg.putEndpoint(rec)
+    out.ops.push(putEndpointOp(rec))
     out.created.push(`vpc endpoint ${rec.id}`)
     return
   }
   const next: EndpointRecord = { ...cur, ...fields, tags: cur.tags, securityGroups: cur.securityGroups, routeTables: cur.routeTables }
-  if (JSON.stringify(next) !== JSON.stringify(cur)) { reg.putEndpoint(next); out.updated.push(`vpc endpoint ${cur.id}`) }
+  if (JSON.stringify(next) !== JSON.stringify(cur)) { out.ops.push(putEndpointOp(next)); out.updated.push(`vpc endpoint ${cur.id}`) }
 }

@@ -108,7 +108,7 @@ function runS3(s: Core, req: IncomingMessage, view: HttpRequestView, target: Tar
   const principal = principalOf(s, auth)
   info.principal = principal.arn
 
-  const bucket = bucketName !== undefined && op.name !== 'CreateBucket' ? s.control.getBucket(bucketName) : undefined
+  const bucket = bucketName !== undefined && op.name !== 'CreateBucket' ? s.state.getBucket(bucketName) : undefined
   if (bucketName !== undefined && op.name !== 'CreateBucket' && !bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: bucketName } })
   if (bucket) checkRegion(target, auth, bucket.region, bucket.name)
   const endpointRegion = ('region' in target ? target.region : undefined) ?? (auth.kind === 'signed' ? auth.region : undefined) ?? 'us-east-1'

@@ -4,7 +4,7 @@
  *   mention, e.g. users created later through IAM, are left alone: apply never deletes);
  * - all-or-nothing: the whole world (schema, references, every policy through the policy engine,
  *   conflicts with the running state) is checked before the first write, and the control and IAM
- *   writes run in one SQLite transaction. Bucket directories are created in the object stores
+ *   writes are one batch through the state seam (one transaction, in SQLite or PostgreSQL). Bucket directories are created in the object stores
  *   first; that step is idempotent, so a failed apply leaves at most empty, unlisted directories;
  * - idempotent: the hash of the last applied world is kept; applying the same world again
  *   (every `mrap serve` restart) changes nothing, so changes made through the APIs survive
@@ -15,8 +15,10 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { Core } from '../core/core.js'
 import type { BucketRecord } from '../state/control-store.js'
+import type { StateOp } from '../state/state-store.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
 import { nameKey, type IamStore } from '../iam/store.js'
+import { ConcurrentChangeError } from '../iam/identities.js'
 import { iamDate, policyArn, randomId } from '../iam/model.js'
 import { checkWorld, resolvePolicyRef, type WorldIssue } from './check.js'
 import { worldError } from './load.js'
@@ -42,7 +44,7 @@ export function worldHash(world: World): string {
 export async function applyWorld(s: Core, world: World): Promise<ApplyResult> {
   const hash = worldHash(world)
   const result: ApplyResult = { changed: false, created: [], updated: [], warnings: [] }
-  if (s.control.kvGet('world', 'applied') === hash) return result
+  if (s.state.get('world', 'applied') === hash) return result
 
   // 1. Check everything before writing anything.
   const store = s.identities.store
@@ -55,7 +57,7 @@ export async function applyWorld(s: Core, world: World): Promise<ApplyResult> {
     if (world.dnsSuffix !== s.world.dnsSuffix) issues.push({ path: ['dnsSuffix'], message: `the running server's DNS suffix is ${s.world.dnsSuffix}; restart it to change it` })
   }
   world.buckets.forEach((b, i) => {
-    const cur = s.control.getBucket(b.name)
+    const cur = s.state.getBucket(b.name)
     if (cur && (cur.region !== b.region || cur.owner !== b.owner)) {
       issues.push({ path: ['buckets', i], message: `bucket ${b.name} already exists in ${cur.region} owned by ${cur.owner}; the world says ${b.region} owned by ${b.owner}` })
     }
@@ -78,25 +80,35 @@ export async function applyWorld(s: Core, world: World): Promise<ApplyResult> {
     if (world !== s.world) s.world.regions.push(r)
     result.created.push(`region ${r.name}`)
   }
-  for (const b of world.buckets) if (!s.control.getBucket(b.name)) await s.stores.get(b.region)!.createBucket(b.name)
+  for (const b of world.buckets) if (!s.state.getBucket(b.name)) await s.stores.get(b.region)!.createBucket(b.name)
 
-  // 3. Control and IAM records, in one transaction.
-  s.identities.mutate((st) => {
-    for (const a of world.accounts) applyAccount(s, st, world.partition, a, result)
-    for (const b of world.buckets) applyBucket(s, b, result)
-    const mraps = applyWorldMraps(s, world.mraps)
-    result.created.push(...mraps.created); result.updated.push(...mraps.updated); result.warnings.push(...mraps.warnings)
-    const vpcs = applyWorldVpcs(s, world)
-    result.created.push(...vpcs.created); result.updated.push(...vpcs.updated)
-    s.control.kvPut('world', 'applied', hash)
-  })
+  // 3. Control and IAM records, in one batch. A false write means a guard failed: another node
+  // issued one of the new MRAPs' aliases meanwhile; nothing was written, and applying again retries.
+  try {
+    await s.identities.mutate((st) => {
+      for (const a of world.accounts) applyAccount(s, st, world.partition, a, result)
+    }, () => {
+      const ops: StateOp[] = []
+      for (const b of world.buckets) applyBucket(s, b, result, ops)
+      const pending = new Map(ops.flatMap((o) => (o.op === 'putBucket' ? [[o.bucket.name, o.bucket] as const] : [])))
+      const mraps = applyWorldMraps(s, world.mraps, pending)
+      result.created.push(...mraps.created); result.updated.push(...mraps.updated); result.warnings.push(...mraps.warnings)
+      const vpcs = applyWorldVpcs(s, world)
+      result.created.push(...vpcs.created); result.updated.push(...vpcs.updated)
+      ops.push(...mraps.ops, ...vpcs.ops, { op: 'put', ns: 'world', key: 'applied', value: hash })
+      return ops
+    })
+  } catch (e) {
+    if (e instanceof ConcurrentChangeError) throw new Error(`world: ${e.message} (an MRAP alias of the world was taken by another node)`)
+    throw e
+  }
   result.changed = result.created.length + result.updated.length > 0
   for (const w of result.warnings) s.log.warn(w)
   return result
 }
 
-function applyBucket(s: Core, b: World['buckets'][number], result: ApplyResult): void {
-  const cur = s.control.getBucket(b.name)
+function applyBucket(s: Core, b: World['buckets'][number], result: ApplyResult, ops: StateOp[]): void {
+  const cur = s.state.getBucket(b.name)
   let next: BucketRecord = cur ?? {
     name: b.name, region: b.region, owner: b.owner, createdAt: s.clock(),
     versioning: b.versioning ?? 'Unversioned', configs: {},
@@ -117,8 +129,8 @@ function applyBucket(s: Core, b: World['buckets'][number], result: ApplyResult):
   if (b.replication !== undefined) {
     try { next.replication = worldReplicationXml(b.replication) } catch (e) { result.warnings.push(`bucket ${b.name}: the world's replication is one S3 would refuse (${(e as Error).message}); the bucket runs without it`) }
   }
-  if (!cur) { s.control.putBucket(next); result.created.push(`bucket ${b.name}`); return }
-  if (JSON.stringify(next) !== JSON.stringify(cur)) { s.control.putBucket(next); result.updated.push(`bucket ${b.name}`) }
+  if (!cur) { ops.push({ op: 'putBucket', bucket: next }); result.created.push(`bucket ${b.name}`); return }
+  if (JSON.stringify(next) !== JSON.stringify(cur)) { ops.push({ op: 'putBucket', bucket: next }); result.updated.push(`bucket ${b.name}`) }
 }
 
 /** Puts `rec` when it is new or differs; records what happened. */

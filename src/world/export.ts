@@ -87,7 +87,7 @@ export function exportWorld(s: Core, opts: { includeSecrets?: boolean } = {}): J
   if (w.frontDoorRegion !== undefined) out.frontDoorRegion = w.frontDoorRegion
   out.regions = w.regions.filter((r) => s.stores.has(r.name))
   out.accounts = accounts(s.identities.store, opts.includeSecrets === true)
-  out.buckets = s.control.listBuckets().map((b) => {
+  out.buckets = s.state.listBuckets().map((b) => {
     const bucket: Json = { name: b.name, region: b.region, owner: b.owner }
     if (b.versioning !== 'Unversioned') bucket.versioning = b.versioning
     // A bucket without a configuration (DeletePublicAccessBlock, or made before AWS's 2023

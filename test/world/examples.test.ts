@@ -31,6 +31,6 @@ test('examples/cross-account.yaml: ops assumes the partner account\'s role', asy
     const r = await ops.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::444455556666:role/partner-reader', RoleSessionName: 'ops', DurationSeconds: 7200 }))
     const temp = new STSClient({ endpoint: s.endpoint, region: 'eu-west-1', maxAttempts: 1, credentials: { accessKeyId: r.Credentials!.AccessKeyId!, secretAccessKey: r.Credentials!.SecretAccessKey!, sessionToken: r.Credentials!.SessionToken! } })
     assert.equal((await temp.send(new GetCallerIdentityCommand({}))).Arn, 'arn:aws:sts::444455556666:assumed-role/partner-reader/ops')
-    assert.equal(s.services.control.getBucket('partner-west-bucket')?.owner, '444455556666')
+    assert.equal(s.services.state.getBucket('partner-west-bucket')?.owner, '444455556666')
   } finally { await s.stop() }
 })

@@ -68,7 +68,7 @@ test('a setup built through the APIs survives export and apply: explain and lint
   const yaml = exportWorldYaml(a.services, { includeSecrets: true })
   const b = await startTestServer({ world: parseWorld(yaml, 'export.yaml') })
   servers.push(b)
-  assert.equal(b.services.control.getBucket(open)?.publicAccessBlock, undefined, 'the deleted configuration stays deleted')
+  assert.equal(b.services.state.getBucket(open)?.publicAccessBlock, undefined, 'the deleted configuration stays deleted')
   assert.equal(b.services.mraps.byAlias(alias)?.name, name)
   assert.equal(b.services.vpcs.vpc(vpcId)?.tags.Name, 'built')
 

@@ -108,8 +108,8 @@ describe('applying a world', () => {
   test('the seed: BUCKET1 runs without the policy S3 would refuse; principals have their keys', async () => {
     const s = await startTestServer()
     try {
-      assert.equal(s.services.control.getBucket('DOC-EXAMPLE-BUCKET1')?.policy, undefined)
-      assert.ok(s.services.control.getBucket('DOC-EXAMPLE-BUCKET2')?.policy)
+      assert.equal(s.services.state.getBucket('DOC-EXAMPLE-BUCKET1')?.policy, undefined)
+      assert.ok(s.services.state.getBucket('DOC-EXAMPLE-BUCKET2')?.policy)
       for (const [creds, arn] of [[ADMIN, 'user/admin'], [READER, 'user/reader'], [PARTNER, 'user/partner']] as const) {
         const sts = new STSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
         assert.match((await sts.send(new GetCallerIdentityCommand({}))).Arn!, new RegExp(`:${arn}$`))
@@ -194,7 +194,7 @@ describe('identity state on disk', () => {
       try {
         const sts2 = new STSClient({ endpoint: fresh.endpoint, region: 'us-east-1', credentials: { accessKeyId: k.AccessKey!.AccessKeyId!, secretAccessKey: secret }, maxAttempts: 1 })
         assert.equal((await sts2.send(new GetCallerIdentityCommand({}))).Arn, 'arn:aws:iam::123456789012:user/persisted')
-        assert.equal(fresh.services.control.getBucket('DOC-EXAMPLE-BUCKET2')?.region, 'eu-west-1')
+        assert.equal(fresh.services.state.getBucket('DOC-EXAMPLE-BUCKET2')?.region, 'eu-west-1')
       } finally { await fresh.stop() }
     } finally {
       rmSync(dataDir, { recursive: true, force: true })

@@ -24,7 +24,7 @@ export async function putBucketPolicy(req: BucketRequest): Promise<S3Response> {
   const problem = req.core.checks.bucketPolicyProblem(textBody, req.bucket.name)
   if (problem) throw s3Error('MalformedPolicy', { message: problem })
   if (effectiveBpa(req).BlockPublicPolicy && req.core.checks.isPublic(textBody)) throw s3Error('AccessDenied')
-  req.core.control.updateBucket(req.bucket.name, { policy: textBody })
+  await req.core.state.updateBucket(req.bucket.name, { policy: textBody })
   return empty(204)
 }
 
@@ -35,7 +35,7 @@ export async function getBucketPolicy(req: BucketRequest): Promise<S3Response> {
 }
 
 export async function deleteBucketPolicy(req: BucketRequest): Promise<S3Response> {
-  req.core.control.updateBucket(req.bucket.name, { policy: undefined })
+  await req.core.state.updateBucket(req.bucket.name, { policy: undefined })
   return empty(204)
 }
 
@@ -70,12 +70,12 @@ export async function getPublicAccessBlock(req: BucketRequest): Promise<S3Respon
 }
 
 export async function putPublicAccessBlock(req: BucketRequest): Promise<S3Response> {
-  req.core.control.updateBucket(req.bucket.name, { publicAccessBlock: parseBpa(await readSmallBody(req.body)) })
+  await req.core.state.updateBucket(req.bucket.name, { publicAccessBlock: parseBpa(await readSmallBody(req.body)) })
   return empty(200)
 }
 
 export async function deletePublicAccessBlock(req: BucketRequest): Promise<S3Response> {
-  req.core.control.updateBucket(req.bucket.name, { publicAccessBlock: undefined })
+  await req.core.state.updateBucket(req.bucket.name, { publicAccessBlock: undefined })
   return empty(204)
 }
 
@@ -88,7 +88,7 @@ export async function putBucketReplication(req: BucketRequest): Promise<S3Respon
   }
   const problem = req.core.replication.validate(req.bucket, doc)
   if (problem) throw problem
-  req.core.control.updateBucket(req.bucket.name, { replication: raw.toString('utf8') })
+  await req.core.state.updateBucket(req.bucket.name, { replication: raw.toString('utf8') })
   return empty(200)
 }
 
@@ -99,6 +99,6 @@ export async function getBucketReplication(req: BucketRequest): Promise<S3Respon
 }
 
 export async function deleteBucketReplication(req: BucketRequest): Promise<S3Response> {
-  req.core.control.updateBucket(req.bucket.name, { replication: undefined })
+  await req.core.state.updateBucket(req.bucket.name, { replication: undefined })
   return empty(204)
 }

@@ -5,6 +5,7 @@
 import { s3Error } from '../../shared/errors.js'
 import { renderXml, parseXmlBody, text } from '../xml.js'
 import { assertValidBucketName } from '../bucket-names.js'
+import type { BucketRecord } from '../../state/control-store.js'
 import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type BucketRequest, type NamedBucketRequest, type S3Response } from '../context.js'
 
 /** S3's legacy LocationConstraint values. */
@@ -12,7 +13,7 @@ const LEGACY_CONSTRAINTS: Record<string, string> = { EU: 'eu-west-1' }
 
 export async function listBuckets(req: S3Request): Promise<S3Response> {
   const account = req.principal.accountId
-  const buckets = req.core.control.listBuckets().filter((b) => b.owner === account)
+  const buckets = req.core.state.listBuckets().filter((b) => b.owner === account)
   const prefix = req.query.get('prefix') ?? ''
   const region = req.query.get('bucket-region')
   const shown = buckets.filter((b) => b.name.startsWith(prefix) && (region === null || b.region === region))
@@ -49,21 +50,34 @@ export async function createBucket(req: NamedBucketRequest): Promise<S3Response>
       throw s3Error('IllegalLocationConstraintException', { message: `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.` })
     }
   }
-  const existing = req.core.control.getBucket(name)
-  if (existing) {
-    if (existing.owner !== req.principal.accountId) throw s3Error('BucketAlreadyExists', { fields: { BucketName: name } })
-    // us-east-1 keeps S3's legacy answer: re-creating your own bucket there succeeds.
-    if (existing.region === 'us-east-1' && region === 'us-east-1') return empty(200, { location: `/${name}` })
-    throw s3Error('BucketAlreadyOwnedByYou', { fields: { BucketName: name } })
-  }
+  const existing = req.core.state.getBucket(name)
+  if (existing) return alreadyExists(req, existing, region)
+  // Idempotent, and shared with whichever node wins a race below, so never undone here.
   await req.core.stores.get(region)!.createBucket(name)
-  req.core.control.putBucket({
-    name, region, owner: req.principal.accountId, createdAt: req.core.clock(), versioning: 'Unversioned', configs: {},
-    // Since April 2023 new buckets start with every Block Public Access setting on.
-    publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
-  })
+  const created = await req.core.state.write([{ op: 'expectBucket', name, exists: false }, {
+    op: 'putBucket',
+    bucket: {
+      name, region, owner: req.principal.accountId, createdAt: req.core.clock(), versioning: 'Unversioned', configs: {},
+      // Since April 2023 new buckets start with every Block Public Access setting on.
+      publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    },
+  }])
+  if (!created) {
+    // Another node created it since this node last heard; its record may not have arrived yet.
+    const now = req.core.state.getBucket(name)
+    if (now) return alreadyExists(req, now, region)
+    throw s3Error('BucketAlreadyExists', { fields: { BucketName: name } })
+  }
   req.log.info({ bucket: name, region }, 'bucket created')
   return empty(200, { location: `/${name}` })
+}
+
+function alreadyExists(req: NamedBucketRequest, existing: BucketRecord, region: string): S3Response {
+  const name = existing.name
+  if (existing.owner !== req.principal.accountId) throw s3Error('BucketAlreadyExists', { fields: { BucketName: name } })
+  // us-east-1 keeps S3's legacy answer: re-creating your own bucket there succeeds.
+  if (existing.region === 'us-east-1' && region === 'us-east-1') return empty(200, { location: `/${name}` })
+  throw s3Error('BucketAlreadyOwnedByYou', { fields: { BucketName: name } })
 }
 
 export async function deleteBucket(req: BucketRequest): Promise<S3Response> {
@@ -71,7 +85,7 @@ export async function deleteBucket(req: BucketRequest): Promise<S3Response> {
   const inMrap = req.core.bucketInUse(b.name)
   if (inMrap) throw s3Error('InvalidBucketState', { message: `The bucket is part of the Multi-Region Access Point ${inMrap} and cannot be deleted.` })
   await req.core.stores.get(b.region)!.deleteBucket(b.name)
-  req.core.control.deleteBucket(b.name)
+  await req.core.state.deleteBucket(b.name)
   return empty(204)
 }
 
@@ -105,7 +119,7 @@ export async function putBucketVersioning(req: BucketRequest): Promise<S3Respons
   if (status === 'Suspended' && b.replication) {
     throw s3Error('InvalidBucketState', { message: 'An Object Lock or replication configuration is present on this bucket, so the versioning state cannot be changed.' })
   }
-  req.core.control.updateBucket(b.name, { versioning: status })
+  await req.core.state.updateBucket(b.name, { versioning: status })
   return empty(200)
 }
 

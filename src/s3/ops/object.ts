@@ -185,7 +185,7 @@ export function parseCopySource(raw: string): { bucket: string; key: string; ver
 /** Opens the copy source after checking the caller may read it (s3:GetObject on the source). */
 export async function openCopySource(req: S3Request): Promise<GetResult> {
   const src = parseCopySource(header(req.headers, 'x-amz-copy-source')!)
-  const bucket = req.core.control.getBucket(src.bucket)
+  const bucket = req.core.state.getBucket(src.bucket)
   if (!bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: src.bucket } })
   if (!req.allowed(src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', src.key, bucket)) throw s3Error('AccessDenied')
   checkExpectedOwner(req.headers, bucket, 'x-amz-source-expected-bucket-owner')

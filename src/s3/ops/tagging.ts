@@ -62,11 +62,11 @@ export async function getBucketTagging(req: BucketRequest): Promise<S3Response> 
 
 export async function putBucketTagging(req: BucketRequest): Promise<S3Response> {
   const tags = parseTagging(await readSmallBody(req.body), 50)
-  req.core.control.updateBucket(req.bucket.name, { tags })
+  await req.core.state.updateBucket(req.bucket.name, { tags })
   return empty(204)
 }
 
 export async function deleteBucketTagging(req: BucketRequest): Promise<S3Response> {
-  req.core.control.updateBucket(req.bucket.name, { tags: undefined })
+  await req.core.state.updateBucket(req.bucket.name, { tags: undefined })
   return empty(204)
 }
