@@ -52,7 +52,19 @@ const targets = process.argv.slice(2)
 const files = (targets.length ? targets : ['src', 'test']).filter(existsSync).flatMap((t) => collect(t, []))
 if (files.length === 0) { console.error('no test files found'); process.exit(1) }
 
+console.log(`tests: Node ${process.version}, ${files.length} files`)
 const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   env: { ...process.env, NODE_OPTIONS: '', MRAP_TEST: '1' },
 })
-process.exit(status)
+if (status !== 0) process.exit(status)
+
+// A full run also runs the suite under Node 24 and 22 (scripts/runtimes.mjs; issue 13). A run of
+// chosen files stays on this Node, for quick iteration.
+if (targets.length === 0 && process.env.MRAP_RUNTIMES !== '0') {
+  const { RUNTIMES, runUnder } = await import('./runtimes.mjs')
+  for (const v of RUNTIMES) {
+    const s = runUnder(v)
+    if (s !== 0) { console.error(`the suite failed under Node ${v}`); process.exit(s) }
+  }
+}
+process.exit(0)
