@@ -32,7 +32,7 @@ function run(cmd, args, opts = {}) {
 function fail(msg) { console.error(`runtimes: ${msg}`); process.exit(1) }
 
 /** `bin/node` and headers of one Node version, fetched once from the registry as a package. */
-function nodeDir(version) {
+export function nodeDir(version) {
   const dir = join(cache, `node-${version}`)
   if (existsSync(join(dir, 'bin', 'node'))) return dir
   mkdirSync(cache, { recursive: true })
@@ -48,7 +48,7 @@ function nodeDir(version) {
 }
 
 /** better-sqlite3's binary compiled for one Node version (cached per better-sqlite3 version). */
-function sqliteBinding(version, node) {
+export function sqliteBinding(version, node) {
   const pkgDir = join(root, 'node_modules', 'better-sqlite3')
   const bs3 = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version
   const out = join(node, `better_sqlite3-${bs3}.node`)
