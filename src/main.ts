@@ -38,6 +38,8 @@ export interface StartOptions {
   clock?: () => Date
   /** Connection limits; each one defaults (src/http/timeouts.ts DEFAULT_TIMEOUTS). */
   timeouts?: Partial<Timeouts>
+  /** The sealing key file (`--sealing-key-file`); required with shared state. */
+  sealingKeyFile?: string
 }
 
 export interface RunningServer {
@@ -90,7 +92,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let app: App
   try {
     app = await createApp({
-      config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host], timeouts },
+      config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host], timeouts, sealingKeyFile: opts.sealingKeyFile },
       world, log, ...(opts.clock ? { clock: opts.clock } : {}),
     })
   } catch (e) {
@@ -102,7 +104,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let admin: AdminServer | undefined
   let vpcProxies: VpcProxies | undefined
   try {
-    const tls = await ensureTls(dataDir, world.dnsSuffix, world.regions.map((r) => r.name))
+    // A fleet's nodes present certificates of its one CA, kept in the shared state.
+    const shared = services.state.backend === 'postgres' ? { state: services.state, sealer: services.sealer } : undefined
+    const tls = await ensureTls(dataDir, world.dnsSuffix, world.regions.map((r) => r.name), shared)
     front.setTls(tls.certPem, tls.keyPem)
     const http = await front.listenHttp(host, opts.port ?? 9000)
     const tlsL = await front.listenTls(host, opts.tlsPort ?? 9443)

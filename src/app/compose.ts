@@ -11,7 +11,9 @@ import { ControlStore } from '../state/control-store.js'
 import { SqliteStateStore } from '../state/sqlite-state.js'
 import { Identities } from '../iam/identities.js'
 import { IamStore } from '../iam/store.js'
-import { SecretBox } from '../iam/secret-box.js'
+import { sealingKeyFor } from '../iam/secret-box.js'
+import { StartupError } from '../shared/startup-error.js'
+import { claimEmbeddedRegions, nodeId } from '../state/fleet.js'
 import { iamHandlers } from '../iam/handlers.js'
 import type { World } from '../world/schema.js'
 import type { ObjectStore } from '../storage/types.js'
@@ -36,7 +38,7 @@ import { mrapHandler } from '../mrap/data-plane.js'
 import { startReplication, type ReplicationService } from '../replication/index.js'
 import { NO_REPLICATION, type Core, type ServerConfig } from '../core/core.js'
 
-export class StartupError extends Error {}
+export { StartupError }
 
 /** A running mrap's parts: the core, the features' handlers, and replication. */
 export interface App {
@@ -111,10 +113,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const policies = new PolicyCache(await loadCatalog())
   // IAM state persists in the control DB; account-level Block Public Access lives with the accounts.
   const state = new SqliteStateStore(control)
-  const identities = new Identities(await IamStore.open(state, SecretBox.forDataDir(config.dataDir)), world.partition)
+  // Before anything reads or writes shared state: a node with the wrong key, or one that would
+  // serve another node's embedded region, must refuse before it applies its world.
+  const sealer = await sealingKeyFor(state, { dataDir: config.dataDir, keyFile: config.sealingKeyFile })
+  await claimEmbeddedRegions(state, { id: nodeId(config.dataDir), dataDir: config.dataDir },
+    world.regions.map((r) => ({ name: r.name, embedded: r.storage === 'embedded' || r.storage.kind === 'embedded' })))
+  const identities = new Identities(await IamStore.open(state, sealer), world.partition)
   const mraps = new MrapRegistry(state)
   return {
-    config, world, control, state, stores, log, policies, identities, mraps,
+    config, world, control, state, stores, log, policies, identities, mraps, sealer,
     vpcs: new VpcRegistry(state),
     requestIds: new RequestIds(),
     metrics: new Metrics(),

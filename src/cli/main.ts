@@ -39,6 +39,7 @@ program.command('serve')
   .option('--tunnel-idle-timeout <ms>', 'close a proxy tunnel with no bytes either way this long (default 120000)', millis)
   .option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection after this long (default 65000)', millis)
   .option('--headers-timeout <ms>', 'request headers must arrive within this long (default 60000)', millis)
+  .option('--sealing-key-file <file>', 'the key that seals secrets at rest (32 bytes: raw, 64 hex digits or base64; mode 0600; `mrap keygen` makes one); required with PostgreSQL state, the same on every node (default: <data-dir>/secrets.key)', process.env.MRAP_SEALING_KEY_FILE)
   .action(serveCommand)
 
 const dataDirOption = ['--data-dir <dir>', 'the data directory of the running server', process.env.MRAP_DATA_DIR ?? '.mrap/data'] as const

@@ -14,6 +14,7 @@ import type { BlockPublicAccess, BucketRecord, ControlStore } from '../state/con
 import type { StateStore } from '../state/state-store.js'
 import { s3Error, type S3Error } from '../shared/errors.js'
 import type { Identities } from '../iam/identities.js'
+import type { SecretBox } from '../iam/secret-box.js'
 import type { World } from '../world/schema.js'
 import type { DeleteResult, ObjectStore, ObjectVersion, Tag } from '../storage/types.js'
 import type { SigV4AKeyCache, SigV4KeyCache } from '../auth/index.js'
@@ -35,6 +36,8 @@ export interface ServerConfig {
   endpointHosts: string[]
   /** Connection limits of the listeners (src/http/timeouts.ts). */
   timeouts: Timeouts
+  /** `--sealing-key-file`; without it the data dir's own `secrets.key` (one node only). */
+  sealingKeyFile?: string | undefined
 }
 
 /** Write-time checks of resource policies, from the policy cache and the accounts' settings. */
@@ -90,6 +93,8 @@ export interface Core {
   /** One object store per region. */
   stores: Map<string, ObjectStore>
   identities: Identities
+  /** The sealing key: IAM secrets and, in a fleet, the CA key (src/iam/secret-box.ts). */
+  sealer: SecretBox
   log: Logger
   clock: () => Date
   keyCache: SigV4AKeyCache
