@@ -50,13 +50,18 @@ export class ReplicationService {
 
   private refreshing: Promise<void> | undefined
   private refreshedAt = 0
+  /** Fleet queue: re-enqueues writes refused while the database was away (paused worker or not). */
+  private flushTimer: NodeJS.Timeout | undefined
+  private flushEveryMs = 0
+  private flushing: Promise<void> = Promise.resolve()
 
   constructor(private readonly s: Core, opts: Partial<ReplicationOptions> = {}) {
     const o = { ...DEFAULT_REPLICATION_OPTIONS, ...opts }
     if (s.state.backend === 'postgres') {
       const q = new PgTaskQueue((s.state as PgStateStore).pool, { leaseMs: o.leaseMs, maxAttempts: o.maxAttempts })
       this.queue = q
-      this.worker = new ReplicationWorker(s, q, this.metrics, (b) => this.configOf(b), { ...o, tickMs: opts.tickMs ?? o.pollMs }, () => q.flushDeferred())
+      this.worker = new ReplicationWorker(s, q, this.metrics, (b) => this.configOf(b), { ...o, tickMs: opts.tickMs ?? o.pollMs })
+      this.flushEveryMs = o.pollMs
     } else {
       this.queue = new SqliteTaskQueue(s.config.dataDir)
       this.worker = new ReplicationWorker(s, this.queue, this.metrics, (b) => this.configOf(b), o)
@@ -155,12 +160,23 @@ export class ReplicationService {
     return this.refreshing
   }
 
+  /** Resolves when the startup scan for PENDING versions without a task has run. */
+  recovery(): Promise<void> { return this.scan }
+
   /** Resolves when the backlog is empty (every node's, with a fleet queue) (tests and benchmarks). */
   async idle(): Promise<void> { await this.scan; await this.worker.idle() }
 
   start(): void {
     this.stopFaults = watchFaultFiles(this.s)
     if (this.queue.shared || !this.queue.wasClean) this.scan = this.recover().catch((e: unknown) => { this.s.log.error({ err: e }, 'replication recovery scan failed') })
+    const q = this.queue
+    if (q instanceof PgTaskQueue) {
+      this.flushTimer = setInterval(() => {
+        if (q.deferredCount === 0) return
+        this.flushing = this.flushing.then(() => q.flushDeferred().then(() => this.worker.kick(), () => undefined))
+      }, this.flushEveryMs)
+      this.flushTimer.unref()
+    }
     this.worker.start()
   }
 
@@ -170,6 +186,10 @@ export class ReplicationService {
 
   async stop(): Promise<void> {
     this.stopFaults()
+    clearInterval(this.flushTimer)
+    await this.flushing
+    // A last try; what is still refused is found by the next node start's scan.
+    if (this.queue instanceof PgTaskQueue) await this.queue.flushDeferred().catch(() => undefined)
     await this.worker.stop()
     await this.scan
     await this.queue.close()

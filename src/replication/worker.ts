@@ -55,8 +55,6 @@ export class ReplicationWorker {
     private readonly metrics: ReplicationMetrics,
     private readonly configOf: (b: BucketRecord) => ReplicationConfig | undefined,
     private readonly opts: WorkerOptions,
-    /** Runs before each timed pass (the fleet queue re-enqueues what was refused). */
-    private readonly beforeTick: () => Promise<void> = async () => {},
   ) {}
 
   start(): void {
@@ -96,7 +94,6 @@ export class ReplicationWorker {
   private async tick(): Promise<void> {
     if (this.stopped) return
     try {
-      await this.beforeTick()
       // A region that came back: its waiting tasks are due now, not at the end of their backoff.
       const back = new Set<string>()
       for (const region of this.s.stores.keys()) {

@@ -85,6 +85,10 @@ after(async () => {
 describe('replication on PostgreSQL leases, two nodes', () => {
   test('N writes replicate exactly once each across two workers, in order per key', async () => {
     await nodeA.pause(); await nodeB.pause()
+    try { await exactlyOnce() } finally { nodeA.resume(); nodeB.resume() }
+  })
+
+  async function exactlyOnce(): Promise<void> {
     const doneBefore = await fleetDone()
     const aBefore = completed(nodeA), bBefore = completed(nodeB)
     const versions = new Map<string, string>()
@@ -117,10 +121,14 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     assert.equal(byA + byB, tasks, `node A ${byA} + node B ${byB}`)
     assert.ok(byA > 0 && byB > 0, `both nodes worked (A ${byA}, B ${byB})`)
     assert.equal((await nodeB.snapshotNow()).fleet?.queuedOperations, 0)
-  })
+  }
 
   test('a node that claims a task and dies leaves it to another node when its lease expires', async () => {
     await nodeA.pause(); await nodeB.pause()
+    try { await deadNode() } finally { nodeA.resume(); nodeB.resume() }
+  })
+
+  async function deadNode(): Promise<void> {
     const doneBefore = await fleetDone(), bBefore = completed(nodeB)
     const versionId = await put(east, SRC, 'orphan', 'left by a dead node')
     // The dying node: a claim as a worker makes it, then its process is gone (its pool ends).
@@ -146,11 +154,37 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     const late = new LeaseQueue(pool(), { queue: 'replication', owner: 'dying', leaseMs: 1000 })
     assert.equal(await late.complete(lease), false)
     assert.equal((await east.send(new HeadObjectCommand({ Bucket: SRC, Key: 'orphan', VersionId: versionId }))).ReplicationStatus, 'COMPLETED')
-    nodeA.resume()
+  }
+
+  test('every node start enqueues a PENDING version that lost its task, once however many nodes start', async () => {
+    await nodeA.pause(); await nodeB.pause()
+    const extra: ReplicationService[] = []
+    try {
+      const versionId = await put(east, SRC, 'lost-task', 'its task vanished')
+      // As if the node died between the store's commit and the enqueue.
+      const removed = await cluster.sql("DELETE FROM mrap_task WHERE queue = 'replication' AND payload::jsonb->>'key' = 'lost-task' RETURNING id")
+      assert.equal(removed.length, 1)
+      for (let i = 0; i < 2; i++) {
+        // Nodes that only start (no worker slots), each on the same database.
+        const core: Core = { ...s.services, state: stateB, replication: NO_REPLICATION }
+        const node = startReplication(core, { ...NODE, concurrency: 0 })
+        extra.push(node)
+        await node.recovery()
+      }
+      const queued = await cluster.sql<{ n: string }>("SELECT count(*) AS n FROM mrap_task WHERE queue = 'replication' AND payload::jsonb->>'key' = 'lost-task'")
+      assert.equal(Number(queued[0]?.n), 1, 'enqueued by the first start, a no-op for the second (dedupe id)')
+      nodeA.resume(); nodeB.resume()
+      await waitFor('the re-enqueued version replicated', async () => (await headDst('lost-task', versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA')
+    } finally {
+      for (const n of extra) await n.stop()
+      nodeA.resume(); nodeB.resume()
+    }
   })
 
   // Last: it stops the database.
   test('PostgreSQL down: a write to a replicated bucket gets 503, an unreplicated one succeeds; the refused version replicates once it is back', async () => {
+    // Node A, which refused the write, does not run tasks here: what it kept is enqueued for node B.
+    await nodeA.pause()
     await cluster.stop()
     try {
       const e = await failure(() => east.send(new PutObjectCommand({ Bucket: SRC, Key: 'while-down', Body: 'refused' })))
@@ -165,7 +199,11 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     const listed = await east.send(new ListObjectVersionsCommand({ Bucket: SRC, Prefix: 'while-down' }))
     const versionId = listed.Versions?.[0]?.VersionId
     assert.ok(versionId)
-    await waitFor('the refused version replicated', async () => (await headDst('while-down', versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA', 20_000)
+    try {
+      await waitFor('the refused version replicated', async () => (await headDst('while-down', versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA', 20_000)
+    } finally {
+      nodeA.resume()
+    }
   })
 })
 
