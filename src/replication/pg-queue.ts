@@ -99,7 +99,11 @@ export class PgTaskQueue implements TaskQueue {
     return out
   }
 
-  heartbeat(t: Task): Promise<boolean> { return this.q.heartbeat(this.lease(t)) }
+  /** A beat racing the task's own completion finds no lease: nothing to renew, nothing lost. */
+  async heartbeat(t: Task): Promise<boolean> {
+    const l = this.leases.get(t.seq)
+    return l ? this.q.heartbeat(l) : true
+  }
 
   async complete(t: Task, counted = true): Promise<boolean> {
     const l = this.lease(t)
