@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { execFile } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -44,6 +44,19 @@ describe('mrap serve --sealing-key-file', { timeout: 120_000 }, () => {
       e.message.includes(`the sealing key (${k2}) differs from the one the stored secrets were sealed with`))
     s = await start(dataDir, k1)
     await s.close()
+  })
+
+  it('mrap keygen writes a key file (64 hex digits, 0600) once, never over an existing one', async () => {
+    const f = join(scratch(), 'fleet.key')
+    const made = await run(process.execPath, [BIN, 'keygen', f])
+    assert.match(made.stderr, /wrote .*fleet\.key \(mode 0600\)/)
+    assert.equal(statSync(f).mode & 0o777, 0o600)
+    const first = readFileSync(f, 'utf8')
+    assert.match(first, /^[0-9a-f]{64}\n$/)
+    const again = await run(process.execPath, [BIN, 'keygen', f]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, /exists; a sealing key is never overwritten/)
+    assert.equal(readFileSync(f, 'utf8'), first)
   })
 
   it('the command refuses a key file open to others, by flag or by environment', async () => {
