@@ -6,10 +6,7 @@
  * a restart; counters and latencies are since the start of this process.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html
  */
-import type { FleetFigures, Task } from './queue.js'
-
-/** Queued tasks of one rule (OperationsPendingReplication, BytesPendingReplication). */
-export interface BacklogGroup { srcBucket: string; ruleId: string; destBucket: string; ops: number; bytes: number; oldestMs: number }
+import type { BacklogGroup, FleetFigures, Task } from './queue.js'
 
 export interface RuleMetrics {
   sourceBucket: string

@@ -20,8 +20,7 @@ import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
 import { LeaseQueue, type Lease } from '../state/postgres/lease-queue.js'
 import { anyQueued, completeCounted, fleetCounts, replicationBacklog, wakeWaiting } from '../state/postgres/lease-extras.js'
-import type { BacklogGroup } from './metrics.js'
-import type { FleetFigures, NewTask, RetryOutcome, Task, TaskQueue } from './queue.js'
+import type { BacklogGroup, FleetFigures, NewTask, RetryOutcome, Task, TaskQueue } from './queue.js'
 
 export const REPLICATION_QUEUE = 'replication'
 

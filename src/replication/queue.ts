@@ -12,7 +12,6 @@
  */
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
-import type { BacklogGroup } from './metrics.js'
 
 export type TaskKind = 'object' | 'marker' | 'metadata'
 
@@ -42,6 +41,9 @@ export type NewTask = Omit<Task, 'seq' | 'attempts' | 'nextMs' | 'lastError'>
 
 /** What became of a failed attempt: run again later, given up (dead-lettered), or not ours any more. */
 export type RetryOutcome = 'retry' | 'dead' | 'lost'
+
+/** Queued tasks of one rule (OperationsPendingReplication, BytesPendingReplication). */
+export interface BacklogGroup { srcBucket: string; ruleId: string; destBucket: string; ops: number; bytes: number; oldestMs: number }
 
 /** Counts kept in the shared database, the same whichever node reads them. */
 export interface FleetFigures { completedOperations: number; deadOperations: number; queuedOperations: number }
