@@ -38,6 +38,8 @@ export interface StartOptions {
   clock?: () => Date
   /** Connection limits; each one defaults (src/http/timeouts.ts DEFAULT_TIMEOUTS). */
   timeouts?: Partial<Timeouts>
+  /** `--state`: the embedded SQLite (default) or a fleet's `postgres://` URL. */
+  state?: string
   /** The sealing key file (`--sealing-key-file`); required with shared state. */
   sealingKeyFile?: string
 }
@@ -92,7 +94,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let app: App
   try {
     app = await createApp({
-      config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host], timeouts, sealingKeyFile: opts.sealingKeyFile },
+      config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host], timeouts, ...(opts.state ? { state: opts.state } : {}), sealingKeyFile: opts.sealingKeyFile },
       world, log, ...(opts.clock ? { clock: opts.clock } : {}),
     })
   } catch (e) {

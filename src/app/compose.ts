@@ -7,8 +7,9 @@
 import { mkdirSync, accessSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import { ControlStore } from '../state/control-store.js'
 import { SqliteStateStore } from '../state/sqlite-state.js'
+import { PgStateStore } from '../state/postgres/pg-state.js'
+import type { StateStore } from '../state/state-store.js'
 import { Identities } from '../iam/identities.js'
 import { IamStore } from '../iam/store.js'
 import { sealingKeyFor } from '../iam/secret-box.js'
@@ -91,6 +92,41 @@ function checkEngineBucketNames(world: World): void {
   }
 }
 
+/** `postgres://user:***@host/db`: a connection string fit for a message or a log line. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+  }
+}
+
+/**
+ * The control state: embedded SQLite in the data dir (one node), or a fleet's PostgreSQL. A node
+ * never starts without its state, so a database it cannot reach is a StartupError; the password
+ * of the connection string is never repeated (pg's own messages do not carry it either).
+ */
+export async function openState(config: ServerConfig, log: Logger): Promise<StateStore> {
+  const spec = config.state
+  if (spec === undefined || spec === '' || spec === 'sqlite') return SqliteStateStore.open(config.dataDir)
+  if (!/^postgres(ql)?:\/\//i.test(spec)) throw new StartupError(`--state ${redactUrl(spec)}: expected sqlite (the default) or a postgres:// URL`)
+  const shown = redactUrl(spec)
+  try {
+    return await PgStateStore.open({
+      connection: spec,
+      // Background catch-ups while the database is away; the node keeps serving from memory.
+      onError: (err) => log.warn({ state: shown, err: (err as Error)?.message ?? String(err) }, 'control state database unavailable'),
+    })
+  } catch (e) {
+    const password = (() => { try { return decodeURIComponent(new URL(spec).password) } catch { return '' } })()
+    let why = (e as Error).message || String(e)
+    if (password) why = why.split(password).join('***')
+    throw new StartupError(`cannot open the control state at ${shown}: ${why}`)
+  }
+}
+
 /** The core alone: every long-lived service, no feature. Replication's hooks are the inert default. */
 export async function createCore(opts: CoreOptions): Promise<Core> {
   const { config, world, log } = opts
@@ -104,15 +140,25 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   // Every credential is read before anything opens, so a missing variable stops start-up cleanly.
   const env = opts.env ?? process.env
   const made = world.regions.map((region) => storeFor(region, join(config.dataDir, 'regions', region.name), env))
-  const control = new ControlStore(config.dataDir)
+  const state = await openState(config, log)
+  try {
+    return await coreOn(state, opts, made)
+  } catch (e) {
+    // The database connections would otherwise keep a process that failed to start alive.
+    await state.close().catch(() => undefined)
+    throw e
+  }
+}
+
+async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[]): Promise<Core> {
+  const { config, world, log } = opts
   const stores = new Map<string, ObjectStore>()
   for (const store of made) {
     await store.open()
     stores.set(store.region, store)
   }
   const policies = new PolicyCache(await loadCatalog())
-  // IAM state persists in the control DB; account-level Block Public Access lives with the accounts.
-  const state = new SqliteStateStore(control)
+  // IAM state persists in the control state; account-level Block Public Access lives with the accounts.
   // Before anything reads or writes shared state: a node with the wrong key, or one that would
   // serve another node's embedded region, must refuse before it applies its world.
   const sealer = await sealingKeyFor(state, { dataDir: config.dataDir, keyFile: config.sealingKeyFile })
@@ -121,7 +167,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const identities = new Identities(await IamStore.open(state, sealer), world.partition)
   const mraps = new MrapRegistry(state)
   return {
-    config, world, control, state, stores, log, policies, identities, mraps, sealer,
+    config, world, state, stores, log, policies, identities, mraps, sealer,
     vpcs: new VpcRegistry(state),
     requestIds: new RequestIds(),
     metrics: new Metrics(),
@@ -150,7 +196,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
 export async function createApp(opts: CoreOptions): Promise<App> {
   const core = await createCore(opts)
   core.health.start()
-  await applyWorld(core, opts.world)
+  await applyWorld(core, opts.world).catch(async (e: unknown) => {
+    core.health.stop()
+    await core.state.close().catch(() => undefined)
+    throw e
+  })
   const replication = startReplication(core)
   core.replication = replication.hooks
   core.metrics.watch({ regions: () => core.stores.keys(), isUp: (r) => core.health.isUp(r), mrapCount: () => core.mraps.list().length, replicationRules: () => replication.snapshot().rules })
@@ -164,7 +214,7 @@ export async function createApp(opts: CoreOptions): Promise<App> {
       core.health.stop()
       await replication.stop()
       for (const store of core.stores.values()) await store.close()
-      core.control.close()
+      await core.state.close()
     },
   }
 }

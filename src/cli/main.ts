@@ -40,6 +40,7 @@ program.command('serve')
   .option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection after this long (default 65000)', millis)
   .option('--headers-timeout <ms>', 'request headers must arrive within this long (default 60000)', millis)
   .option('--sealing-key-file <file>', 'the key that seals secrets at rest (32 bytes: raw, 64 hex digits or base64; mode 0600; `mrap keygen` makes one); required with PostgreSQL state, the same on every node (default: <data-dir>/secrets.key)', process.env.MRAP_SEALING_KEY_FILE)
+  .option('--state <sqlite|postgres://…>', 'where the control state lives: sqlite, in the data directory (default, one node), or a PostgreSQL URL shared by a fleet of nodes (env MRAP_STATE)', process.env.MRAP_STATE)
   .action(serveCommand)
 
 const dataDirOption = ['--data-dir <dir>', 'the data directory of the running server', process.env.MRAP_DATA_DIR ?? '.mrap/data'] as const

@@ -4,7 +4,7 @@
  */
 import { startServer } from '../main.js'
 import { WorldFileError } from '../world/load.js'
-import { StartupError } from '../app/compose.js'
+import { redactUrl, StartupError } from '../app/compose.js'
 import { DataDirInUseError } from '../state/data-dir-lock.js'
 import type { Timeouts } from '../http/timeouts.js'
 import type { Core } from '../core/core.js'
@@ -14,6 +14,7 @@ export interface ServeOptions {
   dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number; metricsPort?: number
   bodyTimeout?: number; tlsHandshakeTimeout?: number; tunnelIdleTimeout?: number; keepAliveTimeout?: number; headersTimeout?: number
   sealingKeyFile?: string
+  state?: string
 }
 
 function timeoutsOf(o: ServeOptions): Partial<Timeouts> {
@@ -43,7 +44,7 @@ function tryLine(s: Core, dataDir: string): string {
 export async function serveCommand(opts: ServeOptions): Promise<void> {
   let running
   try {
-    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, timeouts: timeoutsOf(opts), ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}), ...(opts.sealingKeyFile ? { sealingKeyFile: opts.sealingKeyFile } : {}) })
+    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, timeouts: timeoutsOf(opts), ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}), ...(opts.sealingKeyFile ? { sealingKeyFile: opts.sealingKeyFile } : {}), ...(opts.state ? { state: opts.state } : {}) })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)
@@ -62,6 +63,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     `  internet proxy: ${running.proxy} (HTTPS_PROXY for real AWS host names; see mrap exec)`,
     ...(running.metricsUrl ? [`  metrics:        ${running.metricsUrl}`] : []),
     `  data dir: ${s.config.dataDir}`,
+    `  state:    ${s.state.backend === 'postgres' && s.config.state ? redactUrl(s.config.state) : 'embedded (in the data dir)'}`,
     `  regions:  ${regions}`,
     `  buckets:  ${s.state.listBuckets().map((b) => `${b.name} (${b.region})`).join(', ') || '(none)'}`,
     `  try:      ${tryLine(s, opts.dataDir)}`,

@@ -63,11 +63,7 @@ function withPending(s: Core, pending: ReadonlyMap<string, BucketRecord>): Core 
   type Buckets = { getBucket(name: string): BucketRecord | undefined }
   const over = <T extends Buckets>(store: T): T =>
     Object.create(store, { getBucket: { value: (name: string) => pending.get(name) ?? store.getBucket(name) } }) as T
-  const view: Core = { ...s, state: over(s.state) }
-  // Until every reader is on `state` (issue 17): the legacy field, when the core still has one.
-  const legacy = (s as unknown as { control?: Buckets }).control
-  if (legacy) (view as unknown as { control: Buckets }).control = over(legacy)
-  return view
+  return { ...s, state: over(s.state) }
 }
 
 function reconcile(s: Core, cur: MrapRecord, m: WorldMrap, out: WorldMrapsResult): void {

@@ -10,7 +10,7 @@
  * a Core without its policy checks.
  */
 import type { Logger } from 'pino'
-import type { BlockPublicAccess, BucketRecord, ControlStore } from '../state/control-store.js'
+import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import type { StateStore } from '../state/state-store.js'
 import { s3Error, type S3Error } from '../shared/errors.js'
 import type { Identities } from '../iam/identities.js'
@@ -36,6 +36,8 @@ export interface ServerConfig {
   endpointHosts: string[]
   /** Connection limits of the listeners (src/http/timeouts.ts). */
   timeouts: Timeouts
+  /** `--state`: undefined (or `sqlite`) for the embedded store in the data dir, else a `postgres://` URL. */
+  state?: string | undefined
   /** `--sealing-key-file`; without it the data dir's own `secrets.key` (one node only). */
   sealingKeyFile?: string | undefined
 }
@@ -83,11 +85,9 @@ export const NO_REPLICATION: ReplicationHooks = {
 export interface Core {
   config: ServerConfig
   world: World
-  /** Control state in SQLite: buckets and key/value records. Being replaced by `state` (issue 17). */
-  control: ControlStore
   /**
    * The control state behind the state seam (docs/decisions/shared-state.md): reads from memory,
-   * writes awaited. With embedded state it wraps the same ControlStore as `control`.
+   * writes awaited. Embedded SQLite in the data dir, or a fleet's PostgreSQL (`--state`).
    */
   state: StateStore
   /** One object store per region. */

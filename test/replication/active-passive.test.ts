@@ -42,12 +42,12 @@ async function routes(active: string, passive: string): Promise<void> {
 }
 
 const status = async (bucket: string, key: string): Promise<string | undefined> => {
-  const st = s.services.stores.get(s.services.control.getBucket(bucket)!.region)!
+  const st = s.services.stores.get(s.services.state.getBucket(bucket)!.region)!
   return (await st.getObject(bucket, key)).version.replicationStatus
 }
 
 test('fail over to the passive region, keep writing, fail back: both buckets converge', { timeout: 60_000 }, async () => {
-  assert.match(s.services.control.getBucket(PRIMARY)?.replication ?? '', /app-standby-usw2/, 'the world declares replication')
+  assert.match(s.services.state.getBucket(PRIMARY)?.replication ?? '', /app-standby-usw2/, 'the world declares replication')
   await routes('us-east-1', 'us-west-2')
   const c = proxiedS3Client(s, { creds: APP_ADMIN })
   const before = await c.send(new PutObjectCommand({ Bucket: arn, Key: 'orders/1', Body: 'first' }))
@@ -81,7 +81,7 @@ test('fail over to the passive region, keep writing, fail back: both buckets con
   const h = await c.send(new HeadObjectCommand({ Bucket: arn, Key: 'orders/1' }))
   assert.equal(h.VersionId, before.VersionId)
   for (const b of [PRIMARY, STANDBY]) {
-    const st = s.services.stores.get(s.services.control.getBucket(b)!.region)!
+    const st = s.services.stores.get(s.services.state.getBucket(b)!.region)!
     const vs = await st.listVersions(b, { maxKeys: 100 })
     assert.deepEqual(vs.versions.map((v) => `${v.key}@${v.versionId}`).sort(), [`orders/1@${before.VersionId}`, `orders/2@${during.VersionId}`].sort(), b)
   }

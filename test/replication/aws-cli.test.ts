@@ -59,7 +59,7 @@ async function aws(args: string[], opts: { mrap?: boolean; region?: string } = {
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const statusIn = async (bucket: string, key: string): Promise<string | undefined> => {
-  const st = s.services.stores.get(s.services.control.getBucket(bucket)!.region)!
+  const st = s.services.stores.get(s.services.state.getBucket(bucket)!.region)!
   try { return (await st.getObject(bucket, key)).version.replicationStatus } catch { return undefined }
 }
 
@@ -84,7 +84,7 @@ test('two-way replication between the seed buckets through the MRAP, with replic
     aws(['s3api', 'put-bucket-replication', '--bucket', B1, '--replication-configuration', 'file://r1.json']),
     aws(['s3api', 'put-bucket-replication', '--bucket', B2, '--replication-configuration', 'file://r2.json'], { region: 'eu-west-1' }),
   ])
-  assert.match(s.services.control.getBucket(B2)!.replication!, /<ReplicaModifications><Status>Enabled<\/Status>/)
+  assert.match(s.services.state.getBucket(B2)!.replication!, /<ReplicaModifications><Status>Enabled<\/Status>/)
 
   // A write through the MRAP: the front door is in us-east-1, so it lands in DOC-EXAMPLE-BUCKET1.
   const body = randomBytes(300_000)
@@ -135,7 +135,7 @@ test('two-way replication between the seed buckets through the MRAP, with replic
 
   // Both buckets hold the same versions, and nothing is left to replicate.
   await s.replication.idle()
-  const ids = async (b: string): Promise<string[]> => (await s.services.stores.get(s.services.control.getBucket(b)!.region)!.listVersions(b, { prefix: 'shared/', maxKeys: 10 })).versions.map((v) => v.versionId)
+  const ids = async (b: string): Promise<string[]> => (await s.services.stores.get(s.services.state.getBucket(b)!.region)!.listVersions(b, { prefix: 'shared/', maxKeys: 10 })).versions.map((v) => v.versionId)
   assert.deepEqual(await ids(B1), await ids(B2))
   assert.equal((await ids(B1)).length, 2)
   assert.equal(s.replication.snapshot().backlogOperations, 0)

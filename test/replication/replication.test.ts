@@ -25,7 +25,7 @@ function clientIn(region: string, creds = ADMIN): S3Client {
   return cl
 }
 /** A client signing for the bucket's region (S3 refuses another region in the credential scope). */
-function on(bucket: string, creds = ADMIN): S3Client { return clientIn(s.services.control.getBucket(bucket)?.region ?? 'us-east-1', creds) }
+function on(bucket: string, creds = ADMIN): S3Client { return clientIn(s.services.state.getBucket(bucket)?.region ?? 'us-east-1', creds) }
 
 async function versionedBucket(region: string, creds = ADMIN, prefix = 'r'): Promise<string> {
   const client = clientIn(region, creds)
@@ -37,7 +37,7 @@ async function versionedBucket(region: string, creds = ADMIN, prefix = 'r'): Pro
 
 /** PutBucketReplication with a literal XML body (signed by hand: the SDK would build its own XML). */
 async function rawPutReplication(bucket: string, xml: string): Promise<void> {
-  const region = s.services.control.getBucket(bucket)?.region ?? 'us-east-1'
+  const region = s.services.state.getBucket(bucket)?.region ?? 'us-east-1'
   const r = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}`, query: { replication: '' }, body: xml, region, headers: { 'content-type': 'application/xml' } })
   if (r.status >= 300) throw Object.assign(new Error(/<Message>([^<]*)<\/Message>/.exec(r.body)?.[1] ?? r.body), { name: codeOf(r.body) ?? String(r.status), $metadata: { httpStatusCode: r.status } })
 }
