@@ -135,6 +135,33 @@ describe('two nodes on one PostgreSQL', () => {
     await within(1000, 'B proxies the new VPC', () => b.vpcProxies.info()[vpc] !== undefined)
   })
 
+  it('PostgreSQL down: IAM and bucket changes get 503 ServiceUnavailable, signed reads still pass; back up, writes work', async () => {
+    // ServiceUnavailable is what SDKs retry (*Amazon S3 error best practices*,
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html).
+    const user = `outage-${process.pid}`
+    const name = bucketName('outage')
+    await cluster.stop()
+    try {
+      const denied = await failure(() => iam(a).send(new CreateUserCommand({ UserName: user })))
+      assert.equal(denied.$metadata.httpStatusCode, 503)
+      assert.equal(denied.name, 'ServiceUnavailable')
+      const bucket = await failure(() => s3(b).send(new CreateBucketCommand({ Bucket: name })))
+      assert.equal(bucket.$metadata.httpStatusCode, 503)
+      assert.equal(bucket.name, 'ServiceUnavailable')
+      assert.equal(await accepted(a, ADMIN), true, 'authentication answers from memory')
+    } finally {
+      await cluster.start()
+    }
+    assert.equal(a.services.identities.findPrincipal(`123456789012/${user}`), undefined, 'a failed write leaves no trace in memory')
+    await within(10_000, 'IAM writes work again', async () => {
+      try { await iam(a).send(new CreateUserCommand({ UserName: user })); return true } catch (e) {
+        if ((e as { name?: string }).name === 'ServiceUnavailable') return false
+        throw e
+      }
+    })
+    await within(1000, 'B sees the user made after the outage', () => b.services.identities.findPrincipal(`123456789012/${user}`) !== undefined)
+  })
+
   it('a database it cannot reach stops a node from starting, and the password is never repeated', async () => {
     const url = `postgres://mrap:n0t-This-Pa55word@127.0.0.1:${await freePort()}/mrap`
     const err = await startServer({
