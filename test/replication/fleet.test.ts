@@ -133,7 +133,7 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     const versionId = await put(east, SRC, 'orphan', 'left by a dead node')
     // The dying node: a claim as a worker makes it, then its process is gone (its pool ends).
     const deadPool = new pg.Pool({ ...cluster.config, max: 1 })
-    const dying = new LeaseQueue(deadPool, { queue: 'replication', owner: 'dying', leaseMs: 1000 })
+    const dying = new LeaseQueue(deadPool, { queue: 'replication', owner: 'dying', leaseMs: 2000 })
     const [lease] = await dying.claim(10)
     assert.ok(lease)
     assert.equal(JSON.parse(lease.payload).key, 'orphan')
@@ -141,12 +141,12 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     const claimedAt = Date.now()
 
     nodeB.resume()
-    await sleep(500)
+    await sleep(700)
     assert.equal(completed(nodeB), bBefore, 'the lease still holds: nobody else runs the task')
     assert.equal((await failure(() => headDst('orphan', versionId))).$metadata.httpStatusCode, 404)
 
     await waitFor('the replica written by node B', async () => (await headDst('orphan', versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA', 10_000)
-    assert.ok(Date.now() - claimedAt >= 1000, 'not before the lease expired')
+    assert.ok(Date.now() - claimedAt >= 2000, 'not before the lease expired')
     await nodeB.idle()
     assert.equal(completed(nodeB) - bBefore, 1)
     assert.equal(await fleetDone() - doneBefore, 1)
