@@ -1,11 +1,12 @@
 /**
  * Replication on PostgreSQL leases (docs/decisions/replication.md §Fleet): two nodes' workers share
- * one queue in a real PostgreSQL (test/helpers/postgres.ts). Node A is a real server (JS SDK v3
- * over HTTP); node B is a second core on the same PostgreSQL with its own state store, pool and
- * worker, sharing A's region stores the way fleet nodes share an S3 engine.
+ * one queue in a real PostgreSQL (test/helpers/postgres.ts). Node A is a real server started with
+ * `state: postgres://…` (JS SDK v3 over HTTP); node B is a second core on the same PostgreSQL with
+ * its own state store, pool and worker, sharing A's region stores the way fleet nodes share an S3
+ * engine (a second server cannot serve embedded regions: the fleet refuses it).
  *
- * Until `mrap serve --state postgres://` builds such a core itself, the test swaps A's state for a
- * PgStateStore after start (the world's buckets copied over) and starts replication on it.
+ * Node A's replication is restarted with test options (short poll, two slots) after checking that
+ * the server picked the fleet queue by itself.
  *
  * A write refused because PostgreSQL is down answers 503 ServiceUnavailable, which clients retry
  * ("Amazon S3 error best practices", https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html).
@@ -14,8 +15,14 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { startTestServer, failure, type TestServer } from '../helpers/server.js'
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { startServer, type RunningServer } from '../../src/main.js'
+import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
+import { ADMIN, failure } from '../helpers/server.js'
 import { startPostgres, type PgCluster } from '../helpers/postgres.js'
 import { PgStateStore } from '../../src/state/postgres/pg-state.js'
 import { LeaseQueue } from '../../src/state/postgres/lease-queue.js'
@@ -28,9 +35,10 @@ const SRC = 'fleet-src', DST = 'fleet-dst', PLAIN = 'fleet-plain'
 const NODE = { leaseMs: 1500, pollMs: 100, concurrency: 2 }
 
 let cluster: PgCluster
-let s: TestServer
+let s: RunningServer
+let dir: string
 let east: S3Client, west: S3Client
-let stateA: PgStateStore, stateB: PgStateStore
+let stateB: PgStateStore
 let nodeA: ReplicationService, nodeB: ReplicationService
 const pools: pg.Pool[] = []
 
@@ -55,14 +63,18 @@ const put = async (client: S3Client, bucket: string, key: string, body: string):
 
 before(async () => {
   cluster = await startPostgres('repl')
-  s = await startTestServer({ world: world() })
-  east = s.client(undefined, 'us-east-1')
-  west = s.client(undefined, 'eu-west-1')
-  // Node A becomes a fleet node: its buckets (the world) move to PostgreSQL, replication restarts on leases.
+  dir = mkdtempSync(join(tmpdir(), 'mrap-repl-fleet-'))
+  writeSealingKeyFile(join(dir, 'sealing.key'))
+  s = await startServer({
+    dataDir: join(dir, 'a'), port: 0, tlsPort: 0, proxyPort: 0, world: world(),
+    logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }), state: cluster.url, sealingKeyFile: join(dir, 'sealing.key'),
+  })
+  const client = (region: string): S3Client => new S3Client({ endpoint: s.endpoint, region, credentials: ADMIN, forcePathStyle: true, maxAttempts: 1 })
+  east = client('us-east-1')
+  west = client('eu-west-1')
+  assert.equal(s.services.state.backend, 'postgres')
+  assert.equal(s.replication.queue.shared, true, 'a server on PostgreSQL state replicates through the shared queue')
   await s.replication.stop()
-  stateA = await PgStateStore.open({ connection: cluster.config, backstopMs: 500 })
-  for (const b of s.services.state.listBuckets()) await stateA.putBucket(b)
-  s.services.state = stateA
   nodeA = startReplication(s.services, NODE)
   s.services.replication = nodeA.hooks
   // Node B: its own state store and pool on the same database, the same region stores.
@@ -76,10 +88,10 @@ after(async () => {
   await nodeB?.stop()
   await nodeA?.stop()
   for (const p of pools) await p.end().catch(() => undefined)
-  await s?.stop()
   await stateB?.close()
-  await stateA?.close()
+  await s?.close()
   await cluster?.destroy()
+  if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
 describe('replication on PostgreSQL leases, two nodes', () => {
