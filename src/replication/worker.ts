@@ -42,7 +42,7 @@ export class ReplicationWorker {
   private readonly running = new Map<number, Promise<void>>()
   private timer: NodeJS.Timeout | undefined
   private scheduled = false
-  private claiming = false
+  private pumping: Promise<void> | undefined
   private again = false
   private stopped = true
   private readonly wasUp = new Map<string, boolean>()
@@ -70,6 +70,8 @@ export class ReplicationWorker {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    // A claim in flight still launches what it got: wait for it, then for everything running.
+    await this.pumping
     await Promise.allSettled([...this.running.values()])
   }
 
@@ -116,23 +118,22 @@ export class ReplicationWorker {
     this.s.log.warn({ err }, 'the replication queue cannot be reached; retrying')
   }
 
-  private async pump(): Promise<void> {
-    if (this.stopped) return
-    if (this.claiming) { this.again = true; return }
-    this.claiming = true
-    try {
-      do {
-        this.again = false
-        const room = this.opts.concurrency - this.running.size
-        if (room <= 0) break
-        let got: Task[]
-        try { got = await this.queue.claim(room) } catch (err) { this.queueTrouble(err); break }
-        for (const t of got) this.launch(t)
-        // A stop while claiming: what was claimed still runs (and finishes) above.
-      } while (this.again && !this.stopped)
-    } finally {
-      this.claiming = false
-    }
+  private pump(): Promise<void> {
+    if (this.stopped) return Promise.resolve()
+    if (this.pumping) { this.again = true; return this.pumping }
+    this.pumping = this.claimAndLaunch().finally(() => { this.pumping = undefined })
+    return this.pumping
+  }
+
+  private async claimAndLaunch(): Promise<void> {
+    do {
+      this.again = false
+      const room = this.opts.concurrency - this.running.size
+      if (room <= 0) break
+      let got: Task[]
+      try { got = await this.queue.claim(room) } catch (err) { this.queueTrouble(err); break }
+      for (const t of got) this.launch(t)
+    } while (this.again && !this.stopped)
   }
 
   private launch(t: Task): void {
