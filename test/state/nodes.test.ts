@@ -12,10 +12,13 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html); mrap bounds it at 1 s.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
 import { pino } from 'pino'
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
@@ -176,5 +179,40 @@ describe('two nodes on one PostgreSQL', () => {
     assert.ok(odd instanceof StartupError)
     assert.match(odd.message, /expected sqlite \(the default\) or a postgres:\/\/ URL/)
     assert.doesNotMatch(odd.message, /:y@/)
+  })
+
+  it('mrap serve --state postgres://…: serves from the database, names it without its password', { timeout: 120_000 }, async () => {
+    // A database of its own: the nodes above hold the claims on the seed's embedded regions in theirs.
+    await cluster.sql('CREATE DATABASE cli')
+    const password = 'Cli-Pa55word-n0t-needed'
+    // The test cluster trusts loopback, so the password is sent nowhere; it must still never be shown.
+    const url = `postgres://mrap:${password}@127.0.0.1:${cluster.port}/cli`
+    const bin = fileURLToPath(new URL('../../bin/mrap.mjs', import.meta.url))
+    const child = spawn(process.execPath, [bin, 'serve', '--data-dir', join(dir, 'cli'), '--port', '0', '--tls-port', '0', '--proxy-port', '0',
+      '--state', url, '--sealing-key-file', join(dir, 'sealing.key')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'info' } })
+    let out = ''
+    child.stdout!.on('data', (b: Buffer) => { out += b.toString() })
+    try {
+      const banner = await new Promise<string>((resolve, reject) => {
+        let text = ''
+        child.stderr!.on('data', (b: Buffer) => { text += b.toString(); if (text.includes('  try:')) resolve(text) })
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${text}`)))
+      })
+      assert.match(banner, new RegExp(`state: +postgres://mrap:\\*\\*\\*@127\\.0\\.0\\.1:${cluster.port}/cli`))
+      assert.ok(!banner.includes(password) && !out.includes(password), 'the password is in no output')
+      // The state is the database's (the world's buckets were written there), not the data dir's.
+      const db = new pg.Client({ ...cluster.config, database: 'cli' })
+      await db.connect()
+      try {
+        const r = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM mrap_bucket WHERE name = 'DOC-EXAMPLE-BUCKET1'")
+        assert.equal(r.rows[0]?.n, '1')
+      } finally { await db.end() }
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r))
+        child.kill('SIGTERM')
+        await exited
+      }
+    }
   })
 })
