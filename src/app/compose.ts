@@ -152,6 +152,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
 
 async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[]): Promise<Core> {
   const { config, world, log } = opts
+  // Before anything reads or writes shared state, or opens a region's store: a node with the wrong
+  // key, or one that would serve another node's embedded region, must refuse having touched nothing.
+  const sealer = await sealingKeyFor(state, { dataDir: config.dataDir, keyFile: config.sealingKeyFile })
+  await claimEmbeddedRegions(state, { id: nodeId(config.dataDir), dataDir: config.dataDir },
+    world.regions.map((r) => ({ name: r.name, embedded: r.storage === 'embedded' || r.storage.kind === 'embedded' })))
   const stores = new Map<string, ObjectStore>()
   for (const store of made) {
     await store.open()
@@ -159,12 +164,9 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
   }
   const policies = new PolicyCache(await loadCatalog())
   // IAM state persists in the control state; account-level Block Public Access lives with the accounts.
-  // Before anything reads or writes shared state: a node with the wrong key, or one that would
-  // serve another node's embedded region, must refuse before it applies its world.
-  const sealer = await sealingKeyFor(state, { dataDir: config.dataDir, keyFile: config.sealingKeyFile })
-  await claimEmbeddedRegions(state, { id: nodeId(config.dataDir), dataDir: config.dataDir },
-    world.regions.map((r) => ({ name: r.name, embedded: r.storage === 'embedded' || r.storage.kind === 'embedded' })))
   const identities = new Identities(await IamStore.open(state, sealer), world.partition)
+  // Another node's record this node cannot open (its key differs) is left out, so it authenticates nothing here.
+  identities.store.onBadRecord = (kind, key, err) => log.error({ kind, key, err: err.message }, 'an IAM record from the shared state cannot be read; ignored')
   const mraps = new MrapRegistry(state)
   return {
     config, world, state, stores, log, policies, identities, mraps, sealer,
