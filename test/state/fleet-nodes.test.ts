@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { execFile } from 'node:child_process'
 import { Agent } from 'node:https'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -128,11 +128,14 @@ describe('a fleet of two nodes', { timeout: 180_000 }, () => {
     assert.equal(readFileSync(b.caPath, 'utf8'), readFileSync(join(dirA, 'tls', 'ca.pem'), 'utf8'))
   })
 
-  it('in-process start refuses the same way, with a StartupError', async () => {
+  it('in-process start refuses the same way, with a StartupError, before opening its stores', async () => {
     const url = await database()
     const key = keyFile()
     await node(url, key, EMBEDDED)
-    await assert.rejects(node(url, key, EMBEDDED), (e: Error) => e instanceof StartupError && /^region us-east-1 keeps its objects in the data dir of node /.test(e.message))
+    const dirB = join(scratch(), 'data')
+    await assert.rejects(node(url, key, EMBEDDED, dirB), (e: Error) => e instanceof StartupError && /^region us-east-1 keeps its objects in the data dir of node /.test(e.message))
+    // Refused before its region stores were opened (an embedded store's open cleans its directory up).
+    assert.equal(existsSync(join(dirB, 'regions')), false)
   })
 })
 
