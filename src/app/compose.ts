@@ -165,6 +165,8 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
   const policies = new PolicyCache(await loadCatalog())
   // IAM state persists in the control state; account-level Block Public Access lives with the accounts.
   const identities = new Identities(await IamStore.open(state, sealer), world.partition)
+  // Another node's record this node cannot open (its key differs) is left out, so it authenticates nothing here.
+  identities.store.onBadRecord = (kind, key, err) => log.error({ kind, key, err: err.message }, 'an IAM record from the shared state cannot be read; ignored')
   const mraps = new MrapRegistry(state)
   return {
     config, world, state, stores, log, policies, identities, mraps, sealer,
