@@ -6,7 +6,8 @@
  * another when its lease expires.
  *
  * - The group key is (source, destination, key) as JSON: PostgreSQL text cannot hold the NUL the
- *   embedded queue separates them with, and object keys may contain any character.
+ *   embedded queue separates them with, and object keys may contain any character, NUL included
+ *   (JSON escapes it). Index entries are compressed, so even a 1024-byte key of escapes fits.
  * - Object and delete-marker tasks carry a dedupe id (kind, source, destination, rule, version,
  *   key): enqueueing one again while it is queued is a no-op, which makes the startup scan safe to
  *   run on every node start. Tag-sync tasks have none: the task reads the tags when it runs, so a

@@ -193,6 +193,13 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     }
   })
 
+  test('a key with NUL and other control characters replicates (PostgreSQL text holds no NUL)', async () => {
+    let seed = 7
+    const key = 'nul\u0000' + Array.from({ length: 1000 }, () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return String.fromCharCode(seed % 32) }).join('')
+    const versionId = await put(east, SRC, key, 'odd key')
+    await waitFor('the odd key replicated', async () => (await headDst(key, versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA')
+  })
+
   // Last: it stops the database.
   test('PostgreSQL down: a write to a replicated bucket gets 503, an unreplicated one succeeds; the refused version replicates once it is back', async () => {
     // Node A, which refused the write, does not run tasks here: what it kept is enqueued for node B.
