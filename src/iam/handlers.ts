@@ -7,6 +7,7 @@ import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
 import type { Core } from '../core/core.js'
 import { s3Error } from '../shared/errors.js'
+import { ConcurrentChangeError } from './identities.js'
 import { authenticateApi, type ApiCall } from './api-auth.js'
 import type { Op } from './iam-common.js'
 import { roleOps } from './iam-roles.js'
@@ -29,7 +30,14 @@ function handler(s: Core, service: 'iam' | 'sts', ops: Record<string, Op>, ns: s
       const op = Object.hasOwn(ops, action) ? ops[action] : undefined
       if (!op) throw s3Error('InvalidAction', { message: `Could not find operation ${action} for version ${version}` })
       const call: ApiCall = { s, ctx, params, auth, principal, now: s.clock() }
-      return queryResponse(ns, action, await op(call), ctx.requestId)
+      try {
+        // One call at a time per node: each reads what the one before it wrote (Identities.serially).
+        return queryResponse(ns, action, await s.identities.serially(() => op(call)), ctx.requestId)
+      } catch (e) {
+        // Another node changed the same record meanwhile; the caller retries, as IAM asks.
+        if (e instanceof ConcurrentChangeError) throw s3Error('ConcurrentModification')
+        throw e
+      }
     },
   }
 }

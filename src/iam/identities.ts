@@ -8,6 +8,7 @@
  * node's change rebuilds it too, so a key deleted or deactivated anywhere stops working here as
  * soon as the change arrives (docs/decisions/shared-state.md).
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash } from 'node:crypto'
 import type { BlockPublicAccess } from '../state/control-store.js'
 import type { StateOp } from '../state/state-store.js'
@@ -75,6 +76,7 @@ export class Identities {
 
   /** Changes on this node run one after another, so each sees the one before it committed. */
   private queue: Promise<unknown> = Promise.resolve()
+  private readonly turn = new AsyncLocalStorage<true>()
   private rebuildQueued = false
 
   constructor(readonly store: IamStore, readonly partition = 'aws') {
@@ -96,7 +98,7 @@ export class Identities {
    * that fails (ServiceUnavailable while PostgreSQL is down) changes nothing and rejects.
    */
   mutate<T>(fn: (store: IamStore) => T, more?: (result: T) => StateOp[]): Promise<T> {
-    const run = async (): Promise<T> => {
+    return this.serially(async () => {
       const staged = this.store.stage(fn)
       const ops = [...staged.ops, ...(more ? more(staged.result) : [])]
       if (ops.length === 0) return staged.result
@@ -104,7 +106,17 @@ export class Identities {
       staged.commit()
       this.rebuild()
       return staged.result
-    }
+    })
+  }
+
+  /**
+   * Runs `fn` when no other change on this node is in flight (a call inside it, `mutate` included,
+   * joins the turn). An IAM API call reads the record it changes before it writes it; run in its
+   * turn, it cannot read what another call is about to replace and write back the old rest of it.
+   */
+  serially<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.turn.getStore()) return Promise.resolve().then(fn)
+    const run = (): Promise<T> => this.turn.run(true, async () => fn())
     const p = this.queue.then(run, run)
     this.queue = p.catch(() => undefined)
     return p

@@ -64,7 +64,7 @@ export class IamStore {
   /** A record that arrived but could not be read (a secret sealed with another key): it is left out. */
   onBadRecord: ((kind: Kind, key: string, err: Error) => void) | undefined
   /** Inside `stage`: the ops so far, and how to put the maps back. */
-  private staging: { ops: StateOp[]; undo: (() => void)[]; touched: Touched[] } | undefined
+  private staging: { ops: StateOp[]; undo: (() => void)[]; touched: Touched[]; guarded: Set<string> } | undefined
 
   /** `state` undefined: in memory only. Use `open` for a persistent store. */
   constructor(readonly state: StateStore | undefined, private readonly box: SecretBox) {
@@ -143,6 +143,13 @@ export class IamStore {
       if (this.state) throw new Error('IAM records change only through Identities.mutate')
       return
     }
+    // Compare-and-set against the record as this node holds it: if another node changed it since
+    // (its change not yet arrived here), the batch fails instead of silently undoing that change.
+    const ns = `${PREFIX}${kind}`
+    if (this.state && !st.guarded.has(`${ns}\u0000${key}`)) {
+      st.guarded.add(`${ns}\u0000${key}`)
+      st.ops.push({ op: 'expect', ns, key, value: this.state.get(ns, key) })
+    }
     const m = this.map(kind) as Map<string, unknown>
     const had = m.has(key)
     const before = m.get(key)
@@ -157,7 +164,7 @@ export class IamStore {
    */
   stage<T>(fn: (st: IamStore) => T): Staged<T> {
     if (this.staging) throw new Error('IAM changes do not nest')
-    const st = { ops: [] as StateOp[], undo: [] as (() => void)[], touched: [] as Touched[] }
+    const st = { ops: [] as StateOp[], undo: [] as (() => void)[], touched: [] as Touched[], guarded: new Set<string>() }
     this.staging = st
     let result: T
     try {

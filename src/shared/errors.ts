@@ -89,6 +89,8 @@ export const S3_ERRORS = {
   UnauthorizedOperation: { status: 403, message: 'You are not authorized to perform this operation.' },
   DryRunOperation: { status: 412, message: 'Request would have succeeded, but DryRun flag is set.' },
   DeleteConflict: { status: 409, message: 'Cannot delete entity, it has dependent entities.' },
+  // IAM's wording (ConcurrentModificationException in the IAM API reference; the wire code has no suffix).
+  ConcurrentModification: { status: 409, message: 'The request was rejected because multiple requests to change this object were submitted simultaneously. Wait a few minutes and submit your request again.' },
   MalformedPolicyDocument: { status: 400, message: 'The policy document is malformed.' },
   MissingAuthenticationToken: { status: 403, message: 'Request is missing Authentication Token' },
   PackedPolicyTooLarge: { status: 400, message: 'Packed policy consumes more than the allowed size.' },

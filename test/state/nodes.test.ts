@@ -21,7 +21,7 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { pino } from 'pino'
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
-import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, ListUserPoliciesCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
 import { CreateVpcCommand, CreateVpcEndpointCommand, DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { startServer, type RunningServer } from '../../src/main.js'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
@@ -122,6 +122,35 @@ describe('two nodes on one PostgreSQL', () => {
     const refused = await failure(() => s3(b, key).send(new ListBucketsCommand({})))
     assert.equal(refused.name, 'InvalidAccessKeyId')
     assert.equal(refused.$metadata.httpStatusCode, 403)
+  })
+
+  it('concurrent IAM changes to one user keep every acknowledged change, on one node and across two', async () => {
+    const user = `concurrent-${process.pid}`
+    await iam(a).send(new CreateUserCommand({ UserName: user }))
+    await within(1000, 'B knows the user', () => b.services.identities.findPrincipal(`123456789012/${user}`) !== undefined)
+    const doc = (i: number): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::b${i}/*` }] })
+    const put = async (n: RunningServer, i: number): Promise<string | undefined> => {
+      try {
+        await iam(n).send(new PutUserPolicyCommand({ UserName: user, PolicyName: `p${i}`, PolicyDocument: doc(i) }))
+        return `p${i}`
+      } catch (e) {
+        // IAM's answer to a lost race: wire code ConcurrentModification, which the SDK names
+        // ConcurrentModificationException (the IAM API reference's name for it).
+        assert.equal((e as { name?: string }).name, 'ConcurrentModificationException')
+        assert.equal((e as { $metadata: { httpStatusCode?: number } }).$metadata.httpStatusCode, 409)
+        return undefined
+      }
+    }
+    // One node: every call succeeds (they take turns), and none undoes another.
+    const one = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => put(a, i)))
+    assert.deepEqual(one, ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'])
+    // Two nodes at once: a call may lose the race (409), but what was acknowledged stays.
+    const two = (await Promise.all([6, 7, 8, 9, 10, 11].map((i) => put(i % 2 === 0 ? a : b, i)))).filter((x) => x !== undefined)
+    const want = [...one, ...two].sort()
+    for (const n of [a, b]) {
+      await within(1000, 'every acknowledged policy is there', async () =>
+        JSON.stringify(((await iam(n).send(new ListUserPoliciesCommand({ UserName: user }))).PolicyNames ?? []).sort()) === JSON.stringify(want))
+    }
   })
 
   it('a VPC endpoint created through node A is described by node B within 1 s', async () => {
