@@ -256,12 +256,17 @@ export class AsyncOperations {
 
   private poll(): void {
     if (this.closed || this.polling) return
+    let wait = this.opts.lease!.pollMs
     this.polling = this.drain()
-      .catch((err: unknown) => { if (!this.closed) this.opts.log.warn({ err }, 'mrap async queue poll failed') })
+      .catch((err: unknown) => {
+        // The database is away: look again less often, and say so once a second at most.
+        wait = Math.max(wait, RETRY_MS * 2)
+        if (!this.closed) this.opts.log.warn({ err }, 'mrap async queue poll failed')
+      })
       .finally(() => {
         this.polling = undefined
         if (this.closed) return
-        this.poller = setTimeout(() => this.poll(), this.opts.lease!.pollMs)
+        this.poller = setTimeout(() => this.poll(), wait)
         this.poller.unref()
       })
   }
