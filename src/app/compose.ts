@@ -20,6 +20,7 @@ import type { World } from '../world/schema.js'
 import type { ObjectStore } from '../storage/types.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
 import { UpstreamObjectStore } from '../storage/upstream/upstream-object-store.js'
+import { PgSidecar } from '../storage/upstream/pg-sidecar.js'
 import { engineBucketName } from '../storage/upstream/config.js'
 import { SigV4AKeyCache, SigV4KeyCache } from '../auth/index.js'
 import { applyWorld } from '../world/apply.js'
@@ -159,6 +160,9 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
     world.regions.map((r) => ({ name: r.name, embedded: r.storage === 'embedded' || r.storage.kind === 'embedded' })))
   const stores = new Map<string, ObjectStore>()
   for (const store of made) {
+    // A fleet keeps an engine region's sidecar rows in its database, so a version one node wrote
+    // reads the same (status, digests, preserved ids) through every other node.
+    if (state instanceof PgStateStore && store instanceof UpstreamObjectStore) store.shareSidecar(new PgSidecar(state.pool, store.region))
     await store.open()
     stores.set(store.region, store)
   }

@@ -222,7 +222,11 @@ export class ReplicationService {
       try {
         for (;;) {
           const page = await store.listVersions(b.name, { maxKeys: 1000, ...(keyMarker !== undefined ? { keyMarker } : {}), ...(versionIdMarker !== undefined ? { versionIdMarker } : {}) })
-          for (const v of page.versions) {
+          for (const listed of page.versions) {
+            // An engine's listing does not say which versions are PENDING: read those it leaves open.
+            const v = listed.replicationStatus === undefined && !listed.isDeleteMarker && store.listsAttributes === false
+              ? (await versionIn(store, b.name, listed.key, listed.versionId).catch(() => undefined)) ?? listed
+              : listed
             if (v.replicationStatus !== 'PENDING' || this.queue.hasObjectTask(b.name, v.key, v.versionId)) continue
             let rules = matchingRules(cfg, v.key, v.tags)
             if (this.queue.shared) rules = await this.notReplicated(rules, v)

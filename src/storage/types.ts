@@ -227,6 +227,11 @@ export interface ObjectStore {
 
   listObjects(bucket: string, input: ListObjectsInput): Promise<ListObjectsResult>
   listVersions(bucket: string, input: ListVersionsInput): Promise<ListVersionsResult>
+  /**
+   * False when listings may leave a version's attributes (tags, replication status) out: an
+   * engine's listing carries none, so a caller that needs them reads the version.
+   */
+  readonly listsAttributes?: boolean
 
   createUpload(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload>
   getUpload(bucket: string, uploadId: string): Promise<MultipartUpload>

@@ -43,6 +43,27 @@ export const MIGRATIONS: Migration[] = [
     // the number of fenced completions ("done once" is checkable from any node).
     sql: 'CREATE TABLE mrap_task_done (queue text PRIMARY KEY, n bigint NOT NULL);',
   },
+  {
+    version: 3,
+    name: 'upstream sidecar shared by the fleet',
+    // The rows of src/storage/upstream/sidecar.ts, keyed also by region (each node's file was one
+    // region's). Keys sort as UTF-8 bytes (COLLATE "C"), the order S3 lists uploads in.
+    sql: `
+      CREATE TABLE mrap_upstream_version (
+        region text NOT NULL, bucket text NOT NULL, key text COLLATE "C" NOT NULL, engine_vid text NOT NULL,
+        engine_etag text NOT NULL, mrap_vid text, last_modified_ms bigint, is_marker smallint NOT NULL DEFAULT 0,
+        attrs text, digests text, PRIMARY KEY (region, bucket, key, engine_vid));
+      CREATE INDEX mrap_upstream_version_mrap_vid ON mrap_upstream_version (region, bucket, key, mrap_vid) WHERE mrap_vid IS NOT NULL;
+      CREATE TABLE mrap_upstream_upload (
+        region text NOT NULL, upload_id text NOT NULL, seq bigserial NOT NULL, bucket text NOT NULL,
+        key text COLLATE "C" NOT NULL, initiated_ms bigint NOT NULL, attrs text NOT NULL, checksum_algorithm text,
+        checksum_type text, PRIMARY KEY (region, upload_id));
+      CREATE INDEX mrap_upstream_upload_order ON mrap_upstream_upload (region, bucket, key, seq);
+      CREATE TABLE mrap_upstream_part (
+        region text NOT NULL, upload_id text NOT NULL, part_number integer NOT NULL, etag text NOT NULL,
+        engine_etag text NOT NULL, checksums text NOT NULL, PRIMARY KEY (region, upload_id, part_number));
+    `,
+  },
 ]
 
 /** Applies what is missing; returns the versions it applied (empty when another node did). */

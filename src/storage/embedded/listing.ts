@@ -43,6 +43,24 @@ export interface WalkResult<R> {
 const BATCH = 1000
 
 export function walk<R>(input: WalkInput<R>): WalkResult<R> {
+  const steps = walkSteps(input)
+  for (let s = steps.next(); ;) {
+    if (s.done) return s.value
+    s = steps.next(input.fetch(s.value.from, s.value.end, s.value.limit))
+  }
+}
+
+/** `walk` over rows that come from a database across the network (the upstream sidecar on PostgreSQL). */
+export async function walkAsync<R>(input: Omit<WalkInput<R>, 'fetch'> & { fetch: (from: Position, end: string | undefined, limit: number) => Promise<R[]> }): Promise<WalkResult<R>> {
+  const steps = walkSteps(input)
+  for (let s = steps.next(); ;) {
+    if (s.done) return s.value
+    s = steps.next(await input.fetch(s.value.from, s.value.end, s.value.limit))
+  }
+}
+
+/** The walk itself, yielding each fetch it needs, so the sync and async walks share it. */
+function* walkSteps<R>(input: Omit<WalkInput<R>, 'fetch'>): Generator<{ from: Position; end: string | undefined; limit: number }, WalkResult<R>, R[]> {
   const { prefix, delimiter, maxKeys } = input
   const entries: Entry<R>[] = []
   if (maxKeys <= 0) return { entries, isTruncated: false }
@@ -50,7 +68,7 @@ export function walk<R>(input: WalkInput<R>): WalkResult<R> {
   let pos = maxPosition(input.start, { key: prefix, inclusive: true })
   const batch = Math.min(maxKeys + 1, BATCH)
   for (;;) {
-    const rows = input.fetch(pos, end, batch)
+    const rows = yield { from: pos, end, limit: batch }
     let reseek = false
     for (const row of rows) {
       if (entries.length === maxKeys) return { entries, isTruncated: true }
@@ -132,18 +150,36 @@ export function uploadsPage<R extends UploadRow>(o: {
   toUpload: (r: R) => MultipartUpload
 }): ListUploadsResult {
   const { input } = o
+  const m = input.keyMarker && input.uploadIdMarker ? o.marker(input.uploadIdMarker) : undefined
+  return uploadsOut(o, walk<R>({ ...uploadsWalk<R>(input, m), fetch: o.fetch }))
+}
+
+/** `uploadsPage` over a sidecar across the network. */
+export async function uploadsPageAsync<R extends UploadRow>(o: {
+  input: ListUploadsInput
+  marker: (uploadId: string) => Promise<UploadRow | undefined>
+  fetch: (from: Position, end: string | undefined, limit: number) => Promise<R[]>
+  uploadIdOf: (r: R) => string
+  toUpload: (r: R) => MultipartUpload
+}): Promise<ListUploadsResult> {
+  const { input } = o
+  const m = input.keyMarker && input.uploadIdMarker ? await o.marker(input.uploadIdMarker) : undefined
+  return uploadsOut(o, await walkAsync<R>({ ...uploadsWalk<R>(input, m), fetch: o.fetch }))
+}
+
+function uploadsWalk<R extends UploadRow>(input: ListUploadsInput, m: UploadRow | undefined): Omit<WalkInput<R>, 'fetch'> {
   const prefix = input.prefix ?? ''
   let start: Position = startAfter(input.keyMarker, prefix, input.delimiter)
-  if (input.keyMarker && input.uploadIdMarker) {
-    const m = o.marker(input.uploadIdMarker)
-    // An upload id of another key (or one since gone) cannot place the listing inside the key.
-    if (m && m.key === input.keyMarker) start = { key: input.keyMarker, inclusive: false, tie: m.seq }
-  }
-  const { entries, isTruncated } = walk<R>({
-    prefix, ...(input.delimiter ? { delimiter: input.delimiter } : {}), maxKeys: input.maxUploads, start, fetch: o.fetch,
+  // An upload id of another key (or one since gone) cannot place the listing inside the key.
+  if (m && input.keyMarker && m.key === input.keyMarker) start = { key: input.keyMarker, inclusive: false, tie: m.seq }
+  return {
+    prefix, ...(input.delimiter ? { delimiter: input.delimiter } : {}), maxKeys: input.maxUploads, start,
     keyOf: (r) => r.key,
     after: (r) => ({ key: r.key, inclusive: false, tie: r.seq }),
-  })
+  }
+}
+
+function uploadsOut<R extends UploadRow>(o: { uploadIdOf: (r: R) => string; toUpload: (r: R) => MultipartUpload }, { entries, isTruncated }: WalkResult<R>): ListUploadsResult {
   const out: ListUploadsResult = { uploads: [], commonPrefixes: [], isTruncated }
   for (const e of entries) {
     if ('row' in e) out.uploads.push(o.toUpload(e.row))

@@ -19,7 +19,7 @@ import type {
 import { sendBody } from './body.js'
 import { errorInfo } from './engine.js'
 import { encodeAttributes, unquote } from './metadata.js'
-import { uploadsPage } from '../embedded/listing.js'
+import { uploadsPageAsync } from '../embedded/listing.js'
 import type { StoreCore } from './core.js'
 import type { ListedUpload, UploadRow } from './sidecar.js'
 
@@ -47,17 +47,17 @@ export class UpstreamMultipart {
       uploadId: r.UploadId!, bucket: input.bucket, key: input.key, initiatedMs: Date.now(), attrs: attributes,
       checksumAlgorithm: input.checksumAlgorithm ?? null, checksumType: input.checksumType ?? null,
     }
-    side.putUpload(row)
+    await side.putUpload(row)
     return toUpload(row)
   }
 
-  get(bucket: string, uploadId: string): MultipartUpload {
-    return toUpload(this.row(bucket, uploadId))
+  async get(bucket: string, uploadId: string): Promise<MultipartUpload> {
+    return toUpload(await this.row(bucket, uploadId))
   }
 
   async uploadPart(input: UploadPartInput): Promise<PartInfo> {
     const side = this.store.live()
-    const up = this.row(input.bucket, input.uploadId)
+    const up = await this.row(input.bucket, input.uploadId)
     const eb = this.store.engineBucket(input.bucket)
     let sent = 0
     const { result, digests } = await sendBody({
@@ -66,18 +66,18 @@ export class UpstreamMultipart {
         Bucket: eb, Key: up.key, UploadId: input.uploadId, PartNumber: input.partNumber, Body: body, ContentLength: length,
       }), { abortSignal: signal }), signal)),
     })
-    side.putPart(input.uploadId, input.partNumber, digests.etag, unquote(result.ETag), digests.checksums)
+    await side.putPart(input.uploadId, input.partNumber, digests.etag, unquote(result.ETag), digests.checksums)
     return { partNumber: input.partNumber, size: sent, etag: digests.etag, lastModified: new Date(), checksums: digests.checksums }
   }
 
   async listParts(bucket: string, uploadId: string, opts: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
-    const up = this.row(bucket, uploadId)
+    const up = await this.row(bucket, uploadId)
     if (opts.maxParts <= 0) return { parts: [], isTruncated: false }
     const r = await this.store.engine.call((c) => c.send(new ListPartsCommand({
       Bucket: this.store.engineBucket(bucket), Key: up.key, UploadId: uploadId, MaxParts: opts.maxParts,
       ...(opts.partNumberMarker !== undefined ? { PartNumberMarker: String(opts.partNumberMarker) } : {}),
     })))
-    const ours = this.store.live().parts(uploadId)
+    const ours = await this.store.live().parts(uploadId)
     const parts: PartInfo[] = (r.Parts ?? []).map((p) => {
       const engineEtag = unquote(p.ETag)
       const mine = ours.get(p.PartNumber!)
@@ -97,12 +97,11 @@ export class UpstreamMultipart {
   async listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult> {
     const side = this.store.live()
     this.store.engine.assertUp()
-    return uploadsPage<ListedUpload>({
+    return uploadsPageAsync<ListedUpload>({
       input,
-      marker: (id) => {
-        const row = side.upload(id)
-        const seq = side.uploadSeq(id)
-        return row && seq !== undefined && row.bucket === bucket ? { key: row.key, seq } : undefined
+      marker: async (id) => {
+        const row = await side.upload(id)
+        return row && row.bucket === bucket ? { key: row.key, seq: row.seq } : undefined
       },
       fetch: (from, end, limit) => side.uploadsFrom(bucket, from, end, limit),
       uploadIdOf: (r) => r.uploadId,
@@ -112,14 +111,13 @@ export class UpstreamMultipart {
 
   async complete(input: CompleteUploadInput): Promise<ObjectVersion> {
     const side = this.store.live()
-    const up = this.row(input.bucket, input.uploadId)
+    const up = await this.row(input.bucket, input.uploadId)
     if (input.parts.length === 0) throw s3Error('MalformedXML', { message: 'You must specify at least one part' })
     for (let i = 1; i < input.parts.length; i++) {
       if (input.parts[i]!.partNumber <= input.parts[i - 1]!.partNumber) throw s3Error('InvalidPartOrder', { fields: { UploadId: input.uploadId } })
     }
     const eb = this.store.engineBucket(input.bucket)
-    const engineParts = await this.allParts(eb, up.key, input.uploadId)
-    const ours = side.parts(input.uploadId)
+    const [engineParts, ours] = await Promise.all([this.allParts(eb, up.key, input.uploadId), side.parts(input.uploadId)])
     const chosen = input.parts.map((p) => {
       const e = engineParts.get(p.partNumber)
       const mine = ours.get(p.partNumber)
@@ -144,8 +142,7 @@ export class UpstreamMultipart {
       const head = await this.store.engine.call((c) => c.send(new HeadObjectCommand({ Bucket: eb, Key: up.key, ...(engineVid !== 'null' ? { VersionId: engineVid } : {}) })))
       const parts = chosen.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, checksums: p.checksums }))
       const stored = { etag: digests.etag, checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}), parts }
-      side.putVersion({ bucket: input.bucket, key: up.key, engineVid, engineEtag: unquote(head.ETag), mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: null, digests: stored })
-      side.dropUpload(input.uploadId)
+      await side.completeUpload({ bucket: input.bucket, key: up.key, engineVid, engineEtag: unquote(head.ETag), mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: null, digests: stored }, input.uploadId)
       return {
         ...up.attrs, bucket: input.bucket, key: up.key, versionId: engineVid, isDeleteMarker: false, isLatest: true,
         size: chosen.reduce((n, p) => n + p.size, 0), etag: digests.etag, lastModified: head.LastModified ?? new Date(),
@@ -191,9 +188,9 @@ export class UpstreamMultipart {
   }
 
   async abort(bucket: string, uploadId: string): Promise<void> {
-    const up = this.row(bucket, uploadId)
+    const up = await this.row(bucket, uploadId)
     await this.store.engine.call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: this.store.engineBucket(bucket), Key: up.key, UploadId: uploadId })))
-    this.store.live().dropUpload(uploadId)
+    await this.store.live().dropUpload(uploadId)
   }
 
   /** Aborts every open upload of a bucket (deleteBucket). */
@@ -207,12 +204,12 @@ export class UpstreamMultipart {
       for (const u of r?.Uploads ?? []) {
         await this.store.engine.call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: eb, Key: u.Key, UploadId: u.UploadId })))
           .catch((e: unknown) => { if (errorInfo(e).code !== 'NoSuchUpload') throw e })
-        this.store.live().dropUpload(u.UploadId!)
+        await this.store.live().dropUpload(u.UploadId!)
       }
       if (!r?.IsTruncated || !r.NextKeyMarker) break
       markers = { KeyMarker: r.NextKeyMarker, ...(r.NextUploadIdMarker ? { UploadIdMarker: r.NextUploadIdMarker } : {}) }
     }
-    for (const u of this.store.live().uploadsFrom(bucket, { key: '', inclusive: true }, undefined, 1_000_000)) this.store.live().dropUpload(u.uploadId)
+    await this.store.live().dropUploads(bucket)
   }
 
   private async allParts(eb: string, key: string, uploadId: string): Promise<Map<number, { size: number; engineEtag: string; lastModified: Date }>> {
@@ -227,8 +224,8 @@ export class UpstreamMultipart {
   }
 
   /** The sidecar's upload row; NoSuchUpload when it is gone or belongs to another bucket. */
-  private row(bucket: string, uploadId: string): UploadRow {
-    const row = this.store.live().upload(uploadId)
+  private async row(bucket: string, uploadId: string): Promise<UploadRow> {
+    const row = await this.store.live().upload(uploadId)
     if (!row || row.bucket !== bucket) throw s3Error('NoSuchUpload', { fields: { UploadId: uploadId } })
     return row
   }

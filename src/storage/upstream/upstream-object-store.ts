@@ -26,7 +26,7 @@ import { decodeAttributes, encodeAttributes, fromWireHeaders, toWireHeaders, unq
 import type { StoreCore } from './core.js'
 import { UpstreamMultipart } from './multipart.js'
 import { bufferStream, lazyStream, Readers } from './readers.js'
-import { Sidecar, type StoredDigests, type VersionRow } from './sidecar.js'
+import { SqliteSidecar, type Sidecar, type StoredDigests, type VersionRow } from './sidecar.js'
 import { readAll } from './wire.js'
 
 export interface UpstreamObjectStoreOptions {
@@ -54,6 +54,8 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   readonly engine: Engine
   readonly buckets: EngineBuckets
   private sidecarDb: Sidecar | undefined
+  /** A fleet's sidecar (PostgreSQL) given before open(), used instead of the node's file. */
+  private shared: Sidecar | undefined
   private available = true
   private readonly multipart: UpstreamMultipart
   private readonly readers: Readers
@@ -73,14 +75,17 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     return this.readers.pin(engineBucket, key)
   }
 
+  /** Before open(): keep the sidecar rows there (every node of a fleet sees them), not in the state dir. */
+  shareSidecar(side: Sidecar): void { this.shared = side }
+
   async open(): Promise<void> {
     if (this.sidecarDb) return
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 })
-    this.sidecarDb = new Sidecar(join(this.stateDir, 'upstream.db'))
+    this.sidecarDb = this.shared ?? new SqliteSidecar(join(this.stateDir, 'upstream.db'))
   }
 
   async close(): Promise<void> {
-    this.sidecarDb?.close()
+    await this.sidecarDb?.close()
     this.sidecarDb = undefined
     this.engine.destroy()
   }
@@ -106,8 +111,8 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   }
 
   /** The engine's id for an mrap version id: a preserved (replica) id maps through the sidecar. */
-  engineVid(bucket: string, key: string, versionId: string): string {
-    return this.live().byMrapVid(bucket, key, versionId)?.engineVid ?? versionId
+  async engineVid(bucket: string, key: string, versionId: string): Promise<string> {
+    return (await this.live().byMrapVid(bucket, key, versionId))?.engineVid ?? versionId
   }
 
   async createBucket(bucket: string): Promise<void> {
@@ -128,7 +133,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       await this.engine.call((c) => c.send(new DeleteBucketCommand({ Bucket: eb })).catch(missing))
     }
     this.buckets.forget(eb)
-    side.dropBucket(bucket)
+    await side.dropBucket(bucket)
   }
 
   async putObject(input: PutObjectInput): Promise<ObjectVersion> {
@@ -157,14 +162,14 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const lastModified = input.lastModified ?? await this.modifiedAt(eb, input.key, engineVid, engineEtag, result)
       const inMetadata = input.size === undefined || sent <= this.smallLimit
       if (input.versionId !== undefined || input.lastModified !== undefined || !inMetadata) {
-        side.putVersion({
+        await side.putVersion({
           bucket: input.bucket, key: input.key, engineVid, engineEtag, mrapVid: input.versionId ?? null,
           lastModifiedMs: input.lastModified?.getTime() ?? null, isMarker: false, attrs: null,
           digests: { etag: digests.etag, checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}) },
         })
-      } else if (engineVid === 'null' && side.version(input.bucket, input.key, 'null')) {
+      } else if (engineVid === 'null' && await side.version(input.bucket, input.key, 'null')) {
         // Looked up first: a delete is a write transaction, and most keys never had a row.
-        side.dropVersion(input.bucket, input.key, 'null')
+        await side.dropVersion(input.bucket, input.key, 'null')
       }
       return {
         ...attributes, bucket: input.bucket, key: input.key, versionId: input.versionId ?? engineVid, isDeleteMarker: false, isLatest: true,
@@ -180,8 +185,8 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
    * Last-Modified of a version just written (PutObject answers carry none): the engine second the
    * write fell in when its clock pins it (clock.ts), else a HEAD of the version.
    */
-  async modifiedAt(eb: string, key: string, engineVid: string, engineEtag: string, put?: { sent: number; received: number }): Promise<Date> {
-    const known = put && this.engine.clock.secondOf(put.sent, put.received)
+  async modifiedAt(eb: string, key: string, engineVid: string, engineEtag: string, put?: { sent: number; received: number; res?: IncomingMessage }): Promise<Date> {
+    const known = put && this.engine.clock.secondOf(put.sent, put.received, put.res?.headers.date)
     if (known !== undefined) return new Date(known)
     try {
       const { res } = await this.engine.request({ method: 'HEAD', bucket: eb, key, ...(engineVid !== 'null' ? { query: { versionId: engineVid } } : {}) })
@@ -204,10 +209,10 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   private async read(bucket: string, key: string, versionId: string | undefined, track: boolean, whole = false): Promise<GetResult> {
     this.live()
     const eb = this.engineBucket(bucket)
-    const engineVid = versionId === undefined ? undefined : this.engineVid(bucket, key, versionId)
+    const engineVid = versionId === undefined ? undefined : await this.engineVid(bucket, key, versionId)
     const get = async (range: string | undefined): Promise<IncomingMessage> => (await this.engine.request({
       method: 'GET', bucket: eb, key, ...(engineVid !== undefined ? { query: { versionId: engineVid } } : {}), ...(range ? { headers: { range } } : {}),
-    }, (e) => this.readError(e, bucket, key, versionId))).res
+    }, (e) => this.readError(e, bucket, key, versionId)).catch(async (e: unknown) => { throw await this.markerVid(e, bucket, key) })).res
     // Registered before the GET leaves, so a write racing it pins what this GET found (readers.ts).
     const reader = this.readers.begin(eb, key, track)
     try {
@@ -231,7 +236,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       if (!Number.isSafeInteger(size)) { res.destroy(); throw s3Error('InternalError', { message: `The storage engine of region ${this.region} answered a GET without a size` }) }
       if (whole && size > this.smallLimit) {
         const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, h.VersionId ?? 'null').catch((e: unknown) => { res.destroy(); throw e })
-        const found = this.toFound(bucket, key, h, size, isLatest)
+        const found = await this.toFound(bucket, key, h, size, isLatest).catch((e: unknown) => { res.destroy(); throw e })
         // The GET has started, so the engine serves these bytes even if a write replaces them
         // now (readers.ts): nothing to pin.
         reader.settle(undefined)
@@ -239,7 +244,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       }
       const head = await readAll(res).catch((e: unknown) => { throw this.engine.translate(e) })
       const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, h.VersionId ?? 'null')
-      const found = this.toFound(bucket, key, h, size, isLatest)
+      const found = await this.toFound(bucket, key, h, size, isLatest)
       if (size <= head.length) {
         reader.settle(undefined)
         return { version: found.version, inline: head, open: (r) => bufferStream(r ? head.subarray(r.start, r.end + 1) : head) }
@@ -296,7 +301,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     const m = r?.DeleteMarkers?.[0]
     if (!m || m.Key !== key || m.IsLatest !== true) return notFound
     const ev = m.VersionId ?? 'null'
-    const vid = this.live().version(bucket, key, ev)?.mrapVid ?? ev
+    const vid = (await this.live().version(bucket, key, ev))?.mrapVid ?? ev
     return s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: vid }, headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': vid } })
   }
 
@@ -324,9 +329,9 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     if (status === 404 && versionId !== undefined) return s3Error('NoSuchVersion', { fields: { Key: key, VersionId: versionId } })
     if (status === 404 || code === 'NoSuchKey') {
       if (headers['x-amz-delete-marker'] === 'true') {
+        // The engine's id; markerVid maps it to mrap's (a sidecar lookup, which this cannot await).
         const ev = headers['x-amz-version-id'] ?? 'null'
-        const vid = this.live().version(bucket, key, ev)?.mrapVid ?? ev
-        return s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: vid }, headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': vid } })
+        return s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: ev, engineVid: ev }, headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': ev } })
       }
       return s3Error('NoSuchKey', { fields: { Key: key } })
     }
@@ -334,12 +339,21 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     return e
   }
 
+  /** A delete marker's id in a read error as mrap knows it: a preserved (replica) id when it has one. */
+  private async markerVid(e: unknown, bucket: string, key: string): Promise<unknown> {
+    const fields = (e as { fields?: Record<string, unknown> }).fields
+    const ev = fields?.engineVid
+    if (typeof ev !== 'string') return e
+    const vid = (await this.live().version(bucket, key, ev))?.mrapVid ?? ev
+    return s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: vid }, headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': vid } })
+  }
+
   /** An ObjectVersion from engine headers, completed by the metadata blob and the sidecar. */
-  private toFound(bucket: string, key: string, h: EngineObjectHead & { VersionId?: string; ETag?: string; LastModified?: Date }, size: number, isLatest: boolean): Found {
+  private async toFound(bucket: string, key: string, h: EngineObjectHead & { VersionId?: string; ETag?: string; LastModified?: Date }, size: number, isLatest: boolean): Promise<Found> {
     const engineVid = h.VersionId ?? 'null'
     const engineEtag = unquote(h.ETag)
     const { attributes, blob } = decodeAttributes(h)
-    const row = this.current(this.live().version(bucket, key, engineVid), engineEtag)
+    const row = this.current(await this.live().version(bucket, key, engineVid), engineEtag)
     const digests: StoredDigests = row?.digests ?? blob.digests ?? { etag: engineEtag, checksums: {} }
     const version: ObjectVersion = {
       ...(row?.attrs ?? attributes), bucket, key, versionId: row?.mrapVid ?? engineVid, isDeleteMarker: false, isLatest, size,
@@ -362,13 +376,13 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     const v = got.version
     const { bucket: _b, key: _k, versionId: _v, isDeleteMarker: _d, isLatest: _l, size: _s, etag: _e, lastModified: _m, checksums: _c, checksumType: _t, parts: _p, ...current } = v
     const merged = cleanAttributes({ ...current, ...patch })
-    const engineVid = this.engineVid(bucket, key, v.versionId)
+    const engineVid = await this.engineVid(bucket, key, v.versionId)
     const eb = this.engineBucket(bucket)
     const h = await this.engine.call((c) => c.send(new HeadObjectCommand({ Bucket: eb, Key: key, ...(engineVid !== 'null' ? { VersionId: engineVid } : {}) })))
     const engineEtag = unquote(h.ETag)
-    const row = this.current(side.version(bucket, key, engineVid), engineEtag)
-    if (row) side.setAttrs(bucket, key, engineVid, merged)
-    else side.putVersion({ bucket, key, engineVid, engineEtag, mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: merged, digests: { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}), ...(v.parts ? { parts: v.parts } : {}) } })
+    const row = this.current(await side.version(bucket, key, engineVid), engineEtag)
+    if (row) await side.setAttrs(bucket, key, engineVid, merged)
+    else await side.putVersion({ bucket, key, engineVid, engineEtag, mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: merged, digests: { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}), ...(v.parts ? { parts: v.parts } : {}) } })
     return { ...v, ...merged }
   }
 
@@ -376,20 +390,20 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     const side = this.live()
     const eb = this.engineBucket(bucket)
     if (opts.versionId !== undefined) {
-      const engineVid = this.engineVid(bucket, key, opts.versionId)
+      const engineVid = await this.engineVid(bucket, key, opts.versionId)
       await this.readers.pin(eb, key)
       const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: key, VersionId: engineVid })).catch((e: unknown) => {
         if (errorInfo(e).code === 'NoSuchBucket') return { DeleteMarker: false }
         throw e
       }))
-      side.dropVersion(bucket, key, engineVid)
+      await side.dropVersion(bucket, key, engineVid)
       return { versionId: opts.versionId, deleteMarker: r.DeleteMarker === true }
     }
     const leave = await this.buckets.enter(eb, opts.versioning)
     try {
       await this.readers.pin(eb, key)
       const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: key })))
-      if (opts.versioning !== 'Enabled') side.dropVersion(bucket, key, 'null')
+      if (opts.versioning !== 'Enabled') await side.dropVersion(bucket, key, 'null')
       if (opts.versioning === 'Unversioned') return { deleteMarker: false }
       return { versionId: opts.versioning === 'Suspended' ? 'null' : (r.VersionId ?? 'null'), deleteMarker: true }
     } finally {
@@ -402,15 +416,15 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     const eb = this.engineBucket(input.bucket)
     const leave = await this.buckets.enter(eb, 'Enabled')
     try {
-      const old = side.byMrapVid(input.bucket, input.key, input.versionId)
+      const old = await side.byMrapVid(input.bucket, input.key, input.versionId)
       await this.readers.pin(eb, input.key)
       if (old) {
         await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: input.key, VersionId: old.engineVid })))
-        side.dropVersion(input.bucket, input.key, old.engineVid)
+        await side.dropVersion(input.bucket, input.key, old.engineVid)
       }
       const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: input.key })))
       const attributes = cleanAttributes(input.attributes)
-      side.putVersion({
+      await side.putVersion({
         bucket: input.bucket, key: input.key, engineVid: r.VersionId ?? 'null', engineEtag: '', mrapVid: input.versionId,
         lastModifiedMs: input.lastModified.getTime(), isMarker: true, attrs: attributes, digests: null,
       })
@@ -435,10 +449,11 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     if (!r) return { objects: [], commonPrefixes: [], isTruncated: false }
     type Entry = { name: string; object?: ObjectVersion }
     const entries: Entry[] = []
-    for (const o of r.Contents ?? []) {
+    const rows = await side.byEtags(bucket, (r.Contents ?? []).map((o) => [o.Key ?? '', unquote(o.ETag)]))
+    for (const [i, o] of (r.Contents ?? []).entries()) {
       const key = o.Key ?? ''
       const engineEtag = unquote(o.ETag)
-      const row = side.byEtag(bucket, key, engineEtag)
+      const row = rows[i]
       entries.push({ name: key, object: {
         ...(row?.attrs ?? { userMetadata: {}, tags: [] }), bucket, key, versionId: row?.mrapVid ?? 'null', isDeleteMarker: false, isLatest: true,
         size: o.Size ?? 0, etag: row?.digests?.etag ?? engineEtag,
@@ -461,10 +476,13 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     return out
   }
 
+  /** Attributes kept in the engine's metadata (small objects) are not in its listings. */
+  readonly listsAttributes = false
+
   async listVersions(bucket: string, input: ListVersionsInput): Promise<ListVersionsResult> {
     const side = this.live()
     if (input.maxKeys <= 0) return { versions: [], commonPrefixes: [], isTruncated: false }
-    const marker = input.keyMarker !== undefined && input.versionIdMarker !== undefined ? this.engineVid(bucket, input.keyMarker, input.versionIdMarker) : undefined
+    const marker = input.keyMarker !== undefined && input.versionIdMarker !== undefined ? await this.engineVid(bucket, input.keyMarker, input.versionIdMarker) : undefined
     const r = await this.engine.call((c) => c.send(new ListObjectVersionsCommand({
       Bucket: this.engineBucket(bucket), MaxKeys: input.maxKeys,
       ...(input.prefix ? { Prefix: input.prefix } : {}), ...(input.delimiter ? { Delimiter: input.delimiter } : {}),
@@ -472,11 +490,12 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     })).catch((e: unknown) => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }))
     if (!r) return { versions: [], commonPrefixes: [], isTruncated: false }
     const versions: ObjectVersion[] = []
-    const add = (o: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date; ETag?: string; Size?: number }, isDeleteMarker: boolean): void => {
+    type Listed = { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date; ETag?: string; Size?: number }
+    const add = (o: Listed, isDeleteMarker: boolean, found: VersionRow | undefined): void => {
       const key = o.Key ?? ''
       const engineVid = o.VersionId ?? 'null'
       const engineEtag = unquote(o.ETag)
-      const row = this.current(side.version(bucket, key, engineVid), isDeleteMarker ? '' : engineEtag)
+      const row = this.current(found, isDeleteMarker ? '' : engineEtag)
       versions.push({
         ...(row?.attrs ?? { userMetadata: {}, tags: [] }), bucket, key, versionId: row?.mrapVid ?? engineVid, isDeleteMarker,
         isLatest: o.IsLatest === true, size: isDeleteMarker ? 0 : (o.Size ?? 0), etag: isDeleteMarker ? '' : (row?.digests?.etag ?? engineEtag),
@@ -486,15 +505,18 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     }
     // RGW treats a key marker without a version-id marker as inclusive; S3 starts after the key.
     const skip = (o: { Key?: string }): boolean => marker === undefined && input.keyMarker !== undefined && byteOrder(o.Key ?? '', input.keyMarker) <= 0
-    for (const v of r.Versions ?? []) if (!skip(v)) add(v, false)
-    for (const m of r.DeleteMarkers ?? []) if (!skip(m)) add(m, true)
+    const listed: [Listed, boolean][] = [...(r.Versions ?? []).map((v): [Listed, boolean] => [v, false]), ...(r.DeleteMarkers ?? []).map((m): [Listed, boolean] => [m, true])].filter(([o]) => !skip(o))
+    const next: [string, string] | undefined = r.IsTruncated === true && r.NextKeyMarker !== undefined && r.NextVersionIdMarker !== undefined ? [r.NextKeyMarker, r.NextVersionIdMarker] : undefined
+    // The page's rows and the next marker's, in one sidecar query.
+    const rows = await side.versions(bucket, [...listed.map(([o]): [string, string] => [o.Key ?? '', o.VersionId ?? 'null']), ...(next ? [next] : [])])
+    listed.forEach(([o, isDeleteMarker], i) => add(o, isDeleteMarker, rows[i]))
     // The SDK splits versions and markers into two lists; S3's order is keys ascending, newest first.
     versions.sort((a, b) => byteOrder(a.key, b.key) || Number(b.isLatest) - Number(a.isLatest) || b.lastModified.getTime() - a.lastModified.getTime())
     const out: ListVersionsResult = { versions, commonPrefixes: (r.CommonPrefixes ?? []).flatMap((p) => (p.Prefix !== undefined ? [p.Prefix] : [])), isTruncated: r.IsTruncated === true }
     if (out.isTruncated) {
       if (r.NextKeyMarker !== undefined) out.nextKeyMarker = r.NextKeyMarker
       if (r.NextVersionIdMarker !== undefined && r.NextKeyMarker !== undefined) {
-        out.nextVersionIdMarker = side.version(bucket, r.NextKeyMarker, r.NextVersionIdMarker)?.mrapVid ?? r.NextVersionIdMarker
+        out.nextVersionIdMarker = rows[listed.length]?.mrapVid ?? r.NextVersionIdMarker
       }
     }
     return out
