@@ -25,6 +25,7 @@ import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
 import { ADMIN, failure } from '../helpers/server.js'
 import { startPostgres, type PgCluster } from '../helpers/postgres.js'
 import { PgStateStore } from '../../src/state/postgres/pg-state.js'
+import type { PgTaskQueue } from '../../src/replication/pg-queue.js'
 import { LeaseQueue } from '../../src/state/postgres/lease-queue.js'
 import { startReplication, type ReplicationService } from '../../src/replication/index.js'
 import { NO_REPLICATION, type Core } from '../../src/core/core.js'
@@ -41,6 +42,8 @@ let east: S3Client, west: S3Client
 let stateB: PgStateStore
 let nodeA: ReplicationService, nodeB: ReplicationService
 const pools: pg.Pool[] = []
+/** Node B's warnings, as JSON lines (what its worker says about leases). */
+const logB: string[] = []
 
 function world(): ReturnType<typeof replicationWorld> {
   const w = replicationWorld()
@@ -79,7 +82,8 @@ before(async () => {
   s.services.replication = nodeA.hooks
   // Node B: its own state store and pool on the same database, the same region stores.
   stateB = await PgStateStore.open({ connection: cluster.config, backstopMs: 500 })
-  const coreB: Core = { ...s.services, state: stateB, replication: NO_REPLICATION }
+  const logger = pino({ level: 'warn' }, { write: (line: string) => { logB.push(line) } })
+  const coreB: Core = { ...s.services, state: stateB, replication: NO_REPLICATION, log: logger }
   nodeB = startReplication(coreB, NODE)
   coreB.replication = nodeB.hooks
 })
@@ -167,6 +171,43 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     assert.equal(await late.complete(lease), false)
     assert.equal((await east.send(new HeadObjectCommand({ Bucket: SRC, Key: 'orphan', VersionId: versionId }))).ReplicationStatus, 'COMPLETED')
   }
+
+  test('a worker whose lease is taken over mid-task drops its result: counted once, by the holder that completes', async () => {
+    await nodeA.pause()
+    const spy = new pg.Client(cluster.config)
+    await spy.connect()
+    try {
+      const owner = (nodeB.queue as PgTaskQueue).owner
+      const body = Buffer.alloc(16 << 20, 7).toString()
+      let stolen: { key: string; versionId: string } | undefined
+      for (let round = 0; round < 5 && !stolen; round++) {
+        await nodeB.pause()
+        const doneBefore = await fleetDone(), bBefore = completed(nodeB)
+        const key = `taken-over-${round}`
+        const versionId = await put(east, SRC, key, body)
+        nodeB.resume()
+        // Another holder takes the lease as soon as node B holds it (as if B's lease had run out),
+        // with a short expiry so that the task comes back.
+        const until = Date.now() + 5000
+        while (Date.now() < until) {
+          const r = await spy.query(`UPDATE mrap_task SET lease_token = gen_random_uuid(), lease_expires_at = now() + interval '300 milliseconds'
+            WHERE queue = 'replication' AND lease_owner = $1 AND payload::jsonb->>'key' = $2 RETURNING id`, [owner, key])
+          if (r.rowCount === 1) break
+          if ((await spy.query("SELECT 1 FROM mrap_task WHERE queue = 'replication' AND payload::jsonb->>'key' = $1", [key])).rowCount === 0) break
+        }
+        await nodeB.idle()
+        assert.equal(completed(nodeB) - bBefore, 1, 'one completion, whatever happened to the first attempt')
+        assert.equal(await fleetDone() - doneBefore, 1)
+        assert.equal((await headDst(key, versionId)).ReplicationStatus, 'REPLICA')
+        if (logB.some((l) => l.includes('lost its lease') || l.includes('after its lease was taken over'))) stolen = { key, versionId }
+      }
+      assert.ok(stolen, 'the lease was taken over mid-task in one of five rounds')
+      await waitFor('COMPLETED', async () => (await east.send(new HeadObjectCommand({ Bucket: SRC, Key: stolen!.key, VersionId: stolen!.versionId }))).ReplicationStatus === 'COMPLETED')
+    } finally {
+      await spy.end()
+      nodeA.resume(); nodeB.resume()
+    }
+  })
 
   test('every node start enqueues a PENDING version that lost its task, once however many nodes start', async () => {
     await nodeA.pause(); await nodeB.pause()
