@@ -130,6 +130,23 @@ describe('PostgreSQL state across nodes', () => {
     assert.equal(reloads.length, 1)
   })
 
+  it('each node prunes the change log on a timer: rows past keepChangesMs go, newer ones stay', async () => {
+    const b = await node()
+    await b.put('fleet', 'old-change', '1')
+    await cluster.sql(`UPDATE mrap_change SET at = now() - interval '2 hours' WHERE k = 'old-change'`)
+    const a = await node({ keepChangesMs: 3_600_000, pruneEveryMs: 100 })
+    await a.put('fleet', 'new-change', '2')
+    const count = async (k: string): Promise<number> => Number((await cluster.sql<{ n: string }>('SELECT count(*) AS n FROM mrap_change WHERE k = $1', [k]))[0]!.n)
+    const t0 = Date.now()
+    while ((await count('old-change')) !== 0) {
+      if (Date.now() - t0 > 3000) assert.fail('the old change was not pruned within 3 s')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.equal(await count('new-change'), 1, 'a change younger than keepChangesMs stays')
+    // The records themselves are untouched: only the log of changes to them goes.
+    assert.equal(a.get('fleet', 'old-change'), '1')
+  })
+
   it('migrates once when several nodes start together, and refuses a schema newer than it knows', async () => {
     await cluster.sql('CREATE DATABASE fresh')
     const pools = [0, 1, 2].map(() => new pg.Pool({ ...cluster.config, database: 'fresh', max: 1 }))

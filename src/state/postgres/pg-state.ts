@@ -29,6 +29,13 @@ export interface PgStateOptions {
   /** Connect and query timeout: past it the database counts as down and writes get 503. */
   timeoutMs?: number
   poolSize?: number
+  /**
+   * How long change-log rows are kept (default a day), and how often each node drops older ones
+   * (default hourly). A node that was away longer than that reloads everything on return, so the
+   * log only has to cover short absences; without pruning it grows with every change, forever.
+   */
+  keepChangesMs?: number
+  pruneEveryMs?: number
   /** Background failures (catch-up while the database is down); the store keeps serving. */
   onError?: (err: unknown) => void
 }
@@ -58,12 +65,13 @@ export class PgStateStore implements StateStore {
   private catching: Promise<void> | undefined
   private again = false
   private backstop: NodeJS.Timeout | undefined
+  private pruner: NodeJS.Timeout | undefined
   private closed = false
   /** Catch-ups done (tests wait on it). */
   catchUps = 0
 
   private constructor(options: PgStateOptions) {
-    this.opts = { backstopMs: 5000, pingMs: 5000, timeoutMs: 3000, poolSize: 5, ...options }
+    this.opts = { backstopMs: 5000, pingMs: 5000, timeoutMs: 3000, poolSize: 5, keepChangesMs: 86_400_000, pruneEveryMs: 3_600_000, ...options }
     const base: pg.ClientConfig = typeof options.connection === 'string' ? { connectionString: options.connection } : options.connection
     const config: pg.PoolConfig = {
       ...base, max: this.opts.poolSize, keepAlive: true,
@@ -87,6 +95,11 @@ export class PgStateStore implements StateStore {
     await store.listener.start()
     store.backstop = setInterval(() => store.requestCatchUp(), store.opts.backstopMs)
     store.backstop.unref()
+    // Every node prunes (no leader to lose); the deletes are idempotent and the watermark only rises.
+    store.pruner = setInterval(() => {
+      store.pruneChanges(store.opts.keepChangesMs).catch((err: unknown) => store.opts.onError?.(err))
+    }, store.opts.pruneEveryMs)
+    store.pruner.unref()
     return store
   }
 
@@ -316,6 +329,7 @@ export class PgStateStore implements StateStore {
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.backstop)
+    clearInterval(this.pruner)
     await this.listener.close()
     await this.catching
     await this.pool.end().catch(() => undefined)
