@@ -12,7 +12,8 @@
  * Prints one JSON line per case and per goal, then a summary line. `npm run bench` runs it after
  * the micro-benchmarks (BENCH_SKIP_UPSTREAM=1 skips it); alone:
  *   node --import tsx bench/upstream.ts
- * with run.ts's BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_CASES, BENCH_MRAP_NODE_ARGS, and
+ * with run.ts's BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_CASES, BENCH_MRAP_NODE_ARGS,
+ * BENCH_UPSTREAM_WARMUP (seconds of warm-up per case, default 6), and
  * BENCH_MRAP_MAIN=<a compiled cli/main.js> to measure a build made elsewhere (bin/mrap.mjs falls
  * back to tsx whenever any source is newer than dist/, as it is while others edit the tree).
  */
@@ -33,6 +34,7 @@ const num = (name: string, dflt: number): number => { const v = Number(process.e
 const SECONDS = num('BENCH_SECONDS', 3)
 const ROUNDS = num('BENCH_ROUNDS', 3)
 const CONNECTIONS = num('BENCH_CONNECTIONS', 16)
+const WARMUP = num('BENCH_UPSTREAM_WARMUP', 6)
 const KiB = 1024
 const MiB = 1024 * KiB
 const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
@@ -172,7 +174,11 @@ try {
     if (r.status !== 200 || (c.method === 'GET' && body.length !== c.size)) throw new Error(`${c.name}: ${r.status} ${body.toString('utf8', 0, 300)}`)
   }
   const results = new Map<string, { rps: number; bad: number; p50Ms: number; mrapUs: number; mrapSysUs: number; rgwUs: number }[]>(cases.map((c) => [c.name, []]))
-  for (const c of cases) await wrk(c.urls, c.method, c.size, 1)
+  // Warm-up: V8 optimizes mrap's request path over its first few thousand requests, and at the
+  // 100-500 rps of these cases a 1 s warm-up left that compiling inside the measured rounds (a
+  // perf profile of mrap during a PUT round: 27% of its CPU in TurboFan's compile threads, on the
+  // engine's core). RGW is compiled C++; warming it longer changes nothing.
+  for (const c of cases) await wrk(c.urls, c.method, c.size, WARMUP)
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
       const m0 = cpuSplit(mrap.pid), g0 = cpuSeconds(rgwPid)

@@ -45,6 +45,21 @@ test('a write that straddles a second boundary is not pinned', () => {
   assert.equal(clock.secondOf(boundary - 300, boundary + 300), undefined)
 })
 
+test('the write\'s own answer bounds its second: a late-heard answer still pins the earlier second', () => {
+  const clock = new EngineClock()
+  const base = Date.UTC(2026, 0, 1, 12, 0, 0)
+  feed(clock, 0, base, 40, 73)
+  const boundary = Date.UTC(2026, 0, 1, 12, 0, 10)
+  // Sent 60 ms before a boundary, heard 40 ms after it (a busy event loop): the engine stamped
+  // the write and answered before the boundary, and its Date says so.
+  assert.equal(clock.secondOf(boundary - 60, boundary + 40), undefined, 'without the answer\'s Date')
+  assert.equal(clock.secondOf(boundary - 60, boundary + 40, httpDate(boundary - 1000)), boundary - 1000)
+  // Answered after the boundary: the write may be on either side, so it is still not pinned.
+  assert.equal(clock.secondOf(boundary - 60, boundary + 40, httpDate(boundary)), undefined)
+  // A Date before the write could have happened contradicts the bounds: not pinned either.
+  assert.equal(clock.secondOf(boundary + 200, boundary + 260, httpDate(boundary - 1000)), undefined)
+})
+
 test('too few answers, or answers close together, are not trusted', () => {
   const clock = new EngineClock()
   const base = Date.UTC(2026, 0, 1, 12, 0, 0, 400)

@@ -53,13 +53,20 @@ export class EngineClock {
 
   /**
    * The engine second (ms since the epoch) of an event the engine placed between `sent` and
-   * `received`, or undefined when the bounds do not pin it to one second.
+   * `received`, or undefined when the bounds do not pin it to one second. `answered`: the Date
+   * of the answer that reported the event. The engine stamps that Date when it sends the answer,
+   * after the event (a PUT whose body crossed a second boundary: its Date and Last-Modified are
+   * both the later second, checked on RGW 16.2.15), so the event's second is at most the Date's.
+   * That bound drops everything after the answer left (the way back, mrap's own event-loop delay),
+   * which under load was most of the window: without it ~40% of a loaded bench's PUTs straddled.
    */
-  secondOf(sent: number, received: number): number | undefined {
+  secondOf(sent: number, received: number, answered?: string): number | undefined {
     if (this.agreeing < TRUST || this.high - this.low > MAX_WIDTH_MS) return undefined
     const widen = Math.max(0, received - this.at) * SLEW + MARGIN_MS
     const first = Math.floor((sent + this.low - widen) / 1000)
-    const last = Math.floor((received + this.high + widen) / 1000)
+    let last = Math.floor((received + this.high + widen) / 1000)
+    const d = answered ? Date.parse(answered) : NaN
+    if (Number.isFinite(d)) last = Math.min(last, Math.floor(d / 1000))
     return first === last ? first * 1000 : undefined
   }
 }
