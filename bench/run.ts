@@ -13,7 +13,7 @@
  * Environment knobs: BENCH_SECONDS (per measured case, default 3), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 16), BENCH_BIG_MIB (default 1024), BENCH_LOADGEN=wrk|node (default wrk,
  * installed from Debian when missing and root; node = bench/http-load.ts), BENCH_MRAP_LOG_LEVEL
- * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_SKIP_UPSTREAM=1 (no bench/upstream.ts), BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
+ * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_SKIP_UPSTREAM=1 (no bench/upstream.ts), BENCH_SKIP_FLEET=1 (no bench/fleet.ts), BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
  * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is),
  * BENCH_HOLD_SECONDS=N (print the server pids and a presigned URL, then wait N s before the cases).
  */
@@ -457,6 +457,12 @@ async function main(): Promise<void> {
     log('bench/upstream.ts: signed GET/PUT through mrap over Ceph RGW vs straight to RGW')
     micro.push(await runMicro('upstream', 600_000))
   }
+  // Issue 17: a node on PostgreSQL state against one on embedded state, and route flips crossing
+  // two nodes (bench/fleet.ts: its own PostgreSQL and RGW, about 1 min). BENCH_SKIP_FLEET=1 skips it.
+  if (process.env.BENCH_SKIP_FLEET !== '1') {
+    log('bench/fleet.ts: PostgreSQL state vs embedded state; route flips between two nodes')
+    micro.push(await runMicro('fleet', 600_000))
+  }
 
   // Issue 5: an MRAP GET (SigV4A, over TLS, routed) costs no more server CPU per request than a
   // direct SigV4 GET plus 1.5 P-256 verifications (the one SigV4A needs cannot be cached). The
@@ -486,6 +492,9 @@ async function main(): Promise<void> {
     // Issue 16: signed GET/PUT through mrap over RGW vs straight to RGW (bench/upstream.ts).
     ...((micro.find((m) => m.name === 'upstream')?.lines ?? []) as { bench?: string; goal?: string; value?: number; met?: boolean }[])
       .filter((l) => l.bench === 'upstream-http' && l.goal !== undefined).map((l) => ({ goal: l.goal!, value: l.value ?? NaN, met: l.met === true })),
+    // Issue 17: what PostgreSQL state costs a node; how fast a change crosses nodes (bench/fleet.ts).
+    ...((micro.find((m) => m.name === 'fleet')?.lines ?? []) as { bench?: string; goal?: string; value?: number; met?: boolean }[])
+      .filter((l) => l.bench === 'fleet' && l.goal !== undefined).map((l) => ({ goal: l.goal!, value: l.value ?? NaN, met: l.met === true })),
   ]
   const out: string[] = []
   out.push('')
