@@ -69,7 +69,17 @@ export async function createBucket(req: NamedBucketRequest): Promise<S3Response>
     throw s3Error('BucketAlreadyExists', { fields: { BucketName: name } })
   }
   req.log.info({ bucket: name, region }, 'bucket created')
-  return empty(200, { location: `/${name}` })
+  return empty(200, { location: locationOf(req, name, region) })
+}
+
+/**
+ * The Location S3 answers: `/<bucket>` in us-east-1, elsewhere the bucket's virtual-hosted URL on
+ * the global endpoint, `http://` included ("Location": "http://my-bucket.s3.amazonaws.com/" in the
+ * AWS CLI's create-bucket example for eu-west-1; the API reference only says "a forward slash
+ * followed by the name of the bucket", which is the us-east-1 answer).
+ */
+function locationOf(req: NamedBucketRequest, name: string, region: string): string {
+  return region === 'us-east-1' ? `/${name}` : `http://${name}.s3.${req.core.world.dnsSuffix}/`
 }
 
 function alreadyExists(req: NamedBucketRequest, existing: BucketRecord, region: string): S3Response {
