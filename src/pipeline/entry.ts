@@ -20,6 +20,7 @@ import type { Origin } from '../core/origin.js'
 import { misdirected } from '../network/tunnel-host.js'
 import { authenticateRequest, principalOf } from './credentials.js'
 import { executeS3 } from './execute.js'
+import { addCorsHeaders, answerPreflight } from '../s3/cors.js'
 
 const MAX_KEY_BYTES = 1024
 
@@ -47,6 +48,7 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
   const info: Record<string, string | undefined> = {}
   let envelope: ErrorEnvelope = 's3'
   let service = 's3'
+  let s3Target: Target | undefined
   try {
     const host = header(req.headers, 'host')
     if (origin.host !== undefined && host !== origin.host) { const e = misdirected(host, origin.host); if (e) throw e }
@@ -57,6 +59,7 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
       envelope = handler.envelope
       result = await handler.handle({ req, view, target, origin, requestId, log, info })
     } else {
+      s3Target = target
       result = await runS3(s, req, view, target, origin, requestId, log, info)
     }
   } catch (err) {
@@ -70,6 +73,9 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
     // The body of a failed upload must not be left unread on a keep-alive connection.
     if (!req.readableEnded) req.resume()
   }
+  // CORS headers go on every answer of a bucket with a matching rule, errors included (a preflight
+  // has its own); only a request with an Origin pays for the lookup.
+  if (s3Target && method !== 'OPTIONS' && req.headers.origin !== undefined) addCorsHeaders(s.state, s3Target, view.rawPath, method, req.headers, result)
   const sending = writeResult(res, result, { requestId, hostId }, method)
   if (sending) await sending
   const ms = performance.now() - started
@@ -99,6 +105,8 @@ function runS3(s: Core, req: IncomingMessage, view: HttpRequestView, target: Tar
   const { bucket: bucketName, key } = addressOf(target, view.rawPath)
   if (bucketName !== undefined && !isAddressableBucketName(bucketName)) throw s3Error('InvalidBucketName', { fields: { BucketName: bucketName } })
   if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) throw s3Error('KeyTooLongError', { fields: { Size: Buffer.byteLength(key), MaxSizeAllowed: MAX_KEY_BYTES } })
+  // A preflight is unsigned by nature: it is answered from the bucket's CORS rules, before authentication.
+  if (view.method === 'OPTIONS' && bucketName !== undefined) return Promise.resolve(answerPreflight(s.state, bucketName, key, req.headers))
   const query = s3Query(view.rawQuery)
   const op = classify(view.method, bucketName, key, query, req.headers)
   info.op = op.name; info.bucket = bucketName; info.key = key

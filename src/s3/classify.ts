@@ -13,6 +13,7 @@ export type OperationName =
   | 'GetPublicAccessBlock' | 'PutPublicAccessBlock' | 'DeletePublicAccessBlock'
   | 'GetBucketReplication' | 'PutBucketReplication' | 'DeleteBucketReplication'
   | 'GetBucketAcl' | 'DeleteObjects'
+  | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PostObject'
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
   | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
@@ -39,6 +40,9 @@ const SUBRESOURCES = new Set([
 type Row = [method: string, sub: string | null, name: OperationName, body: Operation['body']]
 
 const BUCKET_TABLE: Row[] = [
+  ['GET', 'cors', 'GetBucketCors', 'none'], ['PUT', 'cors', 'PutBucketCors', 'xml'], ['DELETE', 'cors', 'DeleteBucketCors', 'none'],
+  // A browser's form upload: the pipeline serves it before authentication (the form carries the signature).
+  ['POST', null, 'PostObject', 'none'],
   ['GET', 'versioning', 'GetBucketVersioning', 'none'], ['PUT', 'versioning', 'PutBucketVersioning', 'xml'],
   ['GET', 'policy', 'GetBucketPolicy', 'none'], ['PUT', 'policy', 'PutBucketPolicy', 'json'], ['DELETE', 'policy', 'DeleteBucketPolicy', 'none'],
   ['GET', 'policyStatus', 'GetBucketPolicyStatus', 'none'],
@@ -135,6 +139,9 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
     case 'GetBucketReplication': return ['s3:GetReplicationConfiguration']
     case 'PutBucketReplication': case 'DeleteBucketReplication': return ['s3:PutReplicationConfiguration']
     case 'GetBucketAcl': return ['s3:GetBucketAcl']
+    case 'GetBucketCors': return ['s3:GetBucketCORS']
+    case 'PutBucketCors': case 'DeleteBucketCors': return ['s3:PutBucketCORS']
+    case 'PostObject': return ['s3:PutObject']
     case 'DeleteObjects': return ['s3:DeleteObject']
     case 'GetObject': case 'HeadObject': return [versioned ? 's3:GetObjectVersion' : 's3:GetObject']
     case 'PutObject': case 'CopyObject': case 'CreateMultipartUpload': case 'UploadPart': case 'UploadPartCopy': case 'CompleteMultipartUpload':
@@ -152,10 +159,11 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
 /**
  * OPTIONS is a CORS preflight, answered before authentication: a browser sends it unsigned, and
  * a presigned URL's query does not make it a signed request (OPTIONS object, S3 API reference:
- * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html). mrap accepts no CORS
- * configuration (PutBucketCors is not implemented), so every bucket is one "without CORS", where
- * S3 answers 403 AccessForbidden "CORSResponse: CORS is not enabled for this bucket." and, without
- * an Origin, 400 BadRequest "Insufficient information. Origin request header needed."
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html). The S3 data plane
+ * answers it from the bucket's rules before classifying (s3/cors.ts); what reaches this point is a
+ * preflight to a Multi-Region Access Point, which serves no CORS (docs/aws/cors.md §MRAP), so it
+ * gets S3's answer for "no CORS": 403 AccessForbidden "CORSResponse: CORS is not enabled for this
+ * bucket." and, without an Origin, 400 BadRequest "Insufficient information. Origin request header needed."
  */
 function preflight(headers: Record<string, string | string[] | undefined>, resourceType: 'BUCKET' | 'OBJECT'): never {
   if (headers.origin === undefined) throw s3Error('BadRequest', { message: 'Insufficient information. Origin request header needed.' })

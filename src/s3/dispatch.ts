@@ -11,6 +11,7 @@ import * as list from './ops/list.js'
 import * as mpu from './ops/multipart.js'
 import * as tagging from './ops/tagging.js'
 import { deleteObjects } from './ops/delete-objects.js'
+import * as cors from './cors.js'
 import { checkExpectedOwner, checkUnsupportedHeaders } from './unsupported.js'
 
 type ObjectOperation =
@@ -35,6 +36,11 @@ const BUCKET: Record<BucketOperation, Handler<BucketRequest>> = {
   GetBucketVersioning: bucket.getBucketVersioning,
   PutBucketVersioning: bucket.putBucketVersioning,
   GetBucketAcl: bucket.getBucketAcl,
+  GetBucketCors: cors.getBucketCors,
+  PutBucketCors: cors.putBucketCors,
+  DeleteBucketCors: cors.deleteBucketCors,
+  // Served before authentication by pipeline/entry.ts (its signature is in the form, not the request).
+  PostObject: () => Promise.reject(s3Error('MethodNotAllowed')),
   GetBucketPolicy: config.getBucketPolicy,
   PutBucketPolicy: config.putBucketPolicy,
   DeleteBucketPolicy: config.deleteBucketPolicy,

@@ -54,6 +54,11 @@ export const S3_ERRORS = {
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
+  // CORS and browser POST uploads: the wire's wording where it differs from the error table (sic included).
+  NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
+  MalformedPOSTRequest: { status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' },
+  MaxPostPreDataLengthExceeded: { status: 400, message: 'Your POST request fields preceeding the upload file was too large.' },
+  InvalidPolicyDocument: { status: 400, message: 'The content of the form does not meet the conditions specified in the policy document.' },
   NoSuchUpload: { status: 404, message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.' },
   NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   NoSuchAccessPoint: { status: 404, message: 'The specified accesspoint does not exist' },
