@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto'
 import { esc } from '../s3/xml.js'
 import { checkEndpointPolicy, checkEndpointRequest, offeredServices, type EndpointProblem } from '../network/endpoint-rules.js'
 import {
-  DEFAULT_ENDPOINT_POLICY, endpointDnsName, hostedZoneId, privateDnsNames, type EndpointRecord, type EndpointType,
+  defaultEndpointPolicy, endpointDnsName, hostedZoneId, privateDnsNames, type EndpointRecord, type EndpointType,
 } from '../network/vpcs.js'
 import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './call.js'
 import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
@@ -95,7 +95,7 @@ const createVpcEndpoint: Ec2Op = async (call) => {
 
   const rec = s.vpcs.newEndpoint({
     vpcId: vpc.id, owner: vpc.owner, region: vpc.region, type: type as EndpointType, service,
-    policy: policy ?? DEFAULT_ENDPOINT_POLICY, privateDns, subnets, routeTables, tags,
+    policy: policy ?? defaultEndpointPolicy(type as EndpointType), privateDns, subnets, routeTables, tags,
     securityGroups: type === 'Interface' ? (groups.length > 0 ? groups : [defaultGroup(vpc.id)]) : [],
     createdAt: s.clock().toISOString(),
     // S3 interface endpoints: with private DNS on and a gateway present, in-VPC traffic keeps using the gateway.
@@ -118,7 +118,7 @@ const modifyVpcEndpoint: Ec2Op = async (call) => {
   const reset = p.bool('ResetPolicy')
   const policy = p.opt('PolicyDocument')
   if (reset === true && policy !== undefined) throw ec2Error('InvalidParameterCombination', 'ResetPolicy and PolicyDocument cannot be specified together.')
-  if (reset === true) next.policy = DEFAULT_ENDPOINT_POLICY
+  if (reset === true) next.policy = defaultEndpointPolicy(cur.type)
   if (policy !== undefined) { fail(checkEndpointPolicy(s, policy)); next.policy = policy }
   const others = s.vpcs.listEndpoints({ vpcId: cur.vpcId }).filter((e) => e.id !== cur.id)
   const privateDns = p.bool('PrivateDnsEnabled')

@@ -50,8 +50,26 @@ export interface EndpointRecord {
 
 export { S3_GLOBAL_SERVICE, regionalS3Service }
 
-/** The exact default policy EC2 attaches when none is given (docs/aws/privatelink.md §Endpoint policy). */
+/** The full-access policy as the documentation prints it (docs/aws/privatelink.md §Endpoint policy): what explain assumes for an endpoint it knows no policy of. */
 export const DEFAULT_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+
+/**
+ * The default policy text EC2 attaches when none is given, byte for byte as DescribeVpcEndpoints
+ * returns it, which differs by endpoint type (docs/aws/privatelink.md §Endpoint policy): a gateway
+ * endpoint's carries `"Version":"2008-10-17"`, an interface endpoint's has no Version and comes
+ * pretty-printed. The documentation shows neither (only the Statement); scripts compare what AWS returns.
+ */
+export const DEFAULT_GATEWAY_ENDPOINT_POLICY = '{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+export const DEFAULT_INTERFACE_ENDPOINT_POLICY = '{\n  "Statement": [\n    {\n      "Action": "*", \n      "Effect": "Allow", \n      "Principal": "*", \n      "Resource": "*"\n    }\n  ]\n}'
+
+export function defaultEndpointPolicy(type: EndpointType): string {
+  return type === 'Gateway' ? DEFAULT_GATEWAY_ENDPOINT_POLICY : DEFAULT_INTERFACE_ENDPOINT_POLICY
+}
+
+/** Whether a policy text is one of the defaults (world export leaves those out). */
+export function isDefaultEndpointPolicy(text: string): boolean {
+  return text === DEFAULT_ENDPOINT_POLICY || text === DEFAULT_GATEWAY_ENDPOINT_POLICY || text === DEFAULT_INTERFACE_ENDPOINT_POLICY
+}
 
 /** What stands in for an endpoint policy that does not compile: it denies, never lets all through. */
 export const DENY_ALL_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}'

@@ -8,7 +8,7 @@ import type { Core } from '../core/core.js'
 import { policyText, type World, type WorldEndpoint, type WorldVpc } from '../world/schema.js'
 import { checkEndpointRequest } from './endpoint-rules.js'
 import type { StateOp } from '../state/state-store.js'
-import { DEFAULT_ENDPOINT_POLICY, parseCidr, putEndpointOp, putVpcOp, type EndpointRecord, type VpcRecord } from './vpcs.js'
+import { defaultEndpointPolicy, parseCidr, putEndpointOp, putVpcOp, type EndpointRecord, type VpcRecord } from './vpcs.js'
 
 export interface WorldVpcIssue { path: (string | number)[]; message: string }
 
@@ -59,7 +59,7 @@ function applyEndpoint(s: Core, vpc: VpcRecord, _v: WorldVpc, e: WorldEndpoint, 
     (e.id === undefined ? inVpc.find((x) => x.type === e.type && x.service === e.service) : undefined)
   const fields = {
     vpcId: vpc.id, owner: vpc.owner, region: vpc.region, type: e.type, service: e.service,
-    policy: e.policy === undefined ? DEFAULT_ENDPOINT_POLICY : policyText(e.policy),
+    policy: e.policy === undefined ? defaultEndpointPolicy(e.type) : policyText(e.policy),
     privateDns: e.type === 'Interface' ? e.privateDns : false,
     ...(e.type === 'Interface' && e.privateDnsOnlyForInboundResolver !== undefined ? { privateDnsOnlyForInboundResolver: e.privateDnsOnlyForInboundResolver } : {}),
     subnets: e.subnets ?? [], securityGroups: [], routeTables: [], tags: {},

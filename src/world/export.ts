@@ -10,7 +10,7 @@ import { stringify } from 'yaml'
 import type { Core } from '../core/core.js'
 import type { IamStore } from '../iam/store.js'
 import type { World } from './schema.js'
-import { DEFAULT_ENDPOINT_POLICY } from '../network/vpcs.js'
+import { isDefaultEndpointPolicy } from '../network/vpcs.js'
 
 type Json = Record<string, unknown>
 
@@ -130,7 +130,7 @@ function exportVpcs(s: Core): Json[] {
       const ep: Json = { id: e.id, type: e.type, service: e.service }
       if (e.type === 'Interface') ep.privateDns = e.privateDns
       if (e.privateDnsOnlyForInboundResolver !== undefined) ep.privateDnsOnlyForInboundResolver = e.privateDnsOnlyForInboundResolver
-      if (e.policy !== DEFAULT_ENDPOINT_POLICY) ep.policy = doc(e.policy)
+      if (!isDefaultEndpointPolicy(e.policy)) ep.policy = doc(e.policy)
       return ep
     })
     if (endpoints.length) out.endpoints = endpoints

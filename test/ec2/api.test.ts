@@ -10,7 +10,8 @@ import { startTestServer, failure, READER, PARTNER_ADMIN, type TestServer } from
 import { ec2Client, SEED_VPC, SEED_VPCE } from '../network/helpers.js'
 
 const S3_GLOBAL = 'com.amazonaws.s3-global.accesspoint'
-const DEFAULT_POLICY = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+/** An interface endpoint's default policy as DescribeVpcEndpoints returns it (test/ec2/default-endpoint-policy.test.ts). */
+const DEFAULT_POLICY = '{\n  "Statement": [\n    {\n      "Action": "*", \n      "Effect": "Allow", \n      "Principal": "*", \n      "Resource": "*"\n    }\n  ]\n}'
 
 describe('EC2 API: VPCs and endpoints', () => {
   let s: TestServer
