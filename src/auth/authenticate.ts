@@ -128,7 +128,7 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
       fields: { AWSAccessKeyId: p.accessKeyId, StringToSign: stringToSign, SignatureProvided: p.signature, CanonicalRequest: creq },
     })
 
-  let chunkSigner
+  let chunkSigner: HmacChunkSigner | EcdsaChunkSigner | undefined
   if (isV4A) {
     const key = opts.keyCache.publicKey(credential.accessKeyId, credential.secretAccessKey)
     if (!HEX.test(p.signature) || p.signature.length > 160) throw mismatch()

@@ -78,7 +78,7 @@ export class AwsChunkedDecoder extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.state !== 'done') return cb(s3Error('IncompleteBody', { message: 'The request body terminated unexpectedly' }))
+    if (this.state !== 'done') { cb(s3Error('IncompleteBody', { message: 'The request body terminated unexpectedly' })); return }
     cb()
   }
 

@@ -27,7 +27,7 @@ export class LengthCheck extends Transform {
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length
-    if (this.expected !== undefined && this.seen > this.expected) return cb(s3Error('IncompleteBody', { message: 'The request body is longer than Content-Length.' }))
+    if (this.expected !== undefined && this.seen > this.expected) { cb(s3Error('IncompleteBody', { message: 'The request body is longer than Content-Length.' })); return }
     cb(null, chunk)
   }
   override _flush(cb: TransformCallback): void {
@@ -48,7 +48,8 @@ export class Sha256Check extends Transform {
   override _flush(cb: TransformCallback): void {
     const got = this.h.digest('hex')
     if (got !== this.expectedHex) {
-      return cb(s3Error('XAmzContentSHA256Mismatch', { fields: { ClientComputedContentSHA256: this.expectedHex, S3ComputedContentSHA256: got } }))
+      cb(s3Error('XAmzContentSHA256Mismatch', { fields: { ClientComputedContentSHA256: this.expectedHex, S3ComputedContentSHA256: got } }))
+      return
     }
     cb()
   }

@@ -112,6 +112,7 @@ export function canonicalHeaderValue(v: string | string[] | undefined): string {
 // Anything but printable ASCII with single inner spaces. Most values (dates, hashes, hosts) have
 // none of it, and then one test with no allocation is the whole cost.
 const NEEDS_WORK = /[^\x20-\x7e]|^ | $| {2}/
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is every ASCII byte, control characters included, on purpose
 const NON_ASCII = /[^\x00-\x7f]/
 const WS_RUN = /\s+/g
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import { Readable } from 'node:stream'
 import { authenticate, decodeBody, SigV4AKeyCache, SigV4KeyCache, type AuthResult, type HttpRequestView, type SigningCredential } from './index.js'
-import { HmacChunkSigner } from './chunk-signer.js'
+import type { HmacChunkSigner } from './chunk-signer.js'
 import { checksumOf } from '../shared/checksums.js'
 import { isS3Error, type S3Error } from '../shared/errors.js'
 

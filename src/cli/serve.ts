@@ -42,7 +42,7 @@ function tryLine(s: Core, dataDir: string): string {
 }
 
 export async function serveCommand(opts: ServeOptions): Promise<void> {
-  let running
+  let running: Awaited<ReturnType<typeof startServer>>
   try {
     running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, timeouts: timeoutsOf(opts), ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}), ...(opts.sealingKeyFile ? { sealingKeyFile: opts.sealingKeyFile } : {}), ...(opts.state ? { state: opts.state } : {}) })
   } catch (e) {

@@ -35,7 +35,7 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
       const inline = (list: { name: string; document: unknown }[]): Record<string, string> => Object.fromEntries(list.map((p) => [p.name, policyText(p.document as string)]))
       for (const [gi, g] of a.groups.entries()) {
         st.put('group', { account: a.id, name: g.name, path: g.path, id: uniqueId('AGPA', `${a.id}/${g.name}`), createdAt: CREATED, inline: inline(g.policies), attached: g.managedPolicies.map(ref) })
-        g.policies.forEach((p, i) => identityPolicies.push(identityPolicy(opts.catalog, p.name, `group ${a.id}/${g.name}`, policyText(p.document), ['accounts', ai, 'groups', gi, 'policies', i, 'document'], 'inline-group', g.name)))
+        g.policies.forEach((p, i) => { identityPolicies.push(identityPolicy(opts.catalog, p.name, `group ${a.id}/${g.name}`, policyText(p.document), ['accounts', ai, 'groups', gi, 'policies', i, 'document'], 'inline-group', g.name)) })
       }
       for (const [ui, u] of a.users.entries()) {
         st.put('user', {
@@ -44,7 +44,7 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
           groups: u.groups.map((g) => a.groups.find((x) => x.name.toLowerCase() === g.toLowerCase())?.name ?? g),
           ...(u.permissionsBoundary !== undefined ? { boundary: ref(u.permissionsBoundary) } : {}), tags: u.tags,
         })
-        u.policies.forEach((p, i) => identityPolicies.push(identityPolicy(opts.catalog, p.name, `user ${a.id}/${u.name}`, policyText(p.document), ['accounts', ai, 'users', ui, 'policies', i, 'document'], 'inline-user', u.name)))
+        u.policies.forEach((p, i) => { identityPolicies.push(identityPolicy(opts.catalog, p.name, `user ${a.id}/${u.name}`, policyText(p.document), ['accounts', ai, 'users', ui, 'policies', i, 'document'], 'inline-user', u.name)) })
       }
       for (const [ri, r] of a.roles.entries()) {
         st.put('role', {
@@ -53,7 +53,7 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
           ...(r.permissionsBoundary !== undefined ? { boundary: ref(r.permissionsBoundary) } : {}), maxSessionDuration: r.maxSessionDuration, tags: r.tags,
         })
         identityPolicies.push(identityPolicy(opts.catalog, 'trust policy', `role ${a.id}/${r.name}`, policyText(r.trustPolicy), ['accounts', ai, 'roles', ri, 'trustPolicy'], undefined, r.name, 'trust'))
-        r.policies.forEach((p, i) => identityPolicies.push(identityPolicy(opts.catalog, p.name, `role ${a.id}/${r.name}`, policyText(p.document), ['accounts', ai, 'roles', ri, 'policies', i, 'document'], 'inline-role', r.name)))
+        r.policies.forEach((p, i) => { identityPolicies.push(identityPolicy(opts.catalog, p.name, `role ${a.id}/${r.name}`, policyText(p.document), ['accounts', ai, 'roles', ri, 'policies', i, 'document'], 'inline-role', r.name)) })
       }
     }
   })

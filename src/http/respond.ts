@@ -24,6 +24,7 @@ export function toS3Error(err: unknown): S3Error {
 
 // Characters XML 1.0 forbids even as references: a client's bytes echoed in an error (ArgumentValue,
 // Resource) must not make the error itself unparsable.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the control characters XML 1.0 forbids
 const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 
 function text(s: string): string {

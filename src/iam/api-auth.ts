@@ -34,7 +34,7 @@ export function authenticateApi(s: Core, ctx: HandlerContext, body: Buffer, serv
   // body, so any declared value other than the body's own hash fails as the signature would on AWS.
   const declared = headerValue(ctx.view.headers, 'x-amz-content-sha256')
   if (declared !== undefined && declared !== sha256Hex(body)) throw apiAuthError(s3Error('SignatureDoesNotMatch'))
-  let auth
+  let auth: ReturnType<typeof authenticateRequest>
   try {
     auth = authenticateRequest(s, ctx.view, { service, bufferedBody: body })
   } catch (e) {

@@ -139,7 +139,7 @@ export const userOps: Record<string, Op> = {
   RemoveUserFromGroup: async (call) => {
     const g = authorizedHolder(call, 'group', call.params.req('GroupName'), 'iam:RemoveUserFromGroup') as GroupRec
     const u = findHolder(call, 'user', call.params.req('UserName')) as UserRec | undefined
-    if (!u || !u.groups.some((x) => x.toLowerCase() === g.name.toLowerCase())) throw s3Error('NoSuchEntity', { message: `The user with name ${call.params.req('UserName')} cannot be found in group ${g.name}.` })
+    if (!u?.groups.some((x) => x.toLowerCase() === g.name.toLowerCase())) throw s3Error('NoSuchEntity', { message: `The user with name ${call.params.req('UserName')} cannot be found in group ${g.name}.` })
     await call.s.identities.mutate((st) => st.put('user', { ...u, groups: u.groups.filter((x) => x.toLowerCase() !== g.name.toLowerCase()) }))
     return undefined
   },

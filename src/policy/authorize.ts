@@ -252,7 +252,7 @@ function evaluateContext(
       restricted = true;
     }
     const acl = context === 'bucket' ? layers.bucket?.acl : undefined;
-    let aclAllows = acl !== undefined && acl.grants;
+    let aclAllows = acl?.grants;
     if (aclAllows && acl?.isPublic === true && bpa.ignorePublicAcls) {
       aclAllows = false;
       restricted = true;

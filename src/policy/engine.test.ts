@@ -42,7 +42,7 @@ test('ARN patterns: per-segment matching and the empty MRAP region', () => {
 
 test('CIDR parsing: IPv4, IPv6, compressed and embedded forms', () => {
   const c = parseCidr('2001:db8::/32');
-  assert.ok(c && c.v6 && c.prefix === 32);
+  assert.ok(c?.v6 && c.prefix === 32);
   assert.ok(cidrContains(c, parseIp('2001:db8:ffff::1') as Uint8Array));
   assert.ok(!cidrContains(c, parseIp('2001:db9::1') as Uint8Array));
   assert.deepEqual(Array.from(parseIp('::ffff:192.0.2.1') as Uint8Array).slice(12), [192, 0, 2, 1]);

@@ -81,7 +81,7 @@ export function patternMeetsTemplate(pattern: string, template: string): boolean
   };
   push(0, 0, 0);
   while (queue.length > 0) {
-    const [i, n, j] = queue.shift() as [number, number, number];
+    const [i, , j] = queue.shift() as [number, number, number];
     if (i === t.length && j === p.length) return true;
     const tt = t[i];
     const pt = p[j];

@@ -6,7 +6,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ReplicationRule.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-add-config.html
  */
-import { s3Error, S3Error } from '../shared/errors.js'
+import { s3Error, type S3Error } from '../shared/errors.js'
 import type { Tag } from '../storage/types.js'
 import { list, parseXmlBody, text } from '../s3/xml.js'
 

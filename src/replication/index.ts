@@ -13,7 +13,7 @@
 import type { Core, ReplicationHooks } from '../core/core.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { DeleteResult, ObjectVersion, Tag } from '../storage/types.js'
-import { S3Error } from '../shared/errors.js'
+import type { S3Error } from '../shared/errors.js'
 import { markerRules, matchingRules, parseReplication, type ReplicationConfig, type ReplicationRule } from './config.js'
 import { watchFaultFiles } from './faults.js'
 import { ReplicationMetrics, type ReplicationSnapshot } from './metrics.js'

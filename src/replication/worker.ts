@@ -255,7 +255,7 @@ export class ReplicationWorker {
   }
 
   private async copyObject(t: Task, from: ObjectStore, to: ObjectStore, storageClass: string | undefined, signal: AbortSignal): Promise<boolean> {
-    let got
+    let got: Awaited<ReturnType<ObjectStore['getObject']>>
     try { got = await from.getObject(t.srcBucket, t.key, t.versionId) } catch (e) { if (gone(e)) throw new Vanished(); throw e }
     const v = got.version
     // Idempotent: a replica written before a crash (or a retry) is not written again, which would
@@ -296,7 +296,7 @@ export class ReplicationWorker {
   private async copyMarker(t: Task, from: ObjectStore, to: ObjectStore): Promise<void> {
     if (!to.putDeleteMarker) throw new PermanentFailure('the destination store cannot hold replicated delete markers')
     const marker = await findVersion(from, t.srcBucket, t.key, t.versionId)
-    if (!marker || !marker.isDeleteMarker) throw new Vanished()
+    if (!marker?.isDeleteMarker) throw new Vanished()
     try {
       await to.getObject(t.destBucket, t.key, t.versionId)
       return // a version with this id is there already

@@ -65,7 +65,7 @@ test('ChecksumStream passes bytes through and reports MD5 + asked checksums', as
   const data = crypto.randomBytes(100_000)
   const s = new ChecksumStream({ algorithms: ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] })
   const out: Buffer[] = []
-  await pipeline(Readable.from([data.subarray(0, 777), data.subarray(777)]), s, async function* (src) { for await (const c of src) out.push(c as Buffer) })
+  await pipeline(Readable.from([data.subarray(0, 777), data.subarray(777)]), s, async (src: AsyncIterable<unknown>) => { for await (const c of src) out.push(c as Buffer) })
   assert.deepEqual(Buffer.concat(out), data)
   const r = s.result()
   assert.equal(r.size, data.length)
@@ -81,12 +81,12 @@ test('ChecksumStream errors before end on a wrong expected checksum or Content-M
     const s = new ChecksumStream({ expected })
     let ended = false
     s.on('end', () => { ended = true })
-    await assert.rejects(pipeline(Readable.from([Buffer.from('hello world')]), s, async function* (src) { for await (const _ of src) { /* drain */ } }),
+    await assert.rejects(pipeline(Readable.from([Buffer.from('hello world')]), s, async (src: AsyncIterable<unknown>) => { for await (const _ of src) { /* drain */ } }),
       (e) => isS3Error(e) && e.code === 'BadDigest')
     assert.equal(ended, false)
   }
   const ok = new ChecksumStream({ expected: { checksum: { algorithm: 'CRC32', value: 'DUoRhQ==' }, contentMd5: parseContentMd5('XrY7u+Ae7tCTyyK7j1rNww==') } })
-  await pipeline(Readable.from([Buffer.from('hello world')]), ok, async function* (src) { for await (const _ of src) { /* drain */ } })
+  await pipeline(Readable.from([Buffer.from('hello world')]), ok, async (src: AsyncIterable<unknown>) => { for await (const _ of src) { /* drain */ } })
   assert.equal(ok.result().checksums.CRC32, 'DUoRhQ==')
 })
 

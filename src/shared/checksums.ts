@@ -209,9 +209,10 @@ export class ChecksumStream extends Transform {
     this.done = { size: this.size, md5, md5Hex: md5.toString('hex'), md5Base64: md5.toString('base64'), checksums }
     const exp = this.opts.expected
     if (exp?.contentMd5 && !exp.contentMd5.equals(md5)) {
-      return cb(s3Error('BadDigest', { fields: { ExpectedDigest: exp.contentMd5.toString('base64'), CalculatedDigest: this.done.md5Base64 } }))
+      cb(s3Error('BadDigest', { fields: { ExpectedDigest: exp.contentMd5.toString('base64'), CalculatedDigest: this.done.md5Base64 } }))
+      return
     }
-    if (exp?.checksum && checksums[exp.checksum.algorithm] !== exp.checksum.value) return cb(badChecksum(exp.checksum.algorithm))
+    if (exp?.checksum && checksums[exp.checksum.algorithm] !== exp.checksum.value) { cb(badChecksum(exp.checksum.algorithm)); return }
     cb()
   }
   result(): ChecksumResult {

@@ -62,12 +62,12 @@ export async function applyWorld(s: Core, world: World): Promise<ApplyResult> {
       issues.push({ path: ['buckets', i], message: `bucket ${b.name} already exists in ${cur.region} owned by ${cur.owner}; the world says ${b.region} owned by ${b.owner}` })
     }
   })
-  world.accounts.forEach((a, ai) => a.users.forEach((u, ui) => u.accessKeys.forEach((k, ki) => {
+  world.accounts.forEach((a, ai) => { a.users.forEach((u, ui) => { u.accessKeys.forEach((k, ki) => {
     const cur = store.keys.get(k.id)
     if (cur && (cur.account !== a.id || cur.user.toLowerCase() !== u.name.toLowerCase())) {
       issues.push({ path: ['accounts', ai, 'users', ui, 'accessKeys', ki, 'id'], message: `access key ${k.id} already belongs to ${cur.account}/${cur.user}` })
     }
-  })))
+  }) }) })
   issues.push(...checkWorldVpcs(s, world))
   if (issues.length > 0) throw worldError(world, issues)
 

@@ -100,12 +100,12 @@ export function checkWorld(world: World, opts: CheckOptions = {}): WorldIssue[] 
     a.groups.forEach((g, i) => {
       const gp: WorldPath = [...base, 'groups', i]
       policies(g.policies, [...gp, 'policies'], 'inline-group', g.name)
-      g.managedPolicies.forEach((r, j) => ref(r, [...gp, 'managedPolicies', j]))
+      g.managedPolicies.forEach((r, j) => { ref(r, [...gp, 'managedPolicies', j]) })
     })
     a.users.forEach((u, i) => {
       const up: WorldPath = [...base, 'users', i]
       policies(u.policies, [...up, 'policies'], 'inline-user', u.name)
-      u.managedPolicies.forEach((r, j) => ref(r, [...up, 'managedPolicies', j]))
+      u.managedPolicies.forEach((r, j) => { ref(r, [...up, 'managedPolicies', j]) })
       if (u.permissionsBoundary !== undefined) ref(u.permissionsBoundary, [...up, 'permissionsBoundary'])
       u.groups.forEach((g, j) => { if (!groups.has(ci(g))) add([...up, 'groups', j], `group ${g} is not declared in account ${a.id}`) })
       u.accessKeys.forEach((k, j) => {
@@ -118,7 +118,7 @@ export function checkWorld(world: World, opts: CheckOptions = {}): WorldIssue[] 
       const rp: WorldPath = [...base, 'roles', i]
       for (const m of policyProblems(r.trustPolicy, 'trust', { catalog: opts.catalog })) add([...rp, 'trustPolicy'], m)
       policies(r.policies, [...rp, 'policies'], 'inline-role', r.name)
-      r.managedPolicies.forEach((x, j) => ref(x, [...rp, 'managedPolicies', j]))
+      r.managedPolicies.forEach((x, j) => { ref(x, [...rp, 'managedPolicies', j]) })
       if (r.permissionsBoundary !== undefined) ref(r.permissionsBoundary, [...rp, 'permissionsBoundary'])
     })
   })

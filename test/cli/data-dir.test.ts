@@ -58,7 +58,7 @@ function exited(child: ChildProcess): Promise<void> {
 function modes(dir: string): { path: string; mode: number; kind: 'dir' | 'file' | 'socket' }[] {
   const out: { path: string; mode: number; kind: 'dir' | 'file' | 'socket' }[] = []
   const walk = (p: string): void => {
-    let st
+    let st: ReturnType<typeof lstatSync>
     try { st = lstatSync(p) } catch { return } // gone between readdir and lstat (a live server)
     out.push({ path: p, mode: st.mode & 0o777, kind: st.isDirectory() ? 'dir' : st.isSocket() ? 'socket' : 'file' })
     if (st.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name))

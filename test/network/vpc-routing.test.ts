@@ -12,8 +12,7 @@ import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjec
 import { CreateVpcCommand, CreateVpcEndpointCommand, DeleteVpcCommand, DeleteVpcEndpointsCommand, ModifyVpcEndpointCommand } from '@aws-sdk/client-ec2'
 import { startTestServer, bucketName, failure, ADMIN, PARTNER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
 import { proxiedS3Client } from '../helpers/mrap.js'
-import {
-  BUCKET1, BUCKET2, SEED_ALIAS, SEED_ARN, SEED_VPC, ec2Client, ensureSeedMrap, errStatus, proxyOf, rawConnect, routeTo, seedObjects,
+import {BUCKET2, SEED_ALIAS, SEED_ARN, SEED_VPC, ec2Client, ensureSeedMrap, errStatus, proxyOf, rawConnect, routeTo, seedObjects,
 } from './helpers.js'
 
 const S3_GLOBAL = 'com.amazonaws.s3-global.accesspoint'

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { startTestServer, bucketName, failure, ADMIN, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
 import { rawRequest, codeOf } from '../helpers/raw.js'
-import { replicationWorld, replicationXml, waitFor, ROLE_ARN, WEAK_ROLE_ARN, PARTNER_ACCOUNT, type RuleSpec } from './helpers.js'
+import { replicationWorld, replicationXml, waitFor, ROLE_ARN, WEAK_ROLE_ARN, PARTNER_ACCOUNT, } from './helpers.js'
 
 let s: TestServer
 

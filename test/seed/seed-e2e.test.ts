@@ -152,7 +152,7 @@ describe('the seed, end to end with the AWS CLI', () => {
     Statement: [{ Sid: 'Open-read-MRAP-policy', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: `${mrapArn}/object/*` }],
   })
   // The seed's bucket policy, split per bucket as AWS requires, otherwise as written (BUCKET1 without "/*").
-  const seedBucketPolicy = (bucket: string, resource: string) => ({
+  const seedBucketPolicy = (_bucket: string, resource: string) => ({
     Version: '2012-10-17', Statement: [{ Sid: 'Public-read', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: [resource] }],
   })
 
