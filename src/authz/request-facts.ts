@@ -11,7 +11,7 @@ import type { AuthResult } from '../auth/index.js'
 /** The authentication facts conditions read (an AuthResult is one; `mrap explain` makes its own). */
 export type AuthFacts =
   | { kind: 'anonymous' }
-  | { kind: 'signed'; algorithm: Extract<AuthResult, { kind: 'signed' }>['algorithm']; authType: 'REST-HEADER' | 'REST-QUERY-STRING'; signatureAgeMs: number }
+  | { kind: 'signed'; algorithm: Extract<AuthResult, { kind: 'signed' }>['algorithm']; authType: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST'; signatureAgeMs: number }
 
 /**
  * A request from a VPC endpoint carries aws:SourceVpce/SourceVpc/VpcSourceIp and no aws:SourceIp

@@ -21,6 +21,7 @@ import { misdirected } from '../network/tunnel-host.js'
 import { authenticateRequest, principalOf } from './credentials.js'
 import { executeS3 } from './execute.js'
 import { addCorsHeaders, answerPreflight } from '../s3/cors.js'
+import { postObject } from './post-object.js'
 
 const MAX_KEY_BYTES = 1024
 
@@ -110,6 +111,8 @@ function runS3(s: Core, req: IncomingMessage, view: HttpRequestView, target: Tar
   const query = s3Query(view.rawQuery)
   const op = classify(view.method, bucketName, key, query, req.headers)
   info.op = op.name; info.bucket = bucketName; info.key = key
+  // A form upload is signed in its body (the POST policy), not in the request: it authenticates itself.
+  if (op.name === 'PostObject' && bucketName !== undefined) return postObject(s, { req, target, origin, requestId, log, bucketName, info })
 
   // Authenticate before anything about the bucket is revealed beyond what S3 itself reveals.
   const auth = authenticateRequest(s, view)

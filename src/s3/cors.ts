@@ -6,7 +6,7 @@
  * every node of a fleet answers from the same rules. A preflight carries no signature: it is
  * answered from the rules alone, before authentication, and never reaches an operation.
  */
-import { s3Error, S3Error } from '../shared/errors.js'
+import { s3Error, type S3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { WireResult } from '../http/respond.js'
 import type { Target } from '../http/target.js'
