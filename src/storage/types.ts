@@ -33,6 +33,11 @@ export interface ObjectAttributes {
   replicationStatus?: string
   /** x-amz-website-redirect-location and other stored headers we echo back. */
   websiteRedirectLocation?: string
+  /** S3 Object Lock retention of this version (src/s3/ops/object-lock.ts); absent when none. */
+  objectLockMode?: 'GOVERNANCE' | 'COMPLIANCE'
+  /** ISO 8601 instant, kept with the mode. */
+  objectLockRetainUntilDate?: string
+  objectLockLegalHold?: 'ON' | 'OFF'
 }
 
 export interface ObjectVersion extends ObjectAttributes {

@@ -101,6 +101,21 @@ export function objectCases(ctx: { store: () => ObjectStore }): void {
     assert.equal(got.version.etag, md5(Buffer.from('bytes')))
   })
 
+  test('Object Lock attributes are kept with the version, small and large, and patched like the others', async () => {
+    const s = ctx.store(); const b = freshBucket(); await s.createBucket(b)
+    const lock = { objectLockMode: 'COMPLIANCE' as const, objectLockRetainUntilDate: '2099-01-02T03:04:05.000Z', objectLockLegalHold: 'ON' as const }
+    for (const [key, size] of [['small', 10], ['large', 200 * 1024]] as const) {
+      await put(s, b, key, Buffer.alloc(size, 1), { attributes: attrs({ contentType: 'a/b', ...lock }) })
+      const got = (await s.getObject(b, key)).version
+      assert.deepEqual([got.objectLockMode, got.objectLockRetainUntilDate, got.objectLockLegalHold], ['COMPLIANCE', '2099-01-02T03:04:05.000Z', 'ON'], key)
+      const u = await s.updateObject(b, key, undefined, { objectLockMode: 'GOVERNANCE', objectLockRetainUntilDate: '2100-01-01T00:00:00.000Z', objectLockLegalHold: 'OFF' })
+      assert.equal(u.objectLockMode, 'GOVERNANCE')
+      await s.updateObject(b, key, undefined, { objectLockMode: undefined, objectLockRetainUntilDate: undefined })
+      const after = (await s.getObject(b, key)).version
+      assert.deepEqual([after.objectLockMode, after.objectLockRetainUntilDate, after.objectLockLegalHold, after.contentType], [undefined, undefined, 'OFF', 'a/b'], key)
+    }
+  })
+
   test('delete in an unversioned bucket removes the object; deleting nothing succeeds', async () => {
     const s = ctx.store(); const b = freshBucket()
     await put(s, b, 'k', bytes(100_000))

@@ -16,6 +16,8 @@ export interface MrapBlob {
   storageClass?: string
   expires?: string
   replicationStatus?: string
+  /** Object Lock retention and legal hold (ObjectAttributes.objectLock*). */
+  lock?: { mode?: 'GOVERNANCE' | 'COMPLIANCE'; until?: string; hold?: 'ON' | 'OFF' }
   /** User metadata that cannot be a header as it is (non-ASCII values, names clashing with ours). */
   um?: Record<string, string>
   vid?: string
@@ -46,6 +48,12 @@ export function encodeAttributes(a: ObjectAttributes, extra: Pick<MrapBlob, 'vid
   if (a.storageClass !== undefined) blob.storageClass = a.storageClass
   if (a.expires !== undefined) blob.expires = a.expires
   if (a.replicationStatus !== undefined) blob.replicationStatus = a.replicationStatus
+  if (a.objectLockMode !== undefined || a.objectLockLegalHold !== undefined) {
+    blob.lock = {}
+    if (a.objectLockMode !== undefined) blob.lock.mode = a.objectLockMode
+    if (a.objectLockRetainUntilDate !== undefined) blob.lock.until = a.objectLockRetainUntilDate
+    if (a.objectLockLegalHold !== undefined) blob.lock.hold = a.objectLockLegalHold
+  }
   const h: EngineHeaders = { Metadata: meta }
   const native: [keyof EngineHeaders, string | undefined][] = [
     ['ContentType', a.contentType], ['ContentEncoding', a.contentEncoding], ['ContentDisposition', a.contentDisposition],
@@ -84,6 +92,9 @@ export function decodeAttributes(h: EngineObjectHead): { attributes: ObjectAttri
   set('storageClass', blob.storageClass)
   set('expires', blob.expires)
   set('replicationStatus', blob.replicationStatus)
+  if (blob.lock?.mode === 'GOVERNANCE' || blob.lock?.mode === 'COMPLIANCE') a.objectLockMode = blob.lock.mode
+  set('objectLockRetainUntilDate', blob.lock?.until)
+  if (blob.lock?.hold === 'ON' || blob.lock?.hold === 'OFF') a.objectLockLegalHold = blob.lock.hold
   const natives: Record<string, keyof ObjectAttributes> = {
     ContentType: 'contentType', ContentEncoding: 'contentEncoding', ContentDisposition: 'contentDisposition',
     ContentLanguage: 'contentLanguage', CacheControl: 'cacheControl', WebsiteRedirectLocation: 'websiteRedirectLocation',
