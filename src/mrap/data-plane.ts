@@ -21,6 +21,7 @@ const SUPPORTED = new Set<OperationName>([
   'GetObject', 'HeadObject', 'PutObject', 'DeleteObject', 'GetObjectTagging', 'PutObjectTagging', 'DeleteObjectTagging',
   'GetObjectAcl', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts',
   'ListObjectsV2', 'ListMultipartUploads',
+  'GetObjectRetention', 'PutObjectRetention', 'GetObjectLegalHold', 'PutObjectLegalHold',
 ])
 const COPY = new Set<OperationName>(['CopyObject', 'UploadPartCopy'])
 /** Operations of one upload stay on the bucket that created it, whatever the routes say now. */

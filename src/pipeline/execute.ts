@@ -13,6 +13,8 @@ import { actionsFor, type Operation } from '../s3/classify.js'
 import type { Principal } from '../iam/identities.js'
 import { authorizeS3 } from '../s3/authorize.js'
 import { dispatch } from '../s3/dispatch.js'
+import { lockFactsFromBody, type LockFacts } from '../s3/ops/object-lock.js'
+import { readSmallBody } from '../s3/context.js'
 import { header } from '../s3/headers.js'
 import type { S3Request } from '../s3/context.js'
 import type { BucketRecord } from '../state/control-store.js'
@@ -38,12 +40,24 @@ export interface ExecuteInput {
   key?: string | undefined
   /** Set for requests through a Multi-Region Access Point (the MRAP authorization context). */
   mrap?: MrapRecord | undefined
+  /** Object Lock condition-key values read from the body before authorization. */
+  objectLock?: LockFacts | undefined
 }
 
 /** Stages authorize → execute for a resolved S3 request (direct, or routed by an MRAP). */
 export async function executeS3(s: Core, x: ExecuteInput): Promise<WireResult> {
   const { req, op, query, auth, principal, origin, requestId, log, bucket, bucketName, key, mrap } = x
-  const decision = authorizeS3(s, { principal, op, actions: actionsFor(op.name, query), bucket, bucketName, key, auth, origin, query, headers: req.headers, mrap })
+  // PutObjectRetention and PutObjectLegalHold: the s3:object-lock-* condition keys are in the body,
+  // so its few bytes are read (and their signature checked) before the decision that reads them.
+  const fromBody = lockFactsFromBody(op.name)
+  let early: Buffer | undefined
+  let objectLock: LockFacts | undefined
+  if (fromBody) {
+    early = await readSmallBody(decodeBody(x.view, auth, req), 64 * 1024)
+    objectLock = fromBody(early)
+    x.objectLock = objectLock
+  }
+  const decision = authorizeS3(s, { principal, op, actions: actionsFor(op.name, query), bucket, bucketName, key, auth, origin, query, headers: req.headers, mrap, objectLock })
   if (!decision.allowed) {
     log.info({ why: decision.reason }, 'access denied')
     s.decisions.remember(requestId, decision)
@@ -52,7 +66,8 @@ export async function executeS3(s: Core, x: ExecuteInput): Promise<WireResult> {
 
   checkBodyLimits(op, req)
   let body: Readable | undefined
-  if (op.body !== 'none') {
+  if (early) body = Readable.from([early])
+  else if (op.body !== 'none') {
     body = decodeBody(x.view, auth, req)
     // A body error (bad framing, digest mismatch, client gone) may fire while a handler is still
     // awaiting something else; the consumer sees it through its pipeline, and it must never become
@@ -104,7 +119,7 @@ class S3Call implements S3Request {
     const x = this.x
     return authorizeS3(this.core, {
       principal: x.principal, op: x.op, actions: [action], bucket: other ?? x.bucket, bucketName: other?.name ?? x.bucketName, key,
-      auth: x.auth, origin: x.origin, query: x.query, headers: x.req.headers, mrap: other ? undefined : x.mrap,
+      auth: x.auth, origin: x.origin, query: x.query, headers: x.req.headers, mrap: other ? undefined : x.mrap, objectLock: x.objectLock,
     }).allowed
   }
 }

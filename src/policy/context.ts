@@ -29,6 +29,12 @@ export interface S3RequestFacts {
   existingObjectTags?: Readonly<Record<string, string>>;
   requestObjectTags?: Readonly<Record<string, string>>;
   versionId?: string;
+  /**
+   * Object Lock values of PutObject (headers) or PutObjectRetention/PutObjectLegalHold (body), as
+   * the request states them: s3:object-lock-mode, -retain-until-date, -legal-hold, and
+   * -remaining-retention-days counted from timeMs.
+   */
+  objectLock?: { mode?: string; retainUntilDate?: string; legalHold?: string };
   /** `AWS4-HMAC-SHA256` or `AWS4-ECDSA-P256-SHA256` (docs/aws/mrap.md §Where AWS is silent). */
   signatureVersion?: string;
   /** `REST-HEADER`, `REST-QUERY-STRING` or `POST`. */
@@ -80,6 +86,17 @@ export function buildS3Context(f: S3RequestFacts): Record<string, string[]> {
   if (f.delimiter !== undefined) c['s3:delimiter'] = [f.delimiter];
   if (f.maxKeys !== undefined) c['s3:max-keys'] = [String(f.maxKeys)];
   if (f.versionId !== undefined) c['s3:versionid'] = [f.versionId];
+  const lock = f.objectLock;
+  if (lock) {
+    if (lock.mode !== undefined) c['s3:object-lock-mode'] = [lock.mode];
+    if (lock.legalHold !== undefined) c['s3:object-lock-legal-hold'] = [lock.legalHold];
+    if (lock.retainUntilDate !== undefined) {
+      c['s3:object-lock-retain-until-date'] = [lock.retainUntilDate];
+      const until = Date.parse(lock.retainUntilDate);
+      // Whole days left, a part day counting as one; absent when the date does not parse.
+      if (Number.isFinite(until)) c['s3:object-lock-remaining-retention-days'] = [String(Math.max(0, Math.ceil((until - f.timeMs) / 86_400_000)))];
+    }
+  }
   for (const [h, v] of Object.entries(f.amzHeaders ?? {})) c[`s3:${h.toLowerCase()}`] = [v];
   if (f.existingObjectTags) {
     for (const [k, v] of Object.entries(f.existingObjectTags)) c[`s3:existingobjecttag/${k.toLowerCase()}`] = [v];

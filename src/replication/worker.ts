@@ -311,7 +311,7 @@ export class ReplicationWorker {
     let v: ObjectVersion
     try { v = (await from.getObject(t.srcBucket, t.key, t.versionId)).version } catch (e) { if (gone(e)) throw new Vanished(); throw e }
     try {
-      await to.updateObject(t.destBucket, t.key, t.versionId, { tags: v.tags })
+      await to.updateObject(t.destBucket, t.key, t.versionId, { tags: v.tags, objectLockMode: v.objectLockMode, objectLockRetainUntilDate: v.objectLockRetainUntilDate, objectLockLegalHold: v.objectLockLegalHold })
     } catch (e) {
       if (gone(e)) throw new Vanished() // the destination never had (or no longer has) this version
       throw e
@@ -335,6 +335,10 @@ export function replicaAttributes(v: ObjectVersion, storageClass: string | undef
   for (const k of ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'expires', 'websiteRedirectLocation', 'storageClass'] as const) {
     if (v[k] !== undefined) a[k] = v[k]
   }
+  // S3 replicates "Object Lock retention information, if there is any" with the object.
+  if (v.objectLockMode !== undefined) a.objectLockMode = v.objectLockMode
+  if (v.objectLockRetainUntilDate !== undefined) a.objectLockRetainUntilDate = v.objectLockRetainUntilDate
+  if (v.objectLockLegalHold !== undefined) a.objectLockLegalHold = v.objectLockLegalHold
   if (storageClass !== undefined) a.storageClass = storageClass
   return a
 }

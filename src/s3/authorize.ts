@@ -12,6 +12,7 @@ import type { Operation } from './classify.js'
 import type { Origin } from '../core/origin.js'
 import { requestFacts, type AuthFacts } from '../authz/request-facts.js'
 import { mrapArn, type MrapRecord } from '../mrap/registry.js'
+import { lockFactsFromHeaders, type LockFacts } from './ops/object-lock.js'
 
 /**
  * What authorizing an S3 request needs from the server. `Services` is one; `mrap explain` builds
@@ -40,6 +41,8 @@ export interface S3AuthzInput {
   headers: IncomingHttpHeaders
   /** Through a Multi-Region Access Point: adds the MRAP context (both must allow). */
   mrap?: MrapRecord | undefined
+  /** Object Lock values read from the body (PutObjectRetention, PutObjectLegalHold); else from headers. */
+  objectLock?: LockFacts | undefined
 }
 
 export interface S3Decision {
@@ -112,6 +115,8 @@ export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, princ
     const m = q.get('max-keys'); if (m !== null && /^\d+$/.test(m)) facts.maxKeys = Number(m)
   }
   const v = q.get('versionId'); if (v !== null) facts.versionId = v
+  const lock = input.objectLock ?? lockFactsFromHeaders(input.op.name, input.headers)
+  if (lock) facts.objectLock = lock
   return facts
 }
 

@@ -18,6 +18,8 @@ export type OperationName =
   | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload' | 'ListParts'
+  | 'GetObjectLockConfiguration' | 'PutObjectLockConfiguration'
+  | 'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold'
 
 export type OperationLevel = 'service' | 'bucket' | 'object'
 
@@ -52,12 +54,15 @@ const BUCKET_TABLE: Row[] = [
   ['GET', 'location', 'GetBucketLocation', 'none'], ['GET', 'versions', 'ListObjectVersions', 'none'],
   ['GET', 'uploads', 'ListMultipartUploads', 'none'], ['GET', 'acl', 'GetBucketAcl', 'none'],
   ['POST', 'delete', 'DeleteObjects', 'xml'],
+  ['GET', 'object-lock', 'GetObjectLockConfiguration', 'none'], ['PUT', 'object-lock', 'PutObjectLockConfiguration', 'xml'],
   ['PUT', null, 'CreateBucket', 'xml'], ['DELETE', null, 'DeleteBucket', 'none'], ['HEAD', null, 'HeadBucket', 'none'],
 ]
 
 const OBJECT_TABLE: Row[] = [
   ['GET', 'tagging', 'GetObjectTagging', 'none'], ['PUT', 'tagging', 'PutObjectTagging', 'xml'], ['DELETE', 'tagging', 'DeleteObjectTagging', 'none'],
   ['GET', 'acl', 'GetObjectAcl', 'none'],
+  ['GET', 'retention', 'GetObjectRetention', 'none'], ['PUT', 'retention', 'PutObjectRetention', 'xml'],
+  ['GET', 'legal-hold', 'GetObjectLegalHold', 'none'], ['PUT', 'legal-hold', 'PutObjectLegalHold', 'xml'],
   ['POST', 'uploads', 'CreateMultipartUpload', 'none'], ['POST', 'uploadId', 'CompleteMultipartUpload', 'xml'],
   ['DELETE', 'uploadId', 'AbortMultipartUpload', 'none'], ['GET', 'uploadId', 'ListParts', 'none'],
 ]
@@ -109,7 +114,7 @@ export function classify(method: string, bucket: string | undefined, key: string
   const sub = named[0] ?? null
   const row = OBJECT_TABLE.find(([m, s]) => m === method && s === sub)
   if (row) return op(row[2], 'object', row[3])
-  if (sub !== null && !['uploadId', 'uploads', 'tagging', 'acl'].includes(sub)) {
+  if (sub !== null && !['uploadId', 'uploads', 'tagging', 'acl', 'retention', 'legal-hold'].includes(sub)) {
     throw s3Error('NotImplemented', { message: `The ${sub} subresource is not implemented by this server.` })
   }
   throw s3Error('MethodNotAllowed', { fields: { Method: method, ResourceType: 'OBJECT' }, headers: { Allow: 'HEAD, GET, PUT, DELETE, POST' } })
@@ -153,6 +158,13 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
     case 'GetObjectAcl': return [versioned ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl']
     case 'AbortMultipartUpload': return ['s3:AbortMultipartUpload']
     case 'ListParts': return ['s3:ListMultipartUploadParts']
+    case 'GetObjectLockConfiguration': return ['s3:GetBucketObjectLockConfiguration']
+    case 'PutObjectLockConfiguration': return ['s3:PutBucketObjectLockConfiguration']
+    // One action for a version too: there is no s3:GetObjectVersionRetention.
+    case 'GetObjectRetention': return ['s3:GetObjectRetention']
+    case 'PutObjectRetention': return ['s3:PutObjectRetention']
+    case 'GetObjectLegalHold': return ['s3:GetObjectLegalHold']
+    case 'PutObjectLegalHold': return ['s3:PutObjectLegalHold']
   }
 }
 

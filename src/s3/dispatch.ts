@@ -12,12 +12,14 @@ import * as mpu from './ops/multipart.js'
 import * as tagging from './ops/tagging.js'
 import { deleteObjects } from './ops/delete-objects.js'
 import * as cors from './cors.js'
+import * as lock from './ops/object-lock.js'
 import { checkExpectedOwner, checkUnsupportedHeaders } from './unsupported.js'
 
 type ObjectOperation =
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
   | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
+  | 'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold'
 type BucketOperation = Exclude<OperationName, ObjectOperation | 'ListBuckets' | 'CreateBucket'>
 
 type Handler<R> = (req: R) => Promise<S3Response>
@@ -59,6 +61,8 @@ const BUCKET: Record<BucketOperation, Handler<BucketRequest>> = {
   ListObjectVersions: list.listObjectVersions,
   ListMultipartUploads: mpu.listMultipartUploads,
   DeleteObjects: deleteObjects,
+  GetObjectLockConfiguration: lock.getObjectLockConfiguration,
+  PutObjectLockConfiguration: lock.putObjectLockConfiguration,
 }
 
 const OBJECT: Record<ObjectOperation, Handler<ObjectRequest>> = {
@@ -77,6 +81,10 @@ const OBJECT: Record<ObjectOperation, Handler<ObjectRequest>> = {
   CompleteMultipartUpload: mpu.completeMultipartUpload,
   AbortMultipartUpload: mpu.abortMultipartUpload,
   ListParts: mpu.listParts,
+  GetObjectRetention: lock.getObjectRetention,
+  PutObjectRetention: lock.putObjectRetention,
+  GetObjectLegalHold: lock.getObjectLegalHold,
+  PutObjectLegalHold: lock.putObjectLegalHold,
 }
 
 const isNamed = (req: S3Request): req is NamedBucketRequest => req.bucketName !== undefined

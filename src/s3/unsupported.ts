@@ -46,7 +46,6 @@ const UNSERVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'SNOW',
 const EXACT = new Map<string, Verdict>([
   ['x-amz-acl', cannedAcl],
   ['x-amz-object-ownership', (v, op) => (op === 'CreateBucket' && v !== 'BucketOwnerEnforced' ? notImplemented('x-amz-object-ownership') : undefined)],
-  ['x-amz-bucket-object-lock-enabled', (v, op) => (op === 'CreateBucket' && v.toLowerCase() !== 'false' ? notImplemented('x-amz-bucket-object-lock-enabled') : undefined)],
   ['x-amz-storage-class', (v, op) => (OBJECT_WRITES.has(op) && UNSERVED_CLASSES.has(v) ? notImplemented('x-amz-storage-class') : undefined)],
   // Appends (directory buckets): ignoring the offset would overwrite the object instead.
   ['x-amz-write-offset-bytes', always('x-amz-write-offset-bytes')],
@@ -55,13 +54,17 @@ const EXACT = new Map<string, Verdict>([
   ['x-amz-if-match-initiated-time', always('x-amz-if-match-initiated-time')],
 ])
 
+const KNOWN_LOCK_HEADERS: ReadonlySet<string> = new Set(['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold'])
+
 /** Header families: every member, known today or added later, is refused the same way. */
 const PREFIXES: readonly (readonly [prefix: string, verdict: (name: string) => Verdict])[] = [
   // SSE-S3, SSE-KMS, DSSE-KMS and SSE-C, on every operation (SSE-C reads too).
   ['x-amz-server-side-encryption', always],
   ['x-amz-copy-source-server-side-encryption', always],
   ['x-amz-grant-', () => grant],
-  ['x-amz-object-lock-', onWrites],
+  // x-amz-object-lock-mode, -retain-until-date and -legal-hold are implemented (ops/object-lock.ts);
+  // a member added later is refused rather than ignored.
+  ['x-amz-object-lock-', (name) => (KNOWN_LOCK_HEADERS.has(name) ? () => undefined : onWrites(name))],
 ]
 
 /**

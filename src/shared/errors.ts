@@ -62,6 +62,9 @@ export const S3_ERRORS = {
   NoSuchUpload: { status: 404, message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.' },
   NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   NoSuchAccessPoint: { status: 404, message: 'The specified accesspoint does not exist' },
+  // Object Lock: a bucket without it, a version without retention or legal hold.
+  ObjectLockConfigurationNotFoundError: { status: 404, message: 'Object Lock configuration does not exist for this bucket' },
+  NoSuchObjectLockConfiguration: { status: 404, message: 'The specified object does not have a ObjectLock configuration' },
   NoSuchPublicAccessBlockConfiguration: { status: 404, message: 'The public access block configuration was not found' },
   ReplicationConfigurationNotFoundError: { status: 404, message: 'The replication configuration was not found' },
   NoSuchMultiRegionAccessPoint: { status: 404, message: 'The specified Multi-Region Access Point does not exist.' },

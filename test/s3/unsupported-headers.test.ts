@@ -28,6 +28,7 @@ interface Case { op: Op; header: string; value: string; code: string; status: nu
 const SSE_C = { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': randomBytes(32).toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': 'AAAAAAAAAAAAAAAAAAAAAA==' }
 const NI = { code: 'NotImplemented', status: 501 }
 const WRITES: Op[] = ['PutObject', 'CopyObject', 'CreateMultipartUpload']
+const NO_LOCK = { code: 'InvalidRequest', status: 400 }
 
 /** Every refused header, on every operation it is refused for. */
 const CASES: Case[] = [
@@ -44,9 +45,10 @@ const CASES: Case[] = [
     { op, header: 'x-amz-grant-full-control', value: 'id="0000"', code: 'AccessControlListNotSupported', status: 400 },
     { op, header: 'x-amz-grant-read-acp', value: 'id="0000"', code: 'AccessControlListNotSupported', status: 400 },
     { op, header: 'x-amz-grant-write-acp', value: 'id="0000"', code: 'AccessControlListNotSupported', status: 400 },
-    { op, header: 'x-amz-object-lock-mode', value: 'GOVERNANCE', ...NI },
-    { op, header: 'x-amz-object-lock-retain-until-date', value: '2099-01-01T00:00:00Z', ...NI },
-    { op, header: 'x-amz-object-lock-legal-hold', value: 'ON', ...NI },
+    // Implemented (test/s3/object-lock.test.ts); on a bucket without Object Lock, S3's refusal.
+    { op, header: 'x-amz-object-lock-mode', value: 'GOVERNANCE', ...NO_LOCK },
+    { op, header: 'x-amz-object-lock-retain-until-date', value: '2099-01-01T00:00:00Z', ...NO_LOCK },
+    { op, header: 'x-amz-object-lock-legal-hold', value: 'ON', ...NO_LOCK },
     { op, header: 'x-amz-storage-class', value: 'GLACIER', ...NI },
     { op, header: 'x-amz-storage-class', value: 'DEEP_ARCHIVE', ...NI },
     { op, header: 'x-amz-storage-class', value: 'EXPRESS_ONEZONE', ...NI },
@@ -64,7 +66,7 @@ const CASES: Case[] = [
   { op: 'CreateBucket', header: 'x-amz-grant-write', value: 'id="0000"', code: 'InvalidBucketAclWithObjectOwnership', status: 400 },
   { op: 'CreateBucket', header: 'x-amz-object-ownership', value: 'ObjectWriter', ...NI },
   { op: 'CreateBucket', header: 'x-amz-object-ownership', value: 'BucketOwnerPreferred', ...NI },
-  { op: 'CreateBucket', header: 'x-amz-bucket-object-lock-enabled', value: 'true', ...NI },
+  { op: 'CreateBucket', header: 'x-amz-bucket-object-lock-enabled', value: 'yes', code: 'InvalidArgument', status: 400 },
   { op: 'CreateBucket', header: 'x-amz-server-side-encryption', value: 'AES256', ...NI },
 ]
 

@@ -6,6 +6,7 @@ import { s3Error } from '../../shared/errors.js'
 import { renderXml, parseXmlBody, text } from '../xml.js'
 import { assertValidBucketName } from '../bucket-names.js'
 import type { BucketRecord } from '../../state/control-store.js'
+import { enabledLockConfigs, lockConfigOf, lockEnabledHeader } from './object-lock.js'
 import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type BucketRequest, type NamedBucketRequest, type S3Response } from '../context.js'
 
 /** S3's legacy LocationConstraint values. */
@@ -45,19 +46,32 @@ export async function createBucket(req: NamedBucketRequest): Promise<S3Response>
   } else {
     if (constraint === 'us-east-1') throw s3Error('InvalidLocationConstraint', { fields: { LocationConstraint: constraint } })
     region = LEGACY_CONSTRAINTS[constraint] ?? constraint
-    if (!req.core.stores.has(region)) throw s3Error('InvalidLocationConstraint', { fields: { LocationConstraint: constraint } })
+    if (!req.core.stores.has(region)) {
+      // S3's code; the message also says which regions there are, as a region the world lacks is the usual cause.
+      const regions = req.core.world.regions.map((r) => r.name).join(', ')
+      throw s3Error('InvalidLocationConstraint', {
+        message: `The specified location constraint is not valid. ${constraint} is not a region of this server's world (its regions: ${regions}).`,
+        fields: { LocationConstraint: constraint },
+      })
+    }
     if (endpoint !== 'us-east-1' && endpoint !== region) {
       throw s3Error('IllegalLocationConstraintException', { message: `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.` })
     }
   }
   const existing = req.core.state.getBucket(name)
   if (existing) return alreadyExists(req, existing, region)
+  // "To create a bucket with Object Lock enabled, you must have s3:PutBucketObjectLockConfiguration
+  // and s3:PutBucketVersioning" besides s3:CreateBucket (CreateBucket, S3 API reference, Permissions,
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html). Versioning comes on with it.
+  const locked = lockEnabledHeader(req.headers)
+  if (locked && (!req.allowed('s3:PutBucketObjectLockConfiguration') || !req.allowed('s3:PutBucketVersioning'))) throw s3Error('AccessDenied')
   // Idempotent, and shared with whichever node wins a race below, so never undone here.
   await req.core.stores.get(region)!.createBucket(name)
   const created = await req.core.state.write([{ op: 'expectBucket', name, exists: false }, {
     op: 'putBucket',
     bucket: {
-      name, region, owner: req.principal.accountId, createdAt: req.core.clock(), versioning: 'Unversioned', configs: {},
+      name, region, owner: req.principal.accountId, createdAt: req.core.clock(),
+      versioning: locked ? 'Enabled' : 'Unversioned', configs: locked ? enabledLockConfigs() : {},
       // Since April 2023 new buckets start with every Block Public Access setting on.
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
     },
@@ -126,7 +140,7 @@ export async function putBucketVersioning(req: BucketRequest): Promise<S3Respons
   if (b.versioning === 'Unversioned' && status === 'Suspended') {
     // Suspending a never-versioned bucket is allowed by S3 and makes it "Suspended".
   }
-  if (status === 'Suspended' && b.replication) {
+  if (status === 'Suspended' && (b.replication || lockConfigOf(b))) {
     throw s3Error('InvalidBucketState', { message: 'An Object Lock or replication configuration is present on this bucket, so the versioning state cannot be changed.' })
   }
   await req.core.state.updateBucket(b.name, { versioning: status })

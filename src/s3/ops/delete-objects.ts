@@ -7,6 +7,7 @@ import { header } from '../headers.js'
 import { readSmallBody, xmlResponse, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { storeOf } from './object.js'
+import { deleteRefusal, serialized, versionToDelete } from './object-lock.js'
 import { createHash } from 'node:crypto'
 
 const MAX_KEYS = 1000
@@ -34,7 +35,15 @@ export async function deleteObjects(req: BucketRequest): Promise<S3Response> {
     const action = versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion'
     if (!req.allowed(action, key)) { errors.push({ Key: key, VersionId: versionId, Code: 'AccessDenied', Message: 'Access Denied' }); continue }
     try {
-      const r = await store.deleteObject(req.bucket.name, key, versionId === undefined ? { versioning: req.bucket.versioning } : { versionId, versioning: req.bucket.versioning })
+      const r = versionId === undefined
+        ? await store.deleteObject(req.bucket.name, key, { versioning: req.bucket.versioning })
+        : await serialized(req.bucket, key, async () => {
+          // A protected version is refused per key, as S3 reports it in <Error>.
+          const v = await versionToDelete(req, key, versionId)
+          const refused = v && deleteRefusal(req, v)
+          if (refused) throw refused
+          return store.deleteObject(req.bucket.name, key, { versionId, versioning: req.bucket.versioning })
+        })
       await req.core.replication.deleted(req.bucket, key, r, versionId)
       if (!quiet) {
         deleted.push({

@@ -12,6 +12,7 @@ import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { declaredSize, openCopySource, storeOf, writeHeaders } from './object.js'
+import { applyWriteLock, checkPartIntegrity } from './object-lock.js'
 
 const MAX_PART_NUMBER = 10000
 
@@ -39,6 +40,8 @@ function checksumFields(sums: Checksums): XmlObject {
 
 export async function createMultipartUpload(req: ObjectRequest): Promise<S3Response> {
   const attributes = attributesFromHeaders(req.headers)
+  // The retention (the default one too) is fixed here: the upload's attributes become the object's.
+  applyWriteLock(req, attributes)
   const algRaw = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (algRaw !== undefined && !isChecksumAlgorithm(algRaw)) throw invalidArgument('x-amz-checksum-algorithm', algRaw, 'Checksum algorithm provided is unsupported.')
   const typeRaw = header(req.headers, 'x-amz-checksum-type')?.toUpperCase()
@@ -59,6 +62,7 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
 export async function uploadPart(req: BucketRequest): Promise<S3Response> {
   const partNumber = partNumberOf(req)
   const up = await uploadOf(req)
+  checkPartIntegrity(req.headers, up.attributes)
   const digester = bodyDigester(req.headers, up.checksumAlgorithm ? [up.checksumAlgorithm] : [])
   const body = pipeline(req.body, digester, () => {})
   const size = declaredSize(req)

@@ -12,6 +12,7 @@ import { ChecksumStream } from '../../shared/checksums.js'
 import { empty, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { renderXml } from '../xml.js'
 import { checkExpectedOwner } from '../unsupported.js'
+import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
 
 export function storeOf(req: BucketRequest) {
   const store = req.core.stores.get(req.bucket.region)
@@ -66,6 +67,7 @@ async function checkWriteConditions(req: ObjectRequest): Promise<void> {
 
 export async function putObject(req: ObjectRequest): Promise<S3Response> {
   const attributes = attributesFromHeaders(req.headers)
+  applyWriteLock(req, attributes)
   const digester = bodyDigester(req.headers)
   await checkWriteConditions(req)
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
@@ -132,6 +134,7 @@ async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
   checkReadConditions(req.headers, v)
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
   const headers = objectResponseHeaders(v, req.query, withChecksums)
+  if (v.objectLockMode !== undefined || v.objectLockLegalHold !== undefined) lockResponseHeaders(req, v, headers)
   const partParam = req.query.get('partNumber')
   let range = parseRange(header(req.headers, 'range'), v.size)
   if (partParam !== null) {
@@ -158,7 +161,15 @@ export const headObject = (req: ObjectRequest) => read(req, true)
 
 export async function deleteObject(req: ObjectRequest): Promise<S3Response> {
   const versionId = versionIdParam(req)
-  const r = await storeOf(req).deleteObject(req.bucket.name, req.key, versionId === undefined ? { versioning: req.bucket.versioning } : { versionId, versioning: req.bucket.versioning })
+  // Without a version id a delete only adds a marker, which Object Lock never prevents.
+  const r = versionId === undefined
+    ? await storeOf(req).deleteObject(req.bucket.name, req.key, { versioning: req.bucket.versioning })
+    : await serialized(req.bucket, req.key, async () => {
+      const v = await versionToDelete(req, req.key, versionId)
+      const refused = v && deleteRefusal(req, v)
+      if (refused) throw refused
+      return storeOf(req).deleteObject(req.bucket.name, req.key, { versionId, versioning: req.bucket.versioning })
+    })
   const headers: Record<string, string> = {}
   if (r.deleteMarker) headers['x-amz-delete-marker'] = 'true'
   if (r.versionId !== undefined && (req.bucket.versioning !== 'Unversioned' || versionId !== undefined)) headers['x-amz-version-id'] = r.versionId
@@ -220,6 +231,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   const tagging = header(req.headers, 'x-amz-tagging')
   if (tagDirective === 'REPLACE') attributes.tags = tagging === undefined ? [] : parseTaggingHeader(tagging)
   for (const k of Object.keys(attributes) as (keyof typeof attributes)[]) if (attributes[k] === undefined) delete attributes[k]
+  applyWriteLock(req, attributes as ObjectAttributes)
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags ?? [])
   if (rs) attributes.replicationStatus = rs
   const algs = (Object.keys(src.checksums) as (keyof typeof src.checksums)[])
