@@ -18,18 +18,26 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1)
 }
 
-// The AWS CLI v2 from Debian (with awscrt for SigV4A) is a real client the tests drive.
-const awsCli = '/usr/bin/aws'
-if (!existsSync(awsCli)) {
+// Debian packages the tests drive as real clients: the AWS CLI v2 (with awscrt for SigV4A), and
+// Chromium for the browser form upload with CORS (test/e2e/browser-post.test.ts, via playwright-core,
+// which downloads no browser of its own). `apt-get update` runs once, only when something is missing.
+const debianNeeds = [
+  { path: '/usr/bin/aws', packages: ['awscli', 'python3-awscrt'], what: 'the AWS CLI', tests: 'the CLI tests' },
+  { path: '/usr/bin/chromium', packages: ['chromium'], what: 'Chromium', tests: 'the browser tests' },
+]
+let aptUpdated = false
+for (const need of debianNeeds) {
+  if (existsSync(need.path)) continue
   if (process.getuid?.() === 0) {
-    console.log('installing the AWS CLI from Debian (awscli, python3-awscrt)')
+    console.log(`installing ${need.what} from Debian (${need.packages.join(', ')})`)
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-    if (run('apt-get', ['update', '-qq'], { env }) !== 0 ||
-        run('apt-get', ['install', '-y', '-qq', 'awscli', 'python3-awscrt'], { env }) !== 0) {
-      console.error('could not install the AWS CLI; the CLI tests will fail')
+    const updated = aptUpdated || run('apt-get', ['update', '-qq'], { env }) === 0
+    aptUpdated = updated
+    if (!updated || run('apt-get', ['install', '-y', '-qq', ...need.packages], { env }) !== 0) {
+      console.error(`could not install ${need.what}; ${need.tests} will fail`)
     }
   } else {
-    console.error('the AWS CLI (/usr/bin/aws) is missing: run `apt-get install awscli python3-awscrt` as root')
+    console.error(`${need.what} (${need.path}) is missing: run \`apt-get install ${need.packages.join(' ')}\` as root`)
   }
 }
 
