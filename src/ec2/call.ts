@@ -40,6 +40,6 @@ export function dryRunCheck(call: Ec2Call): void {
   if (call.params.bool('DryRun') === true) throw ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412)
 }
 
-export function ec2Arn(call: Ec2Call, kind: 'vpc' | 'vpc-endpoint', id: string, account = call.principal.accountId): string {
+export function ec2Arn(call: Ec2Call, kind: 'vpc' | 'vpc-endpoint' | 'subnet' | 'security-group', id: string, account = call.principal.accountId): string {
   return `arn:${call.s.world.partition}:ec2:${call.region}:${account}:${kind}/${id}`
 }

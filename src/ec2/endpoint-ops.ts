@@ -3,7 +3,8 @@
  * DescribeVpcEndpointServices for the services mrap offers (docs/aws/privatelink.md §EC2 API). Endpoints are
  * `available` at once; policies are validated by the policy engine when written; DescribeVpcEndpoints
  * lists the endpoint-specific DNS name (not usable directly: docs/aws/privatelink.md §DNS) and, with private DNS
- * on, the private name. Subnets, route tables and security groups are recorded, not modelled.
+ * on, the private name. Subnets and security groups are checked (src/ec2/subnet-ops.ts) and the
+ * network interfaces and zonal DNS names follow the subnets; route tables are recorded, not modelled.
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcEndpoint.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpoints.html
@@ -14,11 +15,14 @@ import { createHash } from 'node:crypto'
 import { esc } from '../s3/xml.js'
 import { checkEndpointPolicy, checkEndpointRequest, offeredServices, type EndpointProblem } from '../network/endpoint-rules.js'
 import {
-  defaultEndpointPolicy, endpointDnsName, hostedZoneId, privateDnsNames, type EndpointRecord, type EndpointType,
+  defaultEndpointPolicy, endpointDnsName, hostedZoneId, privateDnsNames, type EndpointRecord, type EndpointType, type VpcRecord,
 } from '../network/vpcs.js'
 import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './call.js'
 import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
-import { vpcOf } from './vpc-ops.js'
+import { vpcDns, vpcOf } from './vpc-ops.js'
+import { checkPlacement, endpointZones } from './subnet-ops.js'
+import { groupsOf } from './group-ops.js'
+import { defaultGroupOf } from '../network/subnets.js'
 
 const hex = (s: string, n = 17): string => createHash('sha256').update(s).digest('hex').slice(0, n)
 
@@ -26,15 +30,26 @@ function fail(p: EndpointProblem | undefined): void {
   if (p) throw ec2Error(p.code, p.message)
 }
 
-export function endpointXml(e: EndpointRecord, dnsSuffix: string): string {
+/**
+ * The endpoint as DescribeVpcEndpoints lists it. An interface endpoint has a network interface per
+ * subnet and DNS entries in this order: the regional endpoint-specific name, one zonal name per
+ * subnet's Availability Zone, then the private names (API_DnsEntry; privatelink
+ * "DNS hostnames" in https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html).
+ */
+export function endpointXml(call: Ec2Call, e: EndpointRecord): string {
+  const dnsSuffix = call.s.world.dnsSuffix
   const iface = e.type === 'Interface'
+  const regional = endpointDnsName(e, dnsSuffix)
+  const label = `${e.id}-${e.dnsLabel}`
   const dns = iface
-    ? [endpointDnsName(e, dnsSuffix), ...(e.privateDns && !e.privateDnsOnlyForInboundResolver ? privateDnsNames(e.service, dnsSuffix) : [])]
+    ? [regional, ...endpointZones(call, e).map((az) => regional.replace(label, `${label}-${az}`)),
+      ...(e.privateDns && !e.privateDnsOnlyForInboundResolver ? privateDnsNames(e.service, dnsSuffix) : [])]
     : []
+  const groups = groupsOf(call)
   return el('vpcEndpointId', e.id) + el('vpcEndpointType', e.type) + el('vpcId', e.vpcId) + el('serviceName', e.service) +
     el('state', 'available') + el('policyDocument', e.policy) +
     items('routeTableIdSet', e.routeTables.map((r) => r)) + items('subnetIdSet', e.subnets) +
-    items('groupSet', e.securityGroups.map((g) => el('groupId', g) + el('groupName', g === defaultGroup(e.vpcId) ? 'default' : g))) +
+    items('groupSet', e.securityGroups.map((g) => el('groupId', g) + el('groupName', groups.find((x) => x.id === g)?.name ?? g))) +
     (iface ? el('ipAddressType', 'ipv4') : '') +
     (iface ? `<dnsOptions>${el('dnsRecordIpType', 'ipv4')}${e.privateDnsOnlyForInboundResolver !== undefined ? el('privateDnsOnlyForInboundResolverEndpoint', e.privateDnsOnlyForInboundResolver) : ''}</dnsOptions>` : '') +
     el('privateDnsEnabled', e.privateDns) + el('requesterManaged', false) +
@@ -43,8 +58,18 @@ export function endpointXml(e: EndpointRecord, dnsSuffix: string): string {
     el('creationTimestamp', e.createdAt) + tagSet(e.tags) + el('ownerId', e.owner) + el('serviceRegion', e.region)
 }
 
-/** The VPC's default security group (interface endpoints get it when none is given). */
-function defaultGroup(vpcId: string): string { return `sg-${hex(`default:${vpcId}`)}` }
+
+/**
+ * "To use a private hosted zone, you must set the following VPC attributes to true:
+ * enableDnsHostnames and enableDnsSupport" (API_CreateVpcEndpoint, PrivateDnsEnabled); EC2's
+ * answer otherwise, as observed, is this InvalidParameter.
+ */
+function requireDnsAttributes(vpc: VpcRecord): void {
+  const dns = vpcDns(vpc)
+  if (!dns.support || !dns.hostnames) {
+    throw ec2Error('InvalidParameter', `Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for ${vpc.id}`)
+  }
+}
 
 function checkEndpointId(id: string): void {
   if (!/^vpce-[0-9a-z]{1,32}$/.test(id)) throw ec2Error('InvalidVpcEndpointId.Malformed', `Invalid Id: '${id}' (expecting 'vpce-...')`)
@@ -82,7 +107,7 @@ const createVpcEndpoint: Ec2Op = async (call) => {
     const prior = s.vpcs.listEndpoints({ owner: call.principal.accountId }).find((e) => e.clientToken === token)
     if (prior) {
       if (prior.requestHash !== requestHash) throw ec2Error('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already created with different parameters.')
-      return `<vpcEndpoint>${endpointXml(prior, s.world.dnsSuffix)}</vpcEndpoint>${el('clientToken', token)}`
+      return `<vpcEndpoint>${endpointXml(call, prior)}</vpcEndpoint>${el('clientToken', token)}`
     }
   }
   const others = s.vpcs.listEndpoints({ vpcId: vpc.id })
@@ -91,12 +116,15 @@ const createVpcEndpoint: Ec2Op = async (call) => {
     ...(inbound !== undefined ? { privateDnsOnlyForInboundResolver: inbound } : {}), others,
   }))
   if (type === 'Gateway' && groups.length > 0) throw ec2Error('InvalidParameter', 'Security group IDs are only supported for Interface type VPC Endpoint.')
+  if (type === 'Interface') checkPlacement(call, vpc, subnets, groups)
+  if (type === 'Interface' && privateDns) requireDnsAttributes(vpc)
   dryRunCheck(call)
 
   const rec = s.vpcs.newEndpoint({
     vpcId: vpc.id, owner: vpc.owner, region: vpc.region, type: type as EndpointType, service,
     policy: policy ?? defaultEndpointPolicy(type as EndpointType), privateDns, subnets, routeTables, tags,
-    securityGroups: type === 'Interface' ? (groups.length > 0 ? groups : [defaultGroup(vpc.id)]) : [],
+    // Interface endpoints get the VPC's default security group when none is given.
+    securityGroups: type === 'Interface' ? (groups.length > 0 ? groups : [defaultGroupOf(vpc).id]) : [],
     createdAt: s.clock().toISOString(),
     // S3 interface endpoints: with private DNS on and a gateway present, in-VPC traffic keeps using the gateway.
     ...(type === 'Interface' && service !== 'com.amazonaws.s3-global.accesspoint' && privateDns
@@ -104,7 +132,7 @@ const createVpcEndpoint: Ec2Op = async (call) => {
     ...(token !== undefined ? { clientToken: token, requestHash } : {}),
   })
   await s.vpcs.putEndpoint(rec)
-  return `<vpcEndpoint>${endpointXml(rec, s.world.dnsSuffix)}</vpcEndpoint>${el('clientToken', token)}`
+  return `<vpcEndpoint>${endpointXml(call, rec)}</vpcEndpoint>${el('clientToken', token)}`
 }
 
 const modifyVpcEndpoint: Ec2Op = async (call) => {
@@ -126,6 +154,8 @@ const modifyVpcEndpoint: Ec2Op = async (call) => {
     if (cur.type !== 'Interface') throw ec2Error('InvalidParameter', 'Private DNS can only be enabled for Interface type VPC Endpoint.')
     if (privateDns && !cur.privateDns) {
       fail(checkEndpointRequest(s, { region: cur.region, type: cur.type, service: cur.service, privateDns: true, policy: undefined, subnets: [], routeTables: [], others }))
+      const vpc = s.vpcs.vpc(cur.vpcId)
+      if (vpc) requireDnsAttributes(vpc)
     }
     next.privateDns = privateDns
   }
@@ -142,6 +172,13 @@ const modifyVpcEndpoint: Ec2Op = async (call) => {
   next.subnets = edit(cur.subnets, 'AddSubnetId', 'RemoveSubnetId', 'Interface', 'Subnet IDs')
   next.routeTables = edit(cur.routeTables, 'AddRouteTableId', 'RemoveRouteTableId', 'Gateway', 'Route table IDs')
   next.securityGroups = edit(cur.securityGroups, 'AddSecurityGroupId', 'RemoveSecurityGroupId', 'Interface', 'Security group IDs')
+  const vpc = s.vpcs.vpc(cur.vpcId)
+  if (vpc && cur.type === 'Interface') {
+    // The added ones must exist in the VPC, and the subnets it ends with keep one per zone (subnet
+    // ids a world file recorded without a subnet behind them are left as they are).
+    const added = p.list('AddSubnetId')
+    checkPlacement(call, vpc, next.subnets.filter((x) => added.includes(x) || s.vpcs.subnets.has(x)), p.list('AddSecurityGroupId'))
+  }
   dryRunCheck(call)
   if (JSON.stringify(next) !== JSON.stringify(cur)) await s.vpcs.putEndpoint(next)
   return el('return', true)
@@ -175,7 +212,7 @@ const describeVpcEndpoints: Ec2Op = (call) => {
     }
   })
   const { page, next } = paginate(list, p.int('MaxResults'), p.opt('NextToken'), { min: 1, max: 1000 })
-  return items('vpcEndpointSet', page.map((e) => endpointXml(e, s.world.dnsSuffix))) + el('nextToken', next)
+  return items('vpcEndpointSet', page.map((e) => endpointXml(call, e))) + el('nextToken', next)
 }
 
 const deleteVpcEndpoints: Ec2Op = async (call) => {

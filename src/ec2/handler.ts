@@ -17,8 +17,10 @@ import { Ec2Params, ec2Error, ec2Response } from './query.js'
 import type { Ec2Op } from './call.js'
 import { vpcOps } from './vpc-ops.js'
 import { endpointOps } from './endpoint-ops.js'
+import { subnetOps } from './subnet-ops.js'
+import { groupOps } from './group-ops.js'
 
-const OPS: Record<string, Ec2Op> = { ...vpcOps, ...endpointOps }
+const OPS: Record<string, Ec2Op> = { ...vpcOps, ...endpointOps, ...subnetOps, ...groupOps }
 
 export function ec2Handler(s: Core): ServiceHandler {
   return {
@@ -40,7 +42,7 @@ export function ec2Handler(s: Core): ServiceHandler {
       const t = ctx.target
       const region = (t.kind === 'api' ? t.region : undefined) ?? authed.auth.region ?? 'us-east-1'
       if (!s.world.regions.some((r) => r.name === region)) {
-        throw ec2Error('AuthFailure', `AWS was not able to validate the provided access credentials (the region ${region} is not one of this world's regions)`, 401)
+        throw ec2Error('AuthFailure', `AWS was not able to validate the provided access credentials (the region ${region} is not one of this world's regions: ${s.world.regions.map((r) => r.name).join(', ')})`, 401)
       }
       const api: ApiCall = { s, ctx, params: new Params(form), auth: authed.auth, principal: authed.principal, now: s.clock() }
       return ec2Response(action, await op({ s, ctx, params, principal: authed.principal, region, api }), ctx.requestId)

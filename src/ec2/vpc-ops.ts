@@ -5,6 +5,9 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpc.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcs.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteVpc.html
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcAttribute.html
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcAttribute.html
+ * https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html (DNS attributes)
  */
 import { createHash } from 'node:crypto'
 import { parseCidr, type VpcRecord } from '../network/vpcs.js'
@@ -29,6 +32,11 @@ export function checkVpcId(id: string): void {
   if (!/^vpc-[0-9a-z]{1,32}$/.test(id)) throw ec2Error('InvalidVpcID.Malformed', `Invalid id: "${id}" (expecting "vpc-...")`)
 }
 
+/** The VPC's DNS attributes (a VPC without them, from the world file or older state, has both on). */
+export function vpcDns(v: VpcRecord): { support: boolean; hostnames: boolean } {
+  return { support: v.dnsSupport ?? true, hostnames: v.dnsHostnames ?? true }
+}
+
 export function vpcOf(call: Ec2Call, id: string): VpcRecord {
   checkVpcId(id)
   const v = call.s.vpcs.vpc(id)
@@ -50,6 +58,8 @@ const createVpc: Ec2Op = async (call) => {
   const rec: VpcRecord = {
     id: call.s.vpcs.newVpcId(), owner: call.principal.accountId, region: call.region, cidr,
     internet: tags[INTERNET_TAG] === 'true', tags, createdAt: call.s.clock().toISOString(),
+    // A nondefault VPC starts with DNS resolution on and DNS hostnames off (AmazonDNS-concepts.html).
+    dnsSupport: true, dnsHostnames: false,
   }
   await call.s.vpcs.putVpc(rec)
   return `<vpc>${vpcXml(rec)}</vpc>`
@@ -93,11 +103,61 @@ const deleteVpc: Ec2Op = async (call) => {
   authorizeEc2(call, 'DeleteVpc', ec2Arn(call, 'vpc', id))
   const v = vpcOf(call, id)
   dryRunCheck(call)
-  if (call.s.vpcs.listEndpoints({ vpcId: v.id }).length > 0) {
+  const reg = call.s.vpcs
+  // Its default security group goes with it; endpoints, subnets and other groups must go first.
+  if (reg.listEndpoints({ vpcId: v.id }).length > 0 || reg.subnets.list((x) => x.vpcId === v.id).length > 0 || reg.groups.list((x) => x.vpcId === v.id).length > 0) {
     throw ec2Error('DependencyViolation', `The vpc '${v.id}' has dependencies and cannot be deleted.`)
   }
   await call.s.vpcs.deleteVpc(v.id)
   return el('return', true)
 }
 
-export const vpcOps: Record<string, Ec2Op> = { CreateVpc: createVpc, DescribeVpcs: describeVpcs, DeleteVpc: deleteVpc }
+const ATTRIBUTES = { enableDnsSupport: 'EnableDnsSupport', enableDnsHostnames: 'EnableDnsHostnames', enableNetworkAddressUsageMetrics: 'EnableNetworkAddressUsageMetrics' } as const
+type Attribute = keyof typeof ATTRIBUTES
+
+function attributeValue(v: VpcRecord, a: Attribute): boolean {
+  const dns = vpcDns(v)
+  return a === 'enableDnsSupport' ? dns.support : a === 'enableDnsHostnames' ? dns.hostnames : v.addressUsageMetrics ?? false
+}
+
+/** One attribute per call, as `<attr><value>..</value></attr>`. */
+const describeVpcAttribute: Ec2Op = (call) => {
+  const { params: p } = call
+  const id = p.req('VpcId')
+  const attr = p.req('Attribute')
+  checkVpcId(id)
+  authorizeEc2(call, 'DescribeVpcAttribute', ec2Arn(call, 'vpc', id))
+  if (!Object.hasOwn(ATTRIBUTES, attr)) throw ec2Error('InvalidParameterValue', `Value (${attr}) for parameter attribute is invalid. Unknown attribute.`)
+  const v = vpcOf(call, id)
+  dryRunCheck(call)
+  return el('vpcId', v.id) + `<${attr}>${el('value', attributeValue(v, attr as Attribute))}</${attr}>`
+}
+
+/** "You cannot modify the DNS resolution and DNS hostnames attributes in the same request." */
+const modifyVpcAttribute: Ec2Op = async (call) => {
+  const { params: p } = call
+  const id = p.req('VpcId')
+  checkVpcId(id)
+  authorizeEc2(call, 'ModifyVpcAttribute', ec2Arn(call, 'vpc', id))
+  const given = (Object.keys(ATTRIBUTES) as Attribute[]).map((a) => [a, p.bool(`${ATTRIBUTES[a]}.Value`)] as const).filter(([, x]) => x !== undefined)
+  if (given.length === 0) throw ec2Error('InvalidParameterCombination', 'No attributes specified.')
+  if (given.length > 1) throw ec2Error('InvalidParameterCombination', `Fields for multiple attribute types specified: ${given.map(([a]) => a).join(', ')}`)
+  const v = vpcOf(call, id)
+  const [attr, value] = given[0]!
+  // "You can only enable DNS hostnames if you've enabled DNS support." (API_ModifyVpcAttribute)
+  if (attr === 'enableDnsHostnames' && value === true && !vpcDns(v).support) {
+    throw ec2Error('InvalidParameterValue', `DNS hostnames can only be enabled for ${v.id} if DNS support (enableDnsSupport) is enabled.`)
+  }
+  dryRunCheck(call)
+  const next: VpcRecord = { ...v }
+  if (attr === 'enableDnsSupport') next.dnsSupport = value === true
+  else if (attr === 'enableDnsHostnames') next.dnsHostnames = value === true
+  else next.addressUsageMetrics = value === true
+  if (JSON.stringify(next) !== JSON.stringify(v)) await call.s.vpcs.putVpc(next)
+  return el('return', true)
+}
+
+export const vpcOps: Record<string, Ec2Op> = {
+  CreateVpc: createVpc, DescribeVpcs: describeVpcs, DeleteVpc: deleteVpc,
+  DescribeVpcAttribute: describeVpcAttribute, ModifyVpcAttribute: modifyVpcAttribute,
+}

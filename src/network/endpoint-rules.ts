@@ -55,7 +55,7 @@ export function checkEndpointRequest(s: Core, r: EndpointRequest): EndpointProbl
     return { code: 'InvalidParameter', message: `Endpoint type (${r.type}) does not match available service types ([${svc.types.join(', ')}]).` }
   }
   if (r.type === 'Interface' && r.routeTables.length > 0) return { code: 'InvalidParameter', message: 'Route table IDs are only supported for Gateway type VPC Endpoint.' }
-  if (r.type === 'Gateway' && r.subnets.length > 0) return { code: 'InvalidParameter', message: 'Subnet IDs are only supported for Interface type VPC Endpoint.' }
+  if (r.type === 'Gateway' && r.subnets.length > 0) return { code: 'InvalidParameter', message: 'Subnet IDs are only supported for Interface and GatewayLoadBalancer type VPC Endpoints.' }
   if (r.type === 'Gateway' && r.privateDns) return { code: 'InvalidParameter', message: 'Private DNS can only be enabled for Interface type VPC Endpoint.' }
   if (r.type === 'Gateway' && r.others.some((o) => o.type === 'Gateway' && o.service === r.service)) {
     return { code: 'RouteAlreadyExists', message: `A route to the prefix list of ${r.service} already exists in the route table of this VPC.` }

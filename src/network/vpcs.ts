@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { StateOp, StateStore } from '../state/state-store.js'
 import { S3_GLOBAL_SERVICE, regionalS3Service } from './endpoint-choice.js'
+import { GROUP_NS, RecordIndex, SUBNET_NS, type SecurityGroupRecord, type SubnetRecord } from './subnets.js'
 
 export type EndpointType = 'Interface' | 'Gateway'
 
@@ -20,6 +21,14 @@ export interface VpcRecord {
   cidr: string
   /** Whether the VPC has a path to the internet (an internet gateway or NAT); else a private subnet. */
   internet: boolean
+  /**
+   * EC2's enableDnsSupport / enableDnsHostnames. Left out (world-file VPCs, VPCs stored before the
+   * attributes existed): both on, since such VPCs may carry private-DNS endpoints.
+   */
+  dnsSupport?: boolean
+  dnsHostnames?: boolean
+  /** EC2's enableNetworkAddressUsageMetrics (recorded only). */
+  addressUsageMetrics?: boolean
   tags: Record<string, string>
   createdAt: string
 }
@@ -99,8 +108,12 @@ export class VpcRegistry {
   private readonly vpcs = new Map<string, VpcRecord>()
   private readonly endpoints = new Map<string, EndpointRecord>()
   private readonly listeners: ((e: VpcEvent) => void)[] = []
+  readonly subnets: RecordIndex<SubnetRecord>
+  readonly groups: RecordIndex<SecurityGroupRecord>
 
   constructor(private readonly store: StateStore) {
+    this.subnets = new RecordIndex(store, SUBNET_NS)
+    this.groups = new RecordIndex(store, GROUP_NS)
     this.load()
     store.onChange((c) => {
       if (c.kind === 'reload') { this.reload(); return }
@@ -175,10 +188,15 @@ export class VpcRegistry {
   /** The maps change when the store reports the write (before the promise resolves). */
   async putVpc(rec: VpcRecord): Promise<void> { await this.store.write([putVpcOp(rec)]) }
 
-  /** The VPC and its endpoints, in one batch. */
+  /** The VPC and what is in it (endpoints, subnets, security groups), in one batch. */
   async deleteVpc(id: string): Promise<void> {
     if (!this.vpcs.has(id)) return
-    await this.store.write([...this.listEndpoints({ vpcId: id }).map((e) => deleteEndpointOp(e.id)), { op: 'delete', ns: VPC_NS, key: id }])
+    await this.store.write([
+      ...this.listEndpoints({ vpcId: id }).map((e) => deleteEndpointOp(e.id)),
+      ...this.subnets.list((x) => x.vpcId === id).map((x) => this.subnets.deleteOp(x.id)),
+      ...this.groups.list((x) => x.vpcId === id).map((x) => this.groups.deleteOp(x.id)),
+      { op: 'delete', ns: VPC_NS, key: id },
+    ])
   }
 
   async putEndpoint(rec: EndpointRecord): Promise<void> { await this.store.write([putEndpointOp(rec)]) }

@@ -45,6 +45,10 @@ export function applyWorldVpcs(s: Core, world: World): Out {
     const rec: VpcRecord = {
       id: cur?.id ?? v.id ?? reg.newVpcId(), owner: v.owner, region: v.region, cidr: v.cidr, internet: v.internet,
       tags: { ...v.tags }, createdAt: cur?.createdAt ?? now,
+      // The world file does not declare DNS attributes: a VPC keeps those set through EC2.
+      ...(cur?.dnsSupport !== undefined ? { dnsSupport: cur.dnsSupport } : {}),
+      ...(cur?.dnsHostnames !== undefined ? { dnsHostnames: cur.dnsHostnames } : {}),
+      ...(cur?.addressUsageMetrics !== undefined ? { addressUsageMetrics: cur.addressUsageMetrics } : {}),
     }
     if (!cur) { out.ops.push(putVpcOp(rec)); out.created.push(`vpc ${rec.id}`) } else if (JSON.stringify(cur) !== JSON.stringify(rec)) { out.ops.push(putVpcOp(rec)); out.updated.push(`vpc ${rec.id}`) }
     for (const e of v.endpoints) applyEndpoint(s, rec, v, e, now, out)

@@ -118,6 +118,9 @@ export const EC2_ERROR_CODES = [
   'InvalidServiceName', 'InvalidVpc.Range', 'InvalidVpcEndpointId.Malformed', 'InvalidVpcEndpointId.NotFound',
   'InvalidVpcID.Malformed', 'InvalidVpcID.NotFound', 'MissingAction', 'MissingAuthenticationToken',
   'InvalidPolicyDocument', 'MissingParameter', 'RequestExpired', 'RouteAlreadyExists', 'TagLimitExceeded', 'UnauthorizedOperation',
+  'InvalidSubnet.Range', 'InvalidSubnet.Conflict', 'InvalidSubnetID.NotFound', 'InvalidSubnetID.Malformed', 'InvalidSubnetId.Malformed',
+  'DuplicateSubnetsInSameZone', 'InvalidGroup.Duplicate', 'InvalidGroup.NotFound', 'InvalidGroupId.Malformed', 'CannotDelete',
+  'VPCIdNotSpecified',
 ] as const
 
 export type Ec2ErrorCode = (typeof EC2_ERROR_CODES)[number]

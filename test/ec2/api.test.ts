@@ -4,7 +4,8 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import {
   CreateVpcCommand, DescribeVpcsCommand, DeleteVpcCommand, CreateVpcEndpointCommand, ModifyVpcEndpointCommand,
-  DescribeVpcEndpointsCommand, DeleteVpcEndpointsCommand, DescribeVpcEndpointServicesCommand,
+  DescribeVpcEndpointsCommand, DeleteVpcEndpointsCommand, DescribeVpcEndpointServicesCommand, ModifyVpcAttributeCommand,
+  DescribeVpcAttributeCommand, CreateSubnetCommand, CreateSecurityGroupCommand, DeleteSubnetCommand, DeleteSecurityGroupCommand,
 } from '@aws-sdk/client-ec2'
 import { startTestServer, failure, READER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
 import { ec2Client, SEED_VPC, SEED_VPCE } from '../network/helpers.js'
@@ -18,8 +19,10 @@ describe('EC2 API: VPCs and endpoints', () => {
   before(async () => { s = await startTestServer() })
   after(async () => { await s.stop() })
 
+  /** A VPC with DNS hostnames on (private DNS needs them; a new VPC has them off). */
   async function vpc(cidr = '10.9.0.0/16', name = 'api-test'): Promise<string> {
     const r = await ec2Client(s).send(new CreateVpcCommand({ CidrBlock: cidr, TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: name }] }] }))
+    await ec2Client(s).send(new ModifyVpcAttributeCommand({ VpcId: r.Vpc!.VpcId!, EnableDnsHostnames: { Value: true } }))
     return r.Vpc!.VpcId!
   }
 
@@ -68,19 +71,25 @@ describe('EC2 API: VPCs and endpoints', () => {
   test('CreateVpcEndpoint: Interface with the defaults (full-access policy, private DNS on), and the shape DescribeVpcEndpoints lists', async () => {
     const c = ec2Client(s)
     const v = await vpc()
-    const r = await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, SubnetIds: ['subnet-aaa', 'subnet-bbb'], SecurityGroupIds: ['sg-123'] }))
+    const sa = (await c.send(new CreateSubnetCommand({ VpcId: v, CidrBlock: '10.9.1.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!
+    const sb = (await c.send(new CreateSubnetCommand({ VpcId: v, CidrBlock: '10.9.2.0/24', AvailabilityZone: 'us-east-1c' }))).Subnet!.SubnetId!
+    const sg = (await c.send(new CreateSecurityGroupCommand({ VpcId: v, GroupName: 'vpce', Description: 'vpce' }))).GroupId!
+    const r = await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, SubnetIds: [sa, sb], SecurityGroupIds: [sg] }))
     const e = r.VpcEndpoint!
     assert.match(e.VpcEndpointId!, /^vpce-[0-9a-f]{17}$/)
     assert.equal(e.VpcEndpointType, 'Interface')
     assert.equal(e.State, 'available')
     assert.equal(e.PolicyDocument, DEFAULT_POLICY)
     assert.equal(e.PrivateDnsEnabled, true)
-    assert.deepEqual(e.SubnetIds, ['subnet-aaa', 'subnet-bbb'])
-    assert.deepEqual(e.Groups, [{ GroupId: 'sg-123', GroupName: 'sg-123' }])
+    assert.deepEqual(e.SubnetIds, [sa, sb])
+    assert.deepEqual(e.Groups, [{ GroupId: sg, GroupName: 'vpce' }])
     assert.equal(e.NetworkInterfaceIds!.length, 2)
     const names = e.DnsEntries!.map((d) => d.DnsName)
     assert.match(names[0]!, new RegExp(`^${e.VpcEndpointId}-[a-z0-9]{8}\\.accesspoint\\.s3-global\\.us-east-1\\.vpce\\.amazonaws\\.com$`))
-    assert.equal(names[1], '*.accesspoint.s3-global.amazonaws.com')
+    // One zonal name per subnet's zone, then the private name (API_DnsEntry).
+    assert.equal(names[1], names[0]!.replace('.accesspoint', '-us-east-1a.accesspoint'))
+    assert.equal(names[2], names[0]!.replace('.accesspoint', '-us-east-1c.accesspoint'))
+    assert.equal(names[3], '*.accesspoint.s3-global.amazonaws.com')
     const listed = await c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [e.VpcEndpointId!] }))
     assert.deepEqual(listed.VpcEndpoints![0]!.DnsEntries, e.DnsEntries)
     const filtered = await c.send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [v] }, { Name: 'service-name', Values: [S3_GLOBAL] }] }))
@@ -89,6 +98,39 @@ describe('EC2 API: VPCs and endpoints', () => {
     const dup = await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL })))
     assert.equal(dup.name, 'InvalidParameter')
     assert.match(dup.message, /conflicting DNS domain/)
+    // Without a group named, an interface endpoint gets the VPC's default group.
+    await c.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [e.VpcEndpointId!] }))
+    const d = (await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, SubnetIds: [sa] }))).VpcEndpoint!
+    assert.deepEqual(d.Groups!.map((g) => g.GroupName), ['default'])
+    await c.send(new DeleteSecurityGroupCommand({ GroupId: sg }))
+  })
+
+  test('VPC attributes, subnets and groups with the SDK: the attributes a new VPC has, and each refusal is a 400', async () => {
+    // https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html: support on, hostnames off for a nondefault VPC.
+    const c = ec2Client(s)
+    const v = (await c.send(new CreateVpcCommand({ CidrBlock: '10.12.0.0/16' }))).Vpc!.VpcId!
+    assert.equal((await c.send(new DescribeVpcAttributeCommand({ VpcId: v, Attribute: 'enableDnsSupport' }))).EnableDnsSupport!.Value, true)
+    assert.equal((await c.send(new DescribeVpcAttributeCommand({ VpcId: v, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames!.Value, false)
+    const dns = await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, PrivateDnsEnabled: true })))
+    assert.equal(dns.name, 'InvalidParameter')
+    assert.equal(dns.$metadata.httpStatusCode, 400)
+    assert.equal(dns.message, `Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for ${v}`)
+    const sn = (await c.send(new CreateSubnetCommand({ VpcId: v, CidrBlock: '10.12.0.0/20' }))).Subnet!
+    assert.equal(sn.AvailableIpAddressCount, 4091)
+    const conflict = await failure(() => c.send(new CreateSubnetCommand({ VpcId: v, CidrBlock: '10.12.15.0/24' })))
+    assert.equal(conflict.name, 'InvalidSubnet.Conflict')
+    assert.equal(conflict.$metadata.httpStatusCode, 400)
+    await c.send(new CreateSecurityGroupCommand({ VpcId: v, GroupName: 'g', Description: 'g' }))
+    const dup = await failure(() => c.send(new CreateSecurityGroupCommand({ VpcId: v, GroupName: 'g', Description: 'g' })))
+    assert.equal(dup.name, 'InvalidGroup.Duplicate')
+    assert.equal(dup.$metadata.httpStatusCode, 400)
+    await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, PrivateDnsEnabled: false, SubnetIds: [sn.SubnetId!] }))
+    const held = await failure(() => c.send(new DeleteSubnetCommand({ SubnetId: sn.SubnetId! })))
+    assert.equal(held.name, 'DependencyViolation')
+    assert.equal(held.$metadata.httpStatusCode, 400)
+    assert.equal(held.message, `The subnet '${sn.SubnetId}' has dependencies and cannot be deleted.`)
+    // Another account sees neither the subnet nor the VPC.
+    assert.equal((await failure(() => ec2Client(s, PARTNER_ADMIN).send(new DeleteSubnetCommand({ SubnetId: sn.SubnetId! })))).name, 'InvalidSubnetID.NotFound')
   })
 
   test('VpcEndpointType defaults to Gateway, which s3-global does not offer; a gateway for regional S3 works', async () => {

@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
-import { CreateVpcCommand, CreateVpcEndpointCommand, DeleteVpcEndpointsCommand } from '@aws-sdk/client-ec2'
+import { CreateVpcCommand, CreateVpcEndpointCommand, DeleteVpcEndpointsCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
 import { loadCatalog, type Catalog } from '../../src/policy/index.js'
 import { adminRequest } from '../../src/admin/client.js'
 import { explainRequest } from '../../src/explain/evaluate.js'
@@ -39,6 +39,7 @@ before(async () => {
     CidrBlock: '10.30.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'inbound-only' }, { Key: 'mrap:internet', Value: 'true' }] }],
   }))
   vpc = created.Vpc!.VpcId!
+  await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }))
   gateway = (await ec2.send(new CreateVpcEndpointCommand({ VpcId: vpc, ServiceName: SERVICE, VpcEndpointType: 'Gateway' }))).VpcEndpoint!.VpcEndpointId!
   iface = (await ec2.send(new CreateVpcEndpointCommand({
     VpcId: vpc, ServiceName: SERVICE, VpcEndpointType: 'Interface', PrivateDnsEnabled: true, PolicyDocument: JSON.stringify(DENY_ALL),

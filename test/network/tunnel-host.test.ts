@@ -18,7 +18,7 @@ import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { readFileSync } from 'node:fs'
 import type { Duplex } from 'node:stream'
-import { CreateVpcCommand, CreateVpcEndpointCommand } from '@aws-sdk/client-ec2'
+import { CreateVpcCommand, CreateVpcEndpointCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { codeOf } from '../helpers/raw.js'
 import { BUCKET1, SEED_ALIAS, ec2Client, ensureSeedMrap, proxyOf, rawConnect } from './helpers.js'
@@ -112,10 +112,15 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
     s = await startTestServer()
     ensureSeedMrap(s)
     const ec2 = ec2Client(s)
-    const vpc = async (name: string, internet = false): Promise<string> => (await ec2.send(new CreateVpcCommand({
-      CidrBlock: '10.30.0.0/16',
-      TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: name }, ...(internet ? [{ Key: 'mrap:internet', Value: 'true' }] : [])] }],
-    }))).Vpc!.VpcId!
+    const vpc = async (name: string, internet = false): Promise<string> => {
+      const id = (await ec2.send(new CreateVpcCommand({
+        CidrBlock: '10.30.0.0/16',
+        TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: name }, ...(internet ? [{ Key: 'mrap:internet', Value: 'true' }] : [])] }],
+      }))).Vpc!.VpcId!
+      // Private DNS needs DNS hostnames, off in a new VPC.
+      await ec2.send(new ModifyVpcAttributeCommand({ VpcId: id, EnableDnsHostnames: { Value: true } }))
+      return id
+    }
     vpcs.gateway = await vpc('tunnel-gateway')
     vpcs.interface = await vpc('tunnel-interface')
     vpcs.internet = await vpc('tunnel-internet', true)

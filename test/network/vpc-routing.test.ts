@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3'
-import { CreateVpcCommand, CreateVpcEndpointCommand, DeleteVpcCommand, DeleteVpcEndpointsCommand, ModifyVpcEndpointCommand } from '@aws-sdk/client-ec2'
+import { CreateVpcCommand, CreateVpcEndpointCommand, DeleteVpcCommand, DeleteVpcEndpointsCommand, ModifyVpcAttributeCommand, ModifyVpcEndpointCommand } from '@aws-sdk/client-ec2'
 import { startTestServer, bucketName, failure, ADMIN, PARTNER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
 import { proxiedS3Client } from '../helpers/mrap.js'
 import {BUCKET2, SEED_ALIAS, SEED_ARN, SEED_VPC, ec2Client, ensureSeedMrap, errStatus, proxyOf, rawConnect, routeTo, seedObjects,
@@ -29,7 +29,10 @@ describe('VPC networks', () => {
 
   async function newVpc(opts: { region?: string; internet?: boolean; creds?: typeof ADMIN; name?: string } = {}): Promise<string> {
     const tags = [{ Key: 'Name', Value: opts.name ?? 'test-vpc' }, ...(opts.internet ? [{ Key: 'mrap:internet', Value: 'true' }] : [])]
-    const r = await ec2Client(s, opts.creds ?? ADMIN, opts.region ?? 'us-east-1').send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: tags }] }))
+    const c = ec2Client(s, opts.creds ?? ADMIN, opts.region ?? 'us-east-1')
+    const r = await c.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: tags }] }))
+    // Private DNS needs DNS hostnames, off in a new VPC.
+    await c.send(new ModifyVpcAttributeCommand({ VpcId: r.Vpc!.VpcId!, EnableDnsHostnames: { Value: true } }))
     return r.Vpc!.VpcId!
   }
   async function newEndpoint(vpcId: string, o: { service?: string; type?: 'Interface' | 'Gateway'; policy?: unknown; privateDns?: boolean; creds?: typeof ADMIN; region?: string } = {}): Promise<string> {

@@ -139,6 +139,8 @@ describe('the seed, end to end with the AWS CLI', () => {
     const r = await ok({}, ['ec2', 'create-vpc', '--cidr-block', '10.0.0.0/16', '--tag-specifications', 'ResourceType=vpc,Tags=[{Key=Name,Value=seed-vpc},{Key=mrap:internet,Value=true}]'])
     vpcId = r.Vpc.VpcId
     assert.match(vpcId, /^vpc-[0-9a-f]{17}$/)
+    // A new VPC has DNS hostnames off; the endpoint's private DNS needs them on (AmazonDNS-concepts.html).
+    await ok({}, ['ec2', 'modify-vpc-attribute', '--vpc-id', vpcId, '--enable-dns-hostnames'])
     await s.vpcProxies.settled()
     const info = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8'))
     assert.equal(info.vpcProxies[vpcId].name, 'seed-vpc')

@@ -22,7 +22,7 @@ import pg from 'pg'
 import { pino } from 'pino'
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, ListUserPoliciesCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
-import { CreateVpcCommand, CreateVpcEndpointCommand, DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { CreateSubnetCommand, CreateVpcCommand, CreateVpcEndpointCommand, DescribeVpcEndpointsCommand, EC2Client, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
 import { startServer, type RunningServer } from '../../src/main.js'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
 import { listClaims, releaseClaim } from '../../src/state/fleet.js'
@@ -155,8 +155,10 @@ describe('two nodes on one PostgreSQL', () => {
 
   it('a VPC endpoint created through node A is described by node B within 1 s', async () => {
     const vpc = (await ec2(a).send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc!.VpcId!
+    await ec2(a).send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }))
+    const subnet = (await ec2(a).send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.42.1.0/24' }))).Subnet!.SubnetId!
     const ep = (await ec2(a).send(new CreateVpcEndpointCommand({
-      VpcId: vpc, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.s3-global.accesspoint', SubnetIds: ['subnet-aaa'],
+      VpcId: vpc, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.s3-global.accesspoint', SubnetIds: [subnet],
     }))).VpcEndpoint!
     await within(1000, 'B describes the endpoint', async () => {
       const r = await ec2(b).send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))

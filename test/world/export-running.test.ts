@@ -11,7 +11,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { DeletePublicAccessBlockCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3'
 import { GetMultiRegionAccessPointCommand, PutMultiRegionAccessPointPolicyCommand } from '@aws-sdk/client-s3-control'
-import { CreateVpcCommand, CreateVpcEndpointCommand } from '@aws-sdk/client-ec2'
+import { CreateVpcCommand, CreateVpcEndpointCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
 import { ACCOUNT, controlClient, createMrap, makeBucket, mrapName, waitForOperation } from '../control/helpers.js'
 import { ec2Client } from '../network/helpers.js'
@@ -62,6 +62,7 @@ test('a setup built through the APIs survives export and apply: explain and lint
 
   const ec2 = ec2Client(a)
   const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'built' }] }] }))).Vpc!.VpcId!
+  await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: true } }))
   const endpointPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: '*' }] })
   await ec2.send(new CreateVpcEndpointCommand({ VpcId: vpcId, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.s3-global.accesspoint', PolicyDocument: endpointPolicy }))
 
