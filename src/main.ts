@@ -15,6 +15,7 @@ import { removeRuntimeInfo, writeRuntimeInfo } from './state/runtime-file.js'
 import { DataDirInUseError, exposedBits, lockDataDir, privateUmask, type DataDirLock } from './state/data-dir-lock.js'
 import { listenAdmin, type AdminServer } from './admin/server.js'
 import { ensureTls } from './network/ca.js'
+import { unservedRegionCertificates } from './network/region-certs.js'
 import { listenProxy } from './network/proxy.js'
 import { listenMetrics } from './metrics/listener.js'
 import { internetNetwork } from './network/internet.js'
@@ -109,7 +110,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     // A fleet's nodes present certificates of its one CA, kept in the shared state.
     const shared = services.state.backend === 'postgres' ? { state: services.state, sealer: services.sealer } : undefined
     const tls = await ensureTls(dataDir, world.dnsSuffix, world.regions.map((r) => r.name), shared)
-    front.setTls(tls.certPem, tls.keyPem)
+    const hostCfg = { dnsSuffix: world.dnsSuffix, endpointHosts: services.config.endpointHosts }
+    front.setTls(tls.certPem, tls.keyPem, unservedRegionCertificates(tls, hostCfg, world.regions.map((r) => r.name)))
     const http = await front.listenHttp(host, opts.port ?? 9000)
     const tlsL = await front.listenTls(host, opts.tlsPort ?? 9443)
     const proxyL = await listenProxy(front, internetNetwork(services), host, opts.proxyPort ?? 9080)

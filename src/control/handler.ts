@@ -113,8 +113,11 @@ export class ControlHandler implements ServiceHandler {
     const region = (t.kind === 'control' || t.kind === 'service' ? t.region : undefined) ?? (auth.kind === 'signed' ? auth.region : undefined)
     const allowed = isRouteOperation(name) ? this.config.routeRegions : this.config.managementRegions
     if (region !== undefined && allowed.includes(region)) return
+    // AWS's message; for a region the world lacks, the world's regions too (docs/decisions/unserved-regions.md).
+    const world = this.services.world.regions.map((r) => r.name)
+    const outside = region !== undefined && !world.includes(region) ? ` (${region} is not a region of this server's world, which has ${world.join(', ')}.)` : ''
     throw s3Error('PermanentRedirect', {
-      message: `This API operation is only available in the following Regions: ${allowed.join(', ')}. Make sure to send all future requests to a supported Region.`,
+      message: `This API operation is only available in the following Regions: ${allowed.join(', ')}. Make sure to send all future requests to a supported Region.${outside}`,
     })
   }
 

@@ -36,6 +36,8 @@ function originOf(socket: Socket): Origin {
 export class FrontDoor {
   readonly app: Server
   private secureContext?: SecureContext
+  /** A context for a server name the server certificate does not cover (network/region-certs.ts). */
+  private sni?: (servername: string) => Promise<SecureContext | undefined>
   private readonly listeners: (Server | NetServer)[] = []
 
   readonly core: Core
@@ -71,15 +73,21 @@ export class FrontDoor {
     })
   }
 
-  setTls(certPem: string, keyPem: string): void {
+  setTls(certPem: string, keyPem: string, sni?: (servername: string) => Promise<SecureContext | undefined>): void {
     this.secureContext = createSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' })
+    if (sni) this.sni = sni
   }
 
   /** Serves HTTP over a socket that is already connected (a proxied tunnel), optionally with TLS. */
   serveSocket(raw: Duplex, origin: Origin, tls: boolean): void {
     if (tls) {
       if (!this.secureContext) { raw.destroy(); return }
-      const sock = new TLSSocket(raw as Socket, { isServer: true, secureContext: this.secureContext })
+      const main = this.secureContext
+      const sni = this.sni
+      const sock = new TLSSocket(raw as Socket, {
+        isServer: true, secureContext: main,
+        ...(sni ? { SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => { sni(name).then((c) => cb(null, c ?? main), () => cb(null, main)) } } : {}),
+      })
       sock.on('error', () => sock.destroy())
       // A client that never finishes the handshake must not hold the socket until HTTP's own timers.
       const handshake = setTimeout(() => { sock.destroy(); raw.destroy() }, this.core.config.timeouts.tlsHandshakeMs)

@@ -45,15 +45,21 @@ export function resolveTarget(hostHeader: string | undefined, cfg: HostConfig): 
   return { kind: 'service' }
 }
 
+/** The shape of an AWS Region name (us-east-1, us-gov-west-1, ap-southeast-2). */
+export const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
+
 /**
  * Whether mrap answers for this host name at all (the forward proxies never connect anywhere else):
- * an AWS name of a service mrap serves, or one of its own endpoint names.
+ * an AWS name of a service mrap serves, in any Region (a region the world lacks gets the service's
+ * own answer, docs/decisions/unserved-regions.md), or one of its own endpoint names.
  */
 export function servesHost(hostname: string, cfg: HostConfig): boolean {
   const host = hostname.toLowerCase()
   if (cfg.endpointHosts.includes(host) || IP_V4.test(host)) return IP_V4.test(host) ? host.startsWith('127.') : true
   const suffix = '.' + cfg.dnsSuffix
-  return host.endsWith(suffix) && resolveAwsHost(host.slice(0, -suffix.length)) !== undefined
+  if (!host.endsWith(suffix)) return false
+  const t = resolveAwsHost(host.slice(0, -suffix.length))
+  return t !== undefined && (!('region' in t) || t.region === undefined || REGION_NAME.test(t.region))
 }
 
 /** `rest` is the host without the DNS suffix, e.g. `mybucket.s3.eu-west-1`. */

@@ -7,7 +7,7 @@
  * every node issues its own server certificate from it. @peculiar/x509 builds the certificates: Node can parse X.509
  * but not issue it.
  */
-import { webcrypto, createPrivateKey, randomBytes } from 'node:crypto'
+import { webcrypto, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StateStore } from '../state/state-store.js'
@@ -31,6 +31,8 @@ export interface TlsMaterial {
   caPath: string
   certPem: string
   keyPem: string
+  /** The CA's private key: certificates for the names of regions outside the world are issued on demand (network/region-certs.ts). */
+  caKeyPem: string
 }
 
 /** Every name the server certificate covers, for a DNS suffix and a set of regions. */
@@ -39,12 +41,14 @@ export function serverNames(dnsSuffix: string, regions: readonly string[]): stri
     `*.mrap.accesspoint.s3-global.${dnsSuffix}`, `*.accesspoint.s3-global.${dnsSuffix}`,
     `s3.${dnsSuffix}`, `*.s3.${dnsSuffix}`, `iam.${dnsSuffix}`, `sts.${dnsSuffix}`, 'localhost',
   ])
-  for (const r of regions) {
-    for (const n of [`s3.${r}`, `*.s3.${r}`, `s3-control.${r}`, `*.s3-control.${r}`, `sts.${r}`, `ec2.${r}`, `s3.dualstack.${r}`, `*.s3.dualstack.${r}`]) {
-      names.add(`${n}.${dnsSuffix}`)
-    }
-  }
+  for (const r of regions) for (const n of regionNames(dnsSuffix, r)) names.add(n)
   return [...names].sort()
+}
+
+/** The regional names of one region. */
+export function regionNames(dnsSuffix: string, region: string): string[] {
+  return [`s3.${region}`, `*.s3.${region}`, `s3-control.${region}`, `*.s3-control.${region}`, `sts.${region}`, `ec2.${region}`, `s3.dualstack.${region}`, `*.s3.dualstack.${region}`]
+    .map((n) => `${n}.${dnsSuffix}`)
 }
 
 function writeAtomic(path: string, data: string, mode: number): void {
@@ -133,7 +137,6 @@ export async function ensureTls(dataDir: string, dnsSuffix: string, regions: rea
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const caPath = join(dir, 'ca.pem'), caKeyPath = join(dir, 'ca-key.pem')
   const certPath = join(dir, 'server.pem'), keyPath = join(dir, 'server-key.pem'), namesPath = join(dir, 'server-names.json')
-  const now = Date.now()
   const names = serverNames(dnsSuffix, regions)
   const haveNames = existsSync(namesPath) ? (JSON.parse(readFileSync(namesPath, 'utf8')) as string[]) : []
   const localCert = readIfPresent(caPath), localKey = readIfPresent(caKeyPath)
@@ -141,32 +144,48 @@ export async function ensureTls(dataDir: string, dnsSuffix: string, regions: rea
   const ca = shared ? await sharedCa(shared, local) : local
   const sameCa = ca !== undefined && local !== undefined && ca.certPem === local.certPem && ca.keyPem === local.keyPem
   const fresh = sameCa && existsSync(certPath) && existsSync(keyPath) && JSON.stringify(haveNames) === JSON.stringify(names)
-  if (fresh) return { caPem: ca.certPem, caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
+  if (fresh) return { caPem: ca.certPem, caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8'), caKeyPem: ca.keyPem }
   const x509 = await loadX509()
   const pair = ca ?? await newCa(x509)
   if (!sameCa) {
     writeAtomic(caKeyPath, pair.keyPem, 0o600)
     writeAtomic(caPath, pair.certPem, 0o644)
   }
-  const caCert = new x509.X509Certificate(pair.certPem)
-  const caKey = await importKeyPem(pair.keyPem)
-  {
-    const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(), subject: `CN=s3.${dnsSuffix}`, issuer: caCert.subject,
-      notBefore: new Date(now - 3600_000), notAfter: new Date(now + 825 * 86400_000),
-      signingKey: caKey, publicKey: keys.publicKey, signingAlgorithm: ALG,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension([...names.map((n) => ({ type: 'dns' as const, value: n })), { type: 'ip', value: '127.0.0.1' }]),
-        await x509.AuthorityKeyIdentifierExtension.create(caCert),
-      ],
-    })
-    writeAtomic(keyPath, await exportKeyPem(keys.privateKey), 0o600)
-    writeAtomic(certPath, cert.toString('pem') + '\n' + caCert.toString('pem') + '\n', 0o644)
-    writeAtomic(namesPath, JSON.stringify(names), 0o644)
-  }
-  return { caPem: pair.certPem, caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') }
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
+  const certPem = await issueLeaf(x509, pair, keys.publicKey, `CN=s3.${dnsSuffix}`, names, true)
+  writeAtomic(keyPath, await exportKeyPem(keys.privateKey), 0o600)
+  writeAtomic(certPath, certPem, 0o644)
+  writeAtomic(namesPath, JSON.stringify(names), 0o644)
+  return { caPem: pair.certPem, caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8'), caKeyPem: pair.keyPem }
+}
+
+/** A server certificate for `names` signed by the CA, as a PEM chain (leaf, then CA). */
+async function issueLeaf(x509: X509, ca: CaPair, publicKey: CryptoKey, subject: string, names: readonly string[], loopback: boolean): Promise<string> {
+  const now = Date.now()
+  const caCert = new x509.X509Certificate(ca.certPem)
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(), subject, issuer: caCert.subject,
+    notBefore: new Date(now - 3600_000), notAfter: new Date(now + 825 * 86400_000),
+    signingKey: await importKeyPem(ca.keyPem), publicKey, signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([
+        ...names.map((n) => ({ type: 'dns' as const, value: n })), ...(loopback ? [{ type: 'ip' as const, value: '127.0.0.1' }] : []),
+      ]),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  })
+  return cert.toString('pem') + '\n' + caCert.toString('pem') + '\n'
+}
+
+/**
+ * A certificate for one region's names (regionNames) with the server certificate's key, for a
+ * region the world does not have: never written to disk, made again after a restart.
+ */
+export async function issueRegionCertificate(tls: TlsMaterial, dnsSuffix: string, region: string): Promise<string> {
+  const x509 = await loadX509()
+  const publicKey = await webcrypto.subtle.importKey('spki', createPublicKey(tls.keyPem).export({ format: 'der', type: 'spki' }), ALG, true, ['verify']) as unknown as CryptoKey
+  return issueLeaf(x509, { certPem: tls.caPem, keyPem: tls.caKeyPem }, publicKey, `CN=s3.${region}.${dnsSuffix}`, regionNames(dnsSuffix, region), false)
 }
