@@ -139,7 +139,40 @@ const deleteSubnet: Ec2Op = async (call) => {
   return el('return', true)
 }
 
-export const subnetOps: Record<string, Ec2Op> = { CreateSubnet: createSubnet, DescribeSubnets: describeSubnets, DeleteSubnet: deleteSubnet }
+const ZONE_FILTERS = ['zone-name', 'zone-id', 'state', 'region-name', 'zone-type', 'group-name', 'opt-in-status'] as const
+
+/**
+ * The region's zones, which scripts read to spread subnets over them.
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAvailabilityZones.html
+ */
+const describeAvailabilityZones: Ec2Op = (call) => {
+  const { params: p } = call
+  authorizeEc2(call, 'DescribeAvailabilityZones', '*')
+  dryRunCheck(call)
+  const zones = availabilityZones(call.region)
+  const names = p.list('ZoneName'), ids = p.list('ZoneId')
+  const unknown = [...names.filter((n) => !zones.some((z) => z.name === n)), ...ids.filter((i) => !zones.some((z) => z.id === i))]
+  if (unknown.length > 0) throw ec2Error('InvalidParameterValue', `Invalid availability zone: [${unknown.join(', ')}]`)
+  const picked = names.length + ids.length === 0 ? zones : zones.filter((z) => names.includes(z.name) || ids.includes(z.id))
+  const list = applyFilters(picked, p.filters(), ZONE_FILTERS, (name, z) => {
+    switch (name) {
+      case 'zone-name': return [z.name]
+      case 'zone-id': return [z.id]
+      case 'state': return ['available']
+      case 'region-name': case 'group-name': return [call.region]
+      case 'zone-type': return ['availability-zone']
+      case 'opt-in-status': return ['opt-in-not-required']
+      default: return []
+    }
+  })
+  return items('availabilityZoneInfo', list.map((z) => el('zoneName', z.name) + el('zoneState', 'available') + el('regionName', call.region) +
+    '<messageSet/>' + el('zoneId', z.id) + el('zoneType', 'availability-zone') + el('optInStatus', 'opt-in-not-required') +
+    el('groupName', call.region) + el('networkBorderGroup', call.region)))
+}
+
+export const subnetOps: Record<string, Ec2Op> = {
+  CreateSubnet: createSubnet, DescribeSubnets: describeSubnets, DeleteSubnet: deleteSubnet, DescribeAvailabilityZones: describeAvailabilityZones,
+}
 
 /**
  * The subnets and security groups of an interface endpoint, as CreateVpcEndpoint and

@@ -2,10 +2,14 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   CreateVpcCommand, DescribeVpcsCommand, DeleteVpcCommand, CreateVpcEndpointCommand, ModifyVpcEndpointCommand,
   DescribeVpcEndpointsCommand, DeleteVpcEndpointsCommand, DescribeVpcEndpointServicesCommand, ModifyVpcAttributeCommand,
   DescribeVpcAttributeCommand, CreateSubnetCommand, CreateSecurityGroupCommand, DeleteSubnetCommand, DeleteSecurityGroupCommand,
+  DescribeAvailabilityZonesCommand, DescribeSubnetsCommand, DescribeSecurityGroupsCommand,
 } from '@aws-sdk/client-ec2'
 import { startTestServer, failure, READER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
 import { ec2Client, SEED_VPC, SEED_VPCE } from '../network/helpers.js'
@@ -131,6 +135,18 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.equal(held.message, `The subnet '${sn.SubnetId}' has dependencies and cannot be deleted.`)
     // Another account sees neither the subnet nor the VPC.
     assert.equal((await failure(() => ec2Client(s, PARTNER_ADMIN).send(new DeleteSubnetCommand({ SubnetId: sn.SubnetId! })))).name, 'InvalidSubnetID.NotFound')
+  })
+
+  test('DescribeAvailabilityZones lists the zones subnets may use', async () => {
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAvailabilityZones.html
+    const c = ec2Client(s, undefined, 'eu-west-1')
+    const r = await c.send(new DescribeAvailabilityZonesCommand({}))
+    assert.deepEqual(r.AvailabilityZones!.map((z) => [z.ZoneName, z.ZoneId, z.State, z.RegionName]), [
+      ['eu-west-1a', 'euw1-az1', 'available', 'eu-west-1'], ['eu-west-1b', 'euw1-az2', 'available', 'eu-west-1'], ['eu-west-1c', 'euw1-az3', 'available', 'eu-west-1'],
+    ])
+    const bad = await failure(() => c.send(new DescribeAvailabilityZonesCommand({ ZoneNames: ['us-east-1a'] })))
+    assert.equal(bad.name, 'InvalidParameterValue')
+    assert.equal(bad.$metadata.httpStatusCode, 400)
   })
 
   test('VpcEndpointType defaults to Gateway, which s3-global does not offer; a gateway for regional S3 works', async () => {
@@ -262,4 +278,30 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.equal(text.status, 400)
     assert.match(text.body, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>InvalidVpcEndpointId\.NotFound<\/Code><Message>The Vpc Endpoint Id (?:'|&apos;)vpce-0123456789abcdef0(?:'|&apos;) does not exist<\/Message><\/Error><\/Errors><RequestID>[0-9A-F]+<\/RequestID><\/Response>$/)
   })
+})
+
+test('subnets, security groups and DNS attributes survive a restart (kept in the state store)', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mrap-ec2-restart-'))
+  try {
+    let s = await startTestServer({ dataDir })
+    let c = ec2Client(s)
+    const v = (await c.send(new CreateVpcCommand({ CidrBlock: '10.60.0.0/16' }))).Vpc!.VpcId!
+    await c.send(new ModifyVpcAttributeCommand({ VpcId: v, EnableDnsHostnames: { Value: true } }))
+    const sn = (await c.send(new CreateSubnetCommand({ VpcId: v, CidrBlock: '10.60.1.0/24', AvailabilityZone: 'us-east-1b' }))).Subnet!.SubnetId!
+    const sg = (await c.send(new CreateSecurityGroupCommand({ VpcId: v, GroupName: 'kept', Description: 'kept' }))).GroupId!
+    const e = (await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, SubnetIds: [sn], SecurityGroupIds: [sg] }))).VpcEndpoint!
+    c.destroy()
+    await s.stop()
+    s = await startTestServer({ dataDir })
+    try {
+      c = ec2Client(s)
+      assert.equal((await c.send(new DescribeVpcAttributeCommand({ VpcId: v, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames!.Value, true)
+      assert.equal((await c.send(new DescribeSubnetsCommand({ SubnetIds: [sn] }))).Subnets![0]!.AvailabilityZone, 'us-east-1b')
+      assert.equal((await c.send(new DescribeSecurityGroupsCommand({ GroupIds: [sg] }))).SecurityGroups![0]!.GroupName, 'kept')
+      const again = (await c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [e.VpcEndpointId!] }))).VpcEndpoints![0]!
+      assert.deepEqual(again.DnsEntries, e.DnsEntries)
+      assert.equal((await failure(() => c.send(new DeleteSubnetCommand({ SubnetId: sn })))).name, 'DependencyViolation')
+      c.destroy()
+    } finally { await s.stop() }
+  } finally { rmSync(dataDir, { recursive: true, force: true }) }
 })

@@ -165,6 +165,8 @@ describe('two nodes on one PostgreSQL', () => {
       return (r.VpcEndpoints ?? []).some((e) => e.VpcEndpointId === ep.VpcEndpointId)
     })
     assert.equal(b.services.vpcs.endpoint(ep.VpcEndpointId!)?.vpcId, vpc)
+    // The subnet too: node B lists the endpoint's zonal DNS name, which it reads from the subnet.
+    assert.equal(b.services.vpcs.subnets.get(subnet)?.vpcId, vpc)
     // Node B opened a forward proxy for the VPC made on A (its clients reach the endpoint through B).
     await within(1000, 'B proxies the new VPC', () => b.vpcProxies.info()[vpc] !== undefined)
   })
