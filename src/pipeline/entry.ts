@@ -112,7 +112,11 @@ function runS3(s: Core, req: IncomingMessage, view: HttpRequestView, target: Tar
   const op = classify(view.method, bucketName, key, query, req.headers)
   info.op = op.name; info.bucket = bucketName; info.key = key
   // A form upload is signed in its body (the POST policy), not in the request: it authenticates itself.
-  if (op.name === 'PostObject' && bucketName !== undefined) return postObject(s, { req, target, origin, requestId, log, bucketName, info })
+  if (op.name === 'PostObject' && bucketName !== undefined) {
+    const b = s.state.getBucket(bucketName)
+    if (b) checkRegion(target, { kind: 'anonymous', payload: { kind: 'unsigned' } }, b.region, b.name)
+    return postObject(s, { req, target, origin, requestId, log, bucketName, info })
+  }
 
   // Authenticate before anything about the bucket is revealed beyond what S3 itself reveals.
   const auth = authenticateRequest(s, view)

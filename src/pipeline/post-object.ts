@@ -29,6 +29,8 @@ import { lookupKey } from './credentials.js'
 
 /** "The form data and boundaries (excluding the contents of the file) cannot exceed 20KB" (POST Object). */
 const PRE_DATA_LIMIT = 20 * 1024
+/** The 20 KB count boundaries too: empty fields are not free, so their number is bounded as well. */
+const MAX_FIELDS = 1000
 const MAX_OBJECT_BYTES = 5 * 1024 ** 3
 const MAX_KEY_BYTES = 1024
 const SIGV4_FIELDS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Signature'] as const
@@ -62,7 +64,7 @@ export async function postObject(s: Core, x: PostInput): Promise<WireResult> {
 
   let bb: BusboyInstance
   try {
-    bb = Busboy({ headers: req.headers as BusboyHeaders, isPartAFile: (name) => name?.toLowerCase() === 'file', limits: { fieldSize: PRE_DATA_LIMIT, files: 1 } })
+    bb = Busboy({ headers: req.headers as BusboyHeaders, isPartAFile: (name) => name?.toLowerCase() === 'file', limits: { fieldSize: PRE_DATA_LIMIT, fields: MAX_FIELDS, files: 1 } })
   } catch { throw s3Error('MalformedPOSTRequest') }
   let file: Readable | undefined
   try {
@@ -100,6 +102,7 @@ function readUntilFile(req: IncomingMessage, bb: BusboyInstance): Promise<Form> 
       bb.on('error', () => { if (!stream.readableEnded) stream.destroy(s3Error('MalformedPOSTRequest')) })
       resolve({ fields, file: stream, filename })
     })
+    bb.on('fieldsLimit', () => fail(s3Error('MaxPostPreDataLengthExceeded', { fields: { MaxPostPreDataLengthBytes: PRE_DATA_LIMIT } })))
     bb.on('error', () => fail(s3Error('MalformedPOSTRequest')))
     bb.on('finish', () => fail(invalidArgument('file', '0', 'POST requires exactly one file upload per request.')))
     req.pipe(bb)

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test'
 import { CreateBucketCommand, DeletePublicAccessBlockCommand, GetObjectCommand, HeadObjectCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3'
 import { ADMIN, READER, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 import { postPolicyFields, signPostPolicy } from '../helpers/post-policy.js'
+import { send } from '../helpers/raw.js'
 
 let s: TestServer
 let bucket: string
@@ -126,6 +127,24 @@ describe('POST Object with a SigV4 POST policy', () => {
     }
     // Within the limits, the same form is accepted.
     assert.equal((await post(postPolicyFields(base), 'just right')).status, 204)
+  })
+
+  test('the form before the file is bounded, must be multipart with a boundary, and goes to the bucket\'s region', async () => {
+    const limit = { status: '400', Code: 'MaxPostPreDataLengthExceeded', Message: 'Your POST request fields preceeding the upload file was too large.' }
+    assert.deepEqual(await error(await post({ ...postPolicyFields({ bucket, key: 'big-form' }), 'x-ignore-pad': 'p'.repeat(21 * 1024) })), limit)
+    const empties = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`x-ignore-${i}`, '']))
+    assert.deepEqual(await error(await post({ ...postPolicyFields({ bucket, key: 'many-fields' }), ...empties })), limit)
+    const noBoundary = await fetch(`${s.endpoint}/${bucket}`, { method: 'POST', body: 'x', headers: { 'content-type': 'multipart/form-data' } })
+    assert.deepEqual(await error(noBoundary), { status: '400', Code: 'MalformedPOSTRequest', Message: 'The body of your POST request is not well-formed multipart/form-data.' })
+    // A regional host of another region is redirected as every request to the bucket is.
+    const form = new FormData()
+    for (const [k, v] of Object.entries(postPolicyFields({ bucket, key: 'elsewhere' }))) form.append(k, v)
+    form.append('file', new Blob(['x']), 'x.txt')
+    const req = new Request(`${s.endpoint}/${bucket}`, { method: 'POST', body: form })
+    const body = Buffer.from(await req.arrayBuffer())
+    const res = await send(new URL(s.endpoint), 'POST', `/${bucket}`, { host: 's3.eu-west-1.amazonaws.com', 'content-type': req.headers.get('content-type')!, 'content-length': String(body.length) }, body)
+    assert.equal(res.status, 301)
+    assert.equal(res.headers['x-amz-bucket-region'], 'us-east-1')
   })
 
   test('authorization is PutObject\'s: identity policies, bucket policy, anonymous callers', async () => {
