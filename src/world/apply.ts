@@ -117,6 +117,11 @@ function applyBucket(s: Core, b: World['buckets'][number], result: ApplyResult, 
   if (cur) {
     next = { ...cur }
     if (b.versioning !== undefined) next.versioning = b.versioning
+    // S3 never suspends versioning on a bucket with Object Lock (docs/decisions/object-lock.md).
+    if (cur.configs['object-lock'] !== undefined && next.versioning !== 'Enabled') {
+      next.versioning = 'Enabled'
+      result.warnings.push(`bucket ${b.name}: Object Lock is enabled, so its versioning stays Enabled (S3 refuses to suspend it)`)
+    }
     if (b.blockPublicAccess === 'none') delete next.publicAccessBlock
     else if (b.blockPublicAccess !== undefined) next.publicAccessBlock = b.blockPublicAccess
   }

@@ -21,6 +21,8 @@ import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '..
 import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
 import { CliSandbox, runAws, cliErrorCode, cliJson } from '../helpers/aws-cli.js'
 import type { MrapRecord } from '../../src/mrap/registry.js'
+import { applyWorld } from '../../src/world/apply.js'
+import { testWorld } from '../helpers/server.js'
 
 const DAY = 86_400_000
 const OWNER = '123456789012'
@@ -221,6 +223,15 @@ describe('S3 Object Lock', () => {
     const comp = await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'x', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(Date.now() + DAY) })))
     assert.equal(comp.name, 'AccessDenied')
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: new Date(Date.now() + DAY) }))
+  })
+
+  test('a world file cannot suspend the versioning of a bucket with Object Lock', async () => {
+    const b = await lockedBucket()
+    const world = testWorld()
+    world.buckets.push({ name: b, region: 'us-east-1', owner: OWNER, versioning: 'Suspended' })
+    const r = await applyWorld(s.services, world)
+    assert.ok(r.warnings.some((w) => w.includes(b) && /Object Lock/.test(w)), r.warnings.join('; '))
+    assert.equal((await client().send(new GetBucketVersioningCommand({ Bucket: b }))).Status, 'Enabled')
   })
 
   test('GET and HEAD show lock headers only to a caller allowed s3:GetObjectRetention / s3:GetObjectLegalHold', async () => {
