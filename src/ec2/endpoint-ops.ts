@@ -46,10 +46,13 @@ export function endpointXml(call: Ec2Call, e: EndpointRecord): string {
       ...(e.privateDns && !e.privateDnsOnlyForInboundResolver ? privateDnsNames(e.service, dnsSuffix) : [])]
     : []
   const groups = groupsOf(call)
+  // An interface endpoint always has a group: one from the world file (which names none) has the VPC's default.
+  const vpc = call.s.vpcs.vpc(e.vpcId)
+  const sgs = iface && e.securityGroups.length === 0 && vpc ? [defaultGroupOf(vpc).id] : e.securityGroups
   return el('vpcEndpointId', e.id) + el('vpcEndpointType', e.type) + el('vpcId', e.vpcId) + el('serviceName', e.service) +
     el('state', 'available') + el('policyDocument', e.policy) +
     items('routeTableIdSet', e.routeTables.map((r) => r)) + items('subnetIdSet', e.subnets) +
-    items('groupSet', e.securityGroups.map((g) => el('groupId', g) + el('groupName', groups.find((x) => x.id === g)?.name ?? g))) +
+    items('groupSet', sgs.map((g) => el('groupId', g) + el('groupName', groups.find((x) => x.id === g)?.name ?? g))) +
     (iface ? el('ipAddressType', 'ipv4') : '') +
     (iface ? `<dnsOptions>${el('dnsRecordIpType', 'ipv4')}${e.privateDnsOnlyForInboundResolver !== undefined ? el('privateDnsOnlyForInboundResolverEndpoint', e.privateDnsOnlyForInboundResolver) : ''}</dnsOptions>` : '') +
     el('privateDnsEnabled', e.privateDns) + el('requesterManaged', false) +

@@ -133,6 +133,12 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.equal(held.name, 'DependencyViolation')
     assert.equal(held.$metadata.httpStatusCode, 400)
     assert.equal(held.message, `The subnet '${sn.SubnetId}' has dependencies and cannot be deleted.`)
+    // The world file's VPC (no attributes declared) has both on, and its endpoint the VPC's default group.
+    assert.equal((await c.send(new DescribeVpcAttributeCommand({ VpcId: SEED_VPC, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames!.Value, true)
+    const seedGroups = (await c.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [SEED_VPC] }] }))).SecurityGroups!
+    assert.deepEqual(seedGroups.map((g) => g.GroupName), ['default'])
+    const seedEndpoint = (await c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [SEED_VPCE] }))).VpcEndpoints![0]!
+    assert.deepEqual(seedEndpoint.Groups, [{ GroupId: seedGroups[0]!.GroupId, GroupName: 'default' }])
     // Another account sees neither the subnet nor the VPC.
     assert.equal((await failure(() => ec2Client(s, PARTNER_ADMIN).send(new DeleteSubnetCommand({ SubnetId: sn.SubnetId! })))).name, 'InvalidSubnetID.NotFound')
   })
