@@ -26,6 +26,7 @@ import { esc, list, parseXmlBody, text } from '../s3/xml.js'
 import { checkPostPolicy, parsePostPolicy } from '../s3/post-policy.js'
 import type { BucketRecord } from '../state/control-store.js'
 import { lookupKey } from './credentials.js'
+import { equalConstantTime } from '../auth/hmac.js'
 
 /** "The form data and boundaries (excluding the contents of the file) cannot exceed 20KB" (POST Object). */
 const PRE_DATA_LIMIT = 20 * 1024
@@ -150,13 +151,13 @@ function authenticateForm(s: Core, values: Map<string, string>, bucket: BucketRe
     if (token !== undefined) throw s3Error('InvalidToken')
   } else {
     if (token === undefined) throw s3Error('InvalidAccessKeyId', { fields: { AWSAccessKeyId: akid } })
-    if (token !== cred.sessionToken) throw s3Error('InvalidToken')
+    if (!equalConstantTime(token, cred.sessionToken)) throw s3Error('InvalidToken')
     if (cred.expiresAt !== undefined && cred.expiresAt.getTime() <= nowMs) throw s3Error('ExpiredToken')
   }
   // The signature is over the policy as sent, before it is decoded: a damaged policy is a bad signature.
   const signature = get('x-amz-signature')!
   const expected = s.signingKeyCache.signing(akid, cred.secretAccessKey, scopeDate, region, 's3').mac.digest(policy, 'hex')
-  if (signature !== expected) {
+  if (!equalConstantTime(signature, expected)) {
     throw s3Error('SignatureDoesNotMatch', {
       fields: { AWSAccessKeyId: akid, StringToSign: policy, SignatureProvided: signature, StringToSignBytes: [...Buffer.from(policy)].map((b) => b.toString(16).padStart(2, '0')).join(' ') },
     })
