@@ -15,6 +15,7 @@ import {
   DeleteObjectCommand, DeleteObjectsCommand, CopyObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand,
   PutObjectLockConfigurationCommand, GetObjectLockConfigurationCommand, PutObjectRetentionCommand, GetObjectRetentionCommand,
   PutObjectLegalHoldCommand, GetObjectLegalHoldCommand, PutBucketPolicyCommand, DeleteBucketPolicyCommand, ListObjectVersionsCommand,
+  PutBucketReplicationCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
 import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '../helpers/server.js'
@@ -22,7 +23,7 @@ import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
 import { CliSandbox, runAws, cliErrorCode, cliJson } from '../helpers/aws-cli.js'
 import type { MrapRecord } from '../../src/mrap/registry.js'
 import { applyWorld } from '../../src/world/apply.js'
-import { testWorld } from '../helpers/server.js'
+import { replicationWorld, waitFor, ROLE_ARN } from '../replication/helpers.js'
 
 const DAY = 86_400_000
 const OWNER = '123456789012'
@@ -33,7 +34,8 @@ describe('S3 Object Lock', () => {
   // The server's clock runs `offset` ahead of the real one; clients sign with the same offset.
   let offset = 0
   const client = (extra: Record<string, unknown> = {}): S3Client => s.client(ADMIN, 'us-east-1', { systemClockOffset: offset, ...extra })
-  before(async () => { s = await startTestServer({ clock: () => new Date(Date.now() + offset) }) })
+  // The seed world plus a replication role (a superset of testWorld()).
+  before(async () => { s = await startTestServer({ world: replicationWorld(), clock: () => new Date(Date.now() + offset) }) })
   after(async () => { await s.stop() })
 
   async function lockedBucket(rule?: { Mode: 'GOVERNANCE' | 'COMPLIANCE'; Days?: number; Years?: number }): Promise<string> {
@@ -227,11 +229,34 @@ describe('S3 Object Lock', () => {
 
   test('a world file cannot suspend the versioning of a bucket with Object Lock', async () => {
     const b = await lockedBucket()
-    const world = testWorld()
+    const world = replicationWorld()
     world.buckets.push({ name: b, region: 'us-east-1', owner: OWNER, versioning: 'Suspended' })
     const r = await applyWorld(s.services, world)
     assert.ok(r.warnings.some((w) => w.includes(b) && /Object Lock/.test(w)), r.warnings.join('; '))
     assert.equal((await client().send(new GetBucketVersioningCommand({ Bucket: b }))).Status, 'Enabled')
+  })
+
+  test('replication: the replica carries the retention and legal hold, and a later retention change follows', async () => {
+    const east = await lockedBucket()
+    const west = bucketName('lockrepl')
+    const w = s.client(ADMIN, 'eu-west-1')
+    await w.send(new CreateBucketCommand({ Bucket: west, ObjectLockEnabledForBucket: true, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
+    await client().send(new PutBucketReplicationCommand({ Bucket: east, ReplicationConfiguration: { Role: ROLE_ARN, Rules: [
+      { ID: 'all', Priority: 1, Status: 'Enabled', Filter: { Prefix: '' }, DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: `arn:aws:s3:::${west}` } },
+    ] } }))
+    const until = new Date(Date.now() + 3 * DAY)
+    const v = await client().send(new PutObjectCommand({ Bucket: east, Key: 'r', Body: 'replicated', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until, ObjectLockLegalHoldStatus: 'ON' }))
+    const replica = await waitFor('the replica', async () => {
+      const h = await w.send(new HeadObjectCommand({ Bucket: west, Key: 'r' })).catch(() => undefined)
+      return h?.ReplicationStatus === 'REPLICA' ? h : undefined
+    })
+    assert.equal(replica.ObjectLockMode, 'COMPLIANCE')
+    assert.equal(replica.ObjectLockRetainUntilDate?.getTime(), until.getTime())
+    assert.equal(replica.ObjectLockLegalHoldStatus, 'ON')
+    assert.equal((await failure(() => w.send(new DeleteObjectCommand({ Bucket: west, Key: 'r', VersionId: v.VersionId })))).name, 'AccessDenied')
+    const later = new Date(Date.now() + 4 * DAY)
+    await client().send(new PutObjectRetentionCommand({ Bucket: east, Key: 'r', Retention: { Mode: 'COMPLIANCE', RetainUntilDate: later } }))
+    await waitFor('the replica\'s new date', async () => (await w.send(new HeadObjectCommand({ Bucket: west, Key: 'r' }))).ObjectLockRetainUntilDate?.getTime() === later.getTime())
   })
 
   test('GET and HEAD show lock headers only to a caller allowed s3:GetObjectRetention / s3:GetObjectLegalHold', async () => {
