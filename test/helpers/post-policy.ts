@@ -21,7 +21,7 @@ export interface PostPolicyOptions {
   /** Conditions besides bucket and the x-amz-* ones; `{ key }` is added when none names `$key`. */
   conditions?: unknown[]
   expires?: Date
-  creds?: { accessKeyId: string; secretAccessKey: string }
+  creds?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
   region?: string
   /** Sign this text as the policy instead of the one built (for malformed documents). */
   rawPolicy?: string
@@ -30,7 +30,7 @@ export interface PostPolicyOptions {
 
 /** The form fields, in the order a page sends them (the file goes after them). */
 export function postPolicyFields(o: PostPolicyOptions): Record<string, string> {
-  const creds = o.creds ?? ADMIN
+  const creds: NonNullable<PostPolicyOptions['creds']> = o.creds ?? ADMIN
   const region = o.region ?? 'us-east-1'
   const now = o.now ?? new Date()
   const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
@@ -42,12 +42,15 @@ export function postPolicyFields(o: PostPolicyOptions): Record<string, string> {
     expiration: (o.expires ?? new Date(now.getTime() + 10 * 60_000)).toISOString(),
     conditions: [{ bucket: o.bucket }, ...conditions, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': amzDate }],
   }
+  // "If the request is using session credentials, it requires one x-amz-security-token form" field.
+  if (creds.sessionToken) doc.conditions.push({ 'x-amz-security-token': creds.sessionToken })
   const policy = Buffer.from(o.rawPolicy ?? JSON.stringify(doc)).toString('base64')
   return {
     key: o.key,
     'x-amz-algorithm': 'AWS4-HMAC-SHA256',
     'x-amz-credential': credential,
     'x-amz-date': amzDate,
+    ...(creds.sessionToken ? { 'x-amz-security-token': creds.sessionToken } : {}),
     policy,
     'x-amz-signature': signPostPolicy(policy, creds.secretAccessKey, date, region),
   }

@@ -15,6 +15,8 @@ import { CreateBucketCommand, DeletePublicAccessBlockCommand, GetObjectCommand, 
 import { ADMIN, READER, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 import { postPolicyFields, signPostPolicy } from '../helpers/post-policy.js'
 import { send } from '../helpers/raw.js'
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 
 let s: TestServer
 let bucket: string
@@ -170,6 +172,25 @@ describe('POST Object with a SigV4 POST policy', () => {
     ] }) }))
     assert.equal((await post(postPolicyFields({ bucket: open, key: 'admin.txt' }), 'x', { to: open })).status, 403)
     await s.client().send(new HeadObjectCommand({ Bucket: open, Key: 'drop/anon.txt' }))
+  })
+
+  test('session credentials: the form carries the token, as the policy does', async () => {
+    const iam = new IAMClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
+    await iam.send(new CreateRoleCommand({
+      RoleName: 'post-uploader',
+      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/admin' }, Action: 'sts:AssumeRole' }] }),
+    }))
+    await iam.send(new PutRolePolicyCommand({ RoleName: 'post-uploader', PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/session/*` }] }) }))
+    const sts = new STSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/post-uploader', RoleSessionName: 'browser' }))).Credentials!
+    const creds = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }
+    assert.equal((await post(postPolicyFields({ bucket, key: 'session/ok.txt', creds }))).status, 204)
+    // The role may write under session/ only: the policy engine decides after the policy document.
+    assert.deepEqual(await error(await post(postPolicyFields({ bucket, key: 'elsewhere.txt', creds }))), { status: '403', Code: 'AccessDenied', Message: 'Access Denied' })
+    const { 'x-amz-security-token': _token, ...withoutToken } = postPolicyFields({ bucket, key: 'session/no-token.txt', creds })
+    assert.equal((await error(await post(withoutToken))).Code, 'InvalidAccessKeyId')
+    const wrong = postPolicyFields({ bucket, key: 'session/wrong.txt', creds: { ...creds, sessionToken: `${creds.sessionToken.slice(0, -4)}AAAA` } })
+    assert.equal((await error(await post(wrong))).Code, 'InvalidToken')
   })
 
   test('a large file streams through to the store intact', async () => {
