@@ -176,17 +176,28 @@ function bypass(req: S3Request, key: string): boolean {
  * Delete markers are never protected. Returns the refusal instead of throwing, for DeleteObjects.
  */
 export function deleteRefusal(req: S3Request, v: ObjectVersion): S3Error | undefined {
-  if (v.isDeleteMarker) return undefined
-  if (v.objectLockLegalHold === 'ON') return s3Error('AccessDenied', { message: PROTECTED })
-  const r = retentionOf(v)
-  if (!r || r.until.getTime() <= req.core.clock().getTime()) return undefined
-  if (r.mode === 'COMPLIANCE') return s3Error('AccessDenied', { message: PROTECTED })
+  const why = protection(v, req.core.clock().getTime())
+  if (why === undefined) return undefined
+  if (why !== 'GOVERNANCE') return s3Error('AccessDenied', { message: PROTECTED })
   try {
     return bypass(req, v.key) ? undefined : s3Error('AccessDenied', { message: PROTECTED })
   } catch (e) {
     if (e instanceof S3Error) return e
     throw e
   }
+}
+
+/**
+ * What keeps a version from being deleted at `nowMs`, if anything: a legal hold, or a running
+ * retention (GOVERNANCE yields to a bypass, the others to nothing). Lifecycle expiration must ask
+ * too: "protected object versions remain safe from being deleted or overwritten by a lifecycle
+ * configuration" (Object Lock considerations).
+ */
+export function protection(v: ObjectVersion, nowMs: number): 'LEGAL_HOLD' | LockMode | undefined {
+  if (v.isDeleteMarker) return undefined
+  if (v.objectLockLegalHold === 'ON') return 'LEGAL_HOLD'
+  const r = retentionOf(v)
+  return r && r.until.getTime() > nowMs ? r.mode : undefined
 }
 
 /** The version a versioned delete names, when it exists (the store answers for one that does not). */
