@@ -22,7 +22,7 @@ import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from '
 import { vpcDns, vpcOf } from './vpc-ops.js'
 import { checkPlacement, endpointZones } from './subnet-ops.js'
 import { groupsOf } from './group-ops.js'
-import { defaultGroupOf } from '../network/subnets.js'
+import { defaultGroupOf, eniId } from '../network/subnets.js'
 
 const hex = (s: string, n = 17): string => createHash('sha256').update(s).digest('hex').slice(0, n)
 
@@ -56,7 +56,7 @@ export function endpointXml(call: Ec2Call, e: EndpointRecord): string {
     (iface ? el('ipAddressType', 'ipv4') : '') +
     (iface ? `<dnsOptions>${el('dnsRecordIpType', 'ipv4')}${e.privateDnsOnlyForInboundResolver !== undefined ? el('privateDnsOnlyForInboundResolverEndpoint', e.privateDnsOnlyForInboundResolver) : ''}</dnsOptions>` : '') +
     el('privateDnsEnabled', e.privateDns) + el('requesterManaged', false) +
-    items('networkInterfaceIdSet', iface ? e.subnets.map((sn) => `eni-${hex(`${e.id}:${sn}`)}`) : []) +
+    items('networkInterfaceIdSet', iface ? e.subnets.map((sn) => eniId(e.id, sn)) : []) +
     items('dnsEntrySet', dns.map((n) => el('dnsName', n) + el('hostedZoneId', hostedZoneId(e.region)))) +
     el('creationTimestamp', e.createdAt) + tagSet(e.tags) + el('ownerId', e.owner) + el('serviceRegion', e.region)
 }

@@ -19,8 +19,9 @@ import { vpcOps } from './vpc-ops.js'
 import { endpointOps } from './endpoint-ops.js'
 import { subnetOps } from './subnet-ops.js'
 import { groupOps } from './group-ops.js'
+import { eniOps } from './eni-ops.js'
 
-const OPS: Record<string, Ec2Op> = { ...vpcOps, ...endpointOps, ...subnetOps, ...groupOps }
+const OPS: Record<string, Ec2Op> = { ...vpcOps, ...endpointOps, ...subnetOps, ...groupOps, ...eniOps }
 
 export function ec2Handler(s: Core): ServiceHandler {
   return {

@@ -59,6 +59,19 @@ export function availabilityZones(region: string): { name: string; id: string }[
   return ['a', 'b', 'c'].map((l, i) => ({ name: `${region}${l}`, id: `${short}-az${i + 1}` }))
 }
 
+/** The network interface an interface endpoint has in a subnet: a stable id per (endpoint, subnet). */
+export function eniId(endpointId: string, subnetId: string): string {
+  return `eni-${createHash('sha256').update(`${endpointId}:${subnetId}`).digest('hex').slice(0, 17)}`
+}
+
+/** The interface's private address: stable, inside the subnet, never one of its five reserved addresses. */
+export function eniAddress(subnetCidr: string, eni: string): string | undefined {
+  const b = block(subnetCidr)
+  if (!b) return undefined
+  const n = b.base + 4 + (createHash('sha256').update(eni).digest().readUInt32BE(0) % Math.max(1, b.size - 5))
+  return [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.')
+}
+
 // ---------------------------------------------------------------- CIDR arithmetic
 
 export interface Block { base: number; prefix: number; size: number }

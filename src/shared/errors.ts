@@ -120,7 +120,7 @@ export const EC2_ERROR_CODES = [
   'InvalidPolicyDocument', 'MissingParameter', 'RequestExpired', 'RouteAlreadyExists', 'TagLimitExceeded', 'UnauthorizedOperation',
   'InvalidSubnet.Range', 'InvalidSubnet.Conflict', 'InvalidSubnetID.NotFound', 'InvalidSubnetID.Malformed', 'InvalidSubnetId.Malformed',
   'DuplicateSubnetsInSameZone', 'InvalidGroup.Duplicate', 'InvalidGroup.NotFound', 'InvalidGroupId.Malformed', 'CannotDelete',
-  'VPCIdNotSpecified',
+  'VPCIdNotSpecified', 'InvalidNetworkInterfaceID.NotFound', 'InvalidNetworkInterfaceID.Malformed',
 ] as const
 
 export type Ec2ErrorCode = (typeof EC2_ERROR_CODES)[number]

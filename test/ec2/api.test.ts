@@ -9,7 +9,7 @@ import {
   CreateVpcCommand, DescribeVpcsCommand, DeleteVpcCommand, CreateVpcEndpointCommand, ModifyVpcEndpointCommand,
   DescribeVpcEndpointsCommand, DeleteVpcEndpointsCommand, DescribeVpcEndpointServicesCommand, ModifyVpcAttributeCommand,
   DescribeVpcAttributeCommand, CreateSubnetCommand, CreateSecurityGroupCommand, DeleteSubnetCommand, DeleteSecurityGroupCommand,
-  DescribeAvailabilityZonesCommand, DescribeSubnetsCommand, DescribeSecurityGroupsCommand,
+  DescribeAvailabilityZonesCommand, DescribeSubnetsCommand, DescribeSecurityGroupsCommand, DescribeNetworkInterfacesCommand,
 } from '@aws-sdk/client-ec2'
 import { startTestServer, failure, READER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
 import { ec2Client, SEED_VPC, SEED_VPCE } from '../network/helpers.js'
@@ -141,6 +141,39 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.deepEqual(seedEndpoint.Groups, [{ GroupId: seedGroups[0]!.GroupId, GroupName: 'default' }])
     // Another account sees neither the subnet nor the VPC.
     assert.equal((await failure(() => ec2Client(s, PARTNER_ADMIN).send(new DeleteSubnetCommand({ SubnetId: sn.SubnetId! })))).name, 'InvalidSubnetID.NotFound')
+  })
+
+  test('DescribeNetworkInterfaces: an interface endpoint has one requester-managed interface per subnet, with an address in it', async () => {
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaces.html
+    const c = ec2Client(s)
+    const v = await vpc('10.14.0.0/16')
+    const sa = (await c.send(new CreateSubnetCommand({ VpcId: v, CidrBlock: '10.14.1.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!
+    const sb = (await c.send(new CreateSubnetCommand({ VpcId: v, CidrBlock: '10.14.2.0/28', AvailabilityZone: 'us-east-1b' }))).Subnet!.SubnetId!
+    const e = (await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, SubnetIds: [sa, sb] }))).VpcEndpoint!
+    const r = await c.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: e.NetworkInterfaceIds }))
+    assert.deepEqual(r.NetworkInterfaces!.map((n) => n.NetworkInterfaceId).sort(), [...e.NetworkInterfaceIds!].sort())
+    const bySubnet = new Map(r.NetworkInterfaces!.map((n) => [n.SubnetId, n]))
+    const a = bySubnet.get(sa)!, b = bySubnet.get(sb)!
+    assert.equal(a.InterfaceType, 'vpc_endpoint')
+    assert.equal(a.RequesterManaged, true)
+    assert.equal(a.Status, 'in-use')
+    assert.equal(a.VpcId, v)
+    assert.equal(a.AvailabilityZone, 'us-east-1a')
+    assert.equal(a.Description, `VPC Endpoint Interface ${e.VpcEndpointId}`)
+    assert.deepEqual(a.Groups!.map((g) => g.GroupName), ['default'])
+    // Inside the subnet, never one of the four first addresses or the last (subnet-sizing.html).
+    const host = (ip: string, prefix: string) => { assert.ok(ip.startsWith(prefix), ip); return Number(ip.slice(prefix.length)) }
+    const ha = host(a.PrivateIpAddress!, '10.14.1.')
+    assert.ok(ha >= 4 && ha <= 254, a.PrivateIpAddress)
+    const hb = host(b.PrivateIpAddress!, '10.14.2.')
+    assert.ok(hb >= 4 && hb <= 14, b.PrivateIpAddress)
+    assert.equal(a.PrivateDnsName, `ip-${a.PrivateIpAddress!.replace(/\./g, '-')}.ec2.internal`)
+    const filtered = await c.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [sb] }] }))
+    assert.deepEqual(filtered.NetworkInterfaces!.map((n) => n.NetworkInterfaceId), [b.NetworkInterfaceId])
+    const missing = await failure(() => c.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0123456789abcdef0'] })))
+    assert.equal(missing.name, 'InvalidNetworkInterfaceID.NotFound')
+    assert.equal(missing.$metadata.httpStatusCode, 400)
+    assert.equal(missing.message, "The networkInterface ID 'eni-0123456789abcdef0' does not exist")
   })
 
   test('DescribeAvailabilityZones lists the zones subnets may use', async () => {

@@ -176,6 +176,9 @@ describe('EC2 with the AWS CLI: VPC attributes, subnets, security groups, endpoi
     assert.deepEqual(names, [regional, zonal('us-east-1a'), zonal('us-east-1b'), '*.accesspoint.s3-global.amazonaws.com'])
     // Each network interface takes an address of its subnet.
     assert.equal((await ok(['describe-subnets', '--subnet-ids', a])).Subnets[0].AvailableIpAddressCount, 250)
+    const enis = (await ok(['describe-network-interfaces', '--network-interface-ids', ...e.NetworkInterfaceIds])).NetworkInterfaces
+    assert.deepEqual(enis.map((n: { SubnetId: string }) => n.SubnetId).sort(), [a, b].sort())
+    assert.ok(enis.every((n: { InterfaceType: string; Groups: { GroupId: string }[] }) => n.InterfaceType === 'vpc_endpoint' && n.Groups[0]!.GroupId === sg))
 
     // In use: the subnet and the group stay.
     assert.equal((await fails(['delete-subnet', '--subnet-id', a])).code, 'DependencyViolation')
