@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { Logger } from 'pino'
 import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy'
-import { s3Error, invalidArgument, type S3Error } from '../shared/errors.js'
+import { s3Error, invalidArgument, isS3Error, type S3Error } from '../shared/errors.js'
 import type { WireResult } from '../http/respond.js'
 import type { Target } from '../http/target.js'
 import type { Core } from '../core/core.js'
@@ -26,6 +26,7 @@ import { esc, list, parseXmlBody, text } from '../s3/xml.js'
 import { checkPostPolicy, parsePostPolicy } from '../s3/post-policy.js'
 import type { BucketRecord } from '../state/control-store.js'
 import { lookupKey } from './credentials.js'
+import { expectLength } from '../auth/index.js'
 import { equalConstantTime } from '../auth/hmac.js'
 
 /** "The form data and boundaries (excluding the contents of the file) cannot exceed 20KB" (POST Object). */
@@ -67,21 +68,26 @@ export async function postObject(s: Core, x: PostInput): Promise<WireResult> {
   try {
     bb = Busboy({ headers: req.headers as BusboyHeaders, isPartAFile: (name) => name?.toLowerCase() === 'file', limits: { fieldSize: PRE_DATA_LIMIT, fields: MAX_FIELDS, files: 1 } })
   } catch { throw s3Error('MalformedPOSTRequest') }
+  // A client that goes away, sends less than it announced or stalls fails the form (and the write
+  // reading its file) with IncompleteBody or RequestTimeout, as a PUT's body does.
+  const declared = header(req.headers, 'content-length')
+  const source = expectLength(req, declared !== undefined && /^\d{1,16}$/.test(declared) ? Number(declared) : undefined)
   let file: Readable | undefined
   try {
-    const form = await readUntilFile(req, bb)
+    const form = await readUntilFile(source, bb)
     file = form.file
     return await upload(s, x, bucket, form)
   } catch (e) {
-    // Stop parsing; the rest of the body is drained by the pipeline's error path (req.resume()).
-    req.unpipe(bb)
+    // Stop parsing and drain the rest of the body, so a keep-alive connection stays usable.
+    source.unpipe(bb)
+    source.resume()
     file?.resume()
     throw e
   }
 }
 
 /** The fields before the part named `file`, and that part as a stream; "Any fields below it are ignored". */
-function readUntilFile(req: IncomingMessage, bb: BusboyInstance): Promise<Form> {
+function readUntilFile(source: Readable, bb: BusboyInstance): Promise<Form> {
   return new Promise((resolve, reject) => {
     const fields: [string, string][] = []
     let preData = 0
@@ -99,6 +105,10 @@ function readUntilFile(req: IncomingMessage, bb: BusboyInstance): Promise<Form> 
     bb.on('file', (_name, stream, filename) => {
       if (settled) { stream.resume(); return }
       settled = true
+      source.on('error', (e) => { if (!stream.readableEnded) stream.destroy(e) })
+      // Refused before it is read, the file may still fail later (the client gone): never an
+      // uncaught error. A write that reads it sees the error through its own pipeline.
+      stream.on('error', () => undefined)
       // A body cut short inside the file must fail the write, not end it early.
       bb.on('error', () => { if (!stream.readableEnded) stream.destroy(s3Error('MalformedPOSTRequest')) })
       resolve({ fields, file: stream, filename })
@@ -106,7 +116,8 @@ function readUntilFile(req: IncomingMessage, bb: BusboyInstance): Promise<Form> 
     bb.on('fieldsLimit', () => fail(s3Error('MaxPostPreDataLengthExceeded', { fields: { MaxPostPreDataLengthBytes: PRE_DATA_LIMIT } })))
     bb.on('error', () => fail(s3Error('MalformedPOSTRequest')))
     bb.on('finish', () => fail(invalidArgument('file', '0', 'POST requires exactly one file upload per request.')))
-    req.pipe(bb)
+    source.on('error', (e) => fail(isS3Error(e) ? e : s3Error('IncompleteBody')))
+    source.pipe(bb)
   })
 }
 
@@ -251,6 +262,7 @@ async function upload(s: Core, x: PostInput, bucket: BucketRecord, form: Form): 
   }
   const body = form.file.pipe(new SizeLimit(range.min, range.max))
   form.file.on('error', (e) => body.destroy(e))
+  body.on('error', (err) => x.log.debug({ err: (err as Error).message }, 'form upload body failed'))
   const call: ObjectRequest = {
     core: s, requestId: x.requestId, op, bucketName: bucket.name, bucket, key, query, headers, body, principal,
     endpointRegion: bucket.region, log: x.log,

@@ -11,8 +11,15 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { CreateBucketCommand, DeletePublicAccessBlockCommand, GetObjectCommand, HeadObjectCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3'
-import { ADMIN, READER, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import { CreateBucketCommand, DeletePublicAccessBlockCommand, GetObjectCommand, HeadObjectCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3'
+import { startServer } from '../../src/main.js'
+import { ADMIN, READER, bucketName, failure, startTestServer, testWorld, type TestServer } from '../helpers/server.js'
 import { postPolicyFields, signPostPolicy } from '../helpers/post-policy.js'
 import { send } from '../helpers/raw.js'
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
@@ -201,5 +208,38 @@ describe('POST Object with a SigV4 POST policy', () => {
     assert.equal(res.headers.get('etag'), `"${createHash('md5').update(data).digest('hex')}"`)
     const head = await s.client().send(new HeadObjectCommand({ Bucket: bucket, Key: 'big.bin' }))
     assert.equal(head.ContentLength, data.length)
+  })
+})
+
+describe('POST Object when the client goes away', () => {
+  test('a form cut off inside the file fails the write (IncompleteBody) instead of holding it open', async () => {
+    const lines: Record<string, unknown>[] = []
+    const sink = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); cb() } })
+    const dataDir = mkdtempSync(join(tmpdir(), 'mrap-post-abort-'))
+    const srv = await startServer({ dataDir, port: 0, tlsPort: 0, proxyPort: 0, metricsPort: 0, world: testWorld(), logger: pino({ level: 'info' }, sink) })
+    try {
+      const b = bucketName('abort')
+      const c = new S3Client({ endpoint: srv.endpoint, region: 'us-east-1', credentials: ADMIN, forcePathStyle: true, maxAttempts: 1 })
+      await c.send(new CreateBucketCommand({ Bucket: b }))
+      const boundary = 'mrapboundary'
+      let body = ''
+      for (const [k, v] of Object.entries(postPolicyFields({ bucket: b, key: 'cut.bin' }))) body += `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`
+      body += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\n\r\n${'x'.repeat(4096)}`
+      const url = new URL(srv.endpoint)
+      const sock = connect(Number(url.port), url.hostname)
+      await new Promise<void>((resolve) => sock.once('connect', resolve))
+      sock.write(`POST /${b} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length + 100_000}\r\n\r\n${body}`)
+      await new Promise((r) => setTimeout(r, 300))
+      sock.destroy()
+      const t0 = Date.now()
+      while (!lines.some((l) => l.op === 'PostObject' && l.msg === 'request') && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20))
+      const done = lines.find((l) => l.op === 'PostObject' && l.msg === 'request')
+      assert.ok(done, 'the upload ended')
+      assert.equal(done.error, 'IncompleteBody')
+      assert.equal((await failure(() => c.send(new HeadObjectCommand({ Bucket: b, Key: 'cut.bin' })))).$metadata.httpStatusCode, 404)
+    } finally {
+      await srv.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })
