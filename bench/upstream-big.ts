@@ -10,7 +10,7 @@
  * alone: `npm run build && node --import tsx bench/upstream-big.ts`.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -25,8 +25,8 @@ const sizeMiB = Number(process.env.BENCH_BIG_MIB) > 0 ? Number(process.env.BENCH
 function storeModule(): { module: string; build: 'dist' | 'tsx' } {
   const built = join(process.env.BENCH_DIST ?? join(ROOT, 'dist'), 'storage', 'upstream', 'upstream-object-store.js')
   const srcDir = join(ROOT, 'src', 'storage', 'upstream')
-  const fresh = existsSync(built) && ['body.ts', 'buckets.ts', 'config.ts', 'core.ts', 'engine.ts', 'metadata.ts', 'multipart.ts', 'readers.ts', 'sidecar.ts', 'upstream-object-store.ts']
-    .every((f) => !existsSync(join(srcDir, f)) || statSync(join(srcDir, f)).mtimeMs <= statSync(built).mtimeMs)
+  const fresh = existsSync(built) && readdirSync(srcDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .every((f) => statSync(join(srcDir, f)).mtimeMs <= statSync(built).mtimeMs)
   return fresh ? { module: pathToFileURL(built).href, build: 'dist' } : { module: pathToFileURL(join(srcDir, 'upstream-object-store.ts')).href, build: 'tsx' }
 }
 

@@ -16,12 +16,21 @@
  * BENCH_UPSTREAM_WARMUP (seconds of warm-up per case, default 6), and
  * BENCH_MRAP_MAIN=<a compiled cli/main.js> to measure a build made elsewhere (bin/mrap.mjs falls
  * back to tsx whenever any source is newer than dist/, as it is while others edit the tree).
+ * A/B on a shared machine: BENCH_MRAP_MAIN_B=<another build> starts a second mrap on the same RGW
+ * (engine buckets `mrapb-...`) and interleaves its cases ("mrap-B signed ...") with the first's, so
+ * both builds see the same load. BENCH_MRAP_PERF=<dir> records `perf record -g` of each mrap during
+ * its measured rounds (add BENCH_MRAP_NODE_ARGS=--perf-basic-prof for JS names): on-CPU samples, where
+ * --cpu-prof's wall-clock samples blame whatever mrap was running when RGW, on the same core, took
+ * the CPU from it.
+ *
+ * Engine requests per client request are counted on RGW's side: its log (debug_rgw 1, the default)
+ * has one `beast:` access line per request, read between the rounds of a case.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { HttpRequest } from '@smithy/protocol-http'
@@ -103,11 +112,11 @@ async function wrk(urls: string[], method: 'GET' | 'PUT', size: number, seconds:
   return { rps, requests, bad: non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0), p50Ms }
 }
 
-function world(endpoint: string): string {
+function world(endpoint: string, bucketTemplate: string): string {
   return [
     'regions:',
     '  - name: us-east-1',
-    `    storage: { kind: s3, endpoint: "${endpoint}", accessKeyIdEnv: BENCH_RGW_KEY_ID, secretAccessKeyEnv: BENCH_RGW_SECRET }`,
+    `    storage: { kind: s3, endpoint: "${endpoint}", accessKeyIdEnv: BENCH_RGW_KEY_ID, secretAccessKeyEnv: BENCH_RGW_SECRET, bucketTemplate: "${bucketTemplate}" }`,
     'accounts:',
     '  - id: "123456789012"',
     '    name: bench',
@@ -120,9 +129,11 @@ function world(endpoint: string): string {
   ].join('\n')
 }
 
-async function startMrap(dir: string, worldFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; pid: number; url: string }> {
+interface Mrap { label: string; child: ChildProcess; pid: number; url: string }
+
+async function startMrap(label: string, main: string, dir: string, worldFile: string, env: Record<string, string>): Promise<Mrap> {
   const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const args = [...nodeArgs, process.env.BENCH_MRAP_MAIN ?? join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', join(dir, 'data'), '--world', worldFile, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1']
+  const args = [...nodeArgs, main, 'serve', '--data-dir', join(dir, 'data'), '--world', worldFile, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1']
   const child = spawn(PIN ? 'taskset' : process.execPath, PIN ? ['-c', '0', process.execPath, ...args] : args, {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', MRAP_LOG_LEVEL: process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn', ...env },
   })
@@ -133,38 +144,66 @@ async function startMrap(dir: string, worldFile: string, env: Record<string, str
     child.stderr!.on('data', (d: string) => { err += d; const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(err); if (m) { clearTimeout(t); ok(m[1]!) } })
     child.once('exit', (c) => { clearTimeout(t); fail(new Error(`mrap exited (${c}):\n${err}`)) })
   })
-  return { child, pid: child.pid!, url }
+  return { label, child, pid: child.pid!, url }
 }
 
-interface Case { name: string; via: 'mrap' | 'rgw'; method: 'GET' | 'PUT'; size: number; urls: string[] }
+interface Case { name: string; mrap?: Mrap; method: 'GET' | 'PUT'; size: number; urls: string[] }
+
+/** RGW's log from where the last call stopped: engine requests by method (one `beast:` line each). */
+function engineRequests(log: { file: string; at: number }): Record<string, number> {
+  const size = statSync(log.file).size
+  const buf = Buffer.alloc(size - log.at)
+  const fd = openSync(log.file, 'r')
+  try { readSync(fd, buf, 0, buf.length, log.at) } finally { closeSync(fd) }
+  log.at = size
+  const out: Record<string, number> = {}
+  // A GET of "/" is ListBuckets: mrap's health probe (routing/health.ts), not part of a request.
+  for (const m of buf.toString('latin1').matchAll(/ beast: \S+ .*?"([A-Z]+) (\S+)/g)) {
+    const k = m[1] === 'GET' && /^\/(\?|$)/.test(m[2]!) ? 'probe' : m[1]!
+    out[k] = (out[k] ?? 0) + 1
+  }
+  return out
+}
+
+/** The perf recorder of one mrap case's rounds (BENCH_MRAP_PERF), or nothing. */
+function perfRecord(c: Case, round: number): ChildProcess | undefined {
+  const dir = process.env.BENCH_MRAP_PERF
+  if (!dir || !c.mrap) return undefined
+  mkdirSync(dir, { recursive: true })
+  const out = join(dir, `${c.name.replace(/\W+/g, '-')}-r${round}.data`)
+  return spawn('perf', ['record', '-F', '997', '-g', '-p', String(c.mrap.pid), '-o', out], { stdio: 'ignore' })
+}
 
 const ceph = await startCeph('bench-http')
 const dir = mkdtempSync(join(tmpdir(), 'mrap-bench-upstream-'))
-let mrap: { child: ChildProcess; pid: number; url: string } | undefined
+const mraps: Mrap[] = []
 try {
   const rgwPid = rgwPidOf(ceph.endpoint)
   if (PIN) await run('taskset', ['-a', '-p', '-c', '0', String(rgwPid)])
-  const worldFile = join(dir, 'world.yaml')
-  writeFileSync(worldFile, world(ceph.endpoint))
-  mrap = await startMrap(dir, worldFile, { BENCH_RGW_KEY_ID: ceph.accessKeyId, BENCH_RGW_SECRET: ceph.secretAccessKey })
+  const rgwLog = { file: join(dirname(rgwConf(rgwPid)), 'log', 'client.rgw.a.log'), at: 0 }
+  const mains: [string, string, string][] = [['mrap', process.env.BENCH_MRAP_MAIN ?? join(ROOT, 'bin', 'mrap.mjs'), 'mrap-{region}-{bucket}']]
+  if (process.env.BENCH_MRAP_MAIN_B) mains.push(['mrap-B', process.env.BENCH_MRAP_MAIN_B, 'mrapb-{region}-{bucket}'])
+  for (const [label, main, template] of mains) {
+    const d = join(dir, label)
+    mkdirSync(d)
+    writeFileSync(join(d, 'world.yaml'), world(ceph.endpoint, template))
+    mraps.push(await startMrap(label, main, d, join(d, 'world.yaml'), { BENCH_RGW_KEY_ID: ceph.accessKeyId, BENCH_RGW_SECRET: ceph.secretAccessKey }))
+  }
   const engineCreds = { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey }
   const rgw = new S3Client({ endpoint: ceph.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: engineCreds, maxAttempts: 1, requestChecksumCalculation: 'WHEN_REQUIRED' })
-  const viaMrap = new S3Client({ endpoint: mrap.url, region: 'us-east-1', forcePathStyle: true, credentials: ADMIN, maxAttempts: 1 })
   await rgw.send(new CreateBucketCommand({ Bucket: 'direct' }))
-  for (const [c, b] of [[rgw, 'direct'], [viaMrap, 'bench']] as const) {
+  const clients = [[rgw, 'direct'] as const, ...mraps.map((m) => [new S3Client({ endpoint: m.url, region: 'us-east-1', forcePathStyle: true, credentials: ADMIN, maxAttempts: 1 }), 'bench'] as const)]
+  for (const [c, b] of clients) {
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'get-1k', Body: Buffer.alloc(KiB, 'a') }))
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'get-1m', Body: Buffer.alloc(MiB, 'b') }))
+    c.destroy()
   }
-  rgw.destroy(); viaMrap.destroy()
   const puts = (creds: typeof ADMIN, endpoint: string, bucket: string) => Promise.all(Array.from({ length: 256 }, (_, i) => presign(creds, 'PUT', endpoint, bucket, `put-1k/${i}`)))
-  const cases: Case[] = [
-    { name: 'rgw signed GET 1 KiB', via: 'rgw', method: 'GET', size: KiB, urls: [await presign(engineCreds, 'GET', ceph.endpoint, 'direct', 'get-1k')] },
-    { name: 'mrap signed GET 1 KiB', via: 'mrap', method: 'GET', size: KiB, urls: [await presign(ADMIN, 'GET', mrap.url, 'bench', 'get-1k')] },
-    { name: 'rgw signed GET 1 MiB', via: 'rgw', method: 'GET', size: MiB, urls: [await presign(engineCreds, 'GET', ceph.endpoint, 'direct', 'get-1m')] },
-    { name: 'mrap signed GET 1 MiB', via: 'mrap', method: 'GET', size: MiB, urls: [await presign(ADMIN, 'GET', mrap.url, 'bench', 'get-1m')] },
-    { name: 'rgw signed PUT 1 KiB', via: 'rgw', method: 'PUT', size: KiB, urls: await puts(engineCreds, ceph.endpoint, 'direct') },
-    { name: 'mrap signed PUT 1 KiB', via: 'mrap', method: 'PUT', size: KiB, urls: await puts(ADMIN, mrap.url, 'bench') },
-  ]
+  const cases: Case[] = []
+  for (const [what, method, size, key] of [['GET 1 KiB', 'GET', KiB, 'get-1k'], ['GET 1 MiB', 'GET', MiB, 'get-1m'], ['PUT 1 KiB', 'PUT', KiB, '']] as const) {
+    cases.push({ name: `rgw signed ${what}`, method, size, urls: method === 'PUT' ? await puts(engineCreds, ceph.endpoint, 'direct') : [await presign(engineCreds, 'GET', ceph.endpoint, 'direct', key)] })
+    for (const m of mraps) cases.push({ name: `${m.label} signed ${what}`, mrap: m, method, size, urls: method === 'PUT' ? await puts(ADMIN, m.url, 'bench') : [await presign(ADMIN, 'GET', m.url, 'bench', key)] })
+  }
   // BENCH_CASES=<regex>, as run.ts: keeps the matching cases (name them both ways for a ratio).
   const only = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES) : null
   if (only) cases.splice(0, cases.length, ...cases.filter((c) => only.test(c.name)))
@@ -173,7 +212,8 @@ try {
     const body = Buffer.from(await r.arrayBuffer())
     if (r.status !== 200 || (c.method === 'GET' && body.length !== c.size)) throw new Error(`${c.name}: ${r.status} ${body.toString('utf8', 0, 300)}`)
   }
-  const results = new Map<string, { rps: number; bad: number; p50Ms: number; mrapUs: number; mrapSysUs: number; rgwUs: number }[]>(cases.map((c) => [c.name, []]))
+  type Row = { rps: number; bad: number; p50Ms: number; mrapUs: number; mrapSysUs: number; rgwUs: number; engine: Record<string, number> }
+  const results = new Map<string, Row[]>(cases.map((c) => [c.name, []]))
   // Warm-up: V8 optimizes mrap's request path over its first few thousand requests, and at the
   // 100-500 rps of these cases a 1 s warm-up left that compiling inside the measured rounds (a
   // perf profile of mrap during a PUT round: 27% of its CPU in TurboFan's compile threads, on the
@@ -181,34 +221,53 @@ try {
   for (const c of cases) await wrk(c.urls, c.method, c.size, WARMUP)
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
-      const m0 = cpuSplit(mrap.pid), g0 = cpuSeconds(rgwPid)
+      const pid = (c.mrap ?? mraps[0]!).pid
+      const perf = perfRecord(c, r + 1)
+      if (perf) await new Promise((ok) => setTimeout(ok, 300))
+      engineRequests(rgwLog)
+      const m0 = cpuSplit(pid), g0 = cpuSeconds(rgwPid)
       const m = await wrk(c.urls, c.method, c.size, SECONDS)
       const per = (s: number): number => (m.requests > 0 ? (s / m.requests) * 1e6 : NaN)
-      const m1 = cpuSplit(mrap.pid)
-      const row = { ...m, mrapUs: per(m1.user + m1.sys - m0.user - m0.sys), mrapSysUs: per(m1.sys - m0.sys), rgwUs: per(cpuSeconds(rgwPid) - g0) }
+      const m1 = cpuSplit(pid)
+      const g1 = cpuSeconds(rgwPid)
+      if (perf) { perf.kill('SIGINT'); await new Promise((ok) => perf.once('exit', ok)) }
+      // Requests still in flight when wrk stops reach RGW but are not in wrk's count: 16 in thousands.
+      const engine = Object.fromEntries(Object.entries(engineRequests(rgwLog)).map(([k, v]) => [k, round(v / m.requests, 3)]))
+      const row: Row = { ...m, mrapUs: per(m1.user + m1.sys - m0.user - m0.sys), mrapSysUs: per(m1.sys - m0.sys), rgwUs: per(g1 - g0), engine }
       results.get(c.name)!.push(row)
-      log(`  round ${r + 1} ${c.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)} rps  p50 ${row.p50Ms.toFixed(2)} ms  mrap ${row.mrapUs.toFixed(0)} µs/req (kernel ${row.mrapSysUs.toFixed(0)})  rgw ${row.rgwUs.toFixed(0)} µs/req${row.bad ? `  (${row.bad} non-2xx/errors!)` : ''}`)
+      log(`  round ${r + 1} ${c.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)} rps  p50 ${row.p50Ms.toFixed(2)} ms  mrap ${row.mrapUs.toFixed(0)} µs/req (kernel ${row.mrapSysUs.toFixed(0)})  rgw ${row.rgwUs.toFixed(0)} µs/req  engine/req ${JSON.stringify(engine)}${row.bad ? `  (${row.bad} non-2xx/errors!)` : ''}`)
     }
   }
   const summary = cases.map((c) => {
     const rs = results.get(c.name)!
-    return { bench: 'upstream-http', case: c.name, rps: round(median(rs.map((x) => x.rps)), 0), rpsRounds: rs.map((x) => round(x.rps, 0)), p50Ms: round(median(rs.map((x) => x.p50Ms)), 2), mrapCpuUsPerReq: round(median(rs.map((x) => x.mrapUs)), 0), mrapKernelUsPerReq: round(median(rs.map((x) => x.mrapSysUs)), 0), rgwCpuUsPerReq: round(median(rs.map((x) => x.rgwUs)), 0), bad: rs.reduce((a, x) => a + x.bad, 0) }
+    const engine: Record<string, number> = {}
+    for (const k of new Set(rs.flatMap((x) => Object.keys(x.engine)))) engine[k] = round(median(rs.map((x) => x.engine[k] ?? 0)), 3)
+    return { bench: 'upstream-http', case: c.name, rps: round(median(rs.map((x) => x.rps)), 0), rpsRounds: rs.map((x) => round(x.rps, 0)), p50Ms: round(median(rs.map((x) => x.p50Ms)), 2), mrapCpuUsPerReq: c.mrap ? round(median(rs.map((x) => x.mrapUs)), 0) : undefined, mrapKernelUsPerReq: c.mrap ? round(median(rs.map((x) => x.mrapSysUs)), 0) : undefined, rgwCpuUsPerReq: round(median(rs.map((x) => x.rgwUs)), 0), engineRequestsPerReq: engine, bad: rs.reduce((a, x) => a + x.bad, 0) }
   })
   for (const s of summary) console.log(JSON.stringify(s))
   const rps = (n: string): number => summary.find((s) => s.case === n)?.rps ?? NaN
-  for (const [what, goal] of [['GET 1 KiB', 0.6], ['GET 1 MiB', 0.8], ['PUT 1 KiB', 0.6]] as const) {
-    if (only && !(only.test(`mrap signed ${what}`) && only.test(`rgw signed ${what}`))) continue
-    const value = round(rps(`mrap signed ${what}`) / rps(`rgw signed ${what}`), 3)
-    console.log(JSON.stringify({ bench: 'upstream-http', goal: `signed ${what} through mrap over RGW >= ${goal} x straight to RGW (rps, same run, one server core)`, value, met: value >= goal }))
+  for (const m of mraps) {
+    for (const [what, goal] of [['GET 1 KiB', 0.6], ['GET 1 MiB', 0.8], ['PUT 1 KiB', 0.6]] as const) {
+      if (only && !(only.test(`${m.label} signed ${what}`) && only.test(`rgw signed ${what}`))) continue
+      const value = round(rps(`${m.label} signed ${what}`) / rps(`rgw signed ${what}`), 3)
+      console.log(JSON.stringify({ bench: 'upstream-http', goal: `signed ${what} through ${m.label} over RGW >= ${goal} x straight to RGW (rps, same run, one server core)`, value, met: value >= goal }))
+    }
   }
 } finally {
-  if (mrap && mrap.child.exitCode === null) {
-    mrap.child.kill('SIGTERM')
-    await new Promise((r) => { const t = setTimeout(() => { mrap!.child.kill('SIGKILL'); r(undefined) }, 5000); mrap!.child.once('exit', () => { clearTimeout(t); r(undefined) }) })
+  for (const m of mraps) {
+    if (m.child.exitCode !== null) continue
+    m.child.kill('SIGTERM')
+    await new Promise((r) => { const t = setTimeout(() => { m.child.kill('SIGKILL'); r(undefined) }, 5000); m.child.once('exit', () => { clearTimeout(t); r(undefined) }) })
   }
   await ceph.down()
   rmSync(dir, { recursive: true, force: true })
   rmSync(scratch, { recursive: true, force: true })
+}
+
+/** The ceph.conf a radosgw process was started with (`-c`). */
+function rgwConf(pid: number): string {
+  const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  return cmd[cmd.indexOf('-c') + 1]!
 }
 
 /** radosgw's pid: the one whose command line names the cluster serving `endpoint`. */

@@ -3,14 +3,14 @@
  * not AWS (see docs/decisions/upstream-storage.md), the translation of its errors into mrap's,
  * and the health state routing reads.
  */
-import { Agent as HttpAgent, type IncomingMessage } from 'node:http'
+import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { isS3Error, s3Error, type S3Error, type S3ErrorCode } from '../../shared/errors.js'
 import { EngineClock } from './clock.js'
 import type { UpstreamConfig } from './config.js'
-import { Wire, type WireRequest } from './wire.js'
+import { Wire, type EngineResponse, type WireRequest } from './wire.js'
 
 /** Engine error codes that mean the same thing to mrap's client and pass through as they are. */
 const PASS_THROUGH = new Set<S3ErrorCode>([
@@ -33,7 +33,7 @@ export function errorInfo(err: unknown): EngineErrorInfo {
 
 export class Engine {
   readonly client: S3Client
-  /** Hand-signed GET/HEAD/PUT of one object (wire.ts says why), on the SDK's own keep-alive Agent. */
+  /** Hand-signed GET/HEAD/PUT of one object (wire.ts says why), on connections of its own (conn.ts). */
   private readonly wire: Wire
   readonly clock = new EngineClock()
   private down = false
@@ -46,7 +46,7 @@ export class Engine {
     const agentOpts = { keepAlive: true, maxSockets: cfg.maxSockets ?? 64 }
     const httpAgent = new HttpAgent(agentOpts)
     const httpsAgent = new HttpsAgent(agentOpts)
-    this.wire = new Wire(cfg, cfg.endpoint.startsWith('https:') ? httpsAgent : httpAgent)
+    this.wire = new Wire(cfg)
     this.client = new S3Client({
       endpoint: cfg.endpoint,
       region: cfg.region,
@@ -87,7 +87,7 @@ export class Engine {
    * One hand-signed object request (wire.ts); resolves at the answer's headers, with the local
    * times it was sent and heard (for `clock`). Failures leave as an S3Error, as `call`'s do.
    */
-  async request(r: WireRequest, mapError?: (err: unknown) => unknown): Promise<{ res: IncomingMessage; sent: number; received: number }> {
+  async request(r: WireRequest, mapError?: (err: unknown) => unknown): Promise<{ res: EngineResponse; sent: number; received: number }> {
     const sent = Date.now()
     try {
       const res = await this.wire.request(r)
@@ -158,5 +158,6 @@ export class Engine {
 
   destroy(): void {
     this.client.destroy()
+    this.wire.destroy()
   }
 }

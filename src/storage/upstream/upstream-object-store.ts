@@ -5,7 +5,6 @@
  * docs/decisions/upstream-storage.md.
  */
 import { mkdir } from 'node:fs/promises'
-import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import {
@@ -27,7 +26,7 @@ import type { StoreCore } from './core.js'
 import { UpstreamMultipart } from './multipart.js'
 import { bufferStream, lazyStream, Readers } from './readers.js'
 import { SqliteSidecar, type Sidecar, type StoredDigests, type VersionRow } from './sidecar.js'
-import { readAll } from './wire.js'
+import { readAll, type EngineResponse } from './wire.js'
 
 export interface UpstreamObjectStoreOptions {
   region: string
@@ -185,7 +184,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
    * Last-Modified of a version just written (PutObject answers carry none): the engine second the
    * write fell in when its clock pins it (clock.ts), else a HEAD of the version.
    */
-  async modifiedAt(eb: string, key: string, engineVid: string, engineEtag: string, put?: { sent: number; received: number; res?: IncomingMessage }): Promise<Date> {
+  async modifiedAt(eb: string, key: string, engineVid: string, engineEtag: string, put?: { sent: number; received: number; res?: EngineResponse }): Promise<Date> {
     const known = put && this.engine.clock.secondOf(put.sent, put.received, put.res?.headers.date)
     if (known !== undefined) return new Date(known)
     try {
@@ -210,14 +209,14 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     this.live()
     const eb = this.engineBucket(bucket)
     const engineVid = versionId === undefined ? undefined : await this.engineVid(bucket, key, versionId)
-    const get = async (range: string | undefined): Promise<IncomingMessage> => (await this.engine.request({
+    const get = async (range: string | undefined): Promise<EngineResponse> => (await this.engine.request({
       method: 'GET', bucket: eb, key, ...(engineVid !== undefined ? { query: { versionId: engineVid } } : {}), ...(range ? { headers: { range } } : {}),
     }, (e) => this.readError(e, bucket, key, versionId)).catch(async (e: unknown) => { throw await this.markerVid(e, bucket, key) })).res
     // Registered before the GET leaves, so a write racing it pins what this GET found (readers.ts).
     const reader = this.readers.begin(eb, key, track)
     try {
       // One round trip for the common small GET: the first bytes come with the metadata.
-      let res: IncomingMessage
+      let res: EngineResponse
       try {
         res = await get(whole ? undefined : `bytes=0-${this.smallLimit - 1}`)
       } catch (e) {
@@ -262,8 +261,8 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
    * after UNOPENED_MS (the caller decided not to read, e.g. a failed condition), fetches again,
    * pinned to the version found (If-Match, version id), so it never mixes two objects.
    */
-  private inFlight(res: IncomingMessage, found: Found): (range?: ByteRange) => Readable {
-    let body: IncomingMessage | undefined = res
+  private inFlight(res: EngineResponse, found: Found): (range?: ByteRange) => Readable {
+    let body: EngineResponse | undefined = res
     res.on('error', () => {}) // destroyed unopened, or failing before anyone listens
     const timer = setTimeout(() => { body?.destroy(); body = undefined }, UNOPENED_MS)
     timer.unref()

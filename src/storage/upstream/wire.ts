@@ -4,17 +4,19 @@
  * Why not the SDK here: profiled under bench/upstream.ts, the SDK v3 middleware stack (endpoint
  * rules, serde, its signer, checksum and retry plumbing) took ~40% of mrap's busy time for a 1 KiB
  * GET, more than mrap's own pipeline. These calls need none of it: one path-style or virtual-host
- * URL, SigV4 with a signing key cached per day, and a keep-alive Agent. Everything else (listings,
- * multipart, buckets, the health probe, readers.ts) stays on the SDK, and both share one
- * Agent so a connection serves either. Errors are shaped as the SDK's (`Code`, `$metadata`,
+ * URL, SigV4 with a signing key cached per day, and keep-alive connections of their own (conn.ts
+ * says why not node:http's client). Everything else (listings, multipart, buckets, the health
+ * probe, readers.ts) stays on the SDK. Errors are shaped as the SDK's (`Code`, `$metadata`,
  * `$response.headers`) so `Engine.translate` and `errorInfo` read them unchanged.
  */
-import { request as httpRequest, type Agent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import type { Readable } from 'node:stream'
 import { EMPTY_SHA256, hmac, sha256Hex, uriEncode } from '../../auth/canonical.js'
 import { HmacSha256 } from '../../auth/hmac.js'
+import { s3Error } from '../../shared/errors.js'
 import type { UpstreamConfig } from './config.js'
+import { Pool, type EngineResponse } from './conn.js'
+
+export type { EngineResponse }
 
 export interface WireRequest {
   method: 'GET' | 'HEAD' | 'PUT'
@@ -44,21 +46,18 @@ export class EngineHttpError extends Error {
 /** What the SDK names a bodiless error answer (HEAD), so callers see the same codes either way. */
 const BODILESS: Record<number, string> = { 304: 'NotModified', 400: 'BadRequest', 403: 'Forbidden', 404: 'NotFound', 412: 'PreconditionFailed' }
 
-export function flatHeaders(h: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v
-  return out
-}
+/** What cannot be in a header line: its end, or a NUL (node:http refused the same). */
+const BAD_HEADER = /[\r\n\0]/
 
 export class Wire {
   private readonly url: URL
-  private readonly send: typeof httpRequest
+  private readonly pool: Pool
   private signingDay = ''
   private signer: HmacSha256 | undefined
 
-  constructor(private readonly cfg: UpstreamConfig, private readonly agent: Agent) {
+  constructor(private readonly cfg: UpstreamConfig) {
     this.url = new URL(cfg.endpoint)
-    this.send = this.url.protocol === 'https:' ? httpsRequest : httpRequest
+    this.pool = new Pool({ url: this.url, maxSockets: cfg.maxSockets ?? 64, connectTimeoutMs: cfg.connectTimeoutMs ?? 1000, requestTimeoutMs: cfg.requestTimeoutMs ?? 30_000 })
   }
 
   /**
@@ -66,7 +65,7 @@ export class Wire {
    * caller reads or drains the body). Other answers reject with EngineHttpError after their
    * (small, XML) body is read; a connection failure rejects with the socket's error.
    */
-  request(r: WireRequest): Promise<IncomingMessage> {
+  async request(r: WireRequest): Promise<EngineResponse> {
     const path = `/${r.key.split('/').map(uriEncode).join('/')}`
     const host = this.cfg.forcePathStyle ? this.url.host : `${r.bucket}.${this.url.host}`
     const uri = this.cfg.forcePathStyle ? `/${r.bucket}${path}` : path
@@ -89,46 +88,29 @@ export class Wire {
     const signature = this.signerFor(day).digest(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`, 'hex')
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${this.cfg.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`
 
-    return new Promise((resolve, reject) => {
-      const req = this.send({
-        protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port, method: r.method,
-        path: qs ? `${uri}?${qs}` : uri, headers, agent: this.agent,
+    let head = `${r.method} ${qs ? `${uri}?${qs}` : uri} HTTP/1.1\r\n`
+    for (const n in headers) {
+      const v = headers[n]!
+      if (BAD_HEADER.test(v) || BAD_HEADER.test(n)) throw s3Error('InvalidArgument', { message: `The header ${n} cannot be sent to the storage engine` })
+      head += `${n}: ${v}\r\n`
+    }
+    const res = await this.pool.request(r.method, `${head}\r\n`, r.body, r.signal)
+    const status = res.statusCode
+    if (status >= 200 && status < 300) return res
+    const chunks: Buffer[] = []
+    let size = 0
+    return new Promise<never>((_resolve, reject) => {
+      res.on('data', (c: Buffer) => { if (size < 65536) { chunks.push(c); size += c.length } })
+      res.once('error', reject)
+      res.once('end', () => {
+        const xml = Buffer.concat(chunks).toString('utf8')
+        const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? BODILESS[status] ?? `Http${status}`
+        reject(new EngineHttpError(code, status, { ...res.headers }))
       })
-      let settled = false
-      const fail = (e: Error): void => { if (!settled) { settled = true; reject(e) } }
-      const onAbort = (): void => { req.destroy(r.signal?.reason instanceof Error ? r.signal.reason : new Error('aborted')) }
-      if (r.signal?.aborted) onAbort()
-      r.signal?.addEventListener('abort', onAbort, { once: true })
-      req.once('close', () => r.signal?.removeEventListener('abort', onAbort))
-      req.on('error', fail)
-      // A connection that does not open in time means the engine is down (as the SDK handler's connectionTimeout).
-      req.once('socket', (s) => {
-        if (!s.connecting) return
-        const t = setTimeout(() => req.destroy(new Error(`connect timeout after ${this.cfg.connectTimeoutMs ?? 1000} ms`)), this.cfg.connectTimeoutMs ?? 1000)
-        s.once('connect', () => clearTimeout(t)).once('close', () => clearTimeout(t))
-      })
-      req.setTimeout(this.cfg.requestTimeoutMs ?? 30_000, () => req.destroy(new Error('engine request timed out')))
-      req.once('response', (res) => {
-        const status = res.statusCode ?? 0
-        if (status >= 200 && status < 300) { settled = true; resolve(res); return }
-        const chunks: Buffer[] = []
-        let size = 0
-        res.on('data', (c: Buffer) => { if (size < 65536) { chunks.push(c); size += c.length } })
-        res.once('error', fail)
-        res.once('end', () => {
-          const xml = Buffer.concat(chunks).toString('utf8')
-          const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? BODILESS[status] ?? `Http${status}`
-          fail(new EngineHttpError(code, status, flatHeaders(res.headers)))
-        })
-      })
-      if (r.body === undefined) req.end()
-      else if (Buffer.isBuffer(r.body)) req.end(r.body)
-      else {
-        // pipe() does not forward a source error: the caller aborts through `signal` instead.
-        r.body.pipe(req)
-      }
     })
   }
+
+  destroy(): void { this.pool.destroy() }
 
   /** The SigV4 signing key for `day`, derived once a day (it is four HMACs). */
   private signerFor(day: string): HmacSha256 {
@@ -142,7 +124,7 @@ export class Wire {
 }
 
 /** Reads a whole (small) response body. */
-export function readAll(res: IncomingMessage): Promise<Buffer> {
+export function readAll(res: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     res.on('data', (c: Buffer) => chunks.push(c))
