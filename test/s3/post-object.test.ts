@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
-import { CreateBucketCommand, DeletePublicAccessBlockCommand, GetObjectCommand, HeadObjectCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, DeletePublicAccessBlockCommand, GetObjectCommand, HeadObjectCommand, PutBucketPolicyCommand, PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3'
 import { startServer } from '../../src/main.js'
 import { ADMIN, READER, bucketName, failure, startTestServer, testWorld, type TestServer } from '../helpers/server.js'
 import { postPolicyFields, signPostPolicy } from '../helpers/post-policy.js'
@@ -172,6 +172,10 @@ describe('POST Object with a SigV4 POST policy', () => {
       { Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${open}/drop/*` },
     ] }) }))
     assert.equal((await post(anonymous, 'public drop', { to: open })).status, 204)
+    // Block Public Access applies as to a PutObject: RestrictPublicBuckets shuts the public grant to strangers.
+    await s.client().send(new PutPublicAccessBlockCommand({ Bucket: open, PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: true } }))
+    assert.equal((await post(anonymous, 'blocked', { to: open })).status, 403)
+    await s.client().send(new DeletePublicAccessBlockCommand({ Bucket: open }))
     assert.equal((await post({ key: 'elsewhere.txt' }, 'x', { to: open })).status, 403)
     // A bucket policy that denies s3:PutObject to form uploads (s3:authType POST) refuses the admin's signed form.
     await s.client().send(new PutBucketPolicyCommand({ Bucket: open, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
