@@ -99,7 +99,7 @@ export function corsRulesOf(bucket: BucketRecord): CorsRule[] | undefined {
 
 export async function putBucketCors(req: BucketRequest): Promise<S3Response> {
   const rules = parseCorsConfiguration(await readSmallBody(req.body, DOCUMENT_LIMIT))
-  await req.core.state.updateBucket(req.bucket.name, { configs: { ...req.bucket.configs, cors: renderCorsConfiguration(rules) } })
+  await req.core.state.updateBucket(req.bucket.name, { configs: { cors: renderCorsConfiguration(rules) } })
   return empty(200)
 }
 
@@ -110,10 +110,7 @@ export async function getBucketCors(req: BucketRequest): Promise<S3Response> {
 }
 
 export async function deleteBucketCors(req: BucketRequest): Promise<S3Response> {
-  if (req.bucket.configs.cors !== undefined) {
-    const { cors: _gone, ...configs } = req.bucket.configs
-    await req.core.state.updateBucket(req.bucket.name, { configs })
-  }
+  if (req.bucket.configs.cors !== undefined) await req.core.state.updateBucket(req.bucket.name, { configs: { cors: undefined } })
   return empty(204)
 }
 

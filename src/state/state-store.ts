@@ -35,7 +35,12 @@ export type StateChange =
   | { kind: 'bucket'; name: string; bucket: BucketRecord | undefined; local: boolean }
   | { kind: 'reload' }
 
-export type BucketPatch = Partial<Omit<BucketRecord, 'name'>>
+/**
+ * `configs` is patched key by key (an undefined value removes the key): each configuration call
+ * (CORS, Object Lock, ...) names only its own entry, so two of them on one bucket, or on two
+ * nodes, never undo each other.
+ */
+export type BucketPatch = Partial<Omit<BucketRecord, 'name' | 'configs'>> & { configs?: Record<string, string | undefined> }
 
 export interface StateStore {
   readonly backend: 'sqlite' | 'postgres'
@@ -67,8 +72,14 @@ export interface StateStore {
 
 /** Merges a patch the way ControlStore.updateBucket does: undefined removes the field. */
 export function patchBucket(cur: BucketRecord, patch: BucketPatch): BucketRecord {
-  const next: BucketRecord = { ...cur, ...patch }
-  for (const [k, v] of Object.entries(patch)) if (v === undefined) delete (next as unknown as Record<string, unknown>)[k]
+  const { configs, ...fields } = patch
+  const next: BucketRecord = { ...cur, ...fields }
+  for (const [k, v] of Object.entries(fields)) if (v === undefined) delete (next as unknown as Record<string, unknown>)[k]
+  if (configs) {
+    const merged = { ...cur.configs }
+    for (const [k, v] of Object.entries(configs)) { if (v === undefined) delete merged[k]; else merged[k] = v }
+    next.configs = merged
+  }
   return next
 }
 

@@ -66,6 +66,18 @@ export function runStateContract(name: string, open: OpenStore): void {
       assert.equal(store.getBucket('contract-patch'), undefined)
     })
 
+    it('patches configs key by key: two calls on different configurations both hold', async () => {
+      await store.putBucket(bucket('contract-configs', { configs: { lifecycle: '<L/>' } }))
+      await Promise.all([
+        store.updateBucket('contract-configs', { configs: { cors: '<C/>' } }),
+        store.updateBucket('contract-configs', { configs: { 'object-lock': '<O/>' } }),
+      ])
+      assert.deepEqual(store.getBucket('contract-configs')?.configs, { lifecycle: '<L/>', cors: '<C/>', 'object-lock': '<O/>' })
+      await store.updateBucket('contract-configs', { configs: { cors: undefined } })
+      assert.deepEqual(store.getBucket('contract-configs')?.configs, { lifecycle: '<L/>', 'object-lock': '<O/>' })
+      await store.deleteBucket('contract-configs')
+    })
+
     it('applies a batch all or nothing, guarded by expect and expectBucket', async () => {
       assert.equal(await store.write([
         { op: 'expect', ns: 'c.alias', key: 'x', value: undefined },
