@@ -14,7 +14,7 @@
  * BENCH_CONNECTIONS (default 16), BENCH_BIG_MIB (default 1024), BENCH_LOADGEN=wrk|node (default wrk,
  * installed from Debian when missing and root; node = bench/http-load.ts), BENCH_MRAP_LOG_LEVEL
  * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_SKIP_UPSTREAM=1 (no bench/upstream.ts), BENCH_SKIP_FLEET=1 (no bench/fleet.ts), BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
- * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is),
+ * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is), BENCH_MRAP_MAIN=<a cli/main.js> (default dist/cli/main.js),
  * BENCH_HOLD_SECONDS=N (print the server pids and a presigned URL, then wait N s before the cases).
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process'
@@ -102,7 +102,7 @@ function startMrap(): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), 'mrap-bench-'))
   tempDirs.push(dir)
   const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  return startChild('mrap serve', [...nodeArgs, join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1'],
+  return startChild('mrap serve', [...nodeArgs, process.env.BENCH_MRAP_MAIN ?? join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1'],
     /mrap ready: S3 front door (http:\/\/\S+)/, { MRAP_LOG_LEVEL: LOG_LEVEL }).then((c) => ({ ...c, dir }))
 }
 
@@ -310,6 +310,10 @@ interface Case { name: string; server: 'mrap' | 'bare'; method: 'GET' | 'PUT'; s
 async function main(): Promise<void> {
   // Measure the compiled build (what `npx mrap serve` runs after `npm ci`), not the tsx loader.
   if (process.env.BENCH_NO_BUILD !== '1' && spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed')
+  // The build itself, not bin/mrap.mjs: that falls back to tsx (~40 MiB more, slower) as soon as any
+  // source is newer than dist/, which an edit anywhere in the tree during the run would cause. The
+  // sub-benchmarks (upstream.ts, fleet.ts) read the same variable.
+  process.env.BENCH_MRAP_MAIN ??= join(ROOT, 'dist', 'cli', 'main.js')
   const started = Date.now()
   const load0 = loadavg()
   log(`bench: ${cpus().length} CPUs, load average ${load0.map((x) => x.toFixed(2)).join(' ')}, pinning ${PIN ? 'server core 0, load core 1' : 'off'}`)
