@@ -81,6 +81,7 @@ export async function postObject(s: Core, x: PostInput): Promise<WireResult> {
     // Stop parsing and drain the rest of the body, so a keep-alive connection stays usable.
     source.unpipe(bb)
     source.resume()
+    file?.unpipe()
     file?.resume()
     throw e
   }

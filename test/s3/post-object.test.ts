@@ -204,6 +204,17 @@ describe('POST Object with a SigV4 POST policy', () => {
     assert.equal((await error(await post(wrong))).Code, 'InvalidToken')
   })
 
+  test('a form refused once its file is flowing still answers, and the connection serves the next one', async () => {
+    // x-amz-write-offset-bytes is refused by PutObject's header checks (NotImplemented), after the
+    // policy passed and the file was handed to the write.
+    const big = Buffer.alloc(8 * 1024 * 1024, 7)
+    const fields = { ...postPolicyFields({ bucket, key: 'offset.bin', conditions: [{ 'x-amz-write-offset-bytes': '0' }] }), 'x-amz-write-offset-bytes': '0' }
+    const refused = await post(fields, big)
+    assert.equal(refused.status, 501)
+    await refused.text()
+    assert.equal((await post(postPolicyFields({ bucket, key: 'after-refusal.txt' }))).status, 204)
+  })
+
   test('a large file streams through to the store intact', async () => {
     const data = Buffer.alloc(24 * 1024 * 1024)
     for (let i = 0; i < data.length; i += 4096) data.writeUInt32BE(i, i)
