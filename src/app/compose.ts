@@ -163,6 +163,8 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
     // A fleet keeps an engine region's sidecar rows in its database, so a version one node wrote
     // reads the same (status, digests, preserved ids) through every other node.
     if (state instanceof PgStateStore && store instanceof UpstreamObjectStore) store.shareSidecar(new PgSidecar(state.pool, store.region))
+    // An embedded region's master key is sealed by the server's key, so its data dir alone reveals nothing.
+    if (store instanceof EmbeddedObjectStore) store.sealWith(sealer)
     await store.open()
     stores.set(store.region, store)
   }

@@ -74,7 +74,7 @@ export async function applyWorld(s: Core, world: World): Promise<ApplyResult> {
   // 2. Storage: regions and bucket directories (idempotent, outside the transaction).
   for (const r of world.regions) {
     if (s.stores.has(r.name)) continue
-    const st = new EmbeddedObjectStore({ region: r.name, dir: join(s.config.dataDir, 'regions', r.name) })
+    const st = new EmbeddedObjectStore({ region: r.name, dir: join(s.config.dataDir, 'regions', r.name), sealer: s.sealer })
     await st.open()
     s.stores.set(r.name, st)
     if (world !== s.world) s.world.regions.push(r)

@@ -8,15 +8,18 @@
  *
  * Readers pin the blobs they are about to stream, so a concurrent overwrite or delete defers the
  * unlink until the last reader is done instead of failing the response half-way.
+ *
+ * Every body is encrypted before it reaches the disk or the row (sealed-bytes.ts): `Staged.bytes`
+ * of an inline body is already sealed, and a file holds only ciphertext from its first write.
  */
 import { randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
+import { readSealedRange, type RegionKey } from './sealed-bytes.js'
 
-/** What staging produced: small bodies stay in memory (to be stored inline), large ones in a file. */
+/** What staging produced: small bodies stay in memory (sealed, to be stored inline), large ones in a file; `size` is the plaintext's. */
 export type Staged =
   | { kind: 'inline'; size: number; bytes: Buffer }
   | { kind: 'file'; size: number; blobId: string; tmpPath: string }
@@ -24,8 +27,6 @@ export type Staged =
 /** An unpinned getObject result that is never opened must not pin its blob forever. */
 const PIN_TTL_MS = 60_000
 const WRITE_BATCH = 256 * 1024
-/** Fewer, larger reads: each read is a thread-pool round trip. */
-const READ_CHUNK = 256 * 1024
 
 export class BlobFiles {
   readonly blobsDir: string
@@ -33,7 +34,8 @@ export class BlobFiles {
   private readonly pins = new Map<string, number>()
   private readonly deferred = new Set<string>()
 
-  constructor(dir: string) {
+  /** `keys` is the region's master key, known once the store is open. */
+  constructor(dir: string, private readonly keys: () => RegionKey) {
     this.blobsDir = join(dir, 'blobs')
     this.tmpDir = join(dir, 'tmp')
   }
@@ -72,7 +74,7 @@ export class BlobFiles {
       while (inlineMax >= 0) {
         const r = await it.next()
         if (r.done) {
-          return { kind: 'inline', size, bytes: head.length === 1 ? head[0]! : Buffer.concat(head, size) }
+          return { kind: 'inline', size, bytes: this.keys().sealWhole(head.length === 1 ? head[0]! : Buffer.concat(head, size)) }
         }
         const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value
         head.push(chunk)
@@ -87,17 +89,20 @@ export class BlobFiles {
     const tmpPath = join(this.tmpDir, blobId)
     const fh = await open(tmpPath, 'wx')
     try {
+      const { header, sealer } = this.keys().begin(Buffer.from(blobId, 'hex'))
       // Batching into writev of ~256 KiB keeps thread-pool round trips few; not pulling the next
       // chunk while a write is pending is the backpressure.
-      let batch = head.splice(0)
-      let batched = batch.reduce((n, c) => n + c.length, 0)
+      let batch: Buffer[] = [header]
+      let batched = header.length
+      for (const chunk of head.splice(0)) batched += sealer.push(chunk, batch)
       for (;;) {
         const r = await it.next()
         if (!r.done) {
           const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value
           size += chunk.length
-          batch.push(chunk)
-          batched += chunk.length
+          batched += sealer.push(chunk, batch)
+        } else {
+          batched += sealer.end(batch)
         }
         if (batched >= WRITE_BATCH || (r.done && batch.length > 0)) {
           await writeAll(fh, batch)
@@ -161,21 +166,22 @@ export class BlobFiles {
   }
 
   /**
-   * Streams `segments` (blob id, inclusive byte range) in order as one Readable; `release` runs
-   * once the stream ends or is destroyed.
+   * Streams `segments` (blob id, the blob's plaintext size, inclusive plaintext range) in order as
+   * one Readable; `release` runs once the stream ends or is destroyed. A chunk that fails its
+   * check errors the stream: the reader gets an error, never other bytes.
    */
-  read(segments: { blobId: string; start: number; end: number }[], release: () => void): Readable {
-    const paths = segments.map((s) => ({ path: this.path(s.blobId), start: s.start, end: s.end }))
-    if (paths.length === 1) {
-      const only = paths[0]!
-      const rs = createReadStream(only.path, { start: only.start, end: only.end, highWaterMark: READ_CHUNK })
-      rs.once('close', release)
-      return rs
-    }
+  read(segments: { blobId: string; size: number; start: number; end: number }[], release: () => void): Readable {
+    const keys = this.keys()
+    const paths = segments.map((s) => ({ ...s, path: this.path(s.blobId) }))
     async function* concat(): AsyncGenerator<Buffer> {
       for (const p of paths) {
         if (p.end < p.start) continue
-        yield* createReadStream(p.path, { start: p.start, end: p.end, highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>
+        const fh = await open(p.path, 'r')
+        try {
+          yield* readSealedRange(fh, keys, Buffer.from(p.blobId, 'hex'), p.size, p.start, p.end)
+        } finally {
+          await fh.close()
+        }
       }
     }
     const out = Readable.from(concat(), { objectMode: false })

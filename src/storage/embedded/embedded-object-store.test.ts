@@ -57,7 +57,7 @@ describe('embedded store specifics', () => {
     const s = new EmbeddedObjectStore({ region: 'r', dir, inlineThreshold: 0 })
     await s.open()
     for (const key of ['../../escape', '/etc/passwd', 'a/../../../b', '..\\..\\win']) await put(s, 'b', key, 'data')
-    assert.deepEqual(readdirSync(dir).sort(), ['blobs', 'meta.db', 'meta.db-shm', 'meta.db-wal', 'tmp'])
+    assert.deepEqual(readdirSync(dir).sort(), ['blobs', 'meta.db', 'meta.db-shm', 'meta.db-wal', 'sealing.key', 'tmp'])
     assert.ok(blobFilesIn(dir).every((f) => /^[0-9a-f]{32}$/.test(f)))
     await put(s, 'b', '../../escape', 'again')
     await s.deleteObject('b', '/etc/passwd', { versioning: 'Unversioned' })

@@ -2,7 +2,7 @@
  * @module The embedded default object store of one region: metadata in SQLite (`<dir>/meta.db`,
  * WAL, synchronous=FULL), bytes inline in the row when small, otherwise in random-id files under
  * `<dir>/blobs/`. See blob-files.ts for the crash-safety protocol and meta-db.ts for why the
- * metadata calls are synchronous.
+ * metadata calls are synchronous. Every body is encrypted at rest (sealed-bytes.ts).
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -17,6 +17,7 @@ import { startAfter, walk, type Position } from './listing.js'
 import { MetaDb } from './meta-db.js'
 import { Multipart } from './multipart.js'
 import { cleanAttributes, manifestOf, toVersion, type VersionRow } from './rows.js'
+import { localSealer, regionKeyFrom, type KeySealer, type RegionKey } from './sealed-bytes.js'
 import { addressedVersion, deleteVersion, readableLatest, writeVersion } from './version-writes.js'
 
 export interface EmbeddedObjectStoreOptions {
@@ -28,6 +29,11 @@ export interface EmbeddedObjectStoreOptions {
    * file write, two fsyncs and a rename, and a GET without opening a file. Default 64 KiB.
    */
   inlineThreshold?: number
+  /**
+   * Seals the region's master key: the server's sealing key (app/compose.ts). Without one the
+   * store keeps a key file of its own in `dir` (tests, tools).
+   */
+  sealer?: KeySealer
 }
 
 export const DEFAULT_INLINE_THRESHOLD = 64 * 1024
@@ -40,13 +46,21 @@ export class EmbeddedObjectStore implements ObjectStore {
   private readonly multipart: Multipart
   private meta: MetaDb | undefined
   private available = true
+  private sealer: KeySealer | undefined
+  private key: RegionKey | undefined
 
   constructor(opts: EmbeddedObjectStoreOptions) {
     this.region = opts.region
     this.dir = opts.dir
     this.inlineThreshold = opts.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD
-    this.blobs = new BlobFiles(opts.dir)
+    this.sealer = opts.sealer
+    this.blobs = new BlobFiles(opts.dir, () => this.regionKey())
     this.multipart = new Multipart(() => this.live(), this.blobs)
+  }
+
+  /** The server's sealing key, for a store made before the key was known; before open(). */
+  sealWith(sealer: KeySealer): void {
+    this.sealer = sealer
   }
 
   /** Opens the database and removes what a crash left: tmp/ files and blobs no row references. */
@@ -55,6 +69,10 @@ export class EmbeddedObjectStore implements ObjectStore {
     await mkdir(this.dir, { recursive: true })
     const meta = new MetaDb(join(this.dir, 'meta.db'))
     try {
+      const stored = meta.db.prepare<[string], { sealed: string }>('SELECT sealed FROM keys WHERE name = ?').get('master')
+      this.key = regionKeyFrom(stored?.sealed, this.sealer ?? localSealer(this.dir), (sealed) => {
+        meta.db.prepare('INSERT INTO keys (name, sealed) VALUES (?, ?)').run('master', sealed)
+      })
       const onDisk = await this.blobs.prepare()
       const referenced = meta.referencedBlobs()
       await this.blobs.remove(onDisk.filter((id) => !referenced.has(id)))
@@ -143,9 +161,12 @@ export class EmbeddedObjectStore implements ObjectStore {
       row = addressedVersion(meta, bucket, key, versionId)
       version = toVersion(row)
     }
-    const got: GetResult = { version, open: this.opener(row) }
-    if (row.inline !== null) got.inline = row.inline
-    return got
+    if (row.inline !== null) {
+      // Decrypted before any byte is sent: a tampered row is an error response, not a cut one.
+      const bytes = this.regionKey().openWhole(row.inline, row.size)
+      return { version, inline: bytes, open: (range) => bufferStream(range ? bytes.subarray(range.start, range.end + 1) : bytes) }
+    }
+    return { version, open: this.opener(row) }
   }
 
   async updateObject(bucket: string, key: string, versionId: string | undefined, patch: Partial<ObjectAttributes>): Promise<ObjectVersion> {
@@ -270,6 +291,11 @@ export class EmbeddedObjectStore implements ObjectStore {
     return this.live().referencedBlobs()
   }
 
+  private regionKey(): RegionKey {
+    if (!this.key) throw s3Error('ServiceUnavailable', { fields: { Region: this.region } })
+    return this.key
+  }
+
   /** The database, or ServiceUnavailable when the store is down (simulated) or not open. */
   private live(): MetaDb {
     if (!this.available || !this.meta) {
@@ -284,21 +310,17 @@ export class EmbeddedObjectStore implements ObjectStore {
    */
   private opener(row: VersionRow): (range?: ByteRange) => ReturnType<GetResult['open']> {
     const size = row.size
-    if (row.inline !== null) {
-      const bytes = row.inline
-      return (range) => bufferStream(range ? bytes.subarray(range.start, range.end + 1) : bytes)
-    }
     const parts = row.blob !== null ? [{ blob: row.blob, size }] : (manifestOf(row) ?? [])
     const release = this.blobs.pin(parts.map((p) => p.blob))
     return (range) => {
       const start = range?.start ?? 0
       const end = range?.end ?? size - 1
-      const segments: { blobId: string; start: number; end: number }[] = []
+      const segments: { blobId: string; size: number; start: number; end: number }[] = []
       let offset = 0
       for (const p of parts) {
         const lo = Math.max(start, offset)
         const hi = Math.min(end, offset + p.size - 1)
-        if (lo <= hi) segments.push({ blobId: p.blob, start: lo - offset, end: hi - offset })
+        if (lo <= hi) segments.push({ blobId: p.blob, size: p.size, start: lo - offset, end: hi - offset })
         offset += p.size
       }
       if (segments.length === 0) {

@@ -80,6 +80,10 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX completed_uploads_by_time ON completed_uploads (completed_ms);
     `)
   },
+  (db) => {
+    // The region's master key, sealed by the server's sealing key (sealed-bytes.ts).
+    db.exec('CREATE TABLE keys (name TEXT PRIMARY KEY, sealed TEXT NOT NULL)')
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
