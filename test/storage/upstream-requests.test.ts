@@ -152,3 +152,18 @@ test('a small PUT body is signed with its hash: one altered on the way to the en
   await assert.rejects(put(store, b, 'tamper', bytes(1024, 15)))
   await assert.rejects(store.getObject(b, 'tamper'), (e: { code?: string }) => e.code === 'NoSuchKey')
 })
+
+test('while object requests are answered, the health check asks the engine nothing more; idle, it probes', async () => {
+  const b = freshBucket()
+  await put(store, b, 'health', 'x')
+  await store.healthy()
+  await sleep(300) // past the probe's own 250 ms memo
+  const busy = await count(async () => {
+    await readAll((await store.getObject(b, 'health')).open())
+    assert.equal(await store.healthy(), true)
+  })
+  assert.deepEqual(busy.filter((c) => c.includes('ListBuckets')), [], busy.join(', '))
+  await sleep(300)
+  const idle = await count(async () => { assert.equal(await store.healthy(), true) })
+  assert.equal(idle.filter((c) => c.includes('ListBuckets')).length, 1, idle.join(', '))
+})
