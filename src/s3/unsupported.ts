@@ -68,12 +68,13 @@ const PREFIXES: readonly (readonly [prefix: string, verdict: (name: string) => V
 ]
 
 /**
- * Conditional writes mrap does not evaluate: PutObject's If-Match/If-None-Match are implemented
- * (ops/object.ts); on these operations the condition would be dropped and the write or delete done
- * anyway. S3 itself answers CopyObject's with 501 ("Enforce conditional writes on Amazon S3 buckets",
+ * Conditional writes mrap does not evaluate: PutObject's and CompleteMultipartUpload's
+ * If-Match/If-None-Match are implemented (ops/object.ts writeCondition); on these operations the
+ * condition would be dropped and the write or delete done anyway. S3 itself answers CopyObject's
+ * with 501 ("Enforce conditional writes on Amazon S3 buckets",
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html).
  */
-const CONDITIONAL: ReadonlySet<OperationName> = new Set(['CopyObject', 'CompleteMultipartUpload', 'DeleteObject'])
+const CONDITIONAL: ReadonlySet<OperationName> = new Set(['CopyObject', 'DeleteObject'])
 
 const X = 0x78 // 'x'
 const I = 0x69 // 'i'

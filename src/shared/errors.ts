@@ -73,6 +73,8 @@ export const S3_ERRORS = {
   NotModified: { status: 304, message: 'Not Modified' },
   PermanentRedirect: { status: 301, message: 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.' },
   PreconditionFailed: { status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
+  // A conditional write another write to the key overtook (PutObject / CompleteMultipartUpload, S3 Error Responses).
+  ConditionalRequestConflict: { status: 409, message: 'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.' },
   RequestHeaderSectionTooLarge: { status: 400, message: 'Your request header section exceeds the maximum allowed size.' },
   RequestTimeTooSkewed: { status: 403, message: 'The difference between the request time and the current time is too large.' },
   RequestTimeout: { status: 400, message: 'Your socket connection to the server was not read from or written to within the timeout period.' },

@@ -60,6 +60,19 @@ export interface ObjectVersion extends ObjectAttributes {
 
 export interface ByteRange { start: number; end: number } // inclusive, already validated against size
 
+/**
+ * A conditional write (If-None-Match: *, If-Match: <etag>), judged by the store against the key's
+ * current version in the same step that makes the new version visible. A key whose current
+ * version is a delete marker has none. When it does not hold, the store throws
+ * ConditionalRequestConflict (409): the caller judged it once before sending the body (412 /
+ * 404), so failing here means another write to the key got in between.
+ */
+export interface WriteCondition {
+  ifNoneMatch?: boolean
+  /** The If-Match header as sent (quoted ETags, a list, or `*`). */
+  ifMatch?: string
+}
+
 /** Data handed to a store for a new version. The caller has already hashed/validated nothing yet. */
 export interface PutObjectInput {
   bucket: string
@@ -83,6 +96,7 @@ export interface PutObjectInput {
   /** Preserve a version id (replication writes replicas with the source's id). */
   versionId?: string
   lastModified?: Date
+  condition?: WriteCondition
 }
 
 export interface DeleteResult {
@@ -173,6 +187,7 @@ export interface CompleteUploadInput {
   versioning: VersioningState
   /** Computes the final checksums from the chosen parts (composite checksums need part digests). */
   finalize: (parts: PartInfo[]) => { etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }
+  condition?: WriteCondition
 }
 
 export interface GetOptions {

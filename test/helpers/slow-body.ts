@@ -20,9 +20,9 @@ export interface OpenPut {
   req: ClientRequest
 }
 
-export async function openPut(endpoint: string, path: string, contentLength: number, creds = ADMIN): Promise<OpenPut> {
+export async function openPut(endpoint: string, path: string, contentLength: number, creds = ADMIN, extra: Record<string, string> = {}): Promise<OpenPut> {
   const url = new URL(endpoint)
-  const headers: Record<string, string> = { host: url.host, 'content-length': String(contentLength), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }
+  const headers: Record<string, string> = { ...extra, host: url.host, 'content-length': String(contentLength), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }
   const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
   const signed = await signer.sign(new HttpRequest({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, headers }))
   // A fresh connection each: no agent pooling hides which socket the server closes.

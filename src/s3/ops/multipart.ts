@@ -11,7 +11,7 @@ import { parseRange } from '../conditionals.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
-import { declaredSize, openCopySource, storeOf, writeHeaders } from './object.js'
+import { declaredSize, openCopySource, storeOf, writeCondition, writeHeaders } from './object.js'
 import { applyWriteLock, checkPartIntegrity } from './object-lock.js'
 
 const MAX_PART_NUMBER = 10000
@@ -169,8 +169,9 @@ export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Res
     return completionResult(req, earlier)
   }
   const parts = await completionParts(req)
+  const condition = await writeCondition(req, up.key)
   const v = await storeOf(req).completeUpload({
-    bucket: req.bucket.name, uploadId: up.uploadId, parts, versioning: req.bucket.versioning,
+    bucket: req.bucket.name, uploadId: up.uploadId, parts, versioning: req.bucket.versioning, ...(condition ? { condition } : {}),
     finalize: (chosen) => {
       const checksums: Checksums = {}
       const alg = up.checksumAlgorithm

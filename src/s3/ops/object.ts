@@ -4,14 +4,15 @@
  */
 import { pipeline } from 'node:stream'
 import { s3Error, S3Error, invalidArgument } from '../../shared/errors.js'
-import type { ObjectAttributes, ObjectVersion, GetResult } from '../../storage/types.js'
+import type { ObjectAttributes, ObjectVersion, GetResult, WriteCondition } from '../../storage/types.js'
+import { etagMatches } from '../../storage/write-condition.js'
 import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
 import { checkReadConditions, parseRange } from '../conditionals.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { ChecksumStream } from '../../shared/checksums.js'
 import { empty, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { renderXml } from '../xml.js'
-import { checkExpectedOwner } from '../unsupported.js'
+import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
 
 export function storeOf(req: BucketRequest) {
@@ -48,35 +49,45 @@ export function declaredSize(req: S3Request): number | undefined {
   return v !== undefined && /^\d{1,16}$/.test(v.trim()) ? Number(v.trim()) : undefined
 }
 
-/** If-None-Match: * on PUT is a conditional write (fails when the key exists). */
-async function checkWriteConditions(req: ObjectRequest): Promise<void> {
+/**
+ * Conditional writes (If-None-Match: *, If-Match: <etag>) on PutObject and
+ * CompleteMultipartUpload, judged here before the body is read (412 PreconditionFailed; If-Match
+ * on a key without a current version, a delete marker included, is 404 NoSuchKey), and again by
+ * the store in the step that writes (ConditionalRequestConflict, 409, when a concurrent write got
+ * in between). If-None-Match takes only `*`; S3 answers any other value NotImplemented.
+ * "How to prevent object overwrites with conditional writes",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html;
+ * PutObject, https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html (If-Match, If-None-Match).
+ */
+export async function writeCondition(req: ObjectRequest, key: string = req.key): Promise<WriteCondition | undefined> {
   const inm = header(req.headers, 'if-none-match')
   const im = header(req.headers, 'if-match')
-  if (inm === undefined && im === undefined) return
-  if (inm !== undefined && inm.trim() !== '*') throw s3Error('NotImplemented', { message: 'If-None-Match on PUT supports only *' })
+  if (inm === undefined && im === undefined) return undefined
+  if (inm !== undefined && inm.trim() !== '*') throw notImplemented('If-None-Match')
   let current: ObjectVersion | undefined
-  try { current = (await storeOf(req).getObject(req.bucket.name, req.key)).version } catch (e) {
+  try { current = (await storeOf(req).getObject(req.bucket.name, key)).version } catch (e) {
     if (!(e instanceof S3Error) || e.code !== 'NoSuchKey') throw e
   }
   if (inm !== undefined && current) throw s3Error('PreconditionFailed', { fields: { Condition: 'If-None-Match' } })
   if (im !== undefined) {
-    if (!current) throw s3Error('NoSuchKey', { fields: { Key: req.key } })
-    if (im.replace(/"/g, '').trim() !== current.etag) throw s3Error('PreconditionFailed', { fields: { Condition: 'If-Match' } })
+    if (!current) throw s3Error('NoSuchKey', { fields: { Key: key } })
+    if (!etagMatches(im, current.etag)) throw s3Error('PreconditionFailed', { fields: { Condition: 'If-Match' } })
   }
+  return { ...(inm !== undefined ? { ifNoneMatch: true } : {}), ...(im !== undefined ? { ifMatch: im } : {}) }
 }
 
 export async function putObject(req: ObjectRequest): Promise<S3Response> {
   const attributes = attributesFromHeaders(req.headers)
   applyWriteLock(req, attributes)
   const digester = bodyDigester(req.headers)
-  await checkWriteConditions(req)
+  const condition = await writeCondition(req)
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
   if (rs) attributes.replicationStatus = rs
   const body = pipeline(req.body, digester, () => {})
   const size = declaredSize(req)
   const v = await storeOf(req).putObject({
     bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes, body,
-    ...(size !== undefined ? { size } : {}),
+    ...(size !== undefined ? { size } : {}), ...(condition ? { condition } : {}),
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
   })
   await req.core.replication.written(req.bucket, v)

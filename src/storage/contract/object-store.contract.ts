@@ -6,6 +6,7 @@
 import { after, before, describe } from 'node:test'
 import type { ObjectStore } from '../types.js'
 import type { MakeStore } from './helpers.js'
+import { conditionalCases } from './conditional-cases.js'
 import { listingCases } from './listing-cases.js'
 import { multipartCases } from './multipart-cases.js'
 import { objectCases } from './objects-cases.js'
@@ -33,5 +34,6 @@ export function runObjectStoreContract(name: string, makeStore: MakeStore): void
     describe('versioning', () => versioningCases(ctx))
     describe('listing', () => listingCases(ctx))
     describe('multipart', () => multipartCases(ctx))
+    describe('conditional writes', () => conditionalCases(ctx))
   })
 }

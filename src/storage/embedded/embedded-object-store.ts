@@ -18,7 +18,8 @@ import { MetaDb } from './meta-db.js'
 import { Multipart } from './multipart.js'
 import { cleanAttributes, manifestOf, toVersion, type VersionRow } from './rows.js'
 import { localSealer, regionKeyFrom, type KeySealer, type RegionKey } from './sealed-bytes.js'
-import { addressedVersion, deleteVersion, readableLatest, writeVersion } from './version-writes.js'
+import { addressedVersion, currentEtag, deleteVersion, readableLatest, writeVersion } from './version-writes.js'
+import { checkCommitCondition } from '../write-condition.js'
 
 export interface EmbeddedObjectStoreOptions {
   region: string
@@ -125,7 +126,10 @@ export class EmbeddedObjectStore implements ObjectStore {
         published = true
       }
       const meta = this.live()
-      const { row, garbage } = await meta.commit(() => writeVersion(meta, {
+      const { row, garbage } = await meta.commit(() => {
+        // In the transaction that writes the version: nothing can change the key between check and write.
+        checkCommitCondition(input.condition, currentEtag(meta, input.bucket, input.key))
+        return writeVersion(meta, {
         bucket: input.bucket,
         key: input.key,
         versioning: input.versioning,
@@ -139,7 +143,8 @@ export class EmbeddedObjectStore implements ObjectStore {
         checksumType: digests.checksumType,
         inline: staged.kind === 'inline' ? staged.bytes : undefined,
         blob: staged.kind === 'file' ? staged.blobId : undefined,
-      }))
+      })
+      })
       committed = true
       await this.blobs.remove(garbage)
       return toVersion(row)

@@ -12,7 +12,8 @@ import type { BlobFiles } from './blob-files.js'
 import { uploadsPage } from './listing.js'
 import type { MetaDb } from './meta-db.js'
 import { cleanAttributes, newUploadId, toPart, toUpload, toVersion, type ManifestEntry, type UploadRow } from './rows.js'
-import { writeVersion } from './version-writes.js'
+import { currentEtag, writeVersion } from './version-writes.js'
+import { checkCommitCondition } from '../write-condition.js'
 
 /** S3's minimum size for every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024
@@ -132,6 +133,8 @@ export class Multipart {
           })
         }
       })
+      // In the transaction that writes the version: nothing can change the key between check and write.
+      checkCommitCondition(input.condition, currentEtag(meta, input.bucket, upload.key))
       const infos = chosen.map(toPart)
       const digests = input.finalize(infos)
       const manifest: ManifestEntry[] = chosen.map((r, i) => ({

@@ -115,3 +115,9 @@ export function addressedVersion(meta: MetaDb, bucket: string, key: string, vers
   }
   return row
 }
+
+/** The ETag of a key's current version, undefined when it has none or it is a delete marker (a conditional write's view). */
+export function currentEtag(meta: MetaDb, bucket: string, key: string): string | undefined {
+  const row = meta.latest(bucket, key)
+  return row && row.is_delete_marker === 0 ? row.etag : undefined
+}

@@ -6,6 +6,7 @@
 import type { EngineBuckets } from './buckets.js'
 import type { Engine } from './engine.js'
 import type { Sidecar } from './sidecar.js'
+import type { WriteCondition } from '../types.js'
 
 export interface StoreCore {
   readonly region: string
@@ -23,4 +24,6 @@ export interface StoreCore {
    * have not opened their bytes yet get them pinned first (readers.ts).
    */
   pinReaders(engineBucket: string, key: string): Promise<void>
+  /** Enters a write of `key` (judging `condition` first); the returned function leaves it. */
+  enterKey(bucket: string, key: string, condition: WriteCondition | undefined): Promise<() => void>
 }

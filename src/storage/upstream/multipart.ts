@@ -133,8 +133,10 @@ export class UpstreamMultipart {
     })
     const infos: PartInfo[] = chosen.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, lastModified: p.lastModified, checksums: p.checksums }))
     const digests = input.finalize(infos)
-    const leave = await this.store.buckets.enter(eb, input.versioning)
+    const leaveKey = await this.store.enterKey(input.bucket, up.key, input.condition)
+    let leave = (): void => {}
     try {
+      leave = await this.store.buckets.enter(eb, input.versioning)
       await this.store.pinReaders(eb, up.key)
       const r = await this.engineComplete(eb, up.key, input.uploadId, chosen, engineParts)
       const engineVid = r.VersionId ?? 'null'
@@ -150,6 +152,7 @@ export class UpstreamMultipart {
       }
     } finally {
       leave()
+      leaveKey()
     }
   }
 

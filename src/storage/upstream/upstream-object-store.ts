@@ -10,12 +10,13 @@ import type { Readable } from 'node:stream'
 import {
   DeleteBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3'
-import { s3Error } from '../../shared/errors.js'
+import { isS3Error, s3Error } from '../../shared/errors.js'
+import { checkCommitCondition, KeyLocks } from '../write-condition.js'
 import { cleanAttributes } from '../embedded/rows.js'
 import type {
   ByteRange, ChecksumAlgorithm, CompleteUploadInput, GetOptions, DeleteResult, GetResult, ListObjectsInput, ListObjectsResult,
   ListUploadsInput, ListUploadsResult, ListVersionsInput, ListVersionsResult, MultipartUpload, ObjectAttributes,
-  ObjectStore, ObjectVersion, PartInfo, PutObjectInput, UploadPartInput, VersioningState,
+  ObjectStore, ObjectVersion, PartInfo, PutObjectInput, UploadPartInput, VersioningState, WriteCondition,
 } from '../types.js'
 import { sendBody } from './body.js'
 import { EngineBuckets } from './buckets.js'
@@ -58,6 +59,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   private available = true
   private readonly multipart: UpstreamMultipart
   private readonly readers: Readers
+  private readonly keyLocks = new KeyLocks()
 
   constructor(opts: UpstreamObjectStoreOptions) {
     this.region = opts.region
@@ -72,6 +74,33 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
 
   pinReaders(engineBucket: string, key: string): Promise<void> {
     return this.readers.pin(engineBucket, key)
+  }
+
+  /**
+   * Enters a write of `key`; the returned function leaves it. The engine's own If-Match and
+   * If-None-Match on PUT are not relied on: Ceph Pacific judges them against the key's head
+   * object, which in a versioned bucket is not what S3 calls the current version (a delete marker
+   * hides it), and compares the engine's ETag, not mrap's (multipart objects differ). So a
+   * conditional write judges its condition and writes under this node's exclusive lock of the
+   * key, which every other write of the key on this node takes shared. Another node of a fleet
+   * writing the same key through the same engine is not held off: the check is atomic per node.
+   */
+  async enterKey(bucket: string, key: string, condition: WriteCondition | undefined): Promise<() => void> {
+    const release = await this.keyLocks.acquire(`${bucket}/${key}`, condition !== undefined)
+    if (condition === undefined) return release
+    try {
+      let current: string | undefined
+      try {
+        current = (await this.read(bucket, key, undefined, false)).version.etag
+      } catch (e) {
+        if (!isS3Error(e) || e.code !== 'NoSuchKey') throw e
+      }
+      checkCommitCondition(condition, current)
+      return release
+    } catch (e) {
+      release()
+      throw e
+    }
   }
 
   /** Before open(): keep the sidecar rows there (every node of a fleet sees them), not in the state dir. */
@@ -139,8 +168,10 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     const side = this.live()
     const eb = this.engineBucket(input.bucket)
     const attributes = cleanAttributes(input.attributes)
-    const leave = await this.buckets.enter(eb, input.versioning)
+    const leaveKey = await this.enterKey(input.bucket, input.key, input.condition)
+    let leave = (): void => {}
     try {
+      leave = await this.buckets.enter(eb, input.versioning)
       const mtime = input.lastModified?.getTime()
       let sent = 0
       const { result, digests } = await sendBody({
@@ -177,6 +208,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       }
     } finally {
       leave()
+      leaveKey()
     }
   }
 
@@ -386,6 +418,16 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   }
 
   async deleteObject(bucket: string, key: string, opts: { versionId?: string; versioning: VersioningState }): Promise<DeleteResult> {
+    this.live()
+    const leaveKey = await this.enterKey(bucket, key, undefined)
+    try {
+      return await this.deleteEntered(bucket, key, opts)
+    } finally {
+      leaveKey()
+    }
+  }
+
+  private async deleteEntered(bucket: string, key: string, opts: { versionId?: string; versioning: VersioningState }): Promise<DeleteResult> {
     const side = this.live()
     const eb = this.engineBucket(bucket)
     if (opts.versionId !== undefined) {
