@@ -38,6 +38,7 @@ import { RegionHealth } from '../routing/health.js'
 import { LatencyTable } from '../routing/latency.js'
 import { mrapHandler } from '../mrap/data-plane.js'
 import { startReplication, type ReplicationService } from '../replication/index.js'
+import { LifecycleWorker } from '../lifecycle/worker.js'
 import { NO_REPLICATION, type Core, type ServerConfig } from '../core/core.js'
 
 export { StartupError }
@@ -47,6 +48,8 @@ export interface App {
   core: Core
   handlers: HandlerTable
   replication: ReplicationService
+  /** Applies buckets' lifecycle rules on a timer; `runNow()` for a pass on demand. */
+  lifecycle: LifecycleWorker
   close(): Promise<void>
 }
 
@@ -213,13 +216,16 @@ export async function createApp(opts: CoreOptions): Promise<App> {
   core.replication = replication.hooks
   core.metrics.watch({ regions: () => core.stores.keys(), isUp: (r) => core.health.isUp(r), mrapCount: () => core.mraps.list().length, replicationRules: () => replication.snapshot().rules })
   await core.identities.pruneSessions(core.clock())
+  const lifecycle = new LifecycleWorker(core, { owner: nodeId(opts.config.dataDir) })
+  lifecycle.start()
   const control = createControlHandler(core)
   const handlers: HandlerTable = { mrap: mrapHandler(core), control, ec2: ec2Handler(core), ...iamHandlers(core) }
   return {
-    core, handlers, replication,
+    core, handlers, replication, lifecycle,
     close: async () => {
       control.close()
       core.health.stop()
+      await lifecycle.stop()
       await replication.stop()
       for (const store of core.stores.values()) await store.close()
       await core.state.close()

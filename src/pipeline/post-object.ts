@@ -6,28 +6,28 @@
  * store, never buffered. Behaviour and sources: docs/aws/cors.md §POST Object.
  */
 import type { IncomingMessage } from 'node:http'
-import { Transform, type Readable, type TransformCallback } from 'node:stream'
-import type { Logger } from 'pino'
+import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy'
-import { s3Error, invalidArgument, isS3Error, type S3Error } from '../shared/errors.js'
-import type { WireResult } from '../http/respond.js'
-import type { Target } from '../http/target.js'
+import type { Logger } from 'pino'
+import { equalConstantTime } from '../auth/hmac.js'
+import { expectLength } from '../auth/index.js'
+import type { AuthFacts } from '../authz/request-facts.js'
 import type { Core } from '../core/core.js'
 import type { Origin } from '../core/origin.js'
+import type { WireResult } from '../http/respond.js'
+import type { Target } from '../http/target.js'
 import { ANONYMOUS, type Principal } from '../iam/identities.js'
-import type { AuthFacts } from '../authz/request-facts.js'
 import { authorizeS3 } from '../s3/authorize.js'
 import { classify } from '../s3/classify.js'
+import type { ObjectRequest } from '../s3/context.js'
 import { dispatch } from '../s3/dispatch.js'
 import type { Headers } from '../s3/headers.js'
 import { checkHeaderValue, header } from '../s3/headers.js'
-import type { ObjectRequest } from '../s3/context.js'
-import { esc, list, parseXmlBody, text } from '../s3/xml.js'
 import { checkPostPolicy, parsePostPolicy } from '../s3/post-policy.js'
+import { esc, list, parseXmlBody, text } from '../s3/xml.js'
+import { invalidArgument, isS3Error, type S3Error, s3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import { lookupKey } from './credentials.js'
-import { expectLength } from '../auth/index.js'
-import { equalConstantTime } from '../auth/hmac.js'
 
 /** "The form data and boundaries (excluding the contents of the file) cannot exceed 20KB" (POST Object). */
 const PRE_DATA_LIMIT = 20 * 1024
@@ -50,7 +50,11 @@ export interface PostInput {
   info: Record<string, string | undefined>
 }
 
-interface Form { fields: [name: string, value: string][]; file: Readable; filename: string | undefined }
+interface Form {
+  fields: [name: string, value: string][]
+  file: Readable
+  filename: string | undefined
+}
 
 const missingField = (name: string): S3Error =>
   invalidArgument(name, '', `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`)
@@ -66,8 +70,14 @@ export async function postObject(s: Core, x: PostInput): Promise<WireResult> {
 
   let bb: BusboyInstance
   try {
-    bb = Busboy({ headers: req.headers as BusboyHeaders, isPartAFile: (name) => name?.toLowerCase() === 'file', limits: { fieldSize: PRE_DATA_LIMIT, fields: MAX_FIELDS, files: 1 } })
-  } catch { throw s3Error('MalformedPOSTRequest') }
+    bb = Busboy({
+      headers: req.headers as BusboyHeaders,
+      isPartAFile: (name) => name?.toLowerCase() === 'file',
+      limits: { fieldSize: PRE_DATA_LIMIT, fields: MAX_FIELDS, files: 1 },
+    })
+  } catch {
+    throw s3Error('MalformedPOSTRequest')
+  }
   // A client that goes away, sends less than it announced or stalls fails the form (and the write
   // reading its file) with IncompleteBody or RequestTimeout, as a PUT's body does.
   const declared = header(req.headers, 'content-length')
@@ -93,7 +103,12 @@ function readUntilFile(source: Readable, bb: BusboyInstance): Promise<Form> {
     const fields: [string, string][] = []
     let preData = 0
     let settled = false
-    const fail = (e: S3Error): void => { if (!settled) { settled = true; reject(e) } }
+    const fail = (e: S3Error): void => {
+      if (!settled) {
+        settled = true
+        reject(e)
+      }
+    }
     bb.on('field', (name, value, nameTruncated, valueTruncated) => {
       if (settled) return
       preData += Buffer.byteLength(name) + Buffer.byteLength(value)
@@ -104,14 +119,21 @@ function readUntilFile(source: Readable, bb: BusboyInstance): Promise<Form> {
       fields.push([name, value])
     })
     bb.on('file', (_name, stream, filename) => {
-      if (settled) { stream.resume(); return }
+      if (settled) {
+        stream.resume()
+        return
+      }
       settled = true
-      source.on('error', (e) => { if (!stream.readableEnded) stream.destroy(e) })
+      source.on('error', (e) => {
+        if (!stream.readableEnded) stream.destroy(e)
+      })
       // Refused before it is read, the file may still fail later (the client gone): never an
       // uncaught error. A write that reads it sees the error through its own pipeline.
       stream.on('error', () => undefined)
       // A body cut short inside the file must fail the write, not end it early.
-      bb.on('error', () => { if (!stream.readableEnded) stream.destroy(s3Error('MalformedPOSTRequest')) })
+      bb.on('error', () => {
+        if (!stream.readableEnded) stream.destroy(s3Error('MalformedPOSTRequest'))
+      })
       resolve({ fields, file: stream, filename })
     })
     bb.on('fieldsLimit', () => fail(s3Error('MaxPostPreDataLengthExceeded', { fields: { MaxPostPreDataLengthBytes: PRE_DATA_LIMIT } })))
@@ -123,7 +145,10 @@ function readUntilFile(source: Readable, bb: BusboyInstance): Promise<Form> {
 }
 
 /** Who signed the form, checked as S3 checks a POST (docs/aws/cors.md §POST Object, "Signing"). */
-interface Signer { principal: Principal; auth: AuthFacts }
+interface Signer {
+  principal: Principal
+  auth: AuthFacts
+}
 
 function authenticateForm(s: Core, values: Map<string, string>, bucket: BucketRecord, nowMs: number): Signer | undefined {
   const get = (n: string): string | undefined => values.get(n.toLowerCase())
@@ -143,7 +168,8 @@ function authenticateForm(s: Core, values: Map<string, string>, bucket: BucketRe
   if (parts.length !== 5) throw invalidArgument('X-Amz-Credential', credential, 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".')
   const [akid, scopeDate, region, service, terminal] = parts as [string, string, string, string, string]
   if (akid === '') throw invalidArgument('X-Amz-Credential', credential, 'a non-empty Access Key (AKID) must be provided in the credential.')
-  if (!/^\d{8}$/.test(scopeDate)) throw invalidArgument('X-Amz-Credential', credential, `incorrect date format "${scopeDate}". This date in the credential must be in the format "yyyyMMdd".`)
+  if (!/^\d{8}$/.test(scopeDate))
+    throw invalidArgument('X-Amz-Credential', credential, `incorrect date format "${scopeDate}". This date in the credential must be in the format "yyyyMMdd".`)
   if (service !== 's3') throw invalidArgument('X-Amz-Credential', credential, `incorrect service "${service}". This endpoint belongs to "s3".`)
   if (terminal !== 'aws4_request') throw invalidArgument('X-Amz-Credential', credential, `incorrect terminal "${terminal}". This endpoint uses "aws4_request".`)
   const date = get('x-amz-date')!
@@ -171,7 +197,12 @@ function authenticateForm(s: Core, values: Map<string, string>, bucket: BucketRe
   const expected = s.signingKeyCache.signing(akid, cred.secretAccessKey, scopeDate, region, 's3').mac.digest(policy, 'hex')
   if (!equalConstantTime(signature, expected)) {
     throw s3Error('SignatureDoesNotMatch', {
-      fields: { AWSAccessKeyId: akid, StringToSign: policy, SignatureProvided: signature, StringToSignBytes: [...Buffer.from(policy)].map((b) => b.toString(16).padStart(2, '0')).join(' ') },
+      fields: {
+        AWSAccessKeyId: akid,
+        StringToSign: policy,
+        SignatureProvided: signature,
+        StringToSignBytes: [...Buffer.from(policy)].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+      },
     })
   }
   const rec = s.identities.findKey(akid)
@@ -214,14 +245,20 @@ function taggingQuery(xml: string): string {
 /** Counts the file as it flows, holding it to the policy's content-length-range and S3's 5 GB. */
 class SizeLimit extends Transform {
   private n = 0
-  constructor(private readonly min: number, private readonly max: number) { super() }
+  constructor(
+    private readonly min: number,
+    private readonly max: number,
+  ) {
+    super()
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.n += chunk.length
     if (this.n > this.max) cb(s3Error('EntityTooLarge', { fields: { ProposedSize: this.n, MaxSizeAllowed: this.max } }))
     else cb(null, chunk)
   }
   override _flush(cb: TransformCallback): void {
-    if (this.n < this.min) cb(s3Error('EntityTooSmall', { message: 'Your proposed upload is smaller than the minimum allowed size', fields: { ProposedSize: this.n, MinSizeAllowed: this.min } }))
+    if (this.n < this.min)
+      cb(s3Error('EntityTooSmall', { message: 'Your proposed upload is smaller than the minimum allowed size', fields: { ProposedSize: this.n, MinSizeAllowed: this.min } }))
     else cb()
   }
 }
@@ -248,7 +285,9 @@ async function upload(s: Core, x: PostInput, bucket: BucketRecord, form: Form): 
   }
   const principal = signer?.principal ?? ANONYMOUS
   const auth: AuthFacts = signer?.auth ?? { kind: 'anonymous' }
-  x.info.op = 'PostObject'; x.info.key = key; x.info.principal = principal.arn
+  x.info.op = 'PostObject'
+  x.info.key = key
+  x.info.principal = principal.arn
 
   const headers = headersOf(values)
   const query = new URLSearchParams()
@@ -265,8 +304,18 @@ async function upload(s: Core, x: PostInput, bucket: BucketRecord, form: Form): 
   form.file.on('error', (e) => body.destroy(e))
   body.on('error', (err) => x.log.debug({ err: (err as Error).message }, 'form upload body failed'))
   const call: ObjectRequest = {
-    core: s, requestId: x.requestId, op, bucketName: bucket.name, bucket, key, query, headers, body, principal,
-    endpointRegion: bucket.region, log: x.log,
+    core: s,
+    requestId: x.requestId,
+    op,
+    bucketName: bucket.name,
+    bucket,
+    key,
+    query,
+    headers,
+    body,
+    principal,
+    endpointRegion: bucket.region,
+    log: x.log,
     allowed: (action, k, other) => authz(action, k, other ?? bucket).allowed,
   }
   const out = await dispatch(call)
@@ -279,7 +328,11 @@ function answer(x: PostInput, bucket: BucketRecord, key: string, values: Map<str
   const redirect = values.get('success_action_redirect') ?? values.get('redirect')
   if (redirect !== undefined) {
     let url: URL | undefined
-    try { url = new URL(redirect) } catch { url = undefined }
+    try {
+      url = new URL(redirect)
+    } catch {
+      url = undefined
+    }
     // "If Amazon S3 cannot interpret the URL, it acts as if the field is not present."
     if (url && (url.protocol === 'http:' || url.protocol === 'https:')) {
       const q = new URLSearchParams({ bucket: bucket.name, key, etag }).toString()

@@ -14,6 +14,7 @@ export type OperationName =
   | 'GetBucketReplication' | 'PutBucketReplication' | 'DeleteBucketReplication'
   | 'GetBucketAcl' | 'DeleteObjects'
   | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PostObject'
+  | 'GetBucketLifecycleConfiguration' | 'PutBucketLifecycleConfiguration' | 'DeleteBucketLifecycle'
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
   | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
@@ -45,6 +46,7 @@ const BUCKET_TABLE: Row[] = [
   ['GET', 'cors', 'GetBucketCors', 'none'], ['PUT', 'cors', 'PutBucketCors', 'xml'], ['DELETE', 'cors', 'DeleteBucketCors', 'none'],
   // A browser's form upload: the pipeline serves it before authentication (the form carries the signature).
   ['POST', null, 'PostObject', 'none'],
+  ['GET', 'lifecycle', 'GetBucketLifecycleConfiguration', 'none'], ['PUT', 'lifecycle', 'PutBucketLifecycleConfiguration', 'xml'], ['DELETE', 'lifecycle', 'DeleteBucketLifecycle', 'none'],
   ['GET', 'versioning', 'GetBucketVersioning', 'none'], ['PUT', 'versioning', 'PutBucketVersioning', 'xml'],
   ['GET', 'policy', 'GetBucketPolicy', 'none'], ['PUT', 'policy', 'PutBucketPolicy', 'json'], ['DELETE', 'policy', 'DeleteBucketPolicy', 'none'],
   ['GET', 'policyStatus', 'GetBucketPolicyStatus', 'none'],
@@ -147,6 +149,9 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
     case 'GetBucketCors': return ['s3:GetBucketCORS']
     case 'PutBucketCors': case 'DeleteBucketCors': return ['s3:PutBucketCORS']
     case 'PostObject': return ['s3:PutObject']
+    // One action for the whole configuration, Delete included (Actions, resources, and condition keys for Amazon S3).
+    case 'GetBucketLifecycleConfiguration': return ['s3:GetLifecycleConfiguration']
+    case 'PutBucketLifecycleConfiguration': case 'DeleteBucketLifecycle': return ['s3:PutLifecycleConfiguration']
     case 'DeleteObjects': return ['s3:DeleteObject']
     case 'GetObject': case 'HeadObject': return [versioned ? 's3:GetObjectVersion' : 's3:GetObject']
     case 'PutObject': case 'CopyObject': case 'CreateMultipartUpload': case 'UploadPart': case 'UploadPartCopy': case 'CompleteMultipartUpload':

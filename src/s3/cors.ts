@@ -6,13 +6,14 @@
  * every node of a fleet answers from the same rules. A preflight carries no signature: it is
  * answered from the rules alone, before authentication, and never reaches an operation.
  */
-import { s3Error, type S3Error } from '../shared/errors.js'
-import type { BucketRecord } from '../state/control-store.js'
+
 import type { WireResult } from '../http/respond.js'
 import type { Target } from '../http/target.js'
+import { type S3Error, s3Error } from '../shared/errors.js'
+import type { BucketRecord } from '../state/control-store.js'
 import { addressOf } from './address.js'
-import { header, type Headers } from './headers.js'
-import { empty, readSmallBody, xmlResponse, type BucketRequest, type S3Response } from './context.js'
+import { type BucketRequest, empty, readSmallBody, type S3Response, xmlResponse } from './context.js'
+import { type Headers, header } from './headers.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from './xml.js'
 
 export interface CorsRule {
@@ -29,7 +30,8 @@ const METHODS = new Set(['GET', 'PUT', 'HEAD', 'POST', 'DELETE'])
 const DOCUMENT_LIMIT = 64 * 1024
 const MAX_RULES = 100
 const VARY = 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method'
-const NOT_ALLOWED = "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
+const NOT_ALLOWED =
+  "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
 
 const wildcards = (s: string): number => s.split('*').length - 1
 
@@ -43,8 +45,10 @@ export function parseCorsConfiguration(raw: Buffer): CorsRule[] {
     const o = r as Record<string, unknown>
     const strings = (v: unknown): string[] => list(v).map((x) => text(x) ?? '')
     const rule: CorsRule = {
-      allowedHeaders: strings(o.AllowedHeader), allowedMethods: strings(o.AllowedMethod),
-      allowedOrigins: strings(o.AllowedOrigin), exposeHeaders: strings(o.ExposeHeader),
+      allowedHeaders: strings(o.AllowedHeader),
+      allowedMethods: strings(o.AllowedMethod),
+      allowedOrigins: strings(o.AllowedOrigin),
+      exposeHeaders: strings(o.ExposeHeader),
     }
     if (rule.allowedMethods.length === 0 || rule.allowedOrigins.length === 0) throw s3Error('MalformedXML')
     for (const m of rule.allowedMethods) {
@@ -61,7 +65,8 @@ export function parseCorsConfiguration(raw: Buffer): CorsRule[] {
     }
     const id = text(o.ID)
     if (id !== undefined) {
-      if ([...id].length > 255) throw s3Error('InvalidArgument', { message: 'The ID of a CORS rule cannot be longer than 255 characters.', fields: { ArgumentName: 'ID', ArgumentValue: id } })
+      if ([...id].length > 255)
+        throw s3Error('InvalidArgument', { message: 'The ID of a CORS rule cannot be longer than 255 characters.', fields: { ArgumentName: 'ID', ArgumentValue: id } })
       rule.id = id
     }
     if (Array.isArray(o.MaxAgeSeconds)) throw s3Error('MalformedXML')
@@ -76,8 +81,12 @@ export function parseCorsConfiguration(raw: Buffer): CorsRule[] {
 
 export function renderCorsConfiguration(rules: CorsRule[]): string {
   const CORSRule: XmlObject[] = rules.map((r) => ({
-    ID: r.id, AllowedHeader: r.allowedHeaders, AllowedMethod: r.allowedMethods, AllowedOrigin: r.allowedOrigins,
-    ExposeHeader: r.exposeHeaders, MaxAgeSeconds: r.maxAgeSeconds,
+    ID: r.id,
+    AllowedHeader: r.allowedHeaders,
+    AllowedMethod: r.allowedMethods,
+    AllowedOrigin: r.allowedOrigins,
+    ExposeHeader: r.exposeHeaders,
+    MaxAgeSeconds: r.maxAgeSeconds,
   }))
   return renderXml('CORSConfiguration', { CORSRule })
 }
@@ -92,7 +101,13 @@ export function corsRulesOf(bucket: BucketRecord): CorsRule[] | undefined {
   let rules: CorsRule[] | undefined
   // What is stored was accepted by parseCorsConfiguration; a record that no longer parses (edited
   // by hand) serves no CORS rather than failing every request to the bucket.
-  if (xml !== undefined) { try { rules = parseCorsConfiguration(Buffer.from(xml)) } catch { rules = undefined } }
+  if (xml !== undefined) {
+    try {
+      rules = parseCorsConfiguration(Buffer.from(xml))
+    } catch {
+      rules = undefined
+    }
+  }
   parsed.set(bucket, rules)
   return rules
 }
@@ -125,7 +140,10 @@ function wildcardMatch(pattern: string, value: string, fold: boolean): boolean {
   return v.length >= head.length + tail.length && v.startsWith(head) && v.endsWith(tail)
 }
 
-interface Match { rule: CorsRule; anyOrigin: boolean }
+interface Match {
+  rule: CorsRule
+  anyOrigin: boolean
+}
 
 /** The first rule for this origin and method whose AllowedHeaders cover every requested header. */
 function firstMatch(rules: CorsRule[], origin: string, method: string, requested: string[]): Match | undefined {
@@ -155,7 +173,10 @@ function responseHeaders(m: Match, origin: string): Record<string, string> {
 function requestedHeaders(h: Headers): string[] {
   const v = header(h, 'access-control-request-headers')
   if (v === undefined) return []
-  return v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')
+  return v
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '')
 }
 
 /**
@@ -186,11 +207,22 @@ export function answerPreflight(state: { getBucket(name: string): BucketRecord |
  * too) that carries an Origin. The method is Access-Control-Request-Method when the request has
  * one (S3 matches on it), else the request's; its other headers are not checked.
  */
-export function addCorsHeaders(state: { getBucket(name: string): BucketRecord | undefined }, target: Target, rawPath: string, method: string, h: Headers, result: WireResult): void {
+export function addCorsHeaders(
+  state: { getBucket(name: string): BucketRecord | undefined },
+  target: Target,
+  rawPath: string,
+  method: string,
+  h: Headers,
+  result: WireResult,
+): void {
   const origin = header(h, 'origin')
   if (origin === undefined) return
   let bucketName: string | undefined
-  try { bucketName = addressOf(target, rawPath).bucket } catch { return }
+  try {
+    bucketName = addressOf(target, rawPath).bucket
+  } catch {
+    return
+  }
   const bucket = bucketName === undefined ? undefined : state.getBucket(bucketName)
   const rules = bucket && corsRulesOf(bucket)
   if (!rules) return

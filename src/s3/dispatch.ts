@@ -13,6 +13,7 @@ import * as tagging from './ops/tagging.js'
 import { deleteObjects } from './ops/delete-objects.js'
 import * as cors from './cors.js'
 import * as lock from './ops/object-lock.js'
+import * as lifecycle from './ops/lifecycle.js'
 import { checkExpectedOwner, checkUnsupportedHeaders } from './unsupported.js'
 
 type ObjectOperation =
@@ -41,6 +42,9 @@ const BUCKET: Record<BucketOperation, Handler<BucketRequest>> = {
   GetBucketCors: cors.getBucketCors,
   PutBucketCors: cors.putBucketCors,
   DeleteBucketCors: cors.deleteBucketCors,
+  GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycleConfiguration,
+  PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
+  DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
   // Served before authentication by pipeline/entry.ts (its signature is in the form, not the request).
   PostObject: () => Promise.reject(s3Error('MethodNotAllowed')),
   GetBucketPolicy: config.getBucketPolicy,

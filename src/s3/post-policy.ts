@@ -3,13 +3,16 @@
  * conditions against the form, and the SigV4 signature over it. Pure: no I/O, the time passed in.
  * Sources and S3's observed answers: docs/aws/cors.md §POST Object.
  */
-import { s3Error, type S3Error } from '../shared/errors.js'
+import { type S3Error, s3Error } from '../shared/errors.js'
 
 export type PolicyCondition =
   | { op: 'eq' | 'starts-with'; field: string; value: string; raw: unknown[] }
   | { op: 'content-length-range'; min: unknown; max: unknown; raw: unknown[] }
 
-export interface PostPolicy { expiration: Date; conditions: PolicyCondition[] }
+export interface PostPolicy {
+  expiration: Date
+  conditions: PolicyCondition[]
+}
 
 /** The form as the policy sees it: names lower-cased ("post parameters are case insensitive"). */
 export interface PolicyForm {
@@ -32,7 +35,11 @@ export function parsePostPolicy(b64: string): PostPolicy {
   const compact = b64.replace(/\s+/g, '')
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) throw invalid('invalid Base64 encoding.')
   let doc: unknown
-  try { doc = JSON.parse(Buffer.from(compact, 'base64').toString('utf8')) } catch { throw invalid('Invalid JSON.') }
+  try {
+    doc = JSON.parse(Buffer.from(compact, 'base64').toString('utf8'))
+  } catch {
+    throw invalid('Invalid JSON.')
+  }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid('Invalid JSON.')
   const o = doc as Record<string, unknown>
   for (const k of Object.keys(o)) if (k !== 'expiration' && k !== 'conditions') throw invalid(`Unexpected: '${k.toLowerCase()}'`)

@@ -56,6 +56,7 @@ export const S3_ERRORS = {
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   // CORS and browser POST uploads: the wire's wording where it differs from the error table (sic included).
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
+  NoSuchLifecycleConfiguration: { status: 404, message: 'The lifecycle configuration does not exist' },
   MalformedPOSTRequest: { status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' },
   MaxPostPreDataLengthExceeded: { status: 400, message: 'Your POST request fields preceeding the upload file was too large.' },
   InvalidPolicyDocument: { status: 400, message: 'The content of the form does not meet the conditions specified in the policy document.' },

@@ -13,10 +13,10 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3'
-import { bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
+import { type Browser, chromium, type Page } from 'playwright-core'
 import { postPolicyFields } from '../helpers/post-policy.js'
+import { bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 let s: TestServer
 let site: Server
@@ -61,7 +61,11 @@ before(async () => {
   bucket = bucketName('browser')
   await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
   site = createServer((req, res) => {
-    if (req.url?.startsWith('/done')) { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<p id="done">uploaded</p>'); return }
+    if (req.url?.startsWith('/done')) {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end('<p id="done">uploaded</p>')
+      return
+    }
     res.writeHead(200, { 'content-type': 'text/html' })
     res.end(PAGE)
   })
@@ -84,9 +88,12 @@ async function openPage(file: string): Promise<Page> {
 }
 
 async function allow(origin: string): Promise<void> {
-  await s.client().send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [
-    { AllowedOrigins: [origin], AllowedMethods: ['POST', 'GET'], AllowedHeaders: ['x-app-*'], ExposeHeaders: ['ETag'] },
-  ] } }))
+  await s.client().send(
+    new PutBucketCorsCommand({
+      Bucket: bucket,
+      CORSConfiguration: { CORSRules: [{ AllowedOrigins: [origin], AllowedMethods: ['POST', 'GET'], AllowedHeaders: ['x-app-*'], ExposeHeaders: ['ETag'] }] },
+    }),
+  )
 }
 
 type Sent = { ok: boolean; status?: number; etag?: string | null; body?: string; error?: string }
@@ -95,9 +102,19 @@ describe('a form upload from Chromium', () => {
   test('fetch() of the form from an allowed origin, preflighted: stored, and the page reads the 201 and the exposed ETag', async () => {
     await allow(siteOrigin)
     const p = await openPage('allowed.txt')
-    const fields = { ...postPolicyFields({ bucket, key: 'uploads/${filename}', conditions: [['starts-with', '$key', 'uploads/'], { success_action_status: '201' }, ['content-length-range', 1, 1024]] }), success_action_status: '201' }
+    const fields = {
+      ...postPolicyFields({
+        bucket,
+        key: 'uploads/${filename}',
+        conditions: [['starts-with', '$key', 'uploads/'], { success_action_status: '201' }, ['content-length-range', 1, 1024]],
+      }),
+      success_action_status: '201',
+    }
     // A header of the application's own makes the browser ask first (OPTIONS), then send.
-    const sent = await p.evaluate(([action, f]) => (window as unknown as { sendForm: (a: string, f: unknown, h: unknown) => Promise<Sent> }).sendForm(action, f, { 'x-app-trace': '1' }), [`${s.endpoint}/${bucket}`, fields] as const)
+    const sent = await p.evaluate(
+      ([action, f]) => (window as unknown as { sendForm: (a: string, f: unknown, h: unknown) => Promise<Sent> }).sendForm(action, f, { 'x-app-trace': '1' }),
+      [`${s.endpoint}/${bucket}`, fields] as const,
+    )
     assert.equal(sent.ok, true, sent.error)
     assert.equal(sent.status, 201)
     assert.match(sent.body!, /<Key>uploads\/allowed\.txt<\/Key>/)
@@ -111,14 +128,27 @@ describe('a form upload from Chromium', () => {
     await allow('https://elsewhere.example.com')
     const p = await openPage('refused.txt')
     const fields = postPolicyFields({ bucket, key: 'uploads/${filename}', conditions: [['starts-with', '$key', 'uploads/']] })
-    const send = (headers?: Record<string, string>) => p.evaluate(([action, f, h]) => (window as unknown as { sendForm: (a: string, f: unknown, h: unknown) => Promise<Sent> }).sendForm(action, f, h), [`${s.endpoint}/${bucket}`, fields, headers] as const)
+    const send = (headers?: Record<string, string>) =>
+      p.evaluate(([action, f, h]) => (window as unknown as { sendForm: (a: string, f: unknown, h: unknown) => Promise<Sent> }).sendForm(action, f, h), [
+        `${s.endpoint}/${bucket}`,
+        fields,
+        headers,
+      ] as const)
     // A form POST is a "simple" request: sent without a preflight, its answer withheld from the page.
     const simple = await send()
     assert.equal(simple.ok, false)
     assert.match(simple.error!, /TypeError: Failed to fetch/)
     // With a header no rule allows, the browser asks first; S3 refuses the preflight and nothing is sent.
     await s.client().send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: [siteOrigin], AllowedMethods: ['POST'] }] } }))
-    const preflighted = await p.evaluate(([action, f]) => (window as unknown as { sendForm: (a: string, f: unknown, h: unknown) => Promise<Sent> }).sendForm(action, { ...(f as object), key: 'uploads/preflighted.txt' }, { 'x-app-trace': '1' }), [`${s.endpoint}/${bucket}`, fields] as const)
+    const preflighted = await p.evaluate(
+      ([action, f]) =>
+        (window as unknown as { sendForm: (a: string, f: unknown, h: unknown) => Promise<Sent> }).sendForm(
+          action,
+          { ...(f as object), key: 'uploads/preflighted.txt' },
+          { 'x-app-trace': '1' },
+        ),
+      [`${s.endpoint}/${bucket}`, fields] as const,
+    )
     assert.equal(preflighted.ok, false)
     assert.equal((await failure(() => s.client().send(new HeadObjectCommand({ Bucket: bucket, Key: 'uploads/preflighted.txt' })))).$metadata.httpStatusCode, 404)
     await p.close()
@@ -128,7 +158,15 @@ describe('a form upload from Chromium', () => {
     const p = await openPage('form.txt')
     const done = `${siteOrigin}/done`
     const fields = {
-      ...postPolicyFields({ bucket, key: 'forms/${filename}', conditions: [['starts-with', '$key', 'forms/'], ['starts-with', '$success_action_redirect', `${siteOrigin}/`], ['starts-with', '$x-amz-meta-from', '']] }),
+      ...postPolicyFields({
+        bucket,
+        key: 'forms/${filename}',
+        conditions: [
+          ['starts-with', '$key', 'forms/'],
+          ['starts-with', '$success_action_redirect', `${siteOrigin}/`],
+          ['starts-with', '$x-amz-meta-from', ''],
+        ],
+      }),
       success_action_redirect: done,
       'x-amz-meta-from': 'html form',
     }

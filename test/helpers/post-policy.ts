@@ -33,11 +33,14 @@ export function postPolicyFields(o: PostPolicyOptions): Record<string, string> {
   const creds: NonNullable<PostPolicyOptions['creds']> = o.creds ?? ADMIN
   const region = o.region ?? 'us-east-1'
   const now = o.now ?? new Date()
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
   const date = amzDate.slice(0, 8)
   const credential = `${creds.accessKeyId}/${date}/${region}/s3/aws4_request`
   const conditions = [...(o.conditions ?? [])]
-  if (!conditions.some((c) => Array.isArray(c) ? c[1] === '$key' : typeof c === 'object' && c !== null && 'key' in c)) conditions.push({ key: o.key })
+  if (!conditions.some((c) => (Array.isArray(c) ? c[1] === '$key' : typeof c === 'object' && c !== null && 'key' in c))) conditions.push({ key: o.key })
   const doc = {
     expiration: (o.expires ?? new Date(now.getTime() + 10 * 60_000)).toISOString(),
     conditions: [{ bucket: o.bucket }, ...conditions, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': amzDate }],

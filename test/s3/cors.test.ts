@@ -12,23 +12,35 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { CreateBucketCommand, DeleteBucketCorsCommand, GetBucketCorsCommand, GetObjectCommand, PutBucketCorsCommand, PutObjectCommand, type CORSRule } from '@aws-sdk/client-s3'
-import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
+import { type CORSRule, CreateBucketCommand, DeleteBucketCorsCommand, GetBucketCorsCommand, GetObjectCommand, PutBucketCorsCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
-import { rawRequest, send } from '../helpers/raw.js'
 import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { rawRequest, send } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const ORIGIN = 'https://app.example.com'
 const VARY = 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method'
-const NOT_ALLOWED = "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
+const NOT_ALLOWED =
+  "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
 
 const RULES: CORSRule[] = [
-  { ID: 'site', AllowedOrigins: ['https://*.example.com'], AllowedMethods: ['GET', 'PUT'], AllowedHeaders: ['x-amz-*', 'content-type'], ExposeHeaders: ['ETag', 'x-amz-version-id'], MaxAgeSeconds: 600 },
+  {
+    ID: 'site',
+    AllowedOrigins: ['https://*.example.com'],
+    AllowedMethods: ['GET', 'PUT'],
+    AllowedHeaders: ['x-amz-*', 'content-type'],
+    ExposeHeaders: ['ETag', 'x-amz-version-id'],
+    MaxAgeSeconds: 600,
+  },
   { AllowedOrigins: ['*'], AllowedMethods: ['HEAD'] },
 ]
 const SITE = {
-  'access-control-allow-origin': ORIGIN, 'access-control-allow-methods': 'GET, PUT', 'access-control-expose-headers': 'ETag, x-amz-version-id',
-  'access-control-max-age': '600', 'access-control-allow-credentials': 'true', vary: VARY,
+  'access-control-allow-origin': ORIGIN,
+  'access-control-allow-methods': 'GET, PUT',
+  'access-control-expose-headers': 'ETag, x-amz-version-id',
+  'access-control-max-age': '600',
+  'access-control-allow-credentials': 'true',
+  vary: VARY,
 }
 const EVERYONE = { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'HEAD', vary: VARY }
 
@@ -44,7 +56,10 @@ async function cross(method: string, path: string, headers: Record<string, strin
   if (!r.body.startsWith('<?xml')) return [r.status, cors, r.body]
   const field = (n: string) => r.body.match(new RegExp(`<${n}>([^<]*)</${n}>`))?.[1]
   const err: Record<string, string> = {}
-  for (const n of ['Code', 'Message', 'Method', 'ResourceType']) { const v = field(n); if (v !== undefined) err[n] = v.replace(/&apos;/g, "'") }
+  for (const n of ['Code', 'Message', 'Method', 'ResourceType']) {
+    const v = field(n)
+    if (v !== undefined) err[n] = v.replace(/&apos;/g, "'")
+  }
   return [r.status, cors, err]
 }
 const forbidden = (Message: string, Method: string, ResourceType: string) => [403, {}, { Code: 'AccessForbidden', Message, Method, ResourceType }]
@@ -59,7 +74,9 @@ before(async () => {
   await c.send(new CreateBucketCommand({ Bucket: plain }))
   await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'key', Body: 'data' }))
 })
-after(async () => { await s.stop() })
+after(async () => {
+  await s.stop()
+})
 
 describe('CORS configuration', () => {
   test('PutBucketCors, GetBucketCors and DeleteBucketCors with the JS SDK', async () => {
@@ -93,13 +110,24 @@ describe('CORS configuration', () => {
     assert.equal((await put(many)).name, 'MalformedXML')
     await c.send(new PutBucketCorsCommand({ Bucket: plain, CORSConfiguration: { CORSRules: many.slice(0, 100) } }))
     await c.send(new DeleteBucketCorsCommand({ Bucket: plain }))
-    const noMethod = await rawRequest(s.endpoint, { method: 'PUT', path: `/${plain}`, query: { cors: '' }, body: '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>' })
+    const noMethod = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${plain}`,
+      query: { cors: '' },
+      body: '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>',
+    })
     assert.equal(noMethod.status, 400)
     assert.match(noMethod.body, /<Code>MalformedXML<\/Code>/)
   })
 
   test('the configuration calls are authorized as s3:PutBucketCORS and s3:GetBucketCORS', async () => {
-    const anon = await rawRequest(s.endpoint, { method: 'PUT', path: `/${plain}`, query: { cors: '' }, creds: null, body: '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>' })
+    const anon = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${plain}`,
+      query: { cors: '' },
+      creds: null,
+      body: '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>',
+    })
     assert.equal(anon.status, 403)
     assert.match(anon.body, /<Code>AccessDenied<\/Code>/)
     assert.equal((await rawRequest(s.endpoint, { method: 'GET', path: `/${plain}`, query: { cors: '' }, creds: null })).status, 403)
@@ -120,12 +148,16 @@ describe('CORS configuration', () => {
       assert.equal((await aws('delete-bucket-cors')).code, 0)
       const gone = await aws('get-bucket-cors')
       assert.equal(cliErrorCode(gone), 'NoSuchCORSConfiguration')
-    } finally { cli.dispose() }
+    } finally {
+      cli.dispose()
+    }
   })
 })
 
 describe('CORS requests', () => {
-  before(async () => { await s.client().send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: RULES } })) })
+  before(async () => {
+    await s.client().send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: RULES } }))
+  })
 
   test('a preflight needs no signature and gets the headers of the first rule that matches', async () => {
     const key = `/${bucket}/key`
@@ -147,7 +179,10 @@ describe('CORS requests', () => {
       [key, { origin: ORIGIN, 'access-control-request-method': 'PATCH' }, bad('Invalid Access-Control-Request-Method: PATCH')],
     ]
     const results = await Promise.all(cases.map(([path, headers]) => cross('OPTIONS', path, headers)))
-    assert.deepEqual(results, cases.map(([, , expected]) => expected))
+    assert.deepEqual(
+      results,
+      cases.map(([, , expected]) => expected),
+    )
   })
 
   test('an actual request with an Origin gets the CORS headers, errors too; an unmatched one none', async () => {
@@ -167,7 +202,10 @@ describe('CORS requests', () => {
     ]
     const results = []
     for (const [method, path, headers, signed] of cases) results.push(await cross(method, path, headers, signed))
-    assert.deepEqual(results, cases.map(([, , , , expected]) => expected))
+    assert.deepEqual(
+      results,
+      cases.map(([, , , , expected]) => expected),
+    )
   })
 })
 
@@ -182,12 +220,21 @@ describe('CORS through a Multi-Region Access Point', () => {
     const open = bucketName('mrapcors')
     const c = s.client()
     await c.send(new CreateBucketCommand({ Bucket: open }))
-    await c.send(new PutBucketCorsCommand({ Bucket: open, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'], AllowedHeaders: ['*'] }] } }))
+    await c.send(
+      new PutBucketCorsCommand({
+        Bucket: open,
+        CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'], AllowedHeaders: ['*'] }] },
+      }),
+    )
     await c.send(new PutObjectCommand({ Bucket: open, Key: 'k', Body: 'via mrap' }))
     const owner = '123456789012'
     const alias = s.services.mraps.newAlias()
     s.services.mraps.put({
-      name: 'cors-mrap', alias, owner, createdAt: new Date().toISOString(), status: 'READY',
+      name: 'cors-mrap',
+      alias,
+      owner,
+      createdAt: new Date().toISOString(),
+      status: 'READY',
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       regions: [{ bucket: open, bucketAccountId: owner, region: 'us-east-1', trafficDialPercentage: 100 }],
     })
@@ -201,12 +248,15 @@ describe('CORS through a Multi-Region Access Point', () => {
 
     const mrap = proxiedS3Client(s)
     let seen: Record<string, string> = {}
-    mrap.middlewareStack.add((next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers.origin = ORIGIN
-      const out = await next(args)
-      seen = (out.response as { headers: Record<string, string> }).headers
-      return out
-    }, { step: 'finalizeRequest', priority: 'low' })
+    mrap.middlewareStack.add(
+      (next) => async (args) => {
+        ;(args.request as { headers: Record<string, string> }).headers.origin = ORIGIN
+        const out = await next(args)
+        seen = (out.response as { headers: Record<string, string> }).headers
+        return out
+      },
+      { step: 'finalizeRequest', priority: 'low' },
+    )
     const got = await mrap.send(new GetObjectCommand({ Bucket: mrapArnOf(owner, alias), Key: 'k' }))
     assert.equal(await got.Body!.transformToString(), 'via mrap')
     assert.equal(seen['x-mrap-served-region'], 'us-east-1')

@@ -10,20 +10,28 @@
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { after, before, describe, test } from 'node:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import {
+  CreateBucketCommand,
+  DeletePublicAccessBlockCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutBucketPolicyCommand,
+  PutPublicAccessBlockCommand,
+  S3Client,
+} from '@aws-sdk/client-s3'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import { pino } from 'pino'
-import { CreateBucketCommand, DeletePublicAccessBlockCommand, GetObjectCommand, HeadObjectCommand, PutBucketPolicyCommand, PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3'
 import { startServer } from '../../src/main.js'
-import { ADMIN, READER, bucketName, failure, startTestServer, testWorld, type TestServer } from '../helpers/server.js'
 import { postPolicyFields, signPostPolicy } from '../helpers/post-policy.js'
 import { send } from '../helpers/raw.js'
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { ADMIN, bucketName, failure, READER, startTestServer, type TestServer, testWorld } from '../helpers/server.js'
 
 let s: TestServer
 let bucket: string
@@ -33,7 +41,9 @@ before(async () => {
   bucket = bucketName('post')
   await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
 })
-after(async () => { await s.stop() })
+after(async () => {
+  await s.stop()
+})
 
 type Fields = Record<string, string>
 
@@ -57,16 +67,21 @@ async function error(res: Response): Promise<Record<string, string>> {
 }
 
 describe('POST Object with a SigV4 POST policy', () => {
-  test('the signing helper reproduces AWS\'s own example signature', () => {
+  test("the signing helper reproduces AWS's own example signature", () => {
     // "Example: Browser-Based Upload using HTTP POST (Using AWS Signature Version 4)": the policy is
     // signed as its base64 text with the SigV4 key of 20151229/us-east-1/s3.
-    const policy = '{ "expiration": "2015-12-30T12:00:00.000Z",\r\n  "conditions": [\r\n    {"bucket": "sigv4examplebucket"},\r\n    ["starts-with", "$key", "user/user1/"],\r\n    {"acl": "public-read"},\r\n    {"success_action_redirect": "http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html"},\r\n    ["starts-with", "$Content-Type", "image/"],\r\n    {"x-amz-meta-uuid": "14365123651274"},\r\n    {"x-amz-server-side-encryption": "AES256"},\r\n    ["starts-with", "$x-amz-meta-tag", ""],\r\n\r\n    {"x-amz-credential": "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request"},\r\n    {"x-amz-algorithm": "AWS4-HMAC-SHA256"},\r\n    {"x-amz-date": "20151229T000000Z" }\r\n  ]\r\n}'
+    const policy =
+      '{ "expiration": "2015-12-30T12:00:00.000Z",\r\n  "conditions": [\r\n    {"bucket": "sigv4examplebucket"},\r\n    ["starts-with", "$key", "user/user1/"],\r\n    {"acl": "public-read"},\r\n    {"success_action_redirect": "http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html"},\r\n    ["starts-with", "$Content-Type", "image/"],\r\n    {"x-amz-meta-uuid": "14365123651274"},\r\n    {"x-amz-server-side-encryption": "AES256"},\r\n    ["starts-with", "$x-amz-meta-tag", ""],\r\n\r\n    {"x-amz-credential": "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request"},\r\n    {"x-amz-algorithm": "AWS4-HMAC-SHA256"},\r\n    {"x-amz-date": "20151229T000000Z" }\r\n  ]\r\n}'
     const b64 = Buffer.from(policy).toString('base64')
     assert.equal(signPostPolicy(b64, ADMIN.secretAccessKey, '20151229', 'us-east-1'), '8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e')
   })
 
-  test('an upload stores the file with the form\'s key, type and metadata; 204 with ETag and Location', async () => {
-    const fields = postPolicyFields({ bucket, key: 'user/${filename}', conditions: [['starts-with', '$key', 'user/'], ['starts-with', '$Content-Type', 'text/'], { 'x-amz-meta-uuid': '1436' }] })
+  test("an upload stores the file with the form's key, type and metadata; 204 with ETag and Location", async () => {
+    const fields = postPolicyFields({
+      bucket,
+      key: 'user/${filename}',
+      conditions: [['starts-with', '$key', 'user/'], ['starts-with', '$Content-Type', 'text/'], { 'x-amz-meta-uuid': '1436' }],
+    })
     const res = await post({ ...fields, 'Content-Type': 'text/plain', 'x-amz-meta-uuid': '1436' }, 'hello form', { filename: 'note.txt' })
     assert.equal(res.status, 204, await res.clone().text())
     const md5 = createHash('md5').update('hello form').digest('hex')
@@ -83,53 +98,131 @@ describe('POST Object with a SigV4 POST policy', () => {
     assert.equal(created.status, 201)
     const body = await created.text()
     const md5 = createHash('md5').update('hello form').digest('hex')
-    assert.match(body, new RegExp(`<PostResponse><Location>${s.endpoint}/${bucket}/k201</Location><Bucket>${bucket}</Bucket><Key>k201</Key><ETag>"${md5}"</ETag></PostResponse>`.replace(/"/g, '&quot;')))
+    assert.match(
+      body,
+      new RegExp(
+        `<PostResponse><Location>${s.endpoint}/${bucket}/k201</Location><Bucket>${bucket}</Bucket><Key>k201</Key><ETag>"${md5}"</ETag></PostResponse>`.replace(/"/g, '&quot;'),
+      ),
+    )
     const ok = await post({ ...postPolicyFields({ bucket, key: 'k200', conditions: [{ success_action_status: '200' }] }), success_action_status: '200' })
     assert.equal(ok.status, 200)
     assert.equal(await ok.text(), '')
     const back = 'https://app.example.com/done?from=form'
-    const redirected = await post({ ...postPolicyFields({ bucket, key: 'a b/k303', conditions: [['starts-with', '$success_action_redirect', 'https://app.example.com/']] }), success_action_redirect: back })
+    const redirected = await post({
+      ...postPolicyFields({ bucket, key: 'a b/k303', conditions: [['starts-with', '$success_action_redirect', 'https://app.example.com/']] }),
+      success_action_redirect: back,
+    })
     assert.equal(redirected.status, 303)
     assert.equal(redirected.headers.get('location'), `${back}&bucket=${bucket}&key=a+b%2Fk303&etag=%22${md5}%22`)
   })
 
   test('the policy is enforced as S3 enforces it', async () => {
-    const base = { bucket, key: 'cond/file', conditions: [['starts-with', '$key', 'cond/'], ['content-length-range', 2, 16]] as unknown[] }
+    const base = {
+      bucket,
+      key: 'cond/file',
+      conditions: [
+        ['starts-with', '$key', 'cond/'],
+        ['content-length-range', 2, 16],
+      ] as unknown[],
+    }
     const signed = postPolicyFields(base)
     const cases: [what: string, res: Promise<Response>, expected: Record<string, string>][] = [
-      ['not a form', fetch(`${s.endpoint}/${bucket}`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }),
-        { status: '412', Code: 'PreconditionFailed', Message: 'At least one of the pre-conditions you specified did not hold', Condition: 'Bucket POST must be of the enclosure-type multipart/form-data' }],
-      ['expired', post(postPolicyFields({ ...base, expires: new Date(Date.now() - 1000) })),
-        { status: '403', Code: 'AccessDenied', Message: 'Invalid according to Policy: Policy expired.' }],
-      ['a key outside the prefix', post({ ...postPolicyFields(base), key: 'other/file' }),
-        { status: '403', Code: 'AccessDenied', Message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "cond/"]' }],
-      ['a simple condition', post({ ...postPolicyFields({ ...base, conditions: [...base.conditions, { 'x-amz-meta-a': 'yes' }] }), 'x-amz-meta-a': 'no' }),
-        { status: '403', Code: 'AccessDenied', Message: 'Invalid according to Policy: Policy Condition failed: ["eq", "$x-amz-meta-a", "yes"]' }],
-      ['a field no condition names', post({ ...postPolicyFields(base), 'X-Amz-Meta-Extra': '1' }),
-        { status: '403', Code: 'AccessDenied', Message: 'Invalid according to Policy: Extra input fields: X-Amz-Meta-Extra' }],
-      ['too large', post(postPolicyFields(base), 'x'.repeat(17)),
-        { status: '400', Code: 'EntityTooLarge', Message: 'Your proposed upload exceeds the maximum allowed size', ProposedSize: '17', MaxSizeAllowed: '16' }],
-      ['too small', post(postPolicyFields(base), 'x'),
-        { status: '400', Code: 'EntityTooSmall', Message: 'Your proposed upload is smaller than the minimum allowed size', ProposedSize: '1', MinSizeAllowed: '2' }],
-      ['a bad signature', post({ ...signed, 'x-amz-signature': '0'.repeat(64) }),
-        { status: '403', Code: 'SignatureDoesNotMatch', Message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', StringToSign: signed.policy! }],
-      ['no signature', post(Object.fromEntries(Object.entries(postPolicyFields(base)).filter(([k]) => k !== 'x-amz-signature'))),
-        { status: '400', Code: 'InvalidArgument', Message: "Bucket POST must contain a field named 'X-Amz-Signature'.  If it is specified, please check the order of the fields.", ArgumentName: 'X-Amz-Signature' }],
-      ['the key after the file', post(Object.fromEntries(Object.entries(postPolicyFields(base)).filter(([k]) => k !== 'key')), 'abc', { after: { key: 'cond/late' } }),
-        { status: '400', Code: 'InvalidArgument', Message: "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", ArgumentName: 'key' }],
-      ['a policy that is not JSON', post(postPolicyFields({ ...base, rawPolicy: '{"expiration": ' })),
-        { status: '400', Code: 'InvalidPolicyDocument', Message: 'Invalid Policy: Invalid JSON.' }],
-      ['a policy without expiration', post(postPolicyFields({ ...base, rawPolicy: '{"conditions": []}' })),
-        { status: '400', Code: 'InvalidPolicyDocument', Message: 'Invalid Policy: Policy missing expiration.' }],
-      ['a credential for another region', post(postPolicyFields({ ...base, region: 'eu-west-1' })),
-        { status: '400', Code: 'InvalidArgument', Message: "the region 'eu-west-1' is wrong; expecting 'us-east-1'", ArgumentName: 'X-Amz-Credential' }],
+      [
+        'not a form',
+        fetch(`${s.endpoint}/${bucket}`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }),
+        {
+          status: '412',
+          Code: 'PreconditionFailed',
+          Message: 'At least one of the pre-conditions you specified did not hold',
+          Condition: 'Bucket POST must be of the enclosure-type multipart/form-data',
+        },
+      ],
+      [
+        'expired',
+        post(postPolicyFields({ ...base, expires: new Date(Date.now() - 1000) })),
+        { status: '403', Code: 'AccessDenied', Message: 'Invalid according to Policy: Policy expired.' },
+      ],
+      [
+        'a key outside the prefix',
+        post({ ...postPolicyFields(base), key: 'other/file' }),
+        { status: '403', Code: 'AccessDenied', Message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "cond/"]' },
+      ],
+      [
+        'a simple condition',
+        post({ ...postPolicyFields({ ...base, conditions: [...base.conditions, { 'x-amz-meta-a': 'yes' }] }), 'x-amz-meta-a': 'no' }),
+        { status: '403', Code: 'AccessDenied', Message: 'Invalid according to Policy: Policy Condition failed: ["eq", "$x-amz-meta-a", "yes"]' },
+      ],
+      [
+        'a field no condition names',
+        post({ ...postPolicyFields(base), 'X-Amz-Meta-Extra': '1' }),
+        { status: '403', Code: 'AccessDenied', Message: 'Invalid according to Policy: Extra input fields: X-Amz-Meta-Extra' },
+      ],
+      [
+        'too large',
+        post(postPolicyFields(base), 'x'.repeat(17)),
+        { status: '400', Code: 'EntityTooLarge', Message: 'Your proposed upload exceeds the maximum allowed size', ProposedSize: '17', MaxSizeAllowed: '16' },
+      ],
+      [
+        'too small',
+        post(postPolicyFields(base), 'x'),
+        { status: '400', Code: 'EntityTooSmall', Message: 'Your proposed upload is smaller than the minimum allowed size', ProposedSize: '1', MinSizeAllowed: '2' },
+      ],
+      [
+        'a bad signature',
+        post({ ...signed, 'x-amz-signature': '0'.repeat(64) }),
+        {
+          status: '403',
+          Code: 'SignatureDoesNotMatch',
+          Message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+          StringToSign: signed.policy!,
+        },
+      ],
+      [
+        'no signature',
+        post(Object.fromEntries(Object.entries(postPolicyFields(base)).filter(([k]) => k !== 'x-amz-signature'))),
+        {
+          status: '400',
+          Code: 'InvalidArgument',
+          Message: "Bucket POST must contain a field named 'X-Amz-Signature'.  If it is specified, please check the order of the fields.",
+          ArgumentName: 'X-Amz-Signature',
+        },
+      ],
+      [
+        'the key after the file',
+        post(Object.fromEntries(Object.entries(postPolicyFields(base)).filter(([k]) => k !== 'key')), 'abc', { after: { key: 'cond/late' } }),
+        {
+          status: '400',
+          Code: 'InvalidArgument',
+          Message: "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+          ArgumentName: 'key',
+        },
+      ],
+      [
+        'a policy that is not JSON',
+        post(postPolicyFields({ ...base, rawPolicy: '{"expiration": ' })),
+        { status: '400', Code: 'InvalidPolicyDocument', Message: 'Invalid Policy: Invalid JSON.' },
+      ],
+      [
+        'a policy without expiration',
+        post(postPolicyFields({ ...base, rawPolicy: '{"conditions": []}' })),
+        { status: '400', Code: 'InvalidPolicyDocument', Message: 'Invalid Policy: Policy missing expiration.' },
+      ],
+      [
+        'a credential for another region',
+        post(postPolicyFields({ ...base, region: 'eu-west-1' })),
+        { status: '400', Code: 'InvalidArgument', Message: "the region 'eu-west-1' is wrong; expecting 'us-east-1'", ArgumentName: 'X-Amz-Credential' },
+      ],
     ]
     const results = await Promise.all(cases.map(async ([, res]) => error(await res)))
     assert.deepEqual(Object.fromEntries(cases.map(([what], i) => [what, results[i]])), Object.fromEntries(cases.map(([what, , expected]) => [what, expected])))
     const noFile = new FormData()
     for (const [k, v] of Object.entries(postPolicyFields(base))) noFile.append(k, v)
-    assert.deepEqual(await error(await fetch(`${s.endpoint}/${bucket}`, { method: 'POST', body: noFile })),
-      { status: '400', Code: 'InvalidArgument', Message: 'POST requires exactly one file upload per request.', ArgumentName: 'file' })
+    assert.deepEqual(await error(await fetch(`${s.endpoint}/${bucket}`, { method: 'POST', body: noFile })), {
+      status: '400',
+      Code: 'InvalidArgument',
+      Message: 'POST requires exactly one file upload per request.',
+      ArgumentName: 'file',
+    })
     // Nothing that was refused was stored, the upload cut off at its size limit included.
     for (const key of ['cond/file', 'other/file', 'cond/late']) {
       assert.equal((await failure(() => s.client().send(new HeadObjectCommand({ Bucket: bucket, Key: key })))).$metadata.httpStatusCode, 404, key)
@@ -138,7 +231,7 @@ describe('POST Object with a SigV4 POST policy', () => {
     assert.equal((await post(postPolicyFields(base), 'just right')).status, 204)
   })
 
-  test('the form before the file is bounded, must be multipart with a boundary, and goes to the bucket\'s region', async () => {
+  test("the form before the file is bounded, must be multipart with a boundary, and goes to the bucket's region", async () => {
     const limit = { status: '400', Code: 'MaxPostPreDataLengthExceeded', Message: 'Your POST request fields preceeding the upload file was too large.' }
     assert.deepEqual(await error(await post({ ...postPolicyFields({ bucket, key: 'big-form' }), 'x-ignore-pad': 'p'.repeat(21 * 1024) })), limit)
     const empties = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`x-ignore-${i}`, '']))
@@ -151,12 +244,18 @@ describe('POST Object with a SigV4 POST policy', () => {
     form.append('file', new Blob(['x']), 'x.txt')
     const req = new Request(`${s.endpoint}/${bucket}`, { method: 'POST', body: form })
     const body = Buffer.from(await req.arrayBuffer())
-    const res = await send(new URL(s.endpoint), 'POST', `/${bucket}`, { host: 's3.eu-west-1.amazonaws.com', 'content-type': req.headers.get('content-type')!, 'content-length': String(body.length) }, body)
+    const res = await send(
+      new URL(s.endpoint),
+      'POST',
+      `/${bucket}`,
+      { host: 's3.eu-west-1.amazonaws.com', 'content-type': req.headers.get('content-type')!, 'content-length': String(body.length) },
+      body,
+    )
     assert.equal(res.status, 301)
     assert.equal(res.headers['x-amz-bucket-region'], 'us-east-1')
   })
 
-  test('authorization is PutObject\'s: identity policies, bucket policy, anonymous callers', async () => {
+  test("authorization is PutObject's: identity policies, bucket policy, anonymous callers", async () => {
     // reader has no identity grant: a valid policy signed with its key is still refused.
     const asReader = await post(postPolicyFields({ bucket, key: 'r/file', creds: READER }))
     assert.deepEqual(await error(asReader), { status: '403', Code: 'AccessDenied', Message: 'Access Denied' })
@@ -168,30 +267,55 @@ describe('POST Object with a SigV4 POST policy', () => {
     await s.client().send(new CreateBucketCommand({ Bucket: open }))
     // New buckets block public policies, as on AWS since 2023; this one is meant to be public.
     await s.client().send(new DeletePublicAccessBlockCommand({ Bucket: open }))
-    await s.client().send(new PutBucketPolicyCommand({ Bucket: open, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${open}/drop/*` },
-    ] }) }))
+    await s.client().send(
+      new PutBucketPolicyCommand({
+        Bucket: open,
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${open}/drop/*` }] }),
+      }),
+    )
     assert.equal((await post(anonymous, 'public drop', { to: open })).status, 204)
     // Block Public Access applies as to a PutObject: RestrictPublicBuckets shuts the public grant to strangers.
-    await s.client().send(new PutPublicAccessBlockCommand({ Bucket: open, PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: true } }))
+    await s.client().send(
+      new PutPublicAccessBlockCommand({
+        Bucket: open,
+        PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: true },
+      }),
+    )
     assert.equal((await post(anonymous, 'blocked', { to: open })).status, 403)
     await s.client().send(new DeletePublicAccessBlockCommand({ Bucket: open }))
     assert.equal((await post({ key: 'elsewhere.txt' }, 'x', { to: open })).status, 403)
     // A bucket policy that denies s3:PutObject to form uploads (s3:authType POST) refuses the admin's signed form.
-    await s.client().send(new PutBucketPolicyCommand({ Bucket: open, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${open}/*`, Condition: { StringEquals: { 's3:authType': 'POST' } } },
-    ] }) }))
+    await s.client().send(
+      new PutBucketPolicyCommand({
+        Bucket: open,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${open}/*`, Condition: { StringEquals: { 's3:authType': 'POST' } } }],
+        }),
+      }),
+    )
     assert.equal((await post(postPolicyFields({ bucket: open, key: 'admin.txt' }), 'x', { to: open })).status, 403)
     await s.client().send(new HeadObjectCommand({ Bucket: open, Key: 'drop/anon.txt' }))
   })
 
   test('session credentials: the form carries the token, as the policy does', async () => {
     const iam = new IAMClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
-    await iam.send(new CreateRoleCommand({
-      RoleName: 'post-uploader',
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/admin' }, Action: 'sts:AssumeRole' }] }),
-    }))
-    await iam.send(new PutRolePolicyCommand({ RoleName: 'post-uploader', PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/session/*` }] }) }))
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'post-uploader',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/admin' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    )
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'post-uploader',
+        PolicyName: 'p',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/session/*` }] }),
+      }),
+    )
     const sts = new STSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
     const c = (await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/post-uploader', RoleSessionName: 'browser' }))).Credentials!
     const creds = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }
@@ -229,7 +353,12 @@ describe('POST Object with a SigV4 POST policy', () => {
 describe('POST Object when the client goes away', () => {
   test('a form cut off inside the file fails the write (IncompleteBody) instead of holding it open', async () => {
     const lines: Record<string, unknown>[] = []
-    const sink = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); cb() } })
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l))
+        cb()
+      },
+    })
     const dataDir = mkdtempSync(join(tmpdir(), 'mrap-post-abort-'))
     const srv = await startServer({ dataDir, port: 0, tlsPort: 0, proxyPort: 0, metricsPort: 0, world: testWorld(), logger: pino({ level: 'info' }, sink) })
     try {

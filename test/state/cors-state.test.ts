@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { pino } from 'pino'
 import { CreateBucketCommand, DeleteBucketCorsCommand, GetBucketCorsCommand, PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3'
-import { startServer, type RunningServer } from '../../src/main.js'
+import { pino } from 'pino'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
+import { type RunningServer, startServer } from '../../src/main.js'
 import { listClaims, releaseClaim } from '../../src/state/fleet.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
 import { ADMIN, bucketName, startTestServer, testWorld } from '../helpers/server.js'
 
 const ORIGIN = 'https://app.example.com'
@@ -48,8 +48,12 @@ describe('CORS rules on SQLite state', () => {
       try {
         assert.deepEqual((await s.client().send(new GetBucketCorsCommand({ Bucket: bucket }))).CORSRules, RULES)
         assert.equal(await preflight(s, bucket), 200)
-      } finally { await s.stop() }
-    } finally { rmSync(dataDir, { recursive: true, force: true }) }
+      } finally {
+        await s.stop()
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })
 
@@ -59,11 +63,17 @@ describe('CORS rules on PostgreSQL state, two nodes', () => {
   let a: RunningServer
   let b: RunningServer
 
-  const node = (name: string): Promise<RunningServer> => startServer({
-    dataDir: join(dir, name), port: 0, tlsPort: 0, proxyPort: 0, world: testWorld(),
-    logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }),
-    state: cluster.url, sealingKeyFile: join(dir, 'sealing.key'),
-  })
+  const node = (name: string): Promise<RunningServer> =>
+    startServer({
+      dataDir: join(dir, name),
+      port: 0,
+      tlsPort: 0,
+      proxyPort: 0,
+      world: testWorld(),
+      logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }),
+      state: cluster.url,
+      sealingKeyFile: join(dir, 'sealing.key'),
+    })
 
   before(async () => {
     cluster = await startPostgres('cors-state')
@@ -81,7 +91,7 @@ describe('CORS rules on PostgreSQL state, two nodes', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('rules put through node A answer node B\'s preflights; deleted through B, node A refuses', async () => {
+  it("rules put through node A answer node B's preflights; deleted through B, node A refuses", async () => {
     assert.equal(a.services.state.backend, 'postgres')
     const bucket = bucketName('corspg')
     await s3(a).send(new CreateBucketCommand({ Bucket: bucket }))

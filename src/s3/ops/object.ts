@@ -14,6 +14,7 @@ import { empty, xmlResponse, type S3Request, type ObjectRequest, type BucketRequ
 import { renderXml } from '../xml.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
+import { expirationHeader } from '../lifecycle.js'
 
 export function storeOf(req: BucketRequest) {
   const store = req.core.stores.get(req.bucket.region)
@@ -27,7 +28,15 @@ export function writeHeaders(req: BucketRequest, v: ObjectVersion): Record<strin
   if (req.bucket.versioning !== 'Unversioned') out['x-amz-version-id'] = v.versionId
   for (const [alg, val] of Object.entries(v.checksums)) if (val) out[`x-amz-checksum-${alg.toLowerCase()}`] = val
   if (v.checksumType && Object.keys(v.checksums).length > 0) out['x-amz-checksum-type'] = v.checksumType
+  addExpiration(req, v, out)
   return out
+}
+
+/** x-amz-expiration when an Expiration rule of the bucket's lifecycle matches the (current) version. */
+function addExpiration(req: BucketRequest, v: ObjectVersion, out: Record<string, string>): void {
+  if (req.bucket.configs.lifecycle === undefined || !v.isLatest) return
+  const e = expirationHeader(req.bucket.configs, v)
+  if (e !== undefined) out['x-amz-expiration'] = e
 }
 
 function versionIdParam(req: S3Request): string | undefined {
@@ -146,6 +155,7 @@ async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
   const headers = objectResponseHeaders(v, req.query, withChecksums)
   if (v.objectLockMode !== undefined || v.objectLockLegalHold !== undefined) lockResponseHeaders(req, v, headers)
+  addExpiration(req, v, headers)
   const partParam = req.query.get('partNumber')
   let range = parseRange(header(req.headers, 'range'), v.size)
   if (partParam !== null) {
