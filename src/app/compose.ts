@@ -8,7 +8,7 @@ import { mkdirSync, accessSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { SqliteStateStore } from '../state/sqlite-state.js'
-import { PgStateStore } from '../state/postgres/pg-state.js'
+import type { PgStateStore } from '../state/postgres/pg-state.js'
 import type { StateStore } from '../state/state-store.js'
 import { Identities } from '../iam/identities.js'
 import { IamStore } from '../iam/store.js'
@@ -19,8 +19,6 @@ import { iamHandlers } from '../iam/handlers.js'
 import type { World } from '../world/schema.js'
 import type { ObjectStore } from '../storage/types.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
-import { UpstreamObjectStore } from '../storage/upstream/upstream-object-store.js'
-import { PgSidecar } from '../storage/upstream/pg-sidecar.js'
 import { engineBucketName } from '../storage/upstream/config.js'
 import { SigV4AKeyCache, SigV4KeyCache } from '../auth/index.js'
 import { applyWorld } from '../world/apply.js'
@@ -66,7 +64,7 @@ export interface CoreOptions {
  * A region's store as the world declares it. An upstream engine's secrets come from the variables
  * the file names; the error names the variable and never echoes a value.
  */
-export function storeFor(region: World['regions'][number], dir: string, env: Record<string, string | undefined>): ObjectStore {
+export async function storeFor(region: World['regions'][number], dir: string, env: Record<string, string | undefined>): Promise<ObjectStore> {
   const storage = region.storage
   if (storage === 'embedded' || storage.kind === 'embedded') return new EmbeddedObjectStore({ region: region.name, dir })
   const secret = (name: string): string => {
@@ -74,6 +72,9 @@ export function storeFor(region: World['regions'][number], dir: string, env: Rec
     if (v === undefined || v === '') throw new StartupError(`region ${region.name}: the environment variable ${name} (named by its storage section) is not set`)
     return v
   }
+  // Loaded only when a region needs it: the AWS SDK's S3 client costs a node ~20 MiB of memory,
+  // which the default (embedded) shape should not carry.
+  const { UpstreamObjectStore } = await import('../storage/upstream/upstream-object-store.js')
   return new UpstreamObjectStore({
     region: region.name,
     stateDir: dir,
@@ -118,6 +119,8 @@ export async function openState(config: ServerConfig, log: Logger): Promise<Stat
   if (!/^postgres(ql)?:\/\//i.test(spec)) throw new StartupError(`--state ${redactUrl(spec)}: expected sqlite (the default) or a postgres:// URL`)
   const shown = redactUrl(spec)
   try {
+    // Loaded only for a fleet: pg costs a node ~15 MiB of memory.
+    const { PgStateStore } = await import('../state/postgres/pg-state.js')
     return await PgStateStore.open({
       connection: spec,
       // Background catch-ups while the database is away; the node keeps serving from memory.
@@ -143,7 +146,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   checkEngineBucketNames(world)
   // Every credential is read before anything opens, so a missing variable stops start-up cleanly.
   const env = opts.env ?? process.env
-  const made = world.regions.map((region) => storeFor(region, join(config.dataDir, 'regions', region.name), env))
+  const made: ObjectStore[] = []
+  for (const region of world.regions) made.push(await storeFor(region, join(config.dataDir, 'regions', region.name), env))
   const state = await openState(config, log)
   try {
     return await coreOn(state, opts, made)
@@ -165,7 +169,10 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
   for (const store of made) {
     // A fleet keeps an engine region's sidecar rows in its database, so a version one node wrote
     // reads the same (status, digests, preserved ids) through every other node.
-    if (state instanceof PgStateStore && store instanceof UpstreamObjectStore) store.shareSidecar(new PgSidecar(state.pool, store.region))
+    if (state.backend === 'postgres' && 'shareSidecar' in store && typeof store.shareSidecar === 'function') {
+      const { PgSidecar } = await import('../storage/upstream/pg-sidecar.js')
+      store.shareSidecar(new PgSidecar((state as PgStateStore).pool, store.region))
+    }
     // An embedded region's master key is sealed by the server's key, so its data dir alone reveals nothing.
     if (store instanceof EmbeddedObjectStore) store.sealWith(sealer)
     await store.open()

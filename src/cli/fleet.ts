@@ -4,7 +4,7 @@
  */
 import { writeSealingKeyFile } from '../iam/secret-box.js'
 import { listClaims, releaseClaim } from '../state/fleet.js'
-import { PgStateStore } from '../state/postgres/pg-state.js'
+import type { PgStateStore } from '../state/postgres/pg-state.js'
 
 export function keygenCommand(file: string): void {
   try {
@@ -24,6 +24,8 @@ async function withState<T>(url: string | undefined, fn: (s: PgStateStore) => Pr
   }
   let state: PgStateStore
   try {
+    // pg is loaded for these commands only (cli/main.ts imports every command module).
+    const { PgStateStore } = await import('../state/postgres/pg-state.js')
     state = await PgStateStore.open({ connection: url, backstopMs: 60_000 })
   } catch (e) {
     console.error(`mrap fleet: cannot open the state: ${(e as Error).message}`)

@@ -3,15 +3,18 @@
  * restarting, out of connections, a timeout) a state change is refused with 503
  * ServiceUnavailable, which S3 clients retry; anything else is a bug and stays an internal error.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import { s3Error, type ServiceError } from '../../shared/errors.js'
 
 /** SQLSTATE classes that mean "not now" (connection exceptions, shutdown, resources). */
 const TRANSIENT = [/^08/, /^57P0[1-4]$/, /^53/, /^40001$/, /^40P01$/]
 
 export function isUnavailable(err: unknown): boolean {
-  if (err instanceof pg.DatabaseError) return TRANSIENT.some((re) => re.test(err.code ?? ''))
   if (!(err instanceof Error)) return false
+  // pg's DatabaseError, known by its shape (a value import of pg would load the driver into every
+  // node, fleet or not): the server's severity and SQLSTATE.
+  const db = err as { severity?: unknown; code?: unknown }
+  if (typeof db.severity === 'string' && typeof db.code === 'string') return TRANSIENT.some((re) => re.test(db.code as string))
   // Socket errors (ECONNREFUSED, ECONNRESET, ...), and pg's own words for a lost or slow server.
   const code = (err as { code?: unknown }).code
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true
