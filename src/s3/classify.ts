@@ -15,6 +15,7 @@ export type OperationName =
   | 'GetBucketAcl' | 'DeleteObjects'
   | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PostObject'
   | 'GetBucketLifecycleConfiguration' | 'PutBucketLifecycleConfiguration' | 'DeleteBucketLifecycle'
+  | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
   | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
@@ -47,6 +48,7 @@ const BUCKET_TABLE: Row[] = [
   // A browser's form upload: the pipeline serves it before authentication (the form carries the signature).
   ['POST', null, 'PostObject', 'none'],
   ['GET', 'lifecycle', 'GetBucketLifecycleConfiguration', 'none'], ['PUT', 'lifecycle', 'PutBucketLifecycleConfiguration', 'xml'], ['DELETE', 'lifecycle', 'DeleteBucketLifecycle', 'none'],
+  ['GET', 'encryption', 'GetBucketEncryption', 'none'], ['PUT', 'encryption', 'PutBucketEncryption', 'xml'], ['DELETE', 'encryption', 'DeleteBucketEncryption', 'none'],
   ['GET', 'versioning', 'GetBucketVersioning', 'none'], ['PUT', 'versioning', 'PutBucketVersioning', 'xml'],
   ['GET', 'policy', 'GetBucketPolicy', 'none'], ['PUT', 'policy', 'PutBucketPolicy', 'json'], ['DELETE', 'policy', 'DeleteBucketPolicy', 'none'],
   ['GET', 'policyStatus', 'GetBucketPolicyStatus', 'none'],
@@ -146,6 +148,9 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
     case 'GetBucketReplication': return ['s3:GetReplicationConfiguration']
     case 'PutBucketReplication': case 'DeleteBucketReplication': return ['s3:PutReplicationConfiguration']
     case 'GetBucketAcl': return ['s3:GetBucketAcl']
+    // Delete included, as for lifecycle (Actions, resources, and condition keys for Amazon S3).
+    case 'GetBucketEncryption': return ['s3:GetEncryptionConfiguration']
+    case 'PutBucketEncryption': case 'DeleteBucketEncryption': return ['s3:PutEncryptionConfiguration']
     case 'GetBucketCors': return ['s3:GetBucketCORS']
     case 'PutBucketCors': case 'DeleteBucketCors': return ['s3:PutBucketCORS']
     case 'PostObject': return ['s3:PutObject']

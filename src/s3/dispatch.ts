@@ -15,6 +15,7 @@ import * as cors from './cors.js'
 import * as lock from './ops/object-lock.js'
 import * as lifecycle from './ops/lifecycle.js'
 import { checkExpectedOwner, checkUnsupportedHeaders } from './unsupported.js'
+import * as encryption from './ops/encryption.js'
 
 type ObjectOperation =
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
@@ -46,6 +47,9 @@ const BUCKET: Record<BucketOperation, Handler<BucketRequest>> = {
   PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
   DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
   // Served before authentication by pipeline/entry.ts (its signature is in the form, not the request).
+  GetBucketEncryption: encryption.getBucketEncryption,
+  PutBucketEncryption: encryption.putBucketEncryption,
+  DeleteBucketEncryption: encryption.deleteBucketEncryption,
   PostObject: () => Promise.reject(s3Error('MethodNotAllowed')),
   GetBucketPolicy: config.getBucketPolicy,
   PutBucketPolicy: config.putBucketPolicy,

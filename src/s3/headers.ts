@@ -95,6 +95,8 @@ export function objectResponseHeaders(v: ObjectVersion, q: URLSearchParams, with
     etag: `"${v.etag}"`,
     'accept-ranges': 'bytes',
     'content-type': v.contentType ?? 'binary/octet-stream',
+    // Every object is SSE-S3 (src/s3/ops/encryption.ts).
+    'x-amz-server-side-encryption': 'AES256',
   }
   if (v.versionId !== 'null' || q.has('versionId')) out['x-amz-version-id'] = v.versionId
   if (v.contentEncoding) out['content-encoding'] = v.contentEncoding

@@ -5,7 +5,7 @@
  * MRAP-routed requests alike), after authorization (a refusal reveals nothing a 403 would hide).
  * What is refused, what is accepted and why: docs/decisions/unsupported-headers.md.
  */
-import { s3Error, type S3Error } from '../shared/errors.js'
+import { invalidArgument, s3Error, type S3Error } from '../shared/errors.js'
 import type { OperationName } from './classify.js'
 import type { Headers } from './headers.js'
 import type { BucketRecord } from '../state/control-store.js'
@@ -40,11 +40,30 @@ const grant: Verdict = (_v, op) => {
   return undefined
 }
 
+export const SSE_S3 = 'AES256'
+export const KMS_ALGORITHMS: ReadonlySet<string> = new Set(['aws:kms', 'aws:kms:dsse'])
+
+/**
+ * x-amz-server-side-encryption (ops/encryption.ts): object writes take `AES256` (every object is
+ * SSE-S3 anyway); KMS is not implemented; another value is S3's 400 InvalidArgument. Any other
+ * operation gets S3's 400, the header "is not supported for this operation" (HeadObject: "If you
+ * include this header in a HEAD request for an object that uses these types of keys, you'll get an
+ * HTTP 400 Bad Request error", https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+ */
+const sse: Verdict = (v, op) => {
+  const name = 'x-amz-server-side-encryption'
+  if (!OBJECT_WRITES.has(op)) return invalidArgument(name, v, 'x-amz-server-side-encryption header is not supported for this operation.')
+  if (v === SSE_S3) return undefined
+  if (KMS_ALGORITHMS.has(v)) return notImplemented(name)
+  return invalidArgument(name, v, 'The encryption method specified is not supported')
+}
+
 /** Classes whose reads need a restore (or that live on other kinds of bucket): storing the label alone would lie. */
 const UNSERVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'SNOW', 'EXPRESS_ONEZONE'])
 
 const EXACT = new Map<string, Verdict>([
   ['x-amz-acl', cannedAcl],
+  ['x-amz-server-side-encryption', sse],
   ['x-amz-object-ownership', (v, op) => (op === 'CreateBucket' && v !== 'BucketOwnerEnforced' ? notImplemented('x-amz-object-ownership') : undefined)],
   ['x-amz-storage-class', (v, op) => (OBJECT_WRITES.has(op) && UNSERVED_CLASSES.has(v) ? notImplemented('x-amz-storage-class') : undefined)],
   // Appends (directory buckets): ignoring the offset would overwrite the object instead.
@@ -58,7 +77,7 @@ const KNOWN_LOCK_HEADERS: ReadonlySet<string> = new Set(['x-amz-object-lock-mode
 
 /** Header families: every member, known today or added later, is refused the same way. */
 const PREFIXES: readonly (readonly [prefix: string, verdict: (name: string) => Verdict])[] = [
-  // SSE-S3, SSE-KMS, DSSE-KMS and SSE-C, on every operation (SSE-C reads too).
+  // SSE-KMS, DSSE-KMS and SSE-C, on every operation (SSE-C reads too); SSE-S3's own header is in EXACT.
   ['x-amz-server-side-encryption', always],
   ['x-amz-copy-source-server-side-encryption', always],
   ['x-amz-grant-', () => grant],

@@ -12,6 +12,7 @@ import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { declaredSize, openCopySource, storeOf, writeCondition, writeHeaders } from './object.js'
+import { SSE_RESPONSE } from './encryption.js'
 import { applyWriteLock, checkPartIntegrity } from './object-lock.js'
 
 const MAX_PART_NUMBER = 10000
@@ -54,7 +55,7 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
   const input: Parameters<ReturnType<typeof storeOf>['createUpload']>[0] = { bucket: req.bucket.name, key: req.key, attributes }
   if (algRaw !== undefined) { input.checksumAlgorithm = algRaw as ChecksumAlgorithm; input.checksumType = (typeRaw as 'COMPOSITE' | 'FULL_OBJECT' | undefined) ?? 'COMPOSITE' }
   const up = await storeOf(req).createUpload(input)
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...SSE_RESPONSE }
   if (up.checksumAlgorithm) { headers['x-amz-checksum-algorithm'] = up.checksumAlgorithm; headers['x-amz-checksum-type'] = up.checksumType ?? 'COMPOSITE' }
   return xmlResponse(renderXml('InitiateMultipartUploadResult', { Bucket: req.bucket.name, Key: req.key, UploadId: up.uploadId }), 200, headers)
 }
@@ -71,7 +72,7 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
     ...(size !== undefined ? { size } : {}),
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums } },
   })
-  const headers: Record<string, string> = { etag: `"${part.etag}"` }
+  const headers: Record<string, string> = { etag: `"${part.etag}"`, ...SSE_RESPONSE }
   for (const [alg, v] of Object.entries(part.checksums)) if (v) headers[`x-amz-checksum-${alg.toLowerCase()}`] = v
   return empty(200, headers)
 }
@@ -97,7 +98,7 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
     bucket: req.bucket.name, uploadId: up.uploadId, partNumber, body, size: range ? range.end - range.start + 1 : 0,
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums } },
   })
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...SSE_RESPONSE }
   if (source.version.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.version.versionId
   return xmlResponse(renderXml('CopyPartResult', { ETag: `"${part.etag}"`, LastModified: part.lastModified, ...checksumFields(part.checksums) }), 200, headers)
 }

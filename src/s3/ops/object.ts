@@ -15,6 +15,7 @@ import { renderXml } from '../xml.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
 import { expirationHeader } from '../lifecycle.js'
+import { SSE_RESPONSE } from './encryption.js'
 
 export function storeOf(req: BucketRequest) {
   const store = req.core.stores.get(req.bucket.region)
@@ -24,7 +25,7 @@ export function storeOf(req: BucketRequest) {
 
 /** Response headers a write returns: ETag, version id, checksums. */
 export function writeHeaders(req: BucketRequest, v: ObjectVersion): Record<string, string> {
-  const out: Record<string, string> = { etag: `"${v.etag}"` }
+  const out: Record<string, string> = { etag: `"${v.etag}"`, ...SSE_RESPONSE }
   if (req.bucket.versioning !== 'Unversioned') out['x-amz-version-id'] = v.versionId
   for (const [alg, val] of Object.entries(v.checksums)) if (val) out[`x-amz-checksum-${alg.toLowerCase()}`] = val
   if (v.checksumType && Object.keys(v.checksums).length > 0) out['x-amz-checksum-type'] = v.checksumType
@@ -266,7 +267,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
     finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
   })
   await req.core.replication.written(req.bucket, v)
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...SSE_RESPONSE }
   if (req.bucket.versioning !== 'Unversioned') headers['x-amz-version-id'] = v.versionId
   if (src.versionId !== 'null') headers['x-amz-copy-source-version-id'] = src.versionId
   const checksumFields: Record<string, string> = {}

@@ -1,0 +1,74 @@
+/**
+ * @module SSE-S3: the request header on object writes, the response header, and the bucket's
+ * default encryption (Put/Get/DeleteBucketEncryption). Decision and sources:
+ * docs/decisions/encryption.md.
+ *
+ * Every object mrap stores is SSE-S3, as every new object on S3 has been since January 2023
+ * ("Setting default server-side encryption behavior for Amazon S3 buckets",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption.html): the embedded store
+ * encrypts every body (storage/embedded/sealed-bytes.ts). So `AES256` asked for on a write changes
+ * nothing but is honoured, and every object response says `AES256`. SSE-KMS and DSSE-KMS (in a
+ * header or a bucket configuration) are NotImplemented until mrap has a KMS.
+ */
+import { invalidArgument, s3Error } from '../../shared/errors.js'
+import { empty, readSmallBody, xmlResponse, type BucketRequest, type S3Response } from '../context.js'
+import { KMS_ALGORITHMS, notImplemented, SSE_S3 } from '../unsupported.js'
+import { list, parseXmlBody, renderXml, text } from '../xml.js'
+
+/**
+ * The response header of every object operation (PUT, GET, HEAD, Copy, the multipart ones), as S3
+ * sends it for an SSE-S3 object; one frozen object, spread into the headers.
+ */
+export const SSE_RESPONSE: Readonly<Record<string, string>> = Object.freeze({ 'x-amz-server-side-encryption': SSE_S3 })
+
+/** configs.encryption: what PutBucketEncryption stored (absent: S3's default, SSE-S3 without a bucket key). */
+interface StoredEncryption { bucketKeyEnabled: boolean }
+
+const CONFIG = 'encryption'
+
+/**
+ * GetBucketEncryption: a bucket never configured answers S3's default, SSE-S3 with BucketKeyEnabled
+ * false ("By default, all buckets have a default encryption configuration that uses server-side
+ * encryption with Amazon S3 managed keys (SSE-S3)", GetBucketEncryption,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html).
+ */
+export async function getBucketEncryption(req: BucketRequest): Promise<S3Response> {
+  const raw = req.bucket.configs[CONFIG]
+  const stored: StoredEncryption = raw === undefined ? { bucketKeyEnabled: false } : (JSON.parse(raw) as StoredEncryption)
+  return xmlResponse(renderXml('ServerSideEncryptionConfiguration', {
+    Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: SSE_S3 }, BucketKeyEnabled: stored.bucketKeyEnabled },
+  }))
+}
+
+/** PutBucketEncryption, https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
+export async function putBucketEncryption(req: BucketRequest): Promise<S3Response> {
+  const doc = parseXmlBody(await readSmallBody(req.body, 64 * 1024), 'ServerSideEncryptionConfiguration')
+  const rules = list(doc.Rule)
+  if (rules.length !== 1) throw s3Error('MalformedXML')
+  const rule = rules[0]
+  if (typeof rule !== 'object' || rule === null) throw s3Error('MalformedXML')
+  const by = (rule as Record<string, unknown>).ApplyServerSideEncryptionByDefault
+  if (typeof by !== 'object' || by === null) throw s3Error('MalformedXML')
+  const algorithm = text((by as Record<string, unknown>).SSEAlgorithm)
+  if (algorithm === undefined) throw s3Error('MalformedXML')
+  if (KMS_ALGORITHMS.has(algorithm)) throw notImplemented('SSEAlgorithm')
+  if (algorithm !== SSE_S3) throw s3Error('MalformedXML')
+  const keyId = text((by as Record<string, unknown>).KMSMasterKeyID)
+  if (keyId !== undefined) throw invalidArgument('ApplyServerSideEncryptionByDefault', keyId, 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse')
+  const bke = text((rule as Record<string, unknown>).BucketKeyEnabled)
+  if (bke !== undefined && bke !== 'true' && bke !== 'false') throw s3Error('MalformedXML')
+  // Blocking SSE-C uploads is what mrap does anyway (SSE-C is refused); any other rule element
+  // would change what is stored, so it is refused rather than dropped.
+  for (const k of Object.keys(rule)) {
+    if (k !== 'ApplyServerSideEncryptionByDefault' && k !== 'BucketKeyEnabled') throw notImplemented(k)
+  }
+  const stored: StoredEncryption = { bucketKeyEnabled: bke === 'true' }
+  await req.core.state.updateBucket(req.bucket.name, { configs: { [CONFIG]: JSON.stringify(stored) } })
+  return empty(200)
+}
+
+/** DeleteBucketEncryption: back to S3's default, SSE-S3 (DeleteBucketEncryption API reference). */
+export async function deleteBucketEncryption(req: BucketRequest): Promise<S3Response> {
+  if (req.bucket.configs[CONFIG] !== undefined) await req.core.state.updateBucket(req.bucket.name, { configs: { [CONFIG]: undefined } })
+  return empty(204)
+}
