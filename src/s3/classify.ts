@@ -17,7 +17,7 @@ export type OperationName =
   | 'GetBucketLifecycleConfiguration' | 'PutBucketLifecycleConfiguration' | 'DeleteBucketLifecycle'
   | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
-  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
+  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl' | 'GetObjectAttributes'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload' | 'ListParts'
   | 'GetObjectLockConfiguration' | 'PutObjectLockConfiguration'
@@ -64,7 +64,7 @@ const BUCKET_TABLE: Row[] = [
 
 const OBJECT_TABLE: Row[] = [
   ['GET', 'tagging', 'GetObjectTagging', 'none'], ['PUT', 'tagging', 'PutObjectTagging', 'xml'], ['DELETE', 'tagging', 'DeleteObjectTagging', 'none'],
-  ['GET', 'acl', 'GetObjectAcl', 'none'],
+  ['GET', 'acl', 'GetObjectAcl', 'none'], ['GET', 'attributes', 'GetObjectAttributes', 'none'],
   ['GET', 'retention', 'GetObjectRetention', 'none'], ['PUT', 'retention', 'PutObjectRetention', 'xml'],
   ['GET', 'legal-hold', 'GetObjectLegalHold', 'none'], ['PUT', 'legal-hold', 'PutObjectLegalHold', 'xml'],
   ['POST', 'uploads', 'CreateMultipartUpload', 'none'], ['POST', 'uploadId', 'CompleteMultipartUpload', 'xml'],
@@ -166,6 +166,10 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
     case 'PutObjectTagging': return [versioned ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging']
     case 'DeleteObjectTagging': return [versioned ? 's3:DeleteObjectVersionTagging' : 's3:DeleteObjectTagging']
     case 'GetObjectAcl': return [versioned ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl']
+    // Both, as the API reference lists them: "If you pass a version ID in your request, you need both
+    // the s3:GetObjectVersion and s3:GetObjectVersionAttributes permissions", else s3:GetObject and
+    // s3:GetObjectAttributes (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html).
+    case 'GetObjectAttributes': return versioned ? ['s3:GetObjectVersionAttributes', 's3:GetObjectVersion'] : ['s3:GetObjectAttributes', 's3:GetObject']
     case 'AbortMultipartUpload': return ['s3:AbortMultipartUpload']
     case 'ListParts': return ['s3:ListMultipartUploadParts']
     case 'GetObjectLockConfiguration': return ['s3:GetBucketObjectLockConfiguration']

@@ -7,6 +7,7 @@ import { s3Error } from '../shared/errors.js'
 import * as bucket from './ops/bucket.js'
 import * as config from './ops/bucket-config.js'
 import * as object from './ops/object.js'
+import * as attributes from './ops/attributes.js'
 import * as list from './ops/list.js'
 import * as mpu from './ops/multipart.js'
 import * as tagging from './ops/tagging.js'
@@ -19,7 +20,7 @@ import * as encryption from './ops/encryption.js'
 
 type ObjectOperation =
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
-  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl'
+  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl' | 'GetObjectAttributes'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
   | 'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold'
 type BucketOperation = Exclude<OperationName, ObjectOperation | 'ListBuckets' | 'CreateBucket'>
@@ -83,6 +84,7 @@ const OBJECT: Record<ObjectOperation, Handler<ObjectRequest>> = {
   PutObjectTagging: tagging.putObjectTagging,
   DeleteObjectTagging: tagging.deleteObjectTagging,
   GetObjectAcl: async (req) => bucket.getBucketAcl(req),
+  GetObjectAttributes: attributes.getObjectAttributes,
   CreateMultipartUpload: mpu.createMultipartUpload,
   UploadPart: mpu.uploadPart,
   UploadPartCopy: mpu.uploadPartCopy,

@@ -11,6 +11,9 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, HeadObjectCommand, GetObjectCommand,
   PutBucketLifecycleConfigurationCommand, GetBucketLifecycleConfigurationCommand, DeleteBucketLifecycleCommand, ListObjectVersionsCommand,
@@ -21,7 +24,7 @@ import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '..
 import { CliSandbox, runAws, cliErrorCode, cliJson } from '../helpers/aws-cli.js'
 import { rawRequest, codeOf } from '../helpers/raw.js'
 import { replicationWorld, waitFor, ROLE_ARN } from '../replication/helpers.js'
-import { LEASE_NS } from '../../src/lifecycle/worker.js'
+import { LEASE_NS, PROGRESS_NS } from '../../src/lifecycle/worker.js'
 
 const DAY = 86_400_000
 const md5 = (s: string): string => createHash('md5').update(s).digest('base64')
@@ -143,6 +146,20 @@ describe('S3 lifecycle', () => {
     await c.send(new HeadObjectCommand({ Bucket: b, Key: 'other' }))
   })
 
+  test('worker: eligible at the midnight UTC after the day count, not at creation time plus the days', async () => {
+    const c = client()
+    const b = await bucket(false)
+    await putRules(b, [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }])
+    await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }))
+    const created = (await c.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }))).LastModified!.getTime()
+    const midnight = Math.ceil((created + DAY) / DAY) * DAY
+    // "rounding the resulting time to the next day midnight UTC" (Lifecycle configuration elements).
+    offset = midnight - 60_000 - Date.now()
+    try { assert.equal((await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!.deletedObjects, 0) } finally { offset = 0 }
+    offset = midnight + 60_000 - Date.now()
+    try { assert.equal((await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!.deletedObjects, 1) } finally { offset = 0 }
+  })
+
   test('worker, versioned: expiration adds a delete marker; noncurrent versions go after NoncurrentDays beyond NewerNoncurrentVersions; then the lone marker', async () => {
     const c = client()
     const b = await bucket(true)
@@ -255,5 +272,37 @@ describe('S3 lifecycle', () => {
       assert.equal((await aws(['delete-bucket-lifecycle', '--bucket', b])).code, 0)
       assert.equal(cliErrorCode(await aws(['get-bucket-lifecycle-configuration', '--bucket', b])), 'NoSuchLifecycleConfiguration')
     } finally { box.dispose() }
+  })
+})
+
+describe('S3 lifecycle: a pass cut short resumes after a restart', () => {
+  test('the persisted marker survives the restart; the next pass starts over', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mrap-lc-'))
+    let offset = 0
+    const start = () => startTestServer({ dataDir, world: replicationWorld(), clock: () => new Date(Date.now() + offset) })
+    let s = await start()
+    try {
+      const c = s.client(ADMIN)
+      const b = bucketName('lcrestart')
+      await c.send(new CreateBucketCommand({ Bucket: b }))
+      await c.send(new PutBucketLifecycleConfigurationCommand({ Bucket: b, LifecycleConfiguration: { Rules: [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }] } }))
+      for (const Key of ['a', 'b', 'c']) await c.send(new PutObjectCommand({ Bucket: b, Key, Body: 'x' }))
+      // A pass that finished key 'b' when the process died.
+      await s.app.core.state.put(PROGRESS_NS, b, JSON.stringify({ day: '2000-01-01', done: false, keyMarker: 'b' }))
+      await s.stop()
+      s = await start()
+      offset = 3 * DAY
+      const first = (await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!
+      assert.equal(first.deletedObjects, 1)
+      const left = async () => { offset = 0; const l = await s.client(ADMIN).send(new ListObjectVersionsCommand({ Bucket: b })); offset = 3 * DAY; return (l.Versions ?? []).map((v) => v.Key) }
+      assert.deepEqual(await left(), ['a', 'b'])
+      assert.equal(JSON.parse(s.app.core.state.get(PROGRESS_NS, b)!).done, true)
+      const second = (await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!
+      assert.equal(second.deletedObjects, 2)
+      assert.deepEqual(await left(), [])
+    } finally {
+      await s.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })

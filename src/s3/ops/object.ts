@@ -105,7 +105,7 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
 }
 
 /** Finds the version to read and maps a delete marker to S3's answers. */
-async function findVersion(req: ObjectRequest, readWhole = false): Promise<GetResult> {
+export async function findVersion(req: ObjectRequest, readWhole = false): Promise<GetResult> {
   const versionId = versionIdParam(req)
   try {
     return await storeOf(req).getObject(req.bucket.name, req.key, versionId, readWhole ? { readWhole } : undefined)
