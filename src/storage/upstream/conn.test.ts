@@ -166,3 +166,26 @@ test('a header value that would end its line is refused before anything is sent,
   assert.equal(connections, 0)
   wire.destroy()
 })
+
+test('streamed bodies one after another on one connection leave no listeners behind', async () => {
+  const wire = new Wire(cfg())
+  connections = 0
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`) }
+  process.on('warning', onWarning)
+  try {
+    for (let i = 0; i < 15; i++) {
+      handlers.push((r) => r.socket.write(ok(String(r.body.length))))
+      const body = new PassThrough()
+      body.end(Buffer.alloc(70_000, i))
+      const res = await wire.request({ method: 'PUT', bucket: 'b', key: `k${i}`, headers: { 'content-length': '70000' }, body })
+      assert.equal((await readAll(res)).toString(), '70000')
+    }
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(warnings, [])
+    assert.equal(connections, 1)
+  } finally {
+    process.off('warning', onWarning)
+    wire.destroy()
+  }
+})

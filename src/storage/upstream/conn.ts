@@ -269,10 +269,11 @@ export class Pool {
         conn.sent()
       } else {
         s.write(head)
-        // pipe() does not forward a source error: the caller aborts through `signal` instead.
+        // pipe() does not forward a source error: the caller aborts through `signal` instead. It
+        // unpipes by itself at the body's end or the socket's close (a listener added here for
+        // that stayed on the reused socket, one per request).
         body.once('end', () => conn.sent())
         body.pipe(s, { end: false })
-        s.once('close', () => body.unpipe(s))
       }
     })
   }
