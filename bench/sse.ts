@@ -1,0 +1,81 @@
+/**
+ * Bench case (issue 14): what SSE-S3 costs a 1 MiB PUT and GET, goal >= 0.8x the same without
+ * encryption.
+ *
+ * Every body is encrypted (docs/decisions/encryption.md): there is no plain store left to run side
+ * by side, and a switch to make one would be a way to store plaintext. So this measures, in one
+ * process, one operation at a time, in CPU time (the machine's other load does not enter it):
+ * (a) the embedded store's own 1 MiB PUT and GET, (b) the encryption work alone on the same bytes
+ * (sealing 16 chunks, opening them), which runs on the request's thread and adds to its cost.
+ * Without encryption an operation would cost (a) - (b); `storePutRatio`/`storeGetRatio` are
+ * ((a) - (b)) / (a). The store alone is the pessimistic bound: a request also pays HTTP, SigV4 and
+ * the MD5 ETag, so run.ts divides (b) by the CPU per request of its own 'mrap signed PUT/GET 1 MiB'
+ * cases from the same run for the goal line.
+ *
+ * Run: node --import tsx bench/sse.ts. Prints one JSON line.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { EmbeddedObjectStore } from '../src/storage/embedded/index.js'
+import { RegionKey } from '../src/storage/embedded/sealed-bytes.js'
+import { randomBytes } from 'node:crypto'
+
+const MiB = 1024 * 1024
+const PHASE_MS = 1500
+const GOAL = 0.8
+
+function bodyOf(b: Buffer): Readable {
+  let off = 0
+  return new Readable({ read() { this.push(off < b.length ? b.subarray(off, (off += 64 * 1024)) : null) } })
+}
+
+/** CPU µs per operation (user + system of this process; fsync waits are not CPU). */
+async function timed(op: (i: number) => Promise<void> | void): Promise<number> {
+  for (let i = 0; i < 5; i++) await op(i) // warm-up
+  const start = performance.now()
+  const cpu = process.cpuUsage()
+  let n = 0
+  while (performance.now() - start < PHASE_MS) await op(n++)
+  const d = process.cpuUsage(cpu)
+  return (d.user + d.system) / n
+}
+
+const root = mkdtempSync(join(tmpdir(), 'mrap-bench-sse-'))
+try {
+  const store = new EmbeddedObjectStore({ region: 'bench', dir: root })
+  await store.open()
+  const data = randomBytes(MiB)
+  const attributes = { userMetadata: {}, tags: [] }
+  const finalize = (): { etag: string; checksums: Record<string, never> } => ({ etag: 'bench', checksums: {} })
+  let written = 0
+  const putMs = await timed(async (i) => {
+    await store.putObject({ bucket: 'b', key: `k/${i % 64}`, versioning: 'Unversioned', attributes, body: bodyOf(data), finalize })
+    written = Math.max(written, Math.min(64, i + 1))
+  })
+  const getMs = await timed(async (i) => {
+    const r = await store.getObject('b', `k/${i % written}`)
+    for await (const _ of r.open()) { /* drain */ }
+  })
+  await store.close()
+
+  const key = new RegionKey(randomBytes(32))
+  let sealed = Buffer.alloc(0)
+  const sealMs = await timed(() => {
+    const { header, sealer } = key.begin()
+    const out: Buffer[] = [header]
+    for (let off = 0; off < data.length; off += 64 * 1024) sealer.push(data.subarray(off, off + 64 * 1024), out)
+    sealer.end(out)
+    sealed = Buffer.concat(out)
+  })
+  const openMs = await timed(() => { key.openWhole(sealed, data.length) })
+
+  const r3 = (n: number): number => Math.round(n * 1000) / 1000
+  console.log(JSON.stringify({
+    bench: 'sse', storePutCpuUs: Math.round(putMs), storeGetCpuUs: Math.round(getMs), sealCpuUs: Math.round(sealMs), openCpuUs: Math.round(openMs),
+    storePutRatio: r3((putMs - sealMs) / putMs), storeGetRatio: r3((getMs - openMs) / getMs), goalRatio: GOAL,
+  }))
+} finally {
+  rmSync(root, { recursive: true, force: true })
+}
