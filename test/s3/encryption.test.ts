@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import {
@@ -99,6 +99,8 @@ describe('SSE-S3 on objects', () => {
     const region = join(s.dataDir, 'regions', 'us-east-1')
     const files = filesUnder(region)
     assert.ok(files.length > 3)
+    // The region's master key is sealed by the server's sealing key, not by a key of its own beside the data.
+    assert.equal(existsSync(join(region, 'sealing.key')), false, 'the region keeps no key file of its own')
     for (const f of files) assert.equal(readFileSync(f).indexOf(marker), -1, `${f} holds plaintext`)
 
     // The big object is the only blob file whose size fits 300,000 bytes of plaintext in 64 KiB chunks.
