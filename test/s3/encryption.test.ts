@@ -25,6 +25,9 @@ import {
 import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
 import { rawRequest, codeOf } from '../helpers/raw.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+
+const OWNER = '123456789012'
 
 let s: TestServer
 let bucket: string
@@ -114,6 +117,27 @@ describe('SSE-S3 on objects', () => {
     await assert.rejects(got.Body!.transformToByteArray(), 'the body of a tampered object never arrives whole')
     const head = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'big', Range: 'bytes=0-99' }))
     assert.ok(Buffer.from(await head.Body!.transformToByteArray()).equals(body.subarray(0, 100)), 'untouched chunks still read')
+  })
+})
+
+describe('through a Multi-Region Access Point', () => {
+  test('SSE-S3 on PUT, GET and HEAD as on the bucket; KMS refused the same way', async () => {
+    const alias = s.services.mraps.newAlias()
+    s.services.mraps.put({
+      name: 'sse-mrap', alias, owner: OWNER, createdAt: new Date().toISOString(), status: 'READY',
+      publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+      regions: [{ bucket, bucketAccountId: OWNER, region: 'us-east-1', trafficDialPercentage: 100 }],
+    })
+    const arn = mrapArnOf(OWNER, alias)
+    const c = proxiedS3Client(s)
+    const put = await c.send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'through the mrap', ServerSideEncryption: 'AES256' }))
+    assert.equal(put.ServerSideEncryption, 'AES256')
+    const got = await c.send(new GetObjectCommand({ Bucket: arn, Key: 'via-mrap' }))
+    assert.equal(got.ServerSideEncryption, 'AES256')
+    assert.equal(await got.Body!.transformToString(), 'through the mrap')
+    assert.equal((await c.send(new HeadObjectCommand({ Bucket: arn, Key: 'via-mrap' }))).ServerSideEncryption, 'AES256')
+    const kms = await failure(() => c.send(new PutObjectCommand({ Bucket: arn, Key: 'kms-mrap', Body: 'x', ServerSideEncryption: 'aws:kms' })))
+    assert.equal(kms.$metadata.httpStatusCode, 501)
   })
 })
 
