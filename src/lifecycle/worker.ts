@@ -48,7 +48,9 @@ interface Lease { owner: string; token: string; until: number }
 
 export interface PassReport {
   bucket: string
-  skipped?: 'leased' | 'not-due'
+  skipped?: 'leased' | 'not-due' | 'region-not-served'
+  /** The pass failed (a store down, say); the next pass retries from the persisted marker. */
+  error?: string
   deleteMarkers: number
   deletedVersions: number
   deletedObjects: number
@@ -58,6 +60,7 @@ export interface PassReport {
 }
 
 const dayOf = (d: Date) => d.toISOString().slice(0, 10)
+const emptyReport = (bucket: string): PassReport => ({ bucket, deleteMarkers: 0, deletedVersions: 0, deletedObjects: 0, removedMarkers: 0, abortedUploads: 0, protectedSkipped: 0 })
 
 export class LifecycleWorker {
   private timer: NodeJS.Timeout | undefined
@@ -94,13 +97,20 @@ export class LifecycleWorker {
     for (const b of this.core.state.listBuckets()) {
       const cfg = lifecycleOf(b.configs)
       if (!cfg?.rules.some((r) => r.enabled)) continue
-      out.push(await this.passBucket(b, cfg, force))
+      // One bucket's failure must not starve the others: it is reported and retried next pass.
+      try { out.push(await this.passBucket(b, cfg, force)) } catch (e) {
+        this.core.log.warn({ bucket: b.name, err: e }, 'lifecycle pass of a bucket failed')
+        out.push({ ...emptyReport(b.name), error: e instanceof Error ? e.message : String(e) })
+      }
     }
     return out
   }
 
   private async passBucket(b: BucketRecord, cfg: LifecycleConfig, force: boolean): Promise<PassReport> {
-    const report: PassReport = { bucket: b.name, deleteMarkers: 0, deletedVersions: 0, deletedObjects: 0, removedMarkers: 0, abortedUploads: 0, protectedSkipped: 0 }
+    const report = emptyReport(b.name)
+    // A fleet node that does not serve the bucket's region leaves it to one that does.
+    const store = this.core.stores.get(b.region)
+    if (!store) return { ...report, skipped: 'region-not-served' }
     const now = this.core.clock()
     const today = dayOf(now)
     const raw = this.core.state.get(PROGRESS_NS, b.name)
@@ -110,8 +120,6 @@ export class LifecycleWorker {
     const lease = await this.acquire(b.name, now.getTime())
     if (!lease) return { ...report, skipped: 'leased' }
     try {
-      const store = this.core.stores.get(b.region)
-      if (!store) return report
       // An unfinished pass (a crash, a lost lease) resumes from its marker; anything else starts over.
       if (!progress || progress.done) progress = { day: today, done: false }
       await this.versions(b, cfg, store, progress, report, now)

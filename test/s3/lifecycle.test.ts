@@ -255,6 +255,26 @@ describe('S3 lifecycle', () => {
     assert.equal(JSON.parse(state.get('lifecycle.progress', b)!).done, true)
   })
 
+  test('worker: a bucket whose store is down is reported and retried; the other buckets still pass', async () => {
+    const c = client()
+    const down = bucketName('ladown') // sorts before the other bucket: its failure comes first
+    const west = s.client(ADMIN, 'eu-west-1')
+    await west.send(new CreateBucketCommand({ Bucket: down, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
+    const Rules: LifecycleRule[] = [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }]
+    await west.send(new PutBucketLifecycleConfigurationCommand({ Bucket: down, LifecycleConfiguration: { Rules } }))
+    const up = await bucket(false)
+    await putRules(up, Rules)
+    await c.send(new PutObjectCommand({ Bucket: up, Key: 'k', Body: 'x' }))
+    const store = s.app.core.stores.get('eu-west-1')!
+    store.setAvailable!(false)
+    try {
+      offset = 3 * DAY
+      const reports = await s.app.lifecycle.runNow()
+      assert.ok(reports.find((r) => r.bucket === down)!.error)
+      assert.equal(reports.find((r) => r.bucket === up)!.deletedObjects, 1)
+    } finally { offset = 0; store.setAvailable!(true) }
+  })
+
   test('the AWS CLI: put/get/delete-bucket-lifecycle-configuration and a refused one', async () => {
     const box = new CliSandbox('lifecycle-cli')
     try {
