@@ -17,7 +17,7 @@ import { startAfter, walk, type Position } from './listing.js'
 import { MetaDb } from './meta-db.js'
 import { Multipart } from './multipart.js'
 import { cleanAttributes, manifestOf, toVersion, type VersionRow } from './rows.js'
-import { localSealer, regionKeyFrom, type KeySealer, type RegionKey } from './sealed-bytes.js'
+import { localSealer, OpenedBodies, regionKeyFrom, type KeySealer, type RegionKey } from './sealed-bytes.js'
 import { addressedVersion, currentEtag, deleteVersion, readableLatest, writeVersion } from './version-writes.js'
 import { checkCommitCondition } from '../write-condition.js'
 
@@ -49,6 +49,7 @@ export class EmbeddedObjectStore implements ObjectStore {
   private available = true
   private sealer: KeySealer | undefined
   private key: RegionKey | undefined
+  private readonly opened = new OpenedBodies()
 
   constructor(opts: EmbeddedObjectStoreOptions) {
     this.region = opts.region
@@ -168,7 +169,11 @@ export class EmbeddedObjectStore implements ObjectStore {
     }
     if (row.inline !== null) {
       // Decrypted before any byte is sent: a tampered row is an error response, not a cut one.
-      const bytes = this.regionKey().openWhole(row.inline, row.size)
+      let bytes = this.opened.get(row.seq)
+      if (bytes === undefined) {
+        bytes = this.regionKey().openWhole(row.inline, row.size)
+        this.opened.set(row.seq, bytes)
+      }
       return { version, inline: bytes, open: (range) => bufferStream(range ? bytes.subarray(range.start, range.end + 1) : bytes) }
     }
     return { version, open: this.opener(row) }

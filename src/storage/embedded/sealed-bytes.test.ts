@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test'
 import Database from 'better-sqlite3'
 import { bodyOf, getBytes, put } from '../contract/helpers.js'
 import { EmbeddedObjectStore } from './embedded-object-store.js'
-import { CHUNK, HEADER, localSealer, sealedSize } from './sealed-bytes.js'
+import { CHUNK, HEADER, localSealer, OpenedBodies, sealedSize } from './sealed-bytes.js'
 
 const root = mkdtempSync(join(tmpdir(), 'mrap-sealed-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -119,5 +119,18 @@ describe('embedded store: bytes encrypted at rest', () => {
     await again.open()
     assert.equal((await getBytes(again, 'b', 'k')).bytes.toString(), 'secret')
     await again.close()
+  })
+})
+
+describe('opened inline bodies', () => {
+  test('a read serves the same plaintext again without the row; the cache keeps to its byte bound, oldest out first', () => {
+    const c = new OpenedBodies(64 * 100)
+    for (let seq = 1; seq <= 100; seq++) c.set(seq, Buffer.alloc(64, seq))
+    assert.equal(c.get(1)?.[0], 1)
+    c.set(101, Buffer.alloc(64, 101))
+    assert.equal(c.get(2), undefined, 'the least recently used entry went')
+    assert.equal(c.get(1)?.[0], 1, 'a read entry stays')
+    c.set(102, Buffer.alloc(64 * 100))
+    assert.equal(c.get(102), undefined, 'a body too large for the cache is not kept')
   })
 })
