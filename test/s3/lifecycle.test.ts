@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import {
   CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, HeadObjectCommand, GetObjectCommand,
   PutBucketLifecycleConfigurationCommand, GetBucketLifecycleConfigurationCommand, DeleteBucketLifecycleCommand, ListObjectVersionsCommand,
-  CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutBucketReplicationCommand,
+  CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutBucketReplicationCommand, PutBucketPolicyCommand,
   type LifecycleRule, type S3Client,
 } from '@aws-sdk/client-s3'
 import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '../helpers/server.js'
@@ -81,6 +81,24 @@ describe('S3 lifecycle', () => {
     const vsc = await c.send(new PutBucketLifecycleConfigurationCommand({ Bucket: b, TransitionDefaultMinimumObjectSize: 'varies_by_storage_class', LifecycleConfiguration: { Rules: [rules[0]!] } }))
     assert.equal(vsc.TransitionDefaultMinimumObjectSize, 'varies_by_storage_class')
     assert.equal((await c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: b }))).TransitionDefaultMinimumObjectSize, 'varies_by_storage_class')
+  })
+
+  test('authorized by s3:PutLifecycleConfiguration (Delete too) and s3:GetLifecycleConfiguration', async () => {
+    const c = client()
+    const b = await bucket(false)
+    await putRules(b, [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }])
+    // "Actions, resources, and condition keys for Amazon S3": DeleteBucketLifecycle needs s3:PutLifecycleConfiguration.
+    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
+      { Effect: 'Deny', Principal: '*', Action: 's3:PutLifecycleConfiguration', Resource: `arn:aws:s3:::${b}` },
+    ] }) }))
+    assert.equal((await failure(() => putRules(b, [{ ID: 'r', Status: 'Disabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }]))).name, 'AccessDenied')
+    assert.equal((await failure(() => c.send(new DeleteBucketLifecycleCommand({ Bucket: b })))).name, 'AccessDenied')
+    assert.equal((await c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: b }))).Rules?.[0]?.Status, 'Enabled')
+    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
+      { Effect: 'Deny', Principal: '*', Action: 's3:GetLifecycleConfiguration', Resource: `arn:aws:s3:::${b}` },
+    ] }) }))
+    assert.equal((await failure(() => c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: b })))).name, 'AccessDenied')
+    await c.send(new DeleteBucketLifecycleCommand({ Bucket: b }))
   })
 
   test('validation: S3\'s codes for each malformed configuration', async () => {
