@@ -19,7 +19,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketEncryptionCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, PutBucketPolicyCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketEncryptionCommand,
   GetBucketEncryptionCommand, GetObjectCommand, HeadObjectCommand, PutBucketEncryptionCommand, PutObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
@@ -117,6 +117,26 @@ describe('SSE-S3 on objects', () => {
     await assert.rejects(got.Body!.transformToByteArray(), 'the body of a tampered object never arrives whole')
     const head = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'big', Range: 'bytes=0-99' }))
     assert.ok(Buffer.from(await head.Body!.transformToByteArray()).equals(body.subarray(0, 100)), 'untouched chunks still read')
+  })
+})
+
+describe('a bucket policy that requires SSE-S3', () => {
+  // The policy of "Protecting data with server-side encryption" examples: deny a PutObject whose
+  // s3:x-amz-server-side-encryption is not AES256 (a missing header included: StringNotEquals on
+  // an absent key matches).
+  test('a PUT without the header is denied, one with AES256 is stored', async () => {
+    const c = s.client()
+    const b = bucketName('sse-pol')
+    await c.send(new CreateBucketCommand({ Bucket: b }))
+    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'DenyUnencrypted', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/*`,
+        Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } } }],
+    }) }))
+    const bare = await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'bare', Body: 'x' })))
+    assert.equal(bare.$metadata.httpStatusCode, 403)
+    const ok = await c.send(new PutObjectCommand({ Bucket: b, Key: 'sealed', Body: 'x', ServerSideEncryption: 'AES256' }))
+    assert.equal(ok.ServerSideEncryption, 'AES256')
   })
 })
 
