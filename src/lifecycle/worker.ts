@@ -27,7 +27,7 @@ import { S3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { ObjectStore, ObjectVersion } from '../storage/types.js'
 import { dueAt, lifecycleOf, matches, type LifecycleConfig } from '../s3/lifecycle.js'
-import { protection } from '../s3/ops/object-lock.js'
+import { protection, serialized } from '../s3/ops/object-lock.js'
 
 export const LEASE_NS = 'lifecycle.lease'
 export const PROGRESS_NS = 'lifecycle.progress'
@@ -236,7 +236,12 @@ export class LifecycleWorker {
   }
 
   /** Deletes a version permanently unless Object Lock protects it (read afresh: a listing may omit lock fields). */
-  private async deleteVersion(b: BucketRecord, store: ObjectStore, v: ObjectVersion, r: PassReport, nowMs: number): Promise<boolean> {
+  private deleteVersion(b: BucketRecord, store: ObjectStore, v: ObjectVersion, r: PassReport, nowMs: number): Promise<boolean> {
+    // In line with PutObjectRetention/LegalHold on this key, so a hold set while we look is not missed.
+    return serialized(b, v.key, () => this.deleteUnprotected(b, store, v, r, nowMs))
+  }
+
+  private async deleteUnprotected(b: BucketRecord, store: ObjectStore, v: ObjectVersion, r: PassReport, nowMs: number): Promise<boolean> {
     let fresh: ObjectVersion
     try { fresh = (await store.getObject(b.name, v.key, v.versionId)).version } catch (e) {
       if (e instanceof S3Error && e.code === 'MethodNotAllowed') fresh = v // a delete marker, never protected
