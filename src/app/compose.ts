@@ -37,6 +37,7 @@ import { LatencyTable } from '../routing/latency.js'
 import { mrapHandler } from '../mrap/data-plane.js'
 import { startReplication, type ReplicationService } from '../replication/index.js'
 import { LifecycleWorker } from '../lifecycle/worker.js'
+import { AccessLog } from '../s3/access-log.js'
 import { NO_REPLICATION, type Core, type ServerConfig } from '../core/core.js'
 
 export { StartupError }
@@ -48,6 +49,8 @@ export interface App {
   replication: ReplicationService
   /** Applies buckets' lifecycle rules on a timer; `runNow()` for a pass on demand. */
   lifecycle: LifecycleWorker
+  /** Server access log records, delivered to target buckets on a timer, on shutdown, or at `flush()`. */
+  accessLog: AccessLog
   close(): Promise<void>
 }
 
@@ -225,14 +228,18 @@ export async function createApp(opts: CoreOptions): Promise<App> {
   await core.identities.pruneSessions(core.clock())
   const lifecycle = new LifecycleWorker(core, { owner: nodeId(opts.config.dataDir) })
   lifecycle.start()
+  const accessLog = new AccessLog(core)
+  accessLog.start()
   const control = createControlHandler(core)
   const handlers: HandlerTable = { mrap: mrapHandler(core), control, ec2: ec2Handler(core), ...iamHandlers(core) }
   return {
-    core, handlers, replication, lifecycle,
+    core, handlers, replication, lifecycle, accessLog,
     close: async () => {
       control.close()
       core.health.stop()
       await lifecycle.stop()
+      // Before the stores close: the last batch is written to its target buckets.
+      await accessLog.stop()
       await replication.stop()
       for (const store of core.stores.values()) await store.close()
       await core.state.close()

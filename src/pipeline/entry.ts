@@ -22,6 +22,7 @@ import { authenticateRequest, principalOf } from './credentials.js'
 import { executeS3 } from './execute.js'
 import { addCorsHeaders, answerPreflight } from '../s3/cors.js'
 import { postObject } from './post-object.js'
+import { resourceOf, type AccessLog } from '../s3/access-log.js'
 
 const MAX_KEY_BYTES = 1024
 
@@ -29,6 +30,8 @@ const MAX_KEY_BYTES = 1024
 export interface Frontage {
   core: Core
   handlers: HandlerTable
+  /** Server access logging (s3/access-log.ts); absent in harnesses that run no delivery. */
+  accessLog?: AccessLog
 }
 
 export async function handleRequest(app: Frontage, req: IncomingMessage, res: ServerResponse, origin: Origin): Promise<void> {
@@ -81,7 +84,26 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
   if (sending) await sending
   const ms = performance.now() - started
   s.metrics.observe(service, info.op ?? 'unknown', result.status, ms / 1000)
+  if (app.accessLog && s3Target && info.bucket !== undefined) logAccess(app.accessLog, req, view, origin, info, result, { requestId, hostId, ms })
   if (log.isLevelEnabled('info')) log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
+}
+
+/** One record for the bucket's server access log (dropped at once when the bucket does not log). */
+function logAccess(log: AccessLog, req: IncomingMessage, view: HttpRequestView, origin: Origin, info: Record<string, string | undefined>, result: WireResult, r: { requestId: string; hostId: string; ms: number }): void {
+  const auth = header(req.headers, 'authorization')
+  const presigned = /(^|&)X-Amz-Signature=/.test(view.rawQuery)
+  const tls = (req.socket as { getCipher?: () => { standardName?: string; name?: string } | undefined; getProtocol?: () => string | null })
+  const length = result.headers['content-length']
+  log.record({
+    bucket: info.bucket!, time: new Date(), remoteIp: origin.vpc?.sourceIp ?? origin.sourceIp, requester: info.principal === '*' ? undefined : info.principal,
+    requestId: r.requestId, hostId: r.hostId, method: view.method, resource: resourceOf(info.op, view.rawQuery), key: info.key,
+    uri: req.url ?? '/', httpVersion: req.httpVersion, status: result.status, errorCode: info.error,
+    bytesSent: view.method !== 'HEAD' && length !== undefined ? Number(length) : undefined, totalMs: r.ms,
+    referer: header(req.headers, 'referer'), userAgent: header(req.headers, 'user-agent'), versionId: result.headers['x-amz-version-id'],
+    signatureVersion: auth?.startsWith('AWS4-') || presigned ? 'SigV4' : undefined,
+    authType: auth !== undefined ? 'AuthHeader' : presigned ? 'QueryString' : undefined,
+    cipherSuite: tls.getCipher?.()?.name, tlsVersion: tls.getProtocol?.() ?? undefined, hostHeader: header(req.headers, 'host'),
+  })
 }
 
 /** The service handler for a non-S3 target, or undefined for the S3 data plane. */

@@ -12,7 +12,7 @@ export type OperationName =
   | 'GetBucketTagging' | 'PutBucketTagging' | 'DeleteBucketTagging'
   | 'GetPublicAccessBlock' | 'PutPublicAccessBlock' | 'DeletePublicAccessBlock'
   | 'GetBucketReplication' | 'PutBucketReplication' | 'DeleteBucketReplication'
-  | 'GetBucketAcl' | 'DeleteObjects'
+  | 'GetBucketAcl' | 'DeleteObjects' | 'GetBucketLogging' | 'PutBucketLogging'
   | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PostObject'
   | 'GetBucketLifecycleConfiguration' | 'PutBucketLifecycleConfiguration' | 'DeleteBucketLifecycle'
   | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
@@ -57,6 +57,7 @@ const BUCKET_TABLE: Row[] = [
   ['GET', 'replication', 'GetBucketReplication', 'none'], ['PUT', 'replication', 'PutBucketReplication', 'xml'], ['DELETE', 'replication', 'DeleteBucketReplication', 'none'],
   ['GET', 'location', 'GetBucketLocation', 'none'], ['GET', 'versions', 'ListObjectVersions', 'none'],
   ['GET', 'uploads', 'ListMultipartUploads', 'none'], ['GET', 'acl', 'GetBucketAcl', 'none'],
+  ['GET', 'logging', 'GetBucketLogging', 'none'], ['PUT', 'logging', 'PutBucketLogging', 'xml'],
   ['POST', 'delete', 'DeleteObjects', 'xml'],
   ['GET', 'object-lock', 'GetObjectLockConfiguration', 'none'], ['PUT', 'object-lock', 'PutObjectLockConfiguration', 'xml'],
   ['PUT', null, 'CreateBucket', 'xml'], ['DELETE', null, 'DeleteBucket', 'none'], ['HEAD', null, 'HeadBucket', 'none'],
@@ -148,6 +149,8 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
     case 'GetBucketReplication': return ['s3:GetReplicationConfiguration']
     case 'PutBucketReplication': case 'DeleteBucketReplication': return ['s3:PutReplicationConfiguration']
     case 'GetBucketAcl': return ['s3:GetBucketAcl']
+    case 'GetBucketLogging': return ['s3:GetBucketLogging']
+    case 'PutBucketLogging': return ['s3:PutBucketLogging']
     // Delete included, as for lifecycle (Actions, resources, and condition keys for Amazon S3).
     case 'GetBucketEncryption': return ['s3:GetEncryptionConfiguration']
     case 'PutBucketEncryption': case 'DeleteBucketEncryption': return ['s3:PutEncryptionConfiguration']

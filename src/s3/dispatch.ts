@@ -8,6 +8,7 @@ import * as bucket from './ops/bucket.js'
 import * as config from './ops/bucket-config.js'
 import * as object from './ops/object.js'
 import * as attributes from './ops/attributes.js'
+import * as logging from './ops/logging.js'
 import * as list from './ops/list.js'
 import * as mpu from './ops/multipart.js'
 import * as tagging from './ops/tagging.js'
@@ -71,6 +72,8 @@ const BUCKET: Record<BucketOperation, Handler<BucketRequest>> = {
   ListMultipartUploads: mpu.listMultipartUploads,
   DeleteObjects: deleteObjects,
   GetObjectLockConfiguration: lock.getObjectLockConfiguration,
+  GetBucketLogging: logging.getBucketLogging,
+  PutBucketLogging: logging.putBucketLogging,
   PutObjectLockConfiguration: lock.putObjectLockConfiguration,
 }
 

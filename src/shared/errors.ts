@@ -75,6 +75,9 @@ export const S3_ERRORS = {
   PermanentRedirect: { status: 301, message: 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.' },
   PreconditionFailed: { status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
   // A conditional write another write to the key overtook (PutObject / CompleteMultipartUpload, S3 Error Responses).
+  // Server access logging's target (PutBucketLogging, S3 Error Responses).
+  InvalidTargetBucketForLogging: { status: 400, message: 'The target bucket for logging does not exist, is not owned by you, or does not have the appropriate grants for the log-delivery group.' },
+  CrossLocationLoggingProhibited: { status: 403, message: 'Cross-location logging not allowed. Buckets in one geographic location cannot log information to a bucket in another location.' },
   ConditionalRequestConflict: { status: 409, message: 'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.' },
   RequestHeaderSectionTooLarge: { status: 400, message: 'Your request header section exceeds the maximum allowed size.' },
   RequestTimeTooSkewed: { status: 403, message: 'The difference between the request time and the current time is too large.' },
