@@ -178,7 +178,8 @@ export class LifecycleWorker {
   }
 
   /** One key's versions, newest first. */
-  private async key(b: BucketRecord, cfg: LifecycleConfig, store: ObjectStore, versions: ObjectVersion[], r: PassReport, now: Date): Promise<void> {
+  private async key(b: BucketRecord, cfg: LifecycleConfig, store: ObjectStore, listed: ObjectVersion[], r: PassReport, now: Date): Promise<void> {
+    let versions = listed
     const key = versions[0]!.key
     const nowMs = now.getTime()
     const rules = cfg.rules.filter((x) => x.enabled && key.startsWith(x.filter.prefix))
@@ -195,14 +196,17 @@ export class LifecycleWorker {
       r.deletedObjects++
       return
     }
-    const remaining = [...versions]
     if (current.isLatest && !current.isDeleteMarker && this.expired(rules, await withTags(current), nowMs)) {
       // Without a version id: a marker on top, which Object Lock never prevents (as DeleteObject).
       const res = await store.deleteObject(b.name, key, { versioning: b.versioning })
       await this.core.replication.deleted(b, key, res)
       r.deleteMarkers++
-      return
+      // Suspended: the marker replaced a null current version; the listing no longer says what is left.
+      if (current.versionId === 'null' || res.versionId === undefined) return
+      // The older noncurrent versions are judged in the same pass, under the new marker.
+      versions = [{ ...current, versionId: res.versionId, isDeleteMarker: true, lastModified: now }, ...versions]
     }
+    const remaining = [...versions]
     // Noncurrent versions: versions[i] became noncurrent when versions[i-1] was written.
     let newerNoncurrent = 0
     for (let i = 1; i < versions.length; i++) {

@@ -192,21 +192,23 @@ describe('S3 lifecycle', () => {
     assert.equal(r1.deletedVersions, 2)
     let l = await versionsOf(b)
     assert.equal(l.versions.length, 2)
-    // Day 4: v4 is expired: a delete marker on top, nothing deleted.
+    // Day 4: v4 is expired: a delete marker on top. In the same pass v4 is the newest noncurrent
+    // version (kept, and noncurrent only since now) and v3 goes.
     const r2 = await passAfter(4, b)
     assert.equal(r2.deleteMarkers, 1)
+    assert.equal(r2.deletedVersions, 1)
     l = await versionsOf(b)
     assert.equal(l.markers.length, 1)
-    assert.equal(l.versions.length, 2)
+    assert.deepEqual(l.versions.map((v) => v.IsLatest), [false])
     assert.equal((await failure(() => c.send(new GetObjectCommand({ Bucket: b, Key: 'k' })))).$metadata.httpStatusCode, 404)
-    // Without NewerNoncurrentVersions: v4 (noncurrent since the marker's time) and v3 both go, which
-    // leaves the marker alone, and ExpiredObjectDeleteMarker removes it in the same pass.
+    // Without NewerNoncurrentVersions, v4 goes (a day has passed since the marker made it
+    // noncurrent); that leaves the marker alone, and ExpiredObjectDeleteMarker removes it in the same pass.
     await putRules(b, [
       { ID: 'nc', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
       { ID: 'dm', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { ExpiredObjectDeleteMarker: true } },
     ])
     const r3 = await passAfter(6, b)
-    assert.equal(r3.deletedVersions, 2)
+    assert.equal(r3.deletedVersions, 1)
     assert.equal(r3.removedMarkers, 1)
     l = await versionsOf(b)
     assert.deepEqual([l.versions.length, l.markers.length], [0, 0])
