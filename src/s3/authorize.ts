@@ -107,7 +107,14 @@ function amzHeaders(h: IncomingHttpHeaders): Record<string, string> {
 
 export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, principal: AuthzPrincipal, timeMs = s.clock().getTime()): S3RequestFacts {
   const facts = requestFacts(input.origin, input.auth, principal, timeMs)
-  facts.amzHeaders = amzHeaders(input.headers)
+  const headers = amzHeaders(input.headers)
+  facts.amzHeaders = headers
+  // s3:if-none-match and s3:if-match, the keys a bucket policy enforces conditional writes with
+  // ("Enforce conditional writes on Amazon S3 buckets",
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html).
+  if (input.op.name === 'PutObject' || input.op.name === 'CompleteMultipartUpload') {
+    for (const n of ['if-none-match', 'if-match']) { const v = input.headers[n]; if (typeof v === 'string') headers[n] = v }
+  }
   const q = input.query
   if (input.op.name === 'ListObjects' || input.op.name === 'ListObjectsV2' || input.op.name === 'ListObjectVersions') {
     facts.prefix = q.get('prefix') ?? ''

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import {
   CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
-  PutBucketVersioningCommand, PutObjectCommand, UploadPartCommand,
+  PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { startTestServer, bucketName, failure, type TestServer } from '../helpers/server.js'
 import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
@@ -149,6 +149,23 @@ describe('conditional writes', () => {
     for (const r of results) {
       if (r.status === 'rejected') assert.ok([409, 412].includes((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode))
     }
+  })
+
+  test('a bucket policy enforcing conditional writes reads s3:if-none-match and s3:if-match', async () => {
+    // "Enforce conditional writes on Amazon S3 buckets", https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html:
+    // a Deny of s3:PutObject under "Null": {"s3:if-none-match": "true"} refuses uploads without the header.
+    const c = s.client()
+    const b = bucketName('condpol')
+    await c.send(new CreateBucketCommand({ Bucket: b }))
+    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
+      { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/create-only/*`, Condition: { Null: { 's3:if-none-match': 'true' } } },
+      { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/cas/*`, Condition: { Null: { 's3:if-match': 'true' } } },
+    ] }) }))
+    assert.equal((await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'create-only/a', Body: 'x' })))).name, 'AccessDenied')
+    await c.send(new PutObjectCommand({ Bucket: b, Key: 'create-only/a', Body: 'x', IfNoneMatch: '*' }))
+    // The first version of a compare-and-swap key cannot be written at all: If-Match needs a current version.
+    assert.equal((await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'cas/k', Body: 'x' })))).name, 'AccessDenied')
+    assert.equal((await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'cas/k', Body: 'x', IfMatch: md5('x') })))).name, 'NoSuchKey')
   })
 
   test('through the MRAP: If-None-Match: * creates once, then 412', async () => {
