@@ -177,7 +177,7 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
       store.shareSidecar(new PgSidecar((state as PgStateStore).pool, store.region))
     }
     // An embedded region's master key is sealed by the server's key, so its data dir alone reveals nothing.
-    if (store instanceof EmbeddedObjectStore) store.sealWith(sealer)
+    if (store instanceof EmbeddedObjectStore) store.sealWith(sealer, log)
     await store.open()
     stores.set(store.region, store)
   }

@@ -18,6 +18,7 @@ import { MetaDb } from './meta-db.js'
 import { Multipart } from './multipart.js'
 import { cleanAttributes, manifestOf, toVersion, type VersionRow } from './rows.js'
 import { localSealer, OpenedBodies, regionKeyFrom, type KeySealer, type RegionKey } from './sealed-bytes.js'
+import { encryptExisting, plaintextLeft } from './encrypt-existing.js'
 import { addressedVersion, currentEtag, deleteVersion, readableLatest, writeVersion } from './version-writes.js'
 import { checkCommitCondition } from '../write-condition.js'
 
@@ -35,6 +36,19 @@ export interface EmbeddedObjectStoreOptions {
    * store keeps a key file of its own in `dir` (tests, tools).
    */
   sealer?: KeySealer
+  /** Where open() reports the one-time encryption of an older data dir; default stderr. */
+  log?: StoreLog
+  /** Runs after each committed step of that encryption (tests stop it there, as a crash would). */
+  onEncryptStep?: (done: number) => void
+}
+
+/** The slice of a pino logger the store uses. */
+export interface StoreLog {
+  info(fields: object, msg: string): void
+}
+
+const STDERR_LOG: StoreLog = {
+  info: (fields, msg) => { process.stderr.write(`${msg} ${JSON.stringify(fields)}\n`) },
 }
 
 export const DEFAULT_INLINE_THRESHOLD = 64 * 1024
@@ -48,6 +62,8 @@ export class EmbeddedObjectStore implements ObjectStore {
   private meta: MetaDb | undefined
   private available = true
   private sealer: KeySealer | undefined
+  private log: StoreLog
+  private readonly onEncryptStep: ((done: number) => void) | undefined
   private key: RegionKey | undefined
   private readonly opened = new OpenedBodies()
 
@@ -56,16 +72,22 @@ export class EmbeddedObjectStore implements ObjectStore {
     this.dir = opts.dir
     this.inlineThreshold = opts.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD
     this.sealer = opts.sealer
+    this.log = opts.log ?? STDERR_LOG
+    this.onEncryptStep = opts.onEncryptStep
     this.blobs = new BlobFiles(opts.dir, () => this.regionKey())
     this.multipart = new Multipart(() => this.live(), this.blobs)
   }
 
   /** The server's sealing key, for a store made before the key was known; before open(). */
-  sealWith(sealer: KeySealer): void {
+  sealWith(sealer: KeySealer, log?: StoreLog): void {
     this.sealer = sealer
+    if (log) this.log = log
   }
 
-  /** Opens the database and removes what a crash left: tmp/ files and blobs no row references. */
+  /**
+   * Opens the database and removes what a crash left: tmp/ files and blobs no row references.
+   * Bodies an mrap older than encryption at rest wrote are encrypted here, before the store serves.
+   */
   async open(): Promise<void> {
     if (this.meta) return
     await mkdir(this.dir, { recursive: true })
@@ -78,6 +100,10 @@ export class EmbeddedObjectStore implements ObjectStore {
       const onDisk = await this.blobs.prepare()
       const referenced = meta.referencedBlobs()
       await this.blobs.remove(onDisk.filter((id) => !referenced.has(id)))
+      if (plaintextLeft(meta.db)) {
+        const done = await encryptExisting(meta.db, this.key, this.blobs, this.onEncryptStep)
+        this.log.info({ region: this.region, ...done }, 'embedded store: encrypted the bodies written before encryption at rest')
+      }
     } catch (err) {
       meta.close()
       throw err

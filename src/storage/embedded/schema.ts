@@ -9,7 +9,11 @@
  */
 import type Database from 'better-sqlite3'
 
-type Migration = (db: Database.Database) => void
+/** `from` is the version the database had when this open began (0 for a new one). */
+type Migration = (db: Database.Database, from: number) => void
+
+/** The first version whose bodies are encrypted at rest (the step that added the master key). */
+const FIRST_SEALED_VERSION = 3
 
 /** Index i migrates from version i to i + 1. Append only; never edit a released step. */
 const MIGRATIONS: Migration[] = [
@@ -84,6 +88,27 @@ const MIGRATIONS: Migration[] = [
     // The region's master key, sealed by the server's sealing key (sealed-bytes.ts).
     db.exec('CREATE TABLE keys (name TEXT PRIMARY KEY, sealed TEXT NOT NULL)')
   },
+  (db, from) => {
+    // What an mrap older than encryption at rest wrote in the clear, for open() to encrypt before
+    // the store serves (encrypt-existing.ts). Listed in the transaction that moves the database
+    // past FIRST_SEALED_VERSION, so no plaintext body goes unlisted. A blob has one owner (a version
+    // row: its blob or a manifest entry; or an open upload's part); owners are kept to rewrite
+    // their reference without scanning every manifest.
+    db.exec(`
+      CREATE TABLE plaintext_rows (seq INTEGER PRIMARY KEY);
+      CREATE TABLE plaintext_blobs (blob TEXT NOT NULL, seq INTEGER, upload_id TEXT, part_number INTEGER);
+      CREATE INDEX plaintext_blobs_by_blob ON plaintext_blobs (blob);
+    `)
+    if (from >= FIRST_SEALED_VERSION) return
+    db.exec(`
+      INSERT INTO plaintext_rows SELECT seq FROM versions WHERE inline IS NOT NULL;
+      INSERT INTO plaintext_blobs (blob, seq) SELECT blob, seq FROM versions WHERE blob IS NOT NULL;
+      INSERT INTO plaintext_blobs (blob, seq) SELECT json_extract(j.value, '$.blob'), seq
+        FROM versions, json_each(versions.manifest) AS j WHERE manifest IS NOT NULL;
+      INSERT INTO plaintext_blobs (blob, upload_id, part_number) SELECT blob, upload_id, part_number FROM parts;
+      INSERT INTO counters VALUES ('vacuum_after_encrypting', 1);
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -94,12 +119,14 @@ export function migrate(db: Database.Database): void {
   if (current > SCHEMA_VERSION) {
     throw new Error(`metadata schema ${current} is newer than this mrap supports (${SCHEMA_VERSION})`)
   }
-  for (let v = current; v < SCHEMA_VERSION; v++) {
-    const step = MIGRATIONS[v]
-    if (!step) throw new Error(`missing migration ${v}`)
-    db.transaction(() => {
-      step(db)
+  // One transaction for the whole chain: a step that reads `from` (the plaintext listing) must
+  // never see a database a crash left half way through the chain.
+  db.transaction(() => {
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v]
+      if (!step) throw new Error(`missing migration ${v}`)
+      step(db, current)
       db.pragma(`user_version = ${v + 1}`)
-    })()
-  }
+    }
+  })()
 }
