@@ -168,6 +168,22 @@ describe('conditional writes', () => {
     assert.equal((await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'cas/k', Body: 'x', IfMatch: md5('x') })))).name, 'NoSuchKey')
   })
 
+  test('If-Match needs s3:GetObject as well as s3:PutObject', async () => {
+    // "To perform a conditional write with the HTTP If-Match header, you must have the s3:PutObject
+    // and s3:GetObject permissions" (conditional-writes.html).
+    const c = s.client()
+    const b = bucketName('condget')
+    await c.send(new CreateBucketCommand({ Bucket: b }))
+    const v = await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'one' }))
+    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
+      { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` },
+    ] }) }))
+    assert.equal((await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'two', IfMatch: v.ETag })))).name, 'AccessDenied')
+    // If-None-Match needs s3:PutObject only, and a plain PUT still works.
+    await c.send(new PutObjectCommand({ Bucket: b, Key: 'new', Body: 'x', IfNoneMatch: '*' }))
+    await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'three' }))
+  })
+
   test('through the MRAP: If-None-Match: * creates once, then 412', async () => {
     const east = bucketName('condeast')
     await s.client().send(new CreateBucketCommand({ Bucket: east }))

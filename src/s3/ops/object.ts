@@ -74,6 +74,9 @@ export async function writeCondition(req: ObjectRequest, key: string = req.key):
   const im = header(req.headers, 'if-match')
   if (inm === undefined && im === undefined) return undefined
   if (inm !== undefined && inm.trim() !== '*') throw notImplemented('If-None-Match')
+  // "To perform a conditional write with the HTTP If-Match header, you must have the s3:PutObject
+  // and s3:GetObject permissions" (conditional-writes.html): the ETag comparison reads the object.
+  if (im !== undefined && !req.allowed('s3:GetObject', key)) throw s3Error('AccessDenied')
   let current: ObjectVersion | undefined
   try { current = (await storeOf(req).getObject(req.bucket.name, key)).version } catch (e) {
     if (!(e instanceof S3Error) || e.code !== 'NoSuchKey') throw e
