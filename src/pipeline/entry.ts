@@ -23,6 +23,7 @@ import { executeS3 } from './execute.js'
 import { addCorsHeaders, answerPreflight } from '../s3/cors.js'
 import { postObject } from './post-object.js'
 import { resourceOf, type AccessLog } from '../s3/access-log.js'
+import { mrapArn } from '../mrap/registry.js'
 
 const MAX_KEY_BYTES = 1024
 
@@ -84,16 +85,18 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
   if (sending) await sending
   const ms = performance.now() - started
   s.metrics.observe(service, info.op ?? 'unknown', result.status, ms / 1000)
-  if (app.accessLog && s3Target && info.bucket !== undefined) logAccess(app.accessLog, req, view, origin, info, result, { requestId, hostId, ms })
+  // Direct requests and those an MRAP routed to a bucket (info.mrap, info.bucket: the bucket that served it).
+  if (app.accessLog && (s3Target || info.mrap !== undefined) && info.bucket !== undefined) logAccess(s, app.accessLog, req, view, origin, info, result, { requestId, hostId, ms })
   if (log.isLevelEnabled('info')) log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
 }
 
 /** One record for the bucket's server access log (dropped at once when the bucket does not log). */
-function logAccess(log: AccessLog, req: IncomingMessage, view: HttpRequestView, origin: Origin, info: Record<string, string | undefined>, result: WireResult, r: { requestId: string; hostId: string; ms: number }): void {
+function logAccess(s: Core, log: AccessLog, req: IncomingMessage, view: HttpRequestView, origin: Origin, info: Record<string, string | undefined>, result: WireResult, r: { requestId: string; hostId: string; ms: number }): void {
   const auth = header(req.headers, 'authorization')
   const presigned = /(^|&)X-Amz-Signature=/.test(view.rawQuery)
   const tls = (req.socket as { getCipher?: () => { standardName?: string; name?: string } | undefined; getProtocol?: () => string | null })
   const length = result.headers['content-length']
+  const mrap = info.mrap !== undefined ? s.mraps.byAlias(info.mrap) : undefined
   log.record({
     bucket: info.bucket!, time: new Date(), remoteIp: origin.vpc?.sourceIp ?? origin.sourceIp, requester: info.principal === '*' ? undefined : info.principal,
     requestId: r.requestId, hostId: r.hostId, method: view.method, resource: resourceOf(info.op, view.rawQuery), key: info.key,
@@ -103,6 +106,7 @@ function logAccess(log: AccessLog, req: IncomingMessage, view: HttpRequestView, 
     signatureVersion: auth?.startsWith('AWS4-') || presigned ? 'SigV4' : undefined,
     authType: auth !== undefined ? 'AuthHeader' : presigned ? 'QueryString' : undefined,
     cipherSuite: tls.getCipher?.()?.name, tlsVersion: tls.getProtocol?.() ?? undefined, hostHeader: header(req.headers, 'host'),
+    accessPointArn: mrap ? mrapArn(mrap, s.world.partition) : undefined,
   })
 }
 

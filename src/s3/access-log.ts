@@ -43,6 +43,8 @@ export interface AccessEvent {
   cipherSuite?: string | undefined
   tlsVersion?: string | undefined
   hostHeader?: string | undefined
+  /** The Multi-Region Access Point a request came through. */
+  accessPointArn?: string | undefined
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
@@ -65,7 +67,7 @@ export function formatRecord(owner: string, e: AccessEvent): string {
     quoted(`${e.method} ${e.uri} HTTP/${e.httpVersion}`), e.status, field(e.errorCode), field(e.bytesSent || undefined), field(e.objectSize),
     Math.round(e.totalMs), field(undefined), quoted(e.referer), quoted(e.userAgent), field(e.versionId), e.hostId,
     field(e.signatureVersion), field(e.cipherSuite), field(e.authType), field(e.hostHeader), field(e.tlsVersion),
-    field(undefined), field(undefined),
+    field(e.accessPointArn), field(undefined),
   ].join(' ')
 }
 

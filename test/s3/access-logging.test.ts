@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { startTestServer, bucketName, failure, ADMIN, PARTNER_ADMIN, testWorld, type TestServer } from '../helpers/server.js'
 import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
+import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
 
 const OWNER_ARN = 'arn:aws:iam::123456789012:user/admin'
 const KEY_FORMAT = /^batch\/\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9A-F]{16}$/
@@ -123,6 +124,28 @@ describe('bucket logging', () => {
     // Nothing new: the next flush writes no object.
     await s.app.accessLog.flush()
     assert.equal((await logLines(s, target, 'batch/')).keys.length, 1)
+  })
+
+  test('a request through an MRAP is logged by the bucket that served it, with the MRAP in the Access Point ARN field', async () => {
+    const c = s.client()
+    const east = bucketName('mraplog')
+    await c.send(new CreateBucketCommand({ Bucket: east }))
+    await c.send(new PutBucketLoggingCommand({ Bucket: east, BucketLoggingStatus: { LoggingEnabled: { TargetBucket: target, TargetPrefix: 'mrap/' } } }))
+    const alias = s.services.mraps.newAlias()
+    s.services.mraps.put({
+      name: 'log-mrap', alias, owner: '123456789012', createdAt: new Date().toISOString(), status: 'READY',
+      publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+      regions: [{ bucket: east, bucketAccountId: '123456789012', region: 'us-east-1', trafficDialPercentage: 100 }],
+    })
+    const arn = mrapArnOf('123456789012', alias)
+    await proxiedS3Client(s).send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'x' }))
+    await s.app.accessLog.flush()
+    const { lines } = await logLines(s, target, 'mrap/')
+    const rec = lines.map(fields).find((f) => f[7] === 'via-mrap')
+    assert.ok(rec, lines.join('\n'))
+    assert.equal(rec[1], east)
+    assert.equal(rec[6], 'REST.PUT.OBJECT')
+    assert.equal(rec[24], arn)
   })
 
   test('the AWS CLI: put-bucket-logging, get-bucket-logging, and its refusal of a missing target', async () => {
