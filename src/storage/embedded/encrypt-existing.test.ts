@@ -59,7 +59,7 @@ const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex')
 interface Expected { key: string; versionId: string; etag: string; bytes: Buffer; checksums: string }
 
 /** An old-format data dir: `inline` small objects, `files` file objects, one multipart object, one open upload. */
-function writeOldDataDir(dir: string, n: { inline: number; files: number }): { objects: Expected[]; uploadId: string; parts: Buffer[] } {
+function writeOldDataDir(dir: string, n: { inline: number; files: number; manifestParts?: number }): { objects: Expected[]; uploadId: string; parts: Buffer[] } {
   mkdirSync(join(dir, 'blobs'), { recursive: true })
   const db = new Database(join(dir, 'meta.db'))
   db.pragma('journal_mode = WAL')
@@ -91,10 +91,9 @@ function writeOldDataDir(dir: string, n: { inline: number; files: number }): { o
       const data = body(i === 0 ? MiB + 5 : 70 * KiB + i, i + 1000)
       add(`file/${i}`, data, { blob: blobFile(data) })
     }
-    const p1 = body(5 * MiB, 7)
-    const p2 = body(3000, 8)
-    const manifest = [p1, p2].map((p, i) => ({ partNumber: i + 1, size: p.length, etag: md5(p), checksums: {}, blob: blobFile(p) }))
-    add('multipart', Buffer.concat([p1, p2]), { manifest: JSON.stringify(manifest) }, `${md5(Buffer.concat([p1, p2].map((p) => Buffer.from(md5(p), 'hex'))))}-2`)
+    const ps = n.manifestParts === undefined ? [body(5 * MiB, 7), body(3000, 8)] : Array.from({ length: n.manifestParts }, (_, i) => body(1000, 100 + i))
+    const manifest = ps.map((p, i) => ({ partNumber: i + 1, size: p.length, etag: md5(p), checksums: {}, blob: blobFile(p) }))
+    add('multipart', Buffer.concat(ps), { manifest: JSON.stringify(manifest) }, `${md5(Buffer.concat(ps.map((p) => Buffer.from(md5(p), 'hex'))))}-${ps.length}`)
   })()
   const uploadId = 'open-upload-id'
   const parts = [body(5 * MiB, 21), body(1234, 22)]
@@ -161,6 +160,23 @@ describe('a data dir from before encryption at rest', () => {
     assert.equal(logged.length, 1, 'nothing converted twice')
     await assertAllReadable(again, old.objects)
     await again.close()
+  })
+
+  test('a manifest of more parts than one group, and a file already missing before the upgrade', async () => {
+    const dir = join(root, 'many-parts')
+    const old = writeOldDataDir(dir, { inline: 1, files: 2, manifestParts: 150 })
+    const db = new Database(join(dir, 'meta.db'))
+    const lost = db.prepare<[], { blob: string }>("SELECT blob FROM versions WHERE key = 'file/1'").get()!.blob
+    db.close()
+    rmSync(join(dir, 'blobs', lost.slice(0, 2), lost))
+    const logged: unknown[] = []
+    const store = new EmbeddedObjectStore({ region: 'r', dir, log: { info: (fields) => logged.push(fields) } })
+    await store.open()
+    assert.deepEqual([...logged], [{ region: 'r', rows: 2, files: 1 + 150 + 2, missing: 1 }])
+    await assertAllReadable(store, old.objects.filter((o) => o.key !== 'file/1'))
+    await assert.rejects(getBytes(store, 'b', 'file/1'), 'a body lost before the upgrade stays an error, never other bytes')
+    await store.close()
+    assert.deepEqual(plaintextFiles(dir), [])
   })
 
   test('a conversion stopped after some steps finishes on the next open, never encrypting twice', async () => {

@@ -8,7 +8,7 @@
  * - inline rows: a batch is sealed and its listing entries deleted in one transaction.
  * - files: the plaintext is streamed into a NEW blob (stage + publish: temp file, fsync, rename,
  *   directory fsync, as writes do), then one transaction points the owner at the new blob and
- *   drops the listing entry, then the old file is unlinked. A crash before the commit leaves an
+ *   drops the listing entry, then the old file is unlinked (a manifest's parts in groups of 64). A crash before the commit leaves an
  *   unreferenced new blob, a crash after it an unreferenced old one: `open()`'s sweep removes
  *   either, and a listed blob id always names a plaintext file.
  */
@@ -22,6 +22,8 @@ import type { RegionKey } from './sealed-bytes.js'
 /** Rows per transaction: inline bodies are at most the inline threshold (64 KiB by default). */
 const ROW_BATCH = 256
 const READ_CHUNK = 256 * 1024
+/** Files of one manifest converted before its row is rewritten. */
+const FILE_GROUP = 64
 
 export interface EncryptedExisting {
   rows: number
@@ -63,7 +65,8 @@ export async function encryptExisting(db: Database.Database, key: RegionKey, blo
     step?.(done.rows + done.files)
   }
 
-  const nextBlob = db.prepare<[], { blob: string }>('SELECT blob FROM plaintext_blobs LIMIT 1')
+  const nextBlob = db.prepare<[], { blob: string; seq: number | null }>('SELECT blob, seq FROM plaintext_blobs LIMIT 1')
+  const sameRow = db.prepare<[number, number], { blob: string }>('SELECT DISTINCT blob FROM plaintext_blobs WHERE seq = ? LIMIT ?')
   const ownersOf = db.prepare<[string], Owner>('SELECT seq, upload_id, part_number FROM plaintext_blobs WHERE blob = ?')
   const dropBlob = db.prepare<[string]>('DELETE FROM plaintext_blobs WHERE blob = ?')
   const setBlob = db.prepare<[string, number, string]>('UPDATE versions SET blob = ? WHERE seq = ? AND blob = ?')
@@ -71,34 +74,48 @@ export async function encryptExisting(db: Database.Database, key: RegionKey, blo
   const setManifest = db.prepare<[string, number]>('UPDATE versions SET manifest = ? WHERE seq = ?')
   const setPart = db.prepare<[string, string, number, string]>('UPDATE parts SET blob = ? WHERE upload_id = ? AND part_number = ? AND blob = ?')
   for (let next = nextBlob.get(); next; next = nextBlob.get()) {
-    const old = next.blob
-    const path = blobs.path(old)
-    if (!(await exists(path))) {
-      dropBlob.run(old)
-      done.missing++
-      continue
+    // A manifest's parts go in groups, so a 10,000-part object rewrites its manifest per group, not per part.
+    const group = next.seq !== null ? sameRow.all(next.seq, FILE_GROUP).map((r) => r.blob) : [next.blob]
+    /** old blob id → new one; absent when the file was already missing (its references stay as they were). */
+    const moved = new Map<string, string>()
+    for (const old of group) {
+      const path = blobs.path(old)
+      if (!(await exists(path))) continue
+      // Streamed: memory stays at a few chunks whatever the file's size.
+      const staged = await blobs.stage(createReadStream(path, { highWaterMark: READ_CHUNK }), -1)
+      if (staged.kind !== 'file') throw new Error('staging with no inline limit always makes a file')
+      await blobs.publish(staged)
+      moved.set(old, staged.blobId)
     }
-    // Streamed: memory stays at a few chunks whatever the file's size.
-    const staged = await blobs.stage(createReadStream(path, { highWaterMark: READ_CHUNK }), -1)
-    if (staged.kind !== 'file') throw new Error('staging with no inline limit always makes a file')
-    await blobs.publish(staged)
     db.transaction(() => {
-      for (const o of ownersOf.all(old)) {
-        if (o.seq !== null) {
-          setBlob.run(staged.blobId, o.seq, old)
-          const m = manifestOfSeq.get(o.seq)?.manifest
-          if (m) {
-            const entries = (JSON.parse(m) as ManifestEntry[]).map((e) => (e.blob === old ? { ...e, blob: staged.blobId } : e))
-            setManifest.run(JSON.stringify(entries), o.seq)
+      const manifests = new Set<number>()
+      for (const old of group) {
+        const now = moved.get(old)
+        if (now !== undefined) {
+          for (const o of ownersOf.all(old)) {
+            if (o.seq !== null) {
+              setBlob.run(now, o.seq, old)
+              manifests.add(o.seq)
+            } else if (o.upload_id !== null && o.part_number !== null) {
+              setPart.run(now, o.upload_id, o.part_number, old)
+            }
           }
-        } else if (o.upload_id !== null && o.part_number !== null) {
-          setPart.run(staged.blobId, o.upload_id, o.part_number, old)
         }
+        dropBlob.run(old)
       }
-      dropBlob.run(old)
+      for (const seq of manifests) {
+        const m = manifestOfSeq.get(seq)?.manifest
+        if (!m) continue
+        const entries = (JSON.parse(m) as ManifestEntry[]).map((e) => {
+          const now = moved.get(e.blob)
+          return now === undefined ? e : { ...e, blob: now }
+        })
+        setManifest.run(JSON.stringify(entries), seq)
+      }
     })()
-    await blobs.remove([old])
-    done.files++
+    await blobs.remove(moved.keys())
+    done.files += moved.size
+    done.missing += group.length - moved.size
     step?.(done.rows + done.files)
   }
   db.pragma('secure_delete = OFF')

@@ -98,6 +98,7 @@ const MIGRATIONS: Migration[] = [
       CREATE TABLE plaintext_rows (seq INTEGER PRIMARY KEY);
       CREATE TABLE plaintext_blobs (blob TEXT NOT NULL, seq INTEGER, upload_id TEXT, part_number INTEGER);
       CREATE INDEX plaintext_blobs_by_blob ON plaintext_blobs (blob);
+      CREATE INDEX plaintext_blobs_by_seq ON plaintext_blobs (seq);
     `)
     if (from >= FIRST_SEALED_VERSION) return
     db.exec(`
