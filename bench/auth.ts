@@ -5,21 +5,32 @@
  */
 import crypto from 'node:crypto'
 import { Readable } from 'node:stream'
-import { SignatureV4 } from '@smithy/signature-v4'
 import { SignatureV4a } from '@aws-sdk/signature-v4a'
 import { HttpRequest } from '@smithy/protocol-http'
-import { authenticate, decodeBody, SigV4AKeyCache, SigV4KeyCache, type HttpRequestView, type SigningCredential } from '../src/auth/index.js'
+import { SignatureV4 } from '@smithy/signature-v4'
+import { authenticate, decodeBody, type HttpRequestView, type SigningCredential, SigV4AKeyCache, SigV4KeyCache } from '../src/auth/index.js'
 
 type SourceData = string | ArrayBuffer | ArrayBufferView
 const bytes = (d: SourceData): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
 class NodeSha256 {
   private h: crypto.Hash | crypto.Hmac
   private readonly s: string | Uint8Array | undefined
-  constructor(secret?: SourceData) { this.s = secret === undefined ? undefined : bytes(secret); this.h = this.fresh() }
-  private fresh(): crypto.Hash | crypto.Hmac { return this.s !== undefined ? crypto.createHmac('sha256', this.s) : crypto.createHash('sha256') }
-  update(d: SourceData): void { this.h.update(bytes(d)) }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()) }
-  reset(): void { this.h = this.fresh() }
+  constructor(secret?: SourceData) {
+    this.s = secret === undefined ? undefined : bytes(secret)
+    this.h = this.fresh()
+  }
+  private fresh(): crypto.Hash | crypto.Hmac {
+    return this.s !== undefined ? crypto.createHmac('sha256', this.s) : crypto.createHash('sha256')
+  }
+  update(d: SourceData): void {
+    this.h.update(bytes(d))
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest())
+  }
+  reset(): void {
+    this.h = this.fresh()
+  }
 }
 
 const CRED: SigningCredential = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
@@ -29,13 +40,25 @@ const opts = { now: NOW, lookup: () => CRED, keyCache: new SigV4AKeyCache(16), s
 function view(r: HttpRequest): HttpRequestView {
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v
-  const q = Object.entries(r.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&')
+  const q = Object.entries(r.query ?? {})
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join('&')
   return { method: r.method, rawPath: r.path, rawQuery: q, headers }
 }
 function request(): HttpRequest {
   return new HttpRequest({
-    method: 'GET', protocol: 'https:', hostname: 'mybucket.s3.example.test', path: '/dir/hello%20world.txt', query: { 'x-id': 'GetObject' },
-    headers: { host: 'mybucket.s3.example.test', 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'x-amz-checksum-mode': 'ENABLED', 'amz-sdk-invocation-id': '176dfdc3-e605-4408-a054-a82bddebc8b6', 'amz-sdk-request': 'attempt=1; max=3' },
+    method: 'GET',
+    protocol: 'https:',
+    hostname: 'mybucket.s3.example.test',
+    path: '/dir/hello%20world.txt',
+    query: { 'x-id': 'GetObject' },
+    headers: {
+      host: 'mybucket.s3.example.test',
+      'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      'x-amz-checksum-mode': 'ENABLED',
+      'amz-sdk-invocation-id': '176dfdc3-e605-4408-a054-a82bddebc8b6',
+      'amz-sdk-request': 'attempt=1; max=3',
+    },
   })
 }
 
@@ -64,16 +87,26 @@ async function benchStream(name: string, mib: number, body: () => Buffer[], req:
   console.log(JSON.stringify({ bench: name, mib_per_s: Math.round(mib / s), bytes: bytesOut }))
 }
 
-const v4 = view((await new SignatureV4({ credentials: CRED, region: 'us-west-2', service: 's3', sha256: NodeSha256, uriEscapePath: false }).sign(request(), { signingDate: NOW })) as HttpRequest)
-const v4a = view((await new SignatureV4a({ credentials: CRED, region: '*', service: 's3', sha256: NodeSha256, uriEscapePath: false }).sign(request(), { signingDate: NOW })) as HttpRequest)
+const v4 = view(
+  (await new SignatureV4({ credentials: CRED, region: 'us-west-2', service: 's3', sha256: NodeSha256, uriEscapePath: false }).sign(request(), { signingDate: NOW })) as HttpRequest,
+)
+const v4a = view(
+  (await new SignatureV4a({ credentials: CRED, region: '*', service: 's3', sha256: NodeSha256, uriEscapePath: false }).sign(request(), { signingDate: NOW })) as HttpRequest,
+)
 if (authenticate(v4, opts).kind !== 'signed' || authenticate(v4a, opts).kind !== 'signed') throw new Error('bench requests do not verify')
 
-bench('sigv4-header-verify', 2500, () => { authenticate(v4, opts) })
-bench('sigv4a-header-verify', 2500, () => { authenticate(v4a, opts) })
+bench('sigv4-header-verify', 2500, () => {
+  authenticate(v4, opts)
+})
+bench('sigv4a-header-verify', 2500, () => {
+  authenticate(v4a, opts)
+})
 const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
 const msg = Buffer.from('AWS4-ECDSA-P256-SHA256\n20261128T092523Z\n20261128/s3/aws4_request\n' + 'a'.repeat(64))
 const sig = crypto.sign('sha256', msg, { key: privateKey, dsaEncoding: 'der' })
-bench('node-crypto-p256-verify', 2000, () => { crypto.verify('sha256', msg, { key: publicKey, dsaEncoding: 'der' }, sig) })
+bench('node-crypto-p256-verify', 2000, () => {
+  crypto.verify('sha256', msg, { key: publicKey, dsaEncoding: 'der' }, sig)
+})
 
 // aws-chunked decode throughput (unsigned trailer, 64 KiB chunks, CRC32 trailer), 256 MiB.
 const MiB = 256
@@ -82,9 +115,25 @@ const { checksumOf } = await import('../src/shared/checksums.js')
 const whole = Buffer.concat(Array.from({ length: 16 }, () => chunk)) // 1 MiB
 const crc32 = checksumOf('CRC32', Buffer.concat(Array.from({ length: MiB }, () => whole)))
 const framed = Buffer.concat([Buffer.from('10000\r\n'), chunk, Buffer.from('\r\n')])
-await benchStream('aws-chunked-unsigned-trailer-crc32-decode', MiB, () => {
-  const parts: Buffer[] = []
-  for (let i = 0; i < MiB * 16; i++) parts.push(framed)
-  parts.push(Buffer.from(`0\r\nx-amz-checksum-crc32:${crc32}\r\n\r\n`))
-  return parts
-}, { method: 'PUT', rawPath: '/k', rawQuery: '', headers: { host: 'h', 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': String(MiB << 20) } })
+await benchStream(
+  'aws-chunked-unsigned-trailer-crc32-decode',
+  MiB,
+  () => {
+    const parts: Buffer[] = []
+    for (let i = 0; i < MiB * 16; i++) parts.push(framed)
+    parts.push(Buffer.from(`0\r\nx-amz-checksum-crc32:${crc32}\r\n\r\n`))
+    return parts
+  },
+  {
+    method: 'PUT',
+    rawPath: '/k',
+    rawQuery: '',
+    headers: {
+      host: 'h',
+      'content-encoding': 'aws-chunked',
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+      'x-amz-decoded-content-length': String(MiB << 20),
+    },
+  },
+)

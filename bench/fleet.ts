@@ -13,7 +13,7 @@
  * Prints JSON lines (cases and goals) like bench/upstream.ts. Alone: node --import tsx bench/fleet.ts
  * (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_FLIPS; BENCH_FLEET_SKIP_FLIPS=1).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent } from 'node:http'
@@ -25,13 +25,16 @@ import { GetMultiRegionAccessPointRoutesCommand, S3ControlClient, SubmitMultiReg
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { HttpRequest } from '@smithy/protocol-http'
 import { SignatureV4 } from '@smithy/signature-v4'
-import { startCeph, type CephCluster } from '../test/helpers/ceph.js'
-import { startPostgres, type PgCluster } from '../test/helpers/postgres.js'
 import { writeSealingKeyFile } from '../src/iam/secret-box.js'
+import { type CephCluster, startCeph } from '../test/helpers/ceph.js'
+import { type PgCluster, startPostgres } from '../test/helpers/postgres.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const run = promisify(execFile)
-const num = (name: string, dflt: number): number => { const v = Number(process.env[name]); return Number.isFinite(v) && v > 0 ? v : dflt }
+const num = (name: string, dflt: number): number => {
+  const v = Number(process.env[name])
+  return Number.isFinite(v) && v > 0 ? v : dflt
+}
 const SECONDS = num('BENCH_SECONDS', 3)
 const ROUNDS = num('BENCH_ROUNDS', 3)
 const CONNECTIONS = num('BENCH_CONNECTIONS', 16)
@@ -39,10 +42,19 @@ const FLIPS = num('BENCH_FLIPS', 100)
 const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 const ACCOUNT = '123456789012'
 const PIN = cpus().length >= 2
-const log = (s: string): void => { process.stderr.write(`${s}\n`) }
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`)
+}
 const round = (n: number, d: number): number => Math.round(n * 10 ** d) / 10 ** d
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2 }
-const quantile = (xs: number[], q: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]! }
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!
+}
 
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -51,22 +63,36 @@ function cpuSeconds(pid: number): number {
 }
 
 type Data = string | ArrayBuffer | ArrayBufferView
-const u8 = (d: Data): string | Uint8Array => typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d)
+const u8 = (d: Data): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
 class Sha256 {
   private h: Hash | Hmac
   private readonly s: string | Uint8Array | undefined
-  constructor(secret?: Data) { this.s = secret === undefined ? undefined : u8(secret); this.h = this.fresh() }
-  private fresh(): Hash | Hmac { return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256') }
-  update(d: Data): void { this.h.update(u8(d)) }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()) }
-  reset(): void { this.h = this.fresh() }
+  constructor(secret?: Data) {
+    this.s = secret === undefined ? undefined : u8(secret)
+    this.h = this.fresh()
+  }
+  private fresh(): Hash | Hmac {
+    return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256')
+  }
+  update(d: Data): void {
+    this.h.update(u8(d))
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest())
+  }
+  reset(): void {
+    this.h = this.fresh()
+  }
 }
 
 async function presignGet(endpoint: string, bucket: string, key: string): Promise<string> {
   const u = new URL(endpoint)
   const path = `/${bucket}/${key}`
   const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: ADMIN, sha256: Sha256, uriEscapePath: false, applyChecksum: false })
-  const signed = await signer.presign(new HttpRequest({ method: 'GET', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } }), { expiresIn: 3600 })
+  const signed = await signer.presign(
+    new HttpRequest({ method: 'GET', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } }),
+    { expiresIn: 3600 },
+  )
   const q = Object.entries(signed.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x ?? '')}`))
   return `${u.origin}${path}?${q.join('&')}`
 }
@@ -98,29 +124,71 @@ function embeddedWorld(): string {
 function engineWorld(endpoint: string): string {
   const storage = `{ kind: s3, endpoint: "${endpoint}", accessKeyIdEnv: BENCH_RGW_KEY_ID, secretAccessKeyEnv: BENCH_RGW_SECRET }`
   return [
-    'regions:', '  - name: us-east-1', `    storage: ${storage}`, '  - name: eu-west-1', `    storage: ${storage}`,
+    'regions:',
+    '  - name: us-east-1',
+    `    storage: ${storage}`,
+    '  - name: eu-west-1',
+    `    storage: ${storage}`,
     ...ADMIN_USER,
-    'buckets:', `  - { name: flip-east, region: us-east-1, owner: "${ACCOUNT}" }`, `  - { name: flip-west, region: eu-west-1, owner: "${ACCOUNT}" }`,
-    'mraps:', '  - name: flips', '    alias: mflipbench001.mrap', `    owner: "${ACCOUNT}"`, '    buckets: [flip-east, flip-west]',
+    'buckets:',
+    `  - { name: flip-east, region: us-east-1, owner: "${ACCOUNT}" }`,
+    `  - { name: flip-west, region: eu-west-1, owner: "${ACCOUNT}" }`,
+    'mraps:',
+    '  - name: flips',
+    '    alias: mflipbench001.mrap',
+    `    owner: "${ACCOUNT}"`,
+    '    buckets: [flip-east, flip-west]',
   ].join('\n')
 }
 
-interface Node { child: ChildProcess; pid: number; url: string }
+interface Node {
+  child: ChildProcess
+  pid: number
+  url: string
+}
 const nodes: Node[] = []
 
 async function startNode(dataDir: string, worldFile: string, extra: string[], env: Record<string, string> = {}): Promise<Node> {
   const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const args = [...nodeArgs, process.env.BENCH_MRAP_MAIN ?? join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', dataDir, '--world', worldFile,
-    '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1', ...extra]
+  const args = [
+    ...nodeArgs,
+    process.env.BENCH_MRAP_MAIN ?? join(ROOT, 'bin', 'mrap.mjs'),
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--world',
+    worldFile,
+    '--port',
+    '0',
+    '--tls-port',
+    '0',
+    '--proxy-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    ...extra,
+  ]
   const child = spawn(PIN ? 'taskset' : process.execPath, PIN ? ['-c', '0', process.execPath, ...args] : args, {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', MRAP_LOG_LEVEL: process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn', ...env },
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', MRAP_LOG_LEVEL: process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn', ...env },
   })
   let err = ''
   const url = await new Promise<string>((ok, fail) => {
     const t = setTimeout(() => fail(new Error(`mrap did not start in 60 s:\n${err}`)), 60_000)
     child.stderr!.setEncoding('utf8')
-    child.stderr!.on('data', (d: string) => { err += d; const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(err); if (m) { clearTimeout(t); ok(m[1]!) } })
-    child.once('exit', (c) => { clearTimeout(t); fail(new Error(`mrap exited (${c}):\n${err}`)) })
+    child.stderr!.on('data', (d: string) => {
+      err += d
+      const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(err)
+      if (m) {
+        clearTimeout(t)
+        ok(m[1]!)
+      }
+    })
+    child.once('exit', (c) => {
+      clearTimeout(t)
+      fail(new Error(`mrap exited (${c}):\n${err}`))
+    })
   })
   const n = { child, pid: child.pid!, url }
   nodes.push(n)
@@ -130,10 +198,14 @@ async function startNode(dataDir: string, worldFile: string, extra: string[], en
 function control(n: Node): S3ControlClient {
   // The SDK puts the account in front of the host; every name resolves to the node.
   const lookup = (_h: string, o: { all?: boolean }, cb: (...args: unknown[]) => void): void => {
-    if (o.all) cb(null, [{ address: '127.0.0.1', family: 4 }]); else cb(null, '127.0.0.1', 4)
+    if (o.all) cb(null, [{ address: '127.0.0.1', family: 4 }])
+    else cb(null, '127.0.0.1', 4)
   }
   return new S3ControlClient({
-    endpoint: `http://s3-control.mrap.test:${new URL(n.url).port}`, region: 'us-west-2', credentials: ADMIN, maxAttempts: 1,
+    endpoint: `http://s3-control.mrap.test:${new URL(n.url).port}`,
+    region: 'us-west-2',
+    credentials: ADMIN,
+    maxAttempts: 1,
     requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, lookup: lookup as never }) }),
   })
 }
@@ -144,17 +216,27 @@ async function getCase(pg: PgCluster, dir: string, keyFile: string): Promise<voi
   const sqlite = await startNode(join(dir, 'sqlite'), worldFile, [])
   const postgres = await startNode(join(dir, 'pg'), worldFile, ['--state', pg.url, '--sealing-key-file', keyFile])
   const urls = new Map<string, string>()
-  for (const [name, n] of [['embedded state', sqlite], ['postgres state', postgres]] as const) {
+  for (const [name, n] of [
+    ['embedded state', sqlite],
+    ['postgres state', postgres],
+  ] as const) {
     const s3 = new S3Client({ endpoint: n.url, region: 'us-east-1', credentials: ADMIN, forcePathStyle: true, maxAttempts: 1 })
     await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'get-1k', Body: Buffer.alloc(1024, 'a') }))
     s3.destroy()
     const url = await presignGet(n.url, 'bench', 'get-1k')
     const r = await fetch(url)
-    const got = Buffer.from(await r.arrayBuffer()); if (r.status !== 200 || got.length !== 1024) throw new Error(`${name}: GET answered ${r.status} ${got.toString('utf8', 0, 300)}`)
+    const got = Buffer.from(await r.arrayBuffer())
+    if (r.status !== 200 || got.length !== 1024) throw new Error(`${name}: GET answered ${r.status} ${got.toString('utf8', 0, 300)}`)
     urls.set(name, url)
   }
-  const pids = new Map([['embedded state', sqlite.pid], ['postgres state', postgres.pid]])
-  const rows = new Map<string, { rps: number; cpuUs: number; bad: number }[]>([['embedded state', []], ['postgres state', []]])
+  const pids = new Map([
+    ['embedded state', sqlite.pid],
+    ['postgres state', postgres.pid],
+  ])
+  const rows = new Map<string, { rps: number; cpuUs: number; bad: number }[]>([
+    ['embedded state', []],
+    ['postgres state', []],
+  ])
   for (const name of rows.keys()) await wrkGet(urls.get(name)!, 1)
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate which goes first, so a drift in the machine's load falls on both alike.
@@ -170,7 +252,16 @@ async function getCase(pg: PgCluster, dir: string, keyFile: string): Promise<voi
   const out: Record<string, { rps: number; cpuUs: number }> = {}
   for (const [name, rs] of rows) {
     out[name] = { rps: round(median(rs.map((x) => x.rps)), 0), cpuUs: round(median(rs.map((x) => x.cpuUs)), 0) }
-    console.log(JSON.stringify({ bench: 'fleet', case: `signed GET 1 KiB, ${name}`, rps: out[name].rps, rpsRounds: rs.map((x) => round(x.rps, 0)), cpuUsPerReq: out[name].cpuUs, bad: rs.reduce((a, x) => a + x.bad, 0) }))
+    console.log(
+      JSON.stringify({
+        bench: 'fleet',
+        case: `signed GET 1 KiB, ${name}`,
+        rps: out[name].rps,
+        rpsRounds: rs.map((x) => round(x.rps, 0)),
+        cpuUsPerReq: out[name].cpuUs,
+        bad: rs.reduce((a, x) => a + x.bad, 0),
+      }),
+    )
   }
   const value = round(out['postgres state']!.rps / out['embedded state']!.rps, 3)
   console.log(JSON.stringify({ bench: 'fleet', goal: 'signed GET 1 KiB, PostgreSQL state >= 0.9 x embedded state (rps, same run)', value, met: value >= 0.9 }))
@@ -185,11 +276,13 @@ async function flipCase(pg: PgCluster, ceph: CephCluster, dir: string, keyFile: 
   const env = { BENCH_RGW_KEY_ID: ceph.accessKeyId, BENCH_RGW_SECRET: ceph.secretAccessKey }
   // A database of its own: the GET case's node claimed us-east-1 as embedded in the first one.
   await pg.sql('CREATE DATABASE flips')
-  const url = new URL(pg.url); url.pathname = '/flips'
+  const url = new URL(pg.url)
+  url.pathname = '/flips'
   const flags = ['--state', url.toString(), '--sealing-key-file', keyFile]
   const a = await startNode(join(dir, 'a'), worldFile, flags, env)
   const b = await startNode(join(dir, 'b'), worldFile, flags, env)
-  const ca = control(a), cb = control(b)
+  const ca = control(a),
+    cb = control(b)
   const mrap = `arn:aws:s3::${ACCOUNT}:accesspoint/mflipbench001.mrap`
   const eastDial = async (): Promise<number | undefined> =>
     (await cb.send(new GetMultiRegionAccessPointRoutesCommand({ AccountId: ACCOUNT, Mrap: mrap }))).Routes?.find((r) => r.Region === 'us-east-1')?.TrafficDialPercentage
@@ -205,17 +298,29 @@ async function flipCase(pg: PgCluster, ceph: CephCluster, dir: string, keyFile: 
     }
     lags.push(performance.now() - t0)
   }
-  const p50 = round(quantile(lags, 0.5), 1), p99 = round(quantile(lags, 0.99), 1), max = round(Math.max(...lags), 1)
+  const p50 = round(quantile(lags, 0.5), 1),
+    p99 = round(quantile(lags, 0.99), 1),
+    max = round(Math.max(...lags), 1)
   console.log(JSON.stringify({ bench: 'fleet', case: 'route flip on node A seen by node B', flips: FLIPS, p50Ms: p50, p99Ms: p99, maxMs: max }))
   console.log(JSON.stringify({ bench: 'fleet', goal: `S3 Control route flip reaches the other node: p99 over ${FLIPS} flips < 1000 ms`, value: p99, met: p99 < 1000 }))
-  ca.destroy(); cb.destroy()
+  ca.destroy()
+  cb.destroy()
   for (const n of [a, b]) await stop(n)
 }
 
 async function stop(n: Node): Promise<void> {
   if (n.child.exitCode !== null) return
   n.child.kill('SIGTERM')
-  await new Promise((r) => { const t = setTimeout(() => { n.child.kill('SIGKILL'); r(undefined) }, 5000); n.child.once('exit', () => { clearTimeout(t); r(undefined) }) })
+  await new Promise((r) => {
+    const t = setTimeout(() => {
+      n.child.kill('SIGKILL')
+      r(undefined)
+    }, 5000)
+    n.child.once('exit', () => {
+      clearTimeout(t)
+      r(undefined)
+    })
+  })
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'mrap-bench-fleet-'))

@@ -48,31 +48,48 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   function one(u: URL): Promise<void> {
     return new Promise((resolve) => {
       const t0 = process.hrtime.bigint()
-      const req = request({
-        agent, method: spec.method, hostname: u.hostname, port: u.port, path: u.pathname + u.search,
-        headers: spec.method === 'PUT' ? { 'content-length': String(body.length) } : {},
-      }, (res) => {
-        if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) non2xx++
-        res.on('data', (c: Buffer) => { bytesRead += c.length })
-        res.on('end', () => {
-          if (done < latencies.length) latencies[done] = Number(process.hrtime.bigint() - t0) / 1e6
-          done++
-          resolve()
-        })
-        res.on('error', () => { errors++; resolve() })
+      const req = request(
+        {
+          agent,
+          method: spec.method,
+          hostname: u.hostname,
+          port: u.port,
+          path: u.pathname + u.search,
+          headers: spec.method === 'PUT' ? { 'content-length': String(body.length) } : {},
+        },
+        (res) => {
+          if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) non2xx++
+          res.on('data', (c: Buffer) => {
+            bytesRead += c.length
+          })
+          res.on('end', () => {
+            if (done < latencies.length) latencies[done] = Number(process.hrtime.bigint() - t0) / 1e6
+            done++
+            resolve()
+          })
+          res.on('error', () => {
+            errors++
+            resolve()
+          })
+        },
+      )
+      req.on('error', () => {
+        errors++
+        resolve()
       })
-      req.on('error', () => { errors++; resolve() })
       req.end(spec.method === 'PUT' ? body : undefined)
     })
   }
 
-  await Promise.all(Array.from({ length: spec.connections }, async (_, c) => {
-    let i = c
-    while (Date.now() < deadline && sent < max) {
-      sent++
-      await one(targets[i++ % targets.length]!)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: spec.connections }, async (_, c) => {
+      let i = c
+      while (Date.now() < deadline && sent < max) {
+        sent++
+        await one(targets[i++ % targets.length]!)
+      }
+    }),
+  )
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
   agent.destroy()
   const n = Math.min(done, latencies.length)

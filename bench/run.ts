@@ -17,18 +17,18 @@
  * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is), BENCH_MRAP_MAIN=<a cli/main.js> (default dist/cli/main.js),
  * BENCH_HOLD_SECONDS=N (print the server pids and a presigned URL, then wait N s before the cases).
  */
-import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { request, Agent } from 'node:http'
+import { Agent, request } from 'node:http'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { HttpRequest } from '@smithy/protocol-http'
-import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { SignatureV4 } from '@smithy/signature-v4'
 import { runVpcCase, type VpcCaseResult } from './vpc-case.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -46,16 +46,17 @@ const KiB = 1024
 const MiB = 1024 * 1024
 const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 const BUCKET = 'bench'
-const GOAL_GET_RATIO = 0.40
+const GOAL_GET_RATIO = 0.4
 const GOAL_RSS_MIB = 150
 
-const log = (s: string): void => { process.stderr.write(`${s}\n`) }
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`)
+}
 
 // ---------------------------------------------------------------- children, pinning, cleanup
 
 const PIN = existsSync('/usr/bin/taskset') && cpus().length >= 2
-const pinned = (core: number, cmd: string, args: string[]): [string, string[]] =>
-  PIN ? ['/usr/bin/taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]
+const pinned = (core: number, cmd: string, args: string[]): [string, string[]] => (PIN ? ['/usr/bin/taskset', ['-c', String(core), cmd, ...args]] : [cmd, args])
 
 const children = new Set<ChildProcess>()
 const tempDirs: string[] = []
@@ -64,10 +65,21 @@ function cleanup(): void {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
 }
 process.on('exit', cleanup)
-process.on('SIGINT', () => { cleanup(); process.exit(130) })
-process.on('SIGTERM', () => { cleanup(); process.exit(143) })
+process.on('SIGINT', () => {
+  cleanup()
+  process.exit(130)
+})
+process.on('SIGTERM', () => {
+  cleanup()
+  process.exit(143)
+})
 
-interface Child { child: ChildProcess; pid: number; url: string; dir?: string }
+interface Child {
+  child: ChildProcess
+  pid: number
+  url: string
+  dir?: string
+}
 
 /** Starts a server child on core 0 and waits for the URL it prints on stderr. */
 async function startChild(name: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<Child> {
@@ -81,9 +93,15 @@ async function startChild(name: string, args: string[], ready: RegExp, env: Reco
     child.stderr!.on('data', (d: string) => {
       stderr += d
       const m = ready.exec(stderr)
-      if (m) { clearTimeout(timer); res(m[1]!) }
+      if (m) {
+        clearTimeout(timer)
+        res(m[1]!)
+      }
     })
-    child.once('exit', (code, sig) => { clearTimeout(timer); rej(new Error(`${name} exited (${code ?? sig}):\n${stderr}`)) })
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer)
+      rej(new Error(`${name} exited (${code ?? sig}):\n${stderr}`))
+    })
   })
   child.stderr!.on('data', () => {}) // keep draining
   return { child, pid: child.pid!, url }
@@ -93,8 +111,14 @@ async function stopChild(c: Child): Promise<void> {
   if (c.child.exitCode !== null || c.child.signalCode !== null) return
   c.child.kill('SIGTERM')
   await new Promise<void>((res) => {
-    const t = setTimeout(() => { c.child.kill('SIGKILL'); res() }, 5000)
-    c.child.once('exit', () => { clearTimeout(t); res() })
+    const t = setTimeout(() => {
+      c.child.kill('SIGKILL')
+      res()
+    }, 5000)
+    c.child.once('exit', () => {
+      clearTimeout(t)
+      res()
+    })
   })
 }
 
@@ -102,8 +126,26 @@ function startMrap(): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), 'mrap-bench-'))
   tempDirs.push(dir)
   const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  return startChild('mrap serve', [...nodeArgs, process.env.BENCH_MRAP_MAIN ?? join(ROOT, 'bin', 'mrap.mjs'), 'serve', '--data-dir', dir, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1'],
-    /mrap ready: S3 front door (http:\/\/\S+)/, { MRAP_LOG_LEVEL: LOG_LEVEL }).then((c) => ({ ...c, dir }))
+  return startChild(
+    'mrap serve',
+    [
+      ...nodeArgs,
+      process.env.BENCH_MRAP_MAIN ?? join(ROOT, 'bin', 'mrap.mjs'),
+      'serve',
+      '--data-dir',
+      dir,
+      '--port',
+      '0',
+      '--tls-port',
+      '0',
+      '--proxy-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+    ],
+    /mrap ready: S3 front door (http:\/\/\S+)/,
+    { MRAP_LOG_LEVEL: LOG_LEVEL },
+  ).then((c) => ({ ...c, dir }))
 }
 
 /** kB figures from /proc/<pid>/status. */
@@ -124,16 +166,26 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 // ---------------------------------------------------------------- signing
 
 type SourceData = string | ArrayBuffer | ArrayBufferView
-const bytes = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d)
+const bytes = (d: SourceData): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
 class NodeSha256 {
   private h: Hash | Hmac
   private readonly s: string | Uint8Array | undefined
-  constructor(secret?: SourceData) { this.s = secret === undefined ? undefined : bytes(secret); this.h = this.fresh() }
-  private fresh(): Hash | Hmac { return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256') }
-  update(d: SourceData): void { this.h.update(bytes(d)) }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()) }
-  reset(): void { this.h = this.fresh() }
+  constructor(secret?: SourceData) {
+    this.s = secret === undefined ? undefined : bytes(secret)
+    this.h = this.fresh()
+  }
+  private fresh(): Hash | Hmac {
+    return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256')
+  }
+  update(d: SourceData): void {
+    this.h.update(bytes(d))
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest())
+  }
+  reset(): void {
+    this.h = this.fresh()
+  }
 }
 
 const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: ADMIN, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false })
@@ -143,18 +195,29 @@ async function presign(method: 'GET' | 'PUT', endpoint: string, key: string): Pr
   const u = new URL(endpoint)
   const path = `/${BUCKET}/${key}`
   const req = new HttpRequest({
-    method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path,
+    method,
+    protocol: 'http:',
+    hostname: u.hostname,
+    port: Number(u.port),
+    path,
     headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
   })
   const signed = await signer.presign(req, { expiresIn: 3600 })
-  const q = Object.entries(signed.query ?? {}).flatMap(([k, v]) =>
-    (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x ?? '')}`))
+  const q = Object.entries(signed.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x ?? '')}`))
   return `${u.origin}${path}?${q.join('&')}`
 }
 
 // ---------------------------------------------------------------- load generation
 
-interface Measured { rps: number; p50Ms: number; p99Ms: number; requests: number; bad: number; cpuUsPerReq?: number; cpuBusy?: number }
+interface Measured {
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  requests: number
+  bad: number
+  cpuUsPerReq?: number
+  cpuBusy?: number
+}
 
 function ensureWrk(): string | null {
   if (process.env.BENCH_LOADGEN === 'node') return null
@@ -162,9 +225,10 @@ function ensureWrk(): string | null {
   if (process.getuid?.() === 0) {
     log('installing wrk from Debian (apt-get install wrk)')
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-    const ok = spawnSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit', env }).status === 0 ||
+    const ok =
+      spawnSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit', env }).status === 0 ||
       (spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env }).status === 0 &&
-       spawnSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit', env }).status === 0)
+        spawnSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit', env }).status === 0)
     if (ok && existsSync('/usr/bin/wrk')) return '/usr/bin/wrk'
   }
   log('wrk is unavailable: falling back to bench/http-load.ts (a Node load generator; it saturates earlier than wrk)')
@@ -177,16 +241,19 @@ let scriptCounter = 0
 
 function wrkScript(method: 'GET' | 'PUT', bodySize: number, paths: string[]): string {
   const file = join(scratch, `s${scriptCounter++}.lua`)
-  writeFileSync(file, [
-    `wrk.method = "${method}"`,
-    bodySize > 0 ? `wrk.body = string.rep("x", ${bodySize})` : '',
-    `local paths = { ${paths.map((p) => JSON.stringify(p)).join(', ')} }`,
-    'local i = 0',
-    'request = function()',
-    '  i = i % #paths + 1',
-    '  return wrk.format(nil, paths[i])',
-    'end',
-  ].join('\n'))
+  writeFileSync(
+    file,
+    [
+      `wrk.method = "${method}"`,
+      bodySize > 0 ? `wrk.body = string.rep("x", ${bodySize})` : '',
+      `local paths = { ${paths.map((p) => JSON.stringify(p)).join(', ')} }`,
+      'local i = 0',
+      'request = function()',
+      '  i = i % #paths + 1',
+      '  return wrk.format(nil, paths[i])',
+      'end',
+    ].join('\n'),
+  )
   return file
 }
 
@@ -198,12 +265,27 @@ function parseDuration(v: string, unit: string): number {
 async function runWrk(wrk: string, urls: string[], method: 'GET' | 'PUT', bodySize: number, seconds: number): Promise<Measured> {
   // A single GET needs no Lua (plain wrk, docs/benchmarks.md §Method); PUTs need a body and cycle through keys.
   const plain = method === 'GET' && urls.length === 1
-  const script = plain ? [] : ['-s', wrkScript(method, bodySize, urls.map((u) => { const x = new URL(u); return x.pathname + x.search }))]
+  const script = plain
+    ? []
+    : [
+        '-s',
+        wrkScript(
+          method,
+          bodySize,
+          urls.map((u) => {
+            const x = new URL(u)
+            return x.pathname + x.search
+          }),
+        ),
+      ]
   const target = plain ? urls[0]! : new URL(urls[0]!).origin + '/'
   const [cmd, args] = pinned(1, wrk, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...script, target])
   const { stdout } = await execFileP(cmd, args, { timeout: (seconds + 30) * 1000, maxBuffer: 1 << 20 })
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1])
-  const pct = (p: string): number => { const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(stdout); return m ? parseDuration(m[1]!, m[2]!) : NaN }
+  const pct = (p: string): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(stdout)
+    return m ? parseDuration(m[1]!, m[2]!) : NaN
+  }
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1])
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0)
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)
@@ -239,19 +321,43 @@ async function bigPutGet(endpoint: string, pid: number): Promise<Record<string, 
   const before = procStatus(pid)
 
   let rssPeakSampled = before.rssMiB
-  const sampler = setInterval(() => { try { rssPeakSampled = Math.max(rssPeakSampled, procStatus(pid).rssMiB) } catch { /* gone */ } }, 50)
+  const sampler = setInterval(() => {
+    try {
+      rssPeakSampled = Math.max(rssPeakSampled, procStatus(pid).rssMiB)
+    } catch {
+      /* gone */
+    }
+  }, 50)
   try {
     const t0 = process.hrtime.bigint()
     const putStatus = await new Promise<number>((res, rej) => {
-      const req = request({ agent, method: 'PUT', hostname: putUrl.hostname, port: putUrl.port, path: putUrl.pathname + putUrl.search,
-        headers: { 'content-length': String(total), 'content-type': 'application/octet-stream' } }, (r) => {
-        let text = ''
-        r.setEncoding('utf8')
-        r.on('data', (d: string) => { text += d })
-        r.on('end', () => (r.statusCode === 200 ? res(200) : rej(new Error(`PUT ${BIG_MIB} MiB: ${r.statusCode} ${text.slice(0, 300)}`))))
-      })
+      const req = request(
+        {
+          agent,
+          method: 'PUT',
+          hostname: putUrl.hostname,
+          port: putUrl.port,
+          path: putUrl.pathname + putUrl.search,
+          headers: { 'content-length': String(total), 'content-type': 'application/octet-stream' },
+        },
+        (r) => {
+          let text = ''
+          r.setEncoding('utf8')
+          r.on('data', (d: string) => {
+            text += d
+          })
+          r.on('end', () => (r.statusCode === 200 ? res(200) : rej(new Error(`PUT ${BIG_MIB} MiB: ${r.statusCode} ${text.slice(0, 300)}`))))
+        },
+      )
       req.on('error', rej)
-      pipeline(Readable.from((function* () { for (let sent = 0; sent < total; sent += MiB) yield chunk })()), req).catch(rej)
+      pipeline(
+        Readable.from(
+          (function* () {
+            for (let sent = 0; sent < total; sent += MiB) yield chunk
+          })(),
+        ),
+        req,
+      ).catch(rej)
     })
     const putS = Number(process.hrtime.bigint() - t0) / 1e9
     const afterPut = procStatus(pid)
@@ -259,10 +365,17 @@ async function bigPutGet(endpoint: string, pid: number): Promise<Record<string, 
     const t1 = process.hrtime.bigint()
     const got = await new Promise<{ n: number; zero: boolean }>((res, rej) => {
       const req = request({ agent, method: 'GET', hostname: getUrl.hostname, port: getUrl.port, path: getUrl.pathname + getUrl.search }, (r) => {
-        if (r.statusCode !== 200) { rej(new Error(`GET ${BIG_MIB} MiB: ${r.statusCode}`)); r.resume(); return }
+        if (r.statusCode !== 200) {
+          rej(new Error(`GET ${BIG_MIB} MiB: ${r.statusCode}`))
+          r.resume()
+          return
+        }
         let n = 0
         let zero = true
-        r.on('data', (d: Buffer) => { n += d.length; if (zero && !d.equals(chunk.subarray(0, d.length))) zero = false })
+        r.on('data', (d: Buffer) => {
+          n += d.length
+          if (zero && !d.equals(chunk.subarray(0, d.length))) zero = false
+        })
         r.on('end', () => res({ n, zero }))
         r.on('error', rej)
       })
@@ -273,9 +386,15 @@ async function bigPutGet(endpoint: string, pid: number): Promise<Record<string, 
     const afterGet = procStatus(pid)
     if (got.n !== total || !got.zero) throw new Error(`GET ${BIG_MIB} MiB returned ${got.n} bytes${got.zero ? '' : ' with wrong content'}`)
     return {
-      sizeMiB: BIG_MIB, putStatus, putSeconds: round(putS, 2), putMiBps: round(BIG_MIB / putS, 0),
-      getSeconds: round(getS, 2), getMiBps: round(BIG_MIB / getS, 0),
-      rssAtStartMiB: round(before.rssMiB, 1), hwmAfterPutMiB: round(afterPut.hwmMiB, 1), hwmAfterGetMiB: round(afterGet.hwmMiB, 1),
+      sizeMiB: BIG_MIB,
+      putStatus,
+      putSeconds: round(putS, 2),
+      putMiBps: round(BIG_MIB / putS, 0),
+      getSeconds: round(getS, 2),
+      getMiBps: round(BIG_MIB / getS, 0),
+      rssAtStartMiB: round(before.rssMiB, 1),
+      hwmAfterPutMiB: round(afterPut.hwmMiB, 1),
+      hwmAfterGetMiB: round(afterGet.hwmMiB, 1),
       rssPeakSampledMiB: round(rssPeakSampled, 1),
     }
   } finally {
@@ -292,7 +411,16 @@ async function runMicro(name: string, timeoutMs = 60_000): Promise<{ name: strin
   const [cmd, args] = pinned(0, process.execPath, ['--import', 'tsx', file])
   try {
     const { stdout } = await execFileP(cmd, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, NODE_OPTIONS: '' } })
-    const lines = stdout.split('\n').filter((l) => l.trim()).map((l) => { try { return JSON.parse(l) as unknown } catch { return { text: l } } })
+    const lines = stdout
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => {
+        try {
+          return JSON.parse(l) as unknown
+        } catch {
+          return { text: l }
+        }
+      })
     return { name, lines, seconds: (Date.now() - t0) / 1000 }
   } catch (e) {
     const err = e as { message: string; stdout?: string; stderr?: string }
@@ -303,9 +431,19 @@ async function runMicro(name: string, timeoutMs = 60_000): Promise<{ name: strin
 // ---------------------------------------------------------------- main
 
 const round = (n: number, d: number): number => Math.round(n * 10 ** d) / 10 ** d
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2 }
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
 
-interface Case { name: string; server: 'mrap' | 'bare'; method: 'GET' | 'PUT'; size: number; urls: string[] }
+interface Case {
+  name: string
+  server: 'mrap' | 'bare'
+  method: 'GET' | 'PUT'
+  size: number
+  urls: string[]
+}
 
 async function main(): Promise<void> {
   // Measure the compiled build (what `npx mrap serve` runs after `npm ci`), not the tsx loader.
@@ -335,8 +473,7 @@ async function main(): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'get-1m', Body: Buffer.alloc(MiB, 'b') }))
   s3.destroy()
   const PUT_KEYS = 256
-  const putUrls = async (tag: string): Promise<string[]> =>
-    Promise.all(Array.from({ length: PUT_KEYS }, (_, i) => presign('PUT', mrap.url, `put-${tag}/${i}`)))
+  const putUrls = async (tag: string): Promise<string[]> => Promise.all(Array.from({ length: PUT_KEYS }, (_, i) => presign('PUT', mrap.url, `put-${tag}/${i}`)))
 
   const hold = num('BENCH_HOLD_SECONDS', 0)
   if (hold > 0) {
@@ -381,7 +518,9 @@ async function main(): Promise<void> {
       m.cpuUsPerReq = m.requests > 0 ? (cpu / m.requests) * 1e6 : NaN
       m.cpuBusy = cpu / wall
       results.get(c.name)!.push(m)
-      log(`  round ${r + 1} ${c.name.padEnd(24)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  server CPU ${m.cpuUsPerReq!.toFixed(0)} µs/req, ${(m.cpuBusy! * 100).toFixed(0)}% busy${m.bad ? `  (${m.bad} non-2xx/errors!)` : ''}`)
+      log(
+        `  round ${r + 1} ${c.name.padEnd(24)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  server CPU ${m.cpuUsPerReq!.toFixed(0)} µs/req, ${(m.cpuBusy! * 100).toFixed(0)}% busy${m.bad ? `  (${m.bad} non-2xx/errors!)` : ''}`,
+      )
     }
   }
   // Issue 6: the seed's GetObject through the VPC proxy and endpoint vs the internet path (goal >= 0.8).
@@ -390,14 +529,23 @@ async function main(): Promise<void> {
     log('MRAP GET through the seed VPC endpoint vs the internet path')
     try {
       vpcCase = await runVpcCase({
-        dataDir: mrap.dir!, frontUrl: mrap.url, pid: mrap.pid, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, cpuSeconds, log,
+        dataDir: mrap.dir!,
+        frontUrl: mrap.url,
+        pid: mrap.pid,
+        rounds: ROUNDS,
+        seconds: SECONDS,
+        connections: CONNECTIONS,
+        cpuSeconds,
+        log,
         load: async (spec) => {
           const [cmd, args] = pinned(1, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'vpc-load.ts'), spec])
           const { stdout } = await execFileP(cmd, args, { cwd: ROOT, timeout: (SECONDS + 30) * 1000, env: { ...process.env, NODE_OPTIONS: '' } })
           return JSON.parse(stdout.trim().split('\n').pop()!)
         },
       })
-    } catch (e) { vpcCase = { error: (e as Error).message } }
+    } catch (e) {
+      vpcCase = { error: (e as Error).message }
+    }
   }
   const mrapAfterLoad = procStatus(mrap.pid)
   await Promise.all([stopChild(mrap), stopChild(bare)])
@@ -405,11 +553,18 @@ async function main(): Promise<void> {
   const summary = cases.map((c) => {
     const ms = results.get(c.name)!
     return {
-      case: c.name, server: c.server, method: c.method, bytes: c.size,
-      rps: round(median(ms.map((m) => m.rps)), 0), rpsRounds: ms.map((m) => round(m.rps, 0)),
-      p50Ms: round(median(ms.map((m) => m.p50Ms)), 3), p99Ms: round(median(ms.map((m) => m.p99Ms)), 3),
-      requests: ms.reduce((a, m) => a + m.requests, 0), bad: ms.reduce((a, m) => a + m.bad, 0),
-      cpuUsPerReq: round(median(ms.map((m) => m.cpuUsPerReq!)), 0), cpuBusy: round(median(ms.map((m) => m.cpuBusy!)), 2),
+      case: c.name,
+      server: c.server,
+      method: c.method,
+      bytes: c.size,
+      rps: round(median(ms.map((m) => m.rps)), 0),
+      rpsRounds: ms.map((m) => round(m.rps, 0)),
+      p50Ms: round(median(ms.map((m) => m.p50Ms)), 3),
+      p99Ms: round(median(ms.map((m) => m.p99Ms)), 3),
+      requests: ms.reduce((a, m) => a + m.requests, 0),
+      bad: ms.reduce((a, m) => a + m.bad, 0),
+      cpuUsPerReq: round(median(ms.map((m) => m.cpuUsPerReq!)), 0),
+      cpuBusy: round(median(ms.map((m) => m.cpuBusy!)), 2),
     }
   })
   const rpsOf = (name: string): number => summary.find((s) => s.case === name)?.rps ?? NaN
@@ -475,10 +630,14 @@ async function main(): Promise<void> {
   function mrapCostGoal(): { goal: string; value: number; met: boolean }[] {
     const direct = vpcCase && 'json' in vpcCase ? (vpcCase.json.direct as { cpuUsPerReq?: number } | undefined)?.cpuUsPerReq : undefined
     const viaMrap = vpcCase && 'json' in vpcCase ? (vpcCase.json.internet as { cpuUsPerReq?: number } | undefined)?.cpuUsPerReq : undefined
-    const p256 = (micro.find((m) => m.name === 'auth')?.lines as { bench?: string; us_per_op?: number }[] | undefined)?.find((l) => l.bench === 'node-crypto-p256-verify')?.us_per_op
+    const p256 = (micro.find((m) => m.name === 'auth')?.lines as { bench?: string; us_per_op?: number }[] | undefined)?.find(
+      (l) => l.bench === 'node-crypto-p256-verify',
+    )?.us_per_op
     if (direct === undefined || viaMrap === undefined || p256 === undefined) return []
     const budget = Math.round(direct + 1.5 * p256)
-    return [{ goal: `MRAP GET CPU/req <= direct GET over the same TLS path (${direct} µs) + 1.5 x P-256 verify (${p256} µs) = ${budget} µs`, value: viaMrap, met: viaMrap <= budget }]
+    return [
+      { goal: `MRAP GET CPU/req <= direct GET over the same TLS path (${direct} µs) + 1.5 x P-256 verify (${p256} µs) = ${budget} µs`, value: viaMrap, met: viaMrap <= budget },
+    ]
   }
 
   // Report.
@@ -489,33 +648,51 @@ async function main(): Promise<void> {
   function sseGoal(): { goal: string; value: number; met: boolean }[] {
     const l = (micro.find((m) => m.name === 'sse')?.lines ?? []).find((x) => (x as { bench?: string }).bench === 'sse') as { sealCpuUs: number; openCpuUs: number } | undefined
     if (!l) return []
-    const put = cpuOf('mrap signed PUT 1 MiB'), get = cpuOf('mrap signed GET 1 MiB')
+    const put = cpuOf('mrap signed PUT 1 MiB'),
+      get = cpuOf('mrap signed GET 1 MiB')
     const value = round(Math.min((put - l.sealCpuUs) / put, (get - l.openCpuUs) / get), 3)
-    return [{ goal: `SSE-S3 PUT and GET 1 MiB >= 0.8 x without encryption (server CPU/req less the encryption's, bench/sse.ts; PUT ${round((put - l.sealCpuUs) / put, 3)}, GET ${round((get - l.openCpuUs) / get, 3)})`, value, met: value >= 0.8 }]
+    return [
+      {
+        goal: `SSE-S3 PUT and GET 1 MiB >= 0.8 x without encryption (server CPU/req less the encryption's, bench/sse.ts; PUT ${round((put - l.sealCpuUs) / put, 3)}, GET ${round((get - l.openCpuUs) / get, 3)})`,
+        value,
+        met: value >= 0.8,
+      },
+    ]
   }
   const goals = [
     { goal: `signed GET 1 KiB >= ${GOAL_GET_RATIO} x bare GET 1 KiB rps`, value: getRatio, met: getRatio >= GOAL_GET_RATIO },
-    { goal: `same, from server CPU per request (bare µs / mrap µs) >= ${GOAL_GET_RATIO}`, value: cpuRatios['GET 1 KiB / bare GET 1 KiB'], met: cpuRatios['GET 1 KiB / bare GET 1 KiB'] >= GOAL_GET_RATIO },
+    {
+      goal: `same, from server CPU per request (bare µs / mrap µs) >= ${GOAL_GET_RATIO}`,
+      value: cpuRatios['GET 1 KiB / bare GET 1 KiB'],
+      met: cpuRatios['GET 1 KiB / bare GET 1 KiB'] >= GOAL_GET_RATIO,
+    },
     { goal: `${BIG_MIB} MiB PUT + GET with server peak RSS < ${GOAL_RSS_MIB} MiB`, value: hwm, met: hwm < GOAL_RSS_MIB },
     ...(vpcCase && 'ratio' in vpcCase ? [{ goal: 'MRAP GET via the seed VPC endpoint >= 0.8 x via the internet (rps)', value: vpcCase.ratio, met: vpcCase.ratio >= 0.8 }] : []),
     ...mrapCostGoal(),
     // Issue 16: the same large-object goal through the upstream store on Ceph RGW (bench/upstream-big.ts).
     ...((micro.find((m) => m.name === 'upstream-big')?.lines ?? []) as { bench?: string; goal?: string; hwmAfterGetMiB?: number; met?: boolean }[])
-      .filter((l) => l.bench === 'upstream-big' && l.goal !== undefined).map((l) => ({ goal: l.goal!, value: l.hwmAfterGetMiB ?? NaN, met: l.met === true })),
+      .filter((l) => l.bench === 'upstream-big' && l.goal !== undefined)
+      .map((l) => ({ goal: l.goal!, value: l.hwmAfterGetMiB ?? NaN, met: l.met === true })),
     // Issue 16: signed GET/PUT through mrap over RGW vs straight to RGW (bench/upstream.ts).
     ...((micro.find((m) => m.name === 'upstream')?.lines ?? []) as { bench?: string; goal?: string; value?: number; met?: boolean }[])
-      .filter((l) => l.bench === 'upstream-http' && l.goal !== undefined).map((l) => ({ goal: l.goal!, value: l.value ?? NaN, met: l.met === true })),
+      .filter((l) => l.bench === 'upstream-http' && l.goal !== undefined)
+      .map((l) => ({ goal: l.goal!, value: l.value ?? NaN, met: l.met === true })),
     // Issue 17: what PostgreSQL state costs a node; how fast a change crosses nodes (bench/fleet.ts).
     ...((micro.find((m) => m.name === 'fleet')?.lines ?? []) as { bench?: string; goal?: string; value?: number; met?: boolean }[])
-      .filter((l) => l.bench === 'fleet' && l.goal !== undefined).map((l) => ({ goal: l.goal!, value: l.value ?? NaN, met: l.met === true })),
+      .filter((l) => l.bench === 'fleet' && l.goal !== undefined)
+      .map((l) => ({ goal: l.goal!, value: l.value ?? NaN, met: l.met === true })),
     ...sseGoal(),
   ]
   const out: string[] = []
   out.push('')
   out.push(`HTTP (${loadgen}, c${CONNECTIONS}, ${ROUNDS} x ${SECONDS} s, median of rounds; server on core 0, load on core 1${PIN ? '' : ' [not pinned]'})`)
-  out.push(`${'case'.padEnd(24)} ${'rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'MiB/s'.padStart(8)} ${'CPU µs/req'.padStart(10)} ${'busy'.padStart(5)}  rounds`)
+  out.push(
+    `${'case'.padEnd(24)} ${'rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'MiB/s'.padStart(8)} ${'CPU µs/req'.padStart(10)} ${'busy'.padStart(5)}  rounds`,
+  )
   for (const s of summary) {
-    out.push(`${s.case.padEnd(24)} ${String(s.rps).padStart(8)} ${s.p50Ms.toFixed(2).padStart(8)} ${s.p99Ms.toFixed(2).padStart(8)} ${(s.rps * s.bytes / MiB).toFixed(0).padStart(8)} ${String(s.cpuUsPerReq).padStart(10)} ${`${Math.round(s.cpuBusy * 100)}%`.padStart(5)}  ${s.rpsRounds.join(' / ')}${s.bad ? `  ${s.bad} non-2xx/errors!` : ''}`)
+    out.push(
+      `${s.case.padEnd(24)} ${String(s.rps).padStart(8)} ${s.p50Ms.toFixed(2).padStart(8)} ${s.p99Ms.toFixed(2).padStart(8)} ${((s.rps * s.bytes) / MiB).toFixed(0).padStart(8)} ${String(s.cpuUsPerReq).padStart(10)} ${`${Math.round(s.cpuBusy * 100)}%`.padStart(5)}  ${s.rpsRounds.join(' / ')}${s.bad ? `  ${s.bad} non-2xx/errors!` : ''}`,
+    )
   }
   out.push('')
   out.push('ratios to the bare server (same run):')
@@ -524,14 +701,19 @@ async function main(): Promise<void> {
     const c = (cpuRatios as Record<string, number>)[k]
     if (Number.isFinite(v)) out.push(`  ${k.padEnd(28)} ${v.toFixed(3).padStart(6)}  ${c !== undefined && Number.isFinite(c) ? c.toFixed(3).padStart(7) : ''}`)
   }
-  if (vpcCase) { out.push(''); out.push(...('error' in vpcCase ? [`MRAP GET via VPC endpoint FAILED: ${vpcCase.error}`] : vpcCase.lines)) }
+  if (vpcCase) {
+    out.push('')
+    out.push(...('error' in vpcCase ? [`MRAP GET via VPC endpoint FAILED: ${vpcCase.error}`] : vpcCase.lines))
+  }
   out.push(`mrap RSS after the HTTP cases: ${mrapAfterLoad.rssMiB.toFixed(1)} MiB (peak ${mrapAfterLoad.hwmMiB.toFixed(1)} MiB)`)
   out.push('')
   if (bigResult.error) out.push(`${BIG_MIB} MiB PUT/GET FAILED: ${bigResult.error}`)
   else {
     out.push(`${BIG_MIB} MiB streamed: PUT ${bigResult.putSeconds} s (${bigResult.putMiBps} MiB/s), GET ${bigResult.getSeconds} s (${bigResult.getMiBps} MiB/s)`)
-    out.push(`  server RSS at start ${bigResult.rssAtStartMiB} MiB; peak (VmHWM) after PUT ${bigResult.hwmAfterPutMiB} MiB, after GET ${bigResult.hwmAfterGetMiB} MiB` +
-      ` (+${round(Number(bigResult.hwmAfterGetMiB) - Number(bigResult.rssAtStartMiB), 1)} MiB over the idle server)`)
+    out.push(
+      `  server RSS at start ${bigResult.rssAtStartMiB} MiB; peak (VmHWM) after PUT ${bigResult.hwmAfterPutMiB} MiB, after GET ${bigResult.hwmAfterGetMiB} MiB` +
+        ` (+${round(Number(bigResult.hwmAfterGetMiB) - Number(bigResult.rssAtStartMiB), 1)} MiB over the idle server)`,
+    )
   }
   out.push('')
   out.push('goals:')
@@ -543,17 +725,46 @@ async function main(): Promise<void> {
   }
   const load1 = loadavg()
   out.push('')
-  out.push(`load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')} (other work on the machine skews absolute figures; compare ratios)`)
+  out.push(
+    `load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')} (other work on the machine skews absolute figures; compare ratios)`,
+  )
   out.push(`total ${((Date.now() - started) / 1000).toFixed(0)} s`)
   process.stdout.write(`${out.join('\n')}\n`)
 
   const json = {
-    bench: 'http', date: new Date().toISOString(), node: process.version, cpus: cpus().length, pinned: PIN, loadgen,
-    connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, mrapLogLevel: LOG_LEVEL, loadavgBefore: load0, loadavgAfter: load1,
-    cases: summary, ratios, cpuRatios, mrapAfterLoad, big: bigResult, goals, micro, vpc: vpcCase && ('json' in vpcCase ? vpcCase.json : vpcCase),
+    bench: 'http',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    pinned: PIN,
+    loadgen,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    mrapLogLevel: LOG_LEVEL,
+    loadavgBefore: load0,
+    loadavgAfter: load1,
+    cases: summary,
+    ratios,
+    cpuRatios,
+    mrapAfterLoad,
+    big: bigResult,
+    goals,
+    micro,
+    vpc: vpcCase && ('json' in vpcCase ? vpcCase.json : vpcCase),
   }
   process.stdout.write(`${JSON.stringify(json)}\n`)
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(json, null, 2)}\n`)
 }
 
-main().then(() => { cleanup(); process.exit(0) }, (e: unknown) => { log(`bench failed: ${(e as Error).stack ?? String(e)}`); cleanup(); process.exit(1) })
+main().then(
+  () => {
+    cleanup()
+    process.exit(0)
+  },
+  (e: unknown) => {
+    log(`bench failed: ${(e as Error).stack ?? String(e)}`)
+    cleanup()
+    process.exit(1)
+  },
+)

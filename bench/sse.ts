@@ -14,13 +14,14 @@
  *
  * Run: node --import tsx bench/sse.ts. Prints one JSON line.
  */
+
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { EmbeddedObjectStore } from '../src/storage/embedded/index.js'
 import { RegionKey } from '../src/storage/embedded/sealed-bytes.js'
-import { randomBytes } from 'node:crypto'
 
 const MiB = 1024 * 1024
 const PHASE_MS = 1500
@@ -28,7 +29,11 @@ const GOAL = 0.8
 
 function bodyOf(b: Buffer): Readable {
   let off = 0
-  return new Readable({ read() { this.push(off < b.length ? b.subarray(off, (off += 64 * 1024)) : null) } })
+  return new Readable({
+    read() {
+      this.push(off < b.length ? b.subarray(off, (off += 64 * 1024)) : null)
+    },
+  })
 }
 
 /** CPU µs per operation (user + system of this process; fsync waits are not CPU). */
@@ -56,7 +61,9 @@ try {
   })
   const getMs = await timed(async (i) => {
     const r = await store.getObject('b', `k/${i % written}`)
-    for await (const _ of r.open()) { /* drain */ }
+    for await (const _ of r.open()) {
+      /* drain */
+    }
   })
   await store.close()
 
@@ -69,13 +76,23 @@ try {
     sealer.end(out)
     sealed = Buffer.concat(out)
   })
-  const openMs = await timed(() => { key.openWhole(sealed, data.length) })
+  const openMs = await timed(() => {
+    key.openWhole(sealed, data.length)
+  })
 
   const r3 = (n: number): number => Math.round(n * 1000) / 1000
-  console.log(JSON.stringify({
-    bench: 'sse', storePutCpuUs: Math.round(putMs), storeGetCpuUs: Math.round(getMs), sealCpuUs: Math.round(sealMs), openCpuUs: Math.round(openMs),
-    storePutRatio: r3((putMs - sealMs) / putMs), storeGetRatio: r3((getMs - openMs) / getMs), goalRatio: GOAL,
-  }))
+  console.log(
+    JSON.stringify({
+      bench: 'sse',
+      storePutCpuUs: Math.round(putMs),
+      storeGetCpuUs: Math.round(getMs),
+      sealCpuUs: Math.round(sealMs),
+      openCpuUs: Math.round(openMs),
+      storePutRatio: r3((putMs - sealMs) / putMs),
+      storeGetRatio: r3((getMs - openMs) / getMs),
+      goalRatio: GOAL,
+    }),
+  )
 } finally {
   rmSync(root, { recursive: true, force: true })
 }

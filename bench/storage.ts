@@ -18,7 +18,11 @@ const KiB = 1024
 
 function bodyOf(b: Buffer): Readable {
   let off = 0
-  return new Readable({ read() { this.push(off < b.length ? b.subarray(off, (off += 64 * KiB)) : null) } })
+  return new Readable({
+    read() {
+      this.push(off < b.length ? b.subarray(off, (off += 64 * KiB)) : null)
+    },
+  })
 }
 
 /** Runs `op` with CONCURRENCY workers for PHASE_MS; returns completed ops and elapsed seconds. */
@@ -39,8 +43,10 @@ async function phase(op: (i: number) => Promise<void>): Promise<{ ops: number; s
 const root = mkdtempSync(join(tmpdir(), 'mrap-bench-storage-'))
 try {
   const cases: { size: number; mode: 'inline' | 'file' }[] = [
-    { size: KiB, mode: 'inline' }, { size: KiB, mode: 'file' },
-    { size: 64 * KiB, mode: 'inline' }, { size: 64 * KiB, mode: 'file' },
+    { size: KiB, mode: 'inline' },
+    { size: KiB, mode: 'file' },
+    { size: 64 * KiB, mode: 'inline' },
+    { size: 64 * KiB, mode: 'file' },
     { size: 1024 * KiB, mode: 'file' },
   ]
   for (const c of cases) {
@@ -56,14 +62,28 @@ try {
     })
     const gets = await phase(async (i) => {
       const r = await store.getObject('b', `obj/${i % Math.max(1, Math.min(written, puts.ops))}`)
-      for await (const _chunk of r.open()) { /* drain */ }
+      for await (const _chunk of r.open()) {
+        /* drain */
+      }
     })
-    for (const [op, r] of [['put', puts], ['get', gets]] as const) {
+    for (const [op, r] of [
+      ['put', puts],
+      ['get', gets],
+    ] as const) {
       const opsPerSec = r.ops / r.seconds
-      console.log(JSON.stringify({
-        bench: 'storage', op, size: c.size, mode: c.mode, concurrency: CONCURRENCY, ops: r.ops,
-        seconds: Number(r.seconds.toFixed(2)), opsPerSec: Math.round(opsPerSec), MiBPerSec: Number((opsPerSec * c.size / (1024 * KiB)).toFixed(1)),
-      }))
+      console.log(
+        JSON.stringify({
+          bench: 'storage',
+          op,
+          size: c.size,
+          mode: c.mode,
+          concurrency: CONCURRENCY,
+          ops: r.ops,
+          seconds: Number(r.seconds.toFixed(2)),
+          opsPerSec: Math.round(opsPerSec),
+          MiBPerSec: Number(((opsPerSec * c.size) / (1024 * KiB)).toFixed(1)),
+        }),
+      )
     }
     await store.close()
   }

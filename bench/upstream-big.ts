@@ -25,8 +25,11 @@ const sizeMiB = Number(process.env.BENCH_BIG_MIB) > 0 ? Number(process.env.BENCH
 function storeModule(): { module: string; build: 'dist' | 'tsx' } {
   const built = join(process.env.BENCH_DIST ?? join(ROOT, 'dist'), 'storage', 'upstream', 'upstream-object-store.js')
   const srcDir = join(ROOT, 'src', 'storage', 'upstream')
-  const fresh = existsSync(built) && readdirSync(srcDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-    .every((f) => statSync(join(srcDir, f)).mtimeMs <= statSync(built).mtimeMs)
+  const fresh =
+    existsSync(built) &&
+    readdirSync(srcDir)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .every((f) => statSync(join(srcDir, f)).mtimeMs <= statSync(built).mtimeMs)
   return fresh ? { module: pathToFileURL(built).href, build: 'dist' } : { module: pathToFileURL(join(srcDir, 'upstream-object-store.ts')).href, build: 'tsx' }
 }
 
@@ -38,10 +41,16 @@ try {
   const args = [...(build === 'tsx' ? ['--import', 'tsx'] : []), join(ROOT, 'bench', 'servers', 'upstream-store.mjs'), spec]
   const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: ROOT, timeout: 300_000, env: { ...process.env, NODE_OPTIONS: '' } })
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as { hwmAfterGetMiB: number }
-  console.log(JSON.stringify({
-    bench: 'upstream-big', build, sizeMiB, ...r,
-    goal: `${sizeMiB} MiB PUT + GET through the upstream store, peak RSS < ${GOAL_RSS_MIB} MiB`, met: r.hwmAfterGetMiB < GOAL_RSS_MIB,
-  }))
+  console.log(
+    JSON.stringify({
+      bench: 'upstream-big',
+      build,
+      sizeMiB,
+      ...r,
+      goal: `${sizeMiB} MiB PUT + GET through the upstream store, peak RSS < ${GOAL_RSS_MIB} MiB`,
+      met: r.hwmAfterGetMiB < GOAL_RSS_MIB,
+    }),
+  )
 } finally {
   await ceph.down()
   rmSync(state, { recursive: true, force: true })

@@ -26,7 +26,7 @@
  * Engine requests per client request are counted on RGW's side: its log (debug_rgw 1, the default)
  * has one `beast:` access line per request, read between the rounds of a case.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -39,7 +39,10 @@ import { startCeph } from '../test/helpers/ceph.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const run = promisify(execFile)
-const num = (name: string, dflt: number): number => { const v = Number(process.env[name]); return Number.isFinite(v) && v > 0 ? v : dflt }
+const num = (name: string, dflt: number): number => {
+  const v = Number(process.env[name])
+  return Number.isFinite(v) && v > 0 ? v : dflt
+}
 const SECONDS = num('BENCH_SECONDS', 3)
 const ROUNDS = num('BENCH_ROUNDS', 3)
 const CONNECTIONS = num('BENCH_CONNECTIONS', 16)
@@ -48,9 +51,15 @@ const KiB = 1024
 const MiB = 1024 * KiB
 const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 const PIN = cpus().length >= 2
-const log = (s: string): void => { process.stderr.write(`${s}\n`) }
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`)
+}
 const round = (n: number, d: number): number => Math.round(n * 10 ** d) / 10 ** d
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2 }
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
 const CLK_TCK = 100
 
 function cpuSeconds(pid: number): number {
@@ -66,22 +75,36 @@ function cpuSplit(pid: number): { user: number; sys: number } {
 }
 
 type Data = string | ArrayBuffer | ArrayBufferView
-const u8 = (d: Data): string | Uint8Array => typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d)
+const u8 = (d: Data): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
 class Sha256 {
   private h: Hash | Hmac
   private readonly s: string | Uint8Array | undefined
-  constructor(secret?: Data) { this.s = secret === undefined ? undefined : u8(secret); this.h = this.fresh() }
-  private fresh(): Hash | Hmac { return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256') }
-  update(d: Data): void { this.h.update(u8(d)) }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()) }
-  reset(): void { this.h = this.fresh() }
+  constructor(secret?: Data) {
+    this.s = secret === undefined ? undefined : u8(secret)
+    this.h = this.fresh()
+  }
+  private fresh(): Hash | Hmac {
+    return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256')
+  }
+  update(d: Data): void {
+    this.h.update(u8(d))
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest())
+  }
+  reset(): void {
+    this.h = this.fresh()
+  }
 }
 
 async function presign(creds: { accessKeyId: string; secretAccessKey: string }, method: 'GET' | 'PUT', endpoint: string, bucket: string, key: string): Promise<string> {
   const u = new URL(endpoint)
   const path = `/${bucket}/${key}`
   const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: creds, sha256: Sha256, uriEscapePath: false, applyChecksum: false })
-  const signed = await signer.presign(new HttpRequest({ method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } }), { expiresIn: 3600 })
+  const signed = await signer.presign(
+    new HttpRequest({ method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } }),
+    { expiresIn: 3600 },
+  )
   const q = Object.entries(signed.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x ?? '')}`))
   return `${u.origin}${path}?${q.join('&')}`
 }
@@ -95,9 +118,24 @@ async function wrk(urls: string[], method: 'GET' | 'PUT', size: number, seconds:
   if (method === 'GET' && urls.length === 1) args = [urls[0]!]
   else {
     const file = join(scratch, `s${scripts++}.lua`)
-    writeFileSync(file, [`wrk.method = "${method}"`, size ? `wrk.body = string.rep("x", ${size})` : '',
-      `local paths = { ${urls.map((x) => { const v = new URL(x); return JSON.stringify(v.pathname + v.search) }).join(', ')} }`,
-      'local i = 0', 'request = function()', '  i = i % #paths + 1', '  return wrk.format(nil, paths[i])', 'end'].join('\n'))
+    writeFileSync(
+      file,
+      [
+        `wrk.method = "${method}"`,
+        size ? `wrk.body = string.rep("x", ${size})` : '',
+        `local paths = { ${urls
+          .map((x) => {
+            const v = new URL(x)
+            return JSON.stringify(v.pathname + v.search)
+          })
+          .join(', ')} }`,
+        'local i = 0',
+        'request = function()',
+        '  i = i % #paths + 1',
+        '  return wrk.format(nil, paths[i])',
+        'end',
+      ].join('\n'),
+    )
     args = ['-s', file, `${new URL(urls[0]!).origin}/`]
   }
   const full = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...args]
@@ -129,32 +167,59 @@ function world(endpoint: string, bucketTemplate: string): string {
   ].join('\n')
 }
 
-interface Mrap { label: string; child: ChildProcess; pid: number; url: string }
+interface Mrap {
+  label: string
+  child: ChildProcess
+  pid: number
+  url: string
+}
 
 async function startMrap(label: string, main: string, dir: string, worldFile: string, env: Record<string, string>): Promise<Mrap> {
   const nodeArgs = (process.env.BENCH_MRAP_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const args = [...nodeArgs, main, 'serve', '--data-dir', join(dir, 'data'), '--world', worldFile, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1']
   const child = spawn(PIN ? 'taskset' : process.execPath, PIN ? ['-c', '0', process.execPath, ...args] : args, {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', MRAP_LOG_LEVEL: process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn', ...env },
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', MRAP_LOG_LEVEL: process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn', ...env },
   })
   let err = ''
   const url = await new Promise<string>((ok, fail) => {
     const t = setTimeout(() => fail(new Error(`mrap did not start in 60 s:\n${err}`)), 60_000)
     child.stderr!.setEncoding('utf8')
-    child.stderr!.on('data', (d: string) => { err += d; const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(err); if (m) { clearTimeout(t); ok(m[1]!) } })
-    child.once('exit', (c) => { clearTimeout(t); fail(new Error(`mrap exited (${c}):\n${err}`)) })
+    child.stderr!.on('data', (d: string) => {
+      err += d
+      const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(err)
+      if (m) {
+        clearTimeout(t)
+        ok(m[1]!)
+      }
+    })
+    child.once('exit', (c) => {
+      clearTimeout(t)
+      fail(new Error(`mrap exited (${c}):\n${err}`))
+    })
   })
   return { label, child, pid: child.pid!, url }
 }
 
-interface Case { name: string; mrap?: Mrap; method: 'GET' | 'PUT'; size: number; urls: string[] }
+interface Case {
+  name: string
+  mrap?: Mrap
+  method: 'GET' | 'PUT'
+  size: number
+  urls: string[]
+}
 
 /** RGW's log from where the last call stopped: engine requests by method (one `beast:` line each). */
 function engineRequests(log: { file: string; at: number }): Record<string, number> {
   const size = statSync(log.file).size
   const buf = Buffer.alloc(size - log.at)
   const fd = openSync(log.file, 'r')
-  try { readSync(fd, buf, 0, buf.length, log.at) } finally { closeSync(fd) }
+  try {
+    readSync(fd, buf, 0, buf.length, log.at)
+  } finally {
+    closeSync(fd)
+  }
   log.at = size
   const out: Record<string, number> = {}
   // A GET of "/" is ListBuckets: mrap's health probe (routing/health.ts), not part of a request.
@@ -190,9 +255,19 @@ try {
     mraps.push(await startMrap(label, main, d, join(d, 'world.yaml'), { BENCH_RGW_KEY_ID: ceph.accessKeyId, BENCH_RGW_SECRET: ceph.secretAccessKey }))
   }
   const engineCreds = { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey }
-  const rgw = new S3Client({ endpoint: ceph.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: engineCreds, maxAttempts: 1, requestChecksumCalculation: 'WHEN_REQUIRED' })
+  const rgw = new S3Client({
+    endpoint: ceph.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: engineCreds,
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  })
   await rgw.send(new CreateBucketCommand({ Bucket: 'direct' }))
-  const clients = [[rgw, 'direct'] as const, ...mraps.map((m) => [new S3Client({ endpoint: m.url, region: 'us-east-1', forcePathStyle: true, credentials: ADMIN, maxAttempts: 1 }), 'bench'] as const)]
+  const clients = [
+    [rgw, 'direct'] as const,
+    ...mraps.map((m) => [new S3Client({ endpoint: m.url, region: 'us-east-1', forcePathStyle: true, credentials: ADMIN, maxAttempts: 1 }), 'bench'] as const),
+  ]
   for (const [c, b] of clients) {
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'get-1k', Body: Buffer.alloc(KiB, 'a') }))
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'get-1m', Body: Buffer.alloc(MiB, 'b') }))
@@ -200,9 +275,25 @@ try {
   }
   const puts = (creds: typeof ADMIN, endpoint: string, bucket: string) => Promise.all(Array.from({ length: 256 }, (_, i) => presign(creds, 'PUT', endpoint, bucket, `put-1k/${i}`)))
   const cases: Case[] = []
-  for (const [what, method, size, key] of [['GET 1 KiB', 'GET', KiB, 'get-1k'], ['GET 1 MiB', 'GET', MiB, 'get-1m'], ['PUT 1 KiB', 'PUT', KiB, '']] as const) {
-    cases.push({ name: `rgw signed ${what}`, method, size, urls: method === 'PUT' ? await puts(engineCreds, ceph.endpoint, 'direct') : [await presign(engineCreds, 'GET', ceph.endpoint, 'direct', key)] })
-    for (const m of mraps) cases.push({ name: `${m.label} signed ${what}`, mrap: m, method, size, urls: method === 'PUT' ? await puts(ADMIN, m.url, 'bench') : [await presign(ADMIN, 'GET', m.url, 'bench', key)] })
+  for (const [what, method, size, key] of [
+    ['GET 1 KiB', 'GET', KiB, 'get-1k'],
+    ['GET 1 MiB', 'GET', MiB, 'get-1m'],
+    ['PUT 1 KiB', 'PUT', KiB, ''],
+  ] as const) {
+    cases.push({
+      name: `rgw signed ${what}`,
+      method,
+      size,
+      urls: method === 'PUT' ? await puts(engineCreds, ceph.endpoint, 'direct') : [await presign(engineCreds, 'GET', ceph.endpoint, 'direct', key)],
+    })
+    for (const m of mraps)
+      cases.push({
+        name: `${m.label} signed ${what}`,
+        mrap: m,
+        method,
+        size,
+        urls: method === 'PUT' ? await puts(ADMIN, m.url, 'bench') : [await presign(ADMIN, 'GET', m.url, 'bench', key)],
+      })
   }
   // BENCH_CASES=<regex>, as run.ts: keeps the matching cases (name them both ways for a ratio).
   const only = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES) : null
@@ -225,29 +316,50 @@ try {
       const perf = perfRecord(c, r + 1)
       if (perf) await new Promise((ok) => setTimeout(ok, 300))
       engineRequests(rgwLog)
-      const m0 = cpuSplit(pid), g0 = cpuSeconds(rgwPid)
+      const m0 = cpuSplit(pid),
+        g0 = cpuSeconds(rgwPid)
       const m = await wrk(c.urls, c.method, c.size, SECONDS)
       const per = (s: number): number => (m.requests > 0 ? (s / m.requests) * 1e6 : NaN)
       const m1 = cpuSplit(pid)
       const g1 = cpuSeconds(rgwPid)
-      if (perf) { perf.kill('SIGINT'); await new Promise((ok) => perf.once('exit', ok)) }
+      if (perf) {
+        perf.kill('SIGINT')
+        await new Promise((ok) => perf.once('exit', ok))
+      }
       // Requests still in flight when wrk stops reach RGW but are not in wrk's count: 16 in thousands.
       const engine = Object.fromEntries(Object.entries(engineRequests(rgwLog)).map(([k, v]) => [k, round(v / m.requests, 3)]))
       const row: Row = { ...m, mrapUs: per(m1.user + m1.sys - m0.user - m0.sys), mrapSysUs: per(m1.sys - m0.sys), rgwUs: per(g1 - g0), engine }
       results.get(c.name)!.push(row)
-      log(`  round ${r + 1} ${c.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)} rps  p50 ${row.p50Ms.toFixed(2)} ms  mrap ${row.mrapUs.toFixed(0)} µs/req (kernel ${row.mrapSysUs.toFixed(0)})  rgw ${row.rgwUs.toFixed(0)} µs/req  engine/req ${JSON.stringify(engine)}${row.bad ? `  (${row.bad} non-2xx/errors!)` : ''}`)
+      log(
+        `  round ${r + 1} ${c.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)} rps  p50 ${row.p50Ms.toFixed(2)} ms  mrap ${row.mrapUs.toFixed(0)} µs/req (kernel ${row.mrapSysUs.toFixed(0)})  rgw ${row.rgwUs.toFixed(0)} µs/req  engine/req ${JSON.stringify(engine)}${row.bad ? `  (${row.bad} non-2xx/errors!)` : ''}`,
+      )
     }
   }
   const summary = cases.map((c) => {
     const rs = results.get(c.name)!
     const engine: Record<string, number> = {}
     for (const k of new Set(rs.flatMap((x) => Object.keys(x.engine)))) engine[k] = round(median(rs.map((x) => x.engine[k] ?? 0)), 3)
-    return { bench: 'upstream-http', case: c.name, rps: round(median(rs.map((x) => x.rps)), 0), rpsRounds: rs.map((x) => round(x.rps, 0)), p50Ms: round(median(rs.map((x) => x.p50Ms)), 2), mrapCpuUsPerReq: c.mrap ? round(median(rs.map((x) => x.mrapUs)), 0) : undefined, mrapKernelUsPerReq: c.mrap ? round(median(rs.map((x) => x.mrapSysUs)), 0) : undefined, rgwCpuUsPerReq: round(median(rs.map((x) => x.rgwUs)), 0), engineRequestsPerReq: engine, bad: rs.reduce((a, x) => a + x.bad, 0) }
+    return {
+      bench: 'upstream-http',
+      case: c.name,
+      rps: round(median(rs.map((x) => x.rps)), 0),
+      rpsRounds: rs.map((x) => round(x.rps, 0)),
+      p50Ms: round(median(rs.map((x) => x.p50Ms)), 2),
+      mrapCpuUsPerReq: c.mrap ? round(median(rs.map((x) => x.mrapUs)), 0) : undefined,
+      mrapKernelUsPerReq: c.mrap ? round(median(rs.map((x) => x.mrapSysUs)), 0) : undefined,
+      rgwCpuUsPerReq: round(median(rs.map((x) => x.rgwUs)), 0),
+      engineRequestsPerReq: engine,
+      bad: rs.reduce((a, x) => a + x.bad, 0),
+    }
   })
   for (const s of summary) console.log(JSON.stringify(s))
   const rps = (n: string): number => summary.find((s) => s.case === n)?.rps ?? NaN
   for (const m of mraps) {
-    for (const [what, goal] of [['GET 1 KiB', 0.6], ['GET 1 MiB', 0.8], ['PUT 1 KiB', 0.6]] as const) {
+    for (const [what, goal] of [
+      ['GET 1 KiB', 0.6],
+      ['GET 1 MiB', 0.8],
+      ['PUT 1 KiB', 0.6],
+    ] as const) {
       if (only && !(only.test(`${m.label} signed ${what}`) && only.test(`rgw signed ${what}`))) continue
       const value = round(rps(`${m.label} signed ${what}`) / rps(`rgw signed ${what}`), 3)
       // The same ratio from CPU per request: what the rps ratio would be if core 0 ran only RGW
@@ -255,14 +367,31 @@ try {
       const via = summary.find((s) => s.case === `${m.label} signed ${what}`)
       const direct = summary.find((s) => s.case === `rgw signed ${what}`)
       const fromCpu = via && direct ? round(direct.rgwCpuUsPerReq / ((via.mrapCpuUsPerReq ?? 0) + via.rgwCpuUsPerReq), 3) : NaN
-      console.log(JSON.stringify({ bench: 'upstream-http', goal: `signed ${what} through ${m.label} over RGW >= ${goal} x straight to RGW (rps, same run, one server core)`, value, met: value >= goal, fromCpu }))
+      console.log(
+        JSON.stringify({
+          bench: 'upstream-http',
+          goal: `signed ${what} through ${m.label} over RGW >= ${goal} x straight to RGW (rps, same run, one server core)`,
+          value,
+          met: value >= goal,
+          fromCpu,
+        }),
+      )
     }
   }
 } finally {
   for (const m of mraps) {
     if (m.child.exitCode !== null) continue
     m.child.kill('SIGTERM')
-    await new Promise((r) => { const t = setTimeout(() => { m.child.kill('SIGKILL'); r(undefined) }, 5000); m.child.once('exit', () => { clearTimeout(t); r(undefined) }) })
+    await new Promise((r) => {
+      const t = setTimeout(() => {
+        m.child.kill('SIGKILL')
+        r(undefined)
+      }, 5000)
+      m.child.once('exit', () => {
+        clearTimeout(t)
+        r(undefined)
+      })
+    })
   }
   await ceph.down()
   rmSync(dir, { recursive: true, force: true })
@@ -285,7 +414,9 @@ function rgwPidOf(endpoint: string): number {
       if (!cmd[0]?.endsWith('radosgw')) continue
       const conf = cmd[cmd.indexOf('-c') + 1]!
       if (readFileSync(conf, 'utf8').includes(`127.0.0.1:${port}`)) return Number(name)
-    } catch { /* gone, or not ours to read */ }
+    } catch {
+      /* gone, or not ours to read */
+    }
   }
   throw new Error(`no radosgw serves ${endpoint}`)
 }

@@ -9,20 +9,24 @@
  * endpoint's policy is pointed at its alias with EC2 ModifyVpcEndpoint. A 1 KiB object `k` goes
  * into DOC-EXAMPLE-BUCKET1 (us-east-1, the nearest bucket from the seed VPC and the front door).
  */
+
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
-import { HttpsProxyAgent } from 'https-proxy-agent'
+import { EC2Client, ModifyVpcEndpointCommand } from '@aws-sdk/client-ec2'
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import {
+  CreateMultiRegionAccessPointCommand,
+  DescribeMultiRegionAccessPointOperationCommand,
+  GetMultiRegionAccessPointCommand,
+  PutMultiRegionAccessPointPolicyCommand,
+  S3ControlClient,
+} from '@aws-sdk/client-s3-control'
+import { SignatureV4a } from '@aws-sdk/signature-v4a'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4a } from '@aws-sdk/signature-v4a'
 import { SignatureV4 } from '@smithy/signature-v4'
-import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3'
-import {
-  S3ControlClient, CreateMultiRegionAccessPointCommand, DescribeMultiRegionAccessPointOperationCommand,
-  GetMultiRegionAccessPointCommand, PutMultiRegionAccessPointPolicyCommand,
-} from '@aws-sdk/client-s3-control'
-import { EC2Client, ModifyVpcEndpointCommand } from '@aws-sdk/client-ec2'
+import { HttpsProxyAgent } from 'https-proxy-agent'
 
 const ACCOUNT = '123456789012'
 const SEED_VPC = 'vpc-0seed0000000000001'
@@ -30,7 +34,12 @@ const SEED_VPCE = 'vpce-0seed00000000000a1'
 const CREDS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 
 class CaProxyAgent extends HttpsProxyAgent<string> {
-  constructor(proxy: string, private readonly caPem: Buffer) { super(proxy, { keepAlive: true }) }
+  constructor(
+    proxy: string,
+    private readonly caPem: Buffer,
+  ) {
+    super(proxy, { keepAlive: true })
+  }
   override connect(req: Parameters<HttpsProxyAgent<string>['connect']>[0], opts: Parameters<HttpsProxyAgent<string>['connect']>[1]) {
     return super.connect(req, { ...opts, ca: this.caPem } as typeof opts)
   }
@@ -38,9 +47,15 @@ class CaProxyAgent extends HttpsProxyAgent<string> {
 
 class NodeSha256 {
   private readonly h: Hash | Hmac
-  constructor(secret?: string | Uint8Array) { this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret) }
-  update(d: string | Uint8Array): void { this.h.update(d) }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()) }
+  constructor(secret?: string | Uint8Array) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret)
+  }
+  update(d: string | Uint8Array): void {
+    this.h.update(d)
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest())
+  }
 }
 
 export interface VpcCaseSetup {
@@ -73,14 +88,31 @@ export async function setupVpcCase(dataDir: string, frontUrl: string): Promise<V
       throw new Error('S3 Control operation did not end')
     }
     const off = { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false }
-    const created = await control.send(new CreateMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Details: { Name: 'seed-mrap', PublicAccessBlock: off, Regions: [{ Bucket: 'DOC-EXAMPLE-BUCKET1' }, { Bucket: 'DOC-EXAMPLE-BUCKET2' }] } }))
+    const created = await control.send(
+      new CreateMultiRegionAccessPointCommand({
+        AccountId: ACCOUNT,
+        Details: { Name: 'seed-mrap', PublicAccessBlock: off, Regions: [{ Bucket: 'DOC-EXAMPLE-BUCKET1' }, { Bucket: 'DOC-EXAMPLE-BUCKET2' }] },
+      }),
+    )
     await wait(created.RequestTokenARN!)
     alias = (await control.send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: 'seed-mrap' }))).AccessPoint!.Alias!
     const arn = `arn:aws:s3::${ACCOUNT}:accesspoint/${alias}`
     const policy = { Version: '2012-10-17', Statement: [{ Sid: 'Open-read-MRAP-policy', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: `${arn}/object/*` }] }
-    await wait((await control.send(new PutMultiRegionAccessPointPolicyCommand({ AccountId: ACCOUNT, Details: { Name: 'seed-mrap', Policy: JSON.stringify(policy) } }))).RequestTokenARN!)
-    const vpce = { Version: '2012-10-17', Statement: [{ Sid: 'Read-buckets-and-MRAP-VPCE-policy', Principal: '*', Action: ['s3:GetObject'], Effect: 'Allow',
-      Resource: ['arn:aws:s3:::DOC-EXAMPLE-BUCKET1/*', 'arn:aws:s3:::DOC-EXAMPLE-BUCKET2/*', `${arn}/object/*`] }] }
+    await wait(
+      (await control.send(new PutMultiRegionAccessPointPolicyCommand({ AccountId: ACCOUNT, Details: { Name: 'seed-mrap', Policy: JSON.stringify(policy) } }))).RequestTokenARN!,
+    )
+    const vpce = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'Read-buckets-and-MRAP-VPCE-policy',
+          Principal: '*',
+          Action: ['s3:GetObject'],
+          Effect: 'Allow',
+          Resource: ['arn:aws:s3:::DOC-EXAMPLE-BUCKET1/*', 'arn:aws:s3:::DOC-EXAMPLE-BUCKET2/*', `${arn}/object/*`],
+        },
+      ],
+    }
     const ec2 = new EC2Client({ endpoint: frontUrl, region: 'us-east-1', credentials: CREDS, maxAttempts: 1 })
     await ec2.send(new ModifyVpcEndpointCommand({ VpcEndpointId: SEED_VPCE, PolicyDocument: JSON.stringify(vpce) }))
     ec2.destroy()
@@ -93,7 +125,9 @@ export async function setupVpcCase(dataDir: string, frontUrl: string): Promise<V
   const host = `${alias}.accesspoint.s3-global.amazonaws.com`
   const request = await signedGet(host, '/k')
   return {
-    alias, vpc: { proxy: vpcProxy, host, caPath: info.caPath, request }, internet: { proxy: info.proxy, host, caPath: info.caPath, request },
+    alias,
+    vpc: { proxy: vpcProxy, host, caPath: info.caPath, request },
+    internet: { proxy: info.proxy, host, caPath: info.caPath, request },
     direct: { proxy: info.proxy, host: DIRECT_HOST, caPath: info.caPath, request: await signedDirectGet() },
   }
 }
@@ -103,7 +137,13 @@ const DIRECT_HOST = 's3.us-east-1.amazonaws.com'
 const DIRECT_PATH = '/DOC-EXAMPLE-BUCKET1/k'
 export async function signedDirectGet(): Promise<string> {
   const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: CREDS, sha256: NodeSha256 as never, uriEscapePath: false, applyChecksum: false })
-  const req = new HttpRequest({ method: 'GET', protocol: 'https:', hostname: DIRECT_HOST, path: DIRECT_PATH, headers: { host: DIRECT_HOST, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } })
+  const req = new HttpRequest({
+    method: 'GET',
+    protocol: 'https:',
+    hostname: DIRECT_HOST,
+    path: DIRECT_PATH,
+    headers: { host: DIRECT_HOST, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+  })
   return rawRequest((await signer.sign(req)) as HttpRequest, DIRECT_PATH)
 }
 
@@ -132,7 +172,11 @@ export interface VpcCaseDeps {
   log: (s: string) => void
 }
 
-export interface VpcCaseResult { lines: string[]; json: Record<string, unknown>; ratio: number }
+export interface VpcCaseResult {
+  lines: string[]
+  json: Record<string, unknown>
+  ratio: number
+}
 
 /** Rounds of internet then VPC, SECONDS each; median rps, CPU µs per request, and the ratio. */
 export async function runVpcCase(d: VpcCaseDeps): Promise<VpcCaseResult> {
@@ -150,12 +194,27 @@ export async function runVpcCase(d: VpcCaseDeps): Promise<VpcCaseResult> {
       const cpu = d.cpuSeconds(d.pid) - cpu0
       if (r < 0) continue // warm-up
       res[which].push({ rps: m.rps, cpuUs: m.requests > 0 ? (cpu / m.requests) * 1e6 : NaN, p50: m.p50Ms, p99: m.p99Ms, bad: m.non2xx })
-      d.log(`  round ${r + 1} ${which === 'direct' ? 'direct SigV4 GET 1 KiB, TLS ' : 'MRAP GET 1 KiB via'} ${which.padEnd(8)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  server CPU ${res[which].at(-1)!.cpuUs.toFixed(0)} µs/req${m.non2xx ? `  (${m.non2xx} non-2xx!)` : ''}`)
+      d.log(
+        `  round ${r + 1} ${which === 'direct' ? 'direct SigV4 GET 1 KiB, TLS ' : 'MRAP GET 1 KiB via'} ${which.padEnd(8)} ${m.rps.toFixed(0).padStart(7)} rps  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  server CPU ${res[which].at(-1)!.cpuUs.toFixed(0)} µs/req${m.non2xx ? `  (${m.non2xx} non-2xx!)` : ''}`,
+      )
     }
   }
-  const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2 }
-  const sum = (w: Path) => ({ rps: Math.round(med(res[w].map((x) => x.rps))), cpuUsPerReq: Math.round(med(res[w].map((x) => x.cpuUs))), p50Ms: med(res[w].map((x) => x.p50)), p99Ms: med(res[w].map((x) => x.p99)), bad: res[w].reduce((a, x) => a + x.bad, 0), rounds: res[w].map((x) => Math.round(x.rps)) })
-  const internet = sum('internet'), vpc = sum('vpc'), direct = sum('direct')
+  const med = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b)
+    const m = s.length >> 1
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+  }
+  const sum = (w: Path) => ({
+    rps: Math.round(med(res[w].map((x) => x.rps))),
+    cpuUsPerReq: Math.round(med(res[w].map((x) => x.cpuUs))),
+    p50Ms: med(res[w].map((x) => x.p50)),
+    p99Ms: med(res[w].map((x) => x.p99)),
+    bad: res[w].reduce((a, x) => a + x.bad, 0),
+    rounds: res[w].map((x) => Math.round(x.rps)),
+  })
+  const internet = sum('internet'),
+    vpc = sum('vpc'),
+    direct = sum('direct')
   const ratio = Math.round((vpc.rps / internet.rps) * 1000) / 1000
   const cpuRatio = Math.round((internet.cpuUsPerReq / vpc.cpuUsPerReq) * 1000) / 1000
   const lines = [

@@ -6,11 +6,19 @@
  * cached). wrk cannot tunnel through a proxy, so this small generator does.
  * Usage: node --import tsx bench/vpc-load.ts '<json spec>'; prints one JSON line.
  */
-import { connect } from 'node:net'
-import { connect as tlsConnect, type TLSSocket } from 'node:tls'
-import { readFileSync } from 'node:fs'
 
-interface Spec { proxy: string; host: string; caPath: string; request: string; connections: number; seconds: number }
+import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { type TLSSocket, connect as tlsConnect } from 'node:tls'
+
+interface Spec {
+  proxy: string
+  host: string
+  caPath: string
+  request: string
+  connections: number
+  seconds: number
+}
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec
 const ca = readFileSync(spec.caPath)
@@ -29,7 +37,11 @@ function tunnel(): Promise<TLSSocket> {
       const end = buf.indexOf('\r\n\r\n')
       if (end < 0) return
       sock.off('data', onData)
-      if (!buf.subarray(0, 12).toString().startsWith('HTTP/1.1 200')) { reject(new Error(`proxy refused: ${buf.toString().slice(0, 200)}`)); sock.destroy(); return }
+      if (!buf.subarray(0, 12).toString().startsWith('HTTP/1.1 200')) {
+        reject(new Error(`proxy refused: ${buf.toString().slice(0, 200)}`))
+        sock.destroy()
+        return
+      }
       const tls = tlsConnect({ socket: sock, servername: spec.host, ca }, () => resolve(tls))
       tls.on('error', reject)
     }
@@ -43,7 +55,10 @@ async function worker(deadline: number): Promise<void> {
   const tls = await tunnel()
   let buf: Buffer = Buffer.alloc(0)
   let waiting: (() => void) | undefined
-  tls.on('data', (d: Buffer) => { buf = buf.length ? Buffer.concat([buf, d]) : d; waiting?.() })
+  tls.on('data', (d: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d
+    waiting?.()
+  })
   while (Date.now() < deadline) {
     const t0 = process.hrtime.bigint()
     tls.write(raw)
@@ -59,7 +74,9 @@ async function worker(deadline: number): Promise<void> {
           break
         }
       }
-      await new Promise<void>((r) => { waiting = r })
+      await new Promise<void>((r) => {
+        waiting = r
+      })
       waiting = undefined
     }
     latencies.push(Number(process.hrtime.bigint() - t0) / 1e6)

@@ -4,8 +4,8 @@
 // tsx, so an edited checkout never runs stale code. The build starts faster and holds ~40 MiB less
 // memory than tsx's loader (which keeps a worker thread for its hooks).
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const stamp = join(root, 'dist', '.build-stamp')

@@ -12,11 +12,25 @@ const root = resolve(import.meta.dirname, '..')
 const work = mkdtempSync(join(tmpdir(), 'mrap-coverage-'))
 const report = join(work, 'report')
 const c8 = join(root, 'node_modules', '.bin', 'c8')
-const r = spawnSync(c8, [
-  '--temp-directory', join(work, 'v8'), '--report-dir', report, '--reporter=json-summary',
-  '--include', 'src/**', '--exclude', 'src/**/*.test.ts', '--all',
-  process.execPath, join(root, 'scripts', 'test.mjs'), ...process.argv.slice(2),
-], { cwd: root, stdio: 'inherit', env: { ...process.env, MRAP_RUNTIMES: '0', MRAP_SKIP_TYPECHECK: '1' } })
+const r = spawnSync(
+  c8,
+  [
+    '--temp-directory',
+    join(work, 'v8'),
+    '--report-dir',
+    report,
+    '--reporter=json-summary',
+    '--include',
+    'src/**',
+    '--exclude',
+    'src/**/*.test.ts',
+    '--all',
+    process.execPath,
+    join(root, 'scripts', 'test.mjs'),
+    ...process.argv.slice(2),
+  ],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, MRAP_RUNTIMES: '0', MRAP_SKIP_TYPECHECK: '1' } },
+)
 
 const summary = JSON.parse(readFileSync(join(report, 'coverage-summary.json'), 'utf8'))
 rmSync(work, { recursive: true, force: true })
@@ -28,8 +42,10 @@ for (const [file, s] of Object.entries(summary)) {
   const folder = parts.length > 2 ? parts.slice(0, 2).join('/') : 'src/*.ts'
   const f = folders.get(folder) ?? { files: 0, lines: [0, 0], branches: [0, 0] }
   f.files++
-  f.lines[0] += s.lines.covered; f.lines[1] += s.lines.total
-  f.branches[0] += s.branches.covered; f.branches[1] += s.branches.total
+  f.lines[0] += s.lines.covered
+  f.lines[1] += s.lines.total
+  f.branches[0] += s.branches.covered
+  f.branches[1] += s.branches.total
   folders.set(folder, f)
 }
 const pct = ([c, t]) => (t === 0 ? 100 : (100 * c) / t)

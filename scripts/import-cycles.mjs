@@ -4,7 +4,7 @@
 // Hand-written (~50 lines) on the TypeScript compiler the project already has, instead of madge and its
 // ~100 transitive packages; it reads imports with ts.preProcessFile and finds strongly connected
 // components with Tarjan's algorithm.
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import ts from 'typescript'
 
@@ -36,25 +36,48 @@ for (const f of files(src)) {
 
 // Tarjan's strongly connected components.
 let index = 0
-const idx = new Map(), low = new Map(), stack = [], on = new Set(), sccs = []
+const idx = new Map(),
+  low = new Map(),
+  stack = [],
+  on = new Set(),
+  sccs = []
 function visit(v) {
-  idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v)
+  idx.set(v, index)
+  low.set(v, index)
+  index++
+  stack.push(v)
+  on.add(v)
   for (const w of graph.get(v) ?? []) {
-    if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))) }
-    else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)))
+    if (!idx.has(w)) {
+      visit(w)
+      low.set(v, Math.min(low.get(v), low.get(w)))
+    } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)))
   }
   if (low.get(v) === idx.get(v)) {
     const comp = []
     let w
-    do { w = stack.pop(); on.delete(w); comp.push(w) } while (w !== v)
+    do {
+      w = stack.pop()
+      on.delete(w)
+      comp.push(w)
+    } while (w !== v)
     if (comp.length > 1 || (graph.get(v) ?? []).includes(v)) sccs.push(comp)
   }
 }
 for (const v of graph.keys()) if (!idx.has(v)) visit(v)
 
-if (sccs.length === 0) { console.log(`import cycles: none in ${graph.size} modules`); process.exit(0) }
+if (sccs.length === 0) {
+  console.log(`import cycles: none in ${graph.size} modules`)
+  process.exit(0)
+}
 for (const comp of sccs) {
   console.error(`import cycle of ${comp.length} modules:`)
-  for (const m of comp.sort()) console.error(`  ${relative(root, m)} → ${(graph.get(m) ?? []).filter((w) => comp.includes(w)).map((w) => relative(root, w)).join(', ')}`)
+  for (const m of comp.sort())
+    console.error(
+      `  ${relative(root, m)} → ${(graph.get(m) ?? [])
+        .filter((w) => comp.includes(w))
+        .map((w) => relative(root, w))
+        .join(', ')}`,
+    )
 }
 process.exit(1)

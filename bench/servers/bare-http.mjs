@@ -4,7 +4,10 @@
 // Usage: node bench/servers/bare-http.mjs [--port N] [--host H]; prints "bare-http ready: <url>" on stderr.
 import { createServer } from 'node:http'
 
-const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt }
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name)
+  return i > 0 ? process.argv[i + 1] : dflt
+}
 const host = arg('--host', '127.0.0.1')
 const port = Number(arg('--port', '0'))
 
@@ -14,7 +17,10 @@ const large = Buffer.alloc(1024 * 1024, 'b')
 const server = createServer((req, res) => {
   if (req.method === 'PUT') {
     req.on('data', () => {})
-    req.on('end', () => { res.writeHead(200, { 'content-length': '0' }); res.end() })
+    req.on('end', () => {
+      res.writeHead(200, { 'content-length': '0' })
+      res.end()
+    })
     return
   }
   const body = req.url === '/1m' ? large : small

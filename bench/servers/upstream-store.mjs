@@ -25,8 +25,17 @@ const store = new UpstreamObjectStore({ region: 'bench-1', engine: spec.engine, 
 async function transfer(total) {
   const t0 = process.hrtime.bigint()
   await store.putObject({
-    bucket: 'big', key: 'object', versioning: 'Unversioned', attributes: { userMetadata: {}, tags: [] }, size: total,
-    body: Readable.from((function* () { for (let sent = 0; sent < total; sent += piece.length) yield piece })(), { objectMode: false }),
+    bucket: 'big',
+    key: 'object',
+    versioning: 'Unversioned',
+    attributes: { userMetadata: {}, tags: [] },
+    size: total,
+    body: Readable.from(
+      (function* () {
+        for (let sent = 0; sent < total; sent += piece.length) yield piece
+      })(),
+      { objectMode: false },
+    ),
     finalize: ({ size }) => {
       if (size !== total) throw new Error(`staged ${size} of ${total} bytes`)
       return { etag: 'bench', checksums: {} }
@@ -38,13 +47,16 @@ async function transfer(total) {
   const got = await store.getObject('big', 'object')
   let n = 0
   let zero = true
-  await pipeline(got.open(), new Writable({
-    write(b, _enc, cb) {
-      n += b.length
-      for (let i = 0; zero && i < b.length; i += piece.length) if (!b.subarray(i, i + piece.length).equals(piece.subarray(0, Math.min(piece.length, b.length - i)))) zero = false
-      cb()
-    },
-  }))
+  await pipeline(
+    got.open(),
+    new Writable({
+      write(b, _enc, cb) {
+        n += b.length
+        for (let i = 0; zero && i < b.length; i += piece.length) if (!b.subarray(i, i + piece.length).equals(piece.subarray(0, Math.min(piece.length, b.length - i)))) zero = false
+        cb()
+      },
+    }),
+  )
   const getS = Number(process.hrtime.bigint() - t1) / 1e9
   if (n !== total || !zero) throw new Error(`GET returned ${n} bytes${zero ? '' : ' with wrong content'}`)
   return { putS, getS, afterPut }
@@ -64,11 +76,20 @@ try {
   const { putS, getS, afterPut } = await transfer(spec.sizeMiB * MiB)
   const afterGet = status()
   clearInterval(sampler)
-  console.log(JSON.stringify({
-    putSeconds: round(putS, 2), putMiBps: round(spec.sizeMiB / putS, 0), getSeconds: round(getS, 2), getMiBps: round(spec.sizeMiB / getS, 0),
-    rssAtStartMiB: round(before.rssMiB), hwmAfterPutMiB: round(afterPut.hwmMiB), hwmAfterGetMiB: round(afterGet.hwmMiB),
-    peakHeapTotalMiB: round(peak.heapTotal), peakExternalMiB: round(peak.external), peakArrayBuffersMiB: round(peak.arrayBuffers),
-  }))
+  console.log(
+    JSON.stringify({
+      putSeconds: round(putS, 2),
+      putMiBps: round(spec.sizeMiB / putS, 0),
+      getSeconds: round(getS, 2),
+      getMiBps: round(spec.sizeMiB / getS, 0),
+      rssAtStartMiB: round(before.rssMiB),
+      hwmAfterPutMiB: round(afterPut.hwmMiB),
+      hwmAfterGetMiB: round(afterGet.hwmMiB),
+      peakHeapTotalMiB: round(peak.heapTotal),
+      peakExternalMiB: round(peak.external),
+      peakArrayBuffersMiB: round(peak.arrayBuffers),
+    }),
+  )
 } finally {
   await store.close()
 }

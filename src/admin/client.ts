@@ -3,7 +3,7 @@
  */
 import { connect } from 'node:net'
 import { join, resolve } from 'node:path'
-import { readRuntimeInfo, type RuntimeInfo } from '../state/runtime-file.js'
+import { type RuntimeInfo, readRuntimeInfo } from '../state/runtime-file.js'
 import { ADMIN_SOCKET, type AdminRequest, type AdminResponse } from './protocol.js'
 
 export class AdminError extends Error {}
@@ -25,13 +25,19 @@ export async function adminRequest(dataDir: string, req: AdminRequest): Promise<
     sock.on('data', (c: Buffer) => chunks.push(c))
     sock.on('end', () => resolveText(Buffer.concat(chunks).toString('utf8')))
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      reject(new AdminError(e.code === 'EACCES'
-        ? `permission denied on ${path}: only the user running the server may use it`
-        : `cannot reach the server's admin socket ${path}: ${e.message}`))
+      reject(
+        new AdminError(
+          e.code === 'EACCES' ? `permission denied on ${path}: only the user running the server may use it` : `cannot reach the server's admin socket ${path}: ${e.message}`,
+        ),
+      )
     })
   })
   let res: AdminResponse
-  try { res = JSON.parse(text) as AdminResponse } catch { throw new AdminError(`the server answered something that is not JSON: ${text.slice(0, 200)}`) }
+  try {
+    res = JSON.parse(text) as AdminResponse
+  } catch {
+    throw new AdminError(`the server answered something that is not JSON: ${text.slice(0, 200)}`)
+  }
   if (!res.ok) throw new AdminError(res.error)
   return res
 }

@@ -15,9 +15,7 @@ export type AdminRequest =
   /** A recent decision, replayed with its full explanation, for `mrap explain --request-id`. */
   | { op: 'explain.request'; requestId: string }
 
-export type AdminResponse =
-  | { ok: true; [k: string]: unknown }
-  | { ok: false; error: string }
+export type AdminResponse = { ok: true; [k: string]: unknown } | { ok: false; error: string }
 
 export const ADMIN_SOCKET = 'admin.sock'
 /** Worlds are small; this bounds a misbehaving client. */

@@ -4,20 +4,24 @@
  * renamed into `<data-dir>/admin.sock` (a connect resolves the path to the socket's inode, so
  * the rename keeps it reachable), so no other user can connect in between.
  */
-import { createServer, type Server, type Socket } from 'node:net'
+
 import { chmodSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Core } from '../core/core.js'
-import { parseWorld, WorldFileError } from '../world/load.js'
+import { explainAdmin } from '../explain/admin.js'
 import { applyWorld } from '../world/apply.js'
 import { exportWorldYaml } from '../world/export.js'
-import { explainAdmin } from '../explain/admin.js'
-import { ADMIN_SOCKET, MAX_ADMIN_REQUEST_BYTES, type AdminRequest, type AdminResponse } from './protocol.js'
+import { parseWorld, WorldFileError } from '../world/load.js'
+import { ADMIN_SOCKET, type AdminRequest, type AdminResponse, MAX_ADMIN_REQUEST_BYTES } from './protocol.js'
 
 /** Unix socket paths are limited to 108 bytes on Linux (sun_path), 104 on macOS. */
 const MAX_SOCKET_PATH = 100
 
-export interface AdminServer { path: string; close(): Promise<void> }
+export interface AdminServer {
+  path: string
+  close(): Promise<void>
+}
 
 export async function listenAdmin(s: Core, dataDir: string): Promise<AdminServer | undefined> {
   const path = join(dataDir, ADMIN_SOCKET)
@@ -33,7 +37,10 @@ export async function listenAdmin(s: Core, dataDir: string): Promise<AdminServer
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(tmp, () => { server.off('error', reject); resolve() })
+      server.listen(tmp, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
     chmodSync(tmp, 0o600)
     rmSync(path, { force: true }) // a stale socket of a server that died
@@ -43,24 +50,42 @@ export async function listenAdmin(s: Core, dataDir: string): Promise<AdminServer
   }
   return {
     path,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); rmSync(path, { force: true }) }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        rmSync(path, { force: true })
+      }),
   }
 }
 
 function serve(s: Core, sock: Socket): void {
   const chunks: Buffer[] = []
   let size = 0
-  const reply = (r: AdminResponse): void => { sock.end(JSON.stringify(r) + '\n') }
+  const reply = (r: AdminResponse): void => {
+    sock.end(JSON.stringify(r) + '\n')
+  }
   sock.on('error', () => sock.destroy())
   sock.on('data', (chunk: Buffer) => {
     size += chunk.length
-    if (size > MAX_ADMIN_REQUEST_BYTES) { reply({ ok: false, error: 'request too large' }); sock.destroy(); return }
+    if (size > MAX_ADMIN_REQUEST_BYTES) {
+      reply({ ok: false, error: 'request too large' })
+      sock.destroy()
+      return
+    }
     const nl = chunk.indexOf(0x0a)
-    if (nl < 0) { chunks.push(chunk); return }
+    if (nl < 0) {
+      chunks.push(chunk)
+      return
+    }
     chunks.push(chunk.subarray(0, nl))
     sock.removeAllListeners('data')
     let req: AdminRequest
-    try { req = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdminRequest } catch { reply({ ok: false, error: 'the request is not JSON' }); return }
+    try {
+      req = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdminRequest
+    } catch {
+      reply({ ok: false, error: 'the request is not JSON' })
+      return
+    }
     handle(s, req).then(reply, (e: unknown) => {
       if (!(e instanceof WorldFileError)) s.log.error({ err: e, op: req.op }, 'admin request failed')
       reply({ ok: false, error: (e as Error).message })
@@ -70,14 +95,16 @@ function serve(s: Core, sock: Socket): void {
 
 async function handle(s: Core, req: AdminRequest): Promise<AdminResponse> {
   switch (req.op) {
-    case 'ping': return { ok: true, pid: process.pid }
+    case 'ping':
+      return { ok: true, pid: process.pid }
     case 'world.apply': {
       const world = parseWorld(req.text, req.file)
       const result = await applyWorld(s, world)
       s.log.info({ file: req.file, created: result.created.length, updated: result.updated.length }, 'world applied')
       return { ok: true, ...result }
     }
-    case 'world.export': return { ok: true, yaml: exportWorldYaml(s, { includeSecrets: req.includeSecrets === true }) }
+    case 'world.export':
+      return { ok: true, yaml: exportWorldYaml(s, { includeSecrets: req.includeSecrets === true }) }
     case 'credentials': {
       const p = s.identities.findPrincipal(req.principal)
       if (!p) return { ok: false, error: `no user ${req.principal} (use a user name, or <account>/<name>)` }
@@ -86,7 +113,10 @@ async function handle(s: Core, req: AdminRequest): Promise<AdminResponse> {
       // Handed to the operator's own process; never logged.
       return { ok: true, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, arn: p.arn, accountId: p.accountId }
     }
-    case 'explain.model': case 'explain.request': return explainAdmin(s, req)
-    default: return { ok: false, error: `unknown admin operation ${(req as { op?: unknown }).op as string}` }
+    case 'explain.model':
+    case 'explain.request':
+      return explainAdmin(s, req)
+    default:
+      return { ok: false, error: `unknown admin operation ${(req as { op?: unknown }).op as string}` }
   }
 }

@@ -4,41 +4,41 @@
  * and returns them with the handler table the front door serves. Nothing else builds a feature, and
  * no feature reaches back here: only `main.ts` imports this module.
  */
-import { mkdirSync, accessSync, constants } from 'node:fs'
+import { accessSync, constants, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import { SqliteStateStore } from '../state/sqlite-state.js'
-import type { PgStateStore } from '../state/postgres/pg-state.js'
-import type { StateStore } from '../state/state-store.js'
-import { Identities } from '../iam/identities.js'
-import { IamStore } from '../iam/store.js'
-import { sealingKeyFor } from '../iam/secret-box.js'
-import { StartupError } from '../shared/startup-error.js'
-import { claimEmbeddedRegions, nodeId } from '../state/fleet.js'
-import { iamHandlers } from '../iam/handlers.js'
-import type { World } from '../world/schema.js'
-import type { ObjectStore } from '../storage/types.js'
-import { EmbeddedObjectStore } from '../storage/embedded/index.js'
-import { engineBucketName } from '../storage/upstream/config.js'
 import { SigV4AKeyCache, SigV4KeyCache } from '../auth/index.js'
-import { applyWorld } from '../world/apply.js'
-import { loadCatalog } from '../policy/index.js'
-import { PolicyCache } from '../authz/policy-cache.js'
 import { DecisionLog } from '../authz/decision-log.js'
+import { PolicyCache } from '../authz/policy-cache.js'
+import { createControlHandler } from '../control/handler.js'
+import { type Core, NO_REPLICATION, type ServerConfig } from '../core/core.js'
+import { ec2Handler } from '../ec2/handler.js'
 import type { HandlerTable } from '../http/handler.js'
+import { RequestIds } from '../http/request-id.js'
+import { iamHandlers } from '../iam/handlers.js'
+import { Identities } from '../iam/identities.js'
+import { sealingKeyFor } from '../iam/secret-box.js'
+import { IamStore } from '../iam/store.js'
+import { LifecycleWorker } from '../lifecycle/worker.js'
+import { Metrics } from '../metrics/metrics.js'
+import { mrapHandler } from '../mrap/data-plane.js'
 import { MrapRegistry } from '../mrap/registry.js'
 import { VpcRegistry } from '../network/vpcs.js'
-import { ec2Handler } from '../ec2/handler.js'
-import { RequestIds } from '../http/request-id.js'
-import { Metrics } from '../metrics/metrics.js'
-import { createControlHandler } from '../control/handler.js'
+import { loadCatalog } from '../policy/index.js'
+import { type ReplicationService, startReplication } from '../replication/index.js'
 import { RegionHealth } from '../routing/health.js'
 import { LatencyTable } from '../routing/latency.js'
-import { mrapHandler } from '../mrap/data-plane.js'
-import { startReplication, type ReplicationService } from '../replication/index.js'
-import { LifecycleWorker } from '../lifecycle/worker.js'
 import { AccessLog } from '../s3/access-log.js'
-import { NO_REPLICATION, type Core, type ServerConfig } from '../core/core.js'
+import { StartupError } from '../shared/startup-error.js'
+import { claimEmbeddedRegions, nodeId } from '../state/fleet.js'
+import type { PgStateStore } from '../state/postgres/pg-state.js'
+import { SqliteStateStore } from '../state/sqlite-state.js'
+import type { StateStore } from '../state/state-store.js'
+import { EmbeddedObjectStore } from '../storage/embedded/index.js'
+import type { ObjectStore } from '../storage/types.js'
+import { engineBucketName } from '../storage/upstream/config.js'
+import { applyWorld } from '../world/apply.js'
+import type { World } from '../world/schema.js'
 
 export { StartupError }
 
@@ -82,8 +82,11 @@ export async function storeFor(region: World['regions'][number], dir: string, en
     region: region.name,
     stateDir: dir,
     engine: {
-      endpoint: storage.endpoint, region: storage.region, forcePathStyle: storage.addressing === 'path',
-      accessKeyId: secret(storage.accessKeyIdEnv), secretAccessKey: secret(storage.secretAccessKeyEnv),
+      endpoint: storage.endpoint,
+      region: storage.region,
+      forcePathStyle: storage.addressing === 'path',
+      accessKeyId: secret(storage.accessKeyIdEnv),
+      secretAccessKey: secret(storage.secretAccessKeyEnv),
       bucketTemplate: storage.bucketTemplate,
     },
   })
@@ -94,8 +97,12 @@ function checkEngineBucketNames(world: World): void {
   for (const b of world.buckets) {
     const storage = world.regions.find((r) => r.name === b.region)?.storage
     if (!storage || storage === 'embedded' || storage.kind === 'embedded') continue
-    try { engineBucketName(storage.bucketTemplate, b.region, b.name) } catch {
-      throw new StartupError(`bucket ${b.name}: bucketTemplate ${storage.bucketTemplate} of region ${b.region} makes no valid S3 bucket name of it (lower case, 3-63 characters); rename the bucket or change the template`)
+    try {
+      engineBucketName(storage.bucketTemplate, b.region, b.name)
+    } catch {
+      throw new StartupError(
+        `bucket ${b.name}: bucketTemplate ${storage.bucketTemplate} of region ${b.region} makes no valid S3 bucket name of it (lower case, 3-63 characters); rename the bucket or change the template`,
+      )
     }
   }
 }
@@ -130,7 +137,13 @@ export async function openState(config: ServerConfig, log: Logger): Promise<Stat
       onError: (err) => log.warn({ state: shown, err: (err as Error)?.message ?? String(err) }, 'control state database unavailable'),
     })
   } catch (e) {
-    const password = (() => { try { return decodeURIComponent(new URL(spec).password) } catch { return '' } })()
+    const password = (() => {
+      try {
+        return decodeURIComponent(new URL(spec).password)
+      } catch {
+        return ''
+      }
+    })()
     let why = (e as Error).message || String(e)
     if (password) why = why.split(password).join('***')
     throw new StartupError(`cannot open the control state at ${shown}: ${why}`)
@@ -166,8 +179,11 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
   // Before anything reads or writes shared state, or opens a region's store: a node with the wrong
   // key, or one that would serve another node's embedded region, must refuse having touched nothing.
   const sealer = await sealingKeyFor(state, { dataDir: config.dataDir, keyFile: config.sealingKeyFile })
-  await claimEmbeddedRegions(state, { id: nodeId(config.dataDir), dataDir: config.dataDir },
-    world.regions.map((r) => ({ name: r.name, embedded: r.storage === 'embedded' || r.storage.kind === 'embedded' })))
+  await claimEmbeddedRegions(
+    state,
+    { id: nodeId(config.dataDir), dataDir: config.dataDir },
+    world.regions.map((r) => ({ name: r.name, embedded: r.storage === 'embedded' || r.storage.kind === 'embedded' })),
+  )
   const stores = new Map<string, ObjectStore>()
   for (const store of made) {
     // A fleet keeps an engine region's sidecar rows in its database, so a version one node wrote
@@ -188,7 +204,15 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
   identities.store.onBadRecord = (kind, key, err) => log.error({ kind, key, err: err.message }, 'an IAM record from the shared state cannot be read; ignored')
   const mraps = new MrapRegistry(state)
   return {
-    config, world, state, stores, log, policies, identities, mraps, sealer,
+    config,
+    world,
+    state,
+    stores,
+    log,
+    policies,
+    identities,
+    mraps,
+    sealer,
     vpcs: new VpcRegistry(state),
     requestIds: new RequestIds(),
     metrics: new Metrics(),
@@ -224,7 +248,12 @@ export async function createApp(opts: CoreOptions): Promise<App> {
   })
   const replication = startReplication(core)
   core.replication = replication.hooks
-  core.metrics.watch({ regions: () => core.stores.keys(), isUp: (r) => core.health.isUp(r), mrapCount: () => core.mraps.list().length, replicationRules: () => replication.snapshot().rules })
+  core.metrics.watch({
+    regions: () => core.stores.keys(),
+    isUp: (r) => core.health.isUp(r),
+    mrapCount: () => core.mraps.list().length,
+    replicationRules: () => replication.snapshot().rules,
+  })
   await core.identities.pruneSessions(core.clock())
   const lifecycle = new LifecycleWorker(core, { owner: nodeId(opts.config.dataDir) })
   lifecycle.start()
@@ -233,7 +262,11 @@ export async function createApp(opts: CoreOptions): Promise<App> {
   const control = createControlHandler(core)
   const handlers: HandlerTable = { mrap: mrapHandler(core), control, ec2: ec2Handler(core), ...iamHandlers(core) }
   return {
-    core, handlers, replication, lifecycle, accessLog,
+    core,
+    handlers,
+    replication,
+    lifecycle,
+    accessLog,
     close: async () => {
       control.close()
       core.health.stop()

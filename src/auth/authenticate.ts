@@ -6,11 +6,11 @@
  * Error codes and wording follow what S3 returns (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
  */
 import crypto from 'node:crypto'
-import { s3Error, type S3Error } from '../shared/errors.js'
+import { type S3Error, s3Error } from '../shared/errors.js'
+import { canonicalQuery, canonicalRequest, EMPTY_SHA256, headerValue, parseQuery, type QueryParam, sha256Hex } from './canonical.js'
+import { EcdsaChunkSigner, HmacChunkSigner } from './chunk-signer.js'
 import { equalConstantTime } from './hmac.js'
-import { canonicalQuery, canonicalRequest, EMPTY_SHA256, headerValue, parseQuery, sha256Hex, type QueryParam } from './canonical.js'
-import { parseAuthorizationHeader, parsePresignedQuery, type ParsedAuth } from './parse.js'
-import { HmacChunkSigner, EcdsaChunkSigner } from './chunk-signer.js'
+import { type ParsedAuth, parseAuthorizationHeader, parsePresignedQuery } from './parse.js'
 import type { AuthOptions, AuthResult, HttpRequestView, PayloadMode, SigningCredential } from './types.js'
 
 const MAX_SKEW_MS = 15 * 60 * 1000
@@ -21,17 +21,24 @@ const HEX = /^(?:[0-9a-f]{2})+$/
 export function payloadModeOf(value: string | undefined): PayloadMode | undefined {
   if (value === undefined) return undefined
   switch (value) {
-    case 'UNSIGNED-PAYLOAD': return { kind: 'unsigned' }
-    case 'STREAMING-UNSIGNED-PAYLOAD-TRAILER': return { kind: 'streaming', signed: false, trailer: true, algorithm: 'none' }
-    case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD': return { kind: 'streaming', signed: true, trailer: false, algorithm: 'hmac' }
-    case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER': return { kind: 'streaming', signed: true, trailer: true, algorithm: 'hmac' }
-    case 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD': return { kind: 'streaming', signed: true, trailer: false, algorithm: 'ecdsa' }
-    case 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER': return { kind: 'streaming', signed: true, trailer: true, algorithm: 'ecdsa' }
+    case 'UNSIGNED-PAYLOAD':
+      return { kind: 'unsigned' }
+    case 'STREAMING-UNSIGNED-PAYLOAD-TRAILER':
+      return { kind: 'streaming', signed: false, trailer: true, algorithm: 'none' }
+    case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD':
+      return { kind: 'streaming', signed: true, trailer: false, algorithm: 'hmac' }
+    case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER':
+      return { kind: 'streaming', signed: true, trailer: true, algorithm: 'hmac' }
+    case 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD':
+      return { kind: 'streaming', signed: true, trailer: false, algorithm: 'ecdsa' }
+    case 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER':
+      return { kind: 'streaming', signed: true, trailer: true, algorithm: 'ecdsa' }
   }
   const lower = value.toLowerCase()
   if (HEX64.test(lower)) return { kind: 'sha256', hex: lower }
   throw s3Error('InvalidArgument', {
-    message: 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+    message:
+      'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
     fields: { ArgumentName: 'x-amz-content-sha256', ArgumentValue: value },
   })
 }
@@ -46,7 +53,11 @@ export function authenticate(req: HttpRequestView, opts: AuthOptions): AuthResul
   const authz = headerValue(req.headers, 'authorization')
   const query = parseQuery(req.rawQuery)
   let presigned = false
-  for (const p of query) if (p.key === 'X-Amz-Algorithm' || p.key === 'X-Amz-Credential' || p.key === 'X-Amz-Signature') { presigned = true; break }
+  for (const p of query)
+    if (p.key === 'X-Amz-Algorithm' || p.key === 'X-Amz-Credential' || p.key === 'X-Amz-Signature') {
+      presigned = true
+      break
+    }
 
   if (authz !== undefined && presigned) {
     throw s3Error('InvalidArgument', {
@@ -86,9 +97,12 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
     throw malformed(p, `incorrect service "${p.scopeService}". This endpoint belongs to "${service}".`)
   }
   if (p.scopeDate !== p.amzDate.slice(0, 8)) {
-    throw malformed(p, p.authType === 'REST-HEADER'
-      ? 'Invalid credential date. Date is not the same as X-Amz-Date.'
-      : 'Invalid credential date "' + p.scopeDate + '". This date is not the same as X-Amz-Date: "' + p.amzDate.slice(0, 8) + '".')
+    throw malformed(
+      p,
+      p.authType === 'REST-HEADER'
+        ? 'Invalid credential date. Date is not the same as X-Amz-Date.'
+        : 'Invalid credential date "' + p.scopeDate + '". This date is not the same as X-Amz-Date: "' + p.amzDate.slice(0, 8) + '".',
+    )
   }
   if (!p.signedHeaders.includes('host')) {
     throw malformed(p, p.authType === 'REST-HEADER' ? 'the SignedHeaders must include host.' : 'X-Amz-SignedHeaders must contain host.')
@@ -119,7 +133,10 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
   checkSessionToken(credential, p, req, opts.now)
   if (isV4A && credential.sessionToken !== undefined && credential.tokenIssuer === 'global') {
     // docs/aws/mrap.md §SigV4A: SigV4A needs temporary credentials from a Regional STS endpoint.
-    throw s3Error('InvalidToken', { message: 'The security token was issued by the global STS endpoint (sts.amazonaws.com), which SigV4A does not accept; get temporary credentials from a Regional STS endpoint.' })
+    throw s3Error('InvalidToken', {
+      message:
+        'The security token was issued by the global STS endpoint (sts.amazonaws.com), which SigV4A does not accept; get temporary credentials from a Regional STS endpoint.',
+    })
   }
 
   const { payload, canonicalRequest: creq, stringToSign, scope } = signingInputs(req, query, p, service, opts.bufferedBody)
@@ -171,7 +188,12 @@ function verifyParsed(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, 
   return out
 }
 
-interface SigningInputs { payload: PayloadMode; canonicalRequest: string; stringToSign: string; scope: string }
+interface SigningInputs {
+  payload: PayloadMode
+  canonicalRequest: string
+  stringToSign: string
+  scope: string
+}
 
 /** Everything that was signed: payload mode, canonical request, string to sign. Throws on a bad payload header. */
 function signingInputs(req: HttpRequestView, query: QueryParam[], p: ParsedAuth, service: string, bufferedBody: Buffer | undefined): SigningInputs {
@@ -183,7 +205,11 @@ function signingInputs(req: HttpRequestView, query: QueryParam[], p: ParsedAuth,
       // S3 presigned URLs sign UNSIGNED-PAYLOAD unless the URL itself says otherwise.
       // The JS presigner hoists the header into the query; its name's casing varies by client.
       let q: string | undefined
-      for (const x of query) if (x.key.length === 20 && x.key.toLowerCase() === 'x-amz-content-sha256') { q = x.value; break }
+      for (const x of query)
+        if (x.key.length === 20 && x.key.toLowerCase() === 'x-amz-content-sha256') {
+          q = x.value
+          break
+        }
       payload = q !== undefined ? payloadModeOf(q)! : { kind: 'unsigned' }
       payloadHash = q ?? 'UNSIGNED-PAYLOAD'
     } else {
@@ -224,7 +250,8 @@ function checkSessionToken(cred: SigningCredential, p: ParsedAuth, req: HttpRequ
     return
   }
   if (sent === undefined) throw s3Error('InvalidAccessKeyId', { fields: { AWSAccessKeyId: p.accessKeyId } })
-  const a = Buffer.from(sent), b = Buffer.from(cred.sessionToken)
+  const a = Buffer.from(sent),
+    b = Buffer.from(cred.sessionToken)
   if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) throw s3Error('InvalidToken')
   if (cred.expiresAt !== undefined && cred.expiresAt.getTime() <= now.getTime()) throw s3Error('ExpiredToken')
 }

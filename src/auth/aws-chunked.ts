@@ -13,8 +13,8 @@
  */
 import crypto from 'node:crypto'
 import { Transform, type TransformCallback } from 'node:stream'
-import { s3Error, type S3Error } from '../shared/errors.js'
-import { badChecksum, checksumHeaderName, createHasher, isValidChecksumValue, type ChecksumAlgorithm, type Hasher } from '../shared/checksums.js'
+import { badChecksum, type ChecksumAlgorithm, checksumHeaderName, createHasher, type Hasher, isValidChecksumValue } from '../shared/checksums.js'
+import { type S3Error, s3Error } from '../shared/errors.js'
 import { EMPTY_SHA256 } from './canonical.js'
 import type { ChunkSigner } from './types.js'
 
@@ -36,7 +36,8 @@ export interface AwsChunkedOptions {
 
 const MAX_LINE = 4096
 const MAX_TRAILER = 16 * 1024
-const CR = 0x0d, LF = 0x0a
+const CR = 0x0d,
+  LF = 0x0a
 
 type State = 'size' | 'data' | 'crlf' | 'trailer' | 'done'
 
@@ -78,7 +79,10 @@ export class AwsChunkedDecoder extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.state !== 'done') { cb(s3Error('IncompleteBody', { message: 'The request body terminated unexpectedly' })); return }
+    if (this.state !== 'done') {
+      cb(s3Error('IncompleteBody', { message: 'The request body terminated unexpectedly' }))
+      return
+    }
     cb()
   }
 
@@ -142,7 +146,11 @@ export class AwsChunkedDecoder extends Transform {
     if (semi >= 0) {
       for (const ext of text.slice(semi + 1).split(';')) {
         const eq = ext.indexOf('=')
-        if (eq > 0 && ext.slice(0, eq).trim() === 'chunk-signature') sig = ext.slice(eq + 1).trim().replace(/\*+$/, '') // SigV4A pads with '*'
+        if (eq > 0 && ext.slice(0, eq).trim() === 'chunk-signature')
+          sig = ext
+            .slice(eq + 1)
+            .trim()
+            .replace(/\*+$/, '') // SigV4A pads with '*'
       }
     }
     if (this.opts.signer && sig === undefined) throw s3Error('SignatureDoesNotMatch', { message: 'The chunk signature is missing.' })
@@ -177,7 +185,10 @@ export class AwsChunkedDecoder extends Transform {
     const signer = this.opts.signer
     if (!signer) return
     if (!signer.verifyChunk(this.prevSig, dataHash, this.chunkSig)) {
-      throw s3Error('SignatureDoesNotMatch', { message: 'The chunk signature we calculated does not match the signature you provided.', fields: { SignatureProvided: this.chunkSig } })
+      throw s3Error('SignatureDoesNotMatch', {
+        message: 'The chunk signature we calculated does not match the signature you provided.',
+        fields: { SignatureProvided: this.chunkSig },
+      })
     }
     this.prevSig = this.chunkSig
   }
@@ -205,7 +216,10 @@ export class AwsChunkedDecoder extends Transform {
     const signer = this.opts.signer
     if (signer && this.opts.trailer) {
       const sigEntry = this.trailers.find(([k]) => k === 'x-amz-trailer-signature')
-      const canonical = this.trailers.filter(([k]) => k !== 'x-amz-trailer-signature').map(([k, v]) => `${k}:${v}\n`).join('')
+      const canonical = this.trailers
+        .filter(([k]) => k !== 'x-amz-trailer-signature')
+        .map(([k, v]) => `${k}:${v}\n`)
+        .join('')
       if (!sigEntry || !signer.verifyTrailer(this.prevSig, canonical, sigEntry[1].replace(/\*+$/, ''))) {
         throw s3Error('SignatureDoesNotMatch', { message: 'The trailer signature we calculated does not match the signature you provided.' })
       }

@@ -7,11 +7,11 @@
  * Every failure is a stream error raised before 'end' (never after the consumer saw a clean end).
  */
 import crypto from 'node:crypto'
-import { Transform, type Readable, type TransformCallback } from 'node:stream'
-import { isS3Error, s3Error } from '../shared/errors.js'
-import { parseChecksumHeaders } from '../shared/checksums.js'
-import { AwsChunkedDecoder } from './aws-chunked.js'
+import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import { watchBodyIdle } from '../http/timeouts.js'
+import { parseChecksumHeaders } from '../shared/checksums.js'
+import { isS3Error, s3Error } from '../shared/errors.js'
+import { AwsChunkedDecoder } from './aws-chunked.js'
 import { headerValue } from './canonical.js'
 import type { AuthResult, HttpRequestView } from './types.js'
 
@@ -27,7 +27,10 @@ export class LengthCheck extends Transform {
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length
-    if (this.expected !== undefined && this.seen > this.expected) { cb(s3Error('IncompleteBody', { message: 'The request body is longer than Content-Length.' })); return }
+    if (this.expected !== undefined && this.seen > this.expected) {
+      cb(s3Error('IncompleteBody', { message: 'The request body is longer than Content-Length.' }))
+      return
+    }
     cb(null, chunk)
   }
   override _flush(cb: TransformCallback): void {
@@ -67,13 +70,17 @@ export function expectLength(source: Readable, expected: number | undefined): Tr
 
 function attachSource(source: Readable, first: Transform): void {
   let ended = false
-  source.once('end', () => { ended = true })
+  source.once('end', () => {
+    ended = true
+  })
   const fail = (err?: unknown): void => {
     if (!first.destroyed) first.destroy(isS3Error(err) ? err : incomplete())
   }
   source.once('error', fail)
   source.once('aborted', () => fail())
-  source.once('close', () => { if (!ended) fail() })
+  source.once('close', () => {
+    if (!ended) fail()
+  })
   // If the consumer gives up, stop reading the source (the HTTP layer decides what to do with the socket).
   first.once('close', () => source.unpipe(first))
   source.pipe(first)
@@ -83,11 +90,16 @@ function attachSource(source: Readable, first: Transform): void {
 
 function chain(streams: Transform[]): Transform {
   for (let i = 0; i + 1 < streams.length; i++) {
-    const from = streams[i]!, to = streams[i + 1]!
+    const from = streams[i]!,
+      to = streams[i + 1]!
     from.pipe(to)
     // Errors anywhere travel to the last stream, which is the one the consumer holds.
-    from.once('error', (e) => { if (!to.destroyed) to.destroy(e) })
-    to.once('close', () => { if (!from.destroyed) from.destroy() })
+    from.once('error', (e) => {
+      if (!to.destroyed) to.destroy(e)
+    })
+    to.once('close', () => {
+      if (!from.destroyed) from.destroy()
+    })
   }
   return streams[streams.length - 1]!
 }
@@ -107,24 +119,31 @@ function nonNegativeInt(v: string | undefined): number | undefined {
 export function decodeBody(req: HttpRequestView, auth: AuthResult, body: Readable): Readable {
   const h = req.headers
   const contentLength = nonNegativeInt(headerValue(h, 'content-length'))
-  if (Number.isNaN(contentLength)) throw s3Error('InvalidArgument', { message: 'Content-Length is invalid', fields: { ArgumentName: 'Content-Length', ArgumentValue: headerValue(h, 'content-length') } })
+  if (Number.isNaN(contentLength))
+    throw s3Error('InvalidArgument', { message: 'Content-Length is invalid', fields: { ArgumentName: 'Content-Length', ArgumentValue: headerValue(h, 'content-length') } })
   const streams: Transform[] = [new LengthCheck(contentLength)]
   const payload = auth.payload
 
   if (payload.kind === 'streaming') {
     const decodedLength = nonNegativeInt(headerValue(h, 'x-amz-decoded-content-length'))
     if (decodedLength === undefined) throw s3Error('MissingContentLength', { message: 'You must provide the x-amz-decoded-content-length header.' })
-    if (Number.isNaN(decodedLength)) throw s3Error('InvalidArgument', { message: 'x-amz-decoded-content-length is invalid', fields: { ArgumentName: 'x-amz-decoded-content-length', ArgumentValue: headerValue(h, 'x-amz-decoded-content-length') } })
+    if (Number.isNaN(decodedLength))
+      throw s3Error('InvalidArgument', {
+        message: 'x-amz-decoded-content-length is invalid',
+        fields: { ArgumentName: 'x-amz-decoded-content-length', ArgumentValue: headerValue(h, 'x-amz-decoded-content-length') },
+      })
     const { trailer } = parseChecksumHeaders(h)
     if (payload.trailer === false && trailer !== undefined) throw s3Error('InvalidRequest', { message: 'x-amz-trailer is only valid with a -TRAILER x-amz-content-sha256.' })
     const signer = auth.kind === 'signed' ? auth.chunkSigner : undefined
     if (payload.signed && !signer) throw s3Error('AccessDenied', { message: 'Signed streaming payloads require a signed request.' })
-    streams.push(new AwsChunkedDecoder({
-      trailer: payload.trailer,
-      decodedLength,
-      ...(payload.signed && signer ? { signer } : {}),
-      ...(trailer ? { trailerChecksum: trailer } : {}),
-    }))
+    streams.push(
+      new AwsChunkedDecoder({
+        trailer: payload.trailer,
+        decodedLength,
+        ...(payload.signed && signer ? { signer } : {}),
+        ...(trailer ? { trailerChecksum: trailer } : {}),
+      }),
+    )
   } else if (payload.kind === 'sha256') {
     streams.push(new Sha256Check(payload.hex))
   }
@@ -137,6 +156,10 @@ export function storedContentEncoding(req: HttpRequestView): string | undefined 
   const v = headerValue(req.headers, 'content-encoding')
   if (v === undefined) return undefined
   // The other codings keep the client's spelling ("deflate, gzip"), as S3 stores them.
-  const rest = v.split(',').filter((s) => s.trim().toLowerCase() !== 'aws-chunked').join(',').trim()
+  const rest = v
+    .split(',')
+    .filter((s) => s.trim().toLowerCase() !== 'aws-chunked')
+    .join(',')
+    .trim()
   return rest !== '' ? rest : undefined
 }

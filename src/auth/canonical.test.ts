@@ -1,6 +1,7 @@
 /** Header values in the canonical request: the bytes the client sent, read as the UTF-8 it signed. */
-import { test } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { test } from 'node:test'
 import { canonicalHeaderValue } from './canonical.js'
 
 /** A header value as Node hands it over: one Latin-1 char per wire byte. */

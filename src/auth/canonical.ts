@@ -6,8 +6,9 @@
  * S3 differs from other services in one place: the canonical URI is the path exactly as the
  * client put it on the wire (already URI-encoded once, never normalised, never encoded again).
  */
-import crypto from 'node:crypto'
+
 import { isUtf8 } from 'node:buffer'
+import crypto from 'node:crypto'
 
 export type HeaderMap = Record<string, string | string[] | undefined>
 
@@ -44,12 +45,19 @@ function decodeComponent(s: string): string {
   } catch {
     // A stray '%' that is not an escape: keep it literal, so it is re-encoded as %25 like a signer would.
     return s.replace(/%(?![0-9A-Fa-f]{2})/g, '%25').replace(/%[0-9A-Fa-f]{2}/g, (m) => {
-      try { return decodeURIComponent(m) } catch { return m }
+      try {
+        return decodeURIComponent(m)
+      } catch {
+        return m
+      }
     })
   }
 }
 
-export interface QueryParam { key: string; value: string }
+export interface QueryParam {
+  key: string
+  value: string
+}
 
 /** Split a raw query string into decoded parameters (order kept). `a` and `a=` both give value ''. */
 export function parseQuery(rawQuery: string): QueryParam[] {
@@ -84,7 +92,10 @@ export function canonicalQuery(params: readonly QueryParam[], skipKey?: string):
   for (let i = 1; i < enc.length; i++) {
     const x = enc[i]!
     let j = i - 1
-    while (j >= 0 && pairAfter(enc[j]!, x)) { enc[j + 1] = enc[j]!; j-- }
+    while (j >= 0 && pairAfter(enc[j]!, x)) {
+      enc[j + 1] = enc[j]!
+      j--
+    }
     enc[j + 1] = x
   }
   let out = ''
@@ -183,5 +194,8 @@ export function parseAmzDate(s: string): Date | undefined {
 }
 
 export function toAmzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }

@@ -19,7 +19,12 @@ export class HmacChunkSigner implements ChunkSigner {
   readonly #key: Buffer
   readonly #amzDate: string
   readonly #scope: string
-  constructor(signingKey: Buffer, amzDate: string, scope: string, readonly seedSignature: string) {
+  constructor(
+    signingKey: Buffer,
+    amzDate: string,
+    scope: string,
+    readonly seedSignature: string,
+  ) {
     this.#key = signingKey
     this.#amzDate = amzDate
     this.#scope = scope
@@ -44,7 +49,12 @@ export class EcdsaChunkSigner implements ChunkSigner {
   readonly #key: crypto.KeyObject
   readonly #amzDate: string
   readonly #scope: string
-  constructor(publicKey: crypto.KeyObject, amzDate: string, scope: string, readonly seedSignature: string) {
+  constructor(
+    publicKey: crypto.KeyObject,
+    amzDate: string,
+    scope: string,
+    readonly seedSignature: string,
+  ) {
     this.#key = publicKey
     this.#amzDate = amzDate
     this.#scope = scope

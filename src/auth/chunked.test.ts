@@ -3,14 +3,15 @@
  * The signed example is AWS's published one (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html):
  * 66560 bytes of 'a' in chunks of 65536, 1024 and 0, with the documented seed and chunk signatures.
  */
-import { test } from 'node:test'
+
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import { Readable } from 'node:stream'
-import { authenticate, decodeBody, SigV4AKeyCache, SigV4KeyCache, type AuthResult, type HttpRequestView, type SigningCredential } from './index.js'
-import type { HmacChunkSigner } from './chunk-signer.js'
+import { test } from 'node:test'
 import { checksumOf } from '../shared/checksums.js'
 import { isS3Error, type S3Error } from '../shared/errors.js'
+import type { HmacChunkSigner } from './chunk-signer.js'
+import { type AuthResult, authenticate, decodeBody, type HttpRequestView, type SigningCredential, SigV4AKeyCache, SigV4KeyCache } from './index.js'
 
 const DOC_CRED: SigningCredential = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 const SEED = '4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9'
@@ -24,10 +25,16 @@ function opts(now: Date) {
 
 function docRequest(contentLength: number): HttpRequestView {
   return {
-    method: 'PUT', rawPath: '/examplebucket/chunkObject.txt', rawQuery: '',
+    method: 'PUT',
+    rawPath: '/examplebucket/chunkObject.txt',
+    rawQuery: '',
     headers: {
-      host: 's3.amazonaws.com', 'x-amz-date': '20130524T000000Z', 'x-amz-storage-class': 'REDUCED_REDUNDANCY',
-      'content-encoding': 'aws-chunked', 'content-length': String(contentLength), 'x-amz-decoded-content-length': '66560',
+      host: 's3.amazonaws.com',
+      'x-amz-date': '20130524T000000Z',
+      'x-amz-storage-class': 'REDUCED_REDUNDANCY',
+      'content-encoding': 'aws-chunked',
+      'content-length': String(contentLength),
+      'x-amz-decoded-content-length': '66560',
       'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
       authorization: `AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature=${SEED}`,
     },
@@ -36,7 +43,11 @@ function docRequest(contentLength: number): HttpRequestView {
 
 function docBody(corrupt = false): Buffer {
   const parts: Buffer[] = []
-  for (const [size, sig] of [[65536, SIG1], [1024, SIG2], [0, SIG_FINAL]] as const) {
+  for (const [size, sig] of [
+    [65536, SIG1],
+    [1024, SIG2],
+    [0, SIG_FINAL],
+  ] as const) {
     const data = Buffer.alloc(size, 'a')
     if (corrupt && size === 1024) data[10] = 0x62
     parts.push(Buffer.from(`${size.toString(16)};chunk-signature=${sig}\r\n`), data, Buffer.from('\r\n'))
@@ -53,7 +64,10 @@ async function run(req: HttpRequestView, auth: AuthResult, body: Buffer, piece =
   return new Promise((resolve) => {
     let ended = false
     out.on('data', (c: Buffer) => got.push(c))
-    out.on('end', () => { ended = true; resolve({ data: Buffer.concat(got) }) })
+    out.on('end', () => {
+      ended = true
+      resolve({ data: Buffer.concat(got) })
+    })
     out.on('error', (e) => {
       assert.equal(ended, false, 'error after end')
       resolve({ data: Buffer.concat(got), error: e as S3Error })
@@ -72,7 +86,8 @@ test('AWS doc example: seed signature verifies and the signed chunks decode', as
   assert.ok(auth.chunkSigner)
   assert.equal(JSON.stringify(auth).includes('signingKey'), false)
   for (const piece of [1, 7, 4096, 70000]) {
-    if (piece === 1) { // byte-at-a-time is slow but proves the state machine; only a prefix-sized check
+    if (piece === 1) {
+      // byte-at-a-time is slow but proves the state machine; only a prefix-sized check
       const r = await run(req, auth, body.subarray(0, 300), 1)
       assert.equal(r.error?.code, 'IncompleteBody')
       continue
@@ -109,8 +124,17 @@ test('signed chunks smaller than 8 KiB (not last) → InvalidChunkSizeError', as
 // ---- STREAMING-UNSIGNED-PAYLOAD-TRAILER, as the JS SDK and botocore send it (docs/aws/clients.md §Payloads and checksums) ----
 function unsignedReq(decoded: number, trailer = 'x-amz-checksum-crc32'): HttpRequestView {
   return {
-    method: 'PUT', rawPath: '/k', rawQuery: '',
-    headers: { host: 'h', 'content-encoding': 'aws-chunked', 'transfer-encoding': 'chunked', 'x-amz-decoded-content-length': String(decoded), 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-trailer': trailer },
+    method: 'PUT',
+    rawPath: '/k',
+    rawQuery: '',
+    headers: {
+      host: 'h',
+      'content-encoding': 'aws-chunked',
+      'transfer-encoding': 'chunked',
+      'x-amz-decoded-content-length': String(decoded),
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'x-amz-trailer': trailer,
+    },
   }
 }
 const anon = (req: HttpRequestView): AuthResult => authenticate(req, opts(new Date()))
@@ -125,7 +149,8 @@ test('unsigned trailer: the botocore capture decodes and its CRC32 checks', asyn
 })
 
 test('unsigned trailer: JS SDK shape with big chunks, every checksum algorithm', async () => {
-  const a = crypto.randomBytes(102400), b = crypto.randomBytes(102400)
+  const a = crypto.randomBytes(102400),
+    b = crypto.randomBytes(102400)
   for (const alg of ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const) {
     const name = `x-amz-checksum-${alg.toLowerCase()}`
     const body = Buffer.concat([Buffer.from('19000\r\n'), a, Buffer.from('\r\n19000\r\n'), b, Buffer.from(`\r\n0\r\n${name}:${checksumOf(alg, Buffer.concat([a, b]))}\r\n\r\n`)])
@@ -160,19 +185,39 @@ test('unsigned trailer: failures are stream errors before end', async () => {
 test('x-amz-decoded-content-length is required for aws-chunked', () => {
   const req = unsignedReq(1)
   delete req.headers['x-amz-decoded-content-length']
-  assert.throws(() => decodeBody(req, anon(req), Readable.from([])), (e) => isS3Error(e) && e.code === 'MissingContentLength')
+  assert.throws(
+    () => decodeBody(req, anon(req), Readable.from([])),
+    (e) => isS3Error(e) && e.code === 'MissingContentLength',
+  )
 })
 
 // ---- signed trailer (HMAC), built with our own signer: self-consistency of the TRAILER string to sign ----
 test('signed chunks with a signed trailer', async () => {
   const cred: SigningCredential = DOC_CRED
   const req: HttpRequestView = {
-    method: 'PUT', rawPath: '/k', rawQuery: '',
-    headers: { host: 'h', 'x-amz-date': '20130524T000000Z', 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '10000', 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'x-amz-trailer': 'x-amz-checksum-crc32c' },
+    method: 'PUT',
+    rawPath: '/k',
+    rawQuery: '',
+    headers: {
+      host: 'h',
+      'x-amz-date': '20130524T000000Z',
+      'content-encoding': 'aws-chunked',
+      'x-amz-decoded-content-length': '10000',
+      'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+      'x-amz-trailer': 'x-amz-checksum-crc32c',
+    },
   }
   // Sign the seed ourselves: the string to sign from describeSignature, HMAC with the derived key.
   const { describeSignature, deriveSigV4SigningKey } = await import('./index.js')
-  const signed = { ...req, headers: { ...req.headers, authorization: 'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-trailer, Signature=' + '0'.repeat(64) } }
+  const signed = {
+    ...req,
+    headers: {
+      ...req.headers,
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-trailer, Signature=' +
+        '0'.repeat(64),
+    },
+  }
   const sts = describeSignature(signed).stringToSign
   const key = deriveSigV4SigningKey(cred.secretAccessKey, '20130524', 'us-east-1', 's3')
   const seed = crypto.createHmac('sha256', key).update(sts).digest('hex')
@@ -186,7 +231,8 @@ test('signed chunks with a signed trailer', async () => {
   const s0 = signer.chunkSignature(s1, sha(Buffer.alloc(0)))
   const trailerLine = `x-amz-checksum-crc32c:${checksumOf('CRC32C', data)}`
   const ts = signer.trailerSignature(s0, trailerLine + '\n')
-  const build = (tsig: string): Buffer => Buffer.concat([Buffer.from(`2710;chunk-signature=${s1}\r\n`), data, Buffer.from(`\r\n0;chunk-signature=${s0}\r\n${trailerLine}\r\nx-amz-trailer-signature:${tsig}\r\n\r\n`)])
+  const build = (tsig: string): Buffer =>
+    Buffer.concat([Buffer.from(`2710;chunk-signature=${s1}\r\n`), data, Buffer.from(`\r\n0;chunk-signature=${s0}\r\n${trailerLine}\r\nx-amz-trailer-signature:${tsig}\r\n\r\n`)])
   const good = await run(signed, auth, build(ts), 999)
   assert.equal(good.error, undefined)
   assert.deepEqual(good.data, data)
@@ -196,7 +242,12 @@ test('signed chunks with a signed trailer', async () => {
 // ---- non-streaming modes ----
 test('hex sha256 payload: match passes, mismatch is XAmzContentSHA256Mismatch before end; Content-Length short is IncompleteBody', async () => {
   const body = Buffer.from('hello world')
-  const mk = (hash: string, len: number): HttpRequestView => ({ method: 'PUT', rawPath: '/k', rawQuery: '', headers: { host: 'h', 'content-length': String(len), 'x-amz-content-sha256': hash } })
+  const mk = (hash: string, len: number): HttpRequestView => ({
+    method: 'PUT',
+    rawPath: '/k',
+    rawQuery: '',
+    headers: { host: 'h', 'content-length': String(len), 'x-amz-content-sha256': hash },
+  })
   const good = mk(crypto.createHash('sha256').update(body).digest('hex'), 11)
   assert.deepEqual((await run(good, anon(good), body)).data, body)
   const bad = mk('0'.repeat(64), 11)
@@ -222,15 +273,35 @@ test('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER: padded DER chunk signatu
   const { describeSignature, deriveSigV4APublicPoint } = await import('./index.js')
   const { deriveSigV4APrivateScalar } = await import('./keys.js')
   const pub = deriveSigV4APublicPoint(DOC_CRED.accessKeyId, DOC_CRED.secretAccessKey)
-  const priv = crypto.createPrivateKey({ format: 'jwk', key: { kty: 'EC', crv: 'P-256', d: deriveSigV4APrivateScalar(DOC_CRED.accessKeyId, DOC_CRED.secretAccessKey).toString('base64url'), x: pub.subarray(1, 33).toString('base64url'), y: pub.subarray(33).toString('base64url') } })
+  const priv = crypto.createPrivateKey({
+    format: 'jwk',
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      d: deriveSigV4APrivateScalar(DOC_CRED.accessKeyId, DOC_CRED.secretAccessKey).toString('base64url'),
+      x: pub.subarray(1, 33).toString('base64url'),
+      y: pub.subarray(33).toString('base64url'),
+    },
+  })
   const sign = (s: string): string => crypto.sign('sha256', Buffer.from(s), { key: priv, dsaEncoding: 'der' }).toString('hex')
   const pad = (sig: string): string => sig.padEnd(144, '*')
   const sha = (b: Buffer | string): string => crypto.createHash('sha256').update(b).digest('hex')
   const data = crypto.randomBytes(9000)
   const req: HttpRequestView = {
-    method: 'PUT', rawPath: '/k', rawQuery: '',
-    headers: { host: 'h', 'x-amz-date': '20130524T000000Z', 'x-amz-region-set': '*', 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '9000', 'x-amz-content-sha256': 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER', 'x-amz-trailer': 'x-amz-checksum-sha256',
-      authorization: 'AWS4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/s3/aws4_request, SignedHeaders=content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-region-set;x-amz-trailer, Signature=SEED' },
+    method: 'PUT',
+    rawPath: '/k',
+    rawQuery: '',
+    headers: {
+      host: 'h',
+      'x-amz-date': '20130524T000000Z',
+      'x-amz-region-set': '*',
+      'content-encoding': 'aws-chunked',
+      'x-amz-decoded-content-length': '9000',
+      'x-amz-content-sha256': 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER',
+      'x-amz-trailer': 'x-amz-checksum-sha256',
+      authorization:
+        'AWS4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/s3/aws4_request, SignedHeaders=content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-region-set;x-amz-trailer, Signature=SEED',
+    },
   }
   const seed = sign(describeSignature(req).stringToSign)
   req.headers.authorization = String(req.headers.authorization).replace('SEED', seed)
@@ -242,7 +313,12 @@ test('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER: padded DER chunk signatu
   const s0 = sign(chunkSts(s1, sha('')))
   const trailer = `x-amz-checksum-sha256:${checksumOf('SHA256', data)}`
   const ts = sign(`AWS4-ECDSA-P256-SHA256-TRAILER\n20130524T000000Z\n${scope}\n${s0}\n${sha(trailer + '\n')}`)
-  const build = (c1: string): Buffer => Buffer.concat([Buffer.from(`2328;chunk-signature=${pad(c1)}\r\n`), data, Buffer.from(`\r\n0;chunk-signature=${pad(s0)}\r\n${trailer}\r\nx-amz-trailer-signature:${pad(ts)}\r\n\r\n`)])
+  const build = (c1: string): Buffer =>
+    Buffer.concat([
+      Buffer.from(`2328;chunk-signature=${pad(c1)}\r\n`),
+      data,
+      Buffer.from(`\r\n0;chunk-signature=${pad(s0)}\r\n${trailer}\r\nx-amz-trailer-signature:${pad(ts)}\r\n\r\n`),
+    ])
   const good = await run(req, auth, build(s1), 4096)
   assert.equal(good.error, undefined)
   assert.deepEqual(good.data, data)

@@ -2,13 +2,16 @@ import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { HmacSha256, equalConstantTime } from './hmac.js'
+import { equalConstantTime, HmacSha256 } from './hmac.js'
 
 test('HmacSha256 equals createHmac for any key and message (short, long, multi-byte, reused)', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.string({ unit: 'grapheme', maxLength: 600 }), { minLength: 1, maxLength: 4 }), (key, messages) => {
-    const mac = new HmacSha256(Buffer.from(key))
-    for (const m of messages) assert.deepEqual(mac.digest(m), crypto.createHmac('sha256', Buffer.from(key)).update(m, 'utf8').digest())
-  }), { numRuns: 300 })
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.string({ unit: 'grapheme', maxLength: 600 }), { minLength: 1, maxLength: 4 }), (key, messages) => {
+      const mac = new HmacSha256(Buffer.from(key))
+      for (const m of messages) assert.deepEqual(mac.digest(m), crypto.createHmac('sha256', Buffer.from(key)).update(m, 'utf8').digest())
+    }),
+    { numRuns: 300 },
+  )
 })
 
 test('HmacSha256 matches RFC 4231 test case 2, as bytes and as hex', () => {

@@ -32,7 +32,10 @@ export class HmacSha256 {
   digest(message: string): Buffer
   digest(message: string, encoding: 'hex'): string
   digest(message: string, encoding?: 'hex'): Buffer | string {
-    if (!HAS_ONE_SHOT_HASH) { const h = crypto.createHmac('sha256', this.key).update(message, 'utf8'); return encoding ? h.digest(encoding) : h.digest() }
+    if (!HAS_ONE_SHOT_HASH) {
+      const h = crypto.createHmac('sha256', this.key).update(message, 'utf8')
+      return encoding ? h.digest(encoding) : h.digest()
+    }
     const n = Buffer.byteLength(message, 'utf8')
     if (BLOCK + n > this.inner.length) {
       const grown = Buffer.alloc(BLOCK + n)

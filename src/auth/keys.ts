@@ -56,7 +56,10 @@ export function deriveSigV4SigningKey(secret: string, date: string, region: stri
 }
 
 /** A derived signing key and its precomputed HMAC (see hmac.ts). */
-export interface SigningEntry { key: Buffer; mac: HmacSha256 }
+export interface SigningEntry {
+  key: Buffer
+  mac: HmacSha256
+}
 
 /** Bounded cache of SigV4 signing keys. A new day or a rotated secret simply misses. */
 export class SigV4KeyCache {

@@ -3,8 +3,8 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-auth-using-authorization-header.html
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
  */
-import { s3Error, type S3Error } from '../shared/errors.js'
-import { headerValue, parseAmzDate, toAmzDate, type HeaderMap, type QueryParam } from './canonical.js'
+import { type S3Error, s3Error } from '../shared/errors.js'
+import { type HeaderMap, headerValue, parseAmzDate, type QueryParam, toAmzDate } from './canonical.js'
 import type { SigningAlgorithm } from './types.js'
 
 export interface ParsedAuth {
@@ -44,7 +44,12 @@ function queryError(detail: string): S3Error {
 
 const CRED_HINT = 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 
-interface Scope { accessKeyId: string; scopeDate: string; scopeRegion?: string; scopeService: string }
+interface Scope {
+  accessKeyId: string
+  scopeDate: string
+  scopeRegion?: string
+  scopeService: string
+}
 
 function parseCredential(cred: string, algorithm: SigningAlgorithm, fail: (d: string) => S3Error): Scope {
   const parts = cred.split('/')
@@ -52,9 +57,7 @@ function parseCredential(cred: string, algorithm: SigningAlgorithm, fail: (d: st
   if (parts.length !== (v4a ? 4 : 5) || parts[parts.length - 1] !== 'aws4_request' || parts.some((x) => x === '')) throw fail(CRED_HINT)
   const scopeDate = parts[1]!
   if (!/^\d{8}$/.test(scopeDate)) throw fail(CRED_HINT)
-  return v4a
-    ? { accessKeyId: parts[0]!, scopeDate, scopeService: parts[2]! }
-    : { accessKeyId: parts[0]!, scopeDate, scopeRegion: parts[2]!, scopeService: parts[3]! }
+  return v4a ? { accessKeyId: parts[0]!, scopeDate, scopeService: parts[2]! } : { accessKeyId: parts[0]!, scopeDate, scopeRegion: parts[2]!, scopeService: parts[3]! }
 }
 
 function parseSignedHeaders(s: string, fail: (d: string) => S3Error): string[] {
@@ -64,7 +67,10 @@ function parseSignedHeaders(s: string, fail: (d: string) => S3Error): string[] {
 }
 
 export function parseRegionSet(v: string): string[] {
-  return v.split(',').map((r) => r.trim()).filter((r) => r !== '')
+  return v
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '')
 }
 
 /** `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` (commas, optional spaces). */
@@ -81,7 +87,8 @@ export function parseAuthorizationHeader(authz: string, headers: HeaderMap): Par
     const kv = part.trim()
     const eq = kv.indexOf('=')
     if (eq < 0) continue
-    const k = kv.slice(0, eq), v = kv.slice(eq + 1)
+    const k = kv.slice(0, eq),
+      v = kv.slice(eq + 1)
     if (k === 'Credential') credential = v
     else if (k === 'SignedHeaders') signedHeaders = v
     else if (k === 'Signature') signature = v
@@ -116,7 +123,14 @@ export function parseAuthorizationHeader(authz: string, headers: HeaderMap): Par
     if (regionSet.length === 0) throw headerMalformed('the x-amz-region-set header is empty.')
   }
   return {
-    authType: 'REST-HEADER', algorithm, ...scope, signedHeaders: sh, signature, amzDate, amzDateRaw, signedAt,
+    authType: 'REST-HEADER',
+    algorithm,
+    ...scope,
+    signedHeaders: sh,
+    signature,
+    amzDate,
+    amzDateRaw,
+    signedAt,
     ...(regionSet ? { regionSet } : {}),
   }
 }
@@ -128,23 +142,41 @@ export function parsePresignedQuery(query: readonly QueryParam[]): ParsedAuth {
   let signedHeaders: string | undefined, signature: string | undefined, token: string | undefined, rs: string | undefined
   for (const p of query) {
     switch (p.key) {
-      case 'X-Amz-Algorithm': algorithm ??= p.value; break
-      case 'X-Amz-Credential': credential ??= p.value; break
-      case 'X-Amz-Date': date ??= p.value; break
-      case 'X-Amz-Expires': expires ??= p.value; break
-      case 'X-Amz-SignedHeaders': signedHeaders ??= p.value; break
-      case 'X-Amz-Signature': signature ??= p.value; break
-      case 'X-Amz-Security-Token': token ??= p.value; break
-      case 'X-Amz-Region-Set': rs ??= p.value; break
+      case 'X-Amz-Algorithm':
+        algorithm ??= p.value
+        break
+      case 'X-Amz-Credential':
+        credential ??= p.value
+        break
+      case 'X-Amz-Date':
+        date ??= p.value
+        break
+      case 'X-Amz-Expires':
+        expires ??= p.value
+        break
+      case 'X-Amz-SignedHeaders':
+        signedHeaders ??= p.value
+        break
+      case 'X-Amz-Signature':
+        signature ??= p.value
+        break
+      case 'X-Amz-Security-Token':
+        token ??= p.value
+        break
+      case 'X-Amz-Region-Set':
+        rs ??= p.value
+        break
     }
   }
   if (algorithm === undefined || credential === undefined || date === undefined || expires === undefined || signedHeaders === undefined || signature === undefined) {
-    throw queryError('Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.')
+    throw queryError(
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    )
   }
   if (!isAlgorithm(algorithm)) throw queryError('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256" and "AWS4-ECDSA-P256-SHA256"')
   const scope = parseCredential(credential, algorithm, (d) => queryError(`Error parsing the X-Amz-Credential parameter; ${d}`))
   const signedAt = parseAmzDate(date)
-  if (signedAt === undefined) throw queryError('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"')
+  if (signedAt === undefined) throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
   if (!/^-?\d+$/.test(expires)) throw queryError('X-Amz-Expires should be a number')
   const expiresSeconds = Number(expires)
   // AWS's observed answers (noobaa-core#8873, bryanjos/aws_auth#31): a negative or over-a-week
@@ -152,11 +184,21 @@ export function parsePresignedQuery(query: readonly QueryParam[]): ParsedAuth {
   // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). Zero passes here and is
   // then an already expired URL (AccessDenied "Request has expired", authenticate.ts).
   if (expiresSeconds < 0) throw queryError('X-Amz-Expires must be non-negative')
-  if (expiresSeconds > MAX_EXPIRES) throw queryError(`X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than ${MAX_EXPIRES} seconds`)
+  if (expiresSeconds > MAX_EXPIRES)
+    throw queryError(`X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than ${MAX_EXPIRES} seconds`)
   const sh = parseSignedHeaders(signedHeaders, (d) => queryError(`Error parsing the X-Amz-SignedHeaders parameter; ${d}`))
   const out: ParsedAuth = {
-    authType: 'REST-QUERY-STRING', algorithm, accessKeyId: scope.accessKeyId, scopeDate: scope.scopeDate, scopeService: scope.scopeService,
-    signedHeaders: sh, signature, amzDate: date, amzDateRaw: date, signedAt, expiresSeconds,
+    authType: 'REST-QUERY-STRING',
+    algorithm,
+    accessKeyId: scope.accessKeyId,
+    scopeDate: scope.scopeDate,
+    scopeService: scope.scopeService,
+    signedHeaders: sh,
+    signature,
+    amzDate: date,
+    amzDateRaw: date,
+    signedAt,
+    expiresSeconds,
   }
   if (scope.scopeRegion !== undefined) out.scopeRegion = scope.scopeRegion
   if (token !== undefined) out.securityToken = token
@@ -179,7 +221,8 @@ export function regionSetCovers(regionSet: readonly string[], region: string): b
 function globMatch(pattern: string, s: string): boolean {
   if (!pattern.includes('*')) return pattern === s
   const parts = pattern.split('*')
-  const first = parts[0]!, last = parts[parts.length - 1]!
+  const first = parts[0]!,
+    last = parts[parts.length - 1]!
   if (!s.startsWith(first) || s.length < first.length + last.length || !s.endsWith(last)) return false
   let pos = first.length
   const end = s.length - last.length

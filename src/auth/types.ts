@@ -45,10 +45,7 @@ export interface AuthOptions {
 
 export type SigningAlgorithm = 'AWS4-HMAC-SHA256' | 'AWS4-ECDSA-P256-SHA256'
 
-export type PayloadMode =
-  | { kind: 'sha256'; hex: string }
-  | { kind: 'unsigned' }
-  | { kind: 'streaming'; signed: boolean; trailer: boolean; algorithm: 'hmac' | 'ecdsa' | 'none' }
+export type PayloadMode = { kind: 'sha256'; hex: string } | { kind: 'unsigned' } | { kind: 'streaming'; signed: boolean; trailer: boolean; algorithm: 'hmac' | 'ecdsa' | 'none' }
 
 /**
  * What the aws-chunked decoder needs to check chunk and trailer signatures. The key material lives in

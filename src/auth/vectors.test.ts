@@ -4,19 +4,23 @@
  * them percent-encoded once, so the harness encodes the path the way an S3 signer does before
  * handing it to the verifier, which then uses it verbatim.
  */
-import { test } from 'node:test'
+
 import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import crypto from 'node:crypto'
-import { authenticate, describeSignature, SigV4AKeyCache, SigV4KeyCache, uriEncodePath, deriveSigV4APublicPoint, type HttpRequestView, type SigningCredential } from './index.js'
+import { test } from 'node:test'
 import { isS3Error } from '../shared/errors.js'
+import { authenticate, deriveSigV4APublicPoint, describeSignature, type HttpRequestView, type SigningCredential, SigV4AKeyCache, SigV4KeyCache, uriEncodePath } from './index.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../../test/fixtures/signing-vectors')
 const C_SUITE = path.join(ROOT, 'aws-c-auth-signing-test-suite')
 const BOTO = path.join(ROOT, 'botocore-aws4-testsuite')
 
-export interface ParsedHttp { view: HttpRequestView; body: Buffer }
+export interface ParsedHttp {
+  view: HttpRequestView
+  body: Buffer
+}
 
 /** Parse the suite's request files: request line, `Name:value` headers (with obs-fold continuations), blank line, body. */
 export function parseHttp(text: string): ParsedHttp {
@@ -50,7 +54,10 @@ const exists = (...p: string[]): boolean => fs.existsSync(path.join(...p))
 
 interface Context {
   credentials: { access_key_id: string; secret_access_key: string; token?: string }
-  region: string; service: string; timestamp: string; omit_session_token?: boolean
+  region: string
+  service: string
+  timestamp: string
+  omit_session_token?: boolean
 }
 
 function credOf(ctx: Context): SigningCredential {
@@ -60,16 +67,23 @@ function credOf(ctx: Context): SigningCredential {
 
 function options(cred: SigningCredential, now: Date, service: string, body: Buffer) {
   return {
-    now, service, bufferedBody: body,
+    now,
+    service,
+    bufferedBody: body,
     lookup: (id: string) => (id === cred.accessKeyId ? cred : undefined),
-    keyCache: new SigV4AKeyCache(4), signingKeyCache: new SigV4KeyCache(4),
+    keyCache: new SigV4AKeyCache(4),
+    signingKeyCache: new SigV4KeyCache(4),
   }
 }
 
 /** S3 does not normalise paths: these `-normalized` cases sign a path S3 would never derive (README). */
 const NORMALIZED_ONLY = new Set([
-  'get-relative-normalized', 'get-relative-relative-normalized', 'get-slash-dot-slash-normalized',
-  'get-slash-normalized', 'get-slash-pointless-dot-normalized', 'get-slashes-normalized',
+  'get-relative-normalized',
+  'get-relative-relative-normalized',
+  'get-slash-dot-slash-normalized',
+  'get-slash-normalized',
+  'get-slash-pointless-dot-normalized',
+  'get-slashes-normalized',
 ])
 /** The README: these v4a cases ship only context.json and request.txt, no expected outputs. */
 const V4A_NO_OUTPUTS = new Set(['get-vanilla-query-order-key', 'get-vanilla-query-order-value'])
@@ -91,7 +105,10 @@ for (const algo of ['v4', 'v4a'] as const) {
         if (mode === 'query' && ctx.omit_session_token) {
           // The token was appended to the URL after signing. S3 puts every query parameter except
           // X-Amz-Signature into the canonical query, so S3 rejects such a URL; so do we.
-          assert.throws(() => authenticate(view, options(cred, now, ctx.service, body)), (e) => isS3Error(e) && e.code === 'SignatureDoesNotMatch')
+          assert.throws(
+            () => authenticate(view, options(cred, now, ctx.service, body)),
+            (e) => isS3Error(e) && e.code === 'SignatureDoesNotMatch',
+          )
           return
         }
         assert.equal(d.canonicalRequest, read(caseDir, `${mode}-canonical-request.txt`))
@@ -111,8 +128,10 @@ for (const algo of ['v4', 'v4a'] as const) {
           assert.equal(authenticate(swapped, options(cred, now, ctx.service, body)).kind, 'signed')
         }
         // Tampering with the method must break the signature.
-        assert.throws(() => authenticate({ ...view, method: view.method === 'GET' ? 'PUT' : 'GET' }, options(cred, now, ctx.service, body)),
-          (e) => isS3Error(e) && e.code === 'SignatureDoesNotMatch')
+        assert.throws(
+          () => authenticate({ ...view, method: view.method === 'GET' ? 'PUT' : 'GET' }, options(cred, now, ctx.service, body)),
+          (e) => isS3Error(e) && e.code === 'SignatureDoesNotMatch',
+        )
       })
     }
     if (algo === 'v4a' && !V4A_NO_OUTPUTS.has(name)) {
@@ -123,7 +142,10 @@ for (const algo of ['v4', 'v4a'] as const) {
         assert.equal(point.subarray(1, 33).toString('hex'), pk.X.toLowerCase())
         assert.equal(point.subarray(33).toString('hex'), pk.Y.toLowerCase())
         // And the given signatures verify against the given key over the given strings to sign.
-        const key = crypto.createPublicKey({ format: 'jwk', key: { kty: 'EC', crv: 'P-256', x: Buffer.from(pk.X, 'hex').toString('base64url'), y: Buffer.from(pk.Y, 'hex').toString('base64url') } })
+        const key = crypto.createPublicKey({
+          format: 'jwk',
+          key: { kty: 'EC', crv: 'P-256', x: Buffer.from(pk.X, 'hex').toString('base64url'), y: Buffer.from(pk.Y, 'hex').toString('base64url') },
+        })
         for (const mode of ['header', 'query']) {
           const sts = read(caseDir, `${mode}-string-to-sign.txt`)
           const sig = Buffer.from(read(caseDir, `${mode}-signature.txt`).trim(), 'hex')
@@ -135,8 +157,10 @@ for (const algo of ['v4', 'v4a'] as const) {
       test(`aws-c-auth ${algo}/${name}: rejected, since S3 does not normalise the path`, () => {
         const ctx = JSON.parse(read(caseDir, 'context.json')) as Context
         const { view, body } = parseHttp(read(caseDir, 'header-signed-request.txt'))
-        assert.throws(() => authenticate(view, options(credOf(ctx), new Date(ctx.timestamp), ctx.service, body)),
-          (e) => isS3Error(e) && e.code === 'SignatureDoesNotMatch')
+        assert.throws(
+          () => authenticate(view, options(credOf(ctx), new Date(ctx.timestamp), ctx.service, body)),
+          (e) => isS3Error(e) && e.code === 'SignatureDoesNotMatch',
+        )
       })
     }
   }
@@ -154,8 +178,12 @@ function swapSignature(view: HttpRequestView, from: string, to: string): HttpReq
 const tokenOf = (v: HttpRequestView): string | undefined => (v.headers['x-amz-security-token'] as string[] | undefined)?.[0]
 /** Path-normalisation cases: S3 signs the raw path, so they do not apply (normalize-path.txt says so). */
 const BOTO_NOT_S3 = new Set([
-  'normalize-path/get-relative', 'normalize-path/get-relative-relative', 'normalize-path/get-slash',
-  'normalize-path/get-slash-dot-slash', 'normalize-path/get-slash-pointless-dot', 'normalize-path/get-slashes',
+  'normalize-path/get-relative',
+  'normalize-path/get-relative-relative',
+  'normalize-path/get-slash',
+  'normalize-path/get-slash-dot-slash',
+  'normalize-path/get-slash-pointless-dot',
+  'normalize-path/get-slashes',
 ])
 const botoCases: string[] = []
 for (const entry of fs.readdirSync(BOTO).sort()) {
@@ -171,7 +199,11 @@ for (const rel of botoCases.filter((r) => !BOTO_NOT_S3.has(r))) {
     // .sreq (get-vanilla-with-session-token) carries a placeholder signature instead of the real one.
     const { view, body } = parseHttp(f('sreq'))
     view.headers.authorization = [f('authz').trim()]
-    const cred: SigningCredential = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', ...(tokenOf(view) ? { sessionToken: tokenOf(view) } : {}) }
+    const cred: SigningCredential = {
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      ...(tokenOf(view) ? { sessionToken: tokenOf(view) } : {}),
+    }
     const d = describeSignature(view, { service: 'service', bufferedBody: body })
     assert.equal(d.canonicalRequest, f('creq'))
     assert.equal(d.stringToSign, f('sts'))

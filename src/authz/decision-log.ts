@@ -9,5 +9,7 @@ export class DecisionLog<T = unknown> {
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string)
     this.entries.set(requestId, decision)
   }
-  get(requestId: string): T | undefined { return this.entries.get(requestId) }
+  get(requestId: string): T | undefined {
+    return this.entries.get(requestId)
+  }
 }

@@ -2,7 +2,7 @@
  * @module Compiled policies, by text: a stored policy is compiled once (when first written or
  * loaded) and reused by every request. Bounded, and owned by the Services object (no global cache).
  */
-import { parsePolicy, validatePolicy, isPublic, type Catalog, type CompiledPolicy, type PolicyKind, type PolicyError } from '../policy/index.js'
+import { type Catalog, type CompiledPolicy, isPublic, type PolicyError, type PolicyKind, parsePolicy, validatePolicy } from '../policy/index.js'
 
 export class PolicyCache {
   // Keyed by the policy text first: records hand out the same string every time, so the lookup
@@ -11,7 +11,10 @@ export class PolicyCache {
   private readonly compiled = new Map<string, Map<string, CompiledPolicy | null>>()
   private entries = 0
 
-  constructor(readonly catalog: Catalog | undefined, private readonly max = 10_000) {}
+  constructor(
+    readonly catalog: Catalog | undefined,
+    private readonly max = 10_000,
+  ) {}
 
   /** The compiled policy, or undefined when the text does not parse (it then grants nothing). */
   get(text: string, kind: PolicyKind, name?: string): CompiledPolicy | undefined {
@@ -27,7 +30,10 @@ export class PolicyCache {
         this.compiled.delete(oldest)
         if (oldest === text) byVariant = undefined
       }
-      if (!byVariant) { byVariant = new Map(); this.compiled.set(text, byVariant) }
+      if (!byVariant) {
+        byVariant = new Map()
+        this.compiled.set(text, byVariant)
+      }
       byVariant.set(variant, hit)
       this.entries++
     }

@@ -4,9 +4,10 @@
  * in one place for every service: S3, S3 Control, IAM, STS and EC2 decide on the same keys from the
  * same origin, and `mrap explain` builds its origin for the same function.
  */
-import type { AuthzPrincipal, S3RequestFacts } from '../policy/index.js'
-import type { Origin } from '../core/origin.js'
+
 import type { AuthResult } from '../auth/index.js'
+import type { Origin } from '../core/origin.js'
+import type { AuthzPrincipal, S3RequestFacts } from '../policy/index.js'
 
 /** The authentication facts conditions read (an AuthResult is one; `mrap explain` makes its own). */
 export type AuthFacts =

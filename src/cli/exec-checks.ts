@@ -8,7 +8,7 @@
  * with the very interpreter and flags of the `aws` first on PATH. Cost: one Python start, only then.
  */
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants, openSync, readSync, closeSync } from 'node:fs'
+import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs'
 import { basename, delimiter, join } from 'node:path'
 
 /** An MRAP ARN (any partition), or an MRAP alias, in the command's arguments. */
@@ -18,9 +18,19 @@ export function namesMrap(args: readonly string[]): boolean {
 
 /** The executable `cmd` names on `path` (as the spawn will resolve it), or undefined. */
 export function resolveCommand(cmd: string, path: string | undefined): string | undefined {
-  const candidates = cmd.includes('/') ? [cmd] : (path ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, cmd))
+  const candidates = cmd.includes('/')
+    ? [cmd]
+    : (path ?? '')
+        .split(delimiter)
+        .filter((d) => d !== '')
+        .map((d) => join(d, cmd))
   for (const c of candidates) {
-    try { accessSync(c, constants.X_OK); return c } catch { /* next */ }
+    try {
+      accessSync(c, constants.X_OK)
+      return c
+    } catch {
+      /* next */
+    }
   }
   return undefined
 }
@@ -34,9 +44,17 @@ function shebang(file: string): string[] | undefined {
     const n = readSync(fd, buf, 0, buf.length, 0)
     const first = buf.subarray(0, n).toString('latin1').split('\n')[0]!
     if (!first.startsWith('#!')) return undefined
-    const words = first.slice(2).trim().split(/\s+/).filter((w) => w !== '')
+    const words = first
+      .slice(2)
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== '')
     return words.length > 0 ? words : undefined
-  } catch { return undefined } finally { if (fd !== undefined) closeSync(fd) }
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 }
 
 /**
@@ -56,6 +74,6 @@ export function sigv4aProblem(argv: readonly string[], env: NodeJS.ProcessEnv): 
     `${file} cannot sign SigV4A, which Multi-Region Access Point requests need: its Python (${interp.join(' ')}) has no awscrt,`,
     '  so the request would end in "Missing Dependency". Fix one of:',
     `  - install the AWS Common Runtime for that Python (Debian/Ubuntu: apt install python3-awscrt; pip: ${interp.join(' ')} -m pip install awscrt)`,
-    '  - put an AWS CLI v2 from AWS\'s installer (it bundles the CRT) first on PATH',
+    "  - put an AWS CLI v2 from AWS's installer (it bundles the CRT) first on PATH",
   ].join('\n')
 }

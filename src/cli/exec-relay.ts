@@ -8,25 +8,34 @@
  * After the first response the connection is a plain pipe (inside a tunnel it is TLS anyway).
  * The proxy still sees a loopback client, as it did before, so its verdicts do not change.
  */
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 
 const REFUSAL = Buffer.from('mrap proxy (')
 /** A response head larger than this is not the proxy's: stop looking. */
 const MAX_HEAD = 16 * 1024
 
-export interface Relay { url: string; close(): void }
+export interface Relay {
+  url: string
+  close(): void
+}
 
 export async function startRelay(upstream: string, report: (line: string) => void): Promise<Relay> {
   const u = new URL(upstream)
   const server = createServer((client) => relay(client, u.hostname, Number(u.port || 80), report))
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', () => resolve()) })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
   server.unref()
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() }
 }
 
 function relay(client: Socket, host: string, port: number, report: (line: string) => void): void {
   const up = connect(port, host)
-  const drop = (): void => { client.destroy(); up.destroy() }
+  const drop = (): void => {
+    client.destroy()
+    up.destroy()
+  }
   client.on('error', drop)
   up.on('error', drop)
   client.pipe(up)

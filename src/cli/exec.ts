@@ -11,13 +11,17 @@
  */
 import { spawn } from 'node:child_process'
 import { basename } from 'node:path'
-import { adminRequest, AdminError, runningServer } from '../admin/client.js'
+import { AdminError, adminRequest, runningServer } from '../admin/client.js'
+import { findVpcProxy, knownVpcs, type VpcProxyRef, vpcEnv } from '../network/exec-vpc.js'
 import type { RuntimeInfo } from '../state/runtime-file.js'
-import { findVpcProxy, knownVpcs, vpcEnv, type VpcProxyRef } from '../network/exec-vpc.js'
 import { sigv4aProblem } from './exec-checks.js'
 import { startRelay } from './exec-relay.js'
 
-export interface ExecCredentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+export interface ExecCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+}
 
 export interface ExecContext {
   server: RuntimeInfo
@@ -26,7 +30,16 @@ export interface ExecContext {
 }
 
 /** Variables that would make an SDK or the CLI pick other credentials or settings than ours. */
-const SHADOWING = ['AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI']
+const SHADOWING = [
+  'AWS_PROFILE',
+  'AWS_DEFAULT_PROFILE',
+  'AWS_SESSION_TOKEN',
+  'AWS_SECURITY_TOKEN',
+  'AWS_ROLE_ARN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+]
 
 export function execEnv(base: NodeJS.ProcessEnv, c: ExecContext): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base }
@@ -101,7 +114,9 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<vo
   const sigv4a = sigv4aProblem([cmd!, ...args], env)
   if (sigv4a) console.error(`mrap exec: warning: ${sigv4a}`)
   const child = spawn(cmd!, args, { stdio: 'inherit', env })
-  const forward = (sig: NodeJS.Signals) => () => { child.kill(sig) }
+  const forward = (sig: NodeJS.Signals) => () => {
+    child.kill(sig)
+  }
   process.on('SIGINT', forward('SIGINT'))
   process.on('SIGTERM', forward('SIGTERM'))
   child.on('error', (e: NodeJS.ErrnoException) => {
@@ -124,7 +139,9 @@ async function relayProxies(env: NodeJS.ProcessEnv, proxies: (string | undefined
     try {
       const r = await startRelay(p, (line) => console.error(`mrap exec: ${line}`))
       relays.set(p, r.url)
-    } catch { /* the command talks to the proxy directly, as before */ }
+    } catch {
+      /* the command talks to the proxy directly, as before */
+    }
   }
   for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
     const to = env[k] !== undefined ? relays.get(env[k]) : undefined

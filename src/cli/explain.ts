@@ -4,17 +4,21 @@
  * Exit status: 0 when every route allows, 1 when some route denies, 2 when the question cannot be
  * asked (unknown principal, MRAP, VPC; no server).
  */
-import { loadCatalog, type Catalog } from '../policy/index.js'
+
+import { relative, resolve } from 'node:path'
 import { AdminError, adminRequest } from '../admin/client.js'
+import { type ExplainResult, everyPrincipal, explainRequest } from '../explain/evaluate.js'
+import { modelFromWorld } from '../explain/from-world.js'
+import { type AuthzModel, ModelLookupError } from '../explain/model.js'
+import { renderTable, renderVerbose } from '../explain/render.js'
+import { type Catalog, loadCatalog } from '../policy/index.js'
 import { readRuntimeInfo } from '../state/runtime-file.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile, WorldFileError } from '../world/load.js'
-import { modelFromWorld } from '../explain/from-world.js'
-import { ModelLookupError, type AuthzModel } from '../explain/model.js'
-import { everyPrincipal, explainRequest, type ExplainResult } from '../explain/evaluate.js'
-import { renderTable, renderVerbose } from '../explain/render.js'
-import { relative, resolve } from 'node:path'
 
-export interface ModelSourceOptions { world?: string; dataDir?: string }
+export interface ModelSourceOptions {
+  world?: string
+  dataDir?: string
+}
 
 export const DEFAULT_DATA_DIR = process.env.MRAP_DATA_DIR ?? '.mrap/data'
 
@@ -52,7 +56,11 @@ export interface ExplainCliOptions extends ModelSourceOptions {
   color?: boolean
 }
 
-export interface ExplainOutput { text: string; status: number; results: ExplainResult[] }
+export interface ExplainOutput {
+  text: string
+  status: number
+  results: ExplainResult[]
+}
 
 export function formatResults(results: ExplainResult[], opts: { json?: boolean | undefined; verbose?: boolean | undefined; color: boolean }): string {
   if (opts.json) return JSON.stringify({ allAllowed: results.every((r) => r.allAllowed), results }, null, 2) + '\n'
@@ -73,9 +81,23 @@ export async function runExplain(opts: ExplainCliOptions, color: boolean): Promi
   const timeMs = opts.time !== undefined ? Date.parse(opts.time) : Date.now()
   if (Number.isNaN(timeMs)) throw new ModelLookupError(`--time ${opts.time} is not an ISO 8601 date`)
   const who = opts.as !== undefined ? [opts.as] : everyPrincipal(model)
-  const results = who.map((as) => explainRequest(model, catalog, {
-    as, action: opts.action, mrap: opts.mrap, bucket: opts.bucket, key: opts.key, vpc: opts.vpc, versionId: opts.versionId, timeMs,
-  }, { verbose: opts.verbose === true }))
+  const results = who.map((as) =>
+    explainRequest(
+      model,
+      catalog,
+      {
+        as,
+        action: opts.action,
+        mrap: opts.mrap,
+        bucket: opts.bucket,
+        key: opts.key,
+        vpc: opts.vpc,
+        versionId: opts.versionId,
+        timeMs,
+      },
+      { verbose: opts.verbose === true },
+    ),
+  )
   return { text: formatResults(results, { json: opts.json, verbose: opts.verbose, color }), status: results.every((r) => r.allAllowed) ? 0 : 1, results }
 }
 

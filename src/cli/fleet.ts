@@ -19,7 +19,7 @@ export function keygenCommand(file: string): void {
 
 async function withState<T>(url: string | undefined, fn: (s: PgStateStore) => Promise<T>): Promise<T> {
   if (!url?.startsWith('postgres')) {
-    console.error('mrap fleet: --state postgres://… (or MRAP_STATE) names the fleet\'s database')
+    console.error("mrap fleet: --state postgres://… (or MRAP_STATE) names the fleet's database")
     process.exit(1)
   }
   let state: PgStateStore
@@ -31,7 +31,11 @@ async function withState<T>(url: string | undefined, fn: (s: PgStateStore) => Pr
     console.error(`mrap fleet: cannot open the state: ${(e as Error).message}`)
     process.exit(1)
   }
-  try { return await fn(state) } finally { await state.close() }
+  try {
+    return await fn(state)
+  } finally {
+    await state.close()
+  }
 }
 
 export async function fleetClaimsCommand(opts: { state?: string }): Promise<void> {
@@ -48,7 +52,10 @@ export async function fleetReleaseCommand(regions: string[], opts: { state?: str
     for (const r of regions) {
       const c = await releaseClaim(s, r)
       if (c) console.log(`released ${r} (was node ${c.node} on ${c.host}, ${c.dataDir})`)
-      else { console.error(`mrap fleet release: region ${r} is not claimed`); none++ }
+      else {
+        console.error(`mrap fleet release: region ${r} is not claimed`)
+        none++
+      }
     }
     return none
   })

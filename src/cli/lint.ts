@@ -3,19 +3,30 @@
  * the world and the world as a whole. No argument: the default seed world. Exit status 1 when an
  * error-level finding exists, 2 when the world cannot be read.
  */
-import { loadCatalog } from '../policy/index.js'
+
 import { AdminError, adminRequest } from '../admin/client.js'
-import { DEFAULT_WORLD_FILE, loadWorldFile, WorldFileError } from '../world/load.js'
-import type { World } from '../world/schema.js'
 import { modelFromWorld } from '../explain/from-world.js'
 import type { AuthzModel } from '../explain/model.js'
-import { hasErrors, RULES, runLint, type Finding } from '../lint/index.js'
+import { type Finding, hasErrors, RULES, runLint } from '../lint/index.js'
 import { renderJson, renderSarif, renderText } from '../lint/render.js'
+import { loadCatalog } from '../policy/index.js'
+import { DEFAULT_WORLD_FILE, loadWorldFile, WorldFileError } from '../world/load.js'
+import type { World } from '../world/schema.js'
 import { displayPath, useColor } from './explain.js'
 
-export interface LintCliOptions { world?: string; dataDir?: string; format?: string; color?: boolean; time?: string }
+export interface LintCliOptions {
+  world?: string
+  dataDir?: string
+  format?: string
+  color?: boolean
+  time?: string
+}
 
-export interface LintOutput { text: string; status: number; findings: Finding[] }
+export interface LintOutput {
+  text: string
+  status: number
+  findings: Finding[]
+}
 
 export async function runLintCli(opts: LintCliOptions, color: boolean): Promise<LintOutput> {
   const format = opts.format ?? 'text'
@@ -33,7 +44,8 @@ export async function runLintCli(opts: LintCliOptions, color: boolean): Promise<
   }
   const timeMs = opts.time !== undefined ? Date.parse(opts.time) : Date.UTC(2025, 0, 1)
   const findings = runLint({ model, catalog, timeMs, world })
-  const text = format === 'json' ? renderJson(findings, model.source) : format === 'sarif' ? renderSarif(findings, model.source, RULES) : renderText(findings, model.source, { color })
+  const text =
+    format === 'json' ? renderJson(findings, model.source) : format === 'sarif' ? renderSarif(findings, model.source, RULES) : renderText(findings, model.source, { color })
   return { text, status: hasErrors(findings) ? 1 : 0, findings }
 }
 

@@ -2,17 +2,28 @@
  * @module `mrap serve`: runs until SIGINT/SIGTERM; prints what it serves; exits non-zero with a clear
  * message when it cannot start.
  */
-import { startServer } from '../main.js'
-import { WorldFileError } from '../world/load.js'
+
 import { redactUrl, StartupError } from '../app/compose.js'
-import { DataDirInUseError } from '../state/data-dir-lock.js'
-import type { Timeouts } from '../http/timeouts.js'
 import type { Core } from '../core/core.js'
+import type { Timeouts } from '../http/timeouts.js'
 import { nameKey } from '../iam/store.js'
+import { startServer } from '../main.js'
+import { DataDirInUseError } from '../state/data-dir-lock.js'
+import { WorldFileError } from '../world/load.js'
 
 export interface ServeOptions {
-  dataDir: string; world?: string; host: string; port: number; tlsPort: number; proxyPort: number; metricsPort?: number
-  bodyTimeout?: number; tlsHandshakeTimeout?: number; tunnelIdleTimeout?: number; keepAliveTimeout?: number; headersTimeout?: number
+  dataDir: string
+  world?: string
+  host: string
+  port: number
+  tlsPort: number
+  proxyPort: number
+  metricsPort?: number
+  bodyTimeout?: number
+  tlsHandshakeTimeout?: number
+  tunnelIdleTimeout?: number
+  keepAliveTimeout?: number
+  headersTimeout?: number
   sealingKeyFile?: string
   state?: string
 }
@@ -44,7 +55,18 @@ function tryLine(s: Core, dataDir: string): string {
 export async function serveCommand(opts: ServeOptions): Promise<void> {
   let running: Awaited<ReturnType<typeof startServer>>
   try {
-    running = await startServer({ dataDir: opts.dataDir, host: opts.host, port: opts.port, tlsPort: opts.tlsPort, proxyPort: opts.proxyPort, timeouts: timeoutsOf(opts), ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), ...(opts.world ? { worldFile: opts.world } : {}), ...(opts.sealingKeyFile ? { sealingKeyFile: opts.sealingKeyFile } : {}), ...(opts.state ? { state: opts.state } : {}) })
+    running = await startServer({
+      dataDir: opts.dataDir,
+      host: opts.host,
+      port: opts.port,
+      tlsPort: opts.tlsPort,
+      proxyPort: opts.proxyPort,
+      timeouts: timeoutsOf(opts),
+      ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
+      ...(opts.world ? { worldFile: opts.world } : {}),
+      ...(opts.sealingKeyFile ? { sealingKeyFile: opts.sealingKeyFile } : {}),
+      ...(opts.state ? { state: opts.state } : {}),
+    })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)
@@ -56,21 +78,31 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   }
   const s = running.services
   const regions = [...s.stores.keys()].join(', ')
-  process.stderr.write([
-    ...running.warnings.map((w) => `mrap: warning: ${w}`),
-    `mrap ready: S3 front door ${running.endpoint}`,
-    `  TLS front door: https://${running.host}:${running.tlsPort} (AWS host names; CA ${running.caPath})`,
-    `  internet proxy: ${running.proxy} (HTTPS_PROXY for real AWS host names; see mrap exec)`,
-    ...(running.metricsUrl ? [`  metrics:        ${running.metricsUrl}`] : []),
-    `  data dir: ${s.config.dataDir}`,
-    `  state:    ${s.state.backend === 'postgres' && s.config.state ? redactUrl(s.config.state) : 'embedded (in the data dir)'}`,
-    `  regions:  ${regions}`,
-    `  buckets:  ${s.state.listBuckets().map((b) => `${b.name} (${b.region})`).join(', ') || '(none)'}`,
-    `  try:      ${tryLine(s, opts.dataDir)}`,
-    '',
-  ].join('\n'))
+  process.stderr.write(
+    [
+      ...running.warnings.map((w) => `mrap: warning: ${w}`),
+      `mrap ready: S3 front door ${running.endpoint}`,
+      `  TLS front door: https://${running.host}:${running.tlsPort} (AWS host names; CA ${running.caPath})`,
+      `  internet proxy: ${running.proxy} (HTTPS_PROXY for real AWS host names; see mrap exec)`,
+      ...(running.metricsUrl ? [`  metrics:        ${running.metricsUrl}`] : []),
+      `  data dir: ${s.config.dataDir}`,
+      `  state:    ${s.state.backend === 'postgres' && s.config.state ? redactUrl(s.config.state) : 'embedded (in the data dir)'}`,
+      `  regions:  ${regions}`,
+      `  buckets:  ${
+        s.state
+          .listBuckets()
+          .map((b) => `${b.name} (${b.region})`)
+          .join(', ') || '(none)'
+      }`,
+      `  try:      ${tryLine(s, opts.dataDir)}`,
+      '',
+    ].join('\n'),
+  )
   s.log.info({ endpoint: running.endpoint, port: running.port, dataDir: s.config.dataDir }, 'mrap ready')
-  const stop = async () => { await running.close(); process.exit(0) }
+  const stop = async () => {
+    await running.close()
+    process.exit(0)
+  }
   process.once('SIGINT', () => void stop())
   process.once('SIGTERM', () => void stop())
 }

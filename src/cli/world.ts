@@ -3,10 +3,10 @@
  * running server of a data directory, or print that server's state as a world file.
  */
 import { readFileSync } from 'node:fs'
-import { adminRequest, AdminError } from '../admin/client.js'
+import { AdminError, adminRequest } from '../admin/client.js'
 import { loadCatalog } from '../policy/index.js'
 import { checkWorld } from '../world/check.js'
-import { loadWorldFile, worldError, WorldFileError } from '../world/load.js'
+import { loadWorldFile, WorldFileError, worldError } from '../world/load.js'
 
 function fail(e: unknown): never {
   if (e instanceof WorldFileError || e instanceof AdminError) {
@@ -23,7 +23,9 @@ export async function worldCheckCommand(file: string): Promise<void> {
     const issues = checkWorld(world, catalog ? { catalog } : {})
     if (issues.length > 0) throw worldError(world, issues)
     console.log(`${file}: ok (${world.accounts.length} accounts, ${world.buckets.length} buckets, ${world.mraps.length} MRAPs, ${world.vpcs.length} VPCs)`)
-  } catch (e) { fail(e) }
+  } catch (e) {
+    fail(e)
+  }
 }
 
 export async function worldApplyCommand(file: string, opts: { dataDir: string }): Promise<void> {
@@ -41,12 +43,16 @@ export async function worldApplyCommand(file: string, opts: { dataDir: string })
       for (const u of updated) console.log(`updated ${u}`)
       console.log(`${file}: applied (${created.length} created, ${updated.length} updated)`)
     }
-  } catch (e) { fail(e) }
+  } catch (e) {
+    fail(e)
+  }
 }
 
 export async function worldExportCommand(opts: { dataDir: string; includeSecrets?: boolean }): Promise<void> {
   try {
     const r = await adminRequest(opts.dataDir, { op: 'world.export', includeSecrets: opts.includeSecrets === true })
     process.stdout.write(String(r.yaml))
-  } catch (e) { fail(e) }
+  } catch (e) {
+    fail(e)
+  }
 }

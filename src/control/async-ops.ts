@@ -14,15 +14,16 @@
  * (queue `mrap-async`, key = the operation's token): a node that dies holding one leaves it to
  * another once the lease expires. With SQLite state one process runs them on timers.
  */
-import { hostname } from 'node:os'
+
 import { randomBytes, randomInt } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { Logger } from 'pino'
-import type { BlockPublicAccess } from '../state/control-store.js'
-import type { StateOp, StateStore } from '../state/state-store.js'
-import type { PgStateStore } from '../state/postgres/pg-state.js'
-import { LeaseQueue, type Lease } from '../state/postgres/lease-queue.js'
-import { unavailable } from '../state/postgres/errors.js'
 import { S3Error, s3Error } from '../shared/errors.js'
+import type { BlockPublicAccess } from '../state/control-store.js'
+import { unavailable } from '../state/postgres/errors.js'
+import { type Lease, LeaseQueue } from '../state/postgres/lease-queue.js'
+import type { PgStateStore } from '../state/postgres/pg-state.js'
+import type { StateOp, StateStore } from '../state/state-store.js'
 import type { ControlConfig } from './config.js'
 
 export type AsyncOperationName = 'CreateMultiRegionAccessPoint' | 'DeleteMultiRegionAccessPoint' | 'PutMultiRegionAccessPointPolicy'
@@ -39,7 +40,11 @@ export type AsyncParams =
   | { operation: 'DeleteMultiRegionAccessPoint'; name: string }
   | { operation: 'PutMultiRegionAccessPointPolicy'; name: string; policy: string }
 
-export interface AsyncErrorDetails { code: string; message: string; resource?: string }
+export interface AsyncErrorDetails {
+  code: string
+  message: string
+  resource?: string
+}
 
 export interface AsyncOperationRecord {
   token: string
@@ -62,7 +67,10 @@ export interface AsyncOperationRecord {
 export type StepOutcome = { next: 'continue' } | { next: 'done' } | { next: 'failed'; error: AsyncErrorDetails }
 
 /** A step's decision and the state changes (with their guards) that carry it out. */
-export interface StepPlan { outcome: StepOutcome; ops: StateOp[] }
+export interface StepPlan {
+  outcome: StepOutcome
+  ops: StateOp[]
+}
 
 /**
  * Does the work of one operation in two steps. A step reads the in-memory state and returns the
@@ -112,7 +120,11 @@ type Task = { token: string; status: AsyncStatus }
  */
 export async function catchUp(state: StateStore): Promise<void> {
   if (state.backend !== 'postgres') return
-  try { await (state as PgStateStore).sync() } catch (err) { throw unavailable(err) }
+  try {
+    await (state as PgStateStore).sync()
+  } catch (err) {
+    throw unavailable(err)
+  }
 }
 
 export class AsyncOperations {
@@ -157,7 +169,7 @@ export class AsyncOperations {
 
   get(token: string): AsyncOperationRecord | undefined {
     const v = this.state.get(NS, token)
-    return v !== undefined ? JSON.parse(v) as AsyncOperationRecord : undefined
+    return v !== undefined ? (JSON.parse(v) as AsyncOperationRecord) : undefined
   }
 
   findByClientToken(account: string, operation: AsyncOperationName, clientToken: string): AsyncOperationRecord | undefined {
@@ -185,8 +197,14 @@ export class AsyncOperations {
       }
       const token = randomBytes(16).toString('hex')
       const op: AsyncOperationRecord = {
-        token, arn: requestTokenArn(this.opts.partition, account, params.operation, token), account, clientToken,
-        createdAt: this.opts.clock().toISOString(), status: 'NEW', params, requestId,
+        token,
+        arn: requestTokenArn(this.opts.partition, account, params.operation, token),
+        account,
+        clientToken,
+        createdAt: this.opts.clock().toISOString(),
+        status: 'NEW',
+        params,
+        requestId,
       }
       const ok = await this.state.write([
         { op: 'expect', ns: BY_CLIENT, key, value: undefined },
@@ -213,7 +231,9 @@ export class AsyncOperations {
   }
 
   /** Resolves when a queue poll in flight has finished (tests, orderly shutdown). */
-  async idle(): Promise<void> { await this.polling }
+  async idle(): Promise<void> {
+    await this.polling
+  }
 
   private all(): AsyncOperationRecord[] {
     return this.state.list(NS).map(({ value }) => JSON.parse(value) as AsyncOperationRecord)
@@ -224,7 +244,9 @@ export class AsyncOperations {
     return max <= min ? min : min + randomInt(max - min + 1)
   }
 
-  private catchUp(): Promise<void> { return catchUp(this.state) }
+  private catchUp(): Promise<void> {
+    return catchUp(this.state)
+  }
 
   // ---- one process: timers -------------------------------------------------------------
 
@@ -232,7 +254,12 @@ export class AsyncOperations {
     if (this.closed) return
     const t = setTimeout(() => {
       this.timers.delete(t)
-      this.step(token).then((status) => { if (status === 'IN_PROGRESS') this.schedule(token) }, (err: unknown) => this.failed(token, err))
+      this.step(token).then(
+        (status) => {
+          if (status === 'IN_PROGRESS') this.schedule(token)
+        },
+        (err: unknown) => this.failed(token, err),
+      )
     }, this.delay())
     t.unref()
     this.timers.add(t)
@@ -244,8 +271,17 @@ export class AsyncOperations {
     this.opts.log.error({ err, token }, 'mrap async operation step failed')
     const seen = this.state.get(NS, token)
     if (seen === undefined) return
-    const failed: AsyncOperationRecord = { ...JSON.parse(seen) as AsyncOperationRecord, status: 'FAILED', error: { code: 'InternalError', message: 'We encountered an internal error. Please try again.' } }
-    this.state.write([{ op: 'expect', ns: NS, key: token, value: seen }, { op: 'put', ns: NS, key: token, value: JSON.stringify(failed) }]).catch(() => undefined)
+    const failed: AsyncOperationRecord = {
+      ...(JSON.parse(seen) as AsyncOperationRecord),
+      status: 'FAILED',
+      error: { code: 'InternalError', message: 'We encountered an internal error. Please try again.' },
+    }
+    this.state
+      .write([
+        { op: 'expect', ns: NS, key: token, value: seen },
+        { op: 'put', ns: NS, key: token, value: JSON.stringify(failed) },
+      ])
+      .catch(() => undefined)
   }
 
   // ---- shared state: the lease queue ---------------------------------------------------
@@ -296,7 +332,7 @@ export class AsyncOperations {
       }
       // The next step is queued before this one is finished, so a crash between the two loses nothing.
       if (status === 'NEW' || status === 'IN_PROGRESS') await this.enqueue({ token: task.token, status })
-      if (!await q.complete(lease)) this.opts.log.info({ token: task.token }, 'mrap async step finished after its lease was lost')
+      if (!(await q.complete(lease))) this.opts.log.info({ token: task.token }, 'mrap async step finished after its lease was lost')
     } catch (err) {
       if (err instanceof S3Error && err.code === 'ServiceUnavailable') {
         await q.fail(lease, String((err as Error).message), { retryMs: RETRY_MS, maxAttempts: MAX_ATTEMPTS }).catch(() => undefined)
@@ -324,9 +360,14 @@ export class AsyncOperations {
       const work = JSON.parse(seen) as AsyncOperationRecord
       const plan = op.status === 'NEW' ? this.worker.begin(work) : this.worker.finish(work)
       const outcome = plan.outcome
-      if (outcome.next === 'failed') { work.status = 'FAILED'; work.error = outcome.error; markRegions(work, 'FAILED') }
-      else if (outcome.next === 'done' || op.status === 'IN_PROGRESS') { work.status = 'SUCCEEDED'; markRegions(work, 'SUCCEEDED') }
-      else work.status = 'IN_PROGRESS'
+      if (outcome.next === 'failed') {
+        work.status = 'FAILED'
+        work.error = outcome.error
+        markRegions(work, 'FAILED')
+      } else if (outcome.next === 'done' || op.status === 'IN_PROGRESS') {
+        work.status = 'SUCCEEDED'
+        markRegions(work, 'SUCCEEDED')
+      } else work.status = 'IN_PROGRESS'
       // A failed step changes no MRAP: only the operation's record moves.
       const ops = outcome.next === 'failed' ? [] : plan.ops
       const ok = await this.state.write([{ op: 'expect', ns: NS, key: token, value: seen }, ...ops, { op: 'put', ns: NS, key: token, value: JSON.stringify(work) }])

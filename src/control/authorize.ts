@@ -7,12 +7,12 @@
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import { authorize, buildS3Context, type AuthzRequest, type Decision, type Layers } from '../policy/index.js'
 import type { AuthResult } from '../auth/index.js'
-import type { Principal } from '../iam/identities.js'
-import type { Origin } from '../core/origin.js'
 import { requestFacts } from '../authz/request-facts.js'
 import type { Core } from '../core/core.js'
+import type { Origin } from '../core/origin.js'
+import type { Principal } from '../iam/identities.js'
+import { type AuthzRequest, authorize, buildS3Context, type Decision, type Layers } from '../policy/index.js'
 import { authzPrincipal, identityLayers } from '../s3/authorize.js'
 
 export interface ControlAuthzInput {
@@ -26,13 +26,19 @@ export interface ControlAuthzInput {
   account: string
 }
 
-export interface ControlDecision { allowed: boolean; reason: string; decision?: Decision }
+export interface ControlDecision {
+  allowed: boolean
+  reason: string
+  decision?: Decision
+}
 
 export function authorizeControl(s: Core, input: ControlAuthzInput): ControlDecision {
   const principal = authzPrincipal(input.principal)
   const facts = requestFacts(input.origin, input.auth, principal, s.clock().getTime())
   const req: AuthzRequest = {
-    principal, action: input.action, context: buildS3Context(facts),
+    principal,
+    action: input.action,
+    context: buildS3Context(facts),
     resources: { bucket: { arn: input.resource, ownerAccount: input.account } },
   }
   const layers: Layers = { ...identityLayers(s, input.principal) }

@@ -38,7 +38,10 @@ export function controlConfigFrom(world: Pick<World, 'control'>): ControlConfig 
   if (c.maxRegionsPerMrap !== undefined) out.maxRegionsPerMrap = c.maxRegionsPerMrap
   if (c.routeDelayMs !== undefined) out.routeDelayMs = c.routeDelayMs
   if (c.asyncDelayMs !== undefined) {
-    out.asyncDelayMs = typeof c.asyncDelayMs === 'number' ? { min: c.asyncDelayMs, max: c.asyncDelayMs } : { min: Math.min(c.asyncDelayMs.min, c.asyncDelayMs.max), max: Math.max(c.asyncDelayMs.min, c.asyncDelayMs.max) }
+    out.asyncDelayMs =
+      typeof c.asyncDelayMs === 'number'
+        ? { min: c.asyncDelayMs, max: c.asyncDelayMs }
+        : { min: Math.min(c.asyncDelayMs.min, c.asyncDelayMs.max), max: Math.max(c.asyncDelayMs.min, c.asyncDelayMs.max) }
   }
   return out
 }

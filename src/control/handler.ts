@@ -6,23 +6,23 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ManagingMultiRegionAccessPoints.html
  */
 import { createHash } from 'node:crypto'
+import { type AuthResult, decodeBody } from '../auth/index.js'
+import type { Core } from '../core/core.js'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
 import { stripPort } from '../http/target.js'
-import { decodeBody, type AuthResult } from '../auth/index.js'
 import { authenticateRequest, principalOf } from '../pipeline/credentials.js'
 import { readSmallBody } from '../s3/context.js'
 import { header } from '../s3/headers.js'
 import { s3Error } from '../shared/errors.js'
-import type { Core } from '../core/core.js'
 import type { PgStateStore } from '../state/postgres/pg-state.js'
 import { AsyncOperations } from './async-ops.js'
-import { controlConfigFrom, type ControlConfig } from './config.js'
-import { isRouteOperation, matchControlPath, type ControlOperationName } from './paths.js'
+import { authorizeControl } from './authorize.js'
+import { type ControlConfig, controlConfigFrom } from './config.js'
+import { runOperation } from './operations.js'
+import { type ControlOperationName, isRouteOperation, matchControlPath } from './paths.js'
 import { RouteApplier } from './routes.js'
 import { mrapWorker } from './worker.js'
-import { runOperation } from './operations.js'
-import { authorizeControl } from './authorize.js'
 
 /** Request bodies here are small XML documents (a policy is at most 20 KB). */
 const MAX_BODY = 256 * 1024
@@ -40,12 +40,18 @@ export class ControlHandler implements ServiceHandler {
   readonly asyncOps: AsyncOperations
   readonly routes: RouteApplier
 
-  constructor(readonly services: Core, public config: ControlConfig, fleet: FleetOptions = {}) {
+  constructor(
+    readonly services: Core,
+    public config: ControlConfig,
+    fleet: FleetOptions = {},
+  ) {
     const s = services
-    const lease = s.state.backend === 'postgres'
-      ? { pool: (s.state as PgStateStore).pool, leaseMs: fleet.leaseMs ?? 30_000, pollMs: fleet.pollMs ?? 100 }
-      : undefined
-    this.asyncOps = new AsyncOperations(s.state, mrapWorker(s, () => this.config), { config, clock: s.clock, log: s.log, partition: s.world.partition, ...(lease ? { lease } : {}) })
+    const lease = s.state.backend === 'postgres' ? { pool: (s.state as PgStateStore).pool, leaseMs: fleet.leaseMs ?? 30_000, pollMs: fleet.pollMs ?? 100 } : undefined
+    this.asyncOps = new AsyncOperations(
+      s.state,
+      mrapWorker(s, () => this.config),
+      { config, clock: s.clock, log: s.log, partition: s.world.partition, ...(lease ? { lease } : {}) },
+    )
     this.routes = new RouteApplier(s.mraps, s.state, { delayMs: () => this.config.routeDelayMs, clock: s.clock, log: s.log })
   }
 
@@ -90,7 +96,13 @@ export class ControlHandler implements ServiceHandler {
     if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5) throw s3Error('BadDigest')
 
     const result = await runOperation({
-      s, op, account, body, requestId: ctx.requestId, handler: this, log: ctx.log,
+      s,
+      op,
+      account,
+      body,
+      requestId: ctx.requestId,
+      handler: this,
+      log: ctx.log,
       allow: (action, resource) => {
         const d = authorizeControl(s, { principal, auth, origin: ctx.origin, headers: req.headers, action, resource, account })
         if (!d.allowed) {

@@ -5,18 +5,17 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_AWS_S3_Control.html
  */
 import type { Logger } from 'pino'
-import type { WireResult } from '../http/respond.js'
-import { mrapArn, type MrapRecord } from '../mrap/registry.js'
-import { s3Error } from '../shared/errors.js'
 import type { Core } from '../core/core.js'
+import type { WireResult } from '../http/respond.js'
+import { type MrapRecord, mrapArn } from '../mrap/registry.js'
 import type { XmlObject } from '../s3/xml.js'
-import type { AsyncParams } from './async-ops.js'
+import { s3Error } from '../shared/errors.js'
+import type { AsyncOperations, AsyncParams } from './async-ops.js'
 import type { ControlConfig } from './config.js'
-import type { AsyncOperations } from './async-ops.js'
-import type { RouteApplier } from './routes.js'
 import type { ControlOperation } from './paths.js'
 import { asyncOperationOf, policyDocumentOf, reportOf, routesOf } from './render.js'
 import { checkName, parseCreate, parseDelete, parsePutPolicy } from './requests.js'
+import type { RouteApplier } from './routes.js'
 import { parseRouteUpdates } from './routes.js'
 import { renderControl } from './xml.js'
 

@@ -25,7 +25,11 @@ const INSTANCES = '/v20180820/mrap/instances'
 /** The operation, or undefined when the path is S3 Control but not an MRAP operation this server serves. */
 export function matchControlPath(method: string, rawPath: string): ControlOperation | undefined {
   let path: string
-  try { path = decodeURIComponent(rawPath) } catch { throw s3Error('InvalidURI', { fields: { URI: rawPath } }) }
+  try {
+    path = decodeURIComponent(rawPath)
+  } catch {
+    throw s3Error('InvalidURI', { fields: { URI: rawPath } })
+  }
   if (path.startsWith(ASYNC)) {
     const rest = path.slice(ASYNC.length)
     if (method === 'POST') {

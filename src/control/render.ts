@@ -4,8 +4,9 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_MultiRegionAccessPointReport.html
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_AsyncOperation.html
  */
-import type { XmlObject } from '../s3/xml.js'
+
 import type { MrapRecord } from '../mrap/registry.js'
+import type { XmlObject } from '../s3/xml.js'
 import type { AsyncOperationRecord } from './async-ops.js'
 import { currentDials } from './routes.js'
 

@@ -5,8 +5,9 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_CreateMultiRegionAccessPoint.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/multi-region-access-point-naming.html
  */
-import type { BlockPublicAccess } from '../state/control-store.js'
+
 import { s3Error } from '../shared/errors.js'
+import type { BlockPublicAccess } from '../state/control-store.js'
 import type { CreateParams } from './async-ops.js'
 import { bool, child, items, parseControlBody, str, type XmlNode } from './xml.js'
 
@@ -20,7 +21,9 @@ const invalid = (message: string) => s3Error('InvalidRequest', { message })
 export function checkName(name: string | undefined): string {
   if (name === undefined || name === '') throw invalid('The Multi-Region Access Point name is required.')
   if (!MRAP_NAME.test(name)) {
-    throw invalid(`The Multi-Region Access Point name ${JSON.stringify(name)} is not valid: it must be 3 to 50 characters of lowercase letters, numbers and hyphens, and must begin and end with a letter or number.`)
+    throw invalid(
+      `The Multi-Region Access Point name ${JSON.stringify(name)} is not valid: it must be 3 to 50 characters of lowercase letters, numbers and hyphens, and must begin and end with a letter or number.`,
+    )
   }
   return name
 }

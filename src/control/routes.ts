@@ -10,12 +10,16 @@
  */
 import type { Logger } from 'pino'
 import type { MrapRecord, MrapRegistry } from '../mrap/registry.js'
-import type { StateStore } from '../state/state-store.js'
 import { s3Error } from '../shared/errors.js'
+import type { StateStore } from '../state/state-store.js'
 import { catchUp } from './async-ops.js'
 import { items, parseControlBody, str, type XmlNode } from './xml.js'
 
-export interface RouteUpdate { bucket?: string; region?: string; dial: number }
+export interface RouteUpdate {
+  bucket?: string
+  region?: string
+  dial: number
+}
 
 /** The dials a client sees: submitted ones win over those still in effect. */
 export function currentDials(rec: MrapRecord): Record<string, number> {
@@ -37,8 +41,10 @@ export function parseRouteUpdates(body: Buffer): RouteUpdate[] {
     // docs/aws/mrap.md §Where AWS is silent: only the documented values (0 passive, 100 active).
     if (dialText !== '0' && dialText !== '100') throw s3Error('InvalidRequest', { message: `TrafficDialPercentage must be 0 (passive) or 100 (active), not ${dialText}.` })
     const u: RouteUpdate = { dial: Number(dialText) }
-    const bucket = str(r, 'Bucket'); if (bucket !== undefined && bucket !== '') u.bucket = bucket
-    const region = str(r, 'Region'); if (region !== undefined && region !== '') u.region = region
+    const bucket = str(r, 'Bucket')
+    if (bucket !== undefined && bucket !== '') u.bucket = bucket
+    const region = str(r, 'Region')
+    if (region !== undefined && region !== '') u.region = region
     if (u.bucket === undefined && u.region === undefined) throw s3Error('InvalidRequest', { message: 'Each Route must name a Bucket or a Region.' })
     return u
   })
@@ -72,7 +78,11 @@ export class RouteApplier {
   private unsubscribe: (() => void) | undefined
   private closed = false
 
-  constructor(private readonly mraps: MrapRegistry, private readonly state: StateStore, private readonly opts: { delayMs: () => number; clock: () => Date; log: Logger }) {}
+  constructor(
+    private readonly mraps: MrapRegistry,
+    private readonly state: StateStore,
+    private readonly opts: { delayMs: () => number; clock: () => Date; log: Logger },
+  ) {}
 
   /**
    * Pending dials left by a previous run or written by any node: apply the due ones, schedule the
@@ -125,14 +135,17 @@ export class RouteApplier {
     if (this.closed) return
     const old = this.timers.get(alias)
     if (old) clearTimeout(old)
-    const t = setTimeout(() => {
-      this.timers.delete(alias)
-      this.applyPending(alias).catch((err: unknown) => {
-        // A store closed under a timer (shutdown) is expected; PostgreSQL down: the backstop or the
-        // next event brings the record back and it is scheduled again.
-        if (!/not open/i.test((err as Error).message)) this.opts.log.warn({ err, alias }, 'applying MRAP routes failed')
-      })
-    }, Math.max(0, delay))
+    const t = setTimeout(
+      () => {
+        this.timers.delete(alias)
+        this.applyPending(alias).catch((err: unknown) => {
+          // A store closed under a timer (shutdown) is expected; PostgreSQL down: the backstop or the
+          // next event brings the record back and it is scheduled again.
+          if (!/not open/i.test((err as Error).message)) this.opts.log.warn({ err, alias }, 'applying MRAP routes failed')
+        })
+      },
+      Math.max(0, delay),
+    )
     t.unref()
     this.timers.set(alias, t)
   }

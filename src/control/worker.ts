@@ -30,7 +30,11 @@ export function resolveBuckets(s: Core, account: string, regions: CreateParams['
     if (b.owner !== expected) return { code: 'AccessDenied', message: 'Access Denied', resource: r.bucket }
     const clash = out.find((x) => x.region === b.region)
     if (clash) {
-      return { code: 'InvalidRequest', message: `A Multi-Region Access Point can have only one bucket per Region; ${clash.bucket} and ${b.name} are both in ${b.region}.`, resource: b.name }
+      return {
+        code: 'InvalidRequest',
+        message: `A Multi-Region Access Point can have only one bucket per Region; ${clash.bucket} and ${b.name} are both in ${b.region}.`,
+        resource: b.name,
+      }
     }
     if (!s.stores.has(b.region)) return { code: 'InvalidRequest', message: `The Region ${b.region} is not supported for Multi-Region Access Points.`, resource: b.name }
     out.push({ bucket: b.name, bucketAccountId: b.owner, region: b.region, trafficDialPercentage: 100 })
@@ -65,8 +69,13 @@ export function mrapWorker(s: Core, config: () => ControlConfig): AsyncWorker {
         const regions = resolveBuckets(s, op.account, p.create.regions)
         if (!Array.isArray(regions)) return { outcome: { next: 'failed', error: regions }, ops: [] }
         const rec: MrapRecord = {
-          name, alias: s.mraps.newAlias(), owner: op.account, createdAt: s.clock().toISOString(), status: 'CREATING',
-          publicAccessBlock: { ...p.create.publicAccessBlock }, regions,
+          name,
+          alias: s.mraps.newAlias(),
+          owner: op.account,
+          createdAt: s.clock().toISOString(),
+          status: 'CREATING',
+          publicAccessBlock: { ...p.create.publicAccessBlock },
+          regions,
         }
         op.alias = rec.alias
         op.regions = regions.map((r) => ({ name: r.region, status: 'IN_PROGRESS' }))
@@ -91,7 +100,12 @@ export function mrapWorker(s: Core, config: () => ControlConfig): AsyncWorker {
       const p = op.params
       const rec = op.alias !== undefined ? s.mraps.byAlias(op.alias) : undefined
       if (p.operation === 'DeleteMultiRegionAccessPoint') return done(rec ? [...s.mraps.expectOps(rec.alias), ...s.mraps.retireOps(rec.alias)] : [])
-      if (!rec) return fail('NoSuchMultiRegionAccessPoint', 'The specified Multi-Region Access Point does not exist.', p.operation === 'CreateMultiRegionAccessPoint' ? p.create.name : p.name)
+      if (!rec)
+        return fail(
+          'NoSuchMultiRegionAccessPoint',
+          'The specified Multi-Region Access Point does not exist.',
+          p.operation === 'CreateMultiRegionAccessPoint' ? p.create.name : p.name,
+        )
       if (p.operation === 'CreateMultiRegionAccessPoint') return done(update({ ...rec, status: 'READY' }))
       const next: MrapRecord = { ...rec, policy: p.policy }
       delete next.proposedPolicy

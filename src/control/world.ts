@@ -8,14 +8,19 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/multi-region-access-point-naming.html
  */
 import type { Core } from '../core/core.js'
+import { type MrapRecord, mrapArn } from '../mrap/registry.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { StateOp } from '../state/state-store.js'
-import { mrapArn, type MrapRecord } from '../mrap/registry.js'
 import { mrapSchema, type WorldMrap } from '../world/schema.js'
-import { resolveBuckets, blocksPublicPolicy } from './worker.js'
+import { blocksPublicPolicy, resolveBuckets } from './worker.js'
 
 /** `ops`: the writes, for the world's batch (nothing is written here). A new MRAP's are guarded (alias never issued). */
-export interface WorldMrapsResult { created: string[]; updated: string[]; warnings: string[]; ops: StateOp[] }
+export interface WorldMrapsResult {
+  created: string[]
+  updated: string[]
+  warnings: string[]
+  ops: StateOp[]
+}
 
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }
 
@@ -31,20 +36,31 @@ export function applyWorldMraps(core: Core, declared: readonly unknown[] | undef
     if (!parsed.success) throw new Error(`world: mraps[${i}]: ${parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`)
     const m = parsed.data
     const cur = s.mraps.byName(m.owner, m.name)
-    if (cur) { reconcile(s, cur, m, out); continue }
+    if (cur) {
+      reconcile(s, cur, m, out)
+      continue
+    }
     if (m.alias !== undefined && s.mraps.known(m.alias)) {
       out.warnings.push(`MRAP ${m.name}: the alias ${m.alias} was retired and is never reissued; the MRAP is not recreated`)
       continue
     }
     // A world may name another account's bucket with or without `account:`; the declared owner is checked.
     const refs = m.buckets.map((b) => (typeof b === 'string' ? { bucket: b } : { bucket: b.bucket, ...(b.account !== undefined ? { bucketAccountId: b.account } : {}) }))
-    const regions = resolveBuckets(s, m.owner, refs.map((r) => {
-      const owner = r.bucketAccountId ?? s.state.getBucket(r.bucket)?.owner
-      return owner !== undefined && owner !== m.owner ? { bucket: r.bucket, bucketAccountId: owner } : { bucket: r.bucket }
-    }))
+    const regions = resolveBuckets(
+      s,
+      m.owner,
+      refs.map((r) => {
+        const owner = r.bucketAccountId ?? s.state.getBucket(r.bucket)?.owner
+        return owner !== undefined && owner !== m.owner ? { bucket: r.bucket, bucketAccountId: owner } : { bucket: r.bucket }
+      }),
+    )
     if (!Array.isArray(regions)) throw new Error(`world: MRAP ${m.name}: ${regions.code}: ${regions.message}${regions.resource ? ` (${regions.resource})` : ''}`)
     let rec: MrapRecord = {
-      name: m.name, alias: m.alias ?? s.mraps.newAlias(), owner: m.owner, createdAt: s.clock().toISOString(), status: 'READY',
+      name: m.name,
+      alias: m.alias ?? s.mraps.newAlias(),
+      owner: m.owner,
+      createdAt: s.clock().toISOString(),
+      status: 'READY',
       // As through the API: no settings given means every setting on.
       publicAccessBlock: m.blockPublicAccess ? { ...ALL_ON, ...m.blockPublicAccess } : ALL_ON,
       regions,
@@ -61,8 +77,7 @@ export function applyWorldMraps(core: Core, declared: readonly unknown[] | undef
 function withPending(s: Core, pending: ReadonlyMap<string, BucketRecord>): Core {
   if (pending.size === 0) return s
   type Buckets = { getBucket(name: string): BucketRecord | undefined }
-  const over = <T extends Buckets>(store: T): T =>
-    Object.create(store, { getBucket: { value: (name: string) => pending.get(name) ?? store.getBucket(name) } }) as T
+  const over = <T extends Buckets>(store: T): T => Object.create(store, { getBucket: { value: (name: string) => pending.get(name) ?? store.getBucket(name) } }) as T
   return { ...s, state: over(s.state) }
 }
 
@@ -73,7 +88,10 @@ function reconcile(s: Core, cur: MrapRecord, m: WorldMrap, out: WorldMrapsResult
     out.warnings.push(`MRAP ${m.name}: its buckets are fixed at creation; delete and recreate it to change them`)
   }
   const next = withPolicy(s, withRoutes(cur, m, out), m, out)
-  if (JSON.stringify(next) !== JSON.stringify(cur)) { out.ops.push(...s.mraps.putOps(next)); out.updated.push(`MRAP ${m.name}`) }
+  if (JSON.stringify(next) !== JSON.stringify(cur)) {
+    out.ops.push(...s.mraps.putOps(next))
+    out.updated.push(`MRAP ${m.name}`)
+  }
 }
 
 function withRoutes(rec: MrapRecord, m: WorldMrap, out: WorldMrapsResult): MrapRecord {

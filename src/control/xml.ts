@@ -4,8 +4,8 @@
  * are the service model's (s3-control-2018-08-20.json), as the SDK's deserializers expect them.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
-import { s3Error } from '../shared/errors.js'
 import { renderXml, type XmlObject } from '../s3/xml.js'
+import { s3Error } from '../shared/errors.js'
 
 export const CONTROL_NS = 'http://awss3control.amazonaws.com/doc/2018-08-20/'
 
@@ -25,7 +25,11 @@ export function parseControlBody(body: Buffer, root: string): XmlNode {
   const text = body.toString('utf8')
   if (text.trim() === '' || XMLValidator.validate(text) !== true) throw s3Error('MalformedXML')
   let doc: XmlNode
-  try { doc = parser.parse(text) as XmlNode } catch { throw s3Error('MalformedXML') }
+  try {
+    doc = parser.parse(text) as XmlNode
+  } catch {
+    throw s3Error('MalformedXML')
+  }
   const value = doc[root]
   if (value === '') return {}
   if (value === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) throw s3Error('MalformedXML')

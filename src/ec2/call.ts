@@ -3,11 +3,12 @@
  * the action on a resource, honour DryRun, name resources by ARN. Below the handler and the
  * operations both, so neither imports the other for these.
  */
-import type { HandlerContext } from '../http/handler.js'
+
 import type { Core } from '../core/core.js'
+import type { HandlerContext } from '../http/handler.js'
+import { type ApiCall, decide } from '../iam/api-auth.js'
 import type { Principal } from '../iam/identities.js'
-import { decide, type ApiCall } from '../iam/api-auth.js'
-import { ec2Error, type Ec2Params } from './query.js'
+import { type Ec2Params, ec2Error } from './query.js'
 
 export interface Ec2Call {
   s: Core
@@ -31,7 +32,11 @@ export function authorizeEc2(call: Ec2Call, action: string, resourceArn: string,
   const d = decide(call.api, call.principal, `ec2:${action}`, resourceArn, owner !== undefined ? { resourceAccount: owner } : {})
   if (d.effect !== 'Allow') {
     call.s.decisions.remember(call.ctx.requestId, d)
-    throw ec2Error('UnauthorizedOperation', `You are not authorized to perform this operation. User: ${call.principal.arn} is not authorized to perform: ec2:${action} on resource: ${resourceArn}`, 403)
+    throw ec2Error(
+      'UnauthorizedOperation',
+      `You are not authorized to perform this operation. User: ${call.principal.arn} is not authorized to perform: ec2:${action} on resource: ${resourceArn}`,
+      403,
+    )
   }
 }
 

@@ -12,17 +12,15 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html
  */
 import { createHash } from 'node:crypto'
-import { esc } from '../s3/xml.js'
-import { checkEndpointPolicy, checkEndpointRequest, offeredServices, type EndpointProblem } from '../network/endpoint-rules.js'
-import {
-  defaultEndpointPolicy, endpointDnsName, hostedZoneId, privateDnsNames, type EndpointRecord, type EndpointType, type VpcRecord,
-} from '../network/vpcs.js'
-import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './call.js'
-import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
-import { vpcDns, vpcOf } from './vpc-ops.js'
-import { checkPlacement, endpointZones } from './subnet-ops.js'
-import { groupsOf } from './group-ops.js'
+import { checkEndpointPolicy, checkEndpointRequest, type EndpointProblem, offeredServices } from '../network/endpoint-rules.js'
 import { defaultGroupOf, eniId } from '../network/subnets.js'
+import { defaultEndpointPolicy, type EndpointRecord, type EndpointType, endpointDnsName, hostedZoneId, privateDnsNames, type VpcRecord } from '../network/vpcs.js'
+import { esc } from '../s3/xml.js'
+import { authorizeEc2, dryRunCheck, type Ec2Call, type Ec2Op, ec2Arn } from './call.js'
+import { groupsOf } from './group-ops.js'
+import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
+import { checkPlacement, endpointZones } from './subnet-ops.js'
+import { vpcDns, vpcOf } from './vpc-ops.js'
 
 const hex = (s: string, n = 17): string => createHash('sha256').update(s).digest('hex').slice(0, n)
 
@@ -42,25 +40,49 @@ export function endpointXml(call: Ec2Call, e: EndpointRecord): string {
   const regional = endpointDnsName(e, dnsSuffix)
   const label = `${e.id}-${e.dnsLabel}`
   const dns = iface
-    ? [regional, ...endpointZones(call, e).map((az) => regional.replace(label, `${label}-${az}`)),
-      ...(e.privateDns && !e.privateDnsOnlyForInboundResolver ? privateDnsNames(e.service, dnsSuffix) : [])]
+    ? [
+        regional,
+        ...endpointZones(call, e).map((az) => regional.replace(label, `${label}-${az}`)),
+        ...(e.privateDns && !e.privateDnsOnlyForInboundResolver ? privateDnsNames(e.service, dnsSuffix) : []),
+      ]
     : []
   const groups = groupsOf(call)
   // An interface endpoint always has a group: one from the world file (which names none) has the VPC's default.
   const vpc = call.s.vpcs.vpc(e.vpcId)
   const sgs = iface && e.securityGroups.length === 0 && vpc ? [defaultGroupOf(vpc).id] : e.securityGroups
-  return el('vpcEndpointId', e.id) + el('vpcEndpointType', e.type) + el('vpcId', e.vpcId) + el('serviceName', e.service) +
-    el('state', 'available') + el('policyDocument', e.policy) +
-    items('routeTableIdSet', e.routeTables.map((r) => r)) + items('subnetIdSet', e.subnets) +
-    items('groupSet', sgs.map((g) => el('groupId', g) + el('groupName', groups.find((x) => x.id === g)?.name ?? g))) +
+  return (
+    el('vpcEndpointId', e.id) +
+    el('vpcEndpointType', e.type) +
+    el('vpcId', e.vpcId) +
+    el('serviceName', e.service) +
+    el('state', 'available') +
+    el('policyDocument', e.policy) +
+    items(
+      'routeTableIdSet',
+      e.routeTables.map((r) => r),
+    ) +
+    items('subnetIdSet', e.subnets) +
+    items(
+      'groupSet',
+      sgs.map((g) => el('groupId', g) + el('groupName', groups.find((x) => x.id === g)?.name ?? g)),
+    ) +
     (iface ? el('ipAddressType', 'ipv4') : '') +
-    (iface ? `<dnsOptions>${el('dnsRecordIpType', 'ipv4')}${e.privateDnsOnlyForInboundResolver !== undefined ? el('privateDnsOnlyForInboundResolverEndpoint', e.privateDnsOnlyForInboundResolver) : ''}</dnsOptions>` : '') +
-    el('privateDnsEnabled', e.privateDns) + el('requesterManaged', false) +
+    (iface
+      ? `<dnsOptions>${el('dnsRecordIpType', 'ipv4')}${e.privateDnsOnlyForInboundResolver !== undefined ? el('privateDnsOnlyForInboundResolverEndpoint', e.privateDnsOnlyForInboundResolver) : ''}</dnsOptions>`
+      : '') +
+    el('privateDnsEnabled', e.privateDns) +
+    el('requesterManaged', false) +
     items('networkInterfaceIdSet', iface ? e.subnets.map((sn) => eniId(e.id, sn)) : []) +
-    items('dnsEntrySet', dns.map((n) => el('dnsName', n) + el('hostedZoneId', hostedZoneId(e.region)))) +
-    el('creationTimestamp', e.createdAt) + tagSet(e.tags) + el('ownerId', e.owner) + el('serviceRegion', e.region)
+    items(
+      'dnsEntrySet',
+      dns.map((n) => el('dnsName', n) + el('hostedZoneId', hostedZoneId(e.region))),
+    ) +
+    el('creationTimestamp', e.createdAt) +
+    tagSet(e.tags) +
+    el('ownerId', e.owner) +
+    el('serviceRegion', e.region)
+  )
 }
-
 
 /**
  * "To use a private hosted zone, you must set the following VPC attributes to true:
@@ -78,7 +100,9 @@ function checkEndpointId(id: string): void {
   if (!/^vpce-[0-9a-z]{1,32}$/.test(id)) throw ec2Error('InvalidVpcEndpointId.Malformed', `Invalid Id: '${id}' (expecting 'vpce-...')`)
 }
 
-function notFound(id: string) { return ec2Error('InvalidVpcEndpointId.NotFound', `The Vpc Endpoint Id '${id}' does not exist`) }
+function notFound(id: string) {
+  return ec2Error('InvalidVpcEndpointId.NotFound', `The Vpc Endpoint Id '${id}' does not exist`)
+}
 
 /** An endpoint of the caller's account in this region, or undefined. */
 function mine(call: Ec2Call, id: string): EndpointRecord | undefined {
@@ -109,29 +133,48 @@ const createVpcEndpoint: Ec2Op = async (call) => {
   if (token !== undefined) {
     const prior = s.vpcs.listEndpoints({ owner: call.principal.accountId }).find((e) => e.clientToken === token)
     if (prior) {
-      if (prior.requestHash !== requestHash) throw ec2Error('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already created with different parameters.')
+      if (prior.requestHash !== requestHash)
+        throw ec2Error('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already created with different parameters.')
       return `<vpcEndpoint>${endpointXml(call, prior)}</vpcEndpoint>${el('clientToken', token)}`
     }
   }
   const others = s.vpcs.listEndpoints({ vpcId: vpc.id })
-  fail(checkEndpointRequest(s, {
-    region: vpc.region, type, service, privateDns, policy, subnets, routeTables,
-    ...(inbound !== undefined ? { privateDnsOnlyForInboundResolver: inbound } : {}), others,
-  }))
+  fail(
+    checkEndpointRequest(s, {
+      region: vpc.region,
+      type,
+      service,
+      privateDns,
+      policy,
+      subnets,
+      routeTables,
+      ...(inbound !== undefined ? { privateDnsOnlyForInboundResolver: inbound } : {}),
+      others,
+    }),
+  )
   if (type === 'Gateway' && groups.length > 0) throw ec2Error('InvalidParameter', 'Security group IDs are only supported for Interface type VPC Endpoint.')
   if (type === 'Interface') checkPlacement(call, vpc, subnets, groups)
   if (type === 'Interface' && privateDns) requireDnsAttributes(vpc)
   dryRunCheck(call)
 
   const rec = s.vpcs.newEndpoint({
-    vpcId: vpc.id, owner: vpc.owner, region: vpc.region, type: type as EndpointType, service,
-    policy: policy ?? defaultEndpointPolicy(type as EndpointType), privateDns, subnets, routeTables, tags,
+    vpcId: vpc.id,
+    owner: vpc.owner,
+    region: vpc.region,
+    type: type as EndpointType,
+    service,
+    policy: policy ?? defaultEndpointPolicy(type as EndpointType),
+    privateDns,
+    subnets,
+    routeTables,
+    tags,
     // Interface endpoints get the VPC's default security group when none is given.
     securityGroups: type === 'Interface' ? (groups.length > 0 ? groups : [defaultGroupOf(vpc).id]) : [],
     createdAt: s.clock().toISOString(),
     // S3 interface endpoints: with private DNS on and a gateway present, in-VPC traffic keeps using the gateway.
     ...(type === 'Interface' && service !== 'com.amazonaws.s3-global.accesspoint' && privateDns
-      ? { privateDnsOnlyForInboundResolver: inbound ?? others.some((o) => o.type === 'Gateway' && o.service === service) } : {}),
+      ? { privateDnsOnlyForInboundResolver: inbound ?? others.some((o) => o.type === 'Gateway' && o.service === service) }
+      : {}),
     ...(token !== undefined ? { clientToken: token, requestHash } : {}),
   })
   await s.vpcs.putEndpoint(rec)
@@ -150,7 +193,10 @@ const modifyVpcEndpoint: Ec2Op = async (call) => {
   const policy = p.opt('PolicyDocument')
   if (reset === true && policy !== undefined) throw ec2Error('InvalidParameterCombination', 'ResetPolicy and PolicyDocument cannot be specified together.')
   if (reset === true) next.policy = defaultEndpointPolicy(cur.type)
-  if (policy !== undefined) { fail(checkEndpointPolicy(s, policy)); next.policy = policy }
+  if (policy !== undefined) {
+    fail(checkEndpointPolicy(s, policy))
+    next.policy = policy
+  }
   const others = s.vpcs.listEndpoints({ vpcId: cur.vpcId }).filter((e) => e.id !== cur.id)
   const privateDns = p.bool('PrivateDnsEnabled')
   if (privateDns !== undefined) {
@@ -164,11 +210,24 @@ const modifyVpcEndpoint: Ec2Op = async (call) => {
   }
   const inbound = p.bool('DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint')
   if (inbound !== undefined) {
-    fail(checkEndpointRequest(s, { region: cur.region, type: cur.type, service: cur.service, privateDns: false, policy: undefined, subnets: [], routeTables: [], privateDnsOnlyForInboundResolver: inbound, others }))
+    fail(
+      checkEndpointRequest(s, {
+        region: cur.region,
+        type: cur.type,
+        service: cur.service,
+        privateDns: false,
+        policy: undefined,
+        subnets: [],
+        routeTables: [],
+        privateDnsOnlyForInboundResolver: inbound,
+        others,
+      }),
+    )
     next.privateDnsOnlyForInboundResolver = inbound
   }
   const edit = (list: string[], add: string, remove: string, kind: EndpointType | undefined, what: string): string[] => {
-    const a = p.list(add), r = p.list(remove)
+    const a = p.list(add),
+      r = p.list(remove)
     if ((a.length > 0 || r.length > 0) && kind !== undefined && cur.type !== kind) throw ec2Error('InvalidParameter', `${what} are only supported for ${kind} type VPC Endpoint.`)
     return [...list.filter((x) => !r.includes(x)), ...a.filter((x) => !list.includes(x))]
   }
@@ -180,7 +239,12 @@ const modifyVpcEndpoint: Ec2Op = async (call) => {
     // The added ones must exist in the VPC, and the subnets it ends with keep one per zone (subnet
     // ids a world file recorded without a subnet behind them are left as they are).
     const added = p.list('AddSubnetId')
-    checkPlacement(call, vpc, next.subnets.filter((x) => added.includes(x) || s.vpcs.subnets.has(x)), p.list('AddSecurityGroupId'))
+    checkPlacement(
+      call,
+      vpc,
+      next.subnets.filter((x) => added.includes(x) || s.vpcs.subnets.has(x)),
+      p.list('AddSecurityGroupId'),
+    )
   }
   dryRunCheck(call)
   if (JSON.stringify(next) !== JSON.stringify(cur)) await s.vpcs.putEndpoint(next)
@@ -204,18 +268,31 @@ const describeVpcEndpoints: Ec2Op = (call) => {
   }
   list = applyFilters(list, p.filters(), ENDPOINT_FILTERS, (name, e) => {
     switch (name) {
-      case 'service-name': return [e.service]
-      case 'vpc-id': return [e.vpcId]
-      case 'vpc-endpoint-id': return [e.id]
-      case 'vpc-endpoint-state': return ['available']
-      case 'vpc-endpoint-type': return [e.type]
-      case 'ip-address-type': return e.type === 'Interface' ? ['ipv4'] : []
-      case 'service-region': return [e.region]
-      default: return tagFilter(name, e.tags) ?? []
+      case 'service-name':
+        return [e.service]
+      case 'vpc-id':
+        return [e.vpcId]
+      case 'vpc-endpoint-id':
+        return [e.id]
+      case 'vpc-endpoint-state':
+        return ['available']
+      case 'vpc-endpoint-type':
+        return [e.type]
+      case 'ip-address-type':
+        return e.type === 'Interface' ? ['ipv4'] : []
+      case 'service-region':
+        return [e.region]
+      default:
+        return tagFilter(name, e.tags) ?? []
     }
   })
   const { page, next } = paginate(list, p.int('MaxResults'), p.opt('NextToken'), { min: 1, max: 1000 })
-  return items('vpcEndpointSet', page.map((e) => endpointXml(call, e))) + el('nextToken', next)
+  return (
+    items(
+      'vpcEndpointSet',
+      page.map((e) => endpointXml(call, e)),
+    ) + el('nextToken', next)
+  )
 }
 
 const deleteVpcEndpoints: Ec2Op = async (call) => {
@@ -252,11 +329,16 @@ const describeVpcEndpointServices: Ec2Op = (call) => {
   const details = list.flatMap((x) => x.types.map((t) => ({ ...x, type: t })))
   const filtered = applyFilters(details, p.filters(), SERVICE_FILTERS, (name, d) => {
     switch (name) {
-      case 'service-name': return [d.name]
-      case 'service-type': return [d.type]
-      case 'service-region': return [call.region]
-      case 'owner': return ['amazon']
-      default: return []
+      case 'service-name':
+        return [d.name]
+      case 'service-type':
+        return [d.type]
+      case 'service-region':
+        return [call.region]
+      case 'owner':
+        return ['amazon']
+      default:
+        return []
     }
   })
   const { page, next } = paginate(filtered, p.int('MaxResults'), p.opt('NextToken'), { min: 5, max: 1000 })
@@ -264,13 +346,22 @@ const describeVpcEndpointServices: Ec2Op = (call) => {
   const detail = (d: (typeof details)[number]): string => {
     const iface = d.type === 'Interface'
     const base = d.name === 'com.amazonaws.s3-global.accesspoint' ? `accesspoint.s3-global.${call.region}.vpce.${s.world.dnsSuffix}` : `s3.${call.region}.vpce.${s.world.dnsSuffix}`
-    return el('serviceName', d.name) + el('serviceId', `vpce-svc-${hex(`${d.name}:${d.type}:${call.region}`)}`) +
-      items('serviceType', [el('serviceType', d.type)]) + el('serviceRegion', call.region) + `<availabilityZoneSet>${azs}</availabilityZoneSet>` +
-      el('owner', 'amazon') + items('baseEndpointDnsNameSet', iface ? [esc(base)] : [esc(`s3.${call.region}.${s.world.dnsSuffix}`)]) +
+    return (
+      el('serviceName', d.name) +
+      el('serviceId', `vpce-svc-${hex(`${d.name}:${d.type}:${call.region}`)}`) +
+      items('serviceType', [el('serviceType', d.type)]) +
+      el('serviceRegion', call.region) +
+      `<availabilityZoneSet>${azs}</availabilityZoneSet>` +
+      el('owner', 'amazon') +
+      items('baseEndpointDnsNameSet', iface ? [esc(base)] : [esc(`s3.${call.region}.${s.world.dnsSuffix}`)]) +
       (iface && d.privateDnsName ? el('privateDnsName', d.privateDnsName) + items('privateDnsNameSet', [el('privateDnsName', d.privateDnsName)]) : '') +
-      el('vpcEndpointPolicySupported', true) + el('acceptanceRequired', false) + el('managesVpcEndpoints', false) +
-      items('supportedIpAddressTypeSet', [esc('ipv4')]) + tagSet({}) +
+      el('vpcEndpointPolicySupported', true) +
+      el('acceptanceRequired', false) +
+      el('managesVpcEndpoints', false) +
+      items('supportedIpAddressTypeSet', [esc('ipv4')]) +
+      tagSet({}) +
       (iface && d.privateDnsName ? el('privateDnsNameVerificationState', 'verified') : '')
+    )
   }
   const serviceNames = [...new Set(page.map((d) => d.name))]
   return items('serviceNameSet', serviceNames.map(esc)) + items('serviceDetailSet', page.map(detail)) + el('nextToken', next)

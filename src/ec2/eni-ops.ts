@@ -10,10 +10,16 @@
 import { defaultGroupOf, eniAddress, eniId, type SubnetRecord } from '../network/subnets.js'
 import type { EndpointRecord } from '../network/vpcs.js'
 import { authorizeEc2, dryRunCheck, type Ec2Call, type Ec2Op } from './call.js'
-import { applyFilters, ec2Error, el, items, paginate, tagSet } from './query.js'
 import { groupsOf } from './group-ops.js'
+import { applyFilters, ec2Error, el, items, paginate, tagSet } from './query.js'
 
-interface Eni { id: string; endpoint: EndpointRecord; subnet: SubnetRecord; address: string; groups: string[] }
+interface Eni {
+  id: string
+  endpoint: EndpointRecord
+  subnet: SubnetRecord
+  address: string
+  groups: string[]
+}
 
 /** The caller's endpoint interfaces in this region. */
 function enis(call: Ec2Call): Eni[] {
@@ -42,17 +48,45 @@ function eniXml(call: Ec2Call, n: Eni): string {
   const names = new Map(groupsOf(call).map((g) => [g.id, g.name]))
   const dns = privateDnsName(n.address, n.subnet.region)
   const mac = `02:${n.id.slice(4, 14).match(/../g)!.join(':')}`
-  return el('networkInterfaceId', n.id) + el('subnetId', n.subnet.id) + el('vpcId', n.subnet.vpcId) +
-    el('availabilityZone', n.subnet.availabilityZone) + el('description', `VPC Endpoint Interface ${n.endpoint.id}`) +
-    el('ownerId', n.endpoint.owner) + el('requesterManaged', true) + el('status', 'in-use') +
-    el('macAddress', mac) + el('privateIpAddress', n.address) + el('privateDnsName', dns) + el('sourceDestCheck', true) +
-    items('groupSet', n.groups.map((g) => el('groupId', g) + el('groupName', names.get(g) ?? g))) + tagSet({}) +
+  return (
+    el('networkInterfaceId', n.id) +
+    el('subnetId', n.subnet.id) +
+    el('vpcId', n.subnet.vpcId) +
+    el('availabilityZone', n.subnet.availabilityZone) +
+    el('description', `VPC Endpoint Interface ${n.endpoint.id}`) +
+    el('ownerId', n.endpoint.owner) +
+    el('requesterManaged', true) +
+    el('status', 'in-use') +
+    el('macAddress', mac) +
+    el('privateIpAddress', n.address) +
+    el('privateDnsName', dns) +
+    el('sourceDestCheck', true) +
+    items(
+      'groupSet',
+      n.groups.map((g) => el('groupId', g) + el('groupName', names.get(g) ?? g)),
+    ) +
+    tagSet({}) +
     items('privateIpAddressesSet', [el('privateIpAddress', n.address) + el('privateDnsName', dns) + el('primary', true)]) +
-    items('ipv6AddressesSet', []) + el('interfaceType', 'vpc_endpoint')
+    items('ipv6AddressesSet', []) +
+    el('interfaceType', 'vpc_endpoint')
+  )
 }
 
-const ENI_FILTERS = ['network-interface-id', 'subnet-id', 'vpc-id', 'availability-zone', 'interface-type', 'description', 'requester-managed',
-  'status', 'private-ip-address', 'addresses.private-ip-address', 'group-id', 'owner-id', 'private-dns-name'] as const
+const ENI_FILTERS = [
+  'network-interface-id',
+  'subnet-id',
+  'vpc-id',
+  'availability-zone',
+  'interface-type',
+  'description',
+  'requester-managed',
+  'status',
+  'private-ip-address',
+  'addresses.private-ip-address',
+  'group-id',
+  'owner-id',
+  'private-dns-name',
+] as const
 
 const describeNetworkInterfaces: Ec2Op = (call) => {
   const { params: p } = call
@@ -69,23 +103,42 @@ const describeNetworkInterfaces: Ec2Op = (call) => {
   }
   list = applyFilters(list, p.filters(), ENI_FILTERS, (name, n) => {
     switch (name) {
-      case 'network-interface-id': return [n.id]
-      case 'subnet-id': return [n.subnet.id]
-      case 'vpc-id': return [n.subnet.vpcId]
-      case 'availability-zone': return [n.subnet.availabilityZone]
-      case 'interface-type': return ['vpc_endpoint']
-      case 'description': return [`VPC Endpoint Interface ${n.endpoint.id}`]
-      case 'requester-managed': return ['true']
-      case 'status': return ['in-use']
-      case 'private-ip-address': case 'addresses.private-ip-address': return [n.address]
-      case 'group-id': return n.groups
-      case 'owner-id': return [n.endpoint.owner]
-      case 'private-dns-name': return [privateDnsName(n.address, n.subnet.region)]
-      default: return []
+      case 'network-interface-id':
+        return [n.id]
+      case 'subnet-id':
+        return [n.subnet.id]
+      case 'vpc-id':
+        return [n.subnet.vpcId]
+      case 'availability-zone':
+        return [n.subnet.availabilityZone]
+      case 'interface-type':
+        return ['vpc_endpoint']
+      case 'description':
+        return [`VPC Endpoint Interface ${n.endpoint.id}`]
+      case 'requester-managed':
+        return ['true']
+      case 'status':
+        return ['in-use']
+      case 'private-ip-address':
+      case 'addresses.private-ip-address':
+        return [n.address]
+      case 'group-id':
+        return n.groups
+      case 'owner-id':
+        return [n.endpoint.owner]
+      case 'private-dns-name':
+        return [privateDnsName(n.address, n.subnet.region)]
+      default:
+        return []
     }
   })
   const { page, next } = paginate(list, p.int('MaxResults'), p.opt('NextToken'), { min: 5, max: 1000 })
-  return items('networkInterfaceSet', page.map((n) => eniXml(call, n))) + el('nextToken', next)
+  return (
+    items(
+      'networkInterfaceSet',
+      page.map((n) => eniXml(call, n)),
+    ) + el('nextToken', next)
+  )
 }
 
 export const eniOps: Record<string, Ec2Op> = { DescribeNetworkInterfaces: describeNetworkInterfaces }

@@ -11,7 +11,7 @@
  * https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html
  */
 import { defaultGroupOf, newNetId, type SecurityGroupRecord } from '../network/subnets.js'
-import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './call.js'
+import { authorizeEc2, dryRunCheck, type Ec2Call, type Ec2Op, ec2Arn } from './call.js'
 import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
 import { vpcOf } from './vpc-ops.js'
 
@@ -19,10 +19,7 @@ import { vpcOf } from './vpc-ops.js'
 export function groupsOf(call: Ec2Call): SecurityGroupRecord[] {
   const { s } = call
   const vpcs = s.vpcs.listVpcs({ owner: call.principal.accountId, region: call.region })
-  return [
-    ...vpcs.map(defaultGroupOf),
-    ...s.vpcs.groups.list((g) => g.owner === call.principal.accountId && g.region === call.region && vpcs.some((v) => v.id === g.vpcId)),
-  ]
+  return [...vpcs.map(defaultGroupOf), ...s.vpcs.groups.list((g) => g.owner === call.principal.accountId && g.region === call.region && vpcs.some((v) => v.id === g.vpcId))]
 }
 
 function groupArn(call: Ec2Call, g: SecurityGroupRecord): string {
@@ -36,10 +33,17 @@ const perm = (inner: string) => `<item>${el('ipProtocol', '-1')}${inner}</item>`
 export function groupXml(call: Ec2Call, g: SecurityGroupRecord): string {
   const self = `<groups><item>${el('userId', g.owner)}${el('groupId', g.id)}</item></groups><ipRanges/><ipv6Ranges/><prefixListIds/>`
   const anywhere = `<groups/><ipRanges><item>${el('cidrIp', '0.0.0.0/0')}</item></ipRanges><ipv6Ranges/><prefixListIds/>`
-  return el('ownerId', g.owner) + el('groupId', g.id) + el('groupName', g.name) + el('groupDescription', g.description) + el('vpcId', g.vpcId) +
+  return (
+    el('ownerId', g.owner) +
+    el('groupId', g.id) +
+    el('groupName', g.name) +
+    el('groupDescription', g.description) +
+    el('vpcId', g.vpcId) +
     el('securityGroupArn', groupArn(call, g)) +
     (g.name === 'default' ? `<ipPermissions>${perm(self)}</ipPermissions>` : '<ipPermissions/>') +
-    `<ipPermissionsEgress>${perm(anywhere)}</ipPermissionsEgress>` + tagSet(g.tags)
+    `<ipPermissionsEgress>${perm(anywhere)}</ipPermissionsEgress>` +
+    tagSet(g.tags)
+  )
 }
 
 function checkGroupId(id: string): void {
@@ -88,16 +92,27 @@ const describeSecurityGroups: Ec2Op = (call) => {
   }
   list = applyFilters(list, p.filters(), GROUP_FILTERS, (name, g) => {
     switch (name) {
-      case 'group-id': return [g.id]
-      case 'group-name': return [g.name]
-      case 'vpc-id': return [g.vpcId]
-      case 'owner-id': return [g.owner]
-      case 'description': return [g.description]
-      default: return tagFilter(name, g.tags) ?? []
+      case 'group-id':
+        return [g.id]
+      case 'group-name':
+        return [g.name]
+      case 'vpc-id':
+        return [g.vpcId]
+      case 'owner-id':
+        return [g.owner]
+      case 'description':
+        return [g.description]
+      default:
+        return tagFilter(name, g.tags) ?? []
     }
   })
   const { page, next } = paginate(list, p.int('MaxResults'), p.opt('NextToken'), { min: 5, max: 1000 })
-  return items('securityGroupInfo', page.map((g) => groupXml(call, g))) + el('nextToken', next)
+  return (
+    items(
+      'securityGroupInfo',
+      page.map((g) => groupXml(call, g)),
+    ) + el('nextToken', next)
+  )
 }
 
 const deleteSecurityGroup: Ec2Op = async (call) => {
@@ -122,5 +137,7 @@ const deleteSecurityGroup: Ec2Op = async (call) => {
 }
 
 export const groupOps: Record<string, Ec2Op> = {
-  CreateSecurityGroup: createSecurityGroup, DescribeSecurityGroups: describeSecurityGroups, DeleteSecurityGroup: deleteSecurityGroup,
+  CreateSecurityGroup: createSecurityGroup,
+  DescribeSecurityGroups: describeSecurityGroups,
+  DeleteSecurityGroup: deleteSecurityGroup,
 }

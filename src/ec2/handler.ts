@@ -7,19 +7,20 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Query-Requests.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
  */
+
+import type { Core } from '../core/core.js'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
-import type { Core } from '../core/core.js'
-import { S3Error } from '../shared/errors.js'
-import { authenticateApi, type ApiCall } from '../iam/api-auth.js'
+import { type ApiCall, authenticateApi } from '../iam/api-auth.js'
 import { Params, readQueryCall } from '../iam/query.js'
-import { Ec2Params, ec2Error, ec2Response } from './query.js'
+import { S3Error } from '../shared/errors.js'
 import type { Ec2Op } from './call.js'
-import { vpcOps } from './vpc-ops.js'
 import { endpointOps } from './endpoint-ops.js'
-import { subnetOps } from './subnet-ops.js'
-import { groupOps } from './group-ops.js'
 import { eniOps } from './eni-ops.js'
+import { groupOps } from './group-ops.js'
+import { Ec2Params, ec2Error, ec2Response } from './query.js'
+import { subnetOps } from './subnet-ops.js'
+import { vpcOps } from './vpc-ops.js'
 
 const OPS: Record<string, Ec2Op> = { ...vpcOps, ...endpointOps, ...subnetOps, ...groupOps, ...eniOps }
 
@@ -31,7 +32,7 @@ export function ec2Handler(s: Core): ServiceHandler {
       const params = new Ec2Params(form)
       const action = params.action
       ctx.info.op = `ec2:${action ?? '?'}`
-      let authed
+      let authed: ReturnType<typeof authenticateApi>
       try {
         authed = authenticateApi(s, ctx, body, 'ec2')
       } catch (e) {
@@ -43,7 +44,11 @@ export function ec2Handler(s: Core): ServiceHandler {
       const t = ctx.target
       const region = (t.kind === 'api' ? t.region : undefined) ?? authed.auth.region ?? 'us-east-1'
       if (!s.world.regions.some((r) => r.name === region)) {
-        throw ec2Error('AuthFailure', `AWS was not able to validate the provided access credentials (the region ${region} is not one of this world's regions: ${s.world.regions.map((r) => r.name).join(', ')})`, 401)
+        throw ec2Error(
+          'AuthFailure',
+          `AWS was not able to validate the provided access credentials (the region ${region} is not one of this world's regions: ${s.world.regions.map((r) => r.name).join(', ')})`,
+          401,
+        )
       }
       const api: ApiCall = { s, ctx, params: new Params(form), auth: authed.auth, principal: authed.principal, now: s.clock() }
       return ec2Response(action, await op({ s, ctx, params, principal: authed.principal, region, api }), ctx.requestId)
@@ -63,6 +68,7 @@ function ec2AuthError(e: unknown): unknown {
       return ec2Error('MissingAuthenticationToken', 'Request is missing Authentication Token', 401)
     case 'RequestTimeTooSkewed':
       return ec2Error('RequestExpired', 'Request has expired.')
-    default: return e
+    default:
+      return e
   }
 }

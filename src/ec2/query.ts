@@ -5,10 +5,12 @@
  * lower-camel elements and `<item>` list members, errors `<Response><Errors><Error>` (docs/aws/clients.md §EC2 and the query protocol).
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Query-Requests.html
  */
-import { S3Error, type Ec2ErrorCode } from '../shared/errors.js'
+
 import { el, QueryParams } from '../protocols/query.js'
+import { type Ec2ErrorCode, S3Error } from '../shared/errors.js'
 
 export { el } from '../protocols/query.js'
+
 import type { WireResult } from '../http/respond.js'
 
 export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/'
@@ -18,7 +20,10 @@ export function ec2Error(code: Ec2ErrorCode, message: string, status = 400): S3E
   return new S3Error(code, status, message)
 }
 
-export interface Filter { name: string; values: string[] }
+export interface Filter {
+  name: string
+  values: string[]
+}
 
 export class Ec2Params extends QueryParams {
   req(name: string): string {
@@ -65,17 +70,22 @@ export class Ec2Params extends QueryParams {
       else f.values.push([Number(m[3]), v])
       byN.set(Number(m[1]), f)
     }
-    return [...byN].sort((a, b) => a[0] - b[0]).map(([n, f]) => {
-      if (f.name === undefined) throw ec2Error('InvalidParameterValue', `The filter 'Filter.${n}' has no Name`)
-      return { name: f.name, values: f.values.sort((a, b) => a[0] - b[0]).map(([, x]) => x) }
-    })
+    return [...byN]
+      .sort((a, b) => a[0] - b[0])
+      .map(([n, f]) => {
+        if (f.name === undefined) throw ec2Error('InvalidParameterValue', `The filter 'Filter.${n}' has no Name`)
+        return { name: f.name, values: f.values.sort((a, b) => a[0] - b[0]).map(([, x]) => x) }
+      })
   }
 
   /** Tags of `TagSpecification.N` whose ResourceType is `resourceType` (others refused). */
   tagSpecs(resourceType: string): Record<string, string> {
     const tags: Record<string, string> = {}
     const specs = new Set<number>()
-    for (const [k] of this.p) { const m = k.match(/^TagSpecification\.(\d+)\./); if (m) specs.add(Number(m[1])) }
+    for (const [k] of this.p) {
+      const m = k.match(/^TagSpecification\.(\d+)\./)
+      if (m) specs.add(Number(m[1]))
+    }
     for (const n of [...specs].sort((a, b) => a - b)) {
       const type = this.p.get(`TagSpecification.${n}.ResourceType`)
       if (type !== resourceType) {
@@ -104,7 +114,10 @@ export function items(tag: string, list: string[]): string {
   return list.length === 0 ? `<${tag}/>` : `<${tag}>${list.map((i) => `<item>${i}</item>`).join('')}</${tag}>`
 }
 export function tagSet(tags: Record<string, string>): string {
-  return items('tagSet', Object.entries(tags).map(([k, v]) => el('key', k) + el('value', v)))
+  return items(
+    'tagSet',
+    Object.entries(tags).map(([k, v]) => el('key', k) + el('value', v)),
+  )
 }
 
 export function ec2Response(action: string, inner: string, requestId: string): WireResult {
@@ -117,7 +130,15 @@ export function filterMatches(patterns: string[], value: string | undefined): bo
   if (value === undefined) return false
   return patterns.some((p) => {
     if (!/[*?]/.test(p)) return p === value
-    const re = new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 's')
+    const re = new RegExp(
+      '^' +
+        p
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.') +
+        '$',
+      's',
+    )
     return re.test(value)
   })
 }
@@ -132,7 +153,10 @@ export function applyFilters<T>(records: T[], filters: Filter[], known: readonly
 
 /** Values of the common tag filters (`tag:<key>`, `tag-key`, `tag-value`). */
 export function tagFilter(name: string, tags: Record<string, string>): string[] | undefined {
-  if (name.startsWith('tag:')) { const v = tags[name.slice(4)]; return v === undefined ? [] : [v] }
+  if (name.startsWith('tag:')) {
+    const v = tags[name.slice(4)]
+    return v === undefined ? [] : [v]
+  }
   if (name === 'tag-key') return Object.keys(tags)
   if (name === 'tag-value') return Object.values(tags)
   return undefined
@@ -142,7 +166,11 @@ export function tagFilter(name: string, tags: Record<string, string>): string[] 
 export function paginate<T>(records: T[], maxResults: number | undefined, token: string | undefined, bounds: { min: number; max: number }): { page: T[]; next?: string } {
   let start = 0
   if (token !== undefined) {
-    const n = Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^mrap:/, ''))
+    const n = Number(
+      Buffer.from(token, 'base64url')
+        .toString('utf8')
+        .replace(/^mrap:/, ''),
+    )
     if (!Buffer.from(token, 'base64url').toString('utf8').startsWith('mrap:') || !Number.isInteger(n) || n < 0) {
       throw ec2Error('InvalidPaginationToken', `Invalid pagination token: ${token}`)
     }

@@ -8,11 +8,12 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSubnet.html
  * https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html
  */
+
+import { availabilityZones, block, newNetId, overlaps, type SecurityGroupRecord, type SubnetRecord, within } from '../network/subnets.js'
 import type { EndpointRecord, VpcRecord } from '../network/vpcs.js'
-import { availabilityZones, block, newNetId, overlaps, within, type SecurityGroupRecord, type SubnetRecord } from '../network/subnets.js'
-import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './call.js'
-import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
+import { authorizeEc2, dryRunCheck, type Ec2Call, type Ec2Op, ec2Arn } from './call.js'
 import { groupsOf } from './group-ops.js'
+import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
 import { vpcOf } from './vpc-ops.js'
 
 export function subnetArn(call: Ec2Call, sn: SubnetRecord): string {
@@ -27,13 +28,26 @@ function subnetXml(call: Ec2Call, sn: SubnetRecord): string {
   const b = block(sn.cidr)!
   // Each endpoint network interface in the subnet takes one of its addresses.
   const enis = call.s.vpcs.listEndpoints({ vpcId: sn.vpcId }).filter((e) => e.type === 'Interface' && e.subnets.includes(sn.id)).length
-  return el('subnetId', sn.id) + el('subnetArn', subnetArn(call, sn)) + el('state', 'available') + el('vpcId', sn.vpcId) +
-    el('ownerId', sn.owner) + el('cidrBlock', sn.cidr) + items('ipv6CidrBlockAssociationSet', []) +
-    el('availableIpAddressCount', b.size - 5 - enis) + el('availabilityZone', sn.availabilityZone) + el('availabilityZoneId', zoneId(sn)) +
-    el('defaultForAz', false) + el('mapPublicIpOnLaunch', false) + el('mapCustomerOwnedIpOnLaunch', false) +
-    el('assignIpv6AddressOnCreation', false) + el('enableDns64', false) + el('ipv6Native', false) +
+  return (
+    el('subnetId', sn.id) +
+    el('subnetArn', subnetArn(call, sn)) +
+    el('state', 'available') +
+    el('vpcId', sn.vpcId) +
+    el('ownerId', sn.owner) +
+    el('cidrBlock', sn.cidr) +
+    items('ipv6CidrBlockAssociationSet', []) +
+    el('availableIpAddressCount', b.size - 5 - enis) +
+    el('availabilityZone', sn.availabilityZone) +
+    el('availabilityZoneId', zoneId(sn)) +
+    el('defaultForAz', false) +
+    el('mapPublicIpOnLaunch', false) +
+    el('mapCustomerOwnedIpOnLaunch', false) +
+    el('assignIpv6AddressOnCreation', false) +
+    el('enableDns64', false) +
+    el('ipv6Native', false) +
     `<privateDnsNameOptionsOnLaunch>${el('hostnameType', 'ip-name')}${el('enableResourceNameDnsARecord', false)}${el('enableResourceNameDnsAAAARecord', false)}</privateDnsNameOptionsOnLaunch>` +
     tagSet(sn.tags)
+  )
 }
 
 /** `subnet-` ids as EC2 checks them before looking them up. */
@@ -56,7 +70,7 @@ const createSubnet: Ec2Op = async (call) => {
   const vpc = vpcOf(call, p.req('VpcId'))
   const cidr = p.req('CidrBlock')
   const b = block(cidr)
-  if (!b || !b.aligned) throw ec2Error('InvalidParameterValue', `Value (${cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`)
+  if (!b?.aligned) throw ec2Error('InvalidParameterValue', `Value (${cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`)
   const vb = block(vpc.cidr)
   if (b.prefix < 16 || b.prefix > 28 || !vb || !within(b, vb)) throw ec2Error('InvalidSubnet.Range', `The CIDR '${cidr}' is invalid.`)
   const zones = availabilityZones(vpc.region)
@@ -68,7 +82,10 @@ const createSubnet: Ec2Op = async (call) => {
     const hit = zones.find((z) => (azName !== undefined ? z.name === azName : z.id === azId))
     if (!hit) {
       const [param, value, names] = azName !== undefined ? ['availabilityZone', azName, zones.map((z) => z.name)] : ['availabilityZoneId', azId, zones.map((z) => z.id)]
-      throw ec2Error('InvalidParameterValue', `Value (${value as string}) for parameter ${param as string} is invalid. Subnets can currently only be created in the following availability zones: ${(names as string[]).join(', ')}.`)
+      throw ec2Error(
+        'InvalidParameterValue',
+        `Value (${value as string}) for parameter ${param as string} is invalid. Subnets can currently only be created in the following availability zones: ${(names as string[]).join(', ')}.`,
+      )
     }
     zone = hit
   } else {
@@ -88,8 +105,22 @@ const createSubnet: Ec2Op = async (call) => {
   return `<subnet>${subnetXml(call, rec)}</subnet>`
 }
 
-const SUBNET_FILTERS = ['subnet-id', 'vpc-id', 'cidr', 'cidr-block', 'cidrBlock', 'availability-zone', 'availability-zone-id', 'availabilityZone',
-  'state', 'owner-id', 'default-for-az', 'defaultForAz', 'subnet-arn', 'available-ip-address-count'] as const
+const SUBNET_FILTERS = [
+  'subnet-id',
+  'vpc-id',
+  'cidr',
+  'cidr-block',
+  'cidrBlock',
+  'availability-zone',
+  'availability-zone-id',
+  'availabilityZone',
+  'state',
+  'owner-id',
+  'default-for-az',
+  'defaultForAz',
+  'subnet-arn',
+  'available-ip-address-count',
+] as const
 
 const describeSubnets: Ec2Op = (call) => {
   const { params: p } = call
@@ -106,21 +137,41 @@ const describeSubnets: Ec2Op = (call) => {
   }
   list = applyFilters(list, p.filters(), SUBNET_FILTERS, (name, sn) => {
     switch (name) {
-      case 'subnet-id': return [sn.id]
-      case 'vpc-id': return [sn.vpcId]
-      case 'cidr': case 'cidr-block': case 'cidrBlock': return [sn.cidr]
-      case 'availability-zone': case 'availabilityZone': return [sn.availabilityZone]
-      case 'availability-zone-id': return [zoneId(sn)]
-      case 'state': return ['available']
-      case 'owner-id': return [sn.owner]
-      case 'default-for-az': case 'defaultForAz': return ['false']
-      case 'subnet-arn': return [subnetArn(call, sn)]
-      case 'available-ip-address-count': return [String(block(sn.cidr)!.size - 5)]
-      default: return tagFilter(name, sn.tags) ?? []
+      case 'subnet-id':
+        return [sn.id]
+      case 'vpc-id':
+        return [sn.vpcId]
+      case 'cidr':
+      case 'cidr-block':
+      case 'cidrBlock':
+        return [sn.cidr]
+      case 'availability-zone':
+      case 'availabilityZone':
+        return [sn.availabilityZone]
+      case 'availability-zone-id':
+        return [zoneId(sn)]
+      case 'state':
+        return ['available']
+      case 'owner-id':
+        return [sn.owner]
+      case 'default-for-az':
+      case 'defaultForAz':
+        return ['false']
+      case 'subnet-arn':
+        return [subnetArn(call, sn)]
+      case 'available-ip-address-count':
+        return [String(block(sn.cidr)!.size - 5)]
+      default:
+        return tagFilter(name, sn.tags) ?? []
     }
   })
   const { page, next } = paginate(list, p.int('MaxResults'), p.opt('NextToken'), { min: 5, max: 1000 })
-  return items('subnetSet', page.map((sn) => subnetXml(call, sn))) + el('nextToken', next)
+  return (
+    items(
+      'subnetSet',
+      page.map((sn) => subnetXml(call, sn)),
+    ) + el('nextToken', next)
+  )
 }
 
 const deleteSubnet: Ec2Op = async (call) => {
@@ -150,28 +201,52 @@ const describeAvailabilityZones: Ec2Op = (call) => {
   authorizeEc2(call, 'DescribeAvailabilityZones', '*')
   dryRunCheck(call)
   const zones = availabilityZones(call.region)
-  const names = p.list('ZoneName'), ids = p.list('ZoneId')
+  const names = p.list('ZoneName'),
+    ids = p.list('ZoneId')
   const unknown = [...names.filter((n) => !zones.some((z) => z.name === n)), ...ids.filter((i) => !zones.some((z) => z.id === i))]
   if (unknown.length > 0) throw ec2Error('InvalidParameterValue', `Invalid availability zone: [${unknown.join(', ')}]`)
   const picked = names.length + ids.length === 0 ? zones : zones.filter((z) => names.includes(z.name) || ids.includes(z.id))
   const list = applyFilters(picked, p.filters(), ZONE_FILTERS, (name, z) => {
     switch (name) {
-      case 'zone-name': return [z.name]
-      case 'zone-id': return [z.id]
-      case 'state': return ['available']
-      case 'region-name': case 'group-name': return [call.region]
-      case 'zone-type': return ['availability-zone']
-      case 'opt-in-status': return ['opt-in-not-required']
-      default: return []
+      case 'zone-name':
+        return [z.name]
+      case 'zone-id':
+        return [z.id]
+      case 'state':
+        return ['available']
+      case 'region-name':
+      case 'group-name':
+        return [call.region]
+      case 'zone-type':
+        return ['availability-zone']
+      case 'opt-in-status':
+        return ['opt-in-not-required']
+      default:
+        return []
     }
   })
-  return items('availabilityZoneInfo', list.map((z) => el('zoneName', z.name) + el('zoneState', 'available') + el('regionName', call.region) +
-    '<messageSet/>' + el('zoneId', z.id) + el('zoneType', 'availability-zone') + el('optInStatus', 'opt-in-not-required') +
-    el('groupName', call.region) + el('networkBorderGroup', call.region)))
+  return items(
+    'availabilityZoneInfo',
+    list.map(
+      (z) =>
+        el('zoneName', z.name) +
+        el('zoneState', 'available') +
+        el('regionName', call.region) +
+        '<messageSet/>' +
+        el('zoneId', z.id) +
+        el('zoneType', 'availability-zone') +
+        el('optInStatus', 'opt-in-not-required') +
+        el('groupName', call.region) +
+        el('networkBorderGroup', call.region),
+    ),
+  )
 }
 
 export const subnetOps: Record<string, Ec2Op> = {
-  CreateSubnet: createSubnet, DescribeSubnets: describeSubnets, DeleteSubnet: deleteSubnet, DescribeAvailabilityZones: describeAvailabilityZones,
+  CreateSubnet: createSubnet,
+  DescribeSubnets: describeSubnets,
+  DeleteSubnet: deleteSubnet,
+  DescribeAvailabilityZones: describeAvailabilityZones,
 }
 
 /**
@@ -184,14 +259,20 @@ export function checkPlacement(call: Ec2Call, vpc: VpcRecord, subnets: string[],
   const seen = new Map<string, string>()
   for (const id of subnets) {
     if (!/^subnet-[0-9a-z]{1,32}$/.test(id)) {
-      throw ec2Error('InvalidSubnetId.Malformed', `Invalid Subnet Id: '${id}' (expecting 'subnet-...; the Id may only contain lowercase alphanumeric characters and a single dash')`)
+      throw ec2Error(
+        'InvalidSubnetId.Malformed',
+        `Invalid Subnet Id: '${id}' (expecting 'subnet-...; the Id may only contain lowercase alphanumeric characters and a single dash')`,
+      )
     }
     const sn = mine.find((x) => x.id === id)
     if (!sn) throw subnetNotFound([id])
     if (sn.vpcId !== vpc.id) throw ec2Error('InvalidParameter', `The subnet ID '${id}' does not belong to the VPC ${vpc.id}.`)
     const other = seen.get(sn.availabilityZone)
     if (other !== undefined && other !== id) {
-      throw ec2Error('DuplicateSubnetsInSameZone', `Found another VPC endpoint subnet in the availability zone of ${other}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.`)
+      throw ec2Error(
+        'DuplicateSubnetsInSameZone',
+        `Found another VPC endpoint subnet in the availability zone of ${other}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.`,
+      )
     }
     seen.set(sn.availabilityZone, id)
   }

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto'
 import { parseCidr, type VpcRecord } from '../network/vpcs.js'
-import { authorizeEc2, dryRunCheck, ec2Arn, type Ec2Call, type Ec2Op } from './call.js'
+import { authorizeEc2, dryRunCheck, type Ec2Call, type Ec2Op, ec2Arn } from './call.js'
 import { applyFilters, ec2Error, el, items, paginate, tagFilter, tagSet } from './query.js'
 
 export const INTERNET_TAG = 'mrap:internet'
@@ -21,10 +21,20 @@ function hexOf(id: string, what: string, n = 17): string {
 }
 
 export function vpcXml(v: VpcRecord): string {
-  return el('vpcId', v.id) + el('ownerId', v.owner) + el('state', 'available') + el('cidrBlock', v.cidr) +
-    items('cidrBlockAssociationSet', [el('cidrBlock', v.cidr) + el('associationId', `vpc-cidr-assoc-${hexOf(v.id, 'assoc')}`) + '<cidrBlockState><state>associated</state></cidrBlockState>']) +
-    items('ipv6CidrBlockAssociationSet', []) + el('dhcpOptionsId', `dopt-${hexOf(v.region, 'dopt')}`) +
-    el('instanceTenancy', 'default') + el('isDefault', false) + tagSet(v.tags)
+  return (
+    el('vpcId', v.id) +
+    el('ownerId', v.owner) +
+    el('state', 'available') +
+    el('cidrBlock', v.cidr) +
+    items('cidrBlockAssociationSet', [
+      el('cidrBlock', v.cidr) + el('associationId', `vpc-cidr-assoc-${hexOf(v.id, 'assoc')}`) + '<cidrBlockState><state>associated</state></cidrBlockState>',
+    ]) +
+    items('ipv6CidrBlockAssociationSet', []) +
+    el('dhcpOptionsId', `dopt-${hexOf(v.region, 'dopt')}`) +
+    el('instanceTenancy', 'default') +
+    el('isDefault', false) +
+    tagSet(v.tags)
+  )
 }
 
 /** `vpc-` ids as EC2 checks them before looking them up. */
@@ -52,14 +62,21 @@ const createVpc: Ec2Op = async (call) => {
   if (!c) throw ec2Error('InvalidParameterValue', `Value (${cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`)
   if (c.prefix < 16 || c.prefix > 28) throw ec2Error('InvalidVpc.Range', `The CIDR '${cidr}' is invalid.`)
   const tenancy = p.opt('InstanceTenancy')
-  if (tenancy !== undefined && tenancy !== 'default' && tenancy !== 'dedicated') throw ec2Error('InvalidParameterValue', `Value (${tenancy}) for parameter instanceTenancy is invalid.`)
+  if (tenancy !== undefined && tenancy !== 'default' && tenancy !== 'dedicated')
+    throw ec2Error('InvalidParameterValue', `Value (${tenancy}) for parameter instanceTenancy is invalid.`)
   const tags = p.tagSpecs('vpc')
   dryRunCheck(call)
   const rec: VpcRecord = {
-    id: call.s.vpcs.newVpcId(), owner: call.principal.accountId, region: call.region, cidr,
-    internet: tags[INTERNET_TAG] === 'true', tags, createdAt: call.s.clock().toISOString(),
+    id: call.s.vpcs.newVpcId(),
+    owner: call.principal.accountId,
+    region: call.region,
+    cidr,
+    internet: tags[INTERNET_TAG] === 'true',
+    tags,
+    createdAt: call.s.clock().toISOString(),
     // A nondefault VPC starts with DNS resolution on and DNS hostnames off (AmazonDNS-concepts.html).
-    dnsSupport: true, dnsHostnames: false,
+    dnsSupport: true,
+    dnsHostnames: false,
   }
   await call.s.vpcs.putVpc(rec)
   return `<vpc>${vpcXml(rec)}</vpc>`
@@ -77,18 +94,27 @@ const describeVpcs: Ec2Op = (call) => {
   if (ids.length > 0) {
     ids.forEach(checkVpcId)
     const missing = ids.filter((id) => !mine.some((v) => v.id === id))
-    if (missing.length > 0) throw ec2Error('InvalidVpcID.NotFound', `The vpc ID${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' do${missing.length > 1 ? '' : 'es'} not exist`)
+    if (missing.length > 0)
+      throw ec2Error('InvalidVpcID.NotFound', `The vpc ID${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' do${missing.length > 1 ? '' : 'es'} not exist`)
     list = mine.filter((v) => ids.includes(v.id))
   }
   list = applyFilters(list, p.filters(), VPC_FILTERS, (name, v) => {
     switch (name) {
-      case 'vpc-id': return [v.id]
-      case 'cidr': case 'cidr-block-association.cidr-block': return [v.cidr]
-      case 'state': return ['available']
-      case 'owner-id': return [v.owner]
-      case 'is-default': return ['false']
-      case 'dhcp-options-id': return [`dopt-${hexOf(v.region, 'dopt')}`]
-      default: return tagFilter(name, v.tags) ?? []
+      case 'vpc-id':
+        return [v.id]
+      case 'cidr':
+      case 'cidr-block-association.cidr-block':
+        return [v.cidr]
+      case 'state':
+        return ['available']
+      case 'owner-id':
+        return [v.owner]
+      case 'is-default':
+        return ['false']
+      case 'dhcp-options-id':
+        return [`dopt-${hexOf(v.region, 'dopt')}`]
+      default:
+        return tagFilter(name, v.tags) ?? []
     }
   })
   const max = p.int('MaxResults')
@@ -117,7 +143,7 @@ type Attribute = keyof typeof ATTRIBUTES
 
 function attributeValue(v: VpcRecord, a: Attribute): boolean {
   const dns = vpcDns(v)
-  return a === 'enableDnsSupport' ? dns.support : a === 'enableDnsHostnames' ? dns.hostnames : v.addressUsageMetrics ?? false
+  return a === 'enableDnsSupport' ? dns.support : a === 'enableDnsHostnames' ? dns.hostnames : (v.addressUsageMetrics ?? false)
 }
 
 /** One attribute per call, as `<attr><value>..</value></attr>`. */
@@ -158,6 +184,9 @@ const modifyVpcAttribute: Ec2Op = async (call) => {
 }
 
 export const vpcOps: Record<string, Ec2Op> = {
-  CreateVpc: createVpc, DescribeVpcs: describeVpcs, DeleteVpc: deleteVpc,
-  DescribeVpcAttribute: describeVpcAttribute, ModifyVpcAttribute: modifyVpcAttribute,
+  CreateVpc: createVpc,
+  DescribeVpcs: describeVpcs,
+  DeleteVpc: deleteVpc,
+  DescribeVpcAttribute: describeVpcAttribute,
+  ModifyVpcAttribute: modifyVpcAttribute,
 }

@@ -5,14 +5,15 @@
  * and policies as they were, network origin, time), so the replay uses the same authorizeS3 and
  * the same inputs; only account-level Block Public Access is read as it is now.
  */
-import type { Core } from '../core/core.js'
+
 import type { AdminResponse } from '../admin/protocol.js'
-import { authorizeS3, type S3Decision } from '../s3/authorize.js'
+import type { Core } from '../core/core.js'
 import { mrapArn } from '../mrap/registry.js'
 import { bucketArn } from '../policy/index.js'
-import { modelFromServices } from './from-services.js'
+import { authorizeS3, type S3Decision } from '../s3/authorize.js'
 import { routeCells, routeWhy } from './cells.js'
 import type { ExplainResult } from './evaluate.js'
+import { modelFromServices } from './from-services.js'
 import type { ModelBucket, ModelMrap, ModelPrincipal } from './model.js'
 
 export async function explainAdmin(s: Core, req: { op: 'explain.model' } | { op: 'explain.request'; requestId: string }): Promise<AdminResponse> {
@@ -29,31 +30,49 @@ export async function explainAdmin(s: Core, req: { op: 'explain.model' } | { op:
   if (!decision) return { ok: false, error: `request ${req.requestId} was not an S3 object or bucket request mrap can explain` }
   const p = input.principal
   // The same refs as the model's principals (`<account>/<user>`, `<account>/role/<role>`).
-  const ref = p.type === 'User' && p.username !== undefined ? `${p.accountId}/${p.username}`
-    : p.type === 'AssumedRole' && p.roleArn !== undefined ? `${p.accountId}/role/${p.roleArn.slice(p.roleArn.lastIndexOf('/') + 1)}` : p.arn
+  const ref =
+    p.type === 'User' && p.username !== undefined
+      ? `${p.accountId}/${p.username}`
+      : p.type === 'AssumedRole' && p.roleArn !== undefined
+        ? `${p.accountId}/role/${p.roleArn.slice(p.roleArn.lastIndexOf('/') + 1)}`
+        : p.arn
   const who: ModelPrincipal = { ref, name: p.username ?? ref, principal: p }
   const b = input.bucket
-  const bucket: ModelBucket | undefined = b ? {
-    name: b.name, region: b.region, owner: b.owner, versioning: b.versioning as ModelBucket['versioning'],
-    ...(b.publicAccessBlock ? { blockPublicAccess: b.publicAccessBlock } : {}),
-    ...(b.policy !== undefined ? { policy: { kind: 'bucket', owner: `bucket ${b.name}`, name: `bucket policy of ${b.name}`, text: b.policy } } : {}),
-  } : undefined
+  const bucket: ModelBucket | undefined = b
+    ? {
+        name: b.name,
+        region: b.region,
+        owner: b.owner,
+        versioning: b.versioning as ModelBucket['versioning'],
+        ...(b.publicAccessBlock ? { blockPublicAccess: b.publicAccessBlock } : {}),
+        ...(b.policy !== undefined ? { policy: { kind: 'bucket', owner: `bucket ${b.name}`, name: `bucket policy of ${b.name}`, text: b.policy } } : {}),
+      }
+    : undefined
   const m = input.mrap
-  const mrap: ModelMrap | undefined = m ? {
-    name: m.name, alias: m.alias, owner: m.owner, blockPublicAccess: m.publicAccessBlock, routes: m.regions,
-    ...(m.policy !== undefined ? { policy: { kind: 'mrap', owner: `MRAP ${m.name}`, name: `policy of ${m.alias}`, text: m.policy } } : {}),
-  } : undefined
+  const mrap: ModelMrap | undefined = m
+    ? {
+        name: m.name,
+        alias: m.alias,
+        owner: m.owner,
+        blockPublicAccess: m.publicAccessBlock,
+        routes: m.regions,
+        ...(m.policy !== undefined ? { policy: { kind: 'mrap', owner: `MRAP ${m.name}`, name: `policy of ${m.alias}`, text: m.policy } } : {}),
+      }
+    : undefined
   const o = input.origin
   const key = input.key
   const arn = m ? mrapArn(m, s.world.partition) : undefined
   const action = input.actions[0] ?? ''
   const route = m?.regions.find((r) => r.bucket === b?.name)
   const notes = [`replay of request ${req.requestId} as the server decided it at ${new Date(timeMs).toISOString()}`]
-  if (d.allowed !== entry.allowed) notes.push(`the replay ${d.allowed ? 'allows' : 'denies'} it now; the server ${entry.allowed ? 'allowed' : 'denied'} it then (account-level Block Public Access changed since)`)
+  if (d.allowed !== entry.allowed)
+    notes.push(`the replay ${d.allowed ? 'allows' : 'denies'} it now; the server ${entry.allowed ? 'allowed' : 'denied'} it then (account-level Block Public Access changed since)`)
   const result: ExplainResult = {
     source: model.source,
     request: {
-      principal: { ref: who.ref, arn: input.principal.arn, accountId: input.principal.accountId || 'anonymous' }, action, ...(key !== undefined ? { key } : {}),
+      principal: { ref: who.ref, arn: input.principal.arn, accountId: input.principal.accountId || 'anonymous' },
+      action,
+      ...(key !== undefined ? { key } : {}),
       target: m ? { kind: 'mrap', name: m.name, alias: m.alias, arn: arn! } : { kind: 'bucket', name: b?.name ?? input.bucketName ?? '' },
       resource: m ? (key !== undefined && input.op.level === 'object' ? `${arn}/object/${key}` : arn!) : bucketArn(s.world.partition, b?.name ?? input.bucketName ?? '', key),
       network: o.vpc
@@ -61,13 +80,24 @@ export async function explainAdmin(s: Core, req: { op: 'explain.model' } | { op:
         : { kind: 'internet', region: o.region ?? s.world.frontDoorRegion ?? '', sourceIp: o.sourceIp },
       time: new Date(timeMs).toISOString(),
     },
-    routes: [{
-      bucket: b?.name ?? input.bucketName ?? '', region: b?.region ?? '', account: b?.owner ?? '', dial: route ? route.trafficDialPercentage : null, rank: null,
-      effect: decision.effect, status: d.allowed ? 200 : 403, ...(d.allowed ? {} : { code: 'AccessDenied' }),
-      rules: Object.fromEntries((decision.explain ?? []).map((c) => [c.context, c.rule])),
-      cells: routeCells(decision, who, model, { bucket, mrap }), why: routeWhy(decision, action, model, { bucket, mrap }), trace: decision.explain ?? [],
-    }],
-    allAllowed: d.allowed, notes,
+    routes: [
+      {
+        bucket: b?.name ?? input.bucketName ?? '',
+        region: b?.region ?? '',
+        account: b?.owner ?? '',
+        dial: route ? route.trafficDialPercentage : null,
+        rank: null,
+        effect: decision.effect,
+        status: d.allowed ? 200 : 403,
+        ...(d.allowed ? {} : { code: 'AccessDenied' }),
+        rules: Object.fromEntries((decision.explain ?? []).map((c) => [c.context, c.rule])),
+        cells: routeCells(decision, who, model, { bucket, mrap }),
+        why: routeWhy(decision, action, model, { bucket, mrap }),
+        trace: decision.explain ?? [],
+      },
+    ],
+    allAllowed: d.allowed,
+    notes,
   }
   return { ok: true, result }
 }

@@ -23,7 +23,11 @@ export interface Cell {
 const RANK: Record<Cell['result'], number> = { deny: 6, restricted: 5, 'no-match': 4, none: 3, on: 2, allow: 1, off: 0, 'n/a': 0 }
 
 const COLUMN_LAYERS: Record<Column, Layer[]> = {
-  identity: ['identity', 'boundary', 'session'], endpoint: ['endpoint'], mrap: ['mrap-policy'], bucket: ['bucket-policy'], bpa: ['block-public-access'],
+  identity: ['identity', 'boundary', 'session'],
+  endpoint: ['endpoint'],
+  mrap: ['mrap-policy'],
+  bucket: ['bucket-policy'],
+  bpa: ['block-public-access'],
 }
 
 function stmtName(p: PolicyExplain, st: StatementExplain, withPolicy: boolean): string {
@@ -55,15 +59,25 @@ function statementBehind(l: LayerExplain, withPolicy: boolean): { statement?: st
 
 function layerResult(l: LayerExplain): Cell['result'] {
   switch (l.result) {
-    case 'Allow': return 'allow'
-    case 'Deny': return 'deny'
-    case 'NoMatch': return 'no-match'
-    case 'NotPresent': return 'none'
-    case 'Restricted': return 'restricted'
+    case 'Allow':
+      return 'allow'
+    case 'Deny':
+      return 'deny'
+    case 'NoMatch':
+      return 'no-match'
+    case 'NotPresent':
+      return 'none'
+    case 'Restricted':
+      return 'restricted'
   }
 }
 
-export function routeCells(d: Decision | undefined, who: ModelPrincipal, model: AuthzModel, ctx: { bucket?: ModelBucket | undefined; mrap?: ModelMrap | undefined } = {}): Record<Column, Cell> {
+export function routeCells(
+  d: Decision | undefined,
+  who: ModelPrincipal,
+  model: AuthzModel,
+  ctx: { bucket?: ModelBucket | undefined; mrap?: ModelMrap | undefined } = {},
+): Record<Column, Cell> {
   const out = {} as Record<Column, Cell>
   for (const col of COLUMNS) out[col] = { result: 'n/a', blocking: false }
   if (!d) return out
@@ -74,11 +88,24 @@ export function routeCells(d: Decision | undefined, who: ModelPrincipal, model: 
       if (col === 'mrap' && c.context !== 'mrap') continue
       if (col === 'bucket' && c.context !== 'bucket') continue
       // The identity column shows the identity policies; a boundary or session policy shows only when it limits.
-      for (const l of c.layers) if (COLUMN_LAYERS[col].includes(l.layer) && (l.layer === 'identity' || col !== 'identity' || l.result !== 'Allow')) pieces.push({ ctx: c, layer: l })
+      for (const l of c.layers)
+        if (COLUMN_LAYERS[col].includes(l.layer) && (l.layer === 'identity' || col !== 'identity' || l.result !== 'Allow')) pieces.push({ ctx: c, layer: l })
     }
     const blocking = contexts.some((c) => c.blockedBy.some((b) => COLUMN_LAYERS[col].includes(b)))
-    if (col === 'bpa') { out.bpa = bpaCell(pieces.map((p) => p.layer), blocking, who, model, ctx); continue }
-    if (pieces.length === 0) { out[col] = { result: 'n/a', blocking }; continue }
+    if (col === 'bpa') {
+      out.bpa = bpaCell(
+        pieces.map((p) => p.layer),
+        blocking,
+        who,
+        model,
+        ctx,
+      )
+      continue
+    }
+    if (pieces.length === 0) {
+      out[col] = { result: 'n/a', blocking }
+      continue
+    }
     const cells = pieces.map(({ ctx: c, layer }) => ({ ctx: c.context, res: layerResult(layer), ...statementBehind(layer, col === 'identity'), layer }))
     const worst = cells.reduce((a, b) => (RANK[b.res] > RANK[a.res] ? b : a))
     const same = cells.every((c) => c.res === worst.res && c.statement === worst.statement)
@@ -112,14 +139,25 @@ function bpaCell(layers: LayerExplain[], blocking: boolean, who: ModelPrincipal,
   for (const id of new Set([ctx.mrap?.owner, ctx.bucket?.owner])) {
     if (id !== undefined && model.accounts.find((a) => a.id === id)?.blockPublicAccess?.RestrictPublicBuckets) where.push(`account ${id}`)
   }
-  if (restricted) return { result: 'restricted', blocking: true, statement: 'RestrictPublicBuckets', detail: `a public policy grants only to ${ctx.bucket?.owner ?? ''} and AWS services (set on ${where.join(', ')}); ${who.ref} is outside` }
+  if (restricted)
+    return {
+      result: 'restricted',
+      blocking: true,
+      statement: 'RestrictPublicBuckets',
+      detail: `a public policy grants only to ${ctx.bucket?.owner ?? ''} and AWS services (set on ${where.join(', ')}); ${who.ref} is outside`,
+    }
   if (layers.length > 0 || where.length > 0) return { result: 'on', blocking, detail: `RestrictPublicBuckets on ${where.join(', ')}` }
   return { result: 'off', blocking }
 }
 
 const LAYER_WORDS: Record<Layer, string> = {
-  identity: 'identity-based policy', boundary: 'permissions boundary', session: 'session policy', endpoint: 'VPC endpoint policy',
-  'mrap-policy': 'resource-based policy (the MRAP policy)', 'bucket-policy': 'resource-based policy (the bucket policy)', acl: 'ACL',
+  identity: 'identity-based policy',
+  boundary: 'permissions boundary',
+  session: 'session policy',
+  endpoint: 'VPC endpoint policy',
+  'mrap-policy': 'resource-based policy (the MRAP policy)',
+  'bucket-policy': 'resource-based policy (the bucket policy)',
+  acl: 'ACL',
   'block-public-access': 'Block Public Access',
 }
 
@@ -135,7 +173,7 @@ export function routeWhy(d: Decision, action: string, _model: AuthzModel, ctx: {
     return `denied in the ${c.context} context: explicit deny in a ${LAYER_WORDS[d.decidedBy]}${m ? ` (${m.sid ?? `statement ${m.index}`})` : ''}`
   }
   const parts = c.blockedBy.map((b) => {
-    if (b === 'block-public-access') return 'Block Public Access (RestrictPublicBuckets) drops the public policy\'s grant to a principal of another account'
+    if (b === 'block-public-access') return "Block Public Access (RestrictPublicBuckets) drops the public policy's grant to a principal of another account"
     let s = `no ${LAYER_WORDS[b]} allows ${action} on ${resource}`
     const p = b === 'bucket-policy' ? ctx.bucket?.policy : b === 'mrap-policy' ? ctx.mrap?.policy : undefined
     if (p?.refusal) s += ` (the world's ${p.kind === 'bucket' ? 'bucket' : 'MRAP'} policy is not in force: ${p.refusal.code}: ${p.refusal.message})`

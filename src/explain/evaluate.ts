@@ -4,20 +4,21 @@
  * explanation on. The model is turned into the records the server holds (BucketRecord, MrapRecord,
  * an Origin with the VPC endpoint's policy), so what explain says is what the server does.
  */
-import { bucketArn, findAction, type Catalog, type ContextExplain, type Decision } from '../policy/index.js'
+
 import { PolicyCache } from '../authz/policy-cache.js'
-import { ANONYMOUS, type Principal } from '../iam/identities.js'
-import { authorizeS3, authzPrincipal, s3RequestContext, type S3AuthzEnv, type S3AuthzInput } from '../s3/authorize.js'
-import type { Operation, OperationName } from '../s3/classify.js'
 import type { Origin } from '../core/origin.js'
-import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import { ANONYMOUS, type Principal } from '../iam/identities.js'
 import type { MrapRecord } from '../mrap/registry.js'
-import { chooseRoutes } from '../routing/mrap-router.js'
-import { LatencyTable } from '../routing/latency.js'
-import { findBucket, findMrap, findPrincipal, findVpc, mrapArnOf, type AuthzModel, type ModelBucket, type ModelMrap, type ModelPrincipal } from './model.js'
-import { chooseEndpoint, regionalS3Service, S3_GLOBAL_SERVICE, type EndpointTarget } from '../network/endpoint-choice.js'
+import { chooseEndpoint, type EndpointTarget, regionalS3Service, S3_GLOBAL_SERVICE } from '../network/endpoint-choice.js'
 import { DENY_ALL_ENDPOINT_POLICY } from '../network/vpcs.js'
-import { routeCells, routeWhy, type Cell, type Column } from './cells.js'
+import { bucketArn, type Catalog, type ContextExplain, type Decision, findAction } from '../policy/index.js'
+import { LatencyTable } from '../routing/latency.js'
+import { chooseRoutes } from '../routing/mrap-router.js'
+import { authorizeS3, authzPrincipal, type S3AuthzEnv, type S3AuthzInput, s3RequestContext } from '../s3/authorize.js'
+import type { Operation, OperationName } from '../s3/classify.js'
+import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import { type Cell, type Column, routeCells, routeWhy } from './cells.js'
+import { type AuthzModel, findBucket, findMrap, findPrincipal, findVpc, type ModelBucket, type ModelMrap, type ModelPrincipal, mrapArnOf } from './model.js'
 
 export interface ExplainQuery {
   /** Principal ref, user name, ARN, or `anonymous` (direct bucket requests only). */
@@ -82,10 +83,18 @@ const NAT_IP = '198.51.100.10'
 
 /** S3 operations named by their permission where the name matters to the request facts. */
 const OPERATION: Record<string, OperationName> = {
-  's3:getobject': 'GetObject', 's3:getobjectversion': 'GetObject', 's3:putobject': 'PutObject', 's3:deleteobject': 'DeleteObject',
-  's3:deleteobjectversion': 'DeleteObject', 's3:listbucket': 'ListObjectsV2', 's3:listbucketmultipartuploads': 'ListMultipartUploads',
-  's3:getobjecttagging': 'GetObjectTagging', 's3:putobjecttagging': 'PutObjectTagging', 's3:getobjectacl': 'GetObjectAcl',
-  's3:abortmultipartupload': 'AbortMultipartUpload', 's3:listmultipartuploadparts': 'ListParts',
+  's3:getobject': 'GetObject',
+  's3:getobjectversion': 'GetObject',
+  's3:putobject': 'PutObject',
+  's3:deleteobject': 'DeleteObject',
+  's3:deleteobjectversion': 'DeleteObject',
+  's3:listbucket': 'ListObjectsV2',
+  's3:listbucketmultipartuploads': 'ListMultipartUploads',
+  's3:getobjecttagging': 'GetObjectTagging',
+  's3:putobjecttagging': 'PutObjectTagging',
+  's3:getobjectacl': 'GetObjectAcl',
+  's3:abortmultipartupload': 'AbortMultipartUpload',
+  's3:listmultipartuploadparts': 'ListParts',
 }
 
 export function operationFor(action: string, catalog: Catalog | undefined, hasKey: boolean): Operation {
@@ -134,9 +143,20 @@ export function networkOf(model: AuthzModel, env: S3AuthzEnv, vpcRef: string | u
     return { network: { kind: 'vpc-endpoint', ...base, sourceIp, endpointId: ep.id }, origin }
   }
   if (vpc.internet) {
-    return { network: { kind: 'vpc-internet', ...base, sourceIp: NAT_IP, note: `no ${service} endpoint with private DNS in ${vpc.id}: the request leaves through the VPC's internet path` }, origin: { sourceIp: NAT_IP, secure: true, region: vpc.region } }
+    return {
+      network: {
+        kind: 'vpc-internet',
+        ...base,
+        sourceIp: NAT_IP,
+        note: `no ${service} endpoint with private DNS in ${vpc.id}: the request leaves through the VPC's internet path`,
+      },
+      origin: { sourceIp: NAT_IP, secure: true, region: vpc.region },
+    }
   }
-  return { network: { kind: 'unreachable', ...base, sourceIp: '', note: `${vpc.id} has no ${service} endpoint and no internet path: the connection is refused` }, origin: undefined }
+  return {
+    network: { kind: 'unreachable', ...base, sourceIp: '', note: `${vpc.id} has no ${service} endpoint and no internet path: the connection is refused` },
+    origin: undefined,
+  }
 }
 
 function hostIn(cidr: string): string {
@@ -163,30 +183,58 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
   const bucketOnly = mrap ? undefined : findBucket(model, q.bucket ?? '')
   const { network, origin } = networkOf(model, env, q.vpc, mrap ? { kind: 'mrap' } : { kind: 'bucket', region: bucketOnly!.region })
   if (network.note) notes.push(network.note)
-  if (mrap && who.principal.type === 'Anonymous') notes.push('Multi-Region Access Points refuse anonymous requests (400 InvalidRequest): every request through one is SigV4A-signed')
-  const auth: S3AuthzInput['auth'] = who.principal.type === 'Anonymous'
-    ? { kind: 'anonymous' }
-    : { kind: 'signed', algorithm: mrap ? 'AWS4-ECDSA-P256-SHA256' : 'AWS4-HMAC-SHA256', authType: 'REST-HEADER', signatureAgeMs: 0 }
+  if (mrap && who.principal.type === 'Anonymous')
+    notes.push('Multi-Region Access Points refuse anonymous requests (400 InvalidRequest): every request through one is SigV4A-signed')
+  const auth: S3AuthzInput['auth'] =
+    who.principal.type === 'Anonymous'
+      ? { kind: 'anonymous' }
+      : { kind: 'signed', algorithm: mrap ? 'AWS4-ECDSA-P256-SHA256' : 'AWS4-HMAC-SHA256', authType: 'REST-HEADER', signatureAgeMs: 0 }
   const mrapRec = mrap ? mrapRecord(mrap) : undefined
   const mrapArn = mrap ? mrapArnOf(mrap, model.partition) : undefined
   const targets = mrap ? mrap.routes.map((r) => ({ route: r, bucket: model.buckets.find((b) => b.name === r.bucket) })) : [{ route: undefined, bucket: bucketOnly }]
   const ranked = mrap ? chooseRoutes({ routes: mrap.routes, originRegion: network.region, isUp: () => true, latency: new LatencyTable(model.latencies ?? {}) }) : []
   for (const t of [mrap?.policy, ...targets.map((x) => x.bucket?.policy)]) {
-    if (t?.refusal) notes.push(`${t.owner}: the world's policy is not in force: ${t.refusal.code === 'AccessDenied' ? 'Block Public Access (BlockPublicPolicy) refuses it' : 'AWS refuses to store it'} (${t.refusal.status} ${t.refusal.code}: ${t.refusal.message})`)
+    if (t?.refusal)
+      notes.push(
+        `${t.owner}: the world's policy is not in force: ${t.refusal.code === 'AccessDenied' ? 'Block Public Access (BlockPublicPolicy) refuses it' : 'AWS refuses to store it'} (${t.refusal.status} ${t.refusal.code}: ${t.refusal.message})`,
+      )
   }
   const routes: RouteResult[] = []
   let context: Record<string, string[]> | undefined
   for (const { route, bucket } of targets) {
     const name = bucket?.name ?? route?.bucket ?? '?'
-    const base = { bucket: name, region: bucket?.region ?? route?.region ?? '?', account: bucket?.owner ?? route?.bucketAccountId ?? '?', dial: route ? route.trafficDialPercentage : null, rank: route ? (ranked.indexOf(route) >= 0 ? ranked.indexOf(route) + 1 : null) : null }
+    const base = {
+      bucket: name,
+      region: bucket?.region ?? route?.region ?? '?',
+      account: bucket?.owner ?? route?.bucketAccountId ?? '?',
+      dial: route ? route.trafficDialPercentage : null,
+      rank: route ? (ranked.indexOf(route) >= 0 ? ranked.indexOf(route) + 1 : null) : null,
+    }
     if (!bucket || !origin) {
-      const why = !bucket ? `bucket ${name} does not exist` : network.note ?? 'unreachable'
-      routes.push({ ...base, effect: 'Unreachable', status: !bucket ? 404 : 0, ...(!bucket ? { code: 'NoSuchBucket' } : {}), rules: {}, cells: routeCells(undefined, who, model), why })
+      const why = !bucket ? `bucket ${name} does not exist` : (network.note ?? 'unreachable')
+      routes.push({
+        ...base,
+        effect: 'Unreachable',
+        status: !bucket ? 404 : 0,
+        ...(!bucket ? { code: 'NoSuchBucket' } : {}),
+        rules: {},
+        cells: routeCells(undefined, who, model),
+        why,
+      })
       continue
     }
     const input: S3AuthzInput = {
-      principal: who.principal, op, actions: [q.action], bucket: bucketRecord(bucket), bucketName: bucket.name, ...(key !== undefined ? { key } : {}),
-      auth, origin, query, headers: {}, ...(mrapRec ? { mrap: mrapRec } : {}),
+      principal: who.principal,
+      op,
+      actions: [q.action],
+      bucket: bucketRecord(bucket),
+      bucketName: bucket.name,
+      ...(key !== undefined ? { key } : {}),
+      auth,
+      origin,
+      query,
+      headers: {},
+      ...(mrapRec ? { mrap: mrapRec } : {}),
     }
     const d = authorizeS3(env, input, { explain: true })
     if (opts.verbose && context === undefined) context = s3RequestContext(env, input, authzPrincipal(who.principal)).context
@@ -194,8 +242,13 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
     const rules: RouteResult['rules'] = {}
     for (const c of decision.explain ?? []) rules[c.context] = c.rule
     const r: RouteResult = {
-      ...base, effect: decision.effect, status: d.allowed ? 200 : 403, ...(d.allowed ? {} : { code: 'AccessDenied' }), rules,
-      cells: routeCells(decision, who, model, { bucket, mrap }), why: routeWhy(decision, q.action, model, { bucket, mrap }),
+      ...base,
+      effect: decision.effect,
+      status: d.allowed ? 200 : 403,
+      ...(d.allowed ? {} : { code: 'AccessDenied' }),
+      rules,
+      cells: routeCells(decision, who, model, { bucket, mrap }),
+      why: routeWhy(decision, q.action, model, { bucket, mrap }),
     }
     if (opts.verbose) r.trace = decision.explain ?? []
     routes.push(r)
@@ -204,12 +257,18 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
   const result: ExplainResult = {
     source: model.source,
     request: {
-      principal: { ref: who.ref, arn: who.principal.arn, accountId: who.principal.accountId || 'anonymous' }, action: q.action,
+      principal: { ref: who.ref, arn: who.principal.arn, accountId: who.principal.accountId || 'anonymous' },
+      action: q.action,
       ...(key !== undefined ? { key } : {}),
       target: mrap ? { kind: 'mrap', name: mrap.name, alias: mrap.alias, arn: mrapArn! } : { kind: 'bucket', name: bucketOnly!.name },
-      resource, network, time: new Date(q.timeMs).toISOString(), ...(context ? { context } : {}),
+      resource,
+      network,
+      time: new Date(q.timeMs).toISOString(),
+      ...(context ? { context } : {}),
     },
-    routes, allAllowed: routes.length > 0 && routes.every((r) => r.effect === 'Allow'), notes,
+    routes,
+    allAllowed: routes.length > 0 && routes.every((r) => r.effect === 'Allow'),
+    notes,
   }
   return result
 }

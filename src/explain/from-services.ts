@@ -8,8 +8,8 @@
  */
 import type { Core } from '../core/core.js'
 import { nameKey } from '../iam/store.js'
-import { DEFAULT_ENDPOINT_POLICY, type AuthzModel, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
 import { rolePrincipal } from './from-world.js'
+import { type AuthzModel, DEFAULT_ENDPOINT_POLICY, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
 
 export function modelFromServices(s: Core, source: string): AuthzModel {
   const ids = s.identities
@@ -35,27 +35,46 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
     if (b.replication !== undefined) out.replication = b.replication
     return out
   })
-  const mraps: ModelMrap[] = s.mraps.list().filter((m) => m.status === 'READY').map((m) => {
-    const out: ModelMrap = { name: m.name, alias: m.alias, owner: m.owner, blockPublicAccess: m.publicAccessBlock, routes: m.regions.map((r) => ({ ...r })) }
-    if (m.policy !== undefined) out.policy = { kind: 'mrap', owner: `MRAP ${m.name}`, name: `policy of ${m.alias}`, text: m.policy }
-    return out
-  })
+  const mraps: ModelMrap[] = s.mraps
+    .list()
+    .filter((m) => m.status === 'READY')
+    .map((m) => {
+      const out: ModelMrap = { name: m.name, alias: m.alias, owner: m.owner, blockPublicAccess: m.publicAccessBlock, routes: m.regions.map((r) => ({ ...r })) }
+      if (m.policy !== undefined) out.policy = { kind: 'mrap', owner: `MRAP ${m.name}`, name: `policy of ${m.alias}`, text: m.policy }
+      return out
+    })
   const bpa = s.accountBpaMap()
   const accounts = [...ids.accounts].sort().map((id) => ({ id, ...(bpa[id] ? { blockPublicAccess: bpa[id] } : {}) }))
   const latencies = s.world.latencies
   return {
-    source, partition: s.world.partition, frontDoorRegion: s.world.frontDoorRegion ?? s.world.regions[0]!.name,
-    regions: [...s.stores.keys()], ...(latencies ? { latencies } : {}),
-    accounts, principals, buckets, mraps, vpcs: registryVpcs(s), identityPolicies,
+    source,
+    partition: s.world.partition,
+    frontDoorRegion: s.world.frontDoorRegion ?? s.world.regions[0]!.name,
+    regions: [...s.stores.keys()],
+    ...(latencies ? { latencies } : {}),
+    accounts,
+    principals,
+    buckets,
+    mraps,
+    vpcs: registryVpcs(s),
+    identityPolicies,
   }
 }
 
 function registryVpcs(s: Core): ModelVpc[] {
   const reg = s.vpcs
   return reg.listVpcs().map((v) => ({
-    id: v.id, owner: v.owner, region: v.region, cidr: v.cidr, internet: v.internet, ...(v.tags.Name !== undefined ? { name: v.tags.Name } : {}),
+    id: v.id,
+    owner: v.owner,
+    region: v.region,
+    cidr: v.cidr,
+    internet: v.internet,
+    ...(v.tags.Name !== undefined ? { name: v.tags.Name } : {}),
     endpoints: reg.listEndpoints({ vpcId: v.id }).map((e) => ({
-      id: e.id, type: e.type, service: e.service, privateDns: e.privateDns,
+      id: e.id,
+      type: e.type,
+      service: e.service,
+      privateDns: e.privateDns,
       ...(e.privateDnsOnlyForInboundResolver ? { privateDnsOnlyForInboundResolver: true } : {}),
       policy: { kind: 'endpoint' as const, owner: `endpoint ${e.id}`, name: `policy of ${e.id}`, text: e.policy ?? DEFAULT_ENDPOINT_POLICY },
     })),

@@ -4,16 +4,17 @@
  * the world is applied), and each resource policy is put through the write-time rules so the model
  * knows which ones AWS would refuse (they are kept, marked, and not in force, as `mrap serve` does).
  */
-import type { Catalog } from '../policy/index.js'
-import { Identities, uniqueId } from '../iam/identities.js'
-import { nameKey } from '../iam/store.js'
+
 import { awsManaged } from '../iam/aws-managed.js'
+import { Identities, uniqueId } from '../iam/identities.js'
 import { policyArn } from '../iam/model.js'
+import { nameKey } from '../iam/store.js'
+import type { MrapRoute } from '../mrap/registry.js'
+import type { Catalog } from '../policy/index.js'
+import type { BlockPublicAccess } from '../state/control-store.js'
 import { resolvePolicyRef } from '../world/check.js'
 import { policyText, type World, type WorldAccount } from '../world/schema.js'
-import type { BlockPublicAccess } from '../state/control-store.js'
-import type { MrapRoute } from '../mrap/registry.js'
-import { DEFAULT_ENDPOINT_POLICY, mrapArnOf, type AuthzModel, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
+import { type AuthzModel, DEFAULT_ENDPOINT_POLICY, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc, mrapArnOf } from './model.js'
 import { refusalOf } from './write-time.js'
 
 const ALL_ON: BlockPublicAccess = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }
@@ -34,26 +35,79 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
       }
       const inline = (list: { name: string; document: unknown }[]): Record<string, string> => Object.fromEntries(list.map((p) => [p.name, policyText(p.document as string)]))
       for (const [gi, g] of a.groups.entries()) {
-        st.put('group', { account: a.id, name: g.name, path: g.path, id: uniqueId('AGPA', `${a.id}/${g.name}`), createdAt: CREATED, inline: inline(g.policies), attached: g.managedPolicies.map(ref) })
-        g.policies.forEach((p, i) => { identityPolicies.push(identityPolicy(opts.catalog, p.name, `group ${a.id}/${g.name}`, policyText(p.document), ['accounts', ai, 'groups', gi, 'policies', i, 'document'], 'inline-group', g.name)) })
+        st.put('group', {
+          account: a.id,
+          name: g.name,
+          path: g.path,
+          id: uniqueId('AGPA', `${a.id}/${g.name}`),
+          createdAt: CREATED,
+          inline: inline(g.policies),
+          attached: g.managedPolicies.map(ref),
+        })
+        g.policies.forEach((p, i) => {
+          identityPolicies.push(
+            identityPolicy(
+              opts.catalog,
+              p.name,
+              `group ${a.id}/${g.name}`,
+              policyText(p.document),
+              ['accounts', ai, 'groups', gi, 'policies', i, 'document'],
+              'inline-group',
+              g.name,
+            ),
+          )
+        })
       }
       for (const [ui, u] of a.users.entries()) {
         st.put('user', {
-          account: a.id, name: u.name, path: u.path, id: uniqueId('AIDA', `${a.id}/${u.name}`), createdAt: CREATED,
-          inline: inline(u.policies), attached: u.managedPolicies.map(ref),
+          account: a.id,
+          name: u.name,
+          path: u.path,
+          id: uniqueId('AIDA', `${a.id}/${u.name}`),
+          createdAt: CREATED,
+          inline: inline(u.policies),
+          attached: u.managedPolicies.map(ref),
           groups: u.groups.map((g) => a.groups.find((x) => x.name.toLowerCase() === g.toLowerCase())?.name ?? g),
-          ...(u.permissionsBoundary !== undefined ? { boundary: ref(u.permissionsBoundary) } : {}), tags: u.tags,
+          ...(u.permissionsBoundary !== undefined ? { boundary: ref(u.permissionsBoundary) } : {}),
+          tags: u.tags,
         })
-        u.policies.forEach((p, i) => { identityPolicies.push(identityPolicy(opts.catalog, p.name, `user ${a.id}/${u.name}`, policyText(p.document), ['accounts', ai, 'users', ui, 'policies', i, 'document'], 'inline-user', u.name)) })
+        u.policies.forEach((p, i) => {
+          identityPolicies.push(
+            identityPolicy(opts.catalog, p.name, `user ${a.id}/${u.name}`, policyText(p.document), ['accounts', ai, 'users', ui, 'policies', i, 'document'], 'inline-user', u.name),
+          )
+        })
       }
       for (const [ri, r] of a.roles.entries()) {
         st.put('role', {
-          account: a.id, name: r.name, path: r.path, id: uniqueId('AROA', `${a.id}/${r.name}`), createdAt: CREATED,
-          trust: policyText(r.trustPolicy), inline: inline(r.policies), attached: r.managedPolicies.map(ref),
-          ...(r.permissionsBoundary !== undefined ? { boundary: ref(r.permissionsBoundary) } : {}), maxSessionDuration: r.maxSessionDuration, tags: r.tags,
+          account: a.id,
+          name: r.name,
+          path: r.path,
+          id: uniqueId('AROA', `${a.id}/${r.name}`),
+          createdAt: CREATED,
+          trust: policyText(r.trustPolicy),
+          inline: inline(r.policies),
+          attached: r.managedPolicies.map(ref),
+          ...(r.permissionsBoundary !== undefined ? { boundary: ref(r.permissionsBoundary) } : {}),
+          maxSessionDuration: r.maxSessionDuration,
+          tags: r.tags,
         })
-        identityPolicies.push(identityPolicy(opts.catalog, 'trust policy', `role ${a.id}/${r.name}`, policyText(r.trustPolicy), ['accounts', ai, 'roles', ri, 'trustPolicy'], undefined, r.name, 'trust'))
-        r.policies.forEach((p, i) => { identityPolicies.push(identityPolicy(opts.catalog, p.name, `role ${a.id}/${r.name}`, policyText(p.document), ['accounts', ai, 'roles', ri, 'policies', i, 'document'], 'inline-role', r.name)) })
+        identityPolicies.push(
+          identityPolicy(
+            opts.catalog,
+            'trust policy',
+            `role ${a.id}/${r.name}`,
+            policyText(r.trustPolicy),
+            ['accounts', ai, 'roles', ri, 'trustPolicy'],
+            undefined,
+            r.name,
+            'trust',
+          ),
+        )
+        r.policies.forEach((p, i) => {
+          identityPolicies.push(
+            identityPolicy(opts.catalog, p.name, `role ${a.id}/${r.name}`, policyText(p.document), ['accounts', ai, 'roles', ri, 'policies', i, 'document'], 'inline-role', r.name),
+          )
+        })
       }
     }
   })
@@ -68,12 +122,26 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
 
   const accountBpa = (id: string): BlockPublicAccess | undefined => world.accounts.find((a) => a.id === id)?.blockPublicAccess
   const buckets: ModelBucket[] = world.buckets.map((b, i) => {
-    const bpa = b.blockPublicAccess === 'none' ? undefined : b.blockPublicAccess ?? ALL_ON
-    const out: ModelBucket = { name: b.name, region: b.region, owner: b.owner, versioning: b.versioning ?? 'Unversioned', ...(bpa ? { blockPublicAccess: bpa } : {}), path: ['buckets', i] }
+    const bpa = b.blockPublicAccess === 'none' ? undefined : (b.blockPublicAccess ?? ALL_ON)
+    const out: ModelBucket = {
+      name: b.name,
+      region: b.region,
+      owner: b.owner,
+      versioning: b.versioning ?? 'Unversioned',
+      ...(bpa ? { blockPublicAccess: bpa } : {}),
+      path: ['buckets', i],
+    }
     if (b.policy !== undefined) {
       const text = policyText(b.policy)
       const refusal = refusalOf(text, 'bucket', { catalog: opts.catalog, bucket: b.name, blockPublicAccess: [bpa, accountBpa(b.owner)] })
-      out.policy = { kind: 'bucket', owner: `bucket ${b.name}`, name: `bucket policy of ${b.name}`, text, path: ['buckets', i, 'policy'], ...(refusal ? { refusal: pick(refusal) } : {}) }
+      out.policy = {
+        kind: 'bucket',
+        owner: `bucket ${b.name}`,
+        name: `bucket policy of ${b.name}`,
+        text,
+        path: ['buckets', i, 'policy'],
+        ...(refusal ? { refusal: pick(refusal) } : {}),
+      }
     }
     if (b.replication !== undefined) out.replication = JSON.stringify(b.replication)
     return out
@@ -97,25 +165,46 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
   })
   const vpcs = worldVpcs(world, opts.catalog)
   return {
-    source: opts.source, partition, frontDoorRegion: world.frontDoorRegion ?? world.regions[0]!.name,
+    source: opts.source,
+    partition,
+    frontDoorRegion: world.frontDoorRegion ?? world.regions[0]!.name,
     regions: world.regions.map((r) => r.name),
     ...(world.latencies ? { latencies: world.latencies } : {}),
-    accounts: world.accounts.map((a) => ({ id: a.id, ...(a.name !== undefined ? { name: a.name } : {}), ...(a.blockPublicAccess ? { blockPublicAccess: a.blockPublicAccess } : {}) })),
-    principals, buckets, mraps, vpcs, identityPolicies,
+    accounts: world.accounts.map((a) => ({
+      id: a.id,
+      ...(a.name !== undefined ? { name: a.name } : {}),
+      ...(a.blockPublicAccess ? { blockPublicAccess: a.blockPublicAccess } : {}),
+    })),
+    principals,
+    buckets,
+    mraps,
+    vpcs,
+    identityPolicies,
   }
 }
 
 /** The world's VPCs and endpoints (an endpoint without a policy has the default, full access). */
 export function worldVpcs(world: World, catalog: Catalog | undefined): ModelVpc[] {
   return world.vpcs.map((v, i) => ({
-    id: v.id ?? `vpc-world${String(i).padStart(12, '0')}`, owner: v.owner, region: v.region, cidr: v.cidr, internet: v.internet,
+    id: v.id ?? `vpc-world${String(i).padStart(12, '0')}`,
+    owner: v.owner,
+    region: v.region,
+    cidr: v.cidr,
+    internet: v.internet,
     ...(v.tags.Name !== undefined ? { name: v.tags.Name } : {}),
     endpoints: v.endpoints.map((e, j) => {
       const id = e.id ?? `vpce-world${String(i).padStart(6, '0')}${String(j).padStart(6, '0')}`
       const path = ['vpcs', i, 'endpoints', j, 'policy']
       const text = e.policy !== undefined ? policyText(e.policy) : DEFAULT_ENDPOINT_POLICY
       const refusal = e.policy !== undefined ? refusalOf(text, 'endpoint', { catalog }) : undefined
-      const policy: ModelPolicy = { kind: 'endpoint', owner: `endpoint ${id}`, name: `policy of ${id}`, text, ...(e.policy !== undefined ? { path } : {}), ...(refusal ? { refusal: pick(refusal) } : {}) }
+      const policy: ModelPolicy = {
+        kind: 'endpoint',
+        owner: `endpoint ${id}`,
+        name: `policy of ${id}`,
+        text,
+        ...(e.policy !== undefined ? { path } : {}),
+        ...(refusal ? { refusal: pick(refusal) } : {}),
+      }
       return { id, type: e.type, service: e.service, privateDns: e.privateDns, ...(e.privateDnsOnlyForInboundResolver ? { privateDnsOnlyForInboundResolver: true } : {}), policy }
     }),
   }))
@@ -125,7 +214,16 @@ function pick(r: { status: number; code: string; message: string }): ModelPolicy
   return { status: r.status, code: r.code, message: r.message }
 }
 
-function identityPolicy(catalog: Catalog | undefined, name: string, owner: string, text: string, path: (string | number)[], attachment?: ModelPolicy['attachment'], entityName?: string, kind: 'identity' | 'trust' = 'identity'): ModelPolicy {
+function identityPolicy(
+  catalog: Catalog | undefined,
+  name: string,
+  owner: string,
+  text: string,
+  path: (string | number)[],
+  attachment?: ModelPolicy['attachment'],
+  entityName?: string,
+  kind: 'identity' | 'trust' = 'identity',
+): ModelPolicy {
   const refusal = refusalOf(text, kind, { catalog, ...(attachment ? { attachment } : {}), ...(entityName ? { entityName } : {}) })
   return { kind, owner, name, text, path, ...(attachment ? { attachment } : {}), ...(refusal ? { refusal: pick(refusal) } : {}) }
 }
@@ -150,7 +248,17 @@ export function worldPrincipals(world: World, ids: Identities): ModelPrincipal[]
 
 export function rolePrincipal(ids: Identities, account: string, role: string): ModelPrincipal {
   const principal = ids.sessionPrincipal({
-    id: 'ASIAEXPLAIN', account, role, sessionName: 'mrap-explain', secret: '', token: '', issuedAt: CREATED, expiresAt: CREATED, tags: {}, callerArn: '', issuer: 'global',
+    id: 'ASIAEXPLAIN',
+    account,
+    role,
+    sessionName: 'mrap-explain',
+    secret: '',
+    token: '',
+    issuedAt: CREATED,
+    expiresAt: CREATED,
+    tags: {},
+    callerArn: '',
+    issuer: 'global',
   })
   return { ref: `${account}/role/${role}`, name: `role/${role}`, principal }
 }

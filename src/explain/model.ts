@@ -5,10 +5,11 @@
  * (./from-world.ts, no server needed) or from a running server's state (./from-services.ts, sent
  * over the admin socket), and evaluated by ./evaluate.ts through the server's own authorizeS3.
  */
-import type { PolicyKind } from '../policy/index.js'
+
 import type { Principal } from '../iam/identities.js'
-import type { BlockPublicAccess } from '../state/control-store.js'
 import type { MrapRoute } from '../mrap/registry.js'
+import type { PolicyKind } from '../policy/index.js'
+import type { BlockPublicAccess } from '../state/control-store.js'
 
 export type WorldPath = (string | number)[]
 
@@ -100,7 +101,6 @@ export interface AuthzModel {
 export { S3_GLOBAL_SERVICE } from '../network/endpoint-choice.js'
 export { DEFAULT_ENDPOINT_POLICY } from '../network/vpcs.js'
 
-
 export function mrapArnOf(m: Pick<ModelMrap, 'owner' | 'alias'>, partition: string): string {
   return `arn:${partition}:s3::${m.owner}:accesspoint/${m.alias}`
 }
@@ -110,8 +110,9 @@ export class ModelLookupError extends Error {}
 /** A principal by user name, `<account>/<name>`, `role/<name>`, `<account>/role/<name>` or ARN. */
 export function findPrincipal(model: AuthzModel, name: string): ModelPrincipal {
   const lower = name.toLowerCase()
-  const hit = model.principals.find((p) => p.ref.toLowerCase() === lower || p.principal.arn.toLowerCase() === lower || p.principal.roleArn?.toLowerCase() === lower)
-    ?? model.principals.find((p) => p.name.toLowerCase() === lower)
+  const hit =
+    model.principals.find((p) => p.ref.toLowerCase() === lower || p.principal.arn.toLowerCase() === lower || p.principal.roleArn?.toLowerCase() === lower) ??
+    model.principals.find((p) => p.name.toLowerCase() === lower)
   if (!hit) throw new ModelLookupError(`no principal ${name} in ${model.source} (known: ${model.principals.map((p) => p.ref).join(', ')})`)
   return hit
 }

@@ -5,10 +5,12 @@
  * only when asked (a TTY); the plain text is what golden tests compare.
  */
 import type { ContextExplain } from '../policy/index.js'
-import { COLUMNS, type Cell, type Column } from './cells.js'
+import { type Cell, COLUMNS, type Column } from './cells.js'
 import type { ExplainResult, RouteResult } from './evaluate.js'
 
-export interface Style { color: boolean }
+export interface Style {
+  color: boolean
+}
 
 const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const
 export function paint(style: Style, c: keyof typeof CODES, s: string): string {
@@ -46,15 +48,21 @@ export function networkText(r: ExplainResult): string {
   const n = r.request.network
   const vpc = n.vpcId ? `${n.vpcId}${n.vpcName ? ` (${n.vpcName})` : ''}, ${n.region}` : ''
   switch (n.kind) {
-    case 'internet': return `the internet (source ${n.sourceIp}, origin region ${n.region})`
-    case 'vpc-endpoint': return `${vpc}, through ${n.endpointId} (source ${n.sourceIp})`
-    case 'vpc-internet': return `${vpc}, through its internet path (no endpoint for this service)`
-    case 'unreachable': return `${vpc}: unreachable (no endpoint, no internet path)`
+    case 'internet':
+      return `the internet (source ${n.sourceIp}, origin region ${n.region})`
+    case 'vpc-endpoint':
+      return `${vpc}, through ${n.endpointId} (source ${n.sourceIp})`
+    case 'vpc-internet':
+      return `${vpc}, through its internet path (no endpoint for this service)`
+    case 'unreachable':
+      return `${vpc}: unreachable (no endpoint, no internet path)`
   }
 }
 
 /** Pads to a width measured without colour codes. */
-function pad(s: string, plain: string, width: number): string { return s + ' '.repeat(Math.max(0, width - [...plain].length)) }
+function pad(s: string, plain: string, width: number): string {
+  return s + ' '.repeat(Math.max(0, width - [...plain].length))
+}
 
 export function renderTable(r: ExplainResult, style: Style): string {
   const lines: string[] = []
@@ -70,12 +78,22 @@ export function renderTable(r: ExplainResult, style: Style): string {
     { text: resultText(x), color: (x.effect === 'Allow' ? 'green' : 'red') as keyof typeof CODES },
   ])
   const widths = header.map((h, i) => Math.max([...h].length, ...rows.map((row) => [...row[i]!.text].length)))
-  lines.push(header.map((h, i) => (i === header.length - 1 ? h : pad(h, h, widths[i]!))).join('  ').trimEnd())
+  lines.push(
+    header
+      .map((h, i) => (i === header.length - 1 ? h : pad(h, h, widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  )
   for (const row of rows) {
-    lines.push(row.map((c, i) => {
-      const painted = c.color ? paint(style, c.color, c.text) : c.text
-      return i === row.length - 1 ? painted : pad(painted, c.text, widths[i]!)
-    }).join('  ').trimEnd())
+    lines.push(
+      row
+        .map((c, i) => {
+          const painted = c.color ? paint(style, c.color, c.text) : c.text
+          return i === row.length - 1 ? painted : pad(painted, c.text, widths[i]!)
+        })
+        .join('  ')
+        .trimEnd(),
+    )
   }
   lines.push('')
   const details: string[] = []
@@ -101,7 +119,9 @@ export function summary(r: ExplainResult, style: Style): string {
 }
 
 function contextTrace(c: ContextExplain, out: string[]): void {
-  out.push(`    ${c.context} context: ${c.resource} (owner ${c.owner}, ${c.sameAccount ? 'same account' : 'cross account'}) → ${c.result}${c.rule !== 'none' ? ` by ${c.rule}` : ''}${c.blockedBy.length ? `; blocked by ${c.blockedBy.join(', ')}` : ''}`)
+  out.push(
+    `    ${c.context} context: ${c.resource} (owner ${c.owner}, ${c.sameAccount ? 'same account' : 'cross account'}) → ${c.result}${c.rule !== 'none' ? ` by ${c.rule}` : ''}${c.blockedBy.length ? `; blocked by ${c.blockedBy.join(', ')}` : ''}`,
+  )
   for (const l of c.layers) {
     out.push(`      ${l.layer}: ${l.result}${l.note ? ` (${l.note})` : ''}`)
     for (const p of l.policies) {
@@ -113,7 +133,9 @@ function contextTrace(c: ContextExplain, out: string[]): void {
         out.push(`            principal: ${st.principal.matched ? 'match' : 'no match'} (${st.principal.detail})`)
         for (const cond of st.conditions) {
           const req = cond.requestValues === null ? 'absent' : `[${cond.requestValues.join(', ')}]`
-          out.push(`            condition ${cond.operator} ${cond.key}: request ${req}, policy [${cond.policyValues.join(', ')}] → ${cond.matched ? 'true' : 'false'} (${cond.reason})`)
+          out.push(
+            `            condition ${cond.operator} ${cond.key}: request ${req}, policy [${cond.policyValues.join(', ')}] → ${cond.matched ? 'true' : 'false'} (${cond.reason})`,
+          )
         }
       }
     }

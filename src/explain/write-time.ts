@@ -4,7 +4,7 @@
  * (validatePolicy with the action catalogue), then Block Public Access's BlockPublicPolicy for
  * public bucket and MRAP policies (docs/aws/mrap.md §Where AWS is silent: 403 AccessDenied, or a FAILED operation for MRAPs).
  */
-import { isPublic, parsePolicy, validatePolicy, type Catalog, type PolicyError, type PolicyKind } from '../policy/index.js'
+import { type Catalog, isPublic, type PolicyError, type PolicyKind, parsePolicy, validatePolicy } from '../policy/index.js'
 import type { BlockPublicAccess } from '../state/control-store.js'
 import type { ModelPolicy } from './model.js'
 
@@ -18,7 +18,13 @@ export interface RefusalOptions {
   blockPublicAccess?: (BlockPublicAccess | undefined)[]
 }
 
-export interface Refusal { status: number; code: string; message: string; errors: PolicyError[]; byBlockPublicAccess?: boolean }
+export interface Refusal {
+  status: number
+  code: string
+  message: string
+  errors: PolicyError[]
+  byBlockPublicAccess?: boolean
+}
 
 const STATUS: Record<string, number> = { MalformedPolicy: 400, MalformedPolicyDocument: 400, LimitExceeded: 409, PolicySizeExceeded: 400 }
 
@@ -26,10 +32,13 @@ export function refusalOf(text: string, kind: PolicyKind, opts: RefusalOptions):
   const r = parsePolicy(text, { kind })
   const errors = r.ok
     ? validatePolicy(r.policy, {
-      kind, ...(opts.catalog ? { catalog: opts.catalog } : {}), ...(opts.bucket ? { bucket: opts.bucket } : {}),
-      ...(opts.mrapArn ? { mrapArn: opts.mrapArn } : {}), ...(opts.attachment ? { attachment: opts.attachment } : {}),
-      ...(opts.entityName ? { entityName: opts.entityName } : {}),
-    })
+        kind,
+        ...(opts.catalog ? { catalog: opts.catalog } : {}),
+        ...(opts.bucket ? { bucket: opts.bucket } : {}),
+        ...(opts.mrapArn ? { mrapArn: opts.mrapArn } : {}),
+        ...(opts.attachment ? { attachment: opts.attachment } : {}),
+        ...(opts.entityName ? { entityName: opts.entityName } : {}),
+      })
     : r.errors
   const first = errors[0]
   if (first) return { status: STATUS[first.code] ?? 400, code: first.code, message: first.message, errors }

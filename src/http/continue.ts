@@ -18,7 +18,10 @@ export function deferContinue(req: IncomingMessage, res: ServerResponse): void {
     // After a final answer a 100 would be a second status line. The pipeline's drain of a refused
     // upload (resume(), which reads on the next tick, after the answer is written) and Node's own
     // drain on finish come here once the headers are out, and so never ask for the body.
-    if (waiting) { waiting = false; if (!res.headersSent) res.writeContinue() }
+    if (waiting) {
+      waiting = false
+      if (!res.headersSent) res.writeContinue()
+    }
     read.call(this, n)
   }
 }

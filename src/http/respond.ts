@@ -4,8 +4,8 @@
  */
 import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { S3Error, s3Error } from '../shared/errors.js'
 import { esc } from '../s3/xml.js'
+import { S3Error, s3Error } from '../shared/errors.js'
 
 /** s3: bare <Error>; control and iam: <ErrorResponse> (iam/sts add <Type>); ec2: <Response><Errors>. */
 export type ErrorEnvelope = 's3' | 'control' | 'iam' | 'ec2'
@@ -85,13 +85,22 @@ export function writeResult(res: ServerResponse, result: WireResult, ids: { requ
     return undefined
   }
   if (length !== undefined) headers['content-length'] = length
-  if (!writeHead(res, result.status, headers, ids, method)) { body.destroy(); return undefined }
+  if (!writeHead(res, result.status, headers, ids, method)) {
+    body.destroy()
+    return undefined
+  }
   // A failure mid-body cannot become an S3 error any more: the status is sent, so cut the connection.
   // (Plain pipe rather than stream.pipeline, which builds an AbortSignal per call: ~7% of a small GET.)
   return new Promise<void>((resolve) => {
     const done = (): void => resolve()
-    body.once('error', () => { res.destroy(); resolve() })
-    res.once('close', () => { if (!body.destroyed) body.destroy(); done() })
+    body.once('error', () => {
+      res.destroy()
+      resolve()
+    })
+    res.once('close', () => {
+      if (!body.destroyed) body.destroy()
+      done()
+    })
     res.once('finish', done)
     body.pipe(res)
   })
@@ -112,7 +121,11 @@ function writeHead(res: ServerResponse, status: number, headers: Record<string, 
     return true
   } catch (err) {
     let bad: string | undefined
-    for (const k in headers) if (BAD_VALUE.test(headers[k]!)) { bad = k; break }
+    for (const k in headers)
+      if (BAD_VALUE.test(headers[k]!)) {
+        bad = k
+        break
+      }
     if (bad === undefined) throw err
     const e = s3Error('InvalidArgument', { message: 'Header value cannot be represented using ISO-8859-1.', fields: { ArgumentName: bad, ArgumentValue: headers[bad] } })
     const out = errorResult(e, { ...ids, method, envelope: 's3' })

@@ -3,17 +3,17 @@
  * TLS front door, and connections handed over by the forward proxies (internet or a VPC), which
  * arrive as sockets tagged with their network origin. The pipeline reads the origin from the socket.
  */
-import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls'
-import { createServer as createNetServer, type AddressInfo, type Socket, type Server as NetServer } from 'node:net'
+import { createServer, type IncomingMessage, maxHeaderSize, type Server, type ServerResponse } from 'node:http'
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { handleRequest, type Frontage } from '../pipeline/entry.js'
-import type { Origin } from '../core/origin.js'
-import { errorBody } from './respond.js'
-import { s3Error } from '../shared/errors.js'
+import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls'
 import type { Core } from '../core/core.js'
-import { httpServerOptions, setBodyIdleLimit } from './timeouts.js'
+import type { Origin } from '../core/origin.js'
+import { type Frontage, handleRequest } from '../pipeline/entry.js'
+import { s3Error } from '../shared/errors.js'
 import { deferContinue } from './continue.js'
+import { errorBody } from './respond.js'
+import { httpServerOptions, setBodyIdleLimit } from './timeouts.js'
 
 export interface Listening {
   port: number
@@ -24,7 +24,9 @@ export interface Listening {
 const origins = new WeakMap<object, Origin>()
 
 /** Tags a connection with where it came from (a VPC endpoint, the internet proxy, ...). */
-export function tagOrigin(socket: object, origin: Origin): void { origins.set(socket, origin) }
+export function tagOrigin(socket: object, origin: Origin): void {
+  origins.set(socket, origin)
+}
 
 function originOf(socket: Socket): Origin {
   const tagged = origins.get(socket)
@@ -59,8 +61,14 @@ export class FrontDoor {
     this.app.maxHeadersCount = 0
     // Oversize headers get S3's XML error, other malformed HTTP a plain 400; the connection closes, never a crash.
     this.app.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (!socket.writable) { socket.destroy(); return }
-      if (err.code === 'HPE_HEADER_OVERFLOW') { socket.end(headerSectionTooLarge(s)); return }
+      if (!socket.writable) {
+        socket.destroy()
+        return
+      }
+      if (err.code === 'HPE_HEADER_OVERFLOW') {
+        socket.end(headerSectionTooLarge(s))
+        return
+      }
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
     })
   }
@@ -69,7 +77,10 @@ export class FrontDoor {
   handle(req: IncomingMessage, res: ServerResponse, origin: Origin): void {
     handleRequest(this.frontage, req, res, origin).catch((err: unknown) => {
       this.core.log.error({ err }, 'request failed outside the pipeline')
-      if (!res.headersSent) { res.statusCode = 500; res.end() } else res.destroy()
+      if (!res.headersSent) {
+        res.statusCode = 500
+        res.end()
+      } else res.destroy()
     })
   }
 
@@ -81,16 +92,32 @@ export class FrontDoor {
   /** Serves HTTP over a socket that is already connected (a proxied tunnel), optionally with TLS. */
   serveSocket(raw: Duplex, origin: Origin, tls: boolean): void {
     if (tls) {
-      if (!this.secureContext) { raw.destroy(); return }
+      if (!this.secureContext) {
+        raw.destroy()
+        return
+      }
       const main = this.secureContext
       const sni = this.sni
       const sock = new TLSSocket(raw as Socket, {
-        isServer: true, secureContext: main,
-        ...(sni ? { SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => { sni(name).then((c) => cb(null, c ?? main), () => cb(null, main)) } } : {}),
+        isServer: true,
+        secureContext: main,
+        ...(sni
+          ? {
+              SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
+                sni(name).then(
+                  (c) => cb(null, c ?? main),
+                  () => cb(null, main),
+                )
+              },
+            }
+          : {}),
       })
       sock.on('error', () => sock.destroy())
       // A client that never finishes the handshake must not hold the socket until HTTP's own timers.
-      const handshake = setTimeout(() => { sock.destroy(); raw.destroy() }, this.core.config.timeouts.tlsHandshakeMs)
+      const handshake = setTimeout(() => {
+        sock.destroy()
+        raw.destroy()
+      }, this.core.config.timeouts.tlsHandshakeMs)
       sock.once('secure', () => clearTimeout(handshake))
       sock.once('close', () => clearTimeout(handshake))
       tagOrigin(sock, { ...origin, secure: true })
@@ -116,7 +143,9 @@ export class FrontDoor {
     return { host, port: (server.address() as AddressInfo).port, close: async () => {} }
   }
 
-  track(server: Server | NetServer): void { this.listeners.push(server) }
+  track(server: Server | NetServer): void {
+    this.listeners.push(server)
+  }
 
   async close(): Promise<void> {
     this.app.closeAllConnections()
@@ -128,13 +157,18 @@ export class FrontDoor {
 function headerSectionTooLarge(s: Core): string {
   const { requestId, hostId } = s.requestIds.next()
   const body = errorBody(s3Error('RequestHeaderSectionTooLarge', { fields: { MaxSizeAllowed: maxHeaderSize } }), requestId, hostId, 's3')
-  return `HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nx-amz-request-id: ${requestId}\r\nx-amz-id-2: ${hostId}\r\n` +
+  return (
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nx-amz-request-id: ${requestId}\r\nx-amz-id-2: ${hostId}\r\n` +
     `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  )
 }
 
 export function listen(server: Server | NetServer, host: string, port: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, host, () => { server.off('error', reject); resolve() })
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
 }

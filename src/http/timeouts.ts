@@ -65,7 +65,9 @@ export function httpServerOptions(t: Timeouts): { keepAliveTimeout: number; head
 /** Body idle limit of each connection, set by the listener that accepted it (once per connection). */
 const bodyIdle = new WeakMap<object, number>()
 
-export function setBodyIdleLimit(socket: object, ms: number): void { bodyIdle.set(socket, ms) }
+export function setBodyIdleLimit(socket: object, ms: number): void {
+  bodyIdle.set(socket, ms)
+}
 
 /** The AWS wording: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html (RequestTimeout). */
 export function requestTimeout(): ReturnType<typeof s3Error> {
@@ -87,12 +89,20 @@ export function watchBodyIdle(source: Readable, into: Transform): void {
   if (ms === undefined) return
   const timer = setTimeout(() => {
     if (into.destroyed) return
-    if (into.writableNeedDrain || into.writableLength > 0) { timer.refresh(); return }
+    if (into.writableNeedDrain || into.writableLength > 0) {
+      timer.refresh()
+      return
+    }
     into.destroy(requestTimeout())
   }, ms)
   // refresh() re-arms the same timer: no allocation per chunk on the upload path.
-  const onData = (): void => { timer.refresh() }
-  const stop = (): void => { clearTimeout(timer); source.off('data', onData) }
+  const onData = (): void => {
+    timer.refresh()
+  }
+  const stop = (): void => {
+    clearTimeout(timer)
+    source.off('data', onData)
+  }
   source.on('data', onData)
   source.once('end', stop)
   into.once('close', stop)

@@ -5,15 +5,16 @@
  * policy). IAM calls act on the caller's own account, so the context is same-account.
  * Errors use IAM's codes: an unknown key is InvalidClientTokenId (S3 says InvalidAccessKeyId).
  */
-import type { SignedAuth } from '../auth/index.js'
-import { authenticateRequest } from '../pipeline/credentials.js'
+
 import { headerValue, sha256Hex } from '../auth/canonical.js'
-import { authorize, buildS3Context, type Decision } from '../policy/index.js'
+import type { SignedAuth } from '../auth/index.js'
 import { requestFacts } from '../authz/request-facts.js'
+import type { Core } from '../core/core.js'
+import type { HandlerContext } from '../http/handler.js'
+import { authenticateRequest } from '../pipeline/credentials.js'
+import { authorize, buildS3Context, type Decision } from '../policy/index.js'
 import { authzPrincipal, identityLayers } from '../s3/authorize.js'
 import { S3Error, s3Error } from '../shared/errors.js'
-import type { HandlerContext } from '../http/handler.js'
-import type { Core } from '../core/core.js'
 import type { Principal } from './identities.js'
 import type { Params } from './query.js'
 
@@ -56,17 +57,31 @@ export function authenticateApi(s: Core, ctx: HandlerContext, body: Buffer, serv
 function apiAuthError(e: unknown): unknown {
   if (!(e instanceof S3Error)) return e
   switch (e.code) {
-    case 'InvalidAccessKeyId': return s3Error('InvalidClientTokenId')
-    case 'InvalidToken': return s3Error('InvalidClientTokenId')
-    case 'ExpiredToken': return s3Error('ExpiredToken', { message: 'The security token included in the request is expired' })
+    case 'InvalidAccessKeyId':
+      return s3Error('InvalidClientTokenId')
+    case 'InvalidToken':
+      return s3Error('InvalidClientTokenId')
+    case 'ExpiredToken':
+      return s3Error('ExpiredToken', { message: 'The security token included in the request is expired' })
     // The S3 error carries the canonical request and string to sign; IAM's does not.
-    case 'SignatureDoesNotMatch': return s3Error('SignatureDoesNotMatch', { message: 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.' })
-    default: return e
+    case 'SignatureDoesNotMatch':
+      return s3Error('SignatureDoesNotMatch', {
+        message:
+          'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+      })
+    default:
+      return e
   }
 }
 
 /** The decision for `action` on `resourceArn` (in `resourceAccount`, default the caller's). */
-export function decide(call: ApiCall, principal: Principal, action: string, resourceArn: string, opts: { resourceAccount?: string; context?: Record<string, string[]> } = {}): Decision {
+export function decide(
+  call: ApiCall,
+  principal: Principal,
+  action: string,
+  resourceArn: string,
+  opts: { resourceAccount?: string; context?: Record<string, string[]> } = {},
+): Decision {
   const { s, ctx } = call
   const who = authzPrincipal(principal)
   const facts = requestFacts(ctx.origin, call.auth, who, call.now.getTime())
@@ -82,7 +97,12 @@ export function requireAllowed(call: ApiCall, action: string, resourceArn: strin
   const d = decide(call, call.principal, action, resourceArn, context ? { context } : {})
   if (d.effect === 'Allow') return
   call.s.decisions.remember(call.ctx.requestId, d)
-  throw accessDenied(call.principal, action, resourceArn, d.effect === 'ExplicitDeny' ? 'with an explicit deny in an identity-based policy' : 'because no identity-based policy allows the ' + action + ' action')
+  throw accessDenied(
+    call.principal,
+    action,
+    resourceArn,
+    d.effect === 'ExplicitDeny' ? 'with an explicit deny in an identity-based policy' : 'because no identity-based policy allows the ' + action + ' action',
+  )
 }
 
 export function accessDenied(p: Principal, action: string, resource: string, why: string): S3Error {

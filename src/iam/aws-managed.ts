@@ -29,7 +29,13 @@ export const AWS_MANAGED: Readonly<Record<string, { document: string; descriptio
   },
   IAMReadOnlyAccess: {
     description: 'Provides read only access to IAM via the AWS Management Console.',
-    document: doc([{ Effect: 'Allow', Action: ['iam:GenerateCredentialReport', 'iam:GenerateServiceLastAccessedDetails', 'iam:Get*', 'iam:List*', 'iam:SimulateCustomPolicy', 'iam:SimulatePrincipalPolicy'], Resource: '*' }]),
+    document: doc([
+      {
+        Effect: 'Allow',
+        Action: ['iam:GenerateCredentialReport', 'iam:GenerateServiceLastAccessedDetails', 'iam:Get*', 'iam:List*', 'iam:SimulateCustomPolicy', 'iam:SimulatePrincipalPolicy'],
+        Resource: '*',
+      },
+    ]),
   },
 }
 

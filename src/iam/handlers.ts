@@ -3,15 +3,16 @@
  * or `sts`), dispatch on `Action`, wrap the result in the Query-protocol envelope. Errors render
  * in the `iam` envelope (`<ErrorResponse><Error><Type/><Code/><Message/>`).
  */
+
+import type { Core } from '../core/core.js'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
-import type { Core } from '../core/core.js'
 import { s3Error } from '../shared/errors.js'
-import { ConcurrentChangeError } from './identities.js'
-import { authenticateApi, type ApiCall } from './api-auth.js'
+import { type ApiCall, authenticateApi } from './api-auth.js'
 import type { Op } from './iam-common.js'
 import { roleOps } from './iam-roles.js'
 import { userOps } from './iam-users.js'
+import { ConcurrentChangeError } from './identities.js'
 import { IAM_NS, Params, queryResponse, readQueryCall, STS_NS } from './query.js'
 import { stsOps } from './sts.js'
 

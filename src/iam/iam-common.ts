@@ -5,12 +5,12 @@
  * the three kinds of policy holder.
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_Operations.html
  */
-import { parsePolicy, validatePolicy, type IdentityAttachment, type PolicyKind } from '../policy/index.js'
-import { s3Error } from '../shared/errors.js'
+import { type IdentityAttachment, type PolicyKind, parsePolicy, validatePolicy } from '../policy/index.js'
 import { esc } from '../s3/xml.js'
-import { requireAllowed, type ApiCall } from './api-auth.js'
+import { s3Error } from '../shared/errors.js'
+import { type ApiCall, requireAllowed } from './api-auth.js'
 import { awsManaged } from './aws-managed.js'
-import { groupArn, roleArn, userArn, type GroupRec, type ManagedPolicyRec, type RoleRec, type UserRec } from './model.js'
+import { type GroupRec, groupArn, type ManagedPolicyRec, type RoleRec, roleArn, type UserRec, userArn } from './model.js'
 import { el, members, node, tagList } from './query.js'
 import { nameKey } from './store.js'
 
@@ -27,18 +27,25 @@ const PATH_RE = /^\/([\x21-\x7e]*\/)?$/
 
 export function checkName(value: string, param: string, re = NAME_RE): string {
   if (!re.test(value)) {
-    throw s3Error('ValidationError', { message: `1 validation error detected: Value '${value}' at '${param.charAt(0).toLowerCase()}${param.slice(1)}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${re.source.replace(/^\^|\$$/g, '')}` })
+    throw s3Error('ValidationError', {
+      message: `1 validation error detected: Value '${value}' at '${param.charAt(0).toLowerCase()}${param.slice(1)}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${re.source.replace(/^\^|\$$/g, '')}`,
+    })
   }
   return value
 }
 
 export function checkPath(call: ApiCall): string {
   const p = call.params.opt('Path') ?? '/'
-  if (!PATH_RE.test(p) || p.length > 512) throw s3Error('ValidationError', { message: `The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.` })
+  if (!PATH_RE.test(p) || p.length > 512)
+    throw s3Error('ValidationError', {
+      message: `The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.`,
+    })
   return p
 }
 
-export function partition(call: ApiCall): string { return call.s.identities.partition }
+export function partition(call: ApiCall): string {
+  return call.s.identities.partition
+}
 
 export function arnOf(call: ApiCall, kind: HolderKind, h: { account: string; path: string; name: string }): string {
   const p = partition(call)
@@ -66,9 +73,7 @@ export function authorizedHolder(call: ApiCall, kind: HolderKind, name: string, 
 export function checkPolicyDocument(call: ApiCall, text: string, kind: PolicyKind, attachment?: IdentityAttachment, entityName?: string): void {
   const r = parsePolicy(text, { kind })
   const catalog = call.s.policies.catalog
-  const errors = r.ok
-    ? validatePolicy(r.policy, { kind, ...(catalog ? { catalog } : {}), ...(attachment ? { attachment } : {}), ...(entityName ? { entityName } : {}) })
-    : r.errors
+  const errors = r.ok ? validatePolicy(r.policy, { kind, ...(catalog ? { catalog } : {}), ...(attachment ? { attachment } : {}), ...(entityName ? { entityName } : {}) }) : r.errors
   const e = errors[0]
   if (!e) return
   throw s3Error(e.code === 'LimitExceeded' ? 'LimitExceeded' : 'MalformedPolicyDocument', { message: e.message })
@@ -83,7 +88,9 @@ export function managedPolicy(call: ApiCall, arn: string): { arn: string; name: 
   throw s3Error('NoSuchEntity', { message: `Policy ${arn} does not exist or is not attachable.` })
 }
 
-export function date(s: string): string { return el('CreateDate', s) }
+export function date(s: string): string {
+  return el('CreateDate', s)
+}
 
 export function boundaryXml(arn: string | undefined): string | undefined {
   return arn === undefined ? undefined : node('PermissionsBoundary', el('PermissionsBoundaryType', 'PermissionsBoundaryPolicy'), el('PermissionsBoundaryArn', arn))
@@ -96,9 +103,19 @@ export function groupXml(call: ApiCall, g: GroupRec, tag = 'Group'): string {
   return node(tag, el('Path', g.path), el('GroupName', g.name), el('GroupId', g.id), el('Arn', arnOf(call, 'group', g)), date(g.createdAt))
 }
 export function roleXml(call: ApiCall, r: RoleRec, tag = 'Role'): string {
-  return node(tag, el('Path', r.path), el('RoleName', r.name), el('RoleId', r.id), el('Arn', arnOf(call, 'role', r)), date(r.createdAt),
-    el('AssumeRolePolicyDocument', encodeURIComponent(r.trust)), el('Description', r.description), el('MaxSessionDuration', r.maxSessionDuration),
-    boundaryXml(r.boundary), tagList(r.tags))
+  return node(
+    tag,
+    el('Path', r.path),
+    el('RoleName', r.name),
+    el('RoleId', r.id),
+    el('Arn', arnOf(call, 'role', r)),
+    date(r.createdAt),
+    el('AssumeRolePolicyDocument', encodeURIComponent(r.trust)),
+    el('Description', r.description),
+    el('MaxSessionDuration', r.maxSessionDuration),
+    boundaryXml(r.boundary),
+    tagList(r.tags),
+  )
 }
 
 async function put(call: ApiCall, kind: HolderKind, next: Holder): Promise<void> {
@@ -139,7 +156,14 @@ export function holderPolicyOps(kind: HolderKind): Record<string, Op> {
     },
     [`List${L}Policies`]: (call) => {
       const h = authorizedHolder(call, kind, call.params.req(param), `iam:List${L}Policies`)
-      return members('PolicyNames', Object.keys(h.inline).sort().map((n) => esc(n))) + el('IsTruncated', false)
+      return (
+        members(
+          'PolicyNames',
+          Object.keys(h.inline)
+            .sort()
+            .map((n) => esc(n)),
+        ) + el('IsTruncated', false)
+      )
     },
     [`Attach${L}Policy`]: async (call) => {
       const h = authorizedHolder(call, kind, call.params.req(param), `iam:Attach${L}Policy`)
@@ -183,4 +207,3 @@ export function boundaryOps(kind: 'user' | 'role'): Record<string, Op> {
     },
   }
 }
-

@@ -2,9 +2,23 @@
  * @module IAM roles (with their trust policies) and customer managed policies.
  */
 import { s3Error } from '../shared/errors.js'
-import { requireAllowed, tagContext, type ApiCall } from './api-auth.js'
-import { arnOf, authorizedHolder, boundaryOps, checkName, checkPath, checkPolicyDocument, date, findHolder, holderPolicyOps, managedPolicy, POLICY_NAME_RE, roleXml, type Op } from './iam-common.js'
-import { iamDate, policyArn, randomId, type ManagedPolicyRec, type RoleRec } from './model.js'
+import { type ApiCall, requireAllowed, tagContext } from './api-auth.js'
+import {
+  arnOf,
+  authorizedHolder,
+  boundaryOps,
+  checkName,
+  checkPath,
+  checkPolicyDocument,
+  date,
+  findHolder,
+  holderPolicyOps,
+  managedPolicy,
+  type Op,
+  POLICY_NAME_RE,
+  roleXml,
+} from './iam-common.js'
+import { iamDate, type ManagedPolicyRec, policyArn, type RoleRec, randomId } from './model.js'
 import { el, members, node } from './query.js'
 import { nameKey } from './store.js'
 
@@ -14,7 +28,10 @@ function role(call: ApiCall, name: string, action: string): RoleRec {
 
 function maxSession(call: ApiCall): number {
   const v = call.params.int('MaxSessionDuration') ?? 3600
-  if (v < 3600 || v > 43200) throw s3Error('ValidationError', { message: `1 validation error detected: Value '${v}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200` })
+  if (v < 3600 || v > 43200)
+    throw s3Error('ValidationError', {
+      message: `1 validation error detected: Value '${v}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200`,
+    })
   return v
 }
 
@@ -22,9 +39,20 @@ function policyXml(call: ApiCall, p: ManagedPolicyRec): string {
   const st = call.s.identities.store
   let count = 0
   for (const h of [...st.users.values(), ...st.groups.values(), ...st.roles.values()]) if (h.attached.includes(p.arn)) count++
-  return node('Policy', el('PolicyName', p.name), el('PolicyId', p.id), el('Arn', p.arn), el('Path', p.path), el('DefaultVersionId', 'v1'),
-    el('AttachmentCount', count), el('PermissionsBoundaryUsageCount', 0), el('IsAttachable', true), el('Description', p.description),
-    date(p.createdAt), el('UpdateDate', p.createdAt))
+  return node(
+    'Policy',
+    el('PolicyName', p.name),
+    el('PolicyId', p.id),
+    el('Arn', p.arn),
+    el('Path', p.path),
+    el('DefaultVersionId', 'v1'),
+    el('AttachmentCount', count),
+    el('PermissionsBoundaryUsageCount', 0),
+    el('IsAttachable', true),
+    el('Description', p.description),
+    date(p.createdAt),
+    el('UpdateDate', p.createdAt),
+  )
 }
 
 export const roleOps: Record<string, Op> = {
@@ -38,8 +66,16 @@ export const roleOps: Record<string, Op> = {
     if (findHolder(call, 'role', name)) throw s3Error('EntityAlreadyExists', { message: `Role with name ${name} already exists.` })
     checkPolicyDocument(call, trust, 'trust')
     const rec: RoleRec = {
-      account: acct, name, path, id: randomId('AROA'), createdAt: iamDate(call.now), trust, inline: {}, attached: [],
-      maxSessionDuration: maxSession(call), tags,
+      account: acct,
+      name,
+      path,
+      id: randomId('AROA'),
+      createdAt: iamDate(call.now),
+      trust,
+      inline: {},
+      attached: [],
+      maxSessionDuration: maxSession(call),
+      tags,
     }
     const description = call.params.opt('Description')
     if (description !== undefined) rec.description = description
@@ -53,7 +89,12 @@ export const roleOps: Record<string, Op> = {
     requireAllowed(call, 'iam:ListRoles', `arn:${call.s.identities.partition}:iam::${call.principal.accountId}:role/`)
     const prefix = call.params.opt('PathPrefix') ?? '/'
     const roles = [...call.s.identities.store.roles.values()].filter((r) => r.account === call.principal.accountId && r.path.startsWith(prefix))
-    return members('Roles', roles.map((r) => roleXml(call, r, 'x').slice(3, -4))) + el('IsTruncated', false)
+    return (
+      members(
+        'Roles',
+        roles.map((r) => roleXml(call, r, 'x').slice(3, -4)),
+      ) + el('IsTruncated', false)
+    )
   },
   DeleteRole: async (call) => {
     const r = role(call, call.params.req('RoleName'), 'iam:DeleteRole')
@@ -111,12 +152,23 @@ export const roleOps: Record<string, Op> = {
     const p = managedPolicy(call, arn)
     const v = call.params.req('VersionId')
     if (v !== 'v1') throw s3Error('NoSuchEntity', { message: `Policy ${arn} version ${v} does not exist or is not attachable.` })
-    return node('PolicyVersion', el('Document', encodeURIComponent(p.document)), el('VersionId', 'v1'), el('IsDefaultVersion', true), date(p.rec?.createdAt ?? '2015-02-06T18:39:46Z'))
+    return node(
+      'PolicyVersion',
+      el('Document', encodeURIComponent(p.document)),
+      el('VersionId', 'v1'),
+      el('IsDefaultVersion', true),
+      date(p.rec?.createdAt ?? '2015-02-06T18:39:46Z'),
+    )
   },
   ListPolicies: (call) => {
     requireAllowed(call, 'iam:ListPolicies', `arn:${call.s.identities.partition}:iam::${call.principal.accountId}:policy/`)
     const list = [...call.s.identities.store.policies.values()].filter((p) => p.account === call.principal.accountId)
-    return members('Policies', list.map((p) => policyXml(call, p).slice(8, -9))) + el('IsTruncated', false)
+    return (
+      members(
+        'Policies',
+        list.map((p) => policyXml(call, p).slice(8, -9)),
+      ) + el('IsTruncated', false)
+    )
   },
   DeletePolicy: async (call) => {
     const arn = call.params.req('PolicyArn')

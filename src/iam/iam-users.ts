@@ -3,9 +3,9 @@
  * CreateAccessKey; it is stored sealed (./secret-box.ts) and never logged or listed again.
  */
 import { s3Error } from '../shared/errors.js'
-import { requireAllowed, tagContext, type ApiCall } from './api-auth.js'
-import { arnOf, authorizedHolder, boundaryOps, checkName, checkPath, findHolder, groupXml, holderPolicyOps, managedPolicy, userXml, type Op } from './iam-common.js'
-import { iamDate, randomId, randomSecret, type GroupRec, type UserRec } from './model.js'
+import { type ApiCall, requireAllowed, tagContext } from './api-auth.js'
+import { arnOf, authorizedHolder, boundaryOps, checkName, checkPath, findHolder, groupXml, holderPolicyOps, managedPolicy, type Op, userXml } from './iam-common.js'
+import { type GroupRec, iamDate, randomId, randomSecret, type UserRec } from './model.js'
 import { el, members, node } from './query.js'
 import { nameKey } from './store.js'
 
@@ -52,11 +52,18 @@ export const userOps: Record<string, Op> = {
     const users = [...call.s.identities.store.users.values()]
       .filter((u) => u.account === call.principal.accountId && u.path.startsWith(prefix))
       .sort((a, b) => a.name.localeCompare(b.name))
-    return members('Users', users.map((u) => userXml(call, u, 'x').slice(3, -4))) + el('IsTruncated', false)
+    return (
+      members(
+        'Users',
+        users.map((u) => userXml(call, u, 'x').slice(3, -4)),
+      ) + el('IsTruncated', false)
+    )
   },
   DeleteUser: async (call) => {
     const u = user(call, call.params.req('UserName'), 'iam:DeleteUser')
-    const conflict = (what: string): never => { throw s3Error('DeleteConflict', { message: `Cannot delete entity, must ${what} first.` }) }
+    const conflict = (what: string): never => {
+      throw s3Error('DeleteConflict', { message: `Cannot delete entity, must ${what} first.` })
+    }
     if (keysOf(call, u).length > 0) conflict('delete access keys')
     if (Object.keys(u.inline).length > 0) conflict('delete policies')
     if (u.attached.length > 0) conflict('detach all policies')
@@ -87,7 +94,10 @@ export const userOps: Record<string, Op> = {
   UpdateAccessKey: async (call) => {
     const u = user(call, userNameOrSelf(call), 'iam:UpdateAccessKey')
     const status = call.params.req('Status')
-    if (status !== 'Active' && status !== 'Inactive') throw s3Error('ValidationError', { message: `1 validation error detected: Value '${status}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]` })
+    if (status !== 'Active' && status !== 'Inactive')
+      throw s3Error('ValidationError', {
+        message: `1 validation error detected: Value '${status}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]`,
+      })
     const key = ownKey(call, u)
     await call.s.identities.mutate((st) => st.put('key', { ...key, status }))
     return undefined
@@ -113,12 +123,24 @@ export const userOps: Record<string, Op> = {
   },
   GetGroup: (call) => {
     const g = authorizedHolder(call, 'group', call.params.req('GroupName'), 'iam:GetGroup') as GroupRec
-    return groupXml(call, g) + members('Users', groupMembers(call, g).map((u) => userXml(call, u, 'x').slice(3, -4))) + el('IsTruncated', false)
+    return (
+      groupXml(call, g) +
+      members(
+        'Users',
+        groupMembers(call, g).map((u) => userXml(call, u, 'x').slice(3, -4)),
+      ) +
+      el('IsTruncated', false)
+    )
   },
   ListGroups: (call) => {
     requireAllowed(call, 'iam:ListGroups', `arn:${call.s.identities.partition}:iam::${call.principal.accountId}:group/`)
     const groups = [...call.s.identities.store.groups.values()].filter((g) => g.account === call.principal.accountId)
-    return members('Groups', groups.map((g) => groupXml(call, g, 'x').slice(3, -4))) + el('IsTruncated', false)
+    return (
+      members(
+        'Groups',
+        groups.map((g) => groupXml(call, g, 'x').slice(3, -4)),
+      ) + el('IsTruncated', false)
+    )
   },
   DeleteGroup: async (call) => {
     const g = authorizedHolder(call, 'group', call.params.req('GroupName'), 'iam:DeleteGroup') as GroupRec
@@ -139,14 +161,20 @@ export const userOps: Record<string, Op> = {
   RemoveUserFromGroup: async (call) => {
     const g = authorizedHolder(call, 'group', call.params.req('GroupName'), 'iam:RemoveUserFromGroup') as GroupRec
     const u = findHolder(call, 'user', call.params.req('UserName')) as UserRec | undefined
-    if (!u?.groups.some((x) => x.toLowerCase() === g.name.toLowerCase())) throw s3Error('NoSuchEntity', { message: `The user with name ${call.params.req('UserName')} cannot be found in group ${g.name}.` })
+    if (!u?.groups.some((x) => x.toLowerCase() === g.name.toLowerCase()))
+      throw s3Error('NoSuchEntity', { message: `The user with name ${call.params.req('UserName')} cannot be found in group ${g.name}.` })
     await call.s.identities.mutate((st) => st.put('user', { ...u, groups: u.groups.filter((x) => x.toLowerCase() !== g.name.toLowerCase()) }))
     return undefined
   },
   ListGroupsForUser: (call) => {
     const u = user(call, call.params.req('UserName'), 'iam:ListGroupsForUser')
     const groups = u.groups.map((n) => findHolder(call, 'group', n) as GroupRec | undefined).filter((g): g is GroupRec => g !== undefined)
-    return members('Groups', groups.map((g) => groupXml(call, g, 'x').slice(3, -4))) + el('IsTruncated', false)
+    return (
+      members(
+        'Groups',
+        groups.map((g) => groupXml(call, g, 'x').slice(3, -4)),
+      ) + el('IsTruncated', false)
+    )
   },
   ...holderPolicyOps('group'),
 }

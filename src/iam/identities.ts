@@ -12,10 +12,10 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash } from 'node:crypto'
 import type { BlockPublicAccess } from '../state/control-store.js'
 import type { StateOp } from '../state/state-store.js'
-import { IamStore, nameKey } from './store.js'
-import { SecretBox } from './secret-box.js'
 import { awsManaged } from './aws-managed.js'
-import { roleArn, sessionArn, userArn, type RoleRec, type SessionRec, type UserRec } from './model.js'
+import { type RoleRec, roleArn, type SessionRec, sessionArn, type UserRec, userArn } from './model.js'
+import { SecretBox } from './secret-box.js'
+import { IamStore, nameKey } from './store.js'
 
 export type PrincipalType = 'User' | 'AssumedRole' | 'Account' | 'Anonymous'
 
@@ -48,7 +48,12 @@ export interface KeyRecord {
 }
 
 export const ANONYMOUS: Principal = {
-  type: 'Anonymous', accountId: '', arn: '*', userId: 'anonymous', identityPolicies: [], tags: {},
+  type: 'Anonymous',
+  accountId: '',
+  arn: '*',
+  userId: 'anonymous',
+  identityPolicies: [],
+  tags: {},
 }
 
 /** Stable unique ids in the shape IAM gives (prefix + 17 upper-case base32 characters). */
@@ -62,7 +67,9 @@ export function uniqueId(prefix: string, seed: string): string {
 
 /** A guard in the batch failed: another node changed what the batch depended on. */
 export class ConcurrentChangeError extends Error {
-  constructor() { super('the control state changed while this change was being written; retry') }
+  constructor() {
+    super('the control state changed while this change was being written; retry')
+  }
 }
 
 /** Expired sessions are kept this long so their keys answer ExpiredToken, not InvalidAccessKeyId. */
@@ -81,18 +88,26 @@ export class Identities {
   private waiting = 0
   private rebuildQueued = false
 
-  constructor(readonly store: IamStore, readonly partition = 'aws') {
+  constructor(
+    readonly store: IamStore,
+    readonly partition = 'aws',
+  ) {
     this.rebuild()
     // A catch-up delivers a batch as many events: one rebuild after them, before any request runs.
     store.onRemoteChange = () => {
       if (this.rebuildQueued) return
       this.rebuildQueued = true
-      queueMicrotask(() => { this.rebuildQueued = false; this.rebuild() })
+      queueMicrotask(() => {
+        this.rebuildQueued = false
+        this.rebuild()
+      })
     }
   }
 
   /** In-memory state (tests, tools): nothing is persisted. */
-  static memory(partition = 'aws'): Identities { return new Identities(new IamStore(undefined, SecretBox.ephemeral()), partition) }
+  static memory(partition = 'aws'): Identities {
+    return new Identities(new IamStore(undefined, SecretBox.ephemeral()), partition)
+  }
 
   /**
    * The one write path: `fn` stages its changes, they are written as one all-or-nothing batch (with
@@ -124,7 +139,14 @@ export class Identities {
     // A live AsyncLocalStorage makes Node track a context on every promise in the process (~3x the
     // cost of a promise-heavy path, measured; 2-3% of a request's CPU): it is switched off whenever
     // no change is queued, and run() switches it on again.
-    this.queue = p.then(() => undefined, () => undefined).then(() => { if (--this.waiting === 0) this.turn.disable() })
+    this.queue = p
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        if (--this.waiting === 0) this.turn.disable()
+      })
     return p
   }
 
@@ -137,16 +159,22 @@ export class Identities {
     return staged.result
   }
 
-  findKey(accessKeyId: string): KeyRecord | undefined { return this.keys.get(accessKeyId) }
+  findKey(accessKeyId: string): KeyRecord | undefined {
+    return this.keys.get(accessKeyId)
+  }
   /** A principal by user name (`admin`) or `<account>/<name>`. */
-  findPrincipal(name: string): Principal | undefined { return this.byName.get(name) ?? this.byName.get(name.toLowerCase()) }
+  findPrincipal(name: string): Principal | undefined {
+    return this.byName.get(name) ?? this.byName.get(name.toLowerCase())
+  }
   /** The first active long-term key of a principal (for `mrap exec --as`). */
   keyOf(principal: Principal): KeyRecord | undefined {
     for (const k of this.keys.values()) if (k.principal === principal && k.status === 'Active' && k.sessionToken === undefined) return k
     return undefined
   }
   /** Account-level Block Public Access by account id (the same object until the next change). */
-  accountBpaMap(): Record<string, BlockPublicAccess> { return this.bpa }
+  accountBpaMap(): Record<string, BlockPublicAccess> {
+    return this.bpa
+  }
 
   /** A managed policy's document: one of an account's, or an AWS managed one. */
   managedDocument(arn: string): string | undefined {
@@ -156,7 +184,10 @@ export class Identities {
   /** Drops sessions that expired long ago (they would otherwise accumulate forever). */
   async pruneSessions(now: Date): Promise<void> {
     const old = [...this.store.sessions.values()].filter((s) => Date.parse(s.expiresAt) + EXPIRED_SESSION_RETENTION_MS < now.getTime())
-    if (old.length > 0) await this.mutate((st) => { for (const s of old) st.delete('session', s.id) })
+    if (old.length > 0)
+      await this.mutate((st) => {
+        for (const s of old) st.delete('session', s.id)
+      })
   }
 
   /** Recomputes every principal and the key index from the records. */
@@ -182,8 +213,13 @@ export class Identities {
     }
     for (const s of this.store.sessions.values()) {
       keys.set(s.id, {
-        accessKeyId: s.id, secretAccessKey: s.secret, status: 'Active', sessionToken: s.token,
-        expiresAt: new Date(s.expiresAt), principal: this.sessionPrincipal(s), tokenIssuer: s.issuer,
+        accessKeyId: s.id,
+        secretAccessKey: s.secret,
+        status: 'Active',
+        sessionToken: s.token,
+        expiresAt: new Date(s.expiresAt),
+        principal: this.sessionPrincipal(s),
+        tokenIssuer: s.issuer,
       })
     }
     this.keys = keys
@@ -209,7 +245,9 @@ export class Identities {
     const arn = sessionArn(this.partition, s.account, s.role, s.sessionName)
     // A deleted role leaves its sessions without permissions (as in IAM): no identity policies.
     const p: Principal = {
-      type: 'AssumedRole', accountId: s.account, arn,
+      type: 'AssumedRole',
+      accountId: s.account,
+      arn,
       userId: `${role?.id ?? 'AROADELETEDROLE00000'}:${s.sessionName}`,
       roleArn: role ? roleArn(this.partition, role) : `arn:${this.partition}:iam::${s.account}:role/${s.role}`,
       identityPolicies: role ? this.policiesOf(role.inline, role.attached, 'inline') : [],

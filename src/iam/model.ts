@@ -6,37 +6,80 @@
 import { randomBytes } from 'node:crypto'
 import type { BlockPublicAccess } from '../state/control-store.js'
 
-export interface AccountRec { id: string; name?: string; blockPublicAccess?: BlockPublicAccess }
-
-/** Inline policies by name → JSON text; attached managed policies by ARN. */
-interface PolicyHolder { inline: Record<string, string>; attached: string[] }
-
-export interface UserRec extends PolicyHolder {
-  account: string; name: string; path: string; id: string; createdAt: string
-  groups: string[]; boundary?: string; tags: Record<string, string>
+export interface AccountRec {
+  id: string
+  name?: string
+  blockPublicAccess?: BlockPublicAccess
 }
 
-export interface GroupRec extends PolicyHolder { account: string; name: string; path: string; id: string; createdAt: string }
+/** Inline policies by name → JSON text; attached managed policies by ARN. */
+interface PolicyHolder {
+  inline: Record<string, string>
+  attached: string[]
+}
+
+export interface UserRec extends PolicyHolder {
+  account: string
+  name: string
+  path: string
+  id: string
+  createdAt: string
+  groups: string[]
+  boundary?: string
+  tags: Record<string, string>
+}
+
+export interface GroupRec extends PolicyHolder {
+  account: string
+  name: string
+  path: string
+  id: string
+  createdAt: string
+}
 
 export interface RoleRec extends PolicyHolder {
-  account: string; name: string; path: string; id: string; createdAt: string
-  trust: string; boundary?: string; maxSessionDuration: number; tags: Record<string, string>; description?: string
+  account: string
+  name: string
+  path: string
+  id: string
+  createdAt: string
+  trust: string
+  boundary?: string
+  maxSessionDuration: number
+  tags: Record<string, string>
+  description?: string
 }
 
 export interface ManagedPolicyRec {
-  arn: string; account: string; name: string; path: string; id: string; createdAt: string
-  document: string; description?: string
+  arn: string
+  account: string
+  name: string
+  path: string
+  id: string
+  createdAt: string
+  document: string
+  description?: string
 }
 
 export interface AccessKeyRec {
-  id: string; account: string; user: string; status: 'Active' | 'Inactive'; createdAt: string
+  id: string
+  account: string
+  user: string
+  status: 'Active' | 'Inactive'
+  createdAt: string
   /** Plaintext in memory only; sealed in the store. */
   secret: string
 }
 
 export interface SessionRec {
-  id: string; account: string; role: string; sessionName: string
-  secret: string; token: string; issuedAt: string; expiresAt: string
+  id: string
+  account: string
+  role: string
+  sessionName: string
+  secret: string
+  token: string
+  issuedAt: string
+  expiresAt: string
   /** The session policies (inline and managed), merged into one document. */
   sessionPolicy?: string
   tags: Record<string, string>
@@ -84,4 +127,6 @@ export function randomSessionToken(): string {
 }
 
 /** IAM dates: ISO 8601 with seconds, `2024-01-02T03:04:05Z`. */
-export function iamDate(d: Date): string { return d.toISOString().replace(/\.\d{3}Z$/, 'Z') }
+export function iamDate(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}

@@ -3,9 +3,10 @@
  * `Action`, `Version` and parameters, lists as `Name.member.N` (`Tags.member.1.Key`), and XML
  * responses `<{Action}Response xmlns=...><{Action}Result>...</{Action}Result><ResponseMetadata>`.
  */
-import { s3Error } from '../shared/errors.js'
+
 import type { WireResult } from '../http/respond.js'
 import { el, QueryParams } from '../protocols/query.js'
+import { s3Error } from '../shared/errors.js'
 
 export { el, readForm, readQueryCall } from '../protocols/query.js'
 
@@ -16,7 +17,9 @@ export class Params extends QueryParams {
   req(name: string): string {
     const v = this.p.get(name)
     if (v === null || v === '') {
-      throw s3Error('ValidationError', { message: `1 validation error detected: Value null at '${name.charAt(0).toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null` })
+      throw s3Error('ValidationError', {
+        message: `1 validation error detected: Value null at '${name.charAt(0).toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`,
+      })
     }
     return v
   }
@@ -43,7 +46,8 @@ export class Params extends QueryParams {
   int(name: string): number | undefined {
     const v = this.p.get(name)
     if (v === null) return undefined
-    if (!/^-?\d+$/.test(v)) throw s3Error('ValidationError', { message: `1 validation error detected: Value '${v}' at '${name}' failed to satisfy constraint: Member must be a number` })
+    if (!/^-?\d+$/.test(v))
+      throw s3Error('ValidationError', { message: `1 validation error detected: Value '${v}' at '${name}' failed to satisfy constraint: Member must be a number` })
     return Number(v)
   }
 }
@@ -60,12 +64,18 @@ export function members(tag: string, items: string[]): string {
 }
 export function tagList(tags: Record<string, string>): string | undefined {
   const entries = Object.entries(tags)
-  return entries.length === 0 ? undefined : members('Tags', entries.map(([k, v]) => el('Key', k) + el('Value', v)))
+  return entries.length === 0
+    ? undefined
+    : members(
+        'Tags',
+        entries.map(([k, v]) => el('Key', k) + el('Value', v)),
+      )
 }
 
 /** The response envelope; `result` undefined for actions that return nothing but metadata. */
 export function queryResponse(ns: string, action: string, result: string | undefined, requestId: string): WireResult {
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${ns}">` +
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${ns}">` +
     (result !== undefined ? `<${action}Result>${result}</${action}Result>` : '') +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`
   return { status: 200, headers: { 'content-type': 'text/xml' }, body }

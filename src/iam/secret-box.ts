@@ -14,8 +14,8 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { StartupError } from '../shared/startup-error.js'
-import type { StateStore } from '../state/state-store.js'
 import { readLatest } from '../state/fleet.js'
+import type { StateStore } from '../state/state-store.js'
 
 const VERSION = 'v1'
 
@@ -76,7 +76,9 @@ export class SecretBox {
       mode = statSync(file).mode
       raw = readFileSync(file)
     } catch (e) {
-      throw new StartupError(`sealing key file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (make one with `mrap keygen <file>`)' : (e as Error).message}`)
+      throw new StartupError(
+        `sealing key file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (make one with `mrap keygen <file>`)' : (e as Error).message}`,
+      )
     }
     if ((mode & 0o077) !== 0) {
       throw new StartupError(`sealing key file ${file} is open to other users (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); \`chmod 600 ${file}\``)
@@ -87,7 +89,9 @@ export class SecretBox {
   }
 
   /** For tests and in-memory state only. */
-  static ephemeral(): SecretBox { return new SecretBox(randomBytes(32)) }
+  static ephemeral(): SecretBox {
+    return new SecretBox(randomBytes(32))
+  }
 
   /** `v1:<iv>:<tag>:<ciphertext>`, base64 parts; `context` (e.g. the key id) is bound as AAD. */
   seal(plaintext: string, context: string): string {
@@ -108,7 +112,8 @@ export class SecretBox {
   }
 }
 
-const CHECK_NS = 'seal', CHECK_KEY = 'check'
+const CHECK_NS = 'seal',
+  CHECK_KEY = 'check'
 
 /**
  * The sealing key a node starts with: the key file when one is given, else the data dir's. Shared
@@ -119,7 +124,9 @@ const CHECK_NS = 'seal', CHECK_KEY = 'check'
  */
 export async function sealingKeyFor(state: StateStore, opts: { dataDir: string; keyFile?: string | undefined }): Promise<SecretBox> {
   if (state.backend === 'postgres' && !opts.keyFile) {
-    throw new StartupError('shared (PostgreSQL) state needs --sealing-key-file (or MRAP_SEALING_KEY_FILE): every node must seal and open secrets with the same key; make one with `mrap keygen <file>` and give each node a copy')
+    throw new StartupError(
+      'shared (PostgreSQL) state needs --sealing-key-file (or MRAP_SEALING_KEY_FILE): every node must seal and open secrets with the same key; make one with `mrap keygen <file>` and give each node a copy',
+    )
   }
   const box = opts.keyFile ? SecretBox.fromKeyFile(opts.keyFile) : SecretBox.forDataDir(opts.dataDir)
   await checkSealingKey(state, box, opts.keyFile ?? join(opts.dataDir, 'secrets.key'))
@@ -132,7 +139,13 @@ async function checkSealingKey(state: StateStore, box: SecretBox, source: string
   if (stored === undefined) {
     const mine = box.seal(randomBytes(16).toString('hex'), context)
     // The loser of two first nodes reads the winner's value and is checked against it.
-    if (await state.write([{ op: 'expect', ns: CHECK_NS, key: CHECK_KEY, value: undefined }, { op: 'put', ns: CHECK_NS, key: CHECK_KEY, value: mine }])) return
+    if (
+      await state.write([
+        { op: 'expect', ns: CHECK_NS, key: CHECK_KEY, value: undefined },
+        { op: 'put', ns: CHECK_NS, key: CHECK_KEY, value: mine },
+      ])
+    )
+      return
     await readLatest(state)
     stored = state.get(CHECK_NS, CHECK_KEY)
     if (stored === undefined) throw new StartupError('the sealing key check value vanished while this node started; start it again')
@@ -140,6 +153,8 @@ async function checkSealingKey(state: StateStore, box: SecretBox, source: string
   try {
     box.open(stored, context)
   } catch {
-    throw new StartupError(`the sealing key (${source}) differs from the one the ${state.backend === 'postgres' ? "fleet's" : "stored"} secrets were sealed with: give this node the same key file as the other nodes`)
+    throw new StartupError(
+      `the sealing key (${source}) differs from the one the ${state.backend === 'postgres' ? "fleet's" : 'stored'} secrets were sealed with: give this node the same key file as the other nodes`,
+    )
   }
 }

@@ -15,17 +15,24 @@
  * records are keyed by `<account>/<lower-case name>`.
  */
 import type { StateOp, StateStore } from '../state/state-store.js'
-import type { SecretBox } from './secret-box.js'
 import type { AccessKeyRec, AccountRec, GroupRec, ManagedPolicyRec, RoleRec, SessionRec, UserRec } from './model.js'
+import type { SecretBox } from './secret-box.js'
 
 const SCHEMA_VERSION = 1
 const PREFIX = 'iam.'
 
-export function nameKey(account: string, name: string): string { return `${account}/${name.toLowerCase()}` }
+export function nameKey(account: string, name: string): string {
+  return `${account}/${name.toLowerCase()}`
+}
 
 interface Kinds {
-  account: AccountRec; user: UserRec; group: GroupRec; role: RoleRec
-  policy: ManagedPolicyRec; key: AccessKeyRec; session: SessionRec
+  account: AccountRec
+  user: UserRec
+  group: GroupRec
+  role: RoleRec
+  policy: ManagedPolicyRec
+  key: AccessKeyRec
+  session: SessionRec
 }
 export type Kind = keyof Kinds
 
@@ -67,12 +74,19 @@ export class IamStore {
   private staging: { ops: StateOp[]; undo: (() => void)[]; touched: Touched[]; guarded: Set<string> } | undefined
 
   /** `state` undefined: in memory only. Use `open` for a persistent store. */
-  constructor(readonly state: StateStore | undefined, private readonly box: SecretBox) {
+  constructor(
+    readonly state: StateStore | undefined,
+    private readonly box: SecretBox,
+  ) {
     if (!state) return
     // Strict at open: a node whose sealing key does not open the stored secrets must not start.
     this.load(true)
     state.onChange((c) => {
-      if (c.kind === 'reload') { this.load(); this.onRemoteChange?.(); return }
+      if (c.kind === 'reload') {
+        this.load()
+        this.onRemoteChange?.()
+        return
+      }
       if (c.kind !== 'record' || c.local || !c.ns.startsWith(PREFIX)) return
       const kind = c.ns.slice(PREFIX.length)
       if (!isKind(kind)) return
@@ -110,7 +124,10 @@ export class IamStore {
   private follow(kind: Kind, key: string, strict = false): void {
     const m = this.map(kind)
     const raw = this.state?.get(`${PREFIX}${kind}`, key)
-    if (raw === undefined) { m.delete(key); return }
+    if (raw === undefined) {
+      m.delete(key)
+      return
+    }
     try {
       m.set(key, this.unseal(kind, key, JSON.parse(raw) as Kinds[typeof kind]))
     } catch (e) {
@@ -120,7 +137,9 @@ export class IamStore {
     }
   }
 
-  get<K extends Kind>(kind: K, key: string): Kinds[K] | undefined { return this.map(kind).get(key) }
+  get<K extends Kind>(kind: K, key: string): Kinds[K] | undefined {
+    return this.map(kind).get(key)
+  }
 
   /** Only inside `stage` (or on an in-memory store). */
   put<K extends Kind>(kind: K, rec: Kinds[K]): void {
@@ -153,7 +172,15 @@ export class IamStore {
     const m = this.map(kind) as Map<string, unknown>
     const had = m.has(key)
     const before = m.get(key)
-    st.undo.push(had ? () => { m.set(key, before) } : () => { m.delete(key) })
+    st.undo.push(
+      had
+        ? () => {
+            m.set(key, before)
+          }
+        : () => {
+            m.delete(key)
+          },
+    )
     st.touched.push({ kind, key, rec })
   }
 
@@ -174,7 +201,8 @@ export class IamStore {
       for (let i = st.undo.length - 1; i >= 0; i--) st.undo[i]!()
     }
     return {
-      result, ops: st.ops,
+      result,
+      ops: st.ops,
       commit: () => {
         for (const t of st.touched) {
           if (this.state) this.follow(t.kind, t.key)

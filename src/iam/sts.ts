@@ -13,13 +13,14 @@
  * evaluated together are their union, which is how AWS combines session policies).
  * https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
  */
+
+import { requestFacts } from '../authz/request-facts.js'
 import { authorize, buildS3Context, type Decision } from '../policy/index.js'
 import { authzPrincipal } from '../s3/authorize.js'
 import { s3Error } from '../shared/errors.js'
-import { accessDenied, decide, tagContext, type ApiCall } from './api-auth.js'
-import { requestFacts } from '../authz/request-facts.js'
+import { type ApiCall, accessDenied, decide, tagContext } from './api-auth.js'
 import { checkPolicyDocument, type Op } from './iam-common.js'
-import { iamDate, randomId, randomSecret, randomSessionToken, sessionArn, type RoleRec, type SessionRec } from './model.js'
+import { iamDate, type RoleRec, randomId, randomSecret, randomSessionToken, type SessionRec, sessionArn } from './model.js'
 import { el, node } from './query.js'
 import { nameKey } from './store.js'
 
@@ -57,7 +58,9 @@ function trustDecision(call: ApiCall, role: RoleRec, arn: string, action: string
 }
 
 function checkAssume(call: ApiCall, role: RoleRec | undefined, arn: string, action: string, context: Record<string, string[]>): void {
-  const deny = (): never => { throw accessDenied(call.principal, action, arn, '') }
+  const deny = (): never => {
+    throw accessDenied(call.principal, action, arn, '')
+  }
   if (!role) deny()
   const trust = trustDecision(call, role!, arn, action, context)
   const identity = decide(call, call.principal, action, arn, { context })
@@ -129,10 +132,16 @@ export const stsOps: Record<string, Op> = {
 
     const host = (call.ctx.req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
     const session: SessionRec = {
-      id: randomId('ASIA', 16), account: r.account, role: r.name, sessionName,
-      secret: randomSecret(), token: randomSessionToken(),
-      issuedAt: iamDate(call.now), expiresAt: iamDate(new Date(call.now.getTime() + duration * 1000)),
-      tags, callerArn: call.principal.arn,
+      id: randomId('ASIA', 16),
+      account: r.account,
+      role: r.name,
+      sessionName,
+      secret: randomSecret(),
+      token: randomSessionToken(),
+      issuedAt: iamDate(call.now),
+      expiresAt: iamDate(new Date(call.now.getTime() + duration * 1000)),
+      tags,
+      callerArn: call.principal.arn,
       issuer: host === `sts.${call.s.world.dnsSuffix}` ? 'global' : (call.auth.region ?? 'us-east-1'),
     }
     if (policy !== undefined) session.sessionPolicy = policy
@@ -140,11 +149,15 @@ export const stsOps: Record<string, Op> = {
     await call.s.identities.mutate((st) => st.put('session', session))
     call.ctx.info.accessKeyId = session.id
     const partition = call.s.identities.partition
-    const packed = policy !== undefined || Object.keys(tags).length > 0
-      ? Math.min(100, Math.ceil(((policy?.length ?? 0) + JSON.stringify(tags).length) * 100 / MAX_SESSION_POLICY_CHARS / 2))
-      : undefined
-    return node('Credentials', el('AccessKeyId', session.id), el('SecretAccessKey', session.secret), el('SessionToken', session.token), el('Expiration', session.expiresAt)) +
+    const packed =
+      policy !== undefined || Object.keys(tags).length > 0
+        ? Math.min(100, Math.ceil((((policy?.length ?? 0) + JSON.stringify(tags).length) * 100) / MAX_SESSION_POLICY_CHARS / 2))
+        : undefined
+    return (
+      node('Credentials', el('AccessKeyId', session.id), el('SecretAccessKey', session.secret), el('SessionToken', session.token), el('Expiration', session.expiresAt)) +
       node('AssumedRoleUser', el('AssumedRoleId', `${r.id}:${sessionName}`), el('Arn', sessionArn(partition, r.account, r.name, sessionName))) +
-      el('PackedPolicySize', packed) + el('SourceIdentity', sourceIdentity)
+      el('PackedPolicySize', packed) +
+      el('SourceIdentity', sourceIdentity)
+    )
   },
 }

@@ -23,11 +23,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Core } from '../core/core.js'
+import { dueAt, type LifecycleConfig, lifecycleOf, matches } from '../s3/lifecycle.js'
+import { protection, serialized } from '../s3/ops/object-lock.js'
 import { S3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { ObjectStore, ObjectVersion } from '../storage/types.js'
-import { dueAt, lifecycleOf, matches, type LifecycleConfig } from '../s3/lifecycle.js'
-import { protection, serialized } from '../s3/ops/object-lock.js'
 
 export const LEASE_NS = 'lifecycle.lease'
 export const PROGRESS_NS = 'lifecycle.progress'
@@ -43,8 +43,17 @@ export interface LifecycleOptions {
 
 export const DEFAULT_LIFECYCLE_OPTIONS: Omit<LifecycleOptions, 'owner'> = { intervalMs: 10 * 60_000, leaseMs: 10 * 60_000 }
 
-interface Progress { day: string; done: boolean; keyMarker?: string; uploadsDone?: boolean }
-interface Lease { owner: string; token: string; until: number }
+interface Progress {
+  day: string
+  done: boolean
+  keyMarker?: string
+  uploadsDone?: boolean
+}
+interface Lease {
+  owner: string
+  token: string
+  until: number
+}
 
 export interface PassReport {
   bucket: string
@@ -67,12 +76,17 @@ export class LifecycleWorker {
   private running: Promise<PassReport[]> | undefined
   private readonly o: LifecycleOptions
 
-  constructor(private readonly core: Core, opts: Partial<LifecycleOptions> = {}) {
+  constructor(
+    private readonly core: Core,
+    opts: Partial<LifecycleOptions> = {},
+  ) {
     this.o = { ...DEFAULT_LIFECYCLE_OPTIONS, owner: randomUUID(), ...opts }
   }
 
   start(): void {
-    this.timer = setInterval(() => { void this.run(false).catch((e: unknown) => this.core.log.warn({ err: e }, 'lifecycle pass failed')) }, this.o.intervalMs)
+    this.timer = setInterval(() => {
+      void this.run(false).catch((e: unknown) => this.core.log.warn({ err: e }, 'lifecycle pass failed'))
+    }, this.o.intervalMs)
     this.timer.unref()
   }
 
@@ -82,7 +96,9 @@ export class LifecycleWorker {
   }
 
   /** Runs a pass over every bucket with rules now, whether or not today's pass already ran. */
-  runNow(): Promise<PassReport[]> { return this.run(true) }
+  runNow(): Promise<PassReport[]> {
+    return this.run(true)
+  }
 
   private run(force: boolean): Promise<PassReport[]> {
     // One pass at a time on this node: a timer tick during a triggered run waits for it.
@@ -98,7 +114,9 @@ export class LifecycleWorker {
       const cfg = lifecycleOf(b.configs)
       if (!cfg?.rules.some((r) => r.enabled)) continue
       // One bucket's failure must not starve the others: it is reported and retried next pass.
-      try { out.push(await this.passBucket(b, cfg, force)) } catch (e) {
+      try {
+        out.push(await this.passBucket(b, cfg, force))
+      } catch (e) {
         this.core.log.warn({ bucket: b.name, err: e }, 'lifecycle pass of a bucket failed')
         out.push({ ...emptyReport(b.name), error: e instanceof Error ? e.message : String(e) })
       }
@@ -114,7 +132,7 @@ export class LifecycleWorker {
     const now = this.core.clock()
     const today = dayOf(now)
     const raw = this.core.state.get(PROGRESS_NS, b.name)
-    let progress: Progress | undefined = raw ? JSON.parse(raw) as Progress : undefined
+    let progress: Progress | undefined = raw ? (JSON.parse(raw) as Progress) : undefined
     // S3 runs lifecycle once a day; a finished pass of today is not redone unless asked.
     if (!force && progress?.day === today && progress.done) return { ...report, skipped: 'not-due' }
     const lease = await this.acquire(b.name, now.getTime())
@@ -143,12 +161,20 @@ export class LifecycleWorker {
       if (l.owner !== this.o.owner && l.until > nowMs) return undefined
     }
     const mine = JSON.stringify({ owner: this.o.owner, token: randomUUID(), until: nowMs + this.o.leaseMs } satisfies Lease)
-    const ok = await this.core.state.write([{ op: 'expect', ns: LEASE_NS, key: bucket, value: cur }, { op: 'put', ns: LEASE_NS, key: bucket, value: mine }])
+    const ok = await this.core.state.write([
+      { op: 'expect', ns: LEASE_NS, key: bucket, value: cur },
+      { op: 'put', ns: LEASE_NS, key: bucket, value: mine },
+    ])
     return ok ? mine : undefined
   }
 
   private async release(bucket: string, mine: string): Promise<void> {
-    await this.core.state.write([{ op: 'expect', ns: LEASE_NS, key: bucket, value: mine }, { op: 'delete', ns: LEASE_NS, key: bucket }]).catch(() => false)
+    await this.core.state
+      .write([
+        { op: 'expect', ns: LEASE_NS, key: bucket, value: mine },
+        { op: 'delete', ns: LEASE_NS, key: bucket },
+      ])
+      .catch(() => false)
   }
 
   private async versions(b: BucketRecord, cfg: LifecycleConfig, store: ObjectStore, p: Progress, r: PassReport, now: Date): Promise<void> {
@@ -156,7 +182,11 @@ export class LifecycleWorker {
     let versionIdMarker: string | undefined
     let pending: ObjectVersion[] = []
     for (;;) {
-      const page = await store.listVersions(b.name, { maxKeys: PAGE, ...(keyMarker !== undefined ? { keyMarker } : {}), ...(versionIdMarker !== undefined ? { versionIdMarker } : {}) })
+      const page = await store.listVersions(b.name, {
+        maxKeys: PAGE,
+        ...(keyMarker !== undefined ? { keyMarker } : {}),
+        ...(versionIdMarker !== undefined ? { versionIdMarker } : {}),
+      })
       let lastDone: string | undefined
       for (const v of page.versions) {
         if (pending.length > 0 && pending[0]!.key !== v.key) {
@@ -213,8 +243,13 @@ export class LifecycleWorker {
       const v = versions[i]!
       const since = versions[i - 1]!.lastModified
       const tagged = await withTags(v)
-      const rule = rules.find((x) => x.noncurrentExpiration && matches(x.filter, key, tagged.tags, v.isDeleteMarker ? undefined : v.size) &&
-        dueAt(since, x.noncurrentExpiration.noncurrentDays ?? 0).getTime() <= nowMs && newerNoncurrent >= (x.noncurrentExpiration.newerNoncurrentVersions ?? 0))
+      const rule = rules.find(
+        (x) =>
+          x.noncurrentExpiration &&
+          matches(x.filter, key, tagged.tags, v.isDeleteMarker ? undefined : v.size) &&
+          dueAt(since, x.noncurrentExpiration.noncurrentDays ?? 0).getTime() <= nowMs &&
+          newerNoncurrent >= (x.noncurrentExpiration.newerNoncurrentVersions ?? 0),
+      )
       newerNoncurrent++
       if (!rule) continue
       if (await this.deleteVersion(b, store, v, r, nowMs)) {
@@ -247,12 +282,18 @@ export class LifecycleWorker {
 
   private async deleteUnprotected(b: BucketRecord, store: ObjectStore, v: ObjectVersion, r: PassReport, nowMs: number): Promise<boolean> {
     let fresh: ObjectVersion
-    try { fresh = (await store.getObject(b.name, v.key, v.versionId)).version } catch (e) {
-      if (e instanceof S3Error && e.code === 'MethodNotAllowed') fresh = v // a delete marker, never protected
+    try {
+      fresh = (await store.getObject(b.name, v.key, v.versionId)).version
+    } catch (e) {
+      if (e instanceof S3Error && e.code === 'MethodNotAllowed')
+        fresh = v // a delete marker, never protected
       else if (e instanceof S3Error && (e.code === 'NoSuchVersion' || e.code === 'NoSuchKey')) return false
       else throw e
     }
-    if (protection(fresh, nowMs) !== undefined) { r.protectedSkipped++; return false }
+    if (protection(fresh, nowMs) !== undefined) {
+      r.protectedSkipped++
+      return false
+    }
     const res = await store.deleteObject(b.name, v.key, { versionId: v.versionId, versioning: b.versioning })
     await this.core.replication.deleted(b, v.key, res, v.versionId)
     return true
@@ -264,11 +305,18 @@ export class LifecycleWorker {
     let keyMarker: string | undefined
     let uploadIdMarker: string | undefined
     for (;;) {
-      const page = await store.listUploads(b.name, { maxUploads: PAGE, ...(keyMarker !== undefined ? { keyMarker } : {}), ...(uploadIdMarker !== undefined ? { uploadIdMarker } : {}) })
+      const page = await store.listUploads(b.name, {
+        maxUploads: PAGE,
+        ...(keyMarker !== undefined ? { keyMarker } : {}),
+        ...(uploadIdMarker !== undefined ? { uploadIdMarker } : {}),
+      })
       for (const u of page.uploads) {
         const due = rules.some((x) => u.key.startsWith(x.filter.prefix) && dueAt(u.initiated, x.abortIncompleteDays!).getTime() <= now.getTime())
         if (!due) continue
-        try { await store.abortUpload(b.name, u.uploadId); r.abortedUploads++ } catch (e) {
+        try {
+          await store.abortUpload(b.name, u.uploadId)
+          r.abortedUploads++
+        } catch (e) {
           if (!(e instanceof S3Error && e.code === 'NoSuchUpload')) throw e
         }
       }

@@ -3,12 +3,17 @@
  * share: statement paths for line numbers, and request evaluation through `mrap explain`'s own
  * evaluator (so lint's route findings are the decisions the server would make).
  */
-import type { AuthzModel, ModelBucket, ModelMrap, ModelPolicy, WorldPath } from '../explain/model.js'
-import { explainRequest, type ExplainResult, type RouteResult } from '../explain/evaluate.js'
+
 import type { Column } from '../explain/cells.js'
+import { type ExplainResult, explainRequest, type RouteResult } from '../explain/evaluate.js'
+import type { AuthzModel, ModelBucket, ModelMrap, ModelPolicy, WorldPath } from '../explain/model.js'
 import type { LintContext, RawFinding } from './types.js'
 
-export interface PolicyAt { policy: ModelPolicy; bucket?: string; mrap?: ModelMrap }
+export interface PolicyAt {
+  policy: ModelPolicy
+  bucket?: string
+  mrap?: ModelMrap
+}
 
 export function allPolicies(model: AuthzModel): PolicyAt[] {
   const out: PolicyAt[] = model.identityPolicies.map((policy) => ({ policy }))
@@ -22,7 +27,10 @@ export function statementPath(p: ModelPolicy, index: number): WorldPath | undefi
   return p.path ? [...p.path, 'Statement', index] : undefined
 }
 
-export interface Network { label: string; vpc?: string }
+export interface Network {
+  label: string
+  vpc?: string
+}
 
 /** The internet, and each VPC of the model. */
 export function networks(model: AuthzModel): Network[] {
@@ -34,7 +42,12 @@ export function evaluate(ctx: LintContext, as: string, action: string, mrap: Mod
 }
 
 /** The policy behind a denied route: the first blocking layer's. */
-export function blamedPolicy(ctx: LintContext, r: ExplainResult, route: RouteResult, mrap: ModelMrap): { policy: RawFinding['policy']; path?: WorldPath | undefined; column: Column } {
+export function blamedPolicy(
+  ctx: LintContext,
+  r: ExplainResult,
+  route: RouteResult,
+  mrap: ModelMrap,
+): { policy: RawFinding['policy']; path?: WorldPath | undefined; column: Column } {
   const order: Column[] = ['endpoint', 'bpa', 'mrap', 'bucket', 'identity']
   const col = order.find((c) => route.cells[c].blocking) ?? 'bucket'
   const bucket: ModelBucket | undefined = ctx.model.buckets.find((b) => b.name === route.bucket)
@@ -45,12 +58,21 @@ export function blamedPolicy(ctx: LintContext, r: ExplainResult, route: RouteRes
       break
     }
     case 'mrap':
-      return { policy: { kind: 'mrap', owner: `MRAP ${mrap.name}`, name: mrap.policy?.name ?? `policy of ${mrap.alias} (none)` }, path: mrap.policy?.path ?? mrap.path, column: col }
+      return {
+        policy: { kind: 'mrap', owner: `MRAP ${mrap.name}`, name: mrap.policy?.name ?? `policy of ${mrap.alias} (none)` },
+        path: mrap.policy?.path ?? mrap.path,
+        column: col,
+      }
     case 'identity':
       return { policy: { kind: 'identity', owner: `principal ${r.request.principal.ref}`, name: 'identity policies' }, column: col }
     case 'bpa':
       return { policy: { kind: 'world', owner: `MRAP ${mrap.name}`, name: 'Block Public Access' }, path: mrap.path, column: col }
-    default: break
+    default:
+      break
   }
-  return { policy: { kind: 'bucket', owner: `bucket ${route.bucket}`, name: bucket?.policy?.name ?? `bucket policy of ${route.bucket} (none)` }, path: bucket?.policy?.path ?? bucket?.path, column: 'bucket' }
+  return {
+    policy: { kind: 'bucket', owner: `bucket ${route.bucket}`, name: bucket?.policy?.name ?? `bucket policy of ${route.bucket} (none)` },
+    path: bucket?.policy?.path ?? bucket?.path,
+    column: 'bucket',
+  }
 }

@@ -25,24 +25,41 @@ export const readRules: RuleFamily = {
           for (const route of list.routes) {
             if (!readable.includes(route.bucket) || route.effect === 'Allow') continue
             const blame = blamedPolicy(ctx, list, route, m)
-            grouped(groups, `403|${m.alias}|${blame.policy.owner}|${blame.policy.name}`, () => ({
-              severity: 'warning', rule: 'missing-key-403', policy: blame.policy, path: blame.path,
-              message: `through MRAP ${m.name}, a GetObject for a key that does not exist answers 403 AccessDenied, not 404 NoSuchKey, because s3:ListBucket is not allowed (blocked by the ${blame.column} layer); ListObjectsV2 through the MRAP is denied as well. Affected`,
-              fix: blame.column === 'endpoint'
-                ? `allow s3:ListBucket on the MRAP ARN and on each bucket ARN (without /*) in the endpoint policy`
-                : `allow s3:ListBucket on the MRAP ARN and on each bucket ARN (without /*) for these callers`,
-            }), `${p.ref} from ${net.label} (${route.bucket})`)
+            grouped(
+              groups,
+              `403|${m.alias}|${blame.policy.owner}|${blame.policy.name}`,
+              () => ({
+                severity: 'warning',
+                rule: 'missing-key-403',
+                policy: blame.policy,
+                path: blame.path,
+                message: `through MRAP ${m.name}, a GetObject for a key that does not exist answers 403 AccessDenied, not 404 NoSuchKey, because s3:ListBucket is not allowed (blocked by the ${blame.column} layer); ListObjectsV2 through the MRAP is denied as well. Affected`,
+                fix:
+                  blame.column === 'endpoint'
+                    ? `allow s3:ListBucket on the MRAP ARN and on each bucket ARN (without /*) in the endpoint policy`
+                    : `allow s3:ListBucket on the MRAP ARN and on each bucket ARN (without /*) for these callers`,
+              }),
+              `${p.ref} from ${net.label} (${route.bucket})`,
+            )
           }
           const ver = evaluate(ctx, p.ref, 's3:GetObjectVersion', m, net)
           for (const route of ver.routes) {
             if (!readable.includes(route.bucket) || route.effect === 'Allow') continue
             const bucket = ctx.model.buckets.find((b) => b.name === route.bucket)
             const blame = blamedPolicy(ctx, ver, route, m)
-            grouped(groups, `ver|${m.alias}|${blame.policy.owner}|${blame.policy.name}`, () => ({
-              severity: 'warning', rule: 'versioned-read-denied', policy: blame.policy, path: blame.path,
-              message: `through MRAP ${m.name}, GetObject is allowed but GetObject/HeadObject with a versionId is denied (s3:GetObjectVersion is not allowed; blocked by the ${blame.column} layer)${bucket?.versioning === 'Enabled' ? '; the buckets are versioned, and the MRAP routing guide recommends versioned reads' : ''}. Affected`,
-              fix: 'allow s3:GetObjectVersion wherever s3:GetObject is allowed (endpoint, MRAP, bucket and identity policies)',
-            }), `${p.ref} from ${net.label} (${route.bucket})`)
+            grouped(
+              groups,
+              `ver|${m.alias}|${blame.policy.owner}|${blame.policy.name}`,
+              () => ({
+                severity: 'warning',
+                rule: 'versioned-read-denied',
+                policy: blame.policy,
+                path: blame.path,
+                message: `through MRAP ${m.name}, GetObject is allowed but GetObject/HeadObject with a versionId is denied (s3:GetObjectVersion is not allowed; blocked by the ${blame.column} layer)${bucket?.versioning === 'Enabled' ? '; the buckets are versioned, and the MRAP routing guide recommends versioned reads' : ''}. Affected`,
+                fix: 'allow s3:GetObjectVersion wherever s3:GetObject is allowed (endpoint, MRAP, bucket and identity policies)',
+              }),
+              `${p.ref} from ${net.label} (${route.bucket})`,
+            )
           }
         }
       }

@@ -36,25 +36,30 @@ export function renderSarif(findings: readonly Finding[], source: string, rules:
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
-    runs: [{
-      tool: {
-        driver: {
-          name: 'mrap lint', informationUri: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointsPrivateLink.html',
-          rules: rules.map((r) => ({ id: r.id, shortDescription: { text: r.summary }, defaultConfiguration: { level: LEVEL[r.severity] } })),
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'mrap lint',
+            informationUri: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointsPrivateLink.html',
+            rules: rules.map((r) => ({ id: r.id, shortDescription: { text: r.summary }, defaultConfiguration: { level: LEVEL[r.severity] } })),
+          },
         },
+        results: findings.map((f) => ({
+          ruleId: f.rule,
+          ruleIndex: rules.findIndex((r) => r.id === f.rule),
+          level: LEVEL[f.severity],
+          message: { text: `${where(f)}: ${f.message}. Fix: ${f.fix}` },
+          locations: [
+            {
+              ...(f.file ? { physicalLocation: { artifactLocation: { uri: f.file }, ...(f.line !== undefined ? { region: { startLine: f.line } } : {}) } } : {}),
+              logicalLocations: [{ fullyQualifiedName: `${f.policy.owner}/${f.policy.name}${f.statement !== undefined ? `/${f.statement}` : ''}`, kind: 'resource' }],
+            },
+          ],
+          properties: { policy: f.policy, ...(f.statement !== undefined ? { statement: f.statement } : {}), fix: f.fix, source },
+        })),
       },
-      results: findings.map((f) => ({
-        ruleId: f.rule,
-        ruleIndex: rules.findIndex((r) => r.id === f.rule),
-        level: LEVEL[f.severity],
-        message: { text: `${where(f)}: ${f.message}. Fix: ${f.fix}` },
-        locations: [{
-          ...(f.file ? { physicalLocation: { artifactLocation: { uri: f.file }, ...(f.line !== undefined ? { region: { startLine: f.line } } : {}) } } : {}),
-          logicalLocations: [{ fullyQualifiedName: `${f.policy.owner}/${f.policy.name}${f.statement !== undefined ? `/${f.statement}` : ''}`, kind: 'resource' }],
-        }],
-        properties: { policy: f.policy, ...(f.statement !== undefined ? { statement: f.statement } : {}), fix: f.fix, source },
-      })),
-    }],
+    ],
   }
   return JSON.stringify(sarif, null, 2) + '\n'
 }

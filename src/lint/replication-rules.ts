@@ -23,7 +23,10 @@ export const replicationRules: RuleFamily = {
       }
       if (missing.length === 0) continue
       out.push({
-        severity: 'warning' as const, rule: 'replication-missing', policy: { kind: 'world' as const, owner: `MRAP ${m.name}`, name: 'buckets' }, path: m.path ? [...m.path, 'buckets'] : undefined,
+        severity: 'warning' as const,
+        rule: 'replication-missing',
+        policy: { kind: 'world' as const, owner: `MRAP ${m.name}`, name: 'buckets' },
+        path: m.path ? [...m.path, 'buckets'] : undefined,
         message: `MRAP ${m.name} does not replicate, and its buckets have no replication rules for ${missing.join(', ')}: an object written through one route is not readable through the others after a route change or failover`,
         fix: 'add two-way replication between the buckets (PutBucketReplication on each, with replica modification sync), or accept per-region data',
       })

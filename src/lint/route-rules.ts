@@ -5,25 +5,32 @@
  * (the seed page: the endpoint policy "must allow access both to the Multi-Region Access Point and
  * to each underlying bucket"). Decisions come from `mrap explain`'s evaluator.
  */
-import { authorize, buildS3Context, parsePolicy } from '../policy/index.js'
+
 import { mrapArnOf, S3_GLOBAL_SERVICE } from '../explain/model.js'
+import { authorize, buildS3Context, parsePolicy } from '../policy/index.js'
 import { blamedPolicy, evaluate, networks } from './policies.js'
 import type { LintContext, RawFinding, RuleFamily } from './types.js'
 
 /** The actions lint asks about for every principal: the seed's read, and the common neighbours. */
 export const ROUTE_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket']
 
-interface Group { finding: RawFinding; items: string[] }
+interface Group {
+  finding: RawFinding
+  items: string[]
+}
 
 export function grouped(groups: Map<string, Group>, key: string, make: () => RawFinding, item: string): void {
   let g = groups.get(key)
-  if (!g) { g = { finding: make(), items: [] }; groups.set(key, g) }
+  if (!g) {
+    g = { finding: make(), items: [] }
+    groups.set(key, g)
+  }
   if (!g.items.includes(item)) g.items.push(item)
 }
 
 export const routeRules: RuleFamily = {
   rules: [
-    { id: 'route-inconsistent', severity: 'error', summary: 'A caller and action are allowed through some of an MRAP\'s routes and denied through others.' },
+    { id: 'route-inconsistent', severity: 'error', summary: "A caller and action are allowed through some of an MRAP's routes and denied through others." },
     { id: 'endpoint-missing-bucket', severity: 'error', summary: 'An endpoint policy allows an action on the MRAP but not on all of its buckets.' },
   ],
   run(ctx) {
@@ -44,13 +51,24 @@ function inconsistent(ctx: LintContext): RawFinding[] {
           if (allowed.length === 0 || denied.length === 0) continue
           for (const d of denied) {
             const blame = blamedPolicy(ctx, r, d, m)
-            grouped(groups, `${m.alias}|${action}|${blame.policy.owner}|${d.bucket}`, () => ({
-              severity: 'error', rule: 'route-inconsistent', policy: blame.policy, path: blame.path,
-              message: `${action} through MRAP ${m.name} is allowed when routed to ${allowed.map((x) => x.bucket).join(', ')} and denied (403) when routed to ${d.bucket} (${d.region}); the answer depends on proximity and failover. ${d.why}. Affected`,
-              fix: blame.column === 'bucket'
-                ? `give bucket ${d.bucket} the same grant its sibling buckets have (for object actions: arn:aws:s3:::${d.bucket}/*), or delegate every bucket to the MRAP with s3:DataAccessPointArn`
-                : blame.column === 'endpoint' ? `allow ${action} on arn:aws:s3:::${d.bucket} (and /*) in the endpoint policy` : 'make every route\'s policies grant the same access',
-            }), `${p.ref} from ${net.label}`)
+            grouped(
+              groups,
+              `${m.alias}|${action}|${blame.policy.owner}|${d.bucket}`,
+              () => ({
+                severity: 'error',
+                rule: 'route-inconsistent',
+                policy: blame.policy,
+                path: blame.path,
+                message: `${action} through MRAP ${m.name} is allowed when routed to ${allowed.map((x) => x.bucket).join(', ')} and denied (403) when routed to ${d.bucket} (${d.region}); the answer depends on proximity and failover. ${d.why}. Affected`,
+                fix:
+                  blame.column === 'bucket'
+                    ? `give bucket ${d.bucket} the same grant its sibling buckets have (for object actions: arn:aws:s3:::${d.bucket}/*), or delegate every bucket to the MRAP with s3:DataAccessPointArn`
+                    : blame.column === 'endpoint'
+                      ? `allow ${action} on arn:aws:s3:::${d.bucket} (and /*) in the endpoint policy`
+                      : "make every route's policies grant the same access",
+              }),
+              `${p.ref} from ${net.label}`,
+            )
           }
         }
       }
@@ -73,15 +91,30 @@ function endpointCoverage(ctx: LintContext): RawFinding[] {
           const object = action !== 's3:ListBucket'
           const arn = mrapArnOf(m, model.partition)
           const who = { type: 'Account' as const, arn: `arn:${model.partition}:iam::${m.owner}:root`, accountId: m.owner }
-          const context = buildS3Context({ principal: who, timeMs: ctx.timeMs, secureTransport: true, vpc: { endpointId: e.id, vpcId: v.id, sourceIp: '10.0.0.10' }, dataAccessPoint: { arn, account: m.owner } })
+          const context = buildS3Context({
+            principal: who,
+            timeMs: ctx.timeMs,
+            secureTransport: true,
+            vpc: { endpointId: e.id, vpcId: v.id, sourceIp: '10.0.0.10' },
+            dataAccessPoint: { arn, account: m.owner },
+          })
           let mrapAllows = false
           const bad: string[] = []
           for (const r of m.routes) {
             // Only the endpoint layer matters here; the account root passes the identity side.
-            const d = authorize({
-              principal: who, action, context,
-              resources: { mrap: { arn: object ? `${arn}/object/k` : arn, ownerAccount: m.owner }, bucket: { arn: object ? `arn:${model.partition}:s3:::${r.bucket}/k` : `arn:${model.partition}:s3:::${r.bucket}`, ownerAccount: r.bucketAccountId } },
-            }, { identity: [], endpoint: { id: e.id, policy: parsed.policy } }, { explain: true })
+            const d = authorize(
+              {
+                principal: who,
+                action,
+                context,
+                resources: {
+                  mrap: { arn: object ? `${arn}/object/k` : arn, ownerAccount: m.owner },
+                  bucket: { arn: object ? `arn:${model.partition}:s3:::${r.bucket}/k` : `arn:${model.partition}:s3:::${r.bucket}`, ownerAccount: r.bucketAccountId },
+                },
+              },
+              { identity: [], endpoint: { id: e.id, policy: parsed.policy } },
+              { explain: true },
+            )
             const layer = (c: 'mrap' | 'bucket') => d.explain?.find((x) => x.context === c)?.layers.find((l) => l.layer === 'endpoint')?.result
             if (layer('mrap') === 'Allow') mrapAllows = true
             if (layer('bucket') !== 'Allow') bad.push(r.bucket)
@@ -90,7 +123,10 @@ function endpointCoverage(ctx: LintContext): RawFinding[] {
         }
         if (missing.length === 0) continue
         out.push({
-          severity: 'error', rule: 'endpoint-missing-bucket', policy: { kind: 'endpoint', owner: e.policy.owner, name: e.policy.name }, path: e.policy.path,
+          severity: 'error',
+          rule: 'endpoint-missing-bucket',
+          policy: { kind: 'endpoint', owner: e.policy.owner, name: e.policy.name },
+          path: e.policy.path,
           message: `allows MRAP ${m.name} but not its buckets: ${missing.join('; ')}; requests through ${e.id} routed there are denied for everyone`,
           fix: `an endpoint policy must allow both the MRAP and every bucket behind it: add ${m.routes.map((r) => `arn:${model.partition}:s3:::${r.bucket}/*`).join(', ')} (and the bucket ARNs for s3:ListBucket)`,
         })

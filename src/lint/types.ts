@@ -4,8 +4,9 @@
  * wrong, and a suggested fix. Severity `error` means AWS would refuse the policy, or some request
  * will be denied that the world clearly meant to allow; `mrap lint` exits non-zero on one.
  */
-import type { Catalog, PolicyKind } from '../policy/index.js'
+
 import type { AuthzModel, WorldPath } from '../explain/model.js'
+import type { Catalog, PolicyKind } from '../policy/index.js'
 import type { World } from '../world/schema.js'
 
 export type Severity = 'error' | 'warning' | 'info'
@@ -23,9 +24,15 @@ export interface Finding {
 }
 
 /** A finding before its line is looked up: `path` is where in the world it points. */
-export interface RawFinding extends Omit<Finding, 'file' | 'line'> { path?: WorldPath | undefined }
+export interface RawFinding extends Omit<Finding, 'file' | 'line'> {
+  path?: WorldPath | undefined
+}
 
-export interface RuleMeta { id: string; severity: Severity; summary: string }
+export interface RuleMeta {
+  id: string
+  severity: Severity
+  summary: string
+}
 
 export interface LintContext {
   model: AuthzModel

@@ -15,7 +15,14 @@ export const worldRules: RuleFamily = {
     const out: RawFinding[] = []
     for (const issue of checkWorld(ctx.world)) {
       if (POLICY_FIELDS.has(String(issue.path[issue.path.length - 1]))) continue
-      out.push({ severity: 'error', rule: 'world-reference', policy: { kind: 'world', owner: issue.path.join('.'), name: 'world' }, path: issue.path, message: issue.message, fix: 'declare what is referenced, or correct the name' })
+      out.push({
+        severity: 'error',
+        rule: 'world-reference',
+        policy: { kind: 'world', owner: issue.path.join('.'), name: 'world' },
+        path: issue.path,
+        message: issue.message,
+        fix: 'declare what is referenced, or correct the name',
+      })
     }
     return out
   },

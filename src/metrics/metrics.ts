@@ -3,13 +3,19 @@
  * service, operation and status with their latency; region health; MRAPs; replication backlog,
  * completions, failures and lag per rule (S3's replication metrics, from the replication snapshot).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /** One replication rule's figures, as the replication snapshot gives them. */
 export interface RuleFigures {
-  sourceBucket: string; ruleId: string; destinationBucket: string
-  backlogOperations: number; backlogBytes: number; oldestPendingMs: number
-  completedOperations: number; failedOperations: number; lagMs: { p99: number }
+  sourceBucket: string
+  ruleId: string
+  destinationBucket: string
+  backlogOperations: number
+  backlogBytes: number
+  oldestPendingMs: number
+  completedOperations: number
+  failedOperations: number
+  lagMs: { p99: number }
 }
 
 /** What the gauges read at scrape time: a narrow view, so metrics depend on no feature. */
@@ -28,12 +34,17 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'mrap_process_' })
     this.requests = new Counter({
-      name: 'mrap_requests_total', help: 'Requests answered, by service, operation and HTTP status.',
-      labelNames: ['service', 'operation', 'status'], registers: [this.registry],
+      name: 'mrap_requests_total',
+      help: 'Requests answered, by service, operation and HTTP status.',
+      labelNames: ['service', 'operation', 'status'],
+      registers: [this.registry],
     })
     this.duration = new Histogram({
-      name: 'mrap_request_duration_seconds', help: 'Time from request to response end, by service.',
-      labelNames: ['service'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [this.registry],
+      name: 'mrap_request_duration_seconds',
+      help: 'Time from request to response end, by service.',
+      labelNames: ['service'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [this.registry],
     })
   }
 
@@ -54,16 +65,28 @@ export class Metrics {
   watch(s: MetricSources): void {
     const r = this.registry
     new Gauge({
-      name: 'mrap_region_up', help: 'Whether a region\'s storage serves (MRAP routing skips regions that are down).', labelNames: ['region'], registers: [r],
-      collect() { for (const region of s.regions()) this.set({ region }, s.isUp(region) ? 1 : 0) },
+      name: 'mrap_region_up',
+      help: "Whether a region's storage serves (MRAP routing skips regions that are down).",
+      labelNames: ['region'],
+      registers: [r],
+      collect() {
+        for (const region of s.regions()) this.set({ region }, s.isUp(region) ? 1 : 0)
+      },
     })
     new Gauge({
-      name: 'mrap_multi_region_access_points', help: 'Multi-Region Access Points held.', registers: [r],
-      collect() { this.set(s.mrapCount()) },
+      name: 'mrap_multi_region_access_points',
+      help: 'Multi-Region Access Points held.',
+      registers: [r],
+      collect() {
+        this.set(s.mrapCount())
+      },
     })
     const perRule = (name: string, help: string, pick: (x: RuleFigures) => number): void => {
       new Gauge({
-        name, help, labelNames: ['source_bucket', 'rule', 'destination_bucket'], registers: [r],
+        name,
+        help,
+        labelNames: ['source_bucket', 'rule', 'destination_bucket'],
+        registers: [r],
         collect() {
           this.reset()
           for (const x of s.replicationRules()) this.set({ source_bucket: x.sourceBucket, rule: x.ruleId, destination_bucket: x.destinationBucket }, pick(x))

@@ -4,24 +4,40 @@
  * in the MRAP context and in the routed bucket's context, and is executed there. The MRAP never
  * fulfils a request itself. Behaviour: docs/aws/mrap.md §Data plane, §Where AWS is silent.
  */
-import { s3Error, S3Error } from '../shared/errors.js'
+
 import { regionSetCovers } from '../auth/index.js'
-import { classify, type OperationName } from '../s3/classify.js'
-import { addressOf, s3Query } from '../s3/address.js'
-import { executeS3 } from '../pipeline/execute.js'
-import { authenticateRequest, principalOf } from '../pipeline/credentials.js'
+import type { Core } from '../core/core.js'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
-import type { Core } from '../core/core.js'
+import { authenticateRequest, principalOf } from '../pipeline/credentials.js'
+import { executeS3 } from '../pipeline/execute.js'
 import { chooseRoutes } from '../routing/mrap-router.js'
+import { addressOf, s3Query } from '../s3/address.js'
+import { classify, type OperationName } from '../s3/classify.js'
+import { S3Error, s3Error } from '../shared/errors.js'
 import type { MrapRecord, MrapRoute } from './registry.js'
 
 /** What S3 serves through an MRAP (MrapOperations.html); the rest is refused. */
 const SUPPORTED = new Set<OperationName>([
-  'GetObject', 'HeadObject', 'PutObject', 'DeleteObject', 'GetObjectTagging', 'PutObjectTagging', 'DeleteObjectTagging',
-  'GetObjectAcl', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts',
-  'ListObjectsV2', 'ListMultipartUploads',
-  'GetObjectRetention', 'PutObjectRetention', 'GetObjectLegalHold', 'PutObjectLegalHold',
+  'GetObject',
+  'HeadObject',
+  'PutObject',
+  'DeleteObject',
+  'GetObjectTagging',
+  'PutObjectTagging',
+  'DeleteObjectTagging',
+  'GetObjectAcl',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'ListParts',
+  'ListObjectsV2',
+  'ListMultipartUploads',
+  'GetObjectRetention',
+  'PutObjectRetention',
+  'GetObjectLegalHold',
+  'PutObjectLegalHold',
 ])
 const COPY = new Set<OperationName>(['CopyObject', 'UploadPartCopy'])
 /** Operations of one upload stay on the bucket that created it, whatever the routes say now. */
@@ -45,7 +61,9 @@ async function handleMrap(s: Core, ctx: HandlerContext): Promise<WireResult> {
   const { key } = addressOf({ kind: 'bucket', bucket: alias }, view.rawPath)
   const query = s3Query(view.rawQuery)
   const op = classify(view.method, alias, key, query, req.headers)
-  info.op = op.name; info.mrap = alias; info.key = key
+  info.op = op.name
+  info.mrap = alias
+  info.key = key
   if (COPY.has(op.name)) {
     throw s3Error('InvalidRequest', { message: `${op.name} is not supported through Multi-Region Access Points.` })
   }
@@ -59,7 +77,9 @@ async function handleMrap(s: Core, ctx: HandlerContext): Promise<WireResult> {
 
   const auth = authenticateRequest(s, view)
   if (auth.kind !== 'signed' || auth.algorithm !== 'AWS4-ECDSA-P256-SHA256') {
-    throw s3Error('InvalidRequest', { message: 'Multi-Region Access Point requests must be signed with AWS4-ECDSA-P256-SHA256 (SigV4A); anonymous and AWS4-HMAC-SHA256 requests are not supported.' })
+    throw s3Error('InvalidRequest', {
+      message: 'Multi-Region Access Point requests must be signed with AWS4-ECDSA-P256-SHA256 (SigV4A); anonymous and AWS4-HMAC-SHA256 requests are not supported.',
+    })
   }
   const principal = principalOf(s, auth)
   info.principal = principal.arn
@@ -73,9 +93,12 @@ async function handleMrap(s: Core, ctx: HandlerContext): Promise<WireResult> {
       continue
     }
     if (!regionSetCovers(auth.regionSet ?? [], route.region)) {
-      throw s3Error('AuthorizationHeaderMalformed', { message: `The region set '${(auth.regionSet ?? []).join(',')}' does not include ${route.region}, the region that serves this request.` })
+      throw s3Error('AuthorizationHeaderMalformed', {
+        message: `The region set '${(auth.regionSet ?? []).join(',')}' does not include ${route.region}, the region that serves this request.`,
+      })
     }
-    info.region = route.region; info.bucket = bucket.name
+    info.region = route.region
+    info.bucket = bucket.name
     try {
       const out = await executeS3(s, { req, view, op, query, auth, principal, origin, requestId, log, endpointRegion: route.region, bucket, bucketName: bucket.name, key, mrap })
       out.headers[MRAP_REGION_HEADER] = route.region
@@ -107,7 +130,10 @@ async function routesFor(s: Core, mrap: MrapRecord, op: OperationName, query: UR
     for (const r of mrap.regions) {
       const store = s.stores.get(r.region)
       if (!store || !s.health.isUp(r.region)) continue
-      try { await store.getUpload(r.bucket, uploadId); return [r] } catch (e) {
+      try {
+        await store.getUpload(r.bucket, uploadId)
+        return [r]
+      } catch (e) {
         // Only "not this bucket" moves on; a store that fails is a region that is down, not a
         // missing upload (the client would otherwise restart an upload that still exists).
         if (!(e instanceof S3Error) || e.code !== 'NoSuchUpload') {

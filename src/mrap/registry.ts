@@ -71,7 +71,9 @@ export class MrapRegistry {
     for (const { key, value } of this.state.list(NS)) this.byAliasMap.set(key, JSON.parse(value) as MrapRecord)
   }
 
-  byAlias(alias: string): MrapRecord | undefined { return this.byAliasMap.get(alias) }
+  byAlias(alias: string): MrapRecord | undefined {
+    return this.byAliasMap.get(alias)
+  }
 
   byName(owner: string, name: string): MrapRecord | undefined {
     for (const r of this.byAliasMap.values()) if (r.owner === owner && r.name === name) return r
@@ -89,13 +91,19 @@ export class MrapRegistry {
   }
 
   /** The record's JSON as this node last saw it: the value an `expect` guard compares against. */
-  stored(alias: string): string | undefined { return this.state.get(NS, alias) }
+  stored(alias: string): string | undefined {
+    return this.state.get(NS, alias)
+  }
 
   /** A guard: the MRAP is still exactly as this node saw it (no other node changed it meanwhile). */
-  expectOps(alias: string): StateOp[] { return [{ op: 'expect', ns: NS, key: alias, value: this.stored(alias) }] }
+  expectOps(alias: string): StateOp[] {
+    return [{ op: 'expect', ns: NS, key: alias, value: this.stored(alias) }]
+  }
 
   /** Writes (creates or replaces) the record, unguarded: for changes to an MRAP that exists. */
-  putOps(rec: MrapRecord): StateOp[] { return [{ op: 'put', ns: NS, key: rec.alias, value: JSON.stringify(rec) }] }
+  putOps(rec: MrapRecord): StateOp[] {
+    return [{ op: 'put', ns: NS, key: rec.alias, value: JSON.stringify(rec) }]
+  }
 
   /**
    * A new MRAP: the batch fails (write resolves false) if the alias is live or was ever issued,
@@ -123,9 +131,13 @@ export class MrapRegistry {
     return ops
   }
 
-  async put(rec: MrapRecord): Promise<void> { await this.state.write(this.putOps(rec)) }
+  async put(rec: MrapRecord): Promise<void> {
+    await this.state.write(this.putOps(rec))
+  }
 
-  async delete(alias: string): Promise<void> { await this.state.write(this.retireOps(alias)) }
+  async delete(alias: string): Promise<void> {
+    await this.state.write(this.retireOps(alias))
+  }
 
   /** `[a-z][a-z0-9]{12}.mrap` from a CSPRNG, never one that was ever issued (docs/aws/mrap.md §Naming, §Where AWS is silent). */
   newAlias(): string {

@@ -7,11 +7,11 @@
  * every node issues its own server certificate from it. @peculiar/x509 builds the certificates: Node can parse X.509
  * but not issue it.
  */
-import { webcrypto, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
+import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { StateStore } from '../state/state-store.js'
 import { readLatest } from '../state/fleet.js'
+import type { StateStore } from '../state/state-store.js'
 
 type X509 = typeof import('@peculiar/x509')
 
@@ -38,8 +38,13 @@ export interface TlsMaterial {
 /** Every name the server certificate covers, for a DNS suffix and a set of regions. */
 export function serverNames(dnsSuffix: string, regions: readonly string[]): string[] {
   const names = new Set<string>([
-    `*.mrap.accesspoint.s3-global.${dnsSuffix}`, `*.accesspoint.s3-global.${dnsSuffix}`,
-    `s3.${dnsSuffix}`, `*.s3.${dnsSuffix}`, `iam.${dnsSuffix}`, `sts.${dnsSuffix}`, 'localhost',
+    `*.mrap.accesspoint.s3-global.${dnsSuffix}`,
+    `*.accesspoint.s3-global.${dnsSuffix}`,
+    `s3.${dnsSuffix}`,
+    `*.s3.${dnsSuffix}`,
+    `iam.${dnsSuffix}`,
+    `sts.${dnsSuffix}`,
+    'localhost',
   ])
   for (const r of regions) for (const n of regionNames(dnsSuffix, r)) names.add(n)
   return [...names].sort()
@@ -47,8 +52,16 @@ export function serverNames(dnsSuffix: string, regions: readonly string[]): stri
 
 /** The regional names of one region. */
 export function regionNames(dnsSuffix: string, region: string): string[] {
-  return [`s3.${region}`, `*.s3.${region}`, `s3-control.${region}`, `*.s3-control.${region}`, `sts.${region}`, `ec2.${region}`, `s3.dualstack.${region}`, `*.s3.dualstack.${region}`]
-    .map((n) => `${n}.${dnsSuffix}`)
+  return [
+    `s3.${region}`,
+    `*.s3.${region}`,
+    `s3-control.${region}`,
+    `*.s3-control.${region}`,
+    `sts.${region}`,
+    `ec2.${region}`,
+    `s3.dualstack.${region}`,
+    `*.s3.dualstack.${region}`,
+  ].map((n) => `${n}.${dnsSuffix}`)
 }
 
 function writeAtomic(path: string, data: string, mode: number): void {
@@ -69,7 +82,10 @@ async function importKeyPem(pem: string): Promise<CryptoKey> {
 const serial = (): string => '01' + randomBytes(15).toString('hex')
 
 /** The CA as files hold it: the certificate PEM clients trust and its private key (PKCS#8 PEM). */
-interface CaPair { certPem: string; keyPem: string }
+interface CaPair {
+  certPem: string
+  keyPem: string
+}
 
 /** What seals the CA key in shared state (the sealing key, src/iam/secret-box.ts). */
 export interface Sealer {
@@ -78,7 +94,10 @@ export interface Sealer {
 }
 
 /** A fleet's CA lives in the shared state, so that every node's certificate chains to one `ca.pem`. */
-export interface SharedCa { state: StateStore; sealer: Sealer }
+export interface SharedCa {
+  state: StateStore
+  sealer: Sealer
+}
 
 export const TLS_NS = 'tls'
 export const CA_RECORD = 'ca'
@@ -86,10 +105,14 @@ const CA_CONTEXT = `${TLS_NS}/${CA_RECORD}`
 
 async function newCa(x509: X509): Promise<CaPair> {
   const now = Date.now()
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(), name: `CN=mrap local CA ${randomBytes(4).toString('hex')}, O=mrap`,
-    notBefore: new Date(now - 3600_000), notAfter: new Date(now + 10 * 365 * 86400_000), keys, signingAlgorithm: ALG,
+    serialNumber: serial(),
+    name: `CN=mrap local CA ${randomBytes(4).toString('hex')}, O=mrap`,
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + 10 * 365 * 86400_000),
+    keys,
+    signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -117,9 +140,15 @@ async function sharedCa(shared: SharedCa, local: CaPair | undefined): Promise<Ca
   }
   const have = read()
   if (have) return have
-  const mine = local ?? await newCa(await loadX509())
+  const mine = local ?? (await newCa(await loadX509()))
   const value = JSON.stringify({ cert: mine.certPem, key: shared.sealer.seal(mine.keyPem, CA_CONTEXT) })
-  if (await shared.state.write([{ op: 'expect', ns: TLS_NS, key: CA_RECORD, value: undefined }, { op: 'put', ns: TLS_NS, key: CA_RECORD, value }])) return mine
+  if (
+    await shared.state.write([
+      { op: 'expect', ns: TLS_NS, key: CA_RECORD, value: undefined },
+      { op: 'put', ns: TLS_NS, key: CA_RECORD, value },
+    ])
+  )
+    return mine
   await readLatest(shared.state)
   const winner = read()
   if (!winner) throw new Error('the fleet CA record vanished while this node started; start it again')
@@ -135,23 +164,27 @@ async function sharedCa(shared: SharedCa, local: CaPair | undefined): Promise<Ca
 export async function ensureTls(dataDir: string, dnsSuffix: string, regions: readonly string[], shared?: SharedCa): Promise<TlsMaterial> {
   const dir = join(dataDir, 'tls')
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const caPath = join(dir, 'ca.pem'), caKeyPath = join(dir, 'ca-key.pem')
-  const certPath = join(dir, 'server.pem'), keyPath = join(dir, 'server-key.pem'), namesPath = join(dir, 'server-names.json')
+  const caPath = join(dir, 'ca.pem'),
+    caKeyPath = join(dir, 'ca-key.pem')
+  const certPath = join(dir, 'server.pem'),
+    keyPath = join(dir, 'server-key.pem'),
+    namesPath = join(dir, 'server-names.json')
   const names = serverNames(dnsSuffix, regions)
   const haveNames = existsSync(namesPath) ? (JSON.parse(readFileSync(namesPath, 'utf8')) as string[]) : []
-  const localCert = readIfPresent(caPath), localKey = readIfPresent(caKeyPath)
+  const localCert = readIfPresent(caPath),
+    localKey = readIfPresent(caKeyPath)
   const local = localCert !== undefined && localKey !== undefined ? { certPem: localCert, keyPem: localKey } : undefined
   const ca = shared ? await sharedCa(shared, local) : local
   const sameCa = ca !== undefined && local !== undefined && ca.certPem === local.certPem && ca.keyPem === local.keyPem
   const fresh = sameCa && existsSync(certPath) && existsSync(keyPath) && JSON.stringify(haveNames) === JSON.stringify(names)
   if (fresh) return { caPem: ca.certPem, caPath, certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8'), caKeyPem: ca.keyPem }
   const x509 = await loadX509()
-  const pair = ca ?? await newCa(x509)
+  const pair = ca ?? (await newCa(x509))
   if (!sameCa) {
     writeAtomic(caKeyPath, pair.keyPem, 0o600)
     writeAtomic(caPath, pair.certPem, 0o644)
   }
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair
   const certPem = await issueLeaf(x509, pair, keys.publicKey, `CN=s3.${dnsSuffix}`, names, true)
   writeAtomic(keyPath, await exportKeyPem(keys.privateKey), 0o600)
   writeAtomic(certPath, certPem, 0o644)
@@ -164,16 +197,19 @@ async function issueLeaf(x509: X509, ca: CaPair, publicKey: CryptoKey, subject: 
   const now = Date.now()
   const caCert = new x509.X509Certificate(ca.certPem)
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(), subject, issuer: caCert.subject,
-    notBefore: new Date(now - 3600_000), notAfter: new Date(now + 825 * 86400_000),
-    signingKey: await importKeyPem(ca.keyPem), publicKey, signingAlgorithm: ALG,
+    serialNumber: serial(),
+    subject,
+    issuer: caCert.subject,
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + 825 * 86400_000),
+    signingKey: await importKeyPem(ca.keyPem),
+    publicKey,
+    signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        ...names.map((n) => ({ type: 'dns' as const, value: n })), ...(loopback ? [{ type: 'ip' as const, value: '127.0.0.1' }] : []),
-      ]),
+      new x509.SubjectAlternativeNameExtension([...names.map((n) => ({ type: 'dns' as const, value: n })), ...(loopback ? [{ type: 'ip' as const, value: '127.0.0.1' }] : [])]),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   })
@@ -186,6 +222,6 @@ async function issueLeaf(x509: X509, ca: CaPair, publicKey: CryptoKey, subject: 
  */
 export async function issueRegionCertificate(tls: TlsMaterial, dnsSuffix: string, region: string): Promise<string> {
   const x509 = await loadX509()
-  const publicKey = await webcrypto.subtle.importKey('spki', createPublicKey(tls.keyPem).export({ format: 'der', type: 'spki' }), ALG, true, ['verify']) as unknown as CryptoKey
+  const publicKey = (await webcrypto.subtle.importKey('spki', createPublicKey(tls.keyPem).export({ format: 'der', type: 'spki' }), ALG, true, ['verify'])) as unknown as CryptoKey
   return issueLeaf(x509, { certPem: tls.caPem, keyPem: tls.caKeyPem }, publicKey, `CN=s3.${region}.${dnsSuffix}`, regionNames(dnsSuffix, region), false)
 }

@@ -8,7 +8,7 @@
  */
 import type { Core } from '../core/core.js'
 import type { Ec2ErrorCode } from '../shared/errors.js'
-import { privateDnsNames, regionalS3Service, S3_GLOBAL_SERVICE, type EndpointType } from './vpcs.js'
+import { type EndpointType, privateDnsNames, regionalS3Service, S3_GLOBAL_SERVICE } from './vpcs.js'
 
 export interface OfferedService {
   name: string
@@ -31,7 +31,10 @@ export function offeredServices(s: Core, region: string): OfferedService[] {
   ].sort((a, b) => a.name.localeCompare(b.name)) as OfferedService[]
 }
 
-export interface EndpointProblem { code: Ec2ErrorCode; message: string }
+export interface EndpointProblem {
+  code: Ec2ErrorCode
+  message: string
+}
 
 export interface EndpointRequest {
   region: string
@@ -55,7 +58,8 @@ export function checkEndpointRequest(s: Core, r: EndpointRequest): EndpointProbl
     return { code: 'InvalidParameter', message: `Endpoint type (${r.type}) does not match available service types ([${svc.types.join(', ')}]).` }
   }
   if (r.type === 'Interface' && r.routeTables.length > 0) return { code: 'InvalidParameter', message: 'Route table IDs are only supported for Gateway type VPC Endpoint.' }
-  if (r.type === 'Gateway' && r.subnets.length > 0) return { code: 'InvalidParameter', message: 'Subnet IDs are only supported for Interface and GatewayLoadBalancer type VPC Endpoints.' }
+  if (r.type === 'Gateway' && r.subnets.length > 0)
+    return { code: 'InvalidParameter', message: 'Subnet IDs are only supported for Interface and GatewayLoadBalancer type VPC Endpoints.' }
   if (r.type === 'Gateway' && r.privateDns) return { code: 'InvalidParameter', message: 'Private DNS can only be enabled for Interface type VPC Endpoint.' }
   if (r.type === 'Gateway' && r.others.some((o) => o.type === 'Gateway' && o.service === r.service)) {
     return { code: 'RouteAlreadyExists', message: `A route to the prefix list of ${r.service} already exists in the route table of this VPC.` }

@@ -8,7 +8,12 @@
  */
 import type { RuntimeInfo } from '../state/runtime-file.js'
 
-export interface VpcProxyRef { vpcId: string; proxy: string; region: string; name?: string }
+export interface VpcProxyRef {
+  vpcId: string
+  proxy: string
+  region: string
+  name?: string
+}
 
 /** The VPC (by id or Name tag) among the running server's `vpcProxies`. */
 export function findVpcProxy(info: RuntimeInfo, ref: string): VpcProxyRef | undefined {

@@ -2,8 +2,9 @@
  * @module The internet as a network: from it, every AWS name mrap serves resolves to the public
  * front door, and requests carry aws:SourceIp.
  */
-import { servesHost } from '../http/target.js'
+
 import type { Core } from '../core/core.js'
+import { servesHost } from '../http/target.js'
 import type { ProxyNetwork } from './proxy.js'
 
 export function internetNetwork(s: Core): ProxyNetwork {

@@ -7,12 +7,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Origin } from '../core/origin.js'
-import { listen, type FrontDoor, type Listening } from '../http/server.js'
+import { type FrontDoor, type Listening, listen } from '../http/server.js'
 import { httpServerOptions, setBodyIdleLimit } from '../http/timeouts.js'
 
-export type ProxyVerdict =
-  | { kind: 'serve'; origin: Origin }
-  | { kind: 'refuse'; status: number; reason: string }
+export type ProxyVerdict = { kind: 'serve'; origin: Origin } | { kind: 'refuse'; status: number; reason: string }
 
 /** A network as a proxy sees it: what a host name resolves to from inside it. */
 export interface ProxyNetwork {
@@ -35,7 +33,9 @@ export async function listenProxy(front: FrontDoor, network: ProxyNetwork, host:
   const server = createServer(httpServerOptions(timeouts), (req: IncomingMessage, res: ServerResponse) => {
     // Plain HTTP through the proxy: the request line carries an absolute URI.
     let url: URL
-    try { url = new URL(req.url ?? '') } catch {
+    try {
+      url = new URL(req.url ?? '')
+    } catch {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('mrap proxy: absolute URI expected\n')
       return
     }
@@ -59,7 +59,9 @@ export async function listenProxy(front: FrontDoor, network: ProxyNetwork, host:
       : { kind: 'refuse', status: 400, reason: 'CONNECT needs host:port' }
     if (verdict.kind === 'refuse') {
       s.log.info({ network: network.name, target: req.url, reason: verdict.reason }, 'proxy refused a connection')
-      socket.end(`HTTP/1.1 ${verdict.status} ${verdict.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nmrap proxy (${network.name}): ${verdict.reason}\n`)
+      socket.end(
+        `HTTP/1.1 ${verdict.status} ${verdict.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nmrap proxy (${network.name}): ${verdict.reason}\n`,
+      )
       return
     }
     // No byte either way for this long: the tunnel goes (inside it, HTTP keep-alive and the body
@@ -76,8 +78,13 @@ export async function listenProxy(front: FrontDoor, network: ProxyNetwork, host:
   await listen(server, host, port)
   front.track(server)
   return {
-    host, port: (server.address() as AddressInfo).port,
+    host,
+    port: (server.address() as AddressInfo).port,
     // Stops accepting; tunnels already handed to the front door are the network's to close.
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }

@@ -9,7 +9,7 @@
  * answers in, EC2 refuses the region (docs/decisions/unserved-regions.md).
  */
 import { createSecureContext, type SecureContext } from 'node:tls'
-import { REGION_NAME, resolveTarget, type HostConfig } from '../http/target.js'
+import { type HostConfig, REGION_NAME, resolveTarget } from '../http/target.js'
 import { issueRegionCertificate, type TlsMaterial } from './ca.js'
 
 /** Region-shaped labels are unbounded; the certificates kept are not (the least recently asked for goes). */
@@ -31,10 +31,11 @@ export function unservedRegionCertificates(tls: TlsMaterial, cfg: HostConfig, se
     if (ctx) {
       cache.delete(region)
     } else {
-      ctx = issueRegionCertificate(tls, cfg.dnsSuffix, region)
-        .then((cert) => createSecureContext({ cert, key: tls.keyPem, minVersion: 'TLSv1.2' }))
+      ctx = issueRegionCertificate(tls, cfg.dnsSuffix, region).then((cert) => createSecureContext({ cert, key: tls.keyPem, minVersion: 'TLSv1.2' }))
       // A failed issue is not kept: the next handshake tries again.
-      ctx.catch(() => { if (cache.get(region) === ctx) cache.delete(region) })
+      ctx.catch(() => {
+        if (cache.get(region) === ctx) cache.delete(region)
+      })
     }
     cache.set(region, ctx)
     if (cache.size > MAX_REGIONS) cache.delete(cache.keys().next().value!)

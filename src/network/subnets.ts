@@ -74,7 +74,11 @@ export function eniAddress(subnetCidr: string, eni: string): string | undefined 
 
 // ---------------------------------------------------------------- CIDR arithmetic
 
-export interface Block { base: number; prefix: number; size: number }
+export interface Block {
+  base: number
+  prefix: number
+  size: number
+}
 
 /** An IPv4 CIDR block; undefined when not one. The base must be the network address (EC2 refuses host bits). */
 export function block(cidr: string): (Block & { aligned: boolean }) | undefined {
@@ -103,7 +107,10 @@ export function overlaps(a: Block, b: Block): boolean {
 export class RecordIndex<T extends { id: string; createdAt: string }> {
   private readonly map = new Map<string, T>()
 
-  constructor(private readonly store: StateStore, private readonly ns: string) {
+  constructor(
+    private readonly store: StateStore,
+    private readonly ns: string,
+  ) {
     this.reload()
     store.onChange((c) => {
       if (c.kind === 'reload') this.reload()
@@ -119,17 +126,29 @@ export class RecordIndex<T extends { id: string; createdAt: string }> {
     for (const { key, value } of this.store.list(this.ns)) this.map.set(key, JSON.parse(value) as T)
   }
 
-  get(id: string): T | undefined { return this.map.get(id) }
-  has(id: string): boolean { return this.map.has(id) }
+  get(id: string): T | undefined {
+    return this.map.get(id)
+  }
+  has(id: string): boolean {
+    return this.map.has(id)
+  }
 
   list(pred: (r: T) => boolean = () => true): T[] {
     return [...this.map.values()].filter(pred).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
   }
 
-  putOp(rec: T): StateOp { return { op: 'put', ns: this.ns, key: rec.id, value: JSON.stringify(rec) } }
-  deleteOp(id: string): StateOp { return { op: 'delete', ns: this.ns, key: id } }
+  putOp(rec: T): StateOp {
+    return { op: 'put', ns: this.ns, key: rec.id, value: JSON.stringify(rec) }
+  }
+  deleteOp(id: string): StateOp {
+    return { op: 'delete', ns: this.ns, key: id }
+  }
 
   /** The map changes when the store reports the write (before the promise resolves). */
-  async put(rec: T): Promise<void> { await this.store.write([this.putOp(rec)]) }
-  async delete(id: string): Promise<void> { if (this.map.has(id)) await this.store.write([this.deleteOp(id)]) }
+  async put(rec: T): Promise<void> {
+    await this.store.write([this.putOp(rec)])
+  }
+  async delete(id: string): Promise<void> {
+    if (this.map.has(id)) await this.store.write([this.deleteOp(id)])
+  }
 }

@@ -6,8 +6,9 @@
  * goes to the address the tunnel's name resolved to, and TLS (SNI, certificate) binds it to that
  * name. Why the rule is "refuse", not "re-resolve": docs/decisions/vpc-network.md.
  */
-import { s3Error, type S3Error } from '../shared/errors.js'
+
 import { stripPort } from '../http/target.js'
+import { type S3Error, s3Error } from '../shared/errors.js'
 
 /**
  * Undefined when `hostHeader` names `proxiedHost` (case and port aside), else the error to answer.

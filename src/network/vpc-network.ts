@@ -18,12 +18,12 @@
  * Endpoint-specific names (`*.vpce.amazonaws.com`) are refused: AWS has no certificate for them.
  */
 import type { Socket } from 'node:net'
-import { resolveTarget, servesHost, type Target } from '../http/target.js'
-import type { Origin } from '../core/origin.js'
 import type { Core } from '../core/core.js'
-import type { ProxyNetwork, ProxyVerdict } from './proxy.js'
-import { vpcPublicIp, vpcSourceIp, DENY_ALL_ENDPOINT_POLICY, type EndpointRecord, type VpcRecord, type VpcRegistry } from './vpcs.js'
+import type { Origin } from '../core/origin.js'
+import { resolveTarget, servesHost, type Target } from '../http/target.js'
 import { chooseEndpoint } from './endpoint-choice.js'
+import type { ProxyNetwork, ProxyVerdict } from './proxy.js'
+import { DENY_ALL_ENDPOINT_POLICY, type EndpointRecord, type VpcRecord, type VpcRegistry, vpcPublicIp, vpcSourceIp } from './vpcs.js'
 
 export interface VpcNetwork extends ProxyNetwork {
   readonly vpcId: string
@@ -41,13 +41,20 @@ export function vpcNetwork(s: Core, registry: VpcRegistry, vpcId: string): VpcNe
   const hostCfg = () => ({ dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
   return {
     vpcId,
-    get name() { const v = registry.vpc(vpcId); return v?.tags.Name ? `${vpcId} (${v.tags.Name})` : vpcId },
+    get name() {
+      const v = registry.vpc(vpcId)
+      return v?.tags.Name ? `${vpcId} (${v.tags.Name})` : vpcId
+    },
     resolve(hostname, port, _clientIp, clientPort) {
       const vpc = registry.vpc(vpcId)
       if (!vpc) return { kind: 'refuse', status: 502, reason: `the VPC ${vpcId} no longer exists` }
       const host = hostname.toLowerCase()
       if (host.endsWith(`.vpce.${s.world.dnsSuffix}`)) {
-        return { kind: 'refuse', status: 403, reason: `${host} is an endpoint-specific DNS name, which cannot be used directly (AWS has no certificate for it); call the service's own name, which private DNS resolves to the endpoint` }
+        return {
+          kind: 'refuse',
+          status: 403,
+          reason: `${host} is an endpoint-specific DNS name, which cannot be used directly (AWS has no certificate for it); call the service's own name, which private DNS resolves to the endpoint`,
+        }
       }
       if (!servesHost(host, hostCfg())) {
         return { kind: 'refuse', status: 403, reason: `${host} is not a name mrap serves (this proxy never connects outside mrap)` }
@@ -58,7 +65,9 @@ export function vpcNetwork(s: Core, registry: VpcRegistry, vpcId: string): VpcNe
       if (endpoint) {
         const privateIp = vpcSourceIp(vpc.cidr, clientPort ?? 0)
         const origin: Origin = {
-          sourceIp: privateIp, secure, region: vpc.region,
+          sourceIp: privateIp,
+          secure,
+          region: vpc.region,
           vpc: { endpointId: endpoint.id, vpcId: vpc.id, sourceIp: privateIp },
         }
         const policy = s.policies.get(endpoint.policy, 'endpoint', `policy of ${endpoint.id}`)
@@ -69,7 +78,8 @@ export function vpcNetwork(s: Core, registry: VpcRegistry, vpcId: string): VpcNe
       }
       if (vpc.internet) return { kind: 'serve', origin: { sourceIp: vpcPublicIp(vpc.id), secure, region: vpc.region } }
       return {
-        kind: 'refuse', status: 403,
+        kind: 'refuse',
+        status: 403,
         reason: `${host} is not reachable from ${vpc.id}: the VPC has no endpoint that serves it with private DNS and no path to the internet (a private subnet)`,
       }
     },

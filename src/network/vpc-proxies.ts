@@ -6,15 +6,23 @@
  * would) so the next connection sees the new DNS and policy. Every change is reported
  * through `onChange` so `server.json` can list the proxies (`vpcProxies`).
  */
-import type { FrontDoor, Listening } from '../http/server.js'
+
 import type { Core } from '../core/core.js'
+import type { FrontDoor, Listening } from '../http/server.js'
 import { listenProxy } from './proxy.js'
-import { vpcNetwork, type VpcNetwork } from './vpc-network.js'
+import { type VpcNetwork, vpcNetwork } from './vpc-network.js'
 import type { VpcEvent, VpcRegistry } from './vpcs.js'
 
-export interface VpcProxyInfo { proxy: string; name?: string; region: string }
+export interface VpcProxyInfo {
+  proxy: string
+  name?: string
+  region: string
+}
 
-interface Running { listening: Listening; network: VpcNetwork }
+interface Running {
+  listening: Listening
+  network: VpcNetwork
+}
 
 export class VpcProxies {
   private readonly running = new Map<string, Running>()
@@ -73,9 +81,14 @@ export class VpcProxies {
   }
 
   private track(id: string, p: Promise<void>): void {
-    const chained = (this.pending.get(id) ?? Promise.resolve()).then(() => p).catch((err: unknown) => {
-      this.s.log.error({ err, vpc: id }, 'VPC proxy change failed')
-    }).finally(() => { if (this.pending.get(id) === chained) this.pending.delete(id) })
+    const chained = (this.pending.get(id) ?? Promise.resolve())
+      .then(() => p)
+      .catch((err: unknown) => {
+        this.s.log.error({ err, vpc: id }, 'VPC proxy change failed')
+      })
+      .finally(() => {
+        if (this.pending.get(id) === chained) this.pending.delete(id)
+      })
     this.pending.set(id, chained)
   }
 
@@ -84,7 +97,10 @@ export class VpcProxies {
     const network = vpcNetwork(this.s, this.registry, id)
     const listening = await listenProxy(this.front, network, this.host, 0)
     // The VPC may have been deleted while the listener was starting.
-    if (this.closed || !this.registry.vpc(id)) { await listening.close(); return }
+    if (this.closed || !this.registry.vpc(id)) {
+      await listening.close()
+      return
+    }
     this.running.set(id, { listening, network })
     this.s.log.info({ vpc: id, proxy: `${this.host}:${listening.port}` }, 'VPC proxy listening')
     this.onChange()

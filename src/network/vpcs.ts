@@ -9,8 +9,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { StateOp, StateStore } from '../state/state-store.js'
-import { S3_GLOBAL_SERVICE, regionalS3Service } from './endpoint-choice.js'
-import { GROUP_NS, RecordIndex, SUBNET_NS, type SecurityGroupRecord, type SubnetRecord } from './subnets.js'
+import { regionalS3Service, S3_GLOBAL_SERVICE } from './endpoint-choice.js'
+import { GROUP_NS, RecordIndex, type SecurityGroupRecord, SUBNET_NS, type SubnetRecord } from './subnets.js'
 
 export type EndpointType = 'Interface' | 'Gateway'
 
@@ -57,7 +57,7 @@ export interface EndpointRecord {
   requestHash?: string
 }
 
-export { S3_GLOBAL_SERVICE, regionalS3Service }
+export { regionalS3Service, S3_GLOBAL_SERVICE }
 
 /** The full-access policy as the documentation prints it (docs/aws/privatelink.md §Endpoint policy): what explain assumes for an endpoint it knows no policy of. */
 export const DEFAULT_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
@@ -69,7 +69,8 @@ export const DEFAULT_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Allow","Princip
  * pretty-printed. The documentation shows neither (only the Statement); scripts compare what AWS returns.
  */
 export const DEFAULT_GATEWAY_ENDPOINT_POLICY = '{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
-export const DEFAULT_INTERFACE_ENDPOINT_POLICY = '{\n  "Statement": [\n    {\n      "Action": "*", \n      "Effect": "Allow", \n      "Principal": "*", \n      "Resource": "*"\n    }\n  ]\n}'
+export const DEFAULT_INTERFACE_ENDPOINT_POLICY =
+  '{\n  "Statement": [\n    {\n      "Action": "*", \n      "Effect": "Allow", \n      "Principal": "*", \n      "Resource": "*"\n    }\n  ]\n}'
 
 export function defaultEndpointPolicy(type: EndpointType): string {
   return type === 'Gateway' ? DEFAULT_GATEWAY_ENDPOINT_POLICY : DEFAULT_INTERFACE_ENDPOINT_POLICY
@@ -83,10 +84,7 @@ export function isDefaultEndpointPolicy(text: string): boolean {
 /** What stands in for an endpoint policy that does not compile: it denies, never lets all through. */
 export const DENY_ALL_ENDPOINT_POLICY = '{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}'
 
-export type VpcEvent =
-  | { kind: 'vpc-created'; vpc: VpcRecord }
-  | { kind: 'vpc-deleted'; vpc: VpcRecord }
-  | { kind: 'endpoint-changed'; vpcId: string; endpointId: string }
+export type VpcEvent = { kind: 'vpc-created'; vpc: VpcRecord } | { kind: 'vpc-deleted'; vpc: VpcRecord } | { kind: 'endpoint-changed'; vpcId: string; endpointId: string }
 
 const VPC_NS = 'vpc'
 const VPCE_NS = 'vpce'
@@ -116,16 +114,25 @@ export class VpcRegistry {
     this.groups = new RecordIndex(store, GROUP_NS)
     this.load()
     store.onChange((c) => {
-      if (c.kind === 'reload') { this.reload(); return }
+      if (c.kind === 'reload') {
+        this.reload()
+        return
+      }
       if (c.kind !== 'record') return
-      if (c.ns === VPC_NS) this.followVpc(c.key, c.value === undefined ? undefined : JSON.parse(c.value) as VpcRecord)
-      else if (c.ns === VPCE_NS) this.followEndpoint(c.key, c.value === undefined ? undefined : JSON.parse(c.value) as EndpointRecord)
+      if (c.ns === VPC_NS) this.followVpc(c.key, c.value === undefined ? undefined : (JSON.parse(c.value) as VpcRecord))
+      else if (c.ns === VPCE_NS) this.followEndpoint(c.key, c.value === undefined ? undefined : (JSON.parse(c.value) as EndpointRecord))
     })
   }
 
   private load(): void {
-    for (const { value } of this.store.list(VPC_NS)) { const r = JSON.parse(value) as VpcRecord; this.vpcs.set(r.id, r) }
-    for (const { value } of this.store.list(VPCE_NS)) { const r = JSON.parse(value) as EndpointRecord; this.endpoints.set(r.id, r) }
+    for (const { value } of this.store.list(VPC_NS)) {
+      const r = JSON.parse(value) as VpcRecord
+      this.vpcs.set(r.id, r)
+    }
+    for (const { value } of this.store.list(VPCE_NS)) {
+      const r = JSON.parse(value) as EndpointRecord
+      this.endpoints.set(r.id, r)
+    }
   }
 
   /** The store re-read everything: the maps follow, with an event for each difference. */
@@ -159,13 +166,22 @@ export class VpcRegistry {
 
   onChange(fn: (e: VpcEvent) => void): () => void {
     this.listeners.push(fn)
-    return () => { const i = this.listeners.indexOf(fn); if (i >= 0) this.listeners.splice(i, 1) }
+    return () => {
+      const i = this.listeners.indexOf(fn)
+      if (i >= 0) this.listeners.splice(i, 1)
+    }
   }
 
-  private emit(e: VpcEvent): void { for (const l of [...this.listeners]) l(e) }
+  private emit(e: VpcEvent): void {
+    for (const l of [...this.listeners]) l(e)
+  }
 
-  vpc(id: string): VpcRecord | undefined { return this.vpcs.get(id) }
-  endpoint(id: string): EndpointRecord | undefined { return this.endpoints.get(id) }
+  vpc(id: string): VpcRecord | undefined {
+    return this.vpcs.get(id)
+  }
+  endpoint(id: string): EndpointRecord | undefined {
+    return this.endpoints.get(id)
+  }
 
   listVpcs(filter: { owner?: string; region?: string } = {}): VpcRecord[] {
     return [...this.vpcs.values()]
@@ -175,8 +191,12 @@ export class VpcRegistry {
 
   listEndpoints(filter: { owner?: string; region?: string; vpcId?: string } = {}): EndpointRecord[] {
     return [...this.endpoints.values()]
-      .filter((e) => (filter.owner === undefined || e.owner === filter.owner) && (filter.region === undefined || e.region === filter.region) &&
-        (filter.vpcId === undefined || e.vpcId === filter.vpcId))
+      .filter(
+        (e) =>
+          (filter.owner === undefined || e.owner === filter.owner) &&
+          (filter.region === undefined || e.region === filter.region) &&
+          (filter.vpcId === undefined || e.vpcId === filter.vpcId),
+      )
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
   }
 
@@ -186,7 +206,9 @@ export class VpcRegistry {
   }
 
   /** The maps change when the store reports the write (before the promise resolves). */
-  async putVpc(rec: VpcRecord): Promise<void> { await this.store.write([putVpcOp(rec)]) }
+  async putVpc(rec: VpcRecord): Promise<void> {
+    await this.store.write([putVpcOp(rec)])
+  }
 
   /** The VPC and what is in it (endpoints, subnets, security groups), in one batch. */
   async deleteVpc(id: string): Promise<void> {
@@ -199,7 +221,9 @@ export class VpcRegistry {
     ])
   }
 
-  async putEndpoint(rec: EndpointRecord): Promise<void> { await this.store.write([putEndpointOp(rec)]) }
+  async putEndpoint(rec: EndpointRecord): Promise<void> {
+    await this.store.write([putEndpointOp(rec)])
+  }
 
   async deleteEndpoint(id: string): Promise<void> {
     if (!this.endpoints.has(id)) return
@@ -207,7 +231,10 @@ export class VpcRegistry {
   }
 
   newVpcId(): string {
-    for (;;) { const id = newResourceId('vpc'); if (!this.vpcs.has(id)) return id }
+    for (;;) {
+      const id = newResourceId('vpc')
+      if (!this.vpcs.has(id)) return id
+    }
   }
 
   newEndpoint(fields: Omit<EndpointRecord, 'id' | 'dnsLabel' | 'createdAt'> & { id?: string; createdAt: string }): EndpointRecord {
@@ -218,9 +245,15 @@ export class VpcRegistry {
 }
 
 /** Batch ops (a world apply writes VPCs with everything else in one batch). */
-export function putVpcOp(rec: VpcRecord): StateOp { return { op: 'put', ns: VPC_NS, key: rec.id, value: JSON.stringify(rec) } }
-export function putEndpointOp(rec: EndpointRecord): StateOp { return { op: 'put', ns: VPCE_NS, key: rec.id, value: JSON.stringify(rec) } }
-function deleteEndpointOp(id: string): StateOp { return { op: 'delete', ns: VPCE_NS, key: id } }
+export function putVpcOp(rec: VpcRecord): StateOp {
+  return { op: 'put', ns: VPC_NS, key: rec.id, value: JSON.stringify(rec) }
+}
+export function putEndpointOp(rec: EndpointRecord): StateOp {
+  return { op: 'put', ns: VPCE_NS, key: rec.id, value: JSON.stringify(rec) }
+}
+function deleteEndpointOp(id: string): StateOp {
+  return { op: 'delete', ns: VPCE_NS, key: id }
+}
 
 /** The endpoint-specific regional DNS name (listed, not usable directly: docs/aws/privatelink.md §DNS). */
 export function endpointDnsName(e: EndpointRecord, dnsSuffix: string): string {
@@ -239,7 +272,15 @@ export function privateDnsNames(service: string, dnsSuffix: string): string[] {
 
 /** A stable id-like hosted zone per region (EC2 lists one with each DNS entry). */
 export function hostedZoneId(region: string): string {
-  return 'Z' + createHash('sha256').update(`vpce:${region}`).digest('hex').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 13)
+  return (
+    'Z' +
+    createHash('sha256')
+      .update(`vpce:${region}`)
+      .digest('hex')
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '')
+      .slice(0, 13)
+  )
 }
 
 // ---------------------------------------------------------------- addresses

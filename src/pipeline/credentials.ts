@@ -3,18 +3,24 @@
  * S3 Control, IAM, STS, EC2) and the principal behind an access key. One place, so a key that is
  * inactive, a clock or a key cache is the same for all of them.
  */
-import { authenticate, type AuthResult, type HttpRequestView, type SigningCredential } from '../auth/index.js'
+import { type AuthResult, authenticate, type HttpRequestView, type SigningCredential } from '../auth/index.js'
+import type { Core } from '../core/core.js'
 import { ANONYMOUS, type Principal } from '../iam/identities.js'
 import { s3Error } from '../shared/errors.js'
-import type { Core } from '../core/core.js'
 
 /** What the Query-protocol services add: their signing name and the (small, read) form body. */
-export interface ApiSigning { service: string; bufferedBody: Buffer }
+export interface ApiSigning {
+  service: string
+  bufferedBody: Buffer
+}
 
 /** Verifies the request's signature (header or presigned; SigV4 or SigV4A) against an active key. */
 export function authenticateRequest(core: Core, view: HttpRequestView, api?: ApiSigning): AuthResult {
   return authenticate(view, {
-    now: core.clock(), lookup: (id) => lookupKey(core, id), keyCache: core.keyCache, signingKeyCache: core.signingKeyCache,
+    now: core.clock(),
+    lookup: (id) => lookupKey(core, id),
+    keyCache: core.keyCache,
+    signingKeyCache: core.signingKeyCache,
     ...(api ? { service: api.service, bufferedBody: api.bufferedBody } : {}),
   })
 }

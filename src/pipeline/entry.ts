@@ -5,25 +5,25 @@
  * http/respond.ts only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { s3Error, S3Error } from '../shared/errors.js'
-import { resolveTarget, type Target } from '../http/target.js'
-import { errorResult, toS3Error, writeResult, type ErrorEnvelope, type WireResult } from '../http/respond.js'
-import { queryServiceOf, type HandlerTable, type ServiceHandler } from '../http/handler.js'
-import type { AuthResult, HttpRequestView } from '../auth/index.js'
-import { classify } from '../s3/classify.js'
-import { isAddressableBucketName } from '../s3/bucket-names.js'
-import { addressOf, s3Query } from '../s3/address.js'
-import { header } from '../s3/headers.js'
 import type { Logger } from 'pino'
+import type { AuthResult, HttpRequestView } from '../auth/index.js'
 import type { Core } from '../core/core.js'
 import type { Origin } from '../core/origin.js'
+import { type HandlerTable, queryServiceOf, type ServiceHandler } from '../http/handler.js'
+import { type ErrorEnvelope, errorResult, toS3Error, type WireResult, writeResult } from '../http/respond.js'
+import { resolveTarget, type Target } from '../http/target.js'
+import { mrapArn } from '../mrap/registry.js'
 import { misdirected } from '../network/tunnel-host.js'
+import { type AccessLog, resourceOf } from '../s3/access-log.js'
+import { addressOf, s3Query } from '../s3/address.js'
+import { isAddressableBucketName } from '../s3/bucket-names.js'
+import { classify } from '../s3/classify.js'
+import { addCorsHeaders, answerPreflight } from '../s3/cors.js'
+import { header } from '../s3/headers.js'
+import { S3Error, s3Error } from '../shared/errors.js'
 import { authenticateRequest, principalOf } from './credentials.js'
 import { executeS3 } from './execute.js'
-import { addCorsHeaders, answerPreflight } from '../s3/cors.js'
 import { postObject } from './post-object.js'
-import { resourceOf, type AccessLog } from '../s3/access-log.js'
-import { mrapArn } from '../mrap/registry.js'
 
 const MAX_KEY_BYTES = 1024
 
@@ -56,7 +56,10 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
   let s3Target: Target | undefined
   try {
     const host = header(req.headers, 'host')
-    if (origin.host !== undefined && host !== origin.host) { const e = misdirected(host, origin.host); if (e) throw e }
+    if (origin.host !== undefined && host !== origin.host) {
+      const e = misdirected(host, origin.host)
+      if (e) throw e
+    }
     const target = resolveTarget(host, { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
     const handler = handlerFor(app.handlers, target, req)
     if (handler) {
@@ -91,21 +94,45 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
 }
 
 /** One record for the bucket's server access log (dropped at once when the bucket does not log). */
-function logAccess(s: Core, log: AccessLog, req: IncomingMessage, view: HttpRequestView, origin: Origin, info: Record<string, string | undefined>, result: WireResult, r: { requestId: string; hostId: string; ms: number }): void {
+function logAccess(
+  s: Core,
+  log: AccessLog,
+  req: IncomingMessage,
+  view: HttpRequestView,
+  origin: Origin,
+  info: Record<string, string | undefined>,
+  result: WireResult,
+  r: { requestId: string; hostId: string; ms: number },
+): void {
   const auth = header(req.headers, 'authorization')
   const presigned = /(^|&)X-Amz-Signature=/.test(view.rawQuery)
-  const tls = (req.socket as { getCipher?: () => { standardName?: string; name?: string } | undefined; getProtocol?: () => string | null })
+  const tls = req.socket as { getCipher?: () => { standardName?: string; name?: string } | undefined; getProtocol?: () => string | null }
   const length = result.headers['content-length']
   const mrap = info.mrap !== undefined ? s.mraps.byAlias(info.mrap) : undefined
   log.record({
-    bucket: info.bucket!, time: new Date(), remoteIp: origin.vpc?.sourceIp ?? origin.sourceIp, requester: info.principal === '*' ? undefined : info.principal,
-    requestId: r.requestId, hostId: r.hostId, method: view.method, resource: resourceOf(info.op, view.rawQuery), key: info.key,
-    uri: req.url ?? '/', httpVersion: req.httpVersion, status: result.status, errorCode: info.error,
-    bytesSent: view.method !== 'HEAD' && length !== undefined ? Number(length) : undefined, totalMs: r.ms,
-    referer: header(req.headers, 'referer'), userAgent: header(req.headers, 'user-agent'), versionId: result.headers['x-amz-version-id'],
+    bucket: info.bucket!,
+    time: new Date(),
+    remoteIp: origin.vpc?.sourceIp ?? origin.sourceIp,
+    requester: info.principal === '*' ? undefined : info.principal,
+    requestId: r.requestId,
+    hostId: r.hostId,
+    method: view.method,
+    resource: resourceOf(info.op, view.rawQuery),
+    key: info.key,
+    uri: req.url ?? '/',
+    httpVersion: req.httpVersion,
+    status: result.status,
+    errorCode: info.error,
+    bytesSent: view.method !== 'HEAD' && length !== undefined ? Number(length) : undefined,
+    totalMs: r.ms,
+    referer: header(req.headers, 'referer'),
+    userAgent: header(req.headers, 'user-agent'),
+    versionId: result.headers['x-amz-version-id'],
     signatureVersion: auth?.startsWith('AWS4-') || presigned ? 'SigV4' : undefined,
     authType: auth !== undefined ? 'AuthHeader' : presigned ? 'QueryString' : undefined,
-    cipherSuite: tls.getCipher?.()?.name, tlsVersion: tls.getProtocol?.() ?? undefined, hostHeader: header(req.headers, 'host'),
+    cipherSuite: tls.getCipher?.()?.name,
+    tlsVersion: tls.getProtocol?.() ?? undefined,
+    hostHeader: header(req.headers, 'host'),
     accessPointArn: mrap ? mrapArn(mrap, s.world.partition) : undefined,
   })
 }
@@ -113,9 +140,12 @@ function logAccess(s: Core, log: AccessLog, req: IncomingMessage, view: HttpRequ
 /** The service handler for a non-S3 target, or undefined for the S3 data plane. */
 function handlerFor(h: HandlerTable, target: Target, req: IncomingMessage): ServiceHandler | undefined {
   switch (target.kind) {
-    case 'mrap': return h.mrap
-    case 'api': return h[target.service]
-    case 'control': return h.control
+    case 'mrap':
+      return h.mrap
+    case 'api':
+      return h[target.service]
+    case 'control':
+      return h.control
     default: {
       const q = queryServiceOf(req)
       if (q) return h[q]
@@ -128,7 +158,16 @@ function handlerFor(h: HandlerTable, target: Target, req: IncomingMessage): Serv
 
 // Not `async`: it returns executeS3's promise as it is (an async function returning a promise costs
 // extra microtask turns per request); its synchronous throws reach the caller's try block the same way.
-function runS3(s: Core, req: IncomingMessage, view: HttpRequestView, target: Target, origin: Origin, requestId: string, log: Logger, info: Record<string, string | undefined>): Promise<WireResult> {
+function runS3(
+  s: Core,
+  req: IncomingMessage,
+  view: HttpRequestView,
+  target: Target,
+  origin: Origin,
+  requestId: string,
+  log: Logger,
+  info: Record<string, string | undefined>,
+): Promise<WireResult> {
   const { bucket: bucketName, key } = addressOf(target, view.rawPath)
   if (bucketName !== undefined && !isAddressableBucketName(bucketName)) throw s3Error('InvalidBucketName', { fields: { BucketName: bucketName } })
   if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) throw s3Error('KeyTooLongError', { fields: { Size: Buffer.byteLength(key), MaxSizeAllowed: MAX_KEY_BYTES } })
@@ -136,7 +175,9 @@ function runS3(s: Core, req: IncomingMessage, view: HttpRequestView, target: Tar
   if (view.method === 'OPTIONS' && bucketName !== undefined) return Promise.resolve(answerPreflight(s.state, bucketName, key, req.headers))
   const query = s3Query(view.rawQuery)
   const op = classify(view.method, bucketName, key, query, req.headers)
-  info.op = op.name; info.bucket = bucketName; info.key = key
+  info.op = op.name
+  info.bucket = bucketName
+  info.key = key
   // A form upload is signed in its body (the POST policy), not in the request: it authenticates itself.
   if (op.name === 'PostObject' && bucketName !== undefined) {
     const b = s.state.getBucket(bucketName)
@@ -173,8 +214,16 @@ function checkRegion(target: Target, auth: AuthResult, region: string, bucket: s
     // the header is all botocore's and the SDKs' region redirectors then have to go on.
     const headers = { 'x-amz-bucket-region': region }
     if (auth.authType === 'REST-QUERY-STRING') {
-      throw s3Error('AuthorizationQueryParametersError', { message: `Error parsing the X-Amz-Credential parameter; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region }, headers })
+      throw s3Error('AuthorizationQueryParametersError', {
+        message: `Error parsing the X-Amz-Credential parameter; the region '${auth.region}' is wrong; expecting '${region}'`,
+        fields: { Region: region },
+        headers,
+      })
     }
-    throw s3Error('AuthorizationHeaderMalformed', { message: `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${region}'`, fields: { Region: region }, headers })
+    throw s3Error('AuthorizationHeaderMalformed', {
+      message: `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${region}'`,
+      fields: { Region: region },
+      headers,
+    })
   }
 }

@@ -6,21 +6,21 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { Logger } from 'pino'
-import { s3Error } from '../shared/errors.js'
-import type { WireResult } from '../http/respond.js'
-import { decodeBody, type AuthResult, type HttpRequestView } from '../auth/index.js'
-import { actionsFor, type Operation } from '../s3/classify.js'
-import type { Principal } from '../iam/identities.js'
-import { authorizeS3 } from '../s3/authorize.js'
-import { dispatch } from '../s3/dispatch.js'
-import { lockFactsFromBody, type LockFacts } from '../s3/ops/object-lock.js'
-import { readSmallBody } from '../s3/context.js'
-import { header } from '../s3/headers.js'
-import type { S3Request } from '../s3/context.js'
-import type { BucketRecord } from '../state/control-store.js'
-import type { MrapRecord } from '../mrap/registry.js'
+import { type AuthResult, decodeBody, type HttpRequestView } from '../auth/index.js'
 import type { Core } from '../core/core.js'
 import type { Origin } from '../core/origin.js'
+import type { WireResult } from '../http/respond.js'
+import type { Principal } from '../iam/identities.js'
+import type { MrapRecord } from '../mrap/registry.js'
+import { authorizeS3 } from '../s3/authorize.js'
+import { actionsFor, type Operation } from '../s3/classify.js'
+import type { S3Request } from '../s3/context.js'
+import { readSmallBody } from '../s3/context.js'
+import { dispatch } from '../s3/dispatch.js'
+import { header } from '../s3/headers.js'
+import { type LockFacts, lockFactsFromBody } from '../s3/ops/object-lock.js'
+import { s3Error } from '../shared/errors.js'
+import type { BucketRecord } from '../state/control-store.js'
 
 const MAX_PUT_BYTES = 5 * 1024 ** 3
 
@@ -98,7 +98,11 @@ class S3Call implements S3Request {
   bucket?: BucketRecord
   key?: string
 
-  constructor(s: Core, private readonly x: ExecuteInput, private decoded: Readable | undefined) {
+  constructor(
+    s: Core,
+    private readonly x: ExecuteInput,
+    private decoded: Readable | undefined,
+  ) {
     this.core = s
     this.requestId = x.requestId
     this.op = x.op
@@ -113,13 +117,25 @@ class S3Call implements S3Request {
   }
 
   /** Operations without a body never read it: an empty stream only when one asks. */
-  get body(): Readable { return (this.decoded ??= Readable.from([])) }
+  get body(): Readable {
+    return (this.decoded ??= Readable.from([]))
+  }
 
   allowed(action: string, key?: string, other?: BucketRecord): boolean {
     const x = this.x
     return authorizeS3(this.core, {
-      principal: x.principal, op: x.op, actions: [action], bucket: other ?? x.bucket, bucketName: other?.name ?? x.bucketName, key,
-      auth: x.auth, origin: x.origin, query: x.query, headers: x.req.headers, mrap: other ? undefined : x.mrap, objectLock: x.objectLock,
+      principal: x.principal,
+      op: x.op,
+      actions: [action],
+      bucket: other ?? x.bucket,
+      bucketName: other?.name ?? x.bucketName,
+      key,
+      auth: x.auth,
+      origin: x.origin,
+      query: x.query,
+      headers: x.req.headers,
+      mrap: other ? undefined : x.mrap,
+      objectLock: x.objectLock,
     }).allowed
   }
 }

@@ -26,126 +26,134 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointPermissions.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/multi-region-access-point-block-public-access.html
  */
-import type { BlockPublicAccess, CompiledPolicy } from './types.js';
-import type { AuthorizeOptions, AuthzRequest, AuthzResource, Layers } from './request.js';
-import { ACCOUNT, ALLOW, DENY, DIRECT, evaluatePolicy, explainPolicy, statementOf, type PolicyExplain, type Probe } from './evaluate.js';
-import { RequestScope } from './scope.js';
 
-export type Layer =
-  | 'identity' | 'boundary' | 'session' | 'endpoint'
-  | 'mrap-policy' | 'bucket-policy' | 'acl' | 'block-public-access';
+import { ACCOUNT, ALLOW, DENY, DIRECT, evaluatePolicy, explainPolicy, type PolicyExplain, type Probe, statementOf } from './evaluate.js'
+import type { AuthorizeOptions, AuthzRequest, AuthzResource, Layers } from './request.js'
+import { RequestScope } from './scope.js'
+import type { BlockPublicAccess, CompiledPolicy } from './types.js'
 
-export type ContextName = 'mrap' | 'bucket';
+export type Layer = 'identity' | 'boundary' | 'session' | 'endpoint' | 'mrap-policy' | 'bucket-policy' | 'acl' | 'block-public-access'
+
+export type ContextName = 'mrap' | 'bucket'
 
 export interface StatementRef {
-  context: ContextName;
-  layer: Layer;
+  context: ContextName
+  layer: Layer
   /** The policy's name when it has one (e.g. a managed policy ARN). */
-  policy?: string;
-  index: number;
-  sid?: string;
-  effect: 'Allow' | 'Deny';
+  policy?: string
+  index: number
+  sid?: string
+  effect: 'Allow' | 'Deny'
 }
 
 /** Which rule let a context allow (explain names it: docs/aws/mrap.md §Where AWS is silent). */
 export type ContextRule =
-  | 'same-account-identity' | 'same-account-resource' | 'same-account-identity-on-mrap-arn'
-  | 'cross-account-identity-and-resource' | 'resource-only-principal' | 'none';
+  | 'same-account-identity'
+  | 'same-account-resource'
+  | 'same-account-identity-on-mrap-arn'
+  | 'cross-account-identity-and-resource'
+  | 'resource-only-principal'
+  | 'none'
 
 export interface LayerExplain {
-  layer: Layer;
-  result: 'Allow' | 'Deny' | 'NoMatch' | 'NotPresent' | 'Restricted';
-  policies: PolicyExplain[];
-  note?: string;
+  layer: Layer
+  result: 'Allow' | 'Deny' | 'NoMatch' | 'NotPresent' | 'Restricted'
+  policies: PolicyExplain[]
+  note?: string
 }
 
 export interface ContextExplain {
-  context: ContextName;
-  resource: string;
-  owner: string;
-  sameAccount: boolean;
-  result: 'Allow' | 'ImplicitDeny' | 'ExplicitDeny';
-  rule: ContextRule;
-  blockedBy: Layer[];
-  layers: LayerExplain[];
+  context: ContextName
+  resource: string
+  owner: string
+  sameAccount: boolean
+  result: 'Allow' | 'ImplicitDeny' | 'ExplicitDeny'
+  rule: ContextRule
+  blockedBy: Layer[]
+  layers: LayerExplain[]
 }
 
 export interface Decision {
-  effect: 'Allow' | 'ImplicitDeny' | 'ExplicitDeny';
+  effect: 'Allow' | 'ImplicitDeny' | 'ExplicitDeny'
   /** The layer that decided: the granting one on Allow, the first blocking one otherwise. */
-  decidedBy: Layer;
+  decidedBy: Layer
   /** The context that decided (the failing one on deny). */
-  context: ContextName;
-  blockedBy: Layer[];
+  context: ContextName
+  blockedBy: Layer[]
   /** The statements that decided (denying, or granting). */
-  matched: StatementRef[];
-  explain?: ContextExplain[];
+  matched: StatementRef[]
+  explain?: ContextExplain[]
 }
 
 interface ContextOutcome {
-  effect: Decision['effect'];
-  decidedBy: Layer;
-  blockedBy: Layer[];
-  rule: ContextRule;
+  effect: Decision['effect']
+  decidedBy: Layer
+  blockedBy: Layer[]
+  rule: ContextRule
   /** Identity side allowed (used by the §10 option for the bucket context). */
-  identityAllowed: boolean;
+  identityAllowed: boolean
 }
 
 interface EffectiveBpa {
-  restrictPublicBuckets: boolean;
-  ignorePublicAcls: boolean;
+  restrictPublicBuckets: boolean
+  ignorePublicAcls: boolean
 }
 
 function mergeBpa(list: (BlockPublicAccess | undefined)[]): EffectiveBpa {
-  let rpb = false;
-  let ipa = false;
+  let rpb = false
+  let ipa = false
   for (const b of list) {
-    if (b === undefined) continue;
-    rpb ||= b.RestrictPublicBuckets === true;
-    ipa ||= b.IgnorePublicAcls === true;
+    if (b === undefined) continue
+    rpb ||= b.RestrictPublicBuckets === true
+    ipa ||= b.IgnorePublicAcls === true
   }
-  return { restrictPublicBuckets: rpb, ignorePublicAcls: ipa };
+  return { restrictPublicBuckets: rpb, ignorePublicAcls: ipa }
 }
 
-const NO_BPA: EffectiveBpa = { restrictPublicBuckets: false, ignorePublicAcls: false };
+const NO_BPA: EffectiveBpa = { restrictPublicBuckets: false, ignorePublicAcls: false }
 
 /** Authorizes a request against all layers. Pure: same inputs, same Decision. */
 export function authorize(req: AuthzRequest, layers: Layers, opts: AuthorizeOptions = {}): Decision {
-  const { mrap, bucket } = req.resources;
-  const action = req.action.toLowerCase();
-  const acct = layers.accountBlockPublicAccess;
-  let bpa = NO_BPA;
+  const { mrap, bucket } = req.resources
+  const action = req.action.toLowerCase()
+  const acct = layers.accountBlockPublicAccess
+  let bpa = NO_BPA
   if (layers.mrap?.blockPublicAccess || layers.bucket?.blockPublicAccess || acct !== undefined) {
     bpa = mergeBpa([
       mrap ? layers.mrap?.blockPublicAccess : undefined,
       mrap && acct ? acct[mrap.ownerAccount] : undefined,
       layers.bucket?.blockPublicAccess,
       bucket && acct ? acct[bucket.ownerAccount] : undefined,
-    ]);
+    ])
   }
-  const matched: StatementRef[] = [];
-  const explain: ContextExplain[] | undefined = opts.explain ? [] : undefined;
+  const matched: StatementRef[] = []
+  const explain: ContextExplain[] | undefined = opts.explain ? [] : undefined
 
-  let mrapOutcome: ContextOutcome | undefined;
+  let mrapOutcome: ContextOutcome | undefined
   if (mrap) {
-    mrapOutcome = evaluateContext('mrap', mrap, layers.mrap?.policy, req, layers, bpa, action, matched, explain, false);
+    mrapOutcome = evaluateContext('mrap', mrap, layers.mrap?.policy, req, layers, bpa, action, matched, explain, false)
   }
   // Requests without a bucket (e.g. ListAllMyBuckets) are evaluated against resource "*".
-  const bucketRes: AuthzResource = bucket ?? { arn: '*', ownerAccount: req.principal.accountId };
-  const mrapIdentity = opts.identityOnMrapSatisfiesBucket === true && mrapOutcome !== undefined && mrapOutcome.identityAllowed;
-  const bucketOutcome = evaluateContext('bucket', bucketRes, layers.bucket?.policy, req, layers, bpa, action, matched, explain, mrapIdentity);
+  const bucketRes: AuthzResource = bucket ?? { arn: '*', ownerAccount: req.principal.accountId }
+  const mrapIdentity = opts.identityOnMrapSatisfiesBucket === true && mrapOutcome !== undefined && mrapOutcome.identityAllowed
+  const bucketOutcome = evaluateContext('bucket', bucketRes, layers.bucket?.policy, req, layers, bpa, action, matched, explain, mrapIdentity)
 
   // Combine: explicit deny anywhere wins; then any implicit deny; else allow.
-  const outcomes: [ContextName, ContextOutcome][] = mrapOutcome ? [['mrap', mrapOutcome], ['bucket', bucketOutcome]] : [['bucket', bucketOutcome]];
-  let decided: [ContextName, ContextOutcome] | undefined = outcomes.find(([, o]) => o.effect === 'ExplicitDeny');
-  decided ??= outcomes.find(([, o]) => o.effect === 'ImplicitDeny');
-  const [context, outcome] = decided ?? outcomes[outcomes.length - 1] as [ContextName, ContextOutcome];
-  let blockedBy = outcome.blockedBy;
+  const outcomes: [ContextName, ContextOutcome][] = mrapOutcome
+    ? [
+        ['mrap', mrapOutcome],
+        ['bucket', bucketOutcome],
+      ]
+    : [['bucket', bucketOutcome]]
+  let decided: [ContextName, ContextOutcome] | undefined = outcomes.find(([, o]) => o.effect === 'ExplicitDeny')
+  decided ??= outcomes.find(([, o]) => o.effect === 'ImplicitDeny')
+  const [context, outcome] = decided ?? (outcomes[outcomes.length - 1] as [ContextName, ContextOutcome])
+  let blockedBy = outcome.blockedBy
   if (mrapOutcome && mrapOutcome.blockedBy.length > 0 && bucketOutcome.blockedBy.length > 0) {
-    blockedBy = [...new Set([...mrapOutcome.blockedBy, ...bucketOutcome.blockedBy])];
-  } else if (mrapOutcome && mrapOutcome.blockedBy.length > 0) blockedBy = mrapOutcome.blockedBy;
-  else if (bucketOutcome.blockedBy.length > 0) blockedBy = bucketOutcome.blockedBy;
-  const effect = decided ? outcome.effect : 'Allow';
+    blockedBy = [...new Set([...mrapOutcome.blockedBy, ...bucketOutcome.blockedBy])]
+  } else if (mrapOutcome && mrapOutcome.blockedBy.length > 0) blockedBy = mrapOutcome.blockedBy
+  else if (bucketOutcome.blockedBy.length > 0) blockedBy = bucketOutcome.blockedBy
+  const effect = decided ? outcome.effect : 'Allow'
   const d: Decision = {
     effect,
     decidedBy: outcome.decidedBy,
@@ -153,17 +161,17 @@ export function authorize(req: AuthzRequest, layers: Layers, opts: AuthorizeOpti
     blockedBy,
     // On deny only the denying (or, for implicit deny, no) statements matter.
     matched: effect === 'ExplicitDeny' ? matched.filter((m) => m.effect === 'Deny') : effect === 'Allow' ? matched : [],
-  };
-  if (explain) d.explain = explain;
-  return d;
+  }
+  if (explain) d.explain = explain
+  return d
 }
 
 function ref(context: ContextName, layer: Layer, p: CompiledPolicy, code: number): StatementRef {
-  const st = statementOf(p, code);
-  const r: StatementRef = { context, layer, index: st ? st.index : -1, effect: code & DENY ? 'Deny' : 'Allow' };
-  if (st?.sid !== undefined) r.sid = st.sid;
-  if (p.name !== undefined) r.policy = p.name;
-  return r;
+  const st = statementOf(p, code)
+  const r: StatementRef = { context, layer, index: st ? st.index : -1, effect: code & DENY ? 'Deny' : 'Allow' }
+  if (st?.sid !== undefined) r.sid = st.sid
+  if (p.name !== undefined) r.policy = p.name
+  return r
 }
 
 function evaluateContext(
@@ -178,115 +186,115 @@ function evaluateContext(
   explain: ContextExplain[] | undefined,
   identityOnMrapArn: boolean,
 ): ContextOutcome {
-  const who = req.principal;
+  const who = req.principal
   // Identity side. Anonymous callers and AWS services have no identity policies here.
-  const hasIdentity = who.type !== 'Anonymous' && who.type !== 'Service';
-  const probe: Probe = new RequestScope(req.context, res.ownerAccount, action, res.arn, who, hasIdentity && layers.boundary !== undefined);
-  const resourceLayer: Layer = context === 'mrap' ? 'mrap-policy' : 'bucket-policy';
-  const denied: Layer[] = [];
+  const hasIdentity = who.type !== 'Anonymous' && who.type !== 'Service'
+  const probe: Probe = new RequestScope(req.context, res.ownerAccount, action, res.arn, who, hasIdentity && layers.boundary !== undefined)
+  const resourceLayer: Layer = context === 'mrap' ? 'mrap-policy' : 'bucket-policy'
+  const denied: Layer[] = []
 
-  let identityCode = 0;
+  let identityCode = 0
   if (hasIdentity) {
     for (const p of layers.identity) {
-      const c = evaluatePolicy(p, probe, 'implicit');
+      const c = evaluatePolicy(p, probe, 'implicit')
       if (c & DENY) {
-        denied.push('identity');
-        matched.push(ref(context, 'identity', p, c));
-        identityCode = c;
-        break;
+        denied.push('identity')
+        matched.push(ref(context, 'identity', p, c))
+        identityCode = c
+        break
       }
       if (c !== 0 && identityCode === 0) {
-        identityCode = c;
-        matched.push(ref(context, 'identity', p, c));
+        identityCode = c
+        matched.push(ref(context, 'identity', p, c))
       }
     }
   }
-  const boundary = hasIdentity ? layers.boundary : undefined;
-  const boundaryCode = boundary ? evaluatePolicy(boundary, probe, 'implicit') : ALLOW;
+  const boundary = hasIdentity ? layers.boundary : undefined
+  const boundaryCode = boundary ? evaluatePolicy(boundary, probe, 'implicit') : ALLOW
   if (boundaryCode & DENY && boundary) {
-    denied.push('boundary');
-    matched.push(ref(context, 'boundary', boundary, boundaryCode));
+    denied.push('boundary')
+    matched.push(ref(context, 'boundary', boundary, boundaryCode))
   }
-  let sessionCode = ALLOW;
-  const sessions = hasIdentity ? layers.session : undefined;
+  let sessionCode = ALLOW
+  const sessions = hasIdentity ? layers.session : undefined
   if (sessions && sessions.length > 0) {
-    sessionCode = 0;
+    sessionCode = 0
     for (const p of sessions) {
-      const c = evaluatePolicy(p, probe, 'implicit');
+      const c = evaluatePolicy(p, probe, 'implicit')
       if (c & DENY) {
-        denied.push('session');
-        matched.push(ref(context, 'session', p, c));
-        sessionCode = c;
-        break;
+        denied.push('session')
+        matched.push(ref(context, 'session', p, c))
+        sessionCode = c
+        break
       }
-      if (c !== 0 && sessionCode === 0) sessionCode = c;
+      if (c !== 0 && sessionCode === 0) sessionCode = c
     }
   }
-  const endpoint = layers.endpoint?.policy;
-  const endpointCode = endpoint ? evaluatePolicy(endpoint, probe, 'required') : ALLOW;
+  const endpoint = layers.endpoint?.policy
+  const endpointCode = endpoint ? evaluatePolicy(endpoint, probe, 'required') : ALLOW
   if (endpoint && endpointCode !== 0) {
-    matched.push(ref(context, 'endpoint', endpoint, endpointCode));
-    if (endpointCode & DENY) denied.push('endpoint');
+    matched.push(ref(context, 'endpoint', endpoint, endpointCode))
+    if (endpointCode & DENY) denied.push('endpoint')
   }
-  const resourceCode = resourcePolicy ? evaluatePolicy(resourcePolicy, probe, 'required') : 0;
+  const resourceCode = resourcePolicy ? evaluatePolicy(resourcePolicy, probe, 'required') : 0
   if (resourcePolicy && resourceCode !== 0) {
-    matched.push(ref(context, resourceLayer, resourcePolicy, resourceCode));
-    if (resourceCode & DENY) denied.push(resourceLayer);
+    matched.push(ref(context, resourceLayer, resourcePolicy, resourceCode))
+    if (resourceCode & DENY) denied.push(resourceLayer)
   }
 
-  let effect: Decision['effect'];
-  let rule: ContextRule = 'none';
-  let blockedBy: Layer[] = denied;
-  const isRoot = who.type === 'Account';
-  const identityAllowed = hasIdentity && (isRoot || (identityCode & ALLOW) !== 0) && (isRoot || ((boundaryCode & ALLOW) !== 0 && (sessionCode & ALLOW) !== 0));
+  let effect: Decision['effect']
+  let rule: ContextRule = 'none'
+  let blockedBy: Layer[] = denied
+  const isRoot = who.type === 'Account'
+  const identityAllowed = hasIdentity && (isRoot || (identityCode & ALLOW) !== 0) && (isRoot || ((boundaryCode & ALLOW) !== 0 && (sessionCode & ALLOW) !== 0))
   if (denied.length > 0) {
-    effect = 'ExplicitDeny';
+    effect = 'ExplicitDeny'
   } else {
-    const sameAccount = hasIdentity && who.accountId === res.ownerAccount;
-    const limitsOk = isRoot || ((boundaryCode & ALLOW) !== 0 && (sessionCode & ALLOW) !== 0);
-    let resourceAllows = (resourceCode & ALLOW) !== 0;
-    let restricted = false;
+    const sameAccount = hasIdentity && who.accountId === res.ownerAccount
+    const limitsOk = isRoot || ((boundaryCode & ALLOW) !== 0 && (sessionCode & ALLOW) !== 0)
+    let resourceAllows = (resourceCode & ALLOW) !== 0
+    let restricted = false
     // RestrictPublicBuckets: a public policy grants only to services and the owner's account.
     if (resourceAllows && bpa.restrictPublicBuckets && resourcePolicy?.isPublic === true && who.type !== 'Service' && !sameAccount) {
-      resourceAllows = false;
-      restricted = true;
+      resourceAllows = false
+      restricted = true
     }
-    const acl = context === 'bucket' ? layers.bucket?.acl : undefined;
-    let aclAllows = acl?.grants;
+    const acl = context === 'bucket' ? layers.bucket?.acl : undefined
+    let aclAllows = acl?.grants
     if (aclAllows && acl?.isPublic === true && bpa.ignorePublicAcls) {
-      aclAllows = false;
-      restricted = true;
+      aclAllows = false
+      restricted = true
     }
-    const blockers: Layer[] = [];
+    const blockers: Layer[] = []
     if (!hasIdentity) {
-      if (resourceAllows || aclAllows) rule = 'resource-only-principal';
-      else blockers.push(restricted ? 'block-public-access' : resourceLayer);
+      if (resourceAllows || aclAllows) rule = 'resource-only-principal'
+      else blockers.push(restricted ? 'block-public-access' : resourceLayer)
     } else if (sameAccount) {
-      const direct = (resourceCode & DIRECT) !== 0;
+      const direct = (resourceCode & DIRECT) !== 0
       // Granted to the account: the identity side must allow, which it did not if we get here.
-      if ((resourceCode & ACCOUNT) !== 0) resourceAllows = false;
-      if (identityAllowed) rule = 'same-account-identity';
-      else if (resourceAllows && (direct || limitsOk)) rule = 'same-account-resource';
-      else if (aclAllows && limitsOk) rule = 'same-account-resource';
-      else if (identityOnMrapArn && context === 'bucket') rule = 'same-account-identity-on-mrap-arn';
+      if ((resourceCode & ACCOUNT) !== 0) resourceAllows = false
+      if (identityAllowed) rule = 'same-account-identity'
+      else if (resourceAllows && (direct || limitsOk)) rule = 'same-account-resource'
+      else if (aclAllows && limitsOk) rule = 'same-account-resource'
+      else if (identityOnMrapArn && context === 'bucket') rule = 'same-account-identity-on-mrap-arn'
       else {
         // Neither path allows: name what is missing on each side.
-        if ((identityCode & ALLOW) !== 0) blockers.push((boundaryCode & ALLOW) === 0 ? 'boundary' : 'session');
-        else blockers.push('identity');
-        if (restricted) blockers.push('block-public-access');
-        else if (resourceAllows) blockers.push((boundaryCode & ALLOW) === 0 ? 'boundary' : 'session');
-        else if ((resourceCode & ACCOUNT) === 0) blockers.push(resourceLayer);
+        if ((identityCode & ALLOW) !== 0) blockers.push((boundaryCode & ALLOW) === 0 ? 'boundary' : 'session')
+        else blockers.push('identity')
+        if (restricted) blockers.push('block-public-access')
+        else if (resourceAllows) blockers.push((boundaryCode & ALLOW) === 0 ? 'boundary' : 'session')
+        else if ((resourceCode & ACCOUNT) === 0) blockers.push(resourceLayer)
       }
     } else {
-      if (!identityAllowed) blockers.push((identityCode & ALLOW) === 0 ? 'identity' : (boundaryCode & ALLOW) === 0 ? 'boundary' : 'session');
-      if (!resourceAllows && !aclAllows) blockers.push(restricted ? 'block-public-access' : resourceLayer);
-      if (blockers.length === 0) rule = 'cross-account-identity-and-resource';
+      if (!identityAllowed) blockers.push((identityCode & ALLOW) === 0 ? 'identity' : (boundaryCode & ALLOW) === 0 ? 'boundary' : 'session')
+      if (!resourceAllows && !aclAllows) blockers.push(restricted ? 'block-public-access' : resourceLayer)
+      if (blockers.length === 0) rule = 'cross-account-identity-and-resource'
     }
     // The endpoint policy limits every path (no Allow there: implicit deny).
-    if (endpoint && (endpointCode & ALLOW) === 0) blockers.unshift('endpoint');
-    if (blockers.length > 0) rule = 'none';
-    effect = blockers.length > 0 ? 'ImplicitDeny' : 'Allow';
-    blockedBy = blockers;
+    if (endpoint && (endpointCode & ALLOW) === 0) blockers.unshift('endpoint')
+    if (blockers.length > 0) rule = 'none'
+    effect = blockers.length > 0 ? 'ImplicitDeny' : 'Allow'
+    blockedBy = blockers
   }
   const decidedBy: Layer =
     blockedBy[0] ??
@@ -294,11 +302,11 @@ function evaluateContext(
       ? 'identity'
       : layers.bucket?.acl?.grants && context === 'bucket' && (resourceCode & ALLOW) === 0
         ? 'acl'
-        : resourceLayer);
+        : resourceLayer)
   if (explain) {
-    explain.push(explainContext(context, res, resourcePolicy, probe, layers, hasIdentity, effect, rule, blockedBy, bpa));
+    explain.push(explainContext(context, res, resourcePolicy, probe, layers, hasIdentity, effect, rule, blockedBy, bpa))
   }
-  return { effect, decidedBy, blockedBy, rule, identityAllowed };
+  return { effect, decidedBy, blockedBy, rule, identityAllowed }
 }
 
 function explainContext(
@@ -313,35 +321,35 @@ function explainContext(
   blockedBy: Layer[],
   bpa: EffectiveBpa,
 ): ContextExplain {
-  const out: LayerExplain[] = [];
+  const out: LayerExplain[] = []
   const layer = (name: Layer, policies: readonly CompiledPolicy[] | undefined, mode: 'implicit' | 'required', note?: string): void => {
     if (!policies || policies.length === 0) {
-      out.push({ layer: name, result: 'NotPresent', policies: [], ...(note ? { note } : {}) });
-      return;
+      out.push({ layer: name, result: 'NotPresent', policies: [], ...(note ? { note } : {}) })
+      return
     }
-    const ex = policies.map((p) => explainPolicy(p, probe, mode));
-    const r = ex.some((e) => e.result === 'Deny') ? 'Deny' : ex.some((e) => e.result === 'Allow') ? 'Allow' : 'NoMatch';
-    out.push({ layer: name, result: r, policies: ex, ...(note ? { note } : {}) });
-  };
-  layer('identity', hasIdentity ? layers.identity : [], 'implicit', hasIdentity ? undefined : 'no identity policies for this principal');
-  if (hasIdentity && layers.boundary) layer('boundary', [layers.boundary], 'implicit');
-  if (hasIdentity && layers.session) layer('session', layers.session, 'implicit');
-  if (layers.endpoint) layer('endpoint', [layers.endpoint.policy], 'required', `through ${layers.endpoint.id}`);
-  const resourceLayer: Layer = context === 'mrap' ? 'mrap-policy' : 'bucket-policy';
-  const sameAccount = hasIdentity && probe.principal.accountId === res.ownerAccount;
-  const notes: string[] = [];
-  if (resourcePolicy?.isPublic) notes.push('policy is public');
-  if (sameAccount && resourcePolicy && (evaluatePolicy(resourcePolicy, probe, 'required') & ACCOUNT) !== 0) {
-    notes.push('allows only through the account principal, which delegates to identity policies');
+    const ex = policies.map((p) => explainPolicy(p, probe, mode))
+    const r = ex.some((e) => e.result === 'Deny') ? 'Deny' : ex.some((e) => e.result === 'Allow') ? 'Allow' : 'NoMatch'
+    out.push({ layer: name, result: r, policies: ex, ...(note ? { note } : {}) })
   }
-  layer(resourceLayer, resourcePolicy ? [resourcePolicy] : [], 'required', notes.length > 0 ? notes.join('; ') : undefined);
+  layer('identity', hasIdentity ? layers.identity : [], 'implicit', hasIdentity ? undefined : 'no identity policies for this principal')
+  if (hasIdentity && layers.boundary) layer('boundary', [layers.boundary], 'implicit')
+  if (hasIdentity && layers.session) layer('session', layers.session, 'implicit')
+  if (layers.endpoint) layer('endpoint', [layers.endpoint.policy], 'required', `through ${layers.endpoint.id}`)
+  const resourceLayer: Layer = context === 'mrap' ? 'mrap-policy' : 'bucket-policy'
+  const sameAccount = hasIdentity && probe.principal.accountId === res.ownerAccount
+  const notes: string[] = []
+  if (resourcePolicy?.isPublic) notes.push('policy is public')
+  if (sameAccount && resourcePolicy && (evaluatePolicy(resourcePolicy, probe, 'required') & ACCOUNT) !== 0) {
+    notes.push('allows only through the account principal, which delegates to identity policies')
+  }
+  layer(resourceLayer, resourcePolicy ? [resourcePolicy] : [], 'required', notes.length > 0 ? notes.join('; ') : undefined)
   if (bpa.restrictPublicBuckets || bpa.ignorePublicAcls) {
     out.push({
       layer: 'block-public-access',
       result: blockedBy.includes('block-public-access') ? 'Restricted' : 'NoMatch',
       policies: [],
       note: `RestrictPublicBuckets=${bpa.restrictPublicBuckets} IgnorePublicAcls=${bpa.ignorePublicAcls}`,
-    });
+    })
   }
-  return { context, resource: res.arn, owner: res.ownerAccount, sameAccount, result, rule, blockedBy, layers: out };
+  return { context, resource: res.arn, owner: res.ownerAccount, sameAccount, result, rule, blockedBy, layers: out }
 }

@@ -4,8 +4,9 @@
  * is the owner of the resource being evaluated.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  */
-import type { KeyLookup } from './variables.js';
-import type { AuthzPrincipal, RequestContext } from './request.js';
+
+import type { AuthzPrincipal, RequestContext } from './request.js'
+import type { KeyLookup } from './variables.js'
 
 /**
  * Everything one context evaluates against: the probe (action, resource, principal) and the
@@ -13,10 +14,10 @@ import type { AuthzPrincipal, RequestContext } from './request.js';
  */
 export class RequestScope implements KeyLookup {
   /** Mixed-case keys of the context, lower-cased; built on the first miss, only if needed. */
-  private mixed: Map<string, readonly string[]> | null = null;
-  private resourceAccountValue: readonly string[] | null = null;
+  private mixed: Map<string, readonly string[]> | null = null
+  private resourceAccountValue: readonly string[] | null = null
 
-  private built: RequestContext | null = null;
+  private built: RequestContext | null = null
 
   constructor(
     private readonly source: RequestContext | (() => RequestContext),
@@ -30,31 +31,31 @@ export class RequestScope implements KeyLookup {
   ) {}
 
   get context(): RequestContext {
-    return (this.built ??= typeof this.source === 'function' ? this.source() : this.source);
+    return (this.built ??= typeof this.source === 'function' ? this.source() : this.source)
   }
 
   /** The probe is the scope itself (kept as a name for readability at call sites). */
   get scope(): RequestScope {
-    return this;
+    return this
   }
 
   get(keyLower: string): readonly string[] | undefined {
     if (this.resourceAccount !== undefined && (keyLower === 'aws:resourceaccount' || keyLower === 's3:resourceaccount')) {
-      return (this.resourceAccountValue ??= [this.resourceAccount]);
+      return (this.resourceAccountValue ??= [this.resourceAccount])
     }
     // Contexts built by buildS3Context use lower-case keys: one property read.
-    const v = this.context[keyLower];
-    if (v !== undefined) return v;
-    if (this.mixed === null) this.mixed = indexMixedCase(this.context);
-    return this.mixed.size === 0 ? undefined : this.mixed.get(keyLower);
+    const v = this.context[keyLower]
+    if (v !== undefined) return v
+    if (this.mixed === null) this.mixed = indexMixedCase(this.context)
+    return this.mixed.size === 0 ? undefined : this.mixed.get(keyLower)
   }
 }
 
 function indexMixedCase(ctx: Readonly<Record<string, readonly string[]>>): Map<string, readonly string[]> {
-  const m = new Map<string, readonly string[]>();
+  const m = new Map<string, readonly string[]>()
   for (const k in ctx) {
-    const lower = k.toLowerCase();
-    if (lower !== k && !m.has(lower)) m.set(lower, ctx[k] as readonly string[]);
+    const lower = k.toLowerCase()
+    if (lower !== k && !m.has(lower)) m.set(lower, ctx[k] as readonly string[])
   }
-  return m;
+  return m
 }

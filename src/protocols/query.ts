@@ -5,9 +5,9 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Query-Requests.html
  */
 import type { IncomingMessage } from 'node:http'
-import { s3Error } from '../shared/errors.js'
-import { esc } from '../s3/xml.js'
 import { expectLength } from '../auth/body.js'
+import { esc } from '../s3/xml.js'
+import { s3Error } from '../shared/errors.js'
 
 /** IAM's largest request (a 10 KB role policy, URL-encoded three times over) stays far below this. */
 const MAX_FORM_BYTES = 256 * 1024
@@ -40,9 +40,15 @@ export async function readQueryCall(req: IncomingMessage, method: string, rawQue
 export class QueryParams {
   constructor(protected readonly p: URLSearchParams) {}
 
-  get action(): string | undefined { return this.p.get('Action') ?? undefined }
-  has(name: string): boolean { return this.p.has(name) }
-  opt(name: string): string | undefined { return this.p.get(name) ?? undefined }
+  get action(): string | undefined {
+    return this.p.get('Action') ?? undefined
+  }
+  has(name: string): boolean {
+    return this.p.has(name)
+  }
+  opt(name: string): string | undefined {
+    return this.p.get(name) ?? undefined
+  }
 
   /** Values whose name matches `re` (its first group the index N), in N order. */
   protected numbered(re: RegExp): string[] {

@@ -6,9 +6,10 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ReplicationRule.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-add-config.html
  */
-import { s3Error, type S3Error } from '../shared/errors.js'
-import type { Tag } from '../storage/types.js'
+
 import { list, parseXmlBody, text } from '../s3/xml.js'
+import { type S3Error, s3Error } from '../shared/errors.js'
+import type { Tag } from '../storage/types.js'
 
 export interface ReplicationRule {
   id: string
@@ -55,7 +56,10 @@ function status(v: unknown, required: boolean): boolean | undefined {
   const o = obj(v)
   if (!o) return undefined
   const s = text(o.Status)
-  if (s === undefined) { if (required) throw malformed(); return undefined }
+  if (s === undefined) {
+    if (required) throw malformed()
+    return undefined
+  }
   if (s !== 'Enabled' && s !== 'Disabled') throw malformed()
   return s === 'Enabled'
 }
@@ -117,10 +121,15 @@ function parseRule(r: Record<string, unknown>, index: number): ReplicationRule {
   if (pr !== undefined && !/^\d+$/.test(pr)) throw malformed()
   // V2 (with Filter) requires Priority and DeleteMarkerReplication; V1 has neither.
   if (hasFilter && (pr === undefined || r.DeleteMarkerReplication === undefined)) {
-    throw bad(pr === undefined ? 'Priority must be specified for this version of Cross Region Replication configuration schema.' : 'DeleteMarkerReplication must be specified for this version of Cross Region Replication configuration schema.')
+    throw bad(
+      pr === undefined
+        ? 'Priority must be specified for this version of Cross Region Replication configuration schema.'
+        : 'DeleteMarkerReplication must be specified for this version of Cross Region Replication configuration schema.',
+    )
   }
   const deleteMarkers = hasFilter ? status(r.DeleteMarkerReplication, true)! : (status(r.DeleteMarkerReplication, false) ?? true)
-  if (deleteMarkers && tags.length > 0) throw bad('Delete marker replication is not supported if any Tag filter is specified. Please refer to S3 Developer Guide for more information.')
+  if (deleteMarkers && tags.length > 0)
+    throw bad('Delete marker replication is not supported if any Tag filter is specified. Please refer to S3 Developer Guide for more information.')
   const ssc = obj(r.SourceSelectionCriteria)
   const replicaModifications = status(ssc?.ReplicaModifications, true) ?? false
   const rtc = obj(dest.ReplicationTime)
@@ -137,7 +146,8 @@ function parseRule(r: Record<string, unknown>, index: number): ReplicationRule {
     if (threshold !== undefined && threshold !== '15') throw bad('Metrics EventThreshold Minutes must be 15')
   }
   const account = text(dest.Account)
-  if (account !== undefined && !/^\d{12}$/.test(account)) throw s3Error('InvalidArgument', { message: 'Invalid account id', fields: { ArgumentName: 'Account', ArgumentValue: account } })
+  if (account !== undefined && !/^\d{12}$/.test(account))
+    throw s3Error('InvalidArgument', { message: 'Invalid account id', fields: { ArgumentName: 'Account', ArgumentValue: account } })
   const act = obj(dest.AccessControlTranslation)
   const ownerOverride = act !== undefined
   if (ownerOverride) {
@@ -145,8 +155,18 @@ function parseRule(r: Record<string, unknown>, index: number): ReplicationRule {
     if (account === undefined) throw bad('Destination Account must be specified when AccessControlTranslation is specified')
   }
   const rule: ReplicationRule = {
-    id, priority: pr === undefined ? 0 : Number(pr), enabled: st === 'Enabled', prefix, tags,
-    destBucket: m[1]!, ownerOverride, deleteMarkers, replicaModifications, replicationTime, metrics, v1: !hasFilter,
+    id,
+    priority: pr === undefined ? 0 : Number(pr),
+    enabled: st === 'Enabled',
+    prefix,
+    tags,
+    destBucket: m[1]!,
+    ownerOverride,
+    deleteMarkers,
+    replicaModifications,
+    replicationTime,
+    metrics,
+    v1: !hasFilter,
   }
   if (account !== undefined) rule.destAccount = account
   const sc = text(dest.StorageClass)
@@ -164,9 +184,10 @@ function checkRules(rules: ReplicationRule[]): void {
   if (v2.length > 0 && v2.length !== rules.length) throw bad('Mixing V1 and V2 replication rules is not allowed')
   if (v2.length === 0) {
     // V1: prefixes must not overlap (one rule decides an object).
-    for (const a of rules) for (const b of rules) {
-      if (a !== b && (a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix))) throw bad('Found overlapping prefixes')
-    }
+    for (const a of rules)
+      for (const b of rules) {
+        if (a !== b && (a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix))) throw bad('Found overlapping prefixes')
+      }
     return
   }
   const priorities = new Set<number>()

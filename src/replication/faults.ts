@@ -12,7 +12,9 @@ import type { Core } from '../core/core.js'
 
 export const FAULT_ENV = 'MRAP_FAULT_INJECTION'
 
-export function faultDir(dataDir: string): string { return join(dataDir, 'faults') }
+export function faultDir(dataDir: string): string {
+  return join(dataDir, 'faults')
+}
 
 /** Starts watching when the environment asks for it; returns a stop function. */
 export function watchFaultFiles(s: Core, env: NodeJS.ProcessEnv = process.env, intervalMs = 100): () => void {

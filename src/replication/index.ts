@@ -11,17 +11,17 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication.html
  */
 import type { Core, ReplicationHooks } from '../core/core.js'
-import type { BucketRecord } from '../state/control-store.js'
-import type { DeleteResult, ObjectVersion, Tag } from '../storage/types.js'
 import type { S3Error } from '../shared/errors.js'
+import type { BucketRecord } from '../state/control-store.js'
+import type { PgStateStore } from '../state/postgres/pg-state.js'
+import type { DeleteResult, ObjectVersion, Tag } from '../storage/types.js'
 import { markerRules, matchingRules, parseReplication, type ReplicationConfig, type ReplicationRule } from './config.js'
 import { watchFaultFiles } from './faults.js'
 import { ReplicationMetrics, type ReplicationSnapshot } from './metrics.js'
-import { SqliteTaskQueue, type NewTask, type TaskKind, type TaskQueue } from './queue.js'
 import { PgTaskQueue } from './pg-queue.js'
+import { type NewTask, SqliteTaskQueue, type TaskKind, type TaskQueue } from './queue.js'
 import { validateReplication } from './validate.js'
 import { DEFAULT_WORKER_OPTIONS, ReplicationWorker, versionIn, type WorkerOptions } from './worker.js'
-import type { PgStateStore } from '../state/postgres/pg-state.js'
 
 export type { ReplicationSnapshot } from './metrics.js'
 
@@ -55,7 +55,10 @@ export class ReplicationService {
   private flushEveryMs = 0
   private flushing: Promise<void> = Promise.resolve()
 
-  constructor(private readonly s: Core, opts: Partial<ReplicationOptions> = {}) {
+  constructor(
+    private readonly s: Core,
+    opts: Partial<ReplicationOptions> = {},
+  ) {
     const o = { ...DEFAULT_REPLICATION_OPTIONS, ...opts }
     if (s.state.backend === 'postgres') {
       const q = new PgTaskQueue((s.state as PgStateStore).pool, { leaseMs: o.leaseMs, maxAttempts: o.maxAttempts })
@@ -74,7 +77,12 @@ export class ReplicationService {
     let c = this.parsed.get(xml)
     if (c === undefined) {
       // Stored before validation existed: it cannot be honoured, and the operator must hear so.
-      try { c = parseReplication(xml) } catch (e) { c = null; this.s.log.warn({ bucket: b.name, err: e }, 'the stored replication configuration does not parse; the bucket does not replicate') }
+      try {
+        c = parseReplication(xml)
+      } catch (e) {
+        c = null
+        this.s.log.warn({ bucket: b.name, err: e }, 'the stored replication configuration does not parse; the bucket does not replicate')
+      }
       if (this.parsed.size > 1000) this.parsed.clear()
       this.parsed.set(xml, c)
     }
@@ -102,7 +110,9 @@ export class ReplicationService {
     const rules = cfg ? matchingRules(cfg, v.key, v.tags) : []
     if (rules.length === 0) {
       // The configuration changed between CreateMultipartUpload and Complete: nothing will replicate it.
-      void this.s.stores.get(b.region)?.updateObject(b.name, v.key, v.versionId, { replicationStatus: undefined })
+      void this.s.stores
+        .get(b.region)
+        ?.updateObject(b.name, v.key, v.versionId, { replicationStatus: undefined })
         .catch((err: unknown) => this.s.log.warn({ err, bucket: b.name, key: v.key }, 'could not clear the replication status of a version no rule replicates'))
       return
     }
@@ -156,24 +166,44 @@ export class ReplicationService {
   }
 
   private refresh(): Promise<void> {
-    this.refreshing ??= this.queue.refresh().then(() => { this.refreshedAt = Date.now() }).finally(() => { this.refreshing = undefined })
+    this.refreshing ??= this.queue
+      .refresh()
+      .then(() => {
+        this.refreshedAt = Date.now()
+      })
+      .finally(() => {
+        this.refreshing = undefined
+      })
     return this.refreshing
   }
 
   /** Resolves when the startup scan for PENDING versions without a task has run. */
-  recovery(): Promise<void> { return this.scan }
+  recovery(): Promise<void> {
+    return this.scan
+  }
 
   /** Resolves when the backlog is empty (every node's, with a fleet queue) (tests and benchmarks). */
-  async idle(): Promise<void> { await this.scan; await this.worker.idle() }
+  async idle(): Promise<void> {
+    await this.scan
+    await this.worker.idle()
+  }
 
   start(): void {
     this.stopFaults = watchFaultFiles(this.s)
-    if (this.queue.shared || !this.queue.wasClean) this.scan = this.recover().catch((e: unknown) => { this.s.log.error({ err: e }, 'replication recovery scan failed') })
+    if (this.queue.shared || !this.queue.wasClean)
+      this.scan = this.recover().catch((e: unknown) => {
+        this.s.log.error({ err: e }, 'replication recovery scan failed')
+      })
     const q = this.queue
     if (q instanceof PgTaskQueue) {
       this.flushTimer = setInterval(() => {
         if (q.deferredCount === 0) return
-        this.flushing = this.flushing.then(() => q.flushDeferred().then(() => this.worker.kick(), () => undefined))
+        this.flushing = this.flushing.then(() =>
+          q.flushDeferred().then(
+            () => this.worker.kick(),
+            () => undefined,
+          ),
+        )
       }, this.flushEveryMs)
       this.flushTimer.unref()
     }
@@ -181,8 +211,12 @@ export class ReplicationService {
   }
 
   /** Stops taking tasks (the running ones finish) while the hooks keep enqueueing; `resume` undoes it. */
-  async pause(): Promise<void> { await this.worker.stop() }
-  resume(): void { this.worker.start() }
+  async pause(): Promise<void> {
+    await this.worker.stop()
+  }
+  resume(): void {
+    this.worker.start()
+  }
 
   async stop(): Promise<void> {
     this.stopFaults()
@@ -199,7 +233,17 @@ export class ReplicationService {
     if (rules.length === 0) return
     const now = Date.now()
     const peers = kind === 'object' ? rules.map((r) => ({ destBucket: r.destBucket, ruleId: r.id })) : undefined
-    const tasks: NewTask[] = rules.map((r) => ({ kind, srcBucket: b.name, key, versionId, destBucket: r.destBucket, ruleId: r.id, size, enqueuedMs: now, ...(peers ? { peers } : {}) }))
+    const tasks: NewTask[] = rules.map((r) => ({
+      kind,
+      srcBucket: b.name,
+      key,
+      versionId,
+      destBucket: r.destBucket,
+      ruleId: r.id,
+      size,
+      enqueuedMs: now,
+      ...(peers ? { peers } : {}),
+    }))
     await this.queue.enqueue(tasks)
     this.worker.kick()
   }
@@ -221,19 +265,28 @@ export class ReplicationService {
       let keyMarker: string | undefined, versionIdMarker: string | undefined
       try {
         for (;;) {
-          const page = await store.listVersions(b.name, { maxKeys: 1000, ...(keyMarker !== undefined ? { keyMarker } : {}), ...(versionIdMarker !== undefined ? { versionIdMarker } : {}) })
+          const page = await store.listVersions(b.name, {
+            maxKeys: 1000,
+            ...(keyMarker !== undefined ? { keyMarker } : {}),
+            ...(versionIdMarker !== undefined ? { versionIdMarker } : {}),
+          })
           for (const listed of page.versions) {
             // An engine's listing does not say which versions are PENDING: read those it leaves open.
-            const v = listed.replicationStatus === undefined && !listed.isDeleteMarker && store.listsAttributes === false
-              ? (await versionIn(store, b.name, listed.key, listed.versionId).catch(() => undefined)) ?? listed
-              : listed
+            const v =
+              listed.replicationStatus === undefined && !listed.isDeleteMarker && store.listsAttributes === false
+                ? ((await versionIn(store, b.name, listed.key, listed.versionId).catch(() => undefined)) ?? listed)
+                : listed
             if (v.replicationStatus !== 'PENDING' || this.queue.hasObjectTask(b.name, v.key, v.versionId)) continue
             let rules = matchingRules(cfg, v.key, v.tags)
             if (this.queue.shared) rules = await this.notReplicated(rules, v)
-            if (rules.length > 0) { await this.enqueue('object', b, v.key, v.versionId, rules, v.size); found++ }
+            if (rules.length > 0) {
+              await this.enqueue('object', b, v.key, v.versionId, rules, v.size)
+              found++
+            }
           }
           if (!page.isTruncated) break
-          keyMarker = page.nextKeyMarker; versionIdMarker = page.nextVersionIdMarker
+          keyMarker = page.nextKeyMarker
+          versionIdMarker = page.nextVersionIdMarker
         }
       } catch (e) {
         this.s.log.warn({ bucket: b.name, err: e }, 'replication recovery scan could not read the bucket; its PENDING versions are picked up at the next start that scans')

@@ -40,7 +40,16 @@ export interface ReplicationSnapshot {
   fleet?: FleetFigures
 }
 
-interface Counters { dest: string; completed: number; bytes: number; failed: number; retries: number; lags: number[]; last: number; max: number }
+interface Counters {
+  dest: string
+  completed: number
+  bytes: number
+  failed: number
+  retries: number
+  lags: number[]
+  last: number
+  max: number
+}
 
 const WINDOW = 1000
 
@@ -55,7 +64,10 @@ export class ReplicationMetrics {
   private of(t: Pick<Task, 'srcBucket' | 'ruleId' | 'destBucket'>): Counters {
     const k = `${t.srcBucket}\u0000${t.ruleId}`
     let c = this.rules.get(k)
-    if (!c) { c = { dest: t.destBucket, completed: 0, bytes: 0, failed: 0, retries: 0, lags: [], last: 0, max: 0 }; this.rules.set(k, c) }
+    if (!c) {
+      c = { dest: t.destBucket, completed: 0, bytes: 0, failed: 0, retries: 0, lags: [], last: 0, max: 0 }
+      this.rules.set(k, c)
+    }
     return c
   }
 
@@ -70,10 +82,16 @@ export class ReplicationMetrics {
     if (c.lags.length > WINDOW) c.lags.splice(0, c.lags.length - WINDOW)
   }
 
-  failed(t: Task): void { this.of(t).failed++ }
+  failed(t: Task): void {
+    this.of(t).failed++
+  }
   /** Forgets counters and latencies (benchmarks measure one phase at a time). */
-  reset(): void { this.rules.clear() }
-  retried(t: Task): void { this.of(t).retries++ }
+  reset(): void {
+    this.rules.clear()
+  }
+  retried(t: Task): void {
+    this.of(t).retries++
+  }
 
   snapshot(queued: readonly BacklogGroup[], nowMs: number, fleet?: FleetFigures): ReplicationSnapshot {
     const backlog = new Map<string, { ops: number; bytes: number; oldest: number }>()
@@ -81,7 +99,9 @@ export class ReplicationMetrics {
       this.of({ srcBucket: g.srcBucket, ruleId: g.ruleId, destBucket: g.destBucket })
       const k = `${g.srcBucket}\u0000${g.ruleId}`
       const b = backlog.get(k) ?? { ops: 0, bytes: 0, oldest: nowMs }
-      b.ops += g.ops; b.bytes += g.bytes; b.oldest = Math.min(b.oldest, g.oldestMs)
+      b.ops += g.ops
+      b.bytes += g.bytes
+      b.oldest = Math.min(b.oldest, g.oldestMs)
       backlog.set(k, b)
     }
     const rules: RuleMetrics[] = []
@@ -90,9 +110,16 @@ export class ReplicationMetrics {
       const b = backlog.get(k)
       const sorted = [...c.lags].sort((x, y) => x - y)
       rules.push({
-        sourceBucket, ruleId, destinationBucket: c.dest,
-        backlogOperations: b?.ops ?? 0, backlogBytes: b?.bytes ?? 0, oldestPendingMs: b ? nowMs - b.oldest : 0,
-        completedOperations: c.completed, completedBytes: c.bytes, failedOperations: c.failed, retries: c.retries,
+        sourceBucket,
+        ruleId,
+        destinationBucket: c.dest,
+        backlogOperations: b?.ops ?? 0,
+        backlogBytes: b?.bytes ?? 0,
+        oldestPendingMs: b ? nowMs - b.oldest : 0,
+        completedOperations: c.completed,
+        completedBytes: c.bytes,
+        failedOperations: c.failed,
+        retries: c.retries,
         lagMs: { last: c.last, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: c.max },
       })
     }

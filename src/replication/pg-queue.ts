@@ -16,11 +16,12 @@
  *   to be enqueued again once the database answers, so the version does not wait for the next
  *   node start's scan; the scan still covers a node that dies first.
  */
-import { hostname } from 'node:os'
+
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import type pg from 'pg'
-import { LeaseQueue, type Lease } from '../state/postgres/lease-queue.js'
 import { anyQueued, completeCounted, fleetCounts, replicationBacklog, wakeWaiting } from '../state/postgres/lease-extras.js'
+import { type Lease, LeaseQueue } from '../state/postgres/lease-queue.js'
 import type { BacklogGroup, FleetFigures, NewTask, RetryOutcome, Task, TaskQueue } from './queue.js'
 
 export const REPLICATION_QUEUE = 'replication'
@@ -52,7 +53,10 @@ export class PgTaskQueue implements TaskQueue {
   private lastBacklog: BacklogGroup[] = []
   private lastFleet: FleetFigures | undefined
 
-  constructor(private readonly pool: pg.Pool, private readonly opts: PgQueueOptions) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly opts: PgQueueOptions,
+  ) {
     this.leaseMs = opts.leaseMs
     this.owner = opts.owner ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`
     this.q = new LeaseQueue(pool, { queue: REPLICATION_QUEUE, owner: this.owner, leaseMs: opts.leaseMs })
@@ -72,7 +76,9 @@ export class PgTaskQueue implements TaskQueue {
   }
 
   /** Tasks refused while the database was unreachable, waiting to be enqueued. */
-  get deferredCount(): number { return this.deferred.length }
+  get deferredCount(): number {
+    return this.deferred.length
+  }
 
   /** Enqueues what was refused earlier; stops at the first failure (the database is still away). */
   async flushDeferred(): Promise<void> {
@@ -125,20 +131,29 @@ export class PgTaskQueue implements TaskQueue {
   }
 
   async othersQueued(t: Task): Promise<boolean> {
-    const others = (t.peers ?? []).filter((p) => p.destBucket !== t.destBucket || p.ruleId !== t.ruleId)
-      .map((p) => dedupeOf({ ...t, destBucket: p.destBucket, ruleId: p.ruleId })!)
+    const others = (t.peers ?? []).filter((p) => p.destBucket !== t.destBucket || p.ruleId !== t.ruleId).map((p) => dedupeOf({ ...t, destBucket: p.destBucket, ruleId: p.ruleId })!)
     return anyQueued(this.pool, REPLICATION_QUEUE, others)
   }
 
   /** The fleet relies on dedupe ids instead (a task may be queued by another node). */
-  hasObjectTask(): boolean { return false }
+  hasObjectTask(): boolean {
+    return false
+  }
 
-  async wake(): Promise<void> { await wakeWaiting(this.pool, REPLICATION_QUEUE) }
+  async wake(): Promise<void> {
+    await wakeWaiting(this.pool, REPLICATION_QUEUE)
+  }
 
-  async depth(): Promise<number> { return (await this.q.depth()) + this.deferred.length }
+  async depth(): Promise<number> {
+    return (await this.q.depth()) + this.deferred.length
+  }
 
-  backlog(): BacklogGroup[] { return this.lastBacklog }
-  fleet(): FleetFigures | undefined { return this.lastFleet }
+  backlog(): BacklogGroup[] {
+    return this.lastBacklog
+  }
+  fleet(): FleetFigures | undefined {
+    return this.lastFleet
+  }
 
   async refresh(): Promise<void> {
     const [backlog, counts] = await Promise.all([replicationBacklog(this.pool, REPLICATION_QUEUE), fleetCounts(this.pool, REPLICATION_QUEUE)])

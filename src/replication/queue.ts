@@ -10,13 +10,17 @@
  * In memory the queue is a FIFO per (source bucket, destination bucket, key): only the head of a
  * group runs, so the operations on one key reach the destination in the order they happened.
  */
-import Database from 'better-sqlite3'
+
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 
 export type TaskKind = 'object' | 'marker' | 'metadata'
 
 /** Another destination of the same object write (the source is COMPLETED when all are written). */
-export interface TaskPeer { destBucket: string; ruleId: string }
+export interface TaskPeer {
+  destBucket: string
+  ruleId: string
+}
 
 export interface Task {
   seq: number
@@ -43,10 +47,21 @@ export type NewTask = Omit<Task, 'seq' | 'attempts' | 'nextMs' | 'lastError'>
 export type RetryOutcome = 'retry' | 'dead' | 'lost'
 
 /** Queued tasks of one rule (OperationsPendingReplication, BytesPendingReplication). */
-export interface BacklogGroup { srcBucket: string; ruleId: string; destBucket: string; ops: number; bytes: number; oldestMs: number }
+export interface BacklogGroup {
+  srcBucket: string
+  ruleId: string
+  destBucket: string
+  ops: number
+  bytes: number
+  oldestMs: number
+}
 
 /** Counts kept in the shared database, the same whichever node reads them. */
-export interface FleetFigures { completedOperations: number; deadOperations: number; queuedOperations: number }
+export interface FleetFigures {
+  completedOperations: number
+  deadOperations: number
+  queuedOperations: number
+}
 
 /**
  * The queue the worker runs on. A claimed task is this node's until `complete`, `retry` or
@@ -88,8 +103,18 @@ export interface TaskQueue {
 }
 
 type Row = {
-  seq: number; kind: string; src_bucket: string; key: string; version_id: string; dest_bucket: string; rule_id: string
-  size: number; enqueued_ms: number; attempts: number; next_ms: number; last_error: string | null
+  seq: number
+  kind: string
+  src_bucket: string
+  key: string
+  version_id: string
+  dest_bucket: string
+  rule_id: string
+  size: number
+  enqueued_ms: number
+  attempts: number
+  next_ms: number
+  last_error: string | null
 }
 
 const groupOf = (t: Pick<Task, 'srcBucket' | 'destBucket' | 'key'>): string => `${t.srcBucket}\u0000${t.destBucket}\u0000${t.key}`
@@ -153,12 +178,14 @@ export class SqliteTaskQueue implements TaskQueue {
   /** Persists tasks in one transaction and returns them with their sequence numbers. */
   enqueueNow(tasks: NewTask[]): Task[] {
     if (tasks.length === 0) return []
-    const out = this.db.transaction(() => tasks.map((t) => {
-      const { peers: _peers, ...rest } = t
-      const full: Task = { ...rest, seq: 0, attempts: 0, nextMs: 0 }
-      full.seq = Number(this.insert.run(full).lastInsertRowid)
-      return full
-    }))()
+    const out = this.db.transaction(() =>
+      tasks.map((t) => {
+        const { peers: _peers, ...rest } = t
+        const full: Task = { ...rest, seq: 0, attempts: 0, nextMs: 0 }
+        full.seq = Number(this.insert.run(full).lastInsertRowid)
+        return full
+      }),
+    )()
     for (const t of out) this.remember(t)
     return out
   }
@@ -175,7 +202,9 @@ export class SqliteTaskQueue implements TaskQueue {
     return out
   }
 
-  async heartbeat(): Promise<boolean> { return true }
+  async heartbeat(): Promise<boolean> {
+    return true
+  }
 
   async complete(t: Task): Promise<boolean> {
     this.claimed.delete(t.seq)
@@ -206,7 +235,9 @@ export class SqliteTaskQueue implements TaskQueue {
     for (const t of this.heads()) if (!this.claimed.has(t.seq) && touches(t)) t.nextMs = 0
   }
 
-  async depth(): Promise<number> { return this.count }
+  async depth(): Promise<number> {
+    return this.count
+  }
 
   backlog(): BacklogGroup[] {
     const groups = new Map<string, BacklogGroup>()
@@ -214,14 +245,21 @@ export class SqliteTaskQueue implements TaskQueue {
       for (const t of g) {
         const k = `${t.srcBucket}\u0000${t.ruleId}\u0000${t.destBucket}`
         let b = groups.get(k)
-        if (!b) { b = { srcBucket: t.srcBucket, ruleId: t.ruleId, destBucket: t.destBucket, ops: 0, bytes: 0, oldestMs: t.enqueuedMs }; groups.set(k, b) }
-        b.ops++; b.bytes += t.size; b.oldestMs = Math.min(b.oldestMs, t.enqueuedMs)
+        if (!b) {
+          b = { srcBucket: t.srcBucket, ruleId: t.ruleId, destBucket: t.destBucket, ops: 0, bytes: 0, oldestMs: t.enqueuedMs }
+          groups.set(k, b)
+        }
+        b.ops++
+        b.bytes += t.size
+        b.oldestMs = Math.min(b.oldestMs, t.enqueuedMs)
       }
     }
     return [...groups.values()]
   }
 
-  fleet(): undefined { return undefined }
+  fleet(): undefined {
+    return undefined
+  }
   async refresh(): Promise<void> {}
 
   /** Removes a finished (or abandoned) task; returns the group's new head, if any. */
@@ -230,8 +268,16 @@ export class SqliteTaskQueue implements TaskQueue {
     const g = this.groups.get(groupOf(t))
     if (!g) return undefined
     const i = g.findIndex((x) => x.seq === t.seq)
-    if (i >= 0) { g.splice(i, 1); this.count--; this.bytes -= t.size; this.countObject(t, -1) }
-    if (g.length === 0) { this.groups.delete(groupOf(t)); return undefined }
+    if (i >= 0) {
+      g.splice(i, 1)
+      this.count--
+      this.bytes -= t.size
+      this.countObject(t, -1)
+    }
+    if (g.length === 0) {
+      this.groups.delete(groupOf(t))
+      return undefined
+    }
     return g[0]
   }
 
@@ -251,20 +297,29 @@ export class SqliteTaskQueue implements TaskQueue {
   }
 
   /** Every queued task (metrics, tests). */
-  all(): Task[] { return [...this.groups.values()].flat().sort((a, b) => a.seq - b.seq) }
+  all(): Task[] {
+    return [...this.groups.values()].flat().sort((a, b) => a.seq - b.seq)
+  }
 
   /** Whether an object task for this source version is still queued (to any destination). */
   hasObjectTask(srcBucket: string, key: string, versionId: string): boolean {
     return (this.objectTasks.get(`${srcBucket}\u0000${key}\u0000${versionId}`) ?? 0) > 0
   }
 
-  get length(): number { return this.count }
-  get backlogBytes(): number { return this.bytes }
+  get length(): number {
+    return this.count
+  }
+  get backlogBytes(): number {
+    return this.bytes
+  }
 
   private remember(t: Task): void {
     const k = groupOf(t)
     let g = this.groups.get(k)
-    if (!g) { g = []; this.groups.set(k, g) }
+    if (!g) {
+      g = []
+      this.groups.set(k, g)
+    }
     g.push(t)
     this.count++
     this.bytes += t.size
@@ -282,8 +337,17 @@ export class SqliteTaskQueue implements TaskQueue {
 
 function fromRow(r: Row): Task {
   const t: Task = {
-    seq: r.seq, kind: r.kind as Task['kind'], srcBucket: r.src_bucket, key: r.key, versionId: r.version_id, destBucket: r.dest_bucket,
-    ruleId: r.rule_id, size: r.size, enqueuedMs: r.enqueued_ms, attempts: r.attempts, nextMs: r.next_ms,
+    seq: r.seq,
+    kind: r.kind as Task['kind'],
+    srcBucket: r.src_bucket,
+    key: r.key,
+    versionId: r.version_id,
+    destBucket: r.dest_bucket,
+    ruleId: r.rule_id,
+    size: r.size,
+    enqueuedMs: r.enqueued_ms,
+    attempts: r.attempts,
+    nextMs: r.next_ms,
   }
   if (r.last_error !== null) t.lastError = r.last_error
   return t

@@ -4,13 +4,15 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketReplication.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-requirements.html
  */
-import { s3Error, S3Error } from '../shared/errors.js'
+import { S3Error, s3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import { parseReplication, type ReplicationConfig } from './config.js'
 
 export function validateReplication(getBucket: (name: string) => BucketRecord | undefined, source: BucketRecord, doc: Record<string, unknown>): S3Error | undefined {
   let cfg: ReplicationConfig
-  try { cfg = parseReplication(doc) } catch (e) {
+  try {
+    cfg = parseReplication(doc)
+  } catch (e) {
     if (e instanceof S3Error) return e
     throw e
   }

@@ -9,13 +9,13 @@
  */
 import { createHash } from 'node:crypto'
 import { PassThrough, pipeline } from 'node:stream'
-import { S3Error } from '../shared/errors.js'
 import type { Core } from '../core/core.js'
+import { S3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/types.js'
 import type { ReplicationConfig } from './config.js'
-import { actionsFor, roleMay, roleSession } from './permissions.js'
 import type { ReplicationMetrics } from './metrics.js'
+import { actionsFor, roleMay, roleSession } from './permissions.js'
 import type { Task, TaskQueue } from './queue.js'
 
 /** An error no retry can fix: the version's status becomes FAILED. */
@@ -60,7 +60,9 @@ export class ReplicationWorker {
   start(): void {
     if (!this.stopped) return
     this.stopped = false
-    this.timer = setInterval(() => { void this.tick() }, this.opts.tickMs)
+    this.timer = setInterval(() => {
+      void this.tick()
+    }, this.opts.tickMs)
     this.timer.unref()
     this.kick()
   }
@@ -79,7 +81,10 @@ export class ReplicationWorker {
   kick(): void {
     if (this.scheduled || this.stopped) return
     this.scheduled = true
-    setImmediate(() => { this.scheduled = false; void this.pump() })
+    setImmediate(() => {
+      this.scheduled = false
+      void this.pump()
+    })
   }
 
   /** Resolves when the queue (every node's, when shared) is empty and nothing runs here. */
@@ -120,8 +125,13 @@ export class ReplicationWorker {
 
   private pump(): Promise<void> {
     if (this.stopped) return Promise.resolve()
-    if (this.pumping) { this.again = true; return this.pumping }
-    this.pumping = this.claimAndLaunch().finally(() => { this.pumping = undefined })
+    if (this.pumping) {
+      this.again = true
+      return this.pumping
+    }
+    this.pumping = this.claimAndLaunch().finally(() => {
+      this.pumping = undefined
+    })
     return this.pumping
   }
 
@@ -131,7 +141,12 @@ export class ReplicationWorker {
       const room = this.opts.concurrency - this.running.size
       if (room <= 0) break
       let got: Task[]
-      try { got = await this.queue.claim(room) } catch (err) { this.queueTrouble(err); break }
+      try {
+        got = await this.queue.claim(room)
+      } catch (err) {
+        this.queueTrouble(err)
+        break
+      }
       for (const t of got) this.launch(t)
     } while (this.again && !this.stopped)
   }
@@ -144,12 +159,20 @@ export class ReplicationWorker {
       // Well inside the lease, so one slow round trip does not lose it; a lease we could not
       // renew for a whole lease time is presumed taken over, and the work stops.
       let lastOk = Date.now()
-      beat = setInterval(() => {
-        this.queue.heartbeat(t).then((ok) => {
-          if (ok) lastOk = Date.now()
-          else abort.abort(new Error('lease lost'))
-        }, () => { if (Date.now() - lastOk > leaseMs) abort.abort(new Error('lease not renewed')) })
-      }, Math.max(20, Math.floor(leaseMs / 3)))
+      beat = setInterval(
+        () => {
+          this.queue.heartbeat(t).then(
+            (ok) => {
+              if (ok) lastOk = Date.now()
+              else abort.abort(new Error('lease lost'))
+            },
+            () => {
+              if (Date.now() - lastOk > leaseMs) abort.abort(new Error('lease not renewed'))
+            },
+          )
+        },
+        Math.max(20, Math.floor(leaseMs / 3)),
+      )
       beat.unref()
     }
     const p = this.run(t, abort.signal).finally(() => {
@@ -179,7 +202,7 @@ export class ReplicationWorker {
     } catch (err) {
       // The database went away between the work and its record: the lease runs out and the task
       // runs again (a replica already written is not written twice).
-      this.s.log.warn({ err, task: t }, 'could not record the replication task\'s result; it will run again')
+      this.s.log.warn({ err, task: t }, "could not record the replication task's result; it will run again")
     }
   }
 
@@ -190,7 +213,10 @@ export class ReplicationWorker {
       if (out.settle) await this.settle(t)
       return
     }
-    if ('vanished' in out) { if (!(await this.queue.complete(t, false))) this.late(t); return }
+    if ('vanished' in out) {
+      if (!(await this.queue.complete(t, false))) this.late(t)
+      return
+    }
     if ('permanent' in out) {
       this.s.log.warn({ task: t, reason: out.permanent }, 'replication failed')
       if (t.kind === 'object') await this.setSourceStatus(t, 'FAILED').catch((err: unknown) => this.s.log.warn({ err, task: t }, 'could not mark the source version FAILED'))
@@ -201,7 +227,10 @@ export class ReplicationWorker {
     const wait = Math.min(this.opts.maxBackoffMs, this.opts.baseBackoffMs * 2 ** Math.min(t.attempts, 20))
     const r = await this.queue.retry(t, Math.round(wait * (0.5 + Math.random() / 2)), out.transient)
     if (r === 'lost') return this.late(t)
-    if (r === 'retry') { this.metrics.retried(t); return }
+    if (r === 'retry') {
+      this.metrics.retried(t)
+      return
+    }
     this.s.log.warn({ task: t, reason: out.transient }, 'replication given up after too many attempts')
     this.metrics.failed(t)
     if (t.kind === 'object') await this.setSourceStatus(t, 'FAILED').catch((err: unknown) => this.s.log.warn({ err, task: t }, 'could not mark the source version FAILED'))
@@ -240,7 +269,8 @@ export class ReplicationWorker {
     const need = actionsFor(t.kind)
     for (const a of need.source) if (!roleMay(this.s, session.principal, a, src, t.key)) throw new PermanentFailure(`${cfg.role} may not ${a} on ${src.name}/${t.key}`)
     for (const a of need.destination) if (!roleMay(this.s, session.principal, a, dest, t.key)) throw new PermanentFailure(`${cfg.role} may not ${a} on ${dest.name}/${t.key}`)
-    const from = this.storeOf(src), to = this.storeOf(dest)
+    const from = this.storeOf(src),
+      to = this.storeOf(dest)
     if (!this.s.health.isUp(dest.region)) throw new Error(`destination region ${dest.region} is down`)
     if (t.kind === 'object') return this.copyObject(t, from, to, rule?.storageClass, signal)
     if (t.kind === 'marker') await this.copyMarker(t, from, to)
@@ -256,7 +286,12 @@ export class ReplicationWorker {
 
   private async copyObject(t: Task, from: ObjectStore, to: ObjectStore, storageClass: string | undefined, signal: AbortSignal): Promise<boolean> {
     let got: Awaited<ReturnType<ObjectStore['getObject']>>
-    try { got = await from.getObject(t.srcBucket, t.key, t.versionId) } catch (e) { if (gone(e)) throw new Vanished(); throw e }
+    try {
+      got = await from.getObject(t.srcBucket, t.key, t.versionId)
+    } catch (e) {
+      if (gone(e)) throw new Vanished()
+      throw e
+    }
     const v = got.version
     // Idempotent: a replica written before a crash (or a retry) is not written again, which would
     // also move it to the top of the key's history.
@@ -265,16 +300,29 @@ export class ReplicationWorker {
       signal.throwIfAborted()
       const md5 = createHash('md5')
       const multipart = v.etag.includes('-')
-      const tap = new PassThrough({ transform(chunk: Buffer, _enc, cb) { if (!multipart) md5.update(chunk); cb(null, chunk) } })
+      const tap = new PassThrough({
+        transform(chunk: Buffer, _enc, cb) {
+          if (!multipart) md5.update(chunk)
+          cb(null, chunk)
+        },
+      })
       const body = pipeline(got.open(v.size > 0 ? { start: 0, end: v.size - 1 } : undefined), tap, () => {})
       // A lost lease stops the copy: the node that holds the task now writes the replica.
-      const stop = (): void => { tap.destroy(new Error('replication lease lost')) }
+      const stop = (): void => {
+        tap.destroy(new Error('replication lease lost'))
+      }
       signal.addEventListener('abort', stop, { once: true })
       try {
         await to.putObject({
-          bucket: t.destBucket, key: t.key, versioning: 'Enabled', versionId: v.versionId, lastModified: v.lastModified,
+          bucket: t.destBucket,
+          key: t.key,
+          versioning: 'Enabled',
+          versionId: v.versionId,
+          lastModified: v.lastModified,
           // The size is known: an engine-backed store streams the replica instead of spooling it.
-          attributes: replicaAttributes(v, storageClass), body, size: v.size,
+          attributes: replicaAttributes(v, storageClass),
+          body,
+          size: v.size,
           finalize: (staged) => {
             if (staged.size !== v.size || (!multipart && md5.digest('hex') !== v.etag)) throw new Error('replica bytes differ from the source version')
             return { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}) }
@@ -304,14 +352,30 @@ export class ReplicationWorker {
       if (e instanceof S3Error && e.code === 'MethodNotAllowed') return // the marker is there already
       if (!(e instanceof S3Error) || e.code !== 'NoSuchVersion') throw e
     }
-    await to.putDeleteMarker({ bucket: t.destBucket, key: t.key, versionId: t.versionId, lastModified: marker.lastModified, attributes: { userMetadata: {}, tags: [], replicationStatus: 'REPLICA' } })
+    await to.putDeleteMarker({
+      bucket: t.destBucket,
+      key: t.key,
+      versionId: t.versionId,
+      lastModified: marker.lastModified,
+      attributes: { userMetadata: {}, tags: [], replicationStatus: 'REPLICA' },
+    })
   }
 
   private async syncMetadata(t: Task, from: ObjectStore, to: ObjectStore): Promise<void> {
     let v: ObjectVersion
-    try { v = (await from.getObject(t.srcBucket, t.key, t.versionId)).version } catch (e) { if (gone(e)) throw new Vanished(); throw e }
     try {
-      await to.updateObject(t.destBucket, t.key, t.versionId, { tags: v.tags, objectLockMode: v.objectLockMode, objectLockRetainUntilDate: v.objectLockRetainUntilDate, objectLockLegalHold: v.objectLockLegalHold })
+      v = (await from.getObject(t.srcBucket, t.key, t.versionId)).version
+    } catch (e) {
+      if (gone(e)) throw new Vanished()
+      throw e
+    }
+    try {
+      await to.updateObject(t.destBucket, t.key, t.versionId, {
+        tags: v.tags,
+        objectLockMode: v.objectLockMode,
+        objectLockRetainUntilDate: v.objectLockRetainUntilDate,
+        objectLockLegalHold: v.objectLockLegalHold,
+      })
     } catch (e) {
       if (gone(e)) throw new Vanished() // the destination never had (or no longer has) this version
       throw e
@@ -344,7 +408,9 @@ export function replicaAttributes(v: ObjectVersion, storageClass: string | undef
 }
 
 export async function versionIn(store: ObjectStore, bucket: string, key: string, versionId: string): Promise<ObjectVersion | undefined> {
-  try { return (await store.getObject(bucket, key, versionId)).version } catch (e) {
+  try {
+    return (await store.getObject(bucket, key, versionId)).version
+  } catch (e) {
     if (e instanceof S3Error && e.code === 'NoSuchVersion') return undefined
     throw e
   }
@@ -354,12 +420,18 @@ export async function versionIn(store: ObjectStore, bucket: string, key: string,
 export async function findVersion(store: ObjectStore, bucket: string, key: string, versionId: string): Promise<ObjectVersion | undefined> {
   let keyMarker: string | undefined, versionIdMarker: string | undefined
   for (;;) {
-    const page = await store.listVersions(bucket, { prefix: key, maxKeys: 1000, ...(keyMarker !== undefined ? { keyMarker } : {}), ...(versionIdMarker !== undefined ? { versionIdMarker } : {}) })
+    const page = await store.listVersions(bucket, {
+      prefix: key,
+      maxKeys: 1000,
+      ...(keyMarker !== undefined ? { keyMarker } : {}),
+      ...(versionIdMarker !== undefined ? { versionIdMarker } : {}),
+    })
     for (const v of page.versions) {
       if (v.key !== key) return undefined // past this key's history (keys ascend)
       if (v.versionId === versionId) return v
     }
     if (!page.isTruncated) return undefined
-    keyMarker = page.nextKeyMarker; versionIdMarker = page.nextVersionIdMarker
+    keyMarker = page.nextKeyMarker
+    versionIdMarker = page.nextVersionIdMarker
   }
 }

@@ -9,7 +9,10 @@ export class RegionHealth {
   private readonly down = new Set<string>()
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly stores: Map<string, ObjectStore>, private readonly intervalMs = 500) {}
+  constructor(
+    private readonly stores: Map<string, ObjectStore>,
+    private readonly intervalMs = 500,
+  ) {}
 
   start(): void {
     if (this.timer) return
@@ -17,21 +20,34 @@ export class RegionHealth {
     this.timer.unref()
   }
 
-  stop(): void { if (this.timer) clearInterval(this.timer); this.timer = undefined }
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+  }
 
-  isUp(region: string): boolean { return this.stores.has(region) && !this.down.has(region) }
+  isUp(region: string): boolean {
+    return this.stores.has(region) && !this.down.has(region)
+  }
 
-  markDown(region: string): void { this.down.add(region) }
+  markDown(region: string): void {
+    this.down.add(region)
+  }
 
   /** Asks every store; used by the timer and by tests that need the state now. */
   async probe(): Promise<void> {
     for (const [region, store] of this.stores) {
       let ok = false
-      try { ok = await store.healthy() } catch { ok = false }
+      try {
+        ok = await store.healthy()
+      } catch {
+        ok = false
+      }
       if (ok) this.down.delete(region)
       else this.down.add(region)
     }
   }
 
-  downRegions(): string[] { return [...this.down].sort() }
+  downRegions(): string[] {
+    return [...this.down].sort()
+  }
 }

@@ -22,7 +22,11 @@ export function chooseRoutes(input: RouteChoiceInput): MrapRoute[] {
     if (r.trafficDialPercentage <= 0 || !input.isUp(r.region)) continue
     const rtt = input.latency.rtt(input.originRegion, r.region)
     let i = out.length
-    while (i > 0 && (rtts[i - 1]! > rtt || (rtts[i - 1] === rtt && out[i - 1]!.region > r.region))) { out[i] = out[i - 1]!; rtts[i] = rtts[i - 1]!; i-- }
+    while (i > 0 && (rtts[i - 1]! > rtt || (rtts[i - 1] === rtt && out[i - 1]!.region > r.region))) {
+      out[i] = out[i - 1]!
+      rtts[i] = rtts[i - 1]!
+      i--
+    }
     out[i] = r
     rtts[i] = rtt
   }

@@ -7,9 +7,8 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html.
  * Delivery is best effort, as S3's is: records wait in memory, a crash loses the unsent batch.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { createHash } from 'node:crypto'
 import type { Core } from '../core/core.js'
 import { canonicalId } from './context.js'
 import { loggingOf } from './ops/logging.js'
@@ -57,28 +56,86 @@ function logTime(d: Date): string {
 
 /** A field: `-` when absent; quoted fields escape their quotes (S3 writes them as \"). */
 const field = (v: string | number | undefined): string => (v === undefined || v === '' ? '-' : String(v))
-const quoted = (v: string | undefined): string => `"${v === undefined || v === '' ? '-' : v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/[\r\n]/g, ' ')}"`
+const quoted = (v: string | undefined): string =>
+  `"${
+    v === undefined || v === ''
+      ? '-'
+      : v
+          .replace(/\\/g, '\\\\')
+          .replace(/"/g, '\\"')
+          .replace(/[\r\n]/g, ' ')
+  }"`
 
 /** One log line, fields in the documented order (Bucket Owner ... aclRequired). */
 export function formatRecord(owner: string, e: AccessEvent): string {
   return [
-    canonicalId(owner), e.bucket, logTime(e.time), e.remoteIp, field(e.requester), e.requestId,
-    `REST.${e.method}.${e.resource}`, field(e.key === undefined ? undefined : encodeURIComponent(e.key).replace(/%2F/g, '/')),
-    quoted(`${e.method} ${e.uri} HTTP/${e.httpVersion}`), e.status, field(e.errorCode), field(e.bytesSent || undefined), field(e.objectSize),
-    Math.round(e.totalMs), field(undefined), quoted(e.referer), quoted(e.userAgent), field(e.versionId), e.hostId,
-    field(e.signatureVersion), field(e.cipherSuite), field(e.authType), field(e.hostHeader), field(e.tlsVersion),
-    field(e.accessPointArn), field(undefined),
+    canonicalId(owner),
+    e.bucket,
+    logTime(e.time),
+    e.remoteIp,
+    field(e.requester),
+    e.requestId,
+    `REST.${e.method}.${e.resource}`,
+    field(e.key === undefined ? undefined : encodeURIComponent(e.key).replace(/%2F/g, '/')),
+    quoted(`${e.method} ${e.uri} HTTP/${e.httpVersion}`),
+    e.status,
+    field(e.errorCode),
+    field(e.bytesSent || undefined),
+    field(e.objectSize),
+    Math.round(e.totalMs),
+    field(undefined),
+    quoted(e.referer),
+    quoted(e.userAgent),
+    field(e.versionId),
+    e.hostId,
+    field(e.signatureVersion),
+    field(e.cipherSuite),
+    field(e.authType),
+    field(e.hostHeader),
+    field(e.tlsVersion),
+    field(e.accessPointArn),
+    field(undefined),
   ].join(' ')
 }
 
 const RESOURCES: Record<string, string> = {
-  GetObject: 'OBJECT', HeadObject: 'OBJECT', PutObject: 'OBJECT', DeleteObject: 'OBJECT', CopyObject: 'OBJECT', PostObject: 'OBJECT',
-  CreateMultipartUpload: 'UPLOADS', UploadPart: 'PART', UploadPartCopy: 'PART', CompleteMultipartUpload: 'UPLOAD',
-  AbortMultipartUpload: 'UPLOAD', ListParts: 'UPLOAD', GetBucketLogging: 'LOGGING_STATUS', PutBucketLogging: 'LOGGING_STATUS',
+  GetObject: 'OBJECT',
+  HeadObject: 'OBJECT',
+  PutObject: 'OBJECT',
+  DeleteObject: 'OBJECT',
+  CopyObject: 'OBJECT',
+  PostObject: 'OBJECT',
+  CreateMultipartUpload: 'UPLOADS',
+  UploadPart: 'PART',
+  UploadPartCopy: 'PART',
+  CompleteMultipartUpload: 'UPLOAD',
+  AbortMultipartUpload: 'UPLOAD',
+  ListParts: 'UPLOAD',
+  GetBucketLogging: 'LOGGING_STATUS',
+  PutBucketLogging: 'LOGGING_STATUS',
 }
 
-const SUBRESOURCES = new Set(['acl', 'attributes', 'cors', 'delete', 'encryption', 'legal-hold', 'lifecycle', 'location', 'object-lock',
-  'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'retention', 'tagging', 'uploads', 'versioning', 'versions'])
+const SUBRESOURCES = new Set([
+  'acl',
+  'attributes',
+  'cors',
+  'delete',
+  'encryption',
+  'legal-hold',
+  'lifecycle',
+  'location',
+  'object-lock',
+  'ownershipControls',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'replication',
+  'retention',
+  'tagging',
+  'uploads',
+  'versioning',
+  'versions',
+])
 
 /** The Operation field's resource: OBJECT, BUCKET, or the subresource the request named (TAGGING, ACL...). */
 export function resourceOf(op: string | undefined, rawQuery: string): string {
@@ -96,7 +153,12 @@ export function logObjectKey(prefix: string, at: Date): string {
   return `${prefix}${stamp}-${randomBytes(8).toString('hex').toUpperCase()}`
 }
 
-interface Batch { source: string; target: string; prefix: string; lines: string[] }
+interface Batch {
+  source: string
+  target: string
+  prefix: string
+  lines: string[]
+}
 
 /** A batch is written early past this many records, so memory stays bounded between ticks. */
 const MAX_BATCH = 10_000
@@ -106,10 +168,15 @@ export class AccessLog {
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> = Promise.resolve()
 
-  constructor(private readonly core: Core, private readonly intervalMs = 60_000) {}
+  constructor(
+    private readonly core: Core,
+    private readonly intervalMs = 60_000,
+  ) {}
 
   start(): void {
-    this.timer = setInterval(() => { void this.flush() }, this.intervalMs)
+    this.timer = setInterval(() => {
+      void this.flush()
+    }, this.intervalMs)
     this.timer.unref()
   }
 
@@ -128,7 +195,10 @@ export class AccessLog {
     if (!c) return
     const id = `${e.bucket}\n${c.targetBucket}\n${c.targetPrefix}`
     let batch = this.batches.get(id)
-    if (!batch) { batch = { source: e.bucket, target: c.targetBucket, prefix: c.targetPrefix, lines: [] }; this.batches.set(id, batch) }
+    if (!batch) {
+      batch = { source: e.bucket, target: c.targetBucket, prefix: c.targetPrefix, lines: [] }
+      this.batches.set(id, batch)
+    }
     batch.lines.push(formatRecord(b.owner, e))
     if (batch.lines.length >= MAX_BATCH) void this.flush()
   }
@@ -162,7 +232,11 @@ export class AccessLog {
     const key = logObjectKey(batch.prefix, this.core.clock())
     const rs = this.core.replication.statusFor(target, key, [])
     const v = await store.putObject({
-      bucket: target.name, key, versioning: target.versioning, size: body.length, body: Readable.from([body]),
+      bucket: target.name,
+      key,
+      versioning: target.versioning,
+      size: body.length,
+      body: Readable.from([body]),
       attributes: rs ? { ...attributes, replicationStatus: rs } : attributes,
       finalize: () => ({ etag: createHash('md5').update(body).digest('hex'), checksums: {}, checksumType: 'FULL_OBJECT' }),
     })

@@ -2,8 +2,9 @@
  * @module S3 addressing: the bucket and key a request names (path style, or virtual-host style from
  * the Host), and the query the operations see. Shared by the direct S3 path and the MRAP data plane.
  */
-import { s3Error } from '../shared/errors.js'
+
 import type { Target } from '../http/target.js'
+import { s3Error } from '../shared/errors.js'
 
 /**
  * The query the S3 operations see. A presigned URL's own X-Amz-* parameters mean nothing to them
@@ -27,12 +28,19 @@ function onlyAmzParams(raw: string): boolean {
   return true
 }
 
-export interface Addressed { bucket?: string; key?: string }
+export interface Addressed {
+  bucket?: string
+  key?: string
+}
 
 /** Bucket and key from the path (path style) or from the Host (virtual-host style). */
 export function addressOf(target: Target, rawPath: string): Addressed {
   let path: string
-  try { path = decodeURIComponent(rawPath) } catch { throw s3Error('InvalidURI', { fields: { URI: rawPath } }) }
+  try {
+    path = decodeURIComponent(rawPath)
+  } catch {
+    throw s3Error('InvalidURI', { fields: { URI: rawPath } })
+  }
   if (target.kind === 'bucket') {
     const key = path.slice(1)
     return key === '' ? { bucket: target.bucket } : { bucket: target.bucket, key }

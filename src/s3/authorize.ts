@@ -4,15 +4,25 @@
  * Every request goes through it; there is no owner short-cut.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import { authorize, bucketArn, buildS3Context, type AuthzPrincipal, type AuthzRequest, type Decision, type Layers, type S3RequestFacts, type CompiledPolicy } from '../policy/index.js'
-import type { Principal } from '../iam/identities.js'
-import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import type { PolicyCache } from '../authz/policy-cache.js'
-import type { Operation } from './classify.js'
+import { type AuthFacts, requestFacts } from '../authz/request-facts.js'
 import type { Origin } from '../core/origin.js'
-import { requestFacts, type AuthFacts } from '../authz/request-facts.js'
-import { mrapArn, type MrapRecord } from '../mrap/registry.js'
-import { lockFactsFromHeaders, type LockFacts } from './ops/object-lock.js'
+import type { Principal } from '../iam/identities.js'
+import { type MrapRecord, mrapArn } from '../mrap/registry.js'
+import {
+  type AuthzPrincipal,
+  type AuthzRequest,
+  authorize,
+  bucketArn,
+  buildS3Context,
+  type CompiledPolicy,
+  type Decision,
+  type Layers,
+  type S3RequestFacts,
+} from '../policy/index.js'
+import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import type { Operation } from './classify.js'
+import { type LockFacts, lockFactsFromHeaders } from './ops/object-lock.js'
 
 /**
  * What authorizing an S3 request needs from the server. `Services` is one; `mrap explain` builds
@@ -91,8 +101,14 @@ function buildIdentityLayers(s: Pick<S3AuthzEnv, 'policies'>, p: Principal): Ide
     if (c) identity.push(c)
   }
   const out: Pick<Layers, 'identity' | 'boundary' | 'session'> = { identity }
-  if (p.permissionsBoundary) { const b = s.policies.get(p.permissionsBoundary, 'boundary'); if (b) out.boundary = b }
-  if (p.sessionPolicy) { const sp = s.policies.get(p.sessionPolicy, 'session'); if (sp) out.session = [sp] }
+  if (p.permissionsBoundary) {
+    const b = s.policies.get(p.permissionsBoundary, 'boundary')
+    if (b) out.boundary = b
+  }
+  if (p.sessionPolicy) {
+    const sp = s.policies.get(p.sessionPolicy, 'session')
+    if (sp) out.session = [sp]
+  }
   return out
 }
 
@@ -113,22 +129,33 @@ export function s3Facts(s: Pick<S3AuthzEnv, 'clock'>, input: S3AuthzInput, princ
   // ("Enforce conditional writes on Amazon S3 buckets",
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html).
   if (input.op.name === 'PutObject' || input.op.name === 'CompleteMultipartUpload') {
-    for (const n of ['if-none-match', 'if-match']) { const v = input.headers[n]; if (typeof v === 'string') headers[n] = v }
+    for (const n of ['if-none-match', 'if-match']) {
+      const v = input.headers[n]
+      if (typeof v === 'string') headers[n] = v
+    }
   }
   const q = input.query
   if (input.op.name === 'ListObjects' || input.op.name === 'ListObjectsV2' || input.op.name === 'ListObjectVersions') {
     facts.prefix = q.get('prefix') ?? ''
-    const d = q.get('delimiter'); if (d !== null) facts.delimiter = d
-    const m = q.get('max-keys'); if (m !== null && /^\d+$/.test(m)) facts.maxKeys = Number(m)
+    const d = q.get('delimiter')
+    if (d !== null) facts.delimiter = d
+    const m = q.get('max-keys')
+    if (m !== null && /^\d+$/.test(m)) facts.maxKeys = Number(m)
   }
-  const v = q.get('versionId'); if (v !== null) facts.versionId = v
+  const v = q.get('versionId')
+  if (v !== null) facts.versionId = v
   const lock = input.objectLock ?? lockFactsFromHeaders(input.op.name, input.headers)
   if (lock) facts.objectLock = lock
   return facts
 }
 
 /** The request's condition keys (lower-case), as the policy engine sees them. */
-export function s3RequestContext(s: Pick<S3AuthzEnv, 'clock' | 'world'>, input: S3AuthzInput, principal: AuthzPrincipal, timeMs?: number): { context: Record<string, string[]>; timeMs: number } {
+export function s3RequestContext(
+  s: Pick<S3AuthzEnv, 'clock' | 'world'>,
+  input: S3AuthzInput,
+  principal: AuthzPrincipal,
+  timeMs?: number,
+): { context: Record<string, string[]>; timeMs: number } {
   const facts = s3Facts(s, input, principal, timeMs)
   const m = input.mrap
   if (m) facts.dataAccessPoint = { arn: mrapArn(m, s.world.partition), account: m.owner }
@@ -156,7 +183,10 @@ export function authorizeS3(s: S3AuthzEnv, input: S3AuthzInput, opts: { explain?
       bucketName: name,
     }
     const bucketLayer: NonNullable<Layers['bucket']> = {}
-    if (b?.policy) { const p = s.policies.get(b.policy, 'bucket', `bucket policy of ${b.name}`); if (p) bucketLayer.policy = p }
+    if (b?.policy) {
+      const p = s.policies.get(b.policy, 'bucket', `bucket policy of ${b.name}`)
+      if (p) bucketLayer.policy = p
+    }
     if (b?.publicAccessBlock) bucketLayer.blockPublicAccess = b.publicAccessBlock
     layers.bucket = bucketLayer
   }
@@ -164,7 +194,10 @@ export function authorizeS3(s: S3AuthzEnv, input: S3AuthzInput, opts: { explain?
     const arn = mrapArn(m, s.world.partition)
     req.resources.mrap = { arn: input.key !== undefined && input.op.level === 'object' ? `${arn}/object/${input.key}` : arn, ownerAccount: m.owner }
     const mrapLayer: NonNullable<Layers['mrap']> = { blockPublicAccess: m.publicAccessBlock }
-    if (m.policy) { const p = s.policies.get(m.policy, 'mrap', `policy of ${m.alias}`); if (p) mrapLayer.policy = p }
+    if (m.policy) {
+      const p = s.policies.get(m.policy, 'mrap', `policy of ${m.alias}`)
+      if (p) mrapLayer.policy = p
+    }
     layers.mrap = mrapLayer
   }
   for (const action of input.actions) {

@@ -5,23 +5,66 @@
 import { s3Error } from '../shared/errors.js'
 
 export type OperationName =
-  | 'ListBuckets' | 'CreateBucket' | 'DeleteBucket' | 'HeadBucket' | 'GetBucketLocation'
-  | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'ListMultipartUploads'
-  | 'GetBucketVersioning' | 'PutBucketVersioning'
-  | 'GetBucketPolicy' | 'PutBucketPolicy' | 'DeleteBucketPolicy' | 'GetBucketPolicyStatus'
-  | 'GetBucketTagging' | 'PutBucketTagging' | 'DeleteBucketTagging'
-  | 'GetPublicAccessBlock' | 'PutPublicAccessBlock' | 'DeletePublicAccessBlock'
-  | 'GetBucketReplication' | 'PutBucketReplication' | 'DeleteBucketReplication'
-  | 'GetBucketAcl' | 'DeleteObjects' | 'GetBucketLogging' | 'PutBucketLogging'
-  | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PostObject'
-  | 'GetBucketLifecycleConfiguration' | 'PutBucketLifecycleConfiguration' | 'DeleteBucketLifecycle'
-  | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
-  | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
-  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl' | 'GetObjectAttributes'
-  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
-  | 'AbortMultipartUpload' | 'ListParts'
-  | 'GetObjectLockConfiguration' | 'PutObjectLockConfiguration'
-  | 'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold'
+  | 'ListBuckets'
+  | 'CreateBucket'
+  | 'DeleteBucket'
+  | 'HeadBucket'
+  | 'GetBucketLocation'
+  | 'ListObjects'
+  | 'ListObjectsV2'
+  | 'ListObjectVersions'
+  | 'ListMultipartUploads'
+  | 'GetBucketVersioning'
+  | 'PutBucketVersioning'
+  | 'GetBucketPolicy'
+  | 'PutBucketPolicy'
+  | 'DeleteBucketPolicy'
+  | 'GetBucketPolicyStatus'
+  | 'GetBucketTagging'
+  | 'PutBucketTagging'
+  | 'DeleteBucketTagging'
+  | 'GetPublicAccessBlock'
+  | 'PutPublicAccessBlock'
+  | 'DeletePublicAccessBlock'
+  | 'GetBucketReplication'
+  | 'PutBucketReplication'
+  | 'DeleteBucketReplication'
+  | 'GetBucketAcl'
+  | 'DeleteObjects'
+  | 'GetBucketLogging'
+  | 'PutBucketLogging'
+  | 'GetBucketCors'
+  | 'PutBucketCors'
+  | 'DeleteBucketCors'
+  | 'PostObject'
+  | 'GetBucketLifecycleConfiguration'
+  | 'PutBucketLifecycleConfiguration'
+  | 'DeleteBucketLifecycle'
+  | 'GetBucketEncryption'
+  | 'PutBucketEncryption'
+  | 'DeleteBucketEncryption'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'PutObject'
+  | 'CopyObject'
+  | 'DeleteObject'
+  | 'GetObjectTagging'
+  | 'PutObjectTagging'
+  | 'DeleteObjectTagging'
+  | 'GetObjectAcl'
+  | 'GetObjectAttributes'
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
+  | 'GetObjectLockConfiguration'
+  | 'PutObjectLockConfiguration'
+  | 'GetObjectRetention'
+  | 'PutObjectRetention'
+  | 'GetObjectLegalHold'
+  | 'PutObjectLegalHold'
 
 export type OperationLevel = 'service' | 'bucket' | 'object'
 
@@ -34,42 +77,102 @@ export interface Operation {
 
 /** Every S3 subresource name; one we do not serve answers NotImplemented, as S3 does for unknown features. */
 const SUBRESOURCES = new Set([
-  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
-  'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metadataTable', 'metrics', 'notification',
-  'object-lock', 'ownershipControls', 'partNumber', 'policy', 'policyStatus', 'publicAccessBlock',
-  'renameObject', 'replication', 'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging',
-  'torrent', 'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
+  'accelerate',
+  'acl',
+  'analytics',
+  'attributes',
+  'cors',
+  'delete',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'legal-hold',
+  'lifecycle',
+  'location',
+  'logging',
+  'metadataTable',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'partNumber',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'renameObject',
+  'replication',
+  'requestPayment',
+  'restore',
+  'retention',
+  'select',
+  'session',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'versioning',
+  'versions',
+  'website',
 ])
 
 type Row = [method: string, sub: string | null, name: OperationName, body: Operation['body']]
 
 const BUCKET_TABLE: Row[] = [
-  ['GET', 'cors', 'GetBucketCors', 'none'], ['PUT', 'cors', 'PutBucketCors', 'xml'], ['DELETE', 'cors', 'DeleteBucketCors', 'none'],
+  ['GET', 'cors', 'GetBucketCors', 'none'],
+  ['PUT', 'cors', 'PutBucketCors', 'xml'],
+  ['DELETE', 'cors', 'DeleteBucketCors', 'none'],
   // A browser's form upload: the pipeline serves it before authentication (the form carries the signature).
   ['POST', null, 'PostObject', 'none'],
-  ['GET', 'lifecycle', 'GetBucketLifecycleConfiguration', 'none'], ['PUT', 'lifecycle', 'PutBucketLifecycleConfiguration', 'xml'], ['DELETE', 'lifecycle', 'DeleteBucketLifecycle', 'none'],
-  ['GET', 'encryption', 'GetBucketEncryption', 'none'], ['PUT', 'encryption', 'PutBucketEncryption', 'xml'], ['DELETE', 'encryption', 'DeleteBucketEncryption', 'none'],
-  ['GET', 'versioning', 'GetBucketVersioning', 'none'], ['PUT', 'versioning', 'PutBucketVersioning', 'xml'],
-  ['GET', 'policy', 'GetBucketPolicy', 'none'], ['PUT', 'policy', 'PutBucketPolicy', 'json'], ['DELETE', 'policy', 'DeleteBucketPolicy', 'none'],
+  ['GET', 'lifecycle', 'GetBucketLifecycleConfiguration', 'none'],
+  ['PUT', 'lifecycle', 'PutBucketLifecycleConfiguration', 'xml'],
+  ['DELETE', 'lifecycle', 'DeleteBucketLifecycle', 'none'],
+  ['GET', 'encryption', 'GetBucketEncryption', 'none'],
+  ['PUT', 'encryption', 'PutBucketEncryption', 'xml'],
+  ['DELETE', 'encryption', 'DeleteBucketEncryption', 'none'],
+  ['GET', 'versioning', 'GetBucketVersioning', 'none'],
+  ['PUT', 'versioning', 'PutBucketVersioning', 'xml'],
+  ['GET', 'policy', 'GetBucketPolicy', 'none'],
+  ['PUT', 'policy', 'PutBucketPolicy', 'json'],
+  ['DELETE', 'policy', 'DeleteBucketPolicy', 'none'],
   ['GET', 'policyStatus', 'GetBucketPolicyStatus', 'none'],
-  ['GET', 'tagging', 'GetBucketTagging', 'none'], ['PUT', 'tagging', 'PutBucketTagging', 'xml'], ['DELETE', 'tagging', 'DeleteBucketTagging', 'none'],
-  ['GET', 'publicAccessBlock', 'GetPublicAccessBlock', 'none'], ['PUT', 'publicAccessBlock', 'PutPublicAccessBlock', 'xml'], ['DELETE', 'publicAccessBlock', 'DeletePublicAccessBlock', 'none'],
-  ['GET', 'replication', 'GetBucketReplication', 'none'], ['PUT', 'replication', 'PutBucketReplication', 'xml'], ['DELETE', 'replication', 'DeleteBucketReplication', 'none'],
-  ['GET', 'location', 'GetBucketLocation', 'none'], ['GET', 'versions', 'ListObjectVersions', 'none'],
-  ['GET', 'uploads', 'ListMultipartUploads', 'none'], ['GET', 'acl', 'GetBucketAcl', 'none'],
-  ['GET', 'logging', 'GetBucketLogging', 'none'], ['PUT', 'logging', 'PutBucketLogging', 'xml'],
+  ['GET', 'tagging', 'GetBucketTagging', 'none'],
+  ['PUT', 'tagging', 'PutBucketTagging', 'xml'],
+  ['DELETE', 'tagging', 'DeleteBucketTagging', 'none'],
+  ['GET', 'publicAccessBlock', 'GetPublicAccessBlock', 'none'],
+  ['PUT', 'publicAccessBlock', 'PutPublicAccessBlock', 'xml'],
+  ['DELETE', 'publicAccessBlock', 'DeletePublicAccessBlock', 'none'],
+  ['GET', 'replication', 'GetBucketReplication', 'none'],
+  ['PUT', 'replication', 'PutBucketReplication', 'xml'],
+  ['DELETE', 'replication', 'DeleteBucketReplication', 'none'],
+  ['GET', 'location', 'GetBucketLocation', 'none'],
+  ['GET', 'versions', 'ListObjectVersions', 'none'],
+  ['GET', 'uploads', 'ListMultipartUploads', 'none'],
+  ['GET', 'acl', 'GetBucketAcl', 'none'],
+  ['GET', 'logging', 'GetBucketLogging', 'none'],
+  ['PUT', 'logging', 'PutBucketLogging', 'xml'],
   ['POST', 'delete', 'DeleteObjects', 'xml'],
-  ['GET', 'object-lock', 'GetObjectLockConfiguration', 'none'], ['PUT', 'object-lock', 'PutObjectLockConfiguration', 'xml'],
-  ['PUT', null, 'CreateBucket', 'xml'], ['DELETE', null, 'DeleteBucket', 'none'], ['HEAD', null, 'HeadBucket', 'none'],
+  ['GET', 'object-lock', 'GetObjectLockConfiguration', 'none'],
+  ['PUT', 'object-lock', 'PutObjectLockConfiguration', 'xml'],
+  ['PUT', null, 'CreateBucket', 'xml'],
+  ['DELETE', null, 'DeleteBucket', 'none'],
+  ['HEAD', null, 'HeadBucket', 'none'],
 ]
 
 const OBJECT_TABLE: Row[] = [
-  ['GET', 'tagging', 'GetObjectTagging', 'none'], ['PUT', 'tagging', 'PutObjectTagging', 'xml'], ['DELETE', 'tagging', 'DeleteObjectTagging', 'none'],
-  ['GET', 'acl', 'GetObjectAcl', 'none'], ['GET', 'attributes', 'GetObjectAttributes', 'none'],
-  ['GET', 'retention', 'GetObjectRetention', 'none'], ['PUT', 'retention', 'PutObjectRetention', 'xml'],
-  ['GET', 'legal-hold', 'GetObjectLegalHold', 'none'], ['PUT', 'legal-hold', 'PutObjectLegalHold', 'xml'],
-  ['POST', 'uploads', 'CreateMultipartUpload', 'none'], ['POST', 'uploadId', 'CompleteMultipartUpload', 'xml'],
-  ['DELETE', 'uploadId', 'AbortMultipartUpload', 'none'], ['GET', 'uploadId', 'ListParts', 'none'],
+  ['GET', 'tagging', 'GetObjectTagging', 'none'],
+  ['PUT', 'tagging', 'PutObjectTagging', 'xml'],
+  ['DELETE', 'tagging', 'DeleteObjectTagging', 'none'],
+  ['GET', 'acl', 'GetObjectAcl', 'none'],
+  ['GET', 'attributes', 'GetObjectAttributes', 'none'],
+  ['GET', 'retention', 'GetObjectRetention', 'none'],
+  ['PUT', 'retention', 'PutObjectRetention', 'xml'],
+  ['GET', 'legal-hold', 'GetObjectLegalHold', 'none'],
+  ['PUT', 'legal-hold', 'PutObjectLegalHold', 'xml'],
+  ['POST', 'uploads', 'CreateMultipartUpload', 'none'],
+  ['POST', 'uploadId', 'CompleteMultipartUpload', 'xml'],
+  ['DELETE', 'uploadId', 'AbortMultipartUpload', 'none'],
+  ['GET', 'uploadId', 'ListParts', 'none'],
 ]
 
 // Operations are immutable values: one object per (name, level, body), not one per request.
@@ -77,14 +180,23 @@ const interned = new Map<string, Operation>()
 function op(name: OperationName, level: OperationLevel, body: Operation['body']): Operation {
   const k = `${name} ${level} ${body}`
   let o = interned.get(k)
-  if (!o) { o = Object.freeze({ name, level, body }); interned.set(k, o) }
+  if (!o) {
+    o = Object.freeze({ name, level, body })
+    interned.set(k, o)
+  }
   return o
 }
 const GET_OBJECT = op('GetObject', 'object', 'none')
 const HEAD_OBJECT = op('HeadObject', 'object', 'none')
 const PUT_OBJECT = op('PutObject', 'object', 'stream')
 
-export function classify(method: string, bucket: string | undefined, key: string | undefined, query: URLSearchParams, headers: Record<string, string | string[] | undefined>): Operation {
+export function classify(
+  method: string,
+  bucket: string | undefined,
+  key: string | undefined,
+  query: URLSearchParams,
+  headers: Record<string, string | string[] | undefined>,
+): Operation {
   if (method === 'OPTIONS' && bucket !== undefined) preflight(headers, key === undefined ? 'BUCKET' : 'OBJECT')
   if (bucket === undefined) {
     if (method === 'GET') return op('ListBuckets', 'service', 'none')
@@ -107,10 +219,14 @@ export function classify(method: string, bucket: string | undefined, key: string
   const copySource = headers['x-amz-copy-source'] !== undefined
   if (named.length === 0) {
     switch (method) {
-      case 'GET': return GET_OBJECT
-      case 'HEAD': return HEAD_OBJECT
-      case 'PUT': return copySource ? op('CopyObject', 'object', 'none') : PUT_OBJECT
-      case 'DELETE': return op('DeleteObject', 'object', 'none')
+      case 'GET':
+        return GET_OBJECT
+      case 'HEAD':
+        return HEAD_OBJECT
+      case 'PUT':
+        return copySource ? op('CopyObject', 'object', 'none') : PUT_OBJECT
+      case 'DELETE':
+        return op('DeleteObject', 'object', 'none')
     }
   }
   if (method === 'PUT' && named.length === 1 && named[0] === 'uploadId' && query.has('partNumber')) {
@@ -129,59 +245,118 @@ export function classify(method: string, bucket: string | undefined, key: string
 export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
   const versioned = q.has('versionId')
   switch (name) {
-    case 'ListBuckets': return ['s3:ListAllMyBuckets']
-    case 'CreateBucket': return ['s3:CreateBucket']
-    case 'DeleteBucket': return ['s3:DeleteBucket']
-    case 'HeadBucket': case 'ListObjects': case 'ListObjectsV2': return ['s3:ListBucket']
-    case 'GetBucketLocation': return ['s3:GetBucketLocation']
-    case 'ListObjectVersions': return ['s3:ListBucketVersions']
-    case 'ListMultipartUploads': return ['s3:ListBucketMultipartUploads']
-    case 'GetBucketVersioning': return ['s3:GetBucketVersioning']
-    case 'PutBucketVersioning': return ['s3:PutBucketVersioning']
-    case 'GetBucketPolicy': return ['s3:GetBucketPolicy']
-    case 'PutBucketPolicy': return ['s3:PutBucketPolicy']
-    case 'DeleteBucketPolicy': return ['s3:DeleteBucketPolicy']
-    case 'GetBucketPolicyStatus': return ['s3:GetBucketPolicyStatus']
-    case 'GetBucketTagging': return ['s3:GetBucketTagging']
-    case 'PutBucketTagging': case 'DeleteBucketTagging': return ['s3:PutBucketTagging']
-    case 'GetPublicAccessBlock': return ['s3:GetBucketPublicAccessBlock']
-    case 'PutPublicAccessBlock': case 'DeletePublicAccessBlock': return ['s3:PutBucketPublicAccessBlock']
-    case 'GetBucketReplication': return ['s3:GetReplicationConfiguration']
-    case 'PutBucketReplication': case 'DeleteBucketReplication': return ['s3:PutReplicationConfiguration']
-    case 'GetBucketAcl': return ['s3:GetBucketAcl']
-    case 'GetBucketLogging': return ['s3:GetBucketLogging']
-    case 'PutBucketLogging': return ['s3:PutBucketLogging']
+    case 'ListBuckets':
+      return ['s3:ListAllMyBuckets']
+    case 'CreateBucket':
+      return ['s3:CreateBucket']
+    case 'DeleteBucket':
+      return ['s3:DeleteBucket']
+    case 'HeadBucket':
+    case 'ListObjects':
+    case 'ListObjectsV2':
+      return ['s3:ListBucket']
+    case 'GetBucketLocation':
+      return ['s3:GetBucketLocation']
+    case 'ListObjectVersions':
+      return ['s3:ListBucketVersions']
+    case 'ListMultipartUploads':
+      return ['s3:ListBucketMultipartUploads']
+    case 'GetBucketVersioning':
+      return ['s3:GetBucketVersioning']
+    case 'PutBucketVersioning':
+      return ['s3:PutBucketVersioning']
+    case 'GetBucketPolicy':
+      return ['s3:GetBucketPolicy']
+    case 'PutBucketPolicy':
+      return ['s3:PutBucketPolicy']
+    case 'DeleteBucketPolicy':
+      return ['s3:DeleteBucketPolicy']
+    case 'GetBucketPolicyStatus':
+      return ['s3:GetBucketPolicyStatus']
+    case 'GetBucketTagging':
+      return ['s3:GetBucketTagging']
+    case 'PutBucketTagging':
+    case 'DeleteBucketTagging':
+      return ['s3:PutBucketTagging']
+    case 'GetPublicAccessBlock':
+      return ['s3:GetBucketPublicAccessBlock']
+    case 'PutPublicAccessBlock':
+    case 'DeletePublicAccessBlock':
+      return ['s3:PutBucketPublicAccessBlock']
+    case 'GetBucketReplication':
+      return ['s3:GetReplicationConfiguration']
+    case 'PutBucketReplication':
+    case 'DeleteBucketReplication':
+      return ['s3:PutReplicationConfiguration']
+    case 'GetBucketAcl':
+      return ['s3:GetBucketAcl']
+    case 'GetBucketLogging':
+      return ['s3:GetBucketLogging']
+    case 'PutBucketLogging':
+      return ['s3:PutBucketLogging']
     // Delete included, as for lifecycle (Actions, resources, and condition keys for Amazon S3).
-    case 'GetBucketEncryption': return ['s3:GetEncryptionConfiguration']
-    case 'PutBucketEncryption': case 'DeleteBucketEncryption': return ['s3:PutEncryptionConfiguration']
-    case 'GetBucketCors': return ['s3:GetBucketCORS']
-    case 'PutBucketCors': case 'DeleteBucketCors': return ['s3:PutBucketCORS']
-    case 'PostObject': return ['s3:PutObject']
-    // One action for the whole configuration, Delete included (Actions, resources, and condition keys for Amazon S3).
-    case 'GetBucketLifecycleConfiguration': return ['s3:GetLifecycleConfiguration']
-    case 'PutBucketLifecycleConfiguration': case 'DeleteBucketLifecycle': return ['s3:PutLifecycleConfiguration']
-    case 'DeleteObjects': return ['s3:DeleteObject']
-    case 'GetObject': case 'HeadObject': return [versioned ? 's3:GetObjectVersion' : 's3:GetObject']
-    case 'PutObject': case 'CopyObject': case 'CreateMultipartUpload': case 'UploadPart': case 'UploadPartCopy': case 'CompleteMultipartUpload':
+    case 'GetBucketEncryption':
+      return ['s3:GetEncryptionConfiguration']
+    case 'PutBucketEncryption':
+    case 'DeleteBucketEncryption':
+      return ['s3:PutEncryptionConfiguration']
+    case 'GetBucketCors':
+      return ['s3:GetBucketCORS']
+    case 'PutBucketCors':
+    case 'DeleteBucketCors':
+      return ['s3:PutBucketCORS']
+    case 'PostObject':
       return ['s3:PutObject']
-    case 'DeleteObject': return [versioned ? 's3:DeleteObjectVersion' : 's3:DeleteObject']
-    case 'GetObjectTagging': return [versioned ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging']
-    case 'PutObjectTagging': return [versioned ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging']
-    case 'DeleteObjectTagging': return [versioned ? 's3:DeleteObjectVersionTagging' : 's3:DeleteObjectTagging']
-    case 'GetObjectAcl': return [versioned ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl']
+    // One action for the whole configuration, Delete included (Actions, resources, and condition keys for Amazon S3).
+    case 'GetBucketLifecycleConfiguration':
+      return ['s3:GetLifecycleConfiguration']
+    case 'PutBucketLifecycleConfiguration':
+    case 'DeleteBucketLifecycle':
+      return ['s3:PutLifecycleConfiguration']
+    case 'DeleteObjects':
+      return ['s3:DeleteObject']
+    case 'GetObject':
+    case 'HeadObject':
+      return [versioned ? 's3:GetObjectVersion' : 's3:GetObject']
+    case 'PutObject':
+    case 'CopyObject':
+    case 'CreateMultipartUpload':
+    case 'UploadPart':
+    case 'UploadPartCopy':
+    case 'CompleteMultipartUpload':
+      return ['s3:PutObject']
+    case 'DeleteObject':
+      return [versioned ? 's3:DeleteObjectVersion' : 's3:DeleteObject']
+    case 'GetObjectTagging':
+      return [versioned ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging']
+    case 'PutObjectTagging':
+      return [versioned ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging']
+    case 'DeleteObjectTagging':
+      return [versioned ? 's3:DeleteObjectVersionTagging' : 's3:DeleteObjectTagging']
+    case 'GetObjectAcl':
+      return [versioned ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl']
     // Both, as the API reference lists them: "If you pass a version ID in your request, you need both
     // the s3:GetObjectVersion and s3:GetObjectVersionAttributes permissions", else s3:GetObject and
     // s3:GetObjectAttributes (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html).
-    case 'GetObjectAttributes': return versioned ? ['s3:GetObjectVersionAttributes', 's3:GetObjectVersion'] : ['s3:GetObjectAttributes', 's3:GetObject']
-    case 'AbortMultipartUpload': return ['s3:AbortMultipartUpload']
-    case 'ListParts': return ['s3:ListMultipartUploadParts']
-    case 'GetObjectLockConfiguration': return ['s3:GetBucketObjectLockConfiguration']
-    case 'PutObjectLockConfiguration': return ['s3:PutBucketObjectLockConfiguration']
+    case 'GetObjectAttributes':
+      return versioned ? ['s3:GetObjectVersionAttributes', 's3:GetObjectVersion'] : ['s3:GetObjectAttributes', 's3:GetObject']
+    case 'AbortMultipartUpload':
+      return ['s3:AbortMultipartUpload']
+    case 'ListParts':
+      return ['s3:ListMultipartUploadParts']
+    case 'GetObjectLockConfiguration':
+      return ['s3:GetBucketObjectLockConfiguration']
+    case 'PutObjectLockConfiguration':
+      return ['s3:PutBucketObjectLockConfiguration']
     // One action for a version too: there is no s3:GetObjectVersionRetention.
-    case 'GetObjectRetention': return ['s3:GetObjectRetention']
-    case 'PutObjectRetention': return ['s3:PutObjectRetention']
-    case 'GetObjectLegalHold': return ['s3:GetObjectLegalHold']
-    case 'PutObjectLegalHold': return ['s3:PutObjectLegalHold']
+    case 'GetObjectRetention':
+      return ['s3:GetObjectRetention']
+    case 'PutObjectRetention':
+      return ['s3:PutObjectRetention']
+    case 'GetObjectLegalHold':
+      return ['s3:GetObjectLegalHold']
+    case 'PutObjectLegalHold':
+      return ['s3:PutObjectLegalHold']
   }
 }
 

@@ -4,10 +4,13 @@
  */
 import { s3Error } from '../shared/errors.js'
 import type { ByteRange, ObjectVersion } from '../storage/types.js'
-import { header, type Headers } from './headers.js'
+import { type Headers, header } from './headers.js'
 
 function etagMatches(list: string, etag: string): boolean {
-  return list.split(',').some((t) => { const s = t.trim(); return s === '*' || s.replace(/^W\//, '').replace(/^"|"$/g, '') === etag })
+  return list.split(',').some((t) => {
+    const s = t.trim()
+    return s === '*' || s.replace(/^W\//, '').replace(/^"|"$/g, '') === etag
+  })
 }
 
 function parseDate(v: string | undefined): Date | undefined {

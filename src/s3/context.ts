@@ -3,11 +3,11 @@
  * the pipeline gives them parsed, authenticated, authorized input; the HTTP layer writes the result.
  */
 import type { Readable } from 'node:stream'
-import { s3Error } from '../shared/errors.js'
 import type { Logger } from 'pino'
-import type { Principal } from '../iam/identities.js'
-import type { BucketRecord } from '../state/control-store.js'
 import type { Core } from '../core/core.js'
+import type { Principal } from '../iam/identities.js'
+import { s3Error } from '../shared/errors.js'
+import type { BucketRecord } from '../state/control-store.js'
 import type { Operation } from './classify.js'
 import type { Headers } from './headers.js'
 
@@ -36,13 +36,20 @@ export interface S3Request {
 }
 
 /** CreateBucket: a bucket name, no record yet. */
-export interface NamedBucketRequest extends S3Request { bucketName: string }
+export interface NamedBucketRequest extends S3Request {
+  bucketName: string
+}
 
 /** An operation on an existing bucket: its record is there (narrowed once, in dispatch). */
-export interface BucketRequest extends S3Request { bucketName: string; bucket: BucketRecord }
+export interface BucketRequest extends S3Request {
+  bucketName: string
+  bucket: BucketRecord
+}
 
 /** An operation on a key of an existing bucket. */
-export interface ObjectRequest extends BucketRequest { key: string }
+export interface ObjectRequest extends BucketRequest {
+  key: string
+}
 
 export interface S3Response {
   status: number

@@ -4,8 +4,8 @@
  * trailer, which the auth decoder checks). Hashing itself is src/shared/checksums.ts.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
  */
-import { ChecksumStream, parseChecksumHeaders, parseContentMd5, type ChecksumAlgorithm } from '../shared/checksums.js'
-import { header, type Headers } from './headers.js'
+import { type ChecksumAlgorithm, ChecksumStream, parseChecksumHeaders, parseContentMd5 } from '../shared/checksums.js'
+import { type Headers, header } from './headers.js'
 
 /**
  * A pass-through stream that hashes the body (MD5 for the ETag, plus every checksum the request

@@ -1,29 +1,46 @@
 /**
  * @module Stage "execute": operation name → handler. The table is the whole dispatcher.
  */
+
+import { s3Error } from '../shared/errors.js'
 import type { OperationName } from './classify.js'
 import type { BucketRequest, NamedBucketRequest, ObjectRequest, S3Request, S3Response } from './context.js'
-import { s3Error } from '../shared/errors.js'
+import * as cors from './cors.js'
+import * as attributes from './ops/attributes.js'
 import * as bucket from './ops/bucket.js'
 import * as config from './ops/bucket-config.js'
-import * as object from './ops/object.js'
-import * as attributes from './ops/attributes.js'
-import * as logging from './ops/logging.js'
-import * as list from './ops/list.js'
-import * as mpu from './ops/multipart.js'
-import * as tagging from './ops/tagging.js'
 import { deleteObjects } from './ops/delete-objects.js'
-import * as cors from './cors.js'
-import * as lock from './ops/object-lock.js'
-import * as lifecycle from './ops/lifecycle.js'
-import { checkExpectedOwner, checkUnsupportedHeaders } from './unsupported.js'
 import * as encryption from './ops/encryption.js'
+import * as lifecycle from './ops/lifecycle.js'
+import * as list from './ops/list.js'
+import * as logging from './ops/logging.js'
+import * as mpu from './ops/multipart.js'
+import * as object from './ops/object.js'
+import * as lock from './ops/object-lock.js'
+import * as tagging from './ops/tagging.js'
+import { checkExpectedOwner, checkUnsupportedHeaders } from './unsupported.js'
 
 type ObjectOperation =
-  | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
-  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl' | 'GetObjectAttributes'
-  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
-  | 'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'PutObject'
+  | 'CopyObject'
+  | 'DeleteObject'
+  | 'GetObjectTagging'
+  | 'PutObjectTagging'
+  | 'DeleteObjectTagging'
+  | 'GetObjectAcl'
+  | 'GetObjectAttributes'
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
+  | 'GetObjectRetention'
+  | 'PutObjectRetention'
+  | 'GetObjectLegalHold'
+  | 'PutObjectLegalHold'
 type BucketOperation = Exclude<OperationName, ObjectOperation | 'ListBuckets' | 'CreateBucket'>
 
 type Handler<R> = (req: R) => Promise<S3Response>
@@ -48,10 +65,10 @@ const BUCKET: Record<BucketOperation, Handler<BucketRequest>> = {
   GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycleConfiguration,
   PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
   DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
-  // Served before authentication by pipeline/entry.ts (its signature is in the form, not the request).
   GetBucketEncryption: encryption.getBucketEncryption,
   PutBucketEncryption: encryption.putBucketEncryption,
   DeleteBucketEncryption: encryption.deleteBucketEncryption,
+  // Served before authentication by pipeline/entry.ts (its signature is in the form, not the request).
   PostObject: () => Promise.reject(s3Error('MethodNotAllowed')),
   GetBucketPolicy: config.getBucketPolicy,
   PutBucketPolicy: config.putBucketPolicy,
@@ -113,8 +130,10 @@ export function dispatch(req: S3Request): Promise<S3Response> {
   // request is narrowed once, here, instead of asserted in every handler.
   const name = req.op.name
   if (name === 'ListBuckets') return SERVICE.ListBuckets(req)
-  if (name === 'CreateBucket') { if (isNamed(req)) return SERVICE.CreateBucket(req) }
-  else if (isObjectOperation(name)) { if (isObject(req)) return OBJECT[name](req) }
-  else if (isBucket(req)) return BUCKET[name](req)
+  if (name === 'CreateBucket') {
+    if (isNamed(req)) return SERVICE.CreateBucket(req)
+  } else if (isObjectOperation(name)) {
+    if (isObject(req)) return OBJECT[name](req)
+  } else if (isBucket(req)) return BUCKET[name](req)
   throw s3Error('InternalError', { message: `${name} reached dispatch without the bucket or key it names` })
 }

@@ -2,7 +2,7 @@
  * @module Object headers: what a PUT stores (standard headers, x-amz-meta-*, x-amz-tagging) and what
  * a GET/HEAD returns, including the response-* overrides of a signed GET.
  */
-import { s3Error, invalidArgument } from '../shared/errors.js'
+import { invalidArgument, s3Error } from '../shared/errors.js'
 import type { ObjectAttributes, ObjectVersion, Tag } from '../storage/types.js'
 
 export type Headers = Record<string, string | string[] | undefined>
@@ -18,8 +18,12 @@ const METADATA_LIMIT = 2048
 export function attributesFromHeaders(h: Headers): ObjectAttributes {
   const attrs: ObjectAttributes = { userMetadata: {}, tags: [] }
   const std: [keyof ObjectAttributes, string][] = [
-    ['contentType', 'content-type'], ['contentDisposition', 'content-disposition'], ['contentLanguage', 'content-language'],
-    ['cacheControl', 'cache-control'], ['expires', 'expires'], ['websiteRedirectLocation', 'x-amz-website-redirect-location'],
+    ['contentType', 'content-type'],
+    ['contentDisposition', 'content-disposition'],
+    ['contentLanguage', 'content-language'],
+    ['cacheControl', 'cache-control'],
+    ['expires', 'expires'],
+    ['websiteRedirectLocation', 'x-amz-website-redirect-location'],
   ]
   for (const [field, name] of std) {
     const v = header(h, name)
@@ -29,12 +33,30 @@ export function attributesFromHeaders(h: Headers): ObjectAttributes {
   if (enc !== undefined) {
     // aws-chunked is transport framing, not a property of the object; the other codings are
     // stored as sent, separators and all ("deflate, gzip" reads back as "deflate, gzip").
-    const rest = enc.split(',').filter((s) => s.trim().toLowerCase() !== 'aws-chunked').join(',').trim()
+    const rest = enc
+      .split(',')
+      .filter((s) => s.trim().toLowerCase() !== 'aws-chunked')
+      .join(',')
+      .trim()
     if (rest !== '') attrs.contentEncoding = rest
   }
   const sc = header(h, 'x-amz-storage-class')
   if (sc !== undefined) {
-    if (!['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR', 'OUTPOSTS', 'EXPRESS_ONEZONE', 'SNOW'].includes(sc)) {
+    if (
+      ![
+        'STANDARD',
+        'REDUCED_REDUNDANCY',
+        'STANDARD_IA',
+        'ONEZONE_IA',
+        'INTELLIGENT_TIERING',
+        'GLACIER',
+        'DEEP_ARCHIVE',
+        'GLACIER_IR',
+        'OUTPOSTS',
+        'EXPRESS_ONEZONE',
+        'SNOW',
+      ].includes(sc)
+    ) {
       throw s3Error('InvalidStorageClass', { fields: { StorageClassRequested: sc } })
     }
     attrs.storageClass = sc
@@ -78,14 +100,20 @@ const httpDates = new WeakMap<Date, string>()
 
 export function httpDate(d: Date): string {
   let s = httpDates.get(d)
-  if (s === undefined) { s = d.toUTCString(); httpDates.set(d, s) }
+  if (s === undefined) {
+    s = d.toUTCString()
+    httpDates.set(d, s)
+  }
   return s
 }
 
 const RESPONSE_OVERRIDES: readonly (readonly [param: string, header: string])[] = [
-  ['response-content-type', 'content-type'], ['response-content-language', 'content-language'],
-  ['response-expires', 'expires'], ['response-cache-control', 'cache-control'],
-  ['response-content-disposition', 'content-disposition'], ['response-content-encoding', 'content-encoding'],
+  ['response-content-type', 'content-type'],
+  ['response-content-language', 'content-language'],
+  ['response-expires', 'expires'],
+  ['response-cache-control', 'cache-control'],
+  ['response-content-disposition', 'content-disposition'],
+  ['response-content-encoding', 'content-encoding'],
 ]
 
 /** Headers of GET/HEAD for a version; `q` carries the response-* overrides. */

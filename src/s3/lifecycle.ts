@@ -19,8 +19,16 @@ export interface LifecycleFilter {
   sizeLessThan?: number
 }
 
-export interface LifecycleTransition { days?: number; date?: string; storageClass: string }
-export interface NoncurrentTransition { noncurrentDays: number; newerNoncurrentVersions?: number; storageClass: string }
+export interface LifecycleTransition {
+  days?: number
+  date?: string
+  storageClass: string
+}
+export interface NoncurrentTransition {
+  noncurrentDays: number
+  newerNoncurrentVersions?: number
+  storageClass: string
+}
 
 export interface LifecycleRule {
   id: string
@@ -53,7 +61,10 @@ const asObj = (v: unknown): Record<string, unknown> => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw s3Error('MalformedXML')
   return v as Record<string, unknown>
 }
-const one = (v: unknown): string | undefined => { if (Array.isArray(v)) throw s3Error('MalformedXML'); return text(v) }
+const one = (v: unknown): string | undefined => {
+  if (Array.isArray(v)) throw s3Error('MalformedXML')
+  return text(v)
+}
 
 function int(v: unknown, name: string, ancestor: string, min: number): number | undefined {
   const s = one(v)
@@ -88,7 +99,12 @@ function parseFilter(f: Record<string, unknown>): LifecycleFilter {
   // "A Filter must have exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan, or And" (LifecycleRuleFilter).
   if (present.length > 1) throw s3Error('MalformedXML')
   const out: LifecycleFilter = { prefix: '', tags: [] }
-  const size = (v: unknown) => { const s = one(v); if (s === undefined) return undefined; if (!/^\d{1,16}$/.test(s.trim())) throw s3Error('MalformedXML'); return Number(s.trim()) }
+  const size = (v: unknown) => {
+    const s = one(v)
+    if (s === undefined) return undefined
+    if (!/^\d{1,16}$/.test(s.trim())) throw s3Error('MalformedXML')
+    return Number(s.trim())
+  }
   const apply = (o: Record<string, unknown>, inAnd: boolean) => {
     out.prefix = one(o.Prefix) ?? ''
     const tags = list(o.Tag)
@@ -121,9 +137,12 @@ function parseRule(r: Record<string, unknown>): LifecycleRule {
   const legacyPrefix = one(r.Prefix)
   if (legacyPrefix !== undefined && r.Filter !== undefined) throw s3Error('MalformedXML')
   const rule: LifecycleRule = {
-    id, enabled: status === 'Enabled', shape: r.Filter !== undefined ? 'filter' : 'legacy',
+    id,
+    enabled: status === 'Enabled',
+    shape: r.Filter !== undefined ? 'filter' : 'legacy',
     filter: r.Filter !== undefined ? parseFilter(asObj(r.Filter)) : { prefix: legacyPrefix ?? '', tags: [] },
-    transitions: [], noncurrentTransitions: [],
+    transitions: [],
+    noncurrentTransitions: [],
   }
   if (r.Filter === undefined && legacyPrefix === undefined) throw s3Error('MalformedXML')
   if (r.Expiration !== undefined) {
@@ -136,7 +155,11 @@ function parseRule(r: Record<string, unknown>): LifecycleRule {
     const count = [days, date, marker].filter((x) => x !== undefined).length
     if (count !== 1) throw s3Error('MalformedXML')
     if (marker !== undefined && rule.filter.tags.length > 0) throw bad('ExpiredObjectDeleteMarker cannot be specified with a tag filter.')
-    rule.expiration = { ...(days !== undefined ? { days } : {}), ...(date !== undefined ? { date } : {}), ...(marker !== undefined ? { expiredObjectDeleteMarker: marker === 'true' } : {}) }
+    rule.expiration = {
+      ...(days !== undefined ? { days } : {}),
+      ...(date !== undefined ? { date } : {}),
+      ...(marker !== undefined ? { expiredObjectDeleteMarker: marker === 'true' } : {}),
+    }
   }
   if (r.NoncurrentVersionExpiration !== undefined) {
     const n = asObj(r.NoncurrentVersionExpiration)
@@ -208,7 +231,10 @@ function randomId(taken: Set<string>): string {
   for (;;) {
     let s = ''
     for (let i = 0; i < 48; i++) s += chars[Math.floor(Math.random() * chars.length)]
-    if (!taken.has(s)) { taken.add(s); return s }
+    if (!taken.has(s)) {
+      taken.add(s)
+      return s
+    }
   }
 }
 
@@ -229,8 +255,14 @@ export function renderLifecycle(c: LifecycleConfig): string {
     ...(r.shape === 'legacy' ? { Prefix: r.filter.prefix } : { Filter: renderFilter(r) }),
     Status: r.enabled ? 'Enabled' : 'Disabled',
     Transition: r.transitions.map((t) => ({ Date: t.date, Days: t.days, StorageClass: t.storageClass })),
-    NoncurrentVersionTransition: r.noncurrentTransitions.map((t) => ({ NoncurrentDays: t.noncurrentDays, StorageClass: t.storageClass, NewerNoncurrentVersions: t.newerNoncurrentVersions })),
-    NoncurrentVersionExpiration: r.noncurrentExpiration ? { NoncurrentDays: r.noncurrentExpiration.noncurrentDays, NewerNoncurrentVersions: r.noncurrentExpiration.newerNoncurrentVersions } : undefined,
+    NoncurrentVersionTransition: r.noncurrentTransitions.map((t) => ({
+      NoncurrentDays: t.noncurrentDays,
+      StorageClass: t.storageClass,
+      NewerNoncurrentVersions: t.newerNoncurrentVersions,
+    })),
+    NoncurrentVersionExpiration: r.noncurrentExpiration
+      ? { NoncurrentDays: r.noncurrentExpiration.noncurrentDays, NewerNoncurrentVersions: r.noncurrentExpiration.newerNoncurrentVersions }
+      : undefined,
     AbortIncompleteMultipartUpload: r.abortIncompleteDays !== undefined ? { DaysAfterInitiation: r.abortIncompleteDays } : undefined,
   }))
   return renderXml('LifecycleConfiguration', { Rule })
@@ -245,7 +277,11 @@ export function lifecycleOf(configs: Record<string, string>): LifecycleConfig | 
   if (raw === undefined) return undefined
   let c = parsedCache.get(raw)
   if (c === undefined) {
-    try { c = JSON.parse(raw) as LifecycleConfig } catch { c = null }
+    try {
+      c = JSON.parse(raw) as LifecycleConfig
+    } catch {
+      c = null
+    }
     if (parsedCache.size > 1000) parsedCache.clear()
     parsedCache.set(raw, c)
   }

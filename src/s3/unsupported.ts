@@ -5,10 +5,10 @@
  * MRAP-routed requests alike), after authorization (a refusal reveals nothing a 403 would hide).
  * What is refused, what is accepted and why: docs/decisions/unsupported-headers.md.
  */
-import { invalidArgument, s3Error, type S3Error } from '../shared/errors.js'
+import { invalidArgument, type S3Error, s3Error } from '../shared/errors.js'
+import type { BucketRecord } from '../state/control-store.js'
 import type { OperationName } from './classify.js'
 import type { Headers } from './headers.js'
-import type { BucketRecord } from '../state/control-store.js'
 
 /** The refusal for one header value on one operation, or undefined when the request may go on. */
 type Verdict = (value: string, op: OperationName) => S3Error | undefined
@@ -19,8 +19,14 @@ export function notImplemented(name: string): S3Error {
 
 const OBJECT_WRITES: ReadonlySet<OperationName> = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload'])
 
-const always = (name: string): Verdict => () => notImplemented(name)
-const onWrites = (name: string): Verdict => (_v, op) => (OBJECT_WRITES.has(op) ? notImplemented(name) : undefined)
+const always =
+  (name: string): Verdict =>
+  () =>
+    notImplemented(name)
+const onWrites =
+  (name: string): Verdict =>
+  (_v, op) =>
+    OBJECT_WRITES.has(op) ? notImplemented(name) : undefined
 
 /**
  * ACLs: every mrap bucket is in S3's default Object Ownership state, BucketOwnerEnforced (GetBucketAcl
@@ -112,7 +118,11 @@ export function checkUnsupportedHeaders(headers: Headers, op: OperationName): vo
     if (c !== X || !name.startsWith('x-amz-')) continue
     let verdict = EXACT.get(name)
     if (verdict === undefined) {
-      for (const [prefix, make] of PREFIXES) if (name.startsWith(prefix)) { verdict = make(name); break }
+      for (const [prefix, make] of PREFIXES)
+        if (name.startsWith(prefix)) {
+          verdict = make(name)
+          break
+        }
       if (verdict === undefined) continue
     }
     const raw = headers[name]

@@ -20,17 +20,23 @@ const parser = new XMLParser({
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false, processEntities: true })
 
 export type XmlValue = string | number | boolean | Date | undefined | null | XmlObject | XmlValue[]
-export interface XmlObject { [k: string]: XmlValue }
+export interface XmlObject {
+  [k: string]: XmlValue
+}
 
 /** Parses a request body whose root must be `root`; returns the root's children. */
 export function parseXmlBody(body: Buffer | string, root: string): Record<string, unknown> {
   const text = typeof body === 'string' ? body : body.toString('utf8')
   if (text.trim() === '' || XMLValidator.validate(text) !== true) throw s3Error('MalformedXML')
   let doc: Record<string, unknown>
-  try { doc = parser.parse(text) as Record<string, unknown> } catch { throw s3Error('MalformedXML') }
+  try {
+    doc = parser.parse(text) as Record<string, unknown>
+  } catch {
+    throw s3Error('MalformedXML')
+  }
   const value = doc[root]
   if (value === undefined) throw s3Error('MalformedXML')
-  if (value === '' ) return {}
+  if (value === '') return {}
   if (typeof value !== 'object' || value === null) throw s3Error('MalformedXML')
   return value as Record<string, unknown>
 }

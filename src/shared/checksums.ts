@@ -9,8 +9,8 @@
  * the CRC combine that FULL_OBJECT multipart checksums need.
  */
 import crypto from 'node:crypto'
-import zlib from 'node:zlib'
 import { Transform, type TransformCallback } from 'node:stream'
+import zlib from 'node:zlib'
 import { s3Error } from './errors.js'
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256'
@@ -40,7 +40,8 @@ function tables32(poly: number): Uint32Array[] {
   }
   t.push(t0)
   for (let s = 1; s < 8; s++) {
-    const prev = t[s - 1]!, cur = new Uint32Array(256)
+    const prev = t[s - 1]!,
+      cur = new Uint32Array(256)
     for (let i = 0; i < 256; i++) cur[i] = (prev[i]! >>> 8) ^ t0[prev[i]! & 0xff]!
     t.push(cur)
   }
@@ -50,13 +51,23 @@ function tables32(poly: number): Uint32Array[] {
 class Crc32cHasher implements Hasher {
   private c = 0xffffffff
   update(d: Buffer): void {
-    const [t0, t1, t2, t3, t4, t5, t6, t7] = (crc32cTables ??= tables32(0x82f63b78)) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array]
-    let c = this.c, i = 0
-    const n = d.length, end8 = n - (n & 7)
+    const [t0, t1, t2, t3, t4, t5, t6, t7] = (crc32cTables ??= tables32(0x82f63b78)) as [
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+    ]
+    let c = this.c,
+      i = 0
+    const n = d.length,
+      end8 = n - (n & 7)
     while (i < end8) {
       c ^= d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24)
-      c = t7[c & 0xff]! ^ t6[(c >>> 8) & 0xff]! ^ t5[(c >>> 16) & 0xff]! ^ t4[c >>> 24]! ^
-        t3[d[i + 4]!]! ^ t2[d[i + 5]!]! ^ t1[d[i + 6]!]! ^ t0[d[i + 7]!]!
+      c = t7[c & 0xff]! ^ t6[(c >>> 8) & 0xff]! ^ t5[(c >>> 16) & 0xff]! ^ t4[c >>> 24]! ^ t3[d[i + 4]!]! ^ t2[d[i + 5]!]! ^ t1[d[i + 6]!]! ^ t0[d[i + 7]!]!
       i += 8
     }
     while (i < n) c = t0[(c ^ d[i++]!) & 0xff]! ^ (c >>> 8)
@@ -100,15 +111,31 @@ class Crc64NvmeHasher implements Hasher {
   private hi = 0xffffffff
   update(d: Buffer): void {
     const t = (crc64Tables ??= tables64())
-    let lo = this.lo, hi = this.hi, i = 0
-    const n = d.length, end8 = n - (n & 7)
-    const a = t[7]!, b = t[6]!, c = t[5]!, e = t[4]!, f = t[3]!, g = t[2]!, h = t[1]!, k = t[0]!
+    let lo = this.lo,
+      hi = this.hi,
+      i = 0
+    const n = d.length,
+      end8 = n - (n & 7)
+    const a = t[7]!,
+      b = t[6]!,
+      c = t[5]!,
+      e = t[4]!,
+      f = t[3]!,
+      g = t[2]!,
+      h = t[1]!,
+      k = t[0]!
     while (i < end8) {
       // XOR eight data bytes into the (little-endian) register, then one lookup per byte.
       lo ^= d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24)
       hi ^= d[i + 4]! | (d[i + 5]! << 8) | (d[i + 6]! << 16) | (d[i + 7]! << 24)
-      const i0 = lo & 0xff, i1 = (lo >>> 8) & 0xff, i2 = (lo >>> 16) & 0xff, i3 = lo >>> 24
-      const i4 = hi & 0xff, i5 = (hi >>> 8) & 0xff, i6 = (hi >>> 16) & 0xff, i7 = hi >>> 24
+      const i0 = lo & 0xff,
+        i1 = (lo >>> 8) & 0xff,
+        i2 = (lo >>> 16) & 0xff,
+        i3 = lo >>> 24
+      const i4 = hi & 0xff,
+        i5 = (hi >>> 8) & 0xff,
+        i6 = (hi >>> 16) & 0xff,
+        i7 = hi >>> 24
       lo = a.lo[i0]! ^ b.lo[i1]! ^ c.lo[i2]! ^ e.lo[i3]! ^ f.lo[i4]! ^ g.lo[i5]! ^ h.lo[i6]! ^ k.lo[i7]!
       hi = a.hi[i0]! ^ b.hi[i1]! ^ c.hi[i2]! ^ e.hi[i3]! ^ f.hi[i4]! ^ g.hi[i5]! ^ h.hi[i6]! ^ k.hi[i7]!
       i += 8
@@ -144,12 +171,18 @@ class NodeHasher implements Hasher {
 
 export function createHasher(alg: ChecksumAlgorithm | 'MD5'): Hasher {
   switch (alg) {
-    case 'CRC32': return new Crc32Hasher()
-    case 'CRC32C': return new Crc32cHasher()
-    case 'CRC64NVME': return new Crc64NvmeHasher()
-    case 'SHA1': return new NodeHasher('sha1')
-    case 'SHA256': return new NodeHasher('sha256')
-    case 'MD5': return new NodeHasher('md5')
+    case 'CRC32':
+      return new Crc32Hasher()
+    case 'CRC32C':
+      return new Crc32cHasher()
+    case 'CRC64NVME':
+      return new Crc64NvmeHasher()
+    case 'SHA1':
+      return new NodeHasher('sha1')
+    case 'SHA256':
+      return new NodeHasher('sha256')
+    case 'MD5':
+      return new NodeHasher('md5')
   }
 }
 
@@ -212,7 +245,10 @@ export class ChecksumStream extends Transform {
       cb(s3Error('BadDigest', { fields: { ExpectedDigest: exp.contentMd5.toString('base64'), CalculatedDigest: this.done.md5Base64 } }))
       return
     }
-    if (exp?.checksum && checksums[exp.checksum.algorithm] !== exp.checksum.value) { cb(badChecksum(exp.checksum.algorithm)); return }
+    if (exp?.checksum && checksums[exp.checksum.algorithm] !== exp.checksum.value) {
+      cb(badChecksum(exp.checksum.algorithm))
+      return
+    }
     cb()
   }
   result(): ChecksumResult {
@@ -325,7 +361,8 @@ const REFLECTED_POLY: Partial<Record<ChecksumAlgorithm, { poly: bigint; width: n
 
 /** a*b modulo the polynomial, in the reflected bit order (zlib multmodp). */
 function multmodp(a: bigint, b: bigint, poly: bigint, width: number): bigint {
-  let m = 1n << BigInt(width - 1), p = 0n
+  let m = 1n << BigInt(width - 1),
+    p = 0n
   for (;;) {
     if (a & m) {
       p ^= b
@@ -353,7 +390,8 @@ function xPow8n(len: number, poly: bigint, width: number): bigint {
 /** CRC of A||B from crc(A), crc(B) (raw big-endian digests) and len(B). */
 export function crcCombine(alg: 'CRC32' | 'CRC32C' | 'CRC64NVME', crcA: Buffer, crcB: Buffer, lenB: number): Buffer {
   const { poly, width } = REFLECTED_POLY[alg]!
-  const a = BigInt('0x' + crcA.toString('hex')), b = BigInt('0x' + crcB.toString('hex'))
+  const a = BigInt('0x' + crcA.toString('hex')),
+    b = BigInt('0x' + crcB.toString('hex'))
   const c = multmodp(xPow8n(lenB, poly, width), a, poly, width) ^ b
   return Buffer.from(c.toString(16).padStart(width / 4, '0'), 'hex')
 }

@@ -14,7 +14,10 @@ export const S3_ERRORS = {
   AuthorizationQueryParametersError: { status: 400, message: 'Error parsing the X-Amz-Credential parameter.' },
   BadRequest: { status: 400, message: 'Bad Request' },
   BadDigest: { status: 400, message: 'The Content-MD5 you specified did not match what we received.' },
-  BucketAlreadyExists: { status: 409, message: 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.' },
+  BucketAlreadyExists: {
+    status: 409,
+    message: 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+  },
   BucketAlreadyOwnedByYou: { status: 409, message: 'Your previous request to create the named bucket succeeded and you already own it.' },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed size' },
@@ -32,7 +35,10 @@ export const S3_ERRORS = {
   InvalidEncryptionAlgorithmError: { status: 400, message: 'The encryption request you specified is not valid.' },
   InvalidLocationConstraint: { status: 400, message: 'The specified location constraint is not valid.' },
   InvalidObjectState: { status: 403, message: 'The operation is not valid for the current state of the object.' },
-  InvalidPart: { status: 400, message: 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.' },
+  InvalidPart: {
+    status: 400,
+    message: "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+  },
   InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.' },
   InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
@@ -43,7 +49,7 @@ export const S3_ERRORS = {
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedACLError: { status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema.' },
-  MalformedPolicy: { status: 400, message: 'Policies must be valid JSON and the first byte must be \'{\'' },
+  MalformedPolicy: { status: 400, message: "Policies must be valid JSON and the first byte must be '{'" },
   MalformedXML: { status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema.' },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
   MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
@@ -72,13 +78,26 @@ export const S3_ERRORS = {
   NoSuchAsyncRequest: { status: 404, message: 'The specified async request does not exist.' },
   NotImplemented: { status: 501, message: 'A header you provided implies functionality that is not implemented.' },
   NotModified: { status: 304, message: 'Not Modified' },
-  PermanentRedirect: { status: 301, message: 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.' },
+  PermanentRedirect: {
+    status: 301,
+    message: 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+  },
   PreconditionFailed: { status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
   // A conditional write another write to the key overtook (PutObject / CompleteMultipartUpload, S3 Error Responses).
   // Server access logging's target (PutBucketLogging, S3 Error Responses).
-  InvalidTargetBucketForLogging: { status: 400, message: 'The target bucket for logging does not exist, is not owned by you, or does not have the appropriate grants for the log-delivery group.' },
-  CrossLocationLoggingProhibited: { status: 403, message: 'Cross-location logging not allowed. Buckets in one geographic location cannot log information to a bucket in another location.' },
-  ConditionalRequestConflict: { status: 409, message: 'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.' },
+  InvalidTargetBucketForLogging: {
+    status: 400,
+    message: 'The target bucket for logging does not exist, is not owned by you, or does not have the appropriate grants for the log-delivery group.',
+  },
+  CrossLocationLoggingProhibited: {
+    status: 403,
+    message: 'Cross-location logging not allowed. Buckets in one geographic location cannot log information to a bucket in another location.',
+  },
+  ConditionalRequestConflict: {
+    status: 409,
+    message:
+      'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.',
+  },
   RequestHeaderSectionTooLarge: { status: 400, message: 'Your request header section exceeds the maximum allowed size.' },
   RequestTimeTooSkewed: { status: 403, message: 'The difference between the request time and the current time is too large.' },
   RequestTimeout: { status: 400, message: 'Your socket connection to the server was not read from or written to within the timeout period.' },
@@ -104,7 +123,10 @@ export const S3_ERRORS = {
   DryRunOperation: { status: 412, message: 'Request would have succeeded, but DryRun flag is set.' },
   DeleteConflict: { status: 409, message: 'Cannot delete entity, it has dependent entities.' },
   // IAM's wording (ConcurrentModificationException in the IAM API reference; the wire code has no suffix).
-  ConcurrentModification: { status: 409, message: 'The request was rejected because multiple requests to change this object were submitted simultaneously. Wait a few minutes and submit your request again.' },
+  ConcurrentModification: {
+    status: 409,
+    message: 'The request was rejected because multiple requests to change this object were submitted simultaneously. Wait a few minutes and submit your request again.',
+  },
   MalformedPolicyDocument: { status: 400, message: 'The policy document is malformed.' },
   MissingAuthenticationToken: { status: 403, message: 'Request is missing Authentication Token' },
   PackedPolicyTooLarge: { status: 400, message: 'Packed policy consumes more than the allowed size.' },
@@ -119,14 +141,42 @@ export type S3ErrorCode = keyof typeof S3_ERRORS
  * compiler can check.
  */
 export const EC2_ERROR_CODES = [
-  'AuthFailure', 'DependencyViolation', 'DryRunOperation', 'IdempotentParameterMismatch', 'InvalidAction',
-  'InvalidPaginationToken', 'InvalidParameter', 'InvalidParameterCombination', 'InvalidParameterValue',
-  'InvalidServiceName', 'InvalidVpc.Range', 'InvalidVpcEndpointId.Malformed', 'InvalidVpcEndpointId.NotFound',
-  'InvalidVpcID.Malformed', 'InvalidVpcID.NotFound', 'MissingAction', 'MissingAuthenticationToken',
-  'InvalidPolicyDocument', 'MissingParameter', 'RequestExpired', 'RouteAlreadyExists', 'TagLimitExceeded', 'UnauthorizedOperation',
-  'InvalidSubnet.Range', 'InvalidSubnet.Conflict', 'InvalidSubnetID.NotFound', 'InvalidSubnetID.Malformed', 'InvalidSubnetId.Malformed',
-  'DuplicateSubnetsInSameZone', 'InvalidGroup.Duplicate', 'InvalidGroup.NotFound', 'InvalidGroupId.Malformed', 'CannotDelete',
-  'VPCIdNotSpecified', 'InvalidNetworkInterfaceID.NotFound', 'InvalidNetworkInterfaceID.Malformed',
+  'AuthFailure',
+  'DependencyViolation',
+  'DryRunOperation',
+  'IdempotentParameterMismatch',
+  'InvalidAction',
+  'InvalidPaginationToken',
+  'InvalidParameter',
+  'InvalidParameterCombination',
+  'InvalidParameterValue',
+  'InvalidServiceName',
+  'InvalidVpc.Range',
+  'InvalidVpcEndpointId.Malformed',
+  'InvalidVpcEndpointId.NotFound',
+  'InvalidVpcID.Malformed',
+  'InvalidVpcID.NotFound',
+  'MissingAction',
+  'MissingAuthenticationToken',
+  'InvalidPolicyDocument',
+  'MissingParameter',
+  'RequestExpired',
+  'RouteAlreadyExists',
+  'TagLimitExceeded',
+  'UnauthorizedOperation',
+  'InvalidSubnet.Range',
+  'InvalidSubnet.Conflict',
+  'InvalidSubnetID.NotFound',
+  'InvalidSubnetID.Malformed',
+  'InvalidSubnetId.Malformed',
+  'DuplicateSubnetsInSameZone',
+  'InvalidGroup.Duplicate',
+  'InvalidGroup.NotFound',
+  'InvalidGroupId.Malformed',
+  'CannotDelete',
+  'VPCIdNotSpecified',
+  'InvalidNetworkInterfaceID.NotFound',
+  'InvalidNetworkInterfaceID.Malformed',
 ] as const
 
 export type Ec2ErrorCode = (typeof EC2_ERROR_CODES)[number]
@@ -161,10 +211,7 @@ export class ServiceError extends Error {
 export { ServiceError as S3Error }
 
 /** Build an error from the catalogue; `message` overrides the catalogue's wording where AWS is more specific. */
-export function s3Error(
-  code: S3ErrorCode,
-  opts: { message?: string; fields?: ErrorFields; headers?: Record<string, string>; status?: number } = {},
-): ServiceError {
+export function s3Error(code: S3ErrorCode, opts: { message?: string; fields?: ErrorFields; headers?: Record<string, string>; status?: number } = {}): ServiceError {
   const entry = S3_ERRORS[code]
   return new ServiceError(code, opts.status ?? entry.status, opts.message ?? entry.message, opts.fields ?? {}, opts.headers ?? {})
 }

@@ -4,8 +4,9 @@
  * bucket up and a SQLite round trip per request is measurable; every write goes through to disk
  * before it is acknowledged.
  */
-import Database from 'better-sqlite3'
+
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import type { VersioningState } from '../storage/types.js'
 
 export interface BlockPublicAccess {
@@ -32,8 +33,16 @@ export interface BucketRecord {
 }
 
 type Row = {
-  name: string; region: string; owner: string; created_at: number; versioning: string
-  policy: string | null; tags: string | null; pab: string | null; replication: string | null; configs: string
+  name: string
+  region: string
+  owner: string
+  created_at: number
+  versioning: string
+  policy: string | null
+  tags: string | null
+  pab: string | null
+  replication: string | null
+  configs: string
 }
 
 export class ControlStore {
@@ -62,14 +71,22 @@ export class ControlStore {
     for (const row of this.db.prepare('SELECT * FROM buckets').all() as Row[]) this.buckets.set(row.name, fromRow(row))
   }
 
-  close(): void { this.db.close() }
+  close(): void {
+    this.db.close()
+  }
 
-  getBucket(name: string): BucketRecord | undefined { return this.buckets.get(name) }
-  listBuckets(): BucketRecord[] { return [...this.buckets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) }
+  getBucket(name: string): BucketRecord | undefined {
+    return this.buckets.get(name)
+  }
+  listBuckets(): BucketRecord[] {
+    return [...this.buckets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
 
   putBucket(rec: BucketRecord): void {
-    this.db.prepare(`INSERT OR REPLACE INTO buckets (name, region, owner, created_at, versioning, policy, tags, pab, replication, configs)
-      VALUES (@name, @region, @owner, @created_at, @versioning, @policy, @tags, @pab, @replication, @configs)`).run(toRow(rec))
+    this.db
+      .prepare(`INSERT OR REPLACE INTO buckets (name, region, owner, created_at, versioning, policy, tags, pab, replication, configs)
+      VALUES (@name, @region, @owner, @created_at, @versioning, @policy, @tags, @pab, @replication, @configs)`)
+      .run(toRow(rec))
     this.remember(rec.name)
     this.buckets.set(rec.name, rec)
   }
@@ -96,8 +113,12 @@ export class ControlStore {
   kvList(ns: string): { k: string; v: string }[] {
     return this.db.prepare('SELECT k, v FROM kv WHERE ns = ? ORDER BY k').all(ns) as { k: string; v: string }[]
   }
-  kvPut(ns: string, k: string, v: string): void { this.db.prepare('INSERT OR REPLACE INTO kv (ns, k, v) VALUES (?, ?, ?)').run(ns, k, v) }
-  kvDelete(ns: string, k: string): void { this.db.prepare('DELETE FROM kv WHERE ns = ? AND k = ?').run(ns, k) }
+  kvPut(ns: string, k: string, v: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO kv (ns, k, v) VALUES (?, ?, ?)').run(ns, k, v)
+  }
+  kvDelete(ns: string, k: string): void {
+    this.db.prepare('DELETE FROM kv WHERE ns = ? AND k = ?').run(ns, k)
+  }
   /**
    * Runs `fn` in one SQLite transaction (all-or-nothing world application). A nested call is a
    * savepoint: when it throws and its caller carries on, only its own bucket changes are undone.
@@ -119,23 +140,41 @@ export class ControlStore {
   private remember(name: string): void {
     if (!this.undo) return
     const before = this.buckets.get(name)
-    this.undo.push(before ? () => { this.buckets.set(name, before) } : () => { this.buckets.delete(name) })
+    this.undo.push(
+      before
+        ? () => {
+            this.buckets.set(name, before)
+          }
+        : () => {
+            this.buckets.delete(name)
+          },
+    )
   }
 }
 
 function toRow(r: BucketRecord): Row {
   return {
-    name: r.name, region: r.region, owner: r.owner, created_at: r.createdAt.getTime(), versioning: r.versioning,
-    policy: r.policy ?? null, tags: r.tags ? JSON.stringify(r.tags) : null,
-    pab: r.publicAccessBlock ? JSON.stringify(r.publicAccessBlock) : null, replication: r.replication ?? null,
+    name: r.name,
+    region: r.region,
+    owner: r.owner,
+    created_at: r.createdAt.getTime(),
+    versioning: r.versioning,
+    policy: r.policy ?? null,
+    tags: r.tags ? JSON.stringify(r.tags) : null,
+    pab: r.publicAccessBlock ? JSON.stringify(r.publicAccessBlock) : null,
+    replication: r.replication ?? null,
     configs: JSON.stringify(r.configs),
   }
 }
 
 function fromRow(r: Row): BucketRecord {
   const rec: BucketRecord = {
-    name: r.name, region: r.region, owner: r.owner, createdAt: new Date(r.created_at),
-    versioning: r.versioning as VersioningState, configs: JSON.parse(r.configs) as Record<string, string>,
+    name: r.name,
+    region: r.region,
+    owner: r.owner,
+    createdAt: new Date(r.created_at),
+    versioning: r.versioning as VersioningState,
+    configs: JSON.parse(r.configs) as Record<string, string>,
   }
   if (r.policy !== null) rec.policy = r.policy
   if (r.tags !== null) rec.tags = JSON.parse(r.tags) as BucketRecord['tags']

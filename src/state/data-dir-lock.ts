@@ -8,15 +8,19 @@
  * other descriptor of it would silently drop this process's fcntl locks (POSIX semantics). The pid of
  * the holder lives beside it in `lock.pid`, for the loser's message only (never trusted as the lock).
  */
-import Database from 'better-sqlite3'
+
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 
 export const LOCK_FILE = 'lock.db'
 export const PID_FILE = 'lock.pid'
 
 export class DataDirInUseError extends Error {
-  constructor(readonly dataDir: string, readonly pid: number | undefined) {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number | undefined,
+  ) {
     super(`data dir ${dataDir} is in use by ${pid === undefined ? 'another process' : `pid ${pid}`}`)
   }
 }
@@ -27,14 +31,21 @@ export interface DataDirLock {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM' }
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 function readPid(dataDir: string): number | undefined {
   try {
     const pid = Number(readFileSync(join(dataDir, PID_FILE), 'utf8').trim())
     return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined
-  } catch { return undefined }
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -90,10 +101,16 @@ export function privateUmask(): void {
   try {
     const old = process.umask(0o077)
     if ((old | 0o077) !== 0o077) process.umask(old | 0o077)
-  } catch { /* a worker thread: ERR_WORKER_UNSUPPORTED_OPERATION */ }
+  } catch {
+    /* a worker thread: ERR_WORKER_UNSUPPORTED_OPERATION */
+  }
 }
 
 /** Group/other permission bits of an existing data directory (0 when private or missing). */
 export function exposedBits(dataDir: string): number {
-  try { return statSync(dataDir).mode & 0o077 } catch { return 0 }
+  try {
+    return statSync(dataDir).mode & 0o077
+  } catch {
+    return 0
+  }
 }

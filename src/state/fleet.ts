@@ -33,14 +33,18 @@ export interface RegionClaim {
 export function nodeId(dataDir: string): string {
   const file = join(dataDir, NODE_ID_FILE)
   const read = (): string | undefined => {
-    try { return readFileSync(file, 'utf8').trim() || undefined } catch (e) {
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw e
     }
   }
   const have = read()
   if (have) return have
-  try { writeFileSync(file, randomUUID() + '\n', { mode: 0o600, flag: 'wx' }) } catch (e) {
+  try {
+    writeFileSync(file, randomUUID() + '\n', { mode: 0o600, flag: 'wx' })
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
   }
   const made = read()
@@ -62,7 +66,10 @@ export function listClaims(state: StateStore): RegionClaim[] {
   return state.list(CLAIMS_NS).map(({ value }) => JSON.parse(value) as RegionClaim)
 }
 
-export interface ServedRegion { name: string; embedded: boolean }
+export interface ServedRegion {
+  name: string
+  embedded: boolean
+}
 
 const refusal = (c: RegionClaim): string =>
   `region ${c.region} keeps its objects in the data dir of node ${c.node} (host ${c.host}, ${c.dataDir}; storage: embedded), ` +
@@ -99,7 +106,7 @@ export async function claimEmbeddedRegions(state: StateStore, node: { id: string
         ops.push({ op: 'expect', ns: CLAIMS_NS, key: c.region, value: state.get(CLAIMS_NS, c.region) }, { op: 'delete', ns: CLAIMS_NS, key: c.region })
       }
     }
-    if (ops.length === 0 || await state.write(ops)) return
+    if (ops.length === 0 || (await state.write(ops))) return
     // Another node changed a claim between our read and our write: look again.
   }
   throw new StartupError('the fleet region claims kept changing while this node started; start it again')
@@ -109,6 +116,9 @@ export async function claimEmbeddedRegions(state: StateStore, node: { id: string
 export async function releaseClaim(state: StateStore, region: string): Promise<RegionClaim | undefined> {
   const value = state.get(CLAIMS_NS, region)
   if (value === undefined) return undefined
-  const ok = await state.write([{ op: 'expect', ns: CLAIMS_NS, key: region, value }, { op: 'delete', ns: CLAIMS_NS, key: region }])
+  const ok = await state.write([
+    { op: 'expect', ns: CLAIMS_NS, key: region, value },
+    { op: 'delete', ns: CLAIMS_NS, key: region },
+  ])
   return ok ? (JSON.parse(value) as RegionClaim) : releaseClaim(state, region)
 }

@@ -3,7 +3,7 @@
  * apply`) find the running server of a data directory. Written when the server is ready, removed when
  * it stops; a stale file (dead pid) is ignored.
  */
-import { readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs'
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface RuntimeInfo {
@@ -15,7 +15,9 @@ export interface RuntimeInfo {
   [extra: string]: unknown
 }
 
-export function runtimeFilePath(dataDir: string): string { return join(dataDir, 'server.json') }
+export function runtimeFilePath(dataDir: string): string {
+  return join(dataDir, 'server.json')
+}
 
 export function writeRuntimeInfo(dataDir: string, info: RuntimeInfo): void {
   const tmp = runtimeFilePath(dataDir) + '.tmp'
@@ -23,12 +25,22 @@ export function writeRuntimeInfo(dataDir: string, info: RuntimeInfo): void {
   renameSync(tmp, runtimeFilePath(dataDir))
 }
 
-export function removeRuntimeInfo(dataDir: string): void { rmSync(runtimeFilePath(dataDir), { force: true }) }
+export function removeRuntimeInfo(dataDir: string): void {
+  rmSync(runtimeFilePath(dataDir), { force: true })
+}
 
 /** The running server of a data directory, or undefined when none runs. */
 export function readRuntimeInfo(dataDir: string): RuntimeInfo | undefined {
   let info: RuntimeInfo
-  try { info = JSON.parse(readFileSync(runtimeFilePath(dataDir), 'utf8')) as RuntimeInfo } catch { return undefined }
-  try { process.kill(info.pid, 0) } catch { return undefined }
+  try {
+    info = JSON.parse(readFileSync(runtimeFilePath(dataDir), 'utf8')) as RuntimeInfo
+  } catch {
+    return undefined
+  }
+  try {
+    process.kill(info.pid, 0)
+  } catch {
+    return undefined
+  }
   return info
 }

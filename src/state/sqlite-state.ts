@@ -5,7 +5,7 @@
  */
 import type { BucketRecord } from './control-store.js'
 import { ControlStore } from './control-store.js'
-import { ChangeFeed, patchBucket, type BucketPatch, type StateChange, type StateOp, type StateStore } from './state-store.js'
+import { type BucketPatch, ChangeFeed, patchBucket, type StateChange, type StateOp, type StateStore } from './state-store.js'
 
 export class SqliteStateStore implements StateStore {
   readonly backend = 'sqlite' as const
@@ -13,17 +13,35 @@ export class SqliteStateStore implements StateStore {
 
   constructor(private readonly control: ControlStore) {}
 
-  static open(dataDir: string): SqliteStateStore { return new SqliteStateStore(new ControlStore(dataDir)) }
+  static open(dataDir: string): SqliteStateStore {
+    return new SqliteStateStore(new ControlStore(dataDir))
+  }
 
-  getBucket(name: string): BucketRecord | undefined { return this.control.getBucket(name) }
-  listBuckets(): BucketRecord[] { return this.control.listBuckets() }
-  get(ns: string, key: string): string | undefined { return this.control.kvGet(ns, key) }
-  list(ns: string): { key: string; value: string }[] { return this.control.kvList(ns).map(({ k, v }) => ({ key: k, value: v })) }
+  getBucket(name: string): BucketRecord | undefined {
+    return this.control.getBucket(name)
+  }
+  listBuckets(): BucketRecord[] {
+    return this.control.listBuckets()
+  }
+  get(ns: string, key: string): string | undefined {
+    return this.control.kvGet(ns, key)
+  }
+  list(ns: string): { key: string; value: string }[] {
+    return this.control.kvList(ns).map(({ k, v }) => ({ key: k, value: v }))
+  }
 
-  async put(ns: string, key: string, value: string): Promise<void> { await this.write([{ op: 'put', ns, key, value }]) }
-  async delete(ns: string, key: string): Promise<void> { await this.write([{ op: 'delete', ns, key }]) }
-  async putBucket(bucket: BucketRecord): Promise<void> { await this.write([{ op: 'putBucket', bucket }]) }
-  async deleteBucket(name: string): Promise<void> { await this.write([{ op: 'deleteBucket', name }]) }
+  async put(ns: string, key: string, value: string): Promise<void> {
+    await this.write([{ op: 'put', ns, key, value }])
+  }
+  async delete(ns: string, key: string): Promise<void> {
+    await this.write([{ op: 'delete', ns, key }])
+  }
+  async putBucket(bucket: BucketRecord): Promise<void> {
+    await this.write([{ op: 'putBucket', bucket }])
+  }
+  async deleteBucket(name: string): Promise<void> {
+    await this.write([{ op: 'deleteBucket', name }])
+  }
 
   async updateBucket(name: string, patch: BucketPatch): Promise<BucketRecord | undefined> {
     const cur = this.control.getBucket(name)
@@ -69,6 +87,10 @@ export class SqliteStateStore implements StateStore {
     return ok
   }
 
-  onChange(listener: (change: StateChange) => void): () => void { return this.feed.on(listener) }
-  async close(): Promise<void> { this.control.close() }
+  onChange(listener: (change: StateChange) => void): () => void {
+    return this.feed.on(listener)
+  }
+  async close(): Promise<void> {
+    this.control.close()
+  }
 }

@@ -9,7 +9,7 @@
  */
 import type { BucketRecord } from './control-store.js'
 
-export type { BucketRecord, BlockPublicAccess } from './control-store.js'
+export type { BlockPublicAccess, BucketRecord } from './control-store.js'
 
 /**
  * One step of an all-or-nothing batch. `expect` and `expectBucket` are guards: if one does not
@@ -77,7 +77,10 @@ export function patchBucket(cur: BucketRecord, patch: BucketPatch): BucketRecord
   for (const [k, v] of Object.entries(fields)) if (v === undefined) delete (next as unknown as Record<string, unknown>)[k]
   if (configs) {
     const merged = { ...cur.configs }
-    for (const [k, v] of Object.entries(configs)) { if (v === undefined) delete merged[k]; else merged[k] = v }
+    for (const [k, v] of Object.entries(configs)) {
+      if (v === undefined) delete merged[k]
+      else merged[k] = v
+    }
     next.configs = merged
   }
   return next
@@ -88,11 +91,17 @@ export class ChangeFeed {
   private readonly listeners = new Set<(c: StateChange) => void>()
   on(listener: (c: StateChange) => void): () => void {
     this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return () => {
+      this.listeners.delete(listener)
+    }
   }
   emit(change: StateChange): void {
     for (const l of this.listeners) {
-      try { l(change) } catch { /* a consumer's bug is its own; the write already committed */ }
+      try {
+        l(change)
+      } catch {
+        /* a consumer's bug is its own; the write already committed */
+      }
     }
   }
 }

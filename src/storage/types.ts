@@ -15,7 +15,10 @@ export type VersioningState = 'Unversioned' | 'Enabled' | 'Suspended'
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'CRC64NVME'
 export type Checksums = Partial<Record<ChecksumAlgorithm, string>>
 
-export interface Tag { Key: string; Value: string }
+export interface Tag {
+  Key: string
+  Value: string
+}
 
 /** Everything S3 stores with an object version besides its bytes. */
 export interface ObjectAttributes {
@@ -58,7 +61,10 @@ export interface ObjectVersion extends ObjectAttributes {
   parts?: { partNumber: number; size: number; etag: string; checksums: Checksums }[]
 }
 
-export interface ByteRange { start: number; end: number } // inclusive, already validated against size
+export interface ByteRange {
+  start: number
+  end: number
+} // inclusive, already validated against size
 
 /**
  * A conditional write (If-None-Match: *, If-Match: <etag>), judged by the store against the key's
@@ -92,7 +98,11 @@ export interface PutObjectInput {
    * aborts the write, leaves nothing visible and is re-thrown by putObject. It returns the
    * digests to store.
    */
-  finalize: (staged: { size: number }) => Promise<{ etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }> | { etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }
+  finalize: (staged: {
+    size: number
+  }) =>
+    | Promise<{ etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }>
+    | { etag: string; checksums: Checksums; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }
   /** Preserve a version id (replication writes replicas with the source's id). */
   versionId?: string
   lastModified?: Date
@@ -253,11 +263,21 @@ export interface ObjectStore {
    */
   readonly listsAttributes?: boolean
 
-  createUpload(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload>
+  createUpload(input: {
+    bucket: string
+    key: string
+    attributes: ObjectAttributes
+    checksumAlgorithm?: ChecksumAlgorithm
+    checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+  }): Promise<MultipartUpload>
   getUpload(bucket: string, uploadId: string): Promise<MultipartUpload>
   uploadPart(input: UploadPartInput): Promise<PartInfo>
   /** Parts in ascending number after `partNumberMarker`. */
-  listParts(bucket: string, uploadId: string, opts: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }>
+  listParts(
+    bucket: string,
+    uploadId: string,
+    opts: { partNumberMarker?: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }>
   listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult>
   completeUpload(input: CompleteUploadInput): Promise<ObjectVersion>
   /**

@@ -7,7 +7,10 @@ import type { WriteCondition } from './types.js'
 
 /** RFC 7232 entity-tag list match: `*`, or any listed tag (quotes and W/ ignored) equal to `etag`. */
 export function etagMatches(list: string, etag: string): boolean {
-  return list.split(',').some((t) => { const s = t.trim(); return s === '*' || s.replace(/^W\//, '').replace(/^"|"$/g, '') === etag })
+  return list.split(',').some((t) => {
+    const s = t.trim()
+    return s === '*' || s.replace(/^W\//, '').replace(/^"|"$/g, '') === etag
+  })
 }
 
 /** Whether `c` holds for a key whose current version has ETag `current` (undefined: none, or a delete marker). */
@@ -22,8 +25,15 @@ export function checkCommitCondition(c: WriteCondition | undefined, current: str
   if (c !== undefined && !conditionHolds(c, current)) throw s3Error('ConditionalRequestConflict')
 }
 
-interface Waiter { exclusive: boolean; go: () => void }
-interface Entry { shared: number; exclusive: boolean; waiting: Waiter[] }
+interface Waiter {
+  exclusive: boolean
+  go: () => void
+}
+interface Entry {
+  shared: number
+  exclusive: boolean
+  waiting: Waiter[]
+}
 
 /**
  * A readers-writer lock per key, first come first served: conditional writes hold it exclusively
@@ -36,7 +46,10 @@ export class KeyLocks {
 
   acquire(key: string, exclusive: boolean): Promise<() => void> {
     let entry = this.entries.get(key)
-    if (!entry) { entry = { shared: 0, exclusive: false, waiting: [] }; this.entries.set(key, entry) }
+    if (!entry) {
+      entry = { shared: 0, exclusive: false, waiting: [] }
+      this.entries.set(key, entry)
+    }
     const e = entry
     let released = false
     const release = (): void => {
@@ -54,7 +67,9 @@ export class KeyLocks {
   }
 
   /** Keys held or awaited now (tests: nothing leaks). */
-  get size(): number { return this.entries.size }
+  get size(): number {
+    return this.entries.size
+  }
 
   private pump(key: string, e: Entry): void {
     while (e.waiting.length > 0 && free(e, e.waiting[0]!.exclusive)) {
@@ -67,4 +82,7 @@ export class KeyLocks {
 }
 
 const free = (e: Entry, exclusive: boolean): boolean => !e.exclusive && (!exclusive || e.shared === 0)
-const take = (e: Entry, exclusive: boolean): void => { if (exclusive) e.exclusive = true; else e.shared++ }
+const take = (e: Entry, exclusive: boolean): void => {
+  if (exclusive) e.exclusive = true
+  else e.shared++
+}

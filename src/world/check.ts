@@ -4,13 +4,17 @@
  * parsed and validated by the policy engine for its attachment point. Each problem carries the
  * path into the world so the loader can point at the line.
  */
-import { parsePolicy, validatePolicy, type Catalog, type IdentityAttachment, type PolicyError, type PolicyKind } from '../policy/index.js'
+
 import { AWS_MANAGED, awsManaged } from '../iam/aws-managed.js'
 import { policyArn } from '../iam/model.js'
-import { policyText, type PolicyDocument, type World, type WorldAccount } from './schema.js'
+import { type Catalog, type IdentityAttachment, type PolicyError, type PolicyKind, parsePolicy, validatePolicy } from '../policy/index.js'
+import { type PolicyDocument, policyText, type World, type WorldAccount } from './schema.js'
 
 export type WorldPath = (string | number)[]
-export interface WorldIssue { path: WorldPath; message: string }
+export interface WorldIssue {
+  path: WorldPath
+  message: string
+}
 
 export interface CheckOptions {
   /** The action catalogue (action-level rules); without it only grammar and placement rules run. */
@@ -25,14 +29,20 @@ export function describePolicyError(e: PolicyError): string {
 }
 
 /** Grammar and placement problems of one policy, as AWS would word them. */
-export function policyProblems(doc: PolicyDocument, kind: PolicyKind, opts: { catalog?: Catalog | undefined; attachment?: IdentityAttachment; entityName?: string; grammarOnly?: boolean } = {}): string[] {
+export function policyProblems(
+  doc: PolicyDocument,
+  kind: PolicyKind,
+  opts: { catalog?: Catalog | undefined; attachment?: IdentityAttachment; entityName?: string; grammarOnly?: boolean } = {},
+): string[] {
   const text = policyText(doc)
   const r = parsePolicy(text, { kind })
   if (!r.ok) return r.errors.map(describePolicyError)
   if (opts.grammarOnly) return []
   const v = validatePolicy(r.policy, {
-    kind, ...(opts.catalog ? { catalog: opts.catalog } : {}),
-    ...(opts.attachment ? { attachment: opts.attachment } : {}), ...(opts.entityName ? { entityName: opts.entityName } : {}),
+    kind,
+    ...(opts.catalog ? { catalog: opts.catalog } : {}),
+    ...(opts.attachment ? { attachment: opts.attachment } : {}),
+    ...(opts.entityName ? { entityName: opts.entityName } : {}),
   })
   return v.map(describePolicyError)
 }
@@ -52,7 +62,9 @@ export function resolvePolicyRef(ref: string, account: WorldAccount, partition: 
 
 export function checkWorld(world: World, opts: CheckOptions = {}): WorldIssue[] {
   const issues: WorldIssue[] = []
-  const add = (path: WorldPath, message: string): void => { issues.push({ path, message }) }
+  const add = (path: WorldPath, message: string): void => {
+    issues.push({ path, message })
+  }
   const dupes = <T>(items: T[], keyOf: (t: T) => string, base: WorldPath, field: string, what: string): void => {
     const seen = new Set<string>()
     items.forEach((it, i) => {
@@ -68,7 +80,10 @@ export function checkWorld(world: World, opts: CheckOptions = {}): WorldIssue[] 
   }
   // A misspelt region here would silently keep the distance estimate: routing never asks for it.
   for (const [from, row] of Object.entries(world.latencies ?? {})) {
-    if (!regions.has(from)) { add(['latencies', from], `region ${from} is not declared in regions (${[...regions].join(', ')})`); continue }
+    if (!regions.has(from)) {
+      add(['latencies', from], `region ${from} is not declared in regions (${[...regions].join(', ')})`)
+      continue
+    }
     for (const to of Object.keys(row)) if (!regions.has(to)) add(['latencies', from, to], `region ${to} is not declared in regions (${[...regions].join(', ')})`)
   }
   const accounts = new Set(world.accounts.map((a) => a.id))
@@ -100,14 +115,20 @@ export function checkWorld(world: World, opts: CheckOptions = {}): WorldIssue[] 
     a.groups.forEach((g, i) => {
       const gp: WorldPath = [...base, 'groups', i]
       policies(g.policies, [...gp, 'policies'], 'inline-group', g.name)
-      g.managedPolicies.forEach((r, j) => { ref(r, [...gp, 'managedPolicies', j]) })
+      g.managedPolicies.forEach((r, j) => {
+        ref(r, [...gp, 'managedPolicies', j])
+      })
     })
     a.users.forEach((u, i) => {
       const up: WorldPath = [...base, 'users', i]
       policies(u.policies, [...up, 'policies'], 'inline-user', u.name)
-      u.managedPolicies.forEach((r, j) => { ref(r, [...up, 'managedPolicies', j]) })
+      u.managedPolicies.forEach((r, j) => {
+        ref(r, [...up, 'managedPolicies', j])
+      })
       if (u.permissionsBoundary !== undefined) ref(u.permissionsBoundary, [...up, 'permissionsBoundary'])
-      u.groups.forEach((g, j) => { if (!groups.has(ci(g))) add([...up, 'groups', j], `group ${g} is not declared in account ${a.id}`) })
+      u.groups.forEach((g, j) => {
+        if (!groups.has(ci(g))) add([...up, 'groups', j], `group ${g} is not declared in account ${a.id}`)
+      })
       u.accessKeys.forEach((k, j) => {
         const owner = keyIds.get(k.id)
         if (owner !== undefined) add([...up, 'accessKeys', j, 'id'], `access key ${k.id} is already ${owner}'s`)
@@ -118,7 +139,9 @@ export function checkWorld(world: World, opts: CheckOptions = {}): WorldIssue[] 
       const rp: WorldPath = [...base, 'roles', i]
       for (const m of policyProblems(r.trustPolicy, 'trust', { catalog: opts.catalog })) add([...rp, 'trustPolicy'], m)
       policies(r.policies, [...rp, 'policies'], 'inline-role', r.name)
-      r.managedPolicies.forEach((x, j) => { ref(x, [...rp, 'managedPolicies', j]) })
+      r.managedPolicies.forEach((x, j) => {
+        ref(x, [...rp, 'managedPolicies', j])
+      })
       if (r.permissionsBoundary !== undefined) ref(r.permissionsBoundary, [...rp, 'permissionsBoundary'])
     })
   })

@@ -9,13 +9,17 @@
 import { stringify } from 'yaml'
 import type { Core } from '../core/core.js'
 import type { IamStore } from '../iam/store.js'
-import type { World } from './schema.js'
 import { isDefaultEndpointPolicy } from '../network/vpcs.js'
+import type { World } from './schema.js'
 
 type Json = Record<string, unknown>
 
 function doc(text: string): unknown {
-  try { return JSON.parse(text) as unknown } catch { return text }
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
 }
 
 function shortRef(arn: string, account: string): string {
@@ -68,13 +72,15 @@ function accounts(st: IamStore, includeSecrets: boolean): Json[] {
       return role
     })
     if (roles.length) acct.roles = roles
-    const policies = [...st.policies.values()].filter((p) => p.account === a.id).map((p) => {
-      const mp: Json = { name: p.name }
-      if (p.path !== '/') mp.path = p.path
-      mp.document = doc(p.document)
-      if (p.description !== undefined) mp.description = p.description
-      return mp
-    })
+    const policies = [...st.policies.values()]
+      .filter((p) => p.account === a.id)
+      .map((p) => {
+        const mp: Json = { name: p.name }
+        if (p.path !== '/') mp.path = p.path
+        mp.document = doc(p.document)
+        if (p.description !== undefined) mp.description = p.description
+        return mp
+      })
     if (policies.length) acct.managedPolicies = policies
     out.push(acct)
   }
@@ -107,16 +113,22 @@ export function exportWorld(s: Core, opts: { includeSecrets?: boolean } = {}): J
 
 /** Only READY MRAPs: one still being created or deleted is the async operation's business. */
 function exportMraps(s: Core): Json[] {
-  return s.mraps.list().filter((m) => m.status === 'READY').sort((a, b) => a.owner.localeCompare(b.owner) || a.name.localeCompare(b.name)).map((m) => {
-    const out: Json = {
-      name: m.name, alias: m.alias, owner: m.owner,
-      buckets: m.regions.map((r) => (r.bucketAccountId !== m.owner ? { bucket: r.bucket, account: r.bucketAccountId } : r.bucket)),
-      blockPublicAccess: { ...m.publicAccessBlock },
-    }
-    if (m.regions.some((r) => r.trafficDialPercentage !== 100)) out.routes = Object.fromEntries(m.regions.map((r) => [r.region, r.trafficDialPercentage]))
-    if (m.policy !== undefined) out.policy = doc(m.policy)
-    return out
-  })
+  return s.mraps
+    .list()
+    .filter((m) => m.status === 'READY')
+    .sort((a, b) => a.owner.localeCompare(b.owner) || a.name.localeCompare(b.name))
+    .map((m) => {
+      const out: Json = {
+        name: m.name,
+        alias: m.alias,
+        owner: m.owner,
+        buckets: m.regions.map((r) => (r.bucketAccountId !== m.owner ? { bucket: r.bucket, account: r.bucketAccountId } : r.bucket)),
+        blockPublicAccess: { ...m.publicAccessBlock },
+      }
+      if (m.regions.some((r) => r.trafficDialPercentage !== 100)) out.routes = Object.fromEntries(m.regions.map((r) => [r.region, r.trafficDialPercentage]))
+      if (m.policy !== undefined) out.policy = doc(m.policy)
+      return out
+    })
 }
 
 function exportVpcs(s: Core): Json[] {

@@ -6,27 +6,39 @@
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
 import type { z } from 'zod'
-import { worldSchema, type World } from './schema.js'
 import { checkWorld, type WorldIssue, type WorldPath } from './check.js'
+import { type World, worldSchema } from './schema.js'
 
 export class WorldFileError extends Error {
-  constructor(message: string) { super(message); this.name = 'WorldFileError' }
+  constructor(message: string) {
+    super(message)
+    this.name = 'WorldFileError'
+  }
 }
 
 export const DEFAULT_WORLD_FILE = fileURLToPath(new URL('../../examples/seed.yaml', import.meta.url))
 
 /** `atKey`: the line of the last segment's key rather than of its value (an unknown key's value may start lines later). */
-interface Source { file: string; lineOf(path: WorldPath, atKey?: boolean): number | undefined }
+interface Source {
+  file: string
+  lineOf(path: WorldPath, atKey?: boolean): number | undefined
+}
 const sources = new WeakMap<World, Source>()
 
 /** `check: false` stops after the schema (`mrap lint` reports the policy problems itself, with lines). */
-export interface ParseOptions { check?: boolean }
+export interface ParseOptions {
+  check?: boolean
+}
 
 export function loadWorldFile(file: string, opts: ParseOptions = {}): World {
   let text: string
-  try { text = readFileSync(file, 'utf8') } catch (e) { throw new WorldFileError(`${file}: cannot read the world file (${(e as Error).message})`) }
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new WorldFileError(`${file}: cannot read the world file (${(e as Error).message})`)
+  }
   return parseWorld(text, file, opts)
 }
 
@@ -46,9 +58,14 @@ export function parseWorld(text: string, file = 'world', opts: ParseOptions = {}
     },
   }
   if (doc.contents === null || (isScalar(doc.contents) && (doc.contents.value === null || doc.contents.value === ''))) {
-    throw new WorldFileError(`${file}: the world file is empty: declare at least one account (accounts: [{ id: "123456789012", users: [{ name: admin }] }]); see examples/seed.yaml`)
+    throw new WorldFileError(
+      `${file}: the world file is empty: declare at least one account (accounts: [{ id: "123456789012", users: [{ name: admin }] }]); see examples/seed.yaml`,
+    )
   }
-  if (!isMap(doc.contents)) throw new WorldFileError(`${file}:${lineOf(doc.contents, lineCounter) ?? 1}: a world file is a YAML mapping (regions:, accounts:, buckets:, ...), not ${isSeq(doc.contents) ? 'a list' : 'a single value'}`)
+  if (!isMap(doc.contents))
+    throw new WorldFileError(
+      `${file}:${lineOf(doc.contents, lineCounter) ?? 1}: a world file is a YAML mapping (regions:, accounts:, buckets:, ...), not ${isSeq(doc.contents) ? 'a list' : 'a single value'}`,
+    )
   const result = worldSchema.safeParse(doc.toJS() ?? {})
   if (!result.success) {
     const issues = result.error.issues.flatMap((i) => unionBranch(i, []))

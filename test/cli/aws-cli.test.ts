@@ -6,21 +6,26 @@
  * (test/helpers/aws-cli.ts): the admin keys, us-east-1, empty config and credentials files, a
  * temporary HOME, no IMDS, no proxies and no CA bundle.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startTestServer, bucketName, ADMIN, type TestServer } from '../helpers/server.js'
-import { AWS_CLI, CliSandbox, cliJson, runAws, type CliResult } from '../helpers/aws-cli.js'
+import { after, before, describe, test } from 'node:test'
+import { AWS_CLI, type CliResult, CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
+import { ADMIN, bucketName, startTestServer, type TestServer } from '../helpers/server.js'
 
 let server: TestServer
 let box: CliSandbox
 let work: string
 let baseEnv: Record<string, string>
 
-function sha256(b: Buffer): string { return createHash('sha256').update(b).digest('hex') }
-function sha256File(path: string): string { return sha256(readFileSync(path)) }
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex')
+}
+function sha256File(path: string): string {
+  return sha256(readFileSync(path))
+}
 
 /** Runs the CLI; never throws on a non-zero exit (the result carries the code). */
 async function aws(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
@@ -59,7 +64,10 @@ describe('aws s3 (high-level commands)', () => {
     const out = await ok(['s3', 'mb', `s3://${bucket}`])
     assert.match(out, new RegExp(`make_bucket: ${bucket}`))
     const ls = await ok(['s3', 'ls'])
-    assert.ok(ls.split('\n').some((l) => l.trim().endsWith(` ${bucket}`)), `s3 ls lists ${bucket}:\n${ls}`)
+    assert.ok(
+      ls.split('\n').some((l) => l.trim().endsWith(` ${bucket}`)),
+      `s3 ls lists ${bucket}:\n${ls}`,
+    )
   })
 
   test('s3 cp of a 20 MiB file goes up as a parallel multipart upload and comes back identical', async () => {
@@ -105,7 +113,12 @@ describe('aws s3 (high-level commands)', () => {
     // What went up is what is there.
     const listed = await okJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'tree/'])
     const keys = (listed.Contents as { Key: string; Size: number }[]).map((c) => [c.Key, c.Size] as const).sort()
-    assert.deepEqual(keys, Object.entries(files).map(([rel, b]) => [`tree/${rel}`, b.length] as const).sort())
+    assert.deepEqual(
+      keys,
+      Object.entries(files)
+        .map(([rel, b]) => [`tree/${rel}`, b.length] as const)
+        .sort(),
+    )
   })
 
   test('s3 ls shows prefixes and objects; --recursive shows every key', async () => {
@@ -119,11 +132,12 @@ describe('aws s3 (high-level commands)', () => {
     assert.match(inTree, /\s0 empty\.txt/)
 
     const rec = await ok(['s3', 'ls', `s3://${bucket}/`, '--recursive'])
-    const keys = rec.split('\n').filter((l) => l.trim()).map((l) => l.replace(/^\S+\s+\S+\s+\d+\s/, '')).sort()
-    assert.deepEqual(keys, [
-      'big/big.bin', 'tree/a.txt', 'tree/empty.txt', 'tree/other/d.txt', 'tree/sub/b.json',
-      'tree/sub/deeper/c.bin', 'tree/sub/deeper/space name.txt',
-    ])
+    const keys = rec
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => l.replace(/^\S+\s+\S+\s+\d+\s/, ''))
+      .sort()
+    assert.deepEqual(keys, ['big/big.bin', 'tree/a.txt', 'tree/empty.txt', 'tree/other/d.txt', 'tree/sub/b.json', 'tree/sub/deeper/c.bin', 'tree/sub/deeper/space name.txt'])
     assert.match(rec, new RegExp(`\\s${bigSize} big/big\\.bin`))
   })
 
@@ -131,7 +145,13 @@ describe('aws s3 (high-level commands)', () => {
     const rmTree = await ok(['s3', 'rm', `s3://${bucket}/tree/`, '--recursive'])
     assert.equal(rmTree.split(/[\r\n]+/).filter((l) => l.startsWith('delete: ')).length, 6)
     const after1 = await ok(['s3', 'ls', `s3://${bucket}/`, '--recursive'])
-    assert.deepEqual(after1.split('\n').filter((l) => l.trim()).map((l) => l.split(/\s+/).pop()), ['big/big.bin'])
+    assert.deepEqual(
+      after1
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => l.split(/\s+/).pop()),
+      ['big/big.bin'],
+    )
 
     await ok(['s3', 'rm', `s3://${bucket}/`, '--recursive'])
     const after2 = await ok(['s3', 'ls', `s3://${bucket}/`, '--recursive'])
@@ -187,8 +207,21 @@ describe('aws s3api', { concurrency: true }, () => {
     const f = join(work, 'tagged.txt')
     writeFileSync(f, 'tag me\n')
     await okJson(['s3api', 'put-object', '--bucket', bucket, '--key', 'tagged.txt', '--body', f])
-    await okJson(['s3api', 'put-object-tagging', '--bucket', bucket, '--key', 'tagged.txt',
-      '--tagging', JSON.stringify({ TagSet: [{ Key: 'team', Value: 'blue' }, { Key: 'tier', Value: 'gold' }] })])
+    await okJson([
+      's3api',
+      'put-object-tagging',
+      '--bucket',
+      bucket,
+      '--key',
+      'tagged.txt',
+      '--tagging',
+      JSON.stringify({
+        TagSet: [
+          { Key: 'team', Value: 'blue' },
+          { Key: 'tier', Value: 'gold' },
+        ],
+      }),
+    ])
     const got = await okJson(['s3api', 'get-object-tagging', '--bucket', bucket, '--key', 'tagged.txt'])
     const tags = (got.TagSet as { Key: string; Value: string }[]).map((t) => `${t.Key}=${t.Value}`).sort()
     assert.deepEqual(tags, ['team=blue', 'tier=gold'])
@@ -238,9 +271,13 @@ describe('aws s3api', { concurrency: true }, () => {
 describe('the CLI environment (test/helpers/aws-cli.ts)', () => {
   test("the runner's proxy, CA bundle and keys never reach the CLI; a proxy and CA are set only when asked", async () => {
     const planted: Record<string, string> = {
-      HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9',
-      AWS_CA_BUNDLE: join(work, 'no-such-ca.pem'), NODE_EXTRA_CA_CERTS: join(work, 'no-such-ca.pem'), SSL_CERT_FILE: join(work, 'no-such-ca.pem'),
-      AWS_ACCESS_KEY_ID: 'AKIAPLANTED000000000', AWS_PROFILE: 'planted',
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      HTTP_PROXY: 'http://127.0.0.1:9',
+      AWS_CA_BUNDLE: join(work, 'no-such-ca.pem'),
+      NODE_EXTRA_CA_CERTS: join(work, 'no-such-ca.pem'),
+      SSL_CERT_FILE: join(work, 'no-such-ca.pem'),
+      AWS_ACCESS_KEY_ID: 'AKIAPLANTED000000000',
+      AWS_PROFILE: 'planted',
     }
     const saved = Object.fromEntries(Object.keys(planted).map((k) => [k, process.env[k]]))
     Object.assign(process.env, planted)
@@ -257,7 +294,10 @@ describe('the CLI environment (test/helpers/aws-cli.ts)', () => {
       assert.equal(r.code, 0, r.stderr)
       assert.ok(Array.isArray(cliJson(r.stdout).Buckets))
     } finally {
-      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v }
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
     }
     const viaProxy = box.env({ proxy: server.proxy, caBundle: server.caPath })
     assert.equal(viaProxy.HTTPS_PROXY, server.proxy)

@@ -6,18 +6,19 @@
  * - A fresh data dir is 0700 and every file in it 0600 (SQLite files, blobs, TLS keys); an existing
  *   data dir open to group/others is reported at start.
  */
-import { test, describe, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { after, describe, test } from 'node:test'
 import { promisify } from 'node:util'
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { rawRequest } from '../helpers/raw.js'
-import { openPut } from '../helpers/slow-body.js'
 import { ADMIN, startTestServer } from '../helpers/server.js'
-import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3'
+import { openPut } from '../helpers/slow-body.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const BIN = join(ROOT, 'bin', 'mrap.mjs')
@@ -33,7 +34,9 @@ after(() => {
 
 async function startChild(dataDir: string): Promise<{ child: ChildProcess; endpoint: string; stderr: () => string }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--proxy-port', '0'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MRAP_LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
   })
   children.add(child)
   let stderr = ''
@@ -43,9 +46,15 @@ async function startChild(dataDir: string): Promise<{ child: ChildProcess; endpo
     child.stderr!.on('data', (d: string) => {
       stderr += d
       const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(stderr)
-      if (m) { clearTimeout(timer); res(m[1]!) }
+      if (m) {
+        clearTimeout(timer)
+        res(m[1]!)
+      }
     })
-    child.once('exit', (code, sig) => { clearTimeout(timer); rej(new Error(`mrap serve exited (${code ?? sig}) before ready:\n${stderr}`)) })
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer)
+      rej(new Error(`mrap serve exited (${code ?? sig}) before ready:\n${stderr}`))
+    })
   })
   return { child, endpoint, stderr: () => stderr }
 }
@@ -59,7 +68,11 @@ function modes(dir: string): { path: string; mode: number; kind: 'dir' | 'file' 
   const out: { path: string; mode: number; kind: 'dir' | 'file' | 'socket' }[] = []
   const walk = (p: string): void => {
     let st: ReturnType<typeof lstatSync>
-    try { st = lstatSync(p) } catch { return } // gone between readdir and lstat (a live server)
+    try {
+      st = lstatSync(p)
+    } catch {
+      return
+    } // gone between readdir and lstat (a live server)
     out.push({ path: p, mode: st.mode & 0o777, kind: st.isDirectory() ? 'dir' : st.isSocket() ? 'socket' : 'file' })
     if (st.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name))
   }
@@ -74,12 +87,15 @@ function assertPrivate(dir: string): void {
   // The kinds the issue names are really there (the walk is not vacuous).
   const names = all.map((e) => e.path.slice(dir.length))
   for (const want of [/^$/, /meta\.db$/, /meta\.db-wal$/, /\/blobs\/[0-9a-f]{2}\/[0-9a-f]+$/, /\/tls\/.*key/, /lock\.db$/]) {
-    assert.ok(names.some((n) => want.test(n)), `found ${want} among ${names.length} paths`)
+    assert.ok(
+      names.some((n) => want.test(n)),
+      `found ${want} among ${names.length} paths`,
+    )
   }
 }
 
 describe('data directory', { timeout: 240_000 }, () => {
-  test('a second mrap serve on a live data dir exits 1 and leaves the running server\'s uploads alone', async () => {
+  test("a second mrap serve on a live data dir exits 1 and leaves the running server's uploads alone", async () => {
     const dataDir = join(scratch, 'live')
     const first = await startChild(dataDir)
     const bucket = 'datadir-lock-test'
@@ -97,15 +113,29 @@ describe('data directory', { timeout: 240_000 }, () => {
     const serverJson = readFileSync(join(dataDir, 'server.json'), 'utf8')
 
     const second = await run(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--tls-port', '0', '--proxy-port', '0'], {
-      cwd: ROOT, timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' },
-    }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+      cwd: ROOT,
+      timeout: 60_000,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    )
     assert.equal(second.code, 1, `second server exits 1; stderr: ${second.stderr}`)
     assert.match(second.stderr, new RegExp(`data dir ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by pid ${first.child.pid}`))
     assert.deepEqual(readdirSync(tmp).sort(), staged, 'the staged uploads are untouched')
     assert.equal(readFileSync(join(dataDir, 'server.json'), 'utf8'), serverJson, 'server.json still names the first server')
 
-    const done = await Promise.all(puts.map(async (p, i) => { await p.write(bodies[i]!.subarray(size / 2)); return p.finish() }))
-    assert.deepEqual(done.map((r) => r.status), Array(10).fill(200), done.map((r) => r.body).join('\n'))
+    const done = await Promise.all(
+      puts.map(async (p, i) => {
+        await p.write(bodies[i]!.subarray(size / 2))
+        return p.finish()
+      }),
+    )
+    assert.deepEqual(
+      done.map((r) => r.status),
+      Array(10).fill(200),
+      done.map((r) => r.body).join('\n'),
+    )
     const s3 = new S3Client({ endpoint: first.endpoint, region: 'us-east-1', credentials: ADMIN, forcePathStyle: true, maxAttempts: 1 })
     for (let i = 0; i < 10; i++) {
       const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `k${i}` }))).Body!.transformToByteArray())

@@ -6,12 +6,13 @@
  * the check must run the very interpreter the CLI runs on. And a tunnel the VPC's proxy refuses
  * shows its reason on stderr (curl alone says "CONNECT tunnel failed, response 403").
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startTestServer, type TestServer } from '../helpers/server.js'
@@ -27,7 +28,10 @@ describe('mrap exec: SigV4A capability of the aws on PATH, proxy refusals', { ti
     s = await startTestServer()
     dir = mkdtempSync(join(tmpdir(), 'mrap-exec-checks-'))
   })
-  after(async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }) })
+  after(async () => {
+    await s.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
 
   /** Runs `mrap exec --as admin -- aws ARGS` with a stand-in `aws` whose first line is `shebang`. */
   async function execAws(shebang: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -57,8 +61,10 @@ describe('mrap exec: SigV4A capability of the aws on PATH, proxy refusals', { ti
   /** `mrap exec --as admin [exec options] -- curl ...`, exit status kept. */
   async function execCurl(opts: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
     const env = { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: dir, LANG: 'C.UTF-8' }
-    return run(process.execPath, [BIN, 'exec', '--as', 'admin', '--data-dir', s.dataDir, ...opts, '--', 'curl', '-sS', url], { env, timeout: 120_000 })
-      .then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e)
+    return run(process.execPath, [BIN, 'exec', '--as', 'admin', '--data-dir', s.dataDir, ...opts, '--', 'curl', '-sS', url], { env, timeout: 120_000 }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    )
   }
 
   test('a tunnel the VPC proxy refuses: its reason on stderr, not only in the server log', async () => {

@@ -4,14 +4,15 @@
  * apply / export` over the admin socket. Every child runs asynchronously with an isolated
  * environment (temporary HOME, empty AWS config files, no instance metadata).
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { promisify } from 'node:util'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import { DEFAULT_WORLD_FILE } from '../../src/world/load.js'
 
@@ -25,7 +26,11 @@ let serve: ChildProcess
 let endpoint: string
 let env: Record<string, string>
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 async function mrap(args: string[]): Promise<Result> {
   try {
@@ -52,21 +57,37 @@ before(async () => {
   writeFileSync(join(work, 'aws-config'), '')
   writeFileSync(join(work, 'aws-credentials'), '')
   env = {
-    PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, LANG: 'C.UTF-8',
-    AWS_CONFIG_FILE: join(work, 'aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'aws-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '', AWS_CLI_AUTO_PROMPT: 'off', AWS_MAX_ATTEMPTS: '1', NO_PROXY: '*',
+    PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    AWS_CONFIG_FILE: join(work, 'aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'aws-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+    AWS_CLI_AUTO_PROMPT: 'off',
+    AWS_MAX_ATTEMPTS: '1',
+    NO_PROXY: '*',
     MRAP_LOG_LEVEL: 'warn',
   }
-  serve = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--proxy-port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  serve = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--proxy-port', '0'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   endpoint = await new Promise<string>((resolve, reject) => {
     let stderr = ''
     const timer = setTimeout(() => reject(new Error(`mrap serve did not become ready in 120 s; stderr:\n${stderr}`)), 120_000)
     serve.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString()
       const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(stderr)
-      if (m) { clearTimeout(timer); resolve(m[1]!) }
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
     })
-    serve.once('exit', (code) => { clearTimeout(timer); reject(new Error(`mrap serve exited (${code}) before ready; stderr:\n${stderr}`)) })
+    serve.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`mrap serve exited (${code}) before ready; stderr:\n${stderr}`))
+    })
   })
 })
 
@@ -87,7 +108,7 @@ describe('mrap exec', () => {
     assert.equal(await callerArn('444455556666/partner'), 'arn:aws:iam::444455556666:user/partner')
   })
 
-  test('the seed\'s lessons show: reader has no identity grants, admin has all', async () => {
+  test("the seed's lessons show: reader has no identity grants, admin has all", async () => {
     const ls = (as: string) => mrap(['exec', '--as', as, '--data-dir', dataDir, '--', AWS, 's3api', 'list-objects-v2', '--bucket', 'DOC-EXAMPLE-BUCKET2'])
     assert.equal((await ls('admin')).code, 0)
     const denied = await ls('reader')
@@ -95,7 +116,7 @@ describe('mrap exec', () => {
     assert.match(denied.stderr, /AccessDenied/)
   })
 
-  test('the environment names the server; the exit status is the command\'s', async () => {
+  test("the environment names the server; the exit status is the command's", async () => {
     const r = await mrap(['exec', '--as', 'reader', '--data-dir', dataDir, '--', 'sh', '-c', 'echo "$AWS_ENDPOINT_URL $AWS_ACCESS_KEY_ID $AWS_DEFAULT_REGION"; exit 7'])
     assert.equal(r.code, 7)
     assert.equal(r.stdout.trim(), `${endpoint} AKIAI44QH8DHBEXAMPLE us-east-1`)
@@ -112,12 +133,18 @@ describe('mrap exec', () => {
 describe('mrap world apply / export', () => {
   test('apply adds what the file declares (once); exec can use it; export prints a world', async () => {
     const file = join(work, 'more.yaml')
-    writeFileSync(file, readFileSync(DEFAULT_WORLD_FILE, 'utf8').replace('      - name: reader\n', `      - name: quinn
+    writeFileSync(
+      file,
+      readFileSync(DEFAULT_WORLD_FILE, 'utf8').replace(
+        '      - name: reader\n',
+        `      - name: quinn
         managedPolicies: [ReadOnlyAccess]
         accessKeys:
           - { id: AKIAQUINNQUINNEXAMPL, secret: quinnquinn/K7MDENG/bPxRfiCYEXAMPLEKEY1 }
       - name: reader
-`))
+`,
+      ),
+    )
     const applied = await mrap(['world', 'apply', file, '--data-dir', dataDir])
     assert.equal(applied.code, 0, applied.stderr)
     assert.match(applied.stdout, /created user 123456789012\/quinn/)

@@ -3,12 +3,13 @@
  * starts with the seed's regions; an empty file says what it needs; the banner's "try:" line
  * names a user of the loaded world (never the seed's key, never a secret) and works as printed.
  */
-import { test, describe, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { CliSandbox } from '../helpers/aws-cli.js'
@@ -22,7 +23,10 @@ const children: ChildProcess[] = []
 const sandbox = new CliSandbox('mrap-newcomer-cli')
 after(async () => {
   sandbox.dispose()
-  for (const c of children) { c.kill('SIGTERM'); if (c.exitCode === null) await new Promise((r) => c.once('exit', r)) }
+  for (const c of children) {
+    c.kill('SIGTERM')
+    if (c.exitCode === null) await new Promise((r) => c.once('exit', r))
+  }
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -34,26 +38,34 @@ function file(name: string, text: string): string {
 
 /** Starts `mrap serve --world` and returns its banner (up to the "try:" line). */
 async function serve(world: string, data: string): Promise<string> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--world', world, '--data-dir', data, '--port', '0', '--tls-port', '0', '--proxy-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, 'serve', '--world', world, '--data-dir', data, '--port', '0', '--tls-port', '0', '--proxy-port', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   children.push(child)
   return new Promise<string>((resolve, reject) => {
     let text = ''
-    child.stderr!.on('data', (b: Buffer) => { text += b.toString(); if (/try: .*\n/.test(text)) resolve(text) })
+    child.stderr!.on('data', (b: Buffer) => {
+      text += b.toString()
+      if (/try: .*\n/.test(text)) resolve(text)
+    })
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${text}`)))
   })
 }
 
-describe('a newcomer\'s own world file', { timeout: 300_000 }, () => {
+describe("a newcomer's own world file", { timeout: 300_000 }, () => {
   test('one account and one user: regions defaulted, and the try line works as printed', async () => {
-    const world = file('minimal.yaml', [
-      'accounts:',
-      '  - id: "210987654321"',
-      '    users:',
-      '      - name: dev',
-      `        accessKeys: [{ id: ${KEY.id}, secret: "${KEY.secret}" }]`,
-      '        managedPolicies: [AmazonS3FullAccess]',
-      '',
-    ].join('\n'))
+    const world = file(
+      'minimal.yaml',
+      [
+        'accounts:',
+        '  - id: "210987654321"',
+        '    users:',
+        '      - name: dev',
+        `        accessKeys: [{ id: ${KEY.id}, secret: "${KEY.secret}" }]`,
+        '        managedPolicies: [AmazonS3FullAccess]',
+        '',
+      ].join('\n'),
+    )
     const data = join(dir, 'data-min')
     const banner = await serve(world, data)
     assert.match(banner, /regions: {2}us-east-1, us-west-2, eu-west-1/)
@@ -79,12 +91,19 @@ describe('a newcomer\'s own world file', { timeout: 300_000 }, () => {
 
   test('an empty world file: a clear message, no "file:?:"', async () => {
     const empty = file('empty.yaml', '# my world\n')
-    const r = await run(process.execPath, [BIN, 'serve', '--world', empty, '--data-dir', join(dir, 'data-empty'), '--port', '0', '--tls-port', '0', '--proxy-port', '0'], { timeout: 120_000 })
-      .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+    const r = await run(process.execPath, [BIN, 'serve', '--world', empty, '--data-dir', join(dir, 'data-empty'), '--port', '0', '--tls-port', '0', '--proxy-port', '0'], {
+      timeout: 120_000,
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    )
     assert.equal(r.code, 1)
     assert.match(r.stderr, /the world file is empty: declare at least one account/)
     assert.doesNotMatch(r.stderr, /:\?:/)
-    const check = await run(process.execPath, [BIN, 'world', 'check', file('noaccounts.yaml', 'buckets: []\n')]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+    const check = await run(process.execPath, [BIN, 'world', 'check', file('noaccounts.yaml', 'buckets: []\n')]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    )
     assert.equal(check.code, 1)
     assert.match(check.stderr, /noaccounts\.yaml(:\d+)?: accounts: accounts is required/)
     assert.doesNotMatch(check.stderr, /:\?:/)

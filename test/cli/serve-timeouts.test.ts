@@ -1,11 +1,12 @@
 /** `mrap serve` timeout flags reach the listeners; a nonsense value is refused before anything starts. */
-import { test, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { connect } from 'node:net'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { after, test } from 'node:test'
 import { promisify } from 'node:util'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -20,7 +21,9 @@ after(() => {
 
 test('--tls-handshake-timeout: a TLS connection that never handshakes is dropped after it', { timeout: 60_000 }, async () => {
   child = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(scratch, 'data'), '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--tls-handshake-timeout', '300'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MRAP_LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
   })
   let stderr = ''
   const tlsPort = await new Promise<number>((res, rej) => {
@@ -35,8 +38,14 @@ test('--tls-handshake-timeout: a TLS connection that never handshakes is dropped
   const sock = connect(tlsPort, '127.0.0.1')
   const t0 = Date.now()
   const ms = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => { sock.destroy(); rej(new Error('still open after 5 s')) }, 5_000)
-    sock.once('close', () => { clearTimeout(timer); res(Date.now() - t0) })
+    const timer = setTimeout(() => {
+      sock.destroy()
+      rej(new Error('still open after 5 s'))
+    }, 5_000)
+    sock.once('close', () => {
+      clearTimeout(timer)
+      res(Date.now() - t0)
+    })
     sock.on('error', () => {})
   })
   assert.ok(ms >= 200, `closed after ${ms} ms`)
@@ -46,8 +55,10 @@ test('--tls-handshake-timeout: a TLS connection that never handshakes is dropped
 
 test('a timeout of 0 is refused: exit 1, nothing created', { timeout: 60_000 }, async () => {
   const dataDir = join(scratch, 'never')
-  const r = await run(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--body-timeout', '0'], { cwd: ROOT, timeout: 30_000 })
-    .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+  const r = await run(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--body-timeout', '0'], { cwd: ROOT, timeout: 30_000 }).then(
+    () => ({ code: 0, stderr: '' }),
+    (e: { code: number; stderr: string }) => e,
+  )
   assert.equal(r.code, 1)
   assert.match(r.stderr, /positive whole number of milliseconds/)
   assert.equal(existsSync(dataDir), false)

@@ -1,11 +1,12 @@
 /** `mrap serve`: it says what it serves when ready, and exits non-zero with a clear message when it cannot start. */
-import { test, describe } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { createServer, type AddressInfo } from 'node:net'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
@@ -25,11 +26,16 @@ async function serveFails(args: string[]): Promise<{ code: number; stderr: strin
 describe('mrap serve', { timeout: 300_000 }, () => {
   test('prints its endpoints when ready', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mrap-serve-'))
-    const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--tls-port', '0', '--proxy-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--tls-port', '0', '--proxy-port', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     try {
       const banner = await new Promise<string>((resolve, reject) => {
         let text = ''
-        child.stderr!.on('data', (b: Buffer) => { text += b.toString(); if (text.includes('internet proxy')) resolve(text) })
+        child.stderr!.on('data', (b: Buffer) => {
+          text += b.toString()
+          if (text.includes('internet proxy')) resolve(text)
+        })
         child.once('exit', (code) => reject(new Error(`exited ${code}: ${text}`)))
       })
       assert.match(banner, /mrap ready: S3 front door http:\/\/127\.0\.0\.1:\d+/)
@@ -50,7 +56,10 @@ describe('mrap serve', { timeout: 300_000 }, () => {
   test('mrap ca without a CA yet: exit 1 and what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mrap-ca-'))
     try {
-      const r = await run(process.execPath, [BIN, 'ca', '--data-dir', dir]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+      const r = await run(process.execPath, [BIN, 'ca', '--data-dir', dir]).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      )
       assert.equal(r.code, 1)
       assert.match(r.stderr, /mrap serve/)
     } finally {

@@ -2,14 +2,19 @@
  * S3 Control MRAP errors: unknown names and tokens, the control-plane Region, names, buckets,
  * accounts (host prefix, x-amz-account-id, signer), authorization, and the <ErrorResponse> envelope.
  */
-import { after, before, describe, it } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
 import {
-  CreateMultiRegionAccessPointCommand, DeleteMultiRegionAccessPointCommand, DescribeMultiRegionAccessPointOperationCommand,
-  GetMultiRegionAccessPointCommand, ListMultiRegionAccessPointsCommand, type S3ControlClient,
+  CreateMultiRegionAccessPointCommand,
+  DeleteMultiRegionAccessPointCommand,
+  DescribeMultiRegionAccessPointOperationCommand,
+  GetMultiRegionAccessPointCommand,
+  ListMultiRegionAccessPointsCommand,
+  type S3ControlClient,
 } from '@aws-sdk/client-s3-control'
-import { failure, PARTNER, PARTNER_ADMIN, READER, startTestServer, testWorld, type TestServer } from '../helpers/server.js'
 import { codeOf, rawRequest } from '../helpers/raw.js'
+import { failure, PARTNER, PARTNER_ADMIN, READER, startTestServer, type TestServer, testWorld } from '../helpers/server.js'
 import { ACCOUNT, controlClient, createMrap, makeBucket, mrapName } from './helpers.js'
 
 const LIMITED = { accessKeyId: 'AKIACONTROLLIMITED01', secretAccessKey: 'cOnTrOlLiMiTeD/K7MDENG/bPxRfiCYEXAMPLEKEY' }
@@ -17,11 +22,22 @@ const LIMITED = { accessKeyId: 'AKIACONTROLLIMITED01', secretAccessKey: 'cOnTrOl
 /** The test world plus `limited`: may get and list MRAPs, but lacks s3:ListAllMyBuckets. */
 function world() {
   const w = testWorld()
-  w.accounts.find((a) => a.id === ACCOUNT)!.users.push({
-    name: 'limited', path: '/', managedPolicies: [], groups: [], tags: {},
-    accessKeys: [{ id: LIMITED.accessKeyId, secret: LIMITED.secretAccessKey, status: 'Active' }],
-    policies: [{ name: 'MrapRead', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetMultiRegionAccessPoint', 's3:ListMultiRegionAccessPoints'], Resource: '*' }] } }],
-  } as (typeof w.accounts)[number]['users'][number])
+  w.accounts
+    .find((a) => a.id === ACCOUNT)!
+    .users.push({
+      name: 'limited',
+      path: '/',
+      managedPolicies: [],
+      groups: [],
+      tags: {},
+      accessKeys: [{ id: LIMITED.accessKeyId, secret: LIMITED.secretAccessKey, status: 'Active' }],
+      policies: [
+        {
+          name: 'MrapRead',
+          document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetMultiRegionAccessPoint', 's3:ListMultiRegionAccessPoints'], Resource: '*' }] },
+        },
+      ],
+    } as (typeof w.accounts)[number]['users'][number])
   return w
 }
 
@@ -35,8 +51,13 @@ async function expectError(p: () => Promise<unknown>, name: string, status: numb
 describe('S3 Control: errors', () => {
   let srv: TestServer
   let c: S3ControlClient
-  before(async () => { srv = await startTestServer({ world: world() }); c = controlClient(srv) })
-  after(async () => { await srv.stop() })
+  before(async () => {
+    srv = await startTestServer({ world: world() })
+    c = controlClient(srv)
+  })
+  after(async () => {
+    await srv.stop()
+  })
 
   it('unknown MRAP name → 404 NoSuchMultiRegionAccessPoint (Get, Delete)', async () => {
     await expectError(() => c.send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: 'never-created' })), 'NoSuchMultiRegionAccessPoint', 404)
@@ -48,7 +69,7 @@ describe('S3 Control: errors', () => {
     await expectError(() => c.send(new DescribeMultiRegionAccessPointOperationCommand({ AccountId: ACCOUNT, RequestTokenARN: arn })), 'NoSuchAsyncRequest', 404)
   })
 
-  it('management calls outside us-west-2 → 301 PermanentRedirect with AWS\'s wording', async () => {
+  it("management calls outside us-west-2 → 301 PermanentRedirect with AWS's wording", async () => {
     const east = controlClient(srv, undefined, 'us-east-1')
     const msg = await expectError(() => east.send(new ListMultiRegionAccessPointsCommand({ AccountId: ACCOUNT })), 'PermanentRedirect', 301)
     assert.equal(msg, 'This API operation is only available in the following Regions: us-west-2. Make sure to send all future requests to a supported Region.')
@@ -86,11 +107,14 @@ describe('S3 Control: errors', () => {
 
   it('x-amz-account-id that differs from the host prefix → 403 AccessDenied', async () => {
     const mismatched = controlClient(srv)
-    mismatched.middlewareStack.add((next) => async (args) => {
-      const req = args.request as { headers: Record<string, string> }
-      req.headers['x-amz-account-id'] = ACCOUNT
-      return next(args)
-    }, { step: 'build', name: 'mismatchAccount' })
+    mismatched.middlewareStack.add(
+      (next) => async (args) => {
+        const req = args.request as { headers: Record<string, string> }
+        req.headers['x-amz-account-id'] = ACCOUNT
+        return next(args)
+      },
+      { step: 'build', name: 'mismatchAccount' },
+    )
     // The header names the signer's own account; the host prefix (from AccountId) another one.
     await expectError(() => mismatched.send(new ListMultiRegionAccessPointsCommand({ AccountId: '444455556666' })), 'AccessDenied', 403)
   })
@@ -99,7 +123,11 @@ describe('S3 Control: errors', () => {
     await expectError(() => controlClient(srv, PARTNER_ADMIN).send(new ListMultiRegionAccessPointsCommand({ AccountId: ACCOUNT })), 'AccessDenied', 403)
     await expectError(() => controlClient(srv, PARTNER).send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: 'anything' })), 'AccessDenied', 403)
     const b = await makeBucket(srv, 'us-east-1')
-    await expectError(() => controlClient(srv, READER).send(new CreateMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Details: { Name: mrapName(), Regions: [{ Bucket: b }] } })), 'AccessDenied', 403)
+    await expectError(
+      () => controlClient(srv, READER).send(new CreateMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Details: { Name: mrapName(), Regions: [{ Bucket: b }] } })),
+      'AccessDenied',
+      403,
+    )
     // The partner's own account is theirs to manage.
     const own = await controlClient(srv, PARTNER_ADMIN).send(new ListMultiRegionAccessPointsCommand({ AccountId: '444455556666' }))
     assert.deepEqual(own.AccessPoints ?? [], [])
@@ -112,16 +140,35 @@ describe('S3 Control: errors', () => {
   it('renders errors in the <ErrorResponse> envelope; checks x-amz-account-id, Content-MD5 and signatures', async () => {
     const r = await rawRequest(srv.endpoint, { method: 'GET', path: '/v20180820/mrap/instances/never-created', headers: { 'x-amz-account-id': ACCOUNT }, region: 'us-west-2' })
     assert.equal(r.status, 404)
-    assert.match(r.body, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<ErrorResponse><Error><Code>NoSuchMultiRegionAccessPoint<\/Code><Message>[^<]+<\/Message><\/Error><RequestId>[^<]+<\/RequestId><HostId>[^<]+<\/HostId><\/ErrorResponse>$/)
+    assert.match(
+      r.body,
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<ErrorResponse><Error><Code>NoSuchMultiRegionAccessPoint<\/Code><Message>[^<]+<\/Message><\/Error><RequestId>[^<]+<\/RequestId><HostId>[^<]+<\/HostId><\/ErrorResponse>$/,
+    )
     const noAccount = await rawRequest(srv.endpoint, { method: 'GET', path: '/v20180820/mrap/instances', region: 'us-west-2' })
     assert.deepEqual([noAccount.status, codeOf(noAccount.body)], [400, 'InvalidRequest'])
-    const badMd5 = await rawRequest(srv.endpoint, { method: 'GET', path: '/v20180820/mrap/instances', headers: { 'x-amz-account-id': ACCOUNT, 'content-md5': 'AAAAAAAAAAAAAAAAAAAAAA==' }, region: 'us-west-2' })
+    const badMd5 = await rawRequest(srv.endpoint, {
+      method: 'GET',
+      path: '/v20180820/mrap/instances',
+      headers: { 'x-amz-account-id': ACCOUNT, 'content-md5': 'AAAAAAAAAAAAAAAAAAAAAA==' },
+      region: 'us-west-2',
+    })
     assert.deepEqual([badMd5.status, codeOf(badMd5.body)], [400, 'BadDigest'])
     const anonymous = await rawRequest(srv.endpoint, { method: 'GET', path: '/v20180820/mrap/instances', headers: { 'x-amz-account-id': ACCOUNT }, creds: null })
     assert.deepEqual([anonymous.status, codeOf(anonymous.body)], [403, 'AccessDenied'])
-    const other = await rawRequest(srv.endpoint, { method: 'GET', path: '/v20180820/configuration/publicAccessBlock', headers: { 'x-amz-account-id': ACCOUNT }, region: 'us-west-2' })
+    const other = await rawRequest(srv.endpoint, {
+      method: 'GET',
+      path: '/v20180820/configuration/publicAccessBlock',
+      headers: { 'x-amz-account-id': ACCOUNT },
+      region: 'us-west-2',
+    })
     assert.deepEqual([other.status, codeOf(other.body)], [501, 'NotImplemented'])
-    const malformed = await rawRequest(srv.endpoint, { method: 'POST', path: '/v20180820/async-requests/mrap/create', headers: { 'x-amz-account-id': ACCOUNT }, body: '<CreateMultiRegionAccessPointRequest><Details>', region: 'us-west-2' })
+    const malformed = await rawRequest(srv.endpoint, {
+      method: 'POST',
+      path: '/v20180820/async-requests/mrap/create',
+      headers: { 'x-amz-account-id': ACCOUNT },
+      body: '<CreateMultiRegionAccessPointRequest><Details>',
+      region: 'us-west-2',
+    })
     assert.deepEqual([malformed.status, codeOf(malformed.body)], [400, 'MalformedXML'])
   })
 

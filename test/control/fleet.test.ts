@@ -16,25 +16,34 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import {
-  CreateMultiRegionAccessPointCommand, DescribeMultiRegionAccessPointOperationCommand, GetMultiRegionAccessPointCommand,
-  SubmitMultiRegionAccessPointRoutesCommand, type S3ControlClient,
-} from '@aws-sdk/client-s3-control'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { PgStateStore } from '../../src/state/postgres/pg-state.js'
-import { MrapRegistry } from '../../src/mrap/registry.js'
-import { createControlHandler, type ControlHandler } from '../../src/control/handler.js'
+import {
+  CreateMultiRegionAccessPointCommand,
+  DescribeMultiRegionAccessPointOperationCommand,
+  GetMultiRegionAccessPointCommand,
+  type GetMultiRegionAccessPointCommandOutput,
+  type S3ControlClient,
+  SubmitMultiRegionAccessPointRoutesCommand,
+} from '@aws-sdk/client-s3-control'
 import { controlConfigFrom } from '../../src/control/config.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
+import { type ControlHandler, createControlHandler } from '../../src/control/handler.js'
+import { MrapRegistry } from '../../src/mrap/registry.js'
+import { PgStateStore } from '../../src/state/postgres/pg-state.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
 import { failure, startTestServer, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
 import { ACCOUNT, controlClient, waitForOperation } from './helpers.js'
 
 const EAST = 'DOC-EXAMPLE-BUCKET1' // us-east-1 in the seed world, on every node
 const WEST = 'DOC-EXAMPLE-BUCKET2' // eu-west-1
 const LEASE_MS = 1500
 
-interface Node { srv: TestServer; state: PgStateStore; control: ControlHandler; client: S3ControlClient }
+interface Node {
+  srv: TestServer
+  state: PgStateStore
+  control: ControlHandler
+  client: S3ControlClient
+}
 
 let cluster: PgCluster
 const nodes: Node[] = []
@@ -70,10 +79,13 @@ async function stopNode(n: Node): Promise<void> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function create(c: S3ControlClient, name: string, clientToken?: string): Promise<string> {
-  const r = await c.send(new CreateMultiRegionAccessPointCommand({
-    AccountId: ACCOUNT, ...(clientToken ? { ClientToken: clientToken } : {}),
-    Details: { Name: name, Regions: [{ Bucket: EAST }, { Bucket: WEST }] },
-  }))
+  const r = await c.send(
+    new CreateMultiRegionAccessPointCommand({
+      AccountId: ACCOUNT,
+      ...(clientToken ? { ClientToken: clientToken } : {}),
+      Details: { Name: name, Regions: [{ Bucket: EAST }, { Bucket: WEST }] },
+    }),
+  )
   return r.RequestTokenARN!
 }
 
@@ -83,7 +95,9 @@ async function servedBy(n: Node, alias: string): Promise<string> {
   try {
     const got = await c.send(new GetObjectCommand({ Bucket: mrapArnOf(ACCOUNT, alias), Key: 'where.txt' }))
     return await got.Body!.transformToString()
-  } finally { c.destroy() }
+  } finally {
+    c.destroy()
+  }
 }
 
 let a: Node
@@ -94,7 +108,10 @@ before(async () => {
   a = await node()
   b = await node()
   // Node B's own regional stores hold the objects its MRAP requests reach.
-  for (const [bucket, region] of [[EAST, 'us-east-1'], [WEST, 'eu-west-1']] as const) {
+  for (const [bucket, region] of [
+    [EAST, 'us-east-1'],
+    [WEST, 'eu-west-1'],
+  ] as const) {
     const s3 = b.srv.client(undefined, region)
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'where.txt', Body: region }))
     s3.destroy()
@@ -115,7 +132,7 @@ describe('S3 Control on two nodes sharing PostgreSQL', () => {
     assert.equal(op.RequestStatus, 'SUCCEEDED', JSON.stringify(op.ResponseDetails))
     // B reads its memory, which follows the database within a second.
     const t0 = Date.now()
-    let got
+    let got: GetMultiRegionAccessPointCommandOutput | undefined
     for (;;) {
       got = await b.client.send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: 'fleet-one' })).catch(() => undefined)
       if (got?.AccessPoint?.Status === 'READY' || Date.now() - t0 > 1000) break
@@ -131,12 +148,21 @@ describe('S3 Control on two nodes sharing PostgreSQL', () => {
   it('a route flip submitted on A is obeyed by B within 1 s', async () => {
     assert.ok(alias, 'needs the MRAP of the first test')
     const routes = controlClient(a.srv, undefined, 'us-east-1')
-    for (const [passive, active] of [['us-east-1', 'eu-west-1'], ['eu-west-1', 'us-east-1']] as const) {
+    for (const [passive, active] of [
+      ['us-east-1', 'eu-west-1'],
+      ['eu-west-1', 'us-east-1'],
+    ] as const) {
       const t0 = Date.now()
-      await routes.send(new SubmitMultiRegionAccessPointRoutesCommand({
-        AccountId: ACCOUNT, Mrap: mrapArnOf(ACCOUNT, alias),
-        RouteUpdates: [{ Region: passive, TrafficDialPercentage: 0 }, { Region: active, TrafficDialPercentage: 100 }],
-      }))
+      await routes.send(
+        new SubmitMultiRegionAccessPointRoutesCommand({
+          AccountId: ACCOUNT,
+          Mrap: mrapArnOf(ACCOUNT, alias),
+          RouteUpdates: [
+            { Region: passive, TrafficDialPercentage: 0 },
+            { Region: active, TrafficDialPercentage: 100 },
+          ],
+        }),
+      )
       while ((await servedBy(b, alias)) !== active) {
         assert.ok(Date.now() - t0 < 1000, `B still routes away from ${active} 1 s after the flip on A`)
         await sleep(10)
@@ -163,9 +189,15 @@ describe('S3 Control on two nodes sharing PostgreSQL', () => {
       assert.equal(e.name, 'ServiceUnavailable')
       assert.equal(e.$metadata.httpStatusCode, 503)
       const routes = controlClient(b.srv, undefined, 'us-east-1')
-      const r = await failure(() => routes.send(new SubmitMultiRegionAccessPointRoutesCommand({
-        AccountId: ACCOUNT, Mrap: mrapArnOf(ACCOUNT, alias), RouteUpdates: [{ Region: 'eu-west-1', TrafficDialPercentage: 0 }],
-      })))
+      const r = await failure(() =>
+        routes.send(
+          new SubmitMultiRegionAccessPointRoutesCommand({
+            AccountId: ACCOUNT,
+            Mrap: mrapArnOf(ACCOUNT, alias),
+            RouteUpdates: [{ Region: 'eu-west-1', TrafficDialPercentage: 0 }],
+          }),
+        ),
+      )
       routes.destroy()
       assert.equal(r.name, 'ServiceUnavailable')
       assert.equal(r.$metadata.httpStatusCode, 503)
@@ -183,9 +215,15 @@ describe('S3 Control on two nodes sharing PostgreSQL', () => {
     // Only A takes part while it claims; B's runner stops (its state and listeners stay up).
     b.control.close()
     let claimed: (token: string) => void = () => undefined
-    const claimedP = new Promise<string>((r) => { claimed = r })
+    const claimedP = new Promise<string>((r) => {
+      claimed = r
+    })
     let claimedAt = 0
-    a.control.asyncOps.holdClaimed = async (token) => { claimedAt = Date.now(); claimed(token); await new Promise(() => undefined) }
+    a.control.asyncOps.holdClaimed = async (token) => {
+      claimedAt = Date.now()
+      claimed(token)
+      await new Promise(() => undefined)
+    }
     const arn = await create(a.client, 'fleet-three')
     const token = await Promise.race([claimedP, sleep(5000).then(() => assert.fail('node A never claimed the step'))])
     assert.ok(arn.endsWith(`/${token}`))

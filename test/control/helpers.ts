@@ -4,14 +4,18 @@
  * every name to 127.0.0.1; the server takes the unknown host for a custom endpoint and the
  * /v20180820/ path for S3 Control.
  */
-import http from 'node:http'
+
 import type { LookupAddress } from 'node:dns'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
+import http from 'node:http'
+import { type BucketLocationConstraint, CreateBucketCommand } from '@aws-sdk/client-s3'
 import {
-  CreateMultiRegionAccessPointCommand, DescribeMultiRegionAccessPointOperationCommand, S3ControlClient,
-  type AsyncOperation, type CreateMultiRegionAccessPointInput,
+  type AsyncOperation,
+  CreateMultiRegionAccessPointCommand,
+  type CreateMultiRegionAccessPointInput,
+  DescribeMultiRegionAccessPointOperationCommand,
+  S3ControlClient,
 } from '@aws-sdk/client-s3-control'
-import { CreateBucketCommand, type BucketLocationConstraint } from '@aws-sdk/client-s3'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { ADMIN, bucketName, type TestServer } from '../helpers/server.js'
 
 export const ACCOUNT = '123456789012'
@@ -29,7 +33,10 @@ function loopbackAgent(): http.Agent {
 
 export function controlClient(srv: TestServer, creds: Creds = ADMIN, region = 'us-west-2'): S3ControlClient {
   return new S3ControlClient({
-    endpoint: `http://s3-control.mrap.test:${srv.port}`, region, credentials: creds, maxAttempts: 1,
+    endpoint: `http://s3-control.mrap.test:${srv.port}`,
+    region,
+    credentials: creds,
+    maxAttempts: 1,
     requestHandler: new NodeHttpHandler({ httpAgent: loopbackAgent() }),
   })
 }
@@ -38,10 +45,12 @@ export function controlClient(srv: TestServer, creds: Creds = ADMIN, region = 'u
 export async function makeBucket(srv: TestServer, region: string, creds: Creds = ADMIN, prefix = 'mrap'): Promise<string> {
   const name = bucketName(prefix)
   const s3 = srv.client(creds, region)
-  await s3.send(new CreateBucketCommand({
-    Bucket: name,
-    ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
-  }))
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: name,
+      ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
+    }),
+  )
   s3.destroy()
   return name
 }

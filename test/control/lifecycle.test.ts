@@ -3,24 +3,34 @@
  * until SUCCEEDED, get, list, delete, ClientToken idempotency, buckets held by an MRAP, and
  * persistence across a restart on the same data directory.
  */
-import { after, before, describe, it } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  CreateMultiRegionAccessPointCommand, DeleteMultiRegionAccessPointCommand, GetMultiRegionAccessPointCommand,
-  GetMultiRegionAccessPointRoutesCommand, ListMultiRegionAccessPointsCommand, SubmitMultiRegionAccessPointRoutesCommand,
-  DescribeMultiRegionAccessPointOperationCommand, GetMultiRegionAccessPointPolicyStatusCommand,
-} from '@aws-sdk/client-s3-control'
+import { after, before, describe, it } from 'node:test'
 import { DeleteBucketCommand } from '@aws-sdk/client-s3'
-import { failure, PARTNER_ADMIN, startTestServer, testWorld, type TestServer } from '../helpers/server.js'
+import {
+  CreateMultiRegionAccessPointCommand,
+  DeleteMultiRegionAccessPointCommand,
+  DescribeMultiRegionAccessPointOperationCommand,
+  GetMultiRegionAccessPointCommand,
+  GetMultiRegionAccessPointPolicyStatusCommand,
+  GetMultiRegionAccessPointRoutesCommand,
+  ListMultiRegionAccessPointsCommand,
+  SubmitMultiRegionAccessPointRoutesCommand,
+} from '@aws-sdk/client-s3-control'
+import { failure, PARTNER_ADMIN, startTestServer, type TestServer, testWorld } from '../helpers/server.js'
 import { ACCOUNT, controlClient, createMrap, makeBucket, mrapName, PARTNER_ACCOUNT, waitForOperation } from './helpers.js'
 
 describe('S3 Control: MRAP lifecycle', () => {
   let srv: TestServer
-  before(async () => { srv = await startTestServer() })
-  after(async () => { await srv.stop() })
+  before(async () => {
+    srv = await startTestServer()
+  })
+  after(async () => {
+    await srv.stop()
+  })
 
   it('creates an MRAP with Block Public Access omitted (all on), reports it with Get and List', async () => {
     const c = controlClient(srv)
@@ -39,13 +49,22 @@ describe('S3 Control: MRAP lifecycle', () => {
     assert.match(got.Alias!, /^[a-z][a-z0-9]{12}\.mrap$/)
     assert.equal(got.Status, 'READY')
     assert.deepEqual(got.PublicAccessBlock, { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true })
-    assert.deepEqual(got.Regions?.map((r) => [r.Bucket, r.Region, r.BucketAccountId]).sort(), [[b1, 'us-east-1', ACCOUNT], [b2, 'eu-west-1', ACCOUNT]].sort())
+    assert.deepEqual(
+      got.Regions?.map((r) => [r.Bucket, r.Region, r.BucketAccountId]).sort(),
+      [
+        [b1, 'us-east-1', ACCOUNT],
+        [b2, 'eu-west-1', ACCOUNT],
+      ].sort(),
+    )
     assert.ok(got.CreatedAt instanceof Date)
 
     const list = await c.send(new ListMultiRegionAccessPointsCommand({ AccountId: ACCOUNT }))
     assert.ok(list.AccessPoints?.some((a) => a.Name === name && a.Alias === got.Alias))
     const routes = await c.send(new GetMultiRegionAccessPointRoutesCommand({ AccountId: ACCOUNT, Mrap: `arn:aws:s3::${ACCOUNT}:accesspoint/${got.Alias}` }))
-    assert.deepEqual(routes.Routes?.map((r) => r.TrafficDialPercentage), [100, 100])
+    assert.deepEqual(
+      routes.Routes?.map((r) => r.TrafficDialPercentage),
+      [100, 100],
+    )
   })
 
   it('keeps Block Public Access as given at creation (off)', async () => {
@@ -70,7 +89,9 @@ describe('S3 Control: MRAP lifecycle', () => {
       const { op, seen } = await waitForOperation(c, r.RequestTokenARN!)
       assert.deepEqual(seen, ['NEW', 'IN_PROGRESS', 'SUCCEEDED'])
       assert.deepEqual(op.ResponseDetails?.MultiRegionAccessPointDetails?.Regions, [{ Name: 'us-east-1', RequestStatus: 'SUCCEEDED' }])
-    } finally { await slow.stop() }
+    } finally {
+      await slow.stop()
+    }
   })
 
   it('returns the same RequestTokenARN for the same ClientToken and request, and refuses the token for another request', async () => {
@@ -140,15 +161,18 @@ describe('S3 Control: MRAP lifecycle', () => {
   })
 })
 
-describe('S3 Control: the world\'s MRAPs', () => {
-  it('creates the seed world\'s MRAP with its alias and policy; deleting it retires the alias for good', async () => {
+describe("S3 Control: the world's MRAPs", () => {
+  it("creates the seed world's MRAP with its alias and policy; deleting it retires the alias for good", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mrap-control-'))
     try {
       let srv = await startTestServer({ dataDir })
       let c = controlClient(srv)
       const seed = (await c.send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: 'seed-mrap' }))).AccessPoint!
       assert.equal(seed.Alias, 'mfzwi23gnjvgw.mrap')
-      assert.deepEqual(seed.Regions?.map((r) => [r.Bucket, r.Region]).sort(), [['DOC-EXAMPLE-BUCKET1', 'us-east-1'], ['DOC-EXAMPLE-BUCKET2', 'eu-west-1']])
+      assert.deepEqual(seed.Regions?.map((r) => [r.Bucket, r.Region]).sort(), [
+        ['DOC-EXAMPLE-BUCKET1', 'us-east-1'],
+        ['DOC-EXAMPLE-BUCKET2', 'eu-west-1'],
+      ])
       const status = await c.send(new GetMultiRegionAccessPointPolicyStatusCommand({ AccountId: ACCOUNT, Name: 'seed-mrap' }))
       assert.equal(status.Established?.IsPublic, true)
       const del = await c.send(new DeleteMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Details: { Name: 'seed-mrap' } }))

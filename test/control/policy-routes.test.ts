@@ -2,12 +2,17 @@
  * S3 Control MRAP policies (put, get, status; Block Public Access; malformed policies) and failover
  * routes (get, submit, all-passive refused) through the JS SDK.
  */
-import { after, before, describe, it } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
 import {
-  GetMultiRegionAccessPointCommand, GetMultiRegionAccessPointPolicyCommand, GetMultiRegionAccessPointPolicyStatusCommand,
-  GetMultiRegionAccessPointRoutesCommand, PutMultiRegionAccessPointPolicyCommand, SubmitMultiRegionAccessPointRoutesCommand,
+  GetMultiRegionAccessPointCommand,
+  GetMultiRegionAccessPointPolicyCommand,
+  GetMultiRegionAccessPointPolicyStatusCommand,
+  GetMultiRegionAccessPointRoutesCommand,
+  PutMultiRegionAccessPointPolicyCommand,
   type S3ControlClient,
+  SubmitMultiRegionAccessPointRoutesCommand,
 } from '@aws-sdk/client-s3-control'
 import { failure, startTestServer, type TestServer } from '../helpers/server.js'
 import { ACCOUNT, controlClient, createMrap, makeBucket, mrapName, waitForOperation } from './helpers.js'
@@ -33,8 +38,13 @@ async function newMrap(srv: TestServer, c: S3ControlClient, pab?: typeof OFF): P
 describe('S3 Control: MRAP policies', () => {
   let srv: TestServer
   let c: S3ControlClient
-  before(async () => { srv = await startTestServer(); c = controlClient(srv) })
-  after(async () => { await srv.stop() })
+  before(async () => {
+    srv = await startTestServer()
+    c = controlClient(srv)
+  })
+  after(async () => {
+    await srv.stop()
+  })
 
   it('stores a policy asynchronously; Get shows it Established, PolicyStatus judges it', async () => {
     const { name, alias } = await newMrap(srv, c)
@@ -72,7 +82,7 @@ describe('S3 Control: MRAP policies', () => {
     assert.equal(status.Established?.IsPublic, true)
   })
 
-  it('refuses malformed policies at once with 400 MalformedPolicy and the engine\'s message', async () => {
+  it("refuses malformed policies at once with 400 MalformedPolicy and the engine's message", async () => {
     const { name } = await newMrap(srv, c, OFF)
     const e1 = await failure(() => c.send(new PutMultiRegionAccessPointPolicyCommand({ AccountId: ACCOUNT, Details: { Name: name, Policy: 'not json' } })))
     assert.equal(e1.name, 'MalformedPolicy')
@@ -99,8 +109,12 @@ describe('S3 Control: MRAP policies', () => {
 
 describe('S3 Control: MRAP routes', () => {
   let srv: TestServer
-  before(async () => { srv = await startTestServer() })
-  after(async () => { await srv.stop() })
+  before(async () => {
+    srv = await startTestServer()
+  })
+  after(async () => {
+    await srv.stop()
+  })
 
   it('flips a Region passive and back, by Region or by Bucket; the data plane record follows', async () => {
     const c = controlClient(srv)
@@ -111,13 +125,25 @@ describe('S3 Control: MRAP routes', () => {
     await routes.send(new SubmitMultiRegionAccessPointRoutesCommand({ AccountId: ACCOUNT, Mrap: mrap, RouteUpdates: [{ Region: 'eu-west-1', TrafficDialPercentage: 0 }] }))
     const got = await routes.send(new GetMultiRegionAccessPointRoutesCommand({ AccountId: ACCOUNT, Mrap: mrap }))
     assert.equal(got.Mrap, mrap)
-    assert.deepEqual(got.Routes?.map((r) => [r.Bucket, r.Region, r.TrafficDialPercentage]).sort(), [[buckets[0], 'us-east-1', 100], [buckets[1], 'eu-west-1', 0]].sort())
+    assert.deepEqual(
+      got.Routes?.map((r) => [r.Bucket, r.Region, r.TrafficDialPercentage]).sort(),
+      [
+        [buckets[0], 'us-east-1', 100],
+        [buckets[1], 'eu-west-1', 0],
+      ].sort(),
+    )
     assert.equal(srv.services.mraps.byAlias(alias)?.regions.find((r) => r.region === 'eu-west-1')?.trafficDialPercentage, 0)
 
-    await routes.send(new SubmitMultiRegionAccessPointRoutesCommand({
-      AccountId: ACCOUNT, Mrap: mrap,
-      RouteUpdates: [{ Bucket: buckets[1], TrafficDialPercentage: 100 }, { Bucket: buckets[0], Region: 'us-east-1', TrafficDialPercentage: 0 }],
-    }))
+    await routes.send(
+      new SubmitMultiRegionAccessPointRoutesCommand({
+        AccountId: ACCOUNT,
+        Mrap: mrap,
+        RouteUpdates: [
+          { Bucket: buckets[1], TrafficDialPercentage: 100 },
+          { Bucket: buckets[0], Region: 'us-east-1', TrafficDialPercentage: 0 },
+        ],
+      }),
+    )
     const flipped = await c.send(new GetMultiRegionAccessPointRoutesCommand({ AccountId: ACCOUNT, Mrap: mrap }))
     assert.deepEqual(Object.fromEntries(flipped.Routes!.map((r) => [r.Region, r.TrafficDialPercentage])), { 'us-east-1': 0, 'eu-west-1': 100 })
   })
@@ -127,7 +153,10 @@ describe('S3 Control: MRAP routes', () => {
     const { alias } = await newMrap(srv, c)
     const mrap = `arn:aws:s3::${ACCOUNT}:accesspoint/${alias}`
     const cases = [
-      [{ Region: 'us-east-1', TrafficDialPercentage: 0 }, { Region: 'eu-west-1', TrafficDialPercentage: 0 }],
+      [
+        { Region: 'us-east-1', TrafficDialPercentage: 0 },
+        { Region: 'eu-west-1', TrafficDialPercentage: 0 },
+      ],
       [{ Region: 'us-east-1', TrafficDialPercentage: 50 }],
       [{ Region: 'ap-south-1', TrafficDialPercentage: 0 }],
     ]
@@ -137,7 +166,10 @@ describe('S3 Control: MRAP routes', () => {
       assert.equal(e.$metadata.httpStatusCode, 400)
     }
     const still = await c.send(new GetMultiRegionAccessPointRoutesCommand({ AccountId: ACCOUNT, Mrap: mrap }))
-    assert.deepEqual(still.Routes?.map((r) => r.TrafficDialPercentage), [100, 100])
+    assert.deepEqual(
+      still.Routes?.map((r) => r.TrafficDialPercentage),
+      [100, 100],
+    )
   })
 
   it('answers 404 NoSuchMultiRegionAccessPoint for an unknown MRAP ARN, and refuses routes calls outside the five Regions', async () => {

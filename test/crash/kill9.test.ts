@@ -5,18 +5,25 @@
  * acknowledged or have been in flight at the kill (and, if present, hold exactly the bytes sent); no
  * listed object may be partial; and no staging file may be left in regions/<region>/tmp.
  */
-import { test, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { after, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command,
-  CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { ADMIN } from '../helpers/server.js'
@@ -34,12 +41,16 @@ after(() => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-function sha256(b: Buffer): string { return createHash('sha256').update(b).digest('hex') }
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex')
+}
 
 /** Starts `mrap serve` on an ephemeral port and resolves with its endpoint once it says it is ready. */
 async function startChild(): Promise<{ child: ChildProcess; endpoint: string }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MRAP_LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
   })
   children.add(child)
   let stderr = ''
@@ -49,9 +60,15 @@ async function startChild(): Promise<{ child: ChildProcess; endpoint: string }> 
     child.stderr!.on('data', (d: string) => {
       stderr += d
       const m = /mrap ready: S3 front door (http:\/\/\S+)/.exec(stderr)
-      if (m) { clearTimeout(timer); res(m[1]!) }
+      if (m) {
+        clearTimeout(timer)
+        res(m[1]!)
+      }
     })
-    child.once('exit', (code, sig) => { clearTimeout(timer); rej(new Error(`mrap serve exited (${code ?? sig}) before ready; stderr:\n${stderr}`)) })
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer)
+      rej(new Error(`mrap serve exited (${code ?? sig}) before ready; stderr:\n${stderr}`))
+    })
   })
   child.stderr!.resume()
   return { child, endpoint }
@@ -59,7 +76,11 @@ async function startChild(): Promise<{ child: ChildProcess; endpoint: string }> 
 
 function clientFor(endpoint: string, agent: Agent): S3Client {
   return new S3Client({
-    endpoint, region: 'us-east-1', credentials: ADMIN, forcePathStyle: true, maxAttempts: 1,
+    endpoint,
+    region: 'us-east-1',
+    credentials: ADMIN,
+    forcePathStyle: true,
+    maxAttempts: 1,
     requestHandler: new NodeHttpHandler({ httpAgent: agent, requestTimeout: 30_000, connectionTimeout: 5_000 }),
   })
 }
@@ -70,7 +91,10 @@ async function readAll(body: unknown): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-interface Sent { sha: string; size: number }
+interface Sent {
+  sha: string
+  size: number
+}
 
 test('kill -9 mid-flight loses no acknowledged object and leaves no partial object or tmp file', { timeout: 60_000 }, async () => {
   const started = Date.now()
@@ -99,7 +123,10 @@ test('kill -9 mid-flight loses no acknowledged object and leaves no partial obje
         inflight.delete(key)
         acked.set(key, sent)
       } catch (e) {
-        if (!stopping) { putErrorsBeforeKill++; throw e }
+        if (!stopping) {
+          putErrorsBeforeKill++
+          throw e
+        }
         return // the server is gone; the key stays "in flight"
       }
     }
@@ -114,17 +141,23 @@ test('kill -9 mid-flight loses no acknowledged object and leaves no partial obje
       mpuInflight++
       try {
         const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))
-        const etags = await Promise.all(parts.map(async (p, i) =>
-          (await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body: p }))).ETag!))
-        await s3.send(new CompleteMultipartUploadCommand({
-          Bucket: BUCKET, Key: key, UploadId,
-          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-        }))
+        const etags = await Promise.all(parts.map(async (p, i) => (await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body: p }))).ETag!))
+        await s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: BUCKET,
+            Key: key,
+            UploadId,
+            MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+          }),
+        )
         inflight.delete(key)
         acked.set(key, sent)
         mpuAcked++
       } catch (e) {
-        if (!stopping) { putErrorsBeforeKill++; throw e }
+        if (!stopping) {
+          putErrorsBeforeKill++
+          throw e
+        }
         return
       } finally {
         mpuInflight--
@@ -132,10 +165,7 @@ test('kill -9 mid-flight loses no acknowledged object and leaves no partial obje
     }
   }
 
-  const workers = [
-    ...Array.from({ length: 8 }, (_, w) => putWorker(w)),
-    ...Array.from({ length: 2 }, (_, w) => mpuWorker(w)),
-  ].map((p) => p.catch((e: unknown) => e))
+  const workers = [...Array.from({ length: 8 }, (_, w) => putWorker(w)), ...Array.from({ length: 2 }, (_, w) => mpuWorker(w))].map((p) => p.catch((e: unknown) => e))
 
   // Let the load run, then kill at a moment with PUTs and a multipart upload in flight.
   const loadStart = Date.now()
@@ -145,18 +175,31 @@ test('kill -9 mid-flight loses no acknowledged object and leaves no partial obje
   const killedAfter = Date.now() - loadStart
   stopping = true
   first.child.kill('SIGKILL')
-  await new Promise<void>((res) => first.child.exitCode !== null || first.child.signalCode !== null ? res() : first.child.once('exit', () => res()))
+  await new Promise<void>((res) => (first.child.exitCode !== null || first.child.signalCode !== null ? res() : first.child.once('exit', () => res())))
   assert.equal(first.child.signalCode, 'SIGKILL')
   const results = await Promise.all(workers)
   agent1.destroy()
   s3.destroy()
 
-  assert.equal(putErrorsBeforeKill, 0, `no request failed before the kill: ${results.filter((r) => r instanceof Error).map(String).join('; ')}`)
+  assert.equal(
+    putErrorsBeforeKill,
+    0,
+    `no request failed before the kill: ${results
+      .filter((r) => r instanceof Error)
+      .map(String)
+      .join('; ')}`,
+  )
   assert.ok(acked.size >= 20, `enough acknowledged objects to mean something (got ${acked.size})`)
   assert.ok(inflightAtKill >= 1, 'the kill happened with requests in flight')
   const ackedSizes = [...acked.values()].map((s) => s.size)
-  assert.ok(ackedSizes.some((s) => s > 64 * 1024), 'some acknowledged objects are file-backed (> 64 KiB)')
-  assert.ok(ackedSizes.some((s) => s > 0 && s <= 64 * 1024), 'some acknowledged objects are inline (<= 64 KiB)')
+  assert.ok(
+    ackedSizes.some((s) => s > 64 * 1024),
+    'some acknowledged objects are file-backed (> 64 KiB)',
+  )
+  assert.ok(
+    ackedSizes.some((s) => s > 0 && s <= 64 * 1024),
+    'some acknowledged objects are inline (<= 64 KiB)',
+  )
 
   // Restart on the same data directory.
   const second = await startChild()
@@ -188,16 +231,18 @@ test('kill -9 mid-flight loses no acknowledged object and leaves no partial obje
     const toCheck = [...acked.keys(), ...[...inflight.keys()].filter((k) => listed.has(k))]
     for (const key of acked.keys()) assert.ok(listed.has(key), `acknowledged ${key} is listed`)
     let i = 0
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (i < toCheck.length) {
-        const key = toCheck[i++]!
-        const sent = acked.get(key) ?? inflight.get(key)!
-        const got = await s3b.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))
-        const bytes = await readAll(got.Body)
-        assert.equal(bytes.length, sent.size, `size of ${key}`)
-        assert.equal(sha256(bytes), sent.sha, `bytes of ${key}`)
-      }
-    }))
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (i < toCheck.length) {
+          const key = toCheck[i++]!
+          const sent = acked.get(key) ?? inflight.get(key)!
+          const got = await s3b.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))
+          const bytes = await readAll(got.Body)
+          assert.equal(bytes.length, sent.size, `size of ${key}`)
+          assert.equal(sha256(bytes), sent.sha, `bytes of ${key}`)
+        }
+      }),
+    )
 
     // The recovered server still takes writes.
     await s3b.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'after-restart', Body: 'still alive' }))
@@ -205,17 +250,25 @@ test('kill -9 mid-flight loses no acknowledged object and leaves no partial obje
     assert.equal(back.toString(), 'still alive')
 
     const survivors = [...inflight.keys()].filter((k) => listed.has(k)).length
-    console.log(`# kill9: killed after ${killedAfter} ms of load with ${inflightAtKill} requests in flight; ` +
-      `${acked.size} acknowledged (${mpuAcked} multipart), ${inflight.size} unacknowledged ` +
-      `(${survivors} survived), ${listed.size} listed, ${Date.now() - started} ms`)
+    console.log(
+      `# kill9: killed after ${killedAfter} ms of load with ${inflightAtKill} requests in flight; ` +
+        `${acked.size} acknowledged (${mpuAcked} multipart), ${inflight.size} unacknowledged ` +
+        `(${survivors} survived), ${listed.size} listed, ${Date.now() - started} ms`,
+    )
   } finally {
     s3b.destroy()
     agent2.destroy()
     second.child.kill('SIGTERM')
     await new Promise<void>((res) => {
       if (second.child.exitCode !== null || second.child.signalCode !== null) return res()
-      const t = setTimeout(() => { second.child.kill('SIGKILL'); res() }, 5000)
-      second.child.once('exit', () => { clearTimeout(t); res() })
+      const t = setTimeout(() => {
+        second.child.kill('SIGKILL')
+        res()
+      }, 5000)
+      second.child.once('exit', () => {
+        clearTimeout(t)
+        res()
+      })
     })
   }
 })

@@ -1,17 +1,32 @@
 /** The EC2 API for VPCs and VPC endpoints with the JS SDK v3 (@aws-sdk/client-ec2): shapes, defaults, validation and errors. */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { request } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateVpcCommand, DescribeVpcsCommand, DeleteVpcCommand, CreateVpcEndpointCommand, ModifyVpcEndpointCommand,
-  DescribeVpcEndpointsCommand, DeleteVpcEndpointsCommand, DescribeVpcEndpointServicesCommand, ModifyVpcAttributeCommand,
-  DescribeVpcAttributeCommand, CreateSubnetCommand, CreateSecurityGroupCommand, DeleteSubnetCommand, DeleteSecurityGroupCommand,
-  DescribeAvailabilityZonesCommand, DescribeSubnetsCommand, DescribeSecurityGroupsCommand, DescribeNetworkInterfacesCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  CreateVpcEndpointCommand,
+  DeleteSecurityGroupCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DeleteVpcEndpointsCommand,
+  DescribeAvailabilityZonesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcAttributeCommand,
+  DescribeVpcEndpointServicesCommand,
+  DescribeVpcEndpointsCommand,
+  DescribeVpcsCommand,
+  ModifyVpcAttributeCommand,
+  ModifyVpcEndpointCommand,
 } from '@aws-sdk/client-ec2'
-import { startTestServer, failure, READER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
+import { failure, PARTNER_ADMIN, READER, startTestServer, type TestServer } from '../helpers/server.js'
 import { ec2Client, SEED_VPC, SEED_VPCE } from '../network/helpers.js'
 
 const S3_GLOBAL = 'com.amazonaws.s3-global.accesspoint'
@@ -20,8 +35,12 @@ const DEFAULT_POLICY = '{\n  "Statement": [\n    {\n      "Action": "*", \n     
 
 describe('EC2 API: VPCs and endpoints', () => {
   let s: TestServer
-  before(async () => { s = await startTestServer() })
-  after(async () => { await s.stop() })
+  before(async () => {
+    s = await startTestServer()
+  })
+  after(async () => {
+    await s.stop()
+  })
 
   /** A VPC with DNS hostnames on (private DNS needs them; a new VPC has them off). */
   async function vpc(cidr = '10.9.0.0/16', name = 'api-test'): Promise<string> {
@@ -39,9 +58,15 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.equal(created.Vpc!.OwnerId, '123456789012')
     assert.deepEqual(created.Vpc!.Tags, [{ Key: 'Name', Value: 'one' }])
     const byId = await c.send(new DescribeVpcsCommand({ VpcIds: [id] }))
-    assert.deepEqual(byId.Vpcs!.map((v) => v.VpcId), [id])
+    assert.deepEqual(
+      byId.Vpcs!.map((v) => v.VpcId),
+      [id],
+    )
     const byTag = await c.send(new DescribeVpcsCommand({ Filters: [{ Name: 'tag:Name', Values: ['seed-*'] }] }))
-    assert.deepEqual(byTag.Vpcs!.map((v) => v.VpcId), [SEED_VPC])
+    assert.deepEqual(
+      byTag.Vpcs!.map((v) => v.VpcId),
+      [SEED_VPC],
+    )
     for (let i = 0; i < 5; i++) await vpc(`10.${100 + i}.0.0/16`, `page-${i}`)
     const seen: string[] = []
     let token: string | undefined
@@ -96,8 +121,18 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.equal(names[3], '*.accesspoint.s3-global.amazonaws.com')
     const listed = await c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [e.VpcEndpointId!] }))
     assert.deepEqual(listed.VpcEndpoints![0]!.DnsEntries, e.DnsEntries)
-    const filtered = await c.send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [v] }, { Name: 'service-name', Values: [S3_GLOBAL] }] }))
-    assert.deepEqual(filtered.VpcEndpoints!.map((x) => x.VpcEndpointId), [e.VpcEndpointId])
+    const filtered = await c.send(
+      new DescribeVpcEndpointsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [v] },
+          { Name: 'service-name', Values: [S3_GLOBAL] },
+        ],
+      }),
+    )
+    assert.deepEqual(
+      filtered.VpcEndpoints!.map((x) => x.VpcEndpointId),
+      [e.VpcEndpointId],
+    )
     // A second s3-global endpoint with private DNS would claim the same DNS domain.
     const dup = await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL })))
     assert.equal(dup.name, 'InvalidParameter')
@@ -105,7 +140,10 @@ describe('EC2 API: VPCs and endpoints', () => {
     // Without a group named, an interface endpoint gets the VPC's default group.
     await c.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [e.VpcEndpointId!] }))
     const d = (await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, SubnetIds: [sa] }))).VpcEndpoint!
-    assert.deepEqual(d.Groups!.map((g) => g.GroupName), ['default'])
+    assert.deepEqual(
+      d.Groups!.map((g) => g.GroupName),
+      ['default'],
+    )
     await c.send(new DeleteSecurityGroupCommand({ GroupId: sg }))
   })
 
@@ -136,7 +174,10 @@ describe('EC2 API: VPCs and endpoints', () => {
     // The world file's VPC (no attributes declared) has both on, and its endpoint the VPC's default group.
     assert.equal((await c.send(new DescribeVpcAttributeCommand({ VpcId: SEED_VPC, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames!.Value, true)
     const seedGroups = (await c.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [SEED_VPC] }] }))).SecurityGroups!
-    assert.deepEqual(seedGroups.map((g) => g.GroupName), ['default'])
+    assert.deepEqual(
+      seedGroups.map((g) => g.GroupName),
+      ['default'],
+    )
     const seedEndpoint = (await c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [SEED_VPCE] }))).VpcEndpoints![0]!
     assert.deepEqual(seedEndpoint.Groups, [{ GroupId: seedGroups[0]!.GroupId, GroupName: 'default' }])
     // Another account sees neither the subnet nor the VPC.
@@ -153,23 +194,33 @@ describe('EC2 API: VPCs and endpoints', () => {
     const r = await c.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: e.NetworkInterfaceIds }))
     assert.deepEqual(r.NetworkInterfaces!.map((n) => n.NetworkInterfaceId).sort(), [...e.NetworkInterfaceIds!].sort())
     const bySubnet = new Map(r.NetworkInterfaces!.map((n) => [n.SubnetId, n]))
-    const a = bySubnet.get(sa)!, b = bySubnet.get(sb)!
+    const a = bySubnet.get(sa)!,
+      b = bySubnet.get(sb)!
     assert.equal(a.InterfaceType, 'vpc_endpoint')
     assert.equal(a.RequesterManaged, true)
     assert.equal(a.Status, 'in-use')
     assert.equal(a.VpcId, v)
     assert.equal(a.AvailabilityZone, 'us-east-1a')
     assert.equal(a.Description, `VPC Endpoint Interface ${e.VpcEndpointId}`)
-    assert.deepEqual(a.Groups!.map((g) => g.GroupName), ['default'])
+    assert.deepEqual(
+      a.Groups!.map((g) => g.GroupName),
+      ['default'],
+    )
     // Inside the subnet, never one of the four first addresses or the last (subnet-sizing.html).
-    const host = (ip: string, prefix: string) => { assert.ok(ip.startsWith(prefix), ip); return Number(ip.slice(prefix.length)) }
+    const host = (ip: string, prefix: string) => {
+      assert.ok(ip.startsWith(prefix), ip)
+      return Number(ip.slice(prefix.length))
+    }
     const ha = host(a.PrivateIpAddress!, '10.14.1.')
     assert.ok(ha >= 4 && ha <= 254, a.PrivateIpAddress)
     const hb = host(b.PrivateIpAddress!, '10.14.2.')
     assert.ok(hb >= 4 && hb <= 14, b.PrivateIpAddress)
     assert.equal(a.PrivateDnsName, `ip-${a.PrivateIpAddress!.replace(/\./g, '-')}.ec2.internal`)
     const filtered = await c.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [sb] }] }))
-    assert.deepEqual(filtered.NetworkInterfaces!.map((n) => n.NetworkInterfaceId), [b.NetworkInterfaceId])
+    assert.deepEqual(
+      filtered.NetworkInterfaces!.map((n) => n.NetworkInterfaceId),
+      [b.NetworkInterfaceId],
+    )
     const missing = await failure(() => c.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0123456789abcdef0'] })))
     assert.equal(missing.name, 'InvalidNetworkInterfaceID.NotFound')
     assert.equal(missing.$metadata.httpStatusCode, 400)
@@ -180,9 +231,14 @@ describe('EC2 API: VPCs and endpoints', () => {
     // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAvailabilityZones.html
     const c = ec2Client(s, undefined, 'eu-west-1')
     const r = await c.send(new DescribeAvailabilityZonesCommand({}))
-    assert.deepEqual(r.AvailabilityZones!.map((z) => [z.ZoneName, z.ZoneId, z.State, z.RegionName]), [
-      ['eu-west-1a', 'euw1-az1', 'available', 'eu-west-1'], ['eu-west-1b', 'euw1-az2', 'available', 'eu-west-1'], ['eu-west-1c', 'euw1-az3', 'available', 'eu-west-1'],
-    ])
+    assert.deepEqual(
+      r.AvailabilityZones!.map((z) => [z.ZoneName, z.ZoneId, z.State, z.RegionName]),
+      [
+        ['eu-west-1a', 'euw1-az1', 'available', 'eu-west-1'],
+        ['eu-west-1b', 'euw1-az2', 'available', 'eu-west-1'],
+        ['eu-west-1c', 'euw1-az3', 'available', 'eu-west-1'],
+      ],
+    )
     const bad = await failure(() => c.send(new DescribeAvailabilityZonesCommand({ ZoneNames: ['us-east-1a'] })))
     assert.equal(bad.name, 'InvalidParameterValue')
     assert.equal(bad.$metadata.httpStatusCode, 400)
@@ -198,16 +254,26 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.equal(ok.VpcEndpoint!.VpcEndpointType, 'Gateway')
     assert.equal(ok.VpcEndpoint!.PrivateDnsEnabled, false)
     assert.deepEqual(ok.VpcEndpoint!.RouteTableIds, ['rtb-1'])
-    assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, RouteTableIds: ['rtb-1'] })))).name, 'InvalidParameter')
+    assert.equal(
+      (await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, RouteTableIds: ['rtb-1'] })))).name,
+      'InvalidParameter',
+    )
     assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, ServiceName: 'com.amazonaws.eu-west-1.s3' })))).name, 'InvalidServiceName')
-    assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.us-east-1.dynamodb' })))).name, 'InvalidServiceName')
-    assert.equal((await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: 'vpc-0123456789abcdef0', VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL })))).name, 'InvalidVpcID.NotFound')
+    assert.equal(
+      (await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.us-east-1.dynamodb' })))).name,
+      'InvalidServiceName',
+    )
+    assert.equal(
+      (await failure(() => c.send(new CreateVpcEndpointCommand({ VpcId: 'vpc-0123456789abcdef0', VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL })))).name,
+      'InvalidVpcID.NotFound',
+    )
   })
 
   test('endpoint policies are validated when written: malformed, no Principal, oversize', async () => {
     const c = ec2Client(s)
     const v = await vpc()
-    const create = (policy: string) => c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, PrivateDnsEnabled: false, PolicyDocument: policy }))
+    const create = (policy: string) =>
+      c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL, PrivateDnsEnabled: false, PolicyDocument: policy }))
     const bad = await failure(() => create('{"Statement": ['))
     assert.equal(bad.name, 'InvalidPolicyDocument')
     assert.equal(bad.$metadata.httpStatusCode, 400)
@@ -240,7 +306,10 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.equal((await failure(() => c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: ['vpce-0123456789abcdef0'] })))).name, 'InvalidVpcEndpointId.NotFound')
     assert.equal((await failure(() => c.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: ['nope'] })))).name, 'InvalidVpcEndpointId.Malformed')
     // Another account cannot see or change this account's endpoint.
-    assert.equal((await failure(() => ec2Client(s, PARTNER_ADMIN).send(new ModifyVpcEndpointCommand({ VpcEndpointId: id, ResetPolicy: true })))).name, 'InvalidVpcEndpointId.NotFound')
+    assert.equal(
+      (await failure(() => ec2Client(s, PARTNER_ADMIN).send(new ModifyVpcEndpointCommand({ VpcEndpointId: id, ResetPolicy: true })))).name,
+      'InvalidVpcEndpointId.NotFound',
+    )
   })
 
   test('DeleteVpcEndpoints lists unknown ids as unsuccessful', async () => {
@@ -248,7 +317,10 @@ describe('EC2 API: VPCs and endpoints', () => {
     const v = await vpc()
     const id = (await c.send(new CreateVpcEndpointCommand({ VpcId: v, VpcEndpointType: 'Interface', ServiceName: S3_GLOBAL }))).VpcEndpoint!.VpcEndpointId!
     const r = await c.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [id, 'vpce-0123456789abcdef0'] }))
-    assert.deepEqual(r.Unsuccessful!.map((u) => [u.ResourceId, u.Error!.Code]), [['vpce-0123456789abcdef0', 'InvalidVpcEndpointId.NotFound']])
+    assert.deepEqual(
+      r.Unsuccessful!.map((u) => [u.ResourceId, u.Error!.Code]),
+      [['vpce-0123456789abcdef0', 'InvalidVpcEndpointId.NotFound']],
+    )
     assert.equal((await c.send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [v] }] }))).VpcEndpoints!.length, 0)
     await c.send(new DeleteVpcCommand({ VpcId: v }))
   })
@@ -287,14 +359,17 @@ describe('EC2 API: VPCs and endpoints', () => {
     assert.deepEqual(global.ServiceType, [{ ServiceType: 'Interface' }])
     assert.equal(global.PrivateDnsName, '*.accesspoint.s3-global.amazonaws.com')
     assert.equal(global.VpcEndpointPolicySupported, true)
-    const s3types = r.ServiceDetails!.filter((d) => d.ServiceName === 'com.amazonaws.us-east-1.s3').map((d) => d.ServiceType![0]!.ServiceType).sort()
+    const s3types = r
+      .ServiceDetails!.filter((d) => d.ServiceName === 'com.amazonaws.us-east-1.s3')
+      .map((d) => d.ServiceType![0]!.ServiceType)
+      .sort()
     assert.deepEqual(s3types, ['Gateway', 'Interface'])
     const gwOnly = await c.send(new DescribeVpcEndpointServicesCommand({ Filters: [{ Name: 'service-type', Values: ['Gateway'] }] }))
     assert.deepEqual(gwOnly.ServiceNames, ['com.amazonaws.us-east-1.s3'])
     assert.equal((await failure(() => c.send(new DescribeVpcEndpointServicesCommand({ ServiceNames: ['com.amazonaws.nowhere'] })))).name, 'InvalidServiceName')
   })
 
-  test('errors come in EC2\'s envelope; unknown keys are AuthFailure; unknown actions InvalidAction', async () => {
+  test("errors come in EC2's envelope; unknown keys are AuthFailure; unknown actions InvalidAction", async () => {
     const c = ec2Client(s, { accessKeyId: 'AKIANOSUCHKEY0000000', secretAccessKey: 'x'.repeat(40) })
     const auth = await failure(() => c.send(new DescribeVpcsCommand({})))
     assert.equal(auth.name, 'AuthFailure')
@@ -304,18 +379,41 @@ describe('EC2 API: VPCs and endpoints', () => {
     const { Sha256 } = await import('../helpers/raw.js')
     const u = new URL(s.endpoint)
     const body = 'Action=DescribeVpcEndpoints&Version=2016-11-15&VpcEndpointId.1=vpce-0123456789abcdef0'
-    const signer = new SignatureV4({ credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }, region: 'us-east-1', service: 'ec2', sha256: Sha256 })
-    const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: '/', headers: { host: u.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body }))
+    const signer = new SignatureV4({
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+      region: 'us-east-1',
+      service: 'ec2',
+      sha256: Sha256,
+    })
+    const signed = await signer.sign(
+      new HttpRequest({
+        method: 'POST',
+        protocol: 'http:',
+        hostname: u.hostname,
+        port: Number(u.port),
+        path: '/',
+        headers: { host: u.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body,
+      }),
+    )
     const text = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request({ host: u.hostname, port: u.port, method: 'POST', path: '/', headers: signed.headers }, (res) => {
         let b = ''
-        res.setEncoding('utf8').on('data', (d: string) => { b += d }).on('end', () => resolve({ status: res.statusCode!, body: b }))
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            b += d
+          })
+          .on('end', () => resolve({ status: res.statusCode!, body: b }))
       })
       req.on('error', reject)
       req.end(body)
     })
     assert.equal(text.status, 400)
-    assert.match(text.body, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>InvalidVpcEndpointId\.NotFound<\/Code><Message>The Vpc Endpoint Id (?:'|&apos;)vpce-0123456789abcdef0(?:'|&apos;) does not exist<\/Message><\/Error><\/Errors><RequestID>[0-9A-F]+<\/RequestID><\/Response>$/)
+    assert.match(
+      text.body,
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>InvalidVpcEndpointId\.NotFound<\/Code><Message>The Vpc Endpoint Id (?:'|&apos;)vpce-0123456789abcdef0(?:'|&apos;) does not exist<\/Message><\/Error><\/Errors><RequestID>[0-9A-F]+<\/RequestID><\/Response>$/,
+    )
   })
 })
 
@@ -341,6 +439,10 @@ test('subnets, security groups and DNS attributes survive a restart (kept in the
       assert.deepEqual(again.DnsEntries, e.DnsEntries)
       assert.equal((await failure(() => c.send(new DeleteSubnetCommand({ SubnetId: sn })))).name, 'DependencyViolation')
       c.destroy()
-    } finally { await s.stop() }
-  } finally { rmSync(dataDir, { recursive: true, force: true }) }
+    } finally {
+      await s.stop()
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
 })

@@ -20,18 +20,25 @@
  * - Error codes: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
  * Messages are EC2's as its users report them where the pages give none (docs/decisions/vpc-network.md §Subnets).
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { startTestServer, ADMIN, type TestServer } from '../helpers/server.js'
-import { CliSandbox, cliErrorCode, cliJson, runAws, type CliResult } from '../helpers/aws-cli.js'
+import { after, before, describe, test } from 'node:test'
+import { type CliResult, CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
 
 const S3_GLOBAL = 'com.amazonaws.s3-global.accesspoint'
 
 describe('EC2 with the AWS CLI: VPC attributes, subnets, security groups, endpoint placement', () => {
   let s: TestServer
   let box: CliSandbox
-  before(async () => { s = await startTestServer(); box = new CliSandbox('mrap-ec2cli') })
-  after(async () => { await s.stop(); box.dispose() })
+  before(async () => {
+    s = await startTestServer()
+    box = new CliSandbox('mrap-ec2cli')
+  })
+  after(async () => {
+    await s.stop()
+    box.dispose()
+  })
 
   const aws = (args: string[]): Promise<CliResult> =>
     runAws(['--endpoint-url', s.endpoint, '--output', 'json', 'ec2', ...args], { env: box.env({ credentials: ADMIN, region: 'us-east-1', direct: true }) })
@@ -77,8 +84,19 @@ describe('EC2 with the AWS CLI: VPC attributes, subnets, security groups, endpoi
 
   test('subnets: inside the VPC, /16 to /28, no overlap, a zone of the region; described and deleted', async () => {
     const vpc = await newVpc('10.41.0.0/16')
-    const a = (await ok(['create-subnet', '--vpc-id', vpc, '--cidr-block', '10.41.1.0/24', '--availability-zone', 'us-east-1b',
-      '--tag-specifications', 'ResourceType=subnet,Tags=[{Key=Name,Value=app-b}]'])).Subnet
+    const a = (
+      await ok([
+        'create-subnet',
+        '--vpc-id',
+        vpc,
+        '--cidr-block',
+        '10.41.1.0/24',
+        '--availability-zone',
+        'us-east-1b',
+        '--tag-specifications',
+        'ResourceType=subnet,Tags=[{Key=Name,Value=app-b}]',
+      ])
+    ).Subnet
     assert.match(a.SubnetId, /^subnet-[0-9a-f]{17}$/)
     assert.equal(a.VpcId, vpc)
     assert.equal(a.CidrBlock, '10.41.1.0/24')
@@ -97,11 +115,17 @@ describe('EC2 with the AWS CLI: VPC attributes, subnets, security groups, endpoi
     assert.deepEqual(overlap, { code: 'InvalidSubnet.Conflict', message: "The CIDR '10.41.1.128/25' conflicts with another subnet" })
     const zone = await fails(['create-subnet', '--vpc-id', vpc, '--cidr-block', '10.41.3.0/24', '--availability-zone', 'eu-west-1a'])
     assert.equal(zone.code, 'InvalidParameterValue')
-    assert.equal(zone.message, 'Value (eu-west-1a) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: us-east-1a, us-east-1b, us-east-1c.')
+    assert.equal(
+      zone.message,
+      'Value (eu-west-1a) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: us-east-1a, us-east-1b, us-east-1c.',
+    )
     assert.equal((await fails(['create-subnet', '--vpc-id', vpc, '--cidr-block', '10.41.3.7/24'])).code, 'InvalidParameterValue')
 
     const listed = await ok(['describe-subnets', '--filters', `Name=vpc-id,Values=${vpc}`])
-    assert.deepEqual(listed.Subnets.map((x: { SubnetId: string }) => x.SubnetId), [a.SubnetId])
+    assert.deepEqual(
+      listed.Subnets.map((x: { SubnetId: string }) => x.SubnetId),
+      [a.SubnetId],
+    )
     assert.deepEqual((await ok(['describe-subnets', '--filters', 'Name=tag:Name,Values=app-*', `Name=vpc-id,Values=${vpc}`])).Subnets.length, 1)
     const missing = await fails(['describe-subnets', '--subnet-ids', 'subnet-0123456789abcdef0'])
     assert.deepEqual(missing, { code: 'InvalidSubnetID.NotFound', message: "The subnet ID 'subnet-0123456789abcdef0' does not exist" })
@@ -147,7 +171,8 @@ describe('EC2 with the AWS CLI: VPC attributes, subnets, security groups, endpoi
   test('create-vpc-endpoint --subnet-ids --security-group-ids: checked; network interfaces and DNS entries follow the subnets', async () => {
     const vpc = await newVpc('10.43.0.0/16')
     await ok(['modify-vpc-attribute', '--vpc-id', vpc, '--enable-dns-hostnames'])
-    const subnet = async (cidr: string, az: string, v = vpc): Promise<string> => (await ok(['create-subnet', '--vpc-id', v, '--cidr-block', cidr, '--availability-zone', az])).Subnet.SubnetId
+    const subnet = async (cidr: string, az: string, v = vpc): Promise<string> =>
+      (await ok(['create-subnet', '--vpc-id', v, '--cidr-block', cidr, '--availability-zone', az])).Subnet.SubnetId
     const a = await subnet('10.43.1.0/24', 'us-east-1a')
     const b = await subnet('10.43.2.0/24', 'us-east-1b')
     const a2 = await subnet('10.43.3.0/24', 'us-east-1a')
@@ -158,11 +183,20 @@ describe('EC2 with the AWS CLI: VPC attributes, subnets, security groups, endpoi
     const create = (extra: string[]) => ['create-vpc-endpoint', '--vpc-id', vpc, '--vpc-endpoint-type', 'Interface', '--service-name', S3_GLOBAL, ...extra]
 
     const sameZone = await fails(create(['--subnet-ids', a, a2]))
-    assert.deepEqual(sameZone, { code: 'DuplicateSubnetsInSameZone', message: `Found another VPC endpoint subnet in the availability zone of ${a}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.` })
-    assert.deepEqual(await fails(create(['--subnet-ids', 'subnet-0123456789abcdef0'])), { code: 'InvalidSubnetID.NotFound', message: "The subnet ID 'subnet-0123456789abcdef0' does not exist" })
+    assert.deepEqual(sameZone, {
+      code: 'DuplicateSubnetsInSameZone',
+      message: `Found another VPC endpoint subnet in the availability zone of ${a}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.`,
+    })
+    assert.deepEqual(await fails(create(['--subnet-ids', 'subnet-0123456789abcdef0'])), {
+      code: 'InvalidSubnetID.NotFound',
+      message: "The subnet ID 'subnet-0123456789abcdef0' does not exist",
+    })
     assert.equal((await fails(create(['--subnet-ids', foreign]))).code, 'InvalidParameter')
     assert.equal((await fails(create(['--subnet-ids', 'nope']))).code, 'InvalidSubnetId.Malformed')
-    assert.deepEqual(await fails(create(['--subnet-ids', a, '--security-group-ids', 'sg-0123456789abcdef0'])), { code: 'InvalidGroup.NotFound', message: "The security group 'sg-0123456789abcdef0' does not exist" })
+    assert.deepEqual(await fails(create(['--subnet-ids', a, '--security-group-ids', 'sg-0123456789abcdef0'])), {
+      code: 'InvalidGroup.NotFound',
+      message: "The security group 'sg-0123456789abcdef0' does not exist",
+    })
     assert.equal((await fails(create(['--subnet-ids', a, '--security-group-ids', foreignSg]))).code, 'InvalidParameter')
 
     const e = (await ok(create(['--subnet-ids', a, b, '--security-group-ids', sg]))).VpcEndpoint
@@ -189,7 +223,10 @@ describe('EC2 with the AWS CLI: VPC attributes, subnets, security groups, endpoi
     const after1 = (await ok(['describe-vpc-endpoints', '--vpc-endpoint-ids', e.VpcEndpointId])).VpcEndpoints[0]
     assert.deepEqual(after1.SubnetIds, [b])
     assert.equal(after1.NetworkInterfaceIds.length, 1)
-    assert.deepEqual(after1.DnsEntries.map((d: { DnsName: string }) => d.DnsName), [regional, zonal('us-east-1b'), '*.accesspoint.s3-global.amazonaws.com'])
+    assert.deepEqual(
+      after1.DnsEntries.map((d: { DnsName: string }) => d.DnsName),
+      [regional, zonal('us-east-1b'), '*.accesspoint.s3-global.amazonaws.com'],
+    )
     await ok(['modify-vpc-endpoint', '--vpc-endpoint-id', e.VpcEndpointId, '--add-subnet-ids', a2])
     const after2 = (await ok(['describe-vpc-endpoints', '--vpc-endpoint-ids', e.VpcEndpointId])).VpcEndpoints[0]
     assert.deepEqual(after2.SubnetIds, [b, a2])

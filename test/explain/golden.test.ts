@@ -4,9 +4,10 @@
  * show docs/aws/authorization.md §The seed page (via the seed's VPC endpoint: admin allowed on both buckets; reader and
  * partner 403 on DOC-EXAMPLE-BUCKET1, whose policy grants nothing on objects, allowed on BUCKET2).
  */
-import { test } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { test } from 'node:test'
 import { runExplain } from '../../src/cli/explain.js'
 import { runLintCli } from '../../src/cli/lint.js'
 
@@ -33,9 +34,8 @@ for (const who of ['admin', 'reader', 'partner']) {
     golden(`explain-${who}-vpc.json`, json.text)
     // The seed page's table, checked here as well so a regenerated golden file cannot silently change it.
     const routes = Object.fromEntries(json.results[0]!.routes.map((r) => [r.bucket, r.effect]))
-    const expected = who === 'admin'
-      ? { 'DOC-EXAMPLE-BUCKET1': 'Allow', 'DOC-EXAMPLE-BUCKET2': 'Allow' }
-      : { 'DOC-EXAMPLE-BUCKET1': 'ImplicitDeny', 'DOC-EXAMPLE-BUCKET2': 'Allow' }
+    const expected =
+      who === 'admin' ? { 'DOC-EXAMPLE-BUCKET1': 'Allow', 'DOC-EXAMPLE-BUCKET2': 'Allow' } : { 'DOC-EXAMPLE-BUCKET1': 'ImplicitDeny', 'DOC-EXAMPLE-BUCKET2': 'Allow' }
     assert.deepEqual(routes, expected)
     assert.equal(table.status, who === 'admin' ? 0 : 1)
   })

@@ -6,17 +6,18 @@
  * internet proxy), and the server's status is compared with explain's decision for that route.
  * The VPC path is not covered here: it needs the VPC proxy of the network model.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { loadCatalog, type Catalog } from '../../src/policy/index.js'
 import { adminRequest } from '../../src/admin/client.js'
-import { loadWorldFile, DEFAULT_WORLD_FILE } from '../../src/world/load.js'
+import { type ExplainResult, explainRequest, mrapRecord } from '../../src/explain/evaluate.js'
 import { modelFromWorld } from '../../src/explain/from-world.js'
-import { explainRequest, mrapRecord, type ExplainResult } from '../../src/explain/evaluate.js'
 import type { AuthzModel } from '../../src/explain/model.js'
-import { startTestServer, ADMIN, READER, PARTNER, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
+import { type Catalog, loadCatalog } from '../../src/policy/index.js'
+import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { ADMIN, PARTNER, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
 const ALIAS = 'mfzwi23gnjvgw.mrap'
@@ -40,7 +41,9 @@ before(async () => {
   await s.client(ADMIN, 'eu-west-1').send(new PutObjectCommand({ Bucket: 'DOC-EXAMPLE-BUCKET2', Key: 'k', Body: 'two' }))
   model = (await adminRequest(s.dataDir, { op: 'explain.model' })).model as AuthzModel
 })
-after(async () => { await s.stop() })
+after(async () => {
+  await s.stop()
+})
 
 function onlyActive(bucket: string): void {
   const m = s.services.mraps.byAlias(ALIAS)!
@@ -59,7 +62,13 @@ async function serverStatus(creds: { accessKeyId: string; secretAccessKey: strin
 }
 
 test('the server model holds the seed: principals, both buckets (BUCKET1 without its refused policy), the MRAP', () => {
-  assert.deepEqual(model.principals.map((p) => p.ref).filter((r) => r in CALLERS).sort(), Object.keys(CALLERS).sort())
+  assert.deepEqual(
+    model.principals
+      .map((p) => p.ref)
+      .filter((r) => r in CALLERS)
+      .sort(),
+    Object.keys(CALLERS).sort(),
+  )
   assert.equal(model.buckets.find((b) => b.name === 'DOC-EXAMPLE-BUCKET1')?.policy, undefined)
   assert.ok(model.buckets.find((b) => b.name === 'DOC-EXAMPLE-BUCKET2')?.policy)
   assert.equal(model.mraps.find((m) => m.alias === ALIAS)?.routes.length, 2)
@@ -88,7 +97,10 @@ for (const [ref, creds] of Object.entries(CALLERS)) {
     }
     // The seed page's table (docs/aws/authorization.md) from the internet: admin everywhere; reader and partner only through BUCKET2.
     const expected = ref.endsWith('/admin') ? [200, 200] : [403, 200]
-    assert.deepEqual(r.routes.map((x) => x.status), expected)
+    assert.deepEqual(
+      r.routes.map((x) => x.status),
+      expected,
+    )
   })
 }
 

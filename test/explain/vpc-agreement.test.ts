@@ -9,16 +9,17 @@
  * server's state over the admin socket (as `mrap explain --data-dir` does) and must predict the
  * status the server answers, through the VPC's proxy with the JS SDK.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { after, before, test } from 'node:test'
 import { CreateVpcCommand, CreateVpcEndpointCommand, DeleteVpcEndpointsCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
-import { loadCatalog, type Catalog } from '../../src/policy/index.js'
+import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { adminRequest } from '../../src/admin/client.js'
 import { explainRequest } from '../../src/explain/evaluate.js'
 import type { AuthzModel } from '../../src/explain/model.js'
-import { startTestServer, ADMIN, type TestServer } from '../helpers/server.js'
+import { type Catalog, loadCatalog } from '../../src/policy/index.js'
 import { proxiedS3Client } from '../helpers/mrap.js'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
 import { BUCKET1, ec2Client, errStatus, proxyOf, seedObjects } from '../network/helpers.js'
 
 const SERVICE = 'com.amazonaws.us-east-1.s3'
@@ -35,19 +36,40 @@ before(async () => {
   s = await startTestServer()
   await seedObjects(s, 'k')
   const ec2 = ec2Client(s)
-  const created = await ec2.send(new CreateVpcCommand({
-    CidrBlock: '10.30.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'inbound-only' }, { Key: 'mrap:internet', Value: 'true' }] }],
-  }))
+  const created = await ec2.send(
+    new CreateVpcCommand({
+      CidrBlock: '10.30.0.0/16',
+      TagSpecifications: [
+        {
+          ResourceType: 'vpc',
+          Tags: [
+            { Key: 'Name', Value: 'inbound-only' },
+            { Key: 'mrap:internet', Value: 'true' },
+          ],
+        },
+      ],
+    }),
+  )
   vpc = created.Vpc!.VpcId!
   await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }))
   gateway = (await ec2.send(new CreateVpcEndpointCommand({ VpcId: vpc, ServiceName: SERVICE, VpcEndpointType: 'Gateway' }))).VpcEndpoint!.VpcEndpointId!
-  iface = (await ec2.send(new CreateVpcEndpointCommand({
-    VpcId: vpc, ServiceName: SERVICE, VpcEndpointType: 'Interface', PrivateDnsEnabled: true, PolicyDocument: JSON.stringify(DENY_ALL),
-    DnsOptions: { PrivateDnsOnlyForInboundResolverEndpoint: true },
-  }))).VpcEndpoint!.VpcEndpointId!
+  iface = (
+    await ec2.send(
+      new CreateVpcEndpointCommand({
+        VpcId: vpc,
+        ServiceName: SERVICE,
+        VpcEndpointType: 'Interface',
+        PrivateDnsEnabled: true,
+        PolicyDocument: JSON.stringify(DENY_ALL),
+        DnsOptions: { PrivateDnsOnlyForInboundResolverEndpoint: true },
+      }),
+    )
+  ).VpcEndpoint!.VpcEndpointId!
   ec2.destroy()
 })
-after(async () => { await s.stop() })
+after(async () => {
+  await s.stop()
+})
 
 async function serverStatus(): Promise<number> {
   const c = proxiedS3Client(s, { proxy: await proxyOf(s, vpc), creds: ADMIN })
@@ -57,7 +79,9 @@ async function serverStatus(): Promise<number> {
     return 200
   } catch (e) {
     return errStatus(e as never) ?? 0
-  } finally { c.destroy() }
+  } finally {
+    c.destroy()
+  }
 }
 
 async function explained(): Promise<{ status: number; network: string; endpointId?: string | undefined }> {

@@ -18,33 +18,40 @@
  *   refuses state changes with 503 ServiceUnavailable, and recovers by itself when it returns.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, GetUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListBucketsCommand, ListMultipartUploadsCommand,
-  ListObjectVersionsCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
-import {
-  CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, GetUserCommand, IAMClient, PutUserPolicyCommand,
-} from '@aws-sdk/client-iam'
 import { GetMultiRegionAccessPointRoutesCommand, S3ControlClient, SubmitMultiRegionAccessPointRoutesCommand } from '@aws-sdk/client-s3-control'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import YAML from 'yaml'
-import type { CephCluster } from '../helpers/ceph.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
-import { ADMIN } from '../helpers/server.js'
-import { CaProxyAgent } from '../helpers/mrap.js'
-import { AWS_CLI, CliSandbox, runCommand } from '../helpers/aws-cli.js'
-import { waitFor } from '../replication/helpers.js'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
-import { readRuntimeInfo, type RuntimeInfo } from '../../src/state/runtime-file.js'
-import { B1, B2, OWNER, SEED_ARN, SEED_VPC, engineClient, seedWorldOnEngines, startClusters } from '../upstream/helpers.js'
+import { type RuntimeInfo, readRuntimeInfo } from '../../src/state/runtime-file.js'
+import { AWS_CLI, CliSandbox, runCommand } from '../helpers/aws-cli.js'
+import type { CephCluster } from '../helpers/ceph.js'
+import { CaProxyAgent } from '../helpers/mrap.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
+import { ADMIN } from '../helpers/server.js'
+import { waitFor } from '../replication/helpers.js'
+import { B1, B2, engineClient, OWNER, SEED_ARN, SEED_VPC, seedWorldOnEngines, startClusters } from '../upstream/helpers.js'
 import '@aws-sdk/signature-v4a'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -52,7 +59,13 @@ const BIN = join(ROOT, 'bin', 'mrap.mjs')
 const E1 = `mrap-us-east-1-${B1}`
 const E2 = `mrap-eu-west-1-${B2}`
 
-interface Node { name: string; child: ChildProcess; dataDir: string; info: RuntimeInfo; stderr: () => string }
+interface Node {
+  name: string
+  child: ChildProcess
+  dataDir: string
+  info: RuntimeInfo
+  stderr: () => string
+}
 
 const sha = (b: Buffer | Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
@@ -75,18 +88,50 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
 
   async function startNode(name: string): Promise<Node> {
     const dataDir = join(scratch, `node-${name}`)
-    const child = spawn(process.execPath, [
-      BIN, 'serve', '--data-dir', dataDir, '--world', worldFile, '--state', pg.url, '--sealing-key-file', keyFile,
-      '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1',
-    ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'warn', NODE_OPTIONS: '' } })
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'serve',
+        '--data-dir',
+        dataDir,
+        '--world',
+        worldFile,
+        '--state',
+        pg.url,
+        '--sealing-key-file',
+        keyFile,
+        '--port',
+        '0',
+        '--tls-port',
+        '0',
+        '--proxy-port',
+        '0',
+        '--host',
+        '127.0.0.1',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'warn', NODE_OPTIONS: '' } },
+    )
     children.add(child)
     let stderr = ''
     child.stderr!.setEncoding('utf8')
-    child.stderr!.on('data', (d: string) => { stderr += d })
+    child.stderr!.on('data', (d: string) => {
+      stderr += d
+    })
     await new Promise<void>((res, rej) => {
       const timer = setTimeout(() => rej(new Error(`node ${name} was not ready in 60 s; stderr:\n${stderr}`)), 60_000)
-      const check = setInterval(() => { if (/mrap ready/.test(stderr)) { clearTimeout(timer); clearInterval(check); res() } }, 50)
-      child.once('exit', (code, sig) => { clearTimeout(timer); clearInterval(check); rej(new Error(`node ${name} exited (${code ?? sig}); stderr:\n${stderr}`)) })
+      const check = setInterval(() => {
+        if (/mrap ready/.test(stderr)) {
+          clearTimeout(timer)
+          clearInterval(check)
+          res()
+        }
+      }, 50)
+      child.once('exit', (code, sig) => {
+        clearTimeout(timer)
+        clearInterval(check)
+        rej(new Error(`node ${name} exited (${code ?? sig}); stderr:\n${stderr}`))
+      })
     })
     const info = readRuntimeInfo(dataDir)
     assert.ok(info, `node ${name} wrote its server.json`)
@@ -95,7 +140,11 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
 
   function s3(n: Node, creds = ADMIN, region = 'us-east-1'): S3Client {
     return new S3Client({
-      endpoint: n.info.endpoint, region, credentials: creds, forcePathStyle: true, maxAttempts: 1,
+      endpoint: n.info.endpoint,
+      region,
+      credentials: creds,
+      forcePathStyle: true,
+      maxAttempts: 1,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       requestHandler: new NodeHttpHandler({ httpAgent: agent, requestTimeout: 30_000, connectionTimeout: 3_000 }),
     })
@@ -110,11 +159,15 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
   function control(n: Node): S3ControlClient {
     // The SDK puts the account in front of the host; resolve every name to the node.
     const lookup = (_h: string, o: { all?: boolean }, cb: (...args: unknown[]) => void): void => {
-      if (o.all) cb(null, [{ address: '127.0.0.1', family: 4 }]); else cb(null, '127.0.0.1', 4)
+      if (o.all) cb(null, [{ address: '127.0.0.1', family: 4 }])
+      else cb(null, '127.0.0.1', 4)
     }
     const port = new URL(n.info.endpoint).port
     return new S3ControlClient({
-      endpoint: `http://s3-control.mrap.test:${port}`, region: 'us-west-2', credentials: ADMIN, maxAttempts: 1,
+      endpoint: `http://s3-control.mrap.test:${port}`,
+      region: 'us-west-2',
+      credentials: ADMIN,
+      maxAttempts: 1,
       requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ lookup: lookup as never }) }),
     })
   }
@@ -122,11 +175,14 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
 
   before(async () => {
     pg = await startPostgres('fleet')
-    ;[east, west] = await startClusters('fleet-east', 'fleet-west') as [CephCluster, CephCluster]
+    ;[east, west] = (await startClusters('fleet-east', 'fleet-west')) as [CephCluster, CephCluster]
     const world = seedWorldOnEngines(east, west)
     // Every region a fleet serves must live on an engine every node reaches (embedded ones are refused).
     world.regions = world.regions.filter((r) => r.storage !== 'embedded' && r.storage.kind !== 'embedded')
-    assert.ok(world.buckets.every((x) => world.regions.some((r) => r.name === x.region)), 'every seed bucket is on an engine')
+    assert.ok(
+      world.buckets.every((x) => world.regions.some((r) => r.name === x.region)),
+      'every seed bucket is on an engine',
+    )
     writeFileSync(worldFile, JSON.stringify(world))
     writeSealingKeyFile(keyFile)
     a = await startNode('a')
@@ -173,21 +229,40 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
   })
 
   test('a multipart upload begun on A goes on through B; its checksums read the same through both', async () => {
-    const onA = s3(a), onB = s3(b)
+    const onA = s3(a),
+      onB = s3(b)
     const key = 'fleet/multipart'
     const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1024 * 1024)]
     const up = await onA.send(new CreateMultipartUploadCommand({ Bucket: B1, Key: key, ChecksumAlgorithm: 'SHA256' }))
     // Through B: the upload A opened is known there (the sidecar rows are shared).
     const listed = await onB.send(new ListMultipartUploadsCommand({ Bucket: B1, Prefix: 'fleet/' }))
-    assert.ok(listed.Uploads?.some((u) => u.UploadId === up.UploadId), 'B lists the upload opened on A')
+    assert.ok(
+      listed.Uploads?.some((u) => u.UploadId === up.UploadId),
+      'B lists the upload opened on A',
+    )
     const p1 = await onB.send(new UploadPartCommand({ Bucket: B1, Key: key, UploadId: up.UploadId, PartNumber: 1, Body: parts[0], ChecksumAlgorithm: 'SHA256' }))
     const p2 = await onA.send(new UploadPartCommand({ Bucket: B1, Key: key, UploadId: up.UploadId, PartNumber: 2, Body: parts[1], ChecksumAlgorithm: 'SHA256' }))
     const seen = await onA.send(new ListPartsCommand({ Bucket: B1, Key: key, UploadId: up.UploadId }))
-    assert.deepEqual(seen.Parts?.map((x) => [x.PartNumber, x.ETag, x.ChecksumSHA256]), [[1, p1.ETag, p1.ChecksumSHA256], [2, p2.ETag, p2.ChecksumSHA256]])
-    const done = await onB.send(new CompleteMultipartUploadCommand({
-      Bucket: B1, Key: key, UploadId: up.UploadId,
-      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag, ChecksumSHA256: p1.ChecksumSHA256 }, { PartNumber: 2, ETag: p2.ETag, ChecksumSHA256: p2.ChecksumSHA256 }] },
-    }))
+    assert.deepEqual(
+      seen.Parts?.map((x) => [x.PartNumber, x.ETag, x.ChecksumSHA256]),
+      [
+        [1, p1.ETag, p1.ChecksumSHA256],
+        [2, p2.ETag, p2.ChecksumSHA256],
+      ],
+    )
+    const done = await onB.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: B1,
+        Key: key,
+        UploadId: up.UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag, ChecksumSHA256: p1.ChecksumSHA256 },
+            { PartNumber: 2, ETag: p2.ETag, ChecksumSHA256: p2.ChecksumSHA256 },
+          ],
+        },
+      }),
+    )
     assert.match(done.ETag ?? '', /-2"$/)
     // Ceph 16 keeps no checksums; mrap's, kept in PostgreSQL, answer through either node.
     for (const c of [onA, onB]) {
@@ -204,9 +279,16 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
       const r = await control(n).send(new GetMultiRegionAccessPointRoutesCommand({ AccountId: OWNER, Mrap: SEED_ARN }))
       return Object.fromEntries((r.Routes ?? []).map((x) => [x.Region!, x.TrafficDialPercentage!]))
     }
-    await control(a).send(new SubmitMultiRegionAccessPointRoutesCommand({
-      AccountId: OWNER, Mrap: SEED_ARN, RouteUpdates: [{ Region: 'us-east-1', TrafficDialPercentage: 0 }, { Region: 'eu-west-1', TrafficDialPercentage: 100 }],
-    }))
+    await control(a).send(
+      new SubmitMultiRegionAccessPointRoutesCommand({
+        AccountId: OWNER,
+        Mrap: SEED_ARN,
+        RouteUpdates: [
+          { Region: 'us-east-1', TrafficDialPercentage: 0 },
+          { Region: 'eu-west-1', TrafficDialPercentage: 100 },
+        ],
+      }),
+    )
     const t0 = Date.now()
     await waitFor('B sees the flip', async () => ((await dials(b))['us-east-1'] === 0 ? true : undefined), 5_000, 20)
     const lag = Date.now() - t0
@@ -215,27 +297,54 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
     await vpcClient(b).send(new PutObjectCommand({ Bucket: SEED_ARN, Key: 'mrap/after-flip', Body: 'west' }))
     const head = await s3(b, ADMIN, 'eu-west-1').send(new HeadObjectCommand({ Bucket: B2, Key: 'mrap/after-flip' }))
     assert.notEqual(head.ReplicationStatus, 'REPLICA', 'eu-west-1 holds the original')
-    await control(a).send(new SubmitMultiRegionAccessPointRoutesCommand({
-      AccountId: OWNER, Mrap: SEED_ARN, RouteUpdates: [{ Region: 'us-east-1', TrafficDialPercentage: 100 }],
-    }))
+    await control(a).send(
+      new SubmitMultiRegionAccessPointRoutesCommand({
+        AccountId: OWNER,
+        Mrap: SEED_ARN,
+        RouteUpdates: [{ Region: 'us-east-1', TrafficDialPercentage: 100 }],
+      }),
+    )
   })
 
   test('an IAM key made on B works on A; deleted on A, B refuses it within a second', async () => {
     await iam(b).send(new CreateUserCommand({ UserName: 'fleet-user' }))
-    await iam(b).send(new PutUserPolicyCommand({
-      UserName: 'fleet-user', PolicyName: 'list', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }),
-    }))
+    await iam(b).send(
+      new PutUserPolicyCommand({
+        UserName: 'fleet-user',
+        PolicyName: 'list',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }),
+      }),
+    )
     const k = (await iam(b).send(new CreateAccessKeyCommand({ UserName: 'fleet-user' }))).AccessKey!
     const creds = { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! }
-    const listed = await waitFor('A accepts the new key', async () => {
-      try { return await s3(a, creds).send(new ListBucketsCommand({})) } catch { return undefined }
-    }, 2_000, 20)
+    const listed = await waitFor(
+      'A accepts the new key',
+      async () => {
+        try {
+          return await s3(a, creds).send(new ListBucketsCommand({}))
+        } catch {
+          return undefined
+        }
+      },
+      2_000,
+      20,
+    )
     assert.ok((listed.Buckets ?? []).length > 0)
     await iam(a).send(new DeleteAccessKeyCommand({ UserName: 'fleet-user', AccessKeyId: creds.accessKeyId }))
     const t0 = Date.now()
-    const code = await waitFor('B refuses the deleted key', async () => {
-      try { await s3(b, creds).send(new ListBucketsCommand({})); return undefined } catch (e) { return (e as { name: string }).name }
-    }, 5_000, 20)
+    const code = await waitFor(
+      'B refuses the deleted key',
+      async () => {
+        try {
+          await s3(b, creds).send(new ListBucketsCommand({}))
+          return undefined
+        } catch (e) {
+          return (e as { name: string }).name
+        }
+      },
+      5_000,
+      20,
+    )
     assert.ok(Date.now() - t0 < 1000, `the deletion reached B in ${Date.now() - t0} ms`)
     assert.equal(code, 'InvalidAccessKeyId')
   })
@@ -247,16 +356,28 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
     assert.equal(exported.code, 0, exported.stderr)
     const w = YAML.parse(exported.stdout) as { accounts: { id: string; users?: { name: string }[] }[] }
     const owner = w.accounts.find((x) => x.id === OWNER)!
-    assert.ok(owner.users?.some((u) => u.name === 'fleet-user'), 'A exports what was made through B')
+    assert.ok(
+      owner.users?.some((u) => u.name === 'fleet-user'),
+      'A exports what was made through B',
+    )
     owner.users!.push({ name: 'applied-through-b' })
     const changed = join(scratch, 'changed.yaml')
     writeFileSync(changed, YAML.stringify(w))
     const applied = await mrap(['world', 'apply', '--data-dir', b.dataDir, changed])
     assert.equal(applied.code, 0, applied.stderr)
     const t0 = Date.now()
-    await waitFor('A knows the user applied through B', async () => {
-      try { return await iam(a).send(new GetUserCommand({ UserName: 'applied-through-b' })) } catch { return undefined }
-    }, 5_000, 20)
+    await waitFor(
+      'A knows the user applied through B',
+      async () => {
+        try {
+          return await iam(a).send(new GetUserCommand({ UserName: 'applied-through-b' }))
+        } catch {
+          return undefined
+        }
+      },
+      5_000,
+      20,
+    )
     assert.ok(Date.now() - t0 < 1000, `the applied world reached A in ${Date.now() - t0} ms`)
     // Both nodes explain and lint the same shared state alike.
     const at = new Date().toISOString()
@@ -275,7 +396,10 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
     // exec through B runs the real CLI against B as the world's admin.
     const listed = await mrap(['exec', '--data-dir', b.dataDir, '--as', 'admin', '--', AWS_CLI, 's3api', 'list-buckets', '--output', 'json'])
     assert.equal(listed.code, 0, listed.stderr)
-    assert.ok((JSON.parse(listed.stdout) as { Buckets: { Name: string }[] }).Buckets.some((x) => x.Name === B1), listed.stdout)
+    assert.ok(
+      (JSON.parse(listed.stdout) as { Buckets: { Name: string }[] }).Buckets.some((x) => x.Name === B1),
+      listed.stdout,
+    )
   })
 
   test('kill -9 of A mid-stream: clients retry on B; every acknowledged object is in both engines, byte for byte, each task done once', async () => {
@@ -283,7 +407,8 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
       Number((await pg.sql<{ n: string }>(`SELECT coalesce(sum(n), 0)::bigint AS n FROM mrap_task_done WHERE queue = 'replication'`))[0]!.n)
     const doneBefore = await doneCount()
     const sent = new Map<string, string>()
-    const onA = s3(a), onB = s3(b)
+    const onA = s3(a),
+      onB = s3(b)
     let killed = false
     const writer = async (w: number): Promise<void> => {
       for (let i = 0; i < 40; i++) {
@@ -305,9 +430,14 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
     await Promise.all(writers)
     assert.equal(sent.size, 160)
 
-    const eastClient = engineClient(east), westClient = engineClient(west)
+    const eastClient = engineClient(east),
+      westClient = engineClient(west)
     const hashOn = async (c: S3Client, bucket: string, key: string): Promise<string | undefined> => {
-      try { return sha(await bytes((await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body)) } catch { return undefined }
+      try {
+        return sha(await bytes((await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body))
+      } catch {
+        return undefined
+      }
     }
     for (const [key, digest] of sent) {
       assert.equal(await hashOn(eastClient, E1, key), digest, `east engine holds ${key} as acknowledged`)
@@ -325,14 +455,14 @@ describe('a fleet of two nodes on PostgreSQL over two RGW sites', { timeout: 600
     const pending: string[] = []
     for (const v of versions) if ((await statusOf(v.Key!, v.VersionId!)) !== 'COMPLETED') pending.push(`${v.Key}@${v.VersionId}`)
     assert.ok(pending.length <= 4 && versions.length - pending.length >= 160, `pending: ${pending.join(', ')}`)
-    assert.equal(await doneCount() - doneBefore, versions.length - pending.length, 'each queued task was completed exactly once, fleet-wide')
+    assert.equal((await doneCount()) - doneBefore, versions.length - pending.length, 'each queued task was completed exactly once, fleet-wide')
 
     // A starts again: its scan enqueues the orphans, and every version ends COMPLETED, each once.
     a = await startNode('a')
     await waitFor('the orphans replicate', async () => ((await doneCount()) - doneBefore === versions.length ? true : undefined), 60_000, 100)
     for (const v of versions) assert.equal(await statusOf(v.Key!, v.VersionId!), 'COMPLETED', `${v.Key}@${v.VersionId}`)
     await new Promise((r) => setTimeout(r, 1000))
-    assert.equal(await doneCount() - doneBefore, versions.length, 'nothing was done twice')
+    assert.equal((await doneCount()) - doneBefore, versions.length, 'nothing was done twice')
     const dead = await pg.sql<{ n: string }>(`SELECT count(*) AS n FROM mrap_task_dead WHERE queue = 'replication'`)
     assert.equal(Number(dead[0]!.n), 0, 'no replication task was given up')
   })

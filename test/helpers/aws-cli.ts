@@ -8,18 +8,26 @@
  * would pass or fail by the machine it ran on. Proxy and CA are set only when a test asks.
  */
 import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 
 export const AWS_CLI = '/usr/bin/aws'
 
 const execFileAsync = promisify(execFile)
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
 
-export interface CliCredentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+export interface CliCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+}
 
 export interface CliEnvOptions {
   credentials?: CliCredentials
@@ -105,7 +113,10 @@ export interface RunOptions {
 export async function runCommand(cmd: string, args: string[], opts: RunOptions): Promise<CliResult> {
   try {
     const r = await execFileAsync(cmd, args, {
-      env: opts.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), timeout: opts.timeoutMs ?? 60_000, maxBuffer: opts.maxBuffer ?? 16 << 20,
+      env: opts.env,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      timeout: opts.timeoutMs ?? 60_000,
+      maxBuffer: opts.maxBuffer ?? 16 << 20,
     })
     return { code: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (e) {
@@ -127,5 +138,5 @@ export function cliErrorCode(r: CliResult): string | undefined {
 
 /** stdout parsed as JSON; an empty output (a command that prints nothing) is `{}`. */
 export function cliJson(stdout: string): Record<string, any> {
-  return stdout.trim() === '' ? {} : JSON.parse(stdout) as Record<string, any>
+  return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, any>)
 }

@@ -59,10 +59,20 @@ export async function startCeph(label = 'rgw'): Promise<CephCluster> {
   const secretAccessKey = `secret-${port}-${process.pid}-rgw-test`
   let dir = ''
   const cluster: CephCluster = {
-    endpoint: `http://127.0.0.1:${port}`, port, accessKeyId, secretAccessKey, startSeconds: 0,
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    accessKeyId,
+    secretAccessKey,
+    startSeconds: 0,
     config: (bucketTemplate = 'mrap-{region}-{bucket}') => ({
-      endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true, accessKeyId, secretAccessKey, bucketTemplate,
-      connectTimeoutMs: 500, requestTimeoutMs: 10_000,
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      accessKeyId,
+      secretAccessKey,
+      bucketTemplate,
+      connectTimeoutMs: 500,
+      requestTimeoutMs: 10_000,
     }),
     up: async () => {
       dir = mkdtempSync(join(tmpdir(), `mrap-ceph-${label}-`))
@@ -72,8 +82,11 @@ export async function startCeph(label = 'rgw'): Promise<CephCluster> {
       // flock: only the first file on a fresh machine installs; the others wait for it.
       const [cmd, argv] = cephInstalled() ? [SCRIPT, ['up', ...args]] : ['flock', [INSTALL_LOCK, SCRIPT, 'up', ...args]]
       await run(cmd, argv, {
-        env: { ...process.env, MON_PORT: String(monPort), RGW_UP_TIMEOUT: '120' }, timeout: 600_000,
-      }).catch((e: { stderr?: string; message: string }) => { throw new Error(`ceph-rgw.sh up failed: ${e.stderr ?? e.message}`) })
+        env: { ...process.env, MON_PORT: String(monPort), RGW_UP_TIMEOUT: '120' },
+        timeout: 600_000,
+      }).catch((e: { stderr?: string; message: string }) => {
+        throw new Error(`ceph-rgw.sh up failed: ${e.stderr ?? e.message}`)
+      })
       cluster.startSeconds = (Date.now() - t0) / 1000
     },
     down: async () => {
@@ -85,7 +98,11 @@ export async function startCeph(label = 'rgw'): Promise<CephCluster> {
       const pid = Number(readFileSync(join(dir, 'run', 'client.rgw.a.pid'), 'utf8').trim())
       process.kill(pid, 'SIGKILL')
       for (let i = 0; i < 100; i++) {
-        try { process.kill(pid, 0) } catch { return }
+        try {
+          process.kill(pid, 0)
+        } catch {
+          return
+        }
         await new Promise((r) => setTimeout(r, 50))
       }
     },

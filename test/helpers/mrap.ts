@@ -12,13 +12,21 @@ import { ADMIN } from './server.js'
 
 /** https-proxy-agent applies its own `ca` to the proxy hop only; the tunnelled TLS needs it too. */
 export class CaProxyAgent extends HttpsProxyAgent<string> {
-  constructor(proxy: string, private readonly caPem: Buffer) { super(proxy, { keepAlive: true }) }
+  constructor(
+    proxy: string,
+    private readonly caPem: Buffer,
+  ) {
+    super(proxy, { keepAlive: true })
+  }
   override connect(req: Parameters<HttpsProxyAgent<string>['connect']>[0], opts: Parameters<HttpsProxyAgent<string>['connect']>[1]) {
     return super.connect(req, { ...opts, ca: this.caPem } as typeof opts)
   }
 }
 
-export function proxiedS3Client(s: TestServer, opts: { creds?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }; proxy?: string; region?: string } = {}): S3Client {
+export function proxiedS3Client(
+  s: TestServer,
+  opts: { creds?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }; proxy?: string; region?: string } = {},
+): S3Client {
   const agent = new CaProxyAgent(opts.proxy ?? s.proxy, readFileSync(s.caPath))
   return new S3Client({
     region: opts.region ?? 'us-east-1',

@@ -34,7 +34,9 @@ export interface PgCluster {
 function binDir(): string | undefined {
   const root = '/usr/lib/postgresql'
   if (!existsSync(root)) return undefined
-  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a))
   return versions[0] ? join(root, versions[0], 'bin') : undefined
 }
 
@@ -90,14 +92,25 @@ export async function startPostgres(label = 'state'): Promise<PgCluster> {
 
   const config: pg.ClientConfig = { host: '127.0.0.1', port, user: 'mrap', database: 'mrap' }
   return {
-    port, config, url: `postgres://mrap@127.0.0.1:${port}/mrap`,
-    stop: async () => { await asPostgres(join(bin, 'pg_ctl'), ['-D', data, 'stop', '-m', 'fast', '-w']) },
+    port,
+    config,
+    url: `postgres://mrap@127.0.0.1:${port}/mrap`,
+    stop: async () => {
+      await asPostgres(join(bin, 'pg_ctl'), ['-D', data, 'stop', '-m', 'fast', '-w'])
+    },
     start,
-    destroy: async () => { process.removeListener('exit', stopNow); stopNow() },
+    destroy: async () => {
+      process.removeListener('exit', stopNow)
+      stopNow()
+    },
     sql: async <R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<R[]> => {
       const c = new pg.Client(config)
       await c.connect()
-      try { return (await c.query<R>(text, params)).rows } finally { await c.end() }
+      try {
+        return (await c.query<R>(text, params)).rows
+      } finally {
+        await c.end()
+      }
     },
   }
 }

@@ -2,10 +2,11 @@
  * Hand-built requests for cases an SDK will not send (bad digests, broken framing, odd headers):
  * signed with @smithy/signature-v4, sent with node:http.
  */
-import { request } from 'node:http'
+
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { request } from 'node:http'
 import { HttpRequest } from '@smithy/protocol-http'
+import { SignatureV4 } from '@smithy/signature-v4'
 import { ADMIN } from './server.js'
 
 function toBytes(d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
@@ -17,12 +18,22 @@ function toBytes(d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array
 /** The hash constructor SignatureV4 wants, on node:crypto. */
 export class Sha256 {
   private readonly h: Hash | Hmac
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) { this.h = secret ? createHmac('sha256', toBytes(secret)) : createHash('sha256') }
-  update(d: string | ArrayBuffer | ArrayBufferView): void { this.h.update(toBytes(d)) }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()) }
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret ? createHmac('sha256', toBytes(secret)) : createHash('sha256')
+  }
+  update(d: string | ArrayBuffer | ArrayBufferView): void {
+    this.h.update(toBytes(d))
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest())
+  }
 }
 
-export interface RawResponse { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+export interface RawResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
 
 export interface RawOptions {
   method: string
@@ -42,9 +53,25 @@ export async function rawRequest(endpoint: string, o: RawOptions): Promise<RawRe
   const headers: Record<string, string> = { host: url.host, ...(o.headers ?? {}) }
   if (o.body !== undefined && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) headers['content-length'] = String(Buffer.byteLength(o.body))
   if (o.unsignedPayload) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD'
-  let req = new HttpRequest({ method: o.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: o.path, query: o.query ?? {}, headers, ...(o.body !== undefined ? { body: o.body } : {}) })
+  let req = new HttpRequest({
+    method: o.method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: o.path,
+    query: o.query ?? {},
+    headers,
+    ...(o.body !== undefined ? { body: o.body } : {}),
+  })
   if (o.creds !== null) {
-    const signer = new SignatureV4({ credentials: o.creds ?? ADMIN, region: o.region ?? 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: !o.unsignedPayload })
+    const signer = new SignatureV4({
+      credentials: o.creds ?? ADMIN,
+      region: o.region ?? 'us-east-1',
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+      applyChecksum: !o.unsignedPayload,
+    })
     req = (await signer.sign(req, o.signingDate ? { signingDate: o.signingDate } : {})) as HttpRequest
   }
   const qs = new URLSearchParams(req.query as Record<string, string>).toString().replace(/\+/g, '%20')

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
 import { S3Client } from '@aws-sdk/client-s3'
-import { startServer, type RunningServer } from '../../src/main.js'
-import type { World } from '../../src/world/schema.js'
+import { pino } from 'pino'
+import { type RunningServer, startServer } from '../../src/main.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
+import type { World } from '../../src/world/schema.js'
 
 export const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 export const READER = { accessKeyId: 'AKIAI44QH8DHBEXAMPLE', secretAccessKey: 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY' }
@@ -23,7 +23,11 @@ export function testWorld(): World {
   const world = loadWorldFile(DEFAULT_WORLD_FILE)
   const partner = world.accounts.find((a) => a.id === '444455556666')!
   partner.users.push({
-    name: 'partner-admin', path: '/', managedPolicies: [], groups: [], tags: {},
+    name: 'partner-admin',
+    path: '/',
+    managedPolicies: [],
+    groups: [],
+    tags: {},
     accessKeys: [{ id: PARTNER_ADMIN.accessKeyId, secret: PARTNER_ADMIN.secretAccessKey, status: 'Active' }],
     policies: [{ name: 'Admin', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }],
   })
@@ -39,13 +43,28 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(opts: { world?: World; dataDir?: string; clock?: () => Date } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mrap-test-'))
   const logger = pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' })
-  const running = await startServer({ dataDir, port: 0, tlsPort: 0, proxyPort: 0, metricsPort: 0, logger, world: opts.world ?? testWorld(), ...(opts.clock ? { clock: opts.clock } : {}) })
+  const running = await startServer({
+    dataDir,
+    port: 0,
+    tlsPort: 0,
+    proxyPort: 0,
+    metricsPort: 0,
+    logger,
+    world: opts.world ?? testWorld(),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  })
   return {
     ...running,
     dataDir,
-    client: (creds = ADMIN, region = 'us-east-1', extra = {}) => new S3Client({
-      endpoint: running.endpoint, region, credentials: creds, forcePathStyle: true, maxAttempts: 1, ...extra,
-    }),
+    client: (creds = ADMIN, region = 'us-east-1', extra = {}) =>
+      new S3Client({
+        endpoint: running.endpoint,
+        region,
+        credentials: creds,
+        forcePathStyle: true,
+        maxAttempts: 1,
+        ...extra,
+      }),
     stop: async () => {
       await running.close()
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true })
@@ -61,7 +80,13 @@ export function bucketName(prefix = 'b'): string {
 }
 
 /** Runs fn and returns the error it throws (the assertion fails if it does not throw). */
-export async function failure(fn: () => Promise<unknown>): Promise<{ name: string; $metadata: { httpStatusCode?: number }; message: string; Code?: string } & Record<string, unknown>> {
-  try { await fn() } catch (e) { return e as never }
+export async function failure(
+  fn: () => Promise<unknown>,
+): Promise<{ name: string; $metadata: { httpStatusCode?: number }; message: string; Code?: string } & Record<string, unknown>> {
+  try {
+    await fn()
+  } catch (e) {
+    return e as never
+  }
   throw new Error('expected the call to fail, it succeeded')
 }

@@ -3,11 +3,11 @@
  * while something else happens (a second server, a stall timeout). Signed with UNSIGNED-PAYLOAD so
  * the headers can go out before the bytes exist; Content-Length is declared up front.
  */
-import { request, type ClientRequest } from 'node:http'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { type ClientRequest, request } from 'node:http'
 import { HttpRequest } from '@smithy/protocol-http'
+import { SignatureV4 } from '@smithy/signature-v4'
+import { type RawResponse, Sha256 } from './raw.js'
 import { ADMIN } from './server.js'
-import { Sha256, type RawResponse } from './raw.js'
 
 export interface OpenPut {
   /** Writes bytes of the body now. */
@@ -42,6 +42,9 @@ export async function openPut(endpoint: string, path: string, contentLength: num
     req,
     response,
     write: (b) => new Promise<void>((resolve, reject) => req.write(b, (e) => (e ? reject(e) : resolve()))),
-    finish: () => { req.end(); return response },
+    finish: () => {
+      req.end()
+      return response
+    },
   }
 }

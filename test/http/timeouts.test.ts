@@ -9,18 +9,19 @@
  * - a TLS connection that never handshakes, an idle CONNECT tunnel (plain, and TLS after its
  *   handshake) and an idle keep-alive connection are closed.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { connect, type Socket } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { connect as tlsConnect } from 'node:tls'
 import { pino } from 'pino'
-import { startServer, type RunningServer } from '../../src/main.js'
-import { testWorld } from '../helpers/server.js'
+import { type RunningServer, startServer } from '../../src/main.js'
 import { codeOf, rawRequest } from '../helpers/raw.js'
+import { testWorld } from '../helpers/server.js'
 import { openPut } from '../helpers/slow-body.js'
 
 const BODY_IDLE = 400
@@ -48,9 +49,18 @@ after(async () => {
 function closedWithin(socket: Socket, within: number): Promise<number> {
   const t0 = Date.now()
   return new Promise((resolve, reject) => {
-    if (socket.destroyed) { resolve(0); return }
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`still open after ${within} ms`)) }, within)
-    socket.once('close', () => { clearTimeout(timer); resolve(Date.now() - t0) })
+    if (socket.destroyed) {
+      resolve(0)
+      return
+    }
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`still open after ${within} ms`))
+    }, within)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve(Date.now() - t0)
+    })
   })
 }
 
@@ -64,7 +74,10 @@ function rawConnect(port: number): Promise<Socket> {
 const tmpFiles = () => readdirSync(join(dataDir, 'regions', 'us-east-1', 'tmp'))
 
 describe('timeouts', { timeout: 120_000 }, () => {
-  for (const [what, size] of [['file-backed', 200 * KiB], ['inline', 8 * KiB]] as const) {
+  for (const [what, size] of [
+    ['file-backed', 200 * KiB],
+    ['inline', 8 * KiB],
+  ] as const) {
     test(`a stalled PUT body (${what}): RequestTimeout, connection closed, no object, no temp file`, T, async () => {
       const key = `stalled-${what}`
       const put = await openPut(server.endpoint, `/${bucket}/${key}`, size)
@@ -75,7 +88,10 @@ describe('timeouts', { timeout: 120_000 }, () => {
       const waited = Date.now() - t0
       assert.equal(res.status, 400)
       assert.equal(codeOf(res.body), 'RequestTimeout')
-      assert.match(res.body, /<Message>Your socket connection to the server was not read from or written to within the timeout period\. Idle connections will be closed\.<\/Message>/)
+      assert.match(
+        res.body,
+        /<Message>Your socket connection to the server was not read from or written to within the timeout period\. Idle connections will be closed\.<\/Message>/,
+      )
       assert.equal(res.headers.connection, 'close')
       assert.ok(waited >= BODY_IDLE - 50 && waited < BODY_IDLE + 3_000, `answered after ${waited} ms`)
       await closed
@@ -87,7 +103,8 @@ describe('timeouts', { timeout: 120_000 }, () => {
   }
 
   test('a slow upload that keeps moving is not cut (total time many times the idle limit)', T, async () => {
-    const chunk = 32 * KiB, n = 16
+    const chunk = 32 * KiB,
+      n = 16
     const body = randomBytes(chunk * n)
     const put = await openPut(server.endpoint, `/${bucket}/slow-but-moving`, body.length)
     const t0 = Date.now()
@@ -105,7 +122,9 @@ describe('timeouts', { timeout: 120_000 }, () => {
   test('a stalled IAM form body: RequestTimeout in the IAM envelope', T, async () => {
     const sock = await rawConnect(server.port)
     let text = ''
-    sock.on('data', (d: Buffer) => { text += d.toString() })
+    sock.on('data', (d: Buffer) => {
+      text += d.toString()
+    })
     sock.write('POST / HTTP/1.1\r\nHost: iam.amazonaws.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nAction=List')
     await closedWithin(sock, BODY_IDLE + 3_000)
     assert.match(text, /^HTTP\/1\.1 400 /)
@@ -123,7 +142,9 @@ describe('timeouts', { timeout: 120_000 }, () => {
     for (const target of ['s3.amazonaws.com:443', 's3.amazonaws.com:80']) {
       const sock = await rawConnect(proxyPort)
       let text = ''
-      sock.on('data', (d: Buffer) => { text += d.toString() })
+      sock.on('data', (d: Buffer) => {
+        text += d.toString()
+      })
       sock.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`)
       const ms = await closedWithin(sock, 3_000)
       assert.match(text, /^HTTP\/1\.1 200 /, target)
@@ -137,7 +158,10 @@ describe('timeouts', { timeout: 120_000 }, () => {
     raw.write('CONNECT s3.amazonaws.com:443 HTTP/1.1\r\nHost: s3.amazonaws.com:443\r\n\r\n')
     await new Promise<void>((resolve) => raw.once('data', () => resolve()))
     const tls = tlsConnect({ socket: raw, servername: 's3.amazonaws.com', ca: readFileSync(server.caPath) })
-    await new Promise<void>((resolve, reject) => { tls.once('secureConnect', () => resolve()); tls.once('error', reject) })
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', () => resolve())
+      tls.once('error', reject)
+    })
     tls.on('error', () => {})
     // Headers may take 5 s on this server; the tunnel's own idle limit (600 ms) closes it first.
     const ms = await closedWithin(raw, 3_000)
@@ -147,7 +171,9 @@ describe('timeouts', { timeout: 120_000 }, () => {
   test('an idle keep-alive connection is closed after the keep-alive limit', T, async () => {
     const sock = await rawConnect(server.port)
     let text = ''
-    sock.on('data', (d: Buffer) => { text += d.toString() })
+    sock.on('data', (d: Buffer) => {
+      text += d.toString()
+    })
     sock.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`)
     // Node adds one second of grace to keepAliveTimeout.
     const ms = await closedWithin(sock, 4_000)

@@ -4,13 +4,14 @@
  * credentials on a bucket; a deactivated key is refused. The CLI runs asynchronously with an
  * isolated environment (temporary HOME, empty config files, no IMDS, no CA bundle).
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startTestServer, bucketName, ADMIN, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
-import { CliSandbox, cliJson, runAws, type CliCredentials, type CliResult } from '../helpers/aws-cli.js'
+import { after, before, test } from 'node:test'
 import { PARTNER_ACCOUNT, SEED_ACCOUNT } from '../helpers/accounts.js'
+import { type CliCredentials, type CliResult, CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
+import { ADMIN, bucketName, PARTNER_ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
 
 type Creds = CliCredentials
 
@@ -52,21 +53,41 @@ test('the AWS CLI creates a user, a key and a policy, assumes a cross-account ro
   await ok(PARTNER_ADMIN, ['s3api', 'create-bucket', '--bucket', bucket])
   writeFileSync(join(work, 'obj.txt'), 'partner data')
   await ok(PARTNER_ADMIN, ['s3api', 'put-object', '--bucket', bucket, '--key', 'obj.txt', '--body', join(work, 'obj.txt')])
-  const role = await ok(PARTNER_ADMIN, ['iam', 'create-role', '--role-name', 'cli-cross', '--assume-role-policy-document',
-    file('trust.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${SEED_ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] })])
+  const role = await ok(PARTNER_ADMIN, [
+    'iam',
+    'create-role',
+    '--role-name',
+    'cli-cross',
+    '--assume-role-policy-document',
+    file('trust.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${SEED_ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] }),
+  ])
   assert.equal(role.Role.Arn, roleArn)
   // botocore decodes IAM's URL-encoded policy documents: the CLI shows JSON.
   assert.equal(role.Role.AssumeRolePolicyDocument.Statement[0].Action, 'sts:AssumeRole')
-  await ok(PARTNER_ADMIN, ['iam', 'put-role-policy', '--role-name', 'cli-cross', '--policy-name', 'read', '--policy-document',
-    file('role-policy.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }] })])
+  await ok(PARTNER_ADMIN, [
+    'iam',
+    'put-role-policy',
+    '--role-name',
+    'cli-cross',
+    '--policy-name',
+    'read',
+    '--policy-document',
+    file('role-policy.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }] }),
+  ])
 
   // 123456789012: a user with a key and a managed policy that lets it assume the role.
   const user = await ok(ADMIN, ['iam', 'create-user', '--user-name', 'cli-alice'])
   assert.equal(user.User.Arn, `arn:aws:iam::${SEED_ACCOUNT}:user/cli-alice`)
   const key = await ok(ADMIN, ['iam', 'create-access-key', '--user-name', 'cli-alice'])
   const alice: Creds = { accessKeyId: key.AccessKey.AccessKeyId, secretAccessKey: key.AccessKey.SecretAccessKey }
-  const policy = await ok(ADMIN, ['iam', 'create-policy', '--policy-name', 'cli-assume', '--policy-document',
-    file('assume.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }] })])
+  const policy = await ok(ADMIN, [
+    'iam',
+    'create-policy',
+    '--policy-name',
+    'cli-assume',
+    '--policy-document',
+    file('assume.json', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }] }),
+  ])
   assert.equal(policy.Policy.Arn, `arn:aws:iam::${SEED_ACCOUNT}:policy/cli-assume`)
   await ok(ADMIN, ['iam', 'attach-user-policy', '--user-name', 'cli-alice', '--policy-arn', policy.Policy.Arn])
   const attached = await ok(ADMIN, ['iam', 'list-attached-user-policies', '--user-name', 'cli-alice'])

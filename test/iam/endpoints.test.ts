@@ -4,25 +4,33 @@
  * and regional (`sts.<region>.amazonaws.com`, whose tokens AWS recommends, e.g. for SigV4A), each
  * requiring its own region in the credential scope. Unsigned calls are refused.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { STSClient, GetCallerIdentityCommand, AssumeRoleCommand } from '@aws-sdk/client-sts'
-import { IAMClient, GetUserCommand, CreateRoleCommand } from '@aws-sdk/client-iam'
-import { startTestServer, failure, ADMIN, type TestServer } from '../helpers/server.js'
-import { send, codeOf } from '../helpers/raw.js'
+import { after, before, test } from 'node:test'
+import { CreateRoleCommand, GetUserCommand, IAMClient } from '@aws-sdk/client-iam'
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { codeOf, send } from '../helpers/raw.js'
+import { ADMIN, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 let server: TestServer
-before(async () => { server = await startTestServer() })
-after(async () => { await server.stop() })
+before(async () => {
+  server = await startTestServer()
+})
+after(async () => {
+  await server.stop()
+})
 
 /** A client that talks to the server but names `host` in the (signed) Host header. */
 function onHost<T extends STSClient | IAMClient>(client: T, host: string): T {
   const stack = client.middlewareStack as unknown as { add(mw: (next: (a: unknown) => Promise<unknown>) => (a: { request: unknown }) => Promise<unknown>, o: object): void }
-  stack.add((next) => async (args) => {
-    const req = args.request as { headers: Record<string, string> }
-    req.headers.host = host
-    return next(args)
-  }, { step: 'build', name: 'awsHostName' })
+  stack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers: Record<string, string> }
+      req.headers.host = host
+      return next(args)
+    },
+    { step: 'build', name: 'awsHostName' },
+  )
   return client
 }
 const sts = (region: string, host: string) => onHost(new STSClient({ endpoint: server.endpoint, region, credentials: ADMIN, maxAttempts: 1 }), host)
@@ -42,9 +50,15 @@ test('IAM is global: us-east-1 only', async () => {
 })
 
 test('a session records which STS endpoint issued it', async () => {
-  await new IAMClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 }).send(new CreateRoleCommand({
-    RoleName: 'self', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/admin' }, Action: 'sts:AssumeRole' }] }),
-  }))
+  await new IAMClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 }).send(
+    new CreateRoleCommand({
+      RoleName: 'self',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/admin' }, Action: 'sts:AssumeRole' }],
+      }),
+    }),
+  )
   const arn = 'arn:aws:iam::123456789012:role/self'
   const regional = await sts('eu-west-1', 'sts.eu-west-1.amazonaws.com').send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'regional' }))
   const global = await sts('us-east-1', 'sts.amazonaws.com').send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'global' }))
@@ -55,7 +69,13 @@ test('a session records which STS endpoint issued it', async () => {
 
 test('an unsigned call is refused with MissingAuthenticationToken in the IAM envelope', async () => {
   const body = 'Action=GetCallerIdentity&Version=2011-06-15'
-  const r = await send(new URL(server.endpoint), 'POST', '/', { host: 'sts.amazonaws.com', 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'content-length': String(body.length) }, body)
+  const r = await send(
+    new URL(server.endpoint),
+    'POST',
+    '/',
+    { host: 'sts.amazonaws.com', 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'content-length': String(body.length) },
+    body,
+  )
   assert.equal(r.status, 403)
   assert.equal(codeOf(r.body), 'MissingAuthenticationToken')
   assert.match(r.body, /<ErrorResponse><Error><Type>Sender<\/Type>/)

@@ -9,17 +9,18 @@
  * ListUsers / GetCallerIdentity / DescribeVpcs replayed with a CreateUser / AssumeRole / CreateVpc
  * body is refused (SignatureDoesNotMatch; EC2's AuthFailure) and changes nothing.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam'
 import { HttpRequest } from '@smithy/protocol-http'
-import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam'
-import { startTestServer, ADMIN, type TestServer } from '../helpers/server.js'
-import { send, codeOf, Sha256, type RawResponse } from '../helpers/raw.js'
+import { SignatureV4 } from '@smithy/signature-v4'
 import { nameKey } from '../../src/iam/store.js'
+import { codeOf, type RawResponse, Sha256, send } from '../helpers/raw.js'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
 
 const run = promisify(execFile)
 const ACCOUNT = '123456789012'
@@ -27,8 +28,12 @@ const FORM = 'application/x-www-form-urlencoded; charset=utf-8'
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
 
 let server: TestServer
-before(async () => { server = await startTestServer() })
-after(async () => { await server.stop() })
+before(async () => {
+  server = await startTestServer()
+})
+after(async () => {
+  await server.stop()
+})
 
 const HOSTS = { iam: 'iam.amazonaws.com', sts: 'sts.amazonaws.com', ec2: 'ec2.us-east-1.amazonaws.com' } as const
 type Svc = keyof typeof HOSTS
@@ -74,10 +79,15 @@ test('IAM: a signed ListUsers carrying a CreateUser body is refused and creates 
 })
 
 test('STS: a signed GetCallerIdentity carrying an AssumeRole body is refused and issues no session', async () => {
-  await new IAMClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 }).send(new CreateRoleCommand({
-    RoleName: 'swap-target',
-    AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/admin` }, Action: 'sts:AssumeRole' }] }),
-  }))
+  await new IAMClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 }).send(
+    new CreateRoleCommand({
+      RoleName: 'swap-target',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/admin` }, Action: 'sts:AssumeRole' }],
+      }),
+    }),
+  )
   const gci = 'Action=GetCallerIdentity&Version=2011-06-15'
   const assume = `Action=AssumeRole&RoleArn=${encodeURIComponent(`arn:aws:iam::${ACCOUNT}:role/swap-target`)}&RoleSessionName=swap&Version=2011-06-15`
   const sessions = server.services.identities.store.sessions.size
@@ -119,9 +129,23 @@ test('UNSIGNED-PAYLOAD is refused by IAM, STS and EC2 (the body is the call)', a
 
 test('curl --aws-sigv4: a declared hash of another body, and UNSIGNED-PAYLOAD, are refused; the honest call works', async () => {
   const curl = async (body: string, declare?: string): Promise<{ status: number; body: string }> => {
-    const args = ['-s', '-w', '\n%{http_code}', '--aws-sigv4', 'aws:amz:us-east-1:iam', '--user', `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}`,
-      '-H', `Host: ${HOSTS.iam}`, '-H', `Content-Type: ${FORM}`, ...(declare !== undefined ? ['-H', `x-amz-content-sha256: ${declare}`] : []),
-      '--data-binary', body, server.endpoint + '/']
+    const args = [
+      '-s',
+      '-w',
+      '\n%{http_code}',
+      '--aws-sigv4',
+      'aws:amz:us-east-1:iam',
+      '--user',
+      `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}`,
+      '-H',
+      `Host: ${HOSTS.iam}`,
+      '-H',
+      `Content-Type: ${FORM}`,
+      ...(declare !== undefined ? ['-H', `x-amz-content-sha256: ${declare}`] : []),
+      '--data-binary',
+      body,
+      server.endpoint + '/',
+    ]
     const { stdout } = await run('curl', args)
     const i = stdout.lastIndexOf('\n')
     return { status: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) }
@@ -142,7 +166,8 @@ test('curl --aws-sigv4: a declared hash of another body, and UNSIGNED-PAYLOAD, a
 })
 
 test('S3 Control (checked, held already): a declared hash must equal the body; UNSIGNED-PAYLOAD is accepted, as S3 does', async () => {
-  const xml = (name: string) => '<CreateMultiRegionAccessPointRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/">' +
+  const xml = (name: string) =>
+    '<CreateMultiRegionAccessPointRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/">' +
     `<ClientToken>${name}</ClientToken><Details><Name>${name}</Name><Regions><Region><Bucket>no-such-bucket-${name}</Bucket></Region></Regions></Details>` +
     '</CreateMultiRegionAccessPointRequest>'
   const post = async (signedBody: string, sentBody: string, declare: string): Promise<RawResponse> => {

@@ -6,17 +6,34 @@
  * The MRAP half of "use the temporary credentials on an MRAP" belongs to the MRAP data-plane tests
  * (test/mrap/): the credentials here are ordinary KeyRecords, the same ones the MRAP path looks up.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
 import {
-  IAMClient, CreateUserCommand, GetUserCommand, CreateAccessKeyCommand, ListAccessKeysCommand, UpdateAccessKeyCommand,
-  DeleteAccessKeyCommand, CreatePolicyCommand, AttachUserPolicyCommand, PutUserPolicyCommand, GetUserPolicyCommand,
-  CreateRoleCommand, PutRolePolicyCommand, GetRoleCommand, DeleteUserCommand, ListUsersCommand, CreateGroupCommand,
-  AddUserToGroupCommand, PutGroupPolicyCommand, PutUserPermissionsBoundaryCommand,
+  AddUserToGroupCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  GetRoleCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  ListUsersCommand,
+  PutGroupPolicyCommand,
+  PutRolePolicyCommand,
+  PutUserPermissionsBoundaryCommand,
+  PutUserPolicyCommand,
+  UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam'
-import { STSClient, GetCallerIdentityCommand, AssumeRoleCommand } from '@aws-sdk/client-sts'
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, READER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { ADMIN, bucketName, failure, PARTNER_ADMIN, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 
@@ -35,8 +52,12 @@ async function newUser(admin: Creds, name: string, policy?: object): Promise<Cre
   return { accessKeyId: k.AccessKey!.AccessKeyId!, secretAccessKey: k.AccessKey!.SecretAccessKey! }
 }
 
-before(async () => { server = await startTestServer({ clock: () => new Date(Date.now() + offset) }) })
-after(async () => { await server.stop() })
+before(async () => {
+  server = await startTestServer({ clock: () => new Date(Date.now() + offset) })
+})
+after(async () => {
+  await server.stop()
+})
 
 describe('IAM through the SDK', () => {
   test('admin creates a user, a key and a managed policy; the user can do what the policy allows and nothing else', async () => {
@@ -55,20 +76,28 @@ describe('IAM through the SDK', () => {
     // Before any grant: nothing.
     assert.equal((await failure(() => s3(alice).send(new GetObjectCommand({ Bucket: bucket, Key: 'hello.txt' })))).name, 'AccessDenied')
 
-    const policy = await iam(ADMIN).send(new CreatePolicyCommand({
-      PolicyName: 'read-one-bucket',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${bucket}/*` },
-        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${bucket}` },
-      ] }),
-    }))
+    const policy = await iam(ADMIN).send(
+      new CreatePolicyCommand({
+        PolicyName: 'read-one-bucket',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${bucket}/*` },
+            { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${bucket}` },
+          ],
+        }),
+      }),
+    )
     assert.equal(policy.Policy?.Arn, 'arn:aws:iam::123456789012:policy/read-one-bucket')
     await iam(ADMIN).send(new AttachUserPolicyCommand({ UserName: 'alice', PolicyArn: policy.Policy!.Arn! }))
 
     const got = await s3(alice).send(new GetObjectCommand({ Bucket: bucket, Key: 'hello.txt' }))
     assert.equal(await got.Body?.transformToString(), 'hello')
     const listed = await s3(alice).send(new ListObjectsV2Command({ Bucket: bucket }))
-    assert.deepEqual(listed.Contents?.map((o) => o.Key), ['hello.txt'])
+    assert.deepEqual(
+      listed.Contents?.map((o) => o.Key),
+      ['hello.txt'],
+    )
     assert.equal((await failure(() => s3(alice).send(new PutObjectCommand({ Bucket: bucket, Key: 'x', Body: 'x' })))).name, 'AccessDenied')
     // IAM itself is authorized too: alice has no iam:* grant.
     const denied = await failure(() => iam(alice).send(new ListUsersCommand({})))
@@ -81,7 +110,10 @@ describe('IAM through the SDK', () => {
     assert.equal(me.UserId, user.User?.UserId)
 
     const keys = await iam(ADMIN).send(new ListAccessKeysCommand({ UserName: 'alice' }))
-    assert.deepEqual(keys.AccessKeyMetadata?.map((k) => [k.AccessKeyId, k.Status]), [[alice.accessKeyId, 'Active']])
+    assert.deepEqual(
+      keys.AccessKeyMetadata?.map((k) => [k.AccessKeyId, k.Status]),
+      [[alice.accessKeyId, 'Active']],
+    )
     assert.equal((keys.AccessKeyMetadata![0] as unknown as Record<string, unknown>).SecretAccessKey, undefined)
   })
 
@@ -90,12 +122,23 @@ describe('IAM through the SDK', () => {
     await s3(ADMIN).send(new CreateBucketCommand({ Bucket: bucket }))
     const bob = await newUser(ADMIN, 'bob')
     await iam(ADMIN).send(new CreateGroupCommand({ GroupName: 'writers' }))
-    await iam(ADMIN).send(new PutGroupPolicyCommand({ GroupName: 'writers', PolicyName: 'w', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }) }))
+    await iam(ADMIN).send(
+      new PutGroupPolicyCommand({
+        GroupName: 'writers',
+        PolicyName: 'w',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }),
+      }),
+    )
     assert.equal((await failure(() => s3(bob).send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'v' })))).name, 'AccessDenied')
     await iam(ADMIN).send(new AddUserToGroupCommand({ GroupName: 'writers', UserName: 'bob' }))
     await s3(bob).send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'v' }))
     // A boundary that allows only reads caps the group's s3:*.
-    const boundary = await iam(ADMIN).send(new CreatePolicyCommand({ PolicyName: 'read-only-boundary', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }))
+    const boundary = await iam(ADMIN).send(
+      new CreatePolicyCommand({
+        PolicyName: 'read-only-boundary',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }),
+      }),
+    )
     await iam(ADMIN).send(new PutUserPermissionsBoundaryCommand({ UserName: 'bob', PermissionsBoundary: boundary.Policy!.Arn! }))
     assert.equal((await failure(() => s3(bob).send(new PutObjectCommand({ Bucket: bucket, Key: 'k2', Body: 'v' })))).name, 'AccessDenied')
     const got = await s3(bob).send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))
@@ -113,10 +156,20 @@ describe('IAM through the SDK', () => {
     assert.equal(missing.name, 'NoSuchEntityException')
     assert.equal(missing.$metadata.httpStatusCode, 404)
     assert.match(missing.message, /The user with name nobody cannot be found/)
-    const bad = await failure(() => iam(ADMIN).send(new PutUserPolicyCommand({ UserName: 'carol', PolicyName: 'p', PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}' })))
+    const bad = await failure(() =>
+      iam(ADMIN).send(
+        new PutUserPolicyCommand({ UserName: 'carol', PolicyName: 'p', PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}' }),
+      ),
+    )
     assert.equal(bad.name, 'MalformedPolicyDocumentException')
     assert.match(bad.message, /Resource/)
-    await iam(ADMIN).send(new PutUserPolicyCommand({ UserName: 'carol', PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }))
+    await iam(ADMIN).send(
+      new PutUserPolicyCommand({
+        UserName: 'carol',
+        PolicyName: 'p',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }),
+      }),
+    )
     const doc = await iam(ADMIN).send(new GetUserPolicyCommand({ UserName: 'carol', PolicyName: 'p' }))
     assert.equal(JSON.parse(decodeURIComponent(doc.PolicyDocument!)).Statement[0].Action, 's3:GetObject')
     assert.equal((await failure(() => iam(ADMIN).send(new DeleteUserCommand({ UserName: 'carol' })))).name, 'DeleteConflictException')
@@ -135,14 +188,26 @@ describe('STS through the SDK', () => {
     // 444455556666 owns a bucket and a role that trusts account 123456789012.
     await s3(PARTNER_ADMIN).send(new CreateBucketCommand({ Bucket: partnerBucket }))
     await s3(PARTNER_ADMIN).send(new PutObjectCommand({ Bucket: partnerBucket, Key: 'shared.txt', Body: 'from partner' }))
-    const role = await iam(PARTNER_ADMIN).send(new CreateRoleCommand({
-      RoleName: 'cross-reader',
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' }] }),
-    }))
+    const role = await iam(PARTNER_ADMIN).send(
+      new CreateRoleCommand({
+        RoleName: 'cross-reader',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    )
     assert.equal(role.Role?.Arn, roleArn)
-    await iam(PARTNER_ADMIN).send(new PutRolePolicyCommand({ RoleName: 'cross-reader', PolicyName: 'bucket', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::${partnerBucket}/*` },
-    ] }) }))
+    await iam(PARTNER_ADMIN).send(
+      new PutRolePolicyCommand({
+        RoleName: 'cross-reader',
+        PolicyName: 'bucket',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::${partnerBucket}/*` }],
+        }),
+      }),
+    )
     // In 123456789012, dave may assume it (cross-account: his own policy must allow it too).
     dave = await newUser(ADMIN, 'dave', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }] })
   })
@@ -168,15 +233,20 @@ describe('STS through the SDK', () => {
     // The role grants nothing on the listing, nor anywhere else.
     assert.equal((await failure(() => s3(temp).send(new ListObjectsV2Command({ Bucket: partnerBucket })))).name, 'AccessDenied')
     // Without the token the temporary key id is unknown.
-    const noToken = await failure(() => s3({ accessKeyId: temp.accessKeyId, secretAccessKey: temp.secretAccessKey }).send(new GetObjectCommand({ Bucket: partnerBucket, Key: 'shared.txt' })))
+    const noToken = await failure(() =>
+      s3({ accessKeyId: temp.accessKeyId, secretAccessKey: temp.secretAccessKey }).send(new GetObjectCommand({ Bucket: partnerBucket, Key: 'shared.txt' })),
+    )
     assert.equal(noToken.name, 'InvalidAccessKeyId')
   })
 
-  test('a session policy narrows the session; the trust policy and the caller\'s identity both decide', async () => {
-    const r = await sts(dave).send(new AssumeRoleCommand({
-      RoleArn: roleArn, RoleSessionName: 'narrow',
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }),
-    }))
+  test("a session policy narrows the session; the trust policy and the caller's identity both decide", async () => {
+    const r = await sts(dave).send(
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 'narrow',
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }),
+      }),
+    )
     assert.ok((r.PackedPolicySize ?? 0) > 0)
     const temp = { accessKeyId: r.Credentials!.AccessKeyId!, secretAccessKey: r.Credentials!.SecretAccessKey!, sessionToken: r.Credentials!.SessionToken! }
     await s3(temp).send(new GetObjectCommand({ Bucket: partnerBucket, Key: 'shared.txt' }))
@@ -197,11 +267,19 @@ describe('STS through the SDK', () => {
   })
 
   test('a same-account trust naming the user directly needs no identity grant', async () => {
-    await iam(ADMIN).send(new CreateRoleCommand({
-      RoleName: 'reader-role', MaxSessionDuration: 7200,
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/reader' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] }),
-    }))
-    const r = await sts(READER).send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/reader-role', RoleSessionName: 'r1', DurationSeconds: 7200, Tags: [{ Key: 'project', Value: 'mrap' }] }))
+    await iam(ADMIN).send(
+      new CreateRoleCommand({
+        RoleName: 'reader-role',
+        MaxSessionDuration: 7200,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:user/reader' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
+        }),
+      }),
+    )
+    const r = await sts(READER).send(
+      new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/reader-role', RoleSessionName: 'r1', DurationSeconds: 7200, Tags: [{ Key: 'project', Value: 'mrap' }] }),
+    )
     assert.equal(r.AssumedRoleUser?.Arn, 'arn:aws:sts::123456789012:assumed-role/reader-role/r1')
     const role = await iam(ADMIN).send(new GetRoleCommand({ RoleName: 'reader-role' }))
     assert.equal(role.Role?.MaxSessionDuration, 7200)
@@ -212,7 +290,9 @@ describe('STS through the SDK', () => {
 describe('revoked and expired credentials', () => {
   test('an inactive or deleted key is refused: InvalidAccessKeyId (S3), InvalidClientTokenId (IAM, STS)', async () => {
     const erin = await newUser(ADMIN, 'erin', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 'iam:GetUser'], Resource: '*' }] })
-    await s3(erin).send(new ListObjectsV2Command({ Bucket: 'DOC-EXAMPLE-BUCKET1' })).catch(() => undefined)
+    await s3(erin)
+      .send(new ListObjectsV2Command({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
+      .catch(() => undefined)
     await iam(erin).send(new GetUserCommand({}))
     await iam(ADMIN).send(new UpdateAccessKeyCommand({ UserName: 'erin', AccessKeyId: erin.accessKeyId, Status: 'Inactive' }))
     const s3Err = await failure(() => s3(erin).send(new ListObjectsV2Command({ Bucket: 'DOC-EXAMPLE-BUCKET1' })))
@@ -229,11 +309,19 @@ describe('revoked and expired credentials', () => {
 
   test('temporary credentials expire: ExpiredToken on S3 and STS', async () => {
     const frank = await newUser(ADMIN, 'frank', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: '*' }] })
-    await iam(ADMIN).send(new CreateRoleCommand({
-      RoleName: 'short-lived',
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '123456789012' }, Action: 'sts:AssumeRole' }] }),
-    }))
-    await iam(ADMIN).send(new PutRolePolicyCommand({ RoleName: 'short-lived', PolicyName: 'all', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }) }))
+    await iam(ADMIN).send(
+      new CreateRoleCommand({
+        RoleName: 'short-lived',
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '123456789012' }, Action: 'sts:AssumeRole' }] }),
+      }),
+    )
+    await iam(ADMIN).send(
+      new PutRolePolicyCommand({
+        RoleName: 'short-lived',
+        PolicyName: 'all',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }),
+      }),
+    )
     const r = await sts(frank).send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/short-lived', RoleSessionName: 'brief', DurationSeconds: 900 }))
     const temp = { accessKeyId: r.Credentials!.AccessKeyId!, secretAccessKey: r.Credentials!.SecretAccessKey!, sessionToken: r.Credentials!.SessionToken! }
     await s3(temp).send(new ListObjectsV2Command({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))

@@ -9,13 +9,14 @@
  * Reference, https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_PublicAccessBlockConfiguration.html),
  * so a level with no configuration adds nothing.
  */
-import { test, before } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { before, test } from 'node:test'
 import { stringify } from 'yaml'
-import { loadCatalog, type Catalog } from '../../src/policy/index.js'
-import { parseWorld } from '../../src/world/load.js'
 import { modelFromWorld } from '../../src/explain/from-world.js'
-import { runLint, type Finding } from '../../src/lint/index.js'
+import { type Finding, runLint } from '../../src/lint/index.js'
+import { type Catalog, loadCatalog } from '../../src/policy/index.js'
+import { parseWorld } from '../../src/world/load.js'
 
 const A = '111122223333'
 const ALIAS1 = 'abcdefghijklm.mrap'
@@ -27,11 +28,22 @@ const doc = (...Statement: Record<string, unknown>[]): Doc => ({ Version: '2012-
 const mrapArn = (alias: string) => `arn:aws:s3::${A}:accesspoint/${alias}`
 const PUBLIC_BUCKET = doc({ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::one-bucket/*' })
 
-interface Opts { bucketPolicy?: Doc; mrapPolicy?: Doc; endpointPolicy?: Doc; bucketBpa?: typeof OFF | 'none'; acctBpa?: typeof OFF; mraps?: number }
+interface Opts {
+  bucketPolicy?: Doc
+  mrapPolicy?: Doc
+  endpointPolicy?: Doc
+  bucketBpa?: typeof OFF | 'none'
+  acctBpa?: typeof OFF
+  mraps?: number
+}
 
 function world(o: Opts): string {
   const mraps = [ALIAS1, ALIAS2].slice(0, o.mraps ?? 1).map((alias, i) => ({
-    name: `mrap-${i + 1}`, alias, owner: A, buckets: ['one-bucket', 'two-bucket'], blockPublicAccess: OFF,
+    name: `mrap-${i + 1}`,
+    alias,
+    owner: A,
+    buckets: ['one-bucket', 'two-bucket'],
+    blockPublicAccess: OFF,
     ...(i === 0 && o.mrapPolicy ? { policy: o.mrapPolicy } : {}),
   }))
   return stringify({
@@ -42,12 +54,22 @@ function world(o: Opts): string {
       { name: 'two-bucket', region: 'eu-west-1', owner: A, blockPublicAccess: OFF },
     ],
     mraps,
-    vpcs: [{ id: 'vpc-0aaaaaaaaaaaaaaa1', owner: A, region: 'us-east-1', cidr: '10.1.0.0/16', endpoints: [{ id: VPCE, type: 'Interface', service: 'com.amazonaws.s3-global.accesspoint', ...(o.endpointPolicy ? { policy: o.endpointPolicy } : {}) }] }],
+    vpcs: [
+      {
+        id: 'vpc-0aaaaaaaaaaaaaaa1',
+        owner: A,
+        region: 'us-east-1',
+        cidr: '10.1.0.0/16',
+        endpoints: [{ id: VPCE, type: 'Interface', service: 'com.amazonaws.s3-global.accesspoint', ...(o.endpointPolicy ? { policy: o.endpointPolicy } : {}) }],
+      },
+    ],
   })
 }
 
 let catalog: Catalog
-before(async () => { catalog = await loadCatalog() })
+before(async () => {
+  catalog = await loadCatalog()
+})
 
 function lint(text: string): Finding[] {
   const w = parseWorld(text, 'fixes.yaml', { check: false })
@@ -82,7 +104,11 @@ function applyFix(opts: Opts, rule: string, target: 'bucketPolicy' | 'mrapPolicy
   const policy = opts[target]!
   const fixed = doc(...policy.Statement.map((s) => ({ ...s, Principal: principal, Condition: { StringEquals: conditionIn(f.fix) } })))
   const afterFs = lint(world({ ...opts, [target]: fixed }))
-  assert.deepEqual(afterFs.filter((x) => x.rule === rule), [], `${rule} is cleared by its fix`)
+  assert.deepEqual(
+    afterFs.filter((x) => x.rule === rule),
+    [],
+    `${rule} is cleared by its fix`,
+  )
   const old = new Set(beforeFs.map(key))
   assert.deepEqual(afterFs.filter((x) => !old.has(key(x))).map(key), [], 'the fix brings no new finding')
   return { fix: f.fix }
@@ -113,25 +139,37 @@ test('bpa-off fires when Block Public Access is not configured at either level',
   assert.equal(off.length, 1, fs.map(key).join('; '))
   assert.match(off[0]!.message, /bucket one-bucket: not configured, account 111122223333: not configured/)
   // Configured all on at the bucket: no bpa-off (the policy is refused instead).
-  assert.deepEqual(lint(world({ bucketPolicy: PUBLIC_BUCKET, bucketBpa: { ...OFF, BlockPublicPolicy: true, RestrictPublicBuckets: true } })).filter((f) => f.rule === 'bpa-off'), [])
+  assert.deepEqual(
+    lint(world({ bucketPolicy: PUBLIC_BUCKET, bucketBpa: { ...OFF, BlockPublicPolicy: true, RestrictPublicBuckets: true } })).filter((f) => f.rule === 'bpa-off'),
+    [],
+  )
 })
 
 test('endpoint-missing-bucket: adding the ARNs the fix names clears it', () => {
   const resources = [`${mrapArn(ALIAS1)}/object/*`, 'arn:aws:s3:::one-bucket/*']
   const ep = (extra: string[]) => doc({ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: [...resources, ...extra] })
-  const fix = clears({ endpointPolicy: ep([]) }, (fix) => {
-    const named = fix.match(/add (arn:[^ ]+(?:, arn:[^ ]+)*) \(/)
-    assert.ok(named, fix)
-    return { endpointPolicy: ep(named[1]!.split(', ')) }
-  }, 'endpoint-missing-bucket')
+  const fix = clears(
+    { endpointPolicy: ep([]) },
+    (fix) => {
+      const named = fix.match(/add (arn:[^ ]+(?:, arn:[^ ]+)*) \(/)
+      assert.ok(named, fix)
+      return { endpointPolicy: ep(named[1]!.split(', ')) }
+    },
+    'endpoint-missing-bucket',
+  )
   assert.match(fix, /two-bucket\/\*/)
 })
 
 test('action-resource: the object ARN the fix names clears it', () => {
-  const delegated = (resource: string) => doc({ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:GetObject', Resource: resource, Condition: { StringEquals: { 's3:DataAccessPointArn': mrapArn(ALIAS1) } } })
-  clears({ bucketPolicy: delegated('arn:aws:s3:::one-bucket') }, (fix) => {
-    const named = fix.match(/use "([^"]+)"/)
-    assert.ok(named, fix)
-    return { bucketPolicy: delegated(named[1]!) }
-  }, 'action-resource')
+  const delegated = (resource: string) =>
+    doc({ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:GetObject', Resource: resource, Condition: { StringEquals: { 's3:DataAccessPointArn': mrapArn(ALIAS1) } } })
+  clears(
+    { bucketPolicy: delegated('arn:aws:s3:::one-bucket') },
+    (fix) => {
+      const named = fix.match(/use "([^"]+)"/)
+      assert.ok(named, fix)
+      return { bucketPolicy: delegated(named[1]!) }
+    },
+    'action-resource',
+  )
 })

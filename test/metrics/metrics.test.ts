@@ -1,14 +1,19 @@
 /** Prometheus metrics: requests by service, operation and status; region health; MRAPs; replication per rule. */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, type TestServer } from '../helpers/server.js'
 import { proxiedS3Client } from '../helpers/mrap.js'
+import { bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 describe('metrics', () => {
   let s: TestServer
-  before(async () => { s = await startTestServer() })
-  after(async () => { await s.stop() })
+  before(async () => {
+    s = await startTestServer()
+  })
+  after(async () => {
+    await s.stop()
+  })
 
   async function scrape(): Promise<string> {
     const res = await fetch(s.metricsUrl!)
@@ -29,7 +34,9 @@ describe('metrics', () => {
     await s.client().send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }))
     await s.client().send(new PutObjectCommand({ Bucket: b, Key: 'k2', Body: 'y' }))
     await failure(() => s.client().send(new GetObjectCommand({ Bucket: b, Key: 'missing' })))
-    await proxiedS3Client(s).send(new GetObjectCommand({ Bucket: 'arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap', Key: 'none' })).catch(() => undefined)
+    await proxiedS3Client(s)
+      .send(new GetObjectCommand({ Bucket: 'arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap', Key: 'none' }))
+      .catch(() => undefined)
     const text = await scrape()
     assert.equal(value(text, `mrap_requests_total{service="s3",operation="PutObject",status="200"}`), before + 2)
     assert.ok(value(text, `mrap_requests_total{service="s3",operation="GetObject",status="404"}`) >= 1)

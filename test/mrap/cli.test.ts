@@ -4,19 +4,20 @@
  * curl through the proxy; and refusals (wrong signature, region set outside the serving region,
  * expired presign). Every child runs asynchronously with an isolated environment.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { GetObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3'
 import { SignatureV4a } from '@aws-sdk/signature-v4a'
 import { HttpRequest } from '@smithy/protocol-http'
-import { startTestServer, bucketName, ADMIN, type TestServer } from '../helpers/server.js'
+import { SEED_ACCOUNT as ACCOUNT, mrapArn } from '../helpers/accounts.js'
+import { AWS_CLI as AWS, CliSandbox, type CliResult as Result, runAws, runCommand } from '../helpers/aws-cli.js'
 import { Sha256 } from '../helpers/raw.js'
-import { AWS_CLI as AWS, CliSandbox, runAws, runCommand, type CliResult as Result } from '../helpers/aws-cli.js'
-import { mrapArn, SEED_ACCOUNT as ACCOUNT } from '../helpers/accounts.js'
+import { ADMIN, bucketName, startTestServer, type TestServer } from '../helpers/server.js'
 
 const BIN = fileURLToPath(new URL('../../bin/mrap.mjs', import.meta.url))
 
@@ -51,7 +52,8 @@ describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => 
     work = box.dir
     // No credentials, region or proxy: `mrap exec` supplies them, so they are what is under test.
     env = box.env()
-    east = bucketName('clie'); west = bucketName('cliw')
+    east = bucketName('clie')
+    west = bucketName('cliw')
     await s.client().send(new CreateBucketCommand({ Bucket: east }))
     await s.client(undefined, 'eu-west-1').send(new CreateBucketCommand({ Bucket: west, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
   })
@@ -61,18 +63,43 @@ describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => 
   })
 
   test('s3control creates the MRAP; describe follows the operation to SUCCEEDED; get gives the alias', async () => {
-    const created = JSON.parse(await ok([AWS, 's3control', 'create-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT,
-      '--details', JSON.stringify({ Name: 'cli-mrap', Regions: [{ Bucket: east }, { Bucket: west }] })])) as { RequestTokenARN: string }
+    const created = JSON.parse(
+      await ok([
+        AWS,
+        's3control',
+        'create-multi-region-access-point',
+        '--region',
+        'us-west-2',
+        '--account-id',
+        ACCOUNT,
+        '--details',
+        JSON.stringify({ Name: 'cli-mrap', Regions: [{ Bucket: east }, { Bucket: west }] }),
+      ]),
+    ) as { RequestTokenARN: string }
     assert.match(created.RequestTokenARN, /^arn:aws:s3:us-west-2:123456789012:async-request\/mrap\/create\//)
     let status = ''
     for (let i = 0; i < 30 && status !== 'SUCCEEDED'; i++) {
-      const d = JSON.parse(await ok([AWS, 's3control', 'describe-multi-region-access-point-operation', '--region', 'us-west-2', '--account-id', ACCOUNT, '--request-token-arn', created.RequestTokenARN])) as { AsyncOperation: { RequestStatus: string } }
+      const d = JSON.parse(
+        await ok([
+          AWS,
+          's3control',
+          'describe-multi-region-access-point-operation',
+          '--region',
+          'us-west-2',
+          '--account-id',
+          ACCOUNT,
+          '--request-token-arn',
+          created.RequestTokenARN,
+        ]),
+      ) as { AsyncOperation: { RequestStatus: string } }
       status = d.AsyncOperation.RequestStatus
       assert.notEqual(status, 'FAILED')
       if (status !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 200))
     }
     assert.equal(status, 'SUCCEEDED')
-    const got = JSON.parse(await ok([AWS, 's3control', 'get-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT, '--name', 'cli-mrap'])) as { AccessPoint: { Alias: string; Status: string } }
+    const got = JSON.parse(await ok([AWS, 's3control', 'get-multi-region-access-point', '--region', 'us-west-2', '--account-id', ACCOUNT, '--name', 'cli-mrap'])) as {
+      AccessPoint: { Alias: string; Status: string }
+    }
     assert.match(got.AccessPoint.Alias, /^[a-z][a-z0-9]{12}\.mrap$/)
     assert.equal(got.AccessPoint.Status, 'READY')
     arn = mrapArn(got.AccessPoint.Alias)
@@ -99,17 +126,48 @@ describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => 
   })
 
   test('submit-multi-region-access-point-routes moves new requests to the other bucket', async () => {
-    await ok([AWS, 's3control', 'submit-multi-region-access-point-routes', '--region', 'us-west-2', '--account-id', ACCOUNT, '--mrap', arn,
-      '--route-updates', `Bucket=${east},TrafficDialPercentage=0`, `Bucket=${west},TrafficDialPercentage=100`])
-    const routes = JSON.parse(await ok([AWS, 's3control', 'get-multi-region-access-point-routes', '--region', 'us-west-2', '--account-id', ACCOUNT, '--mrap', arn])) as { Routes: { Bucket: string; TrafficDialPercentage: number }[] }
-    assert.deepEqual(routes.Routes.map((r) => [r.Bucket, r.TrafficDialPercentage]).sort(), [[east, 0], [west, 100]].sort())
+    await ok([
+      AWS,
+      's3control',
+      'submit-multi-region-access-point-routes',
+      '--region',
+      'us-west-2',
+      '--account-id',
+      ACCOUNT,
+      '--mrap',
+      arn,
+      '--route-updates',
+      `Bucket=${east},TrafficDialPercentage=0`,
+      `Bucket=${west},TrafficDialPercentage=100`,
+    ])
+    const routes = JSON.parse(await ok([AWS, 's3control', 'get-multi-region-access-point-routes', '--region', 'us-west-2', '--account-id', ACCOUNT, '--mrap', arn])) as {
+      Routes: { Bucket: string; TrafficDialPercentage: number }[]
+    }
+    assert.deepEqual(
+      routes.Routes.map((r) => [r.Bucket, r.TrafficDialPercentage]).sort(),
+      [
+        [east, 0],
+        [west, 100],
+      ].sort(),
+    )
     const body = join(work, 'west.txt')
     writeFileSync(body, 'now in the west')
     await ok([AWS, 's3api', 'put-object', '--bucket', arn, '--key', 'cli/two.txt', '--body', body])
     const direct = await s.client(undefined, 'eu-west-1').send(new GetObjectCommand({ Bucket: west, Key: 'cli/two.txt' }))
     assert.equal(await direct.Body!.transformToString(), 'now in the west')
-    const allPassive = await exec([AWS, 's3control', 'submit-multi-region-access-point-routes', '--region', 'us-west-2', '--account-id', ACCOUNT, '--mrap', arn,
-      '--route-updates', `Bucket=${west},TrafficDialPercentage=0`])
+    const allPassive = await exec([
+      AWS,
+      's3control',
+      'submit-multi-region-access-point-routes',
+      '--region',
+      'us-west-2',
+      '--account-id',
+      ACCOUNT,
+      '--mrap',
+      arn,
+      '--route-updates',
+      `Bucket=${west},TrafficDialPercentage=0`,
+    ])
     assert.notEqual(allPassive.code, 0)
     assert.match(allPassive.stderr, /InvalidRequest/)
   })
@@ -128,7 +186,8 @@ describe('MRAP with the AWS CLI through mrap exec', { timeout: 600_000 }, () => 
   test('a wrong secret is SignatureDoesNotMatch', async () => {
     const wrong = { accessKeyId: ADMIN.accessKeyId, secretAccessKey: 'not-the-secret-at-all-000000000000000000' }
     const r = await runAws(['s3api', 'get-object', '--bucket', arn, '--key', 'cli/two.txt', join(work, 'x')], {
-      env: box.env({ credentials: wrong, region: 'us-east-1', proxy: s.proxy, caBundle: s.caPath }), cwd: work,
+      env: box.env({ credentials: wrong, region: 'us-east-1', proxy: s.proxy, caBundle: s.caPath }),
+      cwd: work,
     })
     assert.notEqual(r.code, 0)
     assert.match(r.stderr, /SignatureDoesNotMatch/)

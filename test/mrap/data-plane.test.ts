@@ -1,17 +1,26 @@
 /** The MRAP global endpoint with the JS SDK v3 (SigV4A) through the internet proxy and mrap's CA: operations, routing, failover, refusals. */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { randomBytes, createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand, ListObjectsV2Command,
-  CopyObjectCommand, GetBucketLocationCommand, CreateMultipartUploadCommand, UploadPartCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetBucketLocationCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { startTestServer, bucketName, failure, READER, PARTNER, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
 import type { MrapRecord } from '../../src/mrap/registry.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { bucketName, failure, PARTNER, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
 
@@ -23,12 +32,17 @@ describe('MRAP data plane', () => {
 
   before(async () => {
     s = await startTestServer()
-    east = bucketName('east'); west = bucketName('west')
+    east = bucketName('east')
+    west = bucketName('west')
     await s.client().send(new CreateBucketCommand({ Bucket: east }))
     await s.client(undefined, 'eu-west-1').send(new CreateBucketCommand({ Bucket: west, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
     const alias = s.services.mraps.newAlias()
     mrap = {
-      name: 'test-mrap', alias, owner: OWNER, createdAt: new Date().toISOString(), status: 'READY',
+      name: 'test-mrap',
+      alias,
+      owner: OWNER,
+      createdAt: new Date().toISOString(),
+      status: 'READY',
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       regions: [
         { bucket: east, bucketAccountId: OWNER, region: 'us-east-1', trafficDialPercentage: 100 },
@@ -38,7 +52,9 @@ describe('MRAP data plane', () => {
     s.services.mraps.put(mrap)
     arn = mrapArnOf(OWNER, alias)
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   function setDials(d: Record<string, number>): void {
     mrap = { ...mrap, regions: mrap.regions.map((r) => ({ ...r, trafficDialPercentage: d[r.region] ?? r.trafficDialPercentage })) }
@@ -56,7 +72,10 @@ describe('MRAP data plane', () => {
     const head = await c.send(new HeadObjectCommand({ Bucket: arn, Key: 'stream.bin' }))
     assert.equal(head.ContentLength, data.length)
     const list = await c.send(new ListObjectsV2Command({ Bucket: arn }))
-    assert.deepEqual(list.Contents?.map((o) => o.Key), ['hello.txt', 'stream.bin'])
+    assert.deepEqual(
+      list.Contents?.map((o) => o.Key),
+      ['hello.txt', 'stream.bin'],
+    )
     // The front door's region is us-east-1: the nearest active bucket is the east one.
     const direct = await s.client().send(new GetObjectCommand({ Bucket: east, Key: 'stream.bin' }))
     assert.ok(Buffer.from(await direct.Body!.transformToByteArray()).equals(data))
@@ -124,14 +143,24 @@ describe('MRAP data plane', () => {
     const data = randomBytes(11 * 1024 * 1024)
     const up = new Upload({ client: c, params: { Bucket: arn, Key: 'mpu.bin', Body: data }, partSize: 5 * 1024 * 1024, queueSize: 2 })
     let flipped = false
-    up.on('httpUploadProgress', () => { if (!flipped) { flipped = true; setDials({ 'us-east-1': 0, 'eu-west-1': 100 }) } })
+    up.on('httpUploadProgress', () => {
+      if (!flipped) {
+        flipped = true
+        setDials({ 'us-east-1': 0, 'eu-west-1': 100 })
+      }
+    })
     try {
       await up.done()
     } finally {
       setDials({ 'us-east-1': 100, 'eu-west-1': 100 })
     }
     const got = await s.client().send(new GetObjectCommand({ Bucket: east, Key: 'mpu.bin' }))
-    assert.equal(createHash('sha256').update(Buffer.from(await got.Body!.transformToByteArray())).digest('hex'), createHash('sha256').update(data).digest('hex'))
+    assert.equal(
+      createHash('sha256')
+        .update(Buffer.from(await got.Body!.transformToByteArray()))
+        .digest('hex'),
+      createHash('sha256').update(data).digest('hex'),
+    )
   })
 
   test('CopyObject is InvalidRequest; bucket-level requests are MethodNotAllowed', async () => {
@@ -165,7 +194,10 @@ describe('MRAP data plane', () => {
       import('node:http').then(({ request }) => {
         const u = new URL(s.proxy)
         const r = request({ host: u.hostname, port: u.port, method: 'CONNECT', path: 'example.com:443' })
-        r.on('connect', (res, socket) => { socket.destroy(); resolve(String(res.statusCode)) })
+        r.on('connect', (res, socket) => {
+          socket.destroy()
+          resolve(String(res.statusCode))
+        })
         r.on('error', reject)
         r.end()
       }, reject)

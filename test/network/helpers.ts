@@ -5,8 +5,8 @@
 import { connect } from 'node:net'
 import { EC2Client } from '@aws-sdk/client-ec2'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { ADMIN, type TestServer } from '../helpers/server.js'
 import type { MrapRecord } from '../../src/mrap/registry.js'
+import { ADMIN, type TestServer } from '../helpers/server.js'
 
 export const OWNER = '123456789012'
 export const SEED_ALIAS = 'mfzwi23gnjvgw.mrap'
@@ -27,7 +27,11 @@ export function ensureSeedMrap(s: TestServer): MrapRecord {
   const have = s.services.mraps.byAlias(SEED_ALIAS)
   if (have) return have
   const rec: MrapRecord = {
-    name: 'seed-mrap', alias: SEED_ALIAS, owner: OWNER, createdAt: new Date().toISOString(), status: 'READY',
+    name: 'seed-mrap',
+    alias: SEED_ALIAS,
+    owner: OWNER,
+    createdAt: new Date().toISOString(),
+    status: 'READY',
     publicAccessBlock: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false },
     regions: [
       { bucket: BUCKET1, bucketAccountId: OWNER, region: 'us-east-1', trafficDialPercentage: 100 },
@@ -70,11 +74,16 @@ export function rawConnect(proxy: string, authority: string): Promise<{ status: 
     sock.setEncoding('utf8')
     sock.on('data', (d: string) => {
       buf += d
-      if (/^HTTP\/1\.1 200/.test(buf)) { sock.destroy(); resolve({ status: 200, text: buf }) }
+      if (/^HTTP\/1\.1 200/.test(buf)) {
+        sock.destroy()
+        resolve({ status: 200, text: buf })
+      }
     })
     sock.on('end', () => resolve({ status: Number(buf.match(/^HTTP\/1\.1 (\d+)/)?.[1] ?? 0), text: buf }))
     sock.on('error', reject)
   })
 }
 
-export function errStatus(e: { $metadata?: { httpStatusCode?: number } }): number | undefined { return e.$metadata?.httpStatusCode }
+export function errStatus(e: { $metadata?: { httpStatusCode?: number } }): number | undefined {
+  return e.$metadata?.httpStatusCode
+}

@@ -12,16 +12,17 @@
  * raw sockets: the request is refused with 421 (docs/decisions/vpc-network.md) and an honest request
  * in the same tunnel is served (anonymous, so S3 answers AccessDenied: what matters is who answers).
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { connect, type Socket } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
 import { readFileSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
+import { connect as tlsConnect } from 'node:tls'
 import { CreateVpcCommand, CreateVpcEndpointCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
-import { startTestServer, type TestServer } from '../helpers/server.js'
 import { codeOf } from '../helpers/raw.js'
-import { BUCKET1, SEED_ALIAS, ec2Client, ensureSeedMrap, proxyOf, rawConnect } from './helpers.js'
+import { startTestServer, type TestServer } from '../helpers/server.js'
+import { BUCKET1, ec2Client, ensureSeedMrap, proxyOf, rawConnect, SEED_ALIAS } from './helpers.js'
 
 const MRAP_HOST = `${SEED_ALIAS}.accesspoint.s3-global.amazonaws.com`
 const S3_EAST = 's3.us-east-1.amazonaws.com'
@@ -33,7 +34,10 @@ const SMUGGLED = {
   s3East: S3_EAST,
 }
 
-interface Reply { status: number; body: string }
+interface Reply {
+  status: number
+  body: string
+}
 
 /** One HTTP/1.1 connection written and read by hand, so the Host header is exactly what the test says. */
 class Conn {
@@ -41,12 +45,26 @@ class Conn {
   private waiters: (() => void)[] = []
   private ended = false
   constructor(readonly sock: Duplex) {
-    sock.on('data', (d: Buffer) => { this.buf = Buffer.concat([this.buf, d]); this.wake() })
-    sock.on('end', () => { this.ended = true; this.wake() })
-    sock.on('close', () => { this.ended = true; this.wake() })
-    sock.on('error', () => { this.ended = true; this.wake() })
+    sock.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d])
+      this.wake()
+    })
+    sock.on('end', () => {
+      this.ended = true
+      this.wake()
+    })
+    sock.on('close', () => {
+      this.ended = true
+      this.wake()
+    })
+    sock.on('error', () => {
+      this.ended = true
+      this.wake()
+    })
   }
-  private wake(): void { for (const w of this.waiters.splice(0)) w() }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w()
+  }
   private async until(pred: () => boolean): Promise<void> {
     while (!pred()) {
       if (this.ended) throw new Error(`connection ended; got ${JSON.stringify(this.buf.toString('latin1'))}`)
@@ -66,7 +84,9 @@ class Conn {
     this.buf = this.buf.subarray(end + 4 + len)
     return { status, body }
   }
-  close(): void { this.sock.destroy() }
+  close(): void {
+    this.sock.destroy()
+  }
 }
 
 /** A CONNECT tunnel through `proxy` to `host:port`; TLS (trusting mrap's CA, SNI = host) on 443. */
@@ -79,8 +99,15 @@ function tunnel(s: TestServer, proxy: string, host: string, port: 443 | 80): Pro
       got += d.toString('latin1')
       if (!got.includes('\r\n\r\n')) return
       raw.off('data', onData)
-      if (!/^HTTP\/1\.1 200/.test(got)) { raw.destroy(); reject(new Error(`CONNECT ${host}:${port} refused: ${got}`)); return }
-      if (port === 80) { resolve(new Conn(raw)); return }
+      if (!/^HTTP\/1\.1 200/.test(got)) {
+        raw.destroy()
+        reject(new Error(`CONNECT ${host}:${port} refused: ${got}`))
+        return
+      }
+      if (port === 80) {
+        resolve(new Conn(raw))
+        return
+      }
       const t = tlsConnect({ socket: raw, servername: host, ca: readFileSync(s.caPath) }, () => resolve(new Conn(t)))
       t.on('error', reject)
     }
@@ -113,10 +140,14 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
     ensureSeedMrap(s)
     const ec2 = ec2Client(s)
     const vpc = async (name: string, internet = false): Promise<string> => {
-      const id = (await ec2.send(new CreateVpcCommand({
-        CidrBlock: '10.30.0.0/16',
-        TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: name }, ...(internet ? [{ Key: 'mrap:internet', Value: 'true' }] : [])] }],
-      }))).Vpc!.VpcId!
+      const id = (
+        await ec2.send(
+          new CreateVpcCommand({
+            CidrBlock: '10.30.0.0/16',
+            TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: name }, ...(internet ? [{ Key: 'mrap:internet', Value: 'true' }] : [])] }],
+          }),
+        )
+      ).Vpc!.VpcId!
       // Private DNS needs DNS hostnames, off in a new VPC.
       await ec2.send(new ModifyVpcAttributeCommand({ VpcId: id, EnableDnsHostnames: { Value: true } }))
       return id
@@ -128,7 +159,9 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
     await ec2.send(new CreateVpcEndpointCommand({ VpcId: vpcs.interface, ServiceName: 'com.amazonaws.us-east-1.s3', VpcEndpointType: 'Interface', PrivateDnsEnabled: true }))
     ec2.destroy()
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   test('gateway endpoint (private VPC): a tunnel to regional S3 carries no STS, IAM, other-region or MRAP call', async () => {
     const proxy = await proxyOf(s, vpcs.gateway)
@@ -149,7 +182,9 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
         assert.equal(codeOf((await c.request(`S3.US-EAST-1.amazonaws.com:${port}`, `/${BUCKET1}/k`)).body), 'AccessDenied')
         // HTTP/1.1 without Host is node's own 400 (and the end of the connection), never served.
         assert.equal((await c.request(undefined, '/k')).status, 400)
-      } finally { c.close() }
+      } finally {
+        c.close()
+      }
     }
   })
 
@@ -161,7 +196,9 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
       assert.notEqual((await c.request(bucketHost, '/k')).status, 421)
       assertMisdirected(await c.request(S3_EAST, `/${BUCKET1}/k`), 'path-style host in a bucket-host tunnel')
       assertMisdirected(await c.request(`other-bucket.${S3_EAST}`, '/k'), 'another bucket host')
-    } finally { c.close() }
+    } finally {
+      c.close()
+    }
   })
 
   test('regional interface endpoint: a tunnel to regional S3 carries no MRAP or STS call', async () => {
@@ -170,7 +207,9 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
       assert.equal(codeOf((await c.request(S3_EAST, `/${BUCKET1}/k`)).body), 'AccessDenied')
       assertMisdirected(await c.request(MRAP_HOST, '/k'), 'MRAP')
       assertMisdirected(await c.request(SMUGGLED.sts, '/?Action=GetCallerIdentity&Version=2011-06-15'), 'sts')
-    } finally { c.close() }
+    } finally {
+      c.close()
+    }
   })
 
   test('s3-global interface endpoint (seed VPC): a tunnel to the MRAP carries only MRAP calls', async () => {
@@ -180,7 +219,9 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
       assert.match((await c.request(MRAP_HOST, '/k')).body, /Multi-Region Access Point requests must be signed/)
       assertMisdirected(await c.request(S3_EAST, `/${BUCKET1}/k`), 'regional S3')
       assertMisdirected(await c.request(SMUGGLED.sts, '/?Action=GetCallerIdentity&Version=2011-06-15'), 'sts')
-    } finally { c.close() }
+    } finally {
+      c.close()
+    }
   })
 
   test('the internet path (a VPC with an internet gateway, and the internet proxy): same rule', async () => {
@@ -190,11 +231,13 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
         assert.equal(codeOf((await c.request(S3_EAST, `/${BUCKET1}/k`)).body), 'AccessDenied')
         assertMisdirected(await c.request(MRAP_HOST, '/k'), `MRAP via ${proxy}`)
         assertMisdirected(await c.request(SMUGGLED.iam, '/?Action=ListUsers&Version=2010-05-08'), `iam via ${proxy}`)
-      } finally { c.close() }
+      } finally {
+        c.close()
+      }
     }
   })
 
-  test('absolute-URI requests: the Host header must name the request line\'s host', async () => {
+  test("absolute-URI requests: the Host header must name the request line's host", async () => {
     for (const proxy of [await proxyOf(s, vpcs.gateway), s.proxy]) {
       const c = await toProxy(proxy)
       try {
@@ -203,7 +246,9 @@ describe('the Host inside a proxied connection must be the host the proxy resolv
         assertMisdirected(await c.request(MRAP_HOST, `http://${S3_EAST}/k`), `MRAP Host via ${proxy}`)
         assertMisdirected(await c.request(SMUGGLED.sts, `http://${S3_EAST}/?Action=GetCallerIdentity&Version=2011-06-15`), `sts Host via ${proxy}`)
         assert.notEqual((await c.request(`${S3_EAST}:80`, `http://${S3_EAST}:80/${BUCKET1}/k`)).status, 421)
-      } finally { c.close() }
+      } finally {
+        c.close()
+      }
     }
   })
 })

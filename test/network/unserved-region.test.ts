@@ -11,18 +11,19 @@
  * - EC2: AuthFailure for the region.
  * Never a certificate-name mismatch that lists every name of the server certificate.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
+import { after, before, describe, test } from 'node:test'
 import { connect as tlsConnect } from 'node:tls'
+import { CreateVpcCommand } from '@aws-sdk/client-ec2'
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { ListMultiRegionAccessPointsCommand, S3ControlClient } from '@aws-sdk/client-s3-control'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { startTestServer, ADMIN, failure, type TestServer } from '../helpers/server.js'
-import { AWS_CLI, CliSandbox, runAws, type CliResult } from '../helpers/aws-cli.js'
+import { ACCOUNT, makeBucket } from '../control/helpers.js'
+import { AWS_CLI, type CliResult, CliSandbox, runAws } from '../helpers/aws-cli.js'
 import { CaProxyAgent } from '../helpers/mrap.js'
-import { makeBucket, ACCOUNT } from '../control/helpers.js'
-import { CreateVpcCommand } from '@aws-sdk/client-ec2'
+import { ADMIN, failure, startTestServer, type TestServer } from '../helpers/server.js'
 import { ec2Client, proxyOf, rawConnect } from './helpers.js'
 
 const CERT_MISMATCH = /doesn't match|SSL validation failed|altnames|certificate/i
@@ -40,13 +41,16 @@ describe('a region the world does not have', () => {
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'hello' }))
     c.destroy()
   })
-  after(async () => { await s.stop(); box.dispose() })
+  after(async () => {
+    await s.stop()
+    box.dispose()
+  })
 
   function cli(args: string[]): Promise<CliResult> {
     return runAws(args, { env: box.env({ credentials: ADMIN, region: 'us-east-2', proxy: s.proxy, caBundle: s.caPath }), cwd: box.dir })
   }
 
-  test('TLS: the region\'s names get a certificate from mrap\'s CA', async () => {
+  test("TLS: the region's names get a certificate from mrap's CA", async () => {
     const names = ['s3.us-east-2.amazonaws.com', `${bucket}.s3.us-east-2.amazonaws.com`, `${ACCOUNT}.s3-control.us-east-2.amazonaws.com`, 'ec2.ap-south-2.amazonaws.com']
     for (const servername of names) {
       const cert = await new Promise<{ authorized: boolean; san: string }>((resolve, reject) => {
@@ -75,7 +79,7 @@ describe('a region the world does not have', () => {
     assert.match(r.stderr, /us-east-2 is not a region of this server's world \(its regions: us-east-1, us-west-2, eu-west-1\)/)
   })
 
-  test('CLI, S3 Control: PermanentRedirect names us-west-2 and the world\'s regions', async () => {
+  test("CLI, S3 Control: PermanentRedirect names us-west-2 and the world's regions", async () => {
     const r = await cli(['s3control', 'list-multi-region-access-points', '--account-id', ACCOUNT])
     assert.notEqual(r.code, 0)
     assert.doesNotMatch(r.stderr, CERT_MISMATCH)
@@ -83,7 +87,7 @@ describe('a region the world does not have', () => {
     assert.match(r.stderr, /us-east-2 is not a region of this server's world, which has us-east-1, us-west-2, eu-west-1/)
   })
 
-  test('CLI, EC2: AuthFailure names the world\'s regions', async () => {
+  test("CLI, EC2: AuthFailure names the world's regions", async () => {
     const r = await cli(['ec2', 'describe-vpcs'])
     assert.notEqual(r.code, 0)
     assert.doesNotMatch(r.stderr, CERT_MISMATCH)
@@ -101,12 +105,15 @@ describe('a region the world does not have', () => {
     assert.equal(e.name, 'PermanentRedirect')
     assert.equal(e.$metadata.httpStatusCode, 301)
     assert.match(e.message, /us-west-2/)
-    s3.destroy(); control.destroy(); agent.destroy()
+    s3.destroy()
+    control.destroy()
+    agent.destroy()
   })
 
   test('VPC proxies: with an internet path S3 Control answers; a private VPC refuses the name with its reason', async () => {
     const ec2 = ec2Client(s)
-    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'mrap:internet', Value: 'true' }] }] }))).Vpc!.VpcId!
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'mrap:internet', Value: 'true' }] }] })))
+      .Vpc!.VpcId!
     const env = box.env({ credentials: ADMIN, region: 'us-east-2', proxy: await proxyOf(s, vpc), caBundle: s.caPath })
     const r = await runAws(['s3control', 'list-multi-region-access-points', '--account-id', ACCOUNT], { env })
     assert.doesNotMatch(r.stderr, CERT_MISMATCH)

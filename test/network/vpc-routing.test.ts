@@ -4,16 +4,16 @@
  * request carries on each path, the endpoint policy as a limit in both the MRAP and the bucket
  * context, cross-account VPCs, and the proxy's refusals.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3'
+import { after, before, describe, test } from 'node:test'
 import { CreateVpcCommand, CreateVpcEndpointCommand, DeleteVpcCommand, DeleteVpcEndpointsCommand, ModifyVpcAttributeCommand, ModifyVpcEndpointCommand } from '@aws-sdk/client-ec2'
-import { startTestServer, bucketName, failure, ADMIN, PARTNER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
+import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3'
 import { proxiedS3Client } from '../helpers/mrap.js'
-import {BUCKET2, SEED_ALIAS, SEED_ARN, SEED_VPC, ec2Client, ensureSeedMrap, errStatus, proxyOf, rawConnect, routeTo, seedObjects,
-} from './helpers.js'
+import { ADMIN, bucketName, failure, PARTNER, PARTNER_ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { BUCKET2, ec2Client, ensureSeedMrap, errStatus, proxyOf, rawConnect, routeTo, SEED_ALIAS, SEED_ARN, SEED_VPC, seedObjects } from './helpers.js'
 
 const S3_GLOBAL = 'com.amazonaws.s3-global.accesspoint'
 
@@ -25,7 +25,9 @@ describe('VPC networks', () => {
     ensureSeedMrap(s)
     await seedObjects(s, 'k')
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   async function newVpc(opts: { region?: string; internet?: boolean; creds?: typeof ADMIN; name?: string } = {}): Promise<string> {
     const tags = [{ Key: 'Name', Value: opts.name ?? 'test-vpc' }, ...(opts.internet ? [{ Key: 'mrap:internet', Value: 'true' }] : [])]
@@ -35,12 +37,19 @@ describe('VPC networks', () => {
     await c.send(new ModifyVpcAttributeCommand({ VpcId: r.Vpc!.VpcId!, EnableDnsHostnames: { Value: true } }))
     return r.Vpc!.VpcId!
   }
-  async function newEndpoint(vpcId: string, o: { service?: string; type?: 'Interface' | 'Gateway'; policy?: unknown; privateDns?: boolean; creds?: typeof ADMIN; region?: string } = {}): Promise<string> {
-    const r = await ec2Client(s, o.creds ?? ADMIN, o.region ?? 'us-east-1').send(new CreateVpcEndpointCommand({
-      VpcId: vpcId, ServiceName: o.service ?? S3_GLOBAL, VpcEndpointType: o.type ?? 'Interface',
-      ...(o.policy !== undefined ? { PolicyDocument: JSON.stringify(o.policy) } : {}),
-      ...(o.privateDns !== undefined ? { PrivateDnsEnabled: o.privateDns } : {}),
-    }))
+  async function newEndpoint(
+    vpcId: string,
+    o: { service?: string; type?: 'Interface' | 'Gateway'; policy?: unknown; privateDns?: boolean; creds?: typeof ADMIN; region?: string } = {},
+  ): Promise<string> {
+    const r = await ec2Client(s, o.creds ?? ADMIN, o.region ?? 'us-east-1').send(
+      new CreateVpcEndpointCommand({
+        VpcId: vpcId,
+        ServiceName: o.service ?? S3_GLOBAL,
+        VpcEndpointType: o.type ?? 'Interface',
+        ...(o.policy !== undefined ? { PolicyDocument: JSON.stringify(o.policy) } : {}),
+        ...(o.privateDns !== undefined ? { PrivateDnsEnabled: o.privateDns } : {}),
+      }),
+    )
     return r.VpcEndpoint!.VpcEndpointId!
   }
   async function getVia(proxy: string, creds = ADMIN, key = 'k', bucket = SEED_ARN): Promise<{ body: string }> {
@@ -48,7 +57,9 @@ describe('VPC networks', () => {
     try {
       const r = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
       return { body: await r.Body!.transformToString() }
-    } finally { c.destroy() }
+    } finally {
+      c.destroy()
+    }
   }
 
   test('the seed VPC (tagged Name=seed-vpc) reaches the MRAP through its s3-global endpoint, nearest bucket first', async () => {
@@ -63,14 +74,19 @@ describe('VPC networks', () => {
   test('through an endpoint a request carries aws:SourceVpce, aws:SourceVpc, aws:VpcSourceIp and no aws:SourceIp', async () => {
     const vpc = await newVpc()
     const keys = (vpce: string) => ({
-      Statement: [{
-        Effect: 'Allow', Principal: '*', Action: '*', Resource: '*',
-        Condition: {
-          StringEquals: { 'aws:SourceVpce': vpce, 'aws:SourceVpc': vpc },
-          IpAddress: { 'aws:VpcSourceIp': '10.20.0.0/16' },
-          Null: { 'aws:SourceIp': 'true' },
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: '*',
+          Action: '*',
+          Resource: '*',
+          Condition: {
+            StringEquals: { 'aws:SourceVpce': vpce, 'aws:SourceVpc': vpc },
+            IpAddress: { 'aws:VpcSourceIp': '10.20.0.0/16' },
+            Null: { 'aws:SourceIp': 'true' },
+          },
         },
-      }],
+      ],
     })
     const vpce = await newEndpoint(vpc)
     await ec2Client(s).send(new ModifyVpcEndpointCommand({ VpcEndpointId: vpce, PolicyDocument: JSON.stringify(keys(vpce)) }))
@@ -121,10 +137,15 @@ describe('VPC networks', () => {
     const admin = s.client()
     await admin.send(new CreateBucketCommand({ Bucket: b }))
     await admin.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'regional' }))
-    await admin.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*`, Condition: { StringNotEquals: { 'aws:SourceVpce': gw } } }],
-    }) }))
+    await admin.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*`, Condition: { StringNotEquals: { 'aws:SourceVpce': gw } } }],
+        }),
+      }),
+    )
     assert.equal((await getVia(proxy, ADMIN, 'k', b)).body, 'regional')
     assert.equal(errStatus(await failure(() => getVia(s.proxy, ADMIN, 'k', b))), 403) // the internet: no aws:SourceVpce
     // Another region's S3 is not behind this gateway: refused in a private VPC.
@@ -134,16 +155,20 @@ describe('VPC networks', () => {
 
   test('an endpoint policy that allows the MRAP but not one bucket fails only when routed to that bucket', async () => {
     const vpc = await newVpc({ name: 'one-bucket' })
-    await newEndpoint(vpc, { policy: {
-      Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: [`${SEED_ARN}/object/*`, `arn:aws:s3:::${BUCKET2}/*`] }],
-    } })
+    await newEndpoint(vpc, {
+      policy: {
+        Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: [`${SEED_ARN}/object/*`, `arn:aws:s3:::${BUCKET2}/*`] }],
+      },
+    })
     const proxy = await proxyOf(s, vpc)
     try {
       routeTo(s, SEED_ALIAS, 'eu-west-1')
       assert.equal((await getVia(proxy)).body, 'from BUCKET2')
       routeTo(s, SEED_ALIAS, 'us-east-1')
       assert.equal(errStatus(await failure(() => getVia(proxy))), 403)
-    } finally { routeTo(s, SEED_ALIAS, 'both') }
+    } finally {
+      routeTo(s, SEED_ALIAS, 'both')
+    }
   })
 
   test('a VPC of another account uses the seed MRAP through its own endpoint (cross-account rules apply)', async () => {
@@ -155,7 +180,9 @@ describe('VPC networks', () => {
       assert.equal((await getVia(proxy, PARTNER)).body, 'from BUCKET2')
       routeTo(s, SEED_ALIAS, 'us-east-1')
       assert.equal(errStatus(await failure(() => getVia(proxy, PARTNER))), 403) // BUCKET1 grants nothing on objects
-    } finally { routeTo(s, SEED_ALIAS, 'both') }
+    } finally {
+      routeTo(s, SEED_ALIAS, 'both')
+    }
   })
 
   test('the proxy never forwards outside mrap, and endpoint-specific names are not usable', async () => {

@@ -4,21 +4,23 @@
  * operator fails over with SubmitMultiRegionAccessPointRoutes; writes continue in us-west-2 (PENDING
  * while us-east-1 is down); when us-east-1 comes back its backlog drains and both buckets converge.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { PutObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectTaggingCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3'
+import { after, before, test } from 'node:test'
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3'
 import { SubmitMultiRegionAccessPointRoutesCommand } from '@aws-sdk/client-s3-control'
-import { startTestServer, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
-import { controlClient } from '../control/helpers.js'
 import { applyWorldMraps } from '../../src/control/world.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
+import { controlClient } from '../control/helpers.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { startTestServer, type TestServer } from '../helpers/server.js'
 import { waitFor } from './helpers.js'
 
 const ACCOUNT = '111122223333'
 const APP_ADMIN = { accessKeyId: 'AKIAAPADMIN00EXAMPLE', secretAccessKey: 'aPaDmIn/K7MDENG/bPxRfiCYEXAMPLEKEY0000' }
-const PRIMARY = 'app-primary-use1', STANDBY = 'app-standby-usw2'
+const PRIMARY = 'app-primary-use1',
+  STANDBY = 'app-standby-usw2'
 
 let s: TestServer
 let arn: string
@@ -31,14 +33,22 @@ before(async () => {
   const m = s.services.mraps.byName(ACCOUNT, 'app-mrap')!
   arn = mrapArnOf(ACCOUNT, m.alias)
 })
-after(async () => { await s.stop() })
+after(async () => {
+  await s.stop()
+})
 
 async function routes(active: string, passive: string): Promise<void> {
   const c = controlClient(s, APP_ADMIN, 'us-west-2')
-  await c.send(new SubmitMultiRegionAccessPointRoutesCommand({
-    AccountId: ACCOUNT, Mrap: arn,
-    RouteUpdates: [{ Region: active, TrafficDialPercentage: 100 }, { Region: passive, TrafficDialPercentage: 0 }],
-  }))
+  await c.send(
+    new SubmitMultiRegionAccessPointRoutesCommand({
+      AccountId: ACCOUNT,
+      Mrap: arn,
+      RouteUpdates: [
+        { Region: active, TrafficDialPercentage: 100 },
+        { Region: passive, TrafficDialPercentage: 0 },
+      ],
+    }),
+  )
 }
 
 const status = async (bucket: string, key: string): Promise<string | undefined> => {

@@ -9,15 +9,16 @@
  * it call the real AWS host names, which reach this server through its internet proxy
  * (HTTPS_PROXY) with its CA trusted (AWS_CA_BUNDLE); bucket-level calls use --endpoint-url.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startTestServer, ADMIN, type TestServer } from '../helpers/server.js'
-import { AWS_CLI, CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
-import { mrapArn } from '../helpers/accounts.js'
+import { after, before, test } from 'node:test'
 import { applyWorldMraps } from '../../src/control/world.js'
+import { mrapArn } from '../helpers/accounts.js'
+import { AWS_CLI, CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
 import { ROLE_ARN, replicationWorld, waitFor } from './helpers.js'
 
 const B1 = 'DOC-EXAMPLE-BUCKET1'
@@ -46,9 +47,7 @@ after(async () => {
 /** Runs the CLI and parses its JSON output; `mrap` calls go through the proxy, the others to --endpoint-url. */
 async function aws(args: string[], opts: { mrap?: boolean; region?: string } = {}): Promise<Record<string, any>> {
   const region = opts.region ?? 'us-east-1'
-  const env = opts.mrap
-    ? box.env({ credentials: ADMIN, region, proxy: s.proxy, caBundle: s.caPath })
-    : box.env({ credentials: ADMIN, region, direct: true })
+  const env = opts.mrap ? box.env({ credentials: ADMIN, region, proxy: s.proxy, caBundle: s.caPath }) : box.env({ credentials: ADMIN, region, direct: true })
   const full = opts.mrap ? [...args, '--output', 'json'] : ['--endpoint-url', s.endpoint, ...args, '--output', 'json']
   const t0 = Date.now()
   const r = await runAws(full, { env, cwd: work })
@@ -60,18 +59,31 @@ async function aws(args: string[], opts: { mrap?: boolean; region?: string } = {
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const statusIn = async (bucket: string, key: string): Promise<string | undefined> => {
   const st = s.services.stores.get(s.services.state.getBucket(bucket)!.region)!
-  try { return (await st.getObject(bucket, key)).version.replicationStatus } catch { return undefined }
+  try {
+    return (await st.getObject(bucket, key)).version.replicationStatus
+  } catch {
+    return undefined
+  }
 }
 
 function ruleJson(dest: string, id: string): string {
   return JSON.stringify({
     Role: ROLE_ARN,
-    Rules: [{
-      ID: id, Priority: 1, Status: 'Enabled', Filter: { Prefix: '' },
-      DeleteMarkerReplication: { Status: 'Enabled' },
-      SourceSelectionCriteria: { ReplicaModifications: { Status: 'Enabled' } },
-      Destination: { Bucket: `arn:aws:s3:::${dest}`, ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } }, Metrics: { Status: 'Enabled', EventThreshold: { Minutes: 15 } } },
-    }],
+    Rules: [
+      {
+        ID: id,
+        Priority: 1,
+        Status: 'Enabled',
+        Filter: { Prefix: '' },
+        DeleteMarkerReplication: { Status: 'Enabled' },
+        SourceSelectionCriteria: { ReplicaModifications: { Status: 'Enabled' } },
+        Destination: {
+          Bucket: `arn:aws:s3:::${dest}`,
+          ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } },
+          Metrics: { Status: 'Enabled', EventThreshold: { Minutes: 15 } },
+        },
+      },
+    ],
   })
 }
 
@@ -89,8 +101,25 @@ test('two-way replication between the seed buckets through the MRAP, with replic
   // A write through the MRAP: the front door is in us-east-1, so it lands in DOC-EXAMPLE-BUCKET1.
   const body = randomBytes(300_000)
   writeFileSync(join(work, 'body.bin'), body)
-  const put = await aws(['s3api', 'put-object', '--bucket', ARN, '--key', 'shared/report.bin', '--body', 'body.bin',
-    '--metadata', 'color=blue', '--tagging', 'team=core', '--checksum-algorithm', 'SHA256'], { mrap: true })
+  const put = await aws(
+    [
+      's3api',
+      'put-object',
+      '--bucket',
+      ARN,
+      '--key',
+      'shared/report.bin',
+      '--body',
+      'body.bin',
+      '--metadata',
+      'color=blue',
+      '--tagging',
+      'team=core',
+      '--checksum-algorithm',
+      'SHA256',
+    ],
+    { mrap: true },
+  )
   assert.ok(put.VersionId)
   await waitFor('COMPLETED in DOC-EXAMPLE-BUCKET1', async () => (await statusIn(B1, 'shared/report.bin')) === 'COMPLETED')
   // Fail over: us-east-1 passive, eu-west-1 active. A read through the MRAP now comes from DOC-EXAMPLE-BUCKET2.
@@ -101,11 +130,13 @@ test('two-way replication between the seed buckets through the MRAP, with replic
   eastStore.setAvailable!(false)
   let h2: Record<string, any>
   try {
-    [h2] = await Promise.all([
+    ;[h2] = await Promise.all([
       aws(['s3api', 'head-object', '--bucket', B2, '--key', 'shared/report.bin', '--checksum-mode', 'ENABLED'], { region: 'eu-west-1' }),
       aws(['s3api', 'get-object', '--bucket', ARN, '--key', 'shared/report.bin', 'out.bin'], { mrap: true }),
     ])
-  } finally { eastStore.setAvailable!(true) }
+  } finally {
+    eastStore.setAvailable!(true)
+  }
   assert.equal(h2.ReplicationStatus, 'REPLICA')
   assert.equal(h2.VersionId, put.VersionId)
   assert.equal(h2.ETag, put.ETag)
@@ -123,8 +154,23 @@ test('two-way replication between the seed buckets through the MRAP, with replic
   // A metadata change on the replica side (S3 changes metadata by copying the object onto itself) comes back too.
   const [t1, copy] = await Promise.all([
     aws(['s3api', 'get-object-tagging', '--bucket', B1, '--key', 'shared/report.bin']),
-    aws(['s3api', 'copy-object', '--bucket', B2, '--key', 'shared/report.bin', '--copy-source', `${B2}/shared/report.bin`,
-      '--metadata-directive', 'REPLACE', '--metadata', 'color=green'], { region: 'eu-west-1' }),
+    aws(
+      [
+        's3api',
+        'copy-object',
+        '--bucket',
+        B2,
+        '--key',
+        'shared/report.bin',
+        '--copy-source',
+        `${B2}/shared/report.bin`,
+        '--metadata-directive',
+        'REPLACE',
+        '--metadata',
+        'color=green',
+      ],
+      { region: 'eu-west-1' },
+    ),
   ])
   assert.deepEqual(t1.TagSet.map((t: { Key: string; Value: string }) => `${t.Key}=${t.Value}`).sort(), ['reviewed=yes', 'team=edge'])
   await waitFor('the new metadata in DOC-EXAMPLE-BUCKET1', async () => (await statusIn(B2, 'shared/report.bin')) === 'COMPLETED')
@@ -135,7 +181,8 @@ test('two-way replication between the seed buckets through the MRAP, with replic
 
   // Both buckets hold the same versions, and nothing is left to replicate.
   await s.replication.idle()
-  const ids = async (b: string): Promise<string[]> => (await s.services.stores.get(s.services.state.getBucket(b)!.region)!.listVersions(b, { prefix: 'shared/', maxKeys: 10 })).versions.map((v) => v.versionId)
+  const ids = async (b: string): Promise<string[]> =>
+    (await s.services.stores.get(s.services.state.getBucket(b)!.region)!.listVersions(b, { prefix: 'shared/', maxKeys: 10 })).versions.map((v) => v.versionId)
   assert.deepEqual(await ids(B1), await ids(B2))
   assert.equal((await ids(B1)).length, 2)
   assert.equal(s.replication.snapshot().backlogOperations, 0)

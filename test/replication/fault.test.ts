@@ -7,26 +7,28 @@
  * REPLICA), and the persisted queue is empty. The buckets' two-way replication comes from the
  * world file (`buckets[].replication`).
  */
-import { test, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, randomBytes, randomInt } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { after, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { CreateMultiRegionAccessPointCommand, GetMultiRegionAccessPointCommand } from '@aws-sdk/client-s3-control'
 import Database from 'better-sqlite3'
 import { stringify } from 'yaml'
-import { S3Client, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
-import { CreateMultiRegionAccessPointCommand, GetMultiRegionAccessPointCommand } from '@aws-sdk/client-s3-control'
-import { ADMIN, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
 import { controlClient, waitForOperation } from '../control/helpers.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { ADMIN, type TestServer } from '../helpers/server.js'
 import { OWNER, ROLE_POLICY } from './helpers.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const BIN = join(ROOT, 'bin', 'mrap.mjs')
-const EAST = 'fault-east-bucket', WEST = 'fault-west-bucket'
+const EAST = 'fault-east-bucket',
+  WEST = 'fault-west-bucket'
 const dataDir = mkdtempSync(join(tmpdir(), 'mrap-fault-'))
 const children = new Set<ChildProcess>()
 
@@ -35,17 +37,34 @@ after(() => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-const rule = (dest: string) => ({ role: `arn:aws:iam::${OWNER}:role/s3-replication`, rules: [{ id: `to-${dest}`, destination: dest, deleteMarkerReplication: true, replicaModifications: true, replicationTime: true }] })
+const rule = (dest: string) => ({
+  role: `arn:aws:iam::${OWNER}:role/s3-replication`,
+  rules: [{ id: `to-${dest}`, destination: dest, deleteMarkerReplication: true, replicaModifications: true, replicationTime: true }],
+})
 
 function writeWorld(): string {
   const world = {
     frontDoorRegion: 'us-east-1',
     regions: [{ name: 'us-east-1' }, { name: 'eu-west-1' }],
-    accounts: [{
-      id: OWNER,
-      users: [{ name: 'admin', accessKeys: [{ id: ADMIN.accessKeyId, secret: ADMIN.secretAccessKey }], policies: [{ name: 'all', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }] }],
-      roles: [{ name: 's3-replication', trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 'sts:AssumeRole' }] }, policies: [{ name: 'replicate', document: ROLE_POLICY }] }],
-    }],
+    accounts: [
+      {
+        id: OWNER,
+        users: [
+          {
+            name: 'admin',
+            accessKeys: [{ id: ADMIN.accessKeyId, secret: ADMIN.secretAccessKey }],
+            policies: [{ name: 'all', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }],
+          },
+        ],
+        roles: [
+          {
+            name: 's3-replication',
+            trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+            policies: [{ name: 'replicate', document: ROLE_POLICY }],
+          },
+        ],
+      },
+    ],
     buckets: [
       { name: EAST, region: 'us-east-1', owner: OWNER, versioning: 'Enabled', replication: rule(WEST) },
       { name: WEST, region: 'eu-west-1', owner: OWNER, versioning: 'Enabled', replication: rule(EAST) },
@@ -56,19 +75,36 @@ function writeWorld(): string {
   return file
 }
 
-interface Child { child: ChildProcess; endpoint: string; port: number; proxy: string; caPath: string }
+interface Child {
+  child: ChildProcess
+  endpoint: string
+  port: number
+  proxy: string
+  caPath: string
+}
 
 async function startChild(world: string): Promise<Child> {
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(dataDir, 'data'), '--world', world, '--port', '0', '--tls-port', '0', '--proxy-port', '0'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'error', NODE_OPTIONS: '', MRAP_FAULT_INJECTION: '1' },
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MRAP_LOG_LEVEL: 'error', NODE_OPTIONS: '', MRAP_FAULT_INJECTION: '1' },
   })
   children.add(child)
   let stderr = ''
   await new Promise<void>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`mrap serve not ready in 45 s:\n${stderr}`)), 45_000)
     child.stderr!.setEncoding('utf8')
-    child.stderr!.on('data', (d: string) => { stderr += d; if (stderr.includes('mrap ready')) { clearTimeout(timer); res() } })
-    child.once('exit', (code, sig) => { clearTimeout(timer); rej(new Error(`mrap serve exited (${code ?? sig}):\n${stderr}`)) })
+    child.stderr!.on('data', (d: string) => {
+      stderr += d
+      if (stderr.includes('mrap ready')) {
+        clearTimeout(timer)
+        res()
+      }
+    })
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer)
+      rej(new Error(`mrap serve exited (${code ?? sig}):\n${stderr}`))
+    })
   })
   child.stderr!.resume()
   const info = JSON.parse(readFileSync(join(dataDir, 'data', 'server.json'), 'utf8')) as { endpoint: string; proxy: string; caPath: string }
@@ -80,7 +116,11 @@ const faultFile = join(dataDir, 'data', 'faults', 'us-east-1')
 
 function backlog(): number {
   const db = new Database(join(dataDir, 'data', 'replication.db'), { readonly: true, fileMustExist: true })
-  try { return (db.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n } finally { db.close() }
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n
+  } finally {
+    db.close()
+  }
 }
 
 test('a region outage and a kill -9 during a write stream lose nothing; both buckets converge', { timeout: 85_000 }, async () => {
@@ -115,7 +155,10 @@ test('a region outage and a kill -9 during a write stream lose nothing; both buc
     }
   }
   const writers = Array.from({ length: 4 }, (_, w) => writer(w))
-  const waitAcked = async (n: number): Promise<void> => { const until = Date.now() + 20_000; while (acked.size < n && Date.now() < until) await sleep(20) }
+  const waitAcked = async (n: number): Promise<void> => {
+    const until = Date.now() + 20_000
+    while (acked.size < n && Date.now() < until) await sleep(20)
+  }
 
   await waitAcked(20)
   mkdirSync(join(dataDir, 'data', 'faults'), { recursive: true })
@@ -144,7 +187,8 @@ test('a region outage and a kill -9 during a write stream lose nothing; both buc
   assert.equal(backlog(), 0, 'the backlog is empty')
 
   const direct = (region: string) => new S3Client({ endpoint: srv.endpoint, region, credentials: ADMIN, forcePathStyle: true, maxAttempts: 1 })
-  const east = direct('us-east-1'), west = direct('eu-west-1')
+  const east = direct('us-east-1'),
+    west = direct('eu-west-1')
   let fromEast = 0
   for (const [key, digest] of acked) {
     const a = await east.send(new GetObjectCommand({ Bucket: EAST, Key: key }))

@@ -11,27 +11,30 @@
  * A write refused because PostgreSQL is down answers 503 ServiceUnavailable, which clients retry
  * ("Amazon S3 error best practices", https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html).
  */
-import { after, before, describe, test } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
-import pg from 'pg'
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import pg from 'pg'
 import { pino } from 'pino'
-import { startServer, type RunningServer } from '../../src/main.js'
+import { type Core, NO_REPLICATION } from '../../src/core/core.js'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
-import { ADMIN, failure } from '../helpers/server.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
-import { PgStateStore } from '../../src/state/postgres/pg-state.js'
+import { type RunningServer, startServer } from '../../src/main.js'
+import { type ReplicationService, startReplication } from '../../src/replication/index.js'
 import type { PgTaskQueue } from '../../src/replication/pg-queue.js'
 import { LeaseQueue } from '../../src/state/postgres/lease-queue.js'
-import { startReplication, type ReplicationService } from '../../src/replication/index.js'
-import { NO_REPLICATION, type Core } from '../../src/core/core.js'
-import { replicationWorld, waitFor, OWNER, ROLE_ARN } from './helpers.js'
+import { PgStateStore } from '../../src/state/postgres/pg-state.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
+import { ADMIN, failure } from '../helpers/server.js'
+import { OWNER, ROLE_ARN, replicationWorld, waitFor } from './helpers.js'
 
-const SRC = 'fleet-src', DST = 'fleet-dst', PLAIN = 'fleet-plain'
+const SRC = 'fleet-src',
+  DST = 'fleet-dst',
+  PLAIN = 'fleet-plain'
 /** Short enough for a test to wait out a dead node's lease, long enough for heartbeats under load. */
 const NODE = { leaseMs: 1500, pollMs: 100, concurrency: 2 }
 
@@ -50,7 +53,10 @@ function world(): ReturnType<typeof replicationWorld> {
   w.buckets.push(
     { name: DST, region: 'eu-west-1', owner: OWNER, versioning: 'Enabled' },
     {
-      name: SRC, region: 'us-east-1', owner: OWNER, versioning: 'Enabled',
+      name: SRC,
+      region: 'us-east-1',
+      owner: OWNER,
+      versioning: 'Enabled',
       replication: { role: ROLE_ARN, rules: [{ id: 'to-west', destination: DST, priority: 1, deleteMarkerReplication: true }] },
     },
     { name: PLAIN, region: 'us-east-1', owner: OWNER, versioning: 'Enabled' },
@@ -69,8 +75,14 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mrap-repl-fleet-'))
   writeSealingKeyFile(join(dir, 'sealing.key'))
   s = await startServer({
-    dataDir: join(dir, 'a'), port: 0, tlsPort: 0, proxyPort: 0, world: world(),
-    logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }), state: cluster.url, sealingKeyFile: join(dir, 'sealing.key'),
+    dataDir: join(dir, 'a'),
+    port: 0,
+    tlsPort: 0,
+    proxyPort: 0,
+    world: world(),
+    logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }),
+    state: cluster.url,
+    sealingKeyFile: join(dir, 'sealing.key'),
   })
   const client = (region: string): S3Client => new S3Client({ endpoint: s.endpoint, region, credentials: ADMIN, forcePathStyle: true, maxAttempts: 1 })
   east = client('us-east-1')
@@ -82,7 +94,14 @@ before(async () => {
   s.services.replication = nodeA.hooks
   // Node B: its own state store and pool on the same database, the same region stores.
   stateB = await PgStateStore.open({ connection: cluster.config, backstopMs: 500 })
-  const logger = pino({ level: 'warn' }, { write: (line: string) => { logB.push(line) } })
+  const logger = pino(
+    { level: 'warn' },
+    {
+      write: (line: string) => {
+        logB.push(line)
+      },
+    },
+  )
   const coreB: Core = { ...s.services, state: stateB, replication: NO_REPLICATION, log: logger }
   nodeB = startReplication(coreB, NODE)
   coreB.replication = nodeB.hooks
@@ -100,13 +119,20 @@ after(async () => {
 
 describe('replication on PostgreSQL leases, two nodes', () => {
   test('N writes replicate exactly once each across two workers, in order per key', async () => {
-    await nodeA.pause(); await nodeB.pause()
-    try { await exactlyOnce() } finally { nodeA.resume(); nodeB.resume() }
+    await nodeA.pause()
+    await nodeB.pause()
+    try {
+      await exactlyOnce()
+    } finally {
+      nodeA.resume()
+      nodeB.resume()
+    }
   })
 
   async function exactlyOnce(): Promise<void> {
     const doneBefore = await fleetDone()
-    const aBefore = completed(nodeA), bBefore = completed(nodeB)
+    const aBefore = completed(nodeA),
+      bBefore = completed(nodeB)
     const versions = new Map<string, string>()
     const N = 24
     for (let i = 0; i < N; i++) versions.set(`obj-${i}`, await put(east, SRC, `obj-${i}`, `body ${i}`))
@@ -117,8 +143,14 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     const tasks = N + 3
     assert.equal((await nodeA.snapshotNow()).fleet?.queuedOperations, tasks, 'every acknowledged write has its task in the database')
 
-    nodeA.resume(); nodeB.resume()
-    await Promise.race([nodeA.idle(), sleep(30_000).then(() => { throw new Error('the queue did not drain in 30 s') })])
+    nodeA.resume()
+    nodeB.resume()
+    await Promise.race([
+      nodeA.idle(),
+      sleep(30_000).then(() => {
+        throw new Error('the queue did not drain in 30 s')
+      }),
+    ])
 
     for (const [key, versionId] of versions) {
       assert.equal((await headDst(key, versionId)).ReplicationStatus, 'REPLICA', key)
@@ -132,20 +164,28 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     assert.equal(gone.name, 'NoSuchKey')
 
     // Exactly once: the database counted one completion per task, and so did the nodes between them.
-    assert.equal(await fleetDone() - doneBefore, tasks)
-    const byA = completed(nodeA) - aBefore, byB = completed(nodeB) - bBefore
+    assert.equal((await fleetDone()) - doneBefore, tasks)
+    const byA = completed(nodeA) - aBefore,
+      byB = completed(nodeB) - bBefore
     assert.equal(byA + byB, tasks, `node A ${byA} + node B ${byB}`)
     assert.ok(byA > 0 && byB > 0, `both nodes worked (A ${byA}, B ${byB})`)
     assert.equal((await nodeB.snapshotNow()).fleet?.queuedOperations, 0)
   }
 
   test('a node that claims a task and dies leaves it to another node when its lease expires', async () => {
-    await nodeA.pause(); await nodeB.pause()
-    try { await deadNode() } finally { nodeA.resume(); nodeB.resume() }
+    await nodeA.pause()
+    await nodeB.pause()
+    try {
+      await deadNode()
+    } finally {
+      nodeA.resume()
+      nodeB.resume()
+    }
   })
 
   async function deadNode(): Promise<void> {
-    const doneBefore = await fleetDone(), bBefore = completed(nodeB)
+    const doneBefore = await fleetDone(),
+      bBefore = completed(nodeB)
     const versionId = await put(east, SRC, 'orphan', 'left by a dead node')
     // The dying node: a claim as a worker makes it, then its process is gone (its pool ends).
     const deadPool = new pg.Pool({ ...cluster.config, max: 1 })
@@ -165,7 +205,7 @@ describe('replication on PostgreSQL leases, two nodes', () => {
     assert.ok(Date.now() - claimedAt >= 2000, 'not before the lease expired')
     await nodeB.idle()
     assert.equal(completed(nodeB) - bBefore, 1)
-    assert.equal(await fleetDone() - doneBefore, 1)
+    assert.equal((await fleetDone()) - doneBefore, 1)
     // The dead node's lease is fenced: had it come back late, its result would not count.
     const late = new LeaseQueue(pool(), { queue: 'replication', owner: 'dying', leaseMs: 1000 })
     assert.equal(await late.complete(lease), false)
@@ -182,7 +222,8 @@ describe('replication on PostgreSQL leases, two nodes', () => {
       let stolen: { key: string; versionId: string } | undefined
       for (let round = 0; round < 5 && !stolen; round++) {
         await nodeB.pause()
-        const doneBefore = await fleetDone(), bBefore = completed(nodeB)
+        const doneBefore = await fleetDone(),
+          bBefore = completed(nodeB)
         const key = `taken-over-${round}`
         const versionId = await put(east, SRC, key, body)
         nodeB.resume()
@@ -190,27 +231,35 @@ describe('replication on PostgreSQL leases, two nodes', () => {
         // with a short expiry so that the task comes back.
         const until = Date.now() + 5000
         while (Date.now() < until) {
-          const r = await spy.query(`UPDATE mrap_task SET lease_token = gen_random_uuid(), lease_expires_at = now() + interval '300 milliseconds'
-            WHERE queue = 'replication' AND lease_owner = $1 AND payload::jsonb->>'key' = $2 RETURNING id`, [owner, key])
+          const r = await spy.query(
+            `UPDATE mrap_task SET lease_token = gen_random_uuid(), lease_expires_at = now() + interval '300 milliseconds'
+            WHERE queue = 'replication' AND lease_owner = $1 AND payload::jsonb->>'key' = $2 RETURNING id`,
+            [owner, key],
+          )
           if (r.rowCount === 1) break
           if ((await spy.query("SELECT 1 FROM mrap_task WHERE queue = 'replication' AND payload::jsonb->>'key' = $1", [key])).rowCount === 0) break
         }
         await nodeB.idle()
         assert.equal(completed(nodeB) - bBefore, 1, 'one completion, whatever happened to the first attempt')
-        assert.equal(await fleetDone() - doneBefore, 1)
+        assert.equal((await fleetDone()) - doneBefore, 1)
         assert.equal((await headDst(key, versionId)).ReplicationStatus, 'REPLICA')
         if (logB.some((l) => l.includes('lost its lease') || l.includes('after its lease was taken over'))) stolen = { key, versionId }
       }
       assert.ok(stolen, 'the lease was taken over mid-task in one of five rounds')
-      await waitFor('COMPLETED', async () => (await east.send(new HeadObjectCommand({ Bucket: SRC, Key: stolen!.key, VersionId: stolen!.versionId }))).ReplicationStatus === 'COMPLETED')
+      await waitFor(
+        'COMPLETED',
+        async () => (await east.send(new HeadObjectCommand({ Bucket: SRC, Key: stolen!.key, VersionId: stolen!.versionId }))).ReplicationStatus === 'COMPLETED',
+      )
     } finally {
       await spy.end()
-      nodeA.resume(); nodeB.resume()
+      nodeA.resume()
+      nodeB.resume()
     }
   })
 
   test('every node start enqueues a PENDING version that lost its task, once however many nodes start', async () => {
-    await nodeA.pause(); await nodeB.pause()
+    await nodeA.pause()
+    await nodeB.pause()
     const extra: ReplicationService[] = []
     try {
       const versionId = await put(east, SRC, 'lost-task', 'its task vanished')
@@ -226,17 +275,24 @@ describe('replication on PostgreSQL leases, two nodes', () => {
       }
       const queued = await cluster.sql<{ n: string }>("SELECT count(*) AS n FROM mrap_task WHERE queue = 'replication' AND payload::jsonb->>'key' = 'lost-task'")
       assert.equal(Number(queued[0]?.n), 1, 'enqueued by the first start, a no-op for the second (dedupe id)')
-      nodeA.resume(); nodeB.resume()
+      nodeA.resume()
+      nodeB.resume()
       await waitFor('the re-enqueued version replicated', async () => (await headDst('lost-task', versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA')
     } finally {
       for (const n of extra) await n.stop()
-      nodeA.resume(); nodeB.resume()
+      nodeA.resume()
+      nodeB.resume()
     }
   })
 
   test('a key with NUL and other control characters replicates (PostgreSQL text holds no NUL)', async () => {
     let seed = 7
-    const key = 'nul\u0000' + Array.from({ length: 1000 }, () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return String.fromCharCode(seed % 32) }).join('')
+    const key =
+      'nul\u0000' +
+      Array.from({ length: 1000 }, () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31
+        return String.fromCharCode(seed % 32)
+      }).join('')
     const versionId = await put(east, SRC, key, 'odd key')
     await waitFor('the odd key replicated', async () => (await headDst(key, versionId).catch(() => undefined))?.ReplicationStatus === 'REPLICA')
   })
@@ -267,4 +323,8 @@ describe('replication on PostgreSQL leases, two nodes', () => {
   })
 })
 
-function pool(): pg.Pool { const p = new pg.Pool({ ...cluster.config, max: 2 }); pools.push(p); return p }
+function pool(): pg.Pool {
+  const p = new pg.Pool({ ...cluster.config, max: 2 })
+  pools.push(p)
+  return p
+}

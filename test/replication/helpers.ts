@@ -30,7 +30,12 @@ export function replicationWorld(): World {
   seed.roles.push(
     { name: 's3-replication', path: '/', trustPolicy: TRUST, policies: [{ name: 'replicate', document: ROLE_POLICY }], managedPolicies: [], maxSessionDuration: 3600, tags: {} },
     {
-      name: 'weak-replication', path: '/', trustPolicy: TRUST, managedPolicies: [], maxSessionDuration: 3600, tags: {},
+      name: 'weak-replication',
+      path: '/',
+      trustPolicy: TRUST,
+      managedPolicies: [],
+      maxSessionDuration: 3600,
+      tags: {},
       policies: [{ name: 'read-only', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObjectVersion*', Resource: '*' }] } }],
     },
   )
@@ -54,14 +59,20 @@ export function replicationXml(role: string, rules: RuleSpec[]): string {
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
   const rule = (r: RuleSpec, i: number): string => {
     const tags = Object.entries(r.tags ?? {})
-    const filter = tags.length === 0 ? `<Prefix>${esc(r.prefix ?? '')}</Prefix>`
-      : `<And><Prefix>${esc(r.prefix ?? '')}</Prefix>${tags.map(([k, v]) => `<Tag><Key>${esc(k)}</Key><Value>${esc(v)}</Value></Tag>`).join('')}</And>`
-    return `<Rule><ID>${esc(r.id ?? `rule-${i + 1}`)}</ID><Priority>${r.priority ?? i + 1}</Priority><Status>Enabled</Status><Filter>${filter}</Filter>`
-      + `<DeleteMarkerReplication><Status>${r.deleteMarkers ? 'Enabled' : 'Disabled'}</Status></DeleteMarkerReplication>`
-      + (r.replicaModifications ? '<SourceSelectionCriteria><ReplicaModifications><Status>Enabled</Status></ReplicaModifications></SourceSelectionCriteria>' : '')
-      + `<Destination><Bucket>arn:aws:s3:::${r.dest}</Bucket>${r.account ? `<Account>${r.account}</Account>` : ''}`
-      + (r.rtc ? '<ReplicationTime><Status>Enabled</Status><Time><Minutes>15</Minutes></Time></ReplicationTime><Metrics><Status>Enabled</Status><EventThreshold><Minutes>15</Minutes></EventThreshold></Metrics>' : '')
-      + '</Destination></Rule>'
+    const filter =
+      tags.length === 0
+        ? `<Prefix>${esc(r.prefix ?? '')}</Prefix>`
+        : `<And><Prefix>${esc(r.prefix ?? '')}</Prefix>${tags.map(([k, v]) => `<Tag><Key>${esc(k)}</Key><Value>${esc(v)}</Value></Tag>`).join('')}</And>`
+    return (
+      `<Rule><ID>${esc(r.id ?? `rule-${i + 1}`)}</ID><Priority>${r.priority ?? i + 1}</Priority><Status>Enabled</Status><Filter>${filter}</Filter>` +
+      `<DeleteMarkerReplication><Status>${r.deleteMarkers ? 'Enabled' : 'Disabled'}</Status></DeleteMarkerReplication>` +
+      (r.replicaModifications ? '<SourceSelectionCriteria><ReplicaModifications><Status>Enabled</Status></ReplicaModifications></SourceSelectionCriteria>' : '') +
+      `<Destination><Bucket>arn:aws:s3:::${r.dest}</Bucket>${r.account ? `<Account>${r.account}</Account>` : ''}` +
+      (r.rtc
+        ? '<ReplicationTime><Status>Enabled</Status><Time><Minutes>15</Minutes></Time></ReplicationTime><Metrics><Status>Enabled</Status><EventThreshold><Minutes>15</Minutes></EventThreshold></Metrics>'
+        : '') +
+      '</Destination></Rule>'
+    )
   }
   return `<?xml version="1.0" encoding="UTF-8"?><ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Role>${role}</Role>${rules.map(rule).join('')}</ReplicationConfiguration>`
 }
@@ -72,7 +83,13 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
   let last: T | undefined
   let lastErr: unknown
   while (Date.now() < until) {
-    try { last = await fn(); lastErr = undefined; if (last) return last as NonNullable<T> } catch (e) { lastErr = e }
+    try {
+      last = await fn()
+      lastErr = undefined
+      if (last) return last as NonNullable<T>
+    } catch (e) {
+      lastErr = e
+    }
     await sleep(everyMs)
   }
   throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}${lastErr ? `, last error ${(lastErr as Error).message}` : ''}`)

@@ -3,17 +3,29 @@
  * refusals, statuses PENDING → COMPLETED / REPLICA, what a replica preserves, delete markers and
  * version deletes, tag sync both ways, no loops, the role's permissions, outages and metrics.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, PutBucketVersioningCommand, PutBucketReplicationCommand, GetBucketReplicationCommand, DeleteBucketReplicationCommand,
-  PutObjectCommand, HeadObjectCommand, GetObjectCommand, DeleteObjectCommand, PutObjectTaggingCommand, GetObjectTaggingCommand,
-  ListObjectVersionsCommand, PutBucketPolicyCommand, type S3Client,
+  CreateBucketCommand,
+  DeleteBucketReplicationCommand,
+  DeleteObjectCommand,
+  GetBucketReplicationCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
+  PutBucketReplicationCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
-import { replicationWorld, replicationXml, waitFor, ROLE_ARN, WEAK_ROLE_ARN, PARTNER_ACCOUNT, } from './helpers.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, PARTNER_ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { PARTNER_ACCOUNT, ROLE_ARN, replicationWorld, replicationXml, WEAK_ROLE_ARN, waitFor } from './helpers.js'
 
 let s: TestServer
 
@@ -21,11 +33,16 @@ const clients = new Map<string, S3Client>()
 function clientIn(region: string, creds = ADMIN): S3Client {
   const k = `${region} ${creds.accessKeyId}`
   let cl = clients.get(k)
-  if (!cl) { cl = s.client(creds, region); clients.set(k, cl) }
+  if (!cl) {
+    cl = s.client(creds, region)
+    clients.set(k, cl)
+  }
   return cl
 }
 /** A client signing for the bucket's region (S3 refuses another region in the credential scope). */
-function on(bucket: string, creds = ADMIN): S3Client { return clientIn(s.services.state.getBucket(bucket)?.region ?? 'us-east-1', creds) }
+function on(bucket: string, creds = ADMIN): S3Client {
+  return clientIn(s.services.state.getBucket(bucket)?.region ?? 'us-east-1', creds)
+}
 
 async function versionedBucket(region: string, creds = ADMIN, prefix = 'r'): Promise<string> {
   const client = clientIn(region, creds)
@@ -39,31 +56,49 @@ async function versionedBucket(region: string, creds = ADMIN, prefix = 'r'): Pro
 async function rawPutReplication(bucket: string, xml: string): Promise<void> {
   const region = s.services.state.getBucket(bucket)?.region ?? 'us-east-1'
   const r = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}`, query: { replication: '' }, body: xml, region, headers: { 'content-type': 'application/xml' } })
-  if (r.status >= 300) throw Object.assign(new Error(/<Message>([^<]*)<\/Message>/.exec(r.body)?.[1] ?? r.body), { name: codeOf(r.body) ?? String(r.status), $metadata: { httpStatusCode: r.status } })
+  if (r.status >= 300)
+    throw Object.assign(new Error(/<Message>([^<]*)<\/Message>/.exec(r.body)?.[1] ?? r.body), { name: codeOf(r.body) ?? String(r.status), $metadata: { httpStatusCode: r.status } })
 }
 
-const head = (bucket: string, key: string, versionId?: string) => on(bucket).send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
-const completed = (bucket: string, key: string, versionId?: string) => waitFor(`${bucket}/${key} COMPLETED`, async () => (await head(bucket, key, versionId)).ReplicationStatus === 'COMPLETED')
+const head = (bucket: string, key: string, versionId?: string) =>
+  on(bucket).send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
+const completed = (bucket: string, key: string, versionId?: string) =>
+  waitFor(`${bucket}/${key} COMPLETED`, async () => (await head(bucket, key, versionId)).ReplicationStatus === 'COMPLETED')
 
 before(async () => {
   s = await startTestServer({ world: replicationWorld() })
 })
-after(async () => { await s.stop() })
+after(async () => {
+  await s.stop()
+})
 
 describe('configuration', () => {
   test('Put / Get / Delete round trip; the SDK shapes are accepted', async () => {
-    const src = await versionedBucket('us-east-1'), dst = await versionedBucket('eu-west-1')
-    await on(src).send(new PutBucketReplicationCommand({
-      Bucket: src,
-      ReplicationConfiguration: {
-        Role: ROLE_ARN,
-        Rules: [{
-          ID: 'all', Priority: 1, Status: 'Enabled', Filter: { Prefix: '' }, DeleteMarkerReplication: { Status: 'Enabled' },
-          SourceSelectionCriteria: { ReplicaModifications: { Status: 'Enabled' } },
-          Destination: { Bucket: `arn:aws:s3:::${dst}`, ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } }, Metrics: { Status: 'Enabled', EventThreshold: { Minutes: 15 } } },
-        }],
-      },
-    }))
+    const src = await versionedBucket('us-east-1'),
+      dst = await versionedBucket('eu-west-1')
+    await on(src).send(
+      new PutBucketReplicationCommand({
+        Bucket: src,
+        ReplicationConfiguration: {
+          Role: ROLE_ARN,
+          Rules: [
+            {
+              ID: 'all',
+              Priority: 1,
+              Status: 'Enabled',
+              Filter: { Prefix: '' },
+              DeleteMarkerReplication: { Status: 'Enabled' },
+              SourceSelectionCriteria: { ReplicaModifications: { Status: 'Enabled' } },
+              Destination: {
+                Bucket: `arn:aws:s3:::${dst}`,
+                ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } },
+                Metrics: { Status: 'Enabled', EventThreshold: { Minutes: 15 } },
+              },
+            },
+          ],
+        },
+      }),
+    )
     const got = await on(src).send(new GetBucketReplicationCommand({ Bucket: src }))
     assert.equal(got.ReplicationConfiguration?.Role, ROLE_ARN)
     assert.equal(got.ReplicationConfiguration?.Rules?.[0]?.ID, 'all')
@@ -74,18 +109,34 @@ describe('configuration', () => {
   })
 
   test('refusals: unversioned source or destination, missing destination, same bucket, tag filter with delete markers, duplicate priorities, RTC without metrics', async () => {
-    const src = await versionedBucket('us-east-1'), dst = await versionedBucket('eu-west-1')
+    const src = await versionedBucket('us-east-1'),
+      dst = await versionedBucket('eu-west-1')
     const plain = bucketName('plain')
     await on(plain).send(new CreateBucketCommand({ Bucket: plain }))
-    const code = async (bucket: string, xml: string) => { const e = await failure(() => rawPutReplication(bucket, xml)); return `${e.name}: ${e.message}` }
+    const code = async (bucket: string, xml: string) => {
+      const e = await failure(() => rawPutReplication(bucket, xml))
+      return `${e.name}: ${e.message}`
+    }
     assert.match(await code(plain, replicationXml(ROLE_ARN, [{ dest: dst }])), /InvalidRequest: Versioning must be ('|&apos;)Enabled/)
     assert.match(await code(src, replicationXml(ROLE_ARN, [{ dest: plain }])), /InvalidRequest: Destination bucket must have versioning enabled/)
     assert.match(await code(src, replicationXml(ROLE_ARN, [{ dest: 'no-such-bucket-here-xyz' }])), /InvalidRequest: Destination bucket must exist/)
     assert.match(await code(src, replicationXml(ROLE_ARN, [{ dest: src }])), /InvalidRequest: Destination bucket cannot be the same/)
     assert.match(await code(src, replicationXml(ROLE_ARN, [{ dest: dst, tags: { a: 'b' }, deleteMarkers: true }])), /InvalidRequest: Delete marker replication is not supported/)
-    assert.match(await code(src, replicationXml(ROLE_ARN, [{ dest: dst, priority: 1, prefix: 'a' }, { dest: dst, priority: 1, prefix: 'b', id: 'two' }])), /InvalidRequest: .*priority/)
+    assert.match(
+      await code(
+        src,
+        replicationXml(ROLE_ARN, [
+          { dest: dst, priority: 1, prefix: 'a' },
+          { dest: dst, priority: 1, prefix: 'b', id: 'two' },
+        ]),
+      ),
+      /InvalidRequest: .*priority/,
+    )
     assert.match(await code(src, replicationXml('not-an-arn', [{ dest: dst }])), /InvalidArgument/)
-    const noMetrics = replicationXml(ROLE_ARN, [{ dest: dst }]).replace('</Destination>', '<ReplicationTime><Status>Enabled</Status><Time><Minutes>15</Minutes></Time></ReplicationTime></Destination>')
+    const noMetrics = replicationXml(ROLE_ARN, [{ dest: dst }]).replace(
+      '</Destination>',
+      '<ReplicationTime><Status>Enabled</Status><Time><Minutes>15</Minutes></Time></ReplicationTime></Destination>',
+    )
     assert.match(await code(src, noMetrics), /InvalidRequest: Replication Time Control requires Metrics/)
     const noPriority = replicationXml(ROLE_ARN, [{ dest: dst }]).replace(/<Priority>\d+<\/Priority>/, '')
     assert.match(await code(src, noPriority), /InvalidRequest: Priority must be specified/)
@@ -96,16 +147,25 @@ describe('configuration', () => {
 describe('replicating', () => {
   let east: string, west: string
   before(async () => {
-    east = await versionedBucket('us-east-1'); west = await versionedBucket('eu-west-1')
+    east = await versionedBucket('us-east-1')
+    west = await versionedBucket('eu-west-1')
     await rawPutReplication(east, replicationXml(ROLE_ARN, [{ dest: west, deleteMarkers: true, replicaModifications: true }]))
     await rawPutReplication(west, replicationXml(ROLE_ARN, [{ dest: east, deleteMarkers: false, replicaModifications: true, prefix: '' }]))
   })
 
   test('a PUT is PENDING at once, then COMPLETED; the replica is REPLICA with the same version id, bytes, ETag, metadata, tags and checksums', async () => {
     const body = randomBytes(150_000)
-    const put = await on(east).send(new PutObjectCommand({
-      Bucket: east, Key: 'docs/a.bin', Body: body, ContentType: 'application/x-test', Metadata: { color: 'blue' }, Tagging: 'team=core&tier=1', ChecksumAlgorithm: 'SHA256',
-    }))
+    const put = await on(east).send(
+      new PutObjectCommand({
+        Bucket: east,
+        Key: 'docs/a.bin',
+        Body: body,
+        ContentType: 'application/x-test',
+        Metadata: { color: 'blue' },
+        Tagging: 'team=core&tier=1',
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    )
     const first = await head(east, 'docs/a.bin')
     assert.ok(first.ReplicationStatus === 'PENDING' || first.ReplicationStatus === 'COMPLETED')
     await completed(east, 'docs/a.bin')
@@ -173,7 +233,8 @@ describe('replicating', () => {
   })
 
   test('a role that may not replicate: status FAILED, counted in the metrics', async () => {
-    const src = await versionedBucket('us-east-1'), dst = await versionedBucket('eu-west-1')
+    const src = await versionedBucket('us-east-1'),
+      dst = await versionedBucket('eu-west-1')
     await rawPutReplication(src, replicationXml(WEAK_ROLE_ARN, [{ dest: dst, id: 'weak' }]))
     await on(src).send(new PutObjectCommand({ Bucket: src, Key: 'k', Body: 'x' }))
     await waitFor('FAILED', async () => (await head(src, 'k')).ReplicationStatus === 'FAILED')
@@ -183,7 +244,8 @@ describe('replicating', () => {
   })
 
   test('filters: prefix and tags choose what replicates', async () => {
-    const src = await versionedBucket('us-east-1'), dst = await versionedBucket('eu-west-1')
+    const src = await versionedBucket('us-east-1'),
+      dst = await versionedBucket('eu-west-1')
     await rawPutReplication(src, replicationXml(ROLE_ARN, [{ dest: dst, prefix: 'logs/', tags: { keep: 'yes' } }]))
     await on(src).send(new PutObjectCommand({ Bucket: src, Key: 'logs/a', Body: 'x', Tagging: 'keep=yes' }))
     await on(src).send(new PutObjectCommand({ Bucket: src, Key: 'logs/b', Body: 'x', Tagging: 'keep=no' }))
@@ -202,10 +264,17 @@ describe('replicating', () => {
     await rawPutReplication(src, replicationXml(ROLE_ARN, [{ dest: dst, account: PARTNER_ACCOUNT, id: 'cross' }]))
     await on(src).send(new PutObjectCommand({ Bucket: src, Key: 'denied', Body: 'x' }))
     await waitFor('FAILED without a bucket policy', async () => (await head(src, 'denied')).ReplicationStatus === 'FAILED')
-    await partner.send(new PutBucketPolicyCommand({
-      Bucket: dst,
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ROLE_ARN }, Action: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'], Resource: `arn:aws:s3:::${dst}/*` }] }),
-    }))
+    await partner.send(
+      new PutBucketPolicyCommand({
+        Bucket: dst,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: ROLE_ARN }, Action: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'], Resource: `arn:aws:s3:::${dst}/*` },
+          ],
+        }),
+      }),
+    )
     await on(src).send(new PutObjectCommand({ Bucket: src, Key: 'allowed', Body: 'cross' }))
     await completed(src, 'allowed')
     assert.equal(await (await partner.send(new GetObjectCommand({ Bucket: dst, Key: 'allowed' }))).Body!.transformToString(), 'cross')

@@ -12,18 +12,24 @@
  *   and the object key format `TargetPrefix YYYY-mm-DD-HH-MM-SS-UniqueString`
  *   ("Enabling Amazon S3 server access logging", https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, GetBucketLoggingCommand, GetObjectCommand, ListObjectsV2Command, PutBucketLoggingCommand, PutBucketPolicyCommand,
+  CreateBucketCommand,
+  GetBucketLoggingCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutBucketLoggingCommand,
+  PutBucketPolicyCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, PARTNER_ADMIN, testWorld, type TestServer } from '../helpers/server.js'
 import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { ADMIN, bucketName, failure, PARTNER_ADMIN, startTestServer, type TestServer, testWorld } from '../helpers/server.js'
 
 const OWNER_ARN = 'arn:aws:iam::123456789012:user/admin'
 const KEY_FORMAT = /^batch\/\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9A-F]{16}$/
@@ -47,11 +53,14 @@ describe('bucket logging', () => {
   let source: string, target: string
   before(async () => {
     s = await startTestServer({ world: testWorld() })
-    source = bucketName('logsrc'); target = bucketName('logdst')
+    source = bucketName('logsrc')
+    target = bucketName('logdst')
     await s.client().send(new CreateBucketCommand({ Bucket: source }))
     await s.client().send(new CreateBucketCommand({ Bucket: target }))
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   test('PutBucketLogging is recorded and GetBucketLogging shows it; an empty status turns it off', async () => {
     const c = s.client()
@@ -65,7 +74,8 @@ describe('bucket logging', () => {
 
   test("refusals: a missing target, another account's, another Region's, ACL grants, a caller who is not the owner", async () => {
     const c = s.client()
-    const put = (TargetBucket: string, extra: Record<string, unknown> = {}) => failure(() => c.send(new PutBucketLoggingCommand({ Bucket: source, BucketLoggingStatus: { LoggingEnabled: { TargetBucket, TargetPrefix: 'x/', ...extra } } })))
+    const put = (TargetBucket: string, extra: Record<string, unknown> = {}) =>
+      failure(() => c.send(new PutBucketLoggingCommand({ Bucket: source, BucketLoggingStatus: { LoggingEnabled: { TargetBucket, TargetPrefix: 'x/', ...extra } } })))
     const missing = await put(bucketName('nowhere'))
     assert.equal(missing.name, 'InvalidTargetBucketForLogging')
     assert.equal(missing.$metadata.httpStatusCode, 400)
@@ -83,8 +93,18 @@ describe('bucket logging', () => {
     const grants = await put(target, { TargetGrants: [{ Grantee: { Type: 'Group', URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' }] })
     assert.equal(grants.name, 'AccessControlListNotSupported')
     // A bucket policy granting another account s3:PutBucketLogging does not make it the owner.
-    await c.send(new PutBucketPolicyCommand({ Bucket: source, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::444455556666:root' }, Action: 's3:PutBucketLogging', Resource: `arn:aws:s3:::${source}` }] }) }))
-    const notOwner = await failure(() => s.client(PARTNER_ADMIN).send(new PutBucketLoggingCommand({ Bucket: source, BucketLoggingStatus: { LoggingEnabled: { TargetBucket: theirs, TargetPrefix: 'x/' } } })))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: source,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::444455556666:root' }, Action: 's3:PutBucketLogging', Resource: `arn:aws:s3:::${source}` }],
+        }),
+      }),
+    )
+    const notOwner = await failure(() =>
+      s.client(PARTNER_ADMIN).send(new PutBucketLoggingCommand({ Bucket: source, BucketLoggingStatus: { LoggingEnabled: { TargetBucket: theirs, TargetPrefix: 'x/' } } })),
+    )
     assert.equal(notOwner.name, 'AccessDenied')
     assert.equal((await c.send(new GetBucketLoggingCommand({ Bucket: source }))).LoggingEnabled, undefined)
   })
@@ -120,7 +140,10 @@ describe('bucket logging', () => {
     assert.equal(get[11], '5', 'bytes sent')
     const miss = records.find((f) => f[7] === 'missing')!
     assert.deepEqual([miss[9], miss[10]], ['404', 'NoSuchKey'])
-    assert.ok(records.some((f) => f[6] === 'REST.PUT.LOGGING_STATUS'), 'the PutBucketLogging that turned it on')
+    assert.ok(
+      records.some((f) => f[6] === 'REST.PUT.LOGGING_STATUS'),
+      'the PutBucketLogging that turned it on',
+    )
     // Nothing new: the next flush writes no object.
     await s.app.accessLog.flush()
     assert.equal((await logLines(s, target, 'batch/')).keys.length, 1)
@@ -133,7 +156,11 @@ describe('bucket logging', () => {
     await c.send(new PutBucketLoggingCommand({ Bucket: east, BucketLoggingStatus: { LoggingEnabled: { TargetBucket: target, TargetPrefix: 'mrap/' } } }))
     const alias = s.services.mraps.newAlias()
     s.services.mraps.put({
-      name: 'log-mrap', alias, owner: '123456789012', createdAt: new Date().toISOString(), status: 'READY',
+      name: 'log-mrap',
+      alias,
+      owner: '123456789012',
+      createdAt: new Date().toISOString(),
+      status: 'READY',
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       regions: [{ bucket: east, bucketAccountId: '123456789012', region: 'us-east-1', trafficDialPercentage: 100 }],
     })
@@ -157,7 +184,11 @@ describe('bucket logging', () => {
       assert.equal(put.code, 0, put.stderr)
       const got = await aws('get-bucket-logging')
       assert.deepEqual(cliJson(got.stdout), { LoggingEnabled: { TargetBucket: target, TargetPrefix: 'cli/' } })
-      const bad = await aws('put-bucket-logging', '--bucket-logging-status', cli.fileArg('bad.json', { LoggingEnabled: { TargetBucket: bucketName('absent'), TargetPrefix: 'cli/' } }))
+      const bad = await aws(
+        'put-bucket-logging',
+        '--bucket-logging-status',
+        cli.fileArg('bad.json', { LoggingEnabled: { TargetBucket: bucketName('absent'), TargetPrefix: 'cli/' } }),
+      )
       assert.equal(cliErrorCode(bad), 'InvalidTargetBucketForLogging')
       assert.equal((await aws('put-bucket-logging', '--bucket-logging-status', '{}')).code, 0)
     } finally {
@@ -170,7 +201,8 @@ describe('bucket logging across a restart', () => {
   test('records pending at shutdown are delivered before the server stops', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mrap-logging-'))
     try {
-      const src = bucketName('rsrc'); const dst = bucketName('rdst')
+      const src = bucketName('rsrc')
+      const dst = bucketName('rdst')
       const first = await startTestServer({ dataDir })
       await first.client().send(new CreateBucketCommand({ Bucket: src }))
       await first.client().send(new CreateBucketCommand({ Bucket: dst }))
@@ -181,7 +213,10 @@ describe('bucket logging across a restart', () => {
       try {
         const { keys, lines } = await logLines(second, dst)
         assert.equal(keys.length, 1)
-        assert.ok(lines.some((l) => fields(l)[7] === 'before-stop'), lines.join('\n'))
+        assert.ok(
+          lines.some((l) => fields(l)[7] === 'before-stop'),
+          lines.join('\n'),
+        )
       } finally {
         await second.stop()
       }

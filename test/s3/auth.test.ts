@@ -1,11 +1,12 @@
 /** Authentication at the front door: bad keys and signatures, clock skew, presigned expiry, anonymous, bad framing, truncated bodies. */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
+import { after, before, describe, test } from 'node:test'
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '../helpers/server.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 describe('authentication', () => {
   let s: TestServer
@@ -16,7 +17,9 @@ describe('authentication', () => {
     await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
     await s.client().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'secret body' }))
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   test('an unknown access key is InvalidAccessKeyId', async () => {
     const e = await failure(() => s.client({ accessKeyId: 'AKIANOTAKEY000000000', secretAccessKey: 'x'.repeat(40) }).send(new ListBucketsCommand({})))
@@ -69,7 +72,9 @@ describe('authentication', () => {
   test('broken aws-chunked framing gets an S3 error and stores nothing', async () => {
     const body = 'zz\r\nnot hex\r\n0\r\n\r\n'
     const r = await rawRequest(s.endpoint, {
-      method: 'PUT', path: `/${bucket}/chunked-bad`, body,
+      method: 'PUT',
+      path: `/${bucket}/chunked-bad`,
+      body,
       headers: { 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-decoded-content-length': '7' },
     })
     assert.equal(r.status >= 400 && r.status < 500, true, `status ${r.status}`)
@@ -85,7 +90,10 @@ describe('authentication', () => {
       const sock = connect(Number(url.port), url.hostname, () => {
         sock.write(`PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: 1000\r\n\r\n`)
         sock.write('only part of the body')
-        setTimeout(() => { sock.destroy(); resolve() }, 100)
+        setTimeout(() => {
+          sock.destroy()
+          resolve()
+        }, 100)
       })
       sock.on('error', reject)
     })

@@ -1,18 +1,33 @@
 /** Buckets through the AWS SDK v3: create in regions, list, head, location, delete, naming, conflicts, wrong region. */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, DeleteBucketCommand, GetBucketLocationCommand, HeadBucketCommand, ListBucketsCommand,
-  PutObjectCommand, GetBucketVersioningCommand, PutBucketVersioningCommand, PutBucketTaggingCommand, GetBucketTaggingCommand,
-  DeleteBucketTaggingCommand, GetBucketAclCommand, ListObjectsV2Command,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteBucketTaggingCommand,
+  GetBucketAclCommand,
+  GetBucketLocationCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  HeadBucketCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, PARTNER, PARTNER_ADMIN, type TestServer } from '../helpers/server.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { bucketName, failure, PARTNER, PARTNER_ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
 
 describe('buckets', () => {
   let s: TestServer
-  before(async () => { s = await startTestServer() })
-  after(async () => { await s.stop() })
+  before(async () => {
+    s = await startTestServer()
+  })
+  after(async () => {
+    await s.stop()
+  })
 
   test('CreateBucket with LocationConstraint puts the bucket in that region', async () => {
     const name = bucketName('eu')
@@ -62,7 +77,9 @@ describe('buckets', () => {
     const mine = await failure(() => eu.send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })))
     assert.equal(mine.name, 'BucketAlreadyOwnedByYou')
     assert.equal(mine.$metadata.httpStatusCode, 409)
-    const theirs = await failure(() => s.client(PARTNER_ADMIN, 'eu-west-1').send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })))
+    const theirs = await failure(() =>
+      s.client(PARTNER_ADMIN, 'eu-west-1').send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })),
+    )
     assert.equal(theirs.name, 'BucketAlreadyExists')
     assert.equal(theirs.$metadata.httpStatusCode, 409)
   })
@@ -109,7 +126,7 @@ describe('buckets', () => {
     assert.match(r.body, /<Region>eu-west-1<\/Region>/)
   })
 
-  test('a path-style request to another region\'s AWS host is PermanentRedirect', async () => {
+  test("a path-style request to another region's AWS host is PermanentRedirect", async () => {
     const name = bucketName('redir')
     await s.client(undefined, 'eu-west-1').send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
     const r = await rawRequest(s.endpoint, { method: 'GET', path: `/${name}/`, headers: { host: 's3.us-west-2.amazonaws.com' }, region: 'us-west-2' })
@@ -155,7 +172,12 @@ describe('buckets', () => {
     const r = await rawRequest(s.endpoint, { method: 'PUT', path: `/${name}`, query: { versioning: '' }, body: '<VersioningConfiguration><Status>Enabled</Status>' })
     assert.equal(r.status, 400)
     assert.equal(codeOf(r.body), 'MalformedXML')
-    const r2 = await rawRequest(s.endpoint, { method: 'PUT', path: `/${name}`, query: { versioning: '' }, body: '<VersioningConfiguration><Status>Maybe</Status></VersioningConfiguration>' })
+    const r2 = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${name}`,
+      query: { versioning: '' },
+      body: '<VersioningConfiguration><Status>Maybe</Status></VersioningConfiguration>',
+    })
     assert.equal(codeOf(r2.body), 'MalformedXML')
   })
 

@@ -13,16 +13,24 @@
  *   fixture, built to answer as S3 does, returns: elastic/elasticsearch#138542).
  * The Debian CLI (2.9.19) predates conditional writes (no --if-none-match), so no CLI case here.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
 import {
-  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
-  PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand, UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 import { openPut } from '../helpers/slow-body.js'
 
 const OWNER = '123456789012'
@@ -40,7 +48,9 @@ describe('conditional writes', () => {
     await s.client().send(new CreateBucketCommand({ Bucket: versioned }))
     await s.client().send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }))
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   const text = async (b: string, k: string): Promise<string> => (await s.client().send(new GetObjectCommand({ Bucket: b, Key: k }))).Body!.transformToString()
 
@@ -128,23 +138,39 @@ describe('conditional writes', () => {
     const first = await upload('mpu')
     await c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu', UploadId: first.uploadId, MultipartUpload: { Parts: first.parts }, IfNoneMatch: '*' }))
     const second = await upload('mpu')
-    const e = await failure(() => c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu', UploadId: second.uploadId, MultipartUpload: { Parts: second.parts }, IfNoneMatch: '*' })))
+    const e = await failure(() =>
+      c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu', UploadId: second.uploadId, MultipartUpload: { Parts: second.parts }, IfNoneMatch: '*' })),
+    )
     assert.equal(e.name, 'PreconditionFailed')
     assert.equal(e.$metadata.httpStatusCode, 412)
     assert.equal(await text(bucket, 'mpu'), 'part of mpu')
-    const stale = await failure(() => c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu', UploadId: second.uploadId, MultipartUpload: { Parts: second.parts }, IfMatch: md5('other') })))
+    const stale = await failure(() =>
+      c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu', UploadId: second.uploadId, MultipartUpload: { Parts: second.parts }, IfMatch: md5('other') })),
+    )
     assert.equal(stale.$metadata.httpStatusCode, 412)
     // A refused completion leaves the upload open: completing it with the current ETag works.
     const current = (await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'mpu' }))).ETag!
-    const done = await c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu', UploadId: second.uploadId, MultipartUpload: { Parts: second.parts }, IfMatch: current }))
+    const done = await c.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu', UploadId: second.uploadId, MultipartUpload: { Parts: second.parts }, IfMatch: current }),
+    )
     assert.match(done.ETag!, /-1"$/)
   })
 
   test('concurrent conditional completions of one key: exactly one object is made', async () => {
     const ups = await Promise.all(['a', 'b', 'c'].map(() => upload('mpu-race')))
-    const results = await Promise.allSettled(ups.map((u) => s.client().send(new CompleteMultipartUploadCommand({
-      Bucket: bucket, Key: 'mpu-race', UploadId: u.uploadId, MultipartUpload: { Parts: u.parts }, IfNoneMatch: '*',
-    }))))
+    const results = await Promise.allSettled(
+      ups.map((u) =>
+        s.client().send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: 'mpu-race',
+            UploadId: u.uploadId,
+            MultipartUpload: { Parts: u.parts },
+            IfNoneMatch: '*',
+          }),
+        ),
+      ),
+    )
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
     for (const r of results) {
       if (r.status === 'rejected') assert.ok([409, 412].includes((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode))
@@ -157,10 +183,18 @@ describe('conditional writes', () => {
     const c = s.client()
     const b = bucketName('condpol')
     await c.send(new CreateBucketCommand({ Bucket: b }))
-    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/create-only/*`, Condition: { Null: { 's3:if-none-match': 'true' } } },
-      { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/cas/*`, Condition: { Null: { 's3:if-match': 'true' } } },
-    ] }) }))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/create-only/*`, Condition: { Null: { 's3:if-none-match': 'true' } } },
+            { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/cas/*`, Condition: { Null: { 's3:if-match': 'true' } } },
+          ],
+        }),
+      }),
+    )
     assert.equal((await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'create-only/a', Body: 'x' })))).name, 'AccessDenied')
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'create-only/a', Body: 'x', IfNoneMatch: '*' }))
     // The first version of a compare-and-swap key cannot be written at all: If-Match needs a current version.
@@ -175,9 +209,12 @@ describe('conditional writes', () => {
     const b = bucketName('condget')
     await c.send(new CreateBucketCommand({ Bucket: b }))
     const v = await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'one' }))
-    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` },
-    ] }) }))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` }] }),
+      }),
+    )
     assert.equal((await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'two', IfMatch: v.ETag })))).name, 'AccessDenied')
     // If-None-Match needs s3:PutObject only, and a plain PUT still works.
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'new', Body: 'x', IfNoneMatch: '*' }))
@@ -189,7 +226,11 @@ describe('conditional writes', () => {
     await s.client().send(new CreateBucketCommand({ Bucket: east }))
     const alias = s.services.mraps.newAlias()
     s.services.mraps.put({
-      name: 'cond-mrap', alias, owner: OWNER, createdAt: new Date().toISOString(), status: 'READY',
+      name: 'cond-mrap',
+      alias,
+      owner: OWNER,
+      createdAt: new Date().toISOString(),
+      status: 'READY',
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       regions: [{ bucket: east, bucketAccountId: OWNER, region: 'us-east-1', trafficDialPercentage: 100 }],
     })

@@ -19,13 +19,23 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, PutBucketPolicyCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketEncryptionCommand,
-  GetBucketEncryptionCommand, GetObjectCommand, HeadObjectCommand, PutBucketEncryptionCommand, PutObjectCommand, UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketEncryptionCommand,
+  GetBucketEncryptionCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutBucketEncryptionCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
-import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
 import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
 
@@ -37,12 +47,16 @@ before(async () => {
   bucket = bucketName('sse')
   await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
 })
-after(async () => { await s.stop() })
+after(async () => {
+  await s.stop()
+})
 
 const DEFAULT_RULES = [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false }]
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
 }
 
 describe('SSE-S3 on objects', () => {
@@ -63,14 +77,16 @@ describe('SSE-S3 on objects', () => {
     assert.equal(up.ServerSideEncryption, 'AES256')
     const part = await c.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, PartNumber: 1, Body: 'part one' }))
     assert.equal(part.ServerSideEncryption, 'AES256')
-    const done = await c.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] } }))
+    const done = await c.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] } }),
+    )
     assert.equal(done.ServerSideEncryption, 'AES256')
     const mp = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'mp', Range: 'bytes=5-7' }))
     assert.equal(mp.ServerSideEncryption, 'AES256')
     assert.equal(await mp.Body!.transformToString(), 'one')
   })
 
-  test('KMS is not implemented, an unknown algorithm is S3\'s InvalidArgument, and neither stores anything', async () => {
+  test("KMS is not implemented, an unknown algorithm is S3's InvalidArgument, and neither stores anything", async () => {
     const c = s.client()
     const kms = await failure(() => c.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms' })))
     assert.equal(kms.$metadata.httpStatusCode, 501)
@@ -83,7 +99,7 @@ describe('SSE-S3 on objects', () => {
     for (const key of ['kms', 'odd']) assert.equal((await failure(() => c.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))).$metadata.httpStatusCode, 404)
   })
 
-  test('the header on a GET or HEAD is S3\'s 400 InvalidArgument: the encryption of a stored object cannot change on read', async () => {
+  test("the header on a GET or HEAD is S3's 400 InvalidArgument: the encryption of a stored object cannot change on read", async () => {
     await s.client().send(new PutObjectCommand({ Bucket: bucket, Key: 'read', Body: 'r' }))
     for (const method of ['GET', 'HEAD']) {
       const r = await rawRequest(s.endpoint, { method, path: `/${bucket}/read`, headers: { 'x-amz-server-side-encryption': 'AES256' }, creds: ADMIN })
@@ -92,7 +108,7 @@ describe('SSE-S3 on objects', () => {
     }
   })
 
-  test('the region\'s files hold ciphertext only; a tampered chunk fails the read instead of serving other bytes', async () => {
+  test("the region's files hold ciphertext only; a tampered chunk fails the read instead of serving other bytes", async () => {
     const c = s.client()
     const marker = Buffer.from(`plaintext-${randomBytes(6).toString('hex')}|`)
     const body = Buffer.alloc(300_000)
@@ -128,11 +144,24 @@ describe('a bucket policy that requires SSE-S3', () => {
     const c = s.client()
     const b = bucketName('sse-pol')
     await c.send(new CreateBucketCommand({ Bucket: b }))
-    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{ Sid: 'DenyUnencrypted', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/*`,
-        Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } } }],
-    }) }))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'DenyUnencrypted',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:PutObject',
+              Resource: `arn:aws:s3:::${b}/*`,
+              Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } },
+            },
+          ],
+        }),
+      }),
+    )
     const bare = await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'bare', Body: 'x' })))
     assert.equal(bare.$metadata.httpStatusCode, 403)
     const ok = await c.send(new PutObjectCommand({ Bucket: b, Key: 'sealed', Body: 'x', ServerSideEncryption: 'AES256' }))
@@ -144,7 +173,11 @@ describe('through a Multi-Region Access Point', () => {
   test('SSE-S3 on PUT, GET and HEAD as on the bucket; KMS refused the same way', async () => {
     const alias = s.services.mraps.newAlias()
     s.services.mraps.put({
-      name: 'sse-mrap', alias, owner: OWNER, createdAt: new Date().toISOString(), status: 'READY',
+      name: 'sse-mrap',
+      alias,
+      owner: OWNER,
+      createdAt: new Date().toISOString(),
+      status: 'READY',
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       regions: [{ bucket, bucketAccountId: OWNER, region: 'us-east-1', trafficDialPercentage: 100 }],
     })
@@ -166,14 +199,37 @@ describe('default bucket encryption', () => {
     const c = s.client()
     const fresh = await c.send(new GetBucketEncryptionCommand({ Bucket: bucket }))
     assert.deepEqual(fresh.ServerSideEncryptionConfiguration?.Rules, DEFAULT_RULES)
-    await c.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] } }))
+    await c.send(
+      new PutBucketEncryptionCommand({
+        Bucket: bucket,
+        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] },
+      }),
+    )
     const set = await c.send(new GetBucketEncryptionCommand({ Bucket: bucket }))
     assert.deepEqual(set.ServerSideEncryptionConfiguration?.Rules, [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }])
-    const kms = await failure(() => c.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/x' } }] } })))
+    const kms = await failure(() =>
+      c.send(
+        new PutBucketEncryptionCommand({
+          Bucket: bucket,
+          ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/x' } }] },
+        }),
+      ),
+    )
     assert.equal(kms.name, 'NotImplemented')
-    const keyed = await failure(() => c.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'alias/x' } }] } })))
+    const keyed = await failure(() =>
+      c.send(
+        new PutBucketEncryptionCommand({
+          Bucket: bucket,
+          ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'alias/x' } }] },
+        }),
+      ),
+    )
     assert.equal(keyed.name, 'InvalidArgument')
-    assert.equal((await c.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.BucketKeyEnabled, true, 'a refused PUT changes nothing')
+    assert.equal(
+      (await c.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.BucketKeyEnabled,
+      true,
+      'a refused PUT changes nothing',
+    )
     await c.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }))
     assert.deepEqual((await c.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules, DEFAULT_RULES)
   })

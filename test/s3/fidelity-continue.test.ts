@@ -7,16 +7,17 @@
  * receives an acknowledgment. If the message is rejected based on the headers, the body of the
  * message is not sent." RFC 9110 §10.1.1 (Expect).
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { connect, type Socket } from 'node:net'
 import { createHash } from 'node:crypto'
+import { connect, type Socket } from 'node:net'
+import { after, before, test } from 'node:test'
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { SignatureV4 } from '@smithy/signature-v4'
 import { HttpRequest } from '@smithy/protocol-http'
-import { ADMIN, READER, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
-import { Sha256 } from '../helpers/raw.js'
+import { SignatureV4 } from '@smithy/signature-v4'
 import { CliSandbox, runCommand } from '../helpers/aws-cli.js'
+import { Sha256 } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
 let s: TestServer
 let cli: CliSandbox
@@ -28,7 +29,10 @@ before(async () => {
   cli = new CliSandbox('mrap-fidelity-continue')
   await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
 })
-after(async () => { cli.dispose(); await s.stop() })
+after(async () => {
+  cli.dispose()
+  await s.stop()
+})
 
 /** The request head of a signed PUT announcing `body` with Expect: 100-continue. */
 async function signedHead(key: string, body: string, creds: { accessKeyId: string; secretAccessKey: string }): Promise<string> {
@@ -49,11 +53,22 @@ async function signedHead(key: string, body: string, creds: { accessKeyId: strin
 async function open(): Promise<{ sock: Socket; nextHead(): Promise<string>; closed: Promise<void> }> {
   const url = new URL(s.endpoint)
   const sock = connect(Number(url.port), url.hostname)
-  await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject) })
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve)
+    sock.once('error', reject)
+  })
   let buf = ''
   let wake: (() => void) | undefined
-  sock.on('data', (d: Buffer) => { buf += d.toString('latin1'); wake?.() })
-  const closed = new Promise<void>((resolve) => sock.once('close', () => { resolve(); wake?.() }))
+  sock.on('data', (d: Buffer) => {
+    buf += d.toString('latin1')
+    wake?.()
+  })
+  const closed = new Promise<void>((resolve) =>
+    sock.once('close', () => {
+      resolve()
+      wake?.()
+    }),
+  )
   return {
     sock,
     closed,
@@ -64,10 +79,16 @@ async function open(): Promise<{ sock: Socket; nextHead(): Promise<string>; clos
         if (end >= 0) {
           const head = buf.slice(0, end)
           const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
-          if (buf.length >= end + 4 + len) { buf = buf.slice(end + 4 + len); return head }
+          if (buf.length >= end + 4 + len) {
+            buf = buf.slice(end + 4 + len)
+            return head
+          }
         }
         if (sock.destroyed || Date.now() > deadline) throw new Error(`no complete response head; got ${JSON.stringify(buf)}`)
-        await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, 100) })
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          setTimeout(resolve, 100)
+        })
       }
     },
   }
@@ -104,13 +125,32 @@ test('an allowed PUT gets 100 Continue, then 200 once the body is sent', async (
 
 test('curl with Expect: 100-continue uploads nothing when refused, everything when allowed', async () => {
   const file = cli.write('payload', 'x'.repeat(4096))
-  const put = (creds: { accessKeyId: string; secretAccessKey: string }, key: string) => runCommand('/usr/bin/curl', [
-    '-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_upload}', '-T', file, '-H', 'Expect: 100-continue',
-    // Longer than curl's own 1 s wait, so a server that never answers the Expect shows as a slow upload, not a pass.
-    '--expect100-timeout', '5',
-    '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${creds.accessKeyId}:${creds.secretAccessKey}`,
-    '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', `${s.endpoint}/${bucket}/${key}`,
-  ], { env: { PATH: '/usr/bin:/bin', NO_PROXY: '*' } })
+  const put = (creds: { accessKeyId: string; secretAccessKey: string }, key: string) =>
+    runCommand(
+      '/usr/bin/curl',
+      [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{size_upload}',
+        '-T',
+        file,
+        '-H',
+        'Expect: 100-continue',
+        // Longer than curl's own 1 s wait, so a server that never answers the Expect shows as a slow upload, not a pass.
+        '--expect100-timeout',
+        '5',
+        '--aws-sigv4',
+        'aws:amz:us-east-1:s3',
+        '--user',
+        `${creds.accessKeyId}:${creds.secretAccessKey}`,
+        '-H',
+        'x-amz-content-sha256: UNSIGNED-PAYLOAD',
+        `${s.endpoint}/${bucket}/${key}`,
+      ],
+      { env: { PATH: '/usr/bin:/bin', NO_PROXY: '*' } },
+    )
   const refused = await put(READER, 'curl-denied')
   assert.equal(refused.code, 0, refused.stderr)
   assert.equal(refused.stdout, '403 0')

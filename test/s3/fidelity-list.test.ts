@@ -11,12 +11,13 @@
  * Characters outside RFC 3986's unreserved set are encoded: the SDK reference's EncodingType page
  * gives `test_file(3).png` as `test_file%283%29.png`.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { ADMIN, bucketName, startTestServer, type TestServer } from '../helpers/server.js'
-import { rawRequest, type RawResponse } from '../helpers/raw.js'
 import { CliSandbox, runAws } from '../helpers/aws-cli.js'
+import { type RawResponse, rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, startTestServer, type TestServer } from '../helpers/server.js'
 
 const KEYS = ['a', 'd e/f+g.txt', 'd e/h i.txt', 'p q', 'ä/ü.txt', '100%.csv', 'test_file(3).png']
 
@@ -31,7 +32,10 @@ before(async () => {
   await c.send(new CreateBucketCommand({ Bucket: bucket }))
   for (const k of KEYS) await c.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }))
 })
-after(async () => { cli.dispose(); await s.stop() })
+after(async () => {
+  cli.dispose()
+  await s.stop()
+})
 
 function list(query: Record<string, string>): Promise<RawResponse> {
   return rawRequest(s.endpoint, { method: 'GET', path: `/${bucket}`, query })
@@ -96,7 +100,11 @@ test('the AWS CLI (botocore asks for url encoding and decodes it) gets the keys 
     const r = await runAws(['s3api', op, '--no-paginate', '--endpoint-url', s.endpoint, '--bucket', bucket, '--delimiter', '/', '--prefix', 'd e/'], { env })
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout) as { Contents: { Key: string }[]; Prefix: string; Delimiter: string }
-    assert.deepEqual(out.Contents.map((c) => c.Key), ['d e/f+g.txt', 'd e/h i.txt'], op)
+    assert.deepEqual(
+      out.Contents.map((c) => c.Key),
+      ['d e/f+g.txt', 'd e/h i.txt'],
+      op,
+    )
     // botocore decodes V1's Prefix not at all (boto/boto3#3534; the Ceph s3-tests bypass it), so
     // against S3 the CLI prints it encoded: that is the evidence that S3 encodes it.
     assert.equal(out.Prefix, op === 'list-objects' ? 'd%20e/' : 'd e/')
@@ -104,5 +112,8 @@ test('the AWS CLI (botocore asks for url encoding and decodes it) gets the keys 
   }
   const cp = await runAws(['s3api', 'list-objects-v2', '--endpoint-url', s.endpoint, '--bucket', bucket, '--delimiter', ' '], { env })
   assert.equal(cp.code, 0, cp.stderr)
-  assert.deepEqual((JSON.parse(cp.stdout) as { CommonPrefixes: { Prefix: string }[] }).CommonPrefixes.map((p) => p.Prefix), ['d ', 'p '])
+  assert.deepEqual(
+    (JSON.parse(cp.stdout) as { CommonPrefixes: { Prefix: string }[] }).CommonPrefixes.map((p) => p.Prefix),
+    ['d ', 'p '],
+  )
 })

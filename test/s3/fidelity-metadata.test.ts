@@ -9,16 +9,17 @@
  * S3 accepts non-US-ASCII metadata values over REST. The AWS CLI refuses them before sending
  * ("Non ascii characters found in S3 metadata"), so it has no case here.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
 import { createHash } from 'node:crypto'
+import { connect } from 'node:net'
+import { after, before, test } from 'node:test'
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { SignatureV4 } from '@smithy/signature-v4'
 import { HttpRequest } from '@smithy/protocol-http'
-import { ADMIN, bucketName, startTestServer, type TestServer } from '../helpers/server.js'
-import { Sha256, codeOf } from '../helpers/raw.js'
+import { SignatureV4 } from '@smithy/signature-v4'
 import { CliSandbox, runCommand } from '../helpers/aws-cli.js'
+import { codeOf, Sha256 } from '../helpers/raw.js'
+import { ADMIN, bucketName, startTestServer, type TestServer } from '../helpers/server.js'
 
 let s: TestServer
 let cli: CliSandbox
@@ -29,7 +30,10 @@ before(async () => {
   cli = new CliSandbox('mrap-fidelity-meta')
   await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
 })
-after(async () => { cli.dispose(); await s.stop() })
+after(async () => {
+  cli.dispose()
+  await s.stop()
+})
 
 test('the JS SDK puts metadata with accented values (sent and signed as UTF-8)', async () => {
   // The SDK (through Node) sends code points up to U+00FF only; 'voilà' ends in the byte A0.
@@ -41,12 +45,32 @@ test('the JS SDK puts metadata with accented values (sent and signed as UTF-8)',
 })
 
 test('curl --aws-sigv4 puts metadata in any script (UTF-8 on the wire)', async () => {
-  const r = await runCommand('/usr/bin/curl', [
-    '-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', '--data-binary', 'x',
-    '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}`,
-    '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', '-H', 'x-amz-meta-city: 東京', '-H', 'x-amz-meta-word: déjà vu',
-    `${s.endpoint}/${bucket}/curl`,
-  ], { env: { PATH: '/usr/bin:/bin', NO_PROXY: '*', LANG: 'C.UTF-8' } })
+  const r = await runCommand(
+    '/usr/bin/curl',
+    [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-X',
+      'PUT',
+      '--data-binary',
+      'x',
+      '--aws-sigv4',
+      'aws:amz:us-east-1:s3',
+      '--user',
+      `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}`,
+      '-H',
+      'x-amz-content-sha256: UNSIGNED-PAYLOAD',
+      '-H',
+      'x-amz-meta-city: 東京',
+      '-H',
+      'x-amz-meta-word: déjà vu',
+      `${s.endpoint}/${bucket}/curl`,
+    ],
+    { env: { PATH: '/usr/bin:/bin', NO_PROXY: '*', LANG: 'C.UTF-8' } },
+  )
   assert.equal(r.code, 0, r.stderr)
   assert.equal(r.stdout, '200')
 })

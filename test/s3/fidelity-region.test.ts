@@ -7,13 +7,14 @@
  * the 400 AuthorizationHeaderMalformed of a signature scoped to another region alike. botocore's
  * S3RegionRedirector and the JS SDK's `followRegionRedirects` read that header.
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
 import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
-import { rawRequest } from '../helpers/raw.js'
 import { CliSandbox, runAws } from '../helpers/aws-cli.js'
+import { rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 let s: TestServer
 let cli: CliSandbox
@@ -26,7 +27,10 @@ before(async () => {
   await eu.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
   await eu.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'hello' }))
 })
-after(async () => { cli.dispose(); await s.stop() })
+after(async () => {
+  cli.dispose()
+  await s.stop()
+})
 
 test('a HEAD signed for another region gets 400 with x-amz-bucket-region', async () => {
   for (const path of [`/${bucket}`, `/${bucket}/k`]) {
@@ -52,7 +56,7 @@ test('the JS SDK sees the bucket region on a failed HeadObject', async () => {
   assert.equal(hb.BucketRegion, 'eu-west-1')
 })
 
-test('the AWS CLI redirects head-object and head-bucket to the bucket\'s region', async () => {
+test("the AWS CLI redirects head-object and head-bucket to the bucket's region", async () => {
   const env = cli.env({ credentials: ADMIN, region: 'us-west-2', direct: true })
   const obj = await runAws(['s3api', 'head-object', '--endpoint-url', s.endpoint, '--bucket', bucket, '--key', 'k'], { env })
   assert.equal(obj.code, 0, obj.stderr)

@@ -6,12 +6,13 @@
  * "Location": "http://my-bucket.s3.amazonaws.com/" for a bucket made in eu-west-1.
  * https://docs.aws.amazon.com/cli/latest/reference/s3api/create-bucket.html
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { after, before, describe, test } from 'node:test'
 import { CreateBucketCommand } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, ADMIN, type TestServer } from '../helpers/server.js'
 import { AWS_CLI, CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
+import { ADMIN, bucketName, startTestServer, type TestServer } from '../helpers/server.js'
 
 describe('CreateBucket Location', () => {
   let s: TestServer
@@ -21,7 +22,10 @@ describe('CreateBucket Location', () => {
     s = await startTestServer()
     box = new CliSandbox('mrap-location')
   })
-  after(async () => { await s.stop(); box.dispose() })
+  after(async () => {
+    await s.stop()
+    box.dispose()
+  })
 
   async function cliCreate(name: string, region: string): Promise<Record<string, any>> {
     const args = ['--endpoint-url', s.endpoint, 's3api', 'create-bucket', '--bucket', name, '--output', 'json']

@@ -3,20 +3,32 @@
  * presigned URL limits, suspended versioning, delete-marker headers. Each test names the AWS page
  * or the observed AWS behaviour it copies.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, UploadPartCopyCommand,
-  GetObjectCommand, HeadObjectCommand, PutObjectCommand, PutBucketVersioningCommand, DeleteObjectCommand, ListBucketsCommand,
-  GetBucketAclCommand, ListObjectVersionsCommand, ListMultipartUploadsCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetBucketAclCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { startTestServer, bucketName, failure, type TestServer } from '../helpers/server.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const MiB = 1024 * 1024
 
@@ -28,14 +40,22 @@ describe('S3 details (issue 13, part 2)', () => {
     bucket = bucketName('fid2')
     await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   async function twoPartUpload(key: string): Promise<{ uploadId: string; parts: { PartNumber: number; ETag: string }[] }> {
     const c = s.client()
     const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
     const p1 = await c.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: randomBytes(5 * MiB) }))
     const p2 = await c.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 2, Body: 'tail' }))
-    return { uploadId: UploadId!, parts: [{ PartNumber: 1, ETag: p1.ETag! }, { PartNumber: 2, ETag: p2.ETag! }] }
+    return {
+      uploadId: UploadId!,
+      parts: [
+        { PartNumber: 1, ETag: p1.ETag! },
+        { PartNumber: 2, ETag: p2.ETag! },
+      ],
+    }
   }
 
   // Observed on AWS (adobe/S3Mock#2586, a script run against S3): a second Complete with the same
@@ -77,13 +97,19 @@ describe('S3 details (issue 13, part 2)', () => {
         const p1 = await c.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId: uploadId, PartNumber: 1, Body: 'only part' }))
         parts = [{ PartNumber: 1, ETag: p1.ETag! }]
         first = (await c.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }))).ETag
-      } finally { await one.stop() }
+      } finally {
+        await one.stop()
+      }
       one = await startTestServer({ dataDir })
       try {
         const again = await one.client().send(new CompleteMultipartUploadCommand({ Bucket: b, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }))
         assert.equal(again.ETag, first)
-      } finally { await one.stop() }
-    } finally { rmSync(dataDir, { recursive: true, force: true }) }
+      } finally {
+        await one.stop()
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 
   // CompleteMultipartUpload (API reference): "InvalidPartOrder: The list of parts was not in
@@ -91,9 +117,16 @@ describe('S3 details (issue 13, part 2)', () => {
   // repeated part number the same way (observed: transloadit/uppy#2351).
   test('a parts list that repeats a part number is InvalidPartOrder', async () => {
     const { uploadId, parts } = await twoPartUpload('dup.bin')
-    const e = await failure(() => s.client().send(new CompleteMultipartUploadCommand({
-      Bucket: bucket, Key: 'dup.bin', UploadId: uploadId, MultipartUpload: { Parts: [parts[0]!, parts[0]!, parts[1]!] },
-    })))
+    const e = await failure(() =>
+      s.client().send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: 'dup.bin',
+          UploadId: uploadId,
+          MultipartUpload: { Parts: [parts[0]!, parts[0]!, parts[1]!] },
+        }),
+      ),
+    )
     assert.equal(e.name, 'InvalidPartOrder')
     assert.equal(e.$metadata.httpStatusCode, 400)
   })
@@ -104,9 +137,18 @@ describe('S3 details (issue 13, part 2)', () => {
     const c = s.client()
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'src10', Body: '0123456789' }))
     const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'copy-dst' }))
-    const e = await failure(() => c.send(new UploadPartCopyCommand({
-      Bucket: bucket, Key: 'copy-dst', UploadId, PartNumber: 1, CopySource: `${bucket}/src10`, CopySourceRange: 'bytes=0-10',
-    })))
+    const e = await failure(() =>
+      c.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: 'copy-dst',
+          UploadId,
+          PartNumber: 1,
+          CopySource: `${bucket}/src10`,
+          CopySourceRange: 'bytes=0-10',
+        }),
+      ),
+    )
     assert.equal(e.name, 'InvalidArgument')
     assert.equal(e.$metadata.httpStatusCode, 400)
     assert.match(e.message, /source object of size: 10/)
@@ -127,7 +169,7 @@ describe('S3 details (issue 13, part 2)', () => {
   })
 
   // PutObject, Content-Encoding: "aws-chunked" is removed by S3, other codings are stored as sent.
-  test('Content-Encoding keeps the client\'s codings as sent once aws-chunked is removed', async () => {
+  test("Content-Encoding keeps the client's codings as sent once aws-chunked is removed", async () => {
     const r = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/enc`, body: 'x', headers: { 'content-encoding': 'deflate, gzip' } })
     assert.equal(r.status, 200)
     const h = await s.client().send(new HeadObjectCommand({ Bucket: bucket, Key: 'enc' }))

@@ -8,23 +8,35 @@
  * "Examples of S3 Lifecycle configuration" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html),
  * "Object Lock considerations" (lifecycle never deletes a protected version).
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, HeadObjectCommand, GetObjectCommand,
-  PutBucketLifecycleConfigurationCommand, GetBucketLifecycleConfigurationCommand, DeleteBucketLifecycleCommand, ListObjectVersionsCommand,
-  CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutBucketReplicationCommand, PutBucketPolicyCommand,
-  type LifecycleRule, type S3Client,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  type LifecycleRule,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand,
+  PutBucketReplicationCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '../helpers/server.js'
-import { CliSandbox, runAws, cliErrorCode, cliJson } from '../helpers/aws-cli.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
-import { replicationWorld, waitFor, ROLE_ARN } from '../replication/helpers.js'
 import { LEASE_NS, PROGRESS_NS } from '../../src/lifecycle/worker.js'
+import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
+import { ROLE_ARN, replicationWorld, waitFor } from '../replication/helpers.js'
 
 const DAY = 86_400_000
 const md5 = (s: string): string => createHash('md5').update(s).digest('base64')
@@ -34,8 +46,12 @@ describe('S3 lifecycle', () => {
   // The server's clock runs `offset` ahead of the real one; clients sign with the same offset.
   let offset = 0
   const client = (): S3Client => s.client(ADMIN, 'us-east-1', { systemClockOffset: offset })
-  before(async () => { s = await startTestServer({ world: replicationWorld(), clock: () => new Date(Date.now() + offset) }) })
-  after(async () => { await s.stop() })
+  before(async () => {
+    s = await startTestServer({ world: replicationWorld(), clock: () => new Date(Date.now() + offset) })
+  })
+  after(async () => {
+    await s.stop()
+  })
 
   async function bucket(versioned: boolean, extra: Record<string, unknown> = {}): Promise<string> {
     const b = bucketName('lc')
@@ -50,7 +66,9 @@ describe('S3 lifecycle', () => {
     try {
       const reports = await s.app.lifecycle.runNow()
       return reports.find((r) => r.bucket === b)!
-    } finally { offset = 0 }
+    } finally {
+      offset = 0
+    }
   }
   const versionsOf = async (Bucket: string) => {
     const l = await client().send(new ListObjectVersionsCommand({ Bucket }))
@@ -65,8 +83,22 @@ describe('S3 lifecycle', () => {
     assert.equal(none.$metadata.httpStatusCode, 404)
     const rules: LifecycleRule[] = [
       { ID: 'logs', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Expiration: { Days: 30 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
-      { ID: 'tagged', Status: 'Disabled', Filter: { And: { Prefix: 'a/', Tags: [{ Key: 'k', Value: 'v' }], ObjectSizeGreaterThan: 10 } }, Transitions: [{ Days: 30, StorageClass: 'STANDARD_IA' }, { Days: 90, StorageClass: 'GLACIER' }] },
-      { ID: 'old', Status: 'Enabled', Filter: { ObjectSizeLessThan: 1000 }, NoncurrentVersionExpiration: { NoncurrentDays: 5, NewerNoncurrentVersions: 2 }, NoncurrentVersionTransitions: [{ NoncurrentDays: 30, StorageClass: 'ONEZONE_IA' }] },
+      {
+        ID: 'tagged',
+        Status: 'Disabled',
+        Filter: { And: { Prefix: 'a/', Tags: [{ Key: 'k', Value: 'v' }], ObjectSizeGreaterThan: 10 } },
+        Transitions: [
+          { Days: 30, StorageClass: 'STANDARD_IA' },
+          { Days: 90, StorageClass: 'GLACIER' },
+        ],
+      },
+      {
+        ID: 'old',
+        Status: 'Enabled',
+        Filter: { ObjectSizeLessThan: 1000 },
+        NoncurrentVersionExpiration: { NoncurrentDays: 5, NewerNoncurrentVersions: 2 },
+        NoncurrentVersionTransitions: [{ NoncurrentDays: 30, StorageClass: 'ONEZONE_IA' }],
+      },
       { ID: 'markers', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { ExpiredObjectDeleteMarker: true } },
       { ID: 'dated', Status: 'Enabled', Filter: { Tag: { Key: 'x', Value: 'y' } }, Expiration: { Date: new Date('2030-01-01T00:00:00Z') } },
     ]
@@ -78,7 +110,9 @@ describe('S3 lifecycle', () => {
     await c.send(new DeleteBucketLifecycleCommand({ Bucket: b }))
     assert.equal((await failure(() => c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: b })))).name, 'NoSuchLifecycleConfiguration')
     // The minimum-size header is recorded and answered back.
-    const vsc = await c.send(new PutBucketLifecycleConfigurationCommand({ Bucket: b, TransitionDefaultMinimumObjectSize: 'varies_by_storage_class', LifecycleConfiguration: { Rules: [rules[0]!] } }))
+    const vsc = await c.send(
+      new PutBucketLifecycleConfigurationCommand({ Bucket: b, TransitionDefaultMinimumObjectSize: 'varies_by_storage_class', LifecycleConfiguration: { Rules: [rules[0]!] } }),
+    )
     assert.equal(vsc.TransitionDefaultMinimumObjectSize, 'varies_by_storage_class')
     assert.equal((await c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: b }))).TransitionDefaultMinimumObjectSize, 'varies_by_storage_class')
   })
@@ -88,23 +122,35 @@ describe('S3 lifecycle', () => {
     const b = await bucket(false)
     await putRules(b, [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }])
     // "Actions, resources, and condition keys for Amazon S3": DeleteBucketLifecycle needs s3:PutLifecycleConfiguration.
-    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Deny', Principal: '*', Action: 's3:PutLifecycleConfiguration', Resource: `arn:aws:s3:::${b}` },
-    ] }) }))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:PutLifecycleConfiguration', Resource: `arn:aws:s3:::${b}` }] }),
+      }),
+    )
     assert.equal((await failure(() => putRules(b, [{ ID: 'r', Status: 'Disabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }]))).name, 'AccessDenied')
     assert.equal((await failure(() => c.send(new DeleteBucketLifecycleCommand({ Bucket: b })))).name, 'AccessDenied')
     assert.equal((await c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: b }))).Rules?.[0]?.Status, 'Enabled')
-    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Deny', Principal: '*', Action: 's3:GetLifecycleConfiguration', Resource: `arn:aws:s3:::${b}` },
-    ] }) }))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetLifecycleConfiguration', Resource: `arn:aws:s3:::${b}` }] }),
+      }),
+    )
     assert.equal((await failure(() => c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: b })))).name, 'AccessDenied')
     await c.send(new DeleteBucketLifecycleCommand({ Bucket: b }))
   })
 
-  test('validation: S3\'s codes for each malformed configuration', async () => {
+  test("validation: S3's codes for each malformed configuration", async () => {
     const b = await bucket(false)
-    const code = async (Rules: LifecycleRule[]) => { const e = await failure(() => putRules(b, Rules)); return { name: e.name, message: e.message, status: e.$metadata.httpStatusCode } }
-    const dup = await code([{ ID: 'same', Status: 'Enabled', Filter: { Prefix: 'a' }, Expiration: { Days: 1 } }, { ID: 'same', Status: 'Enabled', Filter: { Prefix: 'b' }, Expiration: { Days: 1 } }])
+    const code = async (Rules: LifecycleRule[]) => {
+      const e = await failure(() => putRules(b, Rules))
+      return { name: e.name, message: e.message, status: e.$metadata.httpStatusCode }
+    }
+    const dup = await code([
+      { ID: 'same', Status: 'Enabled', Filter: { Prefix: 'a' }, Expiration: { Days: 1 } },
+      { ID: 'same', Status: 'Enabled', Filter: { Prefix: 'b' }, Expiration: { Days: 1 } },
+    ])
     assert.deepEqual([dup.name, dup.status], ['InvalidArgument', 400])
     assert.match(dup.message, /Rule ID must be unique/)
     assert.equal((await code([{ ID: 'x'.repeat(256), Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }])).name, 'InvalidArgument')
@@ -112,17 +158,24 @@ describe('S3 lifecycle', () => {
     const ia = await code([{ ID: 'ia', Status: 'Enabled', Filter: { Prefix: '' }, Transitions: [{ Days: 10, StorageClass: 'STANDARD_IA' }] }])
     assert.equal(ia.name, 'InvalidArgument')
     assert.equal(ia.message, "'Days' in Transition action must be greater than or equal to 30 for storageClass 'STANDARD_IA'")
-    assert.equal((await code([{ ID: 'ia', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionTransitions: [{ NoncurrentDays: 10, StorageClass: 'ONEZONE_IA' }] }])).name, 'InvalidArgument')
+    assert.equal(
+      (await code([{ ID: 'ia', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionTransitions: [{ NoncurrentDays: 10, StorageClass: 'ONEZONE_IA' }] }])).name,
+      'InvalidArgument',
+    )
     // "ExpiredObjectDeleteMarker ... cannot be specified with Days or Date" (LifecycleExpiration).
     assert.equal((await code([{ ID: 'm', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 3, ExpiredObjectDeleteMarker: true } }])).name, 'MalformedXML')
-    assert.equal((await code([{ ID: 'a', Status: 'Enabled', Filter: { Tag: { Key: 'k', Value: 'v' } }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }])).name, 'InvalidArgument')
+    assert.equal(
+      (await code([{ ID: 'a', Status: 'Enabled', Filter: { Tag: { Key: 'k', Value: 'v' } }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }])).name,
+      'InvalidArgument',
+    )
     assert.equal((await code([{ ID: 's', Status: 'Maybe' as 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }])).name, 'MalformedXML')
     assert.equal((await code([{ ID: 'z', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 0 } }])).name, 'InvalidArgument')
     assert.equal((await code([{ ID: 'd', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Date: new Date('2030-01-01T12:00:00Z') } }])).name, 'InvalidArgument')
     const many = Array.from({ length: 1001 }, (_, i): LifecycleRule => ({ ID: `r${i}`, Status: 'Enabled', Filter: { Prefix: `p${i}/` }, Expiration: { Days: 1 } }))
     assert.equal((await code(many)).name, 'InvalidArgument')
     // Content-MD5 (or a checksum) is required, and must match.
-    const xml = '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>'
+    const xml =
+      '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>'
     const bare = await rawRequest(s.endpoint, { method: 'PUT', path: `/${b}`, query: { lifecycle: '' }, body: xml })
     assert.equal(bare.status, 400)
     assert.equal(codeOf(bare.body), 'InvalidRequest')
@@ -173,9 +226,17 @@ describe('S3 lifecycle', () => {
     const midnight = Math.ceil((created + DAY) / DAY) * DAY
     // "rounding the resulting time to the next day midnight UTC" (Lifecycle configuration elements).
     offset = midnight - 60_000 - Date.now()
-    try { assert.equal((await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!.deletedObjects, 0) } finally { offset = 0 }
+    try {
+      assert.equal((await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!.deletedObjects, 0)
+    } finally {
+      offset = 0
+    }
     offset = midnight + 60_000 - Date.now()
-    try { assert.equal((await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!.deletedObjects, 1) } finally { offset = 0 }
+    try {
+      assert.equal((await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!.deletedObjects, 1)
+    } finally {
+      offset = 0
+    }
   })
 
   test('worker, versioned: expiration adds a delete marker; noncurrent versions go after NoncurrentDays beyond NewerNoncurrentVersions; then the lone marker', async () => {
@@ -199,7 +260,10 @@ describe('S3 lifecycle', () => {
     assert.equal(r2.deletedVersions, 1)
     l = await versionsOf(b)
     assert.equal(l.markers.length, 1)
-    assert.deepEqual(l.versions.map((v) => v.IsLatest), [false])
+    assert.deepEqual(
+      l.versions.map((v) => v.IsLatest),
+      [false],
+    )
     assert.equal((await failure(() => c.send(new GetObjectCommand({ Bucket: b, Key: 'k' })))).$metadata.httpStatusCode, 404)
     // Without NewerNoncurrentVersions, v4 goes (a day has passed since the marker made it
     // noncurrent); that leaves the marker alone, and ExpiredObjectDeleteMarker removes it in the same pass.
@@ -223,7 +287,10 @@ describe('S3 lifecycle', () => {
     assert.equal((await passAfter(1, b)).abortedUploads, 0)
     assert.equal((await passAfter(3, b)).abortedUploads, 1)
     const left = await client().send(new ListMultipartUploadsCommand({ Bucket: b }))
-    assert.deepEqual((left.Uploads ?? []).map((u) => u.Key), ['keep/x'])
+    assert.deepEqual(
+      (left.Uploads ?? []).map((u) => u.Key),
+      ['keep/x'],
+    )
   })
 
   test('worker: Object Lock protected versions are skipped', async () => {
@@ -239,15 +306,23 @@ describe('S3 lifecycle', () => {
     assert.equal((await versionsOf(b)).versions.length, 3)
   })
 
-  test('worker: a lifecycle delete marker is replicated like a client\'s', async () => {
+  test("worker: a lifecycle delete marker is replicated like a client's", async () => {
     const east = await bucket(true)
     const west = bucketName('lcrepl')
     const w = s.client(ADMIN, 'eu-west-1')
     await w.send(new CreateBucketCommand({ Bucket: west, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
     await w.send(new PutBucketVersioningCommand({ Bucket: west, VersioningConfiguration: { Status: 'Enabled' } }))
-    await client().send(new PutBucketReplicationCommand({ Bucket: east, ReplicationConfiguration: { Role: ROLE_ARN, Rules: [
-      { ID: 'all', Priority: 1, Status: 'Enabled', Filter: { Prefix: '' }, DeleteMarkerReplication: { Status: 'Enabled' }, Destination: { Bucket: `arn:aws:s3:::${west}` } },
-    ] } }))
+    await client().send(
+      new PutBucketReplicationCommand({
+        Bucket: east,
+        ReplicationConfiguration: {
+          Role: ROLE_ARN,
+          Rules: [
+            { ID: 'all', Priority: 1, Status: 'Enabled', Filter: { Prefix: '' }, DeleteMarkerReplication: { Status: 'Enabled' }, Destination: { Bucket: `arn:aws:s3:::${west}` } },
+          ],
+        },
+      }),
+    )
     await client().send(new PutObjectCommand({ Bucket: east, Key: 'r', Body: 'x' }))
     await waitFor('the replica', async () => (await w.send(new HeadObjectCommand({ Bucket: west, Key: 'r' })).catch(() => undefined))?.ReplicationStatus === 'REPLICA' || undefined)
     await putRules(east, [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }])
@@ -258,7 +333,7 @@ describe('S3 lifecycle', () => {
     })
   })
 
-  test('worker: another node\'s live lease keeps this node off the bucket; progress is kept in the state', async () => {
+  test("worker: another node's live lease keeps this node off the bucket; progress is kept in the state", async () => {
     const c = client()
     const b = await bucket(false)
     await putRules(b, [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }])
@@ -292,7 +367,10 @@ describe('S3 lifecycle', () => {
       const reports = await s.app.lifecycle.runNow()
       assert.ok(reports.find((r) => r.bucket === down)!.error)
       assert.equal(reports.find((r) => r.bucket === up)!.deletedObjects, 1)
-    } finally { offset = 0; store.setAvailable!(true) }
+    } finally {
+      offset = 0
+      store.setAvailable!(true)
+    }
   })
 
   test('the AWS CLI: put/get/delete-bucket-lifecycle-configuration and a refused one', async () => {
@@ -311,7 +389,9 @@ describe('S3 lifecycle', () => {
       assert.equal(cliErrorCode(await aws(['put-bucket-lifecycle-configuration', '--bucket', b, '--lifecycle-configuration', JSON.stringify(bad)])), 'InvalidArgument')
       assert.equal((await aws(['delete-bucket-lifecycle', '--bucket', b])).code, 0)
       assert.equal(cliErrorCode(await aws(['get-bucket-lifecycle-configuration', '--bucket', b])), 'NoSuchLifecycleConfiguration')
-    } finally { box.dispose() }
+    } finally {
+      box.dispose()
+    }
   })
 })
 
@@ -325,7 +405,12 @@ describe('S3 lifecycle: a pass cut short resumes after a restart', () => {
       const c = s.client(ADMIN)
       const b = bucketName('lcrestart')
       await c.send(new CreateBucketCommand({ Bucket: b }))
-      await c.send(new PutBucketLifecycleConfigurationCommand({ Bucket: b, LifecycleConfiguration: { Rules: [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }] } }))
+      await c.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: b,
+          LifecycleConfiguration: { Rules: [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }] },
+        }),
+      )
       for (const Key of ['a', 'b', 'c']) await c.send(new PutObjectCommand({ Bucket: b, Key, Body: 'x' }))
       // A pass that finished key 'b' when the process died.
       await s.app.core.state.put(PROGRESS_NS, b, JSON.stringify({ day: '2000-01-01', done: false, keyMarker: 'b' }))
@@ -334,7 +419,12 @@ describe('S3 lifecycle: a pass cut short resumes after a restart', () => {
       offset = 3 * DAY
       const first = (await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!
       assert.equal(first.deletedObjects, 1)
-      const left = async () => { offset = 0; const l = await s.client(ADMIN).send(new ListObjectVersionsCommand({ Bucket: b })); offset = 3 * DAY; return (l.Versions ?? []).map((v) => v.Key) }
+      const left = async () => {
+        offset = 0
+        const l = await s.client(ADMIN).send(new ListObjectVersionsCommand({ Bucket: b }))
+        offset = 3 * DAY
+        return (l.Versions ?? []).map((v) => v.Key)
+      }
       assert.deepEqual(await left(), ['a', 'b'])
       assert.equal(JSON.parse(s.app.core.state.get(PROGRESS_NS, b)!).done, true)
       const second = (await s.app.lifecycle.runNow()).find((r) => r.bucket === b)!

@@ -1,9 +1,10 @@
 /** ListObjects (v1) and ListObjectsV2: prefix, delimiter, max-keys, continuation-token, start-after, marker, encoding-type. */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { CreateBucketCommand, PutObjectCommand, ListObjectsV2Command, ListObjectsCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, type TestServer } from '../helpers/server.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
+import { after, before, describe, test } from 'node:test'
+import { CreateBucketCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const KEYS = ['a.txt', 'b/1.txt', 'b/2.txt', 'b/c/3.txt', 'd e/f+g.txt', 'z', 'ä/ü.txt', 'b0']
 
@@ -17,23 +18,40 @@ describe('listing', () => {
     await c.send(new CreateBucketCommand({ Bucket: bucket }))
     for (const k of KEYS) await c.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }))
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   test('V2 lists every key in UTF-8 binary order', async () => {
     const r = await s.client().send(new ListObjectsV2Command({ Bucket: bucket }))
     const expected = [...KEYS].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-    assert.deepEqual(r.Contents?.map((o) => o.Key), expected)
+    assert.deepEqual(
+      r.Contents?.map((o) => o.Key),
+      expected,
+    )
     assert.equal(r.KeyCount, KEYS.length)
     assert.equal(r.IsTruncated, false)
   })
 
   test('prefix and delimiter roll keys up into common prefixes', async () => {
     const r = await s.client().send(new ListObjectsV2Command({ Bucket: bucket, Delimiter: '/' }))
-    assert.deepEqual(r.Contents?.map((o) => o.Key), ['a.txt', 'b0', 'z'])
-    assert.deepEqual(r.CommonPrefixes?.map((p) => p.Prefix), ['b/', 'd e/', 'ä/'])
+    assert.deepEqual(
+      r.Contents?.map((o) => o.Key),
+      ['a.txt', 'b0', 'z'],
+    )
+    assert.deepEqual(
+      r.CommonPrefixes?.map((p) => p.Prefix),
+      ['b/', 'd e/', 'ä/'],
+    )
     const sub = await s.client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'b/', Delimiter: '/' }))
-    assert.deepEqual(sub.Contents?.map((o) => o.Key), ['b/1.txt', 'b/2.txt'])
-    assert.deepEqual(sub.CommonPrefixes?.map((p) => p.Prefix), ['b/c/'])
+    assert.deepEqual(
+      sub.Contents?.map((o) => o.Key),
+      ['b/1.txt', 'b/2.txt'],
+    )
+    assert.deepEqual(
+      sub.CommonPrefixes?.map((p) => p.Prefix),
+      ['b/c/'],
+    )
   })
 
   test('max-keys pages with continuation tokens, common prefixes counted', async () => {
@@ -72,8 +90,14 @@ describe('listing', () => {
     assert.equal(first.IsTruncated, true)
     assert.equal(first.NextMarker, 'b0')
     const second = await c.send(new ListObjectsCommand({ Bucket: bucket, Marker: first.NextMarker, Delimiter: '/' }))
-    assert.deepEqual(second.Contents?.map((o) => o.Key), ['z'])
-    assert.deepEqual(second.CommonPrefixes?.map((p) => p.Prefix), ['d e/', 'ä/'])
+    assert.deepEqual(
+      second.Contents?.map((o) => o.Key),
+      ['z'],
+    )
+    assert.deepEqual(
+      second.CommonPrefixes?.map((p) => p.Prefix),
+      ['d e/', 'ä/'],
+    )
     assert.equal(second.IsTruncated, false)
     const all = await c.send(new ListObjectsCommand({ Bucket: bucket, Marker: 'b/c/3.txt' }))
     assert.equal(all.Contents?.[0]?.Key, 'b0')

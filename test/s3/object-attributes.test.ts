@@ -6,16 +6,25 @@
  * s3:GetObjectVersion and s3:GetObjectVersionAttributes permissions", else s3:GetObject and
  * s3:GetObjectAttributes; x-amz-delete-marker and x-amz-version-id in the response).
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
 import {
-  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectAttributesCommand,
-  GetObjectCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand, UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectAttributesCommand,
+  GetObjectCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '../helpers/server.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
 import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const MiB = 1024 * 1024
 
@@ -28,7 +37,9 @@ describe('GetObjectAttributes', () => {
     await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
     await s.client().send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }))
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   test('a single PUT: ETag (unquoted), Checksum, StorageClass, ObjectSize; no ObjectParts', async () => {
     const c = s.client()
@@ -67,10 +78,18 @@ describe('GetObjectAttributes', () => {
     assert.equal(page1.ObjectParts?.IsTruncated, true)
     assert.equal(page1.ObjectParts?.MaxParts, 2)
     assert.equal(page1.ObjectParts?.NextPartNumberMarker, '2')
-    assert.deepEqual(page1.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size, p.ChecksumCRC32]), parts.slice(0, 2).map((p, i) => [p.PartNumber, bodies[i]!.length, p.ChecksumCRC32]))
-    const page2 = await c.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'big', ObjectAttributes: ['ObjectParts'], MaxParts: 2, PartNumberMarker: page1.ObjectParts!.NextPartNumberMarker! }))
+    assert.deepEqual(
+      page1.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size, p.ChecksumCRC32]),
+      parts.slice(0, 2).map((p, i) => [p.PartNumber, bodies[i]!.length, p.ChecksumCRC32]),
+    )
+    const page2 = await c.send(
+      new GetObjectAttributesCommand({ Bucket: bucket, Key: 'big', ObjectAttributes: ['ObjectParts'], MaxParts: 2, PartNumberMarker: page1.ObjectParts!.NextPartNumberMarker! }),
+    )
     assert.equal(page2.ObjectParts?.IsTruncated, false)
-    assert.deepEqual(page2.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size]), [[3, 4]])
+    assert.deepEqual(
+      page2.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size]),
+      [[3, 4]],
+    )
   })
 
   test('versionId reads that version; a delete marker answers 404 with x-amz-delete-marker', async () => {
@@ -105,9 +124,16 @@ describe('GetObjectAttributes', () => {
     await c.send(new CreateBucketCommand({ Bucket: b }))
     await c.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } }))
     const v = await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }))
-    const deny = (action: string) => c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({
-      Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: action, Resource: `arn:aws:s3:::${b}/*` }],
-    }) }))
+    const deny = (action: string) =>
+      c.send(
+        new PutBucketPolicyCommand({
+          Bucket: b,
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Deny', Principal: '*', Action: action, Resource: `arn:aws:s3:::${b}/*` }],
+          }),
+        }),
+      )
     await deny('s3:GetObjectVersionAttributes')
     assert.equal((await c.send(new GetObjectAttributesCommand({ Bucket: b, Key: 'k', ObjectAttributes: ['ObjectSize'] }))).ObjectSize, 1)
     const versioned = await failure(() => c.send(new GetObjectAttributesCommand({ Bucket: b, Key: 'k', VersionId: v.VersionId, ObjectAttributes: ['ObjectSize'] })))

@@ -7,23 +7,41 @@
  * reference pages PutObjectLockConfiguration, PutObjectRetention, PutObjectLegalHold,
  * GetObjectRetention (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html ...).
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, PutBucketVersioningCommand, GetBucketVersioningCommand, PutObjectCommand, HeadObjectCommand, GetObjectCommand,
-  DeleteObjectCommand, DeleteObjectsCommand, CopyObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand,
-  PutObjectLockConfigurationCommand, GetObjectLockConfigurationCommand, PutObjectRetentionCommand, GetObjectRetentionCommand,
-  PutObjectLegalHoldCommand, GetObjectLegalHoldCommand, PutBucketPolicyCommand, DeleteBucketPolicyCommand, ListObjectVersionsCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
   PutBucketReplicationCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutObjectLegalHoldCommand,
+  PutObjectLockConfigurationCommand,
+  PutObjectRetentionCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
-import { CliSandbox, runAws, cliErrorCode, cliJson } from '../helpers/aws-cli.js'
 import type { MrapRecord } from '../../src/mrap/registry.js'
 import { applyWorld } from '../../src/world/apply.js'
-import { replicationWorld, waitFor, ROLE_ARN } from '../replication/helpers.js'
+import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
+import { ROLE_ARN, replicationWorld, waitFor } from '../replication/helpers.js'
 
 const DAY = 86_400_000
 const OWNER = '123456789012'
@@ -35,8 +53,12 @@ describe('S3 Object Lock', () => {
   let offset = 0
   const client = (extra: Record<string, unknown> = {}): S3Client => s.client(ADMIN, 'us-east-1', { systemClockOffset: offset, ...extra })
   // The seed world plus a replication role (a superset of testWorld()).
-  before(async () => { s = await startTestServer({ world: replicationWorld(), clock: () => new Date(Date.now() + offset) }) })
-  after(async () => { await s.stop() })
+  before(async () => {
+    s = await startTestServer({ world: replicationWorld(), clock: () => new Date(Date.now() + offset) })
+  })
+  after(async () => {
+    await s.stop()
+  })
 
   async function lockedBucket(rule?: { Mode: 'GOVERNANCE' | 'COMPLIANCE'; Days?: number; Years?: number }): Promise<string> {
     const b = bucketName('lock')
@@ -64,7 +86,8 @@ describe('S3 Object Lock', () => {
   test('PutObjectLockConfiguration: AWS validation, and enabling lock on an existing versioned bucket', async () => {
     const c = client()
     const b = await lockedBucket()
-    const put = (DefaultRetention: Record<string, unknown>, Bucket = b) => c.send(new PutObjectLockConfigurationCommand({ Bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention } } }))
+    const put = (DefaultRetention: Record<string, unknown>, Bucket = b) =>
+      c.send(new PutObjectLockConfigurationCommand({ Bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention } } }))
     assert.equal((await failure(() => put({ Mode: 'GOVERNANCE', Days: 1, Years: 1 }))).name, 'MalformedXML')
     assert.equal((await failure(() => put({ Mode: 'GOVERNANCE' }))).name, 'MalformedXML')
     assert.equal((await failure(() => put({ Mode: 'SOMETIMES', Days: 1 }))).name, 'MalformedXML')
@@ -105,7 +128,9 @@ describe('S3 Object Lock', () => {
       const part = await client().send(new UploadPartCommand({ Bucket: b, Key: 'mpu', UploadId: up.UploadId, PartNumber: 1, Body: 'part one', ContentMD5: md5('part one') }))
       await client().send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'mpu', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
       assert.equal((await client().send(new HeadObjectCommand({ Bucket: b, Key: 'mpu' }))).ObjectLockMode, 'GOVERNANCE')
-    } finally { offset = 0 }
+    } finally {
+      offset = 0
+    }
   })
 
   test('a write that will be locked needs Content-MD5 or a checksum; lock headers need a lock bucket', async () => {
@@ -126,7 +151,9 @@ describe('S3 Object Lock', () => {
     assert.match(noLock.message, /Bucket is missing Object Lock Configuration/)
     const half = await failure(() => client().send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE' })))
     assert.equal(half.name, 'InvalidArgument')
-    const past = await failure(() => client().send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: new Date(Date.now() - DAY) })))
+    const past = await failure(() =>
+      client().send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: new Date(Date.now() - DAY) })),
+    )
     assert.equal(past.name, 'InvalidArgument')
   })
 
@@ -140,7 +167,12 @@ describe('S3 Object Lock', () => {
     assert.match(noHeader.message, /protected by object lock/)
     assert.equal((await failure(() => c.send(new DeleteObjectCommand({ Bucket: b, Key: 'g', VersionId: v.VersionId })))).name, 'AccessDenied')
     // The header without the permission: a bucket policy denies s3:BypassGovernanceRetention.
-    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:BypassGovernanceRetention', Resource: `arn:aws:s3:::${b}/*` }] }) }))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:BypassGovernanceRetention', Resource: `arn:aws:s3:::${b}/*` }] }),
+      }),
+    )
     assert.equal((await failure(() => c.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'g', Retention: shorter, BypassGovernanceRetention: true })))).name, 'AccessDenied')
     assert.equal((await failure(() => c.send(new DeleteObjectCommand({ Bucket: b, Key: 'g', VersionId: v.VersionId, BypassGovernanceRetention: true })))).name, 'AccessDenied')
     await c.send(new DeleteBucketPolicyCommand({ Bucket: b }))
@@ -158,7 +190,10 @@ describe('S3 Object Lock', () => {
     const b = await lockedBucket()
     const until = new Date(Date.now() + 3 * DAY)
     const v = await c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'comp', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until }))
-    for (const Retention of [{ Mode: 'COMPLIANCE' as const, RetainUntilDate: new Date(Date.now() + DAY) }, { Mode: 'GOVERNANCE' as const, RetainUntilDate: new Date(Date.now() + 9 * DAY) }]) {
+    for (const Retention of [
+      { Mode: 'COMPLIANCE' as const, RetainUntilDate: new Date(Date.now() + DAY) },
+      { Mode: 'GOVERNANCE' as const, RetainUntilDate: new Date(Date.now() + 9 * DAY) },
+    ]) {
       const e = await failure(() => c.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'c', Retention, BypassGovernanceRetention: true })))
       assert.equal(e.name, 'AccessDenied')
     }
@@ -174,7 +209,9 @@ describe('S3 Object Lock', () => {
     offset = 5 * DAY
     try {
       await client().send(new DeleteObjectCommand({ Bucket: b, Key: 'c', VersionId: v.VersionId }))
-    } finally { offset = 0 }
+    } finally {
+      offset = 0
+    }
   })
 
   test('a legal hold blocks a versioned delete (DeleteObject and DeleteObjects) until it is removed', async () => {
@@ -187,13 +224,19 @@ describe('S3 Object Lock', () => {
     const one = await failure(() => c.send(new DeleteObjectCommand({ Bucket: b, Key: 'h', VersionId: v.VersionId, BypassGovernanceRetention: true })))
     assert.equal(one.name, 'AccessDenied')
     const many = await c.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'h', VersionId: v.VersionId }] } }))
-    assert.deepEqual(many.Errors?.map((e) => [e.Key, e.Code]), [['h', 'AccessDenied']])
+    assert.deepEqual(
+      many.Errors?.map((e) => [e.Key, e.Code]),
+      [['h', 'AccessDenied']],
+    )
     assert.equal(many.Deleted, undefined)
     const invalid = await failure(() => c.send(new PutObjectLegalHoldCommand({ Bucket: b, Key: 'h', LegalHold: { Status: 'MAYBE' as 'ON' } })))
     assert.equal(invalid.name, 'MalformedXML')
     await c.send(new PutObjectLegalHoldCommand({ Bucket: b, Key: 'h', LegalHold: { Status: 'OFF' } }))
     const ok = await c.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'h', VersionId: v.VersionId }] } }))
-    assert.deepEqual(ok.Deleted?.map((d) => d.VersionId), [v.VersionId])
+    assert.deepEqual(
+      ok.Deleted?.map((d) => d.VersionId),
+      [v.VersionId],
+    )
   })
 
   test('retention and legal hold of a bucket without Object Lock, or a version without them', async () => {
@@ -207,7 +250,10 @@ describe('S3 Object Lock', () => {
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }))
     const none = await failure(() => c.send(new GetObjectRetentionCommand({ Bucket: b, Key: 'k' })))
     assert.equal(none.name, 'NoSuchObjectLockConfiguration')
-    assert.equal((await failure(() => c.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() - DAY) } })))).name, 'InvalidArgument')
+    assert.equal(
+      (await failure(() => c.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() - DAY) } })))).name,
+      'InvalidArgument',
+    )
   })
 
   test('condition keys: s3:object-lock-remaining-retention-days and s3:object-lock-mode in a bucket policy', async () => {
@@ -215,14 +261,32 @@ describe('S3 Object Lock', () => {
     const b = await lockedBucket()
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }))
     // The retention-limits example of "Object Lock considerations" ("Setting retention limits").
-    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Deny', Principal: '*', Action: 's3:PutObjectRetention', Resource: `arn:aws:s3:::${b}/*`, Condition: { NumericGreaterThan: { 's3:object-lock-remaining-retention-days': '10' } } },
-      { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/*`, Condition: { StringEquals: { 's3:object-lock-mode': 'COMPLIANCE' } } },
-    ] }) }))
-    const far = await failure(() => c.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 30 * DAY) } })))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:PutObjectRetention',
+              Resource: `arn:aws:s3:::${b}/*`,
+              Condition: { NumericGreaterThan: { 's3:object-lock-remaining-retention-days': '10' } },
+            },
+            { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/*`, Condition: { StringEquals: { 's3:object-lock-mode': 'COMPLIANCE' } } },
+          ],
+        }),
+      }),
+    )
+    const far = await failure(() =>
+      c.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 30 * DAY) } })),
+    )
     assert.equal(far.name, 'AccessDenied')
     await c.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 5 * DAY) } }))
-    const comp = await failure(() => c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'x', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(Date.now() + DAY) })))
+    const comp = await failure(() =>
+      c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'x', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(Date.now() + DAY) })),
+    )
     assert.equal(comp.name, 'AccessDenied')
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: new Date(Date.now() + DAY) }))
   })
@@ -232,7 +296,10 @@ describe('S3 Object Lock', () => {
     const world = replicationWorld()
     world.buckets.push({ name: b, region: 'us-east-1', owner: OWNER, versioning: 'Suspended' })
     const r = await applyWorld(s.services, world)
-    assert.ok(r.warnings.some((w) => w.includes(b) && /Object Lock/.test(w)), r.warnings.join('; '))
+    assert.ok(
+      r.warnings.some((w) => w.includes(b) && /Object Lock/.test(w)),
+      r.warnings.join('; '),
+    )
     assert.equal((await client().send(new GetBucketVersioningCommand({ Bucket: b }))).Status, 'Enabled')
   })
 
@@ -241,11 +308,21 @@ describe('S3 Object Lock', () => {
     const west = bucketName('lockrepl')
     const w = s.client(ADMIN, 'eu-west-1')
     await w.send(new CreateBucketCommand({ Bucket: west, ObjectLockEnabledForBucket: true, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
-    await client().send(new PutBucketReplicationCommand({ Bucket: east, ReplicationConfiguration: { Role: ROLE_ARN, Rules: [
-      { ID: 'all', Priority: 1, Status: 'Enabled', Filter: { Prefix: '' }, DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: `arn:aws:s3:::${west}` } },
-    ] } }))
+    await client().send(
+      new PutBucketReplicationCommand({
+        Bucket: east,
+        ReplicationConfiguration: {
+          Role: ROLE_ARN,
+          Rules: [
+            { ID: 'all', Priority: 1, Status: 'Enabled', Filter: { Prefix: '' }, DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: `arn:aws:s3:::${west}` } },
+          ],
+        },
+      }),
+    )
     const until = new Date(Date.now() + 3 * DAY)
-    const v = await client().send(new PutObjectCommand({ Bucket: east, Key: 'r', Body: 'replicated', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until, ObjectLockLegalHoldStatus: 'ON' }))
+    const v = await client().send(
+      new PutObjectCommand({ Bucket: east, Key: 'r', Body: 'replicated', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until, ObjectLockLegalHoldStatus: 'ON' }),
+    )
     const replica = await waitFor('the replica', async () => {
       const h = await w.send(new HeadObjectCommand({ Bucket: west, Key: 'r' })).catch(() => undefined)
       return h?.ReplicationStatus === 'REPLICA' ? h : undefined
@@ -256,7 +333,7 @@ describe('S3 Object Lock', () => {
     assert.equal((await failure(() => w.send(new DeleteObjectCommand({ Bucket: west, Key: 'r', VersionId: v.VersionId })))).name, 'AccessDenied')
     const later = new Date(Date.now() + 4 * DAY)
     await client().send(new PutObjectRetentionCommand({ Bucket: east, Key: 'r', Retention: { Mode: 'COMPLIANCE', RetainUntilDate: later } }))
-    await waitFor('the replica\'s new date', async () => (await w.send(new HeadObjectCommand({ Bucket: west, Key: 'r' }))).ObjectLockRetainUntilDate?.getTime() === later.getTime())
+    await waitFor("the replica's new date", async () => (await w.send(new HeadObjectCommand({ Bucket: west, Key: 'r' }))).ObjectLockRetainUntilDate?.getTime() === later.getTime())
   })
 
   test('GET and HEAD show lock headers only to a caller allowed s3:GetObjectRetention / s3:GetObjectLegalHold', async () => {
@@ -266,9 +343,15 @@ describe('S3 Object Lock', () => {
     const seen = await c.send(new GetObjectCommand({ Bucket: b, Key: 'k' }))
     assert.equal(seen.ObjectLockMode, 'GOVERNANCE')
     assert.equal(seen.ObjectLockLegalHoldStatus, 'ON')
-    await c.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
-      { Effect: 'Deny', Principal: '*', Action: ['s3:GetObjectRetention', 's3:GetObjectLegalHold'], Resource: `arn:aws:s3:::${b}/*` },
-    ] }) }))
+    await c.send(
+      new PutBucketPolicyCommand({
+        Bucket: b,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Principal: '*', Action: ['s3:GetObjectRetention', 's3:GetObjectLegalHold'], Resource: `arn:aws:s3:::${b}/*` }],
+        }),
+      }),
+    )
     const hidden = await c.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }))
     assert.equal(hidden.ObjectLockMode, undefined)
     assert.equal(hidden.ObjectLockRetainUntilDate, undefined)
@@ -283,7 +366,13 @@ describe('S3 Object Lock', () => {
       const aws = (args: string[]) => runAws(['--endpoint-url', s.endpoint, 's3api', ...args], { env })
       const b = bucketName('cli')
       assert.equal((await aws(['create-bucket', '--bucket', b, '--object-lock-enabled-for-bucket'])).code, 0)
-      const cfg = await aws(['put-object-lock-configuration', '--bucket', b, '--object-lock-configuration', '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}'])
+      const cfg = await aws([
+        'put-object-lock-configuration',
+        '--bucket',
+        b,
+        '--object-lock-configuration',
+        '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}',
+      ])
       assert.equal(cfg.code, 0, cfg.stderr)
       assert.equal(cliJson((await aws(['get-object-lock-configuration', '--bucket', b])).stdout).ObjectLockConfiguration.Rule.DefaultRetention.Days, 1)
       const file = box.write('body.txt', 'cli body')
@@ -303,18 +392,35 @@ describe('S3 Object Lock', () => {
       assert.equal(cliJson((await aws(['get-object-legal-hold', '--bucket', b, '--key', 'k'])).stdout).LegalHold.Status, 'ON')
       const del = await aws(['delete-object', '--bucket', b, '--key', 'k', '--version-id', vid, '--bypass-governance-retention'])
       assert.equal(cliErrorCode(del), 'AccessDenied')
-      const shorten = await aws(['put-object-retention', '--bucket', b, '--key', 'k', '--bypass-governance-retention', '--retention', `Mode=COMPLIANCE,RetainUntilDate=${new Date(Date.now() + DAY).toISOString()}`])
+      const shorten = await aws([
+        'put-object-retention',
+        '--bucket',
+        b,
+        '--key',
+        'k',
+        '--bypass-governance-retention',
+        '--retention',
+        `Mode=COMPLIANCE,RetainUntilDate=${new Date(Date.now() + DAY).toISOString()}`,
+      ])
       assert.equal(cliErrorCode(shorten), 'AccessDenied')
-    } finally { box.dispose() }
+    } finally {
+      box.dispose()
+    }
   })
 
   test('through a Multi-Region Access Point: retention and legal hold on the routed bucket', async () => {
     const east = await lockedBucket()
     const west = bucketName('lockwest')
-    await s.client(ADMIN, 'eu-west-1').send(new CreateBucketCommand({ Bucket: west, ObjectLockEnabledForBucket: true, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
+    await s
+      .client(ADMIN, 'eu-west-1')
+      .send(new CreateBucketCommand({ Bucket: west, ObjectLockEnabledForBucket: true, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))
     const alias = s.services.mraps.newAlias()
     const mrap: MrapRecord = {
-      name: 'lock-mrap', alias, owner: OWNER, createdAt: new Date().toISOString(), status: 'READY',
+      name: 'lock-mrap',
+      alias,
+      owner: OWNER,
+      createdAt: new Date().toISOString(),
+      status: 'READY',
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       regions: [
         { bucket: east, bucketAccountId: OWNER, region: 'us-east-1', trafficDialPercentage: 100 },

@@ -1,15 +1,25 @@
 /** Objects through the AWS SDK v3: put/get/head/delete, metadata, ranges, conditionals, overrides, copy, tagging, checksums, limits. */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  CopyObjectCommand, PutObjectTaggingCommand, GetObjectTaggingCommand, DeleteObjectTaggingCommand, ListObjectsV2Command,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  DeleteObjectTaggingCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { startTestServer, bucketName, failure, READER, type TestServer } from '../helpers/server.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { bucketName, failure, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
 describe('objects', () => {
   let s: TestServer
@@ -19,15 +29,25 @@ describe('objects', () => {
     bucket = bucketName('obj')
     await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
   test('put and get keep bytes, standard headers and user metadata', async () => {
     const c = s.client()
     const body = Buffer.from('the quick brown fox jumps over the lazy dog')
-    const put = await c.send(new PutObjectCommand({
-      Bucket: bucket, Key: 'dir/fox.txt', Body: body, ContentType: 'text/plain; charset=utf-8', CacheControl: 'max-age=60',
-      ContentDisposition: 'attachment; filename="fox.txt"', ContentLanguage: 'en', Metadata: { Owner: 'Ada', 'x-thing': 'plain' },
-    }))
+    const put = await c.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'dir/fox.txt',
+        Body: body,
+        ContentType: 'text/plain; charset=utf-8',
+        CacheControl: 'max-age=60',
+        ContentDisposition: 'attachment; filename="fox.txt"',
+        ContentLanguage: 'en',
+        Metadata: { Owner: 'Ada', 'x-thing': 'plain' },
+      }),
+    )
     assert.equal(put.ETag, `"${createHash('md5').update(body).digest('hex')}"`)
     const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'dir/fox.txt' }))
     assert.equal(Buffer.from(await got.Body!.transformToByteArray()).toString(), body.toString())
@@ -132,7 +152,9 @@ describe('objects', () => {
   test('response-* overrides on GET', async () => {
     const c = s.client()
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'override', Body: 'x', ContentType: 'text/plain' }))
-    const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'override', ResponseContentType: 'application/json', ResponseContentDisposition: 'inline', ResponseCacheControl: 'no-cache' }))
+    const got = await c.send(
+      new GetObjectCommand({ Bucket: bucket, Key: 'override', ResponseContentType: 'application/json', ResponseContentDisposition: 'inline', ResponseCacheControl: 'no-cache' }),
+    )
     assert.equal(got.ContentType, 'application/json')
     assert.equal(got.ContentDisposition, 'inline')
     assert.equal(got.CacheControl, 'no-cache')
@@ -174,7 +196,9 @@ describe('objects', () => {
     assert.equal(await g1.Body!.transformToString(), 'copy me')
     assert.equal(g1.ContentType, 'text/x-src')
     assert.deepEqual(g1.Metadata, { a: '1' })
-    await c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'dst-replace', CopySource: `${bucket}/src`, MetadataDirective: 'REPLACE', ContentType: 'text/new', Metadata: { b: '2' } }))
+    await c.send(
+      new CopyObjectCommand({ Bucket: bucket, Key: 'dst-replace', CopySource: `${bucket}/src`, MetadataDirective: 'REPLACE', ContentType: 'text/new', Metadata: { b: '2' } }),
+    )
     const g2 = await c.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst-replace' }))
     assert.equal(g2.ContentType, 'text/new')
     assert.deepEqual(g2.Metadata, { b: '2' })
@@ -191,7 +215,10 @@ describe('objects', () => {
   test('object tagging: x-amz-tagging, Put/Get/DeleteObjectTagging, limits', async () => {
     const c = s.client()
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'tagged', Body: 'x', Tagging: 'a=1&b=two%20words' }))
-    assert.deepEqual((await c.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'tagged' }))).TagSet, [{ Key: 'a', Value: '1' }, { Key: 'b', Value: 'two words' }])
+    assert.deepEqual((await c.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'tagged' }))).TagSet, [
+      { Key: 'a', Value: '1' },
+      { Key: 'b', Value: 'two words' },
+    ])
     await c.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'tagged', Tagging: { TagSet: [{ Key: 'c', Value: '3' }] } }))
     assert.deepEqual((await c.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'tagged' }))).TagSet, [{ Key: 'c', Value: '3' }])
     assert.equal((await c.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tagged' }))).$metadata.httpStatusCode, 200)
@@ -214,7 +241,12 @@ describe('objects', () => {
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'crc32c', Body: body, ChecksumAlgorithm: 'CRC32C' }))
     const h = await c.send(new HeadObjectCommand({ Bucket: bucket, Key: 'crc32c', ChecksumMode: 'ENABLED' }))
     assert.ok(h.ChecksumCRC32C)
-    const wrong = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/badsum`, body, headers: { 'x-amz-checksum-sha256': createHash('sha256').update('other').digest('base64') } })
+    const wrong = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${bucket}/badsum`,
+      body,
+      headers: { 'x-amz-checksum-sha256': createHash('sha256').update('other').digest('base64') },
+    })
     assert.equal(wrong.status, 400)
     assert.equal(codeOf(wrong.body), 'BadDigest')
     const malformed = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/badsum`, body, headers: { 'x-amz-checksum-crc32': 'not base64!' } })
@@ -225,7 +257,12 @@ describe('objects', () => {
   test('Content-MD5: InvalidDigest when malformed, BadDigest when wrong, nothing stored', async () => {
     const ok = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/md5`, body: 'abc', headers: { 'content-md5': createHash('md5').update('abc').digest('base64') } })
     assert.equal(ok.status, 200)
-    const bad = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/md5-bad`, body: 'abc', headers: { 'content-md5': createHash('md5').update('abd').digest('base64') } })
+    const bad = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${bucket}/md5-bad`,
+      body: 'abc',
+      headers: { 'content-md5': createHash('md5').update('abd').digest('base64') },
+    })
     assert.equal(codeOf(bad.body), 'BadDigest')
     const inv = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/md5-bad`, body: 'abc', headers: { 'content-md5': 'zzz' } })
     assert.equal(codeOf(inv.body), 'InvalidDigest')
@@ -233,7 +270,12 @@ describe('objects', () => {
   })
 
   test('x-amz-content-sha256 that does not match the body is XAmzContentSHA256Mismatch', async () => {
-    const r = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/sha-mismatch`, body: 'abc', headers: { 'x-amz-content-sha256': createHash('sha256').update('abd').digest('hex') } })
+    const r = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${bucket}/sha-mismatch`,
+      body: 'abc',
+      headers: { 'x-amz-content-sha256': createHash('sha256').update('abd').digest('hex') },
+    })
     assert.equal(r.status, 400)
     assert.equal(codeOf(r.body), 'XAmzContentSHA256Mismatch')
     assert.equal((await failure(() => s.client().send(new HeadObjectCommand({ Bucket: bucket, Key: 'sha-mismatch' })))).$metadata.httpStatusCode, 404)

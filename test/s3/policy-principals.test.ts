@@ -10,18 +10,22 @@
  * - NotResource with `${aws:username}` for a role session: the entry matches no resource, so the
  *   Deny applies ("IAM policy elements: Variables and tags", policy variables with no value).
  */
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
 import {
-  IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand, CreatePolicyCommand,
-  PutUserPermissionsBoundaryCommand, CreateRoleCommand, PutRolePolicyCommand,
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  PutUserPermissionsBoundaryCommand,
+  PutUserPolicyCommand,
 } from '@aws-sdk/client-iam'
-import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts'
-import {
-  CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, GetObjectCommand, PutBucketPolicyCommand,
-  DeletePublicAccessBlockCommand,
-} from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '../helpers/server.js'
+import { CreateBucketCommand, DeletePublicAccessBlockCommand, GetObjectCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 const ACCOUNT = '123456789012'
@@ -51,23 +55,40 @@ async function bucketWith(policy: (bucket: string) => object, keys: string[], op
 const allowAll = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }
 
 async function status(p: Promise<unknown>): Promise<number> {
-  try { await p; return 200 } catch (e) { return (e as { $metadata: { httpStatusCode?: number } }).$metadata.httpStatusCode ?? 0 }
+  try {
+    await p
+    return 200
+  } catch (e) {
+    return (e as { $metadata: { httpStatusCode?: number } }).$metadata.httpStatusCode ?? 0
+  }
 }
 
-before(async () => { server = await startTestServer() })
-after(async () => { await server.stop() })
+before(async () => {
+  server = await startTestServer()
+})
+after(async () => {
+  await server.stop()
+})
 
 test('a bucket policy granting the account does not grant frank, whose only identity Allow is ruled out by NotIpAddress', async () => {
   const bucket = bucketName('pp')
   await s3(ADMIN).send(new CreateBucketCommand({ Bucket: bucket }))
   await s3(ADMIN).send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }))
   const put = await s3(ADMIN).send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }))
-  await s3(ADMIN).send(new PutBucketPolicyCommand({
-    Bucket: bucket,
-    Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 's3:GetObjectVersion', Resource: `arn:aws:s3:::${bucket}/*` }] }),
-  }))
+  await s3(ADMIN).send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 's3:GetObjectVersion', Resource: `arn:aws:s3:::${bucket}/*` }],
+      }),
+    }),
+  )
   // The test client connects over loopback: this condition rules the Allow out.
-  const frank = await newUser('frank', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObjectVersion', Resource: '*', Condition: { NotIpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] } } }] })
+  const frank = await newUser('frank', {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:GetObjectVersion', Resource: '*', Condition: { NotIpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] } } }],
+  })
   const e = await failure(() => s3(frank).send(new GetObjectCommand({ Bucket: bucket, Key: 'k', VersionId: put.VersionId! })))
   assert.equal(e.name, 'AccessDenied')
   assert.equal(e.$metadata.httpStatusCode, 403)
@@ -77,13 +98,20 @@ test('a bucket policy granting the account does not grant frank, whose only iden
 })
 
 test('a Deny with NotPrincipal denies the listed user who has a permissions boundary; the listed user without one passes', async () => {
-  const bucket = await bucketWith((b) => ({
-    Version: '2012-10-17',
-    Statement: [{
-      Effect: 'Deny', NotPrincipal: { AWS: [ACCOUNT, `arn:aws:iam::${ACCOUNT}:user/ivy`, `arn:aws:iam::${ACCOUNT}:user/jack`] },
-      Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*`,
-    }],
-  }), ['k'])
+  const bucket = await bucketWith(
+    (b) => ({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Deny',
+          NotPrincipal: { AWS: [ACCOUNT, `arn:aws:iam::${ACCOUNT}:user/ivy`, `arn:aws:iam::${ACCOUNT}:user/jack`] },
+          Action: 's3:GetObject',
+          Resource: `arn:aws:s3:::${b}/*`,
+        },
+      ],
+    }),
+    ['k'],
+  )
   const boundary = await iam().send(new CreatePolicyCommand({ PolicyName: 'all-s3', PolicyDocument: JSON.stringify(allowAll) }))
   const ivy = await newUser('ivy', allowAll, boundary.Policy!.Arn!)
   const jack = await newUser('jack', allowAll)
@@ -93,10 +121,20 @@ test('a Deny with NotPrincipal denies the listed user who has a permissions boun
 })
 
 test('a grant to Principal "*" does not pass a boundary that leaves the action out', async () => {
-  const bucket = await bucketWith((b) => ({
-    Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` }],
-  }), ['k'], { publicPolicy: true })
-  const listOnly = await iam().send(new CreatePolicyCommand({ PolicyName: 'list-only', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }] }) }))
+  const bucket = await bucketWith(
+    (b) => ({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` }],
+    }),
+    ['k'],
+    { publicPolicy: true },
+  )
+  const listOnly = await iam().send(
+    new CreatePolicyCommand({
+      PolicyName: 'list-only',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }] }),
+    }),
+  )
   const kim = await newUser('kim', undefined, listOnly.Policy!.Arn!)
   assert.equal((await failure(() => s3(kim).send(new GetObjectCommand({ Bucket: bucket, Key: 'k' })))).name, 'AccessDenied')
   // Control: the same grant works for a user of the account without a boundary.
@@ -105,16 +143,24 @@ test('a grant to Principal "*" does not pass a boundary that leaves the action o
 })
 
 test('Deny + NotResource home/${aws:username}/*: a role session (no aws:username) is denied, the user in their home is not', async () => {
-  const bucket = await bucketWith((b) => ({
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', NotResource: `arn:aws:s3:::${b}/home/\${aws:username}/*` }],
-  }), ['home/mia/k', 'home/s1/k'])
+  const bucket = await bucketWith(
+    (b) => ({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', NotResource: `arn:aws:s3:::${b}/home/\${aws:username}/*` }],
+    }),
+    ['home/mia/k', 'home/s1/k'],
+  )
   const mia = await newUser('mia', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 'sts:AssumeRole'], Resource: '*' }] })
   assert.equal(await status(s3(mia).send(new GetObjectCommand({ Bucket: bucket, Key: 'home/mia/k' }))), 200)
-  await iam().send(new CreateRoleCommand({
-    RoleName: 'home-reader',
-    AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/mia` }, Action: 'sts:AssumeRole' }] }),
-  }))
+  await iam().send(
+    new CreateRoleCommand({
+      RoleName: 'home-reader',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/mia` }, Action: 'sts:AssumeRole' }],
+      }),
+    }),
+  )
   await iam().send(new PutRolePolicyCommand({ RoleName: 'home-reader', PolicyName: 'p', PolicyDocument: JSON.stringify(allowAll) }))
   const sts = new STSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: mia, maxAttempts: 1 })
   const r = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/home-reader`, RoleSessionName: 's1' }))

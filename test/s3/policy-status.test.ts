@@ -6,14 +6,13 @@
  * a bucket without a policy is 404 NoSuchBucketPolicy "The bucket policy does not exist" with
  * <BucketName> (S3's answer as logged by cloudquery/cloudquery#12163 and quoted in versity/versitygw#959).
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import {
-  CreateBucketCommand, DeleteBucketPolicyCommand, DeletePublicAccessBlockCommand, GetBucketPolicyStatusCommand, PutBucketPolicyCommand,
-} from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, PARTNER, type TestServer } from '../helpers/server.js'
-import { rawRequest, codeOf } from '../helpers/raw.js'
+import { after, before, describe, test } from 'node:test'
+import { CreateBucketCommand, DeleteBucketPolicyCommand, DeletePublicAccessBlockCommand, GetBucketPolicyStatusCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3'
 import { CliSandbox, cliErrorCode, cliJson, runAws } from '../helpers/aws-cli.js'
+import { codeOf, rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, PARTNER, startTestServer, type TestServer } from '../helpers/server.js'
 
 describe('GetBucketPolicyStatus', () => {
   let s: TestServer
@@ -24,9 +23,12 @@ describe('GetBucketPolicyStatus', () => {
     await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
     await s.client().send(new DeletePublicAccessBlockCommand({ Bucket: bucket }))
   })
-  after(async () => { await s.stop() })
+  after(async () => {
+    await s.stop()
+  })
 
-  const policy = (statement: Record<string, unknown>) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*`, ...statement }] })
+  const policy = (statement: Record<string, unknown>) =>
+    JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*`, ...statement }] })
 
   test('no policy: 404 NoSuchBucketPolicy naming the bucket', async () => {
     const e = await failure(() => s.client().send(new GetBucketPolicyStatusCommand({ Bucket: bucket })))

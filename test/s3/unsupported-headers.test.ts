@@ -4,28 +4,37 @@
  * SDK's SSE-C and the AWS CLI's --sse, directly and through a Multi-Region Access Point; each refusal
  * leaves nothing stored. Decision and sources: docs/decisions/unsupported-headers.md.
  */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand, HeadBucketCommand, ListMultipartUploadsCommand,
-} from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, ADMIN, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client, mrapArnOf } from '../helpers/mrap.js'
-import { rawRequest, codeOf, type RawOptions } from '../helpers/raw.js'
+import { after, before, describe, test } from 'node:test'
+import { promisify } from 'node:util'
+import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
+import { codeOf, type RawOptions, rawRequest } from '../helpers/raw.js'
+import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
 const run = promisify(execFile)
 
 type Op = 'PutObject' | 'CopyObject' | 'CreateMultipartUpload' | 'CreateBucket' | 'GetObject' | 'HeadObject' | 'DeleteObject'
-interface Case { op: Op; header: string; value: string; code: string; status: number }
+interface Case {
+  op: Op
+  header: string
+  value: string
+  code: string
+  status: number
+}
 
-const SSE_C = { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': randomBytes(32).toString('base64'), 'x-amz-server-side-encryption-customer-key-md5': 'AAAAAAAAAAAAAAAAAAAAAA==' }
+const SSE_C = {
+  'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+  'x-amz-server-side-encryption-customer-key': randomBytes(32).toString('base64'),
+  'x-amz-server-side-encryption-customer-key-md5': 'AAAAAAAAAAAAAAAAAAAAAA==',
+}
 const NI = { code: 'NotImplemented', status: 501 }
 const WRITES: Op[] = ['PutObject', 'CopyObject', 'CreateMultipartUpload']
 const NO_LOCK = { code: 'InvalidRequest', status: 400 }
@@ -84,22 +93,32 @@ describe('request headers mrap does not implement are refused, never ignored', (
     await s.client().send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'plain bytes' }))
     work = mkdtempSync(join(tmpdir(), 'mrap-unsup-'))
   })
-  after(async () => { await s.stop(); rmSync(work, { recursive: true, force: true }) })
+  after(async () => {
+    await s.stop()
+    rmSync(work, { recursive: true, force: true })
+  })
 
   function requestFor(c: Case, b: string, key: string): RawOptions {
     const headers = { [c.header]: c.value }
     switch (c.op) {
-      case 'PutObject': return { method: 'PUT', path: `/${b}/${key}`, headers, body: 'secret' }
-      case 'CopyObject': return { method: 'PUT', path: `/${b}/${key}`, headers: { ...headers, 'x-amz-copy-source': `/${bucket}/plain` } }
-      case 'CreateMultipartUpload': return { method: 'POST', path: `/${b}/${key}`, query: { uploads: '' }, headers }
-      case 'CreateBucket': return { method: 'PUT', path: `/${b}`, headers }
-      case 'GetObject': return { method: 'GET', path: `/${bucket}/plain`, headers }
-      case 'HeadObject': return { method: 'HEAD', path: `/${bucket}/plain`, headers }
-      case 'DeleteObject': return { method: 'DELETE', path: `/${bucket}/plain`, headers }
+      case 'PutObject':
+        return { method: 'PUT', path: `/${b}/${key}`, headers, body: 'secret' }
+      case 'CopyObject':
+        return { method: 'PUT', path: `/${b}/${key}`, headers: { ...headers, 'x-amz-copy-source': `/${bucket}/plain` } }
+      case 'CreateMultipartUpload':
+        return { method: 'POST', path: `/${b}/${key}`, query: { uploads: '' }, headers }
+      case 'CreateBucket':
+        return { method: 'PUT', path: `/${b}`, headers }
+      case 'GetObject':
+        return { method: 'GET', path: `/${bucket}/plain`, headers }
+      case 'HeadObject':
+        return { method: 'HEAD', path: `/${bucket}/plain`, headers }
+      case 'DeleteObject':
+        return { method: 'DELETE', path: `/${bucket}/plain`, headers }
     }
   }
 
-  test('the table, with raw signed requests: S3\'s error naming the header, and nothing stored', async () => {
+  test("the table, with raw signed requests: S3's error naming the header, and nothing stored", async () => {
     let n = 0
     for (const c of CASES) {
       const key = `k${n++}`
@@ -126,19 +145,30 @@ describe('request headers mrap does not implement are refused, never ignored', (
   })
 
   test('what S3 accepts on a BucketOwnerEnforced bucket, and instant-access storage classes, are accepted', async () => {
-    const put = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/owner-acl`, headers: { 'x-amz-acl': 'bucket-owner-full-control', 'x-amz-storage-class': 'STANDARD_IA' }, body: 'x' })
+    const put = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${bucket}/owner-acl`,
+      headers: { 'x-amz-acl': 'bucket-owner-full-control', 'x-amz-storage-class': 'STANDARD_IA' },
+      body: 'x',
+    })
     assert.equal(put.status, 200, put.body)
     const head = await s.client().send(new HeadObjectCommand({ Bucket: bucket, Key: 'owner-acl' }))
     assert.equal(head.StorageClass, 'STANDARD_IA')
     const b = bucketName('unsup-ok')
-    const create = await rawRequest(s.endpoint, { method: 'PUT', path: `/${b}`, headers: { 'x-amz-acl': 'private', 'x-amz-object-ownership': 'BucketOwnerEnforced', 'x-amz-bucket-object-lock-enabled': 'false' } })
+    const create = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${b}`,
+      headers: { 'x-amz-acl': 'private', 'x-amz-object-ownership': 'BucketOwnerEnforced', 'x-amz-bucket-object-lock-enabled': 'false' },
+    })
     assert.equal(create.status, 200, create.body)
   })
 
   test('SDK v3: a PutObject with an SSE-C key gets 501 and stores nothing; a GET with an SSE-C key is refused too', async () => {
     const c = s.client()
     const key = randomBytes(32)
-    const e = await failure(() => c.send(new PutObjectCommand({ Bucket: bucket, Key: 'ssec', Body: 'secret', SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64') })))
+    const e = await failure(() =>
+      c.send(new PutObjectCommand({ Bucket: bucket, Key: 'ssec', Body: 'secret', SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64') })),
+    )
     assert.equal(e.$metadata.httpStatusCode, 501)
     assert.equal(e.name, 'NotImplemented')
     const gone = await failure(() => c.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ssec' })))
@@ -149,19 +179,31 @@ describe('request headers mrap does not implement are refused, never ignored', (
     assert.equal(kms.name, 'NotImplemented')
   })
 
-  test('AWS CLI: `s3 cp --sse` and `s3api put-object --acl public-read` fail with S3\'s errors and store nothing', async () => {
+  test("AWS CLI: `s3 cp --sse` and `s3api put-object --acl public-read` fail with S3's errors and store nothing", async () => {
     assert.ok(existsSync('/usr/bin/aws'), 'the AWS CLI must be installed at /usr/bin/aws')
     const file = join(work, 'f.txt')
     writeFileSync(file, 'cli bytes')
     const cfg = join(work, 'empty')
     writeFileSync(cfg, '')
     const env = {
-      PATH: '/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8', AWS_ACCESS_KEY_ID: ADMIN.accessKeyId, AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
-      AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: cfg, AWS_SHARED_CREDENTIALS_FILE: cfg, AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1', NO_PROXY: '*',
+      PATH: '/usr/bin:/bin',
+      HOME: work,
+      LANG: 'C.UTF-8',
+      AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: cfg,
+      AWS_SHARED_CREDENTIALS_FILE: cfg,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_PAGER: '',
+      AWS_MAX_ATTEMPTS: '1',
+      NO_PROXY: '*',
     }
     async function aws(args: string[]): Promise<{ code: number; stderr: string }> {
-      try { await run('/usr/bin/aws', ['--endpoint-url', s.endpoint, ...args], { env, timeout: 60_000 }); return { code: 0, stderr: '' } } catch (e) {
+      try {
+        await run('/usr/bin/aws', ['--endpoint-url', s.endpoint, ...args], { env, timeout: 60_000 })
+        return { code: 0, stderr: '' }
+      } catch (e) {
         const err = e as { code?: number | string; stderr?: string }
         if (typeof err.code !== 'number') throw e
         return { code: err.code, stderr: err.stderr ?? '' }
@@ -189,26 +231,40 @@ describe('request headers mrap does not implement are refused, never ignored', (
     assert.equal(right.status, 200)
     const put = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/eo`, headers: { 'x-amz-expected-bucket-owner': '444455556666' }, body: 'x' })
     assert.equal(put.status, 403)
-    const copy = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/eo-copy`, headers: { 'x-amz-copy-source': `/${bucket}/plain`, 'x-amz-source-expected-bucket-owner': '444455556666' } })
+    const copy = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${bucket}/eo-copy`,
+      headers: { 'x-amz-copy-source': `/${bucket}/plain`, 'x-amz-source-expected-bucket-owner': '444455556666' },
+    })
     assert.equal(copy.status, 403)
     for (const Key of ['eo', 'eo-copy']) {
       const e = await failure(() => s.client().send(new HeadObjectCommand({ Bucket: bucket, Key })))
       assert.equal(e.$metadata.httpStatusCode, 404, `${Key} must not be stored`)
     }
-    const copyOk = await rawRequest(s.endpoint, { method: 'PUT', path: `/${bucket}/eo-copy`, headers: { 'x-amz-copy-source': `/${bucket}/plain`, 'x-amz-source-expected-bucket-owner': OWNER } })
+    const copyOk = await rawRequest(s.endpoint, {
+      method: 'PUT',
+      path: `/${bucket}/eo-copy`,
+      headers: { 'x-amz-copy-source': `/${bucket}/plain`, 'x-amz-source-expected-bucket-owner': OWNER },
+    })
     assert.equal(copyOk.status, 200, copyOk.body)
   })
 
   test('through a Multi-Region Access Point: SSE-C and a public ACL are refused the same way and nothing is stored', async () => {
     const alias = s.services.mraps.newAlias()
     s.services.mraps.put({
-      name: 'unsup-mrap', alias, owner: OWNER, createdAt: new Date().toISOString(), status: 'READY',
+      name: 'unsup-mrap',
+      alias,
+      owner: OWNER,
+      createdAt: new Date().toISOString(),
+      status: 'READY',
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       regions: [{ bucket, bucketAccountId: OWNER, region: 'us-east-1', trafficDialPercentage: 100 }],
     })
     const arn = mrapArnOf(OWNER, alias)
     const c = proxiedS3Client(s)
-    const e = await failure(() => c.send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'secret', SSECustomerAlgorithm: 'AES256', SSECustomerKey: randomBytes(32).toString('base64') })))
+    const e = await failure(() =>
+      c.send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'secret', SSECustomerAlgorithm: 'AES256', SSECustomerKey: randomBytes(32).toString('base64') })),
+    )
     assert.equal(e.$metadata.httpStatusCode, 501)
     const acl = await failure(() => c.send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'x', ACL: 'public-read' })))
     assert.equal(acl.name, 'AccessControlListNotSupported')

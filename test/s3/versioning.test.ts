@@ -1,16 +1,28 @@
 /** Versioning: version ids, delete markers, ListObjectVersions, GET/HEAD/DELETE by versionId, suspended (null version). */
-import { test, describe, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
 import {
-  CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand,
-  ListObjectVersionsCommand, ListObjectsV2Command, DeleteObjectsCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
 } from '@aws-sdk/client-s3'
-import { startTestServer, bucketName, failure, type TestServer } from '../helpers/server.js'
+import { bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 describe('versioning', () => {
   let s: TestServer
-  before(async () => { s = await startTestServer() })
-  after(async () => { await s.stop() })
+  before(async () => {
+    s = await startTestServer()
+  })
+  after(async () => {
+    await s.stop()
+  })
 
   async function versionedBucket(status: 'Enabled' | 'Suspended' = 'Enabled'): Promise<string> {
     const b = bucketName('ver')
@@ -46,8 +58,14 @@ describe('versioning', () => {
     assert.equal((e.$response as { headers?: Record<string, string> } | undefined)?.headers?.['x-amz-delete-marker'] ?? 'true', 'true')
     assert.equal((await c.send(new ListObjectsV2Command({ Bucket: b }))).KeyCount, 0)
     const versions = await c.send(new ListObjectVersionsCommand({ Bucket: b }))
-    assert.deepEqual(versions.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest]), [['k', v1.VersionId, false]])
-    assert.deepEqual(versions.DeleteMarkers?.map((m) => [m.Key, m.VersionId, m.IsLatest]), [['k', del.VersionId, true]])
+    assert.deepEqual(
+      versions.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest]),
+      [['k', v1.VersionId, false]],
+    )
+    assert.deepEqual(
+      versions.DeleteMarkers?.map((m) => [m.Key, m.VersionId, m.IsLatest]),
+      [['k', del.VersionId, true]],
+    )
     // GET of the marker by id is MethodNotAllowed; deleting the marker brings the object back.
     const m = await failure(() => c.send(new GetObjectCommand({ Bucket: b, Key: 'k', VersionId: del.VersionId })))
     assert.equal(m.$metadata.httpStatusCode, 405)
@@ -64,7 +82,10 @@ describe('versioning', () => {
     assert.equal(r.VersionId, v2.VersionId)
     assert.equal(await (await c.send(new GetObjectCommand({ Bucket: b, Key: 'k' }))).Body!.transformToString(), 'one')
     const versions = await c.send(new ListObjectVersionsCommand({ Bucket: b }))
-    assert.deepEqual(versions.Versions?.map((v) => v.VersionId), [v1.VersionId])
+    assert.deepEqual(
+      versions.Versions?.map((v) => v.VersionId),
+      [v1.VersionId],
+    )
     const multi = await c.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'k', VersionId: v1.VersionId }] } }))
     assert.equal(multi.Deleted?.[0]?.VersionId, v1.VersionId)
     assert.equal((await c.send(new ListObjectVersionsCommand({ Bucket: b }))).Versions, undefined)
@@ -80,14 +101,26 @@ describe('versioning', () => {
     assert.equal(n1.VersionId, 'null')
     assert.equal(n2.VersionId, 'null')
     const versions = await c.send(new ListObjectVersionsCommand({ Bucket: b }))
-    assert.deepEqual(versions.Versions?.map((v) => [v.VersionId, v.IsLatest]), [['null', true], [v1.VersionId, false]])
+    assert.deepEqual(
+      versions.Versions?.map((v) => [v.VersionId, v.IsLatest]),
+      [
+        ['null', true],
+        [v1.VersionId, false],
+      ],
+    )
     assert.equal(await (await c.send(new GetObjectCommand({ Bucket: b, Key: 'k', VersionId: 'null' }))).Body!.transformToString(), 'null two')
     const del = await c.send(new DeleteObjectCommand({ Bucket: b, Key: 'k' }))
     assert.equal(del.DeleteMarker, true)
     assert.equal(del.VersionId, 'null')
     const after = await c.send(new ListObjectVersionsCommand({ Bucket: b }))
-    assert.deepEqual(after.Versions?.map((v) => v.VersionId), [v1.VersionId])
-    assert.deepEqual(after.DeleteMarkers?.map((m) => m.VersionId), ['null'])
+    assert.deepEqual(
+      after.Versions?.map((v) => v.VersionId),
+      [v1.VersionId],
+    )
+    assert.deepEqual(
+      after.DeleteMarkers?.map((m) => m.VersionId),
+      ['null'],
+    )
   })
 
   test('ListObjectVersions pages with key and version-id markers', async () => {
@@ -98,9 +131,15 @@ describe('versioning', () => {
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'b', Body: 'b' }))
     const p1 = await c.send(new ListObjectVersionsCommand({ Bucket: b, MaxKeys: 2 }))
     assert.equal(p1.IsTruncated, true)
-    assert.deepEqual(p1.Versions?.map((v) => v.VersionId), [ids[2], ids[1]])
+    assert.deepEqual(
+      p1.Versions?.map((v) => v.VersionId),
+      [ids[2], ids[1]],
+    )
     const p2 = await c.send(new ListObjectVersionsCommand({ Bucket: b, MaxKeys: 2, KeyMarker: p1.NextKeyMarker, VersionIdMarker: p1.NextVersionIdMarker }))
-    assert.deepEqual(p2.Versions?.map((v) => [v.Key, v.VersionId ?? '']).map(([k]) => k), ['a', 'b'])
+    assert.deepEqual(
+      p2.Versions?.map((v) => [v.Key, v.VersionId ?? '']).map(([k]) => k),
+      ['a', 'b'],
+    )
     assert.equal(p2.Versions?.[0]?.VersionId, ids[0])
     assert.equal(p2.IsTruncated, false)
   })
@@ -113,6 +152,9 @@ describe('versioning', () => {
     assert.equal(p.VersionId, undefined)
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'y' }))
     const versions = await c.send(new ListObjectVersionsCommand({ Bucket: b }))
-    assert.deepEqual(versions.Versions?.map((v) => v.VersionId), ['null'])
+    assert.deepEqual(
+      versions.Versions?.map((v) => v.VersionId),
+      ['null'],
+    )
   })
 })

@@ -7,56 +7,65 @@
  * request here reaches the engine (ListBuckets is answered from the control state).
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { execFile } from 'node:child_process'
-import { Agent } from 'node:https'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { Agent } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { pino } from 'pino'
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { startServer, type RunningServer } from '../../src/main.js'
+import { pino } from 'pino'
 import { StartupError } from '../../src/app/compose.js'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
+import { type RunningServer, startServer } from '../../src/main.js'
 import { parseWorld } from '../../src/world/load.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
 import { ADMIN } from '../helpers/server.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
 
 const BIN = fileURLToPath(new URL('../../bin/mrap.mjs', import.meta.url))
 const run = promisify(execFile)
 const ENGINE_ENV = { MRAP_FLEET_TEST_KEY_ID: 'engine-key', MRAP_FLEET_TEST_SECRET: 'engine-secret' }
 Object.assign(process.env, ENGINE_ENV)
 
-const worldText = (storage: string): string => [
-  'regions:',
-  `  - name: us-east-1${storage}`,
-  'accounts:',
-  '  - id: "123456789012"',
-  '    name: fleet',
-  '    users:',
-  '      - name: admin',
-  `        accessKeys: [{ id: ${ADMIN.accessKeyId}, secret: ${ADMIN.secretAccessKey} }]`,
-  '        policies:',
-  '          - { name: Admin, document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "*", Resource: "*" }] } }',
-  '',
-].join('\n')
+const worldText = (storage: string): string =>
+  [
+    'regions:',
+    `  - name: us-east-1${storage}`,
+    'accounts:',
+    '  - id: "123456789012"',
+    '    name: fleet',
+    '    users:',
+    '      - name: admin',
+    `        accessKeys: [{ id: ${ADMIN.accessKeyId}, secret: ${ADMIN.secretAccessKey} }]`,
+    '        policies:',
+    '          - { name: Admin, document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "*", Resource: "*" }] } }',
+    '',
+  ].join('\n')
 const UPSTREAM = worldText('\n    storage: { kind: s3, endpoint: "http://127.0.0.1:1", accessKeyIdEnv: MRAP_FLEET_TEST_KEY_ID, secretAccessKeyEnv: MRAP_FLEET_TEST_SECRET }')
 const EMBEDDED = worldText('')
 
 let cluster: PgCluster
 const dirs: string[] = []
 const running: RunningServer[] = []
-const scratch = (): string => { const d = mkdtempSync(join(tmpdir(), 'mrap-fleet-nodes-')); dirs.push(d); return d }
+const scratch = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'mrap-fleet-nodes-'))
+  dirs.push(d)
+  return d
+}
 let dbs = 0
 async function database(): Promise<string> {
   const name = `nodes${++dbs}`
   await cluster.sql(`CREATE DATABASE ${name}`)
   return cluster.url.replace(/\/mrap$/, `/${name}`)
 }
-function keyFile(): string { const f = join(scratch(), 'sealing.key'); writeSealingKeyFile(f); return f }
+function keyFile(): string {
+  const f = join(scratch(), 'sealing.key')
+  writeSealingKeyFile(f)
+  return f
+}
 
 async function node(state: string, sealingKeyFile: string, text: string, dataDir = join(scratch(), 'data')): Promise<RunningServer> {
   const s = await startServer({ dataDir, state, sealingKeyFile, port: 0, tlsPort: 0, proxyPort: 0, logger: pino({ level: 'silent' }), world: parseWorld(text, 'fleet.yaml') })
@@ -66,12 +75,19 @@ async function node(state: string, sealingKeyFile: string, text: string, dataDir
 
 /** `mrap serve` that must fail: its exit code and stderr. */
 async function serveFails(args: string[]): Promise<{ code: number; stderr: string }> {
-  const r = await run(process.execPath, [BIN, 'serve', '--port', '0', '--tls-port', '0', '--proxy-port', '0', ...args], { timeout: 60_000, env: { ...process.env, ...ENGINE_ENV } })
-    .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+  const r = await run(process.execPath, [BIN, 'serve', '--port', '0', '--tls-port', '0', '--proxy-port', '0', ...args], {
+    timeout: 60_000,
+    env: { ...process.env, ...ENGINE_ENV },
+  }).then(
+    () => ({ code: 0, stderr: '' }),
+    (e: { code: number; stderr: string }) => e,
+  )
   return r
 }
 
-before(async () => { cluster = await startPostgres('fleet-nodes') })
+before(async () => {
+  cluster = await startPostgres('fleet-nodes')
+})
 after(async () => {
   for (const s of running) await s.close().catch(() => undefined)
   await cluster?.destroy()
@@ -79,7 +95,7 @@ after(async () => {
 })
 
 describe('a fleet of two nodes', { timeout: 180_000 }, () => {
-  it('one key file, one CA: both TLS front doors verify against node A\'s ca.pem; another key is refused', async () => {
+  it("one key file, one CA: both TLS front doors verify against node A's ca.pem; another key is refused", async () => {
     const url = await database()
     const key = keyFile()
     const a = await node(url, key, UPSTREAM)
@@ -91,7 +107,11 @@ describe('a fleet of two nodes', { timeout: 180_000 }, () => {
     const agent = new Agent({ ca: caA, keepAlive: false })
     for (const n of [a, b]) {
       const client = new S3Client({
-        endpoint: `https://127.0.0.1:${n.tlsPort}`, region: 'us-east-1', credentials: ADMIN, forcePathStyle: true, maxAttempts: 1,
+        endpoint: `https://127.0.0.1:${n.tlsPort}`,
+        region: 'us-east-1',
+        credentials: ADMIN,
+        forcePathStyle: true,
+        maxAttempts: 1,
         requestHandler: new NodeHttpHandler({ httpsAgent: agent }),
       })
       const out = await client.send(new ListBucketsCommand({}))

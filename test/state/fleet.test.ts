@@ -4,22 +4,26 @@
  * the state, and claims that keep a second node off a region stored in one node's data dir.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { randomBytes, X509Certificate } from 'node:crypto'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { X509Certificate, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PgStateStore } from '../../src/state/postgres/pg-state.js'
+import { after, before, describe, it } from 'node:test'
 import { SecretBox, sealingKeyFor, writeSealingKeyFile } from '../../src/iam/secret-box.js'
-import { claimEmbeddedRegions, listClaims, nodeId, releaseClaim } from '../../src/state/fleet.js'
 import { ensureTls } from '../../src/network/ca.js'
 import { StartupError } from '../../src/shared/startup-error.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
+import { claimEmbeddedRegions, listClaims, nodeId, releaseClaim } from '../../src/state/fleet.js'
+import { PgStateStore } from '../../src/state/postgres/pg-state.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
 
 let cluster: PgCluster
 const stores: PgStateStore[] = []
 const dirs: string[] = []
-const scratch = (): string => { const d = mkdtempSync(join(tmpdir(), 'mrap-fleet-')); dirs.push(d); return d }
+const scratch = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'mrap-fleet-'))
+  dirs.push(d)
+  return d
+}
 /** A fresh database per test, so one test's first node is really first. */
 let dbs = 0
 async function database(): Promise<string> {
@@ -32,9 +36,15 @@ const node = async (url: string): Promise<PgStateStore> => {
   stores.push(s)
   return s
 }
-const keyFile = (dir: string, name = 'sealing.key'): string => { const f = join(dir, name); writeSealingKeyFile(f); return f }
+const keyFile = (dir: string, name = 'sealing.key'): string => {
+  const f = join(dir, name)
+  writeSealingKeyFile(f)
+  return f
+}
 
-before(async () => { cluster = await startPostgres('fleet') })
+before(async () => {
+  cluster = await startPostgres('fleet')
+})
 after(async () => {
   for (const s of stores) await s.close().catch(() => undefined)
   await cluster?.destroy()
@@ -50,11 +60,15 @@ describe('the sealing key file', () => {
     assert.throws(() => writeSealingKeyFile(f), /EEXIST/)
   })
 
-  it('raw, hex and base64 forms of one key open each other\'s secrets', () => {
+  it("raw, hex and base64 forms of one key open each other's secrets", () => {
     const d = scratch()
     const key = randomBytes(32)
     const forms = { raw: key, hex: Buffer.from(key.toString('hex') + '\n'), b64: Buffer.from(`  ${key.toString('base64')}\r\n`) }
-    const boxes = Object.entries(forms).map(([n, bytes]) => { const f = join(d, n); writeFileSync(f, bytes, { mode: 0o600 }); return SecretBox.fromKeyFile(f) })
+    const boxes = Object.entries(forms).map(([n, bytes]) => {
+      const f = join(d, n)
+      writeFileSync(f, bytes, { mode: 0o600 })
+      return SecretBox.fromKeyFile(f)
+    })
     const sealed = boxes[0]!.seal('s3cret', 'AKIA1')
     for (const b of boxes) assert.equal(b.open(sealed, 'AKIA1'), 's3cret')
   })
@@ -63,14 +77,23 @@ describe('the sealing key file', () => {
     const d = scratch()
     const f = keyFile(d)
     chmodSync(f, 0o640)
-    assert.throws(() => SecretBox.fromKeyFile(f), (e: Error) => e instanceof StartupError && /open to other users \(mode 640\); `chmod 600/.test(e.message))
+    assert.throws(
+      () => SecretBox.fromKeyFile(f),
+      (e: Error) => e instanceof StartupError && /open to other users \(mode 640\); `chmod 600/.test(e.message),
+    )
     const short = join(d, 'short')
     writeFileSync(short, randomBytes(31), { mode: 0o600 })
-    assert.throws(() => SecretBox.fromKeyFile(short), (e: Error) => e instanceof StartupError && /must hold 32 bytes: raw, 64 hex digits or base64 \(it holds 31 bytes/.test(e.message))
+    assert.throws(
+      () => SecretBox.fromKeyFile(short),
+      (e: Error) => e instanceof StartupError && /must hold 32 bytes: raw, 64 hex digits or base64 \(it holds 31 bytes/.test(e.message),
+    )
     const hex63 = join(d, 'hex63')
     writeFileSync(hex63, 'a'.repeat(63) + '\n', { mode: 0o600 })
     assert.throws(() => SecretBox.fromKeyFile(hex63), /must hold 32 bytes/)
-    assert.throws(() => SecretBox.fromKeyFile(join(d, 'none')), (e: Error) => e instanceof StartupError && /no such file \(make one with `mrap keygen/.test(e.message))
+    assert.throws(
+      () => SecretBox.fromKeyFile(join(d, 'none')),
+      (e: Error) => e instanceof StartupError && /no such file \(make one with `mrap keygen/.test(e.message),
+    )
   })
 
   it('shared state requires a key file', async () => {
@@ -88,8 +111,10 @@ describe('the sealing key file', () => {
     assert.equal(boxB.open(boxA.seal('x', 'k'), 'k'), 'x')
     assert.ok(a.get('seal', 'check'))
     const other = keyFile(d, 'other.key')
-    await assert.rejects(sealingKeyFor(c, { dataDir: scratch(), keyFile: other }),
-      (e: Error) => e instanceof StartupError && e.message.includes(`the sealing key (${other}) differs from the one the fleet's secrets were sealed with`))
+    await assert.rejects(
+      sealingKeyFor(c, { dataDir: scratch(), keyFile: other }),
+      (e: Error) => e instanceof StartupError && e.message.includes(`the sealing key (${other}) differs from the one the fleet's secrets were sealed with`),
+    )
   })
 })
 
@@ -116,7 +141,7 @@ describe('one CA for the fleet', () => {
     assert.match(boxB.open(rec.key, 'tls/ca'), /BEGIN PRIVATE KEY/)
   })
 
-  it('a node that ran alone brings its CA to a new fleet; a later node replaces its own CA with the fleet\'s', async () => {
+  it("a node that ran alone brings its CA to a new fleet; a later node replaces its own CA with the fleet's", async () => {
     const url = await database()
     const key = keyFile(scratch())
     const [dirA, dirB] = [scratch(), scratch()]
@@ -132,8 +157,11 @@ describe('one CA for the fleet', () => {
   })
 })
 
-describe('a region stored in one node\'s data dir', () => {
-  const world = (embedded: boolean): { name: string; embedded: boolean }[] => [{ name: 'us-east-1', embedded }, { name: 'eu-west-1', embedded: false }]
+describe("a region stored in one node's data dir", () => {
+  const world = (embedded: boolean): { name: string; embedded: boolean }[] => [
+    { name: 'us-east-1', embedded },
+    { name: 'eu-west-1', embedded: false },
+  ]
 
   it('the node id is made once and kept', () => {
     const d = scratch()
@@ -151,17 +179,28 @@ describe('a region stored in one node\'s data dir', () => {
     // Restarting the owner is fine.
     await claimEmbeddedRegions(a, { id: idA, dataDir: dirA }, world(true))
     for (const embedded of [true, false]) {
-      await assert.rejects(claimEmbeddedRegions(b, { id: nodeId(dirB), dataDir: dirB }, world(embedded)), (e: Error) => e instanceof StartupError &&
-        e.message.includes(`region us-east-1 keeps its objects in the data dir of node ${idA}`) && e.message.includes(dirA) &&
-        e.message.includes('a fleet needs upstream storage (docs/deploy.md) for every region served by more than one node') &&
-        e.message.includes('mrap fleet release us-east-1'))
+      await assert.rejects(
+        claimEmbeddedRegions(b, { id: nodeId(dirB), dataDir: dirB }, world(embedded)),
+        (e: Error) =>
+          e instanceof StartupError &&
+          e.message.includes(`region us-east-1 keeps its objects in the data dir of node ${idA}`) &&
+          e.message.includes(dirA) &&
+          e.message.includes('a fleet needs upstream storage (docs/deploy.md) for every region served by more than one node') &&
+          e.message.includes('mrap fleet release us-east-1'),
+      )
     }
-    assert.deepEqual(listClaims(b).map((c) => [c.region, c.node]), [['us-east-1', idA]])
+    assert.deepEqual(
+      listClaims(b).map((c) => [c.region, c.node]),
+      [['us-east-1', idA]],
+    )
     // Released (node A stopped), node B may take the region.
     assert.equal((await releaseClaim(b, 'us-east-1'))?.node, idA)
     await claimEmbeddedRegions(b, { id: nodeId(dirB), dataDir: dirB }, world(true))
     await a.sync()
-    assert.deepEqual(listClaims(a).map((c) => [c.region, c.node]), [['us-east-1', nodeId(dirB)]])
+    assert.deepEqual(
+      listClaims(a).map((c) => [c.region, c.node]),
+      [['us-east-1', nodeId(dirB)]],
+    )
   })
 
   it('two first nodes racing for one embedded region: exactly one starts', async () => {

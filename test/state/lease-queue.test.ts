@@ -6,13 +6,17 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
-import { LeaseQueue, type Lease } from '../../src/state/postgres/lease-queue.js'
+import { type Lease, LeaseQueue } from '../../src/state/postgres/lease-queue.js'
 import { migrate } from '../../src/state/postgres/schema.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
 
 let cluster: PgCluster
 const pools: pg.Pool[] = []
-const pool = (): pg.Pool => { const p = new pg.Pool({ ...cluster.config, max: 3 }); pools.push(p); return p }
+const pool = (): pg.Pool => {
+  const p = new pg.Pool({ ...cluster.config, max: 3 })
+  pools.push(p)
+  return p
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 before(async () => {
@@ -37,7 +41,11 @@ describe('PostgreSQL lease queue', () => {
       let idle = 0
       while (idle < 5) {
         const leases = await q.claim(3)
-        if (leases.length === 0) { idle++; await sleep(20); continue }
+        if (leases.length === 0) {
+          idle++
+          await sleep(20)
+          continue
+        }
         idle = 0
         for (const l of leases) {
           // Per-key exclusivity: nobody else may hold this key while we do.
@@ -51,10 +59,17 @@ describe('PostgreSQL lease queue', () => {
       }
     }
     await Promise.all([consume('node-a'), consume('node-b')])
-    assert.deepEqual(done.map((d) => d.id).sort((a, b) => a - b), ids)
+    assert.deepEqual(
+      done.map((d) => d.id).sort((a, b) => a - b),
+      ids,
+    )
     for (let k = 0; k < 6; k++) {
       const order = done.filter((d) => d.key === `key-${k}`).map((d) => d.id)
-      assert.deepEqual(order, [...order].sort((a, b) => a - b), `key-${k} out of order`)
+      assert.deepEqual(
+        order,
+        [...order].sort((a, b) => a - b),
+        `key-${k} out of order`,
+      )
     }
     assert.ok(new Set(done.map((d) => d.by)).size === 2, 'both consumers worked')
     assert.equal(await producer.depth(), 0)
@@ -97,7 +112,11 @@ describe('PostgreSQL lease queue', () => {
     const second = await q.enqueue('k', 'second')
     const other = await q.enqueue('j', 'other')
     const claimed = await q.claim(10)
-    assert.deepEqual(claimed.map((l) => l.id), [first, other], 'only the head of each key')
+    assert.deepEqual(
+      claimed.map((l) => l.id),
+      [first, other],
+      'only the head of each key',
+    )
     const head = claimed.find((l) => l.id === first)!
     assert.equal(await q.complete(claimed.find((l) => l.id === other)!), true)
     assert.equal(await q.fail(head, 'boom', { retryMs: 200, maxAttempts: 2 }), 'retry')
@@ -108,7 +127,10 @@ describe('PostgreSQL lease queue', () => {
     assert.equal(await q.fail(again!, 'boom again', { retryMs: 0, maxAttempts: 2 }), 'dead')
     const [next] = await q.claim(10)
     assert.equal(next?.id, second)
-    assert.deepEqual((await q.dead()).map((d) => [d.id, d.lastError]), [[first, 'boom again']])
+    assert.deepEqual(
+      (await q.dead()).map((d) => [d.id, d.lastError]),
+      [[first, 'boom again']],
+    )
     assert.equal(await q.complete(next!), true)
   })
 
@@ -137,6 +159,9 @@ describe('PostgreSQL lease queue', () => {
       await (seen.length % 2 ? b : a).complete(ls[0]!)
     }
     assert.equal(seen.length, 6)
-    assert.deepEqual(seen.map((l) => l.id), [...seen.map((l) => l.id)].sort((x, y) => x - y))
+    assert.deepEqual(
+      seen.map((l) => l.id),
+      [...seen.map((l) => l.id)].sort((x, y) => x - y),
+    )
   })
 })

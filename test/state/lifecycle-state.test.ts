@@ -36,12 +36,19 @@ describe('lifecycle on PostgreSQL state, two nodes', () => {
   let a: RunningServer
   let b: RunningServer
   let offset = 0
-  const s3 = (n: RunningServer): S3Client => new S3Client({ endpoint: n.endpoint, region: 'us-east-1', credentials: ADMIN, forcePathStyle: true, maxAttempts: 1, systemClockOffset: offset })
+  const s3 = (n: RunningServer): S3Client =>
+    new S3Client({ endpoint: n.endpoint, region: 'us-east-1', credentials: ADMIN, forcePathStyle: true, maxAttempts: 1, systemClockOffset: offset })
 
   const node = (name: string): Promise<RunningServer> =>
     startServer({
-      dataDir: join(dir, name), port: 0, tlsPort: 0, proxyPort: 0, world: testWorld(),
-      logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }), state: cluster.url, sealingKeyFile: join(dir, 'sealing.key'),
+      dataDir: join(dir, name),
+      port: 0,
+      tlsPort: 0,
+      proxyPort: 0,
+      world: testWorld(),
+      logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }),
+      state: cluster.url,
+      sealingKeyFile: join(dir, 'sealing.key'),
       clock: () => new Date(Date.now() + offset),
     })
 
@@ -66,9 +73,14 @@ describe('lifecycle on PostgreSQL state, two nodes', () => {
     const bucket = bucketName('lcpg')
     await s3(a).send(new CreateBucketCommand({ Bucket: bucket }))
     await s3(a).send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }))
-    await s3(a).send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }] } }))
+    await s3(a).send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: bucket,
+        LifecycleConfiguration: { Rules: [{ ID: 'exp', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }] },
+      }),
+    )
     await b.services.state.put(LEASE_NS, bucket, JSON.stringify({ owner: 'node-b', token: 't', until: Date.now() + 30 * DAY }))
-    await within(1000, 'A sees B\'s lease', () => a.services.state.get(LEASE_NS, bucket) !== undefined)
+    await within(1000, "A sees B's lease", () => a.services.state.get(LEASE_NS, bucket) !== undefined)
     offset = 3 * DAY
     const held = (await a.app.lifecycle.runNow()).find((r) => r.bucket === bucket)!
     assert.equal(held.skipped, 'leased')
@@ -83,10 +95,11 @@ describe('lifecycle on PostgreSQL state, two nodes', () => {
 
   it('of two nodes taking a free lease at once, exactly one wins (the guarded write the worker uses)', async () => {
     const key = bucketName('lcrace')
-    const take = (n: RunningServer, owner: string) => n.services.state.write([
-      { op: 'expect', ns: LEASE_NS, key, value: undefined },
-      { op: 'put', ns: LEASE_NS, key, value: JSON.stringify({ owner, token: owner, until: Date.now() + DAY }) },
-    ])
+    const take = (n: RunningServer, owner: string) =>
+      n.services.state.write([
+        { op: 'expect', ns: LEASE_NS, key, value: undefined },
+        { op: 'put', ns: LEASE_NS, key, value: JSON.stringify({ owner, token: owner, until: Date.now() + DAY }) },
+      ])
     const won = await Promise.all([take(a, 'a'), take(b, 'b')])
     assert.equal(won.filter(Boolean).length, 1)
   })

@@ -16,19 +16,19 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { CreateSubnetCommand, CreateVpcCommand, CreateVpcEndpointCommand, DescribeVpcEndpointsCommand, EC2Client, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, ListUserPoliciesCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
+import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import pg from 'pg'
 import { pino } from 'pino'
-import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
-import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient, ListUserPoliciesCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
-import { CreateSubnetCommand, CreateVpcCommand, CreateVpcEndpointCommand, DescribeVpcEndpointsCommand, EC2Client, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
-import { startServer, type RunningServer } from '../../src/main.js'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
-import { listClaims, releaseClaim } from '../../src/state/fleet.js'
+import { type RunningServer, startServer } from '../../src/main.js'
 import { StartupError } from '../../src/shared/startup-error.js'
+import { listClaims, releaseClaim } from '../../src/state/fleet.js'
 import { freePort } from '../helpers/ceph.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
 import { ADMIN, bucketName, failure, testWorld } from '../helpers/server.js'
 
 type Creds = { accessKeyId: string; secretAccessKey: string }
@@ -40,10 +40,8 @@ let b: RunningServer
 
 const s3 = (n: RunningServer, creds: Creds = ADMIN): S3Client =>
   new S3Client({ endpoint: n.endpoint, region: 'us-east-1', credentials: creds, forcePathStyle: true, maxAttempts: 1 })
-const iam = (n: RunningServer, creds: Creds = ADMIN): IAMClient =>
-  new IAMClient({ endpoint: n.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
-const ec2 = (n: RunningServer, creds: Creds = ADMIN): EC2Client =>
-  new EC2Client({ endpoint: n.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
+const iam = (n: RunningServer, creds: Creds = ADMIN): IAMClient => new IAMClient({ endpoint: n.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
+const ec2 = (n: RunningServer, creds: Creds = ADMIN): EC2Client => new EC2Client({ endpoint: n.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
 
 /** Polls `probe` until it holds; the milliseconds it took, or a failure after `withinMs`. */
 async function within(withinMs: number, what: string, probe: () => Promise<boolean> | boolean): Promise<number> {
@@ -57,18 +55,27 @@ async function within(withinMs: number, what: string, probe: () => Promise<boole
 
 /** Whether the node accepts a request signed with `creds` (ListBuckets; the user may list). */
 async function accepted(n: RunningServer, creds: Creds): Promise<boolean> {
-  try { await s3(n, creds).send(new ListBucketsCommand({})); return true } catch (e) {
+  try {
+    await s3(n, creds).send(new ListBucketsCommand({}))
+    return true
+  } catch (e) {
     const code = (e as { name?: string }).name
     if (code === 'InvalidAccessKeyId') return false
     throw e
   }
 }
 
-const node = (name: string): Promise<RunningServer> => startServer({
-  dataDir: join(dir, name), port: 0, tlsPort: 0, proxyPort: 0, world: testWorld(),
-  logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }),
-  state: cluster.url, sealingKeyFile: join(dir, 'sealing.key'),
-})
+const node = (name: string): Promise<RunningServer> =>
+  startServer({
+    dataDir: join(dir, name),
+    port: 0,
+    tlsPort: 0,
+    proxyPort: 0,
+    world: testWorld(),
+    logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }),
+    state: cluster.url,
+    sealingKeyFile: join(dir, 'sealing.key'),
+  })
 
 before(async () => {
   cluster = await startPostgres('nodes')
@@ -90,14 +97,16 @@ describe('two nodes on one PostgreSQL', () => {
   it('both run on the shared state, with the world applied once', () => {
     assert.equal(a.services.state.backend, 'postgres')
     assert.equal(b.services.state.backend, 'postgres')
-    assert.deepEqual(b.services.state.listBuckets().map((x) => x.name), a.services.state.listBuckets().map((x) => x.name))
+    assert.deepEqual(
+      b.services.state.listBuckets().map((x) => x.name),
+      a.services.state.listBuckets().map((x) => x.name),
+    )
   })
 
   it('a bucket created through node A is listed by node B within 1 s', async () => {
     const name = bucketName('nodes')
     await s3(a).send(new CreateBucketCommand({ Bucket: name }))
-    const ms = await within(1000, 'B lists the bucket', async () =>
-      ((await s3(b).send(new ListBucketsCommand({}))).Buckets ?? []).some((x) => x.Name === name))
+    const ms = await within(1000, 'B lists the bucket', async () => ((await s3(b).send(new ListBucketsCommand({}))).Buckets ?? []).some((x) => x.Name === name))
     assert.ok(ms <= 1000)
     // Created once: through B it is now the caller's own bucket (us-east-1's legacy 200, as on A).
     const again = await s3(b).send(new CreateBucketCommand({ Bucket: name }))
@@ -107,10 +116,13 @@ describe('two nodes on one PostgreSQL', () => {
   it('a key made through node B signs for node A; deleted through A, node B refuses it within 1 s', async () => {
     const user = `nodes-${process.pid}`
     await iam(b).send(new CreateUserCommand({ UserName: user }))
-    await iam(b).send(new PutUserPolicyCommand({
-      UserName: user, PolicyName: 'list',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }),
-    }))
+    await iam(b).send(
+      new PutUserPolicyCommand({
+        UserName: user,
+        PolicyName: 'list',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }),
+      }),
+    )
     const made = (await iam(b).send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!
     const key = { accessKeyId: made.AccessKeyId!, secretAccessKey: made.SecretAccessKey! }
     await within(1000, 'A accepts the key made on B', () => accepted(a, key))
@@ -148,8 +160,11 @@ describe('two nodes on one PostgreSQL', () => {
     const two = (await Promise.all([6, 7, 8, 9, 10, 11].map((i) => put(i % 2 === 0 ? a : b, i)))).filter((x) => x !== undefined)
     const want = [...one, ...two].sort()
     for (const n of [a, b]) {
-      await within(1000, 'every acknowledged policy is there', async () =>
-        JSON.stringify(((await iam(n).send(new ListUserPoliciesCommand({ UserName: user }))).PolicyNames ?? []).sort()) === JSON.stringify(want))
+      await within(
+        1000,
+        'every acknowledged policy is there',
+        async () => JSON.stringify(((await iam(n).send(new ListUserPoliciesCommand({ UserName: user }))).PolicyNames ?? []).sort()) === JSON.stringify(want),
+      )
     }
   })
 
@@ -157,9 +172,16 @@ describe('two nodes on one PostgreSQL', () => {
     const vpc = (await ec2(a).send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc!.VpcId!
     await ec2(a).send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }))
     const subnet = (await ec2(a).send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.42.1.0/24' }))).Subnet!.SubnetId!
-    const ep = (await ec2(a).send(new CreateVpcEndpointCommand({
-      VpcId: vpc, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.s3-global.accesspoint', SubnetIds: [subnet],
-    }))).VpcEndpoint!
+    const ep = (
+      await ec2(a).send(
+        new CreateVpcEndpointCommand({
+          VpcId: vpc,
+          VpcEndpointType: 'Interface',
+          ServiceName: 'com.amazonaws.s3-global.accesspoint',
+          SubnetIds: [subnet],
+        }),
+      )
+    ).VpcEndpoint!
     await within(1000, 'B describes the endpoint', async () => {
       const r = await ec2(b).send(new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))
       return (r.VpcEndpoints ?? []).some((e) => e.VpcEndpointId === ep.VpcEndpointId)
@@ -190,7 +212,10 @@ describe('two nodes on one PostgreSQL', () => {
     }
     assert.equal(a.services.identities.findPrincipal(`123456789012/${user}`), undefined, 'a failed write leaves no trace in memory')
     await within(10_000, 'IAM writes work again', async () => {
-      try { await iam(a).send(new CreateUserCommand({ UserName: user })); return true } catch (e) {
+      try {
+        await iam(a).send(new CreateUserCommand({ UserName: user }))
+        return true
+      } catch (e) {
         if ((e as { name?: string }).name === 'ServiceUnavailable') return false
         throw e
       }
@@ -201,14 +226,25 @@ describe('two nodes on one PostgreSQL', () => {
   it('a database it cannot reach stops a node from starting, and the password is never repeated', async () => {
     const url = `postgres://mrap:n0t-This-Pa55word@127.0.0.1:${await freePort()}/mrap`
     const err = await startServer({
-      dataDir: join(dir, 'c'), port: 0, tlsPort: 0, proxyPort: 0, world: testWorld(), logger: pino({ level: 'silent' }),
-      state: url, sealingKeyFile: join(dir, 'sealing.key'),
-    }).then(() => assert.fail('started without its state'), (e: unknown) => e as Error)
+      dataDir: join(dir, 'c'),
+      port: 0,
+      tlsPort: 0,
+      proxyPort: 0,
+      world: testWorld(),
+      logger: pino({ level: 'silent' }),
+      state: url,
+      sealingKeyFile: join(dir, 'sealing.key'),
+    }).then(
+      () => assert.fail('started without its state'),
+      (e: unknown) => e as Error,
+    )
     assert.ok(err instanceof StartupError, String(err))
     assert.match(err.message, /cannot open the control state at postgres:\/\/mrap:\*\*\*@127\.0\.0\.1:\d+\/mrap/)
     assert.doesNotMatch(err.message, /n0t-This-Pa55word/)
-    const odd = await startServer({ dataDir: join(dir, 'c'), port: 0, world: testWorld(), logger: pino({ level: 'silent' }), state: 'mysql://x:y@h/db' })
-      .then(() => assert.fail('started'), (e: unknown) => e as Error)
+    const odd = await startServer({ dataDir: join(dir, 'c'), port: 0, world: testWorld(), logger: pino({ level: 'silent' }), state: 'mysql://x:y@h/db' }).then(
+      () => assert.fail('started'),
+      (e: unknown) => e as Error,
+    )
     assert.ok(odd instanceof StartupError)
     assert.match(odd.message, /expected sqlite \(the default\) or a postgres:\/\/ URL/)
     assert.doesNotMatch(odd.message, /:y@/)
@@ -221,14 +257,22 @@ describe('two nodes on one PostgreSQL', () => {
     // The test cluster trusts loopback, so the password is sent nowhere; it must still never be shown.
     const url = `postgres://mrap:${password}@127.0.0.1:${cluster.port}/cli`
     const bin = fileURLToPath(new URL('../../bin/mrap.mjs', import.meta.url))
-    const child = spawn(process.execPath, [bin, 'serve', '--data-dir', join(dir, 'cli'), '--port', '0', '--tls-port', '0', '--proxy-port', '0',
-      '--state', url, '--sealing-key-file', join(dir, 'sealing.key')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'info' } })
+    const child = spawn(
+      process.execPath,
+      [bin, 'serve', '--data-dir', join(dir, 'cli'), '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--state', url, '--sealing-key-file', join(dir, 'sealing.key')],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MRAP_LOG_LEVEL: 'info' } },
+    )
     let out = ''
-    child.stdout!.on('data', (b: Buffer) => { out += b.toString() })
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString()
+    })
     try {
       const banner = await new Promise<string>((resolve, reject) => {
         let text = ''
-        child.stderr!.on('data', (b: Buffer) => { text += b.toString(); if (text.includes('  try:')) resolve(text) })
+        child.stderr!.on('data', (b: Buffer) => {
+          text += b.toString()
+          if (text.includes('  try:')) resolve(text)
+        })
         child.once('exit', (code) => reject(new Error(`exited ${code}: ${text}`)))
       })
       assert.match(banner, new RegExp(`state: +postgres://mrap:\\*\\*\\*@127\\.0\\.0\\.1:${cluster.port}/cli`))
@@ -239,7 +283,9 @@ describe('two nodes on one PostgreSQL', () => {
       try {
         const r = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM mrap_bucket WHERE name = 'DOC-EXAMPLE-BUCKET1'")
         assert.equal(r.rows[0]?.n, '1')
-      } finally { await db.end() }
+      } finally {
+        await db.end()
+      }
     } finally {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r))

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import pg from 'pg'
+import { isS3Error } from '../../src/shared/errors.js'
 import { LeaseQueue } from '../../src/state/postgres/lease-queue.js'
 import { PgStateStore } from '../../src/state/postgres/pg-state.js'
-import { isS3Error } from '../../src/shared/errors.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
 import { bucket } from './contract.js'
 
 let cluster: PgCluster
@@ -18,7 +18,9 @@ let a: PgStateStore | undefined
 let b: PgStateStore | undefined
 let pool: pg.Pool | undefined
 
-before(async () => { cluster = await startPostgres('outage') })
+before(async () => {
+  cluster = await startPostgres('outage')
+})
 after(async () => {
   await a?.close()
   await b?.close()
@@ -67,7 +69,10 @@ it('serves reads from memory and refuses writes with 503 while PostgreSQL is dow
   // Nobody reopens the stores: the pool reconnects on the next write, the listener on its own.
   const t0 = Date.now()
   for (;;) {
-    try { await a.put('iam.key', 'AKIANEW', 'after'); break } catch (err) {
+    try {
+      await a.put('iam.key', 'AKIANEW', 'after')
+      break
+    } catch (err) {
       unavailable(err)
       if (Date.now() - t0 > 10_000) throw err
       await new Promise((r) => setTimeout(r, 100))

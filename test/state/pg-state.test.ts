@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
-import { PgStateStore, type PgStateOptions } from '../../src/state/postgres/pg-state.js'
-import { migrate, MIGRATIONS } from '../../src/state/postgres/schema.js'
-import { startPostgres, type PgCluster } from '../helpers/postgres.js'
+import { type PgStateOptions, PgStateStore } from '../../src/state/postgres/pg-state.js'
+import { MIGRATIONS, migrate } from '../../src/state/postgres/schema.js'
+import { type PgCluster, startPostgres } from '../helpers/postgres.js'
 import { bucket, runStateContract } from './contract.js'
 
 let cluster: PgCluster
@@ -30,7 +30,9 @@ async function within(withinMs: number, probe: () => boolean, what: string): Pro
   return Date.now() - t0
 }
 
-before(async () => { cluster = await startPostgres('state') })
+before(async () => {
+  cluster = await startPostgres('state')
+})
 after(async () => {
   for (const s of stores) await s.close().catch(() => undefined)
   await cluster?.destroy()
@@ -43,7 +45,9 @@ describe('PostgreSQL state across nodes', () => {
     const a = await node()
     const b = await node()
     const onB: string[] = []
-    b.onChange((c) => { if (c.kind === 'record' && c.ns === 'fleet') onB.push(`${c.key}=${c.value}:${c.local}`) })
+    b.onChange((c) => {
+      if (c.kind === 'record' && c.ns === 'fleet') onB.push(`${c.key}=${c.value}:${c.local}`)
+    })
     for (let i = 0; i < 5; i++) {
       await a.put('fleet', 'route', `flip-${i}`)
       await within(1000, () => b.get('fleet', 'route') === `flip-${i}`, `flip ${i} on B`)
@@ -70,7 +74,10 @@ describe('PostgreSQL state across nodes', () => {
     const a = await node()
     const b = await node()
     const take = (s: PgStateStore, who: string): Promise<boolean> =>
-      s.write([{ op: 'expect', ns: 'fleet.alias', key: 'mfzwi23gnjvgw.mrap', value: undefined }, { op: 'put', ns: 'fleet.alias', key: 'mfzwi23gnjvgw.mrap', value: who }])
+      s.write([
+        { op: 'expect', ns: 'fleet.alias', key: 'mfzwi23gnjvgw.mrap', value: undefined },
+        { op: 'put', ns: 'fleet.alias', key: 'mfzwi23gnjvgw.mrap', value: who },
+      ])
     const [ra, rb] = await Promise.all([take(a, 'a'), take(b, 'b')])
     assert.equal(Number(ra) + Number(rb), 1)
     const winner = ra ? 'a' : 'b'
@@ -124,7 +131,9 @@ describe('PostgreSQL state across nodes', () => {
     await cluster.sql(`UPDATE mrap_change SET at = now() - interval '1 hour'`)
     assert.ok((await b.pruneChanges(60_000)) > 0)
     const reloads: number[] = []
-    a.onChange((c) => { if (c.kind === 'reload') reloads.push(1) })
+    a.onChange((c) => {
+      if (c.kind === 'reload') reloads.push(1)
+    })
     await a.sync()
     assert.equal(a.get('fleet', 'pruned'), 'v')
     assert.equal(reloads.length, 1)
@@ -153,10 +162,16 @@ describe('PostgreSQL state across nodes', () => {
     try {
       const results = await Promise.all(pools.map((p) => migrate(p)))
       // One node applied every migration; the others waited on the lock and found nothing to do.
-      assert.deepEqual(results.flat(), MIGRATIONS.map((m) => m.version))
+      assert.deepEqual(
+        results.flat(),
+        MIGRATIONS.map((m) => m.version),
+      )
       assert.equal(results.filter((r) => r.length > 0).length, 1)
       const q = async (text: string): Promise<pg.QueryResult> => pools[0]!.query(text)
-      assert.deepEqual((await q('SELECT version FROM mrap_schema ORDER BY version')).rows.map((r) => r.version), MIGRATIONS.map((m) => m.version))
+      assert.deepEqual(
+        (await q('SELECT version FROM mrap_schema ORDER BY version')).rows.map((r) => r.version),
+        MIGRATIONS.map((m) => m.version),
+      )
       await q(`INSERT INTO mrap_schema (version, name) VALUES (999, 'from the future')`)
       await assert.rejects(migrate(pools[0]!), /newer than this build knows/)
     } finally {

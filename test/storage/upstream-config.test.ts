@@ -19,14 +19,31 @@ test('templates: {bucket} exactly once, known placeholders, bucket-name characte
 
 test('engine bucket names are checked against S3 naming rules', () => {
   assert.equal(engineBucketName('mrap-{region}-{bucket}', 'eu-west-1', 'photos'), 'mrap-eu-west-1-photos')
-  assert.throws(() => engineBucketName('mrap-{region}-{bucket}', 'eu-west-1', 'x'.repeat(60)), (e: { code?: string }) => e.code === 'InvalidBucketName')
-  assert.throws(() => engineBucketName('{bucket}.', 'r', 'abc'), (e: { code?: string }) => e.code === 'InvalidBucketName')
+  assert.throws(
+    () => engineBucketName('mrap-{region}-{bucket}', 'eu-west-1', 'x'.repeat(60)),
+    (e: { code?: string }) => e.code === 'InvalidBucketName',
+  )
+  assert.throws(
+    () => engineBucketName('{bucket}.', 'r', 'abc'),
+    (e: { code?: string }) => e.code === 'InvalidBucketName',
+  )
 })
 
 test('world file: storage is embedded by default; upstream names env vars, never secrets', () => {
   assert.equal(regionSchema.parse({ name: 'us-east-1' }).storage, 'embedded')
-  const up = regionSchema.parse({ name: 'eu-west-1', storage: { kind: 's3', endpoint: 'http://rgw.site-a:7480', accessKeyIdEnv: 'SITE_A_KEY', secretAccessKeyEnv: 'SITE_A_SECRET' } })
-  assert.deepEqual(up.storage, { kind: 's3', endpoint: 'http://rgw.site-a:7480', region: 'us-east-1', addressing: 'path', accessKeyIdEnv: 'SITE_A_KEY', secretAccessKeyEnv: 'SITE_A_SECRET', bucketTemplate: 'mrap-{region}-{bucket}' })
+  const up = regionSchema.parse({
+    name: 'eu-west-1',
+    storage: { kind: 's3', endpoint: 'http://rgw.site-a:7480', accessKeyIdEnv: 'SITE_A_KEY', secretAccessKeyEnv: 'SITE_A_SECRET' },
+  })
+  assert.deepEqual(up.storage, {
+    kind: 's3',
+    endpoint: 'http://rgw.site-a:7480',
+    region: 'us-east-1',
+    addressing: 'path',
+    accessKeyIdEnv: 'SITE_A_KEY',
+    secretAccessKeyEnv: 'SITE_A_SECRET',
+    bucketTemplate: 'mrap-{region}-{bucket}',
+  })
   const bad = (storage: unknown): boolean => !regionSchema.safeParse({ name: 'eu-west-1', storage }).success
   assert.ok(bad({ kind: 's3', endpoint: 'http://x', accessKeyIdEnv: 'K', secretAccessKeyEnv: 'wJalrXUtnFEMI/K7MDENG' }), 'an inline secret is refused')
   assert.ok(bad({ kind: 's3', endpoint: 'http://x', accessKeyIdEnv: 'K', secretAccessKeyEnv: 'S', bucketTemplate: 'mrap-{region}' }))

@@ -8,12 +8,17 @@ import { join } from 'node:path'
 import { after, before } from 'node:test'
 import { runObjectStoreContract } from '../../src/storage/contract/object-store.contract.js'
 import { UpstreamObjectStore } from '../../src/storage/upstream/upstream-object-store.js'
-import { startCeph, type CephCluster } from '../helpers/ceph.js'
+import { type CephCluster, startCeph } from '../helpers/ceph.js'
 
 const state = mkdtempSync(join(tmpdir(), 'mrap-upstream-contract-'))
 let ceph: CephCluster
-const ready = startCeph('contract').then((c) => { ceph = c; return c })
-before(async () => { await ready })
+const ready = startCeph('contract').then((c) => {
+  ceph = c
+  return c
+})
+before(async () => {
+  await ready
+})
 after(async () => {
   await ceph?.down()
   rmSync(state, { recursive: true, force: true })

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { attrs, getBytes, put, rejectsWith } from '../../src/storage/contract/helpers.js'
 import { UpstreamObjectStore } from '../../src/storage/upstream/upstream-object-store.js'
-import { startCeph, type CephCluster } from '../helpers/ceph.js'
+import { type CephCluster, startCeph } from '../helpers/ceph.js'
 
 const state = mkdtempSync(join(tmpdir(), 'mrap-upstream-outage-'))
 let ceph: CephCluster | undefined
@@ -52,5 +52,3 @@ test('an engine killed is a region down; the same endpoint answering again is a 
     await store.close()
   }
 })
-
-

@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { attrs, bodyOf, bytes, freshBucket, md5, put, readAll } from '../../src/storage/contract/helpers.js'
 import { UpstreamObjectStore } from '../../src/storage/upstream/upstream-object-store.js'
-import { startCeph, type CephCluster } from '../helpers/ceph.js'
+import { type CephCluster, startCeph } from '../helpers/ceph.js'
 
 const MiB = 1024 * 1024
 const state = mkdtempSync(join(tmpdir(), 'mrap-upstream-readers-'))
@@ -63,7 +63,13 @@ test('a version deleted by id, and a key completed over, still read as found', a
   const up = await store.createUpload({ bucket: b2, key: 'k', attributes: attrs() })
   const data = bytes(200_000, 5)
   const p = await store.uploadPart({ bucket: b2, uploadId: up.uploadId, partNumber: 1, body: bodyOf(data), finalize: () => ({ etag: md5(data), checksums: {} }) })
-  await store.completeUpload({ bucket: b2, uploadId: up.uploadId, parts: [{ partNumber: 1, etag: p.etag }], versioning: 'Unversioned', finalize: () => ({ etag: 'x-1', checksums: {} }) })
+  await store.completeUpload({
+    bucket: b2,
+    uploadId: up.uploadId,
+    parts: [{ partNumber: 1, etag: p.etag }],
+    versioning: 'Unversioned',
+    finalize: () => ({ etag: 'x-1', checksums: {} }),
+  })
   assert.ok((await readAll(r2.open())).equals(first))
   assert.ok((await readAll((await store.getObject(b2, 'k')).open())).equals(data), 'the completed object is the new one')
 })
@@ -72,15 +78,23 @@ test('a completion that leaves parts out holds exactly the named parts', async (
   const b = freshBucket()
   const up = await store.createUpload({ bucket: b, key: 'k', attributes: attrs() })
   const data = [bytes(5 * MiB, 1), bytes(5 * MiB, 2), bytes(5 * MiB + 3, 3), bytes(777, 4), bytes(999, 5)]
-  const parts = await Promise.all(data.map((d, i) => store.uploadPart({ bucket: b, uploadId: up.uploadId, partNumber: i + 1, body: bodyOf(d), finalize: () => ({ etag: md5(d), checksums: {} }) })))
+  const parts = await Promise.all(
+    data.map((d, i) => store.uploadPart({ bucket: b, uploadId: up.uploadId, partNumber: i + 1, body: bodyOf(d), finalize: () => ({ etag: md5(d), checksums: {} }) })),
+  )
   const named = [0, 2, 3]
   const v = await store.completeUpload({
-    bucket: b, uploadId: up.uploadId, parts: named.map((i) => ({ partNumber: i + 1, etag: parts[i]!.etag })), versioning: 'Unversioned',
+    bucket: b,
+    uploadId: up.uploadId,
+    parts: named.map((i) => ({ partNumber: i + 1, etag: parts[i]!.etag })),
+    versioning: 'Unversioned',
     finalize: () => ({ etag: 'abc-3', checksums: {} }),
   })
   const want = Buffer.concat(named.map((i) => data[i]!))
   assert.equal(v.size, want.length)
-  assert.deepEqual(v.parts?.map((p) => [p.partNumber, p.size]), named.map((i) => [i + 1, data[i]!.length]))
+  assert.deepEqual(
+    v.parts?.map((p) => [p.partNumber, p.size]),
+    named.map((i) => [i + 1, data[i]!.length]),
+  )
   const got = await store.getObject(b, 'k')
   assert.equal(got.version.etag, 'abc-3')
   assert.ok((await readAll(got.open())).equals(want))

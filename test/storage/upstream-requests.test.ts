@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { attrs, bytes, failingBody, freshBucket, put, readAll } from '../../src/storage/contract/helpers.js'
 import { UpstreamObjectStore } from '../../src/storage/upstream/upstream-object-store.js'
-import { startCeph, type CephCluster } from '../helpers/ceph.js'
+import { type CephCluster, startCeph } from '../helpers/ceph.js'
 
 const MiB = 1024 * 1024
 const state = mkdtempSync(join(tmpdir(), 'mrap-upstream-requests-'))
@@ -36,7 +36,12 @@ before(async () => {
     })
     up.on('error', () => res.destroy())
     // A party on the path to an http:// engine: alters a PUT body, same length, for keys named so.
-    if (req.method === 'PUT' && req.url?.includes('tamper')) req.on('data', (c: Buffer) => { up.write(Buffer.from(c).fill(0x5a, 0, 1)) }).on('end', () => up.end())
+    if (req.method === 'PUT' && req.url?.includes('tamper'))
+      req
+        .on('data', (c: Buffer) => {
+          up.write(Buffer.from(c).fill(0x5a, 0, 1))
+        })
+        .on('end', () => up.end())
     else req.pipe(up)
   })
   await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok))
@@ -69,9 +74,16 @@ test('PUT answers the Last-Modified later reads show, and a small PUT is one eng
     const calls = await count(async () => {
       const v = await put(store, b, key, bytes(1024, i))
       const got = await store.getObject(b, key)
-      assert.equal(got.version.lastModified.getTime(), v.lastModified.getTime(), `PUT ${i} answered ${v.lastModified.toISOString()}, the engine shows ${got.version.lastModified.toISOString()}`)
+      assert.equal(
+        got.version.lastModified.getTime(),
+        v.lastModified.getTime(),
+        `PUT ${i} answered ${v.lastModified.toISOString()}, the engine shows ${got.version.lastModified.toISOString()}`,
+      )
     })
-    if (i >= 30) { puts++; requests += calls.filter((c) => !c.startsWith('GET')).length }
+    if (i >= 30) {
+      puts++
+      requests += calls.filter((c) => !c.startsWith('GET')).length
+    }
     await sleep(50)
   }
   // A HEAD is still asked when a write straddles a second boundary (a few percent of writes).
@@ -89,12 +101,18 @@ test('a whole GET of a large object is one engine GET; a small GET is one too', 
     body = await readAll(r.open())
   })
   assert.ok(body!.equals(big))
-  assert.deepEqual(bigCalls.map((c) => c.split(' ')[0]), ['GET'])
+  assert.deepEqual(
+    bigCalls.map((c) => c.split(' ')[0]),
+    ['GET'],
+  )
   const smallCalls = await count(async () => {
     const r = await store.getObject(b, 'small')
     assert.equal(r.inline?.length, 1024)
   })
-  assert.deepEqual(smallCalls.map((c) => c.split(' ')[0]), ['GET'])
+  assert.deepEqual(
+    smallCalls.map((c) => c.split(' ')[0]),
+    ['GET'],
+  )
 })
 
 test('a whole GET opened again, after an overwrite, still reads exactly the version found', async () => {
@@ -125,10 +143,18 @@ test('a second open after an unversioned overwrite fails to its reader, never as
 test('a client body that fails mid-stream aborts the engine PUT without marking the region down', async () => {
   const b = freshBucket()
   await put(store, b, 'keep', 'old')
-  await assert.rejects(store.putObject({
-    bucket: b, key: 'k', versioning: 'Unversioned', attributes: attrs(), size: MiB, body: failingBody(bytes(200_000, 13)),
-    finalize: () => ({ etag: 'x', checksums: {} }),
-  }), /client disconnected/)
+  await assert.rejects(
+    store.putObject({
+      bucket: b,
+      key: 'k',
+      versioning: 'Unversioned',
+      attributes: attrs(),
+      size: MiB,
+      body: failingBody(bytes(200_000, 13)),
+      finalize: () => ({ etag: 'x', checksums: {} }),
+    }),
+    /client disconnected/,
+  )
   // listUploads answers from mrap's records only while the engine is not known down.
   assert.deepEqual((await store.listUploads(b, { maxUploads: 10 })).uploads, [])
   assert.equal(await store.healthy(), true)
@@ -138,10 +164,17 @@ test('a part body that fails mid-stream aborts the engine UploadPart without mar
   const b = freshBucket()
   await put(store, b, 'keep', 'old')
   const up = await store.createUpload({ bucket: b, key: 'mp', attributes: attrs() })
-  await assert.rejects(store.uploadPart({
-    bucket: b, uploadId: up.uploadId, partNumber: 1, size: 6 * MiB, body: failingBody(bytes(200_000, 14)),
-    finalize: () => ({ etag: 'x', checksums: {} }),
-  }), /client disconnected/)
+  await assert.rejects(
+    store.uploadPart({
+      bucket: b,
+      uploadId: up.uploadId,
+      partNumber: 1,
+      size: 6 * MiB,
+      body: failingBody(bytes(200_000, 14)),
+      finalize: () => ({ etag: 'x', checksums: {} }),
+    }),
+    /client disconnected/,
+  )
   assert.equal((await store.listUploads(b, { maxUploads: 10 })).uploads.length, 1)
   await store.abortUpload(b, up.uploadId)
 })
@@ -162,8 +195,14 @@ test('while object requests are answered, the health check asks the engine nothi
     await readAll((await store.getObject(b, 'health')).open())
     assert.equal(await store.healthy(), true)
   })
-  assert.deepEqual(busy.filter((c) => c.includes('ListBuckets')), [], busy.join(', '))
+  assert.deepEqual(
+    busy.filter((c) => c.includes('ListBuckets')),
+    [],
+    busy.join(', '),
+  )
   await sleep(300)
-  const idle = await count(async () => { assert.equal(await store.healthy(), true) })
+  const idle = await count(async () => {
+    assert.equal(await store.healthy(), true)
+  })
   assert.equal(idle.filter((c) => c.includes('ListBuckets')).length, 1, idle.join(', '))
 })

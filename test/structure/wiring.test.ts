@@ -4,13 +4,14 @@
  * promise: `npm test` typechecks this file, and each `@ts-expect-error` below fails the typecheck the
  * day the type starts accepting what it marks.
  */
-import { test } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { NO_REPLICATION, type Core, type PolicyChecks } from '../../src/core/core.js'
+import { test } from 'node:test'
+import { type Core, NO_REPLICATION, type PolicyChecks } from '../../src/core/core.js'
 import type { HandlerTable } from '../../src/http/handler.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -27,7 +28,7 @@ test('the cycle check finds a cycle, type-only imports too', () => {
   try {
     writeFileSync(join(dir, 'a.ts'), "import type { B } from './b.js'\nexport interface A { b?: B }\n")
     writeFileSync(join(dir, 'b.ts'), "import type { A } from './a.js'\nexport interface B { a?: A }\n")
-    writeFileSync(join(dir, 'c.ts'), "export const c = 1\n")
+    writeFileSync(join(dir, 'c.ts'), 'export const c = 1\n')
     const r = spawnSync(process.execPath, [CHECK, dir], { encoding: 'utf8' })
     assert.equal(r.status, 1)
     assert.match(r.stderr, /import cycle of 2 modules/)

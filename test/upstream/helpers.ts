@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { startCeph, type CephCluster } from '../helpers/ceph.js'
 import { DEFAULT_WORLD_FILE, parseWorld } from '../../src/world/load.js'
 import { upstreamStorageSchema, type World } from '../../src/world/schema.js'
+import { type CephCluster, startCeph } from '../helpers/ceph.js'
 import { ROLE_POLICY } from '../replication/helpers.js'
 
 const run = promisify(execFile)
@@ -48,13 +48,21 @@ export function seedWorldOnEngines(east: CephCluster, west: CephCluster): World 
   }
   const seed = world.accounts.find((a) => a.id === OWNER)!
   seed.roles.push({
-    name: 's3-replication', path: '/', managedPolicies: [], maxSessionDuration: 3600, tags: {},
+    name: 's3-replication',
+    path: '/',
+    managedPolicies: [],
+    maxSessionDuration: 3600,
+    tags: {},
     trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
     policies: [{ name: 'replicate', document: ROLE_POLICY }],
   })
-  for (const [b, to] of [[B1, B2], [B2, B1]] as const) {
+  for (const [b, to] of [
+    [B1, B2],
+    [B2, B1],
+  ] as const) {
     world.buckets.find((x) => x.name === b)!.replication = {
-      role: ROLE_ARN, rules: [{ id: `to-${to}`, destination: to, deleteMarkerReplication: true, replicaModifications: true }],
+      role: ROLE_ARN,
+      rules: [{ id: `to-${to}`, destination: to, deleteMarkerReplication: true, replicaModifications: true }],
     }
   }
   const policy = world.vpcs[0]!.endpoints[0]!.policy as { Statement: { Action: string[] }[] }
@@ -85,9 +93,13 @@ export async function startClusters(...labels: string[]): Promise<CephCluster[]>
 /** An SDK client signed with the engine's own credentials, straight to the engine. */
 export function engineClient(c: CephCluster): S3Client {
   return new S3Client({
-    endpoint: c.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1,
+    endpoint: c.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    maxAttempts: 1,
     credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   })
 }
 
@@ -112,7 +124,9 @@ export function clusterDir(c: CephCluster): string {
     if (!name.startsWith('mrap-ceph-')) continue
     try {
       if (readFileSync(join(tmpdir(), name, 'endpoint'), 'utf8').trim() === c.endpoint) return join(tmpdir(), name)
-    } catch { /* another cluster still starting, or not a cluster */ }
+    } catch {
+      /* another cluster still starting, or not a cluster */
+    }
   }
   throw new Error(`no cluster directory for ${c.endpoint}`)
 }
@@ -122,7 +136,11 @@ export async function restartGateway(dir: string, endpoint: string, timeoutMs = 
   await run('radosgw', ['-c', join(dir, 'ceph.conf'), '-n', 'client.rgw.a'], { timeout: 30_000 })
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
-    try { if ((await fetch(endpoint, { signal: AbortSignal.timeout(1000) })).status === 200) return } catch { /* not yet */ }
+    try {
+      if ((await fetch(endpoint, { signal: AbortSignal.timeout(1000) })).status === 200) return
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`radosgw at ${endpoint} did not answer within ${timeoutMs} ms`)

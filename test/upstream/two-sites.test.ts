@@ -20,19 +20,25 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand,
-  UploadPartCommand, UploadPartCopyCommand, type S3Client,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
-import type { CephCluster } from '../helpers/ceph.js'
-import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
-import { proxiedS3Client } from '../helpers/mrap.js'
-import { AWS_CLI, CliSandbox, runCommand } from '../helpers/aws-cli.js'
-import { waitFor } from '../replication/helpers.js'
 import { UpstreamObjectStore } from '../../src/storage/upstream/upstream-object-store.js'
-import { B1, B2, SEED_ARN, SEED_VPC, clusterDir, engineClient, engineKeys, restartGateway, seedWorldOnEngines, startClusters } from './helpers.js'
+import { AWS_CLI, CliSandbox, runCommand } from '../helpers/aws-cli.js'
+import type { CephCluster } from '../helpers/ceph.js'
+import { proxiedS3Client } from '../helpers/mrap.js'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { waitFor } from '../replication/helpers.js'
+import { B1, B2, clusterDir, engineClient, engineKeys, restartGateway, SEED_ARN, SEED_VPC, seedWorldOnEngines, startClusters } from './helpers.js'
 
 const BIN = fileURLToPath(new URL('../../bin/mrap.mjs', import.meta.url))
 const E1 = `mrap-us-east-1-${B1}`
@@ -50,7 +56,7 @@ describe('two sites on two RGW clusters', { timeout: 300_000 }, () => {
   let box: CliSandbox
 
   before(async () => {
-    [east, west] = await startClusters('east', 'west') as [CephCluster, CephCluster]
+    ;[east, west] = (await startClusters('east', 'west')) as [CephCluster, CephCluster]
     s = await startTestServer({ world: seedWorldOnEngines(east, west) })
     await s.vpcProxies.settled()
     const vpcProxy = s.vpcProxies.proxyOf(SEED_VPC)
@@ -81,11 +87,22 @@ describe('two sites on two RGW clusters', { timeout: 300_000 }, () => {
       const up = await plain.send(new CreateMultipartUploadCommand({ Bucket: B1, Key: 'size/mpu' }))
       const part1 = randomBytes(5 << 20)
       const p1 = await plain.send(new UploadPartCommand({ Bucket: B1, Key: 'size/mpu', UploadId: up.UploadId, PartNumber: 1, Body: part1 }))
-      const p2 = await plain.send(new UploadPartCopyCommand({ Bucket: B1, Key: 'size/mpu', UploadId: up.UploadId, PartNumber: 2, CopySource: `${B1}/size/plain`, CopySourceRange: 'bytes=0-99999' }))
-      await plain.send(new CompleteMultipartUploadCommand({
-        Bucket: B1, Key: 'size/mpu', UploadId: up.UploadId,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.CopyPartResult!.ETag }] },
-      }))
+      const p2 = await plain.send(
+        new UploadPartCopyCommand({ Bucket: B1, Key: 'size/mpu', UploadId: up.UploadId, PartNumber: 2, CopySource: `${B1}/size/plain`, CopySourceRange: 'bytes=0-99999' }),
+      )
+      await plain.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: B1,
+          Key: 'size/mpu',
+          UploadId: up.UploadId,
+          MultipartUpload: {
+            Parts: [
+              { PartNumber: 1, ETag: p1.ETag },
+              { PartNumber: 2, ETag: p2.CopyPartResult!.ETag },
+            ],
+          },
+        }),
+      )
       const e = engineClient(east)
       for (const k of ['size/plain', 'size/chunked', 'size/copy']) assert.ok((await engineBytes(e, E1, k)).equals(big), `${k} on the engine`)
       assert.ok((await engineBytes(e, E1, 'size/mpu')).equals(Buffer.concat([part1, big.subarray(0, 100_000)])))
@@ -98,7 +115,12 @@ describe('two sites on two RGW clusters', { timeout: 300_000 }, () => {
   test('PUT and GET through the MRAP from the seed VPC: AWS CLI (mrap exec --vpc) and JS SDK', async () => {
     const file = join(box.dir, 'cli.txt')
     writeFileSync(file, 'from the seed vpc with the cli')
-    const exec = (args: string[]) => runCommand(process.execPath, [BIN, 'exec', '--data-dir', s.dataDir, '--as', 'admin', '--vpc', 'seed-vpc', '--', AWS_CLI, ...args], { env: box.env(), cwd: box.dir, timeoutMs: 120_000 })
+    const exec = (args: string[]) =>
+      runCommand(process.execPath, [BIN, 'exec', '--data-dir', s.dataDir, '--as', 'admin', '--vpc', 'seed-vpc', '--', AWS_CLI, ...args], {
+        env: box.env(),
+        cwd: box.dir,
+        timeoutMs: 120_000,
+      })
     const put = await exec(['s3api', 'put-object', '--bucket', SEED_ARN, '--key', 'cli/one.txt', '--body', file])
     assert.equal(put.code, 0, put.stderr)
     const out = join(box.dir, 'out.txt')
@@ -119,7 +141,7 @@ describe('two sites on two RGW clusters', { timeout: 300_000 }, () => {
     e.destroy()
   })
 
-  test('replication runs both ways between the engines through mrap\'s queue', async () => {
+  test("replication runs both ways between the engines through mrap's queue", async () => {
     const w = engineClient(west)
     const e = engineClient(east)
     try {
@@ -128,7 +150,10 @@ describe('two sites on two RGW clusters', { timeout: 300_000 }, () => {
       await s.client(ADMIN, 'eu-west-1').send(new PutObjectCommand({ Bucket: B2, Key: 'from-west', Body: 'written in eu-west-1' }))
       await waitFor('the west object on the east engine', async () => (await engineKeys(e, E1)).includes('from-west'), 30_000, 200)
       assert.equal((await engineBytes(e, E1, 'from-west')).toString(), 'written in eu-west-1')
-    } finally { w.destroy(); e.destroy() }
+    } finally {
+      w.destroy()
+      e.destroy()
+    }
   })
 
   test('the east gateway dies mid-stream: failover, then restart, drain, identical engines', async () => {
@@ -189,13 +214,18 @@ describe('two sites on two RGW clusters', { timeout: 300_000 }, () => {
       assert.deepEqual(ek, wk, 'both engines hold the same keys')
       for (const key of written.keys()) assert.ok(ek.includes(key), `acknowledged write ${key} is on both engines`)
       for (let i = 0; i < ek.length; i += 8) {
-        await Promise.all(ek.slice(i, i + 8).map(async (key) => {
-          const [a, b] = await Promise.all([engineBytes(e, E1, key), engineBytes(w, E2, key)])
-          assert.ok(a.equals(b), `${key}: the engines hold the same bytes`)
-          const mine = written.get(key)
-          if (mine) assert.ok(a.equals(mine), `${key}: the bytes the client wrote`)
-        }))
+        await Promise.all(
+          ek.slice(i, i + 8).map(async (key) => {
+            const [a, b] = await Promise.all([engineBytes(e, E1, key), engineBytes(w, E2, key)])
+            assert.ok(a.equals(b), `${key}: the engines hold the same bytes`)
+            const mine = written.get(key)
+            if (mine) assert.ok(a.equals(mine), `${key}: the bytes the client wrote`)
+          }),
+        )
       }
-    } finally { e.destroy(); w.destroy() }
+    } finally {
+      e.destroy()
+      w.destroy()
+    }
   })
 })

@@ -2,11 +2,12 @@
  * The shipped example worlds: each passes every check (with the action catalogue), and the
  * cross-account one works end to end (a group's managed policy lets `ops` assume the partner's role).
  */
-import { test } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { test } from 'node:test'
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { loadCatalog } from '../../src/policy/index.js'
 import { checkWorld } from '../../src/world/check.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
@@ -24,13 +25,25 @@ test('every example world loads and passes the full checks', async () => {
   }
 })
 
-test('examples/cross-account.yaml: ops assumes the partner account\'s role', async () => {
+test("examples/cross-account.yaml: ops assumes the partner account's role", async () => {
   const s = await startTestServer({ world: loadWorldFile(join(EXAMPLES, 'cross-account.yaml')) })
   try {
-    const ops = new STSClient({ endpoint: s.endpoint, region: 'eu-west-1', maxAttempts: 1, credentials: { accessKeyId: 'AKIAOPS0000000EXAMPL', secretAccessKey: 'oPs/K7MDENG/bPxRfiCYEXAMPLEKEYOPS00000' } })
+    const ops = new STSClient({
+      endpoint: s.endpoint,
+      region: 'eu-west-1',
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'AKIAOPS0000000EXAMPL', secretAccessKey: 'oPs/K7MDENG/bPxRfiCYEXAMPLEKEYOPS00000' },
+    })
     const r = await ops.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::444455556666:role/partner-reader', RoleSessionName: 'ops', DurationSeconds: 7200 }))
-    const temp = new STSClient({ endpoint: s.endpoint, region: 'eu-west-1', maxAttempts: 1, credentials: { accessKeyId: r.Credentials!.AccessKeyId!, secretAccessKey: r.Credentials!.SecretAccessKey!, sessionToken: r.Credentials!.SessionToken! } })
+    const temp = new STSClient({
+      endpoint: s.endpoint,
+      region: 'eu-west-1',
+      maxAttempts: 1,
+      credentials: { accessKeyId: r.Credentials!.AccessKeyId!, secretAccessKey: r.Credentials!.SecretAccessKey!, sessionToken: r.Credentials!.SessionToken! },
+    })
     assert.equal((await temp.send(new GetCallerIdentityCommand({}))).Arn, 'arn:aws:sts::444455556666:assumed-role/partner-reader/ops')
     assert.equal(s.services.state.getBucket('partner-west-bucket')?.owner, '444455556666')
-  } finally { await s.stop() }
+  } finally {
+    await s.stop()
+  }
 })

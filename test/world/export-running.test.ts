@@ -7,24 +7,26 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeletePublicAccessBlock.html), rather
  * than coming back all on.
  */
-import { test, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, test } from 'node:test'
+import { CreateVpcCommand, CreateVpcEndpointCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
 import { DeletePublicAccessBlockCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3'
 import { GetMultiRegionAccessPointCommand, PutMultiRegionAccessPointPolicyCommand } from '@aws-sdk/client-s3-control'
-import { CreateVpcCommand, CreateVpcEndpointCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
-import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
-import { ACCOUNT, controlClient, createMrap, makeBucket, mrapName, waitForOperation } from '../control/helpers.js'
-import { ec2Client } from '../network/helpers.js'
-import { parseWorld } from '../../src/world/load.js'
-import { exportWorldYaml } from '../../src/world/export.js'
-import { runLintCli } from '../../src/cli/lint.js'
 import { runExplain } from '../../src/cli/explain.js'
+import { runLintCli } from '../../src/cli/lint.js'
+import { exportWorldYaml } from '../../src/world/export.js'
+import { parseWorld } from '../../src/world/load.js'
+import { ACCOUNT, controlClient, createMrap, makeBucket, mrapName, waitForOperation } from '../control/helpers.js'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { ec2Client } from '../network/helpers.js'
 
 const OFF = { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false }
 const TIME = '2025-01-01T00:00:00Z'
 
 /** An account with one administrator and two regions: everything else is made through the APIs. */
-const MINIMAL = parseWorld(`
+const MINIMAL = parseWorld(
+  `
 regions: [{ name: us-east-1 }, { name: eu-west-1 }]
 accounts:
   - id: "${ACCOUNT}"
@@ -33,10 +35,14 @@ accounts:
         accessKeys: [{ id: ${ADMIN.accessKeyId}, secret: ${ADMIN.secretAccessKey} }]
         policies: [{ name: Admin, document: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "*", Resource: "*" }] } }]
 control: { asyncDelayMs: 0 }
-`, 'minimal.yaml')
+`,
+  'minimal.yaml',
+)
 
 const servers: TestServer[] = []
-after(async () => { for (const s of servers) await s.stop() })
+after(async () => {
+  for (const s of servers) await s.stop()
+})
 
 test('a setup built through the APIs survives export and apply: explain and lint agree', async () => {
   const a = await startTestServer({ world: MINIMAL })
@@ -46,7 +52,12 @@ test('a setup built through the APIs survives export and apply: explain and lint
   const s3 = a.client(ADMIN, 'us-east-1')
   await s3.send(new DeletePublicAccessBlockCommand({ Bucket: open }))
   // Public, and stored only because the bucket has no Block Public Access configuration left.
-  await s3.send(new PutBucketPolicyCommand({ Bucket: open, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${open}/*` }] }) }))
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: open,
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${open}/*` }] }),
+    }),
+  )
   s3.destroy()
 
   const c = controlClient(a)
@@ -54,14 +65,42 @@ test('a setup built through the APIs survives export and apply: explain and lint
   assert.equal((await createMrap(c, { Name: name, Regions: [{ Bucket: open }, { Bucket: held }], PublicAccessBlock: OFF })).RequestStatus, 'SUCCEEDED')
   const alias = (await c.send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: name }))).AccessPoint!.Alias!
   const mrapArn = `arn:aws:s3::${ACCOUNT}:accesspoint/${alias}`
-  const put = await c.send(new PutMultiRegionAccessPointPolicyCommand({ AccountId: ACCOUNT, Details: { Name: name, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 's3:GetObject', Resource: `${mrapArn}/object/*` }] }) } }))
+  const put = await c.send(
+    new PutMultiRegionAccessPointPolicyCommand({
+      AccountId: ACCOUNT,
+      Details: {
+        Name: name,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 's3:GetObject', Resource: `${mrapArn}/object/*` }],
+        }),
+      },
+    }),
+  )
   assert.equal((await waitForOperation(c, put.RequestTokenARN!)).op.RequestStatus, 'SUCCEEDED')
   const s3eu = a.client(ADMIN, 'eu-west-1')
-  await s3eu.send(new PutBucketPolicyCommand({ Bucket: held, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${held}/*`, Condition: { StringEquals: { 's3:DataAccessPointArn': mrapArn } } }] }) }))
+  await s3eu.send(
+    new PutBucketPolicyCommand({
+      Bucket: held,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: '*' },
+            Action: 's3:GetObject',
+            Resource: `arn:aws:s3:::${held}/*`,
+            Condition: { StringEquals: { 's3:DataAccessPointArn': mrapArn } },
+          },
+        ],
+      }),
+    }),
+  )
   s3eu.destroy()
 
   const ec2 = ec2Client(a)
-  const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'built' }] }] }))).Vpc!.VpcId!
+  const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'built' }] }] }))).Vpc!
+    .VpcId!
   await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: true } }))
   const endpointPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: '*' }] })
   await ec2.send(new CreateVpcEndpointCommand({ VpcId: vpcId, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.s3-global.accesspoint', PolicyDocument: endpointPolicy }))

@@ -5,24 +5,27 @@
  * default full-access endpoint policy; `intenet: true` → a VPC without internet access).
  * Also: the `latencies` and `control` sections are typed, checked and carried by `mrap world export`.
  */
-import { test, describe } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { parseWorld, WorldFileError } from '../../src/world/load.js'
-import { exportWorldYaml } from '../../src/world/export.js'
 import { modelFromWorld } from '../../src/explain/from-world.js'
+import { exportWorldYaml } from '../../src/world/export.js'
+import { parseWorld, WorldFileError } from '../../src/world/load.js'
 import { startTestServer, testWorld } from '../helpers/server.js'
 
 const BIN = fileURLToPath(new URL('../../bin/mrap.mjs', import.meta.url))
 const run = promisify(execFile)
 
 function refused(text: string, file = 'w.yaml'): string {
-  try { parseWorld(text, file) } catch (e) {
+  try {
+    parseWorld(text, file)
+  } catch (e) {
     assert.ok(e instanceof WorldFileError, `expected a WorldFileError, got ${String(e)}`)
     return e.message
   }
@@ -72,7 +75,7 @@ buckts:
     assert.match(msg, /^w\.yaml:14: vpcs\.0\.intenet: unknown field "intenet" \(expected one of: [^)]*\binternet\b/)
   })
 
-  test('policy-bearing sections: an endpoint\'s polcy:, an MRAP\'s polciy:, an MRAP bucket\'s acount:', () => {
+  test("policy-bearing sections: an endpoint's polcy:, an MRAP's polciy:, an MRAP bucket's acount:", () => {
     const endpoint = refused(`${BASE}vpcs:
   - owner: "111122223333"
     region: us-east-1
@@ -101,18 +104,23 @@ buckts:
     assert.match(ref, /^w\.yaml:14: mraps\.0\.buckets\.0\.acount: unknown field "acount" \(expected one of: bucket, account\)/)
   })
 
-  test('the control section and a region\'s storage are strict too', () => {
-    assert.match(refused(`${BASE}control:
+  test("the control section and a region's storage are strict too", () => {
+    assert.match(
+      refused(`${BASE}control:
   asyncDelay: 100
-`), /^w\.yaml:11: control\.asyncDelay: unknown field "asyncDelay" \(expected one of: [^)]*\basyncDelayMs\b/)
+`),
+      /^w\.yaml:11: control\.asyncDelay: unknown field "asyncDelay" \(expected one of: [^)]*\basyncDelayMs\b/,
+    )
     // A union (a number, or a range) reports the branch the value was written as, not "Invalid input".
     const range = refused(`${BASE}control:
   asyncDelayMs: { min: 1, mx: 5 }
 `)
     assert.match(range, /^w\.yaml:11: control\.asyncDelayMs\.mx: unknown field "mx" \(expected one of: min, max\)$/m)
     assert.match(range, /^w\.yaml:11: control\.asyncDelayMs\.max: max is required/m)
-    assert.match(refused(BASE.replace('  - name: eu-west-1\n', '  - name: eu-west-1\n    storage: { kind: embedded, path: /tmp }\n')),
-      /^w\.yaml:4: regions\.1\.storage\.path: unknown field "path"/)
+    assert.match(
+      refused(BASE.replace('  - name: eu-west-1\n', '  - name: eu-west-1\n    storage: { kind: embedded, path: /tmp }\n')),
+      /^w\.yaml:4: regions\.1\.storage\.path: unknown field "path"/,
+    )
   })
 
   test('latencies name declared regions and hold non-negative milliseconds', () => {
@@ -122,9 +130,12 @@ buckts:
 `)
     assert.match(msg, /w\.yaml:11: latencies\.us-east-1\.eu-wset-1: region eu-wset-1 is not declared in regions/)
     assert.match(msg, /w\.yaml:12: latencies\.ap-south-1: region ap-south-1 is not declared in regions/)
-    assert.match(refused(`${BASE}latencies:
+    assert.match(
+      refused(`${BASE}latencies:
   us-east-1: { eu-west-1: -3 }
-`), /^w\.yaml:11: latencies\.us-east-1\.eu-west-1: /)
+`),
+      /^w\.yaml:11: latencies\.us-east-1\.eu-west-1: /,
+    )
   })
 })
 
@@ -150,7 +161,9 @@ control:
       const again = parseWorld(exportWorldYaml(s.services), 'export.yaml')
       assert.deepEqual(again.latencies, world.latencies)
       assert.deepEqual(again.control, world.control)
-    } finally { await s.stop() }
+    } finally {
+      await s.stop()
+    }
   })
 })
 
@@ -166,12 +179,19 @@ describe('the CLI refuses a world with a typo: file:line, exit 1', { timeout: 24
     try {
       const file = join(dir, 'typo.yaml')
       writeFileSync(file, bad)
-      for (const args of [['world', 'check', file], ['serve', '--world', file, '--data-dir', join(dir, 'data'), '--port', '0', '--tls-port', '0', '--proxy-port', '0']]) {
+      for (const args of [
+        ['world', 'check', file],
+        ['serve', '--world', file, '--data-dir', join(dir, 'data'), '--port', '0', '--tls-port', '0', '--proxy-port', '0'],
+      ]) {
         const r = await run(process.execPath, [BIN, ...args], { timeout: 120_000 }).then(
-          (ok) => ({ code: 0, stderr: ok.stderr }), (e: { code: number; stderr: string }) => e)
+          (ok) => ({ code: 0, stderr: ok.stderr }),
+          (e: { code: number; stderr: string }) => e,
+        )
         assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`)
         assert.ok(r.stderr.includes(`${file}:14: vpcs.0.intenet: unknown field "intenet"`), `${args[0]}: ${r.stderr}`)
       }
-    } finally { rmSync(dir, { recursive: true, force: true }) }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -4,8 +4,8 @@
  */
 import { invalidArgument } from '../../shared/errors.js'
 import type { Checksums, ObjectVersion } from '../../storage/types.js'
+import { type ObjectRequest, type S3Response, xmlResponse } from '../context.js'
 import { header, httpDate } from '../headers.js'
-import { xmlResponse, type ObjectRequest, type S3Response } from '../context.js'
 import { renderXml, type XmlObject } from '../xml.js'
 import { findVersion } from './object.js'
 
@@ -23,7 +23,10 @@ function checksumFields(sums: Checksums): XmlObject {
 /** The attributes asked for: a comma-separated list (the SDKs send one header, the CLI too). */
 function wanted(req: ObjectRequest): Set<string> {
   const raw = header(req.headers, 'x-amz-object-attributes')
-  const names = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const names = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
   if (names.length === 0) throw invalidArgument('x-amz-object-attributes', raw ?? '', 'Empty attribute list specified')
   for (const n of names) if (!ATTRIBUTES.has(n)) throw invalidArgument('x-amz-object-attributes', n, 'Invalid attribute name specified.')
   return new Set(names)

@@ -4,7 +4,7 @@
  */
 import { s3Error } from '../../shared/errors.js'
 import type { BlockPublicAccess } from '../../state/control-store.js'
-import { empty, readSmallBody, xmlResponse, type BucketRequest, type S3Response } from '../context.js'
+import { type BucketRequest, empty, readSmallBody, type S3Response, xmlResponse } from '../context.js'
 import { list, parseXmlBody, renderXml, text } from '../xml.js'
 
 const POLICY_LIMIT = 20 * 1024
@@ -14,7 +14,12 @@ export function effectiveBpa(req: BucketRequest): BlockPublicAccess {
   const b = req.bucket.publicAccessBlock
   const a = req.core.checks.accountBpa(req.bucket.owner)
   const or = (k: keyof BlockPublicAccess) => Boolean(b?.[k]) || Boolean(a?.[k])
-  return { BlockPublicAcls: or('BlockPublicAcls'), IgnorePublicAcls: or('IgnorePublicAcls'), BlockPublicPolicy: or('BlockPublicPolicy'), RestrictPublicBuckets: or('RestrictPublicBuckets') }
+  return {
+    BlockPublicAcls: or('BlockPublicAcls'),
+    IgnorePublicAcls: or('IgnorePublicAcls'),
+    BlockPublicPolicy: or('BlockPublicPolicy'),
+    RestrictPublicBuckets: or('RestrictPublicBuckets'),
+  }
 }
 
 export async function putBucketPolicy(req: BucketRequest): Promise<S3Response> {

@@ -3,11 +3,11 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html and neighbours.
  */
 import { s3Error } from '../../shared/errors.js'
-import { renderXml, parseXmlBody, text } from '../xml.js'
-import { assertValidBucketName } from '../bucket-names.js'
 import type { BucketRecord } from '../../state/control-store.js'
+import { assertValidBucketName } from '../bucket-names.js'
+import { type BucketRequest, empty, type NamedBucketRequest, ownerOf, readSmallBody, type S3Request, type S3Response, xmlResponse } from '../context.js'
+import { parseXmlBody, renderXml, text } from '../xml.js'
 import { enabledLockConfigs, lockConfigOf, lockEnabledHeader } from './object-lock.js'
-import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type BucketRequest, type NamedBucketRequest, type S3Response } from '../context.js'
 
 /** S3's legacy LocationConstraint values. */
 const LEGACY_CONSTRAINTS: Record<string, string> = { EU: 'eu-west-1' }
@@ -18,12 +18,14 @@ export async function listBuckets(req: S3Request): Promise<S3Response> {
   const prefix = req.query.get('prefix') ?? ''
   const region = req.query.get('bucket-region')
   const shown = buckets.filter((b) => b.name.startsWith(prefix) && (region === null || b.region === region))
-  return xmlResponse(renderXml('ListAllMyBucketsResult', {
-    Buckets: { Bucket: shown.map((b) => ({ Name: b.name, CreationDate: b.createdAt, BucketRegion: b.region })) },
-    // The account owns the buckets, not the user who asks: the same Owner as the bucket's ACL.
-    Owner: ownerOf(account),
-    Prefix: req.query.has('prefix') ? prefix : undefined,
-  }))
+  return xmlResponse(
+    renderXml('ListAllMyBucketsResult', {
+      Buckets: { Bucket: shown.map((b) => ({ Name: b.name, CreationDate: b.createdAt, BucketRegion: b.region })) },
+      // The account owns the buckets, not the user who asks: the same Owner as the bucket's ACL.
+      Owner: ownerOf(account),
+      Prefix: req.query.has('prefix') ? prefix : undefined,
+    }),
+  )
 }
 
 export async function createBucket(req: NamedBucketRequest): Promise<S3Response> {
@@ -40,7 +42,9 @@ export async function createBucket(req: NamedBucketRequest): Promise<S3Response>
   let region: string
   if (constraint === undefined) {
     if (endpoint !== 'us-east-1') {
-      throw s3Error('IllegalLocationConstraintException', { message: 'The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.' })
+      throw s3Error('IllegalLocationConstraintException', {
+        message: 'The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.',
+      })
     }
     region = 'us-east-1'
   } else {
@@ -55,7 +59,9 @@ export async function createBucket(req: NamedBucketRequest): Promise<S3Response>
       })
     }
     if (endpoint !== 'us-east-1' && endpoint !== region) {
-      throw s3Error('IllegalLocationConstraintException', { message: `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.` })
+      throw s3Error('IllegalLocationConstraintException', {
+        message: `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+      })
     }
   }
   const existing = req.core.state.getBucket(name)
@@ -67,15 +73,22 @@ export async function createBucket(req: NamedBucketRequest): Promise<S3Response>
   if (locked && (!req.allowed('s3:PutBucketObjectLockConfiguration') || !req.allowed('s3:PutBucketVersioning'))) throw s3Error('AccessDenied')
   // Idempotent, and shared with whichever node wins a race below, so never undone here.
   await req.core.stores.get(region)!.createBucket(name)
-  const created = await req.core.state.write([{ op: 'expectBucket', name, exists: false }, {
-    op: 'putBucket',
-    bucket: {
-      name, region, owner: req.principal.accountId, createdAt: req.core.clock(),
-      versioning: locked ? 'Enabled' : 'Unversioned', configs: locked ? enabledLockConfigs() : {},
-      // Since April 2023 new buckets start with every Block Public Access setting on.
-      publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+  const created = await req.core.state.write([
+    { op: 'expectBucket', name, exists: false },
+    {
+      op: 'putBucket',
+      bucket: {
+        name,
+        region,
+        owner: req.principal.accountId,
+        createdAt: req.core.clock(),
+        versioning: locked ? 'Enabled' : 'Unversioned',
+        configs: locked ? enabledLockConfigs() : {},
+        // Since April 2023 new buckets start with every Block Public Access setting on.
+        publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+      },
     },
-  }])
+  ])
   if (!created) {
     // Another node created it since this node last heard; its record may not have arrived yet.
     const now = req.core.state.getBucket(name)
@@ -149,8 +162,12 @@ export async function putBucketVersioning(req: BucketRequest): Promise<S3Respons
 
 export async function getBucketAcl(req: BucketRequest): Promise<S3Response> {
   const owner = ownerOf(req.bucket.owner)
-  return xmlResponse(renderXml('AccessControlPolicy', {
-    Owner: owner,
-    AccessControlList: { Grant: [{ Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...owner }, Permission: 'FULL_CONTROL' }] },
-  }))
+  return xmlResponse(
+    renderXml('AccessControlPolicy', {
+      Owner: owner,
+      AccessControlList: {
+        Grant: [{ Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...owner }, Permission: 'FULL_CONTROL' }],
+      },
+    }),
+  )
 }

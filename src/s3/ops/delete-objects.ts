@@ -2,13 +2,14 @@
  * @module DeleteObjects (multi-object delete): each key is authorized and deleted on its own; errors
  * are reported per key, never for the whole request. https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
  */
+
+import { createHash } from 'node:crypto'
 import { S3Error, s3Error } from '../../shared/errors.js'
+import { type BucketRequest, readSmallBody, type S3Response, xmlResponse } from '../context.js'
 import { header } from '../headers.js'
-import { readSmallBody, xmlResponse, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { storeOf } from './object.js'
 import { deleteRefusal, serialized, versionToDelete } from './object-lock.js'
-import { createHash } from 'node:crypto'
 
 const MAX_KEYS = 1000
 
@@ -33,21 +34,26 @@ export async function deleteObjects(req: BucketRequest): Promise<S3Response> {
     const versionId = text(obj.VersionId)
     if (key === undefined) throw s3Error('MalformedXML')
     const action = versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion'
-    if (!req.allowed(action, key)) { errors.push({ Key: key, VersionId: versionId, Code: 'AccessDenied', Message: 'Access Denied' }); continue }
+    if (!req.allowed(action, key)) {
+      errors.push({ Key: key, VersionId: versionId, Code: 'AccessDenied', Message: 'Access Denied' })
+      continue
+    }
     try {
-      const r = versionId === undefined
-        ? await store.deleteObject(req.bucket.name, key, { versioning: req.bucket.versioning })
-        : await serialized(req.bucket, key, async () => {
-          // A protected version is refused per key, as S3 reports it in <Error>.
-          const v = await versionToDelete(req, key, versionId)
-          const refused = v && deleteRefusal(req, v)
-          if (refused) throw refused
-          return store.deleteObject(req.bucket.name, key, { versionId, versioning: req.bucket.versioning })
-        })
+      const r =
+        versionId === undefined
+          ? await store.deleteObject(req.bucket.name, key, { versioning: req.bucket.versioning })
+          : await serialized(req.bucket, key, async () => {
+              // A protected version is refused per key, as S3 reports it in <Error>.
+              const v = await versionToDelete(req, key, versionId)
+              const refused = v && deleteRefusal(req, v)
+              if (refused) throw refused
+              return store.deleteObject(req.bucket.name, key, { versionId, versioning: req.bucket.versioning })
+            })
       await req.core.replication.deleted(req.bucket, key, r, versionId)
       if (!quiet) {
         deleted.push({
-          Key: key, VersionId: versionId,
+          Key: key,
+          VersionId: versionId,
           DeleteMarker: r.deleteMarker ? true : undefined,
           DeleteMarkerVersionId: r.deleteMarker && req.bucket.versioning !== 'Unversioned' ? r.versionId : undefined,
         })
@@ -55,7 +61,10 @@ export async function deleteObjects(req: BucketRequest): Promise<S3Response> {
     } catch (e) {
       const err = e instanceof S3Error ? e : s3Error('InternalError')
       // Deleting a key or version that does not exist is a success in S3.
-      if (err.code === 'NoSuchKey' || err.code === 'NoSuchVersion') { if (!quiet) deleted.push({ Key: key, VersionId: versionId }); continue }
+      if (err.code === 'NoSuchKey' || err.code === 'NoSuchVersion') {
+        if (!quiet) deleted.push({ Key: key, VersionId: versionId })
+        continue
+      }
       errors.push({ Key: key, VersionId: versionId, Code: err.code, Message: err.message })
     }
   }

@@ -11,7 +11,7 @@
  * header or a bucket configuration) are NotImplemented until mrap has a KMS.
  */
 import { invalidArgument, s3Error } from '../../shared/errors.js'
-import { empty, readSmallBody, xmlResponse, type BucketRequest, type S3Response } from '../context.js'
+import { type BucketRequest, empty, readSmallBody, type S3Response, xmlResponse } from '../context.js'
 import { KMS_ALGORITHMS, notImplemented, SSE_S3 } from '../unsupported.js'
 import { list, parseXmlBody, renderXml, text } from '../xml.js'
 
@@ -22,7 +22,9 @@ import { list, parseXmlBody, renderXml, text } from '../xml.js'
 export const SSE_RESPONSE: Readonly<Record<string, string>> = Object.freeze({ 'x-amz-server-side-encryption': SSE_S3 })
 
 /** configs.encryption: what PutBucketEncryption stored (absent: S3's default, SSE-S3 without a bucket key). */
-interface StoredEncryption { bucketKeyEnabled: boolean }
+interface StoredEncryption {
+  bucketKeyEnabled: boolean
+}
 
 const CONFIG = 'encryption'
 
@@ -35,9 +37,11 @@ const CONFIG = 'encryption'
 export async function getBucketEncryption(req: BucketRequest): Promise<S3Response> {
   const raw = req.bucket.configs[CONFIG]
   const stored: StoredEncryption = raw === undefined ? { bucketKeyEnabled: false } : (JSON.parse(raw) as StoredEncryption)
-  return xmlResponse(renderXml('ServerSideEncryptionConfiguration', {
-    Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: SSE_S3 }, BucketKeyEnabled: stored.bucketKeyEnabled },
-  }))
+  return xmlResponse(
+    renderXml('ServerSideEncryptionConfiguration', {
+      Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: SSE_S3 }, BucketKeyEnabled: stored.bucketKeyEnabled },
+    }),
+  )
 }
 
 /** PutBucketEncryption, https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
@@ -54,7 +58,8 @@ export async function putBucketEncryption(req: BucketRequest): Promise<S3Respons
   if (KMS_ALGORITHMS.has(algorithm)) throw notImplemented('SSEAlgorithm')
   if (algorithm !== SSE_S3) throw s3Error('MalformedXML')
   const keyId = text((by as Record<string, unknown>).KMSMasterKeyID)
-  if (keyId !== undefined) throw invalidArgument('ApplyServerSideEncryptionByDefault', keyId, 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse')
+  if (keyId !== undefined)
+    throw invalidArgument('ApplyServerSideEncryptionByDefault', keyId, 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse')
   const bke = text((rule as Record<string, unknown>).BucketKeyEnabled)
   if (bke !== undefined && bke !== 'true' && bke !== 'false') throw s3Error('MalformedXML')
   // Blocking SSE-C uploads is what mrap does anyway (SSE-C is refused); any other rule element

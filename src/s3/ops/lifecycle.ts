@@ -7,10 +7,10 @@
  */
 import { pipeline } from 'node:stream'
 import { s3Error } from '../../shared/errors.js'
-import { empty, readSmallBody, xmlResponse, type BucketRequest, type S3Response } from '../context.js'
+import { type BucketRequest, empty, readSmallBody, type S3Response, xmlResponse } from '../context.js'
 import { bodyDigester } from '../digests.js'
 import { header } from '../headers.js'
-import { DEFAULT_MIN_SIZE, LIFECYCLE_CONFIG, MIN_SIZE_VALUES, lifecycleOf, parseLifecycle, renderLifecycle } from '../lifecycle.js'
+import { DEFAULT_MIN_SIZE, LIFECYCLE_CONFIG, lifecycleOf, MIN_SIZE_VALUES, parseLifecycle, renderLifecycle } from '../lifecycle.js'
 import { hasIntegrityHeader } from './object-lock.js'
 
 const MIN_SIZE_HEADER = 'x-amz-transition-default-minimum-object-size'
@@ -22,7 +22,10 @@ export async function putBucketLifecycleConfiguration(req: BucketRequest): Promi
   const minSize = header(req.headers, MIN_SIZE_HEADER) ?? DEFAULT_MIN_SIZE
   if (!MIN_SIZE_VALUES.has(minSize)) throw s3Error('InvalidRequest', { message: `Invalid value for ${MIN_SIZE_HEADER}: ${minSize}` })
   // Read through the digester so a Content-MD5 or checksum that does not match the body is refused.
-  const raw = await readSmallBody(pipeline(req.body, bodyDigester(req.headers), () => {}), 1024 * 1024)
+  const raw = await readSmallBody(
+    pipeline(req.body, bodyDigester(req.headers), () => {}),
+    1024 * 1024,
+  )
   const cfg = parseLifecycle(raw, minSize)
   await req.core.state.updateBucket(req.bucket.name, { configs: { [LIFECYCLE_CONFIG]: JSON.stringify(cfg) } })
   return empty(200, { [MIN_SIZE_HEADER]: minSize })

@@ -2,12 +2,13 @@
  * @module Listing: ListObjects (v1), ListObjectsV2, ListObjectVersions.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
  */
+
+import { uriEncode } from '../../auth/canonical.js'
 import { invalidArgument } from '../../shared/errors.js'
 import type { ObjectVersion } from '../../storage/types.js'
+import { type BucketRequest, canonicalId, type S3Request, type S3Response, xmlResponse } from '../context.js'
 import { intParam } from '../headers.js'
-import { canonicalId, xmlResponse, type S3Request, type BucketRequest, type S3Response } from '../context.js'
 import { renderXml, type XmlObject } from '../xml.js'
-import { uriEncode } from '../../auth/canonical.js'
 import { storeOf } from './object.js'
 
 const identity = (s: string | undefined): string | undefined => s
@@ -73,39 +74,43 @@ export async function listObjectsV2(req: BucketRequest): Promise<S3Response> {
   }
   const page = await storeOf(req).listObjects(req.bucket.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(after !== undefined ? { after } : {}), maxKeys })
   const next = page.isTruncated && page.nextAfter !== undefined ? Buffer.from('k:' + page.nextAfter).toString('base64url') : undefined
-  return xmlResponse(renderXml('ListBucketResult', {
-    Name: req.bucket.name,
-    Prefix: enc(prefix),
-    Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
-    MaxKeys: maxKeys,
-    EncodingType: q.get('encoding-type') ?? undefined,
-    KeyCount: page.objects.length + page.commonPrefixes.length,
-    IsTruncated: page.isTruncated,
-    ContinuationToken: token ?? undefined,
-    NextContinuationToken: next,
-    StartAfter: startAfter !== undefined ? enc(startAfter) : undefined,
-    Contents: contents(req, page.objects, enc, q.get('fetch-owner') === 'true'),
-    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
-  }))
+  return xmlResponse(
+    renderXml('ListBucketResult', {
+      Name: req.bucket.name,
+      Prefix: enc(prefix),
+      Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
+      MaxKeys: maxKeys,
+      EncodingType: q.get('encoding-type') ?? undefined,
+      KeyCount: page.objects.length + page.commonPrefixes.length,
+      IsTruncated: page.isTruncated,
+      ContinuationToken: token ?? undefined,
+      NextContinuationToken: next,
+      StartAfter: startAfter !== undefined ? enc(startAfter) : undefined,
+      Contents: contents(req, page.objects, enc, q.get('fetch-owner') === 'true'),
+      CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+    }),
+  )
 }
 
 export async function listObjects(req: BucketRequest): Promise<S3Response> {
   const { q, enc, maxKeys, prefix, delimiter } = listParams(req)
   const marker = q.get('marker') ?? ''
   const page = await storeOf(req).listObjects(req.bucket.name, { prefix, ...(delimiter ? { delimiter } : {}), ...(marker ? { after: marker } : {}), maxKeys })
-  return xmlResponse(renderXml('ListBucketResult', {
-    Name: req.bucket.name,
-    Prefix: enc(prefix),
-    Marker: enc(marker),
-    // S3 returns NextMarker only with a delimiter; clients otherwise use the last key.
-    NextMarker: page.isTruncated && delimiter ? enc(page.nextAfter) : undefined,
-    MaxKeys: maxKeys,
-    Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
-    EncodingType: q.get('encoding-type') ?? undefined,
-    IsTruncated: page.isTruncated,
-    Contents: contents(req, page.objects, enc, true),
-    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
-  }))
+  return xmlResponse(
+    renderXml('ListBucketResult', {
+      Name: req.bucket.name,
+      Prefix: enc(prefix),
+      Marker: enc(marker),
+      // S3 returns NextMarker only with a delimiter; clients otherwise use the last key.
+      NextMarker: page.isTruncated && delimiter ? enc(page.nextAfter) : undefined,
+      MaxKeys: maxKeys,
+      Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
+      EncodingType: q.get('encoding-type') ?? undefined,
+      IsTruncated: page.isTruncated,
+      Contents: contents(req, page.objects, enc, true),
+      CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+    }),
+  )
 }
 
 export async function listObjectVersions(req: BucketRequest): Promise<S3Response> {
@@ -114,27 +119,39 @@ export async function listObjectVersions(req: BucketRequest): Promise<S3Response
   const versionIdMarker = q.get('version-id-marker') ?? undefined
   if (versionIdMarker !== undefined && !keyMarker) throw invalidArgument('version-id-marker', versionIdMarker, 'A version-id marker cannot be specified without a key marker.')
   const page = await storeOf(req).listVersions(req.bucket.name, {
-    prefix, ...(delimiter ? { delimiter } : {}), ...(keyMarker ? { keyMarker } : {}), ...(versionIdMarker ? { versionIdMarker } : {}), maxKeys,
+    prefix,
+    ...(delimiter ? { delimiter } : {}),
+    ...(keyMarker ? { keyMarker } : {}),
+    ...(versionIdMarker ? { versionIdMarker } : {}),
+    maxKeys,
   })
   const versions = page.versions.filter((v) => !v.isDeleteMarker)
   const markers = page.versions.filter((v) => v.isDeleteMarker)
-  return xmlResponse(renderXml('ListVersionsResult', {
-    Name: req.bucket.name,
-    Prefix: enc(prefix),
-    KeyMarker: enc(keyMarker ?? ''),
-    VersionIdMarker: versionIdMarker ?? '',
-    NextKeyMarker: page.isTruncated ? enc(page.nextKeyMarker) : undefined,
-    NextVersionIdMarker: page.isTruncated ? page.nextVersionIdMarker : undefined,
-    MaxKeys: maxKeys,
-    Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
-    EncodingType: q.get('encoding-type') ?? undefined,
-    IsTruncated: page.isTruncated,
-    Version: versions.map((v) => ({
-      Key: enc(v.key), VersionId: v.versionId, IsLatest: v.isLatest, LastModified: v.lastModified, ETag: `"${v.etag}"`,
-      ChecksumAlgorithm: Object.keys(v.checksums).length > 0 ? Object.keys(v.checksums) : undefined,
-      Size: v.size, Owner: owner(req), StorageClass: v.storageClass ?? 'STANDARD',
-    })),
-    DeleteMarker: markers.map((v) => ({ Key: enc(v.key), VersionId: v.versionId, IsLatest: v.isLatest, LastModified: v.lastModified, Owner: owner(req) })),
-    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
-  }))
+  return xmlResponse(
+    renderXml('ListVersionsResult', {
+      Name: req.bucket.name,
+      Prefix: enc(prefix),
+      KeyMarker: enc(keyMarker ?? ''),
+      VersionIdMarker: versionIdMarker ?? '',
+      NextKeyMarker: page.isTruncated ? enc(page.nextKeyMarker) : undefined,
+      NextVersionIdMarker: page.isTruncated ? page.nextVersionIdMarker : undefined,
+      MaxKeys: maxKeys,
+      Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
+      EncodingType: q.get('encoding-type') ?? undefined,
+      IsTruncated: page.isTruncated,
+      Version: versions.map((v) => ({
+        Key: enc(v.key),
+        VersionId: v.versionId,
+        IsLatest: v.isLatest,
+        LastModified: v.lastModified,
+        ETag: `"${v.etag}"`,
+        ChecksumAlgorithm: Object.keys(v.checksums).length > 0 ? Object.keys(v.checksums) : undefined,
+        Size: v.size,
+        Owner: owner(req),
+        StorageClass: v.storageClass ?? 'STANDARD',
+      })),
+      DeleteMarker: markers.map((v) => ({ Key: enc(v.key), VersionId: v.versionId, IsLatest: v.isLatest, LastModified: v.lastModified, Owner: owner(req) })),
+      CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+    }),
+  )
 }

@@ -4,11 +4,14 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLogging.html
  */
 import { s3Error } from '../../shared/errors.js'
-import { empty, readSmallBody, xmlResponse, type BucketRequest, type S3Response } from '../context.js'
-import { parseXmlBody, renderXml, text } from '../xml.js'
 import type { BucketRecord } from '../../state/control-store.js'
+import { type BucketRequest, empty, readSmallBody, type S3Response, xmlResponse } from '../context.js'
+import { parseXmlBody, renderXml, text } from '../xml.js'
 
-export interface LoggingConfig { targetBucket: string; targetPrefix: string }
+export interface LoggingConfig {
+  targetBucket: string
+  targetPrefix: string
+}
 
 /** The bucket's logging configuration, or undefined when logging is off. */
 export function loggingOf(b: BucketRecord): LoggingConfig | undefined {
@@ -48,9 +51,13 @@ export async function putBucketLogging(req: BucketRequest): Promise<S3Response> 
   const target = req.core.state.getBucket(targetBucket)
   if (!target) throw s3Error('InvalidTargetBucketForLogging', { message: 'The target bucket for logging does not exist', fields: { TargetBucket: targetBucket } })
   if (target.owner !== req.bucket.owner) {
-    throw s3Error('InvalidTargetBucketForLogging', { message: 'The owner for the bucket to be logged and the target bucket must be the same.', fields: { TargetBucket: targetBucket } })
+    throw s3Error('InvalidTargetBucketForLogging', {
+      message: 'The owner for the bucket to be logged and the target bucket must be the same.',
+      fields: { TargetBucket: targetBucket },
+    })
   }
-  if (target.region !== req.bucket.region) throw s3Error('CrossLocationLoggingProhibited', { fields: { SourceBucketLocation: req.bucket.region, TargetBucketLocation: target.region } })
+  if (target.region !== req.bucket.region)
+    throw s3Error('CrossLocationLoggingProhibited', { fields: { SourceBucketLocation: req.bucket.region, TargetBucketLocation: target.region } })
   if (e.TargetGrants !== undefined && e.TargetGrants !== '') throw s3Error('AccessControlListNotSupported')
   if (e.TargetObjectKeyFormat !== undefined && e.TargetObjectKeyFormat !== '') {
     const f = e.TargetObjectKeyFormat as Record<string, unknown>

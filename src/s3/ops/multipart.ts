@@ -3,16 +3,16 @@
  * ListMultipartUploads. https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
  */
 import { pipeline } from 'node:stream'
-import { s3Error, S3Error, invalidArgument } from '../../shared/errors.js'
 import { ChecksumStream, compositeChecksum, fullObjectChecksum, multipartEtag } from '../../shared/checksums.js'
+import { invalidArgument, S3Error, s3Error } from '../../shared/errors.js'
 import type { ChecksumAlgorithm, Checksums, MultipartUpload, ObjectVersion } from '../../storage/types.js'
-import { attributesFromHeaders, header, intParam } from '../headers.js'
 import { parseRange } from '../conditionals.js'
+import { type BucketRequest, empty, type ObjectRequest, ownerOf, readSmallBody, type S3Request, type S3Response, xmlResponse } from '../context.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
-import { ownerOf, empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
+import { attributesFromHeaders, header, intParam } from '../headers.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
-import { declaredSize, openCopySource, storeOf, writeCondition, writeHeaders } from './object.js'
 import { SSE_RESPONSE } from './encryption.js'
+import { declaredSize, openCopySource, storeOf, writeCondition, writeHeaders } from './object.js'
 import { applyWriteLock, checkPartIntegrity } from './object-lock.js'
 
 const MAX_PART_NUMBER = 10000
@@ -46,17 +46,24 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
   const algRaw = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (algRaw !== undefined && !isChecksumAlgorithm(algRaw)) throw invalidArgument('x-amz-checksum-algorithm', algRaw, 'Checksum algorithm provided is unsupported.')
   const typeRaw = header(req.headers, 'x-amz-checksum-type')?.toUpperCase()
-  if (typeRaw !== undefined && typeRaw !== 'COMPOSITE' && typeRaw !== 'FULL_OBJECT') throw invalidArgument('x-amz-checksum-type', typeRaw, 'Value for x-amz-checksum-type header is invalid.')
+  if (typeRaw !== undefined && typeRaw !== 'COMPOSITE' && typeRaw !== 'FULL_OBJECT')
+    throw invalidArgument('x-amz-checksum-type', typeRaw, 'Value for x-amz-checksum-type header is invalid.')
   if (typeRaw === 'FULL_OBJECT' && algRaw !== undefined && !algRaw.startsWith('CRC')) {
     throw s3Error('InvalidRequest', { message: `The FULL_OBJECT checksum type cannot be used with the ${algRaw.toLowerCase()} checksum algorithm.` })
   }
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
   if (rs) attributes.replicationStatus = rs
   const input: Parameters<ReturnType<typeof storeOf>['createUpload']>[0] = { bucket: req.bucket.name, key: req.key, attributes }
-  if (algRaw !== undefined) { input.checksumAlgorithm = algRaw as ChecksumAlgorithm; input.checksumType = (typeRaw as 'COMPOSITE' | 'FULL_OBJECT' | undefined) ?? 'COMPOSITE' }
+  if (algRaw !== undefined) {
+    input.checksumAlgorithm = algRaw as ChecksumAlgorithm
+    input.checksumType = (typeRaw as 'COMPOSITE' | 'FULL_OBJECT' | undefined) ?? 'COMPOSITE'
+  }
   const up = await storeOf(req).createUpload(input)
   const headers: Record<string, string> = { ...SSE_RESPONSE }
-  if (up.checksumAlgorithm) { headers['x-amz-checksum-algorithm'] = up.checksumAlgorithm; headers['x-amz-checksum-type'] = up.checksumType ?? 'COMPOSITE' }
+  if (up.checksumAlgorithm) {
+    headers['x-amz-checksum-algorithm'] = up.checksumAlgorithm
+    headers['x-amz-checksum-type'] = up.checksumType ?? 'COMPOSITE'
+  }
   return xmlResponse(renderXml('InitiateMultipartUploadResult', { Bucket: req.bucket.name, Key: req.key, UploadId: up.uploadId }), 200, headers)
 }
 
@@ -68,9 +75,15 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
   const body = pipeline(req.body, digester, () => {})
   const size = declaredSize(req)
   const part = await storeOf(req).uploadPart({
-    bucket: req.bucket.name, uploadId: up.uploadId, partNumber, body,
+    bucket: req.bucket.name,
+    uploadId: up.uploadId,
+    partNumber,
+    body,
     ...(size !== undefined ? { size } : {}),
-    finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums } },
+    finalize: () => {
+      const r = digester.result()
+      return { etag: r.md5Hex, checksums: r.checksums }
+    },
   })
   const headers: Record<string, string> = { etag: `"${part.etag}"`, ...SSE_RESPONSE }
   for (const [alg, v] of Object.entries(part.checksums)) if (v) headers[`x-amz-checksum-${alg.toLowerCase()}`] = v
@@ -84,7 +97,12 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
   const rangeHeader = header(req.headers, 'x-amz-copy-source-range')
   let range = source.version.size > 0 ? { start: 0, end: source.version.size - 1 } : undefined
   if (rangeHeader !== undefined) {
-    if (!/^bytes=\d+-\d+$/.test(rangeHeader)) throw invalidArgument('x-amz-copy-source-range', rangeHeader, 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy')
+    if (!/^bytes=\d+-\d+$/.test(rangeHeader))
+      throw invalidArgument(
+        'x-amz-copy-source-range',
+        rangeHeader,
+        'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+      )
     const r = parseRange(rangeHeader, source.version.size)
     const [, a, b] = rangeHeader.match(/^bytes=(\d+)-(\d+)$/)!
     if (!r || Number(b) >= source.version.size || Number(a) > Number(b)) {
@@ -95,8 +113,15 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
   const digester = new ChecksumStream({ algorithms: up.checksumAlgorithm ? [up.checksumAlgorithm] : [] })
   const body = pipeline(source.open(range), digester, () => {})
   const part = await storeOf(req).uploadPart({
-    bucket: req.bucket.name, uploadId: up.uploadId, partNumber, body, size: range ? range.end - range.start + 1 : 0,
-    finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums } },
+    bucket: req.bucket.name,
+    uploadId: up.uploadId,
+    partNumber,
+    body,
+    size: range ? range.end - range.start + 1 : 0,
+    finalize: () => {
+      const r = digester.result()
+      return { etag: r.md5Hex, checksums: r.checksums }
+    },
   })
   const headers: Record<string, string> = { ...SSE_RESPONSE }
   if (source.version.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.version.versionId
@@ -141,19 +166,25 @@ async function completedBefore(req: ObjectRequest, uploadId: string, parts: { pa
     if (e instanceof S3Error) return undefined // overwritten (the null version) or deleted since
     throw e
   }
-  const same = v.parts !== undefined && v.parts.length === parts.length &&
-    v.parts.every((p, i) => p.partNumber === parts[i]!.partNumber && p.etag === parts[i]!.etag)
+  const same = v.parts !== undefined && v.parts.length === parts.length && v.parts.every((p, i) => p.partNumber === parts[i]!.partNumber && p.etag === parts[i]!.etag)
   return same ? v : undefined
 }
 
 function completionResult(req: ObjectRequest, v: ObjectVersion): S3Response {
   const headers = writeHeaders(req, v)
   delete headers.etag
-  return xmlResponse(renderXml('CompleteMultipartUploadResult', {
-    Location: `/${encodeURIComponent(req.bucket.name)}/${req.key.split('/').map(encodeURIComponent).join('/')}`,
-    Bucket: req.bucket.name, Key: req.key, ETag: `"${v.etag}"`, ...checksumFields(v.checksums),
-    ChecksumType: Object.keys(v.checksums).length > 0 ? v.checksumType : undefined,
-  }), 200, headers)
+  return xmlResponse(
+    renderXml('CompleteMultipartUploadResult', {
+      Location: `/${encodeURIComponent(req.bucket.name)}/${req.key.split('/').map(encodeURIComponent).join('/')}`,
+      Bucket: req.bucket.name,
+      Key: req.key,
+      ETag: `"${v.etag}"`,
+      ...checksumFields(v.checksums),
+      ChecksumType: Object.keys(v.checksums).length > 0 ? v.checksumType : undefined,
+    }),
+    200,
+    headers,
+  )
 }
 
 export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Response> {
@@ -164,7 +195,7 @@ export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Res
     if (!(e instanceof S3Error) || e.code !== 'NoSuchUpload') throw e
     // An unknown upload stays NoSuchUpload whatever its body: a body error cannot take its place.
     const parts = await completionParts(req).catch(() => undefined)
-    const earlier = parts && await completedBefore(req, req.query.get('uploadId') ?? '', parts)
+    const earlier = parts && (await completedBefore(req, req.query.get('uploadId') ?? '', parts))
     if (!earlier) throw e
     // Already replicated when it was first completed: a retry writes nothing.
     return completionResult(req, earlier)
@@ -172,15 +203,23 @@ export async function completeMultipartUpload(req: ObjectRequest): Promise<S3Res
   const parts = await completionParts(req)
   const condition = await writeCondition(req, up.key)
   const v = await storeOf(req).completeUpload({
-    bucket: req.bucket.name, uploadId: up.uploadId, parts, versioning: req.bucket.versioning, ...(condition ? { condition } : {}),
+    bucket: req.bucket.name,
+    uploadId: up.uploadId,
+    parts,
+    versioning: req.bucket.versioning,
+    ...(condition ? { condition } : {}),
     finalize: (chosen) => {
       const checksums: Checksums = {}
       const alg = up.checksumAlgorithm
       const sums = alg ? chosen.map((p) => p.checksums[alg]) : []
       if (alg && sums.every((x): x is string => x !== undefined)) {
-        checksums[alg] = up.checksumType === 'FULL_OBJECT' && alg.startsWith('CRC')
-          ? fullObjectChecksum(alg as 'CRC32' | 'CRC32C' | 'CRC64NVME', chosen.map((p) => ({ checksum: p.checksums[alg]!, size: p.size })))
-          : compositeChecksum(alg, sums)
+        checksums[alg] =
+          up.checksumType === 'FULL_OBJECT' && alg.startsWith('CRC')
+            ? fullObjectChecksum(
+                alg as 'CRC32' | 'CRC32C' | 'CRC64NVME',
+                chosen.map((p) => ({ checksum: p.checksums[alg]!, size: p.size })),
+              )
+            : compositeChecksum(alg, sums)
       }
       return { etag: multipartEtag(chosen.map((p) => p.etag)), checksums, checksumType: up.checksumType ?? 'COMPOSITE' }
     },
@@ -203,13 +242,23 @@ export async function listParts(req: ObjectRequest): Promise<S3Response> {
   const marker = markerRaw === null ? undefined : Number(markerRaw)
   const page = await storeOf(req).listParts(req.bucket.name, up.uploadId, { ...(marker !== undefined ? { partNumberMarker: marker } : {}), maxParts })
   const who = ownerOf(req.bucket.owner)
-  return xmlResponse(renderXml('ListPartsResult', {
-    Bucket: req.bucket.name, Key: req.key, UploadId: up.uploadId,
-    PartNumberMarker: marker ?? 0, NextPartNumberMarker: page.nextPartNumberMarker, MaxParts: maxParts, IsTruncated: page.isTruncated,
-    ChecksumAlgorithm: up.checksumAlgorithm, ChecksumType: up.checksumAlgorithm ? up.checksumType : undefined,
-    Part: page.parts.map((p) => ({ PartNumber: p.partNumber, LastModified: p.lastModified, ETag: `"${p.etag}"`, Size: p.size, ...checksumFields(p.checksums) })),
-    Initiator: who, Owner: who, StorageClass: up.attributes.storageClass ?? 'STANDARD',
-  }))
+  return xmlResponse(
+    renderXml('ListPartsResult', {
+      Bucket: req.bucket.name,
+      Key: req.key,
+      UploadId: up.uploadId,
+      PartNumberMarker: marker ?? 0,
+      NextPartNumberMarker: page.nextPartNumberMarker,
+      MaxParts: maxParts,
+      IsTruncated: page.isTruncated,
+      ChecksumAlgorithm: up.checksumAlgorithm,
+      ChecksumType: up.checksumAlgorithm ? up.checksumType : undefined,
+      Part: page.parts.map((p) => ({ PartNumber: p.partNumber, LastModified: p.lastModified, ETag: `"${p.etag}"`, Size: p.size, ...checksumFields(p.checksums) })),
+      Initiator: who,
+      Owner: who,
+      StorageClass: up.attributes.storageClass ?? 'STANDARD',
+    }),
+  )
 }
 
 export async function listMultipartUploads(req: BucketRequest): Promise<S3Response> {
@@ -220,17 +269,34 @@ export async function listMultipartUploads(req: BucketRequest): Promise<S3Respon
   const keyMarker = q.get('key-marker') ?? undefined
   const uploadIdMarker = q.get('upload-id-marker') ?? undefined
   const page = await storeOf(req).listUploads(req.bucket.name, {
-    prefix, ...(delimiter ? { delimiter } : {}), ...(keyMarker ? { keyMarker } : {}), ...(uploadIdMarker && keyMarker ? { uploadIdMarker } : {}), maxUploads,
+    prefix,
+    ...(delimiter ? { delimiter } : {}),
+    ...(keyMarker ? { keyMarker } : {}),
+    ...(uploadIdMarker && keyMarker ? { uploadIdMarker } : {}),
+    maxUploads,
   })
   const who = ownerOf(req.bucket.owner)
-  return xmlResponse(renderXml('ListMultipartUploadsResult', {
-    Bucket: req.bucket.name, KeyMarker: keyMarker ?? '', UploadIdMarker: uploadIdMarker ?? '',
-    NextKeyMarker: page.isTruncated ? page.nextKeyMarker : undefined, NextUploadIdMarker: page.isTruncated ? page.nextUploadIdMarker : undefined,
-    Prefix: prefix, Delimiter: delimiter, MaxUploads: maxUploads, IsTruncated: page.isTruncated,
-    Upload: page.uploads.map((u) => ({
-      Key: u.key, UploadId: u.uploadId, Initiator: who, Owner: who, StorageClass: u.attributes.storageClass ?? 'STANDARD', Initiated: u.initiated,
-      ChecksumAlgorithm: u.checksumAlgorithm,
-    })),
-    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: p })),
-  }))
+  return xmlResponse(
+    renderXml('ListMultipartUploadsResult', {
+      Bucket: req.bucket.name,
+      KeyMarker: keyMarker ?? '',
+      UploadIdMarker: uploadIdMarker ?? '',
+      NextKeyMarker: page.isTruncated ? page.nextKeyMarker : undefined,
+      NextUploadIdMarker: page.isTruncated ? page.nextUploadIdMarker : undefined,
+      Prefix: prefix,
+      Delimiter: delimiter,
+      MaxUploads: maxUploads,
+      IsTruncated: page.isTruncated,
+      Upload: page.uploads.map((u) => ({
+        Key: u.key,
+        UploadId: u.uploadId,
+        Initiator: who,
+        Owner: who,
+        StorageClass: u.attributes.storageClass ?? 'STANDARD',
+        Initiated: u.initiated,
+        ChecksumAlgorithm: u.checksumAlgorithm,
+      })),
+      CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: p })),
+    }),
+  )
 }

@@ -5,18 +5,24 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
  */
 import { pipeline } from 'node:stream'
-import { s3Error, S3Error, invalidArgument } from '../../shared/errors.js'
-import type { ObjectAttributes, ObjectVersion } from '../../storage/types.js'
+import { invalidArgument, S3Error, s3Error } from '../../shared/errors.js'
 import type { BucketRecord } from '../../state/control-store.js'
+import type { ObjectAttributes, ObjectVersion } from '../../storage/types.js'
 import type { OperationName } from '../classify.js'
-import { header, type Headers } from '../headers.js'
+import { type BucketRequest, empty, type ObjectRequest, readSmallBody, type S3Request, type S3Response, xmlResponse } from '../context.js'
 import { bodyDigester } from '../digests.js'
-import { empty, readSmallBody, xmlResponse, type BucketRequest, type ObjectRequest, type S3Request, type S3Response } from '../context.js'
+import { type Headers, header } from '../headers.js'
 import { list, parseXmlBody, renderXml, text } from '../xml.js'
 
 export type LockMode = 'GOVERNANCE' | 'COMPLIANCE'
-export interface DefaultRetention { mode: LockMode; days?: number; years?: number }
-export interface LockConfig { rule?: DefaultRetention }
+export interface DefaultRetention {
+  mode: LockMode
+  days?: number
+  years?: number
+}
+export interface LockConfig {
+  rule?: DefaultRetention
+}
 
 /** The bucket's configs entry; present exactly when Object Lock is enabled (it cannot be turned off). */
 const CONFIG = 'object-lock'
@@ -100,12 +106,16 @@ export function hasIntegrityHeader(h: Headers): boolean {
 }
 
 function requireIntegrity(h: Headers, what: string): void {
-  if (!hasIntegrityHeader(h)) throw s3Error('InvalidRequest', { message: `Content-MD5 OR x-amz-checksum- HTTP header is required for ${what} requests with Object Lock parameters` })
+  if (!hasIntegrityHeader(h))
+    throw s3Error('InvalidRequest', { message: `Content-MD5 OR x-amz-checksum- HTTP header is required for ${what} requests with Object Lock parameters` })
 }
 
 /** A small lock body, read through the digester so Content-MD5 and checksums are checked. */
 async function readLockBody(req: S3Request): Promise<Buffer> {
-  return readSmallBody(pipeline(req.body, bodyDigester(req.headers), () => {}), 64 * 1024)
+  return readSmallBody(
+    pipeline(req.body, bodyDigester(req.headers), () => {}),
+    64 * 1024,
+  )
 }
 
 function enabledConfig(b: BucketRecord): LockConfig {
@@ -153,7 +163,10 @@ export function lockEnabledHeader(h: Headers): boolean {
 
 // ---- a version's lock ----
 
-interface Retention { mode: LockMode; until: Date }
+interface Retention {
+  mode: LockMode
+  until: Date
+}
 
 function retentionOf(v: ObjectAttributes): Retention | undefined {
   if (!v.objectLockMode || v.objectLockRetainUntilDate === undefined) return undefined
@@ -202,7 +215,9 @@ export function protection(v: ObjectVersion, nowMs: number): 'LEGAL_HOLD' | Lock
 
 /** The version a versioned delete names, when it exists (the store answers for one that does not). */
 export async function versionToDelete(req: BucketRequest, key: string, versionId: string): Promise<ObjectVersion | undefined> {
-  try { return (await storeOf(req).getObject(req.bucket.name, key, versionId)).version } catch (e) {
+  try {
+    return (await storeOf(req).getObject(req.bucket.name, key, versionId)).version
+  } catch (e) {
     if (e instanceof S3Error && (e.code === 'NoSuchKey' || e.code === 'NoSuchVersion' || e.code === 'MethodNotAllowed')) return undefined
     throw e
   }
@@ -217,7 +232,11 @@ export async function serialized<T>(b: BucketRecord, key: string, fn: () => Prom
   const run = prev.then(fn, fn)
   const tail = run.catch(() => undefined)
   inFlight.set(id, tail)
-  try { return await run } finally { if (inFlight.get(id) === tail) inFlight.delete(id) }
+  try {
+    return await run
+  } finally {
+    if (inFlight.get(id) === tail) inFlight.delete(id)
+  }
 }
 
 function versionOf(req: S3Request): string | undefined {
@@ -311,7 +330,11 @@ export async function putObjectLegalHold(req: ObjectRequest): Promise<S3Response
 
 // ---- object writes and reads ----
 
-interface HeaderLock { mode?: LockMode; until?: Date; hold?: 'ON' | 'OFF' }
+interface HeaderLock {
+  mode?: LockMode
+  until?: Date
+  hold?: 'ON' | 'OFF'
+}
 
 /** The x-amz-object-lock-* headers of a write, validated as S3 validates them. */
 function headerLock(h: Headers, now: number): HeaderLock | undefined {
@@ -321,10 +344,12 @@ function headerLock(h: Headers, now: number): HeaderLock | undefined {
   if (mode === undefined && until === undefined && hold === undefined) return undefined
   const out: HeaderLock = {}
   if (mode !== undefined || until !== undefined) {
-    if (mode === undefined || until === undefined) throw s3Error('InvalidArgument', { message: 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied' })
+    if (mode === undefined || until === undefined)
+      throw s3Error('InvalidArgument', { message: 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied' })
     if (!isMode(mode)) throw invalidArgument('x-amz-object-lock-mode', mode, 'Unknown wormMode directive.')
     const d = new Date(until)
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(until) || Number.isNaN(d.getTime())) throw invalidArgument('x-amz-object-lock-retain-until-date', until, 'The retain until date must be provided in ISO 8601 format')
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(until) || Number.isNaN(d.getTime()))
+      throw invalidArgument('x-amz-object-lock-retain-until-date', until, 'The retain until date must be provided in ISO 8601 format')
     if (d.getTime() <= now) throw invalidArgument('x-amz-object-lock-retain-until-date', until, 'The retain until date must be in the future!')
     out.mode = mode
     out.until = d
@@ -352,7 +377,9 @@ function defaultUntil(rule: DefaultRetention, now: number): Date {
  */
 export function applyWriteLock(req: BucketRequest & { key: string }, attrs: ObjectAttributes): void {
   // A copy's source lock never travels: only this request's headers and the destination's default.
-  delete attrs.objectLockMode; delete attrs.objectLockRetainUntilDate; delete attrs.objectLockLegalHold
+  delete attrs.objectLockMode
+  delete attrs.objectLockRetainUntilDate
+  delete attrs.objectLockLegalHold
   const cfg = lockConfigOf(req.bucket)
   if (!cfg) {
     const h = req.headers
@@ -365,8 +392,13 @@ export function applyWriteLock(req: BucketRequest & { key: string }, attrs: Obje
   const given = headerLock(req.headers, now)
   if (given?.mode && !req.allowed('s3:PutObjectRetention', req.key)) throw s3Error('AccessDenied')
   if (given?.hold && !req.allowed('s3:PutObjectLegalHold', req.key)) throw s3Error('AccessDenied')
-  if (given?.mode) { attrs.objectLockMode = given.mode; attrs.objectLockRetainUntilDate = iso(given.until!) }
-  else if (cfg.rule) { attrs.objectLockMode = cfg.rule.mode; attrs.objectLockRetainUntilDate = iso(defaultUntil(cfg.rule, now)) }
+  if (given?.mode) {
+    attrs.objectLockMode = given.mode
+    attrs.objectLockRetainUntilDate = iso(given.until!)
+  } else if (cfg.rule) {
+    attrs.objectLockMode = cfg.rule.mode
+    attrs.objectLockRetainUntilDate = iso(defaultUntil(cfg.rule, now))
+  }
   if (given?.hold) attrs.objectLockLegalHold = given.hold
   // CopyObject and CreateMultipartUpload carry no object bytes; their parts are checked one by one.
   if (req.op.name === 'PutObject' && (attrs.objectLockMode || attrs.objectLockLegalHold)) requireIntegrity(req.headers, 'Put Object')
@@ -394,7 +426,11 @@ export function lockResponseHeaders(req: ObjectRequest, v: ObjectVersion, out: R
 // ---- condition keys ----
 
 /** The s3:object-lock-* condition keys' inputs (src/policy/context.ts computes the keys). */
-export interface LockFacts { mode?: string; retainUntilDate?: string; legalHold?: string }
+export interface LockFacts {
+  mode?: string
+  retainUntilDate?: string
+  legalHold?: string
+}
 
 const HEADER_KEYED: ReadonlySet<OperationName> = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload'])
 
@@ -418,11 +454,19 @@ export function lockFactsFromBody(op: OperationName): ((raw: Buffer) => LockFact
       try {
         const r = parseRetention(raw)
         return r ? { mode: r.mode, retainUntilDate: iso(r.until) } : undefined
-      } catch { return undefined } // the handler answers MalformedXML, after authorization
+      } catch {
+        return undefined
+      } // the handler answers MalformedXML, after authorization
     }
   }
   if (op === 'PutObjectLegalHold') {
-    return (raw) => { try { return { legalHold: parseLegalHold(raw) } } catch { return undefined } }
+    return (raw) => {
+      try {
+        return { legalHold: parseLegalHold(raw) }
+      } catch {
+        return undefined
+      }
+    }
   }
   return undefined
 }

@@ -3,19 +3,19 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html and neighbours.
  */
 import { pipeline } from 'node:stream'
-import { s3Error, S3Error, invalidArgument } from '../../shared/errors.js'
-import type { ObjectAttributes, ObjectVersion, GetResult, WriteCondition } from '../../storage/types.js'
-import { etagMatches } from '../../storage/write-condition.js'
-import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
-import { checkReadConditions, parseRange } from '../conditionals.js'
-import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { ChecksumStream } from '../../shared/checksums.js'
-import { empty, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
-import { renderXml } from '../xml.js'
-import { checkExpectedOwner, notImplemented } from '../unsupported.js'
-import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
+import { invalidArgument, S3Error, s3Error } from '../../shared/errors.js'
+import type { GetResult, ObjectAttributes, ObjectVersion, WriteCondition } from '../../storage/types.js'
+import { etagMatches } from '../../storage/write-condition.js'
+import { checkReadConditions, parseRange } from '../conditionals.js'
+import { type BucketRequest, empty, type ObjectRequest, type S3Request, type S3Response, xmlResponse } from '../context.js'
+import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
+import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
 import { expirationHeader } from '../lifecycle.js'
+import { checkExpectedOwner, notImplemented } from '../unsupported.js'
+import { renderXml } from '../xml.js'
 import { SSE_RESPONSE } from './encryption.js'
+import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
 
 export function storeOf(req: BucketRequest) {
   const store = req.core.stores.get(req.bucket.region)
@@ -78,7 +78,9 @@ export async function writeCondition(req: ObjectRequest, key: string = req.key):
   // and s3:GetObject permissions" (conditional-writes.html): the ETag comparison reads the object.
   if (im !== undefined && !req.allowed('s3:GetObject', key)) throw s3Error('AccessDenied')
   let current: ObjectVersion | undefined
-  try { current = (await storeOf(req).getObject(req.bucket.name, key)).version } catch (e) {
+  try {
+    current = (await storeOf(req).getObject(req.bucket.name, key)).version
+  } catch (e) {
     if (!(e instanceof S3Error) || e.code !== 'NoSuchKey') throw e
   }
   if (inm !== undefined && current) throw s3Error('PreconditionFailed', { fields: { Condition: 'If-None-Match' } })
@@ -99,9 +101,17 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
   const body = pipeline(req.body, digester, () => {})
   const size = declaredSize(req)
   const v = await storeOf(req).putObject({
-    bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes, body,
-    ...(size !== undefined ? { size } : {}), ...(condition ? { condition } : {}),
-    finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
+    bucket: req.bucket.name,
+    key: req.key,
+    versioning: req.bucket.versioning,
+    attributes,
+    body,
+    ...(size !== undefined ? { size } : {}),
+    ...(condition ? { condition } : {}),
+    finalize: () => {
+      const r = digester.result()
+      return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
+    },
   })
   await req.core.replication.written(req.bucket, v)
   return empty(200, writeHeaders(req, v))
@@ -163,7 +173,8 @@ async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
   const partParam = req.query.get('partNumber')
   let range = parseRange(header(req.headers, 'range'), v.size)
   if (partParam !== null) {
-    if (!/^\d+$/.test(partParam) || Number(partParam) < 1 || Number(partParam) > 10000) throw invalidArgument('partNumber', partParam, 'Part number must be an integer between 1 and 10000, inclusive')
+    if (!/^\d+$/.test(partParam) || Number(partParam) < 1 || Number(partParam) > 10000)
+      throw invalidArgument('partNumber', partParam, 'Part number must be an integer between 1 and 10000, inclusive')
     if (range) throw invalidArgument('partNumber', partParam, 'Cannot specify both Range header and partNumber query parameter')
     range = partRange(v, Number(partParam))
     if (v.parts) headers['x-amz-mp-parts-count'] = String(v.parts.length)
@@ -178,7 +189,7 @@ async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
   }
   headers['content-length'] = String(v.size)
   if (head) return empty(200, headers)
-  return { status: 200, headers, body: v.size === 0 ? '' : inline ?? open() }
+  return { status: 200, headers, body: v.size === 0 ? '' : (inline ?? open()) }
 }
 
 export const getObject = (req: ObjectRequest) => read(req, false)
@@ -187,14 +198,15 @@ export const headObject = (req: ObjectRequest) => read(req, true)
 export async function deleteObject(req: ObjectRequest): Promise<S3Response> {
   const versionId = versionIdParam(req)
   // Without a version id a delete only adds a marker, which Object Lock never prevents.
-  const r = versionId === undefined
-    ? await storeOf(req).deleteObject(req.bucket.name, req.key, { versioning: req.bucket.versioning })
-    : await serialized(req.bucket, req.key, async () => {
-      const v = await versionToDelete(req, req.key, versionId)
-      const refused = v && deleteRefusal(req, v)
-      if (refused) throw refused
-      return storeOf(req).deleteObject(req.bucket.name, req.key, { versionId, versioning: req.bucket.versioning })
-    })
+  const r =
+    versionId === undefined
+      ? await storeOf(req).deleteObject(req.bucket.name, req.key, { versioning: req.bucket.versioning })
+      : await serialized(req.bucket, req.key, async () => {
+          const v = await versionToDelete(req, req.key, versionId)
+          const refused = v && deleteRefusal(req, v)
+          if (refused) throw refused
+          return storeOf(req).deleteObject(req.bucket.name, req.key, { versionId, versioning: req.bucket.versioning })
+        })
   const headers: Record<string, string> = {}
   if (r.deleteMarker) headers['x-amz-delete-marker'] = 'true'
   if (r.versionId !== undefined && (req.bucket.versioning !== 'Unversioned' || versionId !== undefined)) headers['x-amz-version-id'] = r.versionId
@@ -207,7 +219,11 @@ export function parseCopySource(raw: string): { bucket: string; key: string; ver
   const q = raw.indexOf('?')
   const pathPart = q >= 0 ? raw.slice(0, q) : raw
   let path: string
-  try { path = decodeURIComponent(pathPart).replace(/^\//, '') } catch { throw invalidArgument('x-amz-copy-source', raw, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey') }
+  try {
+    path = decodeURIComponent(pathPart).replace(/^\//, '')
+  } catch {
+    throw invalidArgument('x-amz-copy-source', raw, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey')
+  }
   const slash = path.indexOf('/')
   if (slash <= 0 || slash === path.length - 1) throw invalidArgument('x-amz-copy-source', raw, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey')
   const out: { bucket: string; key: string; versionId?: string } = { bucket: path.slice(0, slash), key: path.slice(slash + 1) }
@@ -233,7 +249,8 @@ export async function openCopySource(req: S3Request): Promise<GetResult> {
     return got
   } catch (e) {
     if (e instanceof S3Error && e.code === 'NoSuchKey') throw s3Error('NoSuchKey', { fields: { Key: src.key } })
-    if (e instanceof S3Error && e.code === 'MethodNotAllowed') throw invalidArgument('x-amz-copy-source', src.versionId, 'The source of a copy request may not specifically refer to a delete marker by version id.')
+    if (e instanceof S3Error && e.code === 'MethodNotAllowed')
+      throw invalidArgument('x-amz-copy-source', src.versionId, 'The source of a copy request may not specifically refer to a delete marker by version id.')
     throw e
   }
 }
@@ -247,27 +264,49 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   const src = source.version
   const same = src.bucket === req.bucket.name && src.key === req.key
   if (same && directive === 'COPY' && header(req.headers, 'x-amz-storage-class') === undefined && header(req.headers, 'x-amz-server-side-encryption') === undefined) {
-    throw s3Error('InvalidRequest', { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
+    throw s3Error('InvalidRequest', {
+      message:
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    })
   }
   const fresh = attributesFromHeaders(req.headers)
-  const attributes = directive === 'REPLACE'
-    ? { ...fresh, tags: src.tags }
-    : { contentType: src.contentType, contentEncoding: src.contentEncoding, contentDisposition: src.contentDisposition, contentLanguage: src.contentLanguage, cacheControl: src.cacheControl, expires: src.expires, userMetadata: src.userMetadata, tags: src.tags, storageClass: fresh.storageClass ?? src.storageClass }
+  const attributes =
+    directive === 'REPLACE'
+      ? { ...fresh, tags: src.tags }
+      : {
+          contentType: src.contentType,
+          contentEncoding: src.contentEncoding,
+          contentDisposition: src.contentDisposition,
+          contentLanguage: src.contentLanguage,
+          cacheControl: src.cacheControl,
+          expires: src.expires,
+          userMetadata: src.userMetadata,
+          tags: src.tags,
+          storageClass: fresh.storageClass ?? src.storageClass,
+        }
   const tagging = header(req.headers, 'x-amz-tagging')
   if (tagDirective === 'REPLACE') attributes.tags = tagging === undefined ? [] : parseTaggingHeader(tagging)
   for (const k of Object.keys(attributes) as (keyof typeof attributes)[]) if (attributes[k] === undefined) delete attributes[k]
   applyWriteLock(req, attributes as ObjectAttributes)
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags ?? [])
   if (rs) attributes.replicationStatus = rs
-  const algs = (Object.keys(src.checksums) as (keyof typeof src.checksums)[])
+  const algs = Object.keys(src.checksums) as (keyof typeof src.checksums)[]
   const wanted = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (wanted !== undefined && !isChecksumAlgorithm(wanted)) throw invalidArgument('x-amz-checksum-algorithm', wanted, 'Checksum algorithm provided is unsupported.')
   // A copy keeps the source's full-object checksum algorithms (recomputed), or the one asked for.
   const digester = new ChecksumStream({ algorithms: wanted ? [wanted] : src.parts ? [] : algs })
   const body = pipeline(source.open(src.size > 0 ? { start: 0, end: src.size - 1 } : undefined), digester, () => {})
   const v = await storeOf(req).putObject({
-    bucket: req.bucket.name, key: req.key, versioning: req.bucket.versioning, attributes: attributes as ObjectAttributes, body, size: src.size,
-    finalize: () => { const r = digester.result(); return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' } },
+    bucket: req.bucket.name,
+    key: req.key,
+    versioning: req.bucket.versioning,
+    attributes: attributes as ObjectAttributes,
+    body,
+    size: src.size,
+    finalize: () => {
+      const r = digester.result()
+      return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
+    },
   })
   await req.core.replication.written(req.bucket, v)
   const headers: Record<string, string> = { ...SSE_RESPONSE }

@@ -4,8 +4,8 @@
  */
 import { s3Error } from '../../shared/errors.js'
 import type { Tag } from '../../storage/types.js'
+import { type BucketRequest, empty, type ObjectRequest, readSmallBody, type S3Request, type S3Response, xmlResponse } from '../context.js'
 import { validateTags } from '../headers.js'
-import { empty, readSmallBody, xmlResponse, type S3Request, type ObjectRequest, type BucketRequest, type S3Response } from '../context.js'
 import { list, parseXmlBody, renderXml, text } from '../xml.js'
 import { storeOf } from './object.js'
 

@@ -4,7 +4,7 @@
  * ServiceUnavailable, which S3 clients retry; anything else is a bug and stays an internal error.
  */
 import type pg from 'pg'
-import { s3Error, type ServiceError } from '../../shared/errors.js'
+import { type ServiceError, s3Error } from '../../shared/errors.js'
 
 /** SQLSTATE classes that mean "not now" (connection exceptions, shutdown, resources). */
 const TRANSIENT = [/^08/, /^57P0[1-4]$/, /^53/, /^40001$/, /^40P01$/]
@@ -38,5 +38,7 @@ export function guardPool(pool: pg.Pool, onError: (err: unknown) => void = () =>
   if (guarded.has(pool)) return
   guarded.add(pool)
   pool.on('error', onError)
-  pool.on('connect', (client) => { client.on('error', onError) })
+  pool.on('connect', (client) => {
+    client.on('error', onError)
+  })
 }

@@ -4,11 +4,15 @@
  * whether given tasks are still queued, and waking tasks that wait out a backoff.
  */
 import type pg from 'pg'
-import type { Lease } from './lease-queue.js'
 import { unavailable } from './errors.js'
+import type { Lease } from './lease-queue.js'
 
 async function query<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
-  try { return await pool.query<R>(sql, params) } catch (err) { throw unavailable(err) }
+  try {
+    return await pool.query<R>(sql, params)
+  } catch (err) {
+    throw unavailable(err)
+  }
 }
 
 /**
@@ -17,9 +21,13 @@ async function query<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, pa
  * lease was lost (another holder's result counts).
  */
 export async function completeCounted(pool: pg.Pool, lease: Lease): Promise<boolean> {
-  const r = await query(pool, `WITH d AS (DELETE FROM mrap_task WHERE id = $1 AND lease_token = $2 RETURNING queue)
+  const r = await query(
+    pool,
+    `WITH d AS (DELETE FROM mrap_task WHERE id = $1 AND lease_token = $2 RETURNING queue)
     INSERT INTO mrap_task_done (queue, n) SELECT queue, 1 FROM d
-    ON CONFLICT (queue) DO UPDATE SET n = mrap_task_done.n + 1`, [lease.id, lease.token])
+    ON CONFLICT (queue) DO UPDATE SET n = mrap_task_done.n + 1`,
+    [lease.id, lease.token],
+  )
   return r.rowCount === 1
 }
 
@@ -33,10 +41,14 @@ export interface FleetCounts {
 }
 
 export async function fleetCounts(pool: pg.Pool, queue: string): Promise<FleetCounts> {
-  const r = await query<{ done: string | null; dead: string; queued: string }>(pool, `SELECT
+  const r = await query<{ done: string | null; dead: string; queued: string }>(
+    pool,
+    `SELECT
       (SELECT n FROM mrap_task_done WHERE queue = $1) AS done,
       (SELECT count(*) FROM mrap_task_dead WHERE queue = $1) AS dead,
-      (SELECT count(*) FROM mrap_task WHERE queue = $1) AS queued`, [queue])
+      (SELECT count(*) FROM mrap_task WHERE queue = $1) AS queued`,
+    [queue],
+  )
   const row = r.rows[0]
   return { completed: Number(row?.done ?? 0), dead: Number(row?.dead ?? 0), queued: Number(row?.queued ?? 0) }
 }
@@ -54,7 +66,14 @@ export async function wakeWaiting(pool: pg.Pool, queue: string): Promise<number>
   return r.rowCount ?? 0
 }
 
-export interface BacklogGroup { srcBucket: string; ruleId: string; destBucket: string; ops: number; bytes: number; oldestMs: number }
+export interface BacklogGroup {
+  srcBucket: string
+  ruleId: string
+  destBucket: string
+  ops: number
+  bytes: number
+  oldestMs: number
+}
 
 /**
  * The replication backlog per rule, aggregated by the database (metrics read it on demand, not per
@@ -62,9 +81,13 @@ export interface BacklogGroup { srcBucket: string; ruleId: string; destBucket: s
  * payload JSON the replication queue writes.
  */
 export async function replicationBacklog(pool: pg.Pool, queue: string): Promise<BacklogGroup[]> {
-  const r = await query<{ src: string; rule: string; dest: string; ops: string; bytes: string | null; oldest: string | null }>(pool, `
+  const r = await query<{ src: string; rule: string; dest: string; ops: string; bytes: string | null; oldest: string | null }>(
+    pool,
+    `
     SELECT p->>'srcBucket' AS src, p->>'ruleId' AS rule, p->>'destBucket' AS dest, count(*) AS ops,
       sum((p->>'size')::bigint) AS bytes, min((p->>'enqueuedMs')::bigint) AS oldest
-    FROM (SELECT payload::jsonb AS p FROM mrap_task WHERE queue = $1) t GROUP BY 1, 2, 3`, [queue])
+    FROM (SELECT payload::jsonb AS p FROM mrap_task WHERE queue = $1) t GROUP BY 1, 2, 3`,
+    [queue],
+  )
   return r.rows.map((x) => ({ srcBucket: x.src, ruleId: x.rule, destBucket: x.dest, ops: Number(x.ops), bytes: Number(x.bytes ?? 0), oldestMs: Number(x.oldest ?? 0) }))
 }

@@ -35,7 +35,12 @@ export interface LeaseQueueOptions {
 export type FailOutcome = 'retry' | 'dead' | 'lost'
 
 export class LeaseQueue {
-  constructor(private readonly pool: pg.Pool, private readonly opts: LeaseQueueOptions) { guardPool(pool) }
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly opts: LeaseQueueOptions,
+  ) {
+    guardPool(pool)
+  }
 
   /**
    * Appends a task for `key`. With `dedupe`, a task with the same dedupe id still queued makes
@@ -49,7 +54,8 @@ export class LeaseQueue {
       const r = await c.query<{ id: string }>(
         `INSERT INTO mrap_task (queue, key, dedupe, payload, run_after) VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')
          ON CONFLICT (queue, dedupe) WHERE dedupe IS NOT NULL DO NOTHING RETURNING id`,
-        [this.opts.queue, key, o.dedupe ?? null, payload, o.delayMs ?? 0])
+        [this.opts.queue, key, o.dedupe ?? null, payload, o.delayMs ?? 0],
+      )
       return r.rows[0] ? Number(r.rows[0].id) : undefined
     })
   }
@@ -65,17 +71,18 @@ export class LeaseQueue {
        UPDATE mrap_task t SET lease_owner = $3, lease_token = gen_random_uuid(),
          lease_expires_at = now() + $4 * interval '1 millisecond', attempts = t.attempts + 1
        FROM c WHERE t.id = c.id RETURNING t.id, t.key, t.payload, t.lease_token, t.attempts`,
-      [this.opts.queue, limit, this.opts.owner, this.opts.leaseMs])
-    return r.rows
-      .map((x) => ({ id: Number(x.id), key: x.key, payload: x.payload, token: x.lease_token, attempts: x.attempts }))
-      .sort((a, b) => a.id - b.id)
+      [this.opts.queue, limit, this.opts.owner, this.opts.leaseMs],
+    )
+    return r.rows.map((x) => ({ id: Number(x.id), key: x.key, payload: x.payload, token: x.lease_token, attempts: x.attempts })).sort((a, b) => a.id - b.id)
   }
 
   /** Extends the lease; false when it was lost (expired and taken, or finished elsewhere): stop working. */
   async heartbeat(lease: Lease): Promise<boolean> {
     const r = await this.query(
       `UPDATE mrap_task SET lease_expires_at = now() + $3 * interval '1 millisecond'
-       WHERE id = $1 AND lease_token = $2 AND lease_expires_at >= now()`, [lease.id, lease.token, this.opts.leaseMs])
+       WHERE id = $1 AND lease_token = $2 AND lease_expires_at >= now()`,
+      [lease.id, lease.token, this.opts.leaseMs],
+    )
     return r.rowCount === 1
   }
 
@@ -95,13 +102,19 @@ export class LeaseQueue {
       const row = cur.rows[0]
       if (!row) return 'lost'
       if (row.attempts >= o.maxAttempts) {
-        await c.query(`INSERT INTO mrap_task_dead (id, queue, key, payload, attempts, last_error, created_at)
-          SELECT id, queue, key, payload, attempts, $2, created_at FROM mrap_task WHERE id = $1`, [lease.id, error])
+        await c.query(
+          `INSERT INTO mrap_task_dead (id, queue, key, payload, attempts, last_error, created_at)
+          SELECT id, queue, key, payload, attempts, $2, created_at FROM mrap_task WHERE id = $1`,
+          [lease.id, error],
+        )
         await c.query('DELETE FROM mrap_task WHERE id = $1', [lease.id])
         return 'dead'
       }
-      await c.query(`UPDATE mrap_task SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, last_error = $2,
-        run_after = now() + $3 * interval '1 millisecond' WHERE id = $1`, [lease.id, error, o.retryMs])
+      await c.query(
+        `UPDATE mrap_task SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, last_error = $2,
+        run_after = now() + $3 * interval '1 millisecond' WHERE id = $1`,
+        [lease.id, error, o.retryMs],
+      )
       return 'retry'
     })
   }
@@ -114,17 +127,27 @@ export class LeaseQueue {
 
   async dead(): Promise<{ id: number; key: string; payload: string; lastError: string | null }[]> {
     const r = await this.query<{ id: string; key: string; payload: string; last_error: string | null }>(
-      'SELECT id, key, payload, last_error FROM mrap_task_dead WHERE queue = $1 ORDER BY id', [this.opts.queue])
+      'SELECT id, key, payload, last_error FROM mrap_task_dead WHERE queue = $1 ORDER BY id',
+      [this.opts.queue],
+    )
     return r.rows.map((x) => ({ id: Number(x.id), key: x.key, payload: x.payload, lastError: x.last_error }))
   }
 
   private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
-    try { return await this.pool.query<R>(sql, params) } catch (err) { throw unavailable(err) }
+    try {
+      return await this.pool.query<R>(sql, params)
+    } catch (err) {
+      throw unavailable(err)
+    }
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient
-    try { client = await this.pool.connect() } catch (err) { throw unavailable(err) }
+    try {
+      client = await this.pool.connect()
+    } catch (err) {
+      throw unavailable(err)
+    }
     let broken: Error | undefined
     try {
       await client.query('BEGIN')

@@ -32,10 +32,14 @@ export class ChangeListener {
   constructor(private readonly opts: ListenerOptions) {}
 
   /** Resolves after the first attempt, so a node that opened is listening unless the database is down. */
-  async start(): Promise<void> { await this.connect() }
+  async start(): Promise<void> {
+    await this.connect()
+  }
 
   /** The backend pid of the listening session, for tests that kill it. */
-  get pid(): number | undefined { return (this.client as unknown as { processID?: number } | undefined)?.processID }
+  get pid(): number | undefined {
+    return (this.client as unknown as { processID?: number } | undefined)?.processID
+  }
 
   private async connect(): Promise<void> {
     if (this.closed) return
@@ -44,7 +48,9 @@ export class ChangeListener {
     // Without a listener an 'error' event would crash the process; the ping and 'end' handle it.
     client.on('error', () => this.drop(client))
     client.on('end', () => this.drop(client))
-    client.on('notification', (n) => { if (n.channel === CHANNEL) this.opts.hint() })
+    client.on('notification', (n) => {
+      if (n.channel === CHANNEL) this.opts.hint()
+    })
     try {
       await client.connect()
       await client.query(`LISTEN ${CHANNEL}`)
@@ -52,7 +58,10 @@ export class ChangeListener {
       this.drop(client)
       return
     }
-    if (this.client !== client || this.closed) { void client.end().catch(() => undefined); return }
+    if (this.client !== client || this.closed) {
+      void client.end().catch(() => undefined)
+      return
+    }
     this.listening = true
     this.connects++
     this.backoffMs = 100
@@ -63,7 +72,9 @@ export class ChangeListener {
 
   private async ping(client: pg.Client): Promise<void> {
     let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, fail) => { timer = setTimeout(() => fail(new Error('ping timeout')), this.opts.pingMs) })
+    const timeout = new Promise<never>((_, fail) => {
+      timer = setTimeout(() => fail(new Error('ping timeout')), this.opts.pingMs)
+    })
     try {
       await Promise.race([client.query('SELECT 1'), timeout])
     } catch {

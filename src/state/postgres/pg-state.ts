@@ -14,9 +14,9 @@
  */
 import pg from 'pg'
 import type { BucketRecord } from '../control-store.js'
-import { ChangeFeed, patchBucket, type BucketPatch, type StateChange, type StateOp, type StateStore } from '../state-store.js'
+import { type BucketPatch, ChangeFeed, patchBucket, type StateChange, type StateOp, type StateStore } from '../state-store.js'
 import { guardPool, unavailable } from './errors.js'
-import { ChangeListener, CHANNEL } from './listener.js'
+import { CHANNEL, ChangeListener } from './listener.js'
 import { migrate, WRITE_LOCK } from './schema.js'
 
 export interface PgStateOptions {
@@ -74,8 +74,11 @@ export class PgStateStore implements StateStore {
     this.opts = { backstopMs: 5000, pingMs: 5000, timeoutMs: 3000, poolSize: 5, keepChangesMs: 86_400_000, pruneEveryMs: 3_600_000, ...options }
     const base: pg.ClientConfig = typeof options.connection === 'string' ? { connectionString: options.connection } : options.connection
     const config: pg.PoolConfig = {
-      ...base, max: this.opts.poolSize, keepAlive: true,
-      connectionTimeoutMillis: this.opts.timeoutMs, query_timeout: this.opts.timeoutMs,
+      ...base,
+      max: this.opts.poolSize,
+      keepAlive: true,
+      connectionTimeoutMillis: this.opts.timeoutMs,
+      query_timeout: this.opts.timeoutMs,
     }
     this.pool = new pg.Pool(config)
     guardPool(this.pool, (err) => this.opts.onError?.(err))
@@ -104,78 +107,104 @@ export class PgStateStore implements StateStore {
   }
 
   /** Whether the LISTEN connection is up (false while the database is unreachable). */
-  get listening(): boolean { return this.listener.listening }
-  get listenerPid(): number | undefined { return this.listener.pid }
+  get listening(): boolean {
+    return this.listener.listening
+  }
+  get listenerPid(): number | undefined {
+    return this.listener.pid
+  }
 
-  getBucket(name: string): BucketRecord | undefined { return this.buckets.get(name)?.value }
+  getBucket(name: string): BucketRecord | undefined {
+    return this.buckets.get(name)?.value
+  }
   listBuckets(): BucketRecord[] {
     const out: BucketRecord[] = []
     for (const e of this.buckets.values()) if (e.value) out.push(e.value)
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
-  get(ns: string, key: string): string | undefined { return this.records.get(ns)?.get(key)?.value }
+  get(ns: string, key: string): string | undefined {
+    return this.records.get(ns)?.get(key)?.value
+  }
   list(ns: string): { key: string; value: string }[] {
     const out: { key: string; value: string }[] = []
     for (const [key, e] of this.records.get(ns) ?? []) if (e.value !== undefined) out.push({ key, value: e.value })
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   }
 
-  async put(ns: string, key: string, value: string): Promise<void> { await this.write([{ op: 'put', ns, key, value }]) }
-  async delete(ns: string, key: string): Promise<void> { await this.write([{ op: 'delete', ns, key }]) }
-  async putBucket(bucket: BucketRecord): Promise<void> { await this.write([{ op: 'putBucket', bucket }]) }
-  async deleteBucket(name: string): Promise<void> { await this.write([{ op: 'deleteBucket', name }]) }
+  async put(ns: string, key: string, value: string): Promise<void> {
+    await this.write([{ op: 'put', ns, key, value }])
+  }
+  async delete(ns: string, key: string): Promise<void> {
+    await this.write([{ op: 'delete', ns, key }])
+  }
+  async putBucket(bucket: BucketRecord): Promise<void> {
+    await this.write([{ op: 'putBucket', bucket }])
+  }
+  async deleteBucket(name: string): Promise<void> {
+    await this.write([{ op: 'deleteBucket', name }])
+  }
 
   async updateBucket(name: string, patch: BucketPatch): Promise<BucketRecord | undefined> {
     let next: BucketRecord | undefined
-    await this.transact(async (c) => {
-      const r = await c.query<{ doc: unknown }>('SELECT doc FROM mrap_bucket WHERE name = $1', [name])
-      if (!r.rows[0]) return undefined
-      next = patchBucket(bucketFromDoc(r.rows[0].doc), patch)
-      await c.query('UPDATE mrap_bucket SET doc = $2 WHERE name = $1', [name, JSON.stringify(bucketToDoc(next))])
-      return [{ entity: 'bucket', ns: '', k: name }]
-    }, (seq) => { if (next) this.setBucket(name, next, seq, true) })
+    await this.transact(
+      async (c) => {
+        const r = await c.query<{ doc: unknown }>('SELECT doc FROM mrap_bucket WHERE name = $1', [name])
+        if (!r.rows[0]) return undefined
+        next = patchBucket(bucketFromDoc(r.rows[0].doc), patch)
+        await c.query('UPDATE mrap_bucket SET doc = $2 WHERE name = $1', [name, JSON.stringify(bucketToDoc(next))])
+        return [{ entity: 'bucket', ns: '', k: name }]
+      },
+      (seq) => {
+        if (next) this.setBucket(name, next, seq, true)
+      },
+    )
     return next
   }
 
   async write(ops: StateOp[]): Promise<boolean> {
     let ok = false
-    await this.transact(async (c) => {
-      for (const o of ops) {
-        if (o.op === 'expect') {
-          const r = await c.query<{ v: string }>('SELECT v FROM mrap_record WHERE ns = $1 AND k = $2', [o.ns, o.key])
-          if (r.rows[0]?.v !== o.value) return undefined
-        } else if (o.op === 'expectBucket') {
-          const r = await c.query('SELECT 1 FROM mrap_bucket WHERE name = $1', [o.name])
-          if ((r.rowCount === 1) !== o.exists) return undefined
+    await this.transact(
+      async (c) => {
+        for (const o of ops) {
+          if (o.op === 'expect') {
+            const r = await c.query<{ v: string }>('SELECT v FROM mrap_record WHERE ns = $1 AND k = $2', [o.ns, o.key])
+            if (r.rows[0]?.v !== o.value) return undefined
+          } else if (o.op === 'expectBucket') {
+            const r = await c.query('SELECT 1 FROM mrap_bucket WHERE name = $1', [o.name])
+            if ((r.rowCount === 1) !== o.exists) return undefined
+          }
         }
-      }
-      const changed: Changed[] = []
-      for (const o of ops) {
-        if (o.op === 'put') {
-          await c.query(`INSERT INTO mrap_record (ns, k, v) VALUES ($1, $2, $3) ON CONFLICT (ns, k) DO UPDATE SET v = EXCLUDED.v`, [o.ns, o.key, o.value])
-          changed.push({ entity: 'record', ns: o.ns, k: o.key })
-        } else if (o.op === 'delete') {
-          await c.query('DELETE FROM mrap_record WHERE ns = $1 AND k = $2', [o.ns, o.key])
-          changed.push({ entity: 'record', ns: o.ns, k: o.key })
-        } else if (o.op === 'putBucket') {
-          await c.query(`INSERT INTO mrap_bucket (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc`,
-            [o.bucket.name, JSON.stringify(bucketToDoc(o.bucket))])
-          changed.push({ entity: 'bucket', ns: '', k: o.bucket.name })
-        } else if (o.op === 'deleteBucket') {
-          await c.query('DELETE FROM mrap_bucket WHERE name = $1', [o.name])
-          changed.push({ entity: 'bucket', ns: '', k: o.name })
+        const changed: Changed[] = []
+        for (const o of ops) {
+          if (o.op === 'put') {
+            await c.query(`INSERT INTO mrap_record (ns, k, v) VALUES ($1, $2, $3) ON CONFLICT (ns, k) DO UPDATE SET v = EXCLUDED.v`, [o.ns, o.key, o.value])
+            changed.push({ entity: 'record', ns: o.ns, k: o.key })
+          } else if (o.op === 'delete') {
+            await c.query('DELETE FROM mrap_record WHERE ns = $1 AND k = $2', [o.ns, o.key])
+            changed.push({ entity: 'record', ns: o.ns, k: o.key })
+          } else if (o.op === 'putBucket') {
+            await c.query(`INSERT INTO mrap_bucket (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc`, [
+              o.bucket.name,
+              JSON.stringify(bucketToDoc(o.bucket)),
+            ])
+            changed.push({ entity: 'bucket', ns: '', k: o.bucket.name })
+          } else if (o.op === 'deleteBucket') {
+            await c.query('DELETE FROM mrap_bucket WHERE name = $1', [o.name])
+            changed.push({ entity: 'bucket', ns: '', k: o.name })
+          }
         }
-      }
-      ok = true
-      return changed
-    }, (seq) => {
-      for (const o of ops) {
-        if (o.op === 'put') this.setRecord(o.ns, o.key, o.value, seq, true)
-        else if (o.op === 'delete') this.setRecord(o.ns, o.key, undefined, seq, true)
-        else if (o.op === 'putBucket') this.setBucket(o.bucket.name, o.bucket, seq, true)
-        else if (o.op === 'deleteBucket') this.setBucket(o.name, undefined, seq, true)
-      }
-    })
+        ok = true
+        return changed
+      },
+      (seq) => {
+        for (const o of ops) {
+          if (o.op === 'put') this.setRecord(o.ns, o.key, o.value, seq, true)
+          else if (o.op === 'delete') this.setRecord(o.ns, o.key, undefined, seq, true)
+          else if (o.op === 'putBucket') this.setBucket(o.bucket.name, o.bucket, seq, true)
+          else if (o.op === 'deleteBucket') this.setBucket(o.name, undefined, seq, true)
+        }
+      },
+    )
     return ok
   }
 
@@ -186,20 +215,33 @@ export class PgStateStore implements StateStore {
    */
   private async transact(body: (c: pg.PoolClient) => Promise<Changed[] | undefined>, applied: (seq: number) => void): Promise<void> {
     let client: pg.PoolClient
-    try { client = await this.pool.connect() } catch (err) { throw unavailable(err) }
+    try {
+      client = await this.pool.connect()
+    } catch (err) {
+      throw unavailable(err)
+    }
     let broken: Error | undefined
     const mine: number[] = []
     try {
       await client.query('BEGIN')
       await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK.toString()])
       const changed = await body(client)
-      if (!changed) { await client.query('ROLLBACK'); return }
+      if (!changed) {
+        await client.query('ROLLBACK')
+        return
+      }
       let seq = 0
       if (changed.length > 0) {
-        const r = await client.query<{ seq: string }>(
-          `INSERT INTO mrap_change (entity, ns, k) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) RETURNING seq`,
-          [changed.map((c) => c.entity), changed.map((c) => c.ns), changed.map((c) => c.k)])
-        for (const x of r.rows) { const n = Number(x.seq); mine.push(n); this.ownSeqs.add(n) }
+        const r = await client.query<{ seq: string }>(`INSERT INTO mrap_change (entity, ns, k) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) RETURNING seq`, [
+          changed.map((c) => c.entity),
+          changed.map((c) => c.ns),
+          changed.map((c) => c.k),
+        ])
+        for (const x of r.rows) {
+          const n = Number(x.seq)
+          mine.push(n)
+          this.ownSeqs.add(n)
+        }
         seq = Math.max(...mine)
         // The payload is only a hint; readers go to the change log for the truth.
         await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(seq)])
@@ -223,7 +265,10 @@ export class PgStateStore implements StateStore {
 
   private setRecord(ns: string, key: string, value: string | undefined, seq: number, local: boolean): void {
     let m = this.records.get(ns)
-    if (!m) { m = new Map(); this.records.set(ns, m) }
+    if (!m) {
+      m = new Map()
+      this.records.set(ns, m)
+    }
     const cur = m.get(key)
     // A catch-up whose snapshot is older than this node's own write must not undo it.
     if (cur && cur.seq > seq) return
@@ -241,12 +286,18 @@ export class PgStateStore implements StateStore {
   /** Coalesces hints: one catch-up at a time, and one more if hinted while it ran. */
   requestCatchUp(): void {
     if (this.closed) return
-    if (this.catching) { this.again = true; return }
+    if (this.catching) {
+      this.again = true
+      return
+    }
     this.catching = this.catchUp()
       .catch((err: unknown) => this.opts.onError?.(err))
       .finally(() => {
         this.catching = undefined
-        if (this.again) { this.again = false; this.requestCatchUp() }
+        if (this.again) {
+          this.again = false
+          this.requestCatchUp()
+        }
       })
   }
 
@@ -260,12 +311,17 @@ export class PgStateStore implements StateStore {
     await this.snapshot(async (c) => {
       const { top, pruned } = await topSeq(c)
       if (top <= this.seenSeq) return
-      if (pruned > this.seenSeq) { await this.load(c); return }
+      if (pruned > this.seenSeq) {
+        await this.load(c)
+        return
+      }
       const r = await c.query<{ entity: string; ns: string; k: string; seq: string; v: string | null; doc: unknown }>(
         `SELECT c.entity, c.ns, c.k, c.seq, r.v, b.doc
          FROM (SELECT entity, ns, k, max(seq) AS seq FROM mrap_change WHERE seq > $1 GROUP BY entity, ns, k) c
          LEFT JOIN mrap_record r ON c.entity = 'record' AND r.ns = c.ns AND r.k = c.k
-         LEFT JOIN mrap_bucket b ON c.entity = 'bucket' AND b.name = c.k`, [this.seenSeq])
+         LEFT JOIN mrap_bucket b ON c.entity = 'bucket' AND b.name = c.k`,
+        [this.seenSeq],
+      )
       for (const row of r.rows) {
         if (this.ownSeqs.has(Number(row.seq))) continue // this node's write, applied by its writer
         if (row.entity === 'record') this.setRecord(row.ns, row.k, row.v ?? undefined, top, false)
@@ -276,7 +332,9 @@ export class PgStateStore implements StateStore {
     this.catchUps++
   }
 
-  private async reload(): Promise<void> { await this.snapshot((c) => this.load(c)) }
+  private async reload(): Promise<void> {
+    await this.snapshot((c) => this.load(c))
+  }
 
   /** Replaces the cache with a snapshot, keeping what this node wrote after the snapshot's seq. */
   private async load(c: pg.PoolClient): Promise<void> {
@@ -285,8 +343,14 @@ export class PgStateStore implements StateStore {
     const rs = await c.query<{ ns: string; k: string; v: string }>('SELECT ns, k, v FROM mrap_record')
     const seenB = new Set<string>()
     const seenR = new Set<string>()
-    for (const b of bs.rows) { seenB.add(b.name); this.setBucket(b.name, bucketFromDoc(b.doc), top, false) }
-    for (const r of rs.rows) { seenR.add(recKey(r.ns, r.k)); this.setRecord(r.ns, r.k, r.v, top, false) }
+    for (const b of bs.rows) {
+      seenB.add(b.name)
+      this.setBucket(b.name, bucketFromDoc(b.doc), top, false)
+    }
+    for (const r of rs.rows) {
+      seenR.add(recKey(r.ns, r.k))
+      this.setRecord(r.ns, r.k, r.v, top, false)
+    }
     for (const name of [...this.buckets.keys()]) if (!seenB.has(name)) this.setBucket(name, undefined, top, false)
     for (const [ns, m] of this.records) for (const k of [...m.keys()]) if (!seenR.has(recKey(ns, k))) this.setRecord(ns, k, undefined, top, false)
     this.seenSeq = Math.max(this.seenSeq, top)
@@ -313,18 +377,25 @@ export class PgStateStore implements StateStore {
   /** Drops change rows older than `olderThanMs`; nodes that were behind them reload in full. */
   async pruneChanges(olderThanMs: number): Promise<number> {
     let n = 0
-    await this.transact(async (c) => {
-      const r = await c.query<{ top: string | null; n: string }>(
-        `WITH d AS (DELETE FROM mrap_change WHERE at < now() - $1 * interval '1 millisecond' RETURNING seq)
-         SELECT max(seq) AS top, count(*) AS n FROM d`, [olderThanMs])
-      n = Number(r.rows[0]?.n ?? 0)
-      if (r.rows[0]?.top) await c.query(`UPDATE mrap_meta SET v = $1 WHERE k = 'pruned_seq' AND v::bigint < $1::bigint`, [r.rows[0].top])
-      return []
-    }, () => undefined)
+    await this.transact(
+      async (c) => {
+        const r = await c.query<{ top: string | null; n: string }>(
+          `WITH d AS (DELETE FROM mrap_change WHERE at < now() - $1 * interval '1 millisecond' RETURNING seq)
+         SELECT max(seq) AS top, count(*) AS n FROM d`,
+          [olderThanMs],
+        )
+        n = Number(r.rows[0]?.n ?? 0)
+        if (r.rows[0]?.top) await c.query(`UPDATE mrap_meta SET v = $1 WHERE k = 'pruned_seq' AND v::bigint < $1::bigint`, [r.rows[0].top])
+        return []
+      },
+      () => undefined,
+    )
     return n
   }
 
-  onChange(listener: (change: StateChange) => void): () => void { return this.feed.on(listener) }
+  onChange(listener: (change: StateChange) => void): () => void {
+    return this.feed.on(listener)
+  }
 
   async close(): Promise<void> {
     this.closed = true
@@ -341,21 +412,22 @@ export class PgStateStore implements StateStore {
  * empty has no max(seq), so the watermark stands in for it (else a node would think itself current).
  */
 async function topSeq(c: pg.PoolClient): Promise<{ top: number; pruned: number }> {
-  const r = await c.query<{ top: string | null; pruned: string }>(
-    `SELECT (SELECT max(seq) FROM mrap_change) AS top, (SELECT v FROM mrap_meta WHERE k = 'pruned_seq') AS pruned`)
+  const r = await c.query<{ top: string | null; pruned: string }>(`SELECT (SELECT max(seq) FROM mrap_change) AS top, (SELECT v FROM mrap_meta WHERE k = 'pruned_seq') AS pruned`)
   const pruned = Number(r.rows[0]?.pruned ?? 0)
   return { top: Math.max(Number(r.rows[0]?.top ?? 0), pruned), pruned }
 }
 
 /** JSON with sorted keys: jsonb reorders keys, so plain JSON.stringify would see changes that are not. */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
-    ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-    : x))
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
+  )
 }
 
 /** Dates become ISO strings in JSON; everything else in a BucketRecord is plain data. */
-function bucketToDoc(b: BucketRecord): Record<string, unknown> { return { ...b, createdAt: b.createdAt.toISOString() } }
+function bucketToDoc(b: BucketRecord): Record<string, unknown> {
+  return { ...b, createdAt: b.createdAt.toISOString() }
+}
 function bucketFromDoc(doc: unknown): BucketRecord {
   const d = doc as Record<string, unknown>
   return { ...(d as unknown as BucketRecord), createdAt: new Date(d.createdAt as string) }

@@ -10,7 +10,11 @@ import type pg from 'pg'
 export const MIGRATION_LOCK = 0x6d72_6170_0001n
 export const WRITE_LOCK = 0x6d72_6170_0002n
 
-export interface Migration { version: number; name: string; sql: string }
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
 
 export const MIGRATIONS: Migration[] = [
   {

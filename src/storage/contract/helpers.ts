@@ -25,7 +25,10 @@ export function bodyOf(data: Buffer | string, chunk = 64 * 1024): Readable {
   let offset = 0
   return new Readable({
     read() {
-      if (offset >= buf.length) { this.push(null); return }
+      if (offset >= buf.length) {
+        this.push(null)
+        return
+      }
       this.push(buf.subarray(offset, offset + chunk))
       offset += chunk
     },
@@ -37,7 +40,11 @@ export function failingBody(good: Buffer, error = new Error('client disconnected
   let sent = false
   return new Readable({
     read() {
-      if (!sent) { sent = true; this.push(good); return }
+      if (!sent) {
+        sent = true
+        this.push(good)
+        return
+      }
       this.destroy(error)
     },
   })
@@ -95,11 +102,13 @@ export async function rejectsWith(p: Promise<unknown>, code: string, fields?: Re
 /** Deterministic pseudo-random bytes (fast, no CSPRNG needed for test data). */
 export function bytes(n: number, seed = 1): Buffer {
   const b = Buffer.allocUnsafe(n)
-  let x = seed * 2654435761 >>> 0 || 1
+  let x = (seed * 2654435761) >>> 0 || 1
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0
+    x ^= x << 13
+    x >>>= 0
     x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
+    x ^= x << 5
+    x >>>= 0
     b[i] = x & 0xff
   }
   return b

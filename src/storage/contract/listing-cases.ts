@@ -9,8 +9,32 @@ import type { ObjectStore } from '../types.js'
 import { byteOrder, freshBucket, put } from './helpers.js'
 
 const KEYS = [
-  'a', 'B', 'é', '😀', '\uFFFD', '\uE000', 'a/b', 'a/c/d', 'a/c/e', 'a/c', 'aa', 'a.', 'b/x', 'b/y/z', 'c', 'd/', 'd//', '/',
-  '/x', 'x::y::z', 'x::w', 'x:', 'photos/2024/jan/1.jpg', 'photos/2024/feb/2.jpg', 'photos/2025/x.jpg', 'photos/readme',
+  'a',
+  'B',
+  'é',
+  '😀',
+  '\uFFFD',
+  '\uE000',
+  'a/b',
+  'a/c/d',
+  'a/c/e',
+  'a/c',
+  'aa',
+  'a.',
+  'b/x',
+  'b/y/z',
+  'c',
+  'd/',
+  'd//',
+  '/',
+  '/x',
+  'x::y::z',
+  'x::w',
+  'x:',
+  'photos/2024/jan/1.jpg',
+  'photos/2024/feb/2.jpg',
+  'photos/2025/x.jpg',
+  'photos/readme',
 ]
 
 /** What a listing must return, as 'o:' + key and 'p:' + common prefix entries in order. */
@@ -50,17 +74,33 @@ export function listingCases(ctx: { store: () => ObjectStore }): void {
   }
 
   test('keys list in UTF-8 byte order', async () => {
-    const s = ctx.store(); const b = await ready(s)
+    const s = ctx.store()
+    const b = await ready(s)
     const r = await s.listObjects(b, { maxKeys: 1000 })
-    assert.deepEqual(r.objects.map((o) => o.key), [...KEYS].sort(byteOrder))
+    assert.deepEqual(
+      r.objects.map((o) => o.key),
+      [...KEYS].sort(byteOrder),
+    )
     assert.equal(r.isTruncated, false)
     assert.equal(r.nextAfter, undefined)
     assert.ok(r.objects.every((o) => o.isLatest && !o.isDeleteMarker && o.size === Buffer.byteLength(o.key)))
   })
 
-  for (const [prefix, delimiter] of [['', undefined], ['', '/'], ['a', '/'], ['a/', '/'], ['photos/', '/'], ['photos/20', '/'], ['x', '::'], ['', 'a'], ['zzz', '/'], ['/', '/']] as const) {
+  for (const [prefix, delimiter] of [
+    ['', undefined],
+    ['', '/'],
+    ['a', '/'],
+    ['a/', '/'],
+    ['photos/', '/'],
+    ['photos/20', '/'],
+    ['x', '::'],
+    ['', 'a'],
+    ['zzz', '/'],
+    ['/', '/'],
+  ] as const) {
     test(`prefix ${JSON.stringify(prefix)} delimiter ${JSON.stringify(delimiter)}: every page size gives the model listing`, async () => {
-      const s = ctx.store(); const b = await ready(s)
+      const s = ctx.store()
+      const b = await ready(s)
       const want = model(KEYS, prefix, delimiter)
       for (const maxKeys of [1, 2, 3, 5, 1000]) {
         assert.deepEqual(await pageAll(s, b, prefix, delimiter, maxKeys), want, `maxKeys ${maxKeys}`)
@@ -69,17 +109,25 @@ export function listingCases(ctx: { store: () => ObjectStore }): void {
   }
 
   test('maxKeys 0 returns nothing and is not truncated', async () => {
-    const s = ctx.store(); const b = await ready(s)
+    const s = ctx.store()
+    const b = await ready(s)
     assert.deepEqual(await s.listObjects(b, { maxKeys: 0 }), { objects: [], commonPrefixes: [], isTruncated: false })
   })
 
   test('after is exclusive and may be any string', async () => {
-    const s = ctx.store(); const b = await ready(s)
+    const s = ctx.store()
+    const b = await ready(s)
     const sorted = [...KEYS].sort(byteOrder)
     const r = await s.listObjects(b, { after: 'a/c', maxKeys: 1000 })
-    assert.deepEqual(r.objects.map((o) => o.key), sorted.slice(sorted.indexOf('a/c') + 1))
+    assert.deepEqual(
+      r.objects.map((o) => o.key),
+      sorted.slice(sorted.indexOf('a/c') + 1),
+    )
     const r2 = await s.listObjects(b, { after: 'a/bb', maxKeys: 1000 })
-    assert.deepEqual(r2.objects.map((o) => o.key), sorted.filter((k) => byteOrder(k, 'a/bb') > 0))
+    assert.deepEqual(
+      r2.objects.map((o) => o.key),
+      sorted.filter((k) => byteOrder(k, 'a/bb') > 0),
+    )
     assert.deepEqual((await s.listObjects(b, { after: '\u{10FFFF}', maxKeys: 10 })).objects, [])
     const r3 = await s.listObjects(b, { prefix: 'photos/', after: 'a', maxKeys: 1000 })
     assert.equal(r3.objects.length, 4)
@@ -92,14 +140,16 @@ export function listingCases(ctx: { store: () => ObjectStore }): void {
   })
 
   test('exactly maxKeys entries is not truncated', async () => {
-    const s = ctx.store(); const b = freshBucket()
+    const s = ctx.store()
+    const b = freshBucket()
     for (const k of ['a', 'b', 'c/1', 'c/2']) await put(s, b, k, 'x')
     const r = await s.listObjects(b, { maxKeys: 3, delimiter: '/' })
     assert.deepEqual([r.objects.map((o) => o.key), r.commonPrefixes, r.isTruncated], [['a', 'b'], ['c/'], false])
   })
 
   test('versions page with key and version-id markers, delimiter roll-ups included', async () => {
-    const s = ctx.store(); const b = freshBucket('lv')
+    const s = ctx.store()
+    const b = freshBucket('lv')
     for (const [i, k] of ['k1', 'k2', 'dir/a', 'dir/b', 'k3', 'z'].entries()) {
       for (let n = 0; n <= i % 3; n++) await put(s, b, k, `${k}${n}`, { versioning: 'Enabled' })
       if (i % 2) await s.deleteObject(b, k, { versioning: 'Enabled' })
@@ -114,7 +164,12 @@ export function listingCases(ctx: { store: () => ObjectStore }): void {
         let versionIdMarker: string | undefined
         for (let guard = 0; ; guard++) {
           assert.ok(guard < 100)
-          const r = await s.listVersions(b, { maxKeys, ...(delimiter ? { delimiter } : {}), ...(keyMarker !== undefined ? { keyMarker } : {}), ...(versionIdMarker !== undefined ? { versionIdMarker } : {}) })
+          const r = await s.listVersions(b, {
+            maxKeys,
+            ...(delimiter ? { delimiter } : {}),
+            ...(keyMarker !== undefined ? { keyMarker } : {}),
+            ...(versionIdMarker !== undefined ? { versionIdMarker } : {}),
+          })
           assert.ok(r.versions.length + r.commonPrefixes.length <= maxKeys)
           got.push(...r.versions.map((v) => `${v.key}@${v.versionId}`), ...r.commonPrefixes.map((p) => `p:${p}`))
           if (!r.isTruncated) break
@@ -133,13 +188,20 @@ export function listingCases(ctx: { store: () => ObjectStore }): void {
   })
 
   test('versions listing honours prefix and a key marker alone', async () => {
-    const s = ctx.store(); const b = freshBucket()
+    const s = ctx.store()
+    const b = freshBucket()
     for (const k of ['p/1', 'p/2', 'q/1']) {
       await put(s, b, k, 'a', { versioning: 'Enabled' })
       await put(s, b, k, 'b', { versioning: 'Enabled' })
     }
     const r = await s.listVersions(b, { prefix: 'p/', keyMarker: 'p/1', maxKeys: 100 })
-    assert.deepEqual(r.versions.map((v) => v.key), ['p/2', 'p/2'])
-    assert.deepEqual(r.versions.map((v) => v.isLatest), [true, false])
+    assert.deepEqual(
+      r.versions.map((v) => v.key),
+      ['p/2', 'p/2'],
+    )
+    assert.deepEqual(
+      r.versions.map((v) => v.isLatest),
+      [true, false],
+    )
   })
 }

@@ -5,8 +5,8 @@
  */
 import { after, before, describe } from 'node:test'
 import type { ObjectStore } from '../types.js'
-import type { MakeStore } from './helpers.js'
 import { conditionalCases } from './conditional-cases.js'
+import type { MakeStore } from './helpers.js'
 import { listingCases } from './listing-cases.js'
 import { multipartCases } from './multipart-cases.js'
 import { objectCases } from './objects-cases.js'

@@ -9,7 +9,8 @@ import { bytes, freshBucket, getBytes, put, rejectsWith } from './helpers.js'
 
 export function versioningCases(ctx: { store: () => ObjectStore }): void {
   test('enabled: every PUT is a new version, newest first', async () => {
-    const s = ctx.store(); const b = freshBucket()
+    const s = ctx.store()
+    const b = freshBucket()
     const ids: string[] = []
     for (const body of ['one', 'two', 'three']) ids.push((await put(s, b, 'k', body, { versioning: 'Enabled' })).versionId)
     assert.equal(new Set(ids).size, 3)
@@ -18,13 +19,20 @@ export function versioningCases(ctx: { store: () => ObjectStore }): void {
     assert.equal((await getBytes(s, b, 'k', ids[0])).bytes.toString(), 'one')
     assert.equal((await getBytes(s, b, 'k', ids[1])).bytes.toString(), 'two')
     const vs = await s.listVersions(b, { maxKeys: 10 })
-    assert.deepEqual(vs.versions.map((v) => v.versionId), [...ids].reverse())
-    assert.deepEqual(vs.versions.map((v) => v.isLatest), [true, false, false])
+    assert.deepEqual(
+      vs.versions.map((v) => v.versionId),
+      [...ids].reverse(),
+    )
+    assert.deepEqual(
+      vs.versions.map((v) => v.isLatest),
+      [true, false, false],
+    )
     assert.equal((await getBytes(s, b, 'k', ids[0])).version.isLatest, false)
   })
 
   test('enabled: delete adds a marker that hides the key', async () => {
-    const s = ctx.store(); const b = freshBucket()
+    const s = ctx.store()
+    const b = freshBucket()
     const v1 = await put(s, b, 'k', 'data', { versioning: 'Enabled' })
     const d = await s.deleteObject(b, 'k', { versioning: 'Enabled' })
     assert.equal(d.deleteMarker, true)
@@ -36,28 +44,51 @@ export function versioningCases(ctx: { store: () => ObjectStore }): void {
     assert.equal((await getBytes(s, b, 'k', v1.versionId)).bytes.toString(), 'data')
     assert.deepEqual((await s.listObjects(b, { maxKeys: 10 })).objects, [])
     const vs = await s.listVersions(b, { maxKeys: 10 })
-    assert.deepEqual(vs.versions.map((v) => [v.versionId, v.isDeleteMarker, v.isLatest]), [[d.versionId, true, true], [v1.versionId, false, false]])
+    assert.deepEqual(
+      vs.versions.map((v) => [v.versionId, v.isDeleteMarker, v.isLatest]),
+      [
+        [d.versionId, true, true],
+        [v1.versionId, false, false],
+      ],
+    )
     // Deleting a key that never existed still writes a marker, as S3 does.
     assert.equal((await s.deleteObject(b, 'ghost', { versioning: 'Enabled' })).deleteMarker, true)
   })
 
   test('putDeleteMarker (replication): a marker with a given id and time becomes the newest version', async (t) => {
-    const s = ctx.store(); const b = freshBucket()
-    if (!s.putDeleteMarker) { t.diagnostic('this backend has no putDeleteMarker'); return }
+    const s = ctx.store()
+    const b = freshBucket()
+    if (!s.putDeleteMarker) {
+      t.diagnostic('this backend has no putDeleteMarker')
+      return
+    }
     const v1 = await put(s, b, 'k', 'data', { versioning: 'Enabled' })
     const when = new Date('2024-01-02T03:04:05.000Z')
-    const m = await s.putDeleteMarker({ bucket: b, key: 'k', versionId: 'replicated-marker-id', lastModified: when, attributes: { userMetadata: {}, tags: [], replicationStatus: 'REPLICA' } })
+    const m = await s.putDeleteMarker({
+      bucket: b,
+      key: 'k',
+      versionId: 'replicated-marker-id',
+      lastModified: when,
+      attributes: { userMetadata: {}, tags: [], replicationStatus: 'REPLICA' },
+    })
     assert.equal(m.isDeleteMarker, true)
     assert.equal(m.versionId, 'replicated-marker-id')
     assert.equal(m.lastModified.getTime(), when.getTime())
     assert.equal(m.replicationStatus, 'REPLICA')
     await rejectsWith(s.getObject(b, 'k'), 'NoSuchKey', { deleteMarker: 'true', versionId: 'replicated-marker-id' })
     const vs = await s.listVersions(b, { maxKeys: 10 })
-    assert.deepEqual(vs.versions.map((v) => [v.versionId, v.isDeleteMarker, v.isLatest]), [['replicated-marker-id', true, true], [v1.versionId, false, false]])
+    assert.deepEqual(
+      vs.versions.map((v) => [v.versionId, v.isDeleteMarker, v.isLatest]),
+      [
+        ['replicated-marker-id', true, true],
+        [v1.versionId, false, false],
+      ],
+    )
   })
 
   test('delete by version id is permanent, for markers too', async () => {
-    const s = ctx.store(); const b = freshBucket()
+    const s = ctx.store()
+    const b = freshBucket()
     const v1 = await put(s, b, 'k', 'one', { versioning: 'Enabled' })
     const v2 = await put(s, b, 'k', bytes(100_000), { versioning: 'Enabled' })
     const m = await s.deleteObject(b, 'k', { versioning: 'Enabled' })
@@ -77,15 +108,25 @@ export function versioningCases(ctx: { store: () => ObjectStore }): void {
   })
 
   test('suspended: the null version is replaced in place and becomes latest', async () => {
-    const s = ctx.store(); const b = freshBucket()
+    const s = ctx.store()
+    const b = freshBucket()
     await put(s, b, 'k', 'unversioned-era')
     const e1 = await put(s, b, 'k', 'enabled-1', { versioning: 'Enabled' })
     let vs = await s.listVersions(b, { maxKeys: 10 })
-    assert.deepEqual(vs.versions.map((v) => v.versionId), [e1.versionId, 'null'])
+    assert.deepEqual(
+      vs.versions.map((v) => v.versionId),
+      [e1.versionId, 'null'],
+    )
     const n = await put(s, b, 'k', 'suspended-1', { versioning: 'Suspended' })
     assert.equal(n.versionId, 'null')
     vs = await s.listVersions(b, { maxKeys: 10 })
-    assert.deepEqual(vs.versions.map((v) => [v.versionId, v.isLatest]), [['null', true], [e1.versionId, false]])
+    assert.deepEqual(
+      vs.versions.map((v) => [v.versionId, v.isLatest]),
+      [
+        ['null', true],
+        [e1.versionId, false],
+      ],
+    )
     assert.equal((await getBytes(s, b, 'k', 'null')).bytes.toString(), 'suspended-1')
     await put(s, b, 'k', 'suspended-2', { versioning: 'Suspended' })
     vs = await s.listVersions(b, { maxKeys: 10 })
@@ -94,14 +135,21 @@ export function versioningCases(ctx: { store: () => ObjectStore }): void {
     const d = await s.deleteObject(b, 'k', { versioning: 'Suspended' })
     assert.deepEqual(d, { versionId: 'null', deleteMarker: true })
     vs = await s.listVersions(b, { maxKeys: 10 })
-    assert.deepEqual(vs.versions.map((v) => [v.versionId, v.isDeleteMarker]), [['null', true], [e1.versionId, false]])
+    assert.deepEqual(
+      vs.versions.map((v) => [v.versionId, v.isDeleteMarker]),
+      [
+        ['null', true],
+        [e1.versionId, false],
+      ],
+    )
     await rejectsWith(s.getObject(b, 'k'), 'NoSuchKey', { deleteMarker: 'true', versionId: 'null' })
     await rejectsWith(s.getObject(b, 'k', 'null'), 'MethodNotAllowed')
     assert.equal((await getBytes(s, b, 'k', e1.versionId)).bytes.toString(), 'enabled-1')
   })
 
   test('updateObject addresses one version', async () => {
-    const s = ctx.store(); const b = freshBucket()
+    const s = ctx.store()
+    const b = freshBucket()
     const v1 = await put(s, b, 'k', 'one', { versioning: 'Enabled' })
     const v2 = await put(s, b, 'k', 'two', { versioning: 'Enabled' })
     await s.updateObject(b, 'k', v1.versionId, { tags: [{ Key: 'old', Value: '1' }] })
@@ -111,7 +159,8 @@ export function versioningCases(ctx: { store: () => ObjectStore }): void {
   })
 
   test('versions of many keys list keys ascending, newest first within each', async () => {
-    const s = ctx.store(); const b = freshBucket()
+    const s = ctx.store()
+    const b = freshBucket()
     const expected: [string, string][] = []
     for (const key of ['b', 'a', 'c']) {
       const ids: string[] = []
@@ -121,7 +170,13 @@ export function versioningCases(ctx: { store: () => ObjectStore }): void {
     }
     expected.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
     const vs = await s.listVersions(b, { maxKeys: 100 })
-    assert.deepEqual(vs.versions.map((v) => [v.key, v.versionId]), expected)
-    assert.deepEqual((await s.listObjects(b, { maxKeys: 10 })).objects.map((o) => o.key), ['c'])
+    assert.deepEqual(
+      vs.versions.map((v) => [v.key, v.versionId]),
+      expected,
+    )
+    assert.deepEqual(
+      (await s.listObjects(b, { maxKeys: 10 })).objects.map((o) => o.key),
+      ['c'],
+    )
   })
 }

@@ -13,16 +13,14 @@
  * of an inline body is already sealed, and a file holds only ciphertext from its first write.
  */
 import { randomBytes } from 'node:crypto'
+import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import type { FileHandle } from 'node:fs/promises'
-import { readSealedRange, type RegionKey } from './sealed-bytes.js'
+import { type RegionKey, readSealedRange } from './sealed-bytes.js'
 
 /** What staging produced: small bodies stay in memory (sealed, to be stored inline), large ones in a file; `size` is the plaintext's. */
-export type Staged =
-  | { kind: 'inline'; size: number; bytes: Buffer }
-  | { kind: 'file'; size: number; blobId: string; tmpPath: string }
+export type Staged = { kind: 'inline'; size: number; bytes: Buffer } | { kind: 'file'; size: number; blobId: string; tmpPath: string }
 
 /** An unpinned getObject result that is never opened must not pin its blob forever. */
 const PIN_TTL_MS = 60_000
@@ -35,7 +33,10 @@ export class BlobFiles {
   private readonly deferred = new Set<string>()
 
   /** `keys` is the region's master key, known once the store is open. */
-  constructor(dir: string, private readonly keys: () => RegionKey) {
+  constructor(
+    dir: string,
+    private readonly keys: () => RegionKey,
+  ) {
     this.blobsDir = join(dir, 'blobs')
     this.tmpDir = join(dir, 'tmp')
   }
@@ -155,7 +156,10 @@ export class BlobFiles {
       clearTimeout(timer)
       for (const id of blobIds) {
         const n = (this.pins.get(id) ?? 1) - 1
-        if (n > 0) { this.pins.set(id, n); continue }
+        if (n > 0) {
+          this.pins.set(id, n)
+          continue
+        }
         this.pins.delete(id)
         if (this.deferred.delete(id)) void unlink(this.path(id)).catch(() => {})
       }
@@ -197,7 +201,11 @@ export function newBlobId(): string {
 
 export async function fsyncDir(path: string): Promise<void> {
   const fh = await open(path, 'r')
-  try { await fh.sync() } finally { await fh.close() }
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
 }
 
 /** A stream of exactly these bytes (not object mode, so HTTP piping treats it as bytes). */

@@ -44,21 +44,31 @@ export function sha256hex(b: Buffer): string {
 
 function body(b: Buffer): Readable {
   let off = 0
-  return new Readable({ read() { this.push(off < b.length ? b.subarray(off, (off += 16 * 1024)) : null) } })
+  return new Readable({
+    read() {
+      this.push(off < b.length ? b.subarray(off, (off += 16 * 1024)) : null)
+    },
+  })
 }
 
 async function main(dir: string): Promise<void> {
   const store = new EmbeddedObjectStore({ region: 'crash-1', dir })
   await store.open()
   await store.createBucket(CRASH_BUCKET)
-  const ack = (key: string, data: Buffer): void => { process.stdout.write(`ACK ${key} ${sha256hex(data)}\n`) }
+  const ack = (key: string, data: Buffer): void => {
+    process.stdout.write(`ACK ${key} ${sha256hex(data)}\n`)
+  }
   const single = async (w: number): Promise<never> => {
     for (let n = 0; ; n++) {
       const key = `w${w}/n${n}-${SIZES[(w + n) % SIZES.length]}`
       const data = contentFor(key)
       await store.putObject({
-        bucket: CRASH_BUCKET, key, versioning: w % 2 ? 'Enabled' : 'Unversioned', attributes: { userMetadata: {}, tags: [] },
-        body: body(data), finalize: () => ({ etag: sha256hex(data).slice(0, 32), checksums: {} }),
+        bucket: CRASH_BUCKET,
+        key,
+        versioning: w % 2 ? 'Enabled' : 'Unversioned',
+        attributes: { userMetadata: {}, tags: [] },
+        body: body(data),
+        finalize: () => ({ etag: sha256hex(data).slice(0, 32), checksums: {} }),
       })
       ack(key, data)
     }
@@ -68,12 +78,21 @@ async function main(dir: string): Promise<void> {
       const key = `mp/w${w}-n${n}`
       const up = await store.createUpload({ bucket: CRASH_BUCKET, key, attributes: { userMetadata: {}, tags: [] } })
       const parts = partsFor(key)
-      const infos = await Promise.all(parts.map((p, i) => store.uploadPart({
-        bucket: CRASH_BUCKET, uploadId: up.uploadId, partNumber: i + 1, body: body(p),
-        finalize: () => ({ etag: sha256hex(p).slice(0, 32), checksums: {} }),
-      })))
+      const infos = await Promise.all(
+        parts.map((p, i) =>
+          store.uploadPart({
+            bucket: CRASH_BUCKET,
+            uploadId: up.uploadId,
+            partNumber: i + 1,
+            body: body(p),
+            finalize: () => ({ etag: sha256hex(p).slice(0, 32), checksums: {} }),
+          }),
+        ),
+      )
       await store.completeUpload({
-        bucket: CRASH_BUCKET, uploadId: up.uploadId, versioning: 'Enabled',
+        bucket: CRASH_BUCKET,
+        uploadId: up.uploadId,
+        versioning: 'Enabled',
         parts: infos.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
         finalize: (ps) => ({ etag: `x-${ps.length}`, checksums: {} }),
       })

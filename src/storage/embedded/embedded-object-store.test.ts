@@ -63,7 +63,13 @@ describe('embedded store specifics', () => {
     await s.deleteObject('b', '/etc/passwd', { versioning: 'Unversioned' })
     const up = await s.createUpload({ bucket: 'b', key: 'mp', attributes: attrs })
     for (const n of [1, 2, 2]) await s.uploadPart({ bucket: 'b', uploadId: up.uploadId, partNumber: n, body: bodyOf('p'), finalize: () => ({ etag: `e${n}`, checksums: {} }) })
-    await s.completeUpload({ bucket: 'b', uploadId: up.uploadId, parts: [{ partNumber: 2, etag: 'e2' }], versioning: 'Unversioned', finalize: () => ({ etag: 'm-1', checksums: {} }) })
+    await s.completeUpload({
+      bucket: 'b',
+      uploadId: up.uploadId,
+      parts: [{ partNumber: 2, etag: 'e2' }],
+      versioning: 'Unversioned',
+      finalize: () => ({ etag: 'm-1', checksums: {} }),
+    })
     assert.deepEqual(blobFilesIn(dir).sort(), [...s.referencedBlobs()].sort())
     assert.equal(blobFilesIn(dir).length, 4)
     await s.close()
@@ -72,7 +78,10 @@ describe('embedded store specifics', () => {
   test('acknowledged writes survive kill -9; nothing partial is visible; leftovers are swept', { timeout: 120_000 }, async (t) => {
     const dir = join(root, 'crash')
     const workload = fileURLToPath(new URL('./crash-workload.ts', import.meta.url))
-    for (const [round, target] of [[1, 40], [2, 120]] as const) {
+    for (const [round, target] of [
+      [1, 40],
+      [2, 120],
+    ] as const) {
       const acked = new Map<string, string>()
       let multipartAcks = 0
       const child = spawn(process.execPath, ['--import', 'tsx', workload, dir], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -115,8 +124,10 @@ describe('embedded store specifics', () => {
       assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'tmp/ wiped')
       const onDisk = blobFilesIn(dir)
       assert.deepEqual(onDisk.sort(), [...s.referencedBlobs()].sort(), 'no orphan blobs, no missing blobs')
-      t.diagnostic(`round ${round}: ${acked.size} acked (${multipartAcks} multipart), ${visible} versions visible and whole, ` +
-        `${tmpLeft} tmp files and ${blobsBefore - onDisk.length} orphan blobs swept`)
+      t.diagnostic(
+        `round ${round}: ${acked.size} acked (${multipartAcks} multipart), ${visible} versions visible and whole, ` +
+          `${tmpLeft} tmp files and ${blobsBefore - onDisk.length} orphan blobs swept`,
+      )
       await s.close()
     }
   })

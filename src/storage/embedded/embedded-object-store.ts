@@ -8,19 +8,35 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { s3Error } from '../../shared/errors.js'
 import type {
-  ByteRange, ChecksumAlgorithm, CompleteUploadInput, DeleteResult, GetResult, ListObjectsInput, ListObjectsResult,
-  ListUploadsInput, ListUploadsResult, ListVersionsInput, ListVersionsResult, MultipartUpload, ObjectAttributes,
-  ObjectStore, ObjectVersion, PartInfo, PutObjectInput, UploadPartInput, VersioningState,
+  ByteRange,
+  ChecksumAlgorithm,
+  CompleteUploadInput,
+  DeleteResult,
+  GetResult,
+  ListObjectsInput,
+  ListObjectsResult,
+  ListUploadsInput,
+  ListUploadsResult,
+  ListVersionsInput,
+  ListVersionsResult,
+  MultipartUpload,
+  ObjectAttributes,
+  ObjectStore,
+  ObjectVersion,
+  PartInfo,
+  PutObjectInput,
+  UploadPartInput,
+  VersioningState,
 } from '../types.js'
+import { checkCommitCondition } from '../write-condition.js'
 import { BlobFiles, bufferStream } from './blob-files.js'
-import { startAfter, walk, type Position } from './listing.js'
+import { encryptExisting, plaintextLeft } from './encrypt-existing.js'
+import { type Position, startAfter, walk } from './listing.js'
 import { MetaDb } from './meta-db.js'
 import { Multipart } from './multipart.js'
 import { cleanAttributes, manifestOf, toVersion, type VersionRow } from './rows.js'
-import { localSealer, OpenedBodies, regionKeyFrom, type KeySealer, type RegionKey } from './sealed-bytes.js'
-import { encryptExisting, plaintextLeft } from './encrypt-existing.js'
+import { type KeySealer, localSealer, OpenedBodies, type RegionKey, regionKeyFrom } from './sealed-bytes.js'
 import { addressedVersion, currentEtag, deleteVersion, readableLatest, writeVersion } from './version-writes.js'
-import { checkCommitCondition } from '../write-condition.js'
 
 export interface EmbeddedObjectStoreOptions {
   region: string
@@ -48,7 +64,9 @@ export interface StoreLog {
 }
 
 const STDERR_LOG: StoreLog = {
-  info: (fields, msg) => { process.stderr.write(`${msg} ${JSON.stringify(fields)}\n`) },
+  info: (fields, msg) => {
+    process.stderr.write(`${msg} ${JSON.stringify(fields)}\n`)
+  },
 }
 
 export const DEFAULT_INLINE_THRESHOLD = 64 * 1024
@@ -157,20 +175,20 @@ export class EmbeddedObjectStore implements ObjectStore {
         // In the transaction that writes the version: nothing can change the key between check and write.
         checkCommitCondition(input.condition, currentEtag(meta, input.bucket, input.key))
         return writeVersion(meta, {
-        bucket: input.bucket,
-        key: input.key,
-        versioning: input.versioning,
-        versionId: input.versionId,
-        lastModified: input.lastModified ?? new Date(),
-        attributes: cleanAttributes(input.attributes),
-        isDeleteMarker: false,
-        size: staged.size,
-        etag: digests.etag,
-        checksums: digests.checksums,
-        checksumType: digests.checksumType,
-        inline: staged.kind === 'inline' ? staged.bytes : undefined,
-        blob: staged.kind === 'file' ? staged.blobId : undefined,
-      })
+          bucket: input.bucket,
+          key: input.key,
+          versioning: input.versioning,
+          versionId: input.versionId,
+          lastModified: input.lastModified ?? new Date(),
+          attributes: cleanAttributes(input.attributes),
+          isDeleteMarker: false,
+          size: staged.size,
+          etag: digests.etag,
+          checksums: digests.checksums,
+          checksumType: digests.checksumType,
+          inline: staged.kind === 'inline' ? staged.bytes : undefined,
+          blob: staged.kind === 'file' ? staged.blobId : undefined,
+        })
       })
       committed = true
       await this.blobs.remove(garbage)
@@ -225,10 +243,20 @@ export class EmbeddedObjectStore implements ObjectStore {
 
   async putDeleteMarker(input: { bucket: string; key: string; versionId: string; lastModified: Date; attributes?: ObjectAttributes }): Promise<ObjectVersion> {
     const meta = this.live()
-    const { row, garbage } = await meta.commit(() => writeVersion(meta, {
-      bucket: input.bucket, key: input.key, versioning: 'Enabled', versionId: input.versionId, lastModified: input.lastModified,
-      attributes: cleanAttributes(input.attributes), isDeleteMarker: true, size: 0, etag: '', checksums: {},
-    }))
+    const { row, garbage } = await meta.commit(() =>
+      writeVersion(meta, {
+        bucket: input.bucket,
+        key: input.key,
+        versioning: 'Enabled',
+        versionId: input.versionId,
+        lastModified: input.lastModified,
+        attributes: cleanAttributes(input.attributes),
+        isDeleteMarker: true,
+        size: 0,
+        etag: '',
+        checksums: {},
+      }),
+    )
     await this.blobs.remove(garbage)
     return toVersion(row)
   }
@@ -290,7 +318,13 @@ export class EmbeddedObjectStore implements ObjectStore {
     return result
   }
 
-  async createUpload(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload> {
+  async createUpload(input: {
+    bucket: string
+    key: string
+    attributes: ObjectAttributes
+    checksumAlgorithm?: ChecksumAlgorithm
+    checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+  }): Promise<MultipartUpload> {
     return this.multipart.create(input)
   }
 
@@ -302,7 +336,11 @@ export class EmbeddedObjectStore implements ObjectStore {
     return this.multipart.uploadPart(input)
   }
 
-  async listParts(bucket: string, uploadId: string, opts: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
+  async listParts(
+    bucket: string,
+    uploadId: string,
+    opts: { partNumberMarker?: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
     return this.multipart.listParts(bucket, uploadId, opts)
   }
 

@@ -56,7 +56,13 @@ function body(size: number, seed: number): Buffer {
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex')
 
-interface Expected { key: string; versionId: string; etag: string; bytes: Buffer; checksums: string }
+interface Expected {
+  key: string
+  versionId: string
+  etag: string
+  bytes: Buffer
+  checksums: string
+}
 
 /** An old-format data dir: `inline` small objects, `files` file objects, one multipart object, one open upload. */
 function writeOldDataDir(dir: string, n: { inline: number; files: number; manifestParts?: number }): { objects: Expected[]; uploadId: string; parts: Buffer[] } {
@@ -77,8 +83,17 @@ function writeOldDataDir(dir: string, n: { inline: number; files: number; manife
   const add = (key: string, data: Buffer, where: { inline?: Buffer; blob?: string; manifest?: string }, etag = md5(data)): void => {
     const versionId = `v-${objects.length}`.padEnd(32, '0')
     const checksums = JSON.stringify({ SHA256: createHash('sha256').update(data).digest('base64') })
-    insert.run(key, versionId, data.length, etag, JSON.stringify({ userMetadata: { k: key }, tags: [] }), checksums,
-      where.inline ?? null, where.blob ?? null, where.manifest ?? null)
+    insert.run(
+      key,
+      versionId,
+      data.length,
+      etag,
+      JSON.stringify({ userMetadata: { k: key }, tags: [] }),
+      checksums,
+      where.inline ?? null,
+      where.blob ?? null,
+      where.manifest ?? null,
+    )
     objects.push({ key, versionId, etag, bytes: data, checksums })
   }
   db.transaction(() => {
@@ -147,7 +162,9 @@ describe('a data dir from before encryption at rest', () => {
     assert.ok(range.bytes.equals(old.objects.at(-1)!.bytes.subarray(5 * MiB - 10, 5 * MiB + 10)), 'a range across the parts')
     // The open upload's parts were converted too: completing it gives the original bytes.
     await store.completeUpload({
-      bucket: 'b', uploadId: old.uploadId, versioning: 'Unversioned',
+      bucket: 'b',
+      uploadId: old.uploadId,
+      versioning: 'Unversioned',
       parts: old.parts.map((p, i) => ({ partNumber: i + 1, etag: md5(p) })),
       finalize: () => ({ etag: 'done-2', checksums: {} }),
     })
@@ -173,7 +190,10 @@ describe('a data dir from before encryption at rest', () => {
     const store = new EmbeddedObjectStore({ region: 'r', dir, log: { info: (fields) => logged.push(fields) } })
     await store.open()
     assert.deepEqual([...logged], [{ region: 'r', rows: 2, files: 1 + 150 + 2, missing: 1 }])
-    await assertAllReadable(store, old.objects.filter((o) => o.key !== 'file/1'))
+    await assertAllReadable(
+      store,
+      old.objects.filter((o) => o.key !== 'file/1'),
+    )
     await assert.rejects(getBytes(store, 'b', 'file/1'), 'a body lost before the upgrade stays an error, never other bytes')
     await store.close()
     assert.deepEqual(plaintextFiles(dir), [])
@@ -183,9 +203,23 @@ describe('a data dir from before encryption at rest', () => {
     const dir = join(root, 'stopped')
     const old = writeOldDataDir(dir, { inline: 600, files: 8 })
     const crash = new Error('stopped here')
-    const first = new EmbeddedObjectStore({ region: 'r', dir, log: quiet, onEncryptStep: (n) => { if (n >= 300) throw crash } })
+    const first = new EmbeddedObjectStore({
+      region: 'r',
+      dir,
+      log: quiet,
+      onEncryptStep: (n) => {
+        if (n >= 300) throw crash
+      },
+    })
     await assert.rejects(first.open(), crash)
-    const second = new EmbeddedObjectStore({ region: 'r', dir, log: quiet, onEncryptStep: (n) => { if (n >= 3) throw crash } })
+    const second = new EmbeddedObjectStore({
+      region: 'r',
+      dir,
+      log: quiet,
+      onEncryptStep: (n) => {
+        if (n >= 3) throw crash
+      },
+    })
     await assert.rejects(second.open(), crash, 'resumed with the rest, stopped again part way through the files')
     const done = new EmbeddedObjectStore({ region: 'r', dir, log: quiet })
     await done.open()
@@ -210,7 +244,10 @@ describe('a data dir from before encryption at rest', () => {
       for await (const line of createInterface({ input: proc.stdout! })) {
         assert.notEqual(line, 'OPEN', 'killed before the conversion finished')
         last = Number(line.split(' ')[1])
-        if (last >= killAt) { proc.kill('SIGKILL'); break }
+        if (last >= killAt) {
+          proc.kill('SIGKILL')
+          break
+        }
       }
       await new Promise((resolve) => proc.once('exit', resolve))
       assert.ok(last >= killAt, `the child got to step ${killAt}`)

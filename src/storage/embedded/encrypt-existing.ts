@@ -46,8 +46,7 @@ export async function encryptExisting(db: Database.Database, key: RegionKey, blo
   const done: EncryptedExisting = { rows: 0, files: 0, missing: 0 }
   // Overwritten plaintext must not stay in freed pages of meta.db; the WAL is emptied at the end.
   db.pragma('secure_delete = ON')
-  const nextRows = db.prepare<[number], { seq: number; inline: Buffer }>(
-    'SELECT p.seq, v.inline FROM plaintext_rows p JOIN versions v ON v.seq = p.seq ORDER BY p.seq LIMIT ?')
+  const nextRows = db.prepare<[number], { seq: number; inline: Buffer }>('SELECT p.seq, v.inline FROM plaintext_rows p JOIN versions v ON v.seq = p.seq ORDER BY p.seq LIMIT ?')
   const setInline = db.prepare<[Buffer, number]>('UPDATE versions SET inline = ? WHERE seq = ?')
   const dropRow = db.prepare<[number]>('DELETE FROM plaintext_rows WHERE seq = ?')
   // Listed rows whose version is gone have nothing to convert (not reachable before serving, but harmless).
@@ -132,8 +131,12 @@ export async function encryptExisting(db: Database.Database, key: RegionKey, blo
 
 /** True while any body is still listed as plaintext: the store must not serve. */
 export function plaintextLeft(db: Database.Database): boolean {
-  return db.prepare(`SELECT 1 FROM plaintext_rows UNION ALL SELECT 1 FROM plaintext_blobs
-    UNION ALL SELECT 1 FROM counters WHERE name = 'vacuum_after_encrypting' LIMIT 1`).get() !== undefined
+  return (
+    db
+      .prepare(`SELECT 1 FROM plaintext_rows UNION ALL SELECT 1 FROM plaintext_blobs
+    UNION ALL SELECT 1 FROM counters WHERE name = 'vacuum_after_encrypting' LIMIT 1`)
+      .get() !== undefined
+  )
 }
 
 async function exists(path: string): Promise<boolean> {

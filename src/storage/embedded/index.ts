@@ -1,2 +1,2 @@
 /** @module The embedded object store's public surface. */
-export { EmbeddedObjectStore, DEFAULT_INLINE_THRESHOLD, type EmbeddedObjectStoreOptions } from './embedded-object-store.js'
+export { DEFAULT_INLINE_THRESHOLD, EmbeddedObjectStore, type EmbeddedObjectStoreOptions } from './embedded-object-store.js'

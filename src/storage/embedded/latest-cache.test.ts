@@ -60,7 +60,13 @@ describe('latest-version cache in the embedded store', () => {
     assert.equal(await text(s, 'k'), 'small')
     const up = await s.createUpload({ bucket: 'b', key: 'k', attributes: { userMetadata: {}, tags: [] } })
     const p = await s.uploadPart({ bucket: 'b', uploadId: up.uploadId, partNumber: 1, body: bodyOf('multi'), finalize: () => ({ etag: 'e1', checksums: {} }) })
-    await s.completeUpload({ bucket: 'b', uploadId: up.uploadId, parts: [{ partNumber: 1, etag: p.etag }], versioning: 'Unversioned', finalize: () => ({ etag: 'x-1', checksums: {} }) })
+    await s.completeUpload({
+      bucket: 'b',
+      uploadId: up.uploadId,
+      parts: [{ partNumber: 1, etag: p.etag }],
+      versioning: 'Unversioned',
+      finalize: () => ({ etag: 'x-1', checksums: {} }),
+    })
     assert.equal(await text(s, 'k'), 'multi')
     await s.deleteObject('b', 'k', { versioning: 'Unversioned' })
     await s.deleteBucket('b')
@@ -74,7 +80,9 @@ describe('latest-version cache in the embedded store', () => {
     await put(s, 'b', 'k', 'one', { attributes: { userMetadata: { a: '1' }, tags: [] } })
     await s.getObject('b', 'k')
     const v = (await s.getObject('b', 'k')).version
-    assert.throws(() => { (v.userMetadata as Record<string, string>).a = '2' }, TypeError)
+    assert.throws(() => {
+      ;(v.userMetadata as Record<string, string>).a = '2'
+    }, TypeError)
     assert.equal((await s.getObject('b', 'k')).version.userMetadata.a, '1')
     await s.close()
   })
@@ -82,10 +90,26 @@ describe('latest-version cache in the embedded store', () => {
 
 describe('LatestCache limits', () => {
   const row = (seq: number, key: string, inline: number): VersionRow => ({
-    seq, bucket: 'b', key, version_id: 'null', is_latest: 1, is_delete_marker: 0, size: inline, etag: 'e', last_modified_ms: 0,
-    attrs: '{"userMetadata":{},"tags":[]}', checksums: '{}', checksum_type: null, inline: Buffer.alloc(inline), blob: null, manifest: null,
+    seq,
+    bucket: 'b',
+    key,
+    version_id: 'null',
+    is_latest: 1,
+    is_delete_marker: 0,
+    size: inline,
+    etag: 'e',
+    last_modified_ms: 0,
+    attrs: '{"userMetadata":{},"tags":[]}',
+    checksums: '{}',
+    checksum_type: null,
+    inline: Buffer.alloc(inline),
+    blob: null,
+    manifest: null,
   })
-  const entry = (seq: number, key: string, inline = 0) => { const r = row(seq, key, inline); return { row: r, version: toVersion(r) } }
+  const entry = (seq: number, key: string, inline = 0) => {
+    const r = row(seq, key, inline)
+    return { row: r, version: toVersion(r) }
+  }
 
   test('evicts the least recently used key past the entry limit', () => {
     const c = new LatestCache({ entries: 2, inlineBytes: 1 << 20 })

@@ -16,7 +16,10 @@ export interface CachedLatest {
   version: ObjectVersion
 }
 
-interface Slot { entry: CachedLatest; hot: boolean }
+interface Slot {
+  entry: CachedLatest
+  hot: boolean
+}
 
 export interface LatestCacheLimits {
   /** At most this many keys. */
@@ -37,7 +40,9 @@ export class LatestCache {
 
   constructor(private readonly limits: LatestCacheLimits = DEFAULT_LATEST_CACHE) {}
 
-  get size(): number { return this.byKey.size }
+  get size(): number {
+    return this.byKey.size
+  }
 
   get(bucket: string, key: string): CachedLatest | undefined {
     const slot = this.byKey.get(cacheKey(bucket, key))
@@ -71,7 +76,9 @@ export class LatestCache {
   }
 
   /** The key's rows are about to change. */
-  invalidateKey(bucket: string, key: string): void { this.drop(cacheKey(bucket, key)) }
+  invalidateKey(bucket: string, key: string): void {
+    this.drop(cacheKey(bucket, key))
+  }
 
   /** A row is about to change or go; only the latest row of a key is ever cached. */
   invalidateSeq(seq: number): void {
@@ -95,7 +102,9 @@ export class LatestCache {
 }
 
 // Bucket names cannot contain NUL, so the pair maps to one string without ambiguity.
-function cacheKey(bucket: string, key: string): string { return `${bucket}\u0000${key}` }
+function cacheKey(bucket: string, key: string): string {
+  return `${bucket}\u0000${key}`
+}
 
 function deepFreeze<T>(o: T): T {
   if (o === null || typeof o !== 'object' || Object.isFrozen(o) || o instanceof Date || Buffer.isBuffer(o)) return o

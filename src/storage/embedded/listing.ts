@@ -44,16 +44,18 @@ const BATCH = 1000
 
 export function walk<R>(input: WalkInput<R>): WalkResult<R> {
   const steps = walkSteps(input)
-  for (let s = steps.next(); ;) {
+  for (let s = steps.next(); ; ) {
     if (s.done) return s.value
     s = steps.next(input.fetch(s.value.from, s.value.end, s.value.limit))
   }
 }
 
 /** `walk` over rows that come from a database across the network (the upstream sidecar on PostgreSQL). */
-export async function walkAsync<R>(input: Omit<WalkInput<R>, 'fetch'> & { fetch: (from: Position, end: string | undefined, limit: number) => Promise<R[]> }): Promise<WalkResult<R>> {
+export async function walkAsync<R>(
+  input: Omit<WalkInput<R>, 'fetch'> & { fetch: (from: Position, end: string | undefined, limit: number) => Promise<R[]> },
+): Promise<WalkResult<R>> {
   const steps = walkSteps(input)
-  for (let s = steps.next(); ;) {
+  for (let s = steps.next(); ; ) {
     if (s.done) return s.value
     s = steps.next(await input.fetch(s.value.from, s.value.end, s.value.limit))
   }
@@ -135,7 +137,10 @@ function maxPosition(a: Position, b: Position): Position {
 }
 
 /** An open upload as the listing sees it: its key, its id, and its place among the key's uploads. */
-export interface UploadRow { key: string; seq: number }
+export interface UploadRow {
+  key: string
+  seq: number
+}
 
 /**
  * ListMultipartUploads in S3's order (key, then initiation), with S3's markers: one page over a
@@ -173,7 +178,10 @@ function uploadsWalk<R extends UploadRow>(input: ListUploadsInput, m: UploadRow 
   // An upload id of another key (or one since gone) cannot place the listing inside the key.
   if (m && input.keyMarker && m.key === input.keyMarker) start = { key: input.keyMarker, inclusive: false, tie: m.seq }
   return {
-    prefix, ...(input.delimiter ? { delimiter: input.delimiter } : {}), maxKeys: input.maxUploads, start,
+    prefix,
+    ...(input.delimiter ? { delimiter: input.delimiter } : {}),
+    maxKeys: input.maxUploads,
+    start,
     keyOf: (r) => r.key,
     after: (r) => ({ key: r.key, inclusive: false, tie: r.seq }),
   }
@@ -187,7 +195,10 @@ function uploadsOut<R extends UploadRow>(o: { uploadIdOf: (r: R) => string; toUp
   }
   const last = entries[entries.length - 1]
   if (isTruncated && last) {
-    if ('row' in last) { out.nextKeyMarker = last.row.key; out.nextUploadIdMarker = o.uploadIdOf(last.row) } else out.nextKeyMarker = last.prefix
+    if ('row' in last) {
+      out.nextKeyMarker = last.row.key
+      out.nextUploadIdMarker = o.uploadIdOf(last.row)
+    } else out.nextKeyMarker = last.prefix
   }
   return out
 }

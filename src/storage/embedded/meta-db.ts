@@ -5,9 +5,9 @@
  * lock. WAL with synchronous=FULL makes every commit durable before it returns.
  */
 import Database from 'better-sqlite3'
+import { type CachedLatest, LatestCache, type LatestCacheLimits } from './latest-cache.js'
 import type { Position } from './listing.js'
-import { toVersion, type PartRow, type UploadRow, type VersionRow } from './rows.js'
-import { LatestCache, type CachedLatest, type LatestCacheLimits } from './latest-cache.js'
+import { type PartRow, toVersion, type UploadRow, type VersionRow } from './rows.js'
 import { migrate } from './schema.js'
 
 export type NewVersion = Omit<VersionRow, 'seq' | 'is_latest'>
@@ -76,7 +76,8 @@ export class MetaDb {
       deleteParts: db.prepare<[string]>('DELETE FROM parts WHERE upload_id = ?'),
       insertCompleted: db.prepare<[string, string, string, string, number]>('INSERT OR REPLACE INTO completed_uploads VALUES (?, ?, ?, ?, ?)'),
       completed: db.prepare<[string], { bucket: string; key: string; version_id: string; completed_ms: number }>(
-        'SELECT bucket, key, version_id, completed_ms FROM completed_uploads WHERE upload_id = ?'),
+        'SELECT bucket, key, version_id, completed_ms FROM completed_uploads WHERE upload_id = ?',
+      ),
       pruneCompleted: db.prepare<[number]>('DELETE FROM completed_uploads WHERE completed_ms < ?'),
       deleteCompletedOfBucket: db.prepare<[string]>('DELETE FROM completed_uploads WHERE bucket = ?'),
       insertBucket: db.prepare<[string, number]>('INSERT OR IGNORE INTO buckets VALUES (?, ?)'),
@@ -113,15 +114,17 @@ export class MetaDb {
     const batch = this.queue.splice(0)
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
     try {
-      this.db.transaction(() => {
-        for (const item of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.db.transaction(item.fn)() })
-          } catch (error) {
-            outcomes.push({ ok: false, error })
+      this.db
+        .transaction(() => {
+          for (const item of batch) {
+            try {
+              outcomes.push({ ok: true, value: this.db.transaction(item.fn)() })
+            } catch (error) {
+              outcomes.push({ ok: false, error })
+            }
           }
-        }
-      }).immediate()
+        })
+        .immediate()
     } catch (error) {
       for (const item of batch) item.reject(error)
       return

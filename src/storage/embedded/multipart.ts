@@ -5,15 +5,22 @@
  */
 import { s3Error } from '../../shared/errors.js'
 import type {
-  ChecksumAlgorithm, CompleteUploadInput, ListUploadsInput, ListUploadsResult, MultipartUpload, ObjectAttributes,
-  ObjectVersion, PartInfo, UploadPartInput,
+  ChecksumAlgorithm,
+  CompleteUploadInput,
+  ListUploadsInput,
+  ListUploadsResult,
+  MultipartUpload,
+  ObjectAttributes,
+  ObjectVersion,
+  PartInfo,
+  UploadPartInput,
 } from '../types.js'
+import { checkCommitCondition } from '../write-condition.js'
 import type { BlobFiles } from './blob-files.js'
 import { uploadsPage } from './listing.js'
 import type { MetaDb } from './meta-db.js'
-import { cleanAttributes, newUploadId, toPart, toUpload, toVersion, type ManifestEntry, type UploadRow } from './rows.js'
+import { cleanAttributes, type ManifestEntry, newUploadId, toPart, toUpload, toVersion, type UploadRow } from './rows.js'
 import { currentEtag, writeVersion } from './version-writes.js'
-import { checkCommitCondition } from '../write-condition.js'
 
 /** S3's minimum size for every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024
@@ -27,7 +34,13 @@ export class Multipart {
     private readonly blobs: BlobFiles,
   ) {}
 
-  async create(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload> {
+  async create(input: {
+    bucket: string
+    key: string
+    attributes: ObjectAttributes
+    checksumAlgorithm?: ChecksumAlgorithm
+    checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+  }): Promise<MultipartUpload> {
     const meta = this.live()
     const row = await meta.commit((): UploadRow => {
       const r: UploadRow = {
@@ -100,7 +113,10 @@ export class Multipart {
     const meta = this.live()
     return uploadsPage({
       input,
-      marker: (id) => { const m = meta.upload(id); return m && m.bucket === bucket ? m : undefined },
+      marker: (id) => {
+        const m = meta.upload(id)
+        return m && m.bucket === bucket ? m : undefined
+      },
       fetch: (from, end, limit) => meta.uploadsFrom(bucket, from, end, limit),
       uploadIdOf: (r) => r.upload_id,
       toUpload,
@@ -138,7 +154,11 @@ export class Multipart {
       const infos = chosen.map(toPart)
       const digests = input.finalize(infos)
       const manifest: ManifestEntry[] = chosen.map((r, i) => ({
-        partNumber: r.part_number, size: r.size, etag: r.etag, checksums: infos[i]!.checksums, blob: r.blob,
+        partNumber: r.part_number,
+        size: r.size,
+        etag: r.etag,
+        checksums: infos[i]!.checksums,
+        blob: r.blob,
       }))
       const keep = new Set(chosen.map((r) => r.blob))
       const unnamed = meta.deleteUpload(input.uploadId).filter((b) => !keep.has(b))

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, closeSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -18,7 +18,9 @@ const root = mkdtempSync(join(tmpdir(), 'mrap-sealed-'))
 after(() => rmSync(root, { recursive: true, force: true }))
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
 }
 
 /** A body whose every 64-byte window contains a marker that random ciphertext never does. */
@@ -42,7 +44,13 @@ describe('embedded store: bytes encrypted at rest', () => {
     await put(s, 'b', 'small', small)
     const up = await s.createUpload({ bucket: 'b', key: 'mp', attributes: attrs })
     await s.uploadPart({ bucket: 'b', uploadId: up.uploadId, partNumber: 1, body: bodyOf(marked(70_000, marker)), finalize: () => ({ etag: 'p', checksums: {} }) })
-    await s.completeUpload({ bucket: 'b', uploadId: up.uploadId, parts: [{ partNumber: 1, etag: 'p' }], versioning: 'Unversioned', finalize: () => ({ etag: 'm-1', checksums: {} }) })
+    await s.completeUpload({
+      bucket: 'b',
+      uploadId: up.uploadId,
+      parts: [{ partNumber: 1, etag: 'p' }],
+      versioning: 'Unversioned',
+      finalize: () => ({ etag: 'm-1', checksums: {} }),
+    })
 
     const files = filesUnder(dir)
     assert.ok(files.some((f) => f.endsWith('meta.db-wal') || f.endsWith('meta.db')))
@@ -64,7 +72,14 @@ describe('embedded store: bytes encrypted at rest', () => {
     const body = randomBytes(3 * CHUNK + 777)
     await put(s, 'b', 'k', body)
     const got = await s.getObject('b', 'k')
-    for (const [start, end] of [[0, 0], [CHUNK - 1, CHUNK], [CHUNK, 2 * CHUNK - 1], [5, body.length - 1], [body.length - 1, body.length - 1], [100, 3 * CHUNK + 5]] as const) {
+    for (const [start, end] of [
+      [0, 0],
+      [CHUNK - 1, CHUNK],
+      [CHUNK, 2 * CHUNK - 1],
+      [5, body.length - 1],
+      [body.length - 1, body.length - 1],
+      [100, 3 * CHUNK + 5],
+    ] as const) {
       const chunks: Buffer[] = []
       for await (const c of got.open({ start, end })) chunks.push(c as Buffer)
       assert.ok(Buffer.concat(chunks).equals(body.subarray(start, end + 1)), `range ${start}-${end}`)
@@ -112,7 +127,11 @@ describe('embedded store: bytes encrypted at rest', () => {
     await s.open()
     await put(s, 'b', 'k', 'secret')
     await s.close()
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.key')), [], 'the key lives with the server, not with the region')
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.key')),
+      [],
+      'the key lives with the server, not with the region',
+    )
     const other = new EmbeddedObjectStore({ region: 'r', dir, sealer: localSealer(join(root, 'raw')) })
     await assert.rejects(other.open(), /cannot be opened with this sealing key/)
     const again = new EmbeddedObjectStore({ region: 'r', dir, sealer })

@@ -63,7 +63,10 @@ export class ChunkSealer {
   private pendingLen = 0
   private index = 0
 
-  constructor(private readonly key: Buffer, private readonly id: Buffer) {}
+  constructor(
+    private readonly key: Buffer,
+    private readonly id: Buffer,
+  ) {}
 
   /** Appends the sealed chunks now complete to `out`; returns their byte count. */
   push(plain: Buffer, out: Buffer[]): number {

@@ -6,7 +6,7 @@
 import { s3Error } from '../../shared/errors.js'
 import type { Checksums, DeleteResult, ObjectAttributes, VersioningState } from '../types.js'
 import type { MetaDb } from './meta-db.js'
-import { blobsOf, newVersionId, type ManifestEntry, type VersionRow } from './rows.js'
+import { blobsOf, type ManifestEntry, newVersionId, type VersionRow } from './rows.js'
 
 export interface VersionContent {
   bucket: string
@@ -58,12 +58,7 @@ export function writeVersion(meta: MetaDb, c: VersionContent): { row: VersionRow
 }
 
 /** DeleteObject: by version id (permanent, markers included) or per the versioning state. */
-export function deleteVersion(
-  meta: MetaDb,
-  bucket: string,
-  key: string,
-  opts: { versionId?: string; versioning: VersioningState },
-): { result: DeleteResult; garbage: string[] } {
+export function deleteVersion(meta: MetaDb, bucket: string, key: string, opts: { versionId?: string; versioning: VersioningState }): { result: DeleteResult; garbage: string[] } {
   if (opts.versionId !== undefined) {
     const row = meta.version(bucket, key, opts.versionId)
     // Deleting a version that is not there succeeds, as S3's DeleteObject does.

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Transform, type Readable } from 'node:stream'
+import { type Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { s3Error } from '../../shared/errors.js'
 import type { PutObjectInput } from '../types.js'
@@ -71,7 +71,10 @@ function readHead(body: Readable, limit: number): Promise<{ chunks: Buffer[]; en
       const b = typeof c === 'string' ? Buffer.from(c) : c
       chunks.push(b)
       bytes += b.length
-      if (bytes > limit) { body.pause(); done(false) }
+      if (bytes > limit) {
+        body.pause()
+        done(false)
+      }
     }
     const onEnd = (): void => done(true)
     body.on('data', onData).once('end', onEnd).once('error', reject)
@@ -86,21 +89,36 @@ async function streamDeclared<T>(o: SendOptions<T>, size: number, prefix: Buffer
   const gate = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       count += chunk.length
-      if (count > size) { cb(s3Error('IncompleteBody')); return }
+      if (count > size) {
+        cb(s3Error('IncompleteBody'))
+        return
+      }
       const out = held
       held = chunk
       cb(null, out.length ? out : undefined)
     },
     flush(cb) {
-      if (count !== size) { cb(s3Error('IncompleteBody')); return }
-      Promise.resolve(o.finalize({ size: count })).then((d) => { digests = d; cb(null, held) }, (e: unknown) => cb(e as Error))
+      if (count !== size) {
+        cb(s3Error('IncompleteBody'))
+        return
+      }
+      Promise.resolve(o.finalize({ size: count })).then(
+        (d) => {
+          digests = d
+          cb(null, held)
+        },
+        (e: unknown) => cb(e as Error),
+      )
     },
   })
   const ac = new AbortController()
   let failure: unknown
   // The SDK pipes the body into the request, and pipe() does not pass errors on: abort instead,
   // so the engine sees a short body and the call does not wait for its timeout.
-  const fail = (e: unknown): void => { failure ??= e; ac.abort() }
+  const fail = (e: unknown): void => {
+    failure ??= e
+    ac.abort()
+  }
   gate.on('error', fail)
   if (count > size) fail(s3Error('IncompleteBody'))
   else pipeline(o.body, gate).catch(fail)

@@ -6,7 +6,7 @@
  */
 import { CreateBucketCommand, GetBucketVersioningCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3'
 import type { VersioningState } from '../types.js'
-import { errorInfo, type Engine } from './engine.js'
+import { type Engine, errorInfo } from './engine.js'
 
 type EngineState = 'Unversioned' | 'Enabled' | 'Suspended'
 
@@ -36,14 +36,19 @@ export class EngineBuckets {
   async ensure(engineBucket: string): Promise<void> {
     const s = this.slot(engineBucket)
     s.ready ??= (async () => {
-      await this.engine.call((c) => c.send(new CreateBucketCommand({ Bucket: engineBucket })).catch((e: unknown) => {
-        const code = errorInfo(e).code
-        if (code === 'BucketAlreadyOwnedByYou') return undefined
-        throw e
-      }))
+      await this.engine.call((c) =>
+        c.send(new CreateBucketCommand({ Bucket: engineBucket })).catch((e: unknown) => {
+          const code = errorInfo(e).code
+          if (code === 'BucketAlreadyOwnedByYou') return undefined
+          throw e
+        }),
+      )
       const v = await this.engine.call((c) => c.send(new GetBucketVersioningCommand({ Bucket: engineBucket })))
       s.state = v.Status === 'Enabled' ? 'Enabled' : v.Status === 'Suspended' ? 'Suspended' : 'Unversioned'
-    })().catch((e: unknown) => { s.ready = undefined; throw e })
+    })().catch((e: unknown) => {
+      s.ready = undefined
+      throw e
+    })
     await s.ready
   }
 
@@ -56,12 +61,20 @@ export class EngineBuckets {
       if (!s.switching && target === s.state) {
         s.active++
         let done = false
-        return () => { if (!done) { done = true; s.active--; if (s.active === 0) this.wake(s) } }
+        return () => {
+          if (!done) {
+            done = true
+            s.active--
+            if (s.active === 0) this.wake(s)
+          }
+        }
       }
       if (!s.switching && s.active === 0) {
         s.switching = true
         try {
-          await this.engine.call((c) => c.send(new PutBucketVersioningCommand({ Bucket: engineBucket, VersioningConfiguration: { Status: target === 'Enabled' ? 'Enabled' : 'Suspended' } })))
+          await this.engine.call((c) =>
+            c.send(new PutBucketVersioningCommand({ Bucket: engineBucket, VersioningConfiguration: { Status: target === 'Enabled' ? 'Enabled' : 'Suspended' } })),
+          )
           s.state = target
         } finally {
           s.switching = false

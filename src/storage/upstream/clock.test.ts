@@ -30,7 +30,10 @@ test('answers spread over time pin the engine second of a write, with any clock 
       // The engine stamped the write somewhere in [s, s+2] of our time.
       const lo = Math.floor((s + offset) / 1000) * 1000
       const hi = Math.floor((s + 2 + offset) / 1000) * 1000
-      if (got !== undefined) { pinned++; assert.ok(got === lo && got === hi, `offset ${offset}: ${got} for a write in [${lo}, ${hi}]`) }
+      if (got !== undefined) {
+        pinned++
+        assert.ok(got === lo && got === hi, `offset ${offset}: ${got} for a write in [${lo}, ${hi}]`)
+      }
     }
     assert.ok(pinned > 40, `offset ${offset}: only ${pinned} of 55 writes pinned`)
   }
@@ -45,14 +48,14 @@ test('a write that straddles a second boundary is not pinned', () => {
   assert.equal(clock.secondOf(boundary - 300, boundary + 300), undefined)
 })
 
-test('the write\'s own answer bounds its second: a late-heard answer still pins the earlier second', () => {
+test("the write's own answer bounds its second: a late-heard answer still pins the earlier second", () => {
   const clock = new EngineClock()
   const base = Date.UTC(2026, 0, 1, 12, 0, 0)
   feed(clock, 0, base, 40, 73)
   const boundary = Date.UTC(2026, 0, 1, 12, 0, 10)
   // Sent 60 ms before a boundary, heard 40 ms after it (a busy event loop): the engine stamped
   // the write and answered before the boundary, and its Date says so.
-  assert.equal(clock.secondOf(boundary - 60, boundary + 40), undefined, 'without the answer\'s Date')
+  assert.equal(clock.secondOf(boundary - 60, boundary + 40), undefined, "without the answer's Date")
   assert.equal(clock.secondOf(boundary - 60, boundary + 40, httpDate(boundary - 1000)), boundary - 1000)
   // Answered after the boundary: the write may be on either side, so it is still not pinned.
   assert.equal(clock.secondOf(boundary - 60, boundary + 40, httpDate(boundary)), undefined)

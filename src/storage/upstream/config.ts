@@ -44,10 +44,17 @@ export function templateProblem(template: string): string | undefined {
 
 /** True when `name` follows S3's general purpose bucket naming rules. */
 export function isValidS3BucketName(name: string): boolean {
-  return name.length >= 3 && name.length <= 63 &&
+  return (
+    name.length >= 3 &&
+    name.length <= 63 &&
     /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name) &&
-    !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
-    !name.startsWith('xn--') && !name.startsWith('sthree-') && !name.endsWith('-s3alias') && !name.endsWith('--ol-s3')
+    !name.includes('..') &&
+    !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
+    !name.startsWith('xn--') &&
+    !name.startsWith('sthree-') &&
+    !name.endsWith('-s3alias') &&
+    !name.endsWith('--ol-s3')
+  )
 }
 
 /** The engine bucket of an mrap bucket; InvalidBucketName when the template makes an invalid one. */

@@ -11,9 +11,15 @@ import { createHash } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { after, before, test } from 'node:test'
-import { readAll, Wire, type EngineResponse } from './wire.js'
+import { type EngineResponse, readAll, Wire } from './wire.js'
 
-interface Seen { method: string; path: string; headers: Record<string, string>; body: Buffer; socket: Socket }
+interface Seen {
+  method: string
+  path: string
+  headers: Record<string, string>
+  body: Buffer
+  socket: Socket
+}
 type Handler = (req: Seen) => void
 
 let server: Server
@@ -36,24 +42,45 @@ function serve(socket: Socket): void {
         const [line, ...rest] = buf.toString('latin1', 0, end).split('\r\n')
         const [method, path] = line!.split(' ')
         const headers: Record<string, string> = {}
-        for (const h of rest) { const i = h.indexOf(':'); headers[h.slice(0, i).toLowerCase()] = h.slice(i + 1).trim() }
+        for (const h of rest) {
+          const i = h.indexOf(':')
+          headers[h.slice(0, i).toLowerCase()] = h.slice(i + 1).trim()
+        }
         buf = buf.subarray(end + 4)
         want = { head: { method: method!, path: path!, headers }, length: Number(headers['content-length'] ?? 0) }
         // An early answer is the handler's to send, before the body arrived.
-        if (headers['x-test-early'] !== undefined) { const h = handlers.shift()!; h({ ...want.head, body: Buffer.alloc(0), socket }); want = undefined; buf = Buffer.alloc(0); return }
+        if (headers['x-test-early'] !== undefined) {
+          const h = handlers.shift()!
+          h({ ...want.head, body: Buffer.alloc(0), socket })
+          want = undefined
+          buf = Buffer.alloc(0)
+          return
+        }
       }
       if (buf.length < want.length) return
       const body = buf.subarray(0, want.length)
       buf = buf.subarray(want.length)
       const h = handlers.shift()
-      if (!h) { socket.destroy(); return }
+      if (!h) {
+        socket.destroy()
+        return
+      }
       h({ ...want.head, body, socket })
       want = undefined
     }
   })
 }
 
-const cfg = () => ({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true, accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', bucketTemplate: '{bucket}', connectTimeoutMs: 1000, requestTimeoutMs: 5000 })
+const cfg = () => ({
+  endpoint: `http://127.0.0.1:${port}`,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'secret',
+  bucketTemplate: '{bucket}',
+  connectTimeoutMs: 1000,
+  requestTimeoutMs: 5000,
+})
 const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`
 
 before(async () => {
@@ -61,7 +88,9 @@ before(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   port = (server.address() as { port: number }).port
 })
-after(() => { server.close() })
+after(() => {
+  server.close()
+})
 
 test('a chunked answer split at every byte reads whole, and its connection is reused', async () => {
   const wire = new Wire(cfg())
@@ -71,7 +100,9 @@ test('a chunked answer split at every byte reads whole, and its connection is re
     // One byte per write, each after the last left (setNoDelay: one segment each).
     r.socket.setNoDelay(true)
     let i = 0
-    const next = (): void => { if (i < wireBytes.length) r.socket.write(wireBytes.subarray(i, ++i), () => setImmediate(next)) }
+    const next = (): void => {
+      if (i < wireBytes.length) r.socket.write(wireBytes.subarray(i, ++i), () => setImmediate(next))
+    }
     next()
   })
   handlers.push((r) => r.socket.write(ok('again')))
@@ -86,7 +117,10 @@ test('a chunked answer split at every byte reads whole, and its connection is re
 test('a body ended by closing the connection reads whole; the next request opens another connection', async () => {
   const wire = new Wire(cfg())
   connections = 0
-  handlers.push((r) => { r.socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart one, '); setTimeout(() => r.socket.end('part two'), 20) })
+  handlers.push((r) => {
+    r.socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart one, ')
+    setTimeout(() => r.socket.end('part two'), 20)
+  })
   handlers.push((r) => r.socket.write(ok('next')))
   assert.equal((await readAll(await wire.request({ method: 'GET', bucket: 'b', key: 'k' }))).toString(), 'part one, part two')
   assert.equal((await readAll(await wire.request({ method: 'GET', bucket: 'b', key: 'k' }))).toString(), 'next')
@@ -106,7 +140,10 @@ test('HEAD answers carry a Content-Length and no body; an interim 100 is skipped
   assert.equal(head.headers['content-length'], '12345')
   assert.equal((await readAll(head)).length, 0)
   assert.equal((await readAll(await wire.request({ method: 'GET', bucket: 'b', key: 'k' }))).toString(), 'after 100')
-  await assert.rejects(wire.request({ method: 'GET', bucket: 'b', key: 'k' }), (e: { Code?: string; $metadata?: { httpStatusCode?: number } }) => e.Code === 'NoSuchKey' && e.$metadata?.httpStatusCode === 404)
+  await assert.rejects(
+    wire.request({ method: 'GET', bucket: 'b', key: 'k' }),
+    (e: { Code?: string; $metadata?: { httpStatusCode?: number } }) => e.Code === 'NoSuchKey' && e.$metadata?.httpStatusCode === 404,
+  )
   assert.equal((await readAll(await wire.request({ method: 'GET', bucket: 'b', key: 'k' }))).toString(), 'still usable')
   assert.equal(connections, 1)
   wire.destroy()
@@ -117,11 +154,17 @@ test('an error answered while a streamed body is still going out rejects, and th
   connections = 0
   const closed = new Promise<void>((resolve) => {
     const xml = '<Error><Code>AccessDenied</Code></Error>'
-    handlers.push((r) => { r.socket.once('close', () => resolve()); r.socket.write(`HTTP/1.1 403 Forbidden\r\nContent-Length: ${xml.length}\r\n\r\n${xml}`) })
+    handlers.push((r) => {
+      r.socket.once('close', () => resolve())
+      r.socket.write(`HTTP/1.1 403 Forbidden\r\nContent-Length: ${xml.length}\r\n\r\n${xml}`)
+    })
   })
   const body = new PassThrough()
   body.write(Buffer.alloc(1000, 1))
-  await assert.rejects(wire.request({ method: 'PUT', bucket: 'b', key: 'k', headers: { 'content-length': '100000', 'x-test-early': '1' }, body }), (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 403)
+  await assert.rejects(
+    wire.request({ method: 'PUT', bucket: 'b', key: 'k', headers: { 'content-length': '100000', 'x-test-early': '1' }, body }),
+    (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 403,
+  )
   await closed
   handlers.push((r) => r.socket.write(ok('fresh')))
   assert.equal((await readAll(await wire.request({ method: 'GET', bucket: 'b', key: 'k' }))).toString(), 'fresh')
@@ -136,7 +179,10 @@ test('a body its reader destroys midway closes that connection; an idle connecti
   const res: EngineResponse = await wire.request({ method: 'GET', bucket: 'b', key: 'k' })
   await new Promise<void>((r) => res.once('data', () => r()))
   res.destroy()
-  handlers.push((r) => { r.socket.write(ok('one')); setTimeout(() => r.socket.end(), 10) })
+  handlers.push((r) => {
+    r.socket.write(ok('one'))
+    setTimeout(() => r.socket.end(), 10)
+  })
   assert.equal((await readAll(await wire.request({ method: 'GET', bucket: 'b', key: 'k' }))).toString(), 'one')
   await new Promise((r) => setTimeout(r, 100))
   handlers.push((r) => r.socket.write(ok('two')))
@@ -148,7 +194,10 @@ test('a body its reader destroys midway closes that connection; an idle connecti
 test('a PUT from memory sends its exact bytes, signed with their hash', async () => {
   const wire = new Wire(cfg())
   let seen: Seen | undefined
-  handlers.push((r) => { seen = r; r.socket.write(ok('')) })
+  handlers.push((r) => {
+    seen = r
+    r.socket.write(ok(''))
+  })
   const body = Buffer.from('exact bytes')
   const res = await wire.request({ method: 'PUT', bucket: 'b', key: 'a b/c', headers: { 'content-type': 'text/plain' }, body })
   res.resume()
@@ -162,7 +211,10 @@ test('a PUT from memory sends its exact bytes, signed with their hash', async ()
 test('a header value that would end its line is refused before anything is sent, as InvalidArgument', async () => {
   const wire = new Wire(cfg())
   connections = 0
-  await assert.rejects(wire.request({ method: 'GET', bucket: 'b', key: 'k', headers: { 'x-amz-meta-a': 'v\r\nx-injected: 1' } }), (e: { code?: string }) => e.code === 'InvalidArgument')
+  await assert.rejects(
+    wire.request({ method: 'GET', bucket: 'b', key: 'k', headers: { 'x-amz-meta-a': 'v\r\nx-injected: 1' } }),
+    (e: { code?: string }) => e.code === 'InvalidArgument',
+  )
   assert.equal(connections, 0)
   wire.destroy()
 })
@@ -171,7 +223,9 @@ test('streamed bodies one after another on one connection leave no listeners beh
   const wire = new Wire(cfg())
   connections = 0
   const warnings: string[] = []
-  const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`) }
+  const onWarning = (w: Error): void => {
+    warnings.push(`${w.name}: ${w.message}`)
+  }
   process.on('warning', onWarning)
   try {
     for (let i = 0; i < 15; i++) {

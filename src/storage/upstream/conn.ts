@@ -34,7 +34,9 @@ export class EngineResponse extends Readable {
   /** Called when the reader destroys the body before its end: the connection cannot be reused. */
   onAbandon: () => void = () => {}
 
-  override _read(): void { this.onDemand() }
+  override _read(): void {
+    this.onDemand()
+  }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
     if (!this.readableEnded) this.onAbandon()
@@ -64,16 +66,25 @@ class Conn {
   private lineBuf = ''
   private status = 0
 
-  constructor(socket: Socket, private readonly pool: Pool) {
+  constructor(
+    socket: Socket,
+    private readonly pool: Pool,
+  ) {
     this.socket = socket
     socket.setNoDelay(true)
     socket.on('data', (d: Buffer) => this.data(d))
     socket.on('error', (e) => this.fail(e))
     socket.on('end', () => {
-      if (this.phase === 'until-close' && this.res) { this.finishBody(); return }
+      if (this.phase === 'until-close' && this.res) {
+        this.finishBody()
+        return
+      }
       this.fail(new Error('engine closed the connection'))
     })
-    socket.on('close', () => { this.fail(new Error('engine connection closed')); this.pool.drop(this) })
+    socket.on('close', () => {
+      this.fail(new Error('engine connection closed'))
+      this.pool.drop(this)
+    })
     socket.on('timeout', () => socket.destroy(new Error('engine request timed out')))
   }
 
@@ -120,7 +131,11 @@ class Conn {
         this.socket.destroy(new Error('engine sent bytes after its answer'))
         return
       }
-      if (this.phase === 'head') { at = this.readHead(d, at); if (at < 0) return; continue }
+      if (this.phase === 'head') {
+        at = this.readHead(d, at)
+        if (at < 0) return
+        continue
+      }
       if (this.phase === 'fixed' || this.phase === 'chunk-data') {
         const n = Math.min(this.left, d.length - at)
         this.push(at === 0 && n === d.length ? d : d.subarray(at, at + n))
@@ -132,21 +147,33 @@ class Conn {
         }
         continue
       }
-      if (this.phase === 'until-close') { this.push(at === 0 ? d : d.subarray(at)); return }
+      if (this.phase === 'until-close') {
+        this.push(at === 0 ? d : d.subarray(at))
+        return
+      }
       // chunk-size, chunk-crlf, trailer: line by line.
       const nl = d.indexOf(10, at)
       const end = nl < 0 ? d.length : nl + 1
       this.lineBuf += d.toString('latin1', at, end)
       at = end
-      if (nl < 0) { if (this.lineBuf.length > 4096) this.socket.destroy(new Error('engine sent a malformed chunk')); return }
+      if (nl < 0) {
+        if (this.lineBuf.length > 4096) this.socket.destroy(new Error('engine sent a malformed chunk'))
+        return
+      }
       const line = this.lineBuf.replace(/\r?\n$/, '')
       this.lineBuf = ''
       if (this.phase === 'chunk-crlf') {
-        if (line !== '') { this.socket.destroy(new Error('engine sent a malformed chunk')); return }
+        if (line !== '') {
+          this.socket.destroy(new Error('engine sent a malformed chunk'))
+          return
+        }
         this.phase = 'chunk-size'
       } else if (this.phase === 'chunk-size') {
         const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line)
-        if (!size) { this.socket.destroy(new Error('engine sent a malformed chunk')); return }
+        if (!size) {
+          this.socket.destroy(new Error('engine sent a malformed chunk'))
+          return
+        }
         this.left = parseInt(size[1]!, 16)
         this.phase = this.left === 0 ? 'trailer' : 'chunk-data'
       } else if (line === '') {
@@ -170,7 +197,10 @@ class Conn {
     }
     const lines = all.toString('latin1', 0, end).split('\r\n')
     const status = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? '')
-    if (!status) { this.socket.destroy(new Error('engine sent a malformed answer')); return -1 }
+    if (!status) {
+      this.socket.destroy(new Error('engine sent a malformed answer'))
+      return -1
+    }
     const code = Number(status[2])
     this.status = code
     const headers: Record<string, string> = {}
@@ -191,16 +221,36 @@ class Conn {
     const res = new EngineResponse({ highWaterMark: 64 * 1024 })
     res.statusCode = code
     res.headers = headers
-    res.onDemand = () => { if (this.res === res && this.socket.isPaused()) this.socket.resume() }
-    res.onAbandon = () => { if (this.res === res) { this.res = undefined; this.keepAlive = false; this.phase = 'done'; this.socket.destroy() } }
+    res.onDemand = () => {
+      if (this.res === res && this.socket.isPaused()) this.socket.resume()
+    }
+    res.onAbandon = () => {
+      if (this.res === res) {
+        this.res = undefined
+        this.keepAlive = false
+        this.phase = 'done'
+        this.socket.destroy()
+      }
+    }
     this.res = res
     const te = (headers['transfer-encoding'] ?? '').toLowerCase()
     const length = headers['content-length']
-    if (this.method === 'HEAD' || code === 204 || code === 304) { this.phase = 'fixed'; this.left = 0 }
-    else if (te.includes('chunked')) { this.phase = 'chunk-size'; this.lineBuf = '' }
-    else if (length !== undefined && /^\d{1,15}$/.test(length)) { this.phase = 'fixed'; this.left = Number(length) }
-    else if (length !== undefined) { this.socket.destroy(new Error('engine sent a malformed Content-Length')); return -1 }
-    else { this.phase = 'until-close'; this.keepAlive = false }
+    if (this.method === 'HEAD' || code === 204 || code === 304) {
+      this.phase = 'fixed'
+      this.left = 0
+    } else if (te.includes('chunked')) {
+      this.phase = 'chunk-size'
+      this.lineBuf = ''
+    } else if (length !== undefined && /^\d{1,15}$/.test(length)) {
+      this.phase = 'fixed'
+      this.left = Number(length)
+    } else if (length !== undefined) {
+      this.socket.destroy(new Error('engine sent a malformed Content-Length'))
+      return -1
+    } else {
+      this.phase = 'until-close'
+      this.keepAlive = false
+    }
     const onHead = this.onHead
     this.onHead = undefined
     this.onFail = undefined
@@ -227,10 +277,17 @@ class Conn {
   private maybeRelease(): void {
     if (!this.busy || this.phase !== 'done' || this.res) return
     // An error answered before the body was all sent: stop sending (the engine will not read it).
-    if (!this.requestSent && this.status >= 300) { this.busy = false; this.socket.destroy(); return }
+    if (!this.requestSent && this.status >= 300) {
+      this.busy = false
+      this.socket.destroy()
+      return
+    }
     if (!this.requestSent) return
     this.busy = false
-    if (!this.keepAlive || this.socket.destroyed) { this.socket.destroy(); return }
+    if (!this.keepAlive || this.socket.destroyed) {
+      this.socket.destroy()
+      return
+    }
     this.socket.setTimeout(0)
     // Paused by a slow reader of the last answer: an idle socket must still see the engine close it.
     if (this.socket.isPaused()) this.socket.resume()
@@ -254,14 +311,37 @@ export class Pool {
     const conn = await this.take()
     return new Promise<EngineResponse>((resolve, reject) => {
       let settled = false
-      const onAbort = (): void => { conn.socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted')) }
-      const done = (): void => { signal?.removeEventListener('abort', onAbort) }
-      conn.start(method, (res) => { settled = true; resolve(res); res.once('close', done) }, (e) => { done(); if (!settled) { settled = true; reject(e) } })
-      if (signal?.aborted) { onAbort(); return }
+      const onAbort = (): void => {
+        conn.socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'))
+      }
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+      }
+      conn.start(
+        method,
+        (res) => {
+          settled = true
+          resolve(res)
+          res.once('close', done)
+        },
+        (e) => {
+          done()
+          if (!settled) {
+            settled = true
+            reject(e)
+          }
+        },
+      )
+      if (signal?.aborted) {
+        onAbort()
+        return
+      }
       signal?.addEventListener('abort', onAbort, { once: true })
       const s = conn.socket
-      if (body === undefined) { s.write(head); conn.sent() }
-      else if (Buffer.isBuffer(body)) {
+      if (body === undefined) {
+        s.write(head)
+        conn.sent()
+      } else if (Buffer.isBuffer(body)) {
         s.cork()
         s.write(head)
         if (body.length) s.write(body)
@@ -294,8 +374,15 @@ export class Pool {
       const socket = tls ? tlsConnect({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host }) : netConnect({ host, port })
       const conn = new Conn(socket, this)
       const t = setTimeout(() => socket.destroy(new Error(`connect timeout after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs)
-      const ready = (): void => { clearTimeout(t); socket.off('error', early); ok(conn) }
-      const early = (e: Error): void => { clearTimeout(t); fail(e) }
+      const ready = (): void => {
+        clearTimeout(t)
+        socket.off('error', early)
+        ok(conn)
+      }
+      const early = (e: Error): void => {
+        clearTimeout(t)
+        fail(e)
+      }
       socket.once(tls ? 'secureConnect' : 'connect', ready)
       socket.once('error', early)
     })

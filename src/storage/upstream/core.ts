@@ -3,10 +3,11 @@
  * below upstream-object-store.ts so that the store can use its parts without the parts importing
  * the store (scripts/import-cycles.mjs).
  */
+
+import type { WriteCondition } from '../types.js'
 import type { EngineBuckets } from './buckets.js'
 import type { Engine } from './engine.js'
 import type { Sidecar } from './sidecar.js'
-import type { WriteCondition } from '../types.js'
 
 export interface StoreCore {
   readonly region: string

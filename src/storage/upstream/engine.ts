@@ -7,16 +7,33 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { isS3Error, s3Error, type S3Error, type S3ErrorCode } from '../../shared/errors.js'
+import { isS3Error, type S3Error, type S3ErrorCode, s3Error } from '../../shared/errors.js'
 import { EngineClock } from './clock.js'
 import type { UpstreamConfig } from './config.js'
-import { Wire, type EngineResponse, type WireRequest } from './wire.js'
+import { type EngineResponse, Wire, type WireRequest } from './wire.js'
 
 /** Engine error codes that mean the same thing to mrap's client and pass through as they are. */
 const PASS_THROUGH = new Set<S3ErrorCode>([
-  'NoSuchKey', 'NoSuchVersion', 'NoSuchUpload', 'InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'EntityTooLarge',
-  'BucketNotEmpty', 'InvalidRange', 'PreconditionFailed', 'NotModified', 'MethodNotAllowed', 'MetadataTooLarge',
-  'KeyTooLongError', 'SlowDown', 'InvalidArgument', 'InvalidRequest', 'InvalidDigest', 'BadDigest', 'InvalidTag',
+  'NoSuchKey',
+  'NoSuchVersion',
+  'NoSuchUpload',
+  'InvalidPart',
+  'InvalidPartOrder',
+  'EntityTooSmall',
+  'EntityTooLarge',
+  'BucketNotEmpty',
+  'InvalidRange',
+  'PreconditionFailed',
+  'NotModified',
+  'MethodNotAllowed',
+  'MetadataTooLarge',
+  'KeyTooLongError',
+  'SlowDown',
+  'InvalidArgument',
+  'InvalidRequest',
+  'InvalidDigest',
+  'BadDigest',
+  'InvalidTag',
 ])
 
 export interface EngineErrorInfo {
@@ -44,7 +61,10 @@ export class Engine {
   /** Called when the engine answers again after being down (it may have lost state meanwhile). */
   onRecover: () => void = () => {}
 
-  constructor(readonly region: string, cfg: UpstreamConfig) {
+  constructor(
+    readonly region: string,
+    cfg: UpstreamConfig,
+  ) {
     const agentOpts = { keepAlive: true, maxSockets: cfg.maxSockets ?? 64 }
     const httpAgent = new HttpAgent(agentOpts)
     const httpsAgent = new HttpsAgent(agentOpts)

@@ -56,8 +56,12 @@ export function encodeAttributes(a: ObjectAttributes, extra: Pick<MrapBlob, 'vid
   }
   const h: EngineHeaders = { Metadata: meta }
   const native: [keyof EngineHeaders, string | undefined][] = [
-    ['ContentType', a.contentType], ['ContentEncoding', a.contentEncoding], ['ContentDisposition', a.contentDisposition],
-    ['ContentLanguage', a.contentLanguage], ['CacheControl', a.cacheControl], ['WebsiteRedirectLocation', a.websiteRedirectLocation],
+    ['ContentType', a.contentType],
+    ['ContentEncoding', a.contentEncoding],
+    ['ContentDisposition', a.contentDisposition],
+    ['ContentLanguage', a.contentLanguage],
+    ['CacheControl', a.cacheControl],
+    ['WebsiteRedirectLocation', a.websiteRedirectLocation],
   ]
   for (const [name, v] of native) {
     if (v === undefined) continue
@@ -76,13 +80,19 @@ export function decodeAttributes(h: EngineObjectHead): { attributes: ObjectAttri
   const userMetadata: Record<string, string> = {}
   for (const [k, v] of Object.entries(h.Metadata ?? {})) {
     if (k === MRAP_META) {
-      try { blob = JSON.parse(Buffer.from(v, 'base64url').toString()) as MrapBlob } catch { blob = {} }
+      try {
+        blob = JSON.parse(Buffer.from(v, 'base64url').toString()) as MrapBlob
+      } catch {
+        blob = {}
+      }
     } else {
       userMetadata[k] = v
     }
   }
   const a: ObjectAttributes = { userMetadata, tags: blob.tags ?? [] }
-  const set = (k: keyof ObjectAttributes, v: string | undefined): void => { if (v !== undefined) (a as unknown as Record<string, string>)[k] = v }
+  const set = (k: keyof ObjectAttributes, v: string | undefined): void => {
+    if (v !== undefined) (a as unknown as Record<string, string>)[k] = v
+  }
   set('contentType', h.ContentType)
   set('contentEncoding', h.ContentEncoding)
   set('contentDisposition', h.ContentDisposition)
@@ -96,8 +106,12 @@ export function decodeAttributes(h: EngineObjectHead): { attributes: ObjectAttri
   set('objectLockRetainUntilDate', blob.lock?.until)
   if (blob.lock?.hold === 'ON' || blob.lock?.hold === 'OFF') a.objectLockLegalHold = blob.lock.hold
   const natives: Record<string, keyof ObjectAttributes> = {
-    ContentType: 'contentType', ContentEncoding: 'contentEncoding', ContentDisposition: 'contentDisposition',
-    ContentLanguage: 'contentLanguage', CacheControl: 'cacheControl', WebsiteRedirectLocation: 'websiteRedirectLocation',
+    ContentType: 'contentType',
+    ContentEncoding: 'contentEncoding',
+    ContentDisposition: 'contentDisposition',
+    ContentLanguage: 'contentLanguage',
+    CacheControl: 'cacheControl',
+    WebsiteRedirectLocation: 'websiteRedirectLocation',
   }
   for (const [k, v] of Object.entries(blob.um ?? {})) {
     if (k.startsWith('\0')) set(natives[k.slice(1)]!, v)
@@ -112,8 +126,12 @@ export const unquote = (etag: string | undefined): string => (etag ?? '').replac
 export type { Checksums }
 
 const NATIVE_HEADERS: [keyof EngineObjectHead, string][] = [
-  ['ContentType', 'content-type'], ['ContentEncoding', 'content-encoding'], ['ContentDisposition', 'content-disposition'],
-  ['ContentLanguage', 'content-language'], ['CacheControl', 'cache-control'], ['WebsiteRedirectLocation', 'x-amz-website-redirect-location'],
+  ['ContentType', 'content-type'],
+  ['ContentEncoding', 'content-encoding'],
+  ['ContentDisposition', 'content-disposition'],
+  ['ContentLanguage', 'content-language'],
+  ['CacheControl', 'cache-control'],
+  ['WebsiteRedirectLocation', 'x-amz-website-redirect-location'],
 ]
 
 /**
@@ -122,19 +140,32 @@ const NATIVE_HEADERS: [keyof EngineObjectHead, string][] = [
  */
 export function toWireHeaders(h: EngineHeaders): Record<string, string> {
   const out: Record<string, string> = { 'content-type': 'application/octet-stream' }
-  for (const [field, name] of NATIVE_HEADERS) { const v = h[field as keyof EngineHeaders]; if (typeof v === 'string') out[name] = v }
+  for (const [field, name] of NATIVE_HEADERS) {
+    const v = h[field as keyof EngineHeaders]
+    if (typeof v === 'string') out[name] = v
+  }
   for (const [k, v] of Object.entries(h.Metadata)) out[`x-amz-meta-${k}`] = v
   return out
 }
 
-export interface WireHead extends EngineObjectHead { VersionId?: string; ETag?: string; LastModified?: Date }
+export interface WireHead extends EngineObjectHead {
+  VersionId?: string
+  ETag?: string
+  LastModified?: Date
+}
 
 /** An engine answer's headers as the SDK's GetObject/HeadObject output fields that the store reads. */
 export function fromWireHeaders(h: Record<string, string | string[] | undefined>): WireHead {
-  const one = (n: string): string | undefined => { const v = h[n]; return Array.isArray(v) ? v.join(', ') : v }
+  const one = (n: string): string | undefined => {
+    const v = h[n]
+    return Array.isArray(v) ? v.join(', ') : v
+  }
   const out: WireHead = { Metadata: {} }
   for (const [k, v] of Object.entries(h)) if (k.startsWith('x-amz-meta-') && v !== undefined) out.Metadata![k.slice(11)] = Array.isArray(v) ? v.join(', ') : v
-  for (const [field, name] of NATIVE_HEADERS) { const v = one(name); if (v !== undefined) (out as Record<string, unknown>)[field] = v }
+  for (const [field, name] of NATIVE_HEADERS) {
+    const v = one(name)
+    if (v !== undefined) (out as Record<string, unknown>)[field] = v
+  }
   const vid = one('x-amz-version-id')
   if (vid !== undefined) out.VersionId = vid
   const etag = one('etag')

@@ -7,20 +7,33 @@
  * RGW does not keep (it orders one key's uploads by upload id).
  */
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, type CompleteMultipartUploadCommandOutput, CreateMultipartUploadCommand, ListMultipartUploadsCommand,
-  HeadObjectCommand, ListPartsCommand, UploadPartCommand,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  type CompleteMultipartUploadCommandOutput,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { s3Error } from '../../shared/errors.js'
+import { uploadsPageAsync } from '../embedded/listing.js'
 import { cleanAttributes } from '../embedded/rows.js'
 import type {
-  ChecksumAlgorithm, CompleteUploadInput, ListUploadsInput, ListUploadsResult, MultipartUpload, ObjectAttributes,
-  ObjectVersion, PartInfo, UploadPartInput,
+  ChecksumAlgorithm,
+  CompleteUploadInput,
+  ListUploadsInput,
+  ListUploadsResult,
+  MultipartUpload,
+  ObjectAttributes,
+  ObjectVersion,
+  PartInfo,
+  UploadPartInput,
 } from '../types.js'
 import { sendBody } from './body.js'
+import type { StoreCore } from './core.js'
 import { errorInfo } from './engine.js'
 import { encodeAttributes, unquote } from './metadata.js'
-import { uploadsPageAsync } from '../embedded/listing.js'
-import type { StoreCore } from './core.js'
 import type { ListedUpload, UploadRow } from './sidecar.js'
 
 /** S3's minimum size for every part but the last. */
@@ -28,7 +41,11 @@ export const MIN_PART_SIZE = 5 * 1024 * 1024
 
 function toUpload(u: UploadRow): MultipartUpload {
   return {
-    bucket: u.bucket, key: u.key, uploadId: u.uploadId, initiated: new Date(u.initiatedMs), attributes: u.attrs,
+    bucket: u.bucket,
+    key: u.key,
+    uploadId: u.uploadId,
+    initiated: new Date(u.initiatedMs),
+    attributes: u.attrs,
     ...(u.checksumAlgorithm ? { checksumAlgorithm: u.checksumAlgorithm as ChecksumAlgorithm } : {}),
     ...(u.checksumType ? { checksumType: u.checksumType as 'FULL_OBJECT' | 'COMPOSITE' } : {}),
   }
@@ -37,15 +54,26 @@ function toUpload(u: UploadRow): MultipartUpload {
 export class UpstreamMultipart {
   constructor(private readonly store: StoreCore) {}
 
-  async create(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload> {
+  async create(input: {
+    bucket: string
+    key: string
+    attributes: ObjectAttributes
+    checksumAlgorithm?: ChecksumAlgorithm
+    checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+  }): Promise<MultipartUpload> {
     const side = this.store.live()
     const eb = this.store.engineBucket(input.bucket)
     await this.store.buckets.ensure(eb)
     const attributes = cleanAttributes(input.attributes)
     const r = await this.store.engine.call((c) => c.send(new CreateMultipartUploadCommand({ Bucket: eb, Key: input.key, ...encodeAttributes(attributes) })))
     const row: UploadRow = {
-      uploadId: r.UploadId!, bucket: input.bucket, key: input.key, initiatedMs: Date.now(), attrs: attributes,
-      checksumAlgorithm: input.checksumAlgorithm ?? null, checksumType: input.checksumType ?? null,
+      uploadId: r.UploadId!,
+      bucket: input.bucket,
+      key: input.key,
+      initiatedMs: Date.now(),
+      attrs: attributes,
+      checksumAlgorithm: input.checksumAlgorithm ?? null,
+      checksumType: input.checksumType ?? null,
     }
     await side.putUpload(row)
     return toUpload(row)
@@ -61,22 +89,52 @@ export class UpstreamMultipart {
     const eb = this.store.engineBucket(input.bucket)
     let sent = 0
     const { result, digests } = await sendBody({
-      body: input.body, size: input.size, finalize: input.finalize, tmpDir: this.store.tmpDir, smallLimit: this.store.smallLimit,
-      send: ({ body, length, signal }) => (sent = length, this.store.engine.call((c) => c.send(new UploadPartCommand({
-        Bucket: eb, Key: up.key, UploadId: input.uploadId, PartNumber: input.partNumber, Body: body, ContentLength: length,
-      }), { abortSignal: signal }), signal)),
+      body: input.body,
+      size: input.size,
+      finalize: input.finalize,
+      tmpDir: this.store.tmpDir,
+      smallLimit: this.store.smallLimit,
+      send: ({ body, length, signal }) => {
+        sent = length
+        return this.store.engine.call(
+          (c) =>
+            c.send(
+              new UploadPartCommand({
+                Bucket: eb,
+                Key: up.key,
+                UploadId: input.uploadId,
+                PartNumber: input.partNumber,
+                Body: body,
+                ContentLength: length,
+              }),
+              { abortSignal: signal },
+            ),
+          signal,
+        )
+      },
     })
     await side.putPart(input.uploadId, input.partNumber, digests.etag, unquote(result.ETag), digests.checksums)
     return { partNumber: input.partNumber, size: sent, etag: digests.etag, lastModified: new Date(), checksums: digests.checksums }
   }
 
-  async listParts(bucket: string, uploadId: string, opts: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
+  async listParts(
+    bucket: string,
+    uploadId: string,
+    opts: { partNumberMarker?: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
     const up = await this.row(bucket, uploadId)
     if (opts.maxParts <= 0) return { parts: [], isTruncated: false }
-    const r = await this.store.engine.call((c) => c.send(new ListPartsCommand({
-      Bucket: this.store.engineBucket(bucket), Key: up.key, UploadId: uploadId, MaxParts: opts.maxParts,
-      ...(opts.partNumberMarker !== undefined ? { PartNumberMarker: String(opts.partNumberMarker) } : {}),
-    })))
+    const r = await this.store.engine.call((c) =>
+      c.send(
+        new ListPartsCommand({
+          Bucket: this.store.engineBucket(bucket),
+          Key: up.key,
+          UploadId: uploadId,
+          MaxParts: opts.maxParts,
+          ...(opts.partNumberMarker !== undefined ? { PartNumberMarker: String(opts.partNumberMarker) } : {}),
+        }),
+      ),
+    )
     const ours = await this.store.live().parts(uploadId)
     const parts: PartInfo[] = (r.Parts ?? []).map((p) => {
       const engineEtag = unquote(p.ETag)
@@ -144,11 +202,23 @@ export class UpstreamMultipart {
       const head = await this.store.engine.call((c) => c.send(new HeadObjectCommand({ Bucket: eb, Key: up.key, ...(engineVid !== 'null' ? { VersionId: engineVid } : {}) })))
       const parts = chosen.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, checksums: p.checksums }))
       const stored = { etag: digests.etag, checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}), parts }
-      await side.completeUpload({ bucket: input.bucket, key: up.key, engineVid, engineEtag: unquote(head.ETag), mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: null, digests: stored }, input.uploadId)
+      await side.completeUpload(
+        { bucket: input.bucket, key: up.key, engineVid, engineEtag: unquote(head.ETag), mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: null, digests: stored },
+        input.uploadId,
+      )
       return {
-        ...up.attrs, bucket: input.bucket, key: up.key, versionId: engineVid, isDeleteMarker: false, isLatest: true,
-        size: chosen.reduce((n, p) => n + p.size, 0), etag: digests.etag, lastModified: head.LastModified ?? new Date(),
-        checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}), parts,
+        ...up.attrs,
+        bucket: input.bucket,
+        key: up.key,
+        versionId: engineVid,
+        isDeleteMarker: false,
+        isLatest: true,
+        size: chosen.reduce((n, p) => n + p.size, 0),
+        etag: digests.etag,
+        lastModified: head.LastModified ?? new Date(),
+        checksums: digests.checksums,
+        ...(digests.checksumType ? { checksumType: digests.checksumType } : {}),
+        parts,
       }
     } finally {
       leave()
@@ -166,10 +236,24 @@ export class UpstreamMultipart {
    * others: on RGW `rgw_multipart_min_part_size = 0` (mrap enforces S3's 5 MiB on the chosen
    * parts itself, above).
    */
-  private async engineComplete(eb: string, key: string, uploadId: string, chosen: { partNumber: number; engineEtag: string }[], uploaded: Map<number, unknown>): Promise<CompleteMultipartUploadCommandOutput> {
-    const send = (parts: { partNumber: number; engineEtag: string }[]): Promise<CompleteMultipartUploadCommandOutput> => this.store.engine.call((c) => c.send(new CompleteMultipartUploadCommand({
-      Bucket: eb, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.engineEtag}"` })) },
-    })))
+  private async engineComplete(
+    eb: string,
+    key: string,
+    uploadId: string,
+    chosen: { partNumber: number; engineEtag: string }[],
+    uploaded: Map<number, unknown>,
+  ): Promise<CompleteMultipartUploadCommandOutput> {
+    const send = (parts: { partNumber: number; engineEtag: string }[]): Promise<CompleteMultipartUploadCommandOutput> =>
+      this.store.engine.call((c) =>
+        c.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: eb,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.engineEtag}"` })) },
+          }),
+        ),
+      )
     // `chosen` was checked against `uploaded`: the same size means the same parts.
     if (chosen.length === uploaded.size) return send(chosen)
     try {
@@ -178,15 +262,23 @@ export class UpstreamMultipart {
       if ((e as { code?: string }).code !== 'InvalidPart') throw e
     }
     const named = new Set(chosen.map((p) => p.partNumber))
-    const blanks = await Promise.all([...uploaded.keys()].filter((n) => !named.has(n)).map(async (n) => {
-      const r = await this.store.engine.call((c) => c.send(new UploadPartCommand({ Bucket: eb, Key: key, UploadId: uploadId, PartNumber: n, Body: Buffer.alloc(0), ContentLength: 0 })))
-      return { partNumber: n, engineEtag: unquote(r.ETag) }
-    }))
+    const blanks = await Promise.all(
+      [...uploaded.keys()]
+        .filter((n) => !named.has(n))
+        .map(async (n) => {
+          const r = await this.store.engine.call((c) =>
+            c.send(new UploadPartCommand({ Bucket: eb, Key: key, UploadId: uploadId, PartNumber: n, Body: Buffer.alloc(0), ContentLength: 0 })),
+          )
+          return { partNumber: n, engineEtag: unquote(r.ETag) }
+        }),
+    )
     try {
       return await send([...chosen, ...blanks].sort((a, b) => a.partNumber - b.partNumber))
     } catch (e) {
       if ((e as { code?: string }).code !== 'EntityTooSmall') throw e
-      throw s3Error('NotImplemented', { message: 'The storage engine refuses to leave parts out of a multipart upload: name every uploaded part, or allow small parts on the engine.' })
+      throw s3Error('NotImplemented', {
+        message: 'The storage engine refuses to leave parts out of a multipart upload: name every uploaded part, or allow small parts on the engine.',
+      })
     }
   }
 
@@ -202,11 +294,18 @@ export class UpstreamMultipart {
     // The engine's own listing: its bucket is about to go, uploads made around mrap included.
     let markers: { KeyMarker?: string; UploadIdMarker?: string } = {}
     for (;;) {
-      const r = await this.store.engine.call((c) => c.send(new ListMultipartUploadsCommand({ Bucket: eb, MaxUploads: 1000, ...markers }))
-        .catch((e: unknown) => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }))
+      const r = await this.store.engine.call((c) =>
+        c.send(new ListMultipartUploadsCommand({ Bucket: eb, MaxUploads: 1000, ...markers })).catch((e: unknown) => {
+          if (errorInfo(e).code === 'NoSuchBucket') return undefined
+          throw e
+        }),
+      )
       for (const u of r?.Uploads ?? []) {
-        await this.store.engine.call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: eb, Key: u.Key, UploadId: u.UploadId })))
-          .catch((e: unknown) => { if (errorInfo(e).code !== 'NoSuchUpload') throw e })
+        await this.store.engine
+          .call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: eb, Key: u.Key, UploadId: u.UploadId })))
+          .catch((e: unknown) => {
+            if (errorInfo(e).code !== 'NoSuchUpload') throw e
+          })
         await this.store.live().dropUpload(u.UploadId!)
       }
       if (!r?.IsTruncated || !r.NextKeyMarker) break
@@ -219,7 +318,9 @@ export class UpstreamMultipart {
     const out = new Map<number, { size: number; engineEtag: string; lastModified: Date }>()
     let marker: string | undefined
     for (;;) {
-      const r = await this.store.engine.call((c) => c.send(new ListPartsCommand({ Bucket: eb, Key: key, UploadId: uploadId, MaxParts: 1000, ...(marker ? { PartNumberMarker: marker } : {}) })))
+      const r = await this.store.engine.call((c) =>
+        c.send(new ListPartsCommand({ Bucket: eb, Key: key, UploadId: uploadId, MaxParts: 1000, ...(marker ? { PartNumberMarker: marker } : {}) })),
+      )
       for (const p of r.Parts ?? []) out.set(p.PartNumber!, { size: p.Size ?? 0, engineEtag: unquote(p.ETag), lastModified: p.LastModified ?? new Date(0) })
       if (!r.IsTruncated || !r.NextPartNumberMarker) return out
       marker = r.NextPartNumberMarker

@@ -12,7 +12,7 @@ import { s3Error } from '../../shared/errors.js'
 import { isUnavailable } from '../../state/postgres/errors.js'
 import type { Position } from '../embedded/listing.js'
 import type { Checksums, ObjectAttributes, PartInfo } from '../types.js'
-import { fromRaw, toRaw, uploadFromRaw, type ListedUpload, type RawUpload, type RawVersion, type Sidecar, type UploadRow, type VersionRow } from './sidecar.js'
+import { fromRaw, type ListedUpload, type RawUpload, type RawVersion, type Sidecar, toRaw, type UploadRow, uploadFromRaw, type VersionRow } from './sidecar.js'
 
 // bigint columns come back from pg as strings; the casts keep them numbers (milliseconds and
 // sequence numbers stay far below 2^53).
@@ -60,7 +60,10 @@ const SQL = {
 type Raw = Record<string, unknown>
 
 export class PgSidecar implements Sidecar {
-  constructor(private readonly pool: pg.Pool, private readonly region: string) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly region: string,
+  ) {}
 
   /** The pool belongs to the control state, which closes it. */
   async close(): Promise<void> {}
@@ -79,29 +82,48 @@ export class PgSidecar implements Sidecar {
     return r && fromRaw(r)
   }
 
-  version(bucket: string, key: string, engineVid: string): Promise<VersionRow | undefined> { return this.one('version', [bucket, key, engineVid]) }
-  byEtag(bucket: string, key: string, engineEtag: string): Promise<VersionRow | undefined> { return this.one('byEtag', [bucket, key, engineEtag]) }
-  byMrapVid(bucket: string, key: string, mrapVid: string): Promise<VersionRow | undefined> { return this.one('byMrapVid', [bucket, key, mrapVid]) }
+  version(bucket: string, key: string, engineVid: string): Promise<VersionRow | undefined> {
+    return this.one('version', [bucket, key, engineVid])
+  }
+  byEtag(bucket: string, key: string, engineEtag: string): Promise<VersionRow | undefined> {
+    return this.one('byEtag', [bucket, key, engineEtag])
+  }
+  byMrapVid(bucket: string, key: string, mrapVid: string): Promise<VersionRow | undefined> {
+    return this.one('byMrapVid', [bucket, key, mrapVid])
+  }
 
-  versions(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> { return this.many('versions', 'engine_vid', bucket, ids) }
-  byEtags(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> { return this.many('byEtags', 'engine_etag', bucket, ids) }
+  versions(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
+    return this.many('versions', 'engine_vid', bucket, ids)
+  }
+  byEtags(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
+    return this.many('byEtags', 'engine_etag', bucket, ids)
+  }
 
   private async many(name: 'versions' | 'byEtags', by: 'engine_vid' | 'engine_etag', bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
     if (ids.length === 0) return []
     const rows = await this.q<RawVersion & Raw>(name, [bucket, ids.map((i) => i[0]), ids.map((i) => i[1])])
     if (rows.length === 0) return ids.map(() => undefined)
     const found = new Map(rows.map((r) => [`${r.key}\0${r[by]}`, r]))
-    return ids.map(([key, id]) => { const r = found.get(`${key}\0${id}`); return r && fromRaw(r) })
+    return ids.map(([key, id]) => {
+      const r = found.get(`${key}\0${id}`)
+      return r && fromRaw(r)
+    })
   }
 
-  async putVersion(v: VersionRow): Promise<void> { await this.q('putVersion', versionValues(v)) }
+  async putVersion(v: VersionRow): Promise<void> {
+    await this.q('putVersion', versionValues(v))
+  }
 
   async setAttrs(bucket: string, key: string, engineVid: string, attrs: ObjectAttributes): Promise<void> {
     await this.q('setAttrs', [bucket, key, engineVid, JSON.stringify(attrs)])
   }
 
-  async dropVersion(bucket: string, key: string, engineVid: string): Promise<void> { await this.q('dropVersion', [bucket, key, engineVid]) }
-  async dropBucket(bucket: string): Promise<void> { await this.q('dropBucket', [bucket]) }
+  async dropVersion(bucket: string, key: string, engineVid: string): Promise<void> {
+    await this.q('dropVersion', [bucket, key, engineVid])
+  }
+  async dropBucket(bucket: string): Promise<void> {
+    await this.q('dropBucket', [bucket])
+  }
 
   async upload(uploadId: string): Promise<ListedUpload | undefined> {
     const r = (await this.q<RawUpload & { seq: number } & Raw>('upload', [uploadId]))[0]
@@ -121,9 +143,15 @@ export class PgSidecar implements Sidecar {
     await this.q('putUpload', [u.uploadId, u.bucket, u.key, u.initiatedMs, JSON.stringify(u.attrs), u.checksumAlgorithm, u.checksumType])
   }
 
-  async dropUpload(uploadId: string): Promise<void> { await this.q('dropUpload', [uploadId]) }
-  async dropUploads(bucket: string): Promise<void> { await this.q('dropUploads', [bucket]) }
-  async completeUpload(v: VersionRow, uploadId: string): Promise<void> { await this.q('completeUpload', [...versionValues(v), uploadId]) }
+  async dropUpload(uploadId: string): Promise<void> {
+    await this.q('dropUpload', [uploadId])
+  }
+  async dropUploads(bucket: string): Promise<void> {
+    await this.q('dropUploads', [bucket])
+  }
+  async completeUpload(v: VersionRow, uploadId: string): Promise<void> {
+    await this.q('completeUpload', [...versionValues(v), uploadId])
+  }
 
   async putPart(uploadId: string, partNumber: number, etag: string, engineEtag: string, checksums: Checksums): Promise<void> {
     await this.q('putPart', [uploadId, partNumber, etag, engineEtag, JSON.stringify(checksums)])

@@ -69,7 +69,9 @@ export class Readers {
   begin(engineBucket: string, key: string, track = true): Reader {
     this.expire()
     let settle!: (t: ReaderTarget | undefined) => void
-    const known = new Promise<ReaderTarget | undefined>((ok) => { settle = ok })
+    const known = new Promise<ReaderTarget | undefined>((ok) => {
+      settle = ok
+    })
     const p: Pending = { id: idOf(engineBucket, key), at: Date.now(), opened: false, ready: known, pinned: undefined }
     if (track) {
       let set = this.byKey.get(p.id)
@@ -98,17 +100,24 @@ export class Readers {
     const set = this.byKey.get(id)
     if (!set) return
     this.byKey.delete(id)
-    await Promise.all([...set].map(async (p) => {
-      const t = await p.ready
-      if (!t || p.opened) return
-      p.pinned ??= this.fetch(t, t.offset, t.size - 1).then((body) => {
-        const timer = setTimeout(() => { if (!p.opened) body.destroy() }, PARK_MS)
-        timer.unref()
-        body.once('close', () => clearTimeout(timer))
-        return body
-      }, () => undefined)
-      await p.pinned
-    }))
+    await Promise.all(
+      [...set].map(async (p) => {
+        const t = await p.ready
+        if (!t || p.opened) return
+        p.pinned ??= this.fetch(t, t.offset, t.size - 1).then(
+          (body) => {
+            const timer = setTimeout(() => {
+              if (!p.opened) body.destroy()
+            }, PARK_MS)
+            timer.unref()
+            body.once('close', () => clearTimeout(timer))
+            return body
+          },
+          () => undefined,
+        )
+        await p.pinned
+      }),
+    )
   }
 
   private open(p: Pending, t: ReaderTarget, head: Buffer, range: ByteRange | undefined): Readable {
@@ -122,18 +131,26 @@ export class Readers {
     // A pinned body serves one open (claimed here, in call order); later opens of the same result fetch again.
     const pinned = p.pinned
     p.pinned = undefined
-    const source = (): Promise<Readable> => pinned
-      ? pinned.then((body) => (body && !body.destroyed ? slice(body, restStart - head.length, end - restStart + 1) : this.fetch(t, restStart, end)))
-      : this.fetch(t, restStart, end)
+    const source = (): Promise<Readable> =>
+      pinned
+        ? pinned.then((body) => (body && !body.destroyed ? slice(body, restStart - head.length, end - restStart + 1) : this.fetch(t, restStart, end)))
+        : this.fetch(t, restStart, end)
     return lazyStream(fromHead, source, (e) => this.engine.translate(e))
   }
 
   /** A GET of bytes [start, end] of exactly the version the reader saw. */
   private async fetch(t: ReaderTarget, start: number, end: number): Promise<Readable> {
-    const res = await this.engine.call((c) => c.send(new GetObjectCommand({
-      Bucket: t.engineBucket, Key: t.key, Range: `bytes=${start}-${end}`, IfMatch: `"${t.engineEtag}"`,
-      ...(t.engineVid !== 'null' ? { VersionId: t.engineVid } : {}),
-    })))
+    const res = await this.engine.call((c) =>
+      c.send(
+        new GetObjectCommand({
+          Bucket: t.engineBucket,
+          Key: t.key,
+          Range: `bytes=${start}-${end}`,
+          IfMatch: `"${t.engineEtag}"`,
+          ...(t.engineVid !== 'null' ? { VersionId: t.engineVid } : {}),
+        }),
+      ),
+    )
     const body = res.Body as Readable
     body.on('error', () => {}) // a parked body may be destroyed before anyone listens
     return body
@@ -171,19 +188,32 @@ export function lazyStream(prefix: Buffer, source: () => Promise<Readable>, tran
   let started = false
   const out = new Readable({
     read() {
-      if (body) { body.resume(); return }
+      if (body) {
+        body.resume()
+        return
+      }
       if (started) return
       started = true
       if (prefix.length) out.push(prefix)
-      source().then((b) => {
-        if (out.destroyed) { b.destroy(); return }
-        body = b
-        b.on('data', (c: Buffer) => { if (!out.push(c)) b.pause() })
-        b.once('end', () => out.push(null))
-        b.on('error', (e) => out.destroy(translate(e)))
-        // A body closed short without an error would otherwise leave the consumer waiting forever.
-        b.once('close', () => { if (!b.readableEnded && !out.destroyed) out.destroy(translate(new Error('engine response closed early'))) })
-      }, (e: unknown) => out.destroy(e as Error))
+      source().then(
+        (b) => {
+          if (out.destroyed) {
+            b.destroy()
+            return
+          }
+          body = b
+          b.on('data', (c: Buffer) => {
+            if (!out.push(c)) b.pause()
+          })
+          b.once('end', () => out.push(null))
+          b.on('error', (e) => out.destroy(translate(e)))
+          // A body closed short without an error would otherwise leave the consumer waiting forever.
+          b.once('close', () => {
+            if (!b.readableEnded && !out.destroyed) out.destroy(translate(new Error('engine response closed early')))
+          })
+        },
+        (e: unknown) => out.destroy(e as Error),
+      )
     },
     destroy(err, cb) {
       if (body && !body.readableEnded) body.destroy()
@@ -202,11 +232,17 @@ function slice(body: Readable, skip: number, length: number): Readable {
       for await (const chunk of body) {
         let c = chunk as Buffer
         if (toSkip) {
-          if (c.length <= toSkip) { toSkip -= c.length; continue }
+          if (c.length <= toSkip) {
+            toSkip -= c.length
+            continue
+          }
           c = c.subarray(toSkip)
           toSkip = 0
         }
-        if (c.length >= left) { yield c.subarray(0, left); return }
+        if (c.length >= left) {
+          yield c.subarray(0, left)
+          return
+        }
         left -= c.length
         yield c
       }

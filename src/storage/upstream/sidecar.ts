@@ -42,7 +42,17 @@ export interface UploadRow {
   checksumType: string | null
 }
 
-export interface RawVersion { bucket: string; key: string; engine_vid: string; engine_etag: string; mrap_vid: string | null; last_modified_ms: number | null; is_marker: number; attrs: string | null; digests: string | null }
+export interface RawVersion {
+  bucket: string
+  key: string
+  engine_vid: string
+  engine_etag: string
+  mrap_vid: string | null
+  last_modified_ms: number | null
+  is_marker: number
+  attrs: string | null
+  digests: string | null
+}
 /** An open upload in listing order: `seq` (the rowid, creation order) breaks ties within a key. */
 export type ListedUpload = UploadRow & { seq: number }
 
@@ -52,25 +62,49 @@ export type ListedUpload = UploadRow & { seq: number }
  */
 const MAX_KEY = '\u{10FFFF}'.repeat(1100)
 
-export interface RawUpload { upload_id: string; bucket: string; key: string; initiated_ms: number; attrs: string; checksum_algorithm: string | null; checksum_type: string | null }
+export interface RawUpload {
+  upload_id: string
+  bucket: string
+  key: string
+  initiated_ms: number
+  attrs: string
+  checksum_algorithm: string | null
+  checksum_type: string | null
+}
 
 /** Row shapes shared with pg-sidecar.ts, which stores the same columns. */
 export const toRaw = (v: VersionRow): RawVersion => ({
-  bucket: v.bucket, key: v.key, engine_vid: v.engineVid, engine_etag: v.engineEtag, mrap_vid: v.mrapVid,
-  last_modified_ms: v.lastModifiedMs, is_marker: v.isMarker ? 1 : 0,
-  attrs: v.attrs ? JSON.stringify(v.attrs) : null, digests: v.digests ? JSON.stringify(v.digests) : null,
+  bucket: v.bucket,
+  key: v.key,
+  engine_vid: v.engineVid,
+  engine_etag: v.engineEtag,
+  mrap_vid: v.mrapVid,
+  last_modified_ms: v.lastModifiedMs,
+  is_marker: v.isMarker ? 1 : 0,
+  attrs: v.attrs ? JSON.stringify(v.attrs) : null,
+  digests: v.digests ? JSON.stringify(v.digests) : null,
 })
 
 export const fromRaw = (r: RawVersion): VersionRow => ({
-  bucket: r.bucket, key: r.key, engineVid: r.engine_vid, engineEtag: r.engine_etag, mrapVid: r.mrap_vid,
-  lastModifiedMs: r.last_modified_ms, isMarker: r.is_marker === 1,
+  bucket: r.bucket,
+  key: r.key,
+  engineVid: r.engine_vid,
+  engineEtag: r.engine_etag,
+  mrapVid: r.mrap_vid,
+  lastModifiedMs: r.last_modified_ms,
+  isMarker: r.is_marker === 1,
   attrs: r.attrs === null ? null : (JSON.parse(r.attrs) as ObjectAttributes),
   digests: r.digests === null ? null : (JSON.parse(r.digests) as StoredDigests),
 })
 
 export const uploadFromRaw = (r: RawUpload): UploadRow => ({
-  uploadId: r.upload_id, bucket: r.bucket, key: r.key, initiatedMs: r.initiated_ms,
-  attrs: JSON.parse(r.attrs) as ObjectAttributes, checksumAlgorithm: r.checksum_algorithm, checksumType: r.checksum_type,
+  uploadId: r.upload_id,
+  bucket: r.bucket,
+  key: r.key,
+  initiatedMs: r.initiated_ms,
+  attrs: JSON.parse(r.attrs) as ObjectAttributes,
+  checksumAlgorithm: r.checksum_algorithm,
+  checksumType: r.checksum_type,
 })
 
 /** Methods are async for PostgreSQL; SQLite answers at once. Failures of a shared one are 503. */
@@ -153,7 +187,9 @@ export class SqliteSidecar implements Sidecar {
     }
   }
 
-  async close(): Promise<void> { this.db.close() }
+  async close(): Promise<void> {
+    this.db.close()
+  }
 
   async version(bucket: string, key: string, engineVid: string): Promise<VersionRow | undefined> {
     const r = this.st.version!.get(bucket, key, engineVid) as RawVersion | undefined
@@ -171,21 +207,33 @@ export class SqliteSidecar implements Sidecar {
   }
 
   async versions(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
-    return ids.map(([key, vid]) => { const r = this.st.version!.get(bucket, key, vid) as RawVersion | undefined; return r && fromRaw(r) })
+    return ids.map(([key, vid]) => {
+      const r = this.st.version!.get(bucket, key, vid) as RawVersion | undefined
+      return r && fromRaw(r)
+    })
   }
 
   async byEtags(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
-    return ids.map(([key, etag]) => { const r = this.st.byEtag!.get(bucket, key, etag) as RawVersion | undefined; return r && fromRaw(r) })
+    return ids.map(([key, etag]) => {
+      const r = this.st.byEtag!.get(bucket, key, etag) as RawVersion | undefined
+      return r && fromRaw(r)
+    })
   }
 
-  async putVersion(v: VersionRow): Promise<void> { this.st.putVersion!.run(toRaw(v)) }
+  async putVersion(v: VersionRow): Promise<void> {
+    this.st.putVersion!.run(toRaw(v))
+  }
 
   async setAttrs(bucket: string, key: string, engineVid: string, attrs: ObjectAttributes): Promise<void> {
     this.st.setAttrs!.run(JSON.stringify(attrs), bucket, key, engineVid)
   }
 
-  async dropVersion(bucket: string, key: string, engineVid: string): Promise<void> { this.st.dropVersion!.run(bucket, key, engineVid) }
-  async dropBucket(bucket: string): Promise<void> { this.st.dropBucket!.run(bucket) }
+  async dropVersion(bucket: string, key: string, engineVid: string): Promise<void> {
+    this.st.dropVersion!.run(bucket, key, engineVid)
+  }
+  async dropBucket(bucket: string): Promise<void> {
+    this.st.dropBucket!.run(bucket)
+  }
 
   async upload(uploadId: string): Promise<ListedUpload | undefined> {
     const r = this.st.upload!.get(uploadId) as (RawUpload & { seq: number }) | undefined
@@ -203,21 +251,36 @@ export class SqliteSidecar implements Sidecar {
 
   async putUpload(u: UploadRow): Promise<void> {
     this.st.putUpload!.run({
-      upload_id: u.uploadId, bucket: u.bucket, key: u.key, initiated_ms: u.initiatedMs, attrs: JSON.stringify(u.attrs),
-      checksum_algorithm: u.checksumAlgorithm, checksum_type: u.checksumType,
+      upload_id: u.uploadId,
+      bucket: u.bucket,
+      key: u.key,
+      initiated_ms: u.initiatedMs,
+      attrs: JSON.stringify(u.attrs),
+      checksum_algorithm: u.checksumAlgorithm,
+      checksum_type: u.checksumType,
     })
   }
 
   async dropUpload(uploadId: string): Promise<void> {
-    this.db.transaction(() => { this.st.dropUpload!.run(uploadId); this.st.dropParts!.run(uploadId) })()
+    this.db.transaction(() => {
+      this.st.dropUpload!.run(uploadId)
+      this.st.dropParts!.run(uploadId)
+    })()
   }
 
   async dropUploads(bucket: string): Promise<void> {
-    this.db.transaction(() => { this.st.dropBucketParts!.run(bucket); this.st.dropUploads!.run(bucket) })()
+    this.db.transaction(() => {
+      this.st.dropBucketParts!.run(bucket)
+      this.st.dropUploads!.run(bucket)
+    })()
   }
 
   async completeUpload(v: VersionRow, uploadId: string): Promise<void> {
-    this.db.transaction(() => { this.st.putVersion!.run(toRaw(v)); this.st.dropUpload!.run(uploadId); this.st.dropParts!.run(uploadId) })()
+    this.db.transaction(() => {
+      this.st.putVersion!.run(toRaw(v))
+      this.st.dropUpload!.run(uploadId)
+      this.st.dropParts!.run(uploadId)
+    })()
   }
 
   async putPart(uploadId: string, partNumber: number, etag: string, engineEtag: string, checksums: Checksums): Promise<void> {

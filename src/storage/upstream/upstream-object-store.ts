@@ -7,27 +7,43 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import {
-  DeleteBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand,
-} from '@aws-sdk/client-s3'
+import { DeleteBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3'
 import { isS3Error, s3Error } from '../../shared/errors.js'
-import { checkCommitCondition, KeyLocks } from '../write-condition.js'
 import { cleanAttributes } from '../embedded/rows.js'
 import type {
-  ByteRange, ChecksumAlgorithm, CompleteUploadInput, GetOptions, DeleteResult, GetResult, ListObjectsInput, ListObjectsResult,
-  ListUploadsInput, ListUploadsResult, ListVersionsInput, ListVersionsResult, MultipartUpload, ObjectAttributes,
-  ObjectStore, ObjectVersion, PartInfo, PutObjectInput, UploadPartInput, VersioningState, WriteCondition,
+  ByteRange,
+  ChecksumAlgorithm,
+  CompleteUploadInput,
+  DeleteResult,
+  GetOptions,
+  GetResult,
+  ListObjectsInput,
+  ListObjectsResult,
+  ListUploadsInput,
+  ListUploadsResult,
+  ListVersionsInput,
+  ListVersionsResult,
+  MultipartUpload,
+  ObjectAttributes,
+  ObjectStore,
+  ObjectVersion,
+  PartInfo,
+  PutObjectInput,
+  UploadPartInput,
+  VersioningState,
+  WriteCondition,
 } from '../types.js'
+import { checkCommitCondition, KeyLocks } from '../write-condition.js'
 import { sendBody } from './body.js'
 import { EngineBuckets } from './buckets.js'
 import { engineBucketName, type UpstreamConfig } from './config.js'
-import { Engine, errorInfo } from './engine.js'
-import { decodeAttributes, encodeAttributes, fromWireHeaders, toWireHeaders, unquote, type EngineObjectHead } from './metadata.js'
 import type { StoreCore } from './core.js'
+import { Engine, errorInfo } from './engine.js'
+import { decodeAttributes, type EngineObjectHead, encodeAttributes, fromWireHeaders, toWireHeaders, unquote } from './metadata.js'
 import { UpstreamMultipart } from './multipart.js'
 import { bufferStream, lazyStream, Readers } from './readers.js'
-import { SqliteSidecar, type Sidecar, type StoredDigests, type VersionRow } from './sidecar.js'
-import { readAll, type EngineResponse } from './wire.js'
+import { type Sidecar, SqliteSidecar, type StoredDigests, type VersionRow } from './sidecar.js'
+import { type EngineResponse, readAll } from './wire.js'
 
 export interface UpstreamObjectStoreOptions {
   region: string
@@ -44,7 +60,11 @@ const UNOPENED_MS = 5000
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
 
 /** What a read learned about one engine version. */
-interface Found { version: ObjectVersion; engineVid: string; engineEtag: string }
+interface Found {
+  version: ObjectVersion
+  engineVid: string
+  engineEtag: string
+}
 
 export class UpstreamObjectStore implements ObjectStore, StoreCore {
   readonly region: string
@@ -104,7 +124,9 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   }
 
   /** Before open(): keep the sidecar rows there (every node of a fleet sees them), not in the state dir. */
-  shareSidecar(side: Sidecar): void { this.shared = side }
+  shareSidecar(side: Sidecar): void {
+    this.shared = side
+  }
 
   async open(): Promise<void> {
     if (this.sidecarDb) return
@@ -126,7 +148,9 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     this.available = available
   }
 
-  get tmpDir(): string { return join(this.stateDir, 'tmp') }
+  get tmpDir(): string {
+    return join(this.stateDir, 'tmp')
+  }
 
   /** The sidecar, or ServiceUnavailable while the store is down (simulated) or not open. */
   live(): Sidecar {
@@ -153,9 +177,12 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   async deleteBucket(bucket: string): Promise<void> {
     const side = this.live()
     const eb = this.engineBucket(bucket)
-    const missing = (e: unknown): undefined => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }
+    const missing = (e: unknown): undefined => {
+      if (errorInfo(e).code === 'NoSuchBucket') return undefined
+      throw e
+    }
     const vs = await this.engine.call((c) => c.send(new ListObjectVersionsCommand({ Bucket: eb, MaxKeys: 1 })).catch(missing))
-    if (vs && ((vs.Versions?.length ?? 0) + (vs.DeleteMarkers?.length ?? 0)) > 0) throw s3Error('BucketNotEmpty', { fields: { BucketName: bucket } })
+    if (vs && (vs.Versions?.length ?? 0) + (vs.DeleteMarkers?.length ?? 0) > 0) throw s3Error('BucketNotEmpty', { fields: { BucketName: bucket } })
     if (vs) {
       await this.multipart.abortAll(bucket)
       await this.engine.call((c) => c.send(new DeleteBucketCommand({ Bucket: eb })).catch(missing))
@@ -175,12 +202,25 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const mtime = input.lastModified?.getTime()
       let sent = 0
       const { result, digests } = await sendBody({
-        body: input.body, size: input.size, tmpDir: this.tmpDir, smallLimit: this.smallLimit,
+        body: input.body,
+        size: input.size,
+        tmpDir: this.tmpDir,
+        smallLimit: this.smallLimit,
         // After finalize, before the last byte leaves: the engine cannot show the new object yet.
-        finalize: async (staged) => { const d = await input.finalize(staged); await this.readers.pin(eb, input.key); return d },
+        finalize: async (staged) => {
+          const d = await input.finalize(staged)
+          await this.readers.pin(eb, input.key)
+          return d
+        },
         send: async ({ body, length, digests, signal }) => {
           sent = length
-          const headers = toWireHeaders(encodeAttributes(attributes, { ...(input.versionId !== undefined ? { vid: input.versionId } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(digests ? { digests } : {}) }))
+          const headers = toWireHeaders(
+            encodeAttributes(attributes, {
+              ...(input.versionId !== undefined ? { vid: input.versionId } : {}),
+              ...(mtime !== undefined ? { mtime } : {}),
+              ...(digests ? { digests } : {}),
+            }),
+          )
           headers['content-length'] = String(length)
           const r = await this.engine.request({ method: 'PUT', bucket: eb, key: input.key, headers, body, signal })
           r.res.resume()
@@ -189,21 +229,35 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       })
       const engineVid = fromWireHeaders(result.res.headers).VersionId ?? 'null'
       const engineEtag = unquote(fromWireHeaders(result.res.headers).ETag)
-      const lastModified = input.lastModified ?? await this.modifiedAt(eb, input.key, engineVid, engineEtag, result)
+      const lastModified = input.lastModified ?? (await this.modifiedAt(eb, input.key, engineVid, engineEtag, result))
       const inMetadata = input.size === undefined || sent <= this.smallLimit
       if (input.versionId !== undefined || input.lastModified !== undefined || !inMetadata) {
         await side.putVersion({
-          bucket: input.bucket, key: input.key, engineVid, engineEtag, mrapVid: input.versionId ?? null,
-          lastModifiedMs: input.lastModified?.getTime() ?? null, isMarker: false, attrs: null,
+          bucket: input.bucket,
+          key: input.key,
+          engineVid,
+          engineEtag,
+          mrapVid: input.versionId ?? null,
+          lastModifiedMs: input.lastModified?.getTime() ?? null,
+          isMarker: false,
+          attrs: null,
           digests: { etag: digests.etag, checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}) },
         })
-      } else if (engineVid === 'null' && await side.version(input.bucket, input.key, 'null')) {
+      } else if (engineVid === 'null' && (await side.version(input.bucket, input.key, 'null'))) {
         // Looked up first: a delete is a write transaction, and most keys never had a row.
         await side.dropVersion(input.bucket, input.key, 'null')
       }
       return {
-        ...attributes, bucket: input.bucket, key: input.key, versionId: input.versionId ?? engineVid, isDeleteMarker: false, isLatest: true,
-        size: sent, etag: digests.etag, lastModified, checksums: digests.checksums,
+        ...attributes,
+        bucket: input.bucket,
+        key: input.key,
+        versionId: input.versionId ?? engineVid,
+        isDeleteMarker: false,
+        isLatest: true,
+        size: sent,
+        etag: digests.etag,
+        lastModified,
+        checksums: digests.checksums,
         ...(digests.checksumType ? { checksumType: digests.checksumType } : {}),
       }
     } finally {
@@ -224,7 +278,9 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       res.resume()
       const h = fromWireHeaders(res.headers)
       if (h.LastModified && (!engineEtag || unquote(h.ETag) === engineEtag)) return h.LastModified
-    } catch { /* overwritten or deleted already: the time of the answer is as good */ }
+    } catch {
+      /* overwritten or deleted already: the time of the answer is as good */
+    }
     return new Date(Math.floor(Date.now() / 1000) * 1000)
   }
 
@@ -241,9 +297,23 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     this.live()
     const eb = this.engineBucket(bucket)
     const engineVid = versionId === undefined ? undefined : await this.engineVid(bucket, key, versionId)
-    const get = async (range: string | undefined): Promise<EngineResponse> => (await this.engine.request({
-      method: 'GET', bucket: eb, key, ...(engineVid !== undefined ? { query: { versionId: engineVid } } : {}), ...(range ? { headers: { range } } : {}),
-    }, (e) => this.readError(e, bucket, key, versionId)).catch(async (e: unknown) => { throw await this.markerVid(e, bucket, key) })).res
+    const get = async (range: string | undefined): Promise<EngineResponse> =>
+      (
+        await this.engine
+          .request(
+            {
+              method: 'GET',
+              bucket: eb,
+              key,
+              ...(engineVid !== undefined ? { query: { versionId: engineVid } } : {}),
+              ...(range ? { headers: { range } } : {}),
+            },
+            (e) => this.readError(e, bucket, key, versionId),
+          )
+          .catch(async (e: unknown) => {
+            throw await this.markerVid(e, bucket, key)
+          })
+      ).res
     // Registered before the GET leaves, so a write racing it pins what this GET found (readers.ts).
     const reader = this.readers.begin(eb, key, track)
     try {
@@ -253,8 +323,9 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
         res = await get(whole ? undefined : `bytes=0-${this.smallLimit - 1}`)
       } catch (e) {
         const code = (e as { code?: string }).code
-        if (code === 'NoSuchKey' && versionId === undefined && (e as { fields: Record<string, unknown> }).fields.deleteMarker === undefined) throw await this.hiddenByMarker(eb, bucket, key, e)
-        if (code === 'NoSuchVersion' && engineVid !== undefined && await this.isMarker(eb, key, engineVid)) {
+        if (code === 'NoSuchKey' && versionId === undefined && (e as { fields: Record<string, unknown> }).fields.deleteMarker === undefined)
+          throw await this.hiddenByMarker(eb, bucket, key, e)
+        if (code === 'NoSuchVersion' && engineVid !== undefined && (await this.isMarker(eb, key, engineVid))) {
           throw s3Error('MethodNotAllowed', { fields: { Method: 'GET', ResourceType: 'DeleteMarker' } })
         }
         if (code !== 'InvalidRange') throw e
@@ -264,16 +335,30 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const total = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1]
       const length = Number(res.headers['content-length'])
       const size = total !== undefined ? Number(total) : length
-      if (!Number.isSafeInteger(size)) { res.destroy(); throw s3Error('InternalError', { message: `The storage engine of region ${this.region} answered a GET without a size` }) }
+      if (!Number.isSafeInteger(size)) {
+        res.destroy()
+        throw s3Error('InternalError', { message: `The storage engine of region ${this.region} answered a GET without a size` })
+      }
       if (whole && size > this.smallLimit) {
-        const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, h.VersionId ?? 'null').catch((e: unknown) => { res.destroy(); throw e })
-        const found = await this.toFound(bucket, key, h, size, isLatest).catch((e: unknown) => { res.destroy(); throw e })
+        const isLatest =
+          versionId === undefined
+            ? true
+            : await this.isLatest(eb, key, h.VersionId ?? 'null').catch((e: unknown) => {
+                res.destroy()
+                throw e
+              })
+        const found = await this.toFound(bucket, key, h, size, isLatest).catch((e: unknown) => {
+          res.destroy()
+          throw e
+        })
         // The GET has started, so the engine serves these bytes even if a write replaces them
         // now (readers.ts): nothing to pin.
         reader.settle(undefined)
         return { version: found.version, open: this.inFlight(res, found) }
       }
-      const head = await readAll(res).catch((e: unknown) => { throw this.engine.translate(e) })
+      const head = await readAll(res).catch((e: unknown) => {
+        throw this.engine.translate(e)
+      })
       const isLatest = versionId === undefined ? true : await this.isLatest(eb, key, h.VersionId ?? 'null')
       const found = await this.toFound(bucket, key, h, size, isLatest)
       if (size <= head.length) {
@@ -296,7 +381,10 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   private inFlight(res: EngineResponse, found: Found): (range?: ByteRange) => Readable {
     let body: EngineResponse | undefined = res
     res.on('error', () => {}) // destroyed unopened, or failing before anyone listens
-    const timer = setTimeout(() => { body?.destroy(); body = undefined }, UNOPENED_MS)
+    const timer = setTimeout(() => {
+      body?.destroy()
+      body = undefined
+    }, UNOPENED_MS)
     timer.unref()
     return (range) => {
       // Claimed now (in call order), streamed from the first read (readers.ts lazyStream: a
@@ -310,7 +398,9 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const source = async (): Promise<Readable> => {
         if (mine && !range && !mine.destroyed) return mine
         const { res: again } = await this.engine.request({
-          method: 'GET', bucket: this.engineBucket(found.version.bucket), key: found.version.key,
+          method: 'GET',
+          bucket: this.engineBucket(found.version.bucket),
+          key: found.version.key,
           headers: { range: `bytes=${start}-${end}`, 'if-match': `"${found.engineEtag}"` },
           ...(found.engineVid !== 'null' ? { query: { versionId: found.engineVid } } : {}),
         })
@@ -318,7 +408,9 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       }
       const out = lazyStream(Buffer.alloc(0), source, (e) => this.engine.translate(e))
       // Destroyed before its first read, the stream never took `mine`: give its connection up.
-      out.once('close', () => { if (mine && !mine.readableEnded) mine.destroy() })
+      out.once('close', () => {
+        if (mine && !mine.readableEnded) mine.destroy()
+      })
       return out
     }
   }
@@ -353,7 +445,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   }
 
   /** Engine read errors as the contract names them (delete markers, missing buckets, ids). */
-  private readError(e: unknown, bucket: string, key: string, versionId: string | undefined): unknown {
+  private readError(e: unknown, _bucket: string, key: string, versionId: string | undefined): unknown {
     const { code, status, headers } = errorInfo(e)
     if (code === 'NoSuchBucket') return s3Error(versionId === undefined ? 'NoSuchKey' : 'NoSuchVersion', { fields: { Key: key } })
     if (status === 405 || code === 'MethodNotAllowed') return s3Error('MethodNotAllowed', { fields: { Method: 'GET', ResourceType: 'DeleteMarker' } })
@@ -362,7 +454,10 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       if (headers['x-amz-delete-marker'] === 'true') {
         // The engine's id; markerVid maps it to mrap's (a sidecar lookup, which this cannot await).
         const ev = headers['x-amz-version-id'] ?? 'null'
-        return s3Error('NoSuchKey', { fields: { Key: key, deleteMarker: 'true', versionId: ev, engineVid: ev }, headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': ev } })
+        return s3Error('NoSuchKey', {
+          fields: { Key: key, deleteMarker: 'true', versionId: ev, engineVid: ev },
+          headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': ev },
+        })
       }
       return s3Error('NoSuchKey', { fields: { Key: key } })
     }
@@ -380,15 +475,28 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
   }
 
   /** An ObjectVersion from engine headers, completed by the metadata blob and the sidecar. */
-  private async toFound(bucket: string, key: string, h: EngineObjectHead & { VersionId?: string; ETag?: string; LastModified?: Date }, size: number, isLatest: boolean): Promise<Found> {
+  private async toFound(
+    bucket: string,
+    key: string,
+    h: EngineObjectHead & { VersionId?: string; ETag?: string; LastModified?: Date },
+    size: number,
+    isLatest: boolean,
+  ): Promise<Found> {
     const engineVid = h.VersionId ?? 'null'
     const engineEtag = unquote(h.ETag)
     const { attributes, blob } = decodeAttributes(h)
     const row = this.current(await this.live().version(bucket, key, engineVid), engineEtag)
     const digests: StoredDigests = row?.digests ?? blob.digests ?? { etag: engineEtag, checksums: {} }
     const version: ObjectVersion = {
-      ...(row?.attrs ?? attributes), bucket, key, versionId: row?.mrapVid ?? engineVid, isDeleteMarker: false, isLatest, size,
-      etag: digests.etag, lastModified: row?.lastModifiedMs != null ? new Date(row.lastModifiedMs) : (h.LastModified ?? new Date(0)),
+      ...(row?.attrs ?? attributes),
+      bucket,
+      key,
+      versionId: row?.mrapVid ?? engineVid,
+      isDeleteMarker: false,
+      isLatest,
+      size,
+      etag: digests.etag,
+      lastModified: row?.lastModifiedMs != null ? new Date(row.lastModifiedMs) : (h.LastModified ?? new Date(0)),
       checksums: digests.checksums,
       ...(digests.checksumType ? { checksumType: digests.checksumType } : {}),
       ...(digests.parts ? { parts: digests.parts } : {}),
@@ -413,7 +521,18 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     const engineEtag = unquote(h.ETag)
     const row = this.current(await side.version(bucket, key, engineVid), engineEtag)
     if (row) await side.setAttrs(bucket, key, engineVid, merged)
-    else await side.putVersion({ bucket, key, engineVid, engineEtag, mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: merged, digests: { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}), ...(v.parts ? { parts: v.parts } : {}) } })
+    else
+      await side.putVersion({
+        bucket,
+        key,
+        engineVid,
+        engineEtag,
+        mrapVid: null,
+        lastModifiedMs: null,
+        isMarker: false,
+        attrs: merged,
+        digests: { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}), ...(v.parts ? { parts: v.parts } : {}) },
+      })
     return { ...v, ...merged }
   }
 
@@ -433,10 +552,12 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     if (opts.versionId !== undefined) {
       const engineVid = await this.engineVid(bucket, key, opts.versionId)
       await this.readers.pin(eb, key)
-      const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: key, VersionId: engineVid })).catch((e: unknown) => {
-        if (errorInfo(e).code === 'NoSuchBucket') return { DeleteMarker: false }
-        throw e
-      }))
+      const r = await this.engine.call((c) =>
+        c.send(new DeleteObjectCommand({ Bucket: eb, Key: key, VersionId: engineVid })).catch((e: unknown) => {
+          if (errorInfo(e).code === 'NoSuchBucket') return { DeleteMarker: false }
+          throw e
+        }),
+      )
       await side.dropVersion(bucket, key, engineVid)
       return { versionId: opts.versionId, deleteMarker: r.DeleteMarker === true }
     }
@@ -466,10 +587,28 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const r = await this.engine.call((c) => c.send(new DeleteObjectCommand({ Bucket: eb, Key: input.key })))
       const attributes = cleanAttributes(input.attributes)
       await side.putVersion({
-        bucket: input.bucket, key: input.key, engineVid: r.VersionId ?? 'null', engineEtag: '', mrapVid: input.versionId,
-        lastModifiedMs: input.lastModified.getTime(), isMarker: true, attrs: attributes, digests: null,
+        bucket: input.bucket,
+        key: input.key,
+        engineVid: r.VersionId ?? 'null',
+        engineEtag: '',
+        mrapVid: input.versionId,
+        lastModifiedMs: input.lastModified.getTime(),
+        isMarker: true,
+        attrs: attributes,
+        digests: null,
       })
-      return { ...attributes, bucket: input.bucket, key: input.key, versionId: input.versionId, isDeleteMarker: true, isLatest: true, size: 0, etag: '', lastModified: input.lastModified, checksums: {} }
+      return {
+        ...attributes,
+        bucket: input.bucket,
+        key: input.key,
+        versionId: input.versionId,
+        isDeleteMarker: true,
+        isLatest: true,
+        size: 0,
+        etag: '',
+        lastModified: input.lastModified,
+        checksums: {},
+      }
     } finally {
       leave()
     }
@@ -482,25 +621,48 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     // With a delimiter, the common prefix that `after` names can come back (its keys sort after
     // it): ask for one more and drop it, so a page is still full.
     const extra = input.delimiter && after !== undefined ? 1 : 0
-    const r = await this.engine.call((c) => c.send(new ListObjectsV2Command({
-      Bucket: this.engineBucket(bucket), MaxKeys: input.maxKeys + extra,
-      ...(input.prefix ? { Prefix: input.prefix } : {}), ...(input.delimiter ? { Delimiter: input.delimiter } : {}),
-      ...(after !== undefined ? { StartAfter: after } : {}),
-    })).catch((e: unknown) => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }))
+    const r = await this.engine.call((c) =>
+      c
+        .send(
+          new ListObjectsV2Command({
+            Bucket: this.engineBucket(bucket),
+            MaxKeys: input.maxKeys + extra,
+            ...(input.prefix ? { Prefix: input.prefix } : {}),
+            ...(input.delimiter ? { Delimiter: input.delimiter } : {}),
+            ...(after !== undefined ? { StartAfter: after } : {}),
+          }),
+        )
+        .catch((e: unknown) => {
+          if (errorInfo(e).code === 'NoSuchBucket') return undefined
+          throw e
+        }),
+    )
     if (!r) return { objects: [], commonPrefixes: [], isTruncated: false }
     type Entry = { name: string; object?: ObjectVersion }
     const entries: Entry[] = []
-    const rows = await side.byEtags(bucket, (r.Contents ?? []).map((o) => [o.Key ?? '', unquote(o.ETag)]))
+    const rows = await side.byEtags(
+      bucket,
+      (r.Contents ?? []).map((o) => [o.Key ?? '', unquote(o.ETag)]),
+    )
     for (const [i, o] of (r.Contents ?? []).entries()) {
       const key = o.Key ?? ''
       const engineEtag = unquote(o.ETag)
       const row = rows[i]
-      entries.push({ name: key, object: {
-        ...(row?.attrs ?? { userMetadata: {}, tags: [] }), bucket, key, versionId: row?.mrapVid ?? 'null', isDeleteMarker: false, isLatest: true,
-        size: o.Size ?? 0, etag: row?.digests?.etag ?? engineEtag,
-        lastModified: row?.lastModifiedMs != null ? new Date(row.lastModifiedMs) : (o.LastModified ?? new Date(0)),
-        checksums: row?.digests?.checksums ?? {},
-      } })
+      entries.push({
+        name: key,
+        object: {
+          ...(row?.attrs ?? { userMetadata: {}, tags: [] }),
+          bucket,
+          key,
+          versionId: row?.mrapVid ?? 'null',
+          isDeleteMarker: false,
+          isLatest: true,
+          size: o.Size ?? 0,
+          etag: row?.digests?.etag ?? engineEtag,
+          lastModified: row?.lastModifiedMs != null ? new Date(row.lastModifiedMs) : (o.LastModified ?? new Date(0)),
+          checksums: row?.digests?.checksums ?? {},
+        },
+      })
     }
     for (const p of r.CommonPrefixes ?? []) {
       if (p.Prefix !== undefined && (after === undefined || byteOrder(p.Prefix, after) > 0)) entries.push({ name: p.Prefix })
@@ -524,11 +686,23 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     const side = this.live()
     if (input.maxKeys <= 0) return { versions: [], commonPrefixes: [], isTruncated: false }
     const marker = input.keyMarker !== undefined && input.versionIdMarker !== undefined ? await this.engineVid(bucket, input.keyMarker, input.versionIdMarker) : undefined
-    const r = await this.engine.call((c) => c.send(new ListObjectVersionsCommand({
-      Bucket: this.engineBucket(bucket), MaxKeys: input.maxKeys,
-      ...(input.prefix ? { Prefix: input.prefix } : {}), ...(input.delimiter ? { Delimiter: input.delimiter } : {}),
-      ...(input.keyMarker !== undefined ? { KeyMarker: input.keyMarker } : {}), ...(marker !== undefined ? { VersionIdMarker: marker } : {}),
-    })).catch((e: unknown) => { if (errorInfo(e).code === 'NoSuchBucket') return undefined; throw e }))
+    const r = await this.engine.call((c) =>
+      c
+        .send(
+          new ListObjectVersionsCommand({
+            Bucket: this.engineBucket(bucket),
+            MaxKeys: input.maxKeys,
+            ...(input.prefix ? { Prefix: input.prefix } : {}),
+            ...(input.delimiter ? { Delimiter: input.delimiter } : {}),
+            ...(input.keyMarker !== undefined ? { KeyMarker: input.keyMarker } : {}),
+            ...(marker !== undefined ? { VersionIdMarker: marker } : {}),
+          }),
+        )
+        .catch((e: unknown) => {
+          if (errorInfo(e).code === 'NoSuchBucket') return undefined
+          throw e
+        }),
+    )
     if (!r) return { versions: [], commonPrefixes: [], isTruncated: false }
     const versions: ObjectVersion[] = []
     type Listed = { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date; ETag?: string; Size?: number }
@@ -538,22 +712,38 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const engineEtag = unquote(o.ETag)
       const row = this.current(found, isDeleteMarker ? '' : engineEtag)
       versions.push({
-        ...(row?.attrs ?? { userMetadata: {}, tags: [] }), bucket, key, versionId: row?.mrapVid ?? engineVid, isDeleteMarker,
-        isLatest: o.IsLatest === true, size: isDeleteMarker ? 0 : (o.Size ?? 0), etag: isDeleteMarker ? '' : (row?.digests?.etag ?? engineEtag),
+        ...(row?.attrs ?? { userMetadata: {}, tags: [] }),
+        bucket,
+        key,
+        versionId: row?.mrapVid ?? engineVid,
+        isDeleteMarker,
+        isLatest: o.IsLatest === true,
+        size: isDeleteMarker ? 0 : (o.Size ?? 0),
+        etag: isDeleteMarker ? '' : (row?.digests?.etag ?? engineEtag),
         lastModified: row?.lastModifiedMs != null ? new Date(row.lastModifiedMs) : (o.LastModified ?? new Date(0)),
         checksums: row?.digests?.checksums ?? {},
       })
     }
     // RGW treats a key marker without a version-id marker as inclusive; S3 starts after the key.
     const skip = (o: { Key?: string }): boolean => marker === undefined && input.keyMarker !== undefined && byteOrder(o.Key ?? '', input.keyMarker) <= 0
-    const listed: [Listed, boolean][] = [...(r.Versions ?? []).map((v): [Listed, boolean] => [v, false]), ...(r.DeleteMarkers ?? []).map((m): [Listed, boolean] => [m, true])].filter(([o]) => !skip(o))
-    const next: [string, string] | undefined = r.IsTruncated === true && r.NextKeyMarker !== undefined && r.NextVersionIdMarker !== undefined ? [r.NextKeyMarker, r.NextVersionIdMarker] : undefined
+    const listed: [Listed, boolean][] = [
+      ...(r.Versions ?? []).map((v): [Listed, boolean] => [v, false]),
+      ...(r.DeleteMarkers ?? []).map((m): [Listed, boolean] => [m, true]),
+    ].filter(([o]) => !skip(o))
+    const next: [string, string] | undefined =
+      r.IsTruncated === true && r.NextKeyMarker !== undefined && r.NextVersionIdMarker !== undefined ? [r.NextKeyMarker, r.NextVersionIdMarker] : undefined
     // The page's rows and the next marker's, in one sidecar query.
     const rows = await side.versions(bucket, [...listed.map(([o]): [string, string] => [o.Key ?? '', o.VersionId ?? 'null']), ...(next ? [next] : [])])
-    listed.forEach(([o, isDeleteMarker], i) => add(o, isDeleteMarker, rows[i]))
+    listed.forEach(([o, isDeleteMarker], i) => {
+      add(o, isDeleteMarker, rows[i])
+    })
     // The SDK splits versions and markers into two lists; S3's order is keys ascending, newest first.
     versions.sort((a, b) => byteOrder(a.key, b.key) || Number(b.isLatest) - Number(a.isLatest) || b.lastModified.getTime() - a.lastModified.getTime())
-    const out: ListVersionsResult = { versions, commonPrefixes: (r.CommonPrefixes ?? []).flatMap((p) => (p.Prefix !== undefined ? [p.Prefix] : [])), isTruncated: r.IsTruncated === true }
+    const out: ListVersionsResult = {
+      versions,
+      commonPrefixes: (r.CommonPrefixes ?? []).flatMap((p) => (p.Prefix !== undefined ? [p.Prefix] : [])),
+      isTruncated: r.IsTruncated === true,
+    }
     if (out.isTruncated) {
       if (r.NextKeyMarker !== undefined) out.nextKeyMarker = r.NextKeyMarker
       if (r.NextVersionIdMarker !== undefined && r.NextKeyMarker !== undefined) {
@@ -563,15 +753,35 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     return out
   }
 
-  createUpload(input: { bucket: string; key: string; attributes: ObjectAttributes; checksumAlgorithm?: ChecksumAlgorithm; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' }): Promise<MultipartUpload> {
+  createUpload(input: {
+    bucket: string
+    key: string
+    attributes: ObjectAttributes
+    checksumAlgorithm?: ChecksumAlgorithm
+    checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+  }): Promise<MultipartUpload> {
     return this.multipart.create(input)
   }
-  async getUpload(bucket: string, uploadId: string): Promise<MultipartUpload> { return this.multipart.get(bucket, uploadId) }
-  uploadPart(input: UploadPartInput): Promise<PartInfo> { return this.multipart.uploadPart(input) }
-  listParts(bucket: string, uploadId: string, opts: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
+  async getUpload(bucket: string, uploadId: string): Promise<MultipartUpload> {
+    return this.multipart.get(bucket, uploadId)
+  }
+  uploadPart(input: UploadPartInput): Promise<PartInfo> {
+    return this.multipart.uploadPart(input)
+  }
+  listParts(
+    bucket: string,
+    uploadId: string,
+    opts: { partNumberMarker?: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
     return this.multipart.listParts(bucket, uploadId, opts)
   }
-  listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult> { return this.multipart.listUploads(bucket, input) }
-  completeUpload(input: CompleteUploadInput): Promise<ObjectVersion> { return this.multipart.complete(input) }
-  abortUpload(bucket: string, uploadId: string): Promise<void> { return this.multipart.abort(bucket, uploadId) }
+  listUploads(bucket: string, input: ListUploadsInput): Promise<ListUploadsResult> {
+    return this.multipart.listUploads(bucket, input)
+  }
+  completeUpload(input: CompleteUploadInput): Promise<ObjectVersion> {
+    return this.multipart.complete(input)
+  }
+  abortUpload(bucket: string, uploadId: string): Promise<void> {
+    return this.multipart.abort(bucket, uploadId)
+  }
 }

@@ -14,7 +14,7 @@ import { EMPTY_SHA256, hmac, sha256Hex, uriEncode } from '../../auth/canonical.j
 import { HmacSha256 } from '../../auth/hmac.js'
 import { s3Error } from '../../shared/errors.js'
 import type { UpstreamConfig } from './config.js'
-import { Pool, type EngineResponse } from './conn.js'
+import { type EngineResponse, Pool } from './conn.js'
 
 export type { EngineResponse }
 
@@ -69,7 +69,9 @@ export class Wire {
     const path = `/${r.key.split('/').map(uriEncode).join('/')}`
     const host = this.cfg.forcePathStyle ? this.url.host : `${r.bucket}.${this.url.host}`
     const uri = this.cfg.forcePathStyle ? `/${r.bucket}${path}` : path
-    const query = Object.entries(r.query ?? {}).map(([k, v]) => [uriEncode(k), uriEncode(v)] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    const query = Object.entries(r.query ?? {})
+      .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     const qs = query.map(([k, v]) => `${k}=${v}`).join('&')
     const now = new Date()
     const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, '')
@@ -100,7 +102,12 @@ export class Wire {
     const chunks: Buffer[] = []
     let size = 0
     return new Promise<never>((_resolve, reject) => {
-      res.on('data', (c: Buffer) => { if (size < 65536) { chunks.push(c); size += c.length } })
+      res.on('data', (c: Buffer) => {
+        if (size < 65536) {
+          chunks.push(c)
+          size += c.length
+        }
+      })
       res.once('error', reject)
       res.once('end', () => {
         const xml = Buffer.concat(chunks).toString('utf8')
@@ -110,7 +117,9 @@ export class Wire {
     })
   }
 
-  destroy(): void { this.pool.destroy() }
+  destroy(): void {
+    this.pool.destroy()
+  }
 
   /** The SigV4 signing key for `day`, derived once a day (it is four HMACs). */
   private signerFor(day: string): HmacSha256 {
