@@ -1,0 +1,7 @@
+/**
+ * @module Every page of the console, in one list the server mounts and the navigation shows (each
+ * page's `nav.order` sorts them). Add a page with one import and one entry.
+ */
+import type { ConsolePage } from '../page.js'
+
+export const PAGES: ConsolePage[] = []
