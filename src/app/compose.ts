@@ -14,6 +14,7 @@ import { createControlHandler } from '../control/handler.js'
 import { type Core, NO_REPLICATION, type ServerConfig } from '../core/core.js'
 import { ec2Handler } from '../ec2/handler.js'
 import type { HandlerTable } from '../http/handler.js'
+import { RecentRequests } from '../http/recent-requests.js'
 import { RequestIds } from '../http/request-id.js'
 import { iamHandlers } from '../iam/handlers.js'
 import { Identities } from '../iam/identities.js'
@@ -220,6 +221,7 @@ async function coreOn(state: StateStore, opts: CoreOptions, made: ObjectStore[])
     latency: new LatencyTable(world.latencies ?? {}),
     accountBpaMap: () => identities.accountBpaMap(),
     decisions: new DecisionLog(1000),
+    recentRequests: new RecentRequests(1000),
     checks: {
       bucketPolicyProblem: (text, bucket) => policies.problems(text, { kind: 'bucket', bucket })[0]?.message,
       isPublic: (text) => policies.isPublic(text, 'bucket'),

@@ -13,6 +13,7 @@ import type { Logger } from 'pino'
 import type { SigV4AKeyCache, SigV4KeyCache } from '../auth/index.js'
 import type { DecisionLog } from '../authz/decision-log.js'
 import type { PolicyCache } from '../authz/policy-cache.js'
+import type { RecentRequests } from '../http/recent-requests.js'
 import type { RequestIds } from '../http/request-id.js'
 import type { Timeouts } from '../http/timeouts.js'
 import type { Identities } from '../iam/identities.js'
@@ -116,6 +117,8 @@ export interface Core {
   accountBpaMap(): Record<string, BlockPublicAccess>
   /** Recent authorization decisions by request id (for `mrap explain --request-id`). */
   decisions: DecisionLog
+  /** The last requests answered, newest first on read (the console's Requests page). */
+  recentRequests: RecentRequests
   checks: PolicyChecks
   /** The MRAP that holds a same-account bucket, if any (such a bucket cannot be deleted). */
   bucketInUse(bucket: string): string | undefined

@@ -88,6 +88,7 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
   if (sending) await sending
   const ms = performance.now() - started
   s.metrics.observe(service, info.op ?? 'unknown', result.status, ms / 1000)
+  s.recentRequests.record({ time: Date.now(), requestId, method, host: req.headers.host, path: view.rawPath, status: result.status, service, info })
   // Direct requests and those an MRAP routed to a bucket (info.mrap, info.bucket: the bucket that served it).
   if (app.accessLog && (s3Target || info.mrap !== undefined) && info.bucket !== undefined) logAccess(s, app.accessLog, req, view, origin, info, result, { requestId, hostId, ms })
   if (log.isLevelEnabled('info')) log.info({ method, path: view.rawPath, status: result.status, ms: Math.round(ms * 100) / 100, ...info }, 'request')
