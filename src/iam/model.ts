@@ -9,6 +9,8 @@ import type { BlockPublicAccess } from '../state/control-store.js'
 export interface AccountRec {
   id: string
   name?: string
+  /** The root user's email address: what ACL grants by `emailAddress` resolve to (src/s3/acl.ts). */
+  email?: string
   blockPublicAccess?: BlockPublicAccess
 }
 

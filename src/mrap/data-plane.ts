@@ -27,6 +27,7 @@ const SUPPORTED = new Set<OperationName>([
   'PutObjectTagging',
   'DeleteObjectTagging',
   'GetObjectAcl',
+  'PutObjectAcl',
   'CreateMultipartUpload',
   'UploadPart',
   'CompleteMultipartUpload',

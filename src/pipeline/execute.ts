@@ -20,7 +20,7 @@ import { dispatch } from '../s3/dispatch.js'
 import { header } from '../s3/headers.js'
 import { type LockFacts, lockFactsFromBody } from '../s3/ops/object-lock.js'
 import { s3Error } from '../shared/errors.js'
-import type { BucketRecord } from '../state/control-store.js'
+import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 
 const MAX_PUT_BYTES = 5 * 1024 ** 3
 
@@ -97,6 +97,7 @@ class S3Call implements S3Request {
   bucketName?: string
   bucket?: BucketRecord
   key?: string
+  mrapBpa?: BlockPublicAccess
 
   constructor(
     s: Core,
@@ -114,6 +115,7 @@ class S3Call implements S3Request {
     if (x.bucketName !== undefined) this.bucketName = x.bucketName
     if (x.bucket) this.bucket = x.bucket
     if (x.key !== undefined) this.key = x.key
+    if (x.mrap) this.mrapBpa = x.mrap.publicAccessBlock
   }
 
   /** Operations without a body never read it: an empty stream only when one asks. */

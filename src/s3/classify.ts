@@ -30,6 +30,10 @@ export type OperationName =
   | 'PutBucketReplication'
   | 'DeleteBucketReplication'
   | 'GetBucketAcl'
+  | 'PutBucketAcl'
+  | 'GetBucketOwnershipControls'
+  | 'PutBucketOwnershipControls'
+  | 'DeleteBucketOwnershipControls'
   | 'DeleteObjects'
   | 'GetBucketLogging'
   | 'PutBucketLogging'
@@ -52,6 +56,7 @@ export type OperationName =
   | 'PutObjectTagging'
   | 'DeleteObjectTagging'
   | 'GetObjectAcl'
+  | 'PutObjectAcl'
   | 'GetObjectAttributes'
   | 'CreateMultipartUpload'
   | 'UploadPart'
@@ -149,6 +154,10 @@ const BUCKET_TABLE: Row[] = [
   ['GET', 'versions', 'ListObjectVersions', 'none'],
   ['GET', 'uploads', 'ListMultipartUploads', 'none'],
   ['GET', 'acl', 'GetBucketAcl', 'none'],
+  ['PUT', 'acl', 'PutBucketAcl', 'xml'],
+  ['GET', 'ownershipControls', 'GetBucketOwnershipControls', 'none'],
+  ['PUT', 'ownershipControls', 'PutBucketOwnershipControls', 'xml'],
+  ['DELETE', 'ownershipControls', 'DeleteBucketOwnershipControls', 'none'],
   ['GET', 'logging', 'GetBucketLogging', 'none'],
   ['PUT', 'logging', 'PutBucketLogging', 'xml'],
   ['POST', 'delete', 'DeleteObjects', 'xml'],
@@ -164,6 +173,7 @@ const OBJECT_TABLE: Row[] = [
   ['PUT', 'tagging', 'PutObjectTagging', 'xml'],
   ['DELETE', 'tagging', 'DeleteObjectTagging', 'none'],
   ['GET', 'acl', 'GetObjectAcl', 'none'],
+  ['PUT', 'acl', 'PutObjectAcl', 'xml'],
   ['GET', 'attributes', 'GetObjectAttributes', 'none'],
   ['GET', 'retention', 'GetObjectRetention', 'none'],
   ['PUT', 'retention', 'PutObjectRetention', 'xml'],
@@ -290,6 +300,15 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
       return ['s3:PutReplicationConfiguration']
     case 'GetBucketAcl':
       return ['s3:GetBucketAcl']
+    case 'PutBucketAcl':
+      return ['s3:PutBucketAcl']
+    // Delete included (DeleteBucketOwnershipControls, S3 API reference: "you must have the
+    // s3:PutBucketOwnershipControls permission").
+    case 'GetBucketOwnershipControls':
+      return ['s3:GetBucketOwnershipControls']
+    case 'PutBucketOwnershipControls':
+    case 'DeleteBucketOwnershipControls':
+      return ['s3:PutBucketOwnershipControls']
     case 'GetBucketLogging':
       return ['s3:GetBucketLogging']
     case 'PutBucketLogging':
@@ -335,6 +354,8 @@ export function actionsFor(name: OperationName, q: URLSearchParams): string[] {
       return [versioned ? 's3:DeleteObjectVersionTagging' : 's3:DeleteObjectTagging']
     case 'GetObjectAcl':
       return [versioned ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl']
+    case 'PutObjectAcl':
+      return [versioned ? 's3:PutObjectVersionAcl' : 's3:PutObjectAcl']
     // Both, as the API reference lists them: "If you pass a version ID in your request, you need both
     // the s3:GetObjectVersion and s3:GetObjectVersionAttributes permissions", else s3:GetObject and
     // s3:GetObjectAttributes (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html).

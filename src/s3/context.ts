@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import type { Core } from '../core/core.js'
 import type { Principal } from '../iam/identities.js'
 import { s3Error } from '../shared/errors.js'
-import type { BucketRecord } from '../state/control-store.js'
+import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import type { Operation } from './classify.js'
 import type { Headers } from './headers.js'
 
@@ -24,6 +24,8 @@ export interface S3Request {
   /** The decoded payload (aws-chunked framing removed, digests checked as it flows). */
   body: Readable
   principal: Principal
+  /** Through a Multi-Region Access Point: its Block Public Access, which ACL writes obey too. */
+  mrapBpa?: BlockPublicAccess
   /** The region the request was addressed or signed to (CreateBucket's default). */
   endpointRegion: string
   log: Logger

@@ -6,6 +6,7 @@ import { s3Error } from '../shared/errors.js'
 import type { OperationName } from './classify.js'
 import type { BucketRequest, NamedBucketRequest, ObjectRequest, S3Request, S3Response } from './context.js'
 import * as cors from './cors.js'
+import * as acl from './ops/acl.js'
 import * as attributes from './ops/attributes.js'
 import * as bucket from './ops/bucket.js'
 import * as config from './ops/bucket-config.js'
@@ -30,6 +31,7 @@ type ObjectOperation =
   | 'PutObjectTagging'
   | 'DeleteObjectTagging'
   | 'GetObjectAcl'
+  | 'PutObjectAcl'
   | 'GetObjectAttributes'
   | 'CreateMultipartUpload'
   | 'UploadPart'
@@ -58,7 +60,11 @@ const BUCKET: Record<BucketOperation, Handler<BucketRequest>> = {
   GetBucketLocation: bucket.getBucketLocation,
   GetBucketVersioning: bucket.getBucketVersioning,
   PutBucketVersioning: bucket.putBucketVersioning,
-  GetBucketAcl: bucket.getBucketAcl,
+  GetBucketAcl: acl.getBucketAcl,
+  PutBucketAcl: acl.putBucketAcl,
+  GetBucketOwnershipControls: acl.getBucketOwnershipControls,
+  PutBucketOwnershipControls: acl.putBucketOwnershipControls,
+  DeleteBucketOwnershipControls: acl.deleteBucketOwnershipControls,
   GetBucketCors: cors.getBucketCors,
   PutBucketCors: cors.putBucketCors,
   DeleteBucketCors: cors.deleteBucketCors,
@@ -103,7 +109,8 @@ const OBJECT: Record<ObjectOperation, Handler<ObjectRequest>> = {
   GetObjectTagging: tagging.getObjectTagging,
   PutObjectTagging: tagging.putObjectTagging,
   DeleteObjectTagging: tagging.deleteObjectTagging,
-  GetObjectAcl: async (req) => bucket.getBucketAcl(req),
+  GetObjectAcl: acl.getObjectAcl,
+  PutObjectAcl: acl.putObjectAcl,
   GetObjectAttributes: attributes.getObjectAttributes,
   CreateMultipartUpload: mpu.createMultipartUpload,
   UploadPart: mpu.uploadPart,

@@ -28,23 +28,7 @@ const onWrites =
   (_v, op) =>
     OBJECT_WRITES.has(op) ? notImplemented(name) : undefined
 
-/**
- * ACLs: every mrap bucket is in S3's default Object Ownership state, BucketOwnerEnforced (GetBucketAcl
- * shows the owner's FULL_CONTROL only, and no other state can be set), so ACL headers get the answers
- * S3 gives such a bucket ("Troubleshooting" under S3 Object Ownership,
- * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html):
- * object writes accept only bucket-owner-full-control; CreateBucket accepts only `private`.
- */
-const cannedAcl: Verdict = (v, op) => {
-  if (OBJECT_WRITES.has(op)) return v === 'bucket-owner-full-control' ? undefined : s3Error('AccessControlListNotSupported')
-  if (op === 'CreateBucket') return v === 'private' ? undefined : s3Error('InvalidBucketAclWithObjectOwnership')
-  return undefined
-}
-const grant: Verdict = (_v, op) => {
-  if (OBJECT_WRITES.has(op)) return s3Error('AccessControlListNotSupported')
-  if (op === 'CreateBucket') return s3Error('InvalidBucketAclWithObjectOwnership')
-  return undefined
-}
+// ACL headers (x-amz-acl, x-amz-grant-*, x-amz-object-ownership) are implemented: ops/acl.ts.
 
 export const SSE_S3 = 'AES256'
 export const KMS_ALGORITHMS: ReadonlySet<string> = new Set(['aws:kms', 'aws:kms:dsse'])
@@ -68,9 +52,7 @@ const sse: Verdict = (v, op) => {
 const UNSERVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'SNOW', 'EXPRESS_ONEZONE'])
 
 const EXACT = new Map<string, Verdict>([
-  ['x-amz-acl', cannedAcl],
   ['x-amz-server-side-encryption', sse],
-  ['x-amz-object-ownership', (v, op) => (op === 'CreateBucket' && v !== 'BucketOwnerEnforced' ? notImplemented('x-amz-object-ownership') : undefined)],
   ['x-amz-storage-class', (v, op) => (OBJECT_WRITES.has(op) && UNSERVED_CLASSES.has(v) ? notImplemented('x-amz-storage-class') : undefined)],
   // Appends (directory buckets): ignoring the offset would overwrite the object instead.
   ['x-amz-write-offset-bytes', always('x-amz-write-offset-bytes')],
@@ -86,7 +68,6 @@ const PREFIXES: readonly (readonly [prefix: string, verdict: (name: string) => V
   // SSE-KMS, DSSE-KMS and SSE-C, on every operation (SSE-C reads too); SSE-S3's own header is in EXACT.
   ['x-amz-server-side-encryption', always],
   ['x-amz-copy-source-server-side-encryption', always],
-  ['x-amz-grant-', () => grant],
   // x-amz-object-lock-mode, -retain-until-date and -legal-hold are implemented (ops/object-lock.ts);
   // a member added later is refused rather than ignored.
   ['x-amz-object-lock-', (name) => (KNOWN_LOCK_HEADERS.has(name) ? () => undefined : onWrites(name))],

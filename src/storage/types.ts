@@ -41,6 +41,14 @@ export interface ObjectAttributes {
   /** ISO 8601 instant, kept with the mode. */
   objectLockRetainUntilDate?: string
   objectLockLegalHold?: 'ON' | 'OFF'
+  /** The version's owner and ACL grants (src/s3/acl.ts); absent: the bucket owner's, private. */
+  acl?: ObjectAcl
+}
+
+/** An object's owner (account id) and ACL grants, as src/s3/acl.ts writes them. */
+export interface ObjectAcl {
+  owner: string
+  grants: { grantee: { account: string } | { group: string }; permission: 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP' | 'FULL_CONTROL' }[]
 }
 
 export interface ObjectVersion extends ObjectAttributes {

@@ -23,6 +23,7 @@ import { worldReplicationXml } from '../replication/world.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { StateOp } from '../state/state-store.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
+import { applyBucketAcl } from './bucket-acl.js'
 import { checkWorld, resolvePolicyRef, type WorldIssue } from './check.js'
 import { worldError } from './load.js'
 import { policyText, type World, type WorldAccount } from './schema.js'
@@ -153,6 +154,7 @@ function applyBucket(s: Core, b: World['buckets'][number], result: ApplyResult, 
       result.warnings.push(`bucket ${b.name}: the world's replication is one S3 would refuse (${(e as Error).message}); the bucket runs without it`)
     }
   }
+  applyBucketAcl(b, next, !cur, result.warnings)
   if (!cur) {
     ops.push({ op: 'putBucket', bucket: next })
     result.created.push(`bucket ${b.name}`)
@@ -181,7 +183,12 @@ function upsert<K extends 'account' | 'user' | 'group' | 'role' | 'policy' | 'ke
 
 function applyAccount(s: Core, st: IamStore, partition: string, a: WorldAccount, result: ApplyResult): void {
   const now = iamDate(s.clock())
-  const acct = { id: a.id, ...(a.name !== undefined ? { name: a.name } : {}), ...(a.blockPublicAccess ? { blockPublicAccess: a.blockPublicAccess } : {}) }
+  const acct = {
+    id: a.id,
+    ...(a.name !== undefined ? { name: a.name } : {}),
+    ...(a.email !== undefined ? { email: a.email } : {}),
+    ...(a.blockPublicAccess ? { blockPublicAccess: a.blockPublicAccess } : {}),
+  }
   upsert(st, 'account', a.id, acct, `account ${a.id}`, result)
   const ref = (r: string): string => resolvePolicyRef(r, a, partition, (arn) => st.policies.has(arn))!
   const inline = (list: { name: string; document: unknown }[]): Record<string, string> => Object.fromEntries(list.map((p) => [p.name, policyText(p.document as string)]))

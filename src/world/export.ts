@@ -10,6 +10,7 @@ import { stringify } from 'yaml'
 import type { Core } from '../core/core.js'
 import type { IamStore } from '../iam/store.js'
 import { isDefaultEndpointPolicy } from '../network/vpcs.js'
+import { exportBucketAcl } from './bucket-acl.js'
 import type { World } from './schema.js'
 
 type Json = Record<string, unknown>
@@ -38,6 +39,7 @@ function accounts(st: IamStore, includeSecrets: boolean): Json[] {
     const mine = <T extends { account: string }>(m: Map<string, T>): T[] => [...m.values()].filter((r) => r.account === a.id)
     const acct: Json = { id: a.id }
     if (a.name !== undefined) acct.name = a.name
+    if (a.email !== undefined) acct.email = a.email
     if (a.blockPublicAccess) acct.blockPublicAccess = a.blockPublicAccess
     acct.users = mine(st.users).map((u) => {
       const user: Json = { name: u.name }
@@ -100,6 +102,7 @@ export function exportWorld(s: Core, opts: { includeSecrets?: boolean } = {}): J
     // default) must stay without one: a missing key would be applied as all on.
     bucket.blockPublicAccess = b.publicAccessBlock ?? 'none'
     if (b.policy !== undefined) bucket.policy = doc(b.policy)
+    exportBucketAcl(b, bucket)
     return bucket
   })
   const mraps = exportMraps(s)

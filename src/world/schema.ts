@@ -91,6 +91,8 @@ export const accountSchema = z
   .object({
     id: accountId,
     name: z.string().optional(),
+    /** The root user's email address (ACL grants by email address resolve to the account). */
+    email: z.string().email().optional(),
     users: z.array(userSchema).default([]),
     roles: z.array(roleSchema).default([]),
     groups: z.array(groupSchema).default([]),
@@ -146,6 +148,22 @@ export const bucketSchema = z
     /** Left out: all on, as S3 creates buckets since April 2023. `none`: no configuration at all. */
     blockPublicAccess: z.union([blockPublicAccessSchema, z.literal('none')]).optional(),
     replication: z.unknown().optional(),
+    /** S3 Object Ownership; left out: BucketOwnerEnforced for a new bucket. `none`: no ownership controls (S3 then acts as ObjectWriter). */
+    objectOwnership: z.enum(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter', 'none']).optional(),
+    /** The bucket ACL: a canned ACL, or grants besides the owner's FULL_CONTROL (an account id or AllUsers, AuthenticatedUsers, LogDelivery). */
+    acl: z
+      .union([
+        z.enum(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']),
+        z.array(
+          z
+            .object({
+              grantee: z.union([accountId, z.enum(['AllUsers', 'AuthenticatedUsers', 'LogDelivery'])]),
+              permission: z.enum(['READ', 'WRITE', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL']),
+            })
+            .strict(),
+        ),
+      ])
+      .optional(),
   })
   .strict()
 

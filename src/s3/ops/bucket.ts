@@ -1,5 +1,5 @@
 /**
- * @module Bucket operations: create, delete, head, location, listing of buckets, versioning, ACL.
+ * @module Bucket operations: create, delete, head, location, listing of buckets, versioning (ACLs: ./acl.ts).
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html and neighbours.
  */
 import { s3Error } from '../../shared/errors.js'
@@ -7,6 +7,7 @@ import type { BucketRecord } from '../../state/control-store.js'
 import { assertValidBucketName } from '../bucket-names.js'
 import { type BucketRequest, empty, type NamedBucketRequest, ownerOf, readSmallBody, type S3Request, type S3Response, xmlResponse } from '../context.js'
 import { parseXmlBody, renderXml, text } from '../xml.js'
+import { createBucketConfigs } from './acl.js'
 import { enabledLockConfigs, lockConfigOf, lockEnabledHeader } from './object-lock.js'
 
 /** S3's legacy LocationConstraint values. */
@@ -70,6 +71,7 @@ export async function createBucket(req: NamedBucketRequest): Promise<S3Response>
   // and s3:PutBucketVersioning" besides s3:CreateBucket (CreateBucket, S3 API reference, Permissions,
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html). Versioning comes on with it.
   const locked = lockEnabledHeader(req.headers)
+  const ownershipConfigs = createBucketConfigs(req)
   if (locked && (!req.allowed('s3:PutBucketObjectLockConfiguration') || !req.allowed('s3:PutBucketVersioning'))) throw s3Error('AccessDenied')
   // Idempotent, and shared with whichever node wins a race below, so never undone here.
   await req.core.stores.get(region)!.createBucket(name)
@@ -83,7 +85,7 @@ export async function createBucket(req: NamedBucketRequest): Promise<S3Response>
         owner: req.principal.accountId,
         createdAt: req.core.clock(),
         versioning: locked ? 'Enabled' : 'Unversioned',
-        configs: locked ? enabledLockConfigs() : {},
+        configs: { ...(locked ? enabledLockConfigs() : {}), ...ownershipConfigs },
         // Since April 2023 new buckets start with every Block Public Access setting on.
         publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       },
@@ -158,16 +160,4 @@ export async function putBucketVersioning(req: BucketRequest): Promise<S3Respons
   }
   await req.core.state.updateBucket(b.name, { versioning: status })
   return empty(200)
-}
-
-export async function getBucketAcl(req: BucketRequest): Promise<S3Response> {
-  const owner = ownerOf(req.bucket.owner)
-  return xmlResponse(
-    renderXml('AccessControlPolicy', {
-      Owner: owner,
-      AccessControlList: {
-        Grant: [{ Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...owner }, Permission: 'FULL_CONTROL' }],
-      },
-    }),
-  )
 }

@@ -11,6 +11,7 @@ import { type BucketRequest, empty, type ObjectRequest, ownerOf, readSmallBody, 
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, intParam } from '../headers.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
+import { applyWriteAcl } from './acl.js'
 import { SSE_RESPONSE } from './encryption.js'
 import { declaredSize, openCopySource, storeOf, writeCondition, writeHeaders } from './object.js'
 import { applyWriteLock, checkPartIntegrity } from './object-lock.js'
@@ -43,6 +44,7 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
   const attributes = attributesFromHeaders(req.headers)
   // The retention (the default one too) is fixed here: the upload's attributes become the object's.
   applyWriteLock(req, attributes)
+  applyWriteAcl(req, attributes)
   const algRaw = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (algRaw !== undefined && !isChecksumAlgorithm(algRaw)) throw invalidArgument('x-amz-checksum-algorithm', algRaw, 'Checksum algorithm provided is unsupported.')
   const typeRaw = header(req.headers, 'x-amz-checksum-type')?.toUpperCase()

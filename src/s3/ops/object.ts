@@ -14,6 +14,7 @@ import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeade
 import { expirationHeader } from '../lifecycle.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { renderXml } from '../xml.js'
+import { applyWriteAcl } from './acl.js'
 import { SSE_RESPONSE } from './encryption.js'
 import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
 
@@ -94,6 +95,7 @@ export async function writeCondition(req: ObjectRequest, key: string = req.key):
 export async function putObject(req: ObjectRequest): Promise<S3Response> {
   const attributes = attributesFromHeaders(req.headers)
   applyWriteLock(req, attributes)
+  applyWriteAcl(req, attributes)
   const digester = bodyDigester(req.headers)
   const condition = await writeCondition(req)
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
@@ -288,6 +290,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   if (tagDirective === 'REPLACE') attributes.tags = tagging === undefined ? [] : parseTaggingHeader(tagging)
   for (const k of Object.keys(attributes) as (keyof typeof attributes)[]) if (attributes[k] === undefined) delete attributes[k]
   applyWriteLock(req, attributes as ObjectAttributes)
+  applyWriteAcl(req, attributes as ObjectAttributes)
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags ?? [])
   if (rs) attributes.replicationStatus = rs
   const algs = Object.keys(src.checksums) as (keyof typeof src.checksums)[]
