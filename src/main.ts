@@ -7,6 +7,8 @@ import { resolve } from 'node:path'
 import { type Logger, pino } from 'pino'
 import { type AdminServer, listenAdmin } from './admin/server.js'
 import { type App, createApp, StartupError } from './app/compose.js'
+import type { ConsoleServer } from './console/server.js'
+import type { SessionLimits } from './console/sessions.js'
 import type { Core } from './core/core.js'
 import { FrontDoor } from './http/server.js'
 import { resolveTimeouts, type Timeouts } from './http/timeouts.js'
@@ -43,6 +45,15 @@ export interface StartOptions {
   state?: string
   /** The sealing key file (`--sealing-key-file`); required with shared state. */
   sealingKeyFile?: string
+  /** The web console; off when undefined, 0 picks a free port. */
+  consolePort?: number
+  /** The console's port is the default one, not asked for: when it is taken, warn and go on without it. */
+  consolePortIsDefault?: boolean
+  /** A path prefix for the console behind a reverse proxy (`/console`). */
+  consoleBase?: string
+  /** Session limits and the session clock (tests). */
+  consoleSessions?: Partial<SessionLimits>
+  consoleNow?: () => number
 }
 
 export interface RunningServer {
@@ -63,12 +74,18 @@ export interface RunningServer {
   vpcProxies: VpcProxies
   /** `http://host:port/metrics` when metrics are on. */
   metricsUrl?: string
+  /** The web console when it runs (`console.url`). */
+  console?: ConsoleServer
+  /** What the start banner says about the console: its URL, or why it did not start. */
+  consoleStatus?: string
   /** Start-up warnings (already logged), for `mrap serve` to repeat on stderr. */
   warnings: string[]
   close(): Promise<void>
 }
 
 const hostPart = (h: string): string => (h.includes(':') ? `[${h}]` : h)
+/** The address to dial for a listen host (a wildcard listens on loopback too). */
+const dialHostOf = (h: string): string => (h === '0.0.0.0' || h === '' ? '127.0.0.1' : h === '::' ? '::1' : h)
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1'
@@ -118,6 +135,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const front = new FrontDoor(app)
   let admin: AdminServer | undefined
   let vpcProxies: VpcProxies | undefined
+  let consoleSrv: ConsoleServer | undefined
+  let consoleStatus: string | undefined
   try {
     // A fleet's nodes present certificates of its one CA, kept in the shared state.
     const shared = services.state.backend === 'postgres' ? { state: services.state, sealer: services.sealer } : undefined
@@ -143,8 +162,30 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const endpoint = `http://${hostPart(host)}:${http.port}`
     const proxy = `http://${hostPart(host)}:${proxyL.port}`
     const metricsUrl = opts.metricsPort === undefined ? undefined : `http://${hostPart(host)}:${await listenMetrics(services.metrics, front, host, opts.metricsPort)}/metrics`
+    if (opts.consolePort !== undefined) {
+      // Loaded only when asked for: a server without the console does not carry its modules.
+      const { startConsole } = await import('./console/server.js')
+      try {
+        consoleSrv = await startConsole({
+          core: services,
+          frontDoor: { host: dialHostOf(host), port: http.port },
+          host,
+          port: opts.consolePort,
+          ...(opts.consoleBase ? { base: opts.consoleBase } : {}),
+          ...(opts.consoleSessions ? { limits: opts.consoleSessions } : {}),
+          ...(opts.consoleNow ? { now: opts.consoleNow } : {}),
+        })
+        consoleStatus = consoleSrv.url
+      } catch (e) {
+        // Many servers start at once on one machine (tests, a fleet): only the first gets the default port.
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !opts.consolePortIsDefault) throw e
+        consoleStatus = `not started (port ${opts.consolePort} in use)`
+        log.warn({ port: opts.consolePort }, `console: ${consoleStatus}`)
+      }
+    }
+    const consoleRef = consoleSrv
     // The admin socket (`mrap world`, `mrap exec`); its file permissions are its authorization.
-    admin = await listenAdmin(services, dataDir)
+    admin = await listenAdmin(services, dataDir, consoleRef ? { consoleLink: (principal) => consoleRef.signInLink(principal) } : {})
     const startedAt = new Date().toISOString()
     let ready = false
     // Rewritten whenever a VPC proxy opens or closes (a VPC created or deleted through EC2).
@@ -160,6 +201,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         caPath: tls.caPath,
         vpcProxies: vpcProxies?.info() ?? {},
         ...(metricsUrl ? { metrics: metricsUrl } : {}),
+        ...(consoleSrv ? { console: consoleSrv.url } : {}),
       })
     }
     const vpcs = new VpcProxies(services, services.vpcs, front, host, writeInfo)
@@ -180,10 +222,13 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       vpcProxies: vpcs,
       warnings,
       ...(metricsUrl ? { metricsUrl } : {}),
+      ...(consoleSrv ? { console: consoleSrv } : {}),
+      ...(consoleStatus ? { consoleStatus } : {}),
       close: async () => {
         ready = false
         removeRuntimeInfo(dataDir)
         await admin?.close()
+        await consoleSrv?.close()
         await vpcs.close()
         await front.close()
         try {
@@ -202,6 +247,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       }
     await vpcProxies?.close().catch(undo('VPC proxies'))
     await admin?.close().catch(undo('admin socket'))
+    await consoleSrv?.close().catch(undo('console'))
     await front.close().catch(undo('listeners'))
     try {
       await app.close()

@@ -14,6 +14,8 @@ export type AdminRequest =
   | { op: 'explain.model' }
   /** A recent decision, replayed with its full explanation, for `mrap explain --request-id`. */
   | { op: 'explain.request'; requestId: string }
+  /** A one-time sign-in link to the web console for a principal, for `mrap console-url --as`. */
+  | { op: 'console.link'; principal: string }
 
 export type AdminResponse = { ok: true; [k: string]: unknown } | { ok: false; error: string }
 

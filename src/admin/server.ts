@@ -18,12 +18,18 @@ import { ADMIN_SOCKET, type AdminRequest, type AdminResponse, MAX_ADMIN_REQUEST_
 /** Unix socket paths are limited to 108 bytes on Linux (sun_path), 104 on macOS. */
 const MAX_SOCKET_PATH = 100
 
+/** What the admin socket offers beyond Core: parts main.ts starts (the console). */
+export interface AdminHooks {
+  /** A one-time console sign-in link (throws with a message the CLI prints). */
+  consoleLink?: (principal: string) => { url: string; arn: string; expiresAt: string }
+}
+
 export interface AdminServer {
   path: string
   close(): Promise<void>
 }
 
-export async function listenAdmin(s: Core, dataDir: string): Promise<AdminServer | undefined> {
+export async function listenAdmin(s: Core, dataDir: string, hooks: AdminHooks = {}): Promise<AdminServer | undefined> {
   const path = join(dataDir, ADMIN_SOCKET)
   if (process.platform === 'win32') return undefined
   const tmpDir = mkdtempSync(join(dataDir, '.admin-'))
@@ -33,7 +39,7 @@ export async function listenAdmin(s: Core, dataDir: string): Promise<AdminServer
     s.log.warn({ path }, 'the data directory path is too long for a Unix socket; `mrap world` and `mrap exec` cannot reach this server')
     return undefined
   }
-  const server: Server = createServer((sock) => serve(s, sock))
+  const server: Server = createServer((sock) => serve(s, sock, hooks))
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -58,7 +64,7 @@ export async function listenAdmin(s: Core, dataDir: string): Promise<AdminServer
   }
 }
 
-function serve(s: Core, sock: Socket): void {
+function serve(s: Core, sock: Socket, hooks: AdminHooks): void {
   const chunks: Buffer[] = []
   let size = 0
   const reply = (r: AdminResponse): void => {
@@ -86,14 +92,14 @@ function serve(s: Core, sock: Socket): void {
       reply({ ok: false, error: 'the request is not JSON' })
       return
     }
-    handle(s, req).then(reply, (e: unknown) => {
+    handle(s, req, hooks).then(reply, (e: unknown) => {
       if (!(e instanceof WorldFileError)) s.log.error({ err: e, op: req.op }, 'admin request failed')
       reply({ ok: false, error: (e as Error).message })
     })
   })
 }
 
-async function handle(s: Core, req: AdminRequest): Promise<AdminResponse> {
+async function handle(s: Core, req: AdminRequest, hooks: AdminHooks): Promise<AdminResponse> {
   switch (req.op) {
     case 'ping':
       return { ok: true, pid: process.pid }
@@ -116,6 +122,14 @@ async function handle(s: Core, req: AdminRequest): Promise<AdminResponse> {
     case 'explain.model':
     case 'explain.request':
       return explainAdmin(s, req)
+    case 'console.link': {
+      if (!hooks.consoleLink) return { ok: false, error: 'the web console is not running on this server (start it with --console-port)' }
+      try {
+        return { ok: true, ...hooks.consoleLink(String(req.principal)) }
+      } catch (e) {
+        return { ok: false, error: (e as Error).message }
+      }
+    }
     default:
       return { ok: false, error: `unknown admin operation ${(req as { op?: unknown }).op as string}` }
   }

@@ -3,6 +3,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { caCommand } from './ca.js'
+import { consoleUrlCommand } from './console-url.js'
 import { execCommand } from './exec.js'
 import { explainCommand } from './explain.js'
 import { fleetClaimsCommand, fleetReleaseCommand, keygenCommand } from './fleet.js'
@@ -35,6 +36,9 @@ program
   .option('--tls-port <port>', 'TLS front door port (AWS host names)', port, 9443)
   .option('--proxy-port <port>', 'internet forward proxy port (HTTPS_PROXY)', port, 9080)
   .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (off by default)', port)
+  .option('--console-port <port>', 'the web console port (default 9001; when 9001 is taken the server starts without the console; 0 picks a free port)', port)
+  .option('--console-base <path>', 'serve the console under this path, for a reverse proxy (e.g. /console)')
+  .option('--no-console', 'do not serve the web console')
   .option('--body-timeout <ms>', 'a request body that sends nothing this long fails with RequestTimeout (default 20000)', millis)
   .option('--tls-handshake-timeout <ms>', 'drop a TLS connection whose handshake takes longer (default 10000)', millis)
   .option('--tunnel-idle-timeout <ms>', 'close a proxy tunnel with no bytes either way this long (default 120000)', millis)
@@ -105,6 +109,13 @@ program
   .argument('<command...>', 'the command and its arguments (after --)')
   .passThroughOptions()
   .action((argv: string[], opts: { as: string; dataDir: string; region?: string; endpointArg: boolean; vpc?: string }) => execCommand(argv, opts))
+
+program
+  .command('console-url')
+  .description("print a one-time sign-in link to the running server's web console, as a principal (works once, for 5 minutes)")
+  .requiredOption('--as <principal>', 'user name, <account>/<name> or user ARN (as mrap explain --as)')
+  .option(...dataDirOption)
+  .action(consoleUrlCommand)
 
 program
   .command('explain')

@@ -26,7 +26,14 @@ export interface ServeOptions {
   headersTimeout?: number
   sealingKeyFile?: string
   state?: string
+  consolePort?: number
+  consoleBase?: string
+  /** false with --no-console. */
+  console?: boolean
 }
+
+/** The console's port when none is given (MinIO's console port, which its users expect). */
+export const DEFAULT_CONSOLE_PORT = 9001
 
 function timeoutsOf(o: ServeOptions): Partial<Timeouts> {
   const t: Partial<Timeouts> = {}
@@ -66,10 +73,15 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       ...(opts.world ? { worldFile: opts.world } : {}),
       ...(opts.sealingKeyFile ? { sealingKeyFile: opts.sealingKeyFile } : {}),
       ...(opts.state ? { state: opts.state } : {}),
+      ...(opts.console === false ? {} : { consolePort: opts.consolePort ?? DEFAULT_CONSOLE_PORT, consolePortIsDefault: opts.consolePort === undefined }),
+      ...(opts.consoleBase ? { consoleBase: opts.consoleBase } : {}),
     })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
-    if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)
+    const errPort = (err as { port?: number }).port
+    if (err.code === 'EADDRINUSE' && opts.consolePort !== undefined && opts.consolePort !== 0 && errPort === opts.consolePort)
+      console.error(`mrap: cannot serve the console on ${opts.host}:${opts.consolePort}: the port is in use (choose another --console-port, 0 for any, or --no-console)`)
+    else if (err.code === 'EADDRINUSE') console.error(`mrap: cannot listen on ${opts.host}: a port is already in use (${err.message})`)
     else if (err.code === 'EACCES') console.error(`mrap: cannot listen on ${opts.host}:${opts.port}: permission denied`)
     else if (err.code === 'EADDRNOTAVAIL') console.error(`mrap: cannot listen on ${opts.host}: no such local address`)
     else if (e instanceof WorldFileError || e instanceof StartupError || e instanceof DataDirInUseError) console.error(`mrap: ${err.message}`)
@@ -85,6 +97,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       `  TLS front door: https://${running.host}:${running.tlsPort} (AWS host names; CA ${running.caPath})`,
       `  internet proxy: ${running.proxy} (HTTPS_PROXY for real AWS host names; see mrap exec)`,
       ...(running.metricsUrl ? [`  metrics:        ${running.metricsUrl}`] : []),
+      ...(running.consoleStatus ? [`  console:        ${running.consoleStatus}${running.console ? ' (sign in with an access key, or: mrap console-url --as <user>)' : ''}`] : []),
       `  data dir: ${s.config.dataDir}`,
       `  state:    ${s.state.backend === 'postgres' && s.config.state ? redactUrl(s.config.state) : 'embedded (in the data dir)'}`,
       `  regions:  ${regions}`,

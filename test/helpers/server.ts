@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { S3Client } from '@aws-sdk/client-s3'
 import { pino } from 'pino'
-import { type RunningServer, startServer } from '../../src/main.js'
+import type { SessionLimits } from '../../src/console/sessions.js'
+import { type RunningServer, type StartOptions, startServer } from '../../src/main.js'
 import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
 import type { World } from '../../src/world/schema.js'
 
@@ -40,7 +41,15 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>
 }
 
-export async function startTestServer(opts: { world?: World; dataDir?: string; clock?: () => Date } = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  world?: World
+  dataDir?: string
+  clock?: () => Date
+  /** Serve the web console on a free port (`s.console.url`); an object sets its session limits and clock. */
+  console?: boolean | { sessions?: Partial<SessionLimits>; now?: () => number; base?: string }
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mrap-test-'))
   const logger = pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' })
   const running = await startServer({
@@ -52,6 +61,7 @@ export async function startTestServer(opts: { world?: World; dataDir?: string; c
     logger,
     world: opts.world ?? testWorld(),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...consoleOptions(opts.console),
   })
   return {
     ...running,
@@ -69,6 +79,17 @@ export async function startTestServer(opts: { world?: World; dataDir?: string; c
       await running.close()
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true })
     },
+  }
+}
+
+function consoleOptions(c: TestServerOptions['console']): Partial<StartOptions> {
+  if (!c) return {}
+  const o = c === true ? {} : c
+  return {
+    consolePort: 0,
+    ...(o.sessions ? { consoleSessions: o.sessions } : {}),
+    ...(o.now ? { consoleNow: o.now } : {}),
+    ...(o.base ? { consoleBase: o.base } : {}),
   }
 }
 

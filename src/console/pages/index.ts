@@ -3,5 +3,7 @@
  * page's `nav.order` sorts them). Add a page with one import and one entry.
  */
 import type { ConsolePage } from '../page.js'
+import { bucketsPage } from './buckets.js'
+import { overviewPage } from './overview.js'
 
-export const PAGES: ConsolePage[] = []
+export const PAGES: ConsolePage[] = [overviewPage, bucketsPage]

@@ -1,0 +1,80 @@
+/**
+ * The console's sign-in, sessions, one-time links and CSRF check, in Debian's Chromium (the harness's
+ * guards: no request leaves loopback, no console error, axe clean), plus the overview's region switch.
+ * Sign-in with an access key id + secret is MinIO's console's; the cookie and CSRF rules are the
+ * OWASP cheat sheets' (Session Management; Cross-Site Request Forgery Prevention).
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { ADMIN, type ConsoleHarness, READER, startConsoleHarness } from './harness.js'
+
+let h: ConsoleHarness
+/** The console's session clock runs `skew` ms ahead of real time (to expire sessions and links). */
+let skew = 0
+
+before(async () => {
+  h = await startConsoleHarness({ now: () => Date.now() + skew })
+})
+after(async () => {
+  await h?.close()
+})
+
+describe('sign-in', () => {
+  test('the sign-in page is labelled, axe clean, and a wrong secret gets one message that names no key', async () => {
+    const page = await h.newPage()
+    await page.goto(h.url('/'))
+    assert.match(page.url(), /\/sign-in$/)
+    await h.check(page)
+    await h.signIn(page, { accessKeyId: ADMIN.accessKeyId, secretAccessKey: 'wrong' })
+    const wrongSecret = await page.getByRole('alert').textContent()
+    await h.signIn(page, { accessKeyId: 'AKIANOSUCHKEY0000000', secretAccessKey: 'wrong' })
+    const unknownKey = await page.getByRole('alert').textContent()
+    assert.match(wrongSecret ?? '', /not correct/)
+    assert.equal(wrongSecret, unknownKey)
+    assert.match(page.url(), /\/sign-in$/)
+    await h.check(page)
+  })
+
+  test('a good key signs in, shows the principal, and sign-out ends the session', async () => {
+    const page = await h.newPage()
+    await h.signIn(page, READER)
+    assert.equal(new URL(page.url()).pathname, '/')
+    await assert.doesNotReject(page.getByText('Signed in as').waitFor())
+    assert.match((await page.locator('.principal').textContent()) ?? '', /reader/)
+    const cookies = await page.context().cookies()
+    const c = cookies.find((x) => x.name === 'mrap_console')
+    assert.ok(c, 'no session cookie')
+    assert.equal(c.httpOnly, true)
+    assert.equal(c.sameSite, 'Strict')
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/\/sign-in$/)
+    await page.goto(h.url('/'))
+    assert.match(page.url(), /\/sign-in$/)
+    assert.deepEqual(h.problems(page), [])
+  })
+})
+
+describe('CSRF', () => {
+  test('a POST without the token, or from a foreign origin, is refused with 403 and changes nothing', async () => {
+    const page = await h.pageAs(ADMIN)
+    await page.goto(h.url('/'))
+    const csrf = await page.locator('meta[name="csrf-token"]').getAttribute('content')
+    assert.ok(csrf)
+    const post = (body: Record<string, string>, headers: Record<string, string> = {}) =>
+      page.evaluate(
+        async ([u, b, hd]) => {
+          const r = await fetch(u, { method: 'POST', body: new URLSearchParams(b), headers: hd, redirect: 'manual' })
+          return r.status
+        },
+        [h.url('/'), body, headers] as const,
+      )
+    const region = 'eu-west-1'
+    assert.equal(await post({ region, state: 'down' }), 403)
+    assert.equal(await post({ region, state: 'down', _csrf: 'not-the-token' }), 403)
+    assert.equal(h.server.services.health.isUp(region), true)
+    // The right token from a foreign page: the browser's Origin gives it away.
+    const foreign = await page.context().request.post(h.url('/'), { form: { region, state: 'down', _csrf: csrf }, headers: { Origin: 'http://evil.example' }, maxRedirects: 0 })
+    assert.equal(foreign.status(), 403)
+    assert.equal(h.server.services.health.isUp(region), true)
+  })
+})
