@@ -36,6 +36,16 @@ export function ownershipOf(b: BucketRecord): ObjectOwnership {
 
 export const aclsEnabled = (b: BucketRecord): boolean => ownershipOf(b) !== 'BucketOwnerEnforced'
 
+/**
+ * The account that owns a version: its writer's where ACLs are enabled and it was written so, else
+ * the bucket owner's ("With the bucket owner enforced setting ... you, as the bucket owner,
+ * automatically own and have full control over every object", About Object Ownership). Every
+ * response that names an object's owner asks here, so they agree.
+ */
+export function objectOwner(b: BucketRecord, attrs: { acl?: ObjectAcl } | undefined): string {
+  return aclsEnabled(b) ? (attrs?.acl?.owner ?? b.owner) : b.owner
+}
+
 export type Permission = Grant['permission']
 const PERMISSIONS: readonly Permission[] = ['READ', 'WRITE', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL']
 

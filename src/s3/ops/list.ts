@@ -6,7 +6,8 @@
 import { uriEncode } from '../../auth/canonical.js'
 import { invalidArgument } from '../../shared/errors.js'
 import type { ObjectVersion } from '../../storage/types.js'
-import { type BucketRequest, canonicalId, type S3Request, type S3Response, xmlResponse } from '../context.js'
+import { objectOwner } from '../acl.js'
+import { type BucketRequest, ownerOf, type S3Request, type S3Response, xmlResponse } from '../context.js'
 import { intParam } from '../headers.js'
 import { renderXml, type XmlObject } from '../xml.js'
 import { storeOf } from './object.js'
@@ -31,8 +32,8 @@ function encoder(req: S3Request): (s: string | undefined) => string | undefined 
   return urlEncode
 }
 
-function owner(req: BucketRequest): XmlObject {
-  return { ID: canonicalId(req.bucket.owner), DisplayName: req.bucket.owner }
+function owner(req: BucketRequest, o?: ObjectVersion): XmlObject {
+  return ownerOf(objectOwner(req.bucket, o))
 }
 
 function contents(req: BucketRequest, objs: ObjectVersion[], enc: (s: string) => string | undefined, withOwner: boolean): XmlObject[] {
@@ -43,7 +44,7 @@ function contents(req: BucketRequest, objs: ObjectVersion[], enc: (s: string) =>
     ChecksumAlgorithm: Object.keys(o.checksums).length > 0 ? Object.keys(o.checksums) : undefined,
     ChecksumType: Object.keys(o.checksums).length > 0 ? o.checksumType : undefined,
     Size: o.size,
-    Owner: withOwner ? owner(req) : undefined,
+    Owner: withOwner ? owner(req, o) : undefined,
     StorageClass: o.storageClass ?? 'STANDARD',
   }))
 }
@@ -147,10 +148,10 @@ export async function listObjectVersions(req: BucketRequest): Promise<S3Response
         ETag: `"${v.etag}"`,
         ChecksumAlgorithm: Object.keys(v.checksums).length > 0 ? Object.keys(v.checksums) : undefined,
         Size: v.size,
-        Owner: owner(req),
+        Owner: owner(req, v),
         StorageClass: v.storageClass ?? 'STANDARD',
       })),
-      DeleteMarker: markers.map((v) => ({ Key: enc(v.key), VersionId: v.versionId, IsLatest: v.isLatest, LastModified: v.lastModified, Owner: owner(req) })),
+      DeleteMarker: markers.map((v) => ({ Key: enc(v.key), VersionId: v.versionId, IsLatest: v.isLatest, LastModified: v.lastModified, Owner: owner(req, v) })),
       CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
     }),
   )

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream'
 import { ChecksumStream, compositeChecksum, fullObjectChecksum, multipartEtag } from '../../shared/checksums.js'
 import { invalidArgument, S3Error, s3Error } from '../../shared/errors.js'
 import type { ChecksumAlgorithm, Checksums, MultipartUpload, ObjectVersion } from '../../storage/types.js'
+import { objectOwner } from '../acl.js'
 import { parseRange } from '../conditionals.js'
 import { type BucketRequest, empty, type ObjectRequest, ownerOf, readSmallBody, type S3Request, type S3Response, xmlResponse } from '../context.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
@@ -243,7 +244,7 @@ export async function listParts(req: ObjectRequest): Promise<S3Response> {
   if (markerRaw !== null && !/^\d+$/.test(markerRaw)) throw invalidArgument('part-number-marker', markerRaw, 'Provided part-number-marker not an integer or within integer range')
   const marker = markerRaw === null ? undefined : Number(markerRaw)
   const page = await storeOf(req).listParts(req.bucket.name, up.uploadId, { ...(marker !== undefined ? { partNumberMarker: marker } : {}), maxParts })
-  const who = ownerOf(req.bucket.owner)
+  const who = ownerOf(objectOwner(req.bucket, up.attributes))
   return xmlResponse(
     renderXml('ListPartsResult', {
       Bucket: req.bucket.name,
@@ -277,7 +278,6 @@ export async function listMultipartUploads(req: BucketRequest): Promise<S3Respon
     ...(uploadIdMarker && keyMarker ? { uploadIdMarker } : {}),
     maxUploads,
   })
-  const who = ownerOf(req.bucket.owner)
   return xmlResponse(
     renderXml('ListMultipartUploadsResult', {
       Bucket: req.bucket.name,
@@ -292,8 +292,8 @@ export async function listMultipartUploads(req: BucketRequest): Promise<S3Respon
       Upload: page.uploads.map((u) => ({
         Key: u.key,
         UploadId: u.uploadId,
-        Initiator: who,
-        Owner: who,
+        Initiator: ownerOf(objectOwner(req.bucket, u.attributes)),
+        Owner: ownerOf(objectOwner(req.bucket, u.attributes)),
         StorageClass: u.attributes.storageClass ?? 'STANDARD',
         Initiated: u.initiated,
         ChecksumAlgorithm: u.checksumAlgorithm,

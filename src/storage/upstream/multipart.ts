@@ -203,7 +203,17 @@ export class UpstreamMultipart {
       const parts = chosen.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, checksums: p.checksums }))
       const stored = { etag: digests.etag, checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}), parts }
       await side.completeUpload(
-        { bucket: input.bucket, key: up.key, engineVid, engineEtag: unquote(head.ETag), mrapVid: null, lastModifiedMs: null, isMarker: false, attrs: null, digests: stored },
+        {
+          bucket: input.bucket,
+          key: up.key,
+          engineVid,
+          engineEtag: unquote(head.ETag),
+          mrapVid: null,
+          lastModifiedMs: null,
+          isMarker: false,
+          attrs: up.attrs.acl ? up.attrs : null,
+          digests: stored,
+        },
         input.uploadId,
       )
       return {

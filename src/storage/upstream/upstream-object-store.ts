@@ -231,7 +231,9 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const engineEtag = unquote(fromWireHeaders(result.res.headers).ETag)
       const lastModified = input.lastModified ?? (await this.modifiedAt(eb, input.key, engineVid, engineEtag, result))
       const inMetadata = input.size === undefined || sent <= this.smallLimit
-      if (input.versionId !== undefined || input.lastModified !== undefined || !inMetadata) {
+      // An ACL is kept in the sidecar, never on the engine (docs/decisions/acls.md): the engine's
+      // own ACLs would be another, unenforced, copy of who may read.
+      if (input.versionId !== undefined || input.lastModified !== undefined || !inMetadata || attributes.acl !== undefined) {
         await side.putVersion({
           bucket: input.bucket,
           key: input.key,
@@ -240,7 +242,7 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
           mrapVid: input.versionId ?? null,
           lastModifiedMs: input.lastModified?.getTime() ?? null,
           isMarker: false,
-          attrs: null,
+          attrs: attributes.acl !== undefined ? attributes : null,
           digests: { etag: digests.etag, checksums: digests.checksums, ...(digests.checksumType ? { checksumType: digests.checksumType } : {}) },
         })
       } else if (engineVid === 'null' && (await side.version(input.bucket, input.key, 'null'))) {
