@@ -8,6 +8,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { ADMIN, type ConsoleHarness, READER, startConsoleHarness } from './harness.js'
 
+const HOUR = 3600_000
+
 let h: ConsoleHarness
 /** The console's session clock runs `skew` ms ahead of real time (to expire sessions and links). */
 let skew = 0
@@ -76,5 +78,107 @@ describe('CSRF', () => {
     const foreign = await page.context().request.post(h.url('/'), { form: { region, state: 'down', _csrf: csrf }, headers: { Origin: 'http://evil.example' }, maxRedirects: 0 })
     assert.equal(foreign.status(), 403)
     assert.equal(h.server.services.health.isUp(region), true)
+  })
+})
+
+describe('sessions', () => {
+  test('a session unused for an hour ends: the next page sends to sign-in, the old cookie is cleared', async () => {
+    const page = await h.pageAs(READER)
+    await page.goto(h.url('/'))
+    assert.equal(new URL(page.url()).pathname, '/')
+    skew = HOUR + 1000
+    try {
+      const r = await page.goto(h.url('/'))
+      assert.equal(new URL(page.url()).pathname, '/sign-in')
+      assert.equal(r?.status(), 200)
+      assert.equal(
+        (await page.context().cookies()).find((c) => c.name === 'mrap_console'),
+        undefined,
+      )
+    } finally {
+      skew = 0
+    }
+  })
+
+  test('a forged cookie is no session', async () => {
+    const page = await h.newPage()
+    await page.context().addCookies([{ name: 'mrap_console', value: 'x'.repeat(43), url: h.url('/') }])
+    await page.goto(h.url('/'))
+    assert.equal(new URL(page.url()).pathname, '/sign-in')
+  })
+})
+
+describe('one-time links', () => {
+  test('a link signs in once as its principal, not twice, and not after 5 minutes', async () => {
+    const link = h.server.console!.signInLink('reader')
+    assert.match(link.url, /\/sign-in\/once\?token=[A-Za-z0-9_-]{43}$/)
+    const page = await h.newPage()
+    await page.goto(link.url)
+    await page.waitForURL((u) => u.pathname === '/')
+    assert.match((await page.locator('.principal').textContent()) ?? '', /reader/)
+    const again = await h.newPage()
+    const r = await again.goto(link.url)
+    assert.equal(r?.status(), 401)
+    assert.match((await again.getByRole('alert').textContent()) ?? '', /already used|expired/)
+
+    const late = h.server.console!.signInLink('admin')
+    skew = 5 * 60_000 + 1000
+    try {
+      const p3 = await h.newPage()
+      assert.equal((await p3.goto(late.url))?.status(), 401)
+    } finally {
+      skew = 0
+    }
+    assert.deepEqual(h.problems(page), [])
+  })
+
+  test('an unknown principal gets no link', () => {
+    assert.throws(() => h.server.console!.signInLink('nobody-here'), /no principal/)
+  })
+})
+
+describe('overview', () => {
+  test('the admin takes a region down and up; the overview shows it; axe clean', async () => {
+    const page = await h.pageAs(ADMIN)
+    page.on('dialog', (d) => void d.accept())
+    await page.goto(h.url('/'))
+    await h.check(page)
+    const row = page.getByRole('table', { name: 'Regions' }).getByRole('row', { name: /eu-west-1/ })
+    assert.match((await row.textContent()) ?? '', /Healthy/)
+    await page.getByRole('button', { name: 'Take down eu-west-1' }).click()
+    await page.waitForURL(/changed=eu-west-1/)
+    assert.match(
+      (await page
+        .getByRole('table', { name: 'Regions' })
+        .getByRole('row', { name: /eu-west-1/ })
+        .textContent()) ?? '',
+      /Down/,
+    )
+    assert.equal(h.server.services.health.isUp('eu-west-1'), false)
+    await page.getByRole('button', { name: 'Bring up eu-west-1' }).click()
+    await page.waitForURL(/changed=eu-west-1%3Aup|changed=eu-west-1:up/)
+    assert.match(
+      (await page
+        .getByRole('table', { name: 'Regions' })
+        .getByRole('row', { name: /eu-west-1/ })
+        .textContent()) ?? '',
+      /Healthy/,
+    )
+    assert.equal(h.server.services.health.isUp('eu-west-1'), true)
+    await h.check(page)
+  })
+
+  test('the reader sees no switch, and a well-formed POST from it is refused', async () => {
+    const page = await h.pageAs(READER)
+    await page.goto(h.url('/'))
+    assert.equal(await page.getByRole('button', { name: /Take down/ }).count(), 0)
+    const status = await page.evaluate(async (u) => {
+      const csrf = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!
+      const r = await fetch(u, { method: 'POST', body: new URLSearchParams({ region: 'eu-west-1', state: 'down', _csrf: csrf }) })
+      return r.status
+    }, h.url('/'))
+    assert.equal(status, 403)
+    assert.equal(h.server.services.health.isUp('eu-west-1'), true)
+    await h.check(page)
   })
 })
