@@ -24,6 +24,8 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
 const debianNeeds = [
   { path: '/usr/bin/aws', packages: ['awscli', 'python3-awscrt'], what: 'the AWS CLI', tests: 'the CLI tests' },
   { path: '/usr/bin/chromium', packages: ['chromium'], what: 'Chromium', tests: 'the browser tests' },
+  // boto3 from Debian (for /usr/bin/python3, not another Python on PATH): the SSE-C tests' third client.
+  { path: '/usr/lib/python3/dist-packages/boto3', packages: ['python3-boto3'], what: "Debian's boto3", tests: 'the boto3 tests' },
 ]
 let aptUpdated = false
 for (const need of debianNeeds) {

@@ -316,6 +316,7 @@ async function upload(s: Core, x: PostInput, bucket: BucketRecord, form: Form): 
     principal,
     endpointRegion: bucket.region,
     log: x.log,
+    origin: x.origin,
     allowed: (action, k, other) => authz(action, k, other ?? bucket).allowed,
   }
   const out = await dispatch(call)

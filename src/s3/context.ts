@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Core } from '../core/core.js'
+import type { Origin } from '../core/origin.js'
 import type { Principal } from '../iam/identities.js'
 import { s3Error } from '../shared/errors.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
@@ -29,6 +30,8 @@ export interface S3Request {
   /** The region the request was addressed or signed to (CreateBucket's default). */
   endpointRegion: string
   log: Logger
+  /** Where the request came from (SSE-C refuses plain HTTP from the network, s3/sse-c.ts). */
+  origin: Origin
   /**
    * Whether the principal may also do `action` on a resource of this bucket, under the same layers
    * that authorized the request (S3 answers 404 instead of 403 for a missing key only when

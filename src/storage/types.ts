@@ -41,6 +41,10 @@ export interface ObjectAttributes {
   /** ISO 8601 instant, kept with the mode. */
   objectLockRetainUntilDate?: string
   objectLockLegalHold?: 'ON' | 'OFF'
+  /** SSE-C (src/s3/sse-c.ts): the algorithm the customer's key was given with; absent otherwise. */
+  sseCustomerAlgorithm?: 'AES256'
+  /** SSE-C: a salted HMAC of the customer's key, to check the next request's key (the key is never stored). */
+  sseCustomerKeyHmac?: string
   /** The version's owner and ACL grants (src/s3/acl.ts); absent: the bucket owner's, private. */
   acl?: ObjectAcl
 }
@@ -115,6 +119,8 @@ export interface PutObjectInput {
   versionId?: string
   lastModified?: Date
   condition?: WriteCondition
+  /** SSE-C: the customer's 256-bit key; the store seals the body under it (only stores with `customerKeys`). */
+  customerKey?: Buffer
 }
 
 export interface DeleteResult {
@@ -180,6 +186,8 @@ export interface UploadPartInput {
   /** As PutObjectInput.size. */
   size?: number
   finalize: PutObjectInput['finalize']
+  /** As PutObjectInput.customerKey. */
+  customerKey?: Buffer
 }
 
 export interface ListUploadsInput {
@@ -215,6 +223,11 @@ export interface GetOptions {
    * in what getObject answers.
    */
   readWhole?: boolean
+  /**
+   * SSE-C: the customer's key, already checked against the version's sseCustomerKeyHmac by the
+   * caller. Without it, open() of a customer-keyed version throws (the store cannot read it).
+   */
+  customerKey?: Buffer
 }
 
 export interface GetResult {
@@ -246,6 +259,8 @@ export interface ObjectStore {
    * ServiceUnavailable and healthy() resolves false.
    */
   setAvailable?(available: boolean): void
+  /** True when the store seals bodies under SSE-C customer keys (customerKey in puts, parts, gets). */
+  readonly customerKeys?: boolean
 
   createBucket(bucket: string): Promise<void>
   /** BucketNotEmpty when any version or delete marker remains. Aborts open uploads. */

@@ -6,6 +6,7 @@ import { invalidArgument } from '../../shared/errors.js'
 import type { Checksums, ObjectVersion } from '../../storage/types.js'
 import { type ObjectRequest, type S3Response, xmlResponse } from '../context.js'
 import { header, httpDate } from '../headers.js'
+import { checkReadKey, customerKeyOf } from '../sse-c.js'
 import { renderXml, type XmlObject } from '../xml.js'
 import { findVersion } from './object.js'
 
@@ -62,6 +63,8 @@ export async function getObjectAttributes(req: ObjectRequest): Promise<S3Respons
   const names = wanted(req)
   // A delete marker answers as HeadObject's does (404 with x-amz-delete-marker, or 405 for its version id).
   const { version: v } = await findVersion(req)
+  // "you must use the following headers" for an SSE-C object's metadata (GetObjectAttributes API reference).
+  checkReadKey(v, customerKeyOf(req.headers))
   const sums = checksumFields(v.checksums)
   const hasChecksum = Object.keys(sums).length > 0
   const body: XmlObject = {

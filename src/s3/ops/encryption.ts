@@ -62,8 +62,8 @@ export async function putBucketEncryption(req: BucketRequest): Promise<S3Respons
     throw invalidArgument('ApplyServerSideEncryptionByDefault', keyId, 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse')
   const bke = text((rule as Record<string, unknown>).BucketKeyEnabled)
   if (bke !== undefined && bke !== 'true' && bke !== 'false') throw s3Error('MalformedXML')
-  // Blocking SSE-C uploads is what mrap does anyway (SSE-C is refused); any other rule element
-  // would change what is stored, so it is refused rather than dropped.
+  // Any other rule element (BlockedEncryptionTypes, which blocks SSE-C, among them) would change
+  // what is stored, so it is refused rather than dropped.
   for (const k of Object.keys(rule)) {
     if (k !== 'ApplyServerSideEncryptionByDefault' && k !== 'BucketKeyEnabled') throw notImplemented(k)
   }

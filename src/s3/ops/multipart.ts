@@ -11,6 +11,7 @@ import { parseRange } from '../conditionals.js'
 import { type BucketRequest, empty, type ObjectRequest, ownerOf, readSmallBody, type S3Request, type S3Response, xmlResponse } from '../context.js'
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, intParam } from '../headers.js'
+import { applySseC, type CustomerKey, checkPartKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { applyWriteAcl } from './acl.js'
 import { SSE_RESPONSE } from './encryption.js'
@@ -56,13 +57,15 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
   }
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
   if (rs) attributes.replicationStatus = rs
+  const ssec = customerKeyOf(req.headers)
+  if (ssec) applySseC(req, storeOf(req), attributes, ssec)
   const input: Parameters<ReturnType<typeof storeOf>['createUpload']>[0] = { bucket: req.bucket.name, key: req.key, attributes }
   if (algRaw !== undefined) {
     input.checksumAlgorithm = algRaw as ChecksumAlgorithm
     input.checksumType = (typeRaw as 'COMPOSITE' | 'FULL_OBJECT' | undefined) ?? 'COMPOSITE'
   }
   const up = await storeOf(req).createUpload(input)
-  const headers: Record<string, string> = { ...SSE_RESPONSE }
+  const headers: Record<string, string> = ssec ? sseCResponse(ssec) : { ...SSE_RESPONSE }
   if (up.checksumAlgorithm) {
     headers['x-amz-checksum-algorithm'] = up.checksumAlgorithm
     headers['x-amz-checksum-type'] = up.checksumType ?? 'COMPOSITE'
@@ -70,9 +73,19 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
   return xmlResponse(renderXml('InitiateMultipartUploadResult', { Bucket: req.bucket.name, Key: req.key, UploadId: up.uploadId }), 200, headers)
 }
 
+/** The SSE-C key of a part request, checked against its upload's (every part carries it). */
+function partKey(req: BucketRequest, up: MultipartUpload): CustomerKey | undefined {
+  const ssec = customerKeyOf(req.headers)
+  if (ssec) checkTransport(req.origin)
+  const refused = checkPartKey(up.attributes, ssec)
+  if (refused) throw refused
+  return ssec
+}
+
 export async function uploadPart(req: BucketRequest): Promise<S3Response> {
   const partNumber = partNumberOf(req)
   const up = await uploadOf(req)
+  const ssec = partKey(req, up)
   checkPartIntegrity(req.headers, up.attributes)
   const digester = bodyDigester(req.headers, up.checksumAlgorithm ? [up.checksumAlgorithm] : [])
   const body = pipeline(req.body, digester, () => {})
@@ -83,12 +96,13 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
     partNumber,
     body,
     ...(size !== undefined ? { size } : {}),
+    ...(ssec ? { customerKey: ssec.key } : {}),
     finalize: () => {
       const r = digester.result()
-      return { etag: r.md5Hex, checksums: r.checksums }
+      return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums }
     },
   })
-  const headers: Record<string, string> = { etag: `"${part.etag}"`, ...SSE_RESPONSE }
+  const headers: Record<string, string> = { etag: `"${part.etag}"`, ...(ssec ? sseCResponse(ssec) : SSE_RESPONSE) }
   for (const [alg, v] of Object.entries(part.checksums)) if (v) headers[`x-amz-checksum-${alg.toLowerCase()}`] = v
   return empty(200, headers)
 }
@@ -96,6 +110,7 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
 export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
   const partNumber = partNumberOf(req)
   const up = await uploadOf(req)
+  const ssec = partKey(req, up)
   const source = await openCopySource(req)
   const rangeHeader = header(req.headers, 'x-amz-copy-source-range')
   let range = source.version.size > 0 ? { start: 0, end: source.version.size - 1 } : undefined
@@ -121,12 +136,13 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
     partNumber,
     body,
     size: range ? range.end - range.start + 1 : 0,
+    ...(ssec ? { customerKey: ssec.key } : {}),
     finalize: () => {
       const r = digester.result()
-      return { etag: r.md5Hex, checksums: r.checksums }
+      return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums }
     },
   })
-  const headers: Record<string, string> = { ...SSE_RESPONSE }
+  const headers: Record<string, string> = ssec ? sseCResponse(ssec) : { ...SSE_RESPONSE }
   if (source.version.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.version.versionId
   return xmlResponse(renderXml('CopyPartResult', { ETag: `"${part.etag}"`, LastModified: part.lastModified, ...checksumFields(part.checksums) }), 200, headers)
 }

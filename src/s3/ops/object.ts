@@ -12,6 +12,7 @@ import { type BucketRequest, empty, type ObjectRequest, type S3Request, type S3R
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
 import { expirationHeader } from '../lifecycle.js'
+import { applySseC, COPY_SSE_C_PREFIX, type CustomerKey, checkReadKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { renderXml } from '../xml.js'
 import { applyWriteAcl } from './acl.js'
@@ -24,9 +25,13 @@ export function storeOf(req: BucketRequest) {
   return store
 }
 
-/** Response headers a write returns: ETag, version id, checksums. */
-export function writeHeaders(req: BucketRequest, v: ObjectVersion): Record<string, string> {
-  const out: Record<string, string> = { etag: `"${v.etag}"`, ...SSE_RESPONSE }
+/**
+ * Response headers a write returns: ETag, version id, checksums, the encryption. `ssec`: the SSE-C
+ * key the request gave; an SSE-C version written without one (CompleteMultipartUpload) says nothing
+ * of its encryption, as S3's Complete response has no SSE-C member (and it is not AES256).
+ */
+export function writeHeaders(req: BucketRequest, v: ObjectVersion, ssec?: CustomerKey): Record<string, string> {
+  const out: Record<string, string> = { etag: `"${v.etag}"`, ...(v.sseCustomerAlgorithm === undefined ? SSE_RESPONSE : ssec ? sseCResponse(ssec) : {}) }
   if (req.bucket.versioning !== 'Unversioned') out['x-amz-version-id'] = v.versionId
   for (const [alg, val] of Object.entries(v.checksums)) if (val) out[`x-amz-checksum-${alg.toLowerCase()}`] = val
   if (v.checksumType && Object.keys(v.checksums).length > 0) out['x-amz-checksum-type'] = v.checksumType
@@ -100,6 +105,8 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
   const condition = await writeCondition(req)
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags)
   if (rs) attributes.replicationStatus = rs
+  const ssec = customerKeyOf(req.headers)
+  if (ssec) applySseC(req, storeOf(req), attributes, ssec)
   const body = pipeline(req.body, digester, () => {})
   const size = declaredSize(req)
   const v = await storeOf(req).putObject({
@@ -110,20 +117,22 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
     body,
     ...(size !== undefined ? { size } : {}),
     ...(condition ? { condition } : {}),
+    ...(ssec ? { customerKey: ssec.key } : {}),
     finalize: () => {
       const r = digester.result()
-      return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
+      return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
     },
   })
   await req.core.replication.written(req.bucket, v)
-  return empty(200, writeHeaders(req, v))
+  return empty(200, writeHeaders(req, v, ssec))
 }
 
 /** Finds the version to read and maps a delete marker to S3's answers. */
-export async function findVersion(req: ObjectRequest, readWhole = false): Promise<GetResult> {
+export async function findVersion(req: ObjectRequest, readWhole = false, customerKey?: Buffer): Promise<GetResult> {
   const versionId = versionIdParam(req)
   try {
-    return await storeOf(req).getObject(req.bucket.name, req.key, versionId, readWhole ? { readWhole } : undefined)
+    const opts = readWhole || customerKey ? { ...(readWhole ? { readWhole } : {}), ...(customerKey ? { customerKey } : {}) } : undefined
+    return await storeOf(req).getObject(req.bucket.name, req.key, versionId, opts)
   } catch (e) {
     if (e instanceof S3Error && (e.code === 'NoSuchKey' || e.code === 'NoSuchVersion')) {
       const marker = e.fields.deleteMarker === 'true'
@@ -166,10 +175,17 @@ function partRange(v: ObjectVersion, partNumber: number): { start: number; end: 
 }
 
 async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
-  const { version: v, open, inline } = await findVersion(req, !head && header(req.headers, 'range') === undefined && !req.query.has('partNumber'))
+  const ssec = customerKeyOf(req.headers)
+  if (ssec) checkTransport(req.origin)
+  const { version: v, open, inline } = await findVersion(req, !head && header(req.headers, 'range') === undefined && !req.query.has('partNumber'), ssec?.key)
+  checkReadKey(v, ssec)
   checkReadConditions(req.headers, v)
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
   const headers = objectResponseHeaders(v, req.query, withChecksums)
+  if (v.sseCustomerAlgorithm) {
+    delete headers['x-amz-server-side-encryption']
+    Object.assign(headers, sseCResponse(ssec))
+  }
   if (v.objectLockMode !== undefined || v.objectLockLegalHold !== undefined) lockResponseHeaders(req, v, headers)
   addExpiration(req, v, headers)
   const partParam = req.query.get('partNumber')
@@ -245,8 +261,11 @@ export async function openCopySource(req: S3Request): Promise<GetResult> {
   checkExpectedOwner(req.headers, bucket, 'x-amz-source-expected-bucket-owner')
   const store = req.core.stores.get(bucket.region)
   if (!store) throw s3Error('ServiceUnavailable')
+  const sourceKey = customerKeyOf(req.headers, COPY_SSE_C_PREFIX)
+  if (sourceKey) checkTransport(req.origin)
   try {
-    const got = await store.getObject(bucket.name, src.key, src.versionId)
+    const got = await store.getObject(bucket.name, src.key, src.versionId, sourceKey ? { customerKey: sourceKey.key } : undefined)
+    checkReadKey(got.version, sourceKey)
     checkReadConditions(req.headers, got.version, 'x-amz-copy-source-')
     return got
   } catch (e) {
@@ -265,7 +284,9 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   if (tagDirective !== 'COPY' && tagDirective !== 'REPLACE') throw invalidArgument('x-amz-tagging-directive', tagDirective, 'Unknown tagging directive.')
   const src = source.version
   const same = src.bucket === req.bucket.name && src.key === req.key
-  if (same && directive === 'COPY' && header(req.headers, 'x-amz-storage-class') === undefined && header(req.headers, 'x-amz-server-side-encryption') === undefined) {
+  const ssec = customerKeyOf(req.headers)
+  // A new SSE-C key is a change of encryption (rotating a customer key is a copy onto itself).
+  if (same && directive === 'COPY' && header(req.headers, 'x-amz-storage-class') === undefined && header(req.headers, 'x-amz-server-side-encryption') === undefined && !ssec) {
     throw s3Error('InvalidRequest', {
       message:
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -293,6 +314,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   applyWriteAcl(req, attributes as ObjectAttributes)
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags ?? [])
   if (rs) attributes.replicationStatus = rs
+  if (ssec) applySseC(req, storeOf(req), attributes as ObjectAttributes, ssec)
   const algs = Object.keys(src.checksums) as (keyof typeof src.checksums)[]
   const wanted = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (wanted !== undefined && !isChecksumAlgorithm(wanted)) throw invalidArgument('x-amz-checksum-algorithm', wanted, 'Checksum algorithm provided is unsupported.')
@@ -306,13 +328,14 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
     attributes: attributes as ObjectAttributes,
     body,
     size: src.size,
+    ...(ssec ? { customerKey: ssec.key } : {}),
     finalize: () => {
       const r = digester.result()
-      return { etag: r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
+      return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
     },
   })
   await req.core.replication.written(req.bucket, v)
-  const headers: Record<string, string> = { ...SSE_RESPONSE }
+  const headers: Record<string, string> = ssec ? sseCResponse(ssec) : { ...SSE_RESPONSE }
   if (req.bucket.versioning !== 'Unversioned') headers['x-amz-version-id'] = v.versionId
   if (src.versionId !== 'null') headers['x-amz-copy-source-version-id'] = src.versionId
   const checksumFields: Record<string, string> = {}

@@ -65,8 +65,9 @@ export class BlobFiles {
   /**
    * Drains `body`. Up to `inlineMax` bytes are kept in memory; past that, everything goes to a
    * fsynced tmp file with the stream's own backpressure. On any error the tmp file is removed.
+   * `key` seals it instead of the region's key (an SSE-C customer's, RegionKey.forCustomer).
    */
-  async stage(body: Readable, inlineMax: number): Promise<Staged> {
+  async stage(body: Readable, inlineMax: number, key: RegionKey = this.keys()): Promise<Staged> {
     const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
     const head: Buffer[] = []
     let size = 0
@@ -75,7 +76,7 @@ export class BlobFiles {
       while (inlineMax >= 0) {
         const r = await it.next()
         if (r.done) {
-          return { kind: 'inline', size, bytes: this.keys().sealWhole(head.length === 1 ? head[0]! : Buffer.concat(head, size)) }
+          return { kind: 'inline', size, bytes: key.sealWhole(head.length === 1 ? head[0]! : Buffer.concat(head, size)) }
         }
         const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value
         head.push(chunk)
@@ -90,7 +91,7 @@ export class BlobFiles {
     const tmpPath = join(this.tmpDir, blobId)
     const fh = await open(tmpPath, 'wx')
     try {
-      const { header, sealer } = this.keys().begin(Buffer.from(blobId, 'hex'))
+      const { header, sealer } = key.begin(Buffer.from(blobId, 'hex'))
       // Batching into writev of ~256 KiB keeps thread-pool round trips few; not pulling the next
       // chunk while a write is pending is the backpressure.
       let batch: Buffer[] = [header]
@@ -174,8 +175,7 @@ export class BlobFiles {
    * one Readable; `release` runs once the stream ends or is destroyed. A chunk that fails its
    * check errors the stream: the reader gets an error, never other bytes.
    */
-  read(segments: { blobId: string; size: number; start: number; end: number }[], release: () => void): Readable {
-    const keys = this.keys()
+  read(segments: { blobId: string; size: number; start: number; end: number }[], release: () => void, keys: RegionKey = this.keys()): Readable {
     const paths = segments.map((s) => ({ ...s, path: this.path(s.blobId) }))
     async function* concat(): AsyncGenerator<Buffer> {
       for (const p of paths) {

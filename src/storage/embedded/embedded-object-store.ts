@@ -12,6 +12,7 @@ import type {
   ChecksumAlgorithm,
   CompleteUploadInput,
   DeleteResult,
+  GetOptions,
   GetResult,
   ListObjectsInput,
   ListObjectsResult,
@@ -74,6 +75,7 @@ export const DEFAULT_INLINE_THRESHOLD = 64 * 1024
 export class EmbeddedObjectStore implements ObjectStore {
   readonly region: string
   readonly dir: string
+  readonly customerKeys = true
   private readonly inlineThreshold: number
   private readonly blobs: BlobFiles
   private readonly multipart: Multipart
@@ -161,7 +163,7 @@ export class EmbeddedObjectStore implements ObjectStore {
 
   async putObject(input: PutObjectInput): Promise<ObjectVersion> {
     this.live()
-    const staged = await this.blobs.stage(input.body, this.inlineThreshold)
+    const staged = await this.blobs.stage(input.body, this.inlineThreshold, this.customerKey(input.customerKey))
     let published = false
     let committed = false
     try {
@@ -198,7 +200,7 @@ export class EmbeddedObjectStore implements ObjectStore {
     }
   }
 
-  async getObject(bucket: string, key: string, versionId?: string): Promise<GetResult> {
+  async getObject(bucket: string, key: string, versionId?: string, opts?: GetOptions): Promise<GetResult> {
     const meta = this.live()
     let row: VersionRow
     let version: ObjectVersion
@@ -210,6 +212,22 @@ export class EmbeddedObjectStore implements ObjectStore {
     } else {
       row = addressedVersion(meta, bucket, key, versionId)
       version = toVersion(row)
+    }
+    if (version.sseCustomerAlgorithm !== undefined) {
+      // SSE-C: opened only with the customer's key, never kept in the opened-bodies cache, and
+      // only when asked (a caller after the version alone has no key to give).
+      const customer = opts?.customerKey
+      const open = (range?: ByteRange): ReturnType<GetResult['open']> => {
+        if (customer === undefined)
+          throw s3Error('InvalidRequest', {
+            message: 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+          })
+        const k = this.regionKey().forCustomer(customer)
+        if (row.inline === null) return this.opener(row, k)(range)
+        const bytes = k.openWhole(row.inline, row.size)
+        return bufferStream(range ? bytes.subarray(range.start, range.end + 1) : bytes)
+      }
+      return { version, open }
     }
     if (row.inline !== null) {
       // Decrypted before any byte is sent: a tampered row is an error response, not a cut one.
@@ -333,7 +351,7 @@ export class EmbeddedObjectStore implements ObjectStore {
   }
 
   async uploadPart(input: UploadPartInput): Promise<PartInfo> {
-    return this.multipart.uploadPart(input)
+    return this.multipart.uploadPart(input, this.customerKey(input.customerKey))
   }
 
   async listParts(
@@ -365,6 +383,11 @@ export class EmbeddedObjectStore implements ObjectStore {
     return this.live().referencedBlobs()
   }
 
+  /** The key that seals an SSE-C customer's bodies; undefined (the region's key) without one. */
+  private customerKey(key: Buffer | undefined): RegionKey | undefined {
+    return key === undefined ? undefined : this.regionKey().forCustomer(key)
+  }
+
   private regionKey(): RegionKey {
     if (!this.key) throw s3Error('ServiceUnavailable', { fields: { Region: this.region } })
     return this.key
@@ -382,7 +405,7 @@ export class EmbeddedObjectStore implements ObjectStore {
    * Builds GetResult.open for a row. File blobs are pinned now, so an overwrite or delete that
    * commits before the caller opens (or while it streams) cannot unlink the bytes under it.
    */
-  private opener(row: VersionRow): (range?: ByteRange) => ReturnType<GetResult['open']> {
+  private opener(row: VersionRow, key?: RegionKey): (range?: ByteRange) => ReturnType<GetResult['open']> {
     const size = row.size
     const parts = row.blob !== null ? [{ blob: row.blob, size }] : (manifestOf(row) ?? [])
     const release = this.blobs.pin(parts.map((p) => p.blob))
@@ -401,7 +424,7 @@ export class EmbeddedObjectStore implements ObjectStore {
         release()
         return bufferStream(Buffer.alloc(0))
       }
-      return this.blobs.read(segments, release)
+      return this.blobs.read(segments, release, key)
     }
   }
 }

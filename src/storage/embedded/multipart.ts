@@ -20,6 +20,7 @@ import type { BlobFiles } from './blob-files.js'
 import { uploadsPage } from './listing.js'
 import type { MetaDb } from './meta-db.js'
 import { cleanAttributes, type ManifestEntry, newUploadId, toPart, toUpload, toVersion, type UploadRow } from './rows.js'
+import type { RegionKey } from './sealed-bytes.js'
 import { currentEtag, writeVersion } from './version-writes.js'
 
 /** S3's minimum size for every part but the last. */
@@ -63,9 +64,10 @@ export class Multipart {
     return toUpload(this.uploadRow(this.live(), bucket, uploadId))
   }
 
-  async uploadPart(input: UploadPartInput): Promise<PartInfo> {
+  /** `key`: the SSE-C customer's (RegionKey.forCustomer) when the upload is SSE-C. */
+  async uploadPart(input: UploadPartInput, key?: RegionKey): Promise<PartInfo> {
     this.uploadRow(this.live(), input.bucket, input.uploadId)
-    const staged = await this.blobs.stage(input.body, -1)
+    const staged = await this.blobs.stage(input.body, -1, key)
     if (staged.kind !== 'file') throw new Error('a part is always staged to a file')
     let published = false
     let committed = false

@@ -14,7 +14,7 @@
  * read decrypts only the chunks it covers; memory stays at a few chunks whatever the object size.
  * The object id of a blob file is its blob id, so a file renamed over another fails its check.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -22,6 +22,8 @@ import { join } from 'node:path'
 export const CHUNK = 64 * 1024
 const TAG = 16
 const MAGIC = Buffer.from('MRE1')
+/** A body sealed under an SSE-C customer's key (RegionKey.forCustomer): never opened by the region key alone. */
+const CUSTOMER_MAGIC = Buffer.from('MRC1')
 const ID = 16
 /** magic, object id, wrap nonce, wrapped data key, wrap tag. */
 export const HEADER = MAGIC.length + ID + 12 + 32 + TAG
@@ -122,27 +124,41 @@ function openChunk(key: Buffer, id: Buffer, index: number, sealed: Buffer): Buff
 
 /** The region's master key: wraps and unwraps the data key of every body. */
 export class RegionKey {
-  constructor(private readonly master: Buffer) {}
+  constructor(
+    private readonly master: Buffer,
+    private readonly magic: Buffer = MAGIC,
+  ) {}
+
+  /**
+   * SSE-C: the key that wraps the data keys of a customer's bodies, HKDF of the customer's key
+   * salted with this region's master key. The customer key is never stored (only a salted HMAC of
+   * it, s3/sse-c.ts), so without it neither a copy of the data dir with the sealing key nor mrap
+   * itself can unwrap the data key; with it alone (without the sealing key) nobody can either.
+   * Its own magic: a customer's body never opens under the region key, nor the reverse.
+   */
+  forCustomer(customerKey: Buffer): RegionKey {
+    return new RegionKey(Buffer.from(hkdfSync('sha256', customerKey, this.master, 'mrap sse-c data key wrap', 32)), CUSTOMER_MAGIC)
+  }
 
   /** A new body: its header and its encryptor. `id` binds it to where it is stored. */
   begin(id: Buffer = randomBytes(ID)): { header: Buffer; sealer: ChunkSealer } {
     const dataKey = randomBytes(32)
     const iv = randomBytes(12)
     const c = createCipheriv('aes-256-gcm', this.master, iv)
-    c.setAAD(Buffer.concat([MAGIC, id]))
+    c.setAAD(Buffer.concat([this.magic, id]))
     const wrapped = Buffer.concat([c.update(dataKey), c.final()])
-    const header = Buffer.concat([MAGIC, id, iv, wrapped, c.getAuthTag()])
+    const header = Buffer.concat([this.magic, id, iv, wrapped, c.getAuthTag()])
     return { header, sealer: new ChunkSealer(dataKey, id) }
   }
 
   /** The data key of a body whose header this is; `expectedId` when the location names the body. */
   open(header: Buffer, expectedId?: Buffer): { key: Buffer; id: Buffer } {
-    if (header.length < HEADER || !header.subarray(0, MAGIC.length).equals(MAGIC)) throw new IntegrityError('header')
+    if (header.length < HEADER || !header.subarray(0, MAGIC.length).equals(this.magic)) throw new IntegrityError('header')
     const id = header.subarray(MAGIC.length, MAGIC.length + ID)
     if (expectedId && !id.equals(expectedId)) throw new IntegrityError('object id')
     const ivAt = MAGIC.length + ID
     const d = createDecipheriv('aes-256-gcm', this.master, header.subarray(ivAt, ivAt + 12))
-    d.setAAD(Buffer.concat([MAGIC, id]))
+    d.setAAD(Buffer.concat([this.magic, id]))
     d.setAuthTag(header.subarray(ivAt + 44, ivAt + 60))
     try {
       return { key: Buffer.concat([d.update(header.subarray(ivAt + 12, ivAt + 44)), d.final()]), id: Buffer.from(id) }
