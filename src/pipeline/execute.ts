@@ -94,6 +94,7 @@ class S3Call implements S3Request {
   readonly principal: Principal
   readonly endpointRegion: string
   readonly log: Logger
+  readonly origin: Origin
   bucketName?: string
   bucket?: BucketRecord
   key?: string
@@ -112,6 +113,7 @@ class S3Call implements S3Request {
     this.principal = x.principal
     this.endpointRegion = x.endpointRegion
     this.log = x.log
+    this.origin = x.origin
     if (x.bucketName !== undefined) this.bucketName = x.bucketName
     if (x.bucket) this.bucket = x.bucket
     if (x.key !== undefined) this.key = x.key

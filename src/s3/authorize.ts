@@ -112,10 +112,13 @@ function buildIdentityLayers(s: Pick<S3AuthzEnv, 'policies'>, p: Principal): Ide
   return out
 }
 
+/** SSE-C keys are secrets, not condition keys: kept out of the context (and of what explain and the decision log hold). */
+const SECRET_HEADERS: ReadonlySet<string> = new Set(['x-amz-server-side-encryption-customer-key', 'x-amz-copy-source-server-side-encryption-customer-key'])
+
 function amzHeaders(h: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(h)) {
-    if (!k.startsWith('x-amz-') || v === undefined || k === 'x-amz-security-token' || k === 'x-amz-content-sha256' || k === 'x-amz-date') continue
+    if (!k.startsWith('x-amz-') || v === undefined || k === 'x-amz-security-token' || k === 'x-amz-content-sha256' || k === 'x-amz-date' || SECRET_HEADERS.has(k)) continue
     out[k] = Array.isArray(v) ? v.join(',') : v
   }
   return out
