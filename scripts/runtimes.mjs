@@ -11,7 +11,7 @@
 //
 // The suite runs in a copy of the working tree in a temp dir whose node_modules is hard-linked to
 // ours except better-sqlite3's binary: our own tree and its Node 20 binary are never touched.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import {
   copyFileSync,
   cpSync,
@@ -122,23 +122,50 @@ function shadowTree(binding) {
   return dir
 }
 
+function suiteEnv(node, version) {
+  return {
+    ...process.env,
+    PATH: `${join(node, 'bin')}:${process.env.PATH}`,
+    MRAP_SKIP_TYPECHECK: '1',
+    MRAP_RUNTIMES: '0',
+    MRAP_TEST_RUNTIME: version,
+  }
+}
+
 export function runUnder(version, targets = []) {
   const node = nodeDir(version)
   const binding = sqliteBinding(version, node)
   const dir = shadowTree(binding)
   try {
     console.log(`\nruntimes: the whole suite under Node ${version}`)
-    const env = {
-      ...process.env,
-      PATH: `${join(node, 'bin')}:${process.env.PATH}`,
-      MRAP_SKIP_TYPECHECK: '1',
-      MRAP_RUNTIMES: '0',
-      MRAP_TEST_RUNTIME: version,
-    }
-    return run(join(node, 'bin', 'node'), [join(dir, 'scripts', 'test.mjs'), ...targets], { cwd: dir, env })
+    return run(join(node, 'bin', 'node'), [join(dir, 'scripts', 'test.mjs'), ...targets], { cwd: dir, env: suiteEnv(node, version) })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * The whole suite under one runtime without waiting for it, its output kept and handed back whole
+ * (so that two runtimes can run at once and their reports still read one after the other).
+ * Preparation (fetch, compile) happens before it returns, one runtime at a time.
+ */
+export function startUnder(version) {
+  const node = nodeDir(version)
+  const binding = sqliteBinding(version, node)
+  const dir = shadowTree(binding)
+  return new Promise((done) => {
+    const chunks = []
+    const child = spawn(join(node, 'bin', 'node'), [join(dir, 'scripts', 'test.mjs')], { cwd: dir, env: suiteEnv(node, version), stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.on('data', (c) => chunks.push(c))
+    child.stderr.on('data', (c) => chunks.push(c))
+    const finish = (status, why) => {
+      rmSync(dir, { recursive: true, force: true })
+      if (why) chunks.push(Buffer.from(`runtimes: ${why}\n`))
+      done({ version, status, output: Buffer.concat(chunks) })
+    }
+    child.on('error', (e) => finish(1, e.message))
+    child.on('close', (code, signal) => finish(code ?? 1, signal ? `killed by ${signal}` : undefined))
+  })
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
