@@ -18,9 +18,11 @@ import type { S3Request } from '../s3/context.js'
 import { readSmallBody } from '../s3/context.js'
 import { dispatch } from '../s3/dispatch.js'
 import { header } from '../s3/headers.js'
+import { objectAclFor } from '../s3/ops/acl.js'
 import { type LockFacts, lockFactsFromBody } from '../s3/ops/object-lock.js'
 import { s3Error } from '../shared/errors.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import type { ObjectAcl } from '../storage/types.js'
 
 const MAX_PUT_BYTES = 5 * 1024 ** 3
 
@@ -42,6 +44,8 @@ export interface ExecuteInput {
   mrap?: MrapRecord | undefined
   /** Object Lock condition-key values read from the body before authorization. */
   objectLock?: LockFacts | undefined
+  /** The object's ACL, read before authorization where the bucket's ACLs are enabled. */
+  objectAcl?: ObjectAcl | undefined
 }
 
 /** Stages authorize → execute for a resolved S3 request (direct, or routed by an MRAP). */
@@ -57,7 +61,23 @@ export async function executeS3(s: Core, x: ExecuteInput): Promise<WireResult> {
     objectLock = fromBody(early)
     x.objectLock = objectLock
   }
-  const decision = authorizeS3(s, { principal, op, actions: actionsFor(op.name, query), bucket, bucketName, key, auth, origin, query, headers: req.headers, mrap, objectLock })
+  const objectAcl = bucket && key !== undefined ? await objectAclFor(s, bucket, key, op.name, query) : undefined
+  x.objectAcl = objectAcl
+  const decision = authorizeS3(s, {
+    principal,
+    op,
+    actions: actionsFor(op.name, query),
+    bucket,
+    bucketName,
+    key,
+    auth,
+    origin,
+    query,
+    headers: req.headers,
+    mrap,
+    objectLock,
+    objectAcl,
+  })
   if (!decision.allowed) {
     log.info({ why: decision.reason }, 'access denied')
     s.decisions.remember(requestId, decision)
@@ -140,6 +160,7 @@ class S3Call implements S3Request {
       headers: x.req.headers,
       mrap: other ? undefined : x.mrap,
       objectLock: x.objectLock,
+      objectAcl: other || (key !== undefined && key !== x.key) ? undefined : x.objectAcl,
     }).allowed
   }
 }

@@ -343,6 +343,16 @@ function explainContext(
     notes.push('allows only through the account principal, which delegates to identity policies')
   }
   layer(resourceLayer, resourcePolicy ? [resourcePolicy] : [], 'required', notes.length > 0 ? notes.join('; ') : undefined)
+  const acl = context === 'bucket' ? layers.bucket?.acl : undefined
+  if (acl) {
+    const ignored = acl.grants && acl.isPublic && bpa.ignorePublicAcls
+    out.push({
+      layer: 'acl',
+      result: ignored ? 'Restricted' : acl.grants ? 'Allow' : 'NoMatch',
+      policies: [],
+      note: acl.grant ? `grant: ${acl.grant}${ignored ? ' (public, ignored by IgnorePublicAcls)' : ''}` : 'no grant allows this action',
+    })
+  }
   if (bpa.restrictPublicBuckets || bpa.ignorePublicAcls) {
     out.push({
       layer: 'block-public-access',

@@ -63,6 +63,8 @@ export interface AclGrant {
   grants: boolean
   /** The grant comes from AllUsers / AuthenticatedUsers (a public ACL). */
   isPublic: boolean
+  /** The grant that allows, as explain names it (`READ to AllUsers`). */
+  grant?: string
 }
 
 export interface Layers {

@@ -308,6 +308,43 @@ export function grantFor(grants: readonly Grant[], action: string, onObject: boo
   return undefined
 }
 
+/**
+ * What a bucket's and an object's ACLs say about one action, as the policy engine's `acl` input
+ * (undefined where ACLs are disabled: they then take no part, "ACLs no longer affect permissions").
+ * A grant to an account acts like a resource policy naming that account's root: across accounts it
+ * is the resource side's allow, which the caller's identity policy must match; in the bucket
+ * owner's own account it delegates to identity policies and grants nothing alone. A group grant
+ * (AllUsers, AuthenticatedUsers) acts like `Principal: "*"` and is public.
+ */
+export function aclInput(b: BucketRecord, objectAcl: ObjectAcl | undefined, action: string, caller: AclCaller): { grants: boolean; isPublic: boolean; grant?: string } | undefined {
+  if (!aclsEnabled(b)) return undefined
+  const a = action.toLowerCase()
+  const onObject = OBJECT_ACTIONS[a] !== undefined
+  const grants = onObject ? (objectAcl?.grants ?? ownerOnly(b.owner)) : bucketGrants(b)
+  const g = grantFor(
+    grants.filter((x) => !('account' in x.grantee && x.grantee.account === b.owner)),
+    a,
+    onObject,
+    caller,
+  )
+  if (!g) return { grants: false, isPublic: false }
+  return { grants: true, isPublic: isPublicGrant(g), grant: describeGrant(g) }
+}
+
+/**
+ * An object another account owns (ObjectWriter): only its owner's account, and those its ACL
+ * grants, reach it, whatever the bucket owner's policies say ("the bucket owner ... does not have
+ * permissions on the objects that other accounts own", Access control list (ACL) overview).
+ * Undefined when the caller may; else the refusal's reason.
+ */
+export function foreignObjectRefusal(b: BucketRecord, objectAcl: ObjectAcl | undefined, action: string, caller: AclCaller): string | undefined {
+  if (!aclsEnabled(b) || !objectAcl || objectAcl.owner === b.owner) return undefined
+  const a = action.toLowerCase()
+  if (OBJECT_ACTIONS[a] === undefined || caller.account === objectAcl.owner) return undefined
+  if (grantFor(objectAcl.grants, a, true, caller)) return undefined
+  return `${action}: the object is owned by ${objectAcl.owner} and its ACL grants nothing to ${caller.account ?? 'anonymous'}`
+}
+
 /** A grant as `mrap explain` names it: `READ to AllUsers`, `FULL_CONTROL to 111122223333`. */
 export function describeGrant(g: Grant): string {
   const who = 'account' in g.grantee ? g.grantee.account : g.grantee.group.slice(g.grantee.group.lastIndexOf('/') + 1)

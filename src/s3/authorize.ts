@@ -21,6 +21,8 @@ import {
   type S3RequestFacts,
 } from '../policy/index.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import type { ObjectAcl } from '../storage/types.js'
+import { aclInput, foreignObjectRefusal } from './acl.js'
 import type { Operation } from './classify.js'
 import { type LockFacts, lockFactsFromHeaders } from './ops/object-lock.js'
 
@@ -53,6 +55,8 @@ export interface S3AuthzInput {
   mrap?: MrapRecord | undefined
   /** Object Lock values read from the body (PutObjectRetention, PutObjectLegalHold); else from headers. */
   objectLock?: LockFacts | undefined
+  /** The object's stored ACL, read before authorization where the bucket's ACLs are enabled (objectAclFor). */
+  objectAcl?: ObjectAcl | undefined
 }
 
 export interface S3Decision {
@@ -203,8 +207,13 @@ export function authorizeS3(s: S3AuthzEnv, input: S3AuthzInput, opts: { explain?
     }
     layers.mrap = mrapLayer
   }
+  const caller = { account: input.principal.type === 'Anonymous' ? undefined : input.principal.accountId }
   for (const action of input.actions) {
     req.action = action
+    const acl = b && layers.bucket ? aclInput(b, input.objectAcl, action, caller) : undefined
+    if (acl && layers.bucket) layers.bucket.acl = acl
+    const foreign = b ? foreignObjectRefusal(b, input.objectAcl, action, caller) : undefined
+    if (foreign) return { allowed: false, reason: foreign, input, timeMs }
     const d = authorize(req, layers, opts.explain ? { explain: true } : {})
     if (d.effect !== 'Allow') return { allowed: false, reason: `${action}: ${d.effect} by ${d.decidedBy}`, decision: d, input, timeMs }
     if (input.actions.length === 1) return { allowed: true, reason: `${action}: allowed by ${d.decidedBy}`, decision: d, input, timeMs }
