@@ -3,7 +3,9 @@
  * page's `nav.order` sorts them). Add a page with one import and one entry.
  */
 import type { ConsolePage } from '../page.js'
+import { accessPage } from './access.js'
 import { bucketsPage } from './buckets.js'
 import { overviewPage } from './overview.js'
+import { requestsPage } from './requests.js'
 
-export const PAGES: ConsolePage[] = [overviewPage, bucketsPage]
+export const PAGES: ConsolePage[] = [overviewPage, bucketsPage, accessPage, requestsPage]

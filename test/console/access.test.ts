@@ -1,0 +1,194 @@
+/**
+ * The console's Access page in Debian's Chromium (harness guards: loopback only, no console error,
+ * axe clean). The issue's case: the seed's reader through the seed VPC's endpoint, GetObject through
+ * the seed MRAP, is denied when routed to DOC-EXAMPLE-BUCKET1 (its policy is the one S3 refuses, so
+ * the bucket runs without one: "no bucket policy") and allowed on DOC-EXAMPLE-BUCKET2; the page's
+ * cells are `mrap explain --json`'s for the command the page offers to copy. Who may explain whom
+ * follows IAM's policy simulator: iam:SimulatePrincipalPolicy on the principal
+ * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html).
+ * A lint fix applied as admin removes its finding; as reader, S3 refuses it with AccessDenied.
+ */
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import type { Page } from 'playwright-core'
+import { formatResults, runExplain } from '../../src/cli/explain.js'
+import type { Cell } from '../../src/explain/cells.js'
+import { ADMIN, type ConsoleHarness, READER, startConsoleHarness } from './harness.js'
+
+const B1 = 'DOC-EXAMPLE-BUCKET1'
+const B2 = 'DOC-EXAMPLE-BUCKET2'
+const VPC = 'vpc-0seed0000000000001'
+
+let h: ConsoleHarness
+before(async () => {
+  h = await startConsoleHarness()
+})
+after(async () => {
+  await h?.close()
+})
+
+/** The matrix through the form, as a person fills it in. */
+async function explainReaderThroughVpc(page: Page): Promise<void> {
+  await page.goto(h.url('/access'))
+  await page.getByLabel('Principal').selectOption('123456789012/reader')
+  await page.getByLabel('Action').fill('s3:GetObject')
+  await page.getByLabel('Multi-Region Access Point or bucket').selectOption('mrap:mfzwi23gnjvgw.mrap')
+  await page.getByLabel('Object key').fill('k')
+  await page.getByLabel(/VPC seed-vpc/).check()
+  await page.getByRole('button', { name: 'Run' }).click()
+  await page.getByRole('table', { name: /Decision per route/ }).waitFor()
+}
+
+/** The page's cells: what each `<td>` says it shows (the CLI's cell fields). */
+async function pageCells(page: Page): Promise<Record<string, Record<string, { result: string; blocking: boolean; statement?: string; text: string }>>> {
+  return page.evaluate(() => {
+    const out: Record<string, Record<string, { result: string; blocking: boolean; statement?: string; text: string }>> = {}
+    for (const tr of document.querySelectorAll('table.xm-matrix tbody tr')) {
+      const row: Record<string, { result: string; blocking: boolean; statement?: string; text: string }> = {}
+      for (const td of tr.querySelectorAll('td[data-result]')) {
+        const e = td as HTMLElement
+        row[e.dataset.col!] = {
+          result: e.dataset.result!,
+          blocking: e.dataset.blocking === 'true',
+          ...(e.dataset.statement ? { statement: e.dataset.statement } : {}),
+          text: e.textContent ?? '',
+        }
+      }
+      out[(tr as HTMLElement).dataset.bucket!] = row
+    }
+    return out
+  })
+}
+
+test("the seed's reader through the seed VPC: BUCKET1 denied with the reason, BUCKET2 allowed; cells equal mrap explain --json", async () => {
+  const page = await h.pageAs(READER)
+  await explainReaderThroughVpc(page)
+  assert.match(page.url(), /principal=123456789012%2Freader/)
+  assert.match(page.url(), new RegExp(`via=${VPC}`))
+  const verdict = await page.locator('.xm-verdict').textContent()
+  assert.match(verdict ?? '', new RegExp(`Allowed on 1 of 2 routes\\. Fails when routed to ${B1} \\(us-east-1\\)`))
+
+  const denied = page.getByRole('row', { name: new RegExp(B1) })
+  const allowed = page.getByRole('row', { name: new RegExp(B2) })
+  assert.match((await denied.locator('td[data-col="result"]').textContent()) ?? '', /Denied.*403 AccessDenied/)
+  assert.match((await allowed.locator('td[data-col="result"]').textContent()) ?? '', /Allowed/)
+  // The deciding layer of the denied route is its bucket policy (there is none), said in words.
+  const deciding = denied.locator('td.xm-deciding')
+  assert.equal(await deciding.getAttribute('data-col'), 'bucket')
+  assert.match((await deciding.textContent()) ?? '', /No policy.*deciding layer/)
+  await deciding.locator('summary').click()
+  await assert.doesNotReject(deciding.getByText('no bucket policy').first().waitFor())
+  assert.equal(await allowed.locator('td[data-col="bucket"]').getAttribute('data-statement'), 'Public-read')
+
+  // The CLI command the page offers, run by the CLI's own code in-process (`runExplain` is
+  // `mrap explain` but the printing; `formatResults` is what it prints for --json).
+  const cli = await page.getByLabel('Equivalent CLI command').inputValue()
+  const args = cli.split(' ')
+  assert.deepEqual(args.slice(0, 2), ['mrap', 'explain'])
+  const flag = (name: string) => args[args.indexOf(name) + 1]!
+  const opts = { dataDir: flag('--data-dir'), as: flag('--as'), action: flag('--action'), mrap: flag('--mrap'), key: flag('--key'), vpc: flag('--vpc'), json: true }
+  assert.equal(opts.dataDir, h.server.dataDir)
+  const out = await runExplain(opts, false)
+  assert.equal(out.status, 1, 'mrap explain exits 1 when a route denies')
+  const json = JSON.parse(formatResults(out.results, { json: true, color: false })) as { results: { routes: { bucket: string; cells: Record<string, Cell> }[] }[] }
+  const shown = await pageCells(page)
+  const routes = json.results[0]!.routes
+  assert.deepEqual(Object.keys(shown).sort(), routes.map((r) => r.bucket).sort())
+  for (const r of routes) {
+    for (const [col, cell] of Object.entries(r.cells)) {
+      const p = shown[r.bucket]![col]!
+      assert.deepEqual(
+        { result: p.result, blocking: p.blocking, statement: p.statement },
+        { result: cell.result, blocking: cell.blocking, statement: cell.statement },
+        `${r.bucket} ${col}`,
+      )
+      if (cell.detail) assert.ok(p.text.includes(cell.detail), `${r.bucket} ${col}: the cell shows ${JSON.stringify(cell.detail)}`)
+    }
+  }
+  await h.check(page)
+})
+
+test('keyboard: the form, a cell and "Show statement" are reachable; a changed input marks the results stale', async () => {
+  const page = await h.pageAs(READER)
+  await explainReaderThroughVpc(page)
+  const target = page.getByRole('row', { name: new RegExp(B2) }).locator('td[data-col="bucket"] summary')
+  // Tab from the button above the matrix until the cell's summary has the focus.
+  await page.getByRole('button', { name: 'Expand all denies' }).focus()
+  let reached = false
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab')
+    reached = await target.evaluate((el) => el === document.activeElement)
+  }
+  assert.ok(reached, 'the bucket cell of BUCKET2 is reachable with Tab')
+  await page.keyboard.press('Enter')
+  const show = page
+    .getByRole('row', { name: new RegExp(B2) })
+    .locator('td[data-col="bucket"]')
+    .getByRole('link', { name: 'Show statement' })
+  await show.focus()
+  await page.keyboard.press('Enter')
+  // The policy opens with the statement addressed (and focused) by the link.
+  const stmt = page.locator('.xm-stmt:target')
+  await stmt.waitFor()
+  assert.match((await stmt.textContent()) ?? '', /"Sid": "Public-read"/)
+  assert.ok(await stmt.evaluate((el) => (el.closest('details') as HTMLDetailsElement).open))
+
+  const banner = page.getByText('The inputs changed')
+  assert.equal(await banner.isVisible(), false)
+  await page.getByLabel('Object key').fill('other')
+  await banner.waitFor({ state: 'visible' })
+  await h.check(page)
+})
+
+test('who may explain: reader only itself; admin its own account, not another account; a denied ask shows IAM AccessDenied', async () => {
+  const reader = await h.pageAs(READER)
+  await reader.goto(h.url('/access'))
+  assert.deepEqual(await reader.getByLabel('Principal').locator('option').allTextContents(), ['123456789012/reader (arn:aws:iam::123456789012:user/reader)'])
+  await reader.goto(h.url(`/access?principal=admin&action=s3:GetObject&target=mrap:mfzwi23gnjvgw.mrap&key=k&via=internet`))
+  const alert = reader.getByRole('alert')
+  assert.match((await alert.textContent()) ?? '', /AccessDenied.*not authorized to perform: iam:SimulatePrincipalPolicy on resource: arn:aws:iam::123456789012:user\/admin/)
+  assert.equal(await reader.locator('table.xm-matrix').count(), 0)
+  await h.check(reader)
+
+  const admin = await h.pageAs(ADMIN)
+  await admin.goto(h.url('/access'))
+  const options = await admin.getByLabel('Principal').locator('option').allTextContents()
+  assert.ok(options.some((o) => o.startsWith('123456789012/reader')))
+  assert.ok(!options.some((o) => o.startsWith('444455556666/')), 'another account is not offered')
+  await admin.goto(h.url(`/access?principal=444455556666/partner&action=s3:GetObject&target=mrap:mfzwi23gnjvgw.mrap&key=k&via=internet`))
+  assert.match((await admin.getByRole('alert').textContent()) ?? '', /AccessDenied/)
+  // The explain link of an error box (principal ARN + resource ARN) opens a run.
+  await admin.goto(
+    h.url(`/access?principal=${encodeURIComponent('arn:aws:iam::123456789012:user/reader')}&action=s3:GetObject&resource=${encodeURIComponent(`arn:aws:s3:::${B1}/k`)}`),
+  )
+  assert.match((await admin.locator('.xm-verdict').textContent()) ?? '', /Denied\./)
+})
+
+async function routeFinding(page: Page) {
+  await page.goto(h.url('/access/lint'))
+  return page.locator('article.lint-finding[data-rule="route-inconsistent"]', { hasText: B1 })
+}
+
+test('lint: applying the route fix as reader is refused with AccessDenied; as admin the finding goes away', async () => {
+  const reader = await h.pageAs(READER)
+  let finding = await routeFinding(reader)
+  assert.equal(await finding.count(), 1)
+  await finding.getByRole('button', { name: 'Apply' }).click()
+  await reader.waitForLoadState()
+  assert.match((await reader.getByRole('alert').textContent()) ?? '', /AccessDenied/)
+  assert.equal(h.server.services.state.getBucket(B1)?.policy, undefined, 'the refused fix changed nothing')
+  assert.equal(await (await routeFinding(reader)).count(), 1)
+  await h.check(reader)
+
+  const admin = await h.pageAs(ADMIN)
+  finding = await routeFinding(admin)
+  await finding.getByRole('button', { name: 'Apply' }).click()
+  await admin.waitForURL(/applied=PutBucketPolicy/)
+  assert.match((await admin.getByRole('status').first().textContent()) ?? '', /Applied/)
+  assert.equal(await admin.locator('article.lint-finding[data-rule="route-inconsistent"]').count(), 0)
+  assert.ok(h.server.services.state.getBucket(B1)?.policy?.includes(`arn:aws:s3:::${B1}/*`))
+  await h.check(admin)
+  // And the matrix agrees: the reader is now allowed on both routes.
+  await explainReaderThroughVpc(reader)
+  assert.match((await reader.locator('.xm-verdict').textContent()) ?? '', /Allowed on all 2 routes/)
+})
