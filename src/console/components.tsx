@@ -72,19 +72,22 @@ export function DataTable({
   rows,
   empty,
   id,
+  captionHidden,
 }: {
   caption: string
   columns: (string | Column)[]
   rows: ComponentChildren[][]
   empty?: ComponentChildren
   id?: string
+  /** Keep the caption for screen readers only (when a heading right above says the same). */
+  captionHidden?: boolean
 }) {
   if (rows.length === 0 && empty !== undefined) return <>{empty}</>
   const cols = columns.map((c) => (typeof c === 'string' ? { label: c } : c))
   return (
     <div class="table-wrap">
       <table class="data-table" id={id}>
-        <caption>{caption}</caption>
+        <caption class={captionHidden ? 'visually-hidden' : undefined}>{caption}</caption>
         <thead>
           <tr>
             {cols.map((c) => (

@@ -61,8 +61,12 @@ export class Metrics {
     this.duration.observe({ service }, seconds)
   }
 
+  /** What the gauges read (the console's overview shows the same figures). */
+  sources: MetricSources | undefined
+
   /** Gauges read from the services at scrape time, so the request path pays nothing for them. */
   watch(s: MetricSources): void {
+    this.sources = s
     const r = this.registry
     new Gauge({
       name: 'mrap_region_up',

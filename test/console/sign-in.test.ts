@@ -143,13 +143,13 @@ describe('overview', () => {
     page.on('dialog', (d) => void d.accept())
     await page.goto(h.url('/'))
     await h.check(page)
-    const row = page.getByRole('table', { name: 'Regions' }).getByRole('row', { name: /eu-west-1/ })
+    const row = page.getByRole('table', { name: 'Regions and their health' }).getByRole('row', { name: /eu-west-1/ })
     assert.match((await row.textContent()) ?? '', /Healthy/)
     await page.getByRole('button', { name: 'Take down eu-west-1' }).click()
     await page.waitForURL(/changed=eu-west-1/)
     assert.match(
       (await page
-        .getByRole('table', { name: 'Regions' })
+        .getByRole('table', { name: 'Regions and their health' })
         .getByRole('row', { name: /eu-west-1/ })
         .textContent()) ?? '',
       /Down/,
@@ -159,7 +159,7 @@ describe('overview', () => {
     await page.waitForURL(/changed=eu-west-1%3Aup|changed=eu-west-1:up/)
     assert.match(
       (await page
-        .getByRole('table', { name: 'Regions' })
+        .getByRole('table', { name: 'Regions and their health' })
         .getByRole('row', { name: /eu-west-1/ })
         .textContent()) ?? '',
       /Healthy/,

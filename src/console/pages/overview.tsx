@@ -71,6 +71,98 @@ async function vpcs(ctx: ConsoleContext, regions: string[]): Promise<Loaded<VpcR
   )
 }
 
+/** How far back the request rate looks. */
+const RATE_WINDOW_MS = 60_000
+
+/**
+ * Requests answered in the last minute by the region that served them: an MRAP request's routed
+ * region, else its bucket's; requests with no bucket (IAM, EC2, S3 Control, ListBuckets) apart.
+ * From the server's own record of its last requests (src/http/recent-requests.ts).
+ */
+function requestRates(ctx: ConsoleContext): { rows: [string, number][]; capped: boolean } {
+  const now = Date.now()
+  const all = ctx.core.recentRequests.newestFirst()
+  const counts = new Map<string, number>()
+  let n = 0
+  for (const r of all) {
+    if (now - r.time > RATE_WINDOW_MS) break
+    n++
+    const bucket = r.info.bucket
+    const region = r.info.region ?? (bucket !== undefined ? ctx.core.state.getBucket(bucket)?.region : undefined) ?? 'no bucket'
+    counts.set(region, (counts.get(region) ?? 0) + 1)
+  }
+  return { rows: [...counts.entries()].sort((a, b) => b[1] - a[1]), capped: n === all.length && n >= ctx.core.recentRequests.capacity }
+}
+
+function RequestRates({ ctx }: { ctx: ConsoleContext }) {
+  const { rows, capped } = requestRates(ctx)
+  return (
+    <DataTable
+      caption={`Requests in the last minute, by serving region${capped ? ' (at least: the server remembers its last requests only)' : ''}`}
+      columns={['Region', { label: 'Requests', numeric: true }, { label: 'Per second', numeric: true }]}
+      rows={rows.map(([region, count]) => [region === 'no bucket' ? 'No bucket (IAM, EC2, S3 Control, listings)' : <code>{region}</code>, count, (count / 60).toFixed(2)])}
+      empty={<EmptyState title="No requests in the last minute" />}
+    />
+  )
+}
+
+function ReplicationBacklog({ ctx, visible }: { ctx: ConsoleContext; visible: Set<string> }) {
+  // Server-wide figures: only the rules of buckets this principal may list are shown.
+  const rules = (ctx.core.metrics.sources?.replicationRules() ?? []).filter((r) => visible.has(r.sourceBucket))
+  return (
+    <DataTable
+      caption="Replication backlog of your buckets' rules"
+      columns={[
+        'Rule',
+        'Destination',
+        { label: 'Pending operations', numeric: true },
+        { label: 'Pending bytes', numeric: true },
+        { label: 'Oldest pending', numeric: true },
+        { label: 'Failed', numeric: true },
+      ]}
+      rows={rules.map((r) => [
+        <>
+          <code>{r.sourceBucket}</code> {r.ruleId}
+        </>,
+        <code>{r.destinationBucket}</code>,
+        r.backlogOperations,
+        r.backlogBytes,
+        r.oldestPendingMs > 0 ? `${Math.round(r.oldestPendingMs / 1000)} s` : '—',
+        r.failedOperations,
+      ])}
+      empty={<EmptyState title="No replication rules on your buckets" />}
+    />
+  )
+}
+
+const plural = (n: number, word: string): string => (n === 1 ? word : `${word}s`)
+
+function Summary({ ctx, regions, b, m, v }: { ctx: ConsoleContext; regions: string[]; b: Loaded<Bucket[]>; m: Loaded<unknown[]>; v: Loaded<VpcRow[]> }) {
+  const up = regions.filter((r) => ctx.core.health.isUp(r)).length
+  const count = (x: Loaded<unknown[]>): string => (x.ok ? String(x.value.length) : '—')
+  const endpoints = v.ok ? v.value.reduce((n, x) => n + x.endpoints.length, 0) : undefined
+  return (
+    <div class="cards">
+      <article>
+        <span class="figure">
+          {up} / {regions.length}
+        </span>
+        regions healthy {up < regions.length ? <StatusBadge status="warn">Degraded</StatusBadge> : null}
+      </article>
+      <article>
+        <span class="figure">{count(b)}</span> buckets you may list
+      </article>
+      <article>
+        <span class="figure">{count(m)}</span> Multi-Region Access Points
+      </article>
+      <article>
+        <span class="figure">{count(v)}</span> {plural(v.ok ? v.value.length : 2, 'VPC')}
+        {endpoints !== undefined ? `, ${endpoints} ${plural(endpoints, 'endpoint')}` : ''}
+      </article>
+    </div>
+  )
+}
+
 function Regions({ ctx, regions, canFlip }: { ctx: ConsoleContext; regions: string[]; canFlip: boolean }) {
   const rows = regions.map((r) => {
     const up = ctx.core.health.isUp(r)
@@ -91,7 +183,7 @@ function Regions({ ctx, regions, canFlip }: { ctx: ConsoleContext; regions: stri
       ),
     ]
   })
-  return <DataTable caption="Regions" columns={['Region', 'Health', 'Failover drill']} rows={rows} />
+  return <DataTable caption="Regions and their health" captionHidden columns={['Region', 'Health', 'Failover drill']} rows={rows} />
 }
 
 async function render(ctx: ConsoleContext, notice?: { status: 'ok' | 'deny'; text: string }): Promise<PageResult> {
@@ -104,37 +196,58 @@ async function render(ctx: ConsoleContext, notice?: { status: 'ok' | 'deny'; tex
     body: (
       <>
         <h1>Overview</h1>
+        <p class="lead">The world as {ctx.session.name} sees it: regions, buckets, Multi-Region Access Points and VPCs this principal may list through the API.</p>
         {notice ? <Notice status={notice.status}>{notice.text}</Notice> : null}
-        <section aria-labelledby="regions-h">
-          <h2 id="regions-h">Regions</h2>
-          <Regions ctx={ctx} regions={regions} canFlip={canFlip} />
-        </section>
-        <section aria-labelledby="buckets-h">
-          <h2 id="buckets-h">Buckets by region</h2>
-          {b.ok ? (
-            <DataTable
-              caption="Buckets you may list, by region"
-              columns={['Region', 'Buckets']}
-              rows={regions.map((r) => [
-                <code>{r}</code>,
-                b.value
-                  .filter((x) => x.BucketRegion === r)
-                  .map((x) => x.Name)
-                  .join(', ') || '—',
-              ])}
-            />
-          ) : (
-            <ApiErrorBox ctx={ctx} error={b.error} title="Buckets could not be listed" />
-          )}
-        </section>
+        <Summary ctx={ctx} regions={regions} b={b} m={m} v={v} />
+        <div class="grid-2">
+          <section aria-labelledby="regions-h">
+            <h2 id="regions-h">Regions</h2>
+            <Regions ctx={ctx} regions={regions} canFlip={canFlip} />
+            {canFlip ? (
+              <p>
+                <small>Taking a region down makes its storage refuse every request, as an outage would: MRAP requests fail over to the next healthy region.</small>
+              </p>
+            ) : null}
+          </section>
+          <section aria-labelledby="rate-h">
+            <h2 id="rate-h">Request rate by region</h2>
+            <RequestRates ctx={ctx} />
+          </section>
+        </div>
+        <div class="grid-2">
+          <section aria-labelledby="buckets-h">
+            <h2 id="buckets-h">Buckets by region</h2>
+            {b.ok ? (
+              <DataTable
+                caption="Buckets you may list, by region"
+                captionHidden
+                columns={['Region', 'Buckets']}
+                rows={regions.map((r) => [
+                  <code>{r}</code>,
+                  b.value
+                    .filter((x) => x.BucketRegion === r)
+                    .map((x) => x.Name)
+                    .join(', ') || '—',
+                ])}
+              />
+            ) : (
+              <ApiErrorBox ctx={ctx} error={b.error} title="Buckets could not be listed" />
+            )}
+          </section>
+          <section aria-labelledby="repl-h">
+            <h2 id="repl-h">Replication backlog</h2>
+            {b.ok ? <ReplicationBacklog ctx={ctx} visible={new Set(b.value.map((x) => x.Name ?? ''))} /> : <p>Shown for the buckets you may list.</p>}
+          </section>
+        </div>
         <section aria-labelledby="mraps-h">
           <h2 id="mraps-h">Multi-Region Access Points</h2>
           {m.ok ? (
             <DataTable
               caption="Multi-Region Access Points of your account"
+              captionHidden
               columns={['Name', 'Alias', 'Status', 'Regions']}
               rows={m.value.map((x) => [
-                x.name,
+                <a href={href(ctx, `/mraps/${encodeURIComponent(x.name)}`)}>{x.name}</a>,
                 <code>{x.alias}</code>,
                 <StatusBadge status={x.status === 'READY' ? 'ok' : 'pending'}>{x.status}</StatusBadge>,
                 x.regions.join(', '),
@@ -150,6 +263,7 @@ async function render(ctx: ConsoleContext, notice?: { status: 'ok' | 'deny'; tex
           {v.ok ? (
             <DataTable
               caption="VPCs and their endpoints"
+              captionHidden
               columns={['VPC', 'Region', 'CIDR', 'Endpoints']}
               rows={v.value.map((x) => [
                 <>
