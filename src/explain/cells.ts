@@ -150,6 +150,21 @@ function bpaCell(layers: LayerExplain[], blocking: boolean, who: ModelPrincipal,
   return { result: 'off', blocking }
 }
 
+/**
+ * The ACL cell of a route: present only where the bucket's ACLs are enabled (the engine then has an
+ * `acl` layer); `statement` names the grant that allowed (`READ to AllUsers`). Kept beside the fixed
+ * columns, so the matrix grows an ACL column only when an ACL takes part.
+ */
+export function aclCell(d: Decision | undefined): Cell | undefined {
+  const l = d?.explain?.find((c) => c.context === 'bucket')?.layers.find((x) => x.layer === 'acl')
+  if (!l) return undefined
+  const cell: Cell = { result: layerResult(l), blocking: false }
+  const grant = l.note?.match(/^grant: ([^(]+?)(?: \(|$)/)?.[1]
+  if (grant) cell.statement = grant
+  if (l.note && l.result !== 'Allow') cell.detail = l.note
+  return cell
+}
+
 const LAYER_WORDS: Record<Layer, string> = {
   identity: 'identity-based policy',
   boundary: 'permissions boundary',

@@ -17,7 +17,7 @@ import { chooseRoutes } from '../routing/mrap-router.js'
 import { authorizeS3, authzPrincipal, type S3AuthzEnv, type S3AuthzInput, s3RequestContext } from '../s3/authorize.js'
 import type { Operation, OperationName } from '../s3/classify.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
-import { type Cell, type Column, routeCells, routeWhy } from './cells.js'
+import { aclCell, type Cell, type Column, routeCells, routeWhy } from './cells.js'
 import { type AuthzModel, findBucket, findMrap, findPrincipal, findVpc, type ModelBucket, type ModelMrap, type ModelPrincipal, mrapArnOf } from './model.js'
 
 export interface ExplainQuery {
@@ -56,6 +56,8 @@ export interface RouteResult {
   /** Which rule let each context allow (or `none`). */
   rules: Partial<Record<'mrap' | 'bucket', string>>
   cells: Record<Column, Cell>
+  /** Where the bucket's ACLs are enabled: what its ACL said (src/explain/cells.ts aclCell). */
+  acl?: Cell
   why: string
   trace?: ContextExplain[]
 }
@@ -106,7 +108,7 @@ export function operationFor(action: string, catalog: Catalog | undefined, hasKe
 
 /** The server-side records of the model's bucket and MRAP (only policies in force). */
 export function bucketRecord(b: ModelBucket): BucketRecord {
-  const rec: BucketRecord = { name: b.name, region: b.region, owner: b.owner, createdAt: new Date(0), versioning: b.versioning, configs: {} }
+  const rec: BucketRecord = { name: b.name, region: b.region, owner: b.owner, createdAt: new Date(0), versioning: b.versioning, configs: { ...b.configs } }
   if (b.blockPublicAccess) rec.publicAccessBlock = b.blockPublicAccess
   if (b.policy && !b.policy.refusal) rec.policy = b.policy.text
   return rec
@@ -250,6 +252,8 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
       cells: routeCells(decision, who, model, { bucket, mrap }),
       why: routeWhy(decision, q.action, model, { bucket, mrap }),
     }
+    const acl = aclCell(decision)
+    if (acl) r.acl = acl
     if (opts.verbose) r.trace = decision.explain ?? []
     routes.push(r)
   }

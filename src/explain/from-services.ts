@@ -8,6 +8,7 @@
  */
 import type { Core } from '../core/core.js'
 import { nameKey } from '../iam/store.js'
+import { aclConfigs } from '../s3/acl.js'
 import { rolePrincipal } from './from-world.js'
 import { type AuthzModel, DEFAULT_ENDPOINT_POLICY, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
 
@@ -33,6 +34,8 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
     if (b.publicAccessBlock) out.blockPublicAccess = b.publicAccessBlock
     if (b.policy !== undefined) out.policy = { kind: 'bucket', owner: `bucket ${b.name}`, name: `bucket policy of ${b.name}`, text: b.policy }
     if (b.replication !== undefined) out.replication = b.replication
+    const acl = aclConfigs(b.configs)
+    if (acl) out.configs = acl
     return out
   })
   const mraps: ModelMrap[] = s.mraps

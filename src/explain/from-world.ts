@@ -11,7 +11,8 @@ import { policyArn } from '../iam/model.js'
 import { nameKey } from '../iam/store.js'
 import type { MrapRoute } from '../mrap/registry.js'
 import type { Catalog } from '../policy/index.js'
-import type { BlockPublicAccess } from '../state/control-store.js'
+import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import { applyBucketAcl } from '../world/bucket-acl.js'
 import { resolvePolicyRef } from '../world/check.js'
 import { policyText, type World, type WorldAccount } from '../world/schema.js'
 import { type AuthzModel, DEFAULT_ENDPOINT_POLICY, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc, mrapArnOf } from './model.js'
@@ -144,6 +145,10 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
       }
     }
     if (b.replication !== undefined) out.replication = JSON.stringify(b.replication)
+    // As world apply makes the bucket (an ACL S3 would refuse on BucketOwnerEnforced is left out).
+    const rec: BucketRecord = { name: b.name, region: b.region, owner: b.owner, createdAt: new Date(0), versioning: 'Unversioned', configs: {} }
+    applyBucketAcl(b, rec, true, [])
+    out.configs = rec.configs
     return out
   })
   const mraps: ModelMrap[] = world.mraps.map((m, i) => {

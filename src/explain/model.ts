@@ -48,6 +48,8 @@ export interface ModelBucket {
   policy?: ModelPolicy
   /** Replication configuration as written (world) or stored (XML), searched for destinations. */
   replication?: string
+  /** The bucket's Object Ownership and ACL, as the bucket record keeps them (src/s3/acl.ts). */
+  configs?: Record<string, string>
   path?: WorldPath
 }
 

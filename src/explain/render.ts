@@ -25,6 +25,8 @@ function cellText(c: Cell): string {
   return `${mark}${word}${c.statement ? ` ${c.statement}` : ''}`
 }
 
+const NO_ACL: Cell = { result: 'n/a', blocking: false }
+
 function cellColor(c: Cell): keyof typeof CODES {
   if (c.blocking || c.result === 'deny' || c.result === 'restricted') return 'red'
   if (c.result === 'allow') return 'green'
@@ -71,10 +73,14 @@ export function renderTable(r: ExplainResult, style: Style): string {
   lines.push(`network  ${networkText(r)}`)
   lines.push(`source   ${r.source}`)
   lines.push('')
-  const header = ['ROUTE', ...COLUMNS.map((c) => HEAD[c]), 'RESULT']
+  // The ACL column shows only when an ACL took part in a decision (a bucket with ACLs enabled and a grant that allowed or was ignored).
+  const withAcl = r.routes.some((x) => x.acl && (x.acl.result === 'allow' || x.acl.result === 'restricted'))
+  const aclCells = (x: (typeof r.routes)[number]) => (withAcl ? [{ text: cellText(x.acl ?? NO_ACL), color: cellColor(x.acl ?? NO_ACL) }] : [])
+  const header = ['ROUTE', ...COLUMNS.map((c) => HEAD[c]), ...(withAcl ? ['ACL'] : []), 'RESULT']
   const rows = r.routes.map((x) => [
     { text: routeLabel(x), color: undefined as keyof typeof CODES | undefined },
     ...COLUMNS.map((c) => ({ text: cellText(x.cells[c]), color: cellColor(x.cells[c]) })),
+    ...aclCells(x),
     { text: resultText(x), color: (x.effect === 'Allow' ? 'green' : 'red') as keyof typeof CODES },
   ])
   const widths = header.map((h, i) => Math.max([...h].length, ...rows.map((row) => [...row[i]!.text].length)))

@@ -5,6 +5,7 @@
 
 import { worldLocation } from '../world/load.js'
 import type { World } from '../world/schema.js'
+import { aclRules } from './acl-rules.js'
 import { policyRules } from './policy-rules.js'
 import { publicRules } from './public-rules.js'
 import { readRules } from './read-rules.js'
@@ -15,7 +16,7 @@ import { worldRules } from './world-rules.js'
 
 export type { Finding, RuleMeta, Severity } from './types.js'
 
-export const FAMILIES: readonly RuleFamily[] = [worldRules, policyRules, publicRules, routeRules, readRules, replicationRules]
+export const FAMILIES: readonly RuleFamily[] = [worldRules, policyRules, publicRules, aclRules, routeRules, readRules, replicationRules]
 export const RULES: readonly RuleMeta[] = FAMILIES.flatMap((f) => f.rules)
 
 const ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 }

@@ -34,6 +34,13 @@ export function ownershipOf(b: BucketRecord): ObjectOwnership {
   return v as ObjectOwnership
 }
 
+/** The ownership and bucket-ACL entries of a bucket's configs (what `mrap explain` and lint need), if any. */
+export function aclConfigs(configs: Record<string, string>): Record<string, string> | undefined {
+  const out: Record<string, string> = {}
+  for (const k of [OWNERSHIP_KEY, BUCKET_ACL_KEY]) if (configs[k] !== undefined) out[k] = configs[k]
+  return Object.keys(out).length > 0 ? out : undefined
+}
+
 export const aclsEnabled = (b: BucketRecord): boolean => ownershipOf(b) !== 'BucketOwnerEnforced'
 
 /**
