@@ -20,6 +20,7 @@ import { iamHandlers } from '../iam/handlers.js'
 import { Identities } from '../iam/identities.js'
 import { sealingKeyFor } from '../iam/secret-box.js'
 import { IamStore } from '../iam/store.js'
+import { kmsHandler } from '../kms/handler.js'
 import { LifecycleWorker } from '../lifecycle/worker.js'
 import { Metrics } from '../metrics/metrics.js'
 import { mrapHandler } from '../mrap/data-plane.js'
@@ -262,7 +263,7 @@ export async function createApp(opts: CoreOptions): Promise<App> {
   const accessLog = new AccessLog(core)
   accessLog.start()
   const control = createControlHandler(core)
-  const handlers: HandlerTable = { mrap: mrapHandler(core), control, ec2: ec2Handler(core), ...iamHandlers(core) }
+  const handlers: HandlerTable = { mrap: mrapHandler(core), control, ec2: ec2Handler(core), kms: kmsHandler(core), ...iamHandlers(core) }
   return {
     core,
     handlers,

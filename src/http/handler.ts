@@ -33,7 +33,13 @@ export type QueryService = 'iam' | 'sts' | 'ec2'
  * Every service beside S3's data plane has a handler: the table is complete by type, so the front
  * door never meets a service without one.
  */
-export type HandlerTable = Record<'mrap' | 'control' | QueryService, ServiceHandler>
+export type HandlerTable = Record<'mrap' | 'control' | QueryService | 'kms', ServiceHandler>
+
+/** A JSON-protocol call to KMS on a custom endpoint: the target header names the service. */
+export function isKmsCall(req: IncomingMessage): boolean {
+  const t = req.headers['x-amz-target']
+  return req.method === 'POST' && typeof t === 'string' && t.startsWith('TrentService.')
+}
 
 /**
  * Query-protocol calls (IAM, STS, EC2) sent to a custom endpoint carry no service in the host:

@@ -8,7 +8,7 @@ import { esc } from '../s3/xml.js'
 import { S3Error, s3Error } from '../shared/errors.js'
 
 /** s3: bare <Error>; control and iam: <ErrorResponse> (iam/sts add <Type>); ec2: <Response><Errors>. */
-export type ErrorEnvelope = 's3' | 'control' | 'iam' | 'ec2'
+export type ErrorEnvelope = 's3' | 'control' | 'iam' | 'ec2' | 'json'
 
 export interface WireResult {
   status: number
@@ -43,6 +43,8 @@ export function errorBody(err: S3Error, requestId: string, hostId: string, envel
     const type = err.status >= 500 ? 'Receiver' : 'Sender'
     return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>${type}</Type>${inner}</Error><RequestId>${requestId}</RequestId></ErrorResponse>`
   }
+  // The AWS JSON protocol (KMS): the exception's name in `__type`, its text in `message`.
+  if (envelope === 'json') return JSON.stringify({ __type: err.code, message: err.message })
   if (envelope === 'ec2') {
     return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>${inner}</Error></Errors><RequestID>${requestId}</RequestID></Response>`
   }
@@ -53,7 +55,7 @@ export function errorResult(err: S3Error, ctx: { requestId: string; hostId: stri
   const headers: Record<string, string> = { ...err.headers }
   // 304 and HEAD carry no body; clients map HEAD errors by status alone.
   if (ctx.method === 'HEAD' || err.status === 304) return { status: err.status, headers }
-  headers['content-type'] = 'application/xml'
+  headers['content-type'] = ctx.envelope === 'json' ? 'application/x-amz-json-1.1' : 'application/xml'
   return { status: err.status, headers, body: errorBody(err, ctx.requestId, ctx.hostId, ctx.envelope, ctx.resource) }
 }
 

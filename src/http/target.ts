@@ -10,7 +10,7 @@ export type Target =
   | { kind: 'bucket'; bucket: string; region?: string }
   | { kind: 'mrap'; alias: string }
   | { kind: 'control'; accountId: string; region?: string }
-  | { kind: 'api'; service: 'iam' | 'sts' | 'ec2'; region?: string }
+  | { kind: 'api'; service: 'iam' | 'sts' | 'ec2' | 'kms'; region?: string }
 
 export interface HostConfig {
   dnsSuffix: string
@@ -78,7 +78,7 @@ function resolveAwsHost(rest: string): Target | undefined {
     return undefined
   }
   // <service>.<region>
-  if (n === 2 && (labels[0] === 'sts' || labels[0] === 'ec2')) return { kind: 'api', service: labels[0], region: labels[1]! }
+  if (n === 2 && (labels[0] === 'sts' || labels[0] === 'ec2' || labels[0] === 'kms')) return { kind: 'api', service: labels[0], region: labels[1]! }
   if (n === 2 && labels[0] === 's3') return { kind: 'service', region: labels[1]! }
   // <account>.s3-control.<region>
   if (n === 3 && labels[1] === 's3-control' && /^\d{12}$/.test(labels[0]!)) return { kind: 'control', accountId: labels[0]!, region: labels[2]! }

@@ -27,7 +27,7 @@ export interface ApiCall {
   now: Date
 }
 
-export function authenticateApi(s: Core, ctx: HandlerContext, body: Buffer, service: 'iam' | 'sts' | 'ec2'): { auth: SignedAuth; principal: Principal } {
+export function authenticateApi(s: Core, ctx: HandlerContext, body: Buffer, service: 'iam' | 'sts' | 'ec2' | 'kms'): { auth: SignedAuth; principal: Principal } {
   // For these services the canonical request ends with the hash of the body received (AWS
   // General Reference, "Create a canonical request for Signature Version 4": HexEncode(Hash(
   // RequestPayload))); only S3 lets x-amz-content-sha256 stand in for it (UNSIGNED-PAYLOAD,

@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import type { AuthResult, HttpRequestView } from '../auth/index.js'
 import type { Core } from '../core/core.js'
 import type { Origin } from '../core/origin.js'
-import { type HandlerTable, queryServiceOf, type ServiceHandler } from '../http/handler.js'
+import { type HandlerTable, isKmsCall, queryServiceOf, type ServiceHandler } from '../http/handler.js'
 import { type ErrorEnvelope, errorResult, toS3Error, type WireResult, writeResult } from '../http/respond.js'
 import { resolveTarget, type Target } from '../http/target.js'
 import { mrapArn } from '../mrap/registry.js'
@@ -63,7 +63,7 @@ export async function handleRequest(app: Frontage, req: IncomingMessage, res: Se
     const target = resolveTarget(host, { dnsSuffix: s.world.dnsSuffix, endpointHosts: s.config.endpointHosts })
     const handler = handlerFor(app.handlers, target, req)
     if (handler) {
-      service = target.kind === 'api' ? target.service : target.kind === 'mrap' ? 'mrap' : (queryServiceOf(req) ?? 'control')
+      service = target.kind === 'api' ? target.service : target.kind === 'mrap' ? 'mrap' : (queryServiceOf(req) ?? (isKmsCall(req) ? 'kms' : 'control'))
       envelope = handler.envelope
       result = await handler.handle({ req, view, target, origin, requestId, log, info })
     } else {
@@ -150,6 +150,7 @@ function handlerFor(h: HandlerTable, target: Target, req: IncomingMessage): Serv
     default: {
       const q = queryServiceOf(req)
       if (q) return h[q]
+      if (isKmsCall(req)) return h.kms
       // S3 Control through a custom endpoint: `<account>.<host>` with a /v20180820/ path.
       if ((req.url ?? '').startsWith('/v20180820/')) return h.control
       return undefined

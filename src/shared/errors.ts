@@ -184,8 +184,29 @@ export const EC2_ERROR_CODES = [
 
 export type Ec2ErrorCode = (typeof EC2_ERROR_CODES)[number]
 
+/** The KMS API's exception names (src/kms), rendered as the JSON protocol's `__type`. */
+export const KMS_ERROR_CODES = [
+  'NotFoundException',
+  'DisabledException',
+  'KMSInvalidStateException',
+  'AccessDeniedException',
+  'AlreadyExistsException',
+  'InvalidCiphertextException',
+  'IncorrectKeyException',
+  'InvalidAliasNameException',
+  'MalformedPolicyDocumentException',
+  'ValidationException',
+  'UnknownOperationException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'SerializationException',
+  'KMSInternalException',
+] as const
+
+export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number]
+
 /** Every code mrap can answer with: a comparison with anything else does not compile. */
-export type ErrorCode = S3ErrorCode | Ec2ErrorCode
+export type ErrorCode = S3ErrorCode | Ec2ErrorCode | KmsErrorCode
 
 /** Extra XML fields some codes carry (`Key`, `BucketName`, `Region`, `ArgumentName`, ...). */
 export type ErrorFields = Record<string, string | number | undefined>

@@ -1,0 +1,347 @@
+/**
+ * @module The KMS API on the AWS JSON 1.1 protocol: `X-Amz-Target: TrentService.<Operation>`, a JSON
+ * body, SigV4 with service `kms`, host `kms.<region>.<suffix>` (or any host with the target header:
+ * a custom endpoint). Errors are `{"__type": "<Exception>", "message": …}`. Every call on a key is
+ * authorized by its key policy and the caller's IAM policies (authorize.ts); CreateKey, ListKeys and
+ * ListAliases by IAM alone, as on AWS.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html (operations, shapes, errors)
+ */
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { requestFacts } from '../authz/request-facts.js'
+import type { Core } from '../core/core.js'
+import type { HandlerContext, ServiceHandler } from '../http/handler.js'
+import type { WireResult } from '../http/respond.js'
+import { authenticateApi } from '../iam/api-auth.js'
+import type { Principal } from '../iam/identities.js'
+import { buildS3Context } from '../policy/index.js'
+import { authzPrincipal } from '../s3/authorize.js'
+import { type KmsErrorCode, S3Error } from '../shared/errors.js'
+import { authorizeKms } from './authorize.js'
+import { type KmsKeyRecord, KmsKeys } from './keys.js'
+
+export function kmsError(code: KmsErrorCode, message: string, status = 400): S3Error {
+  return new S3Error(code, status, message)
+}
+
+interface KmsCall {
+  s: Core
+  keys: KmsKeys
+  ctx: HandlerContext
+  principal: Principal
+  region: string
+  body: Record<string, unknown>
+  /** aws:* keys of the request (source IP, secure transport, principal), built once. */
+  base: Record<string, string[]>
+}
+
+type Op = (c: KmsCall) => Promise<Record<string, unknown>>
+
+const MAX_BODY = 1024 * 1024
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let n = 0
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length
+    if (n > MAX_BODY) throw kmsError('ValidationException', 'The request body is too large.')
+    chunks.push(c)
+  }
+  return Buffer.concat(chunks)
+}
+
+function str(c: KmsCall, name: string, required = true): string | undefined {
+  const v = c.body[name]
+  if (v === undefined || v === null) {
+    if (required)
+      throw kmsError(
+        'ValidationException',
+        `1 validation error detected: Value null at '${name[0]!.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`,
+      )
+    return undefined
+  }
+  if (typeof v !== 'string') throw kmsError('SerializationException', `${name} must be a string`)
+  return v
+}
+
+function blob(c: KmsCall, name: string): Buffer {
+  const v = str(c, name)!
+  const b = Buffer.from(v, 'base64')
+  if (b.length === 0 || b.toString('base64').replace(/=+$/, '') !== v.replace(/=+$/, '')) throw kmsError('SerializationException', `${name} is not valid base64`)
+  return b
+}
+
+function encryptionContext(c: KmsCall): Record<string, string> | undefined {
+  const v = c.body.EncryptionContext
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string'))
+    throw kmsError('SerializationException', 'EncryptionContext must be a map of strings')
+  return v as Record<string, string>
+}
+
+/** kms:CallerAccount, kms:EncryptionContext:<key>, kms:EncryptionContextKeys, beside the aws:* keys. */
+export function kmsContext(base: Record<string, string[]>, callerAccount: string, ec?: Record<string, string>, viaService?: string): Record<string, string[]> {
+  const out: Record<string, string[]> = { ...base, 'kms:calleraccount': [callerAccount] }
+  if (ec) {
+    for (const [k, v] of Object.entries(ec)) out[`kms:encryptioncontext:${k.toLowerCase()}`] = [v]
+    out['kms:encryptioncontextkeys'] = Object.keys(ec)
+  }
+  if (viaService) out['kms:viaservice'] = [viaService]
+  return out
+}
+
+function keyOf(c: KmsCall, id = str(c, 'KeyId')!): KmsKeyRecord {
+  const k = c.keys.resolve(c.principal.accountId, c.region, id)
+  if (!k) {
+    if (id.startsWith('alias/') || id.includes(':alias/')) throw kmsError('NotFoundException', `Alias ${aliasArn(c, id)} is not found.`)
+    throw kmsError('NotFoundException', `Key '${id.startsWith('arn:') ? id : `arn:aws:kms:${c.region}:${c.principal.accountId}:key/${id}`}' does not exist`)
+  }
+  return k
+}
+
+function aliasArn(c: KmsCall, name: string): string {
+  return name.startsWith('arn:') ? name : `arn:aws:kms:${c.region}:${c.principal.accountId}:${name}`
+}
+
+/** AccessDeniedException as KMS words it, naming the action and the key. */
+export function kmsDenied(p: Principal, action: string, arn: string, why: string): S3Error {
+  return kmsError('AccessDeniedException', `User: ${p.arn} is not authorized to perform: ${action} on resource: ${arn} ${why}`)
+}
+
+function requireKey(c: KmsCall, action: string, key: KmsKeyRecord, ec?: Record<string, string>): void {
+  const d = authorizeKms(c.s, c.principal, action, key, kmsContext(c.base, c.principal.accountId, ec))
+  if (d.allowed) return
+  throw kmsDenied(
+    c.principal,
+    action,
+    key.arn,
+    d.reason === 'key-policy-deny'
+      ? 'with an explicit deny in a resource-based policy'
+      : d.reason === 'identity-deny'
+        ? 'with an explicit deny in an identity-based policy'
+        : `because no resource-based policy allows the ${action} action`,
+  )
+}
+
+/** Operations on the account (no key): IAM decides, resource `*`. */
+function requireIam(c: KmsCall, action: string, resource = '*'): void {
+  const d = authorizeKms(c.s, c.principal, action, { arn: resource, account: c.principal.accountId, policy: ALLOW_ACCOUNT(c.principal.accountId) } as KmsKeyRecord, c.base)
+  if (!d.allowed) throw kmsDenied(c.principal, action, resource, 'because no identity-based policy allows the ' + action + ' action')
+}
+
+/** For account-level calls: the account's IAM policies decide, as the default key policy makes them. */
+const ALLOW_ACCOUNT = (account: string) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }] })
+
+/** A key in a state that cannot encrypt or decrypt: DisabledException or KMSInvalidStateException. */
+export function usable(key: KmsKeyRecord): void {
+  if (key.keyState === 'Disabled') throw kmsError('DisabledException', `${key.arn} is disabled.`)
+  if (key.keyState === 'PendingDeletion') throw kmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`)
+}
+
+export function keyMetadata(k: KmsKeyRecord): Record<string, unknown> {
+  return {
+    AWSAccountId: k.account,
+    KeyId: k.keyId,
+    Arn: k.arn,
+    CreationDate: k.creationDate / 1000,
+    Enabled: k.keyState === 'Enabled',
+    Description: k.description,
+    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyState: k.keyState,
+    ...(k.deletionDate !== undefined ? { DeletionDate: k.deletionDate / 1000 } : {}),
+    Origin: 'AWS_KMS',
+    KeyManager: 'CUSTOMER',
+    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
+    KeySpec: 'SYMMETRIC_DEFAULT',
+    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    MultiRegion: false,
+  }
+}
+
+function checkPolicy(c: KmsCall, text: string): void {
+  if (!c.s.policies.get(text, 'resource', 'key policy'))
+    throw kmsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.')
+}
+
+const OPS: Record<string, Op> = {
+  async CreateKey(c) {
+    requireIam(c, 'kms:CreateKey')
+    const spec = str(c, 'KeySpec', false) ?? str(c, 'CustomerMasterKeySpec', false)
+    if (spec !== undefined && spec !== 'SYMMETRIC_DEFAULT') throw kmsError('ValidationException', `KeySpec ${spec} is not supported here: only SYMMETRIC_DEFAULT keys`)
+    const usage = str(c, 'KeyUsage', false)
+    if (usage !== undefined && usage !== 'ENCRYPT_DECRYPT') throw kmsError('ValidationException', `KeyUsage ${usage} is not supported here: only ENCRYPT_DECRYPT`)
+    const policy = str(c, 'Policy', false)
+    if (policy !== undefined) checkPolicy(c, policy)
+    const description = str(c, 'Description', false)
+    const k = await c.keys.create(c.principal.accountId, c.region, { ...(description !== undefined ? { description } : {}), ...(policy !== undefined ? { policy } : {}) })
+    return { KeyMetadata: keyMetadata(k) }
+  },
+  async DescribeKey(c) {
+    const k = keyOf(c)
+    requireKey(c, 'kms:DescribeKey', k)
+    return { KeyMetadata: keyMetadata(k) }
+  },
+  async ListKeys(c) {
+    requireIam(c, 'kms:ListKeys')
+    return { Keys: c.keys.list(c.principal.accountId, c.region).map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), Truncated: false }
+  },
+  async CreateAlias(c) {
+    const name = str(c, 'AliasName')!
+    if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(name) || name.startsWith('alias/aws/'))
+      throw kmsError(
+        'InvalidAliasNameException',
+        name.startsWith('alias/aws/') ? 'Alias must not begin with alias/aws/' : 'Alias must start with the prefix "alias/" and contain only alphanumeric characters, /, _ or -',
+      )
+    const k = keyOf(c, str(c, 'TargetKeyId')!)
+    requireIam(c, 'kms:CreateAlias', aliasArn(c, name))
+    requireKey(c, 'kms:CreateAlias', k)
+    if (c.keys.alias(c.principal.accountId, c.region, name)) throw kmsError('AlreadyExistsException', `An alias with the name ${aliasArn(c, name)} already exists`)
+    await c.keys.putAlias({ aliasName: name, account: c.principal.accountId, region: c.region, targetKeyId: k.keyId })
+    return {}
+  },
+  async ListAliases(c) {
+    requireIam(c, 'kms:ListAliases')
+    const only = str(c, 'KeyId', false)
+    const target = only !== undefined ? keyOf(c, only).keyId : undefined
+    const list = c.keys.aliases(c.principal.accountId, c.region).filter((a) => target === undefined || a.targetKeyId === target)
+    return { Aliases: list.map((a) => ({ AliasName: a.aliasName, AliasArn: aliasArn(c, a.aliasName), TargetKeyId: a.targetKeyId })), Truncated: false }
+  },
+  async ScheduleKeyDeletion(c) {
+    const k = keyOf(c)
+    requireKey(c, 'kms:ScheduleKeyDeletion', k)
+    const days = c.body.PendingWindowInDays ?? 30
+    if (typeof days !== 'number' || !Number.isInteger(days) || days < 7 || days > 30)
+      throw kmsError('ValidationException', "1 validation error detected: Value at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30")
+    if (k.keyState === 'PendingDeletion') throw kmsError('KMSInvalidStateException', `${k.arn} is pending deletion.`)
+    k.keyState = 'PendingDeletion'
+    k.deletionDate = c.s.clock().getTime() + days * 86_400_000
+    await c.keys.save(k)
+    return { KeyId: k.arn, DeletionDate: k.deletionDate / 1000, KeyState: k.keyState, PendingWindowInDays: days }
+  },
+  async EnableKey(c) {
+    const k = keyOf(c)
+    requireKey(c, 'kms:EnableKey', k)
+    if (k.keyState === 'PendingDeletion') throw kmsError('KMSInvalidStateException', `${k.arn} is pending deletion.`)
+    k.keyState = 'Enabled'
+    await c.keys.save(k)
+    return {}
+  },
+  async DisableKey(c) {
+    const k = keyOf(c)
+    requireKey(c, 'kms:DisableKey', k)
+    if (k.keyState === 'PendingDeletion') throw kmsError('KMSInvalidStateException', `${k.arn} is pending deletion.`)
+    k.keyState = 'Disabled'
+    await c.keys.save(k)
+    return {}
+  },
+  async GetKeyPolicy(c) {
+    const k = keyOf(c)
+    requireKey(c, 'kms:GetKeyPolicy', k)
+    const name = str(c, 'PolicyName', false) ?? 'default'
+    if (name !== 'default') throw kmsError('NotFoundException', 'No such policy exists')
+    return { Policy: k.policy, PolicyName: 'default' }
+  },
+  async PutKeyPolicy(c) {
+    const k = keyOf(c)
+    requireKey(c, 'kms:PutKeyPolicy', k)
+    const name = str(c, 'PolicyName', false) ?? 'default'
+    if (name !== 'default') throw kmsError('ValidationException', 'PolicyName must be default')
+    const policy = str(c, 'Policy')!
+    checkPolicy(c, policy)
+    k.policy = policy
+    await c.keys.save(k)
+    return {}
+  },
+  async Encrypt(c) {
+    const k = keyOf(c)
+    const ec = encryptionContext(c)
+    requireKey(c, 'kms:Encrypt', k, ec)
+    usable(k)
+    const plain = blob(c, 'Plaintext')
+    if (plain.length > 4096)
+      throw kmsError('ValidationException', "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096")
+    return { CiphertextBlob: c.keys.encrypt(k, plain, ec).toString('base64'), KeyId: k.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }
+  },
+  async Decrypt(c) {
+    const ciphertext = blob(c, 'CiphertextBlob')
+    const ec = encryptionContext(c)
+    const id = KmsKeys.keyIdOf(ciphertext)
+    if (id === undefined) throw kmsError('InvalidCiphertextException', '')
+    const named = str(c, 'KeyId', false)
+    const k = c.keys.byId(id)
+    if (!k || k.region !== c.region) throw kmsError('InvalidCiphertextException', '')
+    if (named !== undefined && keyOf(c, named).keyId !== k.keyId)
+      throw kmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.')
+    requireKey(c, 'kms:Decrypt', k, ec)
+    usable(k)
+    const plain = c.keys.decrypt(k, ciphertext, ec)
+    if (!plain) throw kmsError('InvalidCiphertextException', '')
+    return { KeyId: k.arn, Plaintext: plain.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }
+  },
+  async GenerateDataKey(c) {
+    const k = keyOf(c)
+    const ec = encryptionContext(c)
+    requireKey(c, 'kms:GenerateDataKey', k, ec)
+    usable(k)
+    const spec = str(c, 'KeySpec', false)
+    const n = c.body.NumberOfBytes
+    if (spec !== undefined && n !== undefined) throw kmsError('ValidationException', 'Please specify either number of bytes or key spec.')
+    const bytes = spec === 'AES_128' ? 16 : spec === 'AES_256' ? 32 : typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1024 ? n : undefined
+    if (bytes === undefined) throw kmsError('ValidationException', spec !== undefined ? `KeySpec ${spec} is not valid` : 'Please specify either number of bytes or key spec.')
+    const plain = randomBytes(bytes)
+    return { CiphertextBlob: c.keys.encrypt(k, plain, ec).toString('base64'), Plaintext: plain.toString('base64'), KeyId: k.arn }
+  },
+}
+
+/** IAM's and S3's authentication codes in KMS's names. */
+function kmsAuthError(e: unknown): unknown {
+  if (!(e instanceof S3Error)) return e
+  switch (e.code) {
+    case 'InvalidClientTokenId':
+    case 'InvalidAccessKeyId':
+      return kmsError('UnrecognizedClientException', 'The security token included in the request is invalid.')
+    case 'SignatureDoesNotMatch':
+      return kmsError('InvalidSignatureException', e.message)
+    case 'MissingAuthenticationToken':
+      return kmsError('AccessDeniedException', 'Request is missing Authentication Token')
+    default:
+      return e
+  }
+}
+
+export function kmsHandler(s: Core): ServiceHandler {
+  const keys = new KmsKeys(s.state, s.sealer, s.world.partition, s.clock)
+  return {
+    envelope: 'json',
+    handle: async (ctx: HandlerContext): Promise<WireResult> => {
+      const target = ctx.req.headers['x-amz-target']
+      const op = typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : undefined
+      ctx.info.op = `kms:${op ?? '?'}`
+      if (ctx.view.method !== 'POST') throw kmsError('UnknownOperationException', '')
+      const raw = await readBody(ctx.req)
+      let authed: ReturnType<typeof authenticateApi>
+      try {
+        authed = authenticateApi(s, ctx, raw, 'kms')
+      } catch (e) {
+        throw kmsAuthError(e)
+      }
+      const fn = op !== undefined && Object.hasOwn(OPS, op) ? OPS[op] : undefined
+      if (!fn) throw kmsError('UnknownOperationException', '')
+      let body: unknown
+      try {
+        body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'))
+      } catch {
+        throw kmsError('SerializationException', 'The request body is not valid JSON')
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw kmsError('SerializationException', 'The request body must be a JSON object')
+      const t = ctx.target
+      const region = (t.kind === 'api' ? t.region : undefined) ?? authed.auth.region ?? 'us-east-1'
+      if (!s.world.regions.some((r) => r.name === region)) throw kmsError('UnrecognizedClientException', `The region ${region} is not one of this world's regions`)
+      const now = s.clock()
+      const base = buildS3Context(requestFacts(ctx.origin, authed.auth, authzPrincipal(authed.principal), now.getTime())) as Record<string, string[]>
+      const out = await fn({ s, keys, ctx, principal: authed.principal, region, body: body as Record<string, unknown>, base })
+      return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(out) }
+    },
+  }
+}
