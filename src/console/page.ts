@@ -56,6 +56,11 @@ export interface ConsoleRequest {
   body?: NodeJS.ReadableStream | undefined
   /** `HX-Request: true`: answer a fragment (the server skips the layout). */
   htmx: boolean
+  /**
+   * The Host the browser reached the console at: its name is where this user reaches the machine,
+   * so links to the API (a presigned share link) use it rather than the address the server dials.
+   */
+  host?: string | undefined
 }
 
 export type PageResult =

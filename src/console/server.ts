@@ -262,6 +262,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer>
       form,
       body,
       htmx,
+      host: req.headers.host,
     }
     let result: PageResult
     try {

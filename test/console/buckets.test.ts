@@ -194,6 +194,28 @@ test("a reader's upload is refused with AccessDenied and an explain link", async
   await checkPage(reader, [403])
 })
 
+test('a share link names the host the browser reached the console at, on the API port', async () => {
+  const name = bucketName('share')
+  const s3 = h.server.client(ADMIN)
+  await s3.send(new CreateBucketCommand({ Bucket: name }))
+  await s3.send(new PutObjectCommand({ Bucket: name, Key: 'a b/c.txt', Body: 'shared' }))
+  // The console as reached by another name for this machine (a server listening on every address
+  // would otherwise hand out the loopback address it dials).
+  const origin = h.url('/').replace('127.0.0.1', 'localhost').replace(/\/$/, '')
+  const page = await h.newPage()
+  const session = h.server.console!.sessions.signIn(ADMIN.accessKeyId, ADMIN.secretAccessKey, '', 'test')
+  assert.ok(session.ok)
+  await page.context().addCookies([{ name: 'mrap_console', value: session.entry.session.id, url: `${origin}/`, httpOnly: true, sameSite: 'Strict' }])
+  await page.goto(`${origin}/buckets/${name}/object?key=${encodeURIComponent('a b/c.txt')}`)
+  await page.getByRole('button', { name: 'Create link' }).click()
+  const link = new URL(await page.getByLabel('Presigned link').inputValue())
+  assert.equal(link.hostname, 'localhost')
+  assert.equal(link.port, String(h.server.port))
+  assert.equal(link.pathname, `/${name}/a%20b/c.txt`)
+  assert.equal(link.searchParams.get('X-Amz-Expires'), '86400')
+  await checkPage(page)
+})
+
 test('an upload whose body ends short is refused and stores nothing', async () => {
   const name = bucketName('short')
   await h.server.client(ADMIN).send(new CreateBucketCommand({ Bucket: name }))
