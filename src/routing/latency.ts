@@ -40,6 +40,11 @@ const LOCATIONS: Record<string, [number, number]> = {
   'ap-southeast-5': [3.1, 101.7],
 }
 
+/** Where a region is (latitude, longitude), for the console's schematic of an MRAP's regions. */
+export function regionLocation(region: string): [number, number] | undefined {
+  return LOCATIONS[region]
+}
+
 const EARTH_KM = 6371
 
 function distanceKm(a: [number, number], b: [number, number]): number {

@@ -5,7 +5,10 @@
 import type { ConsolePage } from '../page.js'
 import { accessPage } from './access.js'
 import { bucketsPage } from './buckets.js'
+import { iamPage } from './iam.js'
+import { mrapsPage } from './mraps.js'
 import { overviewPage } from './overview.js'
 import { requestsPage } from './requests.js'
+import { vpcsPage } from './vpcs.js'
 
-export const PAGES: ConsolePage[] = [overviewPage, bucketsPage, accessPage, requestsPage]
+export const PAGES: ConsolePage[] = [overviewPage, bucketsPage, mrapsPage, vpcsPage, iamPage, accessPage, requestsPage]
