@@ -272,9 +272,10 @@ export class ReplicationWorker {
     const from = this.storeOf(src),
       to = this.storeOf(dest)
     if (!this.s.health.isUp(dest.region)) throw new Error(`destination region ${dest.region} is down`)
-    if (t.kind === 'object') return this.copyObject(t, from, to, rule?.storageClass, signal)
+    const ownerOverride = rule?.ownerOverride === true
+    if (t.kind === 'object') return this.copyObject(t, from, to, rule?.storageClass, signal, ownerOverride)
     if (t.kind === 'marker') await this.copyMarker(t, from, to)
-    else await this.syncMetadata(t, from, to)
+    else await this.syncMetadata(t, from, to, ownerOverride)
     return false
   }
 
@@ -284,7 +285,7 @@ export class ReplicationWorker {
     return st
   }
 
-  private async copyObject(t: Task, from: ObjectStore, to: ObjectStore, storageClass: string | undefined, signal: AbortSignal): Promise<boolean> {
+  private async copyObject(t: Task, from: ObjectStore, to: ObjectStore, storageClass: string | undefined, signal: AbortSignal, ownerOverride: boolean): Promise<boolean> {
     let got: Awaited<ReturnType<ObjectStore['getObject']>>
     try {
       got = await from.getObject(t.srcBucket, t.key, t.versionId)
@@ -320,7 +321,7 @@ export class ReplicationWorker {
           versionId: v.versionId,
           lastModified: v.lastModified,
           // The size is known: an engine-backed store streams the replica instead of spooling it.
-          attributes: replicaAttributes(v, storageClass),
+          attributes: replicaAttributes(v, storageClass, ownerOverride),
           body,
           size: v.size,
           finalize: (staged) => {
@@ -361,7 +362,7 @@ export class ReplicationWorker {
     })
   }
 
-  private async syncMetadata(t: Task, from: ObjectStore, to: ObjectStore): Promise<void> {
+  private async syncMetadata(t: Task, from: ObjectStore, to: ObjectStore, ownerOverride: boolean): Promise<void> {
     let v: ObjectVersion
     try {
       v = (await from.getObject(t.srcBucket, t.key, t.versionId)).version
@@ -375,6 +376,8 @@ export class ReplicationWorker {
         objectLockMode: v.objectLockMode,
         objectLockRetainUntilDate: v.objectLockRetainUntilDate,
         objectLockLegalHold: v.objectLockLegalHold,
+        // A PutObjectAcl on the source reaches the replica, unless the destination owns its replicas.
+        ...(ownerOverride ? {} : { acl: v.acl }),
       })
     } catch (e) {
       if (gone(e)) throw new Vanished() // the destination never had (or no longer has) this version
@@ -394,7 +397,7 @@ export class ReplicationWorker {
 }
 
 /** The replica's stored attributes: the source's, marked REPLICA (the replication status S3 shows on replicas). */
-export function replicaAttributes(v: ObjectVersion, storageClass: string | undefined): ObjectAttributes {
+export function replicaAttributes(v: ObjectVersion, storageClass: string | undefined, ownerOverride = false): ObjectAttributes {
   const a: ObjectAttributes = { userMetadata: { ...v.userMetadata }, tags: v.tags.map((t) => ({ ...t })), replicationStatus: 'REPLICA' }
   for (const k of ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'expires', 'websiteRedirectLocation', 'storageClass'] as const) {
     if (v[k] !== undefined) a[k] = v[k]
@@ -404,6 +407,10 @@ export function replicaAttributes(v: ObjectVersion, storageClass: string | undef
   if (v.objectLockRetainUntilDate !== undefined) a.objectLockRetainUntilDate = v.objectLockRetainUntilDate
   if (v.objectLockLegalHold !== undefined) a.objectLockLegalHold = v.objectLockLegalHold
   if (storageClass !== undefined) a.storageClass = storageClass
+  // The replica keeps the source's owner and ACL ("What is replicated with replication
+  // configurations": object ACL updates too), unless the rule's AccessControlTranslation makes the
+  // destination bucket's owner own it (then it has the default, owner-only ACL).
+  if (v.acl !== undefined && !ownerOverride) a.acl = { owner: v.acl.owner, grants: v.acl.grants.map((g) => ({ ...g })) }
   return a
 }
 
