@@ -15,7 +15,6 @@ import { dialHost, type FrontDoor, isSdkError, SessionApi, toApiError } from './
 import { serveAsset } from './assets.js'
 import { renderDocument, renderFragment } from './layout.js'
 import type { ConsoleContext, ConsolePage, ConsoleRequest, PageResult } from './page.js'
-import { PAGES } from './pages/index.js'
 import { ConsoleSessions, DEFAULT_LIMITS, type SessionEntry, type SessionLimits, sameSecret } from './sessions.js'
 import { ApiErrorView, ErrorView, SignedInLanding, SignInForm } from './views.js'
 
@@ -113,7 +112,14 @@ function safeNext(next: string | null | undefined): string {
 export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer> {
   const { core } = opts
   const base = normaliseBase(opts.base)
-  const pages = [...(opts.pages ?? PAGES)]
+  // The pages (and the SDK clients they import) load with the first signed-in request, not at start:
+  // `mrap serve` runs the console by default, and most servers' consoles are never opened.
+  let pages: readonly ConsolePage[] = opts.pages ?? []
+  let pagesLoaded: Promise<void> | undefined = opts.pages ? Promise.resolve() : undefined
+  const loadPages = (): Promise<void> =>
+    (pagesLoaded ??= import('./pages/index.js').then((m) => {
+      pages = [...m.PAGES]
+    }))
   const now = opts.now ?? Date.now
   const sessions = new ConsoleSessions(core, { ...DEFAULT_LIMITS, ...opts.limits }, now)
   /** By session id; clients of ended sessions are closed when the next session's are made. */
@@ -186,6 +192,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer>
     if (base && !url.pathname.startsWith(`${base}/`)) return errorPage(res, 404, 'Not found', 'There is no console page at this address.', url.pathname)
     const path = url.pathname.slice(base.length)
     const entry = sessions.get(cookieOf(req))
+    if (entry) await loadPages()
 
     if (path.startsWith('/assets/') && (method === 'GET' || method === 'HEAD')) {
       if (!serveAsset(path.slice('/assets/'.length), req, res)) errorPage(res, 404, 'Not found', 'No such file.', path, entry)
