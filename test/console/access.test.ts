@@ -12,7 +12,12 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { formatResults, runExplain } from '../../src/cli/explain.js'
+import { readInputs } from '../../src/console/pages/access.js'
+import { cellView } from '../../src/console/pages/access-matrix.js'
+import { statementPieces } from '../../src/console/pages/access-policies.js'
 import type { Cell } from '../../src/explain/cells.js'
+import { explainRequest } from '../../src/explain/evaluate.js'
+import { modelFromServices } from '../../src/explain/from-services.js'
 import { ADMIN, type ConsoleHarness, READER, startConsoleHarness } from './harness.js'
 
 const B1 = 'DOC-EXAMPLE-BUCKET1'
@@ -191,4 +196,47 @@ test('lint: applying the route fix as reader is refused with AccessDenied; as ad
   // And the matrix agrees: the reader is now allowed on both routes.
   await explainReaderThroughVpc(reader)
   assert.match((await reader.locator('.xm-verdict').textContent()) ?? '', /Allowed on all 2 routes/)
+})
+
+test('inputs from an error box link, a policy cut into statements, and "needs input" for a condition key the request lacks', async () => {
+  assert.deepEqual(
+    readInputs(new URLSearchParams({ principal: 'arn:aws:iam::123456789012:user/reader', resource: 'arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/object/a/b' })),
+    {
+      principal: 'arn:aws:iam::123456789012:user/reader',
+      action: 's3:GetObject',
+      target: 'mrap:mfzwi23gnjvgw.mrap',
+      key: 'a/b',
+      via: 'internet',
+    },
+  )
+  assert.equal(readInputs(new URLSearchParams({ resource: `arn:aws:s3:::${B1}` })).target, `bucket:${B1}`)
+
+  const text = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'A', Effect: 'Allow' },
+      { Sid: 'B', Effect: 'Deny' },
+    ],
+  })
+  const pieces = statementPieces(text)
+  assert.equal(pieces.map((p) => p.text).join(''), JSON.stringify(JSON.parse(text), null, 2))
+  assert.deepEqual(
+    pieces.filter((p) => p.kind === 'statement').map((p) => [p.index, JSON.parse(p.text).Sid]),
+    [
+      [0, 'A'],
+      [1, 'B'],
+    ],
+  )
+
+  // A bucket policy that allows only through an endpoint: from the internet the key is absent.
+  const model = structuredClone(modelFromServices(h.server.services, 'test'))
+  const b2 = model.buckets.find((b) => b.name === B2)!
+  const policy = {
+    Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${B2}/*`, Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1' } } }],
+  }
+  b2.policy = { kind: 'bucket', owner: `bucket ${B2}`, name: `bucket policy of ${B2}`, text: JSON.stringify(policy) }
+  const r = explainRequest(model, h.server.services.policies.catalog, { as: 'reader', action: 's3:GetObject', bucket: B2, key: 'k', timeMs: Date.now() }, { verbose: true })
+  const route = r.routes[0]!
+  assert.equal(route.cells.bucket.blocking, true)
+  assert.deepEqual(cellView(route, 'bucket'), { state: 'input', word: 'Needs input', missing: 'aws:SourceVpce' })
 })

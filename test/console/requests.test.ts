@@ -23,10 +23,10 @@ before(async () => {
   // partner write it; the admin's requests succeed.
   const reader = await failure(() => h.server.client(READER).send(new GetObjectCommand({ Bucket: B1, Key: 'k' })))
   assert.equal(reader.name, 'AccessDenied')
-  readerDenied = reader.$metadata.requestId as string
+  readerDenied = (reader.$metadata as { requestId?: string }).requestId as string
   const partner = await failure(() => h.server.client(PARTNER).send(new PutObjectCommand({ Bucket: B1, Key: 'p', Body: 'x' })))
   assert.equal(partner.name, 'AccessDenied')
-  partnerDenied = partner.$metadata.requestId as string
+  partnerDenied = (partner.$metadata as { requestId?: string }).requestId as string
   const admin = h.server.client(ADMIN)
   await admin.send(new PutObjectCommand({ Bucket: B1, Key: 'a', Body: 'x' }))
   for (let i = 0; i < 30; i++) await admin.send(new HeadBucketCommand({ Bucket: B1 }))
