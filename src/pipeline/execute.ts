@@ -145,7 +145,7 @@ class S3Call implements S3Request {
     return (this.decoded ??= Readable.from([]))
   }
 
-  allowed(action: string, key?: string, other?: BucketRecord): boolean {
+  allowed(action: string, key?: string, other?: BucketRecord, objectAcl?: ObjectAcl): boolean {
     const x = this.x
     return authorizeS3(this.core, {
       principal: x.principal,
@@ -160,7 +160,7 @@ class S3Call implements S3Request {
       headers: x.req.headers,
       mrap: other ? undefined : x.mrap,
       objectLock: x.objectLock,
-      objectAcl: other || (key !== undefined && key !== x.key) ? undefined : x.objectAcl,
+      objectAcl: objectAcl ?? (other || (key !== undefined && key !== x.key) ? undefined : x.objectAcl),
     }).allowed
   }
 }

@@ -9,6 +9,7 @@ import type { Origin } from '../core/origin.js'
 import type { Principal } from '../iam/identities.js'
 import { s3Error } from '../shared/errors.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
+import type { ObjectAcl } from '../storage/types.js'
 import type { Operation } from './classify.js'
 import type { Headers } from './headers.js'
 
@@ -37,7 +38,7 @@ export interface S3Request {
    * that authorized the request (S3 answers 404 instead of 403 for a missing key only when
    * s3:ListBucket is allowed).
    */
-  allowed(action: string, key?: string, bucket?: BucketRecord): boolean
+  allowed(action: string, key?: string, bucket?: BucketRecord, objectAcl?: ObjectAcl): boolean
 }
 
 /** CreateBucket: a bucket name, no record yet. */

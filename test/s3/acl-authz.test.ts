@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeletePublicAccessBlockCommand,
   GetBucketAclCommand,
@@ -84,6 +85,9 @@ describe('ACLs in authorization', () => {
     // The object is the partner's: the bucket owner's administrator cannot read it without a grant.
     const foreign = await failure(() => s.client().send(new GetObjectCommand({ Bucket: b, Key: 'in' })))
     assert.equal(foreign.name, 'AccessDenied')
+    // Nor copy it (the copy source is judged with its ACL as a GetObject is).
+    const copied = await failure(() => s.client().send(new CopyObjectCommand({ Bucket: b, Key: 'stolen', CopySource: `${b}/in` })))
+    assert.equal(copied.name, 'AccessDenied')
     await s.client(PARTNER_ADMIN).send(new PutObjectCommand({ Bucket: b, Key: 'shared', Body: 'y', ACL: 'bucket-owner-read' }))
     assert.equal(await (await s.client().send(new GetObjectCommand({ Bucket: b, Key: 'shared' }))).Body!.transformToString(), 'y')
   })

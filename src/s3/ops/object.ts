@@ -15,7 +15,7 @@ import { expirationHeader } from '../lifecycle.js'
 import { applySseC, COPY_SSE_C_PREFIX, type CustomerKey, checkReadKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { renderXml } from '../xml.js'
-import { applyWriteAcl } from './acl.js'
+import { applyWriteAcl, objectAclFor } from './acl.js'
 import { SSE_RESPONSE } from './encryption.js'
 import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
 
@@ -257,7 +257,10 @@ export async function openCopySource(req: S3Request): Promise<GetResult> {
   const src = parseCopySource(header(req.headers, 'x-amz-copy-source')!)
   const bucket = req.core.state.getBucket(src.bucket)
   if (!bucket) throw s3Error('NoSuchBucket', { fields: { BucketName: src.bucket } })
-  if (!req.allowed(src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', src.key, bucket)) throw s3Error('AccessDenied')
+  // The source object's ACL decides too where its bucket's ACLs are enabled (its grants; an owner
+  // other than the bucket's), as for a GetObject.
+  const sourceAcl = await objectAclFor(req.core, bucket, src.key, 'GetObject', new URLSearchParams(src.versionId !== undefined ? { versionId: src.versionId } : {}))
+  if (!req.allowed(src.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', src.key, bucket, sourceAcl)) throw s3Error('AccessDenied')
   checkExpectedOwner(req.headers, bucket, 'x-amz-source-expected-bucket-owner')
   const store = req.core.stores.get(bucket.region)
   if (!store) throw s3Error('ServiceUnavailable')
