@@ -11,9 +11,11 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { Page } from 'playwright-core'
+import { createElement } from 'preact'
+import { render } from 'preact-render-to-string'
 import { formatResults, runExplain } from '../../src/cli/explain.js'
 import { readInputs } from '../../src/console/pages/access.js'
-import { cellView } from '../../src/console/pages/access-matrix.js'
+import { cellView, Matrix } from '../../src/console/pages/access-matrix.js'
 import { statementPieces } from '../../src/console/pages/access-policies.js'
 import type { Cell } from '../../src/explain/cells.js'
 import { explainRequest } from '../../src/explain/evaluate.js'
@@ -239,4 +241,22 @@ test('inputs from an error box link, a policy cut into statements, and "needs in
   const route = r.routes[0]!
   assert.equal(route.cells.bucket.blocking, true)
   assert.deepEqual(cellView(route, 'bucket'), { state: 'input', word: 'Needs input', missing: 'aws:SourceVpce' })
+})
+
+test('three routes, one passive and one with an explicit deny: the matrix says which, and the deny decides its row', () => {
+  const model = structuredClone(modelFromServices(h.server.services, 'test'))
+  const mrap = model.mraps[0]!
+  model.buckets.push({ name: 'standby-usw2', region: 'us-west-2', owner: '123456789012', versioning: 'Enabled' })
+  mrap.routes.push({ bucket: 'standby-usw2', bucketAccountId: '123456789012', region: 'us-west-2', trafficDialPercentage: 0 })
+  const b2 = model.buckets.find((b) => b.name === B2)!
+  const deny = { Sid: 'NoAdminReads', Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:user/admin' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${B2}/*` }
+  b2.policy = { kind: 'bucket', owner: `bucket ${B2}`, name: `bucket policy of ${B2}`, text: JSON.stringify({ Version: '2012-10-17', Statement: [deny] }) }
+  const r = explainRequest(model, h.server.services.policies.catalog, { as: 'admin', action: 's3:GetObject', mrap: mrap.alias, key: 'k', timeMs: Date.now() }, { verbose: true })
+  const html = render(createElement(Matrix, { result: r, expandDenies: true }))
+  assert.match(html, new RegExp(`Allowed on 2 of 3 routes\\. Fails when routed to ${B2} \\(eu-west-1\\)`))
+  assert.match(html, /Passive \(receives traffic after failover\)/)
+  const row = html.slice(html.indexOf(`data-bucket="${B2}"`), html.indexOf('</tr>', html.indexOf(`data-bucket="${B2}"`)))
+  assert.match(row, /class="xm-cell xm-deny xm-blocking xm-deciding" data-col="bucket" data-result="deny"[^>]*data-statement="NoAdminReads"/)
+  assert.match(row, /<details open><summary>.*Explicit deny.*deciding layer/)
+  assert.match(row, /data-effect="ExplicitDeny"/)
 })
