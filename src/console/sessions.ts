@@ -16,7 +16,11 @@ export interface SessionLimits {
   absoluteMs: number
   /** A one-time link works this long (default 5 min). */
   linkMs: number
-  /** Failed sign-ins from one address, or for one key id, within `failureWindowMs` before refusing. */
+  /**
+   * Failed sign-ins for one key id within `failureWindowMs` before refusing it; one address gets
+   * four times as many (every browser of a loopback console is 127.0.0.1: a lower limit per address
+   * would let one mistyping user lock everyone out).
+   */
   maxFailures: number
   failureWindowMs: number
 }
@@ -178,8 +182,9 @@ export class ConsoleSessions {
     const now = this.now()
     let wait = 0
     for (const k of keys) {
+      const max = k.startsWith('ip:') ? this.limits.maxFailures * 4 : this.limits.maxFailures
       const recent = (this.failures.get(k) ?? []).filter((t) => now - t < this.limits.failureWindowMs)
-      if (recent.length >= this.limits.maxFailures) wait = Math.max(wait, recent[0]! + this.limits.failureWindowMs - now)
+      if (recent.length >= max) wait = Math.max(wait, recent[recent.length - max]! + this.limits.failureWindowMs - now)
     }
     return wait
   }
