@@ -30,13 +30,13 @@ export async function regionBucket(srv: TestServer, region: string): Promise<str
 }
 
 let n = 0
-/** An MRAP over a bucket in us-east-1 and one in eu-west-1, both active; its name and alias. */
-export async function twoRegionMrap(srv: TestServer, control: S3ControlClient): Promise<{ name: string; alias: string; arn: string }> {
+/** An MRAP over a bucket in us-east-1 and one in eu-west-1 (in that order), both active. */
+export async function twoRegionMrap(srv: TestServer, control: S3ControlClient): Promise<{ name: string; alias: string; arn: string; buckets: string[] }> {
   n += 1
   const name = `console-${process.pid}-${n}`
   const buckets = [await regionBucket(srv, 'us-east-1'), await regionBucket(srv, 'eu-west-1')]
   const op = await createMrap(control, { Name: name, Regions: buckets.map((Bucket) => ({ Bucket })) })
   if (op.RequestStatus !== 'SUCCEEDED') throw new Error(`creating ${name}: ${JSON.stringify(op.ResponseDetails)}`)
   const alias = (await control.send(new GetMultiRegionAccessPointCommand({ AccountId: ACCOUNT, Name: name }))).AccessPoint!.Alias!
-  return { name, alias, arn: `arn:aws:s3::${ACCOUNT}:accesspoint/${alias}` }
+  return { name, alias, arn: `arn:aws:s3::${ACCOUNT}:accesspoint/${alias}`, buckets }
 }

@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { GetObjectCommand, PutBucketReplicationCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3'
 import {
   GetMultiRegionAccessPointCommand,
   GetMultiRegionAccessPointPolicyCommand,
@@ -87,7 +87,7 @@ describe('console: Multi-Region Access Points', () => {
     await h.check(page)
     // Slow steps, so the page opens on a running operation and only its polls see the end.
     const config = (h.server.app.handlers.control as ControlHandler).config
-    config.asyncDelayMs = { min: 1500, max: 1500 }
+    config.asyncDelayMs = { min: 1000, max: 1000 }
     try {
       await page.getByRole('button', { name: 'Create Multi-Region Access Point' }).click()
       await page.waitForURL((u) => u.pathname === `/mraps/${name}` && u.searchParams.has('op'))
@@ -206,8 +206,37 @@ describe('console: Multi-Region Access Points', () => {
 
   test('as reader, a route change is refused with AccessDenied and a link that explains it', async () => {
     const m = await twoRegionMrap(h.server, control)
+    // A replication rule the reader may read (s3:Get*) shows beside the routes.
+    const [east, west] = m.buckets as [string, string]
+    for (const [bucket, region] of [
+      [east, 'us-east-1'],
+      [west, 'eu-west-1'],
+    ] as const)
+      await h.server.client(undefined, region).send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }))
+    await h.server.client().send(
+      new PutBucketReplicationCommand({
+        Bucket: east,
+        ReplicationConfiguration: {
+          Role: `arn:aws:iam::${ACCOUNT}:role/console-replication`,
+          Rules: [
+            {
+              ID: 'to-west',
+              Priority: 1,
+              Status: 'Enabled',
+              Filter: { Prefix: 'logs/' },
+              DeleteMarkerReplication: { Status: 'Disabled' },
+              Destination: { Bucket: `arn:aws:s3:::${west}` },
+            },
+          ],
+        },
+      }),
+    )
     const page = await h.pageAs(READER)
     await page.goto(h.url(`/mraps/${m.name}?tab=replication`))
+    const rules = page.getByRole('table', { name: 'Replication rules of the buckets' })
+    const row = (bucket: string) => rules.locator('tr').filter({ has: page.getByRole('rowheader', { name: bucket, exact: true }) })
+    assert.match(await row(east).innerText(), new RegExp(`to-west: ✓ Enabled → arn:aws:s3:::${west}`))
+    assert.match(await row(west).innerText(), /No replication rules/)
     const dialog = await openRoutingDialog(page)
     await dialog
       .getByRole('group', { name: /us-east-1/ })
