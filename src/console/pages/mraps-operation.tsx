@@ -54,7 +54,7 @@ function verbOf(op: string | undefined): string {
 export function OperationProgress(props: { ctx: ConsoleContext; token: string; name: string; op: AsyncOperation | undefined; error?: unknown; after?: ComponentChildren }) {
   const { ctx, token, op } = props
   const done = op?.RequestStatus === 'SUCCEEDED' || op?.RequestStatus === 'FAILED' || props.error !== undefined
-  const poll = done ? {} : { 'hx-get': href(ctx, '/mraps/operation', { token, name: props.name }), 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' }
+  const poll = done ? {} : { 'hx-get': href(ctx, '/mraps/_operation', { token, name: props.name }), 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' }
   const failure = op?.ResponseDetails?.ErrorDetails
   return (
     <section id="mrap-operation" class="c2-operation" aria-live="polite" aria-label="Operation progress" {...poll}>

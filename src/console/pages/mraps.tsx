@@ -25,8 +25,9 @@ export const mrapsPage: ConsolePage = {
   async handle(ctx, req) {
     const parts = req.path.split('/').filter((p) => p !== '')
     if (parts.length === 0) return req.method === 'POST' ? create(ctx, req) : list(ctx, req)
-    if (parts[0] === 'create' && parts.length === 1) return req.method === 'POST' ? create(ctx, req) : createForm(ctx, req.form)
-    if (parts[0] === 'operation' && parts.length === 1) return operationFragment(ctx, req.query.get('token') ?? '', req.query.get('name') ?? '')
+    // The page's own paths start with '_', which no MRAP name can (so an MRAP may be called 'create').
+    if (parts[0] === '_create' && parts.length === 1) return req.method === 'POST' ? create(ctx, req) : createForm(ctx, req.form)
+    if (parts[0] === '_operation' && parts.length === 1) return operationFragment(ctx, req.query.get('token') ?? '', req.query.get('name') ?? '')
     const name = pathSegment(parts[0]!)
     if (!NAME_RE.test(name) || parts.length > 2) return notFound(ctx)
     const action = parts[1]
@@ -71,7 +72,7 @@ async function list(ctx: ConsoleContext, req: ConsoleRequest): Promise<PageResul
         </hgroup>
         {token ? await operationPanel(ctx, token, req.query.get('name') ?? '') : null}
         <p>
-          <a href={href(ctx, '/mraps/create')}>Create Multi-Region Access Point</a>
+          <a href={href(ctx, '/mraps/_create')}>Create Multi-Region Access Point</a>
         </p>
         {!r.ok ? (
           <ErrorBox ctx={ctx} error={r.error} action="s3:ListMultiRegionAccessPoints" resource="*" />
@@ -146,7 +147,7 @@ async function createForm(ctx: ConsoleContext, form: URLSearchParams, error?: un
         <h1>Create Multi-Region Access Point</h1>
         {error !== undefined ? <ErrorBox ctx={ctx} error={error} action="s3:CreateMultiRegionAccessPoint" resource={mrapArnOf(ctx, '*')} /> : null}
         {!buckets.ok ? <ErrorBox ctx={ctx} error={buckets.error} action="s3:ListAllMyBuckets" resource="*" /> : null}
-        <form method="post" action={href(ctx, '/mraps/create')}>
+        <form method="post" action={href(ctx, '/mraps/_create')}>
           <input type="hidden" name="_csrf" value={ctx.session.csrf} />
           <label>
             Multi-Region Access Point name
