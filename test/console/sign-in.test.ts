@@ -179,6 +179,13 @@ describe('overview', () => {
     }, h.url('/'))
     assert.equal(status, 403)
     assert.equal(h.server.services.health.isUp('eu-west-1'), true)
+    // htmx (under the CSP, with the CSRF header script) refreshes the request rates in place.
+    const poll = await page.waitForResponse((r) => r.url().includes('part=rates'), { timeout: 15_000 })
+    assert.equal(poll.status(), 200)
+    assert.equal(poll.request().headers()['hx-request'], 'true')
+    assert.equal(poll.request().headers()['x-csrf-token'], await page.locator('meta[name="csrf-token"]').getAttribute('content'))
+    assert.doesNotMatch(await poll.text(), /<html/)
+    assert.equal(await page.locator('#live-rates').count(), 1)
     await h.check(page)
   })
 })

@@ -163,6 +163,15 @@ function Summary({ ctx, regions, b, m, v }: { ctx: ConsoleContext; regions: stri
   )
 }
 
+/** The rate table, refreshed every few seconds by htmx (only it: a swap must not take focus from a form). */
+function LiveRates({ ctx }: { ctx: ConsoleContext }) {
+  return (
+    <div id="live-rates" hx-get={href(ctx, '/', { part: 'rates' })} hx-trigger="every 5s" hx-swap="outerHTML">
+      <RequestRates ctx={ctx} />
+    </div>
+  )
+}
+
 function Regions({ ctx, regions, canFlip }: { ctx: ConsoleContext; regions: string[]; canFlip: boolean }) {
   const rows = regions.map((r) => {
     const up = ctx.core.health.isUp(r)
@@ -211,7 +220,7 @@ async function render(ctx: ConsoleContext, notice?: { status: 'ok' | 'deny'; tex
           </section>
           <section aria-labelledby="rate-h">
             <h2 id="rate-h">Request rate by region</h2>
-            <RequestRates ctx={ctx} />
+            <LiveRates ctx={ctx} />
           </section>
         </div>
         <div class="grid-2">
@@ -302,6 +311,7 @@ async function handle(ctx: ConsoleContext, req: ConsoleRequest): Promise<PageRes
     ctx.core.log.warn({ arn: ctx.session.arn, region, state }, 'console: region health switched')
     return { kind: 'redirect', location: href(ctx, '/', { changed: `${region}:${state}` }) }
   }
+  if (req.htmx && req.query.get('part') === 'rates') return { kind: 'fragment', body: <LiveRates ctx={ctx} /> }
   const changed = /^([a-z0-9-]+):(up|down)$/.exec(req.query.get('changed') ?? '')
   return render(ctx, changed ? { status: 'ok', text: `${changed[1]} is now ${changed[2] === 'up' ? 'up' : 'down'}.` } : undefined)
 }
