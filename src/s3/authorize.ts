@@ -22,7 +22,7 @@ import {
 } from '../policy/index.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import type { ObjectAcl } from '../storage/types.js'
-import { aclInput, foreignObjectRefusal } from './acl.js'
+import { aclInput, aclsEnabled, foreignObjectRefusal } from './acl.js'
 import type { Operation } from './classify.js'
 import { type LockFacts, lockFactsFromHeaders } from './ops/object-lock.js'
 
@@ -207,13 +207,17 @@ export function authorizeS3(s: S3AuthzEnv, input: S3AuthzInput, opts: { explain?
     }
     layers.mrap = mrapLayer
   }
-  const caller = { account: input.principal.type === 'Anonymous' ? undefined : input.principal.accountId }
+  // Only a bucket whose ACLs are enabled has ACL work to do; the default (BucketOwnerEnforced) allocates nothing here.
+  const aclBucket = b !== undefined && layers.bucket !== undefined && aclsEnabled(b) ? b : undefined
+  const caller = aclBucket ? { account: input.principal.type === 'Anonymous' ? undefined : input.principal.accountId } : undefined
   for (const action of input.actions) {
     req.action = action
-    const acl = b && layers.bucket ? aclInput(b, input.objectAcl, action, caller) : undefined
-    if (acl && layers.bucket) layers.bucket.acl = acl
-    const foreign = b ? foreignObjectRefusal(b, input.objectAcl, action, caller) : undefined
-    if (foreign) return { allowed: false, reason: foreign, input, timeMs }
+    if (aclBucket && caller && layers.bucket) {
+      const acl = aclInput(aclBucket, input.objectAcl, action, caller)
+      if (acl) layers.bucket.acl = acl
+      const foreign = foreignObjectRefusal(aclBucket, input.objectAcl, action, caller)
+      if (foreign) return { allowed: false, reason: foreign, input, timeMs }
+    }
     const d = authorize(req, layers, opts.explain ? { explain: true } : {})
     if (d.effect !== 'Allow') return { allowed: false, reason: `${action}: ${d.effect} by ${d.decidedBy}`, decision: d, input, timeMs }
     if (input.actions.length === 1) return { allowed: true, reason: `${action}: allowed by ${d.decidedBy}`, decision: d, input, timeMs }
