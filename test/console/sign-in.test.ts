@@ -166,6 +166,10 @@ describe('overview', () => {
     )
     assert.equal(h.server.services.health.isUp('eu-west-1'), true)
     await h.check(page)
+    // A phone-sized window: the page reflows, nothing runs off to the side.
+    await page.setViewportSize({ width: 390, height: 844 })
+    const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth])
+    assert.ok(scroll <= inner, `the page is ${scroll}px wide in a ${inner}px window`)
   })
 
   test('the reader sees no switch, and a well-formed POST from it is refused', async () => {
