@@ -125,8 +125,16 @@ describe('sign-in', () => {
     assert.match(html, /DOC-EXAMPLE-BUCKET1/)
     assert.match(html, /Multi-Region Access Points could not be listed/)
     assert.match(html, /AccessDenied/)
+    // A one-time link needs a long-term key: the role has none, and says how it signs in instead.
+    assert.throws(() => s.console!.signInLink('123456789012/role/console-viewer'), /has no active access key.*temporary credentials/)
     iam.destroy()
     sts.destroy()
+  })
+
+  test('a one-time link names its principal as mrap explain --as does: name, account/name or ARN', () => {
+    for (const name of ['reader', '123456789012/reader', 'arn:aws:iam::123456789012:user/reader'])
+      assert.equal(s.console!.signInLink(name).arn, 'arn:aws:iam::123456789012:user/reader', name)
+    assert.equal(s.console!.signInLink('444455556666/partner').arn, 'arn:aws:iam::444455556666:user/partner')
   })
 
   test('after sign-in, `next` goes only to a console path, never to another site', async () => {
