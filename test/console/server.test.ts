@@ -10,6 +10,7 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import type { ConsolePage } from '../../src/console/page.js'
 import { type ConsoleServer, startConsole } from '../../src/console/server.js'
+import { ConsoleSessions, DEFAULT_LIMITS } from '../../src/console/sessions.js'
 import { ADMIN, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
 let s: TestServer
@@ -160,6 +161,19 @@ describe('sign-in', () => {
     const hx = await fetch(url('/'), { headers: { 'HX-Request': 'true' }, redirect: 'manual' })
     assert.equal(hx.status, 200)
     assert.equal(hx.headers.get('hx-redirect'), '/sign-in')
+  })
+})
+
+describe('session lifetime', () => {
+  test('a session used every 50 minutes still ends 12 hours after sign-in', () => {
+    let t = 0
+    const sessions = new ConsoleSessions(s.services, DEFAULT_LIMITS, () => t)
+    const r = sessions.signIn(ADMIN.accessKeyId, ADMIN.secretAccessKey, '', 'test')
+    assert.ok(r.ok)
+    const id = r.entry.session.id
+    for (t = 50 * 60_000; t < 12 * 3600_000; t += 50 * 60_000) assert.ok(sessions.get(id), `ended early at ${t / 60_000} min`)
+    t = 12 * 3600_000
+    assert.equal(sessions.get(id), undefined)
   })
 })
 
