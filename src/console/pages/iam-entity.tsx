@@ -46,7 +46,19 @@ export async function entityPage(ctx: ConsoleContext, kind: Kind, name: string, 
   const arn = arnOf(ctx, kind, name)
   const base = href(ctx, `/iam/${kind}s/${encodeURIComponent(name)}`)
   const got = await attempt(async () => {
-    if (kind === 'user') return { arn: (await c.send(new m.GetUserCommand({ UserName: name }))).User?.Arn, more: null }
+    if (kind === 'user') {
+      const arn = (await c.send(new m.GetUserCommand({ UserName: name }))).User?.Arn
+      // Its groups, where the principal may list them (a refusal leaves the line out, not the page).
+      const groups = await attempt(async () => (await c.send(new m.ListGroupsForUserCommand({ UserName: name }))).Groups ?? [])
+      const list = groups.ok
+        ? groups.value.map((g) => (
+            <>
+              <a href={href(ctx, `/iam/groups/${encodeURIComponent(g.GroupName ?? '')}`)}>{g.GroupName}</a>{' '}
+            </>
+          ))
+        : []
+      return { arn, more: groups.ok ? <Dl rows={[['Groups', list.length > 0 ? list : 'None']]} /> : null }
+    }
     if (kind === 'role') {
       const r = (await c.send(new m.GetRoleCommand({ RoleName: name }))).Role
       return { arn: r?.Arn, more: <Dl rows={[['Trust policy', <pre>{prettyPolicy(decode(r?.AssumeRolePolicyDocument))}</pre>]]} /> }
