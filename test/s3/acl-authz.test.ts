@@ -28,7 +28,7 @@ import {
 import { PARTNER_ACCOUNT } from '../helpers/accounts.js'
 import { CliSandbox, cliErrorCode, runAws } from '../helpers/aws-cli.js'
 import { codeOf, rawRequest } from '../helpers/raw.js'
-import { bucketName, failure, PARTNER, PARTNER_ADMIN, READER, startTestServer, type TestServer } from '../helpers/server.js'
+import { bucketName, failure, PARTNER, PARTNER_ADMIN, READER, startTestServer, type TestServer, testWorld } from '../helpers/server.js'
 
 describe('ACLs in authorization', () => {
   let s: TestServer
@@ -147,5 +147,45 @@ describe('ACLs in authorization', () => {
     assert.equal(bare.name, 'AccessDenied')
     await s.client(PARTNER_ADMIN).send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', ACL: 'bucket-owner-full-control' }))
     assert.equal(await (await s.client().send(new GetObjectCommand({ Bucket: b, Key: 'k' }))).Body!.transformToString(), 'x')
+  })
+})
+
+describe("the account's Block Public Access applies to ACLs too", () => {
+  test('account IgnorePublicAcls drops a public grant; account BlockPublicAcls refuses a public ACL', async () => {
+    const world = testWorld()
+    world.accounts.find((a) => a.id === '123456789012')!.blockPublicAccess = {
+      BlockPublicAcls: false,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: false,
+      RestrictPublicBuckets: false,
+    }
+    const s = await startTestServer({ world })
+    try {
+      const b = bucketName('authz-acct')
+      await s.client().send(new CreateBucketCommand({ Bucket: b, ObjectOwnership: 'ObjectWriter' }))
+      await s.client().send(new DeletePublicAccessBlockCommand({ Bucket: b }))
+      await s.client().send(new PutObjectCommand({ Bucket: b, Key: 'pub', Body: 'x', ACL: 'public-read' }))
+      assert.equal((await rawRequest(s.endpoint, { method: 'GET', path: `/${b}/pub`, creds: null })).status, 403)
+    } finally {
+      await s.stop()
+    }
+    world.accounts.find((a) => a.id === '123456789012')!.blockPublicAccess = {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: false,
+      BlockPublicPolicy: false,
+      RestrictPublicBuckets: false,
+    }
+    const s2 = await startTestServer({ world })
+    try {
+      const b = bucketName('authz-acct2')
+      await s2.client().send(new CreateBucketCommand({ Bucket: b, ObjectOwnership: 'ObjectWriter' }))
+      await s2.client().send(new DeletePublicAccessBlockCommand({ Bucket: b }))
+      const e = await failure(() => s2.client().send(new PutObjectCommand({ Bucket: b, Key: 'pub', Body: 'x', ACL: 'public-read' })))
+      assert.equal(e.name, 'AccessDenied')
+      await s2.client().send(new PutObjectCommand({ Bucket: b, Key: 'pub', Body: 'x' }))
+      assert.equal((await rawRequest(s2.endpoint, { method: 'GET', path: `/${b}/pub`, creds: null })).status, 403)
+    } finally {
+      await s2.stop()
+    }
   })
 })
