@@ -18,6 +18,7 @@ import { buildS3Context } from '../policy/index.js'
 import { authzPrincipal } from '../s3/authorize.js'
 import { type KmsErrorCode, S3Error } from '../shared/errors.js'
 import { authorizeKms } from './authorize.js'
+import { kmsContext } from './context.js'
 import { type KmsKeyRecord, KmsKeys } from './keys.js'
 
 export function kmsError(code: KmsErrorCode, message: string, status = 400): S3Error {
@@ -77,17 +78,6 @@ function encryptionContext(c: KmsCall): Record<string, string> | undefined {
   if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string'))
     throw kmsError('SerializationException', 'EncryptionContext must be a map of strings')
   return v as Record<string, string>
-}
-
-/** kms:CallerAccount, kms:EncryptionContext:<key>, kms:EncryptionContextKeys, beside the aws:* keys. */
-export function kmsContext(base: Record<string, string[]>, callerAccount: string, ec?: Record<string, string>, viaService?: string): Record<string, string[]> {
-  const out: Record<string, string[]> = { ...base, 'kms:calleraccount': [callerAccount] }
-  if (ec) {
-    for (const [k, v] of Object.entries(ec)) out[`kms:encryptioncontext:${k.toLowerCase()}`] = [v]
-    out['kms:encryptioncontextkeys'] = Object.keys(ec)
-  }
-  if (viaService) out['kms:viaservice'] = [viaService]
-  return out
 }
 
 function keyOf(c: KmsCall, id = str(c, 'KeyId')!): KmsKeyRecord {

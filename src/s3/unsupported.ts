@@ -43,7 +43,8 @@ export const KMS_ALGORITHMS: ReadonlySet<string> = new Set(['aws:kms', 'aws:kms:
 const sse: Verdict = (v, op) => {
   const name = 'x-amz-server-side-encryption'
   if (!OBJECT_WRITES.has(op)) return invalidArgument(name, v, 'x-amz-server-side-encryption header is not supported for this operation.')
-  if (v === SSE_S3) return undefined
+  // aws:kms is implemented (s3/sse-kms.ts); DSSE-KMS is not.
+  if (v === SSE_S3 || v === 'aws:kms') return undefined
   if (KMS_ALGORITHMS.has(v)) return notImplemented(name)
   return invalidArgument(name, v, 'The encryption method specified is not supported')
 }
@@ -53,6 +54,10 @@ const UNSERVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'SNOW',
 
 const EXACT = new Map<string, Verdict>([
   ['x-amz-server-side-encryption', sse],
+  // SSE-KMS's own headers on object writes (s3/sse-kms.ts); elsewhere still refused.
+  ['x-amz-server-side-encryption-aws-kms-key-id', (_v, op) => (OBJECT_WRITES.has(op) ? undefined : notImplemented('x-amz-server-side-encryption-aws-kms-key-id'))],
+  ['x-amz-server-side-encryption-context', (_v, op) => (OBJECT_WRITES.has(op) ? undefined : notImplemented('x-amz-server-side-encryption-context'))],
+  ['x-amz-server-side-encryption-bucket-key-enabled', (_v, op) => (OBJECT_WRITES.has(op) ? undefined : notImplemented('x-amz-server-side-encryption-bucket-key-enabled'))],
   ['x-amz-storage-class', (v, op) => (OBJECT_WRITES.has(op) && UNSERVED_CLASSES.has(v) ? notImplemented('x-amz-storage-class') : undefined)],
   // Appends (directory buckets): ignoring the offset would overwrite the object instead.
   ['x-amz-write-offset-bytes', always('x-amz-write-offset-bytes')],

@@ -44,6 +44,10 @@ export const S3_ERRORS = {
   InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
+  // SSE-KMS: S3 answers with the KMS exception's name under a `KMS.` prefix (src/s3/sse-kms.ts).
+  'KMS.DisabledException': { status: 400, message: 'The KMS key is disabled.' },
+  'KMS.NotFoundException': { status: 400, message: 'Invalid keyId' },
+  'KMS.KMSInvalidStateException': { status: 400, message: 'The KMS key is pending deletion.' },
   InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid.' },
   InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   InvalidToken: { status: 400, message: 'The provided token is malformed or otherwise invalid.' },

@@ -45,6 +45,13 @@ export interface ObjectAttributes {
   sseCustomerAlgorithm?: 'AES256'
   /** SSE-C: a salted HMAC of the customer's key, to check the next request's key (the key is never stored). */
   sseCustomerKeyHmac?: string
+  /** SSE-KMS (src/s3/sse-kms.ts): the KMS key's ARN. */
+  sseKmsKeyId?: string
+  /** SSE-KMS: the object's data key, encrypted by the KMS key (a ciphertext blob, base64); never the key itself. */
+  sseKmsDataKey?: string
+  /** SSE-KMS: x-amz-server-side-encryption-context as the writer sent it (base64 JSON), when it did. */
+  sseKmsContext?: string
+  sseKmsBucketKey?: boolean
   /** The version's owner and ACL grants (src/s3/acl.ts); absent: the bucket owner's, private. */
   acl?: ObjectAcl
 }

@@ -12,6 +12,7 @@
  */
 import { invalidArgument, s3Error } from '../../shared/errors.js'
 import { type BucketRequest, empty, readSmallBody, type S3Response, xmlResponse } from '../context.js'
+import type { KmsDefault } from '../sse-kms.js'
 import { KMS_ALGORITHMS, notImplemented, SSE_S3 } from '../unsupported.js'
 import { list, parseXmlBody, renderXml, text } from '../xml.js'
 
@@ -24,6 +25,18 @@ export const SSE_RESPONSE: Readonly<Record<string, string>> = Object.freeze({ 'x
 /** configs.encryption: what PutBucketEncryption stored (absent: S3's default, SSE-S3 without a bucket key). */
 interface StoredEncryption {
   bucketKeyEnabled: boolean
+  /** Absent: AES256. aws:kms with its key (absent: aws/s3), s3/sse-kms.ts. */
+  algorithm?: 'aws:kms'
+  kmsKeyId?: string
+}
+
+/** The bucket's default SSE-KMS, when its default encryption is aws:kms. */
+export function kmsDefaultOf(bucket: { configs: Record<string, string> }): KmsDefault | undefined {
+  const raw = bucket.configs[CONFIG]
+  if (raw === undefined) return undefined
+  const stored = JSON.parse(raw) as StoredEncryption
+  if (stored.algorithm !== 'aws:kms') return undefined
+  return { bucketKeyEnabled: stored.bucketKeyEnabled, ...(stored.kmsKeyId !== undefined ? { kmsKeyId: stored.kmsKeyId } : {}) }
 }
 
 const CONFIG = 'encryption'
@@ -39,7 +52,10 @@ export async function getBucketEncryption(req: BucketRequest): Promise<S3Respons
   const stored: StoredEncryption = raw === undefined ? { bucketKeyEnabled: false } : (JSON.parse(raw) as StoredEncryption)
   return xmlResponse(
     renderXml('ServerSideEncryptionConfiguration', {
-      Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: SSE_S3 }, BucketKeyEnabled: stored.bucketKeyEnabled },
+      Rule: {
+        ApplyServerSideEncryptionByDefault: { SSEAlgorithm: stored.algorithm ?? SSE_S3, ...(stored.kmsKeyId !== undefined ? { KMSMasterKeyID: stored.kmsKeyId } : {}) },
+        BucketKeyEnabled: stored.bucketKeyEnabled,
+      },
     }),
   )
 }
@@ -55,10 +71,11 @@ export async function putBucketEncryption(req: BucketRequest): Promise<S3Respons
   if (typeof by !== 'object' || by === null) throw s3Error('MalformedXML')
   const algorithm = text((by as Record<string, unknown>).SSEAlgorithm)
   if (algorithm === undefined) throw s3Error('MalformedXML')
-  if (KMS_ALGORITHMS.has(algorithm)) throw notImplemented('SSEAlgorithm')
-  if (algorithm !== SSE_S3) throw s3Error('MalformedXML')
+  // DSSE-KMS is not implemented; aws:kms is (s3/sse-kms.ts).
+  if (algorithm === 'aws:kms:dsse') throw notImplemented('SSEAlgorithm')
+  if (algorithm !== SSE_S3 && !KMS_ALGORITHMS.has(algorithm)) throw s3Error('MalformedXML')
   const keyId = text((by as Record<string, unknown>).KMSMasterKeyID)
-  if (keyId !== undefined)
+  if (keyId !== undefined && algorithm === SSE_S3)
     throw invalidArgument('ApplyServerSideEncryptionByDefault', keyId, 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse')
   const bke = text((rule as Record<string, unknown>).BucketKeyEnabled)
   if (bke !== undefined && bke !== 'true' && bke !== 'false') throw s3Error('MalformedXML')
@@ -67,7 +84,11 @@ export async function putBucketEncryption(req: BucketRequest): Promise<S3Respons
   for (const k of Object.keys(rule)) {
     if (k !== 'ApplyServerSideEncryptionByDefault' && k !== 'BucketKeyEnabled') throw notImplemented(k)
   }
-  const stored: StoredEncryption = { bucketKeyEnabled: bke === 'true' }
+  const stored: StoredEncryption = {
+    bucketKeyEnabled: bke === 'true',
+    ...(algorithm === 'aws:kms' ? { algorithm: 'aws:kms' as const } : {}),
+    ...(keyId !== undefined ? { kmsKeyId: keyId } : {}),
+  }
   await req.core.state.updateBucket(req.bucket.name, { configs: { [CONFIG]: JSON.stringify(stored) } })
   return empty(200)
 }

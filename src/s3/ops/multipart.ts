@@ -12,10 +12,11 @@ import { type BucketRequest, empty, type ObjectRequest, ownerOf, readSmallBody, 
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, intParam } from '../headers.js'
 import { applySseC, type CustomerKey, checkPartKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
+import { kmsResponse, openKmsDataKey } from '../sse-kms.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { applyWriteAcl } from './acl.js'
 import { SSE_RESPONSE } from './encryption.js'
-import { declaredSize, openCopySource, storeOf, writeCondition, writeHeaders } from './object.js'
+import { declaredSize, kmsWrite, openCopySource, storeOf, writeCondition, writeHeaders } from './object.js'
 import { applyWriteLock, checkPartIntegrity } from './object-lock.js'
 
 const MAX_PART_NUMBER = 10000
@@ -59,18 +60,35 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
   if (rs) attributes.replicationStatus = rs
   const ssec = customerKeyOf(req.headers)
   if (ssec) applySseC(req, storeOf(req), attributes, ssec)
+  // SSE-KMS: the data key is made now and kept encrypted with the upload; each part asks KMS for it.
+  await kmsWrite(req, req.key, attributes, !!ssec)
   const input: Parameters<ReturnType<typeof storeOf>['createUpload']>[0] = { bucket: req.bucket.name, key: req.key, attributes }
   if (algRaw !== undefined) {
     input.checksumAlgorithm = algRaw as ChecksumAlgorithm
     input.checksumType = (typeRaw as 'COMPOSITE' | 'FULL_OBJECT' | undefined) ?? 'COMPOSITE'
   }
   const up = await storeOf(req).createUpload(input)
-  const headers: Record<string, string> = ssec ? sseCResponse(ssec) : { ...SSE_RESPONSE }
+  const headers: Record<string, string> = ssec ? sseCResponse(ssec) : up.attributes.sseKmsKeyId !== undefined ? kmsResponse(up.attributes) : { ...SSE_RESPONSE }
   if (up.checksumAlgorithm) {
     headers['x-amz-checksum-algorithm'] = up.checksumAlgorithm
     headers['x-amz-checksum-type'] = up.checksumType ?? 'COMPOSITE'
   }
   return xmlResponse(renderXml('InitiateMultipartUploadResult', { Bucket: req.bucket.name, Key: req.key, UploadId: up.uploadId }), 200, headers)
+}
+
+/**
+ * The key a part is sealed with: SSE-C's, checked against the upload's; SSE-KMS's data key, which KMS
+ * decrypts for the caller ("you must have permission to the kms:Decrypt and kms:GenerateDataKey
+ * actions" for a multipart upload with SSE-KMS, UsingKMSEncryption.html).
+ */
+function partSealKey(req: BucketRequest, up: MultipartUpload, ssec: CustomerKey | undefined): Buffer | undefined {
+  if (ssec) return ssec.key
+  if (up.attributes.sseKmsDataKey === undefined) return undefined
+  return openKmsDataKey(req, up.attributes, { bucket: req.bucket.name, key: up.key, region: req.bucket.region })
+}
+
+function partHeaders(up: MultipartUpload, ssec: CustomerKey | undefined): Record<string, string> {
+  return ssec ? sseCResponse(ssec) : up.attributes.sseKmsKeyId !== undefined ? kmsResponse(up.attributes) : { ...SSE_RESPONSE }
 }
 
 /** The SSE-C key of a part request, checked against its upload's (every part carries it). */
@@ -86,6 +104,7 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
   const partNumber = partNumberOf(req)
   const up = await uploadOf(req)
   const ssec = partKey(req, up)
+  const sealKey = partSealKey(req, up, ssec)
   checkPartIntegrity(req.headers, up.attributes)
   const digester = bodyDigester(req.headers, up.checksumAlgorithm ? [up.checksumAlgorithm] : [])
   const body = pipeline(req.body, digester, () => {})
@@ -96,13 +115,13 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
     partNumber,
     body,
     ...(size !== undefined ? { size } : {}),
-    ...(ssec ? { customerKey: ssec.key } : {}),
+    ...(sealKey ? { customerKey: sealKey } : {}),
     finalize: () => {
       const r = digester.result()
       return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums }
     },
   })
-  const headers: Record<string, string> = { etag: `"${part.etag}"`, ...(ssec ? sseCResponse(ssec) : SSE_RESPONSE) }
+  const headers: Record<string, string> = { etag: `"${part.etag}"`, ...partHeaders(up, ssec) }
   for (const [alg, v] of Object.entries(part.checksums)) if (v) headers[`x-amz-checksum-${alg.toLowerCase()}`] = v
   return empty(200, headers)
 }
@@ -111,6 +130,7 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
   const partNumber = partNumberOf(req)
   const up = await uploadOf(req)
   const ssec = partKey(req, up)
+  const sealKey = partSealKey(req, up, ssec)
   const source = await openCopySource(req)
   const rangeHeader = header(req.headers, 'x-amz-copy-source-range')
   let range = source.version.size > 0 ? { start: 0, end: source.version.size - 1 } : undefined
@@ -136,13 +156,13 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
     partNumber,
     body,
     size: range ? range.end - range.start + 1 : 0,
-    ...(ssec ? { customerKey: ssec.key } : {}),
+    ...(sealKey ? { customerKey: sealKey } : {}),
     finalize: () => {
       const r = digester.result()
       return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums }
     },
   })
-  const headers: Record<string, string> = ssec ? sseCResponse(ssec) : { ...SSE_RESPONSE }
+  const headers: Record<string, string> = partHeaders(up, ssec)
   if (source.version.versionId !== 'null') headers['x-amz-copy-source-version-id'] = source.version.versionId
   return xmlResponse(renderXml('CopyPartResult', { ETag: `"${part.etag}"`, LastModified: part.lastModified, ...checksumFields(part.checksums) }), 200, headers)
 }

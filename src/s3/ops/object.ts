@@ -13,10 +13,11 @@ import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
 import { expirationHeader } from '../lifecycle.js'
 import { applySseC, COPY_SSE_C_PREFIX, type CustomerKey, checkReadKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
+import { beginKmsWrite, kmsResponse, kmsWriteSpec, openKmsDataKey } from '../sse-kms.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { renderXml } from '../xml.js'
 import { applyWriteAcl, objectAclFor } from './acl.js'
-import { SSE_RESPONSE } from './encryption.js'
+import { kmsDefaultOf, SSE_RESPONSE } from './encryption.js'
 import { applyWriteLock, deleteRefusal, lockResponseHeaders, serialized, versionToDelete } from './object-lock.js'
 
 export function storeOf(req: BucketRequest) {
@@ -31,7 +32,10 @@ export function storeOf(req: BucketRequest) {
  * of its encryption, as S3's Complete response has no SSE-C member (and it is not AES256).
  */
 export function writeHeaders(req: BucketRequest, v: ObjectVersion, ssec?: CustomerKey): Record<string, string> {
-  const out: Record<string, string> = { etag: `"${v.etag}"`, ...(v.sseCustomerAlgorithm === undefined ? SSE_RESPONSE : ssec ? sseCResponse(ssec) : {}) }
+  const out: Record<string, string> = {
+    etag: `"${v.etag}"`,
+    ...(v.sseKmsKeyId !== undefined ? kmsResponse(v) : v.sseCustomerAlgorithm === undefined ? SSE_RESPONSE : ssec ? sseCResponse(ssec) : {}),
+  }
   if (req.bucket.versioning !== 'Unversioned') out['x-amz-version-id'] = v.versionId
   for (const [alg, val] of Object.entries(v.checksums)) if (val) out[`x-amz-checksum-${alg.toLowerCase()}`] = val
   if (v.checksumType && Object.keys(v.checksums).length > 0) out['x-amz-checksum-type'] = v.checksumType
@@ -107,6 +111,7 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
   if (rs) attributes.replicationStatus = rs
   const ssec = customerKeyOf(req.headers)
   if (ssec) applySseC(req, storeOf(req), attributes, ssec)
+  const dataKey = await kmsWrite(req, req.key, attributes, !!ssec)
   const body = pipeline(req.body, digester, () => {})
   const size = declaredSize(req)
   const v = await storeOf(req).putObject({
@@ -117,7 +122,7 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
     body,
     ...(size !== undefined ? { size } : {}),
     ...(condition ? { condition } : {}),
-    ...(ssec ? { customerKey: ssec.key } : {}),
+    ...(ssec ? { customerKey: ssec.key } : dataKey ? { customerKey: dataKey } : {}),
     finalize: () => {
       const r = digester.result()
       return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
@@ -125,6 +130,21 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
   })
   await req.core.replication.written(req.bucket, v)
   return empty(200, writeHeaders(req, v, ssec))
+}
+
+/**
+ * SSE-KMS of a write (PutObject, CopyObject's target, CreateMultipartUpload), from its headers or
+ * the bucket's default: KMS makes the data key for the caller; the attributes keep it encrypted.
+ * Returns the data key the store seals the body with, or undefined without SSE-KMS.
+ */
+export async function kmsWrite(req: BucketRequest, key: string, attributes: ObjectAttributes, hasSseC: boolean): Promise<Buffer | undefined> {
+  const spec = kmsWriteSpec(req.headers, kmsDefaultOf(req.bucket), hasSseC)
+  if (!spec) return undefined
+  const w = await beginKmsWrite(req, storeOf(req), { bucket: req.bucket.name, key, region: req.bucket.region, bucketAccount: req.bucket.owner }, spec)
+  Object.assign(attributes, w.attrs)
+  // Like SSE-C's, such a body is bound to this region's master key: mrap's worker cannot replicate it.
+  if (attributes.replicationStatus === 'PENDING') attributes.replicationStatus = 'FAILED'
+  return w.dataKey
 }
 
 /** Finds the version to read and maps a delete marker to S3's answers. */
@@ -177,8 +197,15 @@ function partRange(v: ObjectVersion, partNumber: number): { start: number; end: 
 async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
   const ssec = customerKeyOf(req.headers)
   if (ssec) checkTransport(req.origin)
-  const { version: v, open, inline } = await findVersion(req, !head && header(req.headers, 'range') === undefined && !req.query.has('partNumber'), ssec?.key)
+  const found = await findVersion(req, !head && header(req.headers, 'range') === undefined && !req.query.has('partNumber'), ssec?.key)
+  const { version: v, inline } = found
+  let open = found.open
   checkReadKey(v, ssec)
+  // SSE-KMS: KMS decrypts the data key for the caller (kms:Decrypt); a HEAD reads no bytes and asks nothing.
+  if (v.sseKmsDataKey !== undefined && !head) {
+    const dataKey = openKmsDataKey(req, v, { bucket: req.bucket.name, key: req.key, region: req.bucket.region })
+    open = (await storeOf(req).getObject(req.bucket.name, req.key, v.versionId, { customerKey: dataKey })).open
+  }
   checkReadConditions(req.headers, v)
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
   const headers = objectResponseHeaders(v, req.query, withChecksums)
@@ -186,6 +213,7 @@ async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
     delete headers['x-amz-server-side-encryption']
     Object.assign(headers, sseCResponse(ssec))
   }
+  if (v.sseKmsKeyId !== undefined) Object.assign(headers, kmsResponse(v))
   if (v.objectLockMode !== undefined || v.objectLockLegalHold !== undefined) lockResponseHeaders(req, v, headers)
   addExpiration(req, v, headers)
   const partParam = req.query.get('partNumber')
@@ -270,7 +298,9 @@ export async function openCopySource(req: S3Request): Promise<GetResult> {
     const got = await store.getObject(bucket.name, src.key, src.versionId, sourceKey ? { customerKey: sourceKey.key } : undefined)
     checkReadKey(got.version, sourceKey)
     checkReadConditions(req.headers, got.version, 'x-amz-copy-source-')
-    return got
+    if (got.version.sseKmsDataKey === undefined) return got
+    const dataKey = openKmsDataKey(req, got.version, { bucket: bucket.name, key: src.key, region: bucket.region })
+    return await store.getObject(bucket.name, src.key, got.version.versionId, { customerKey: dataKey })
   } catch (e) {
     if (e instanceof S3Error && e.code === 'NoSuchKey') throw s3Error('NoSuchKey', { fields: { Key: src.key } })
     if (e instanceof S3Error && e.code === 'MethodNotAllowed')
@@ -318,6 +348,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags ?? [])
   if (rs) attributes.replicationStatus = rs
   if (ssec) applySseC(req, storeOf(req), attributes as ObjectAttributes, ssec)
+  const dataKey = await kmsWrite(req, req.key, attributes as ObjectAttributes, !!ssec)
   const algs = Object.keys(src.checksums) as (keyof typeof src.checksums)[]
   const wanted = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (wanted !== undefined && !isChecksumAlgorithm(wanted)) throw invalidArgument('x-amz-checksum-algorithm', wanted, 'Checksum algorithm provided is unsupported.')
@@ -331,14 +362,14 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
     attributes: attributes as ObjectAttributes,
     body,
     size: src.size,
-    ...(ssec ? { customerKey: ssec.key } : {}),
+    ...(ssec ? { customerKey: ssec.key } : dataKey ? { customerKey: dataKey } : {}),
     finalize: () => {
       const r = digester.result()
       return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
     },
   })
   await req.core.replication.written(req.bucket, v)
-  const headers: Record<string, string> = ssec ? sseCResponse(ssec) : { ...SSE_RESPONSE }
+  const headers: Record<string, string> = ssec ? sseCResponse(ssec) : v.sseKmsKeyId !== undefined ? kmsResponse(v) : { ...SSE_RESPONSE }
   if (req.bucket.versioning !== 'Unversioned') headers['x-amz-version-id'] = v.versionId
   if (src.versionId !== 'null') headers['x-amz-copy-source-version-id'] = src.versionId
   const checksumFields: Record<string, string> = {}

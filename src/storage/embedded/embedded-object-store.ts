@@ -213,8 +213,8 @@ export class EmbeddedObjectStore implements ObjectStore {
       row = addressedVersion(meta, bucket, key, versionId)
       version = toVersion(row)
     }
-    if (version.sseCustomerAlgorithm !== undefined) {
-      // SSE-C: opened only with the customer's key, never kept in the opened-bodies cache, and
+    if (version.sseCustomerAlgorithm !== undefined || version.sseKmsDataKey !== undefined) {
+      // SSE-C (SSE-KMS: the data key KMS decrypts for the caller): opened only with that key, never kept in the opened-bodies cache, and
       // only when asked (a caller after the version alone has no key to give).
       const customer = opts?.customerKey
       const open = (range?: ByteRange): ReturnType<GetResult['open']> => {

@@ -1,0 +1,197 @@
+/**
+ * @module SSE-KMS: S3 calls KMS as the caller. A write asks for a data key (kms:GenerateDataKey on the
+ * key, with kms:ViaService s3.<region>.amazonaws.com and the encryption context
+ * `aws:s3:arn`), seals the body under it (the store's customer-key path, as SSE-C) and keeps only
+ * the encrypted data key; a read asks KMS to decrypt it (kms:Decrypt). A disabled key, a key pending
+ * deletion or a key policy that denies makes the S3 request fail as on AWS. Decision and sources:
+ * docs/decisions/encryption.md §SSE-KMS.
+ *
+ * AWS: "Using server-side encryption with AWS KMS keys (SSE-KMS)"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html): the key id header,
+ * `aws/s3` (the AWS managed key) when none is named, "Amazon S3 uses the object's ARN as the
+ * encryption context" (`aws:s3:arn`), "the requester must have permission for the
+ * kms:GenerateDataKey action" on upload and kms:Decrypt on download and on multipart uploads.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Core } from '../core/core.js'
+import type { Origin } from '../core/origin.js'
+import type { Principal } from '../iam/identities.js'
+import { authorizeKms } from '../kms/authorize.js'
+import { kmsContext } from '../kms/context.js'
+import { type KmsKeyRecord, KmsKeys } from '../kms/keys.js'
+import { buildS3Context } from '../policy/index.js'
+import { invalidArgument, s3Error } from '../shared/errors.js'
+import type { ObjectAttributes, ObjectStore } from '../storage/types.js'
+import { authzPrincipal } from './authorize.js'
+import { type Headers, header } from './headers.js'
+import { notImplemented } from './unsupported.js'
+
+const SSE = 'x-amz-server-side-encryption'
+const KEY_ID = 'x-amz-server-side-encryption-aws-kms-key-id'
+const CONTEXT = 'x-amz-server-side-encryption-context'
+const BUCKET_KEY = 'x-amz-server-side-encryption-bucket-key-enabled'
+
+/** What a write asks of KMS: the key (undefined: aws/s3), the caller's context, a bucket key. */
+export interface KmsWriteSpec {
+  keyId?: string
+  context?: Record<string, string>
+  contextHeader?: string
+  bucketKey: boolean
+}
+
+/** The bucket's default encryption when it is aws:kms (ops/encryption.ts stores it). */
+export interface KmsDefault {
+  kmsKeyId?: string
+  bucketKeyEnabled: boolean
+}
+
+/**
+ * The SSE-KMS a write asks for: the request's headers, else the bucket's default (only when the
+ * request names no encryption at all). The KMS headers without `aws:kms` are S3's 400.
+ */
+export function kmsWriteSpec(headers: Headers, bucketDefault: KmsDefault | undefined, hasSseC: boolean): KmsWriteSpec | undefined {
+  const sse = header(headers, SSE)
+  const keyId = header(headers, KEY_ID)
+  const ctx = header(headers, CONTEXT)
+  const bk = header(headers, BUCKET_KEY)
+  if (sse !== 'aws:kms') {
+    if (keyId !== undefined || ctx !== undefined)
+      throw invalidArgument(
+        keyId !== undefined ? KEY_ID : CONTEXT,
+        undefined,
+        'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms',
+      )
+    if (sse !== undefined || hasSseC || !bucketDefault) return undefined
+    return { ...(bucketDefault.kmsKeyId !== undefined ? { keyId: bucketDefault.kmsKeyId } : {}), bucketKey: bk !== undefined ? bk === 'true' : bucketDefault.bucketKeyEnabled }
+  }
+  const spec: KmsWriteSpec = { bucketKey: bk !== undefined ? bk.toLowerCase() === 'true' : (bucketDefault?.bucketKeyEnabled ?? false) }
+  if (keyId !== undefined) spec.keyId = keyId.trim()
+  else if (bucketDefault?.kmsKeyId !== undefined) spec.keyId = bucketDefault.kmsKeyId
+  if (ctx !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(Buffer.from(ctx, 'base64').toString('utf8'))
+    } catch {
+      parsed = undefined
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string'))
+      throw invalidArgument(
+        CONTEXT,
+        ctx,
+        'The header x-amz-server-side-encryption-context is not a base64-encoded UTF-8 string holding JSON with the encryption context key-value pairs.',
+      )
+    if (Object.keys(parsed).some((k) => k.startsWith('aws:'))) throw invalidArgument(CONTEXT, ctx, 'Encryption context keys cannot start with the reserved prefix aws:')
+    spec.context = parsed as Record<string, string>
+    spec.contextHeader = ctx
+  }
+  return spec
+}
+
+const keysByCore = new WeakMap<Core, KmsKeys>()
+
+export function kmsKeysOf(core: Core): KmsKeys {
+  let k = keysByCore.get(core)
+  if (!k) {
+    k = new KmsKeys(core.state, core.sealer, core.world.partition, core.clock)
+    keysByCore.set(core, k)
+  }
+  return k
+}
+
+/** Who calls KMS and from where: the S3 request's caller, through S3. */
+export interface KmsCaller {
+  core: Core
+  principal: Principal
+  origin: Origin
+}
+
+function objectContext(bucket: string, key: string, user?: Record<string, string>): Record<string, string> {
+  return { ...(user ?? {}), 'aws:s3:arn': `arn:aws:s3:::${bucket}/${key}` }
+}
+
+/** The KMS decision for the S3 caller, refused as S3 answers it: AccessDenied naming the KMS action. */
+function requireKms(c: KmsCaller, action: string, key: KmsKeyRecord, region: string, ctx: Record<string, string>): void {
+  const who = authzPrincipal(c.principal)
+  const base = buildS3Context({
+    principal: who,
+    timeMs: c.core.clock().getTime(),
+    secureTransport: c.origin.secure,
+    ...(c.origin.vpc ? { vpc: c.origin.vpc } : { sourceIp: c.origin.sourceIp }),
+  }) as Record<string, string[]>
+  const d = authorizeKms(c.core, c.principal, action, key, kmsContext(base, c.principal.accountId, ctx, `s3.${region}.amazonaws.com`))
+  if (d.allowed) return
+  const why =
+    d.reason === 'key-policy-deny'
+      ? 'with an explicit deny in a resource-based policy'
+      : d.reason === 'identity-deny'
+        ? 'with an explicit deny in an identity-based policy'
+        : `because no resource-based policy allows the ${action} action`
+  throw s3Error('AccessDenied', { message: `User: ${c.principal.arn} is not authorized to perform: ${action} on resource: ${key.arn} ${why}` })
+}
+
+function usable(key: KmsKeyRecord): void {
+  if (key.keyState === 'Disabled') throw s3Error('KMS.DisabledException', { message: `${key.arn} is disabled.` })
+  if (key.keyState === 'PendingDeletion') throw s3Error('KMS.KMSInvalidStateException', { message: `${key.arn} is pending deletion.` })
+}
+
+/** aws/s3, the AWS managed key of S3 in this account and region, made on first use as AWS does. */
+async function managedKey(keys: KmsKeys, account: string, region: string): Promise<KmsKeyRecord> {
+  const known = keys.resolve(account, region, 'alias/aws/s3')
+  if (known) return known
+  const k = await keys.create(account, region, { description: 'Default key that protects my S3 objects when no other key is defined' })
+  await keys.putAlias({ aliasName: 'alias/aws/s3', account, region, targetKeyId: k.keyId })
+  return k
+}
+
+/**
+ * A new SSE-KMS body: the data key (plaintext, for the store only) and the attributes that record
+ * it encrypted. `bucketAccount`/`region`: the bucket's, where the key must be.
+ */
+export async function beginKmsWrite(
+  c: KmsCaller,
+  store: ObjectStore,
+  at: { bucket: string; key: string; region: string; bucketAccount: string },
+  spec: KmsWriteSpec,
+): Promise<{ dataKey: Buffer; attrs: Pick<ObjectAttributes, 'sseKmsKeyId' | 'sseKmsDataKey' | 'sseKmsContext' | 'sseKmsBucketKey'> }> {
+  if (store.customerKeys !== true) throw notImplemented(SSE)
+  const keys = kmsKeysOf(c.core)
+  const key = spec.keyId === undefined ? await managedKey(keys, at.bucketAccount, at.region) : keys.resolve(c.principal.accountId, at.region, spec.keyId)
+  if (!key) throw s3Error('KMS.NotFoundException', { message: `Invalid keyId ${spec.keyId}` })
+  const ctx = objectContext(at.bucket, at.key, spec.context)
+  requireKms(c, 'kms:GenerateDataKey', key, at.region, ctx)
+  usable(key)
+  const dataKey = randomBytes(32)
+  return {
+    dataKey,
+    attrs: {
+      sseKmsKeyId: key.arn,
+      sseKmsDataKey: keys.encrypt(key, dataKey, ctx).toString('base64'),
+      ...(spec.contextHeader !== undefined ? { sseKmsContext: spec.contextHeader } : {}),
+      ...(spec.bucketKey ? { sseKmsBucketKey: true } : {}),
+    },
+  }
+}
+
+/** The data key of an SSE-KMS version (or upload), decrypted by KMS for the caller (kms:Decrypt). */
+export function openKmsDataKey(c: KmsCaller, attrs: ObjectAttributes, at: { bucket: string; key: string; region: string }): Buffer {
+  const keys = kmsKeysOf(c.core)
+  const keyId = attrs.sseKmsKeyId?.split('/').pop() ?? ''
+  const key = keys.byId(keyId)
+  if (!key) throw s3Error('KMS.NotFoundException', { message: `Invalid keyId ${attrs.sseKmsKeyId}` })
+  let user: Record<string, string> | undefined
+  if (attrs.sseKmsContext !== undefined) user = JSON.parse(Buffer.from(attrs.sseKmsContext, 'base64').toString('utf8')) as Record<string, string>
+  const ctx = objectContext(at.bucket, at.key, user)
+  requireKms(c, 'kms:Decrypt', key, at.region, ctx)
+  usable(key)
+  const dataKey = keys.decrypt(key, Buffer.from(attrs.sseKmsDataKey ?? '', 'base64'), ctx)
+  if (!dataKey) throw s3Error('InternalError')
+  return dataKey
+}
+
+/** The response headers of an SSE-KMS object, in place of AES256's. */
+export function kmsResponse(attrs: ObjectAttributes): Record<string, string> {
+  const out: Record<string, string> = { [SSE]: 'aws:kms', [KEY_ID]: attrs.sseKmsKeyId ?? '' }
+  if (attrs.sseKmsContext !== undefined) out[CONTEXT] = attrs.sseKmsContext
+  if (attrs.sseKmsBucketKey) out[BUCKET_KEY] = 'true'
+  return out
+}
