@@ -6,7 +6,12 @@
  * cells are `mrap explain --json`'s for the command the page offers to copy. Who may explain whom
  * follows IAM's policy simulator: iam:SimulatePrincipalPolicy on the principal
  * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html).
- * A lint fix applied as admin removes its finding; as reader, S3 refuses it with AccessDenied.
+ * Lint findings are listed, as IAM Access Analyzer lists its findings, only to a principal allowed
+ * access-analyzer:ListFindings ("ListFindings", IAM Access Analyzer API Reference,
+ * https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ListFindings.html; "Permissions
+ * required to use IAM Access Analyzer", https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-getting-started.html):
+ * reader gets the AccessDeniedException and no finding; analyst (ListFindings only) sees them and S3
+ * refuses its Apply; a fix applied as admin removes its finding.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -20,15 +25,43 @@ import { statementPieces } from '../../src/console/pages/access-policies.js'
 import type { Cell } from '../../src/explain/cells.js'
 import { explainRequest } from '../../src/explain/evaluate.js'
 import { modelFromServices } from '../../src/explain/from-services.js'
+import { testWorld } from '../helpers/server.js'
 import { ADMIN, type ConsoleHarness, READER, startConsoleHarness } from './harness.js'
 
 const B1 = 'DOC-EXAMPLE-BUCKET1'
 const B2 = 'DOC-EXAMPLE-BUCKET2'
 const VPC = 'vpc-0seed0000000000001'
 
+/** A user of the seed account allowed to list Access Analyzer findings and nothing else. */
+const ANALYST = { accessKeyId: 'AKIAANALYSTEXAMPLE01', secretAccessKey: 'aNaLySt/K7MDENG/bPxRfiCYEXAMPLEKEYANALYST' }
+
+function accessWorld() {
+  const world = testWorld()
+  world.accounts
+    .find((a) => a.id === '123456789012')!
+    .users.push({
+      name: 'analyst',
+      path: '/',
+      managedPolicies: [],
+      groups: [],
+      tags: {},
+      accessKeys: [{ id: ANALYST.accessKeyId, secret: ANALYST.secretAccessKey, status: 'Active' }],
+      policies: [
+        {
+          name: 'ReadFindings',
+          document: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'access-analyzer:ListFindings', Resource: 'arn:aws:access-analyzer:*:123456789012:analyzer/*' }],
+          },
+        },
+      ],
+    })
+  return world
+}
+
 let h: ConsoleHarness
 before(async () => {
-  h = await startConsoleHarness()
+  h = await startConsoleHarness({ world: accessWorld() })
 })
 after(async () => {
   await h?.close()
@@ -176,18 +209,63 @@ async function routeFinding(page: Page) {
   return page.locator('article.lint-finding[data-rule="route-inconsistent"]', { hasText: B1 })
 }
 
-test('lint: applying the route fix as reader is refused with AccessDenied; as admin the finding goes away', async () => {
-  const reader = await h.pageAs(READER)
-  let finding = await routeFinding(reader)
-  assert.equal(await finding.count(), 1)
-  await finding.getByRole('button', { name: 'Apply' }).click()
-  await reader.waitForLoadState()
-  assert.match((await reader.getByRole('alert').textContent()) ?? '', /AccessDenied/)
-  assert.equal(h.server.services.state.getBucket(B1)?.policy, undefined, 'the refused fix changed nothing')
-  assert.equal(await (await routeFinding(reader)).count(), 1)
-  await h.check(reader)
-
+test('lint: reader may not list findings (none shown, a forged Apply refused); analyst sees them and S3 refuses its Apply; admin applies the fix', async () => {
   const admin = await h.pageAs(ADMIN)
+  let finding = await routeFinding(admin)
+  assert.equal(await finding.count(), 1)
+  const id = (await finding.getAttribute('id'))!
+  const text = ((await finding.locator(`[id="${id}-msg"]`).textContent()) ?? '').trim()
+  assert.ok(text.includes(B1), 'the finding names the bucket')
+
+  // Reader: Access Analyzer's refusal, and no trace of any finding.
+  const reader = await h.pageAs(READER)
+  await reader.goto(h.url('/access/lint'))
+  assert.equal(await reader.locator('article.lint-finding').count(), 0)
+  assert.match(
+    (await reader.getByRole('alert').textContent()) ?? '',
+    /AccessDeniedException.*User: arn:aws:iam::123456789012:user\/reader is not authorized to perform: access-analyzer:ListFindings on resource: arn:aws:access-analyzer:us-east-1:123456789012:analyzer\/mrap-lint/,
+  )
+  assert.ok(!((await reader.locator('body').textContent()) ?? '').includes(text), "the finding's text is not in the page")
+  await h.check(reader)
+  // An Apply posted by hand (a valid CSRF token, a real finding id) is refused before any change.
+  await reader.evaluate(
+    ({ action, finding }) => {
+      const f = document.createElement('form')
+      f.method = 'post'
+      f.action = action
+      for (const [k, v] of [
+        ['_csrf', document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content],
+        ['finding', finding],
+      ] as const) {
+        const i = document.createElement('input')
+        i.type = 'hidden'
+        i.name = k
+        i.value = v
+        f.append(i)
+      }
+      document.body.append(f)
+      f.submit()
+    },
+    { action: h.url('/access/lint/apply'), finding: id },
+  )
+  await reader.waitForURL(/\/access\/lint\/apply$/)
+  assert.match((await reader.getByRole('alert').textContent()) ?? '', /access-analyzer:ListFindings/)
+  assert.ok(!((await reader.locator('body').textContent()) ?? '').includes(text))
+  assert.equal(h.server.services.state.getBucket(B1)?.policy, undefined, 'the refused fix changed nothing')
+
+  // Analyst: allowed to list, not to write the policy: the API refuses the change as analyst.
+  const analyst = await h.pageAs(ANALYST)
+  finding = await routeFinding(analyst)
+  assert.equal(await finding.count(), 1)
+  assert.ok(((await finding.textContent()) ?? '').includes(text), 'analyst sees the same finding')
+  await finding.getByRole('button', { name: 'Apply' }).click()
+  await analyst.waitForLoadState()
+  assert.match((await analyst.getByRole('alert').textContent()) ?? '', /AccessDenied/)
+  assert.equal(h.server.services.state.getBucket(B1)?.policy, undefined, 'the refused fix changed nothing')
+  assert.equal(await (await routeFinding(analyst)).count(), 1)
+  await h.check(analyst)
+
+  // Admin: the fix is applied and its finding goes away.
   finding = await routeFinding(admin)
   await finding.getByRole('button', { name: 'Apply' }).click()
   await admin.waitForURL(/applied=PutBucketPolicy/)

@@ -2,7 +2,8 @@
  * @module The Access page's lint tab: `mrap lint`'s findings for the running world (the model
  * `mrap lint --data-dir` reads), grouped by severity, each with its fix, and "Apply" where the fix
  * is a policy change the console can make (./access-fixes.ts) through the API as the signed-in
- * principal. Findings about another account's resources are not shown (docs/decisions/console.md
+ * principal. The findings are listed only to a principal allowed `access-analyzer:ListFindings`
+ * (./access-rules.ts), and only those about its own account's resources (docs/decisions/console.md
  * §Access and Requests); the API decides whether the change itself is allowed.
  */
 import type { ComponentChildren } from 'preact'
@@ -14,6 +15,7 @@ import { type ApiError, toApiError } from '../api.js'
 import { ApiErrorBox, CsrfField, EmptyState, href, Notice, type Status, StatusBadge } from '../components.js'
 import type { ConsoleContext, ConsoleRequest, PageResult } from '../page.js'
 import { applyPlan, type FixPlan, findingId, fixPlan } from './access-fixes.js'
+import { identityDenied, LIST_FINDINGS_ACTION, lintAnalyzerArn, mayListFindings, sessionPrincipal } from './access-rules.js'
 
 const SEVERITIES: { severity: Severity; title: string; status: Status }[] = [
   { severity: 'error', title: 'Errors', status: 'deny' },
@@ -149,7 +151,31 @@ export function LintView({ ctx, findings, plans, notice, error }: { ctx: Console
   )
 }
 
+/** What a principal not allowed to list findings sees: Access Analyzer's refusal, and no finding (not even a count). */
+function deniedPage(ctx: ConsoleContext, tabs: ComponentChildren): PageResult {
+  const error = identityDenied(ctx.session.arn, LIST_FINDINGS_ACTION, lintAnalyzerArn(ctx.core, ctx.session.accountId), 'AccessDeniedException')
+  return {
+    kind: 'page',
+    title: 'Access: lint findings',
+    body: (
+      <>
+        {tabs}
+        <section aria-labelledby="lint-title">
+          <h2 id="lint-title">Lint findings</h2>
+          <p>
+            Lint findings quote your account's policies, so they are listed to principals allowed <code>{LIST_FINDINGS_ACTION}</code>, as IAM Access Analyzer lists its findings.
+          </p>
+          <ApiErrorBox ctx={ctx} error={error} title="You may not list lint findings" />
+        </section>
+      </>
+    ),
+  }
+}
+
 export async function lintPage(ctx: ConsoleContext, req: ConsoleRequest, tabs: ComponentChildren): Promise<PageResult> {
+  // Asked before anything is linted, and for an Apply too: a refused viewer learns nothing from which finding ids exist.
+  const me = sessionPrincipal(ctx.core, ctx.session)
+  if (!me || !mayListFindings(ctx.core, me)) return deniedPage(ctx, tabs)
   const state = await lintState(ctx)
   const findings = visible(ctx, state)
   let notice: string | undefined

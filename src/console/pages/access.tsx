@@ -14,7 +14,7 @@ import type { ConsoleContext, ConsolePage, ConsoleRequest, PageResult } from '..
 import { lintPage } from './access-lint.js'
 import { Matrix } from './access-matrix.js'
 import { PolicyList, policiesOf } from './access-policies.js'
-import { maySimulate, policySourceArn, SIMULATE_ACTION, sessionPrincipal } from './access-rules.js'
+import { identityDenied, maySimulate, policySourceArn, SIMULATE_ACTION, sessionPrincipal } from './access-rules.js'
 
 export interface AccessInputs {
   principal?: string | undefined
@@ -216,11 +216,7 @@ export function PageAssets({ ctx }: { ctx: ConsoleContext }) {
 }
 
 function deniedSimulate(ctx: ConsoleContext, target: string) {
-  return {
-    code: 'AccessDenied',
-    status: 403,
-    message: `User: ${ctx.session.arn} is not authorized to perform: ${SIMULATE_ACTION} on resource: ${target} because no identity-based policy allows the ${SIMULATE_ACTION} action`,
-  }
+  return identityDenied(ctx.session.arn, SIMULATE_ACTION, target)
 }
 
 async function explainPage(ctx: ConsoleContext, req: ConsoleRequest): Promise<PageResult> {
