@@ -176,7 +176,14 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer>
     return api
   }
 
-  function signedIn(res: ServerResponse, entry: SessionEntry, location: string, landing: boolean): void {
+  function signedIn(req: IncomingMessage, res: ServerResponse, entry: SessionEntry, location: string, landing: boolean): void {
+    // A sign-in replaces the browser's session, never adds to it: the old one ends here.
+    const previous = cookieOf(req)
+    if (previous !== undefined && previous !== entry.session.id) {
+      sessions.end(previous)
+      apis.get(previous)?.destroy()
+      apis.delete(previous)
+    }
     log.info({ arn: entry.session.arn, accessKeyId: entry.session.accessKeyId }, 'console sign-in')
     const cookie = { 'Set-Cookie': cookieHeader(entry.session.id) }
     if (landing) page(res, 200, 'Signed in', '/sign-in/once', SignedInLanding({ base }), entry, cookie, location)
@@ -215,12 +222,12 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer>
         log.warn({ accessKeyId: id, client: req.socket.remoteAddress, status: r.status }, 'console sign-in refused')
         return page(res, r.status === 429 ? 429 : 401, 'Sign in', path, SignInForm({ base, message: r.message, accessKeyId: id, next: form.get('next') ?? undefined }))
       }
-      return signedIn(res, r.entry, `${base}${safeNext(form.get('next'))}`, false)
+      return signedIn(req, res, r.entry, `${base}${safeNext(form.get('next'))}`, false)
     }
     if (path === '/sign-in/once' && method === 'GET') {
       const r = sessions.redeemLink(url.searchParams.get('token') ?? '')
       if (!r.ok) return page(res, 401, 'Sign in', path, SignInForm({ base, message: r.message }))
-      return signedIn(res, r.entry, `${base}/`, true)
+      return signedIn(req, res, r.entry, `${base}/`, true)
     }
     if (!entry) {
       if (cookieOf(req) !== undefined) res.setHeader('Set-Cookie', cookieHeader('', 0))

@@ -138,6 +138,18 @@ describe('sign-in', () => {
     assert.equal(s.console!.signInLink('444455556666/partner').arn, 'arn:aws:iam::444455556666:user/partner')
   })
 
+  test('signing in again (a one-time link in the same browser) ends the session it replaces', async () => {
+    const first = cookieOf(await signIn(ADMIN))
+    assert.equal((await fetch(url('/'), { headers: { cookie: first }, redirect: 'manual' })).status, 200)
+    const link = s.console!.signInLink('reader').url
+    const second = await fetch(link, { headers: { cookie: first }, redirect: 'manual' })
+    assert.equal(second.status, 200)
+    assert.notEqual(cookieOf(second), first)
+    const old = await fetch(url('/'), { headers: { cookie: first }, redirect: 'manual' })
+    assert.equal(old.status, 303)
+    assert.equal(old.headers.get('location'), '/sign-in')
+  })
+
   test('after sign-in, `next` goes only to a console path, never to another site', async () => {
     for (const [next, want] of [
       ['/buckets?prefix=a', '/buckets?prefix=a'],
