@@ -39,6 +39,7 @@ export function Layout({ base, title, path, pages, session, refreshTo, children 
         {session ? <meta name="csrf-token" content={session.csrf} /> : null}
         {refreshTo ? <meta http-equiv="refresh" content={`0;url=${refreshTo}`} /> : null}
         <title>{`${title} · mrap console`}</title>
+        <link rel="icon" href={`${base}/assets/favicon.svg`} type="image/svg+xml" />
         <link rel="stylesheet" href={`${base}/assets/pico.min.css`} />
         <link rel="stylesheet" href={`${base}/assets/tokens.css`} />
         <script src={`${base}/assets/htmx.min.js`} defer />

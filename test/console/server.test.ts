@@ -47,7 +47,7 @@ describe('headers and assets', () => {
     assert.equal(page.headers.get('cache-control'), 'no-store')
     const html = await page.text()
     assert.match(html, /<meta name="htmx-config" content="\{&quot;includeIndicatorStyles&quot;:false,&quot;allowEval&quot;:false\}"/)
-    for (const asset of ['htmx.min.js', 'pico.min.css', 'tokens.css', 'console.js']) {
+    for (const asset of ['htmx.min.js', 'pico.min.css', 'tokens.css', 'console.js', 'favicon.svg']) {
       const a = await fetch(url(`/assets/${asset}`))
       assert.equal(a.status, 200, asset)
       const etag = a.headers.get('etag')
