@@ -98,6 +98,7 @@ describe('console: Multi-Region Access Points', () => {
       await panel.getByText('READY').waitFor({ timeout: 10_000 })
       assert.match(await panel.innerText(), /Creating .*SUCCEEDED/s)
       assert.equal(await panel.getAttribute('hx-trigger'), null, 'a finished operation is not polled')
+      assert.match(await page.locator('#mrap-status').innerText(), /READY/, "the header's status follows the operation")
     } finally {
       config.asyncDelayMs = { min: 0, max: 0 }
     }

@@ -53,7 +53,17 @@ export async function detailsPage(ctx: ConsoleContext, req: ConsoleRequest, name
         <>
           <Assets ctx={ctx} />
           {crumbs}
-          <h1>{name}</h1>
+          <hgroup>
+            <h1>{name}</h1>
+            {pending ? (
+              <p>
+                Status:{' '}
+                <span id="mrap-status">
+                  <StatusWord status="CREATING" />
+                </span>
+              </p>
+            ) : null}
+          </hgroup>
           {progress}
           {pending ? null : <ErrorBox ctx={ctx} error={got.error} action="s3:GetMultiRegionAccessPoint" resource={mrapArnOf(ctx, '*')} />}
         </>
@@ -76,7 +86,10 @@ export async function detailsPage(ctx: ConsoleContext, req: ConsoleRequest, name
         <hgroup>
           <h1>{name}</h1>
           <p>
-            Status: <StatusWord status={ap.Status} />
+            Status:{' '}
+            <span id="mrap-status">
+              <StatusWord status={ap.Status} />
+            </span>
           </p>
         </hgroup>
         {progress}

@@ -92,24 +92,41 @@ export function OperationProgress(props: { ctx: ConsoleContext; token: string; n
 }
 
 export async function operationFragment(ctx: ConsoleContext, token: string, name: string): Promise<PageResult> {
-  return { kind: 'fragment', body: await operationPanel(ctx, token, name) }
+  return { kind: 'fragment', body: await operationPanel(ctx, token, name, true) }
 }
 
-/** The operation as it stands now: the first render of the panel and each poll of it. */
-export async function operationPanel(ctx: ConsoleContext, token: string, name: string): Promise<ComponentChildren> {
+/**
+ * The operation as it stands now: the first render of the panel and each poll of it. A poll that
+ * sees a create end also replaces the status in the page's header (htmx out-of-band swap), so the
+ * page never says CREATING beside a panel that says READY.
+ */
+export async function operationPanel(ctx: ConsoleContext, token: string, name: string, poll = false): Promise<ComponentChildren> {
   const { DescribeMultiRegionAccessPointOperationCommand, GetMultiRegionAccessPointCommand } = await control()
   const c = await ctx.api.s3control()
   const r = await attempt(() => c.send(new DescribeMultiRegionAccessPointOperationCommand({ AccountId: ctx.session.accountId, RequestTokenARN: token })))
   let after: ComponentChildren
+  let header: ComponentChildren
   // A finished create shows the MRAP's own status (READY), read as the signed-in principal.
   if (r.ok && r.value.AsyncOperation?.RequestStatus === 'SUCCEEDED' && r.value.AsyncOperation.Operation === 'CreateMultiRegionAccessPoint') {
     const got = await attempt(() => c.send(new GetMultiRegionAccessPointCommand({ AccountId: ctx.session.accountId, Name: name })))
-    if (got.ok)
+    if (got.ok) {
       after = (
         <p>
           Multi-Region Access Point status: <StatusWord status={got.value.AccessPoint?.Status} />
         </p>
       )
+      if (poll)
+        header = (
+          <span id="mrap-status" hx-swap-oob="true">
+            <StatusWord status={got.value.AccessPoint?.Status} />
+          </span>
+        )
+    }
   }
-  return <OperationProgress ctx={ctx} token={token} name={name} op={r.ok ? r.value.AsyncOperation : undefined} {...(r.ok ? {} : { error: r.error })} after={after} />
+  return (
+    <>
+      <OperationProgress ctx={ctx} token={token} name={name} op={r.ok ? r.value.AsyncOperation : undefined} {...(r.ok ? {} : { error: r.error })} after={after} />
+      {header}
+    </>
+  )
 }
