@@ -13,7 +13,7 @@ import { mayFlipRegions, setRegionUp } from '../region-switch.js'
 
 type Loaded<T> = { ok: true; value: T } | { ok: false; error: ApiError }
 
-async function load<T>(fn: () => Promise<T>, attempted: { action: string; resource: string }): Promise<Loaded<T>> {
+async function load<T>(fn: () => Promise<T>, attempted: { action: string; resource: string } | undefined): Promise<Loaded<T>> {
   try {
     return { ok: true, value: await fn() }
   } catch (e) {
@@ -67,7 +67,8 @@ async function vpcs(ctx: ConsoleContext, regions: string[]): Promise<Loaded<VpcR
       }
       return rows
     },
-    { action: 'ec2:DescribeVpcs', resource: '*' },
+    // No explain link: the Access page explains S3 requests, not EC2's.
+    undefined,
   )
 }
 
@@ -175,10 +176,9 @@ function LiveRates({ ctx }: { ctx: ConsoleContext }) {
 function Regions({ ctx, regions, canFlip }: { ctx: ConsoleContext; regions: string[]; canFlip: boolean }) {
   const rows = regions.map((r) => {
     const up = ctx.core.health.isUp(r)
-    return [
-      <code>{r}</code>,
-      up ? <StatusBadge status="ok">Healthy</StatusBadge> : <StatusBadge status="down">Down</StatusBadge>,
-      canFlip ? (
+    const cells = [<code>{r}</code>, up ? <StatusBadge status="ok">Healthy</StatusBadge> : <StatusBadge status="down">Down</StatusBadge>]
+    if (canFlip)
+      cells.push(
         <form method="post" action={href(ctx, '/')} class="inline-form" data-confirm={up ? `Take ${r} down? MRAP requests fail over to other regions.` : undefined}>
           <CsrfField ctx={ctx} />
           <input type="hidden" name="region" value={r} />
@@ -186,13 +186,20 @@ function Regions({ ctx, regions, canFlip }: { ctx: ConsoleContext; regions: stri
           <button type="submit" class={up ? 'secondary' : undefined} aria-label={`${up ? 'Take down' : 'Bring up'} ${r}`}>
             {up ? 'Take down' : 'Bring up'}
           </button>
-        </form>
-      ) : (
-        <small>Only an administrator may change region health.</small>
-      ),
-    ]
+        </form>,
+      )
+    return cells
   })
-  return <DataTable caption="Regions and their health" captionHidden columns={['Region', 'Health', 'Failover drill']} rows={rows} />
+  return (
+    <>
+      <DataTable caption="Regions and their health" captionHidden columns={canFlip ? ['Region', 'Health', 'Failover drill'] : ['Region', 'Health']} rows={rows} />
+      {canFlip ? null : (
+        <p>
+          <small>Only an administrator of the world may take a region down to test failover.</small>
+        </p>
+      )}
+    </>
+  )
 }
 
 async function render(ctx: ConsoleContext, notice?: { status: 'ok' | 'deny'; text: string }): Promise<PageResult> {
