@@ -20,6 +20,8 @@ import {
   GetBucketReplicationCommand,
   GetBucketVersioningCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -187,6 +189,41 @@ test('a 6 MiB upload goes multipart (ETag -2) and is stored whole', async () => 
   const row = admin.getByRole('table', { name: 'Objects' }).getByRole('row', { name: /big\.bin/ })
   const got = await download(admin, row.getByRole('link', { name: 'Download' }))
   assert.ok(got.equals(body))
+})
+
+test('an upload cancelled half-way leaves no object and no open multipart upload; Retry sends it whole', async () => {
+  const name = bucketName('cancel')
+  const s3 = h.server.client(ADMIN)
+  await s3.send(new CreateBucketCommand({ Bucket: name }))
+  const page = await h.pageAs(ADMIN)
+  await page.goto(h.url(`/buckets/${name}`))
+  // A slow link, so that there is time to cancel: Chromium's own network throttling.
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Network.enable')
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4 * 1024 * 1024 })
+  const body = randomBytes(10 * 1024 * 1024)
+  await uploadFiles(page, [{ name: 'slow.bin', buffer: body }])
+  const item = page.locator('.upload-item').filter({ hasText: 'slow.bin' })
+  const bar = item.getByRole('progressbar', { name: 'Upload of slow.bin' })
+  await page.waitForFunction(() => ((document.querySelector('.upload-item progress') as HTMLProgressElement | null)?.value ?? 0) > 5.5 * 1024 * 1024)
+  await item.getByRole('button', { name: 'Cancel upload of slow.bin' }).click()
+  await item.getByText('Cancelled', { exact: true }).waitFor()
+  assert.ok(Number(await bar.getAttribute('value')) < body.length)
+  // The console aborts the multipart upload it had begun (the first part was sent).
+  for (let i = 0; ; i++) {
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: name }))
+    if ((open.Uploads ?? []).length === 0) break
+    assert.ok(i < 50, 'the cancelled multipart upload is still open')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const none = await s3.send(new ListObjectsV2Command({ Bucket: name }))
+  assert.equal(none.KeyCount, 0, 'a cancelled upload leaves no object')
+
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 })
+  await item.getByRole('button', { name: 'Retry upload of slow.bin' }).click()
+  await item.getByText('Uploaded', { exact: true }).waitFor({ timeout: 20_000 })
+  const head = await s3.send(new HeadObjectCommand({ Bucket: name, Key: 'slow.bin' }))
+  assert.equal(head.ContentLength, body.length)
 })
 
 test("the policy editor shows PutBucketPolicy's MalformedPolicy above the draft; lint findings are inline", async () => {
