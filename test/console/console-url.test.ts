@@ -74,12 +74,18 @@ describe('mrap serve with the console', { timeout: 240_000 }, () => {
   })
 
   test('the default console port taken: a warning, and the server runs; an explicit one taken: no start', async () => {
-    // Hold 9001 (if another process already holds it, it is just as taken).
-    const blocker: Server = createServer()
-    await new Promise<void>((resolve) => {
-      blocker.once('error', () => resolve())
-      blocker.listen(9001, '127.0.0.1', () => resolve())
-    })
+    // Hold 9001 ourselves: another test's server that holds it now could let it go at any moment.
+    let blocker: Server = createServer()
+    for (let i = 0; i < 60; i++) {
+      blocker = createServer()
+      const b = blocker
+      const held = await new Promise<boolean>((resolve) => {
+        b.once('error', () => resolve(false))
+        b.listen(9001, '127.0.0.1', () => resolve(true))
+      })
+      if (held) break
+      await new Promise((r) => setTimeout(r, 500))
+    }
     const dir = mkdtempSync(join(tmpdir(), 'mrap-console-port-'))
     const { child, banner } = serve(join(dir, 'a'), [])
     try {
@@ -98,12 +104,6 @@ describe('mrap serve with the console', { timeout: 240_000 }, () => {
         assert.match(e.text, new RegExp(`cannot serve the console on 127\\.0\\.0\\.1:${port}: the port is in use`))
       } finally {
         other.close()
-      }
-      const off = serve(join(dir, 'c'), ['--no-console'])
-      try {
-        assert.doesNotMatch(await off.banner, /console:/)
-      } finally {
-        await stop(off.child)
       }
     } finally {
       await stop(child)
