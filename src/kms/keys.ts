@@ -78,6 +78,13 @@ export class KmsKeys {
   ) {}
 
   async create(account: string, region: string, opts: { description?: string; policy?: string }): Promise<KmsKeyRecord> {
+    const rec = this.record(account, region, opts)
+    await this.save(rec)
+    return rec
+  }
+
+  /** A new key's record with fresh material, not yet saved (the world file's keys go in one batch). */
+  record(account: string, region: string, opts: { description?: string; policy?: string }): KmsKeyRecord {
     const keyId = randomUUID()
     const rec: KmsKeyRecord = {
       keyId,
@@ -90,7 +97,6 @@ export class KmsKeys {
       policy: opts.policy ?? defaultKeyPolicy(account, this.partition),
       material: this.sealer.seal(randomBytes(32).toString('base64'), MATERIAL_CONTEXT),
     }
-    await this.save(rec)
     return rec
   }
 

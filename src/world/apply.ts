@@ -25,6 +25,7 @@ import type { StateOp } from '../state/state-store.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
 import { applyBucketAcl } from './bucket-acl.js'
 import { checkWorld, resolvePolicyRef, type WorldIssue } from './check.js'
+import { applyWorldKmsKeys } from './kms.js'
 import { worldError } from './load.js'
 import { policyText, type World, type WorldAccount } from './schema.js'
 
@@ -106,7 +107,11 @@ export async function applyWorld(s: Core, world: World): Promise<ApplyResult> {
         const vpcs = applyWorldVpcs(s, world)
         result.created.push(...vpcs.created)
         result.updated.push(...vpcs.updated)
-        ops.push(...mraps.ops, ...vpcs.ops, { op: 'put', ns: 'world', key: 'applied', value: hash })
+        const kms = applyWorldKmsKeys(s, world)
+        result.created.push(...kms.created)
+        result.updated.push(...kms.updated)
+        result.warnings.push(...kms.warnings)
+        ops.push(...mraps.ops, ...vpcs.ops, ...kms.ops, { op: 'put', ns: 'world', key: 'applied', value: hash })
         return ops
       },
     )

@@ -87,6 +87,21 @@ export const blockPublicAccessSchema = z
   })
   .strict()
 
+/**
+ * A KMS key of the account (src/kms), found again by its alias when the world is applied anew: the
+ * description, policy and enabled state follow the file; the key material is made once, never in it.
+ */
+export const kmsKeySchema = z
+  .object({
+    alias: z.string().regex(/^alias\/(?!aws\/)[a-zA-Z0-9/_-]{1,250}$/, 'alias/<name> (letters, digits, / _ -), not under alias/aws/'),
+    region: z.string(),
+    description: z.string().optional(),
+    /** The key policy; absent: KMS's default key policy ("Enable IAM User Permissions"). */
+    policy: policyDoc.optional(),
+    enabled: z.boolean().default(true),
+  })
+  .strict()
+
 export const accountSchema = z
   .object({
     id: accountId,
@@ -98,6 +113,7 @@ export const accountSchema = z
     groups: z.array(groupSchema).default([]),
     managedPolicies: z.array(managedPolicySchema).default([]),
     blockPublicAccess: blockPublicAccessSchema.optional(),
+    kmsKeys: z.array(kmsKeySchema).default([]),
   })
   .strict()
 
