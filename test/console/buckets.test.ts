@@ -309,6 +309,20 @@ test('an upload whose body ends short is refused and stores nothing', async () =
   assert.equal(head, 404)
 })
 
+test("a download is served as bytes to save, never as the object's own type on the console's origin", async () => {
+  const name = bucketName('html')
+  const s3 = h.server.client(ADMIN)
+  await s3.send(new CreateBucketCommand({ Bucket: name }))
+  await s3.send(new PutObjectCommand({ Bucket: name, Key: 'page.html', Body: '<script>alert(1)</script>', ContentType: 'text/html' }))
+  const r = h.server.console!.sessions.signIn(ADMIN.accessKeyId, ADMIN.secretAccessKey, '', 'test')
+  assert.ok(r.ok)
+  const res = await fetch(h.url(`/buckets/${name}/download?key=page.html`), { headers: { cookie: `mrap_console=${r.entry.session.id}` } })
+  assert.equal(res.status, 200)
+  assert.equal(res.headers.get('content-type'), 'application/octet-stream')
+  assert.equal(res.headers.get('content-disposition'), "attachment; filename*=UTF-8''page.html")
+  assert.equal(await res.text(), '<script>alert(1)</script>')
+})
+
 /**
  * 100,000 keys written straight into the region's store: the rows of one real object copied in a
  * single SQLite statement (through the SDK it would take minutes on a loaded machine).

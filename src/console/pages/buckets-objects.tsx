@@ -281,8 +281,10 @@ export async function download(ctx: ConsoleContext, req: ConsoleRequest, bucket:
     bucketArn(ctx, bucket, key),
   )
   if (!r.ok) return objectPage(ctx, req, bucket, { key, versionId, error: r.error, errorTitle: 'The object could not be downloaded' })
-  // The SDK's body is the API's response stream: it goes to the browser as it arrives.
-  return { kind: 'file', contentType: r.value.ContentType ?? 'application/octet-stream', body: r.value.Body as NodeJS.ReadableStream, filename: baseName(key) }
+  // The SDK's body is the API's response stream: it goes to the browser as it arrives. Whatever
+  // type the writer stored, it is served as bytes: the console's origin must never render an
+  // object (an HTML or SVG one written by another principal would run as the console).
+  return { kind: 'file', contentType: 'application/octet-stream', body: r.value.Body as NodeJS.ReadableStream, filename: baseName(key) }
 }
 
 export interface ObjectExtras {
