@@ -289,7 +289,7 @@ test('a share link names the host the browser reached the console at, on the API
   await checkPage(page)
 })
 
-test('an upload whose body ends short is refused and stores nothing', async () => {
+test('an upload whose body ends short, or whose size is beyond the console, is refused and stores nothing', async () => {
   const name = bucketName('short')
   await h.server.client(ADMIN).send(new CreateBucketCommand({ Bucket: name }))
   const r = h.server.console!.sessions.signIn(ADMIN.accessKeyId, ADMIN.secretAccessKey, '', 'test')
@@ -302,6 +302,15 @@ test('an upload whose body ends short is refused and stores nothing', async () =
   })
   assert.equal(res.status, 400)
   assert.match(await res.text(), /IncompleteBody/)
+  // The announced size picks the part size, and parts are held in memory: a size beyond what the
+  // console uploads (10,000 parts of 16 MiB) is refused before any byte is read.
+  const huge = await fetch(h.url(`/buckets/${name}/upload?key=huge.bin&size=${200 * 1024 ** 3}`), {
+    method: 'POST',
+    headers: { cookie: `mrap_console=${r.entry.session.id}`, 'x-csrf-token': r.entry.session.csrf, 'content-type': 'application/octet-stream' },
+    body: Buffer.alloc(16, 1),
+  })
+  assert.equal(huge.status, 400)
+  assert.match(await huge.text(), /EntityTooLarge/)
   const head = await h.server
     .client(ADMIN)
     .send(new HeadObjectCommand({ Bucket: name, Key: 'cut.bin' }))

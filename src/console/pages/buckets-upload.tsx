@@ -3,7 +3,7 @@
  * `<progress>` per file, cancel and retry: assets/console/buckets-upload.js), and the console
  * streams the body on to the bucket as the signed-in principal with lib-storage's Upload: one
  * PutObject below a part, a multipart upload above, never the whole file in memory (at most
- * QUEUE parts of PART bytes). MinIO's console stalls big uploads behind proxies (design §1.3); a
+ * QUEUE parts of at most MAX_PART bytes). MinIO's console stalls big uploads behind proxies (design §1.3); a
  * stream with bounded parts is what avoids that.
  */
 import { Transform, type TransformCallback } from 'node:stream'
@@ -18,8 +18,14 @@ import { attempt, bucketArn, bucketHref, formatSize, inputError, type Outcome, s
 const PART = 5 * 1024 * 1024
 const QUEUE = 2
 const MAX_PARTS = 10_000
-/** S3's largest object (PutObject's and a multipart upload's limit: 5 TiB). */
-const MAX_OBJECT = 5 * 1024 ** 4
+/**
+ * Parts grow with the file (S3 allows 10,000), but the console holds QUEUE of them in memory per
+ * upload, and the size that picks the part size is the browser's word: a bound on the part is a
+ * bound on what one signed-in user can make the server hold (QUEUE x 16 MiB), which caps an upload
+ * through the console at 10,000 x 16 MiB (156 GiB; larger ones go through the CLI or an SDK).
+ */
+const MAX_PART = 16 * 1024 * 1024
+const MAX_OBJECT = MAX_PART * MAX_PARTS
 
 export function UploadPanel({ ctx, bucket, prefix, listing }: { ctx: ConsoleContext; bucket: string; prefix: string; listing: string }) {
   return (
@@ -72,7 +78,10 @@ export async function uploadObject(ctx: ConsoleContext, req: ConsoleRequest, buc
   if (key === '') return fail(ctx, inputError('InvalidArgument', 'The upload names no key.'))
   if (Buffer.byteLength(key) > 1024) return fail(ctx, inputError('KeyTooLongError', 'Your key is too long'))
   if (!Number.isSafeInteger(size) || size < 0) return fail(ctx, inputError('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411))
-  if (size > MAX_OBJECT) return fail(ctx, inputError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400))
+  if (size > MAX_OBJECT) {
+    const message = `Your proposed upload exceeds the maximum allowed size: the console uploads up to ${formatSize(MAX_OBJECT)} (use the CLI or an SDK for more).`
+    return fail(ctx, inputError('EntityTooLarge', message, 400))
+  }
   if (!req.body) return fail(ctx, inputError('IncompleteBody', 'The request body is missing.'))
   const counted = new Counted(size)
   // Settles, never rejects: its failure (a short body, the browser gone) is read below.
