@@ -36,6 +36,8 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
     if (b.replication !== undefined) out.replication = b.replication
     const acl = aclConfigs(b.configs)
     if (acl) out.configs = acl
+    // The default encryption, for lint's SSE-KMS replication finding (src/lint/replication-rules.ts).
+    if (b.configs.encryption !== undefined) out.configs = { ...out.configs, encryption: b.configs.encryption }
     return out
   })
   const mraps: ModelMrap[] = s.mraps
