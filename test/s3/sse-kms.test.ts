@@ -30,6 +30,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { CliSandbox, runAws } from '../helpers/aws-cli.js'
+import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
 import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
@@ -173,6 +174,30 @@ describe('SSE-KMS with the JS SDK', () => {
       .filter((e) => e.isFile())
       .map((e) => join(e.parentPath, e.name))
     for (const f of files) for (const m of ['kms-part-plaintext-', 'kms-managed', 'before disable']) assert.equal(readFileSync(f).indexOf(m), -1, `${f} holds ${m}`)
+  })
+})
+
+describe('SSE-KMS through a Multi-Region Access Point', () => {
+  test('PUT with a key and GET through the MRAP; a disabled key refuses the GET the same way', async () => {
+    const alias = s.services.mraps.newAlias()
+    s.services.mraps.put({
+      name: 'kms-mrap',
+      alias,
+      owner: OWNER,
+      createdAt: new Date().toISOString(),
+      status: 'READY',
+      publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+      regions: [{ bucket, bucketAccountId: OWNER, region: 'us-east-1', trafficDialPercentage: 100 }],
+    })
+    const arn = mrapArnOf(OWNER, alias)
+    const c = proxiedS3Client(s)
+    const k = (await kms().send(new CreateKeyCommand({}))).KeyMetadata!
+    const put = await c.send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'mrap kms', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: k.Arn }))
+    assert.equal(put.SSEKMSKeyId, k.Arn)
+    assert.equal((await bytesOf(await c.send(new GetObjectCommand({ Bucket: arn, Key: 'via-mrap' })))).toString(), 'mrap kms')
+    await kms().send(new DisableKeyCommand({ KeyId: k.KeyId }))
+    const e = await failure(() => c.send(new GetObjectCommand({ Bucket: arn, Key: 'via-mrap' })))
+    assert.equal(e.name, 'KMS.DisabledException')
   })
 })
 
