@@ -28,6 +28,8 @@ import { loadCatalog } from '../../policy/index.js'
 import type { ApiError } from '../api.js'
 import { ApiErrorBox, CsrfField, DataTable, EmptyState, StatusBadge } from '../components.js'
 import type { ConsoleContext, ConsoleRequest, PageResult } from '../page.js'
+import { findingAccount } from './access-lint.js'
+import { LIST_FINDINGS_ACTION, mayListFindings, sessionPrincipal } from './access-rules.js'
 import { attempt, bucketArn, bucketHref, type Outcome, optional, s3For } from './buckets-common.js'
 import { bucketFrame } from './buckets-frame.js'
 
@@ -111,8 +113,11 @@ async function permissionsTab(ctx: ConsoleContext, s3: S3Client, bucket: string,
     optional(() => s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })), 'NoSuchPublicAccessBlockConfiguration', 's3:GetBucketPublicAccessBlock', arn),
     optional(() => s3.send(new GetBucketPolicyCommand({ Bucket: bucket })), 'NoSuchBucketPolicy', 's3:GetBucketPolicy', arn),
   ])
-  // Lint reads the policy behind the API's back: only for someone the API lets read it.
-  const findings = policy.ok ? await lintFindings(ctx, bucket) : undefined
+  // Lint reads the policy behind the API's back: only for someone the API lets read it, and who
+  // may list findings at all (the lint tab's rule, docs/decisions/console.md §Access and Requests).
+  const me = sessionPrincipal(ctx.core, ctx.session)
+  const mayList = me !== undefined && mayListFindings(ctx.core, me)
+  const findings = policy.ok && mayList ? await lintFindings(ctx, bucket) : undefined
   const cfg = bpa.ok ? bpa.value?.PublicAccessBlockConfiguration : undefined
   const stored = policy.ok ? policy.value?.Policy : undefined
   const text = draft.policy ?? (stored ? pretty(stored) : '')
@@ -176,8 +181,12 @@ async function permissionsTab(ctx: ConsoleContext, s3: S3Client, bucket: string,
         <p>
           What <code>mrap lint</code> finds in the policies in force for {bucket} (a refused draft is never in force).
         </p>
-        {findings === undefined ? (
+        {!policy.ok ? (
           <p>Reading the findings needs what reading the policy needs (s3:GetBucketPolicy).</p>
+        ) : findings === undefined ? (
+          <p>
+            Lint findings are listed only to principals allowed <code>{LIST_FINDINGS_ACTION}</code>, as IAM Access Analyzer lists its findings; you are not.
+          </p>
         ) : (
           <DataTable
             caption={`mrap lint findings for ${bucket}`}
@@ -207,12 +216,15 @@ function pretty(json: string): string {
   }
 }
 
-/** `mrap lint` over the running state, kept to the findings about this bucket's policy. */
+/**
+ * `mrap lint` over the running state, kept to the findings about this bucket's policy; like the
+ * lint tab, only those of the signed-in principal's own account (Access Analyzer keeps findings per account).
+ */
 async function lintFindings(ctx: ConsoleContext, bucket: string): Promise<Finding[]> {
   const catalog = await loadCatalog()
   const model = modelFromServices(ctx.core, 'server')
   const owner = `bucket ${bucket}`
-  return runLint({ model, catalog, timeMs: Date.now() }).filter((f) => f.policy.owner === owner)
+  return runLint({ model, catalog, timeMs: Date.now() }).filter((f) => f.policy.owner === owner && findingAccount(model, f) === ctx.session.accountId)
 }
 
 async function replicationTab(ctx: ConsoleContext, s3: S3Client, bucket: string) {
