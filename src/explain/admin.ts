@@ -16,10 +16,24 @@ import type { ExplainResult } from './evaluate.js'
 import { modelFromServices } from './from-services.js'
 import type { ModelBucket, ModelMrap, ModelPrincipal } from './model.js'
 
+const KMS_REASONS: Record<string, string> = {
+  'key-policy-deny': 'an explicit Deny in the key policy',
+  'identity-deny': 'an explicit Deny in an identity-based policy',
+  'no-key-policy-allow': 'no key policy statement allows it (IAM policies count only when the key policy allows the account)',
+  'no-identity-allow': 'the key policy delegates to IAM, and no identity-based policy allows it',
+}
+
 export async function explainAdmin(s: Core, req: { op: 'explain.model' } | { op: 'explain.request'; requestId: string }): Promise<AdminResponse> {
   const model = modelFromServices(s, `server ${s.config.dataDir}`)
   if (req.op === 'explain.model') return { ok: true, model }
   const entry = s.decisions.get(req.requestId) as S3Decision | undefined
+  // Refused by the KMS layer (SSE-KMS, s3/sse-kms.ts): the S3 layers allowed it; the key decided.
+  const kms = (entry as { kms?: { action: string; key: string; reason: string; principal: string } } | undefined)?.kms
+  if (kms)
+    return {
+      ok: false,
+      error: `request ${req.requestId} was allowed by S3's layers and refused by the KMS layer: ${kms.action} on ${kms.key} for ${kms.principal} (${KMS_REASONS[kms.reason] ?? kms.reason})`,
+    }
   if (!entry?.input || entry.timeMs === undefined) {
     return { ok: false, error: `no decision recorded for request id ${req.requestId} (the server keeps its last 1000 denied requests; allowed ones need no explaining)` }
   }

@@ -103,6 +103,14 @@ export interface KmsCaller {
   core: Core
   principal: Principal
   origin: Origin
+  /** The S3 request's id: a KMS refusal is remembered under it for `mrap explain --request-id`. */
+  requestId?: string
+}
+
+/** What the decision log keeps of an S3 request the KMS layer refused (src/explain/admin.ts reads it). */
+export interface KmsRefusal {
+  kms: { action: string; key: string; reason: string; principal: string }
+  timeMs: number
 }
 
 function objectContext(bucket: string, key: string, user?: Record<string, string>): Record<string, string> {
@@ -120,6 +128,10 @@ function requireKms(c: KmsCaller, action: string, key: KmsKeyRecord, region: str
   }) as Record<string, string[]>
   const d = authorizeKms(c.core, c.principal, action, key, kmsContext(base, c.principal.accountId, ctx, `s3.${region}.amazonaws.com`))
   if (d.allowed) return
+  if (c.requestId !== undefined) {
+    const refusal: KmsRefusal = { kms: { action, key: key.arn, reason: d.reason, principal: c.principal.arn }, timeMs: c.core.clock().getTime() }
+    c.core.decisions.remember(c.requestId, refusal)
+  }
   const why =
     d.reason === 'key-policy-deny'
       ? 'with an explicit deny in a resource-based policy'

@@ -29,6 +29,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
+import { explainAdmin } from '../../src/explain/admin.js'
 import { CliSandbox, runAws } from '../helpers/aws-cli.js'
 import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
 import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
@@ -109,6 +110,10 @@ describe('SSE-KMS with the JS SDK', () => {
     assert.equal(get.name, 'AccessDenied')
     assert.equal(get.$metadata.httpStatusCode, 403)
     assert.match(get.message, /not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key\//)
+    // `mrap explain --request-id` names the KMS layer.
+    const explained = await explainAdmin(s.services, { op: 'explain.request', requestId: (get.$metadata as { requestId?: string }).requestId! })
+    assert.equal(explained.ok, false)
+    assert.match((explained as { error: string }).error, /refused by the KMS layer: kms:Decrypt on arn:aws:kms:.* \(no key policy statement allows it/)
     // HEAD reads no bytes: no kms:Decrypt needed.
     assert.equal((await s.client().send(new HeadObjectCommand({ Bucket: bucket, Key: 'k4' }))).ServerSideEncryption, 'aws:kms')
     await kms().send(new PutKeyPolicyCommand({ KeyId: k.KeyId, PolicyName: 'default', Policy: policy(['kms:Decrypt']) }))
