@@ -165,6 +165,18 @@ export function aclCell(d: Decision | undefined): Cell | undefined {
   return cell
 }
 
+/** The ACL cell of a route whose bucket has no ACL part, in a matrix that shows the ACL column. */
+export const NO_ACL: Cell = { result: 'n/a', blocking: false }
+
+/**
+ * Whether a matrix shows the ACL column: only when an ACL took part in a decision (a bucket with
+ * ACLs enabled and a grant that allowed, or a public one IgnorePublicAcls set aside). `mrap explain`
+ * and the console's matrix both ask this, so they show the column on the same results.
+ */
+export function showsAclColumn(routes: readonly { acl?: Cell | undefined }[]): boolean {
+  return routes.some((x) => x.acl !== undefined && (x.acl.result === 'allow' || x.acl.result === 'restricted'))
+}
+
 const LAYER_WORDS: Record<Layer, string> = {
   identity: 'identity-based policy',
   boundary: 'permissions boundary',

@@ -5,7 +5,7 @@
  * only when asked (a TTY); the plain text is what golden tests compare.
  */
 import type { ContextExplain } from '../policy/index.js'
-import { type Cell, COLUMNS, type Column } from './cells.js'
+import { type Cell, COLUMNS, type Column, NO_ACL, showsAclColumn } from './cells.js'
 import type { ExplainResult, RouteResult } from './evaluate.js'
 
 export interface Style {
@@ -24,8 +24,6 @@ function cellText(c: Cell): string {
   const word = c.result === 'no-match' ? 'no match' : c.result
   return `${mark}${word}${c.statement ? ` ${c.statement}` : ''}`
 }
-
-const NO_ACL: Cell = { result: 'n/a', blocking: false }
 
 function cellColor(c: Cell): keyof typeof CODES {
   if (c.blocking || c.result === 'deny' || c.result === 'restricted') return 'red'
@@ -73,8 +71,7 @@ export function renderTable(r: ExplainResult, style: Style): string {
   lines.push(`network  ${networkText(r)}`)
   lines.push(`source   ${r.source}`)
   lines.push('')
-  // The ACL column shows only when an ACL took part in a decision (a bucket with ACLs enabled and a grant that allowed or was ignored).
-  const withAcl = r.routes.some((x) => x.acl && (x.acl.result === 'allow' || x.acl.result === 'restricted'))
+  const withAcl = showsAclColumn(r.routes)
   const aclCells = (x: (typeof r.routes)[number]) => (withAcl ? [{ text: cellText(x.acl ?? NO_ACL), color: cellColor(x.acl ?? NO_ACL) }] : [])
   const header = ['ROUTE', ...COLUMNS.map((c) => HEAD[c]), ...(withAcl ? ['ACL'] : []), 'RESULT']
   const rows = r.routes.map((x) => [

@@ -3,7 +3,10 @@
  * axe clean). The issue's case: the seed's reader through the seed VPC's endpoint, GetObject through
  * the seed MRAP, is denied when routed to DOC-EXAMPLE-BUCKET1 (its policy is the one S3 refuses, so
  * the bucket runs without one: "no bucket policy") and allowed on DOC-EXAMPLE-BUCKET2; the page's
- * cells are `mrap explain --json`'s for the command the page offers to copy. Who may explain whom
+ * cells are `mrap explain --json`'s for the command the page offers to copy, and so are those of a
+ * cross-account PutObject an ACL's WRITE grant allows, in an ACL column shown when the CLI shows
+ * one ("Access control list (ACL) overview",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html). Who may explain whom
  * follows IAM's policy simulator: iam:SimulatePrincipalPolicy on the principal
  * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html).
  * Lint findings are listed, as IAM Access Analyzer lists its findings, only to a principal allowed
@@ -25,12 +28,14 @@ import { statementPieces } from '../../src/console/pages/access-policies.js'
 import type { Cell } from '../../src/explain/cells.js'
 import { explainRequest } from '../../src/explain/evaluate.js'
 import { modelFromServices } from '../../src/explain/from-services.js'
-import { testWorld } from '../helpers/server.js'
+import { PARTNER_ACCOUNT } from '../helpers/accounts.js'
+import { PARTNER_ADMIN, testWorld } from '../helpers/server.js'
 import { ADMIN, type ConsoleHarness, READER, startConsoleHarness } from './harness.js'
 
 const B1 = 'DOC-EXAMPLE-BUCKET1'
 const B2 = 'DOC-EXAMPLE-BUCKET2'
 const VPC = 'vpc-0seed0000000000001'
+const ACL_BUCKET = 'console-acl-open'
 
 /** A user of the seed account allowed to list Access Analyzer findings and nothing else. */
 const ANALYST = { accessKeyId: 'AKIAANALYSTEXAMPLE01', secretAccessKey: 'aNaLySt/K7MDENG/bPxRfiCYEXAMPLEKEYANALYST' }
@@ -56,6 +61,15 @@ function accessWorld() {
         },
       ],
     })
+  // ObjectWriter keeps the bucket's ACLs in force; its WRITE grant is what lets the partner write.
+  world.buckets.push({
+    name: ACL_BUCKET,
+    region: 'us-east-1',
+    owner: '123456789012',
+    objectOwnership: 'ObjectWriter',
+    blockPublicAccess: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false },
+    acl: [{ grantee: PARTNER_ACCOUNT, permission: 'WRITE' }],
+  })
   return world
 }
 
@@ -100,6 +114,44 @@ async function pageCells(page: Page): Promise<Record<string, Record<string, { re
   })
 }
 
+/**
+ * The CLI command the page offers, run by the CLI's own code in-process (`runExplain` is `mrap
+ * explain` but the printing; `formatResults` is what it prints for --json): the page shows the ACL
+ * column exactly when the CLI's table does, and every cell, the ACL one included, is the CLI's.
+ */
+async function assertCellsAreTheCli(page: Page, exitStatus: number): Promise<void> {
+  const cli = await page.getByLabel('Equivalent CLI command').inputValue()
+  const args = cli.split(' ')
+  assert.deepEqual(args.slice(0, 2), ['mrap', 'explain'])
+  const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : undefined)
+  const opts = { dataDir: flag('--data-dir'), as: flag('--as'), action: flag('--action')!, mrap: flag('--mrap'), bucket: flag('--bucket'), key: flag('--key'), vpc: flag('--vpc') }
+  assert.equal(opts.dataDir, h.server.dataDir)
+  const out = await runExplain({ ...opts, json: true }, false)
+  assert.equal(out.status, exitStatus, 'mrap explain exits 1 when a route denies, 0 when all allow')
+  const json = JSON.parse(formatResults(out.results, { json: true, color: false })) as {
+    results: { routes: { bucket: string; cells: Record<string, Cell>; acl?: Cell }[] }[]
+  }
+  const table = (await runExplain(opts, false)).text
+  const cliHasAcl = /\sACL\s/.test(table.split('\n').find((l) => l.startsWith('ROUTE')) ?? '')
+  assert.equal(await page.getByRole('columnheader', { name: 'ACL', exact: true }).count(), cliHasAcl ? 1 : 0, 'an ACL column exactly when mrap explain prints one')
+  const shown = await pageCells(page)
+  const routes = json.results[0]!.routes
+  assert.deepEqual(Object.keys(shown).sort(), routes.map((r) => r.bucket).sort())
+  for (const r of routes) {
+    const cells: Record<string, Cell> = { ...r.cells, ...(cliHasAcl ? { acl: r.acl ?? { result: 'n/a', blocking: false } } : {}) }
+    assert.deepEqual(Object.keys(shown[r.bucket]!).sort(), Object.keys(cells).sort(), `${r.bucket}: the same columns`)
+    for (const [col, cell] of Object.entries(cells)) {
+      const p = shown[r.bucket]![col]!
+      assert.deepEqual(
+        { result: p.result, blocking: p.blocking, statement: p.statement },
+        { result: cell.result, blocking: cell.blocking, statement: cell.statement },
+        `${r.bucket} ${col}`,
+      )
+      if (cell.detail) assert.ok(p.text.includes(cell.detail), `${r.bucket} ${col}: the cell shows ${JSON.stringify(cell.detail)}`)
+    }
+  }
+}
+
 test("the seed's reader through the seed VPC: BUCKET1 denied with the reason, BUCKET2 allowed; cells equal mrap explain --json", async () => {
   const page = await h.pageAs(READER)
   await explainReaderThroughVpc(page)
@@ -120,31 +172,23 @@ test("the seed's reader through the seed VPC: BUCKET1 denied with the reason, BU
   await assert.doesNotReject(deciding.getByText('no bucket policy').first().waitFor())
   assert.equal(await allowed.locator('td[data-col="bucket"]').getAttribute('data-statement'), 'Public-read')
 
-  // The CLI command the page offers, run by the CLI's own code in-process (`runExplain` is
-  // `mrap explain` but the printing; `formatResults` is what it prints for --json).
-  const cli = await page.getByLabel('Equivalent CLI command').inputValue()
-  const args = cli.split(' ')
-  assert.deepEqual(args.slice(0, 2), ['mrap', 'explain'])
-  const flag = (name: string) => args[args.indexOf(name) + 1]!
-  const opts = { dataDir: flag('--data-dir'), as: flag('--as'), action: flag('--action'), mrap: flag('--mrap'), key: flag('--key'), vpc: flag('--vpc'), json: true }
-  assert.equal(opts.dataDir, h.server.dataDir)
-  const out = await runExplain(opts, false)
-  assert.equal(out.status, 1, 'mrap explain exits 1 when a route denies')
-  const json = JSON.parse(formatResults(out.results, { json: true, color: false })) as { results: { routes: { bucket: string; cells: Record<string, Cell> }[] }[] }
-  const shown = await pageCells(page)
-  const routes = json.results[0]!.routes
-  assert.deepEqual(Object.keys(shown).sort(), routes.map((r) => r.bucket).sort())
-  for (const r of routes) {
-    for (const [col, cell] of Object.entries(r.cells)) {
-      const p = shown[r.bucket]![col]!
-      assert.deepEqual(
-        { result: p.result, blocking: p.blocking, statement: p.statement },
-        { result: cell.result, blocking: cell.blocking, statement: cell.statement },
-        `${r.bucket} ${col}`,
-      )
-      if (cell.detail) assert.ok(p.text.includes(cell.detail), `${r.bucket} ${col}: the cell shows ${JSON.stringify(cell.detail)}`)
-    }
-  }
+  await assertCellsAreTheCli(page, 1)
+  await h.check(page)
+})
+
+test("an ACL decides: partner-admin's cross-account PutObject allowed by the bucket's WRITE grant; the ACL column is the CLI's", async () => {
+  // "Access control list (ACL) overview" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html):
+  // WRITE on a bucket lets the grantee create objects in it.
+  const page = await h.pageAs(PARTNER_ADMIN)
+  await page.goto(h.url(`/access?principal=${PARTNER_ACCOUNT}/partner-admin&action=s3:PutObject&target=bucket:${ACL_BUCKET}&key=k&via=internet`))
+  await page.getByRole('table', { name: /Decision per route/ }).waitFor()
+  assert.match((await page.locator('.xm-verdict').textContent()) ?? '', /Allowed\./)
+  await assertCellsAreTheCli(page, 0)
+  const acl = page.getByRole('row', { name: new RegExp(ACL_BUCKET) }).locator('td[data-col="acl"]')
+  assert.equal(await acl.getAttribute('data-statement'), `WRITE to ${PARTNER_ACCOUNT}`)
+  assert.match((await acl.textContent()) ?? '', /Allow.*deciding layer/)
+  await acl.locator('summary').click()
+  await acl.getByText(`grant: WRITE to ${PARTNER_ACCOUNT}`).waitFor()
   await h.check(page)
 })
 

@@ -6,24 +6,42 @@
  * A state is never colour alone: icon, word and colour (WCAG 1.4.1).
  */
 import type { ComponentChildren } from 'preact'
-import { type Cell, COLUMNS, type Column } from '../../explain/cells.js'
+import { type Cell, COLUMNS, type Column, NO_ACL, showsAclColumn } from '../../explain/cells.js'
 import type { ExplainResult, RouteResult } from '../../explain/evaluate.js'
 import type { ConditionExplain, Layer, LayerExplain, StatementExplain } from '../../policy/index.js'
 
-export const COLUMN_TITLE: Record<Column, string> = {
+/**
+ * A matrix column: the CLI's fixed ones, plus `acl`, which `mrap explain` keeps beside them
+ * (RouteResult.acl) and shows only when an ACL took part (`showsAclColumn`).
+ */
+export type MatrixColumn = Column | 'acl'
+
+export const COLUMN_TITLE: Record<MatrixColumn, string> = {
   identity: 'Identity policy',
   endpoint: 'VPC endpoint policy',
   mrap: 'MRAP policy',
   bucket: 'Bucket policy',
+  acl: 'ACL',
   bpa: 'Block Public Access',
 }
 
-const COLUMN_LAYERS: Record<Column, Layer[]> = {
+const COLUMN_LAYERS: Record<MatrixColumn, Layer[]> = {
   identity: ['identity', 'boundary', 'session'],
   endpoint: ['endpoint'],
   mrap: ['mrap-policy'],
   bucket: ['bucket-policy'],
+  acl: ['acl'],
   bpa: ['block-public-access'],
+}
+
+/** The columns of a result's matrix, in the CLI's order (the ACL one where `mrap explain` prints it: after the fixed ones). */
+export function matrixColumns(result: ExplainResult): MatrixColumn[] {
+  return showsAclColumn(result.routes) ? [...COLUMNS, 'acl'] : [...COLUMNS]
+}
+
+/** A route's cell in a column; a route without an ACL part shows the CLI's "n/a" there. */
+export function cellOf(r: RouteResult, col: MatrixColumn): Cell {
+  return col === 'acl' ? (r.acl ?? NO_ACL) : r.cells[col]
 }
 
 export type CellState = 'allow' | 'deny' | 'no-match' | 'na' | 'bpa' | 'input'
@@ -65,18 +83,18 @@ function IconShape({ state }: { state: CellState }) {
 }
 
 /** The statements of a column's layers, as the trace has them, with their context (mrap, bucket). */
-function columnLayers(r: RouteResult, col: Column): { context: string; layer: LayerExplain }[] {
+function columnLayers(r: RouteResult, col: MatrixColumn): { context: string; layer: LayerExplain }[] {
   const out: { context: string; layer: LayerExplain }[] = []
   for (const c of r.trace ?? []) {
     if (col === 'mrap' && c.context !== 'mrap') continue
-    if (col === 'bucket' && c.context !== 'bucket') continue
+    if ((col === 'bucket' || col === 'acl') && c.context !== 'bucket') continue
     for (const l of c.layers) if (COLUMN_LAYERS[col].includes(l.layer)) out.push({ context: c.context, layer: l })
   }
   return out
 }
 
 /** An Allow statement that matched all but a condition whose key the request does not carry. */
-function missingKey(r: RouteResult, col: Column): string | undefined {
+function missingKey(r: RouteResult, col: MatrixColumn): string | undefined {
   for (const { layer } of columnLayers(r, col)) {
     for (const p of layer.policies) {
       for (const st of p.statements) {
@@ -95,8 +113,8 @@ export interface CellView {
   missing?: string
 }
 
-export function cellView(r: RouteResult, col: Column): CellView {
-  const c = r.cells[col]
+export function cellView(r: RouteResult, col: MatrixColumn): CellView {
+  const c = cellOf(r, col)
   switch (c.result) {
     case 'allow':
       return { state: 'allow', word: 'Allow' }
@@ -118,13 +136,15 @@ export function cellView(r: RouteResult, col: Column): CellView {
 }
 
 /** The layer that decided the route: the explicit deny, the first blocking layer, or the grant. */
-export function decidingColumn(r: RouteResult): Column | undefined {
+export function decidingColumn(r: RouteResult): MatrixColumn | undefined {
   if (r.effect === 'Unreachable') return undefined
   if (r.effect === 'ExplicitDeny') return COLUMNS.find((c) => r.cells[c].result === 'deny')
   if (r.effect !== 'Allow') return (['endpoint', 'bpa', 'mrap', 'bucket', 'identity'] as Column[]).find((c) => r.cells[c].blocking)
   const rule = r.rules.bucket
   if (rule === undefined || rule === 'none') return undefined
-  return rule.startsWith('same-account-identity') ? 'identity' : 'bucket'
+  if (rule.startsWith('same-account-identity')) return 'identity'
+  // The engine's decidedBy: the ACL when its grant allowed and the bucket policy did not.
+  return r.acl?.result === 'allow' && r.cells.bucket.result !== 'allow' ? 'acl' : 'bucket'
 }
 
 export function verdict(r: ExplainResult): { allowed: boolean; text: string } {
@@ -169,7 +189,7 @@ function StatementDetail({ st, href }: { st: StatementExplain; href: string }) {
   )
 }
 
-function CellDetails({ r, col, cell }: { r: RouteResult; col: Column; cell: Cell }) {
+function CellDetails({ r, col, cell }: { r: RouteResult; col: MatrixColumn; cell: Cell }) {
   const layers = columnLayers(r, col)
   const reason = [cell.statement ? `Statement ${cell.statement}` : undefined, cell.detail].filter((x) => x !== undefined).join(': ')
   return (
@@ -204,8 +224,8 @@ function CellDetails({ r, col, cell }: { r: RouteResult; col: Column; cell: Cell
   )
 }
 
-function MatrixCell({ r, col, open }: { r: RouteResult; col: Column; open: boolean }) {
-  const cell = r.cells[col]
+function MatrixCell({ r, col, open }: { r: RouteResult; col: MatrixColumn; open: boolean }) {
+  const cell = cellOf(r, col)
   const v = cellView(r, col)
   const deciding = decidingColumn(r) === col
   const cls = `xm-cell xm-${v.state}${cell.blocking ? ' xm-blocking' : ''}${deciding ? ' xm-deciding' : ''}`
@@ -282,6 +302,7 @@ function ResultCell({ r }: { r: RouteResult }) {
 
 export function Matrix({ result, expandDenies }: { result: ExplainResult; expandDenies: boolean }) {
   const v = verdict(result)
+  const columns = matrixColumns(result)
   return (
     <section aria-labelledby="xm-title">
       <h2 id="xm-title">Result</h2>
@@ -301,7 +322,7 @@ export function Matrix({ result, expandDenies }: { result: ExplainResult; expand
           <thead>
             <tr>
               <th scope="col">Route</th>
-              {COLUMNS.map((c) => (
+              {columns.map((c) => (
                 <th scope="col">{COLUMN_TITLE[c]}</th>
               ))}
               <th scope="col">Result</th>
@@ -311,7 +332,7 @@ export function Matrix({ result, expandDenies }: { result: ExplainResult; expand
             {result.routes.map((r) => (
               <tr data-bucket={r.bucket}>
                 <RouteHeader r={r} />
-                {COLUMNS.map((c) => (
+                {columns.map((c) => (
                   <MatrixCell r={r} col={c} open={expandDenies} />
                 ))}
                 <ResultCell r={r} />
