@@ -55,8 +55,11 @@ export interface PolicyChecks {
 
 /** What the S3 operations tell replication, and ask it, around every acknowledged write. */
 export interface ReplicationHooks {
-  /** Before a new version is written: the x-amz-replication-status to store with it (PENDING), if any. */
-  statusFor(bucket: BucketRecord, key: string, tags: Tag[]): string | undefined
+  /**
+   * Before a new version is written: the x-amz-replication-status to store with it (PENDING), if any.
+   * `sseKms`: the version is SSE-KMS, which only rules with SseKmsEncryptedObjects replicate.
+   */
+  statusFor(bucket: BucketRecord, key: string, tags: Tag[], sseKms?: boolean): string | undefined
   /**
    * After the store committed a write, before the client is answered: resolves once the
    * replication task is persisted, rejects (503 with PostgreSQL down) when it could not be, and

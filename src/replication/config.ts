@@ -27,6 +27,10 @@ export interface ReplicationRule {
   ownerOverride: boolean
   deleteMarkers: boolean
   replicaModifications: boolean
+  /** SourceSelectionCriteria SseKmsEncryptedObjects: SSE-KMS versions are replicated only under such a rule. */
+  sseKmsObjects: boolean
+  /** EncryptionConfiguration ReplicaKmsKeyID: the destination region's key that encrypts replicas of SSE-KMS versions. */
+  replicaKmsKeyId?: string
   replicationTime: boolean
   metrics: boolean
   /** V1 rules (a Prefix outside a Filter) replicate delete markers and differ in delete semantics. */
@@ -132,6 +136,11 @@ function parseRule(r: Record<string, unknown>, index: number): ReplicationRule {
     throw bad('Delete marker replication is not supported if any Tag filter is specified. Please refer to S3 Developer Guide for more information.')
   const ssc = obj(r.SourceSelectionCriteria)
   const replicaModifications = status(ssc?.ReplicaModifications, true) ?? false
+  const sseKmsObjects = status(ssc?.SseKmsEncryptedObjects, true) ?? false
+  // PutBucketReplication does not check the key itself ("If you use an invalid CMK, you will
+  // receive the 200 OK status code in response, but replication fails"), only that one is named.
+  const replicaKmsKeyId = text(obj(dest.EncryptionConfiguration)?.ReplicaKmsKeyID)
+  if (sseKmsObjects && !replicaKmsKeyId) throw bad('ReplicaKmsKeyID must be specified if SseKmsEncryptedObjects tag is present.')
   const rtc = obj(dest.ReplicationTime)
   const metricsEl = obj(dest.Metrics)
   const replicationTime = status(dest.ReplicationTime, true) ?? false
@@ -164,10 +173,12 @@ function parseRule(r: Record<string, unknown>, index: number): ReplicationRule {
     ownerOverride,
     deleteMarkers,
     replicaModifications,
+    sseKmsObjects,
     replicationTime,
     metrics,
     v1: !hasFilter,
   }
+  if (replicaKmsKeyId) rule.replicaKmsKeyId = replicaKmsKeyId
   if (account !== undefined) rule.destAccount = account
   const sc = text(dest.StorageClass)
   if (sc !== undefined) rule.storageClass = sc
@@ -202,15 +213,18 @@ function hasAllTags(rule: ReplicationRule, tags: readonly Tag[]): boolean {
 }
 
 /**
- * The enabled rules that apply to an object, one per destination: when several rules name the same
+ * The enabled rules that apply to an object (`sseKms`: an SSE-KMS version), one per destination: when several rules name the same
  * destination, the highest priority wins ("Amazon S3 will attempt to replicate objects according to
  * all replication rules. However, if there are two or more rules with the same destination bucket,
  * then objects will be replicated according to the rule with the highest priority").
  */
-export function matchingRules(cfg: ReplicationConfig, key: string, tags: readonly Tag[]): ReplicationRule[] {
+export function matchingRules(cfg: ReplicationConfig, key: string, tags: readonly Tag[], sseKms = false): ReplicationRule[] {
   const best = new Map<string, ReplicationRule>()
   for (const r of cfg.rules) {
     if (!r.enabled || !key.startsWith(r.prefix) || !hasAllTags(r, tags)) continue
+    // "By default, Amazon S3 doesn't replicate objects that are stored at rest using server-side
+    // encryption with AWS KMS keys": an SSE-KMS version is selected only by a rule that opts in.
+    if (sseKms && !r.sseKmsObjects) continue
     const cur = best.get(r.destBucket)
     if (!cur || r.priority > cur.priority) best.set(r.destBucket, r)
   }

@@ -92,22 +92,22 @@ export class ReplicationService {
   /** PENDING when a new version of `key` with `tags` in `bucket` will be replicated (stored with the version). */
   /** What the S3 operations call around every acknowledged write (installed on the core). */
   readonly hooks: ReplicationHooks = {
-    statusFor: (b, key, tags) => this.statusFor(b, key, tags),
+    statusFor: (b, key, tags, sseKms) => this.statusFor(b, key, tags, sseKms),
     written: (b, v) => this.onWritten(b, v),
     deleted: (b, key, res, requested) => this.onDeleted(b, key, res, requested),
     updated: (b, v) => this.onUpdated(b, v),
     validate: (b, doc) => this.validate(b, doc),
   }
 
-  statusFor(b: BucketRecord, key: string, tags: readonly Tag[]): 'PENDING' | undefined {
+  statusFor(b: BucketRecord, key: string, tags: readonly Tag[], sseKms = false): 'PENDING' | undefined {
     const cfg = this.configOf(b)
-    return cfg && matchingRules(cfg, key, tags).length > 0 ? 'PENDING' : undefined
+    return cfg && matchingRules(cfg, key, tags, sseKms).length > 0 ? 'PENDING' : undefined
   }
 
   async onWritten(b: BucketRecord, v: ObjectVersion): Promise<void> {
     if (v.replicationStatus !== 'PENDING') return
     const cfg = this.configOf(b)
-    const rules = cfg ? matchingRules(cfg, v.key, v.tags) : []
+    const rules = cfg ? matchingRules(cfg, v.key, v.tags, v.sseKmsKeyId !== undefined) : []
     if (rules.length === 0) {
       // The configuration changed between CreateMultipartUpload and Complete: nothing will replicate it.
       void this.s.stores
@@ -140,8 +140,8 @@ export class ReplicationService {
     const cfg = this.configOf(b)
     if (!cfg || v.isDeleteMarker || v.versionId === 'null') return
     let rules: ReplicationRule[]
-    if (v.replicationStatus === 'REPLICA') rules = matchingRules(cfg, v.key, v.tags).filter((r) => r.replicaModifications)
-    else if (v.replicationStatus === 'COMPLETED' || v.replicationStatus === 'PENDING') rules = matchingRules(cfg, v.key, v.tags)
+    if (v.replicationStatus === 'REPLICA') rules = matchingRules(cfg, v.key, v.tags, v.sseKmsKeyId !== undefined).filter((r) => r.replicaModifications)
+    else if (v.replicationStatus === 'COMPLETED' || v.replicationStatus === 'PENDING') rules = matchingRules(cfg, v.key, v.tags, v.sseKmsKeyId !== undefined)
     else return
     await this.enqueue('metadata', b, v.key, v.versionId, rules, 0)
   }
@@ -277,7 +277,7 @@ export class ReplicationService {
                 ? ((await versionIn(store, b.name, listed.key, listed.versionId).catch(() => undefined)) ?? listed)
                 : listed
             if (v.replicationStatus !== 'PENDING' || this.queue.hasObjectTask(b.name, v.key, v.versionId)) continue
-            let rules = matchingRules(cfg, v.key, v.tags)
+            let rules = matchingRules(cfg, v.key, v.tags, v.sseKmsKeyId !== undefined)
             if (this.queue.shared) rules = await this.notReplicated(rules, v)
             if (rules.length > 0) {
               await this.enqueue('object', b, v.key, v.versionId, rules, v.size)

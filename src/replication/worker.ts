@@ -10,10 +10,12 @@
 import { createHash } from 'node:crypto'
 import { PassThrough, pipeline } from 'node:stream'
 import type { Core } from '../core/core.js'
+import type { Principal } from '../iam/identities.js'
 import { S3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/types.js'
-import type { ReplicationConfig } from './config.js'
+import type { ReplicationConfig, ReplicationRule } from './config.js'
+import { KmsReplicationRefused, replicaDataKey, sourceDataKey } from './kms.js'
 import type { ReplicationMetrics } from './metrics.js'
 import { actionsFor, roleMay, roleSession } from './permissions.js'
 import type { Task, TaskQueue } from './queue.js'
@@ -273,7 +275,7 @@ export class ReplicationWorker {
       to = this.storeOf(dest)
     if (!this.s.health.isUp(dest.region)) throw new Error(`destination region ${dest.region} is down`)
     const ownerOverride = rule?.ownerOverride === true
-    if (t.kind === 'object') return this.copyObject(t, from, to, rule?.storageClass, signal, ownerOverride)
+    if (t.kind === 'object') return this.copyObject(t, from, to, rule?.storageClass, signal, ownerOverride, { role: session.principal, src, dest, rule })
     if (t.kind === 'marker') await this.copyMarker(t, from, to)
     else await this.syncMetadata(t, from, to, ownerOverride)
     return false
@@ -285,12 +287,30 @@ export class ReplicationWorker {
     return st
   }
 
-  private async copyObject(t: Task, from: ObjectStore, to: ObjectStore, storageClass: string | undefined, signal: AbortSignal, ownerOverride: boolean): Promise<boolean> {
+  private async copyObject(
+    t: Task,
+    from: ObjectStore,
+    to: ObjectStore,
+    storageClass: string | undefined,
+    signal: AbortSignal,
+    ownerOverride: boolean,
+    on: { role: Principal; src: BucketRecord; dest: BucketRecord; rule: ReplicationRule | undefined },
+  ): Promise<boolean> {
     let got: Awaited<ReturnType<ObjectStore['getObject']>>
+    let kms: ReturnType<typeof replicaDataKey> | undefined
     try {
       got = await from.getObject(t.srcBucket, t.key, t.versionId)
+      if (got.version.sseKmsKeyId !== undefined) {
+        // The rule may have changed since the version was queued: only one that opts in, with a replica key.
+        if (!on.rule?.sseKmsObjects || on.rule.replicaKmsKeyId === undefined) throw new PermanentFailure(`rule ${t.ruleId} does not replicate SSE-KMS objects`)
+        if (to.customerKeys !== true) throw new PermanentFailure(`the store of ${on.dest.region} cannot hold SSE-KMS replicas`)
+        const sourceKey = sourceDataKey(this.s, on.role, on.src, got.version)
+        kms = replicaDataKey(this.s, on.role, on.dest, got.version, on.rule.replicaKmsKeyId)
+        got = await from.getObject(t.srcBucket, t.key, t.versionId, { customerKey: sourceKey })
+      }
     } catch (e) {
       if (gone(e)) throw new Vanished()
+      if (e instanceof KmsReplicationRefused) throw new PermanentFailure(e.message)
       throw e
     }
     const v = got.version
@@ -321,9 +341,10 @@ export class ReplicationWorker {
           versionId: v.versionId,
           lastModified: v.lastModified,
           // The size is known: an engine-backed store streams the replica instead of spooling it.
-          attributes: replicaAttributes(v, storageClass, ownerOverride),
+          attributes: kms ? { ...replicaAttributes(v, storageClass, ownerOverride), ...kms.attrs } : replicaAttributes(v, storageClass, ownerOverride),
           body,
           size: v.size,
+          ...(kms ? { customerKey: kms.dataKey } : {}),
           finalize: (staged) => {
             if (staged.size !== v.size || (!multipart && md5.digest('hex') !== v.etag)) throw new Error('replica bytes differ from the source version')
             return { etag: v.etag, checksums: v.checksums, ...(v.checksumType ? { checksumType: v.checksumType } : {}) }

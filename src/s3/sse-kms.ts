@@ -113,7 +113,7 @@ export interface KmsRefusal {
   timeMs: number
 }
 
-function objectContext(bucket: string, key: string, user?: Record<string, string>): Record<string, string> {
+export function objectContext(bucket: string, key: string, user?: Record<string, string>): Record<string, string> {
   return { ...(user ?? {}), 'aws:s3:arn': `arn:aws:s3:::${bucket}/${key}` }
 }
 

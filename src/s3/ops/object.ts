@@ -142,8 +142,9 @@ export async function kmsWrite(req: BucketRequest, key: string, attributes: Obje
   if (!spec) return undefined
   const w = await beginKmsWrite(req, storeOf(req), { bucket: req.bucket.name, key, region: req.bucket.region, bucketAccount: req.bucket.owner }, spec)
   Object.assign(attributes, w.attrs)
-  // Like SSE-C's, such a body is bound to this region's master key: mrap's worker cannot replicate it.
-  if (attributes.replicationStatus === 'PENDING') attributes.replicationStatus = 'FAILED'
+  // Decided again now the version is known to be SSE-KMS: only rules with SseKmsEncryptedObjects
+  // replicate it (the worker re-encrypts under their ReplicaKmsKeyID); under none it has no status.
+  if (attributes.replicationStatus === 'PENDING' && !req.core.replication.statusFor(req.bucket, key, attributes.tags ?? [], true)) delete attributes.replicationStatus
   return w.dataKey
 }
 
