@@ -3,33 +3,66 @@
  * between its buckets, an object written through one route is missing through the others (404 or
  * 403 after a route change or a failover). One finding per MRAP naming the missing directions.
  */
+import { parseReplication, type ReplicationConfig } from '../replication/config.js'
 import type { RuleFamily } from './types.js'
+
+function parsed(text: string | undefined): ReplicationConfig | undefined {
+  if (text === undefined) return undefined
+  try {
+    return parseReplication(text)
+  } catch {
+    return undefined // not XML (a world file's rules) or refused: replication-missing speaks for it
+  }
+}
 
 export const replicationRules: RuleFamily = {
   rules: [
     { id: 'replication-missing', severity: 'warning', summary: 'Buckets of an MRAP without replication rules between them.' },
-    { id: 'replication-kms', severity: 'warning', summary: "An MRAP bucket encrypts with a KMS key by default: its objects' replicas cannot use that key." },
+    {
+      id: 'replication-kms',
+      severity: 'warning',
+      summary: 'An MRAP bucket encrypts with a KMS key by default, and its replication rule to another route does not replicate SSE-KMS objects.',
+    },
   ],
   run(ctx) {
     const { model } = ctx
     const out = []
     for (const m of model.mraps) {
       if (m.routes.length < 2) continue
-      // SSE-KMS by default: KMS keys are regional, so a replica in another region needs a key of its
-      // own (ReplicaKmsKeyID, "Replicating encrypted objects",
-      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html),
-      // and mrap does not replicate SSE-KMS objects at all (docs/decisions/encryption.md §SSE-KMS).
+      // SSE-KMS by default: S3 replicates such objects only under a rule with SseKmsEncryptedObjects
+      // and a ReplicaKmsKeyID in the destination's Region ("Replicating encrypted objects",
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html);
+      // a rule without them leaves the objects out, so they are missing through the other routes.
+      // A bucket with no rule at all to another route is replication-missing's finding, not this one.
       for (const r of m.routes) {
-        const enc = model.buckets.find((b) => b.name === r.bucket)?.configs?.encryption
+        const bucket = model.buckets.find((b) => b.name === r.bucket)
+        const enc = bucket?.configs?.encryption
         const kms = enc === undefined ? undefined : (JSON.parse(enc) as { algorithm?: string; kmsKeyId?: string })
         if (kms?.algorithm !== 'aws:kms') continue
+        const cfg = parsed(bucket?.replication)
+        if (!cfg) continue
+        const problems: string[] = []
+        for (const other of m.routes) {
+          if (other === r) continue
+          const rules = cfg.rules.filter((x) => x.enabled && x.destBucket === other.bucket)
+          if (rules.length === 0) continue
+          const opted = rules.filter((x) => x.sseKmsObjects && x.replicaKmsKeyId !== undefined)
+          if (opted.length === 0) {
+            problems.push(`its rule to ${other.bucket} has no SseKmsEncryptedObjects/ReplicaKmsKeyID, so its SSE-KMS objects are not replicated there`)
+            continue
+          }
+          const keyRegion = /^arn:[^:]+:kms:([^:]+):/.exec(opted[0]!.replicaKmsKeyId!)?.[1]
+          if (keyRegion !== undefined && keyRegion !== other.region)
+            problems.push(`its ReplicaKmsKeyID for ${other.bucket} is a key of ${keyRegion}, not of the destination's Region ${other.region}, so replication FAILS`)
+        }
+        if (problems.length === 0) continue
         out.push({
           severity: 'warning' as const,
           rule: 'replication-kms',
           policy: { kind: 'world' as const, owner: `MRAP ${m.name}`, name: 'buckets' },
           path: m.path ? [...m.path, 'buckets'] : undefined,
-          message: `bucket ${r.bucket} of MRAP ${m.name} encrypts new objects with KMS key ${kms.kmsKeyId ?? 'aws/s3'} (${r.region}) by default: the other regions' replicas cannot use that regional key, and mrap stores such objects FAILED for replication, so they are missing through the other routes`,
-          fix: 'use SSE-S3 (the default) on the buckets of a replicating MRAP, or accept that SSE-KMS objects stay in their region',
+          message: `bucket ${r.bucket} of MRAP ${m.name} encrypts new objects with KMS key ${kms.kmsKeyId ?? 'aws/s3'} (${r.region}) by default, and ${problems.join('; ')}: they are missing through the other routes`,
+          fix: "enable SourceSelectionCriteria SseKmsEncryptedObjects in the rule and name a key of the destination's Region in Destination EncryptionConfiguration ReplicaKmsKeyID (the replication role needs kms:Decrypt on the source key and kms:Encrypt on it)",
         })
       }
 

@@ -1,11 +1,15 @@
 /**
- * `mrap lint` on a running server: an MRAP bucket whose default encryption is SSE-KMS gets the
- * replication-kms finding (its replicas cannot use the regional key; mrap does not replicate SSE-KMS
- * objects), and an SSE-S3 bucket does not. docs/decisions/encryption.md §SSE-KMS.
+ * `mrap lint` on a running server: replication-kms names an MRAP bucket whose default encryption is
+ * SSE-KMS only when its replication rule to another route would leave SSE-KMS objects out (no
+ * SourceSelectionCriteria SseKmsEncryptedObjects / ReplicaKmsKeyID) or names a replica key of
+ * another Region; a rule that opts in with a key of the destination's Region, and an SSE-S3 bucket,
+ * get nothing ("Replicating encrypted objects",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html).
+ * docs/decisions/encryption.md §Replication of SSE-KMS objects.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { DeleteBucketEncryptionCommand, PutBucketEncryptionCommand } from '@aws-sdk/client-s3'
+import { DeleteBucketEncryptionCommand, DeleteBucketReplicationCommand, PutBucketEncryptionCommand, PutBucketReplicationCommand, type ReplicationRule } from '@aws-sdk/client-s3'
 import { modelFromServices } from '../../src/explain/from-services.js'
 import { runLint } from '../../src/lint/index.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
@@ -20,7 +24,23 @@ after(async () => {
 
 const kmsFindings = () => runLint({ model: modelFromServices(s.services, 'test'), catalog: s.services.policies.catalog!, timeMs: 0 }).filter((f) => f.rule === 'replication-kms')
 
-test('replication-kms: an MRAP bucket with aws:kms default encryption is named; without it, nothing', async () => {
+const ROLE = 'arn:aws:iam::123456789012:role/s3-replication'
+
+function rule(kmsKey?: string): ReplicationRule {
+  return {
+    ID: 'to-west',
+    Priority: 1,
+    Status: 'Enabled',
+    Filter: { Prefix: '' },
+    DeleteMarkerReplication: { Status: 'Disabled' },
+    ...(kmsKey ? { SourceSelectionCriteria: { SseKmsEncryptedObjects: { Status: 'Enabled' } } } : {}),
+    Destination: { Bucket: 'arn:aws:s3:::DOC-EXAMPLE-BUCKET2', ...(kmsKey ? { EncryptionConfiguration: { ReplicaKmsKeyID: kmsKey } } : {}) },
+  }
+}
+
+const replicate = (r: ReplicationRule) => s.client().send(new PutBucketReplicationCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1', ReplicationConfiguration: { Role: ROLE, Rules: [r] } }))
+
+test('replication-kms: an MRAP bucket with aws:kms default encryption is named only when its rule leaves SSE-KMS objects out or names a key of another Region', async () => {
   assert.deepEqual(kmsFindings(), [])
   await s.client().send(
     new PutBucketEncryptionCommand({
@@ -28,10 +48,20 @@ test('replication-kms: an MRAP bucket with aws:kms default encryption is named; 
       ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/app' } }] },
     }),
   )
-  const found = kmsFindings()
+  // No rule at all between the buckets: replication-missing says so, not this rule.
+  assert.deepEqual(kmsFindings(), [])
+  await replicate(rule())
+  let found = kmsFindings()
   assert.equal(found.length, 1)
   assert.equal(found[0]!.severity, 'warning')
-  assert.match(found[0]!.message, /DOC-EXAMPLE-BUCKET1 .*KMS key alias\/app/)
+  assert.match(found[0]!.message, /DOC-EXAMPLE-BUCKET1 .*KMS key alias\/app.*rule to DOC-EXAMPLE-BUCKET2 has no SseKmsEncryptedObjects\/ReplicaKmsKeyID/)
+  await replicate(rule('arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'))
+  assert.deepEqual(kmsFindings(), [])
+  await replicate(rule('arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'))
+  found = kmsFindings()
+  assert.equal(found.length, 1)
+  assert.match(found[0]!.message, /key of us-east-1, not of the destination's Region eu-west-1/)
   await s.client().send(new DeleteBucketEncryptionCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
   assert.deepEqual(kmsFindings(), [])
+  await s.client().send(new DeleteBucketReplicationCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
 })
