@@ -10,7 +10,7 @@ import type { Core } from '../core/core.js'
 import { nameKey } from '../iam/store.js'
 import { aclConfigs } from '../s3/acl.js'
 import { rolePrincipal } from './from-world.js'
-import { type AuthzModel, DEFAULT_ENDPOINT_POLICY, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
+import { type AuthzModel, DEFAULT_ENDPOINT_POLICY, type ModelBucket, type ModelKmsKey, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
 
 export function modelFromServices(s: Core, source: string): AuthzModel {
   const ids = s.identities
@@ -63,6 +63,11 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
     mraps,
     vpcs: registryVpcs(s),
     identityPolicies,
+    // Only what a key policy decision needs: the sealed material stays in the state seam.
+    kmsKeys: s.state.list('kms-key').map((r) => {
+      const k = JSON.parse(r.value) as ModelKmsKey
+      return { keyId: k.keyId, arn: k.arn, account: k.account, region: k.region, keyState: k.keyState, policy: k.policy }
+    }),
   }
 }
 

@@ -98,6 +98,18 @@ export interface AuthzModel {
   vpcs: ModelVpc[]
   /** Identity-side policies (inline, managed, trust) for lint; resource policies hang off their owners. */
   identityPolicies: ModelPolicy[]
+  /** KMS keys of a running server (never their material), for lint's replica-key check. */
+  kmsKeys?: ModelKmsKey[]
+}
+
+export interface ModelKmsKey {
+  keyId: string
+  arn: string
+  account: string
+  region: string
+  keyState: string
+  /** The key policy (JSON text). */
+  policy: string
 }
 
 export { S3_GLOBAL_SERVICE } from '../network/endpoint-choice.js'

@@ -3,8 +3,35 @@
  * between its buckets, an object written through one route is missing through the others (404 or
  * 403 after a route change or a failover). One finding per MRAP naming the missing directions.
  */
-import { parseReplication, type ReplicationConfig } from '../replication/config.js'
-import type { RuleFamily } from './types.js'
+import { PolicyCache } from '../authz/policy-cache.js'
+import type { AuthzModel } from '../explain/model.js'
+import { authorizeKms } from '../kms/authorize.js'
+import { kmsContext } from '../kms/context.js'
+import { buildS3Context } from '../policy/index.js'
+import { parseReplication, type ReplicationConfig, type ReplicationRule } from '../replication/config.js'
+import { authzPrincipal } from '../s3/authorize.js'
+import type { LintContext, RuleFamily } from './types.js'
+
+/**
+ * Why the replication role may not kms:Encrypt with the rule's replica key, or undefined when it
+ * may (or when lint cannot tell: an alias, a key or role the model does not hold). The object ARN
+ * in the encryption context is the rule's prefix, so a key policy conditioned on it with StringLike
+ * `<bucket>/<prefix>*` matches as the replication of a real object would.
+ */
+function replicaKeyRefusal(ctx: LintContext, policies: PolicyCache, role: string, rule: ReplicationRule, destRegion: string): string | undefined {
+  const model: AuthzModel = ctx.model
+  const id = rule.replicaKmsKeyId!
+  const key = model.kmsKeys?.find((k) => k.arn === id || k.keyId === id)
+  if (!key) return undefined
+  const m = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(role)
+  const who = m && model.principals.find((p) => p.ref.toLowerCase() === `${m[1]}/role/${m[2]}`.toLowerCase())
+  if (!who) return undefined
+  if (key.keyState !== 'Enabled') return `its replica key ${key.arn} is ${key.keyState}`
+  const base = buildS3Context({ principal: authzPrincipal(who.principal), timeMs: ctx.timeMs, secureTransport: true }) as Record<string, string[]>
+  const context = kmsContext(base, who.principal.accountId, { 'aws:s3:arn': `arn:aws:s3:::${rule.destBucket}/${rule.prefix}` }, `s3.${destRegion}.amazonaws.com`)
+  const d = authorizeKms({ policies }, who.principal, 'kms:Encrypt', { ...key, description: '', creationDate: 0, material: '', keyState: 'Enabled' }, context)
+  return d.allowed ? undefined : `the replication role ${role} may not kms:Encrypt with its replica key ${key.arn} (${d.reason})`
+}
 
 function parsed(text: string | undefined): ReplicationConfig | undefined {
   if (text === undefined) return undefined
@@ -27,6 +54,7 @@ export const replicationRules: RuleFamily = {
   run(ctx) {
     const { model } = ctx
     const out = []
+    const policies = new PolicyCache(ctx.catalog)
     for (const m of model.mraps) {
       if (m.routes.length < 2) continue
       // SSE-KMS by default: S3 replicates such objects only under a rule with SseKmsEncryptedObjects
@@ -52,8 +80,12 @@ export const replicationRules: RuleFamily = {
             continue
           }
           const keyRegion = /^arn:[^:]+:kms:([^:]+):/.exec(opted[0]!.replicaKmsKeyId!)?.[1]
-          if (keyRegion !== undefined && keyRegion !== other.region)
+          if (keyRegion !== undefined && keyRegion !== other.region) {
             problems.push(`its ReplicaKmsKeyID for ${other.bucket} is a key of ${keyRegion}, not of the destination's Region ${other.region}, so replication FAILS`)
+            continue
+          }
+          const refused = replicaKeyRefusal(ctx, policies, cfg.role, opted[0]!, other.region)
+          if (refused) problems.push(`${refused}, so replication to ${other.bucket} FAILS`)
         }
         if (problems.length === 0) continue
         out.push({

@@ -2,21 +2,23 @@
  * `mrap lint` on a running server: replication-kms names an MRAP bucket whose default encryption is
  * SSE-KMS only when its replication rule to another route would leave SSE-KMS objects out (no
  * SourceSelectionCriteria SseKmsEncryptedObjects / ReplicaKmsKeyID) or names a replica key of
- * another Region; a rule that opts in with a key of the destination's Region, and an SSE-S3 bucket,
- * get nothing ("Replicating encrypted objects",
+ * another Region or one the replication role may not kms:Encrypt with (its key policy); a rule that
+ * opts in with a usable key of the destination's Region, and an SSE-S3 bucket, get nothing ("Replicating encrypted objects",
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html).
  * docs/decisions/encryption.md §Replication of SSE-KMS objects.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { CreateKeyCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms'
 import { DeleteBucketEncryptionCommand, DeleteBucketReplicationCommand, PutBucketEncryptionCommand, PutBucketReplicationCommand, type ReplicationRule } from '@aws-sdk/client-s3'
 import { modelFromServices } from '../../src/explain/from-services.js'
 import { runLint } from '../../src/lint/index.js'
-import { startTestServer, type TestServer } from '../helpers/server.js'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
+import { replicationWorld } from '../replication/helpers.js'
 
 let s: TestServer
 before(async () => {
-  s = await startTestServer()
+  s = await startTestServer({ world: replicationWorld() })
 })
 after(async () => {
   await s.stop()
@@ -61,6 +63,30 @@ test('replication-kms: an MRAP bucket with aws:kms default encryption is named o
   found = kmsFindings()
   assert.equal(found.length, 1)
   assert.match(found[0]!.message, /key of us-east-1, not of the destination's Region eu-west-1/)
+
+  // A key of eu-west-1 with the default key policy: IAM decides, and the role's IAM policy has no kms action.
+  const west = new KMSClient({ endpoint: s.endpoint, region: 'eu-west-1', credentials: ADMIN, maxAttempts: 1 })
+  const key = (await west.send(new CreateKeyCommand({}))).KeyMetadata!
+  await replicate(rule(key.Arn!))
+  found = kmsFindings()
+  assert.equal(found.length, 1)
+  assert.match(found[0]!.message, /role .*s3-replication may not kms:Encrypt with its replica key/)
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'kms:*', Resource: '*' },
+      {
+        Effect: 'Allow',
+        Principal: { AWS: ROLE },
+        Action: 'kms:Encrypt',
+        Resource: '*',
+        Condition: { StringLike: { 'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::DOC-EXAMPLE-BUCKET2/*' } },
+      },
+    ],
+  }
+  await west.send(new PutKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: 'default', Policy: JSON.stringify(policy) }))
+  assert.deepEqual(kmsFindings(), [])
+
   await s.client().send(new DeleteBucketEncryptionCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
   assert.deepEqual(kmsFindings(), [])
   await s.client().send(new DeleteBucketReplicationCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
