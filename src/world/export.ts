@@ -9,6 +9,7 @@
 import { stringify } from 'yaml'
 import type { Core } from '../core/core.js'
 import type { IamStore } from '../iam/store.js'
+import { defaultKeyPolicy, KmsKeys } from '../kms/keys.js'
 import { isDefaultEndpointPolicy } from '../network/vpcs.js'
 import { exportBucketAcl } from './bucket-acl.js'
 import type { World } from './schema.js'
@@ -33,7 +34,7 @@ function inline(map: Record<string, string>): Json[] {
   return Object.entries(map).map(([name, text]) => ({ name, document: doc(text) }))
 }
 
-function accounts(st: IamStore, includeSecrets: boolean): Json[] {
+function accounts(st: IamStore, includeSecrets: boolean, kms?: (account: string) => Json[]): Json[] {
   const out: Json[] = []
   for (const a of [...st.accounts.values()].sort((x, y) => x.id.localeCompare(y.id))) {
     const mine = <T extends { account: string }>(m: Map<string, T>): T[] => [...m.values()].filter((r) => r.account === a.id)
@@ -84,6 +85,10 @@ function accounts(st: IamStore, includeSecrets: boolean): Json[] {
         return mp
       })
     if (policies.length) acct.managedPolicies = policies
+    if (kms) {
+      const keys = kms(a.id)
+      if (keys.length) acct.kmsKeys = keys
+    }
     out.push(acct)
   }
   return out
@@ -94,7 +99,7 @@ export function exportWorld(s: Core, opts: { includeSecrets?: boolean } = {}): J
   const out: Json = { partition: w.partition, dnsSuffix: w.dnsSuffix }
   if (w.frontDoorRegion !== undefined) out.frontDoorRegion = w.frontDoorRegion
   out.regions = w.regions.filter((r) => s.stores.has(r.name))
-  out.accounts = accounts(s.identities.store, opts.includeSecrets === true)
+  out.accounts = accounts(s.identities.store, opts.includeSecrets === true, (account) => exportKmsKeys(s, account))
   out.buckets = s.state.listBuckets().map((b) => {
     const bucket: Json = { name: b.name, region: b.region, owner: b.owner }
     if (b.versioning !== 'Unversioned') bucket.versioning = b.versioning
@@ -111,6 +116,32 @@ export function exportWorld(s: Core, opts: { includeSecrets?: boolean } = {}): J
   if (vpcs.length) out.vpcs = vpcs
   if (w.latencies) out.latencies = w.latencies
   if (w.control) out.control = w.control
+  return out
+}
+
+/**
+ * An account's KMS keys as the world file declares them (src/world/kms.ts). The world finds a key
+ * by its alias, so a key without one cannot be declared and is left out; a key pending deletion is
+ * left out too, since applying it elsewhere would make a new, usable key. Never the key material,
+ * even with --include-secrets: the world file cannot carry it, and a re-made key would not
+ * decrypt the old ciphertexts anyway.
+ */
+function exportKmsKeys(s: Core, account: string): Json[] {
+  const keys = new KmsKeys(s.state, s.sealer, s.world.partition, s.clock)
+  const out: Json[] = []
+  for (const r of s.world.regions) {
+    if (!s.stores.has(r.name)) continue
+    const aliases = keys.aliases(account, r.name).sort((x, y) => x.aliasName.localeCompare(y.aliasName))
+    for (const k of keys.list(account, r.name).sort((x, y) => x.creationDate - y.creationDate || x.keyId.localeCompare(y.keyId))) {
+      const alias = aliases.find((a) => a.targetKeyId === k.keyId)
+      if (!alias || k.keyState === 'PendingDeletion') continue
+      const key: Json = { alias: alias.aliasName, region: r.name }
+      if (k.description !== '') key.description = k.description
+      if (k.policy !== defaultKeyPolicy(account, s.world.partition)) key.policy = doc(k.policy)
+      key.enabled = k.keyState === 'Enabled'
+      out.push(key)
+    }
+  }
   return out
 }
 
