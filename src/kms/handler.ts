@@ -209,6 +209,18 @@ const OPS: Record<string, Op> = {
     await c.keys.save(k)
     return { KeyId: k.arn, DeletionDate: k.deletionDate / 1000, KeyState: k.keyState, PendingWindowInDays: days }
   },
+  /** Back to Disabled, never straight to Enabled (CancelKeyDeletion, AWS KMS API Reference). */
+  async CancelKeyDeletion(c) {
+    const k = keyOf(c)
+    // "Cross-account use: No": another account's key ARN names no key of the caller's.
+    if (k.account !== c.principal.accountId) throw kmsError('NotFoundException', `Key '${k.arn}' does not exist`)
+    requireKey(c, 'kms:CancelKeyDeletion', k)
+    if (k.keyState !== 'PendingDeletion') throw kmsError('KMSInvalidStateException', `${k.arn} is not pending deletion.`)
+    k.keyState = 'Disabled'
+    delete k.deletionDate
+    await c.keys.save(k)
+    return { KeyId: k.arn }
+  },
   async EnableKey(c) {
     const k = keyOf(c)
     requireKey(c, 'kms:EnableKey', k)

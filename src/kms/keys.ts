@@ -104,21 +104,35 @@ export class KmsKeys {
     await this.state.put(KEYS, rec.keyId, JSON.stringify(rec))
   }
 
+  /**
+   * A key whose deletion window has passed is deleted, with its aliases ("After the waiting period
+   * ends, AWS KMS deletes the KMS key and all AWS KMS data associated with it, including all
+   * aliases that refer to it", ScheduleKeyDeletion, AWS KMS API Reference). There is no timer:
+   * every read judges it against the server's clock, so a fleet agrees without a sweeper.
+   */
+  private deleted(rec: KmsKeyRecord): boolean {
+    return rec.keyState === 'PendingDeletion' && rec.deletionDate !== undefined && rec.deletionDate <= this.clock().getTime()
+  }
+
   byId(keyId: string): KmsKeyRecord | undefined {
     const raw = this.state.get(KEYS, keyId)
-    return raw === undefined ? undefined : (JSON.parse(raw) as KmsKeyRecord)
+    if (raw === undefined) return undefined
+    const rec = JSON.parse(raw) as KmsKeyRecord
+    return this.deleted(rec) ? undefined : rec
   }
 
   list(account: string, region: string): KmsKeyRecord[] {
     return this.state
       .list(KEYS)
       .map((r) => JSON.parse(r.value) as KmsKeyRecord)
-      .filter((k) => k.account === account && k.region === region)
+      .filter((k) => k.account === account && k.region === region && !this.deleted(k))
   }
 
   alias(account: string, region: string, aliasName: string): KmsAlias | undefined {
     const raw = this.state.get(ALIASES, `${account}/${region}/${aliasName}`)
-    return raw === undefined ? undefined : (JSON.parse(raw) as KmsAlias)
+    if (raw === undefined) return undefined
+    const a = JSON.parse(raw) as KmsAlias
+    return this.byId(a.targetKeyId) ? a : undefined
   }
 
   async putAlias(a: KmsAlias): Promise<void> {
@@ -129,7 +143,7 @@ export class KmsKeys {
     return this.state
       .list(ALIASES)
       .map((r) => JSON.parse(r.value) as KmsAlias)
-      .filter((a) => a.account === account && a.region === region)
+      .filter((a) => a.account === account && a.region === region && this.byId(a.targetKeyId) !== undefined)
   }
 
   /**

@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
+  CancelKeyDeletionCommand,
   CreateAliasCommand,
   CreateKeyCommand,
   DecryptCommand,
@@ -118,6 +119,65 @@ describe('KMS: keys, aliases, states', () => {
     assert.equal(pending.name, 'KMSInvalidStateException')
     const badWindow = await failure(() => kms().send(new ScheduleKeyDeletionCommand({ KeyId: k.KeyId, PendingWindowInDays: 3 })))
     assert.equal(badWindow.name, 'ValidationException')
+  })
+})
+
+/**
+ * CancelKeyDeletion puts a key pending deletion back to Disabled ("Cancel key deletion",
+ * https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys-cancelling-key-deletion.html);
+ * once the waiting period ends, KMS deletes the key and the aliases that refer to it
+ * (ScheduleKeyDeletion, https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html),
+ * so it is NotFoundException from then on. The window is days: the server's clock is moved, and
+ * the client's clock offset with it so that SigV4's skew check still passes.
+ */
+describe('KMS: CancelKeyDeletion and the end of the deletion window', () => {
+  let offset = 0
+  let t: TestServer
+  before(async () => {
+    t = await startTestServer({ clock: () => new Date(Date.now() + offset) })
+  })
+  after(async () => {
+    await t.stop()
+  })
+  const client = () => new KMSClient({ endpoint: t.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1, systemClockOffset: offset })
+
+  test('CancelKeyDeletion: PendingDeletion back to Disabled; on a key not pending deletion, KMSInvalidStateException', async () => {
+    const k = (await client().send(new CreateKeyCommand({}))).KeyMetadata!
+    const notPending = await failure(() => client().send(new CancelKeyDeletionCommand({ KeyId: k.KeyId })))
+    assert.equal(notPending.name, 'KMSInvalidStateException')
+    await client().send(new ScheduleKeyDeletionCommand({ KeyId: k.KeyId, PendingWindowInDays: 7 }))
+    const cancelled = await client().send(new CancelKeyDeletionCommand({ KeyId: k.KeyId }))
+    assert.equal(cancelled.KeyId, k.Arn)
+    const md = (await client().send(new DescribeKeyCommand({ KeyId: k.KeyId }))).KeyMetadata!
+    assert.equal(md.KeyState, 'Disabled')
+    assert.equal(md.DeletionDate, undefined)
+    assert.equal((await failure(() => client().send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: Buffer.from('x') })))).name, 'DisabledException')
+    await client().send(new EnableKeyCommand({ KeyId: k.KeyId }))
+    await client().send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: Buffer.from('x') }))
+  })
+
+  test('after the waiting period the key and its aliases are gone: NotFoundException, not listed, its ciphertexts undecryptable', async () => {
+    const k = (await client().send(new CreateKeyCommand({}))).KeyMetadata!
+    await client().send(new CreateAliasCommand({ AliasName: 'alias/expiring', TargetKeyId: k.KeyId }))
+    const blob = (await client().send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: Buffer.from('x') }))).CiphertextBlob!
+    await client().send(new ScheduleKeyDeletionCommand({ KeyId: k.KeyId, PendingWindowInDays: 7 }))
+    offset += 6 * 86_400_000
+    // Still inside the window: pending, and cancellable.
+    assert.equal((await client().send(new DescribeKeyCommand({ KeyId: k.KeyId }))).KeyMetadata!.KeyState, 'PendingDeletion')
+    offset += 2 * 86_400_000
+    for (const id of [k.KeyId!, k.Arn!, 'alias/expiring']) {
+      const gone = await failure(() => client().send(new DescribeKeyCommand({ KeyId: id })))
+      assert.equal(gone.name, 'NotFoundException', id)
+    }
+    assert.equal((await failure(() => client().send(new CancelKeyDeletionCommand({ KeyId: k.KeyId })))).name, 'NotFoundException')
+    assert.equal((await failure(() => client().send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: Buffer.from('x') })))).name, 'NotFoundException')
+    assert.equal((await failure(() => client().send(new DecryptCommand({ CiphertextBlob: blob })))).name, 'InvalidCiphertextException')
+    assert.ok(!(await client().send(new ListKeysCommand({}))).Keys!.some((x) => x.KeyId === k.KeyId))
+    assert.ok(!(await client().send(new ListAliasesCommand({}))).Aliases!.some((a) => a.AliasName === 'alias/expiring'))
+    // The alias name is free again.
+    const next = (await client().send(new CreateKeyCommand({}))).KeyMetadata!
+    await client().send(new CreateAliasCommand({ AliasName: 'alias/expiring', TargetKeyId: next.KeyId }))
+    assert.equal((await client().send(new DescribeKeyCommand({ KeyId: 'alias/expiring' }))).KeyMetadata!.KeyId, next.KeyId)
   })
 })
 
