@@ -25,7 +25,8 @@ const ICONS: Record<Status, string> = {
   ok: '✓',
   allow: '✓',
   deny: '✕',
-  na: '⃠',
+  // Not U+20E0 (a combining mark): Debian's Chromium draws it as an empty box.
+  na: '∅',
   warn: '▲',
   pending: '…',
   info: 'ℹ',
