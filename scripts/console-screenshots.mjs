@@ -50,6 +50,20 @@ try {
       await page.screenshot({ path: file })
       console.log(relative(root, file))
     }
+    // The views people come for, beyond each page's landing: the seed reader's decision matrix
+    // through the seed VPC (BUCKET1 denied, BUCKET2 allowed), lint findings, the MRAP's route dials.
+    const extra = [
+      ['access-matrix', '/access?principal=123456789012/reader&target=mrap:mfzwi23gnjvgw.mrap&key=k&via=vpc-0seed0000000000001'],
+      ['access-lint', '/access/lint'],
+      ['mrap-failover', '/mraps/seed-mrap?tab=replication'],
+    ]
+    for (const [name, path] of extra) {
+      await page.goto(`${server.console.url}${path}`)
+      await page.waitForLoadState('networkidle')
+      const file = join(out, `${name}-${scheme}.png`)
+      await page.screenshot({ path: file, fullPage: true })
+      console.log(relative(root, file))
+    }
     // The sign-in page, signed out.
     const anon = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: scheme })
     const signIn = await anon.newPage()
