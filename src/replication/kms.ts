@@ -43,6 +43,8 @@ export function sourceDataKey(s: Core, role: Principal, src: BucketRecord, v: Ob
   const keys = kmsKeysOf(s)
   const key = keys.byId(v.sseKmsKeyId?.split('/').pop() ?? '')
   if (!key) throw new KmsReplicationRefused(`the source key ${v.sseKmsKeyId} does not exist`)
+  // The worker copies the store's plaintext, which for DSSE-KMS is still under the second layer.
+  if (v.sseKmsDsseDataKey !== undefined) throw new KmsReplicationRefused(`${src.name}/${v.key} is DSSE-KMS, which replication does not carry`)
   const ctx = objectContext(src.name, v.key, userContext(v))
   allow(s, role, 'kms:Decrypt', key, src.region, ctx)
   const dataKey = keys.decrypt(key, Buffer.from(v.sseKmsDataKey ?? '', 'base64'), ctx)

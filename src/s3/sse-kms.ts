@@ -12,7 +12,8 @@
  * encryption context" (`aws:s3:arn`), "the requester must have permission for the
  * kms:GenerateDataKey action" on upload and kms:Decrypt on download and on multipart uploads.
  */
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import type { Transform } from 'node:stream'
 import type { Core } from '../core/core.js'
 import type { Origin } from '../core/origin.js'
 import type { Principal } from '../iam/identities.js'
@@ -30,6 +31,9 @@ const SSE = 'x-amz-server-side-encryption'
 const KEY_ID = 'x-amz-server-side-encryption-aws-kms-key-id'
 const CONTEXT = 'x-amz-server-side-encryption-context'
 const BUCKET_KEY = 'x-amz-server-side-encryption-bucket-key-enabled'
+const DSSE = 'aws:kms:dsse'
+/** The second layer's IV: its key is fresh for every version and never reused, so a fixed IV is safe. */
+const DSSE_IV = Buffer.alloc(16)
 
 /** What a write asks of KMS: the key (undefined: aws/s3), the caller's context, a bucket key. */
 export interface KmsWriteSpec {
@@ -37,12 +41,15 @@ export interface KmsWriteSpec {
   context?: Record<string, string>
   contextHeader?: string
   bucketKey: boolean
+  /** aws:kms:dsse: a second, independent layer (see beginKmsWrite). */
+  dsse?: boolean
 }
 
 /** The bucket's default encryption when it is aws:kms (ops/encryption.ts stores it). */
 export interface KmsDefault {
   kmsKeyId?: string
   bucketKeyEnabled: boolean
+  dsse?: boolean
 }
 
 /**
@@ -54,7 +61,7 @@ export function kmsWriteSpec(headers: Headers, bucketDefault: KmsDefault | undef
   const keyId = header(headers, KEY_ID)
   const ctx = header(headers, CONTEXT)
   const bk = header(headers, BUCKET_KEY)
-  if (sse !== 'aws:kms') {
+  if (sse !== 'aws:kms' && sse !== DSSE) {
     if (keyId !== undefined || ctx !== undefined)
       throw invalidArgument(
         keyId !== undefined ? KEY_ID : CONTEXT,
@@ -62,9 +69,14 @@ export function kmsWriteSpec(headers: Headers, bucketDefault: KmsDefault | undef
         'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms',
       )
     if (sse !== undefined || hasSseC || !bucketDefault) return undefined
-    return { ...(bucketDefault.kmsKeyId !== undefined ? { keyId: bucketDefault.kmsKeyId } : {}), bucketKey: bk !== undefined ? bk === 'true' : bucketDefault.bucketKeyEnabled }
+    return {
+      ...(bucketDefault.kmsKeyId !== undefined ? { keyId: bucketDefault.kmsKeyId } : {}),
+      ...(bucketDefault.dsse ? { dsse: true } : {}),
+      bucketKey: bk !== undefined ? bk === 'true' : bucketDefault.bucketKeyEnabled,
+    }
   }
   const spec: KmsWriteSpec = { bucketKey: bk !== undefined ? bk.toLowerCase() === 'true' : (bucketDefault?.bucketKeyEnabled ?? false) }
+  if (sse === DSSE) spec.dsse = true
   if (keyId !== undefined) spec.keyId = keyId.trim()
   else if (bucketDefault?.kmsKeyId !== undefined) spec.keyId = bucketDefault.kmsKeyId
   if (ctx !== undefined) {
@@ -164,7 +176,7 @@ export async function beginKmsWrite(
   store: ObjectStore,
   at: { bucket: string; key: string; region: string; bucketAccount: string },
   spec: KmsWriteSpec,
-): Promise<{ dataKey: Buffer; attrs: Pick<ObjectAttributes, 'sseKmsKeyId' | 'sseKmsDataKey' | 'sseKmsContext' | 'sseKmsBucketKey'> }> {
+): Promise<{ dataKey: Buffer; dsseKey?: Buffer; attrs: Pick<ObjectAttributes, 'sseKmsKeyId' | 'sseKmsDataKey' | 'sseKmsContext' | 'sseKmsBucketKey' | 'sseKmsDsseDataKey'> }> {
   if (store.customerKeys !== true) throw notImplemented(SSE)
   const keys = kmsKeysOf(c.core)
   const key = spec.keyId === undefined ? await managedKey(keys, at.bucketAccount, at.region) : keys.resolve(c.principal.accountId, at.region, spec.keyId)
@@ -173,19 +185,38 @@ export async function beginKmsWrite(
   requireKms(c, 'kms:GenerateDataKey', key, at.region, ctx)
   usable(key)
   const dataKey = randomBytes(32)
+  // DSSE-KMS: a second GenerateDataKey under the same key, its own data key for the second layer.
+  // AWS: "Amazon S3 Bucket Keys aren't supported for DSSE-KMS", so none is recorded.
+  const dsseKey = spec.dsse ? randomBytes(32) : undefined
   return {
     dataKey,
+    ...(dsseKey ? { dsseKey } : {}),
     attrs: {
       sseKmsKeyId: key.arn,
       sseKmsDataKey: keys.encrypt(key, dataKey, ctx).toString('base64'),
       ...(spec.contextHeader !== undefined ? { sseKmsContext: spec.contextHeader } : {}),
-      ...(spec.bucketKey ? { sseKmsBucketKey: true } : {}),
+      ...(spec.bucketKey && !dsseKey ? { sseKmsBucketKey: true } : {}),
+      ...(dsseKey ? { sseKmsDsseDataKey: keys.encrypt(key, dsseKey, ctx).toString('base64') } : {}),
     },
   }
 }
 
-/** The data key of an SSE-KMS version (or upload), decrypted by KMS for the caller (kms:Decrypt). */
-export function openKmsDataKey(c: KmsCaller, attrs: ObjectAttributes, at: { bucket: string; key: string; region: string }): Buffer {
+/**
+ * The data key of an SSE-KMS version (or upload), decrypted by KMS for the caller (kms:Decrypt).
+ * A DSSE-KMS version is refused unless the caller peels the second layer (`dsse`): its store
+ * bytes opened with this key alone are still ciphertext, never to be served or copied as the body.
+ */
+export function openKmsDataKey(c: KmsCaller, attrs: ObjectAttributes, at: { bucket: string; key: string; region: string }, dsse = false): Buffer {
+  if (attrs.sseKmsDsseDataKey !== undefined && !dsse) throw notImplemented(SSE)
+  return openKey(c, attrs, at, attrs.sseKmsDataKey)
+}
+
+/** The second layer's key of a DSSE-KMS version, decrypted by KMS for the caller (kms:Decrypt). */
+export function openDsseKey(c: KmsCaller, attrs: ObjectAttributes, at: { bucket: string; key: string; region: string }): Buffer {
+  return openKey(c, attrs, at, attrs.sseKmsDsseDataKey)
+}
+
+function openKey(c: KmsCaller, attrs: ObjectAttributes, at: { bucket: string; key: string; region: string }, wrapped: string | undefined): Buffer {
   const keys = kmsKeysOf(c.core)
   const keyId = attrs.sseKmsKeyId?.split('/').pop() ?? ''
   const key = keys.byId(keyId)
@@ -195,15 +226,29 @@ export function openKmsDataKey(c: KmsCaller, attrs: ObjectAttributes, at: { buck
   const ctx = objectContext(at.bucket, at.key, user)
   requireKms(c, 'kms:Decrypt', key, at.region, ctx)
   usable(key)
-  const dataKey = keys.decrypt(key, Buffer.from(attrs.sseKmsDataKey ?? '', 'base64'), ctx)
+  const dataKey = keys.decrypt(key, Buffer.from(wrapped ?? '', 'base64'), ctx)
   if (!dataKey) throw s3Error('InternalError')
   return dataKey
 }
 
 /** The response headers of an SSE-KMS object, in place of AES256's. */
 export function kmsResponse(attrs: ObjectAttributes): Record<string, string> {
-  const out: Record<string, string> = { [SSE]: 'aws:kms', [KEY_ID]: attrs.sseKmsKeyId ?? '' }
+  const out: Record<string, string> = { [SSE]: attrs.sseKmsDsseDataKey !== undefined ? DSSE : 'aws:kms', [KEY_ID]: attrs.sseKmsKeyId ?? '' }
   if (attrs.sseKmsContext !== undefined) out[CONTEXT] = attrs.sseKmsContext
   if (attrs.sseKmsBucketKey) out[BUCKET_KEY] = 'true'
   return out
+}
+
+/** The second layer, sealing: AES-256-CTR of the plaintext (length-preserving, so ranges still map 1:1). */
+export function dsseSeal(key: Buffer): Transform {
+  return createCipheriv('aes-256-ctr', key, DSSE_IV)
+}
+
+/** The second layer, opening from byte `start` of the body: CTR seeks to its block, then skips into it. */
+export function dsseOpen(key: Buffer, start: number): Transform {
+  const iv = Buffer.from(DSSE_IV)
+  iv.writeBigUInt64BE(BigInt(Math.floor(start / 16)), 8)
+  const d = createDecipheriv('aes-256-ctr', key, iv)
+  d.update(Buffer.alloc(start % 16))
+  return d
 }

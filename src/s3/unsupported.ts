@@ -35,7 +35,7 @@ export const KMS_ALGORITHMS: ReadonlySet<string> = new Set(['aws:kms', 'aws:kms:
 
 /**
  * x-amz-server-side-encryption (ops/encryption.ts): object writes take `AES256` (every object is
- * SSE-S3 anyway); KMS is not implemented; another value is S3's 400 InvalidArgument. Any other
+ * SSE-S3 anyway), `aws:kms` and `aws:kms:dsse` (s3/sse-kms.ts); another value is S3's 400 InvalidArgument. Any other
  * operation gets S3's 400, the header "is not supported for this operation" (HeadObject: "If you
  * include this header in a HEAD request for an object that uses these types of keys, you'll get an
  * HTTP 400 Bad Request error", https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
@@ -43,9 +43,8 @@ export const KMS_ALGORITHMS: ReadonlySet<string> = new Set(['aws:kms', 'aws:kms:
 const sse: Verdict = (v, op) => {
   const name = 'x-amz-server-side-encryption'
   if (!OBJECT_WRITES.has(op)) return invalidArgument(name, v, 'x-amz-server-side-encryption header is not supported for this operation.')
-  // aws:kms is implemented (s3/sse-kms.ts); DSSE-KMS is not.
-  if (v === SSE_S3 || v === 'aws:kms') return undefined
-  if (KMS_ALGORITHMS.has(v)) return notImplemented(name)
+  // aws:kms and aws:kms:dsse are implemented (s3/sse-kms.ts).
+  if (v === SSE_S3 || KMS_ALGORITHMS.has(v)) return undefined
   return invalidArgument(name, v, 'The encryption method specified is not supported')
 }
 

@@ -52,6 +52,12 @@ export interface ObjectAttributes {
   /** SSE-KMS: x-amz-server-side-encryption-context as the writer sent it (base64 JSON), when it did. */
   sseKmsContext?: string
   sseKmsBucketKey?: boolean
+  /**
+   * DSSE-KMS (src/s3/sse-kms.ts): the second layer's data key, encrypted by the same KMS key
+   * (base64). Present only on aws:kms:dsse versions: the body the store holds is then the plaintext
+   * under AES-256-CTR with this key, sealed again by the store under sseKmsDataKey.
+   */
+  sseKmsDsseDataKey?: string
   /** The version's owner and ACL grants (src/s3/acl.ts); absent: the bucket owner's, private. */
   acl?: ObjectAcl
 }

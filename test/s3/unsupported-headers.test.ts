@@ -43,8 +43,7 @@ const NO_LOCK = { code: 'InvalidRequest', status: 400 }
 /** Every refused header, on every operation it is refused for. */
 const CASES: Case[] = [
   ...WRITES.flatMap((op): Case[] => [
-    // SSE-S3 (AES256) is implemented (test/s3/encryption.test.ts); KMS is not.
-    { op, header: 'x-amz-server-side-encryption', value: 'aws:kms:dsse', ...NI },
+    // SSE-S3, SSE-KMS and DSSE-KMS are implemented (test/s3/encryption.test.ts, sse-kms.test.ts).
     { op, header: 'x-amz-server-side-encryption', value: 'AES128', code: 'InvalidArgument', status: 400 },
     // SSE-KMS is implemented (test/s3/sse-kms.test.ts): its key id or context without aws:kms is S3's 400.
     { op, header: 'x-amz-server-side-encryption-aws-kms-key-id', value: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', ...BAD_SSE_C },
@@ -164,9 +163,9 @@ describe('request headers mrap does not implement are refused, never ignored', (
     assert.equal(create.status, 200, create.body)
   })
 
-  test('SDK v3: a PutObject with DSSE-KMS gets 501 and stores nothing (SSE-C and SSE-KMS are implemented: test/s3/sse-c.test.ts, sse-kms.test.ts)', async () => {
+  test('SDK v3: a PutObject to an unserved storage class gets 501 and stores nothing (SSE-C, SSE-KMS, DSSE-KMS are implemented: test/s3/sse-c.test.ts, sse-kms.test.ts)', async () => {
     const c = s.client()
-    const kms = await failure(() => c.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms:dsse' })))
+    const kms = await failure(() => c.send(new PutObjectCommand({ Bucket: bucket, Key: 'kms', Body: 'x', StorageClass: 'GLACIER' })))
     assert.equal(kms.$metadata.httpStatusCode, 501)
     assert.equal(kms.name, 'NotImplemented')
     const gone = await failure(() => c.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kms' })))
@@ -203,8 +202,8 @@ describe('request headers mrap does not implement are refused, never ignored', (
         return { code: err.code, stderr: err.stderr ?? '' }
       }
     }
-    // This CLI's `s3 cp --sse` predates aws:kms:dsse (and aws:kms is implemented); s3api passes it through.
-    const sse = await aws(['s3api', 'put-object', '--bucket', bucket, '--key', 'cli-sse.txt', '--body', file, '--server-side-encryption', 'aws:kms:dsse'])
+    // Every SSE value is implemented now; an unserved storage class is still refused.
+    const sse = await aws(['s3api', 'put-object', '--bucket', bucket, '--key', 'cli-sse.txt', '--body', file, '--storage-class', 'GLACIER'])
     assert.notEqual(sse.code, 0)
     assert.match(sse.stderr, /NotImplemented/)
     const acl = await aws(['s3api', 'put-object', '--bucket', bucket, '--key', 'cli-acl.txt', '--body', file, '--acl', 'public-read'])
@@ -257,7 +256,7 @@ describe('request headers mrap does not implement are refused, never ignored', (
     })
     const arn = mrapArnOf(OWNER, alias)
     const c = proxiedS3Client(s)
-    const e = await failure(() => c.send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'secret', ServerSideEncryption: 'aws:kms:dsse' })))
+    const e = await failure(() => c.send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'secret', StorageClass: 'GLACIER' })))
     assert.equal(e.$metadata.httpStatusCode, 501)
     const acl = await failure(() => c.send(new PutObjectCommand({ Bucket: arn, Key: 'via-mrap', Body: 'x', ACL: 'public-read' })))
     assert.equal(acl.name, 'AccessControlListNotSupported')

@@ -25,8 +25,8 @@ export const SSE_RESPONSE: Readonly<Record<string, string>> = Object.freeze({ 'x
 /** configs.encryption: what PutBucketEncryption stored (absent: S3's default, SSE-S3 without a bucket key). */
 interface StoredEncryption {
   bucketKeyEnabled: boolean
-  /** Absent: AES256. aws:kms with its key (absent: aws/s3), s3/sse-kms.ts. */
-  algorithm?: 'aws:kms'
+  /** Absent: AES256. aws:kms or aws:kms:dsse with its key (absent: aws/s3), s3/sse-kms.ts. */
+  algorithm?: 'aws:kms' | 'aws:kms:dsse'
   kmsKeyId?: string
 }
 
@@ -35,8 +35,12 @@ export function kmsDefaultOf(bucket: { configs: Record<string, string> }): KmsDe
   const raw = bucket.configs[CONFIG]
   if (raw === undefined) return undefined
   const stored = JSON.parse(raw) as StoredEncryption
-  if (stored.algorithm !== 'aws:kms') return undefined
-  return { bucketKeyEnabled: stored.bucketKeyEnabled, ...(stored.kmsKeyId !== undefined ? { kmsKeyId: stored.kmsKeyId } : {}) }
+  if (stored.algorithm === undefined) return undefined
+  return {
+    bucketKeyEnabled: stored.bucketKeyEnabled,
+    ...(stored.algorithm === 'aws:kms:dsse' ? { dsse: true } : {}),
+    ...(stored.kmsKeyId !== undefined ? { kmsKeyId: stored.kmsKeyId } : {}),
+  }
 }
 
 const CONFIG = 'encryption'
@@ -71,8 +75,6 @@ export async function putBucketEncryption(req: BucketRequest): Promise<S3Respons
   if (typeof by !== 'object' || by === null) throw s3Error('MalformedXML')
   const algorithm = text((by as Record<string, unknown>).SSEAlgorithm)
   if (algorithm === undefined) throw s3Error('MalformedXML')
-  // DSSE-KMS is not implemented; aws:kms is (s3/sse-kms.ts).
-  if (algorithm === 'aws:kms:dsse') throw notImplemented('SSEAlgorithm')
   if (algorithm !== SSE_S3 && !KMS_ALGORITHMS.has(algorithm)) throw s3Error('MalformedXML')
   const keyId = text((by as Record<string, unknown>).KMSMasterKeyID)
   if (keyId !== undefined && algorithm === SSE_S3)
@@ -86,7 +88,7 @@ export async function putBucketEncryption(req: BucketRequest): Promise<S3Respons
   }
   const stored: StoredEncryption = {
     bucketKeyEnabled: bke === 'true',
-    ...(algorithm === 'aws:kms' ? { algorithm: 'aws:kms' as const } : {}),
+    ...(algorithm === 'aws:kms' || algorithm === 'aws:kms:dsse' ? { algorithm } : {}),
     ...(keyId !== undefined ? { kmsKeyId: keyId } : {}),
   }
   await req.core.state.updateBucket(req.bucket.name, { configs: { [CONFIG]: JSON.stringify(stored) } })

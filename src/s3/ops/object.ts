@@ -13,7 +13,7 @@ import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
 import { expirationHeader } from '../lifecycle.js'
 import { applySseC, COPY_SSE_C_PREFIX, type CustomerKey, checkReadKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
-import { beginKmsWrite, kmsResponse, kmsWriteSpec, openKmsDataKey } from '../sse-kms.js'
+import { beginKmsWrite, dsseOpen, dsseSeal, kmsResponse, kmsWriteSpec, openDsseKey, openKmsDataKey } from '../sse-kms.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { renderXml } from '../xml.js'
 import { applyWriteAcl, objectAclFor } from './acl.js'
@@ -111,8 +111,12 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
   if (rs) attributes.replicationStatus = rs
   const ssec = customerKeyOf(req.headers)
   if (ssec) applySseC(req, storeOf(req), attributes, ssec)
-  const dataKey = await kmsWrite(req, req.key, attributes, !!ssec)
-  const body = pipeline(req.body, digester, () => {})
+  let dsseKey: Buffer | undefined
+  const dataKey = await kmsWrite(req, req.key, attributes, !!ssec, (k) => {
+    dsseKey = k
+  })
+  // DSSE-KMS: the digests (ETag, checksums) are of the plaintext, the store gets the second layer.
+  const body = dsseKey ? pipeline(req.body, digester, dsseSeal(dsseKey), () => {}) : pipeline(req.body, digester, () => {})
   const size = declaredSize(req)
   const v = await storeOf(req).putObject({
     bucket: req.bucket.name,
@@ -137,11 +141,14 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
  * the bucket's default: KMS makes the data key for the caller; the attributes keep it encrypted.
  * Returns the data key the store seals the body with, or undefined without SSE-KMS.
  */
-export async function kmsWrite(req: BucketRequest, key: string, attributes: ObjectAttributes, hasSseC: boolean): Promise<Buffer | undefined> {
+export async function kmsWrite(req: BucketRequest, key: string, attributes: ObjectAttributes, hasSseC: boolean, onDsse?: (dsseKey: Buffer) => void): Promise<Buffer | undefined> {
   const spec = kmsWriteSpec(req.headers, kmsDefaultOf(req.bucket), hasSseC)
   if (!spec) return undefined
+  // DSSE-KMS only where the caller applies the second layer (PutObject); elsewhere still 501.
+  if (spec.dsse && !onDsse) throw notImplemented('x-amz-server-side-encryption')
   const w = await beginKmsWrite(req, storeOf(req), { bucket: req.bucket.name, key, region: req.bucket.region, bucketAccount: req.bucket.owner }, spec)
   Object.assign(attributes, w.attrs)
+  if (w.dsseKey && onDsse) onDsse(w.dsseKey)
   // Decided again now the version is known to be SSE-KMS: only rules with SseKmsEncryptedObjects
   // replicate it (the worker re-encrypts under their ReplicaKmsKeyID); under none it has no status.
   if (attributes.replicationStatus === 'PENDING' && !req.core.replication.statusFor(req.bucket, key, attributes.tags ?? [], true)) delete attributes.replicationStatus
@@ -204,8 +211,14 @@ async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
   checkReadKey(v, ssec)
   // SSE-KMS: KMS decrypts the data key for the caller (kms:Decrypt); a HEAD reads no bytes and asks nothing.
   if (v.sseKmsDataKey !== undefined && !head) {
-    const dataKey = openKmsDataKey(req, v, { bucket: req.bucket.name, key: req.key, region: req.bucket.region })
-    open = (await storeOf(req).getObject(req.bucket.name, req.key, v.versionId, { customerKey: dataKey })).open
+    const at = { bucket: req.bucket.name, key: req.key, region: req.bucket.region }
+    const dataKey = openKmsDataKey(req, v, at, true)
+    const sealed = (await storeOf(req).getObject(req.bucket.name, req.key, v.versionId, { customerKey: dataKey })).open
+    if (v.sseKmsDsseDataKey === undefined) open = sealed
+    else {
+      const dsseKey = openDsseKey(req, v, at)
+      open = (r) => pipeline(sealed(r), dsseOpen(dsseKey, r?.start ?? 0), () => {})
+    }
   }
   checkReadConditions(req.headers, v)
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
