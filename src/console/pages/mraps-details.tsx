@@ -8,7 +8,7 @@
  */
 import type { GetMultiRegionAccessPointResult } from '@aws-sdk/client-s3-control'
 import type { ComponentChildren } from 'preact'
-import { EmptyState } from '../components.js'
+import { EmptyState, SCROLL_BOX } from '../components.js'
 import type { ConsoleContext, ConsoleRequest, PageResult } from '../page.js'
 import { type FailoverProblems, failoverTab, submitFailover, submitRoutes } from './mraps-failover.js'
 import { control, mrapArnOf, operationPanel, S3_GLOBAL, StatusWord } from './mraps-operation.js'
@@ -136,7 +136,7 @@ async function propertiesTab(ctx: ConsoleContext, got: GetMultiRegionAccessPoint
           ['Created', ap.CreatedAt ? `${ap.CreatedAt.toISOString().replace('T', ' ').slice(0, 19)} UTC` : ''],
         ]}
       />
-      <div class="overflow-auto">
+      <div {...SCROLL_BOX}>
         <table>
           <caption>Buckets</caption>
           <thead>
@@ -164,7 +164,7 @@ async function propertiesTab(ctx: ConsoleContext, got: GetMultiRegionAccessPoint
       {endpoints.list.length === 0 ? (
         <EmptyState title={`No ${S3_GLOBAL} interface endpoints you can see. From the internet, clients use the global host name.`} />
       ) : (
-        <div class="overflow-auto">
+        <div {...SCROLL_BOX}>
           <table>
             <caption>Per VPC endpoint</caption>
             <thead>
@@ -245,7 +245,7 @@ async function permissionsTab(ctx: ConsoleContext, name: string, arn: string, go
     <>
       <h2>Block Public Access</h2>
       <p>Fixed when the Multi-Region Access Point was created.</p>
-      <div class="overflow-auto">
+      <div {...SCROLL_BOX}>
         <table>
           <caption>Block Public Access settings</caption>
           <tbody>

@@ -12,6 +12,7 @@ import type { GetMultiRegionAccessPointResult, MultiRegionAccessPointRoute as Ro
 import type { ComponentChildren } from 'preact'
 import { regionLocation } from '../../routing/latency.js'
 import { chooseRoutes } from '../../routing/mrap-router.js'
+import { SCROLL_BOX } from '../components.js'
 import type { ConsoleContext, ConsoleRequest } from '../page.js'
 import { control, mrapArnOf, regionsOf } from './mraps-operation.js'
 import { type Attempt, attempt, codeOf, ErrorBox, href } from './mraps-ui.js'
@@ -58,7 +59,7 @@ export async function failoverTab(ctx: ConsoleContext, name: string, arn: string
         <div class="grid c2-failover">
           <Schematic ctx={ctx} routes={routes} />
           <div>
-            <div class="overflow-auto">
+            <div {...SCROLL_BOX}>
               <table>
                 <caption>Failover configuration</caption>
                 <thead>
@@ -329,7 +330,7 @@ async function replicationRows(ctx: ConsoleContext, routes: Route[]): Promise<Re
 
 function ReplicationTable(props: { ctx: ConsoleContext; rows: ReplicationRow[] }) {
   return (
-    <div class="overflow-auto">
+    <div {...SCROLL_BOX}>
       <table>
         <caption>Replication rules of the buckets</caption>
         <thead>

@@ -9,7 +9,7 @@
  * SDK modules are imported when a page first needs them (the console's idle server loads none).
  */
 import type { MultiRegionAccessPointReport } from '@aws-sdk/client-s3-control'
-import { EmptyState } from '../components.js'
+import { EmptyState, SCROLL_BOX } from '../components.js'
 import type { ConsoleContext, ConsolePage, ConsoleRequest, PageResult } from '../page.js'
 import { detailsPage, postFailover, postPolicy, postRoutes } from './mraps-details.js'
 import { control, mrapArnOf, operationFragment, operationPanel, regionsOf, StatusWord } from './mraps-operation.js'
@@ -88,7 +88,7 @@ async function list(ctx: ConsoleContext, req: ConsoleRequest): Promise<PageResul
 
 function MrapTable(props: { ctx: ConsoleContext; aps: MultiRegionAccessPointReport[] }) {
   return (
-    <div class="overflow-auto">
+    <div {...SCROLL_BOX}>
       <table>
         <caption>Multi-Region Access Points of account {props.ctx.session.accountId}</caption>
         <thead>

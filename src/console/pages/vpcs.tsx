@@ -8,7 +8,7 @@
  */
 import type { Subnet, Vpc, VpcEndpoint } from '@aws-sdk/client-ec2'
 import { isDefaultEndpointPolicy } from '../../network/vpcs.js'
-import { EmptyState } from '../components.js'
+import { EmptyState, SCROLL_BOX } from '../components.js'
 import type { ConsoleContext, ConsolePage, ConsoleRequest, PageResult } from '../page.js'
 import { Assets, type Attempt, attempt, Dl, ErrorBox, href, prettyPolicy } from './mraps-ui.js'
 
@@ -101,7 +101,7 @@ async function overview(ctx: ConsoleContext): Promise<PageResult> {
             {!v.vpcs.ok ? null : v.vpcs.value.length === 0 ? (
               <EmptyState title={`No VPCs in ${v.region}.`} />
             ) : (
-              <div class="overflow-auto">
+              <div {...SCROLL_BOX}>
                 <table>
                   <caption>VPCs in {v.region}</caption>
                   <thead>
@@ -126,7 +126,7 @@ async function overview(ctx: ConsoleContext): Promise<PageResult> {
               </div>
             )}
             {!v.subnets.ok || v.subnets.value.length === 0 ? null : (
-              <div class="overflow-auto">
+              <div {...SCROLL_BOX}>
                 <table>
                   <caption>Subnets in {v.region}</caption>
                   <thead>
@@ -153,7 +153,7 @@ async function overview(ctx: ConsoleContext): Promise<PageResult> {
             {!v.endpoints.ok ? null : v.endpoints.value.length === 0 ? (
               <EmptyState title={`No VPC endpoints in ${v.region}.`} />
             ) : (
-              <div class="overflow-auto">
+              <div {...SCROLL_BOX}>
                 <table>
                   <caption>VPC endpoints in {v.region}</caption>
                   <thead>
@@ -249,7 +249,7 @@ async function endpointPage(ctx: ConsoleContext, region: string, id: string, pro
           ]}
         />
         {dns.length > 0 ? (
-          <div class="overflow-auto">
+          <div {...SCROLL_BOX}>
             <table>
               <caption>DNS names</caption>
               <thead>
