@@ -5,7 +5,7 @@
  */
 import type { ComponentChildren } from 'preact'
 import { toApiError } from '../api.js'
-import { ApiErrorBox, DataTable } from '../components.js'
+import { ApiErrorBox, href as consoleHref, DataTable } from '../components.js'
 import type { ConsoleContext } from '../page.js'
 
 export type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown }
@@ -33,11 +33,9 @@ export function pathSegment(raw: string): string {
   }
 }
 
+/** The shared `href`, leaving out empty values too (these pages' forms send empty fields). */
 export function href(ctx: ConsoleContext, path: string, query: Record<string, string | undefined> = {}): string {
-  const q = new URLSearchParams()
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, v)
-  const s = q.toString()
-  return `${ctx.base}${path}${s ? `?${s}` : ''}`
+  return consoleHref(ctx, path, Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '')))
 }
 
 export interface TabDef {
