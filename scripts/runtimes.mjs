@@ -11,7 +11,7 @@
 //
 // The suite runs in a copy of the working tree in a temp dir whose node_modules is hard-linked to
 // ours except better-sqlite3's binary: our own tree and its Node 20 binary are never touched.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import {
   copyFileSync,
   cpSync,
@@ -32,8 +32,12 @@ import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '..')
-// Pinned so that a run is repeatable; bump together with docs/decisions/node-runtimes.md.
-export const RUNTIMES = ['24.22.3', '22.23.5']
+// Pinned so that a run is repeatable; bump together with docs/decisions/node-runtimes.md. `set`:
+// 'all' runs every test file, 'runtime' the files whose clients are Node's (scripts/test.mjs).
+export const RUNTIMES = [
+  { version: '24.22.3', set: 'all' },
+  { version: '22.23.5', set: 'runtime' },
+]
 
 const cache = process.env.MRAP_RUNTIME_CACHE ?? join(homedir(), '.cache', 'mrap', 'runtimes')
 const npmCli = join(resolve(process.execPath, '..', '..'), 'lib', 'node_modules', 'npm')
@@ -122,50 +126,28 @@ function shadowTree(binding) {
   return dir
 }
 
-function suiteEnv(node, version) {
+function suiteEnv(node, version, runtimeSet) {
   return {
     ...process.env,
     PATH: `${join(node, 'bin')}:${process.env.PATH}`,
     MRAP_SKIP_TYPECHECK: '1',
     MRAP_RUNTIMES: '0',
     MRAP_TEST_RUNTIME: version,
+    MRAP_RUNTIME_SET: runtimeSet ? '1' : '0',
   }
 }
 
-export function runUnder(version, targets = []) {
+/** The suite (or `targets`) under one Node version; `runtimeSet` keeps the files whose clients are Node's. */
+export function runUnder(version, targets = [], runtimeSet = false) {
   const node = nodeDir(version)
   const binding = sqliteBinding(version, node)
   const dir = shadowTree(binding)
   try {
-    console.log(`\nruntimes: the whole suite under Node ${version}`)
-    return run(join(node, 'bin', 'node'), [join(dir, 'scripts', 'test.mjs'), ...targets], { cwd: dir, env: suiteEnv(node, version) })
+    console.log(`\nruntimes: ${targets.length ? targets.join(' ') : runtimeSet ? 'the runtime set' : 'the whole suite'} under Node ${version}`)
+    return run(join(node, 'bin', 'node'), [join(dir, 'scripts', 'test.mjs'), ...targets], { cwd: dir, env: suiteEnv(node, version, runtimeSet) })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-}
-
-/**
- * The whole suite under one runtime without waiting for it, its output kept and handed back whole
- * (so that two runtimes can run at once and their reports still read one after the other).
- * Preparation (fetch, compile) happens before it returns, one runtime at a time.
- */
-export function startUnder(version) {
-  const node = nodeDir(version)
-  const binding = sqliteBinding(version, node)
-  const dir = shadowTree(binding)
-  return new Promise((done) => {
-    const chunks = []
-    const child = spawn(join(node, 'bin', 'node'), [join(dir, 'scripts', 'test.mjs')], { cwd: dir, env: suiteEnv(node, version), stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout.on('data', (c) => chunks.push(c))
-    child.stderr.on('data', (c) => chunks.push(c))
-    const finish = (status, why) => {
-      rmSync(dir, { recursive: true, force: true })
-      if (why) chunks.push(Buffer.from(`runtimes: ${why}\n`))
-      done({ version, status, output: Buffer.concat(chunks) })
-    }
-    child.on('error', (e) => finish(1, e.message))
-    child.on('close', (code, signal) => finish(code ?? 1, signal ? `killed by ${signal}` : undefined))
-  })
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -174,7 +156,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const dash = args.indexOf('--')
   const named = dash < 0 ? args : args.slice(0, dash)
   const targets = dash < 0 ? [] : args.slice(dash + 1)
-  for (const v of named.length ? named : RUNTIMES) {
+  for (const v of named.length ? named : RUNTIMES.map((r) => r.version)) {
     const status = runUnder(v, targets)
     if (status !== 0) {
       console.error(`runtimes: the suite failed under Node ${v}`)

@@ -2,7 +2,7 @@
 // The one test command (README, .ci/run): installs what the tests need, typechecks, lints, runs every test.
 // Usage: npm test [-- <file or folder> ...]   (MRAP_SKIP_TYPECHECK=1 to skip tsc and biome while iterating)
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '..')
@@ -64,35 +64,68 @@ function collect(path, out) {
   return out
 }
 
+// The files that take longest go first: two run at a time, and a long one started last would run
+// alone at the end (CI's wall time, not the CPU's). A name missing here only runs in its sorted place.
+const LONGEST_FIRST = [
+  'test/seed/seed-e2e.test.ts',
+  'test/ec2/subnets-cli.test.ts',
+  'test/fleet/two-nodes.test.ts',
+  'test/upstream/two-sites.test.ts',
+  'test/console/buckets.test.ts',
+  'test/console/access.test.ts',
+  'test/console/mraps.test.ts',
+  'test/mrap/cli.test.ts',
+  'test/cli/aws-cli.test.ts',
+  'test/explain/acl.test.ts',
+  'test/upstream/world.test.ts',
+  'test/iam/cli.test.ts',
+  'test/crash/kill9.test.ts',
+]
+function longestFirst(files) {
+  const rank = (f) => {
+    const i = LONGEST_FIRST.indexOf(f)
+    return i < 0 ? LONGEST_FIRST.length : i
+  }
+  return files
+    .map((f, i) => [rank(f), i, f])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .map((x) => x[2])
+}
+
+// The runtime set (MRAP_RUNTIME_SET=1, the Node 22 run): every file but those whose client is not
+// Node (the Debian AWS CLI, boto3, Chromium). What differs between Node lines is the server's own
+// runtime (http, streams, crypto, the SQLite binding), which the JS SDK tests drive; those other
+// files spend their time in Python and Chromium, and run under Node 20 and 24.
+const FOREIGN_CLIENT = /helpers\/aws-cli\.js|\/harness\.js|playwright-core|python3|boto3|\/usr\/bin\/aws/
+const runtimeSet = (f) => !FOREIGN_CLIENT.test(readFileSync(f, 'utf8'))
+
 const targets = process.argv.slice(2)
-const files = (targets.length ? targets : ['src', 'test']).filter(existsSync).flatMap((t) => collect(t, []))
+let files = (targets.length ? targets : ['src', 'test']).filter(existsSync).flatMap((t) => collect(t, []))
+if (process.env.MRAP_RUNTIME_SET === '1') files = files.filter(runtimeSet)
+files = longestFirst(files)
 if (files.length === 0) {
   console.error('no test files found')
   process.exit(1)
 }
 
-console.log(`tests: Node ${process.version}, ${files.length} files`)
+console.log(`tests: Node ${process.version}, ${files.length} files${process.env.MRAP_RUNTIME_SET === '1' ? ' (the runtime set)' : ''}`)
 const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   env: { ...process.env, NODE_OPTIONS: '', MRAP_TEST: '1' },
 })
 if (status !== 0) process.exit(status)
 
-// A full run also runs the suite under Node 24 and 22 (scripts/runtimes.mjs; issue 13). A run of
-// chosen files stays on this Node, for quick iteration. The two run at the same time: the suite keeps
-// two cores only ~75% busy (servers starting, clients waiting on timers), and one after the other they
-// took two thirds of CI's time. Each one's report is printed whole when it ends.
+// A full run also runs the suite under Node 24 (whole) and 22 (the runtime set above), one after
+// the other (scripts/runtimes.mjs; issue 13; docs/decisions/node-runtimes.md). Run at the same time,
+// they loaded two cores past what the suite's timing tests stand (CI failed three that way) and
+// saved nothing: the suite is CPU-bound here. A run of chosen files stays on this Node.
 if (targets.length === 0 && process.env.MRAP_RUNTIMES !== '0') {
-  const { RUNTIMES, startUnder } = await import('./runtimes.mjs')
-  console.log(`\nruntimes: the whole suite under Node ${RUNTIMES.join(' and ')}, at the same time (each report printed when it ends)`)
-  const runs = RUNTIMES.map((v) =>
-    startUnder(v).then((r) => {
-      process.stdout.write(`\nruntimes: the whole suite under Node ${r.version}\n`)
-      process.stdout.write(r.output)
-      return r
-    }),
-  )
-  const failed = (await Promise.all(runs)).filter((r) => r.status !== 0)
-  for (const r of failed) console.error(`the suite failed under Node ${r.version}`)
-  if (failed.length) process.exit(failed[0].status)
+  const { RUNTIMES, runUnder } = await import('./runtimes.mjs')
+  for (const { version, set } of RUNTIMES) {
+    const status = runUnder(version, [], set === 'runtime')
+    if (status !== 0) {
+      console.error(`the suite failed under Node ${version}`)
+      process.exit(status)
+    }
+  }
 }
 process.exit(0)

@@ -96,7 +96,7 @@ interface Sent {
   size: number
 }
 
-test('kill -9 mid-flight loses no acknowledged object and leaves no partial object or tmp file', { timeout: 60_000 }, async () => {
+test('kill -9 mid-flight loses no acknowledged object and leaves no partial object or tmp file', { timeout: 150_000 }, async () => {
   const started = Date.now()
   const first = await startChild()
   const agent1 = new Agent({ keepAlive: true, maxSockets: 32 })

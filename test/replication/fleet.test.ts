@@ -245,7 +245,7 @@ describe('replication on PostgreSQL leases, two nodes', () => {
         assert.equal((await headDst(key, versionId)).ReplicationStatus, 'REPLICA')
         if (logB.some((l) => l.includes('lost its lease') || l.includes('after its lease was taken over'))) stolen = { key, versionId }
       }
-      assert.ok(stolen, 'the lease was taken over mid-task in one of five rounds')
+      assert.ok(stolen, `the lease was taken over mid-task in one of five rounds; node B said: ${logB.slice(-5).join('') || 'nothing'}`)
       await waitFor(
         'COMPLETED',
         async () => (await east.send(new HeadObjectCommand({ Bucket: SRC, Key: stolen!.key, VersionId: stolen!.versionId }))).ReplicationStatus === 'COMPLETED',
