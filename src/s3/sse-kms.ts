@@ -12,8 +12,8 @@
  * encryption context" (`aws:s3:arn`), "the requester must have permission for the
  * kms:GenerateDataKey action" on upload and kms:Decrypt on download and on multipart uploads.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import type { Transform } from 'node:stream'
+import { createCipheriv, createDecipheriv, createHmac, type Decipher, randomBytes } from 'node:crypto'
+import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream'
 import type { Core } from '../core/core.js'
 import type { Origin } from '../core/origin.js'
 import type { Principal } from '../iam/identities.js'
@@ -22,7 +22,7 @@ import { kmsContext } from '../kms/context.js'
 import { type KmsKeyRecord, KmsKeys } from '../kms/keys.js'
 import { buildS3Context } from '../policy/index.js'
 import { invalidArgument, s3Error } from '../shared/errors.js'
-import type { ObjectAttributes, ObjectStore } from '../storage/types.js'
+import type { ByteRange, ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/types.js'
 import { authzPrincipal } from './authorize.js'
 import { type Headers, header } from './headers.js'
 import { notImplemented } from './unsupported.js'
@@ -245,10 +245,88 @@ export function dsseSeal(key: Buffer): Transform {
 }
 
 /** The second layer, opening from byte `start` of the body: CTR seeks to its block, then skips into it. */
-export function dsseOpen(key: Buffer, start: number): Transform {
+export function dsseOpen(key: Buffer, start: number): Decipher {
   const iv = Buffer.from(DSSE_IV)
   iv.writeBigUInt64BE(BigInt(Math.floor(start / 16)), 8)
   const d = createDecipheriv('aes-256-ctr', key, iv)
   d.update(Buffer.alloc(start % 16))
   return d
+}
+
+/**
+ * The ETag of a part of a DSSE-KMS upload: 32 random hex digits, chosen before its bytes stream,
+ * since its second layer is keyed by it (`dssePartKey`). Not the MD5 of the part: S3's ETags of
+ * SSE-KMS objects and of multipart objects are not MD5 digests either ("Object", API reference).
+ */
+export function dssePartEtag(): string {
+  return randomBytes(16).toString('hex')
+}
+
+/**
+ * The second layer's key of one part of a DSSE-KMS multipart upload. A part's offset in the object
+ * is unknown until Complete, and the same part number may be uploaded again: a key per upload
+ * attempt (the upload's key and the part's random ETag) keeps CTR from ever reusing a keystream.
+ */
+export function dssePartKey(dsseKey: Buffer, etag: string): Buffer {
+  return createHmac('sha256', dsseKey).update('mrap/dsse-part/').update(etag).digest()
+}
+
+/**
+ * Removes the second layer of a DSSE-KMS version over the store's opener (`sealed`, already opened
+ * with the first data key): one CTR stream for a PutObject, a copy or a replica; a key per part for
+ * a multipart version, switched at part boundaries so a range may span parts.
+ */
+export function dsseOpener(v: ObjectVersion, dsseKey: Buffer, sealed: (r?: ByteRange) => Readable): (r?: ByteRange) => Readable {
+  const parts = v.sseKmsDsseParts ? v.parts : undefined
+  if (!parts) return (r) => pipeline(sealed(r), dsseOpen(dsseKey, r?.start ?? 0), () => {})
+  return (r) => pipeline(sealed(r), new DssePartsOpen(dsseKey, parts, r?.start ?? 0), () => {})
+}
+
+class DssePartsOpen extends Transform {
+  private idx = 0
+  private partStart = 0
+  private d: Decipher | undefined
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly parts: readonly { size: number; etag: string }[],
+    private pos: number,
+  ) {
+    super()
+    while (this.idx < parts.length && this.partStart + parts[this.idx]!.size <= pos) this.partStart += parts[this.idx++]!.size
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const out: Buffer[] = []
+    let off = 0
+    while (off < chunk.length) {
+      const p = this.parts[this.idx]
+      if (!p) {
+        cb(new Error('a DSSE-KMS body longer than its parts'))
+        return
+      }
+      this.d ??= dsseOpen(dssePartKey(this.key, p.etag), this.pos - this.partStart)
+      const end = this.partStart + p.size
+      const n = Math.min(chunk.length - off, end - this.pos)
+      out.push(this.d.update(chunk.subarray(off, off + n)))
+      off += n
+      this.pos += n
+      if (this.pos === end) {
+        this.partStart = end
+        this.idx++
+        this.d = undefined
+      }
+    }
+    cb(null, Buffer.concat(out))
+  }
+}
+
+/**
+ * The plaintext opener of an SSE-KMS or DSSE-KMS version: its data keys decrypted by KMS for the
+ * caller (kms:Decrypt), the store's layer opened with the first, the second removed with the other.
+ */
+export async function openKmsBody(c: KmsCaller, store: ObjectStore, v: ObjectVersion, at: { bucket: string; key: string; region: string }): Promise<(r?: ByteRange) => Readable> {
+  const dataKey = openKmsDataKey(c, v, at, true)
+  const sealed = (await store.getObject(at.bucket, at.key, v.versionId, { customerKey: dataKey })).open
+  return v.sseKmsDsseDataKey === undefined ? sealed : dsseOpener(v, openDsseKey(c, v, at), sealed)
 }

@@ -58,6 +58,12 @@ export interface ObjectAttributes {
    * under AES-256-CTR with this key, sealed again by the store under sseKmsDataKey.
    */
   sseKmsDsseDataKey?: string
+  /**
+   * DSSE-KMS multipart (an upload, and the version its Complete makes): each part's second layer has
+   * its own key, derived from sseKmsDsseDataKey and the part's ETag (src/s3/sse-kms.ts `dssePartKey`),
+   * instead of one CTR stream over the whole body.
+   */
+  sseKmsDsseParts?: boolean
   /** The version's owner and ACL grants (src/s3/acl.ts); absent: the bucket owner's, private. */
   acl?: ObjectAcl
 }

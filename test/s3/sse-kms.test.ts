@@ -287,16 +287,7 @@ describe('DSSE-KMS with the JS SDK', () => {
     assert.equal((await bytesOf(await s.client().send(new GetObjectCommand({ Bucket: bucket, Key: 'd3' })))).toString(), 'dsse before disable')
   })
 
-  test('multipart and CopyObject do not apply the second layer yet: 501 NotImplemented, never a one-layer body', async () => {
-    const c = s.client()
-    const mp = await failure(() => c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'dmp', ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn })))
-    assert.equal(mp.name, 'NotImplemented')
-    const to = await failure(() => c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'dcopy', CopySource: `${bucket}/k1`, ServerSideEncryption: 'aws:kms:dsse' })))
-    assert.equal(to.name, 'NotImplemented')
-    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'dsrc', Body: 'dsse source', ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn }))
-    const from = await failure(() => c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'dcopy2', CopySource: `${bucket}/dsrc` })))
-    assert.equal(from.name, 'NotImplemented')
-  })
+  // Multipart uploads, copies and UploadPartCopy with DSSE-KMS: test/s3/dsse.test.ts.
 })
 
 describe('SSE-KMS through a Multi-Region Access Point', () => {

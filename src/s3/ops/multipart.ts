@@ -2,7 +2,7 @@
  * @module Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
  * ListMultipartUploads. https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
  */
-import { pipeline } from 'node:stream'
+import { pipeline, type Readable } from 'node:stream'
 import { ChecksumStream, compositeChecksum, fullObjectChecksum, multipartEtag } from '../../shared/checksums.js'
 import { invalidArgument, S3Error, s3Error } from '../../shared/errors.js'
 import type { ChecksumAlgorithm, Checksums, MultipartUpload, ObjectVersion } from '../../storage/types.js'
@@ -12,7 +12,7 @@ import { type BucketRequest, empty, type ObjectRequest, ownerOf, readSmallBody, 
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, intParam } from '../headers.js'
 import { applySseC, type CustomerKey, checkPartKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
-import { kmsResponse, openKmsDataKey } from '../sse-kms.js'
+import { dssePartEtag, dssePartKey, dsseSeal, kmsResponse, openDsseKey, openKmsDataKey } from '../sse-kms.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { applyWriteAcl } from './acl.js'
 import { SSE_RESPONSE } from './encryption.js'
@@ -60,8 +60,10 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
   if (rs) attributes.replicationStatus = rs
   const ssec = customerKeyOf(req.headers)
   if (ssec) applySseC(req, storeOf(req), attributes, ssec)
-  // SSE-KMS: the data key is made now and kept encrypted with the upload; each part asks KMS for it.
-  await kmsWrite(req, req.key, attributes, !!ssec)
+  // SSE-KMS, DSSE-KMS: the data keys are made now and kept encrypted with the upload; each part asks
+  // KMS for them. A DSSE-KMS upload's parts each get their own second-layer key (`dssePartKey`).
+  const kms = await kmsWrite(req, req.key, attributes, !!ssec)
+  if (kms?.dsseKey) attributes.sseKmsDsseParts = true
   const input: Parameters<ReturnType<typeof storeOf>['createUpload']>[0] = { bucket: req.bucket.name, key: req.key, attributes }
   if (algRaw !== undefined) {
     input.checksumAlgorithm = algRaw as ChecksumAlgorithm
@@ -77,14 +79,24 @@ export async function createMultipartUpload(req: ObjectRequest): Promise<S3Respo
 }
 
 /**
- * The key a part is sealed with: SSE-C's, checked against the upload's; SSE-KMS's data key, which KMS
+ * The keys a part is sealed with: SSE-C's, checked against the upload's; SSE-KMS's data key, which KMS
  * decrypts for the caller ("you must have permission to the kms:Decrypt and kms:GenerateDataKey
- * actions" for a multipart upload with SSE-KMS, UsingKMSEncryption.html).
+ * actions" for a multipart upload with SSE-KMS, UsingKMSEncryption.html); for DSSE-KMS also the
+ * part's second-layer key and the random ETag it derives from (`dssePartKey`).
  */
-function partSealKey(req: BucketRequest, up: MultipartUpload, ssec: CustomerKey | undefined): Buffer | undefined {
-  if (ssec) return ssec.key
-  if (up.attributes.sseKmsDataKey === undefined) return undefined
-  return openKmsDataKey(req, up.attributes, { bucket: req.bucket.name, key: up.key, region: req.bucket.region })
+function partSealKey(req: BucketRequest, up: MultipartUpload, ssec: CustomerKey | undefined): { store?: Buffer; dsse?: { key: Buffer; etag: string } } {
+  if (ssec) return { store: ssec.key }
+  if (up.attributes.sseKmsDataKey === undefined) return {}
+  const at = { bucket: req.bucket.name, key: up.key, region: req.bucket.region }
+  const store = openKmsDataKey(req, up.attributes, at, up.attributes.sseKmsDsseParts === true)
+  if (!up.attributes.sseKmsDsseParts) return { store }
+  const etag = dssePartEtag()
+  return { store, dsse: { key: dssePartKey(openDsseKey(req, up.attributes, at), etag), etag } }
+}
+
+/** A part's body as the store gets it: the digests of the plaintext, then a DSSE part's second layer. */
+function partBody(plain: Readable, digester: ChecksumStream, dsse: { key: Buffer } | undefined) {
+  return dsse ? pipeline(plain, digester, dsseSeal(dsse.key), () => {}) : pipeline(plain, digester, () => {})
 }
 
 function partHeaders(up: MultipartUpload, ssec: CustomerKey | undefined): Record<string, string> {
@@ -107,7 +119,7 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
   const sealKey = partSealKey(req, up, ssec)
   checkPartIntegrity(req.headers, up.attributes)
   const digester = bodyDigester(req.headers, up.checksumAlgorithm ? [up.checksumAlgorithm] : [])
-  const body = pipeline(req.body, digester, () => {})
+  const body = partBody(req.body, digester, sealKey.dsse)
   const size = declaredSize(req)
   const part = await storeOf(req).uploadPart({
     bucket: req.bucket.name,
@@ -115,10 +127,10 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
     partNumber,
     body,
     ...(size !== undefined ? { size } : {}),
-    ...(sealKey ? { customerKey: sealKey } : {}),
+    ...(sealKey.store ? { customerKey: sealKey.store } : {}),
     finalize: () => {
       const r = digester.result()
-      return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums }
+      return { etag: sealKey.dsse?.etag ?? (ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex), checksums: r.checksums }
     },
   })
   const headers: Record<string, string> = { etag: `"${part.etag}"`, ...partHeaders(up, ssec) }
@@ -149,17 +161,17 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
     range = r
   }
   const digester = new ChecksumStream({ algorithms: up.checksumAlgorithm ? [up.checksumAlgorithm] : [] })
-  const body = pipeline(source.open(range), digester, () => {})
+  const body = partBody(source.open(range), digester, sealKey.dsse)
   const part = await storeOf(req).uploadPart({
     bucket: req.bucket.name,
     uploadId: up.uploadId,
     partNumber,
     body,
     size: range ? range.end - range.start + 1 : 0,
-    ...(sealKey ? { customerKey: sealKey } : {}),
+    ...(sealKey.store ? { customerKey: sealKey.store } : {}),
     finalize: () => {
       const r = digester.result()
-      return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums }
+      return { etag: sealKey.dsse?.etag ?? (ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex), checksums: r.checksums }
     },
   })
   const headers: Record<string, string> = partHeaders(up, ssec)

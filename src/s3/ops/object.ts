@@ -13,7 +13,7 @@ import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
 import { expirationHeader } from '../lifecycle.js'
 import { applySseC, COPY_SSE_C_PREFIX, type CustomerKey, checkReadKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
-import { beginKmsWrite, dsseOpen, dsseSeal, kmsResponse, kmsWriteSpec, openDsseKey, openKmsDataKey } from '../sse-kms.js'
+import { beginKmsWrite, dsseSeal, kmsResponse, kmsWriteSpec, openKmsBody } from '../sse-kms.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { renderXml } from '../xml.js'
 import { applyWriteAcl, objectAclFor } from './acl.js'
@@ -111,12 +111,9 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
   if (rs) attributes.replicationStatus = rs
   const ssec = customerKeyOf(req.headers)
   if (ssec) applySseC(req, storeOf(req), attributes, ssec)
-  let dsseKey: Buffer | undefined
-  const dataKey = await kmsWrite(req, req.key, attributes, !!ssec, (k) => {
-    dsseKey = k
-  })
+  const kms = await kmsWrite(req, req.key, attributes, !!ssec)
   // DSSE-KMS: the digests (ETag, checksums) are of the plaintext, the store gets the second layer.
-  const body = dsseKey ? pipeline(req.body, digester, dsseSeal(dsseKey), () => {}) : pipeline(req.body, digester, () => {})
+  const body = kms?.dsseKey ? pipeline(req.body, digester, dsseSeal(kms.dsseKey), () => {}) : pipeline(req.body, digester, () => {})
   const size = declaredSize(req)
   const v = await storeOf(req).putObject({
     bucket: req.bucket.name,
@@ -126,7 +123,7 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
     body,
     ...(size !== undefined ? { size } : {}),
     ...(condition ? { condition } : {}),
-    ...(ssec ? { customerKey: ssec.key } : dataKey ? { customerKey: dataKey } : {}),
+    ...(ssec ? { customerKey: ssec.key } : kms ? { customerKey: kms.dataKey } : {}),
     finalize: () => {
       const r = digester.result()
       return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
@@ -137,22 +134,20 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
 }
 
 /**
- * SSE-KMS of a write (PutObject, CopyObject's target, CreateMultipartUpload), from its headers or
- * the bucket's default: KMS makes the data key for the caller; the attributes keep it encrypted.
- * Returns the data key the store seals the body with, or undefined without SSE-KMS.
+ * SSE-KMS or DSSE-KMS of a write (PutObject, CopyObject's target, CreateMultipartUpload), from its
+ * headers or the bucket's default: KMS makes the data keys for the caller; the attributes keep them
+ * encrypted. Returns the key the store seals the body with and, for DSSE-KMS, the second layer's
+ * key the caller applies first (`dsseSeal`); undefined without either.
  */
-export async function kmsWrite(req: BucketRequest, key: string, attributes: ObjectAttributes, hasSseC: boolean, onDsse?: (dsseKey: Buffer) => void): Promise<Buffer | undefined> {
+export async function kmsWrite(req: BucketRequest, key: string, attributes: ObjectAttributes, hasSseC: boolean): Promise<{ dataKey: Buffer; dsseKey?: Buffer } | undefined> {
   const spec = kmsWriteSpec(req.headers, kmsDefaultOf(req.bucket), hasSseC)
   if (!spec) return undefined
-  // DSSE-KMS only where the caller applies the second layer (PutObject); elsewhere still 501.
-  if (spec.dsse && !onDsse) throw notImplemented('x-amz-server-side-encryption')
   const w = await beginKmsWrite(req, storeOf(req), { bucket: req.bucket.name, key, region: req.bucket.region, bucketAccount: req.bucket.owner }, spec)
   Object.assign(attributes, w.attrs)
-  if (w.dsseKey && onDsse) onDsse(w.dsseKey)
   // Decided again now the version is known to be SSE-KMS: only rules with SseKmsEncryptedObjects
   // replicate it (the worker re-encrypts under their ReplicaKmsKeyID); under none it has no status.
   if (attributes.replicationStatus === 'PENDING' && !req.core.replication.statusFor(req.bucket, key, attributes.tags ?? [], true)) delete attributes.replicationStatus
-  return w.dataKey
+  return { dataKey: w.dataKey, ...(w.dsseKey ? { dsseKey: w.dsseKey } : {}) }
 }
 
 /** Finds the version to read and maps a delete marker to S3's answers. */
@@ -209,17 +204,8 @@ async function read(req: ObjectRequest, head: boolean): Promise<S3Response> {
   const { version: v, inline } = found
   let open = found.open
   checkReadKey(v, ssec)
-  // SSE-KMS: KMS decrypts the data key for the caller (kms:Decrypt); a HEAD reads no bytes and asks nothing.
-  if (v.sseKmsDataKey !== undefined && !head) {
-    const at = { bucket: req.bucket.name, key: req.key, region: req.bucket.region }
-    const dataKey = openKmsDataKey(req, v, at, true)
-    const sealed = (await storeOf(req).getObject(req.bucket.name, req.key, v.versionId, { customerKey: dataKey })).open
-    if (v.sseKmsDsseDataKey === undefined) open = sealed
-    else {
-      const dsseKey = openDsseKey(req, v, at)
-      open = (r) => pipeline(sealed(r), dsseOpen(dsseKey, r?.start ?? 0), () => {})
-    }
-  }
+  // SSE-KMS, DSSE-KMS: KMS decrypts the data keys for the caller (kms:Decrypt); a HEAD reads no bytes and asks nothing.
+  if (v.sseKmsDataKey !== undefined && !head) open = await openKmsBody(req, storeOf(req), v, { bucket: req.bucket.name, key: req.key, region: req.bucket.region })
   checkReadConditions(req.headers, v)
   const withChecksums = header(req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
   const headers = objectResponseHeaders(v, req.query, withChecksums)
@@ -313,8 +299,8 @@ export async function openCopySource(req: S3Request): Promise<GetResult> {
     checkReadKey(got.version, sourceKey)
     checkReadConditions(req.headers, got.version, 'x-amz-copy-source-')
     if (got.version.sseKmsDataKey === undefined) return got
-    const dataKey = openKmsDataKey(req, got.version, { bucket: bucket.name, key: src.key, region: bucket.region })
-    return await store.getObject(bucket.name, src.key, got.version.versionId, { customerKey: dataKey })
+    // SSE-KMS and DSSE-KMS sources are read as the caller (kms:Decrypt): a copy gets the plaintext.
+    return { version: got.version, open: await openKmsBody(req, store, got.version, { bucket: bucket.name, key: src.key, region: bucket.region }) }
   } catch (e) {
     if (e instanceof S3Error && e.code === 'NoSuchKey') throw s3Error('NoSuchKey', { fields: { Key: src.key } })
     if (e instanceof S3Error && e.code === 'MethodNotAllowed')
@@ -362,13 +348,15 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   const rs = req.core.replication.statusFor(req.bucket, req.key, attributes.tags ?? [])
   if (rs) attributes.replicationStatus = rs
   if (ssec) applySseC(req, storeOf(req), attributes as ObjectAttributes, ssec)
-  const dataKey = await kmsWrite(req, req.key, attributes as ObjectAttributes, !!ssec)
+  const kms = await kmsWrite(req, req.key, attributes as ObjectAttributes, !!ssec)
   const algs = Object.keys(src.checksums) as (keyof typeof src.checksums)[]
   const wanted = header(req.headers, 'x-amz-checksum-algorithm')?.toUpperCase()
   if (wanted !== undefined && !isChecksumAlgorithm(wanted)) throw invalidArgument('x-amz-checksum-algorithm', wanted, 'Checksum algorithm provided is unsupported.')
   // A copy keeps the source's full-object checksum algorithms (recomputed), or the one asked for.
   const digester = new ChecksumStream({ algorithms: wanted ? [wanted] : src.parts ? [] : algs })
-  const body = pipeline(source.open(src.size > 0 ? { start: 0, end: src.size - 1 } : undefined), digester, () => {})
+  const plain = source.open(src.size > 0 ? { start: 0, end: src.size - 1 } : undefined)
+  // A DSSE-KMS target: new keys (kmsWrite), the second layer applied after the digests, as for a PUT.
+  const body = kms?.dsseKey ? pipeline(plain, digester, dsseSeal(kms.dsseKey), () => {}) : pipeline(plain, digester, () => {})
   const v = await storeOf(req).putObject({
     bucket: req.bucket.name,
     key: req.key,
@@ -376,7 +364,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
     attributes: attributes as ObjectAttributes,
     body,
     size: src.size,
-    ...(ssec ? { customerKey: ssec.key } : dataKey ? { customerKey: dataKey } : {}),
+    ...(ssec ? { customerKey: ssec.key } : kms ? { customerKey: kms.dataKey } : {}),
     finalize: () => {
       const r = digester.result()
       return { etag: ssec ? customerEtag(ssec, r.md5Hex) : r.md5Hex, checksums: r.checksums, checksumType: 'FULL_OBJECT' }
