@@ -67,6 +67,9 @@
       xhr.upload.addEventListener('progress', (e) => {
         bar.value = e.loaded
         status.textContent = e.loaded >= file.size ? 'Finishing…' : `${Math.floor((100 * e.loaded) / Math.max(file.size, 1))}%`
+        // Every byte is sent: the console completes the upload whatever the browser does now, as S3
+        // completes a request whose body it has, so a Cancel would claim what it cannot do.
+        if (e.loaded >= file.size) cancel.hidden = true
       })
       xhr.addEventListener('load', () => {
         // The server's own fragment (escaped by the server's renderer; CSP forbids inline scripts).

@@ -197,10 +197,12 @@ test('an upload cancelled half-way leaves no object and no open multipart upload
   await s3.send(new CreateBucketCommand({ Bucket: name }))
   const page = await h.pageAs(ADMIN)
   await page.goto(h.url(`/buckets/${name}`))
-  // A slow link, so that there is time to cancel: Chromium's own network throttling.
+  // A slow link, so that there is time to cancel: Chromium's own network throttling. Slow enough
+  // that the click lands before the last byte on a loaded machine (at 4 MiB/s CI once clicked after
+  // it, when the upload was complete and rightly stayed so).
   const cdp = await page.context().newCDPSession(page)
   await cdp.send('Network.enable')
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4 * 1024 * 1024 })
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1.5 * 1024 * 1024 })
   const body = randomBytes(10 * 1024 * 1024)
   await uploadFiles(page, [{ name: 'slow.bin', buffer: body }])
   const item = page.locator('.upload-item').filter({ hasText: 'slow.bin' })
