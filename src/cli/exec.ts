@@ -3,14 +3,16 @@
  * principals against the running server, and exits with the command's status.
  *
  * The environment is built by `execEnv` from small parts so later options (`--vpc`, the proxy and
- * CA variables) are additions to one function. The AWS CLI from Debian (2.9.19) reads neither
- * AWS_ENDPOINT_URL nor `endpoint_url` in its config (both arrived in 2.13), so for a command named
- * `aws` mrap inserts `--endpoint-url <front door>` unless the command gives its own (see
- * docs/decisions/admin-socket-and-exec.md); SDKs read AWS_ENDPOINT_URL.
+ * CA variables) are additions to one function. SDKs (JS v3, botocore >= 1.31, CLI >= 2.13) read
+ * the service-specific AWS_ENDPOINT_URL_<SERVICE> for the services the front door answers; S3
+ * Control and MRAP ARNs take the real AWS names through the internet proxy. The AWS CLI from Debian
+ * (2.9.19) reads no endpoint variable, so for a command named `aws` mrap inserts `--endpoint-url
+ * <front door>` unless the command gives its own (see docs/decisions/admin-socket-and-exec.md).
  * Exit status: the command's; 125 when mrap itself cannot run it, 127 when CMD is not found.
  */
 import { spawn } from 'node:child_process'
 import { basename } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { AdminError, adminRequest, runningServer } from '../admin/client.js'
 import { findVpcProxy, knownVpcs, type VpcProxyRef, vpcEnv } from '../network/exec-vpc.js'
 import type { RuntimeInfo } from '../state/runtime-file.js'
@@ -41,13 +43,32 @@ const SHADOWING = [
   'AWS_CONTAINER_CREDENTIALS_FULL_URI',
 ]
 
+/**
+ * The services the front door answers, by the variable the AWS SDKs and CLI read for each one
+ * ("Service-specific endpoints" and "Identifiers for service-specific endpoints", AWS SDKs and
+ * Tools Reference Guide). Not S3 Control: its host carries the account id (`<account>.<endpoint
+ * host>`, which no IP-address endpoint can take, docs/aws/clients.md §S3 Control), so it keeps its
+ * real name and reaches mrap through the proxy, as MRAP ARNs do (the SDKs ignore any endpoint for them).
+ */
+const FRONT_DOOR_ENDPOINT_VARS = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_IAM', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_KMS'] as const
+
+/** Endpoint settings of the caller's own that would send a service elsewhere than exec means. */
+const ENDPOINT_VARS = ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3_CONTROL', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', ...FRONT_DOOR_ENDPOINT_VARS] as const
+
+/** Loaded into Node programs so their https follows HTTPS_PROXY (a plain .cjs file: never compiled). */
+const NODE_PROXY_PRELOAD = fileURLToPath(new URL('../../bin/node-proxy.cjs', import.meta.url))
+
 export function execEnv(base: NodeJS.ProcessEnv, c: ExecContext): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base }
   for (const k of SHADOWING) delete env[k]
+  for (const k of ENDPOINT_VARS) delete env[k]
   env.AWS_ACCESS_KEY_ID = c.credentials.accessKeyId
   env.AWS_SECRET_ACCESS_KEY = c.credentials.secretAccessKey
   if (c.credentials.sessionToken) env.AWS_SESSION_TOKEN = c.credentials.sessionToken
-  env.AWS_ENDPOINT_URL = c.server.endpoint
+  for (const k of FRONT_DOOR_ENDPOINT_VARS) env[k] = c.server.endpoint
+  // A global AWS_ENDPOINT_URL would send S3 Control to `<account>.127.0.0.1` too. Only a server
+  // without an internet proxy (where real names lead nowhere) keeps it, to fail locally.
+  if (typeof c.server.proxy !== 'string') env.AWS_ENDPOINT_URL = c.server.endpoint
   env.AWS_DEFAULT_REGION = c.region
   env.AWS_REGION = c.region
   // Never reach the real instance metadata service for credentials.
@@ -61,11 +82,19 @@ export function execEnv(base: NodeJS.ProcessEnv, c: ExecContext): NodeJS.Process
   if (typeof c.server.proxy === 'string') {
     for (const k of ['HTTPS_PROXY', 'https_proxy']) env[k] = c.server.proxy
     for (const k of ['NO_PROXY', 'no_proxy']) delete env[k]
+    env.NODE_OPTIONS = withNodePreload(env.NODE_OPTIONS)
   }
   if (typeof c.server.caPath === 'string') {
     for (const k of ['AWS_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE']) env[k] = c.server.caPath
   }
   return env
+}
+
+/** NODE_OPTIONS with mrap's proxy preload first (once: a nested `mrap exec` adds nothing). */
+function withNodePreload(options: string | undefined): string {
+  const flag = `--require ${JSON.stringify(NODE_PROXY_PRELOAD)}`
+  if (options?.includes(flag)) return options
+  return options ? `${flag} ${options}` : flag
 }
 
 /** AWS CLI services whose hosts cannot be a custom endpoint (S3 Control puts the account in front). */

@@ -59,6 +59,7 @@ export function regionNames(dnsSuffix: string, region: string): string[] {
     `*.s3-control.${region}`,
     `sts.${region}`,
     `ec2.${region}`,
+    `kms.${region}`,
     `s3.dualstack.${region}`,
     `*.s3.dualstack.${region}`,
   ].map((n) => `${n}.${dnsSuffix}`)

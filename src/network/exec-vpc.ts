@@ -4,7 +4,8 @@
  * call the real AWS names (no endpoint override: the VPC's DNS and routes decide where each name
  * goes), and mrap's CA is trusted (AWS_CA_BUNDLE for the CLI and botocore, NODE_EXTRA_CA_CERTS for
  * Node, SSL_CERT_FILE / CURL_CA_BUNDLE for OpenSSL tools). The proxy never connects outside mrap,
- * so trusting only mrap's CA loses nothing.
+ * so trusting only mrap's CA loses nothing. Node programs follow the proxy through the preload
+ * `mrap exec` puts in NODE_OPTIONS (bin/node-proxy.cjs).
  */
 import type { RuntimeInfo } from '../state/runtime-file.js'
 
@@ -33,8 +34,9 @@ export function knownVpcs(info: RuntimeInfo): string {
 /** `env` for a process inside the VPC (applied on top of the principal's environment). */
 export function vpcEnv(env: NodeJS.ProcessEnv, vpc: VpcProxyRef, caPath: string | undefined): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env }
-  // The real AWS names, resolved by the VPC: no custom endpoint, nothing bypasses the proxy.
-  delete out.AWS_ENDPOINT_URL
+  // The real AWS names, resolved by the VPC: no custom endpoint (neither the global one nor a
+  // service's, AWS_ENDPOINT_URL_<SERVICE>), nothing bypasses the proxy.
+  for (const k of Object.keys(out)) if (k.startsWith('AWS_ENDPOINT_URL')) delete out[k]
   for (const k of ['NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']) delete out[k]
   for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) out[k] = vpc.proxy
   if (caPath) {

@@ -117,7 +117,7 @@ describe('mrap exec', () => {
   })
 
   test("the environment names the server; the exit status is the command's", async () => {
-    const r = await mrap(['exec', '--as', 'reader', '--data-dir', dataDir, '--', 'sh', '-c', 'echo "$AWS_ENDPOINT_URL $AWS_ACCESS_KEY_ID $AWS_DEFAULT_REGION"; exit 7'])
+    const r = await mrap(['exec', '--as', 'reader', '--data-dir', dataDir, '--', 'sh', '-c', 'echo "$AWS_ENDPOINT_URL_S3 $AWS_ACCESS_KEY_ID $AWS_DEFAULT_REGION"; exit 7'])
     assert.equal(r.code, 7)
     assert.equal(r.stdout.trim(), `${endpoint} AKIAI44QH8DHBEXAMPLE us-east-1`)
     const unknown = await mrap(['exec', '--as', 'nobody', '--data-dir', dataDir, '--', 'true'])
