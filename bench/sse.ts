@@ -5,14 +5,18 @@
  * Every body is encrypted (docs/decisions/encryption.md): there is no plain store left to run side
  * by side, and a switch to make one would be a way to store plaintext. So this measures, in one
  * process, one operation at a time, in CPU time (the machine's other load does not enter it):
- * (a) the embedded store's own 1 MiB PUT and GET, (b) the encryption work alone on the same bytes
- * (sealing 16 chunks, opening them), which runs on the request's thread and adds to its cost.
+ * (a) the embedded store's own 1 MiB PUT and GET, (b) the encryption work alone on the same bytes,
+ * which runs on the request's thread and adds to its cost: the very calls the store makes (sealing:
+ * `begin` and the sealer fed 64 KiB pieces, its output left as pieces, as `BlobFiles.stage` writes
+ * them; opening: the header and `openChunks`, as `readSealedRange` yields them), minus the file I/O
+ * a plain store would do too.
  * Without encryption an operation would cost (a) - (b); `storePutRatio`/`storeGetRatio` are
  * ((a) - (b)) / (a). The store alone is the pessimistic bound: a request also pays HTTP, SigV4 and
  * the MD5 ETag, so run.ts divides (b) by the CPU per request of its own 'mrap signed PUT/GET 1 MiB'
  * cases from the same run for the goal line.
  *
- * Run: node --import tsx bench/sse.ts. Prints one JSON line.
+ * Run: node --import tsx bench/sse.ts. Prints one JSON line. BENCH_SSE_FORMAT=1 measures (b) in the
+ * format older bodies are in (sealed-bytes.ts FORMATS), to compare formats under the same load.
  */
 
 import { randomBytes } from 'node:crypto'
@@ -21,11 +25,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { EmbeddedObjectStore } from '../src/storage/embedded/index.js'
-import { RegionKey } from '../src/storage/embedded/sealed-bytes.js'
+import { FORMATS, HEADER, openChunks, RegionKey, WRITE_FORMAT } from '../src/storage/embedded/sealed-bytes.js'
 
 const MiB = 1024 * 1024
 const PHASE_MS = 1500
 const GOAL = 0.8
+const FORMAT = FORMATS[Number(process.env.BENCH_SSE_FORMAT ?? WRITE_FORMAT.version)] ?? WRITE_FORMAT
 
 function bodyOf(b: Buffer): Readable {
   let off = 0
@@ -67,23 +72,30 @@ try {
   })
   await store.close()
 
-  const key = new RegionKey(randomBytes(32))
-  let sealed = Buffer.alloc(0)
+  const key = new RegionKey(randomBytes(32), 'MRE', FORMAT)
+  const id = randomBytes(16)
+  let sealed: Buffer[] = []
   const sealMs = await timed(() => {
-    const { header, sealer } = key.begin()
+    const { header, sealer } = key.begin(id)
     const out: Buffer[] = [header]
     for (let off = 0; off < data.length; off += 64 * 1024) sealer.push(data.subarray(off, off + 64 * 1024), out)
     sealer.end(out)
-    sealed = Buffer.concat(out)
+    sealed = out
   })
+  const body = Buffer.concat(sealed)
+  const last = Math.ceil(data.length / FORMAT.chunk) - 1
   const openMs = await timed(() => {
-    key.openWhole(sealed, data.length)
+    const h = key.open(body.subarray(0, HEADER), id)
+    for (const _ of openChunks(h, body.subarray(HEADER), 0, last, data.length)) {
+      /* as the read path yields them */
+    }
   })
 
   const r3 = (n: number): number => Math.round(n * 1000) / 1000
   console.log(
     JSON.stringify({
       bench: 'sse',
+      format: `${FORMAT.cipher} ${FORMAT.chunk / 1024} KiB chunks`,
       storePutCpuUs: Math.round(putMs),
       storeGetCpuUs: Math.round(getMs),
       sealCpuUs: Math.round(sealMs),

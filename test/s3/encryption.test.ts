@@ -117,11 +117,13 @@ describe('SSE-S3 on objects', () => {
     assert.equal(existsSync(join(region, 'sealing.key')), false, 'the region keeps no key file of its own')
     for (const f of files) assert.equal(readFileSync(f).indexOf(marker), -1, `${f} holds plaintext`)
 
-    // The big object is the only blob file whose size fits 300,000 bytes of plaintext in 64 KiB chunks.
-    const blob = files.find((f) => f.includes(`${join('blobs', '')}`) && readFileSync(f).length === 80 + 300_000 + 5 * 16)
+    // The big object is the only blob file whose size fits 300,000 bytes of plaintext in the 256 KiB
+    // chunks of format 2 (src/storage/embedded/sealed-bytes.ts FORMATS): an 80-byte header, two tags.
+    const blob = files.find((f) => f.includes(`${join('blobs', '')}`) && readFileSync(f).length === 80 + 300_000 + 2 * 16)
     assert.ok(blob, 'the big object is a blob file')
     const bytes = readFileSync(blob)
-    const at = 80 + 3 * (65536 + 16) + 10 // inside the fourth chunk
+    assert.equal(bytes.subarray(0, 4).toString(), 'MRE2', 'written in format 2')
+    const at = 80 + (262_144 + 16) + 10 // inside the second chunk
     bytes[at] = bytes[at]! ^ 0x40
     writeFileSync(blob, bytes)
     const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'big' }))

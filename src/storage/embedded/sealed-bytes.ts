@@ -6,27 +6,59 @@
  * server's sealing key (the data dir's secrets.key or --sealing-key-file) and kept in meta.db. A
  * copy of meta.db and blobs/ without the sealing key is noise.
  *
- * Layout: header (magic, 16-byte object id, wrapped data key) then AES-256-GCM chunks of 64 KiB of
- * plaintext, each followed by its 16-byte tag. A chunk's nonce is its index (unique because the key
- * is used for this body only) and its AAD is object id + index: chunks cannot be reordered, moved
- * to another object or replayed from an older body of the same file. The count of chunks follows
- * from the plaintext size in the row, so a truncated file fails rather than reading short. A range
- * read decrypts only the chunks it covers; memory stays at a few chunks whatever the object size.
- * The object id of a blob file is its blob id, so a file renamed over another fails its check.
+ * Layout: header (magic, 16-byte object id, wrapped data key) then AEAD chunks of plaintext, each
+ * followed by its 16-byte tag. The magic names the body's format (FORMATS: the AEAD and the chunk
+ * size) and is authenticated with the wrapped key, so a body cannot be made to read under another
+ * format. A chunk's nonce is its index (unique because the key is used for this body only) and its
+ * AAD is object id + index: chunks cannot be reordered, moved to another object or replayed from an
+ * older body of the same file. The count of chunks follows from the plaintext size in the row, so a
+ * truncated file fails rather than reading short. A range read decrypts only the chunks it covers;
+ * memory stays at a few chunks whatever the object size. The object id of a blob file is its blob
+ * id, so a file renamed over another fails its check.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { type CipherGCM, type CipherOCB, createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 
-export const CHUNK = 64 * 1024
 const TAG = 16
-const MAGIC = Buffer.from('MRE1')
-/** A body sealed under an SSE-C customer's key (RegionKey.forCustomer): never opened by the region key alone. */
-const CUSTOMER_MAGIC = Buffer.from('MRC1')
 const ID = 16
 /** magic, object id, wrap nonce, wrapped data key, wrap tag. */
-export const HEADER = MAGIC.length + ID + 12 + 32 + TAG
+export const HEADER = 4 + ID + 12 + 32 + TAG
+
+/**
+ * How a body's chunks are sealed, by the version digit of its magic. 1 is what mrap wrote until
+ * 2026-12-07 and is read forever; new bodies are written in WRITE_FORMAT. Why AES-256-OCB in 256 KiB
+ * chunks: docs/decisions/encryption.md §At-rest format 2 (the figures).
+ */
+export interface Format {
+  version: number
+  cipher: 'aes-256-gcm' | 'aes-256-ocb'
+  /** Plaintext bytes per chunk (the last one may be shorter). */
+  chunk: number
+}
+export const FORMATS: Readonly<Record<number, Format>> = {
+  1: { version: 1, cipher: 'aes-256-gcm', chunk: 64 * 1024 },
+  2: { version: 2, cipher: 'aes-256-ocb', chunk: 256 * 1024 },
+}
+
+/** OCB is outside FIPS 140 and a Node built with OpenSSL's no-ocb lacks it: such a runtime writes format 1. */
+function ocbAvailable(): boolean {
+  try {
+    createCipheriv('aes-256-ocb', Buffer.alloc(32), Buffer.alloc(12), { authTagLength: TAG }).final()
+    return true
+  } catch {
+    return false
+  }
+}
+export const WRITE_FORMAT: Format = ocbAvailable() ? FORMATS[2]! : FORMATS[1]!
+/** The chunk size of bodies written now. */
+export const CHUNK = WRITE_FORMAT.chunk
+
+/** The family of a magic: region-key bodies, or an SSE-C customer's (RegionKey.forCustomer), never opened by the region key alone. */
+
+/** The family of a magic: region-key bodies, or an SSE-C customer's (RegionKey.forCustomer), never opened by the region key alone. */
+type Family = 'MRE' | 'MRC'
 
 /** Seals short secrets under the server's key: src/iam/secret-box.ts's SecretBox fits. */
 export interface KeySealer {
@@ -34,9 +66,9 @@ export interface KeySealer {
   open(sealed: string, context: string): string
 }
 
-/** The bytes a body of `size` plaintext bytes takes at rest. */
-export function sealedSize(size: number): number {
-  return HEADER + size + Math.ceil(size / CHUNK) * TAG
+/** The bytes a body of `size` plaintext bytes takes at rest in `format`. */
+export function sealedSize(size: number, format: Format = WRITE_FORMAT): number {
+  return HEADER + size + Math.ceil(size / format.chunk) * TAG
 }
 
 function chunkNonce(index: number): Buffer {
@@ -52,6 +84,10 @@ function chunkAad(id: Buffer, index: number): Buffer {
   return a
 }
 
+function chunkCipher(format: Format, key: Buffer, index: number): CipherGCM | CipherOCB {
+  return format.cipher === 'aes-256-ocb' ? createCipheriv(format.cipher, key, chunkNonce(index), { authTagLength: TAG }) : createCipheriv(format.cipher, key, chunkNonce(index))
+}
+
 /** A read that does not authenticate never yields bytes: the caller sees this error instead. */
 export class IntegrityError extends Error {
   constructor(what: string) {
@@ -59,62 +95,76 @@ export class IntegrityError extends Error {
   }
 }
 
-/** Streaming encryption of one body: push plaintext, collect sealed chunks. */
+/**
+ * Streaming encryption of one body: push plaintext, collect sealed pieces. Each piece goes through
+ * the current chunk's cipher as it comes (a chunk is never gathered first): no copy of the
+ * plaintext, and at most one chunk's cipher state held, whatever the chunk size.
+ */
 export class ChunkSealer {
-  private pending: Buffer[] = []
-  private pendingLen = 0
+  private cipher: CipherGCM | CipherOCB | undefined
+  private filled = 0
   private index = 0
 
   constructor(
     private readonly key: Buffer,
     private readonly id: Buffer,
+    private readonly format: Format,
   ) {}
 
-  /** Appends the sealed chunks now complete to `out`; returns their byte count. */
+  /** Appends the sealed bytes now available to `out`; returns their byte count. */
   push(plain: Buffer, out: Buffer[]): number {
-    this.pending.push(plain)
-    this.pendingLen += plain.length
-    if (this.pendingLen < CHUNK) return 0
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingLen)
-    let off = 0
+    const chunk = this.format.chunk
     let n = 0
-    while (all.length - off >= CHUNK) {
-      const sealed = this.seal(all.subarray(off, off + CHUNK))
-      out.push(sealed)
-      n += sealed.length
-      off += CHUNK
+    for (let off = 0; off < plain.length; ) {
+      if (this.cipher === undefined) {
+        this.cipher = chunkCipher(this.format, this.key, this.index)
+        this.cipher.setAAD(chunkAad(this.id, this.index))
+      }
+      const take = Math.min(plain.length - off, chunk - this.filled)
+      const sealed = this.cipher.update(take === plain.length ? plain : plain.subarray(off, off + take))
+      if (sealed.length > 0) {
+        out.push(sealed)
+        n += sealed.length
+      }
+      off += take
+      this.filled += take
+      if (this.filled === chunk) n += this.close(out)
     }
-    this.pending = off < all.length ? [all.subarray(off)] : []
-    this.pendingLen = all.length - off
     return n
   }
 
   /** Seals the last, partial chunk (none for an empty body or a whole last chunk). */
   end(out: Buffer[]): number {
-    if (this.pendingLen === 0) return 0
-    const sealed = this.seal(Buffer.concat(this.pending, this.pendingLen))
-    this.pending = []
-    this.pendingLen = 0
-    out.push(sealed)
-    return sealed.length
+    return this.cipher === undefined ? 0 : this.close(out)
   }
 
-  private seal(plain: Buffer): Buffer {
-    const c = createCipheriv('aes-256-gcm', this.key, chunkNonce(this.index))
-    c.setAAD(chunkAad(this.id, this.index))
-    this.index++
-    const head = c.update(plain)
+  private close(out: Buffer[]): number {
+    const c = this.cipher!
     const tail = c.final()
-    return Buffer.concat([head, tail, c.getAuthTag()], head.length + tail.length + TAG)
+    if (tail.length > 0) out.push(tail)
+    out.push(c.getAuthTag())
+    this.cipher = undefined
+    this.filled = 0
+    this.index++
+    return tail.length + TAG
   }
 }
 
-function openChunk(key: Buffer, id: Buffer, index: number, sealed: Buffer): Buffer {
-  const d = createDecipheriv('aes-256-gcm', key, chunkNonce(index))
-  d.setAAD(chunkAad(id, index))
+/** What a body's header gives the reader: its data key, object id and format. */
+export interface OpenedHeader {
+  key: Buffer
+  id: Buffer
+  format: Format
+}
+
+function openChunk(h: OpenedHeader, index: number, sealed: Buffer): Buffer {
+  const body = sealed.subarray(0, sealed.length - TAG)
+  const n = chunkNonce(index)
+  const d = h.format.cipher === 'aes-256-ocb' ? createDecipheriv(h.format.cipher, h.key, n, { authTagLength: TAG }) : createDecipheriv(h.format.cipher, h.key, n)
+  d.setAAD(chunkAad(h.id, index))
   d.setAuthTag(sealed.subarray(sealed.length - TAG))
   try {
-    const head = d.update(sealed.subarray(0, sealed.length - TAG))
+    const head = d.update(body)
     const tail = d.final()
     return tail.length === 0 ? head : Buffer.concat([head, tail])
   } catch {
@@ -122,11 +172,29 @@ function openChunk(key: Buffer, id: Buffer, index: number, sealed: Buffer): Buff
   }
 }
 
+/**
+ * The plaintext of the sealed chunks `first`..`last` of a body of `size` plaintext bytes, laid end
+ * to end in `sealed`, one Buffer per chunk, each authenticated before it is yielded. This is all
+ * the cipher work of a read (bench/sse.ts measures exactly it).
+ */
+export function* openChunks(h: OpenedHeader, sealed: Buffer, first: number, last: number, size: number): Generator<Buffer> {
+  const chunk = h.format.chunk
+  let at = 0
+  for (let i = first; i <= last; i++) {
+    const len = Math.min(chunk, size - i * chunk) + TAG
+    if (at + len > sealed.length) throw new IntegrityError('length')
+    yield openChunk(h, i, sealed.subarray(at, at + len))
+    at += len
+  }
+}
+
 /** The region's master key: wraps and unwraps the data key of every body. */
 export class RegionKey {
   constructor(
     private readonly master: Buffer,
-    private readonly magic: Buffer = MAGIC,
+    private readonly family: Family = 'MRE',
+    /** The format of new bodies; another only in tests (format 1 as older mrap wrote it). */
+    private readonly writes: Format = WRITE_FORMAT,
   ) {}
 
   /**
@@ -137,31 +205,37 @@ export class RegionKey {
    * Its own magic: a customer's body never opens under the region key, nor the reverse.
    */
   forCustomer(customerKey: Buffer): RegionKey {
-    return new RegionKey(Buffer.from(hkdfSync('sha256', customerKey, this.master, 'mrap sse-c data key wrap', 32)), CUSTOMER_MAGIC)
+    return new RegionKey(Buffer.from(hkdfSync('sha256', customerKey, this.master, 'mrap sse-c data key wrap', 32)), 'MRC', this.writes)
   }
 
   /** A new body: its header and its encryptor. `id` binds it to where it is stored. */
   begin(id: Buffer = randomBytes(ID)): { header: Buffer; sealer: ChunkSealer } {
     const dataKey = randomBytes(32)
     const iv = randomBytes(12)
+    const magic = Buffer.from(`${this.family}${this.writes.version}`)
     const c = createCipheriv('aes-256-gcm', this.master, iv)
-    c.setAAD(Buffer.concat([this.magic, id]))
+    c.setAAD(Buffer.concat([magic, id]))
     const wrapped = Buffer.concat([c.update(dataKey), c.final()])
-    const header = Buffer.concat([this.magic, id, iv, wrapped, c.getAuthTag()])
-    return { header, sealer: new ChunkSealer(dataKey, id) }
+    const header = Buffer.concat([magic, id, iv, wrapped, c.getAuthTag()])
+    return { header, sealer: new ChunkSealer(dataKey, id, this.writes) }
   }
 
-  /** The data key of a body whose header this is; `expectedId` when the location names the body. */
-  open(header: Buffer, expectedId?: Buffer): { key: Buffer; id: Buffer } {
-    if (header.length < HEADER || !header.subarray(0, MAGIC.length).equals(this.magic)) throw new IntegrityError('header')
-    const id = header.subarray(MAGIC.length, MAGIC.length + ID)
+  /**
+   * The data key and format of a body whose header this is; `expectedId` when the location names
+   * the body. The magic is the wrap's AAD with the id, so the format read is the format written.
+   */
+  open(header: Buffer, expectedId?: Buffer): OpenedHeader {
+    const magic = header.subarray(0, 4)
+    const format = FORMATS[magic[3]! - 0x30]
+    if (header.length < HEADER || format === undefined || magic.toString('latin1', 0, 3) !== this.family) throw new IntegrityError('header')
+    const id = header.subarray(4, 4 + ID)
     if (expectedId && !id.equals(expectedId)) throw new IntegrityError('object id')
-    const ivAt = MAGIC.length + ID
+    const ivAt = 4 + ID
     const d = createDecipheriv('aes-256-gcm', this.master, header.subarray(ivAt, ivAt + 12))
-    d.setAAD(Buffer.concat([this.magic, id]))
+    d.setAAD(header.subarray(0, 4 + ID))
     d.setAuthTag(header.subarray(ivAt + 44, ivAt + 60))
     try {
-      return { key: Buffer.concat([d.update(header.subarray(ivAt + 12, ivAt + 44)), d.final()]), id: Buffer.from(id) }
+      return { key: Buffer.concat([d.update(header.subarray(ivAt + 12, ivAt + 44)), d.final()]), id: Buffer.from(id), format }
     } catch {
       throw new IntegrityError('data key')
     }
@@ -178,42 +252,35 @@ export class RegionKey {
 
   /** The plaintext of a body sealed whole; `size` is the plaintext length the row records. */
   openWhole(sealed: Buffer, size: number): Buffer {
-    if (sealed.length !== sealedSize(size)) throw new IntegrityError('length')
-    const { key, id } = this.open(sealed)
-    const out: Buffer[] = []
-    let at = HEADER
-    for (let i = 0; at < sealed.length; i++) {
-      const len = Math.min(CHUNK, size - i * CHUNK) + TAG
-      out.push(openChunk(key, id, i, sealed.subarray(at, at + len)))
-      at += len
-    }
+    const h = this.open(sealed)
+    if (sealed.length !== sealedSize(size, h.format)) throw new IntegrityError('length')
+    const out = [...openChunks(h, sealed.subarray(HEADER), 0, Math.ceil(size / h.format.chunk) - 1, size)]
     return out.length === 1 ? out[0]! : Buffer.concat(out, size)
   }
 }
 
-/** Chunks read per file read: 256 KiB, as the plain read path did. */
-const READ_BATCH = 4
+/** Bytes read per file read: 256 KiB, as the plain read path did (4 chunks of format 1, 1 of format 2). */
+const READ_BYTES = 256 * 1024
 
 /**
  * The plaintext bytes [start, end] (inclusive) of a sealed blob file of `size` plaintext bytes,
  * named by `id`. Reads and decrypts only the chunks the range covers.
  */
 export async function* readSealedRange(fh: FileHandle, keys: RegionKey, id: Buffer, size: number, start: number, end: number): AsyncGenerator<Buffer> {
-  const header = await readExactly(fh, HEADER, 0)
-  const { key } = keys.open(header, id)
-  const first = Math.floor(start / CHUNK)
-  const last = Math.floor(end / CHUNK)
-  for (let c = first; c <= last; c += READ_BATCH) {
-    const upto = Math.min(last, c + READ_BATCH - 1)
-    const plainEnd = Math.min(size, (upto + 1) * CHUNK)
-    const buf = await readExactly(fh, plainEnd - c * CHUNK + (upto - c + 1) * TAG, HEADER + c * (CHUNK + TAG))
-    let at = 0
-    for (let i = c; i <= upto; i++) {
-      const len = Math.min(CHUNK, size - i * CHUNK) + TAG
-      const plain = openChunk(key, id, i, buf.subarray(at, at + len))
-      at += len
-      const lo = i === first ? start - i * CHUNK : 0
-      const hi = i === last ? end - i * CHUNK + 1 : plain.length
+  const h = keys.open(await readExactly(fh, HEADER, 0), id)
+  const chunk = h.format.chunk
+  const batch = Math.max(1, Math.floor(READ_BYTES / chunk))
+  const first = Math.floor(start / chunk)
+  const last = Math.floor(end / chunk)
+  for (let c = first; c <= last; c += batch) {
+    const upto = Math.min(last, c + batch - 1)
+    const plainEnd = Math.min(size, (upto + 1) * chunk)
+    const buf = await readExactly(fh, plainEnd - c * chunk + (upto - c + 1) * TAG, HEADER + c * (chunk + TAG))
+    let i = c
+    for (const plain of openChunks(h, buf, c, upto, size)) {
+      const lo = i === first ? start - i * chunk : 0
+      const hi = i === last ? end - i * chunk + 1 : plain.length
+      i++
       yield lo === 0 && hi === plain.length ? plain : plain.subarray(lo, hi)
     }
   }
@@ -273,7 +340,8 @@ export function localSealer(dir: string): KeySealer {
     seal: (plaintext, context) => box.sealWhole(Buffer.concat([Buffer.from(context + '\0'), Buffer.from(plaintext)])).toString('base64'),
     open: (sealed, context) => {
       const bytes = Buffer.from(sealed, 'base64')
-      const plain = box.openWhole(bytes, bytes.length - HEADER - Math.ceil((bytes.length - HEADER) / (CHUNK + TAG)) * TAG)
+      const { chunk } = box.open(bytes).format
+      const plain = box.openWhole(bytes, bytes.length - HEADER - Math.ceil((bytes.length - HEADER) / (chunk + TAG)) * TAG)
       const prefix = Buffer.from(context + '\0')
       if (!plain.subarray(0, prefix.length).equals(prefix)) throw new IntegrityError('context')
       return plain.subarray(prefix.length).toString()
