@@ -24,6 +24,8 @@ import { after, before, describe, test } from 'node:test'
 import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  type CopyObjectCommandInput,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   type CreateMultipartUploadCommandInput,
@@ -31,6 +33,8 @@ import {
   HeadObjectCommand,
   ListPartsCommand,
   PutBucketEncryptionCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
   type S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -318,6 +322,100 @@ describe('DSSE-KMS multipart uploads (JS SDK)', () => {
     const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'mp-copy' }))
     assert.equal(got.ServerSideEncryption, 'aws:kms:dsse')
     assert.ok((await bytesOf(got)).equals(want))
+  })
+})
+
+const SSEC_KEY = randomBytes(32)
+const SSEC_OTHER = randomBytes(32)
+const ssec = (k: Buffer) => ({ SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64') })
+const copySsec = (k: Buffer) => ({ CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: k.toString('base64') })
+
+describe('CopyObject with DSSE-KMS as source and as target (JS SDK)', () => {
+  test('every source (SSE-S3, SSE-KMS, DSSE-KMS, DSSE-KMS multipart, SSE-C) to every target (SSE-S3, SSE-KMS, DSSE-KMS, SSE-C): the plaintext is copied', async () => {
+    const c = s.client()
+    const sources: { key: string; body: Buffer; put?: Partial<PutObjectCommandInput>; copy?: Partial<CopyObjectCommandInput> }[] = [
+      { key: 'src-s3', body: pattern(70_000, 31) },
+      { key: 'src-kms', body: pattern(70_001, 32), put: { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn } },
+      { key: 'src-dsse', body: pattern(70_002, 33), put: { ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn } },
+      { key: 'src-dsse-mp', body: Buffer.concat([pattern(5 * MiB, 34), pattern(40_000, 35)]) },
+      { key: 'src-ssec', body: pattern(70_003, 36), put: ssec(SSEC_KEY), copy: copySsec(SSEC_KEY) },
+    ]
+    for (const src of sources) {
+      if (src.key === 'src-dsse-mp')
+        await multipart(c, src.key, [src.body.subarray(0, 5 * MiB), src.body.subarray(5 * MiB)], { ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn })
+      else await c.send(new PutObjectCommand({ Bucket: bucket, Key: src.key, Body: src.body, ...src.put }))
+    }
+    const targets: { name: string; copy: Partial<CopyObjectCommandInput>; sse?: string; get?: ReturnType<typeof ssec> }[] = [
+      { name: 's3', copy: { ServerSideEncryption: 'AES256' }, sse: 'AES256' },
+      { name: 'kms', copy: { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn }, sse: 'aws:kms' },
+      { name: 'dsse', copy: { ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn }, sse: 'aws:kms:dsse' },
+      { name: 'ssec', copy: ssec(SSEC_OTHER), get: ssec(SSEC_OTHER) },
+    ]
+    for (const src of sources) {
+      for (const t of targets) {
+        const Key = `copy-${src.key}-to-${t.name}`
+        const out = await c.send(new CopyObjectCommand({ Bucket: bucket, Key, CopySource: `${bucket}/${src.key}`, ...src.copy, ...t.copy }))
+        assert.equal(out.ServerSideEncryption, t.sse, Key)
+        if (t.name === 'dsse') {
+          assert.equal(out.SSEKMSKeyId, keyArn)
+          // The digests are of the plaintext, taken before the second layer, as for a PUT.
+          assert.equal(out.CopyObjectResult?.ETag, `"${md5(src.body)}"`, Key)
+        }
+        const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key, ...t.get }))
+        assert.equal(got.ServerSideEncryption, t.sse, Key)
+        assert.ok((await bytesOf(got)).equals(src.body), `${Key}: the bytes`)
+        const r = await c.send(new GetObjectCommand({ Bucket: bucket, Key, Range: 'bytes=65530-65560', ...t.get }))
+        assert.ok((await bytesOf(r)).equals(src.body.subarray(65530, 65561)), `${Key}: a range`)
+      }
+    }
+    // A DSSE-KMS copy's files hold no plaintext: a marker written into a DSSE source, copied to DSSE.
+    const secret = Buffer.from('dsse-copy-marker-0123456789')
+    const body = Buffer.concat([pattern(1000, 37), secret, pattern(1000, 38)])
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'marked', Body: body, ServerSideEncryption: 'aws:kms:dsse' }))
+    await c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'marked-copy', CopySource: `${bucket}/marked`, ServerSideEncryption: 'aws:kms:dsse' }))
+    for (const f of storedFiles()) assert.equal(readFileSync(f).indexOf(secret), -1, `${f} holds the plaintext`)
+  })
+
+  test('a copy onto itself changes SSE-KMS to DSSE-KMS and back; the bucket default applies to a copy that names no encryption', async () => {
+    const c = s.client()
+    const body = pattern(3000, 41)
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'rotate', Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn }))
+    const up = await c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'rotate', CopySource: `${bucket}/rotate`, ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn }))
+    assert.equal(up.ServerSideEncryption, 'aws:kms:dsse')
+    assert.ok((await bytesOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'rotate' })))).equals(body))
+    const down = await c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'rotate', CopySource: `${bucket}/rotate`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn }))
+    assert.equal(down.ServerSideEncryption, 'aws:kms')
+    assert.ok((await bytesOf(await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'rotate' })))).equals(body))
+    const b = bucketName('dssecopy')
+    await c.send(new CreateBucketCommand({ Bucket: b }))
+    await c.send(
+      new PutBucketEncryptionCommand({
+        Bucket: b,
+        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:dsse', KMSMasterKeyID: keyArn } }] },
+      }),
+    )
+    const copied = await c.send(new CopyObjectCommand({ Bucket: b, Key: 'from-default', CopySource: `${bucket}/rotate` }))
+    assert.equal(copied.ServerSideEncryption, 'aws:kms:dsse')
+    assert.ok((await bytesOf(await c.send(new GetObjectCommand({ Bucket: b, Key: 'from-default' })))).equals(body))
+  })
+
+  test('a disabled key refuses a copy from a DSSE-KMS source and one to a DSSE-KMS target with KMS.DisabledException, and stores nothing', async () => {
+    const c = s.client()
+    const k = (await kms().send(new CreateKeyCommand({}))).KeyMetadata!
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'cd-src', Body: 'dsse under a key soon disabled', ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: k.KeyId }))
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'cd-plain', Body: 'plain' }))
+    await kms().send(new DisableKeyCommand({ KeyId: k.KeyId }))
+    try {
+      const from = await failure(() => c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'cd-1', CopySource: `${bucket}/cd-src`, ServerSideEncryption: 'AES256' })))
+      assert.equal(from.name, 'KMS.DisabledException')
+      const to = await failure(() =>
+        c.send(new CopyObjectCommand({ Bucket: bucket, Key: 'cd-2', CopySource: `${bucket}/cd-plain`, ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: k.KeyId })),
+      )
+      assert.equal(to.name, 'KMS.DisabledException')
+      for (const Key of ['cd-1', 'cd-2']) assert.equal((await failure(() => c.send(new HeadObjectCommand({ Bucket: bucket, Key })))).$metadata.httpStatusCode, 404)
+    } finally {
+      await kms().send(new EnableKeyCommand({ KeyId: k.KeyId }))
+    }
   })
 })
 
