@@ -7,7 +7,8 @@
 // (src/cli/exec.ts, docs/decisions/admin-socket-and-exec.md).
 //
 // Every https.Agent (the SDK's included) opens its sockets by a CONNECT through the proxy; plain
-// HTTP (mrap's front door) is untouched. An agent class with its own createConnection or
+// HTTP (mrap's front door) is untouched, and so are loopback hosts (the TLS front door, which the
+// proxy refuses: it tunnels only to the names mrap serves). An agent class with its own createConnection or
 // createSocket (https-proxy-agent, hpagent) keeps its own way, and a TLS socket laid over an
 // existing one (`socket` given) is left alone, so nothing is tunnelled twice.
 'use strict'
@@ -16,13 +17,17 @@ const net = require('node:net')
 const tls = require('node:tls')
 
 const proxyUrl = process.env.https_proxy || process.env.HTTPS_PROXY
+function loopback(host) {
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
 if (proxyUrl && !https.Agent.prototype.mrapTunnelled) {
   const proxy = new URL(proxyUrl)
   const direct = https.Agent.prototype.createConnection
   https.Agent.prototype.mrapTunnelled = true
   https.Agent.prototype.createConnection = function createConnection(options, callback) {
-    if (options.socket || typeof callback !== 'function') return direct.call(this, options, callback)
     const host = options.host || options.hostname || 'localhost'
+    if (options.socket || typeof callback !== 'function' || loopback(host)) return direct.call(this, options, callback)
     const port = Number(options.port) || 443
     const target = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`
     const sock = net.connect(Number(proxy.port) || 80, proxy.hostname.replace(/^\[|\]$/g, ''))

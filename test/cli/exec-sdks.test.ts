@@ -66,8 +66,8 @@ async function mrapExec(argv: string[], opts: string[] = [], extraEnv: Record<st
 }
 
 /** Runs a fixture program under exec; its JSON lines by call name. */
-async function calls(argv: string[], opts: string[] = []): Promise<Calls> {
-  const r = await mrapExec(argv, opts)
+async function calls(argv: string[], opts: string[] = [], extraEnv: Record<string, string> = {}): Promise<Calls> {
+  const r = await mrapExec(argv, opts, extraEnv)
   assert.equal(r.code, 0, `${argv.join(' ')} exited ${r.code}: ${r.stderr}`)
   const out: Calls = new Map()
   for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
@@ -156,6 +156,11 @@ describe('mrap exec: the JS SDK v3 (its pure-JS SigV4A signer; @aws-sdk/signatur
     got = await calls([process.execPath, JS_CALLS])
   })
   for (const name of SERVICES) test(name, () => expectCall(got, name, 'exec-js.txt'))
+
+  test('the TLS front door named in the program is reached directly (the proxy refuses loopback names)', async () => {
+    const tls = await calls([process.execPath, JS_CALLS, 's3-tls'], [], { TLS_FRONT_DOOR: `https://127.0.0.1:${s.tlsPort}` })
+    assert.deepEqual(tls.get('s3-tls'), { call: 's3-tls', ok: true, detail: ['exec-js.txt'] })
+  })
 
   test('--vpc: an MRAP ARN through the VPC endpoint', async () => {
     const vpc = await calls([process.execPath, JS_CALLS, 's3-mrap'], ['--vpc', 'seed-vpc'])
