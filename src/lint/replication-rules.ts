@@ -66,7 +66,9 @@ export const replicationRules: RuleFamily = {
         const bucket = model.buckets.find((b) => b.name === r.bucket)
         const enc = bucket?.configs?.encryption
         const kms = enc === undefined ? undefined : (JSON.parse(enc) as { algorithm?: string; kmsKeyId?: string })
-        if (kms?.algorithm !== 'aws:kms') continue
+        // DSSE-KMS objects are selected by the same opt-in (docs/decisions/encryption.md §DSSE-KMS).
+        if (kms?.algorithm !== 'aws:kms' && kms?.algorithm !== 'aws:kms:dsse') continue
+        const kind = kms.algorithm === 'aws:kms' ? 'SSE-KMS' : 'DSSE-KMS'
         const cfg = parsed(bucket?.replication)
         if (!cfg) continue
         const problems: string[] = []
@@ -76,7 +78,7 @@ export const replicationRules: RuleFamily = {
           if (rules.length === 0) continue
           const opted = rules.filter((x) => x.sseKmsObjects && x.replicaKmsKeyId !== undefined)
           if (opted.length === 0) {
-            problems.push(`its rule to ${other.bucket} has no SseKmsEncryptedObjects/ReplicaKmsKeyID, so its SSE-KMS objects are not replicated there`)
+            problems.push(`its rule to ${other.bucket} has no SseKmsEncryptedObjects/ReplicaKmsKeyID, so its ${kind} objects are not replicated there`)
             continue
           }
           const keyRegion = /^arn:[^:]+:kms:([^:]+):/.exec(opted[0]!.replicaKmsKeyId!)?.[1]
@@ -93,7 +95,7 @@ export const replicationRules: RuleFamily = {
           rule: 'replication-kms',
           policy: { kind: 'world' as const, owner: `MRAP ${m.name}`, name: 'buckets' },
           path: m.path ? [...m.path, 'buckets'] : undefined,
-          message: `bucket ${r.bucket} of MRAP ${m.name} encrypts new objects with KMS key ${kms.kmsKeyId ?? 'aws/s3'} (${r.region}) by default, and ${problems.join('; ')}: they are missing through the other routes`,
+          message: `bucket ${r.bucket} of MRAP ${m.name} encrypts new objects with KMS key ${kms.kmsKeyId ?? 'aws/s3'} (${r.region}, ${kind}) by default, and ${problems.join('; ')}: they are missing through the other routes`,
           fix: "enable SourceSelectionCriteria SseKmsEncryptedObjects in the rule and name a key of the destination's Region in Destination EncryptionConfiguration ReplicaKmsKeyID (the replication role needs kms:Decrypt on the source key and kms:Encrypt on it)",
         })
       }

@@ -38,23 +38,29 @@ function allow(s: Core, role: Principal, action: string, key: KmsKeyRecord, regi
   if (key.keyState !== 'Enabled') throw new KmsReplicationRefused(`${key.arn} is ${key.keyState}`)
 }
 
-/** The source version's data key, decrypted for the role. */
-export function sourceDataKey(s: Core, role: Principal, src: BucketRecord, v: ObjectVersion): Buffer {
+/**
+ * The source version's data key, decrypted for the role; for DSSE-KMS also the second layer's key
+ * (the same kms:Decrypt on the same key and context), which the worker removes before re-sealing.
+ */
+export function sourceDataKey(s: Core, role: Principal, src: BucketRecord, v: ObjectVersion): { dataKey: Buffer; dsseKey?: Buffer } {
   const keys = kmsKeysOf(s)
   const key = keys.byId(v.sseKmsKeyId?.split('/').pop() ?? '')
   if (!key) throw new KmsReplicationRefused(`the source key ${v.sseKmsKeyId} does not exist`)
-  // The worker copies the store's plaintext, which for DSSE-KMS is still under the second layer.
-  if (v.sseKmsDsseDataKey !== undefined) throw new KmsReplicationRefused(`${src.name}/${v.key} is DSSE-KMS, which replication does not carry`)
   const ctx = objectContext(src.name, v.key, userContext(v))
   allow(s, role, 'kms:Decrypt', key, src.region, ctx)
-  const dataKey = keys.decrypt(key, Buffer.from(v.sseKmsDataKey ?? '', 'base64'), ctx)
-  if (!dataKey) throw new KmsReplicationRefused(`the data key of ${src.name}/${v.key} does not decrypt under ${key.arn}`)
-  return dataKey
+  const open = (wrapped: string | undefined): Buffer => {
+    const k = keys.decrypt(key, Buffer.from(wrapped ?? '', 'base64'), ctx)
+    if (!k) throw new KmsReplicationRefused(`the data key of ${src.name}/${v.key} does not decrypt under ${key.arn}`)
+    return k
+  }
+  return { dataKey: open(v.sseKmsDataKey), ...(v.sseKmsDsseDataKey !== undefined ? { dsseKey: open(v.sseKmsDsseDataKey) } : {}) }
 }
 
 /**
  * A new data key for the replica, encrypted under the replica key for the role, and the replica's
- * SSE-KMS attributes (its key, not the source's; the caller's context pairs kept).
+ * SSE-KMS attributes (its key, not the source's; the caller's context pairs kept). A DSSE-KMS
+ * version's replica is DSSE-KMS too: a second new key for its second layer, under the same replica
+ * key, applied by the worker over the whole body (a replica has no parts: one CTR stream).
  */
 export function replicaDataKey(
   s: Core,
@@ -62,7 +68,7 @@ export function replicaDataKey(
   dest: BucketRecord,
   v: ObjectVersion,
   replicaKmsKeyId: string,
-): { dataKey: Buffer; attrs: Pick<ObjectAttributes, 'sseKmsKeyId' | 'sseKmsDataKey' | 'sseKmsContext' | 'sseKmsBucketKey'> } {
+): { dataKey: Buffer; dsseKey?: Buffer; attrs: Pick<ObjectAttributes, 'sseKmsKeyId' | 'sseKmsDataKey' | 'sseKmsContext' | 'sseKmsBucketKey' | 'sseKmsDsseDataKey'> } {
   const keys = kmsKeysOf(s)
   // A bare key id or alias is looked for in the destination bucket's account; an ARN names its own.
   const key = keys.resolve(dest.owner, dest.region, replicaKmsKeyId)
@@ -70,13 +76,16 @@ export function replicaDataKey(
   const ctx = objectContext(dest.name, v.key, userContext(v))
   allow(s, role, 'kms:Encrypt', key, dest.region, ctx)
   const dataKey = randomBytes(32)
+  const dsseKey = v.sseKmsDsseDataKey !== undefined ? randomBytes(32) : undefined
   return {
     dataKey,
+    ...(dsseKey ? { dsseKey } : {}),
     attrs: {
       sseKmsKeyId: key.arn,
       sseKmsDataKey: keys.encrypt(key, dataKey, ctx).toString('base64'),
       ...(v.sseKmsContext !== undefined ? { sseKmsContext: v.sseKmsContext } : {}),
-      ...(v.sseKmsBucketKey ? { sseKmsBucketKey: true } : {}),
+      ...(v.sseKmsBucketKey && !dsseKey ? { sseKmsBucketKey: true } : {}),
+      ...(dsseKey ? { sseKmsDsseDataKey: keys.encrypt(key, dsseKey, ctx).toString('base64') } : {}),
     },
   }
 }

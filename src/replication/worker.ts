@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto'
 import { PassThrough, pipeline } from 'node:stream'
 import type { Core } from '../core/core.js'
 import type { Principal } from '../iam/identities.js'
+import { dsseOpener, dsseSeal } from '../s3/sse-kms.js'
 import { S3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/types.js'
@@ -298,6 +299,7 @@ export class ReplicationWorker {
   ): Promise<boolean> {
     let got: Awaited<ReturnType<ObjectStore['getObject']>>
     let kms: ReturnType<typeof replicaDataKey> | undefined
+    let sourceDsse: Buffer | undefined
     try {
       got = await from.getObject(t.srcBucket, t.key, t.versionId)
       if (got.version.sseKmsKeyId !== undefined) {
@@ -306,7 +308,8 @@ export class ReplicationWorker {
         if (to.customerKeys !== true) throw new PermanentFailure(`the store of ${on.dest.region} cannot hold SSE-KMS replicas`)
         const sourceKey = sourceDataKey(this.s, on.role, on.src, got.version)
         kms = replicaDataKey(this.s, on.role, on.dest, got.version, on.rule.replicaKmsKeyId)
-        got = await from.getObject(t.srcBucket, t.key, t.versionId, { customerKey: sourceKey })
+        sourceDsse = sourceKey.dsseKey
+        got = await from.getObject(t.srcBucket, t.key, t.versionId, { customerKey: sourceKey.dataKey })
       }
     } catch (e) {
       if (gone(e)) throw new Vanished()
@@ -327,7 +330,11 @@ export class ReplicationWorker {
           cb(null, chunk)
         },
       })
-      const body = pipeline(got.open(v.size > 0 ? { start: 0, end: v.size - 1 } : undefined), tap, () => {})
+      const whole = v.size > 0 ? { start: 0, end: v.size - 1 } : undefined
+      // DSSE-KMS: the source's second layer comes off (the MD5 check is of the plaintext) and the
+      // replica's goes on under its own new key.
+      const plain = sourceDsse ? dsseOpener(v, sourceDsse, got.open)(whole) : got.open(whole)
+      const body = kms?.dsseKey ? pipeline(plain, tap, dsseSeal(kms.dsseKey), () => {}) : pipeline(plain, tap, () => {})
       // A lost lease stops the copy: the node that holds the task now writes the replica.
       const stop = (): void => {
         tap.destroy(new Error('replication lease lost'))

@@ -1,6 +1,6 @@
 /**
  * `mrap lint` on a running server: replication-kms names an MRAP bucket whose default encryption is
- * SSE-KMS only when its replication rule to another route would leave SSE-KMS objects out (no
+ * SSE-KMS (or DSSE-KMS) only when its replication rule to another route would leave SSE-KMS objects out (no
  * SourceSelectionCriteria SseKmsEncryptedObjects / ReplicaKmsKeyID) or names a replica key of
  * another Region or one the replication role may not kms:Encrypt with (its key policy); a rule that
  * opts in with a usable key of the destination's Region, and an SSE-S3 bucket, get nothing ("Replicating encrypted objects",
@@ -85,6 +85,21 @@ test('replication-kms: an MRAP bucket with aws:kms default encryption is named o
     ],
   }
   await west.send(new PutKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: 'default', Policy: JSON.stringify(policy) }))
+  assert.deepEqual(kmsFindings(), [])
+
+  // A DSSE-KMS default: its objects need the same opt-in (docs/decisions/encryption.md §DSSE-KMS).
+  await s.client().send(
+    new PutBucketEncryptionCommand({
+      Bucket: 'DOC-EXAMPLE-BUCKET1',
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:dsse', KMSMasterKeyID: 'alias/app' } }] },
+    }),
+  )
+  assert.deepEqual(kmsFindings(), [])
+  await replicate(rule())
+  found = kmsFindings()
+  assert.equal(found.length, 1)
+  assert.match(found[0]!.message, /DOC-EXAMPLE-BUCKET1 .*DSSE-KMS.*rule to DOC-EXAMPLE-BUCKET2 has no SseKmsEncryptedObjects\/ReplicaKmsKeyID, so its DSSE-KMS objects/)
+  await replicate(rule(key.Arn!))
   assert.deepEqual(kmsFindings(), [])
 
   await s.client().send(new DeleteBucketEncryptionCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
