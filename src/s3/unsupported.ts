@@ -69,8 +69,8 @@ const KNOWN_LOCK_HEADERS: ReadonlySet<string> = new Set(['x-amz-object-lock-mode
 
 /** Header families: every member, known today or added later, is refused the same way. */
 const PREFIXES: readonly (readonly [prefix: string, verdict: (name: string) => Verdict])[] = [
-  // SSE-C's headers (the object's and the copy source's) are implemented (s3/sse-c.ts); SSE-KMS's
-  // and DSSE-KMS's are refused on every operation. SSE-S3's own header is in EXACT.
+  // SSE-C's headers (the object's and the copy source's) are implemented (s3/sse-c.ts); SSE-S3's,
+  // SSE-KMS's and DSSE-KMS's (s3/sse-kms.ts) are in EXACT; any other member is refused.
   ['x-amz-server-side-encryption-customer-', () => () => undefined],
   ['x-amz-copy-source-server-side-encryption-customer-', () => () => undefined],
   ['x-amz-server-side-encryption', always],
