@@ -399,6 +399,48 @@ describe('CopyObject with DSSE-KMS as source and as target (JS SDK)', () => {
     assert.ok((await bytesOf(await c.send(new GetObjectCommand({ Bucket: b, Key: 'from-default' })))).equals(body))
   })
 
+  test('UploadPartCopy from every source (SSE-S3, SSE-KMS, DSSE-KMS, SSE-C) into every kind of upload (SSE-S3, SSE-KMS, DSSE-KMS, SSE-C)', async () => {
+    const c = s.client()
+    const sources: { key: string; body: Buffer; put?: Partial<PutObjectCommandInput>; copy?: Record<string, string> }[] = [
+      { key: 'upc-s3', body: pattern(20_000, 51) },
+      { key: 'upc-kms', body: pattern(20_001, 52), put: { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn } },
+      { key: 'upc-dsse', body: pattern(20_002, 53), put: { ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn } },
+      { key: 'upc-ssec', body: pattern(20_003, 54), put: ssec(SSEC_KEY), copy: copySsec(SSEC_KEY) },
+    ]
+    for (const src of sources) await c.send(new PutObjectCommand({ Bucket: bucket, Key: src.key, Body: src.body, ...src.put }))
+    const uploads: { name: string; create: Partial<CreateMultipartUploadCommandInput>; part?: ReturnType<typeof ssec>; sse?: string }[] = [
+      { name: 's3', create: {}, sse: 'AES256' },
+      { name: 'kms', create: { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn }, sse: 'aws:kms' },
+      { name: 'dsse', create: { ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn }, sse: 'aws:kms:dsse' },
+      { name: 'ssec', create: ssec(SSEC_OTHER), part: ssec(SSEC_OTHER) },
+    ]
+    for (const src of sources) {
+      for (const u of uploads) {
+        const Key = `upc-${src.key}-to-${u.name}`
+        const created = await c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key, ...u.create }))
+        const part = await c.send(
+          new UploadPartCopyCommand({
+            Bucket: bucket,
+            Key,
+            UploadId: created.UploadId,
+            PartNumber: 1,
+            CopySource: `${bucket}/${src.key}`,
+            CopySourceRange: 'bytes=100-15099',
+            ...src.copy,
+            ...u.part,
+          }),
+        )
+        assert.equal(part.ServerSideEncryption, u.sse, Key)
+        await c.send(
+          new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId: created.UploadId, MultipartUpload: { Parts: [{ ETag: part.CopyPartResult!.ETag, PartNumber: 1 }] } }),
+        )
+        const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key, ...u.part }))
+        assert.equal(got.ServerSideEncryption, u.sse, Key)
+        assert.ok((await bytesOf(got)).equals(src.body.subarray(100, 15100)), `${Key}: the bytes`)
+      }
+    }
+  })
+
   test('a disabled key refuses a copy from a DSSE-KMS source and one to a DSSE-KMS target with KMS.DisabledException, and stores nothing', async () => {
     const c = s.client()
     const k = (await kms().send(new CreateKeyCommand({}))).KeyMetadata!
