@@ -48,7 +48,13 @@ export class PgTaskQueue implements TaskQueue {
   readonly leaseMs: number
   readonly owner: string
   private readonly q: LeaseQueue
-  private readonly leases = new Map<number, Lease>()
+  /**
+   * Keyed by the claimed task object, not its id: a task whose lease was taken over and then expired
+   * can be claimed again by this same node while the first attempt still runs, and each attempt must
+   * heartbeat and complete with its own lease (the first one's complete is then refused, as fencing
+   * intends, instead of completing with the second's token).
+   */
+  private readonly leases = new WeakMap<Task, Lease>()
   private deferred: NewTask[] = []
   private lastBacklog: BacklogGroup[] = []
   private lastFleet: FleetFigures | undefined
@@ -99,35 +105,36 @@ export class PgTaskQueue implements TaskQueue {
     const out: Task[] = []
     for (const l of await this.q.claim(limit)) {
       const p = JSON.parse(l.payload) as NewTask
-      this.leases.set(l.id, l)
-      out.push({ ...p, seq: l.id, attempts: l.attempts - 1, nextMs: 0 })
+      const t: Task = { ...p, seq: l.id, attempts: l.attempts - 1, nextMs: 0 }
+      this.leases.set(t, l)
+      out.push(t)
     }
     return out
   }
 
   /** A beat racing the task's own completion finds no lease: nothing to renew, nothing lost. */
   async heartbeat(t: Task): Promise<boolean> {
-    const l = this.leases.get(t.seq)
+    const l = this.leases.get(t)
     return l ? this.q.heartbeat(l) : true
   }
 
   async complete(t: Task, counted = true): Promise<boolean> {
     const l = this.lease(t)
     const ok = counted ? await completeCounted(this.pool, l) : await this.q.complete(l)
-    this.leases.delete(t.seq)
+    this.leases.delete(t)
     return ok
   }
 
   async retry(t: Task, delayMs: number, error: string): Promise<RetryOutcome> {
     const out = await this.q.fail(this.lease(t), error.slice(0, 500), { retryMs: delayMs, maxAttempts: this.opts.maxAttempts })
-    this.leases.delete(t.seq)
+    this.leases.delete(t)
     return out
   }
 
   /** Kept in the dead-letter table with its reason (the embedded queue forgets it). */
   async drop(t: Task, error: string): Promise<void> {
     await this.q.fail(this.lease(t), error.slice(0, 500), { retryMs: 0, maxAttempts: 0 })
-    this.leases.delete(t.seq)
+    this.leases.delete(t)
   }
 
   async othersQueued(t: Task): Promise<boolean> {
@@ -165,7 +172,7 @@ export class PgTaskQueue implements TaskQueue {
   async close(): Promise<void> {}
 
   private lease(t: Task): Lease {
-    const l = this.leases.get(t.seq)
+    const l = this.leases.get(t)
     if (!l) throw new Error(`replication task ${t.seq} is not held by this node`)
     return l
   }

@@ -42,7 +42,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 type Outcome = { done: true; settle: boolean } | { vanished: true } | { permanent: string } | { transient: string }
 
 export class ReplicationWorker {
-  private readonly running = new Map<number, Promise<void>>()
+  /** By task object: the same task id can run twice here, once on a lease taken over (pg-queue.ts). */
+  private readonly running = new Map<Task, Promise<void>>()
   private timer: NodeJS.Timeout | undefined
   private scheduled = false
   private pumping: Promise<void> | undefined
@@ -180,10 +181,10 @@ export class ReplicationWorker {
     }
     const p = this.run(t, abort.signal).finally(() => {
       clearInterval(beat)
-      this.running.delete(t.seq)
+      this.running.delete(t)
       this.kick()
     })
-    this.running.set(t.seq, p)
+    this.running.set(t, p)
   }
 
   private async run(t: Task, signal: AbortSignal): Promise<void> {

@@ -25,7 +25,7 @@ import { type Core, NO_REPLICATION } from '../../src/core/core.js'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
 import { type RunningServer, startServer } from '../../src/main.js'
 import { type ReplicationService, startReplication } from '../../src/replication/index.js'
-import type { PgTaskQueue } from '../../src/replication/pg-queue.js'
+import { PgTaskQueue } from '../../src/replication/pg-queue.js'
 import { LeaseQueue } from '../../src/state/postgres/lease-queue.js'
 import { PgStateStore } from '../../src/state/postgres/pg-state.js'
 import { type PgCluster, startPostgres } from '../helpers/postgres.js'
@@ -244,12 +244,48 @@ describe('replication on PostgreSQL leases, two nodes', () => {
         assert.equal((await fleetDone()) - doneBefore, 1)
         assert.equal((await headDst(key, versionId)).ReplicationStatus, 'REPLICA')
         if (logB.some((l) => l.includes('lost its lease') || l.includes('after its lease was taken over'))) stolen = { key, versionId }
+        // Node B may claim the task again once the thief's short lease runs out, while its first
+        // attempt still runs (CI saw it under load): each attempt keeps its own lease, so the first
+        // is fenced off instead of completing with the second's token and leaving the second unbooked.
+        assert.ok(!logB.some((l) => l.includes("could not record the replication task's result")), logB.join(''))
       }
       assert.ok(stolen, `the lease was taken over mid-task in one of five rounds; node B said: ${logB.slice(-5).join('') || 'nothing'}`)
       await waitFor(
         'COMPLETED',
         async () => (await east.send(new HeadObjectCommand({ Bucket: SRC, Key: stolen!.key, VersionId: stolen!.versionId }))).ReplicationStatus === 'COMPLETED',
       )
+    } finally {
+      await spy.end()
+      nodeA.resume()
+      nodeB.resume()
+    }
+  })
+
+  test('a node that claims a task again after losing its lease runs each attempt on its own lease', async () => {
+    await nodeA.pause()
+    await nodeB.pause()
+    const spy = new pg.Client(cluster.config)
+    await spy.connect()
+    try {
+      // A queue of its own (not a worker), so the two attempts and the thief run in a fixed order.
+      const q = new PgTaskQueue(pool(), { leaseMs: 5000, maxAttempts: 3 })
+      await q.enqueue([{ kind: 'object', srcBucket: SRC, key: 'claimed-twice', versionId: 'v-claimed-twice', destBucket: DST, ruleId: 'to-west', size: 0, enqueuedMs: Date.now() }])
+      const [first] = await q.claim(10)
+      assert.equal(first?.key, 'claimed-twice')
+      // Another holder takes the lease over and lets it run out at once; this node claims it again.
+      const stolen = await spy.query(
+        "UPDATE mrap_task SET lease_token = gen_random_uuid(), lease_expires_at = now() - interval '1 second' WHERE queue = 'replication' AND payload::jsonb->>'key' = 'claimed-twice' RETURNING id",
+      )
+      assert.equal(stolen.rowCount, 1)
+      const [second] = await q.claim(10)
+      assert.equal(second?.seq, first!.seq, 'the same task, claimed a second time by the same node')
+      // The first attempt is fenced off: neither its beat nor its completion uses the second's lease.
+      assert.equal(await q.heartbeat(first!), false, "the first attempt's heartbeat finds its lease gone")
+      assert.equal(await q.complete(first!), false, "the first attempt's completion is refused")
+      assert.equal(await q.heartbeat(second!), true)
+      assert.equal(await q.complete(second!), true, 'the second attempt, holding the lease, completes')
+      const left = await cluster.sql("SELECT id FROM mrap_task WHERE queue = 'replication' AND payload::jsonb->>'key' = 'claimed-twice'")
+      assert.equal(left.length, 0)
     } finally {
       await spy.end()
       nodeA.resume()
