@@ -69,6 +69,7 @@ function collect(path, out) {
 const LONGEST_FIRST = [
   'test/seed/seed-e2e.test.ts',
   'test/ec2/subnets-cli.test.ts',
+  'test/cli/exec-sdks.test.ts',
   'test/fleet/two-nodes.test.ts',
   'test/upstream/two-sites.test.ts',
   'test/console/buckets.test.ts',
