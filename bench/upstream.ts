@@ -21,7 +21,8 @@
  * both builds see the same load. BENCH_MRAP_PERF=<dir> records `perf record -g` of each mrap during
  * its measured rounds (add BENCH_MRAP_NODE_ARGS=--perf-basic-prof for JS names): on-CPU samples, where
  * --cpu-prof's wall-clock samples blame whatever mrap was running when RGW, on the same core, took
- * the CPU from it.
+ * the CPU from it. BENCH_MRAP_STDOUT=<dir> keeps each mrap's stdout there (`<label>.out`), where
+ * V8's --trace-gc writes.
  *
  * Engine requests per client request are counted on RGW's side: its log (debug_rgw 1, the default)
  * has one `beast:` access line per request, read between the rounds of a case.
@@ -179,7 +180,8 @@ async function startMrap(label: string, main: string, dir: string, worldFile: st
   const args = [...nodeArgs, main, 'serve', '--data-dir', join(dir, 'data'), '--world', worldFile, '--port', '0', '--tls-port', '0', '--proxy-port', '0', '--host', '127.0.0.1']
   const child = spawn(PIN ? 'taskset' : process.execPath, PIN ? ['-c', '0', process.execPath, ...args] : args, {
     cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // BENCH_MRAP_STDOUT=<dir>: V8's tracing (--trace-gc in BENCH_MRAP_NODE_ARGS) writes to stdout.
+    stdio: ['ignore', process.env.BENCH_MRAP_STDOUT ? openSync(join(process.env.BENCH_MRAP_STDOUT, `${label}.out`), 'w') : 'ignore', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '', MRAP_LOG_LEVEL: process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn', ...env },
   })
   let err = ''

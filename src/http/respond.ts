@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { esc } from '../s3/xml.js'
 import { S3Error, s3Error } from '../shared/errors.js'
+import { SEND_TO, type SendsTo } from '../shared/send-to.js'
 
 /** s3: bare <Error>; control and iam: <ErrorResponse> (iam/sts add <Type>); ec2: <Response><Errors>. */
 export type ErrorEnvelope = 's3' | 'control' | 'iam' | 'ec2' | 'json'
@@ -91,6 +92,8 @@ export function writeResult(res: ServerResponse, result: WireResult, ids: { requ
     body.destroy()
     return undefined
   }
+  const direct = (body as SendsTo)[SEND_TO]?.(res)
+  if (direct) return direct
   // A failure mid-body cannot become an S3 error any more: the status is sent, so cut the connection.
   // (Plain pipe rather than stream.pipeline, which builds an AbortSignal per call: ~7% of a small GET.)
   return new Promise<void>((resolve) => {

@@ -8,6 +8,14 @@
  * that memmove alone was 11% of mrap's CPU, plus the page faults of the fresh buffers. Here a
  * body chunk is a slice of the buffer the socket read into, passed on as it is.
  *
+ * Reads of plain-TCP connections land in 64 KiB slabs the pool reuses (`onread`), not in a fresh
+ * buffer per read: on a 1 MiB GET those fresh buffers were 1 MiB of young backing stores per
+ * request, and V8 answers every ~16-32 MiB of them with a scavenge or a mark-compact of mrap's whole
+ * heap (bench/upstream.ts, perf: 20-45% of mrap's CPU in GC). A slab is reused only when nothing
+ * can still see its bytes: a small chunk is copied out of it, a large one takes the slab with it
+ * (never reused), and a lent body (response.ts `lend`) hands out views that its sink releases once
+ * the bytes are written on (the write callback), so only then does the slab go back to the pool.
+ *
  * Scope: one request at a time per connection (no pipelining); answers framed by Content-Length,
  * chunked transfer coding, or the end of the connection; interim 1xx answers skipped. A connection
  * goes back to the pool only when both the request and the answer are complete and the engine did
@@ -15,8 +23,11 @@
  * body its reader gave up) destroys it.
  */
 import { connect as netConnect, type Socket } from 'node:net'
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
+import { EngineResponse } from './response.js'
+
+export { EngineResponse }
 
 export interface ConnOptions {
   url: URL
@@ -25,26 +36,19 @@ export interface ConnOptions {
   requestTimeoutMs: number
 }
 
-/** An engine answer: status and headers (lower-case names, repeats joined with ", "), and its body. */
-export class EngineResponse extends Readable {
-  statusCode = 0
-  headers: Record<string, string> = {}
-  /** Called when the reader wants more: the connection resumes reading. */
-  onDemand: () => void = () => {}
-  /** Called when the reader destroys the body before its end: the connection cannot be reused. */
-  onAbandon: () => void = () => {}
-
-  override _read(): void {
-    this.onDemand()
-  }
-
-  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
-    if (!this.readableEnded) this.onAbandon()
-    cb(err)
-  }
-}
-
 const MAX_HEAD = 64 * 1024
+const SLAB = 64 * 1024
+/** Reads up to this size are copied out of their slab (from Buffer's shared pool), larger ones take it. */
+const COPY_MAX = 16 * 1024
+/** Free slabs a pool keeps (4 MiB); more are left to the GC. */
+const FREE_SLABS = 64
+
+/** A read buffer; `refs` counts lent views not yet released, `given` means a chunk owns it now. */
+interface Slab {
+  buf: Buffer
+  refs: number
+  given: boolean
+}
 const CRLF2 = Buffer.from('\r\n\r\n')
 
 /** Where a connection's answer parser is. */
@@ -65,14 +69,18 @@ class Conn {
   private keepAlive = true
   private lineBuf = ''
   private status = 0
+  /** The slab the socket reads into next (plain TCP only; TLS sockets deliver fresh buffers). */
+  private slab: Slab | undefined
 
   constructor(
     socket: Socket,
     private readonly pool: Pool,
+    slab?: Slab,
   ) {
     this.socket = socket
+    this.slab = slab
     socket.setNoDelay(true)
-    socket.on('data', (d: Buffer) => this.data(d))
+    if (!slab) socket.on('data', (d: Buffer) => this.data(d))
     socket.on('error', (e) => this.fail(e))
     socket.on('end', () => {
       if (this.phase === 'until-close' && this.res) {
@@ -86,6 +94,19 @@ class Conn {
       this.pool.drop(this)
     })
     socket.on('timeout', () => socket.destroy(new Error('engine request timed out')))
+  }
+
+  /** onread: `n` bytes arrived in the current slab. */
+  read(n: number): boolean {
+    this.data(this.slab!.buf.subarray(0, n))
+    return !this.socket.isPaused()
+  }
+
+  /** onread: the buffer of the next read, the same slab when nothing kept a view of it. */
+  nextBuffer(): Buffer {
+    const s = this.slab!
+    if (s.refs > 0 || s.given) this.slab = this.pool.takeSlab()
+    return this.slab!.buf
   }
 
   /** Starts one exchange; `onHead` gets the answer once its head arrived. */
@@ -120,7 +141,7 @@ class Conn {
     if (this.phase !== 'done' || !this.requestSent) this.keepAlive = false
     if (!this.socket.destroyed) this.socket.destroy()
     if (onFail) onFail(e)
-    else if (res && !res.readableEnded && !res.destroyed) res.destroy(e)
+    else if (res) res.fail(e)
   }
 
   private data(d: Buffer): void {
@@ -192,7 +213,8 @@ class Conn {
     const end = all.indexOf(CRLF2, Math.max(0, this.headBytes - chunk.length - 3))
     if (end < 0) {
       if (this.headBytes > MAX_HEAD) this.socket.destroy(new Error('engine answer head too large'))
-      this.head = [all]
+      // Kept past this read, so not a view of a slab the next read may overwrite.
+      this.head = [this.slab && all.buffer === this.slab.buf.buffer ? Buffer.from(all) : all]
       return -1
     }
     const lines = all.toString('latin1', 0, end).split('\r\n')
@@ -262,14 +284,30 @@ class Conn {
   private push(c: Buffer): void {
     const res = this.res
     if (!res || res.destroyed) return
-    if (!res.push(c)) this.socket.pause()
+    const slab = this.slab
+    let ok: boolean
+    if (!slab || slab.given) ok = res.deliver(c)
+    else if (res.lent) {
+      slab.refs++
+      let released = false
+      ok = res.deliver(c, () => {
+        if (released) return
+        released = true
+        if (--slab.refs === 0 && slab !== this.slab && !slab.given) this.pool.giveSlab(slab)
+      })
+    } else if (c.length <= COPY_MAX) ok = res.deliver(Buffer.from(c))
+    else {
+      slab.given = true
+      ok = res.deliver(c)
+    }
+    if (!ok) this.socket.pause()
   }
 
   private finishBody(): void {
     const res = this.res
     this.phase = 'done'
     this.res = undefined
-    if (res && !res.destroyed) res.push(null)
+    if (res && !res.destroyed) res.finish()
     this.maybeRelease()
   }
 
@@ -298,6 +336,7 @@ class Conn {
 /** The connections to one engine: idle ones reused newest first, at most `maxSockets` open. */
 export class Pool {
   private readonly idle: Conn[] = []
+  private readonly slabs: Slab[] = []
   private open = 0
   private readonly waiting: ((c: Conn | Error) => void)[] = []
 
@@ -371,8 +410,12 @@ export class Pool {
     const host = u.hostname.replace(/^\[|\]$/g, '')
     return new Promise((ok, fail) => {
       const tls = u.protocol === 'https:'
-      const socket = tls ? tlsConnect({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host }) : netConnect({ host, port })
-      const conn = new Conn(socket, this)
+      const slab = tls ? undefined : this.takeSlab()
+      let conn: Conn | undefined
+      // net.Socket asks for the first buffer while it is being constructed, before `conn` exists.
+      const onread = slab && { buffer: () => (conn ? conn.nextBuffer() : slab.buf), callback: (n: number) => conn!.read(n) }
+      const socket = tls ? tlsConnect({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host }) : netConnect({ host, port, ...(onread ? { onread } : {}) })
+      conn = new Conn(socket, this, slab)
       const t = setTimeout(() => socket.destroy(new Error(`connect timeout after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs)
       const ready = (): void => {
         clearTimeout(t)
@@ -386,6 +429,17 @@ export class Pool {
       socket.once(tls ? 'secureConnect' : 'connect', ready)
       socket.once('error', early)
     })
+  }
+
+  takeSlab(): Slab {
+    const s = this.slabs.pop()
+    if (s) return s
+    return { buf: Buffer.allocUnsafeSlow(SLAB), refs: 0, given: false }
+  }
+
+  /** A slab no view can reach any more. */
+  giveSlab(s: Slab): void {
+    if (this.slabs.length < FREE_SLABS) this.slabs.push(s)
   }
 
   release(c: Conn): void {

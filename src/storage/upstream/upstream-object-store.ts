@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { DeleteBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3'
 import { isS3Error, s3Error } from '../../shared/errors.js'
+import { SEND_TO, type SendsTo } from '../../shared/send-to.js'
 import { cleanAttributes } from '../embedded/rows.js'
 import type {
   ByteRange,
@@ -42,6 +43,7 @@ import { Engine, errorInfo } from './engine.js'
 import { decodeAttributes, type EngineObjectHead, encodeAttributes, fromWireHeaders, toWireHeaders, unquote } from './metadata.js'
 import { UpstreamMultipart } from './multipart.js'
 import { bufferStream, lazyStream, Readers } from './readers.js'
+import { sendTo } from './response.js'
 import { type Sidecar, SqliteSidecar, type StoredDigests, type VersionRow } from './sidecar.js'
 import { type EngineResponse, readAll } from './wire.js'
 
@@ -397,7 +399,10 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       if (mine && range) mine.destroy()
       const start = range?.start ?? 0
       const end = range?.end ?? found.version.size - 1
+      let sourced = false
+      let lent = false
       const source = async (): Promise<Readable> => {
+        sourced = true
         if (mine && !range && !mine.destroyed) return mine
         const { res: again } = await this.engine.request({
           method: 'GET',
@@ -411,8 +416,19 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const out = lazyStream(Buffer.alloc(0), source, (e) => this.engine.translate(e))
       // Destroyed before its first read, the stream never took `mine`: give its connection up.
       out.once('close', () => {
-        if (mine && !mine.readableEnded) mine.destroy()
+        if (mine && !lent && !mine.readableEnded) mine.destroy()
       })
+      // The HTTP layer's first choice (respond.ts): the engine's bytes go to the client without a
+      // stream between them, so the connection can reuse its read buffers (conn.ts).
+      if (mine && !range)
+        (out as SendsTo)[SEND_TO] = (dest) => {
+          if (sourced || out.destroyed) return undefined
+          const sending = sendTo(mine, dest)
+          if (!sending) return undefined
+          lent = true
+          out.destroy()
+          return sending
+        }
       return out
     }
   }
