@@ -187,6 +187,11 @@ export class AccessLog {
     await this.flush()
   }
 
+  /** Whether `record` would keep a record of the bucket's: the pipeline builds none for a bucket that does not log. */
+  logs(bucket: string): boolean {
+    return this.core.state.getBucket(bucket)?.configs.logging !== undefined
+  }
+
   /** Called once per answered S3 request; costs a map lookup when the bucket does not log. */
   record(e: AccessEvent): void {
     const b = this.core.state.getBucket(e.bucket)
