@@ -18,7 +18,7 @@ import type { S3Request } from '../s3/context.js'
 import { readSmallBody } from '../s3/context.js'
 import { dispatch } from '../s3/dispatch.js'
 import { header } from '../s3/headers.js'
-import { objectAclFor } from '../s3/ops/acl.js'
+import { objectAclDecides, objectAclFor } from '../s3/ops/acl.js'
 import { type LockFacts, lockFactsFromBody } from '../s3/ops/object-lock.js'
 import { s3Error } from '../shared/errors.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
@@ -61,7 +61,8 @@ export async function executeS3(s: Core, x: ExecuteInput): Promise<WireResult> {
     objectLock = fromBody(early)
     x.objectLock = objectLock
   }
-  const objectAcl = bucket && key !== undefined ? await objectAclFor(s, bucket, key, op.name, query) : undefined
+  // Most buckets (BucketOwnerEnforced, the default) have no object ACL to read: no call, no await.
+  const objectAcl = bucket && key !== undefined && objectAclDecides(bucket, op.name) ? await objectAclFor(s, bucket, key, op.name, query) : undefined
   x.objectAcl = objectAcl
   const decision = authorizeS3(s, {
     principal,

@@ -29,6 +29,18 @@ export interface CustomerKey {
 
 const ALGORITHM = 'AES256'
 
+// Every GET and PUT looks the triple up, nearly always to find nothing: a name built per call is a
+// new string V8 flattens and hashes before each lookup, a name built once is hashed once.
+const TRIPLES = new Map<string, readonly [algorithm: string, key: string, md5: string]>()
+function tripleOf(prefix: string): readonly [string, string, string] {
+  let t = TRIPLES.get(prefix)
+  if (!t) {
+    t = [`${prefix}algorithm`, `${prefix}key`, `${prefix}key-md5`]
+    TRIPLES.set(prefix, t)
+  }
+  return t
+}
+
 /**
  * The customer key a request carries under `prefix` (the object's, or the copy source's), or
  * undefined when it names none. Errors and messages are S3's (SSE-C page, "S3 API headers required
@@ -36,9 +48,10 @@ const ALGORITHM = 'AES256'
  * required, AES256 only, a 256-bit key, a matching MD5. The key's value is never echoed.
  */
 export function customerKeyOf(headers: Headers, prefix: string = SSE_C_PREFIX): CustomerKey | undefined {
-  const alg = header(headers, `${prefix}algorithm`)
-  const key = header(headers, `${prefix}key`)
-  const md5 = header(headers, `${prefix}key-md5`)
+  const names = tripleOf(prefix)
+  const alg = header(headers, names[0])
+  const key = header(headers, names[1])
+  const md5 = header(headers, names[2])
   if (alg === undefined && key === undefined && md5 === undefined) return undefined
   if (alg === undefined)
     throw invalidArgument(`${prefix}algorithm`, undefined, 'Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.')

@@ -53,13 +53,18 @@ export function directory(core: Pick<Core, 'identities'>): AccountDirectory {
 /** Operations an object's ACL can decide: reads of it and of its ACL, and writes of its ACL. */
 const OBJECT_ACL_OPS: ReadonlySet<string> = new Set(['GetObject', 'HeadObject', 'GetObjectAcl', 'PutObjectAcl', 'GetObjectAttributes'])
 
+/** Whether objectAclFor has anything to read: callers on the request path skip the call (and its await) when not. */
+export function objectAclDecides(b: BucketRecord, op: string): boolean {
+  return aclsEnabled(b) && OBJECT_ACL_OPS.has(op)
+}
+
 /**
  * The stored ACL of the object a request names, read before authorization: only where the bucket's
  * ACLs are enabled (a BucketOwnerEnforced bucket, the default, pays nothing) and only for the
  * operations the object's ACL decides. A missing object has none (the operation answers 404 or 403).
  */
 export async function objectAclFor(core: Pick<Core, 'stores'>, b: BucketRecord, key: string, op: string, query: URLSearchParams): Promise<StoredAcl | undefined> {
-  if (!aclsEnabled(b) || !OBJECT_ACL_OPS.has(op)) return undefined
+  if (!objectAclDecides(b, op)) return undefined
   try {
     return (await core.stores.get(b.region)!.getObject(b.name, key, query.get('versionId') ?? undefined)).version.acl
   } catch {
