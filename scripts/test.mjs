@@ -93,10 +93,10 @@ function longestFirst(files) {
     .map((x) => x[2])
 }
 
-// The runtime set (MRAP_RUNTIME_SET=1, the Node 22 run): every file but those whose client is not
-// Node (the Debian AWS CLI, boto3, Chromium). What differs between Node lines is the server's own
-// runtime (http, streams, crypto, the SQLite binding), which the JS SDK tests drive; those other
-// files spend their time in Python and Chromium, and run under Node 20 and 24.
+// The runtime set (MRAP_RUNTIME_SET=1, the Node 24 and 22 runs): every file but those whose client
+// is not Node (the Debian AWS CLI, boto3, Chromium). What differs between Node lines is the server's
+// own runtime (http, streams, crypto, the SQLite binding, timers), which the JS SDK tests drive; those
+// other files spend their time in Python and Chromium, and run under Node 20.
 const FOREIGN_CLIENT = /helpers\/aws-cli\.js|\/harness\.js|playwright-core|python3|boto3|\/usr\/bin\/aws/
 const runtimeSet = (f) => !FOREIGN_CLIENT.test(readFileSync(f, 'utf8'))
 
@@ -115,10 +115,9 @@ const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-repor
 })
 if (status !== 0) process.exit(status)
 
-// A full run also runs the suite under Node 24 (whole) and 22 (the runtime set above), one after
-// the other (scripts/runtimes.mjs; issue 13; docs/decisions/node-runtimes.md). Run at the same time,
-// they loaded two cores past what the suite's timing tests stand (CI failed three that way) and
-// saved nothing: the suite is CPU-bound here. A run of chosen files stays on this Node.
+// A full run also runs the runtime set under Node 24 and 22, one after the other (scripts/runtimes.mjs;
+// issue 13; docs/decisions/node-runtimes.md has why not the whole suite, and why not at once). A run
+// of chosen files stays on this Node; `node scripts/runtimes.mjs 24.22.3` runs everything under 24.
 if (targets.length === 0 && process.env.MRAP_RUNTIMES !== '0') {
   const { RUNTIMES, runUnder } = await import('./runtimes.mjs')
   for (const { version, set } of RUNTIMES) {
