@@ -156,7 +156,9 @@ describe('data directory', { timeout: 240_000 }, () => {
     first.child.kill('SIGKILL')
     await exited(first.child)
     const second = await startChild(dataDir)
-    assert.doesNotMatch(second.stderr(), /in use/)
+    // The lock's own words (src/state/data-dir-lock.ts): the banner may say another test holds the
+    // default console port ('port 9001 in use'), which is not about the data dir.
+    assert.doesNotMatch(second.stderr(), /is in use by/)
     assert.equal((await rawRequest(second.endpoint, { method: 'GET', path: '/' })).status, 200)
     second.child.kill('SIGTERM')
     await exited(second.child)
