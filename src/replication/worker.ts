@@ -8,10 +8,10 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-status.html
  */
 import { createHash } from 'node:crypto'
-import { PassThrough, pipeline } from 'node:stream'
+import { PassThrough } from 'node:stream'
 import type { Core } from '../core/core.js'
 import type { Principal } from '../iam/identities.js'
-import { dsseOpener, dsseSeal } from '../s3/sse-kms.js'
+import { digestThenSeal, dsseOpener } from '../s3/sse-kms.js'
 import { S3Error } from '../shared/errors.js'
 import type { BucketRecord } from '../state/control-store.js'
 import type { ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/types.js'
@@ -335,7 +335,7 @@ export class ReplicationWorker {
       // DSSE-KMS: the source's second layer comes off (the MD5 check is of the plaintext) and the
       // replica's goes on under its own new key.
       const plain = sourceDsse ? dsseOpener(v, sourceDsse, got.open)(whole) : got.open(whole)
-      const body = kms?.dsseKey ? pipeline(plain, tap, dsseSeal(kms.dsseKey), () => {}) : pipeline(plain, tap, () => {})
+      const body = digestThenSeal(plain, tap, kms?.dsseKey)
       // A lost lease stops the copy: the node that holds the task now writes the replica.
       const stop = (): void => {
         tap.destroy(new Error('replication lease lost'))

@@ -244,6 +244,15 @@ export function dsseSeal(key: Buffer): Transform {
   return createCipheriv('aes-256-ctr', key, DSSE_IV)
 }
 
+/**
+ * A write's body as the store gets it: `digests` (ETag, checksums, a replica's MD5 check) sees the
+ * plaintext, then a DSSE-KMS write's second layer goes on. Every DSSE writer (PutObject, CopyObject,
+ * UploadPart(Copy), the replication worker) builds its body here.
+ */
+export function digestThenSeal(plain: Readable, digests: Transform, dsseKey: Buffer | undefined): Readable {
+  return dsseKey ? pipeline(plain, digests, dsseSeal(dsseKey), () => {}) : pipeline(plain, digests, () => {})
+}
+
 /** The second layer, opening from byte `start` of the body: CTR seeks to its block, then skips into it. */
 export function dsseOpen(key: Buffer, start: number): Decipher {
   const iv = Buffer.from(DSSE_IV)

@@ -2,7 +2,6 @@
  * @module Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
  * ListMultipartUploads. https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
  */
-import { pipeline, type Readable } from 'node:stream'
 import { ChecksumStream, compositeChecksum, fullObjectChecksum, multipartEtag } from '../../shared/checksums.js'
 import { invalidArgument, S3Error, s3Error } from '../../shared/errors.js'
 import type { ChecksumAlgorithm, Checksums, MultipartUpload, ObjectVersion } from '../../storage/types.js'
@@ -12,7 +11,7 @@ import { type BucketRequest, empty, type ObjectRequest, ownerOf, readSmallBody, 
 import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, intParam } from '../headers.js'
 import { applySseC, type CustomerKey, checkPartKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
-import { dssePartEtag, dssePartKey, dsseSeal, kmsResponse, openDsseKey, openKmsDataKey } from '../sse-kms.js'
+import { digestThenSeal, dssePartEtag, dssePartKey, kmsResponse, openDsseKey, openKmsDataKey } from '../sse-kms.js'
 import { list, parseXmlBody, renderXml, text, type XmlObject } from '../xml.js'
 import { applyWriteAcl } from './acl.js'
 import { SSE_RESPONSE } from './encryption.js'
@@ -94,11 +93,6 @@ function partSealKey(req: BucketRequest, up: MultipartUpload, ssec: CustomerKey 
   return { store, dsse: { key: dssePartKey(openDsseKey(req, up.attributes, at), etag), etag } }
 }
 
-/** A part's body as the store gets it: the digests of the plaintext, then a DSSE part's second layer. */
-function partBody(plain: Readable, digester: ChecksumStream, dsse: { key: Buffer } | undefined) {
-  return dsse ? pipeline(plain, digester, dsseSeal(dsse.key), () => {}) : pipeline(plain, digester, () => {})
-}
-
 function partHeaders(up: MultipartUpload, ssec: CustomerKey | undefined): Record<string, string> {
   return ssec ? sseCResponse(ssec) : up.attributes.sseKmsKeyId !== undefined ? kmsResponse(up.attributes) : { ...SSE_RESPONSE }
 }
@@ -119,7 +113,7 @@ export async function uploadPart(req: BucketRequest): Promise<S3Response> {
   const sealKey = partSealKey(req, up, ssec)
   checkPartIntegrity(req.headers, up.attributes)
   const digester = bodyDigester(req.headers, up.checksumAlgorithm ? [up.checksumAlgorithm] : [])
-  const body = partBody(req.body, digester, sealKey.dsse)
+  const body = digestThenSeal(req.body, digester, sealKey.dsse?.key)
   const size = declaredSize(req)
   const part = await storeOf(req).uploadPart({
     bucket: req.bucket.name,
@@ -161,7 +155,7 @@ export async function uploadPartCopy(req: BucketRequest): Promise<S3Response> {
     range = r
   }
   const digester = new ChecksumStream({ algorithms: up.checksumAlgorithm ? [up.checksumAlgorithm] : [] })
-  const body = partBody(source.open(range), digester, sealKey.dsse)
+  const body = digestThenSeal(source.open(range), digester, sealKey.dsse?.key)
   const part = await storeOf(req).uploadPart({
     bucket: req.bucket.name,
     uploadId: up.uploadId,

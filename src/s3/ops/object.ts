@@ -2,7 +2,6 @@
  * @module Object operations: PutObject, GetObject, HeadObject, DeleteObject, CopyObject.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html and neighbours.
  */
-import { pipeline } from 'node:stream'
 import { ChecksumStream } from '../../shared/checksums.js'
 import { invalidArgument, S3Error, s3Error } from '../../shared/errors.js'
 import type { GetResult, ObjectAttributes, ObjectVersion, WriteCondition } from '../../storage/types.js'
@@ -13,7 +12,7 @@ import { bodyDigester, isChecksumAlgorithm } from '../digests.js'
 import { attributesFromHeaders, header, objectResponseHeaders, parseTaggingHeader } from '../headers.js'
 import { expirationHeader } from '../lifecycle.js'
 import { applySseC, COPY_SSE_C_PREFIX, type CustomerKey, checkReadKey, checkTransport, customerEtag, customerKeyOf, sseCResponse } from '../sse-c.js'
-import { beginKmsWrite, dsseSeal, kmsResponse, kmsWriteSpec, openKmsBody } from '../sse-kms.js'
+import { beginKmsWrite, digestThenSeal, kmsResponse, kmsWriteSpec, openKmsBody } from '../sse-kms.js'
 import { checkExpectedOwner, notImplemented } from '../unsupported.js'
 import { renderXml } from '../xml.js'
 import { applyWriteAcl, objectAclFor } from './acl.js'
@@ -113,7 +112,7 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
   if (ssec) applySseC(req, storeOf(req), attributes, ssec)
   const kms = await kmsWrite(req, req.key, attributes, !!ssec)
   // DSSE-KMS: the digests (ETag, checksums) are of the plaintext, the store gets the second layer.
-  const body = kms?.dsseKey ? pipeline(req.body, digester, dsseSeal(kms.dsseKey), () => {}) : pipeline(req.body, digester, () => {})
+  const body = digestThenSeal(req.body, digester, kms?.dsseKey)
   const size = declaredSize(req)
   const v = await storeOf(req).putObject({
     bucket: req.bucket.name,
@@ -137,7 +136,7 @@ export async function putObject(req: ObjectRequest): Promise<S3Response> {
  * SSE-KMS or DSSE-KMS of a write (PutObject, CopyObject's target, CreateMultipartUpload), from its
  * headers or the bucket's default: KMS makes the data keys for the caller; the attributes keep them
  * encrypted. Returns the key the store seals the body with and, for DSSE-KMS, the second layer's
- * key the caller applies first (`dsseSeal`); undefined without either.
+ * key the caller applies first (`digestThenSeal`); undefined without either.
  */
 export async function kmsWrite(req: BucketRequest, key: string, attributes: ObjectAttributes, hasSseC: boolean): Promise<{ dataKey: Buffer; dsseKey?: Buffer } | undefined> {
   const spec = kmsWriteSpec(req.headers, kmsDefaultOf(req.bucket), hasSseC)
@@ -356,7 +355,7 @@ export async function copyObject(req: ObjectRequest): Promise<S3Response> {
   const digester = new ChecksumStream({ algorithms: wanted ? [wanted] : src.parts ? [] : algs })
   const plain = source.open(src.size > 0 ? { start: 0, end: src.size - 1 } : undefined)
   // A DSSE-KMS target: new keys (kmsWrite), the second layer applied after the digests, as for a PUT.
-  const body = kms?.dsseKey ? pipeline(plain, digester, dsseSeal(kms.dsseKey), () => {}) : pipeline(plain, digester, () => {})
+  const body = digestThenSeal(plain, digester, kms?.dsseKey)
   const v = await storeOf(req).putObject({
     bucket: req.bucket.name,
     key: req.key,
