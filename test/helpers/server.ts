@@ -95,6 +95,11 @@ function consoleOptions(c: TestServerOptions['console']): Partial<StartOptions> 
 
 let counter = 0
 /** A unique, valid bucket name per test. */
+/** The whole body of an SDK GetObject answer. */
+export async function bytesOf(out: { Body?: unknown }): Promise<Buffer> {
+  return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray())
+}
+
 export function bucketName(prefix = 'b'): string {
   counter += 1
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`.toLowerCase().slice(0, 63)

@@ -41,7 +41,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { dssePartKey, kmsKeysOf } from '../../src/s3/sse-kms.js'
 import { CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
-import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
+import { ADMIN, bucketName, bytesOf, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const MiB = 1024 * 1024
 let s: TestServer
@@ -59,10 +59,6 @@ before(async () => {
 after(async () => {
   await s.stop()
 })
-
-async function bytesOf(out: { Body?: unknown }): Promise<Buffer> {
-  return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray())
-}
 
 /** Bytes that differ at every offset, so a part or range decrypted at the wrong place shows. */
 function pattern(n: number, seed: number): Buffer {

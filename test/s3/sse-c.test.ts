@@ -36,7 +36,7 @@ import { SignatureV4 } from '@smithy/signature-v4'
 import { CliSandbox, runAws, runCommand } from '../helpers/aws-cli.js'
 import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
 import { codeOf, rawRequest, Sha256, send } from '../helpers/raw.js'
-import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
+import { ADMIN, bucketName, bytesOf, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 let s: TestServer
 let bucket: string
@@ -65,10 +65,6 @@ function marked(size: number, marker: Buffer): Buffer {
   const b = Buffer.alloc(size)
   for (let i = 0; i < size; i += marker.length) marker.copy(b, i)
   return b
-}
-
-async function bytesOf(out: { Body?: unknown }): Promise<Buffer> {
-  return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray())
 }
 
 describe('SSE-C with the JS SDK', () => {

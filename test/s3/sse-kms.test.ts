@@ -34,7 +34,7 @@ import { explainAdmin } from '../../src/explain/admin.js'
 import { kmsKeysOf } from '../../src/s3/sse-kms.js'
 import { CliSandbox, runAws } from '../helpers/aws-cli.js'
 import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
-import { ADMIN, bucketName, failure, startTestServer, type TestServer } from '../helpers/server.js'
+import { ADMIN, bucketName, bytesOf, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
 let s: TestServer
@@ -52,10 +52,6 @@ before(async () => {
 after(async () => {
   await s.stop()
 })
-
-async function bytesOf(out: { Body?: unknown }): Promise<Buffer> {
-  return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray())
-}
 
 describe('SSE-KMS with the JS SDK', () => {
   test('PUT with a key id and an encryption context; GET and HEAD answer aws:kms, the key ARN and the context', async () => {
