@@ -13,7 +13,7 @@
  * kms:GenerateDataKey action" on upload and kms:Decrypt on download and on multipart uploads.
  */
 import { createCipheriv, createDecipheriv, createHmac, type Decipher, randomBytes } from 'node:crypto'
-import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream'
+import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import type { Core } from '../core/core.js'
 import type { Origin } from '../core/origin.js'
 import type { Principal } from '../iam/identities.js'
@@ -21,6 +21,7 @@ import { authorizeKms } from '../kms/authorize.js'
 import { kmsContext } from '../kms/context.js'
 import { type KmsKeyRecord, KmsKeys } from '../kms/keys.js'
 import { buildS3Context } from '../policy/index.js'
+import { chain } from '../shared/chain.js'
 import { invalidArgument, s3Error } from '../shared/errors.js'
 import type { ByteRange, ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/types.js'
 import { authzPrincipal } from './authorize.js'
@@ -250,7 +251,7 @@ export function dsseSeal(key: Buffer): Transform {
  * UploadPart(Copy), the replication worker) builds its body here.
  */
 export function digestThenSeal(plain: Readable, digests: Transform, dsseKey: Buffer | undefined): Readable {
-  return dsseKey ? pipeline(plain, digests, dsseSeal(dsseKey), () => {}) : pipeline(plain, digests, () => {})
+  return dsseKey ? chain(plain, digests, dsseSeal(dsseKey)) : chain(plain, digests)
 }
 
 /** The second layer, opening from byte `start` of the body: CTR seeks to its block, then skips into it. */
@@ -287,8 +288,8 @@ export function dssePartKey(dsseKey: Buffer, etag: string): Buffer {
  */
 export function dsseOpener(v: ObjectVersion, dsseKey: Buffer, sealed: (r?: ByteRange) => Readable): (r?: ByteRange) => Readable {
   const parts = v.sseKmsDsseParts ? v.parts : undefined
-  if (!parts) return (r) => pipeline(sealed(r), dsseOpen(dsseKey, r?.start ?? 0), () => {})
-  return (r) => pipeline(sealed(r), new DssePartsOpen(dsseKey, parts, r?.start ?? 0), () => {})
+  if (!parts) return (r) => chain(sealed(r), dsseOpen(dsseKey, r?.start ?? 0))
+  return (r) => chain(sealed(r), new DssePartsOpen(dsseKey, parts, r?.start ?? 0))
 }
 
 class DssePartsOpen extends Transform {

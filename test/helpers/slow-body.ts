@@ -20,13 +20,21 @@ export interface OpenPut {
   req: ClientRequest
 }
 
-export async function openPut(endpoint: string, path: string, contentLength: number, creds = ADMIN, extra: Record<string, string> = {}): Promise<OpenPut> {
+export async function openPut(
+  endpoint: string,
+  path: string,
+  contentLength: number,
+  creds = ADMIN,
+  extra: Record<string, string> = {},
+  query: Record<string, string> = {},
+): Promise<OpenPut> {
   const url = new URL(endpoint)
   const headers: Record<string, string> = { ...extra, host: url.host, 'content-length': String(contentLength), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }
   const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
-  const signed = await signer.sign(new HttpRequest({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, headers }))
+  const signed = await signer.sign(new HttpRequest({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query, headers }))
+  const qs = new URLSearchParams(query).toString()
   // A fresh connection each: no agent pooling hides which socket the server closes.
-  const req = request({ host: url.hostname, port: url.port, method: 'PUT', path, headers: signed.headers, agent: false })
+  const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: qs ? `${path}?${qs}` : path, headers: signed.headers, agent: false })
   const response = new Promise<RawResponse>((resolve, reject) => {
     req.on('response', (res) => {
       const chunks: Buffer[] = []

@@ -5,7 +5,7 @@
  * The rules live with the bucket in the state seam (`configs.lifecycle`, as JSON), so every node of
  * a fleet, and the worker (src/lifecycle), read the same rules.
  */
-import { pipeline } from 'node:stream'
+import { chain } from '../../shared/chain.js'
 import { s3Error } from '../../shared/errors.js'
 import { type BucketRequest, empty, readSmallBody, type S3Response, xmlResponse } from '../context.js'
 import { bodyDigester } from '../digests.js'
@@ -22,10 +22,7 @@ export async function putBucketLifecycleConfiguration(req: BucketRequest): Promi
   const minSize = header(req.headers, MIN_SIZE_HEADER) ?? DEFAULT_MIN_SIZE
   if (!MIN_SIZE_VALUES.has(minSize)) throw s3Error('InvalidRequest', { message: `Invalid value for ${MIN_SIZE_HEADER}: ${minSize}` })
   // Read through the digester so a Content-MD5 or checksum that does not match the body is refused.
-  const raw = await readSmallBody(
-    pipeline(req.body, bodyDigester(req.headers), () => {}),
-    1024 * 1024,
-  )
+  const raw = await readSmallBody(chain(req.body, bodyDigester(req.headers)), 1024 * 1024)
   const cfg = parseLifecycle(raw, minSize)
   await req.core.state.updateBucket(req.bucket.name, { configs: { [LIFECYCLE_CONFIG]: JSON.stringify(cfg) } })
   return empty(200, { [MIN_SIZE_HEADER]: minSize })

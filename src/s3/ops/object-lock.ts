@@ -4,7 +4,7 @@
  * protected version. What AWS does, with sources: docs/decisions/object-lock.md.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
  */
-import { pipeline } from 'node:stream'
+import { chain } from '../../shared/chain.js'
 import { invalidArgument, S3Error, s3Error } from '../../shared/errors.js'
 import type { BucketRecord } from '../../state/control-store.js'
 import type { ObjectAttributes, ObjectVersion } from '../../storage/types.js'
@@ -112,10 +112,7 @@ function requireIntegrity(h: Headers, what: string): void {
 
 /** A small lock body, read through the digester so Content-MD5 and checksums are checked. */
 async function readLockBody(req: S3Request): Promise<Buffer> {
-  return readSmallBody(
-    pipeline(req.body, bodyDigester(req.headers), () => {}),
-    64 * 1024,
-  )
+  return readSmallBody(chain(req.body, bodyDigester(req.headers)), 64 * 1024)
 }
 
 function enabledConfig(b: BucketRecord): LockConfig {
