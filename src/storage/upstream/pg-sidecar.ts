@@ -31,7 +31,7 @@ const SQL = {
   // One query for a listing page: the pairs travel as two arrays.
   versions: `SELECT ${V} FROM mrap_upstream_version WHERE region = $1 AND bucket = $2
     AND (key, engine_vid) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
-  byEtags: `SELECT DISTINCT ON (key, engine_etag) ${V} FROM mrap_upstream_version WHERE region = $1 AND bucket = $2
+  byEtags: `SELECT ${V} FROM mrap_upstream_version WHERE region = $1 AND bucket = $2
     AND (key, engine_etag) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
   putVersion: PUT_VERSION,
   setAttrs: 'UPDATE mrap_upstream_version SET attrs = $5 WHERE region = $1 AND bucket = $2 AND key = $3 AND engine_vid = $4',
@@ -92,22 +92,29 @@ export class PgSidecar implements Sidecar {
     return this.one('byMrapVid', [bucket, key, mrapVid])
   }
 
-  versions(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
-    return this.many('versions', 'engine_vid', bucket, ids)
-  }
-  byEtags(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
-    return this.many('byEtags', 'engine_etag', bucket, ids)
-  }
-
-  private async many(name: 'versions' | 'byEtags', by: 'engine_vid' | 'engine_etag', bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
-    if (ids.length === 0) return []
-    const rows = await this.q<RawVersion & Raw>(name, [bucket, ids.map((i) => i[0]), ids.map((i) => i[1])])
-    if (rows.length === 0) return ids.map(() => undefined)
-    const found = new Map(rows.map((r) => [`${r.key}\0${r[by]}`, r]))
+  async versions(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
+    const found = await this.many('versions', 'engine_vid', bucket, ids)
     return ids.map(([key, id]) => {
-      const r = found.get(`${key}\0${id}`)
+      const r = found.get(`${key}\0${id}`)?.[0]
       return r && fromRaw(r)
     })
+  }
+  async byEtags(bucket: string, ids: [string, string][]): Promise<VersionRow[][]> {
+    const found = await this.many('byEtags', 'engine_etag', bucket, ids)
+    return ids.map(([key, id]) => (found.get(`${key}\0${id}`) ?? []).map(fromRaw))
+  }
+
+  /** The rows of a page's (key, id) pairs in one query, grouped by pair (`key\0id`). */
+  private async many(name: 'versions' | 'byEtags', by: 'engine_vid' | 'engine_etag', bucket: string, ids: [string, string][]): Promise<Map<string, RawVersion[]>> {
+    const found = new Map<string, RawVersion[]>()
+    if (ids.length === 0) return found
+    for (const r of await this.q<RawVersion & Raw>(name, [bucket, ids.map((i) => i[0]), ids.map((i) => i[1])])) {
+      const k = `${r.key}\0${r[by]}`
+      const list = found.get(k)
+      if (list) list.push(r)
+      else found.set(k, [r])
+    }
+    return found
   }
 
   async putVersion(v: VersionRow): Promise<void> {

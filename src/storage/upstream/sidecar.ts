@@ -117,8 +117,11 @@ export interface Sidecar {
   byMrapVid(bucket: string, key: string, mrapVid: string): Promise<VersionRow | undefined>
   /** `version` of each (key, engine version id) of a listing page, in its order, at once. */
   versions(bucket: string, ids: [key: string, engineVid: string][]): Promise<(VersionRow | undefined)[]>
-  /** `byEtag` of each (key, engine ETag) of a listing page, in its order, at once. */
-  byEtags(bucket: string, ids: [key: string, engineEtag: string][]): Promise<(VersionRow | undefined)[]>
+  /**
+   * Every row of each (key, engine ETag) of a listing page, in its order, at once: more than one
+   * when the same bytes were written more than once under a key of a versioned bucket (current-row.ts).
+   */
+  byEtags(bucket: string, ids: [key: string, engineEtag: string][]): Promise<VersionRow[][]>
   putVersion(v: VersionRow): Promise<void>
   setAttrs(bucket: string, key: string, engineVid: string, attrs: ObjectAttributes): Promise<void>
   dropVersion(bucket: string, key: string, engineVid: string): Promise<void>
@@ -168,6 +171,7 @@ export class SqliteSidecar implements Sidecar {
     this.st = {
       version: this.db.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? AND engine_vid = ?'),
       byEtag: this.db.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? AND engine_etag = ? LIMIT 1'),
+      byEtagAll: this.db.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? AND engine_etag = ?'),
       byMrapVid: this.db.prepare('SELECT * FROM versions WHERE bucket = ? AND key = ? AND mrap_vid = ?'),
       putVersion: this.db.prepare(`INSERT OR REPLACE INTO versions VALUES (@bucket, @key, @engine_vid, @engine_etag, @mrap_vid, @last_modified_ms, @is_marker, @attrs, @digests)`),
       setAttrs: this.db.prepare('UPDATE versions SET attrs = ? WHERE bucket = ? AND key = ? AND engine_vid = ?'),
@@ -213,11 +217,8 @@ export class SqliteSidecar implements Sidecar {
     })
   }
 
-  async byEtags(bucket: string, ids: [string, string][]): Promise<(VersionRow | undefined)[]> {
-    return ids.map(([key, etag]) => {
-      const r = this.st.byEtag!.get(bucket, key, etag) as RawVersion | undefined
-      return r && fromRaw(r)
-    })
+  async byEtags(bucket: string, ids: [string, string][]): Promise<VersionRow[][]> {
+    return ids.map(([key, etag]) => (this.st.byEtagAll!.all(bucket, key, etag) as RawVersion[]).map(fromRaw))
   }
 
   async putVersion(v: VersionRow): Promise<void> {

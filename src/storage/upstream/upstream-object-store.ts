@@ -39,6 +39,7 @@ import { sendBody } from './body.js'
 import { EngineBuckets } from './buckets.js'
 import { engineBucketName, type UpstreamConfig } from './config.js'
 import type { StoreCore } from './core.js'
+import { currentRows, needsOwnRow } from './current-row.js'
 import { Engine, errorInfo } from './engine.js'
 import { decodeAttributes, type EngineObjectHead, encodeAttributes, fromWireHeaders, toWireHeaders, unquote } from './metadata.js'
 import { UpstreamMultipart } from './multipart.js'
@@ -235,7 +236,13 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
       const inMetadata = input.size === undefined || sent <= this.smallLimit
       // An ACL is kept in the sidecar, never on the engine (docs/decisions/acls.md): the engine's
       // own ACLs would be another, unenforced, copy of who may read.
-      if (input.versionId !== undefined || input.lastModified !== undefined || !inMetadata || attributes.acl !== undefined) {
+      if (
+        input.versionId !== undefined ||
+        input.lastModified !== undefined ||
+        !inMetadata ||
+        attributes.acl !== undefined ||
+        (await needsOwnRow(side, input.bucket, input.key, engineVid, engineEtag))
+      ) {
         await side.putVersion({
           bucket: input.bucket,
           key: input.key,
@@ -658,9 +665,15 @@ export class UpstreamObjectStore implements ObjectStore, StoreCore {
     if (!r) return { objects: [], commonPrefixes: [], isTruncated: false }
     type Entry = { name: string; object?: ObjectVersion }
     const entries: Entry[] = []
-    const rows = await side.byEtags(
-      bucket,
-      (r.Contents ?? []).map((o) => [o.Key ?? '', unquote(o.ETag)]),
+    const listed = r.Contents ?? []
+    const rows = await currentRows(
+      this.engine,
+      this.engineBucket(bucket),
+      listed.map((o) => o.Key ?? ''),
+      await side.byEtags(
+        bucket,
+        listed.map((o) => [o.Key ?? '', unquote(o.ETag)]),
+      ),
     )
     for (const [i, o] of (r.Contents ?? []).entries()) {
       const key = o.Key ?? ''
