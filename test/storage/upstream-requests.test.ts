@@ -206,3 +206,28 @@ test('while object requests are answered, the health check asks the engine nothi
   })
   assert.equal(idle.filter((c) => c.includes('ListBuckets')).length, 1, idle.join(', '))
 })
+
+test('a listing page is one engine request; only a key whose same bytes have two sidecar rows costs a HEAD more', async () => {
+  const b = freshBucket()
+  const v = { versioning: 'Enabled' as const }
+  const acl = (owner: string) => attrs({ acl: { owner, grants: [{ grantee: { account: owner }, permission: 'FULL_CONTROL' as const }] } })
+  await put(store, b, 'plain', 'p', v)
+  await put(store, b, 'big', bytes(200 * 1024, 3), v) // a sidecar row for its digests
+  await put(store, b, 'theirs', 'x', { ...v, attributes: acl('444455556666') })
+  const ordinary = await count(() => store.listObjects(b, { maxKeys: 100 }))
+  assert.deepEqual(
+    ordinary.map((c) => c.split(' ')[0]),
+    ['GET'],
+  )
+  // The same bytes again by a writer with no ACL of its own: a second row for one (key, ETag).
+  await put(store, b, 'theirs', 'x', v)
+  let owners: (string | undefined)[] = []
+  const twice = await count(async () => {
+    owners = (await store.listObjects(b, { maxKeys: 100 })).objects.map((o) => o.acl?.owner)
+  })
+  assert.deepEqual(
+    twice.map((c) => c.split(' ')[0]),
+    ['GET', 'HEAD'],
+  )
+  assert.deepEqual(owners, [undefined, undefined, undefined], 'big, plain, and the rewritten theirs: no ACL, the bucket owner’s')
+})
