@@ -14,14 +14,8 @@ import { authorizeS3, type S3Decision } from '../s3/authorize.js'
 import { routeCells, routeWhy } from './cells.js'
 import type { ExplainResult } from './evaluate.js'
 import { modelFromServices } from './from-services.js'
+import { KMS_REASONS } from './kms.js'
 import type { ModelBucket, ModelMrap, ModelPrincipal } from './model.js'
-
-const KMS_REASONS: Record<string, string> = {
-  'key-policy-deny': 'an explicit Deny in the key policy',
-  'identity-deny': 'an explicit Deny in an identity-based policy',
-  'no-key-policy-allow': 'no key policy statement allows it (IAM policies count only when the key policy allows the account)',
-  'no-identity-allow': 'the key policy delegates to IAM, and no identity-based policy allows it',
-}
 
 export async function explainAdmin(s: Core, req: { op: 'explain.model' } | { op: 'explain.request'; requestId: string }): Promise<AdminResponse> {
   const model = modelFromServices(s, `server ${s.config.dataDir}`)
@@ -32,7 +26,7 @@ export async function explainAdmin(s: Core, req: { op: 'explain.model' } | { op:
   if (kms)
     return {
       ok: false,
-      error: `request ${req.requestId} was allowed by S3's layers and refused by the KMS layer: ${kms.action} on ${kms.key} for ${kms.principal} (${KMS_REASONS[kms.reason] ?? kms.reason})`,
+      error: `request ${req.requestId} was allowed by S3's layers and refused by the KMS layer: ${kms.action} on ${kms.key} for ${kms.principal} (${KMS_REASONS[kms.reason as keyof typeof KMS_REASONS] ?? kms.reason})`,
     }
   if (!entry?.input || entry.timeMs === undefined) {
     return { ok: false, error: `no decision recorded for request id ${req.requestId} (the server keeps its last 1000 denied requests; allowed ones need no explaining)` }

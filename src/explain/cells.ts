@@ -11,7 +11,8 @@ export type Column = 'identity' | 'endpoint' | 'mrap' | 'bucket' | 'bpa'
 export const COLUMNS: readonly Column[] = ['identity', 'endpoint', 'mrap', 'bucket', 'bpa']
 
 export interface Cell {
-  result: 'allow' | 'deny' | 'no-match' | 'none' | 'restricted' | 'on' | 'off' | 'n/a'
+  /** `unusable`: the KMS layer's key is disabled, pending deletion or not found (src/explain/kms.ts). */
+  result: 'allow' | 'deny' | 'no-match' | 'none' | 'restricted' | 'on' | 'off' | 'n/a' | 'unusable'
   /** This layer is (one reason) why the route is denied. */
   blocking: boolean
   /** The statement behind the result: `Sid`, or `policy[index]`. */
@@ -20,7 +21,7 @@ export interface Cell {
   detail?: string
 }
 
-const RANK: Record<Cell['result'], number> = { deny: 6, restricted: 5, 'no-match': 4, none: 3, on: 2, allow: 1, off: 0, 'n/a': 0 }
+const RANK: Record<Cell['result'], number> = { deny: 6, unusable: 5, restricted: 5, 'no-match': 4, none: 3, on: 2, allow: 1, off: 0, 'n/a': 0 }
 
 const COLUMN_LAYERS: Record<Column, Layer[]> = {
   identity: ['identity', 'boundary', 'session'],

@@ -18,6 +18,7 @@ import { authorizeS3, authzPrincipal, type S3AuthzEnv, type S3AuthzInput, s3Requ
 import type { Operation, OperationName } from '../s3/classify.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import { aclCell, type Cell, type Column, routeCells, routeWhy } from './cells.js'
+import { KMS_LEGEND, kmsLayer } from './kms.js'
 import { type AuthzModel, findBucket, findMrap, findPrincipal, findVpc, type ModelBucket, type ModelMrap, type ModelPrincipal, mrapArnOf } from './model.js'
 
 export interface ExplainQuery {
@@ -50,7 +51,8 @@ export interface RouteResult {
   dial: number | null
   /** Preference order of the active routes from the request's origin (1 = where it goes now). */
   rank: number | null
-  effect: Decision['effect'] | 'Unreachable'
+  /** `KeyUnusable`: S3's layers allow, and the KMS key is disabled, pending deletion or not found. */
+  effect: Decision['effect'] | 'Unreachable' | 'KeyUnusable'
   status: number
   code?: string
   /** Which rule let each context allow (or `none`). */
@@ -58,8 +60,12 @@ export interface RouteResult {
   cells: Record<Column, Cell>
   /** Where the bucket's ACLs are enabled: what its ACL said (src/explain/cells.ts aclCell). */
   acl?: Cell
+  /** Where S3 calls KMS for the caller (SSE-KMS default encryption): the key's decision (src/explain/kms.ts). */
+  kms?: Cell
   why: string
   trace?: ContextExplain[]
+  /** The key policy's request context (verbose, with a KMS layer). */
+  kmsContext?: Record<string, string[]>
 }
 
 export interface ExplainResult {
@@ -254,9 +260,24 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
     }
     const acl = aclCell(decision)
     if (acl) r.acl = acl
+    // S3 calls KMS only after its own layers allowed; the cell shows the key's answer either way.
+    const kms = kmsLayer(model, env, { principal: who.principal, origin, timeMs: q.timeMs }, q.action, bucket, key ?? 'k')
+    if (kms) {
+      r.kms = kms.cell
+      if (opts.verbose && kms.context) r.kmsContext = kms.context
+      if (d.allowed && kms.refusal) {
+        const f = kms.refusal
+        r.kms.blocking = true
+        r.effect = f.code !== 'AccessDenied' ? 'KeyUnusable' : f.explicit ? 'ExplicitDeny' : 'ImplicitDeny'
+        r.status = f.status
+        r.code = f.code
+        r.why = `${r.why}; refused by the KMS layer (${f.status} ${f.code}): ${f.message}`
+      }
+    }
     if (opts.verbose) r.trace = decision.explain ?? []
     routes.push(r)
   }
+  if (routes.some((x) => x.kms)) notes.push(KMS_LEGEND)
   const resource = mrapArn ? (key !== undefined ? `${mrapArn}/object/${key}` : mrapArn) : bucketArn(model.partition, bucketOnly!.name, key)
   const result: ExplainResult = {
     source: model.source,

@@ -36,7 +36,7 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
     if (b.replication !== undefined) out.replication = b.replication
     const acl = aclConfigs(b.configs)
     if (acl) out.configs = acl
-    // The default encryption, for lint's SSE-KMS replication finding (src/lint/replication-rules.ts).
+    // The default encryption: lint's SSE-KMS replication finding, explain's KMS layer (src/explain/kms.ts).
     if (b.configs.encryption !== undefined) out.configs = { ...out.configs, encryption: b.configs.encryption }
     return out
   })
@@ -66,8 +66,17 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
     // Only what a key policy decision needs: the sealed material stays in the state seam.
     kmsKeys: s.state.list('kms-key').map((r) => {
       const k = JSON.parse(r.value) as ModelKmsKey
-      return { keyId: k.keyId, arn: k.arn, account: k.account, region: k.region, keyState: k.keyState, policy: k.policy }
+      return {
+        keyId: k.keyId,
+        arn: k.arn,
+        account: k.account,
+        region: k.region,
+        keyState: k.keyState,
+        ...(k.deletionDate !== undefined ? { deletionDate: k.deletionDate } : {}),
+        policy: k.policy,
+      }
     }),
+    kmsAliases: s.state.list('kms-alias').map((r) => JSON.parse(r.value) as NonNullable<AuthzModel['kmsAliases']>[number]),
   }
 }
 

@@ -98,8 +98,10 @@ export interface AuthzModel {
   vpcs: ModelVpc[]
   /** Identity-side policies (inline, managed, trust) for lint; resource policies hang off their owners. */
   identityPolicies: ModelPolicy[]
-  /** KMS keys of a running server (never their material), for lint's replica-key check. */
+  /** KMS keys of a running server (never their material): lint's replica-key check, explain's KMS layer. */
   kmsKeys?: ModelKmsKey[]
+  /** Their aliases, so a bucket's default key named `alias/…` resolves as S3 resolves it. */
+  kmsAliases?: { aliasName: string; account: string; region: string; targetKeyId: string }[]
 }
 
 export interface ModelKmsKey {
@@ -108,6 +110,8 @@ export interface ModelKmsKey {
   account: string
   region: string
   keyState: string
+  /** When a key pending deletion is deleted (ms): after it, S3 finds no key. */
+  deletionDate?: number
   /** The key policy (JSON text). */
   policy: string
 }

@@ -73,11 +73,15 @@ export function renderTable(r: ExplainResult, style: Style): string {
   lines.push('')
   const withAcl = showsAclColumn(r.routes)
   const aclCells = (x: (typeof r.routes)[number]) => (withAcl ? [{ text: cellText(x.acl ?? NO_ACL), color: cellColor(x.acl ?? NO_ACL) }] : [])
-  const header = ['ROUTE', ...COLUMNS.map((c) => HEAD[c]), ...(withAcl ? ['ACL'] : []), 'RESULT']
+  // A KMS column only where S3 calls KMS for this action (a bucket with SSE-KMS default encryption).
+  const withKms = r.routes.some((x) => x.kms !== undefined)
+  const kmsCells = (x: (typeof r.routes)[number]) => (withKms ? [{ text: cellText(x.kms ?? NO_ACL), color: cellColor(x.kms ?? NO_ACL) }] : [])
+  const header = ['ROUTE', ...COLUMNS.map((c) => HEAD[c]), ...(withAcl ? ['ACL'] : []), ...(withKms ? ['KMS'] : []), 'RESULT']
   const rows = r.routes.map((x) => [
     { text: routeLabel(x), color: undefined as keyof typeof CODES | undefined },
     ...COLUMNS.map((c) => ({ text: cellText(x.cells[c]), color: cellColor(x.cells[c]) })),
     ...aclCells(x),
+    ...kmsCells(x),
     { text: resultText(x), color: (x.effect === 'Allow' ? 'green' : 'red') as keyof typeof CODES },
   ])
   const widths = header.map((h, i) => Math.max([...h].length, ...rows.map((row) => [...row[i]!.text].length)))
@@ -106,6 +110,7 @@ export function renderTable(r: ExplainResult, style: Style): string {
       const cell = x.cells[c]
       if (cell.detail && (cell.blocking || cell.result !== 'allow')) details.push(`    ${HEAD[c].toLowerCase()}: ${cell.detail}`)
     }
+    if (x.kms?.detail) details.push(`    kms: ${x.kms.detail}`)
   }
   lines.push('why', ...details)
   if (r.notes.length > 0) lines.push('', 'notes', ...r.notes.map((n) => `  - ${n}`))
@@ -154,6 +159,10 @@ export function renderVerbose(r: ExplainResult, style: Style): string {
   for (const x of r.routes) {
     out.push(`  route ${routeLabel(x)}: ${resultText(x)}`)
     for (const c of x.trace ?? []) contextTrace(c, out)
+    if (x.kmsContext) {
+      out.push(`    kms: ${x.kms?.detail ?? ''}`)
+      for (const [k, v] of Object.entries(x.kmsContext).sort(([a], [b]) => a.localeCompare(b))) out.push(`      ${k} = ${v.join(', ')}`)
+    }
   }
   return out.join('\n') + '\n'
 }

@@ -10,12 +10,11 @@
  * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html).
  * An explicit Deny anywhere wins.
  */
-import type { Core } from '../core/core.js'
 import type { Principal } from '../iam/identities.js'
 import { ACCOUNT, ALLOW, DENY, evaluatePolicy } from '../policy/evaluate.js'
 import { authorize } from '../policy/index.js'
 import { RequestScope } from '../policy/scope.js'
-import { authzPrincipal, identityLayers } from '../s3/authorize.js'
+import { authzPrincipal, identityLayers, type S3AuthzEnv } from '../s3/authorize.js'
 import type { KmsKeyRecord } from './keys.js'
 
 export interface KmsDecision {
@@ -25,7 +24,7 @@ export interface KmsDecision {
 }
 
 /** The decision for `action` (`kms:Decrypt`) on `key` with the request context keys `context`. */
-export function authorizeKms(s: Pick<Core, 'policies'>, principal: Principal, action: string, key: KmsKeyRecord, context: Record<string, string[]>): KmsDecision {
+export function authorizeKms(s: Pick<S3AuthzEnv, 'policies'>, principal: Principal, action: string, key: KmsKeyRecord, context: Record<string, string[]>): KmsDecision {
   const who = authzPrincipal(principal)
   const identity = authorize({ principal: who, action, resources: { bucket: { arn: key.arn, ownerAccount: who.accountId } }, context }, { ...identityLayers(s, principal) })
   if (identity.effect === 'ExplicitDeny') return { allowed: false, reason: 'identity-deny' }

@@ -17,14 +17,14 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import type { Core } from '../core/core.js'
 import type { Origin } from '../core/origin.js'
 import type { Principal } from '../iam/identities.js'
-import { authorizeKms } from '../kms/authorize.js'
+import { authorizeKms, type KmsDecision } from '../kms/authorize.js'
 import { kmsContext } from '../kms/context.js'
 import { type KmsKeyRecord, KmsKeys } from '../kms/keys.js'
 import { buildS3Context } from '../policy/index.js'
 import { chain } from '../shared/chain.js'
-import { invalidArgument, s3Error } from '../shared/errors.js'
+import { invalidArgument, type ServiceError, s3Error } from '../shared/errors.js'
 import type { ByteRange, ObjectAttributes, ObjectStore, ObjectVersion } from '../storage/types.js'
-import { authzPrincipal } from './authorize.js'
+import { authzPrincipal, type S3AuthzEnv } from './authorize.js'
 import { type Headers, header } from './headers.js'
 import { notImplemented } from './unsupported.js'
 
@@ -130,33 +130,61 @@ export function objectContext(bucket: string, key: string, user?: Record<string,
   return { ...(user ?? {}), 'aws:s3:arn': `arn:aws:s3:::${bucket}/${key}` }
 }
 
-/** The KMS decision for the S3 caller, refused as S3 answers it: AccessDenied naming the KMS action. */
-function requireKms(c: KmsCaller, action: string, key: KmsKeyRecord, region: string, ctx: Record<string, string>): void {
-  const who = authzPrincipal(c.principal)
-  const base = buildS3Context({
-    principal: who,
-    timeMs: c.core.clock().getTime(),
-    secureTransport: c.origin.secure,
-    ...(c.origin.vpc ? { vpc: c.origin.vpc } : { sourceIp: c.origin.sourceIp }),
-  }) as Record<string, string[]>
-  const d = authorizeKms(c.core, c.principal, action, key, kmsContext(base, c.principal.accountId, ctx, `s3.${region}.amazonaws.com`))
-  if (d.allowed) return
-  if (c.requestId !== undefined) {
-    const refusal: KmsRefusal = { kms: { action, key: key.arn, reason: d.reason, principal: c.principal.arn }, timeMs: c.core.clock().getTime() }
-    c.core.decisions.remember(c.requestId, refusal)
-  }
-  const why =
-    d.reason === 'key-policy-deny'
-      ? 'with an explicit deny in a resource-based policy'
-      : d.reason === 'identity-deny'
-        ? 'with an explicit deny in an identity-based policy'
-        : `because no resource-based policy allows the ${action} action`
-  throw s3Error('AccessDenied', { message: `User: ${c.principal.arn} is not authorized to perform: ${action} on resource: ${key.arn} ${why}` })
+/** The KMS layer's answer for an S3 caller: the key decision and, when S3 refuses, the error it sends. */
+export interface KmsVerdict {
+  decision: KmsDecision
+  /** AccessDenied naming the KMS action, or the key state's error; absent when KMS lets it through. */
+  error?: ServiceError
+  /** The request context keys the key policy was judged with (explain --verbose prints them). */
+  context: Record<string, string[]>
 }
 
-function usable(key: KmsKeyRecord): void {
-  if (key.keyState === 'Disabled') throw s3Error('KMS.DisabledException', { message: `${key.arn} is disabled.` })
-  if (key.keyState === 'PendingDeletion') throw s3Error('KMS.KMSInvalidStateException', { message: `${key.arn} is pending deletion.` })
+/**
+ * The KMS layer of an S3 request, as S3 answers it: the key policy (and IAM) decision for the caller
+ * with kms:ViaService s3.<region>.amazonaws.com and the encryption context S3 sends, then the key's
+ * state. The server (`requireUsableKms`) and `mrap explain`'s matrix (src/explain/kms.ts) both
+ * decide here, so they cannot disagree.
+ */
+export function judgeKms(
+  env: Pick<S3AuthzEnv, 'policies'>,
+  caller: { principal: Principal; origin: Origin; timeMs: number },
+  action: string,
+  key: KmsKeyRecord,
+  region: string,
+  ctx: Record<string, string>,
+): KmsVerdict {
+  const { principal, origin } = caller
+  const base = buildS3Context({
+    principal: authzPrincipal(principal),
+    timeMs: caller.timeMs,
+    secureTransport: origin.secure,
+    ...(origin.vpc ? { vpc: origin.vpc } : { sourceIp: origin.sourceIp }),
+  }) as Record<string, string[]>
+  const context = kmsContext(base, principal.accountId, ctx, `s3.${region}.amazonaws.com`)
+  const decision = authorizeKms(env, principal, action, key, context)
+  if (!decision.allowed) {
+    const why =
+      decision.reason === 'key-policy-deny'
+        ? 'with an explicit deny in a resource-based policy'
+        : decision.reason === 'identity-deny'
+          ? 'with an explicit deny in an identity-based policy'
+          : `because no resource-based policy allows the ${action} action`
+    return { decision, context, error: s3Error('AccessDenied', { message: `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${key.arn} ${why}` }) }
+  }
+  if (key.keyState === 'Disabled') return { decision, context, error: s3Error('KMS.DisabledException', { message: `${key.arn} is disabled.` }) }
+  if (key.keyState === 'PendingDeletion') return { decision, context, error: s3Error('KMS.KMSInvalidStateException', { message: `${key.arn} is pending deletion.` }) }
+  return { decision, context }
+}
+
+/** The KMS layer on a real request: a refusal is remembered for `mrap explain --request-id`, then thrown. */
+function requireUsableKms(c: KmsCaller, action: string, key: KmsKeyRecord, region: string, ctx: Record<string, string>): void {
+  const v = judgeKms(c.core, { principal: c.principal, origin: c.origin, timeMs: c.core.clock().getTime() }, action, key, region, ctx)
+  if (!v.error) return
+  if (!v.decision.allowed && c.requestId !== undefined) {
+    const refusal: KmsRefusal = { kms: { action, key: key.arn, reason: v.decision.reason, principal: c.principal.arn }, timeMs: c.core.clock().getTime() }
+    c.core.decisions.remember(c.requestId, refusal)
+  }
+  throw v.error
 }
 
 /** aws/s3, the AWS managed key of S3 in this account and region, made on first use as AWS does. */
@@ -183,8 +211,7 @@ export async function beginKmsWrite(
   const key = spec.keyId === undefined ? await managedKey(keys, at.bucketAccount, at.region) : keys.resolve(c.principal.accountId, at.region, spec.keyId)
   if (!key) throw s3Error('KMS.NotFoundException', { message: `Invalid keyId ${spec.keyId}` })
   const ctx = objectContext(at.bucket, at.key, spec.context)
-  requireKms(c, 'kms:GenerateDataKey', key, at.region, ctx)
-  usable(key)
+  requireUsableKms(c, 'kms:GenerateDataKey', key, at.region, ctx)
   const dataKey = randomBytes(32)
   // DSSE-KMS: a second GenerateDataKey under the same key, its own data key for the second layer.
   // AWS: "Amazon S3 Bucket Keys aren't supported for DSSE-KMS", so none is recorded.
@@ -225,8 +252,7 @@ function openKey(c: KmsCaller, attrs: ObjectAttributes, at: { bucket: string; ke
   let user: Record<string, string> | undefined
   if (attrs.sseKmsContext !== undefined) user = JSON.parse(Buffer.from(attrs.sseKmsContext, 'base64').toString('utf8')) as Record<string, string>
   const ctx = objectContext(at.bucket, at.key, user)
-  requireKms(c, 'kms:Decrypt', key, at.region, ctx)
-  usable(key)
+  requireUsableKms(c, 'kms:Decrypt', key, at.region, ctx)
   const dataKey = keys.decrypt(key, Buffer.from(wrapped ?? '', 'base64'), ctx)
   if (!dataKey) throw s3Error('InternalError')
   return dataKey
