@@ -103,6 +103,15 @@ const OPERATION: Record<string, OperationName> = {
   's3:getobjectacl': 'GetObjectAcl',
   's3:abortmultipartupload': 'AbortMultipartUpload',
   's3:listmultipartuploadparts': 'ListParts',
+  // Object Lock (src/s3/classify.ts names the same operations for these permissions).
+  's3:getobjectretention': 'GetObjectRetention',
+  's3:putobjectretention': 'PutObjectRetention',
+  's3:getobjectlegalhold': 'GetObjectLegalHold',
+  's3:putobjectlegalhold': 'PutObjectLegalHold',
+  's3:getbucketobjectlockconfiguration': 'GetObjectLockConfiguration',
+  's3:putbucketobjectlockconfiguration': 'PutObjectLockConfiguration',
+  // Asked beside s3:DeleteObject(Version) or s3:PutObjectRetention by a request that bypasses GOVERNANCE.
+  's3:bypassgovernanceretention': 'DeleteObject',
 }
 
 export function operationFor(action: string, catalog: Catalog | undefined, hasKey: boolean): Operation {
