@@ -37,6 +37,7 @@ import type { PgStateStore } from '../state/postgres/pg-state.js'
 import { SqliteStateStore } from '../state/sqlite-state.js'
 import type { StateStore } from '../state/state-store.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
+import { cipherClock } from '../storage/embedded/sealed-bytes.js'
 import type { ObjectStore } from '../storage/types.js'
 import { engineBucketName } from '../storage/upstream/config.js'
 import { applyWorld } from '../world/apply.js'
@@ -256,6 +257,7 @@ export async function createApp(opts: CoreOptions): Promise<App> {
     isUp: (r) => core.health.isUp(r),
     mrapCount: () => core.mraps.list().length,
     replicationRules: () => replication.snapshot().rules,
+    cipherSeconds: () => ({ seal: cipherClock.sealMs / 1000, open: cipherClock.openMs / 1000 }),
   })
   await core.identities.pruneSessions(core.clock())
   const lifecycle = new LifecycleWorker(core, { owner: nodeId(opts.config.dataDir) })

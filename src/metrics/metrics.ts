@@ -24,6 +24,8 @@ export interface MetricSources {
   isUp(region: string): boolean
   mrapCount(): number
   replicationRules(): readonly RuleFigures[]
+  /** Seconds spent sealing and opening stored bytes since start (the embedded store's at-rest cipher). */
+  cipherSeconds(): { seal: number; open: number }
 }
 
 export class Metrics {
@@ -83,6 +85,18 @@ export class Metrics {
       registers: [r],
       collect() {
         this.set(s.mrapCount())
+      },
+    })
+    new Counter({
+      name: 'mrap_at_rest_cipher_seconds_total',
+      help: "Time the request thread spent encrypting (seal) and decrypting (open) stored bytes: SSE-S3's share of the server's CPU.",
+      labelNames: ['op'],
+      registers: [r],
+      collect() {
+        const c = s.cipherSeconds()
+        this.reset()
+        this.inc({ op: 'seal' }, c.seal)
+        this.inc({ op: 'open' }, c.open)
       },
     })
     const perRule = (name: string, help: string, pick: (x: RuleFigures) => number): void => {

@@ -44,6 +44,22 @@ describe('metrics', () => {
     assert.match(text, /mrap_request_duration_seconds_bucket\{le="0\.005",service="s3"\} \d+/)
   })
 
+  test("the at-rest cipher's time is counted: sealing on a PUT, opening on a GET", async () => {
+    const b = bucketName('metrics-cipher')
+    await s.client().send(new CreateBucketCommand({ Bucket: b }))
+    const seal = (t: string) => value(t, 'mrap_at_rest_cipher_seconds_total{op="seal"}')
+    const open = (t: string) => value(t, 'mrap_at_rest_cipher_seconds_total{op="open"}')
+    const t0 = await scrape()
+    await s.client().send(new PutObjectCommand({ Bucket: b, Key: 'big', Body: Buffer.alloc(4 * 1024 * 1024, 'c') }))
+    const t1 = await scrape()
+    assert.ok(seal(t1) > seal(t0), `seal ${seal(t0)} -> ${seal(t1)}`)
+    const got = await s.client().send(new GetObjectCommand({ Bucket: b, Key: 'big' }))
+    assert.equal((await got.Body!.transformToByteArray()).length, 4 * 1024 * 1024)
+    const t2 = await scrape()
+    assert.ok(open(t2) > open(t1), `open ${open(t1)} -> ${open(t2)}`)
+    assert.equal(seal(t2), seal(t1))
+  })
+
   test('region health and MRAPs are exported', async () => {
     const text = await scrape()
     assert.equal(value(text, 'mrap_region_up{region="us-east-1"}'), 1)
