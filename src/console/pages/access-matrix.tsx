@@ -12,9 +12,10 @@ import type { ConditionExplain, Layer, LayerExplain, StatementExplain } from '..
 
 /**
  * A matrix column: the CLI's fixed ones, plus `acl`, which `mrap explain` keeps beside them
- * (RouteResult.acl) and shows only when an ACL took part (`showsAclColumn`).
+ * (RouteResult.acl) and shows only when an ACL took part (`showsAclColumn`), and `kms`, shown as
+ * the CLI shows it: when S3 calls KMS for the caller on some route (RouteResult.kms).
  */
-export type MatrixColumn = Column | 'acl'
+export type MatrixColumn = Column | 'acl' | 'kms'
 
 export const COLUMN_TITLE: Record<MatrixColumn, string> = {
   identity: 'Identity policy',
@@ -23,6 +24,7 @@ export const COLUMN_TITLE: Record<MatrixColumn, string> = {
   bucket: 'Bucket policy',
   acl: 'ACL',
   bpa: 'Block Public Access',
+  kms: 'KMS key',
 }
 
 const COLUMN_LAYERS: Record<MatrixColumn, Layer[]> = {
@@ -32,16 +34,20 @@ const COLUMN_LAYERS: Record<MatrixColumn, Layer[]> = {
   bucket: ['bucket-policy'],
   acl: ['acl'],
   bpa: ['block-public-access'],
+  // The KMS decision is not an S3 layer of the trace: its cell's detail carries it.
+  kms: [],
 }
 
 /** The columns of a result's matrix, in the CLI's order (the ACL one where `mrap explain` prints it: after the fixed ones). */
 export function matrixColumns(result: ExplainResult): MatrixColumn[] {
-  return showsAclColumn(result.routes) ? [...COLUMNS, 'acl'] : [...COLUMNS]
+  const out: MatrixColumn[] = showsAclColumn(result.routes) ? [...COLUMNS, 'acl'] : [...COLUMNS]
+  if (result.routes.some((r) => r.kms !== undefined)) out.push('kms')
+  return out
 }
 
 /** A route's cell in a column; a route without an ACL part shows the CLI's "n/a" there. */
 export function cellOf(r: RouteResult, col: MatrixColumn): Cell {
-  return col === 'acl' ? (r.acl ?? NO_ACL) : r.cells[col]
+  return col === 'acl' ? (r.acl ?? NO_ACL) : col === 'kms' ? (r.kms ?? NO_ACL) : r.cells[col]
 }
 
 export type CellState = 'allow' | 'deny' | 'no-match' | 'na' | 'bpa' | 'input'
@@ -122,6 +128,8 @@ export function cellView(r: RouteResult, col: MatrixColumn): CellView {
       return { state: 'deny', word: 'Explicit deny' }
     case 'restricted':
       return { state: 'bpa', word: 'Blocked by BPA' }
+    case 'unusable':
+      return { state: 'deny', word: `Key ${c.statement === 'PendingDeletion' ? 'pending deletion' : c.statement === 'Disabled' ? 'disabled' : 'not found'}` }
     case 'on':
       return { state: 'na', word: 'On, not blocking' }
     case 'off':
@@ -138,6 +146,8 @@ export function cellView(r: RouteResult, col: MatrixColumn): CellView {
 /** The layer that decided the route: the explicit deny, the first blocking layer, or the grant. */
 export function decidingColumn(r: RouteResult): MatrixColumn | undefined {
   if (r.effect === 'Unreachable') return undefined
+  // S3's layers allowed and the KMS layer refused (src/explain/kms.ts).
+  if (r.kms?.blocking) return 'kms'
   if (r.effect === 'ExplicitDeny') return COLUMNS.find((c) => r.cells[c].result === 'deny')
   if (r.effect !== 'Allow') return (['endpoint', 'bpa', 'mrap', 'bucket', 'identity'] as Column[]).find((c) => r.cells[c].blocking)
   const rule = r.rules.bucket
