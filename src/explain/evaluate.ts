@@ -18,7 +18,7 @@ import { authorizeS3, authzPrincipal, type S3AuthzEnv, type S3AuthzInput, s3Requ
 import type { Operation, OperationName } from '../s3/classify.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import { aclCell, type Cell, type Column, routeCells, routeWhy } from './cells.js'
-import { KMS_LEGEND, kmsLayer } from './kms.js'
+import { KMS_LEGEND, type KmsRefusal, kmsLayer } from './kms.js'
 import { type AuthzModel, findBucket, findMrap, findPrincipal, findVpc, type ModelBucket, type ModelMrap, type ModelPrincipal, mrapArnOf } from './model.js'
 
 export interface ExplainQuery {
@@ -66,6 +66,8 @@ export interface RouteResult {
   trace?: ContextExplain[]
   /** The key policy's request context (verbose, with a KMS layer). */
   kmsContext?: Record<string, string[]>
+  /** Set when the KMS layer is what refuses the route (S3's layers allowed): what refused, for fix advice. */
+  kmsRefusal?: KmsRefusal
 }
 
 export interface ExplainResult {
@@ -281,6 +283,7 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
         r.status = f.status
         r.code = f.code
         r.why = `${r.why}; refused by the KMS layer (${f.status} ${f.code}): ${f.message}`
+        r.kmsRefusal = f
       }
     }
     if (opts.verbose) r.trace = decision.explain ?? []

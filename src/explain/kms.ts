@@ -40,10 +40,29 @@ export const KMS_REASONS: Record<KmsDecision['reason'], string> = {
 export const KMS_LEGEND =
   "KMS: judged on each bucket's default encryption key (PutBucketEncryption), the key S3 uses for a new object and for the objects it encrypted by default; an object stored under another key is decided by that key, which a matrix cannot know"
 
+/**
+ * S3's error when the KMS layer refuses, and what refused, for readers that advise on a fix
+ * (`mrap lint`): the key (its ARN, or the name that did not resolve), and the key policy's reason
+ * or the key's state.
+ */
+export interface KmsRefusal {
+  status: number
+  code: string
+  message: string
+  explicit: boolean
+  action: 'kms:Decrypt' | 'kms:GenerateDataKey'
+  key: string
+  encryption: 'SSE-KMS' | 'DSSE-KMS'
+  /** `NotFound`: the default's key id resolves to no key. */
+  keyState: KeyState | 'NotFound'
+  /** The key decision's reason when the decision refused (a key-state error follows an allow). */
+  reason?: KmsDecision['reason']
+}
+
 export interface KmsLayer {
   cell: Cell
   /** When S3 would refuse the request although its own layers allow it: the error it sends. */
-  refusal?: { status: number; code: string; message: string; explicit: boolean }
+  refusal?: KmsRefusal
   /** The key policy's request context (verbose). */
   context?: Record<string, string[]>
 }
@@ -107,6 +126,7 @@ export function kmsLayer(
   const kmsAction = KMS_ACTION[action.toLowerCase()]
   const def = bucket.configs?.encryption !== undefined ? kmsDefaultOf({ configs: bucket.configs }) : undefined
   if (!kmsAction || !def) return undefined
+  const encryption = def.dsse ? 'DSSE-KMS' : 'SSE-KMS'
   const keys = modelKeys(model, caller.timeMs)
   const write = kmsAction === 'kms:GenerateDataKey'
   const key = defaultKey(model, keys, bucket, def.kmsKeyId, write ? caller.principal.accountId : bucket.owner)
@@ -117,7 +137,7 @@ export function kmsLayer(
     const message = `Invalid keyId ${named}`
     return {
       cell: { result: 'unusable', blocking: false, statement: 'not found', detail: `the default key ${named} does not resolve in ${where}: KMS.NotFoundException` },
-      refusal: { status: 400, code: 'KMS.NotFoundException', message, explicit: false },
+      refusal: { status: 400, code: 'KMS.NotFoundException', message, explicit: false, action: kmsAction, key: named, encryption, keyState: 'NotFound' },
     }
   }
   const v = judgeKms(env, caller, kmsAction, key, bucket.region, objectContext(bucket.name, objectKey))
@@ -129,6 +149,17 @@ export function kmsLayer(
       : { result: 'allow', blocking: false, statement: kmsAction, detail: `${on}: ${KMS_REASONS[d.reason]}` }
     : { result: d.reason.endsWith('-deny') ? 'deny' : 'no-match', blocking: false, statement: kmsAction, detail: `${on}: ${KMS_REASONS[d.reason]}` }
   const out: KmsLayer = { cell, context: v.context }
-  if (v.error) out.refusal = { status: v.error.status, code: v.error.code, message: v.error.message, explicit: d.reason.endsWith('-deny') }
+  if (v.error)
+    out.refusal = {
+      status: v.error.status,
+      code: v.error.code,
+      message: v.error.message,
+      explicit: d.reason.endsWith('-deny'),
+      action: kmsAction,
+      key: key.arn,
+      encryption,
+      keyState: key.keyState,
+      ...(d.allowed ? {} : { reason: d.reason }),
+    }
   return out
 }

@@ -41,16 +41,26 @@ export function evaluate(ctx: LintContext, as: string, action: string, mrap: Mod
   return explainRequest(ctx.model, ctx.catalog, { as, action, mrap: mrap.alias, key: 'k', vpc: net.vpc, timeMs: ctx.timeMs })
 }
 
-/** The policy behind a denied route: the first blocking layer's. */
+/**
+ * The policy behind a denied route: the first blocking layer's. KMS is asked only after S3's layers
+ * allowed, so a route it refuses blames the bucket's default encryption key, never a bucket policy
+ * that allowed.
+ */
 export function blamedPolicy(
   ctx: LintContext,
   r: ExplainResult,
   route: RouteResult,
   mrap: ModelMrap,
-): { policy: RawFinding['policy']; path?: WorldPath | undefined; column: Column } {
+): { policy: RawFinding['policy']; path?: WorldPath | undefined; column: Column | 'kms' } {
+  const bucket: ModelBucket | undefined = ctx.model.buckets.find((b) => b.name === route.bucket)
+  const k = route.kmsRefusal
+  if (k) {
+    const name =
+      k.code !== 'AccessDenied' ? `key state (${k.keyState})` : k.reason === 'identity-deny' || k.reason === 'no-identity-allow' ? "callers' identity-based policies" : 'key policy'
+    return { policy: { kind: 'kms-key', owner: `KMS key ${k.key}`, name }, path: bucket?.path, column: 'kms' }
+  }
   const order: Column[] = ['endpoint', 'bpa', 'mrap', 'bucket', 'identity']
   const col = order.find((c) => route.cells[c].blocking) ?? 'bucket'
-  const bucket: ModelBucket | undefined = ctx.model.buckets.find((b) => b.name === route.bucket)
   switch (col) {
     case 'endpoint': {
       const ep = ctx.model.vpcs.flatMap((v) => v.endpoints).find((e) => e.id === r.request.network.endpointId)

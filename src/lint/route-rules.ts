@@ -6,6 +6,7 @@
  * to each underlying bucket"). Decisions come from `mrap explain`'s evaluator.
  */
 
+import { KMS_REASONS, type KmsRefusal } from '../explain/kms.js'
 import { mrapArnOf, S3_GLOBAL_SERVICE } from '../explain/model.js'
 import { authorize, buildS3Context, parsePolicy } from '../policy/index.js'
 import { blamedPolicy, evaluate, networks } from './policies.js'
@@ -51,6 +52,7 @@ function inconsistent(ctx: LintContext): RawFinding[] {
           if (allowed.length === 0 || denied.length === 0) continue
           for (const d of denied) {
             const blame = blamedPolicy(ctx, r, d, m)
+            const kms = d.kmsRefusal
             grouped(
               groups,
               `${m.alias}|${action}|${blame.policy.owner}|${d.bucket}`,
@@ -59,9 +61,12 @@ function inconsistent(ctx: LintContext): RawFinding[] {
                 rule: 'route-inconsistent',
                 policy: blame.policy,
                 path: blame.path,
-                message: `${action} through MRAP ${m.name} is allowed when routed to ${allowed.map((x) => x.bucket).join(', ')} and denied (403) when routed to ${d.bucket} (${d.region}); the answer depends on proximity and failover. ${d.why}. Affected`,
-                fix:
-                  blame.column === 'bucket'
+                message: kms
+                  ? `${action} through MRAP ${m.name} is allowed when routed to ${allowed.map((x) => x.bucket).join(', ')} and refused (${d.status} ${d.code}) when routed to ${d.bucket} (${d.region}) by the KMS key ${kms.key} of the bucket's default encryption (${kms.encryption}): ${kmsProblem(kms)}; the answer depends on proximity and failover. Affected`
+                  : `${action} through MRAP ${m.name} is allowed when routed to ${allowed.map((x) => x.bucket).join(', ')} and denied (403) when routed to ${d.bucket} (${d.region}); the answer depends on proximity and failover. ${d.why}. Affected`,
+                fix: kms
+                  ? kmsFix(kms, d.bucket, d.region)
+                  : blame.column === 'bucket'
                     ? `give bucket ${d.bucket} the same grant its sibling buckets have (for object actions: arn:aws:s3:::${d.bucket}/*), or delegate every bucket to the MRAP with s3:DataAccessPointArn`
                     : blame.column === 'endpoint'
                       ? `allow ${action} on arn:aws:s3:::${d.bucket} (and /*) in the endpoint policy`
@@ -75,6 +80,51 @@ function inconsistent(ctx: LintContext): RawFinding[] {
     }
   }
   return [...groups.values()].map((g) => ({ ...g.finding, message: `${g.finding.message}: ${g.items.join('; ')}` }))
+}
+
+/** What refused, in the key's terms: its policy (or IAM) for the KMS action, or its state. */
+function kmsProblem(k: KmsRefusal): string {
+  switch (k.keyState) {
+    case 'NotFound':
+      return `the key is missing: ${k.key} resolves to no key (${k.message})`
+    case 'Disabled':
+      return 'the key is disabled'
+    case 'PendingDeletion':
+      return 'the key is pending deletion'
+    default:
+      return `the key policy (or IAM) does not grant the caller ${k.action} (via S3): ${k.reason ? KMS_REASONS[k.reason] : k.message}`
+  }
+}
+
+/**
+ * Fix advice on the key, never the bucket policy: a bucket policy cannot grant KMS permissions.
+ * A key pending deletion is Disabled once its deletion is cancelled ("Cancel key deletion",
+ * https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys-cancelling-key-deletion.html).
+ */
+function kmsFix(k: KmsRefusal, bucket: string, region: string): string {
+  // A new default key helps new objects only: the ones stored under this key are read with it.
+  const other = k.action === 'kms:GenerateDataKey' ? `, or make bucket ${bucket}'s default encryption (PutBucketEncryption) a key of ${region} the callers may use` : ''
+  switch (k.keyState) {
+    case 'NotFound':
+      return `name a key of ${region} that exists in bucket ${bucket}'s default encryption (PutBucketEncryption), or create ${k.key}`
+    case 'Disabled':
+      return `enable the key (EnableKey ${k.key})${other}`
+    case 'PendingDeletion':
+      return `cancel the key's deletion (CancelKeyDeletion ${k.key}, which leaves it Disabled) and enable it (EnableKey); objects encrypted under it cannot be read once it is deleted`
+    default:
+      break
+  }
+  const via = `S3 calls it with kms:ViaService s3.${region}.amazonaws.com and kms:EncryptionContext:aws:s3:arn arn:aws:s3:::${bucket}/*`
+  switch (k.reason) {
+    case 'key-policy-deny':
+      return `narrow the Deny of ${k.action} in the key policy of ${k.key} so it does not match these callers through S3 (${via})${other}`
+    case 'identity-deny':
+      return `narrow the Deny of ${k.action} on ${k.key} in the callers' identity-based policies (${via})${other}`
+    case 'no-identity-allow':
+      return `allow ${k.action} on ${k.key} in the callers' identity-based policies (the key policy delegates to IAM) or in the key policy (${via})${other}`
+    default:
+      return `allow these callers ${k.action} in the key policy of ${k.key} (${via})${other}`
+  }
 }
 
 function endpointCoverage(ctx: LintContext): RawFinding[] {

@@ -15,7 +15,8 @@ export interface Finding {
   severity: Severity
   rule: string
   message: string
-  policy: { kind: PolicyKind | 'world'; owner: string; name: string }
+  /** `kms-key`: a KMS key's policy or state (the default encryption key S3 calls KMS with). */
+  policy: { kind: PolicyKind | 'world' | 'kms-key'; owner: string; name: string }
   /** Statement Sid, or its 0-based index. */
   statement?: number | string
   file?: string
