@@ -11,7 +11,7 @@
  *    child process printing JSON lines, included as they are.
  *
  * Environment knobs: BENCH_SECONDS (per measured case, default 3), BENCH_ROUNDS (default 3),
- * BENCH_CONNECTIONS (default 16), BENCH_BIG_MIB (default 1024), BENCH_LOADGEN=wrk|node (default wrk,
+ * BENCH_CONNECTIONS (default 16), BENCH_BIG_MIB (default 1024), BENCH_WARMUP (seconds per case before the rounds, default 3), BENCH_LOADGEN=wrk|node (default wrk,
  * installed from Debian when missing and root; node = bench/http-load.ts), BENCH_MRAP_LOG_LEVEL
  * (default warn: no per-request access log), BENCH_CASES=<regex> (only the matching HTTP cases), BENCH_SKIP_MICRO=1, BENCH_SKIP_UPSTREAM=1 (no bench/upstream.ts), BENCH_SKIP_FLEET=1 (no bench/fleet.ts), BENCH_JSON=<file> (write the summary), BENCH_MRAP_NODE_ARGS (extra node flags for
  * the mrap children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_NO_BUILD=1 (measure dist/ as it is), BENCH_MRAP_MAIN=<a cli/main.js> (default dist/cli/main.js),
@@ -41,6 +41,8 @@ const SECONDS = num('BENCH_SECONDS', 3)
 const ROUNDS = num('BENCH_ROUNDS', 3)
 const CONNECTIONS = num('BENCH_CONNECTIONS', 16)
 const BIG_MIB = num('BENCH_BIG_MIB', 1024)
+/** Seconds of load per case before the measured rounds (BENCH_WARMUP). */
+const WARMUP = num('BENCH_WARMUP', 3)
 const LOG_LEVEL = process.env.BENCH_MRAP_LOG_LEVEL ?? 'warn'
 const KiB = 1024
 const MiB = 1024 * 1024
@@ -590,7 +592,9 @@ async function main(): Promise<void> {
   }
 
   const results = new Map<string, Measured[]>(cases.map((c) => [c.name, []]))
-  for (const c of cases) await drive(c.urls, c.method, c.size, 1) // warm-up (JIT, page cache, connections)
+  // Warm-up (JIT, page cache, connections): 1 s left V8 optimising mrap's request path into round 1
+  // (GET 1 KiB rounds of one run: 190, 183, 163 µs), as bench/upstream.ts found at lower rates.
+  for (const c of cases) await drive(c.urls, c.method, c.size, WARMUP)
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
       const pid = c.server === 'mrap' ? mrap.pid : bare.pid
@@ -613,6 +617,7 @@ async function main(): Promise<void> {
     log('MRAP GET through the seed VPC endpoint vs the internet path')
     try {
       vpcCase = await runVpcCase({
+        warmupSeconds: WARMUP,
         dataDir: mrap.dir!,
         frontUrl: mrap.url,
         pid: mrap.pid,

@@ -165,6 +165,8 @@ export interface VpcCaseDeps {
   pid: number
   rounds: number
   seconds: number
+  /** Seconds of load per path before the measured rounds (default 1). */
+  warmupSeconds?: number
   connections: number
   /** Runs bench/vpc-load.ts with a spec (pinned to the load core by the caller), returns its JSON. */
   load: (spec: string) => Promise<{ rps: number; requests: number; non2xx: number; p50Ms: number; p99Ms: number }>
@@ -188,7 +190,7 @@ export async function runVpcCase(d: VpcCaseDeps): Promise<VpcCaseResult> {
     for (const which of ['internet', 'vpc', 'direct'] as const) {
       // Fresh signatures each round (a signature is good for 15 minutes).
       const request = which === 'direct' ? await signedDirectGet() : await signedGet(setup.vpc.host, '/k')
-      const spec = { ...paths[which], request, connections: d.connections, seconds: r < 0 ? 1 : d.seconds }
+      const spec = { ...paths[which], request, connections: d.connections, seconds: r < 0 ? (d.warmupSeconds ?? 1) : d.seconds }
       const cpu0 = d.cpuSeconds(d.pid)
       const m = await d.load(JSON.stringify(spec))
       const cpu = d.cpuSeconds(d.pid) - cpu0
