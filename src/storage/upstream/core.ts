@@ -1,7 +1,7 @@
 /**
- * @module What the upstream store's parts (multipart.ts) need from the store itself. It sits
- * below upstream-object-store.ts so that the store can use its parts without the parts importing
- * the store (scripts/import-cycles.mjs).
+ * @module What the upstream store's parts (reads.ts, writes.ts, deletes.ts, listings.ts,
+ * multipart.ts) need from the store itself. It sits below upstream-object-store.ts so that the
+ * store can use its parts without the parts importing the store (scripts/import-cycles.mjs).
  */
 
 import type { WriteCondition } from '../types.js'
@@ -20,6 +20,8 @@ export interface StoreCore {
   /** The sidecar, or ServiceUnavailable while the store is down or not open. */
   live(): Sidecar
   engineBucket(bucket: string): string
+  /** The engine's id for an mrap version id: a preserved (replica) id maps through the sidecar. */
+  engineVid(bucket: string, key: string, versionId: string): Promise<string>
   /**
    * Called before a write can replace or remove what `key` holds on the engine: readers that
    * have not opened their bytes yet get them pinned first (readers.ts).

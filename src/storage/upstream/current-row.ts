@@ -12,6 +12,11 @@ import type { Engine } from './engine.js'
 import { fromWireHeaders } from './metadata.js'
 import type { Sidecar, VersionRow } from './sidecar.js'
 
+/** A sidecar row only while it describes the engine's object (same ETag). */
+export function currentRow(row: VersionRow | undefined, engineEtag: string): VersionRow | undefined {
+  return row && (row.isMarker || row.engineEtag === engineEtag) ? row : undefined
+}
+
 /**
  * A plain write (no row of its own needed) of a versioned key needs one all the same when another
  * version of the key with the same engine ETag has a row: otherwise a listing would take that
