@@ -80,14 +80,15 @@ test('PUT answers the Last-Modified later reads show, and a small PUT is one eng
         `PUT ${i} answered ${v.lastModified.toISOString()}, the engine shows ${got.version.lastModified.toISOString()}`,
       )
     })
-    if (i >= 30) {
+    if (i >= 10) {
       puts++
       requests += calls.filter((c) => !c.startsWith('GET')).length
     }
     await sleep(50)
   }
-  // A HEAD is still asked when a write straddles a second boundary (a few percent of writes).
-  assert.ok(requests <= puts + 3, `${requests} engine requests for ${puts} PUTs`)
+  // A HEAD is still asked when a write's window comes within clock.ts's margin of a second
+  // boundary: ~5% of writes on a quiet loopback, so at most 15% here, never one per write.
+  assert.ok(requests <= puts + Math.ceil(puts * 0.15), `${requests} engine requests for ${puts} PUTs`)
 })
 
 test('a whole GET of a large object is one engine GET; a small GET is one too', async () => {
