@@ -8,33 +8,27 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { CreateKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms'
-import { CreateBucketCommand, PutBucketEncryptionCommand } from '@aws-sdk/client-s3'
+import { DisableKeyCommand } from '@aws-sdk/client-kms'
+import { CreateBucketCommand } from '@aws-sdk/client-s3'
 import { createElement } from 'preact'
 import { render } from 'preact-render-to-string'
 import { Matrix } from '../../src/console/pages/access-matrix.js'
-import { explainRequest, mrapRecord } from '../../src/explain/evaluate.js'
+import { explainRequest } from '../../src/explain/evaluate.js'
 import { modelFromServices } from '../../src/explain/from-services.js'
-import { modelFromWorld } from '../../src/explain/from-world.js'
-import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
-import { ADMIN, bucketName, startTestServer, type TestServer } from '../helpers/server.js'
+import { createKey, ensureSeedMrap, kmsClient, kmsDefaultEncryption } from '../helpers/kms-keys.js'
+import { bucketName, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
 const ALIAS = 'mfzwi23gnjvgw.mrap'
 const B1 = 'DOC-EXAMPLE-BUCKET1'
 
 let s: TestServer
-const kms = () => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
+const kms = () => kmsClient(s)
 
 async function encryptWith(bucket: string, policy?: object): Promise<string> {
-  const k = (await kms().send(new CreateKeyCommand({ ...(policy ? { Policy: JSON.stringify(policy) } : {}) }))).KeyMetadata!
-  await s.client().send(
-    new PutBucketEncryptionCommand({
-      Bucket: bucket,
-      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: k.Arn! } }] },
-    }),
-  )
-  return k.KeyId!
+  const k = await createKey(s, 'console kms', policy)
+  await kmsDefaultEncryption(s, bucket, k.arn)
+  return k.id
 }
 
 function row(html: string, bucket: string): string {
@@ -45,10 +39,7 @@ function row(html: string, bucket: string): string {
 
 before(async () => {
   s = await startTestServer()
-  if (!s.services.mraps.byAlias(ALIAS)) {
-    const seed = modelFromWorld(loadWorldFile(DEFAULT_WORLD_FILE), { source: 'seed', catalog: s.services.policies.catalog })
-    s.services.mraps.put(mrapRecord(seed.mraps[0]!))
-  }
+  await ensureSeedMrap(s)
 })
 after(async () => {
   await s.stop()

@@ -17,15 +17,13 @@ import { execFile } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { CreateKeyCommand, DisableKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms'
-import { CreateBucketCommand, GetObjectCommand, PutBucketEncryptionCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { DisableKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms'
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { adminRequest } from '../../src/admin/client.js'
 import { runExplain } from '../../src/cli/explain.js'
-import { type ExplainResult, mrapRecord } from '../../src/explain/evaluate.js'
-import { modelFromWorld } from '../../src/explain/from-world.js'
+import type { ExplainResult } from '../../src/explain/evaluate.js'
 import type { AuthzModel } from '../../src/explain/model.js'
-import { loadCatalog } from '../../src/policy/index.js'
-import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
+import { createKey, ensureSeedMrap, kmsClient, kmsDefaultEncryption, noDecryptThroughS3 } from '../helpers/kms-keys.js'
 import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
 import { ADMIN, bucketName, bytesOf, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -40,21 +38,9 @@ const ADMIN_ARN = `arn:aws:iam::${OWNER}:user/admin`
 let s: TestServer
 let denyKey: string
 
-const kms = () => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
-
-async function keyWith(policy?: object): Promise<{ arn: string; id: string }> {
-  const k = (await kms().send(new CreateKeyCommand({ Description: 'explain kms', ...(policy ? { Policy: JSON.stringify(policy) } : {}) }))).KeyMetadata!
-  return { arn: k.Arn!, id: k.KeyId! }
-}
-
-async function defaultEncryption(bucket: string, keyArn: string, region = 'us-east-1'): Promise<void> {
-  await s.client(ADMIN, region).send(
-    new PutBucketEncryptionCommand({
-      Bucket: bucket,
-      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } }] },
-    }),
-  )
-}
+const kms = () => kmsClient(s)
+const keyWith = (policy?: object) => createKey(s, 'explain kms', policy)
+const defaultEncryption = (bucket: string, keyArn: string, region?: string) => kmsDefaultEncryption(s, bucket, keyArn, region)
 
 /** `mrap explain --data-dir` as the CLI runs it (over the admin socket), JSON and text. */
 async function explain(opts: { action?: string; mrap?: string; bucket?: string }): Promise<{ result: ExplainResult; text: string; status: number }> {
@@ -71,31 +57,10 @@ function onlyActive(bucket: string): void {
 
 before(async () => {
   s = await startTestServer()
-  if (!s.services.mraps.byAlias(ALIAS)) {
-    const seed = modelFromWorld(loadWorldFile(DEFAULT_WORLD_FILE), { source: 'seed', catalog: await loadCatalog() })
-    s.services.mraps.put(mrapRecord(seed.mraps[0]!))
-  }
+  await ensureSeedMrap(s)
   // The account delegates to IAM (admin's AdministratorAccess allows kms:*), and denies admin
   // kms:Decrypt only when S3 in us-east-1 asks for an object of BUCKET1: the keys S3 sends.
-  denyKey = (
-    await keyWith({
-      Version: '2012-10-17',
-      Statement: [
-        { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: 'kms:*', Resource: '*' },
-        {
-          Sid: 'NoDecryptThroughS3',
-          Effect: 'Deny',
-          Principal: { AWS: ADMIN_ARN },
-          Action: 'kms:Decrypt',
-          Resource: '*',
-          Condition: {
-            StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' },
-            StringLike: { 'kms:EncryptionContext:aws:s3:arn': `arn:aws:s3:::${BUCKET1}/*` },
-          },
-        },
-      ],
-    })
-  ).arn
+  denyKey = (await keyWith(noDecryptThroughS3(ADMIN_ARN, BUCKET1))).arn
   await defaultEncryption(BUCKET1, denyKey)
   // kms:GenerateDataKey is allowed: the object is written under the key, then cannot be read.
   await s.client().send(new PutObjectCommand({ Bucket: BUCKET1, Key: 'k', Body: 'one' }))

@@ -17,14 +17,12 @@ import { execFile } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
-import { CreateKeyCommand, DisableKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms'
-import { GetObjectCommand, PutBucketEncryptionCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { mrapRecord } from '../../src/explain/evaluate.js'
+import { DisableKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms'
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { modelFromServices } from '../../src/explain/from-services.js'
-import { modelFromWorld } from '../../src/explain/from-world.js'
 import { type Finding, runLint } from '../../src/lint/index.js'
 import { loadCatalog } from '../../src/policy/index.js'
-import { DEFAULT_WORLD_FILE, loadWorldFile } from '../../src/world/load.js'
+import { createKey, ensureSeedMrap, kmsClient, kmsDefaultEncryption, noDecryptThroughS3 } from '../helpers/kms-keys.js'
 import { mrapArnOf, proxiedS3Client } from '../helpers/mrap.js'
 import { ADMIN, failure, startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -35,21 +33,9 @@ const ADMIN_ARN = `arn:aws:iam::${OWNER}:user/admin`
 const ROOT = resolve(import.meta.dirname, '..', '..')
 
 let s: TestServer
-const kms = () => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
-
-async function keyWith(policy?: object): Promise<{ arn: string; id: string }> {
-  const k = (await kms().send(new CreateKeyCommand({ Description: 'lint kms', ...(policy ? { Policy: JSON.stringify(policy) } : {}) }))).KeyMetadata!
-  return { arn: k.Arn!, id: k.KeyId! }
-}
-
-async function defaultEncryption(keyArn: string): Promise<void> {
-  await s.client().send(
-    new PutBucketEncryptionCommand({
-      Bucket: BUCKET1,
-      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } }] },
-    }),
-  )
-}
+const kms = () => kmsClient(s)
+const keyWith = (policy?: object) => createKey(s, 'lint kms', policy)
+const defaultEncryption = (keyArn: string) => kmsDefaultEncryption(s, BUCKET1, keyArn)
 
 /**
  * route-inconsistent findings on BUCKET1's route that list admin, whom S3's layers allow there (the
@@ -64,30 +50,14 @@ async function adminFindings(): Promise<Finding[]> {
 
 before(async () => {
   s = await startTestServer()
-  if (!s.services.mraps.byAlias(ALIAS)) {
-    const seed = modelFromWorld(loadWorldFile(DEFAULT_WORLD_FILE), { source: 'seed', catalog: await loadCatalog() })
-    s.services.mraps.put(mrapRecord(seed.mraps[0]!))
-  }
+  await ensureSeedMrap(s)
 })
 after(async () => {
   await s.stop()
 })
 
 test('a key policy that denies admin kms:Decrypt through S3: the finding names the key, kms:Decrypt and the key policy, not the bucket policy', async () => {
-  const key = await keyWith({
-    Version: '2012-10-17',
-    Statement: [
-      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: 'kms:*', Resource: '*' },
-      {
-        Sid: 'NoDecryptThroughS3',
-        Effect: 'Deny',
-        Principal: { AWS: ADMIN_ARN },
-        Action: 'kms:Decrypt',
-        Resource: '*',
-        Condition: { StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' }, StringLike: { 'kms:EncryptionContext:aws:s3:arn': `arn:aws:s3:::${BUCKET1}/*` } },
-      },
-    ],
-  })
+  const key = await keyWith(noDecryptThroughS3(ADMIN_ARN, BUCKET1))
   await defaultEncryption(key.arn)
   await s.client().send(new PutObjectCommand({ Bucket: BUCKET1, Key: 'k', Body: 'one' }))
   // The server refuses the read for this reason: what the finding reports must be this.
