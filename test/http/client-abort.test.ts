@@ -8,40 +8,30 @@
 
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { crc32 as zlibCrc32 } from 'node:zlib'
-import { pino } from 'pino'
-import { type RunningServer, startServer } from '../../src/main.js'
+import { checksumOf } from '../../src/shared/checksums.js'
 import { codeOf, rawRequest } from '../helpers/raw.js'
-import { testWorld } from '../helpers/server.js'
+import { startTestServer, type TestServer } from '../helpers/server.js'
 import { openPut } from '../helpers/slow-body.js'
 
 const KiB = 1024
-const crc32 = (s: string): string => {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(zlibCrc32(s))
-  return b.toString('base64')
-}
+const crc32 = (s: string): string => checksumOf('CRC32', s)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-let server: RunningServer
-let dataDir: string
+let server: TestServer
 const bucket = 'client-abort-test'
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mrap-abort-'))
-  server = await startServer({ dataDir, port: 0, tlsPort: 0, proxyPort: 0, logger: pino({ level: process.env.MRAP_TEST_LOG ?? 'silent' }), world: testWorld() })
+  server = await startTestServer()
   assert.equal((await rawRequest(server.endpoint, { method: 'PUT', path: `/${bucket}` })).status, 200)
 })
 after(async () => {
-  await server.close()
-  rmSync(dataDir, { recursive: true, force: true })
+  await server.stop()
 })
 
-const tmpFiles = () => readdirSync(join(dataDir, 'regions', 'us-east-1', 'tmp'))
+const tmpFiles = () => readdirSync(join(server.dataDir, 'regions', 'us-east-1', 'tmp'))
 
 /** Waits until `check` holds (the server notices a closed socket asynchronously). */
 async function eventually(check: () => boolean, what: string): Promise<void> {
