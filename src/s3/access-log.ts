@@ -1,17 +1,20 @@
 /**
  * @module Server access logging: a record per request to a bucket with logging enabled
- * (ops/logging.ts), in S3's log format, delivered in batches as objects of the target bucket,
- * named `TargetPrefix + YYYY-mm-DD-HH-MM-SS-UniqueString`, on a timer and on shutdown.
+ * (ops/logging.ts), in S3's log format, delivered in batches as objects of the target bucket, on a
+ * timer and on shutdown, named in the configuration's key format (simple or date-partitioned) and
+ * carrying its TargetGrants in their ACL.
  * "Amazon S3 server access log format", https://docs.aws.amazon.com/AmazonS3/latest/userguide/LogFormat.html;
  * "Logging requests with server access logging" (key format, best-effort delivery),
- * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html. docs/decisions/access-logging.md.
  * Delivery is best effort, as S3's is: records wait in memory, a crash loses the unsent batch.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Core } from '../core/core.js'
+import type { ObjectAttributes } from '../storage/types.js'
+import { aclsEnabled, ownerOnly } from './acl.js'
 import { canonicalId } from './context.js'
-import { loggingOf } from './ops/logging.js'
+import { type LoggingConfig, loggingOf } from './ops/logging.js'
 
 /** What the pipeline knows of one answered request. */
 export interface AccessEvent {
@@ -146,17 +149,41 @@ export function resourceOf(op: string | undefined, rawQuery: string): string {
   return sub ? sub.toUpperCase().replace(/-/g, '_') : 'BUCKET'
 }
 
-/** `YYYY-mm-DD-HH-MM-SS-` and 16 upper-case hex digits: the simple key format's object name. */
-export function logObjectKey(prefix: string, at: Date): string {
-  const d = at
-  const stamp = `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}-${two(d.getUTCHours())}-${two(d.getUTCMinutes())}-${two(d.getUTCSeconds())}`
-  return `${prefix}${stamp}-${randomBytes(8).toString('hex').toUpperCase()}`
+/** The bucket whose records a log object holds, as the partitioned key names it. */
+export interface LogSource {
+  account: string
+  region: string
+  bucket: string
 }
 
+/** Midnight UTC of `d`'s day: EventTime's partition. */
+const dayOf = (d: Date): Date => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()))
+
+/**
+ * A log object's key ("Log object key format", https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html#server-log-keyname-format):
+ * simple, `[DestinationPrefix][YYYY]-[MM]-[DD]-[hh]-[mm]-[ss]-[UniqueString]` at delivery; or
+ * partitioned, `[DestinationPrefix][SourceAccountId]/[SourceRegion]/[SourceBucket]/[YYYY]/[MM]/[DD]/`
+ * then the same stamp, whose date is the delivery's (DeliveryTime) or the events' day with the time
+ * 00-00-00 (EventTime, the default: "The logs delivered are for a specific day only ... the hour,
+ * minutes and seconds are set to 00 in the key", https://docs.aws.amazon.com/AmazonS3/latest/API/API_PartitionedPrefix.html).
+ * UniqueString: 16 upper-case hex digits, as S3's keys show them.
+ */
+export function logObjectKey(c: Pick<LoggingConfig, 'targetPrefix' | 'keyFormat' | 'partitionDateSource'>, source: LogSource, deliveredAt: Date, eventDay?: Date): string {
+  const unique = randomBytes(8).toString('hex').toUpperCase()
+  const stamp = (d: Date) => `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}-${two(d.getUTCHours())}-${two(d.getUTCMinutes())}-${two(d.getUTCSeconds())}`
+  if (c.keyFormat !== 'PartitionedPrefix') return `${c.targetPrefix}${stamp(deliveredAt)}-${unique}`
+  const d = c.partitionDateSource === 'DeliveryTime' ? deliveredAt : dayOf(eventDay ?? deliveredAt)
+  const path = `${source.account}/${source.region}/${source.bucket}/${d.getUTCFullYear()}/${two(d.getUTCMonth() + 1)}/${two(d.getUTCDate())}/`
+  return `${c.targetPrefix}${path}${stamp(d)}-${unique}`
+}
+
+const partitionsByEvent = (c: LoggingConfig): boolean => c.keyFormat === 'PartitionedPrefix' && c.partitionDateSource !== 'DeliveryTime'
+
 interface Batch {
-  source: string
-  target: string
-  prefix: string
+  source: LogSource
+  config: LoggingConfig
+  /** EventTime partitioning: the day every record of the batch was taken on. */
+  eventDay?: Date
   lines: string[]
 }
 
@@ -198,10 +225,13 @@ export class AccessLog {
     if (!b || b.configs.logging === undefined) return
     const c = loggingOf(b)
     if (!c) return
-    const id = `${e.bucket}\n${c.targetBucket}\n${c.targetPrefix}`
+    // One object per source, configuration and (EventTime) day: a log object of that format holds one day only.
+    const day = partitionsByEvent(c) ? dayOf(e.time) : undefined
+    const id = `${e.bucket}\n${b.configs.logging}\n${day?.getTime() ?? ''}`
     let batch = this.batches.get(id)
     if (!batch) {
-      batch = { source: e.bucket, target: c.targetBucket, prefix: c.targetPrefix, lines: [] }
+      batch = { source: { account: b.owner, region: b.region, bucket: e.bucket }, config: c, lines: [] }
+      if (day) batch.eventDay = day
       this.batches.set(id, batch)
     }
     batch.lines.push(formatRecord(b.owner, e))
@@ -221,20 +251,24 @@ export class AccessLog {
       try {
         await this.write(batch)
       } catch (err) {
-        this.core.log.warn({ err: (err as Error).message, source: batch.source, target: batch.target }, 'access log batch not delivered')
+        this.core.log.warn({ err: (err as Error).message, source: batch.source.bucket, target: batch.config.targetBucket }, 'access log batch not delivered')
       }
     }
   }
 
   private async write(batch: Batch): Promise<void> {
-    const target = this.core.state.getBucket(batch.target)
+    const target = this.core.state.getBucket(batch.config.targetBucket)
     // A target deleted since the records were taken: nothing to deliver to (S3 drops them too).
     if (!target) return
     const store = this.core.stores.get(target.region)
     if (!store) return
     const body = Buffer.from(`${batch.lines.join('\n')}\n`)
-    const attributes = { userMetadata: {}, tags: [], contentType: 'text/plain' }
-    const key = logObjectKey(batch.prefix, this.core.clock())
+    const attributes: ObjectAttributes = { userMetadata: {}, tags: [], contentType: 'text/plain' }
+    // "The bucket owner is automatically granted FULL_CONTROL to all logs", TargetGrants beside it
+    // (PutBucketLogging). A target whose ACLs were disabled since takes none, as an object write does not.
+    const grants = batch.config.targetGrants
+    if (grants && aclsEnabled(target)) attributes.acl = { owner: target.owner, grants: [...ownerOnly(target.owner), ...grants] }
+    const key = logObjectKey(batch.config, batch.source, this.core.clock(), batch.eventDay)
     const rs = this.core.replication.statusFor(target, key, [])
     const v = await store.putObject({
       bucket: target.name,

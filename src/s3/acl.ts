@@ -197,6 +197,21 @@ export function aclFromHeaders(h: Headers, owner: string, bucketOwner: string, i
   return grants.length > 0 ? grants : undefined
 }
 
+/**
+ * A `<Grantee>` element's grantee: by `ID`, `URI` or `EmailAddress` (the xsi:type attribute says the
+ * same and is not read); undefined when it names none. Unknown ids, groups and emails are refused as
+ * for every ACL (granteeOf, byEmail).
+ */
+export function granteeFromXml(who: Record<string, unknown>, dir: AccountDirectory): Grantee | undefined {
+  const id = text(who.ID)
+  const uri = text(who.URI)
+  const email = text(who.EmailAddress)
+  if (id !== undefined) return granteeOf('id', id, dir, 'ID')
+  if (uri !== undefined) return granteeOf('uri', uri, dir, 'URI')
+  if (email !== undefined) return granteeOf('emailAddress', email, dir, 'EmailAddress')
+  return undefined
+}
+
 /** Parses an AccessControlPolicy body; its Owner must be the resource's owner. */
 export function parseAccessControlPolicy(raw: Buffer, owner: string, dir: AccountDirectory): Grant[] {
   let doc: Record<string, unknown>
@@ -217,17 +232,7 @@ export function parseAccessControlPolicy(raw: Buffer, owner: string, dir: Accoun
     const permission = text(grant.Permission) as Permission | undefined
     const who = grant.Grantee as Record<string, unknown> | undefined
     if (!permission || !PERMISSIONS.includes(permission) || !who || typeof who !== 'object') throw s3Error('MalformedACLError')
-    const id = text(who.ID)
-    const uri = text(who.URI)
-    const email = text(who.EmailAddress)
-    const grantee =
-      id !== undefined
-        ? granteeOf('id', id, dir, 'ID')
-        : uri !== undefined
-          ? granteeOf('uri', uri, dir, 'URI')
-          : email !== undefined
-            ? granteeOf('emailAddress', email, dir, 'EmailAddress')
-            : undefined
+    const grantee = granteeFromXml(who, dir)
     if (!grantee) throw s3Error('MalformedACLError')
     out.push({ grantee, permission })
   }
@@ -241,15 +246,18 @@ export function renderAccessControlPolicy(owner: string, grants: readonly Grant[
   return renderXml('AccessControlPolicy', {
     Owner: ownerOf(owner),
     AccessControlList: {
-      Grant: grants.map((g): XmlObject => {
-        const grantee: XmlObject =
-          'account' in g.grantee
-            ? { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ...ownerOf(g.grantee.account) }
-            : { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: g.grantee.group }
-        return { Grantee: grantee, Permission: g.permission }
-      }),
+      Grant: grants.map(renderGrant),
     },
   })
+}
+
+/** A `<Grant>` as S3 answers it: an email grantee shows as the CanonicalUser it was resolved to. */
+export function renderGrant(g: Grant): XmlObject {
+  const grantee: XmlObject =
+    'account' in g.grantee
+      ? { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ...ownerOf(g.grantee.account) }
+      : { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: g.grantee.group }
+  return { Grantee: grantee, Permission: g.permission }
 }
 
 export const ownerOnly = (owner: string): Grant[] => [{ grantee: { account: owner }, permission: 'FULL_CONTROL' }]
