@@ -119,6 +119,10 @@ describe('bucket logging: TargetGrants and TargetObjectKeyFormat', () => {
       assert.equal(e.message, 'Target grants not allowed for bucket owner enforced buckets')
     }
     assert.equal(await getLogging(enforced.source), undefined)
+    // TargetPrefix is required (the SDK's type says so too); an empty one is fine.
+    const noPrefix = await failure(() => putLogging(enforced.source, { TargetBucket: enforced.target } as LoggingEnabled))
+    assert.deepEqual([noPrefix.name, noPrefix.$metadata.httpStatusCode], ['MalformedXML', 400])
+    assert.equal(await getLogging(enforced.source), undefined)
     // Without grants the same target is fine.
     await putLogging(enforced.source, { TargetBucket: enforced.target, TargetPrefix: 'x/' })
     assert.equal((await getLogging(enforced.source))?.TargetGrants, undefined)

@@ -124,6 +124,9 @@ export async function putBucketLogging(req: BucketRequest): Promise<S3Response> 
   }
   const e = obj(enabled)
   const targetBucket = text(e.TargetBucket)
+  // TargetPrefix is required by the API (PutBucketLogging, LoggingEnabled: "Required: Yes"), and S3
+  // refuses a LoggingEnabled without one as MalformedXML; an empty one logs to the bucket's root.
+  if (e.TargetPrefix === undefined) throw s3Error('MalformedXML')
   const targetPrefix = text(e.TargetPrefix) ?? ''
   if (targetBucket === undefined || targetBucket === '') throw s3Error('MalformedXML')
   const rawGrants = parseTargetGrants(e.TargetGrants)
