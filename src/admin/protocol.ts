@@ -12,6 +12,8 @@ export type AdminRequest =
   | { op: 'credentials'; principal: string }
   /** The evaluation model of the running state, for `mrap explain` and `mrap lint` (src/explain). */
   | { op: 'explain.model' }
+  /** One question's object on the buckets it may be routed to, read as the server reads it before authorizing (src/explain/objects.ts). */
+  | { op: 'explain.objects'; key: string; versionId?: string; buckets: string[] }
   /** A recent decision, replayed with its full explanation, for `mrap explain --request-id`. */
   | { op: 'explain.request'; requestId: string }
   /** A one-time sign-in link to the web console for a principal, for `mrap console-url --as`. */

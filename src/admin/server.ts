@@ -120,6 +120,7 @@ async function handle(s: Core, req: AdminRequest, hooks: AdminHooks): Promise<Ad
       return { ok: true, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, arn: p.arn, accountId: p.accountId }
     }
     case 'explain.model':
+    case 'explain.objects':
     case 'explain.request':
       return explainAdmin(s, req)
     case 'console.link': {

@@ -7,9 +7,9 @@
 
 import { relative, resolve } from 'node:path'
 import { AdminError, adminRequest } from '../admin/client.js'
-import { type ExplainResult, everyPrincipal, explainRequest } from '../explain/evaluate.js'
+import { type ExplainResult, everyPrincipal, explainRequest, objectQuestion } from '../explain/evaluate.js'
 import { modelFromWorld } from '../explain/from-world.js'
-import { type AuthzModel, ModelLookupError } from '../explain/model.js'
+import { type AuthzModel, ModelLookupError, type ModelObject } from '../explain/model.js'
 import { renderTable, renderVerbose } from '../explain/render.js'
 import { type Catalog, loadCatalog } from '../policy/index.js'
 import { readRuntimeInfo } from '../state/runtime-file.js'
@@ -33,7 +33,7 @@ export function displayPath(file: string): string {
  */
 export async function loadModel(opts: ModelSourceOptions, catalog: Catalog, fallback: 'server-or-seed' | 'seed'): Promise<AuthzModel> {
   if (opts.world !== undefined) return modelFromWorld(loadWorldFile(opts.world), { source: displayPath(opts.world), catalog })
-  const dataDir = opts.dataDir ?? (fallback === 'server-or-seed' && readRuntimeInfo(resolve(DEFAULT_DATA_DIR)) ? DEFAULT_DATA_DIR : undefined)
+  const dataDir = serverDataDir(opts, fallback)
   if (dataDir !== undefined) {
     const r = await adminRequest(dataDir, { op: 'explain.model' })
     return r.model as AuthzModel
@@ -68,6 +68,12 @@ export function formatResults(results: ExplainResult[], opts: { json?: boolean |
   return results.map((r) => (opts.verbose ? renderVerbose(r, style) : renderTable(r, style))).join('\n')
 }
 
+/** The data directory of the running server the model comes from; undefined for a world file. */
+function serverDataDir(opts: ModelSourceOptions, fallback: 'server-or-seed' | 'seed'): string | undefined {
+  if (opts.world !== undefined) return undefined
+  return opts.dataDir ?? (fallback === 'server-or-seed' && readRuntimeInfo(resolve(DEFAULT_DATA_DIR)) ? DEFAULT_DATA_DIR : undefined)
+}
+
 /** Everything but the printing, so tests run it in-process. */
 export async function runExplain(opts: ExplainCliOptions, color: boolean): Promise<ExplainOutput> {
   if (opts.requestId !== undefined) {
@@ -78,6 +84,10 @@ export async function runExplain(opts: ExplainCliOptions, color: boolean): Promi
   if ((opts.mrap === undefined) === (opts.bucket === undefined)) throw new ModelLookupError('name the target: --mrap <alias, name or ARN> or --bucket <name>')
   const catalog = await loadCatalog()
   const model = await loadModel(opts, catalog, 'server-or-seed')
+  // A running server holds the objects: the named key's copy on each routed bucket whose ACLs decide.
+  const dataDir = serverDataDir(opts, 'server-or-seed')
+  const ask = dataDir !== undefined ? objectQuestion(model, catalog, opts) : undefined
+  if (dataDir !== undefined && ask) model.objects = (await adminRequest(dataDir, { op: 'explain.objects', ...ask })).objects as ModelObject[]
   const timeMs = opts.time !== undefined ? Date.parse(opts.time) : Date.now()
   if (Number.isNaN(timeMs)) throw new ModelLookupError(`--time ${opts.time} is not an ISO 8601 date`)
   const who = opts.as !== undefined ? [opts.as] : everyPrincipal(model)

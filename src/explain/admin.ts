@@ -13,11 +13,21 @@ import { bucketArn } from '../policy/index.js'
 import { authorizeS3, type S3Decision } from '../s3/authorize.js'
 import { routeCells, routeWhy } from './cells.js'
 import type { ExplainResult } from './evaluate.js'
-import { modelFromServices } from './from-services.js'
+import { modelFromServices, objectsFromServices } from './from-services.js'
 import { KMS_REASONS } from './kms.js'
 import type { ModelBucket, ModelMrap, ModelPrincipal } from './model.js'
 
-export async function explainAdmin(s: Core, req: { op: 'explain.model' } | { op: 'explain.request'; requestId: string }): Promise<AdminResponse> {
+export async function explainAdmin(
+  s: Core,
+  req: { op: 'explain.model' } | { op: 'explain.objects'; key: string; versionId?: string; buckets: string[] } | { op: 'explain.request'; requestId: string },
+): Promise<AdminResponse> {
+  if (req.op === 'explain.objects') {
+    // The line is JSON from whoever holds the socket: its shape is checked, never assumed.
+    const { key, versionId, buckets } = req as { key: unknown; versionId?: unknown; buckets: unknown }
+    if (typeof key !== 'string' || (versionId !== undefined && typeof versionId !== 'string') || !Array.isArray(buckets) || !buckets.every((b) => typeof b === 'string'))
+      return { ok: false, error: 'explain.objects takes key (a string), versionId (a string, optional) and buckets (strings)' }
+    return { ok: true, objects: await objectsFromServices(s, { key, ...(versionId !== undefined ? { versionId } : {}), buckets }) }
+  }
   const model = modelFromServices(s, `server ${s.config.dataDir}`)
   if (req.op === 'explain.model') return { ok: true, model }
   const entry = s.decisions.get(req.requestId) as S3Decision | undefined

@@ -171,11 +171,12 @@ export const NO_ACL: Cell = { result: 'n/a', blocking: false }
 
 /**
  * Whether a matrix shows the ACL column: only when an ACL took part in a decision (a bucket with
- * ACLs enabled and a grant that allowed, or a public one IgnorePublicAcls set aside). `mrap explain`
- * and the console's matrix both ask this, so they show the column on the same results.
+ * ACLs enabled and a grant that allowed, a public one IgnorePublicAcls set aside, or an object
+ * another account owns whose ACL refused). `mrap explain` and the console's matrix both ask this,
+ * so they show the column on the same results.
  */
 export function showsAclColumn(routes: readonly { acl?: Cell | undefined }[]): boolean {
-  return routes.some((x) => x.acl !== undefined && (x.acl.result === 'allow' || x.acl.result === 'restricted'))
+  return routes.some((x) => x.acl !== undefined && (x.acl.result === 'allow' || x.acl.result === 'restricted' || x.acl.blocking))
 }
 
 const LAYER_WORDS: Record<Layer, string> = {

@@ -16,10 +16,12 @@ import { LatencyTable } from '../routing/latency.js'
 import { chooseRoutes } from '../routing/mrap-router.js'
 import { authorizeS3, authzPrincipal, type S3AuthzEnv, type S3AuthzInput, s3RequestContext } from '../s3/authorize.js'
 import type { Operation, OperationName } from '../s3/classify.js'
+import { objectAclDecides } from '../s3/ops/acl.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import { aclCell, type Cell, type Column, routeCells, routeWhy } from './cells.js'
 import { KMS_LEGEND, type KmsRefusal, kmsLayer } from './kms.js'
 import { type AuthzModel, findBucket, findMrap, findPrincipal, findVpc, type ModelBucket, type ModelMrap, type ModelPrincipal, mrapArnOf } from './model.js'
+import { missingAnswer, type ObjectQuestion, objectAclOf, type RouteObject, routeObject, withSource } from './objects.js'
 
 export interface ExplainQuery {
   /** Principal ref, user name, ARN, or `anonymous` (direct bucket requests only). */
@@ -60,6 +62,8 @@ export interface RouteResult {
   cells: Record<Column, Cell>
   /** Where the bucket's ACLs are enabled: what its ACL said (src/explain/cells.ts aclCell). */
   acl?: Cell
+  /** Where the object's own ACL takes part (./objects.ts): its stored ACL was read, the bucket has no such object, or it is not known. */
+  object?: RouteObject['kind']
   /** Where S3 calls KMS for the caller (SSE-KMS default encryption): the key's decision (src/explain/kms.ts). */
   kms?: Cell
   why: string
@@ -103,6 +107,11 @@ const OPERATION: Record<string, OperationName> = {
   's3:getobjecttagging': 'GetObjectTagging',
   's3:putobjecttagging': 'PutObjectTagging',
   's3:getobjectacl': 'GetObjectAcl',
+  's3:getobjectversionacl': 'GetObjectAcl',
+  's3:putobjectacl': 'PutObjectAcl',
+  's3:putobjectversionacl': 'PutObjectAcl',
+  's3:getobjectattributes': 'GetObjectAttributes',
+  's3:getobjectversionattributes': 'GetObjectAttributes',
   's3:abortmultipartupload': 'AbortMultipartUpload',
   's3:listmultipartuploadparts': 'ListParts',
   // Object Lock (src/s3/classify.ts names the same operations for these permissions).
@@ -121,6 +130,34 @@ export function operationFor(action: string, catalog: Catalog | undefined, hasKe
   const object = a ? a.resourceTypes.includes('object') : hasKey
   const level: Operation['level'] = object ? 'object' : a && a.resourceTypes.length === 0 ? 'service' : 'bucket'
   return { name: OPERATION[action.toLowerCase()] ?? (object ? 'GetObject' : 'HeadBucket'), level, body: 'none' }
+}
+
+/** The version a question reads: a version action names one (`null` when none is given); else the current one. */
+export function questionVersionId(action: string, op: Operation, versionId: string | undefined): string | undefined {
+  return /version/i.test(action) && op.level === 'object' ? (versionId ?? 'null') : undefined
+}
+
+/**
+ * The objects a question needs read before it can be answered as the server answers it: its key on
+ * each bucket it may be routed to whose ACLs decide the operation (src/s3/ops/acl.ts
+ * objectAclDecides). None without a key: explain's placeholder `k` names no object.
+ */
+export function objectQuestion(
+  model: AuthzModel,
+  catalog: Catalog | undefined,
+  q: Pick<ExplainQuery, 'action' | 'mrap' | 'bucket' | 'key' | 'versionId'>,
+): ObjectQuestion | undefined {
+  if (q.key === undefined) return undefined
+  const op = operationFor(q.action, catalog, true)
+  if (op.level !== 'object') return undefined
+  const names = q.mrap !== undefined ? findMrap(model, q.mrap).routes.map((r) => r.bucket) : [findBucket(model, q.bucket ?? '').name]
+  const buckets = names.filter((n) => {
+    const b = model.buckets.find((x) => x.name === n)
+    return b !== undefined && objectAclDecides(bucketRecord(b), op.name)
+  })
+  if (buckets.length === 0) return undefined
+  const versionId = questionVersionId(q.action, op, q.versionId)
+  return { key: q.key, ...(versionId !== undefined ? { versionId } : {}), buckets }
 }
 
 /** The server-side records of the model's bucket and MRAP (only policies in force). */
@@ -195,7 +232,8 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
   const op = operationFor(q.action, catalog, q.key !== undefined)
   const key = op.level === 'object' ? (q.key ?? 'k') : undefined
   const query = new URLSearchParams()
-  if (/version/i.test(q.action) && op.level === 'object') query.set('versionId', q.versionId ?? 'null')
+  const versionId = questionVersionId(q.action, op, q.versionId)
+  if (versionId !== undefined) query.set('versionId', versionId)
   if (op.name === 'ListObjectsV2') query.set('prefix', '')
   const notes: string[] = []
   const mrap = q.mrap !== undefined ? findMrap(model, q.mrap) : undefined
@@ -219,6 +257,7 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
       )
   }
   const routes: RouteResult[] = []
+  const unknownObjects: { bucket: string; object: RouteObject }[] = []
   let context: Record<string, string[]> | undefined
   for (const { route, bucket } of targets) {
     const name = bucket?.name ?? route?.bucket ?? '?'
@@ -242,11 +281,16 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
       })
       continue
     }
+    const record = bucketRecord(bucket)
+    // The object's own ACL where the server reads it before authorizing (src/pipeline/execute.ts).
+    const object = key !== undefined && objectAclDecides(record, op.name) ? routeObject(model, bucket.name, key, versionId, q.key !== undefined) : undefined
+    const objectAcl = object ? objectAclOf(object) : undefined
+    if (object?.kind === 'unknown') unknownObjects.push({ bucket: bucket.name, object })
     const input: S3AuthzInput = {
       principal: who.principal,
       op,
       actions: [q.action],
-      bucket: bucketRecord(bucket),
+      bucket: record,
       bucketName: bucket.name,
       ...(key !== undefined ? { key } : {}),
       auth,
@@ -254,10 +298,28 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
       query,
       headers: {},
       ...(mrapRec ? { mrap: mrapRec } : {}),
+      ...(objectAcl ? { objectAcl } : {}),
     }
     const d = authorizeS3(env, input, { explain: true })
     if (opts.verbose && context === undefined) context = s3RequestContext(env, input, authzPrincipal(who.principal)).context
-    const decision = d.decision!
+    if (!d.decision) {
+      // An object another account owns (ObjectWriter), refused before the policy layers: only its
+      // ACL speaks (src/s3/acl.ts foreignObjectRefusal).
+      const acl: Cell = { result: 'no-match', blocking: true, ...(objectAcl ? { statement: `owner ${objectAcl.owner}` } : {}), detail: d.reason }
+      routes.push({
+        ...base,
+        effect: 'ImplicitDeny',
+        status: 403,
+        code: 'AccessDenied',
+        rules: {},
+        cells: routeCells(undefined, who, model),
+        acl: object ? withSource(acl, object, bucket.owner) : acl,
+        ...(object ? { object: object.kind } : {}),
+        why: `denied before the policy layers: ${d.reason}`,
+      })
+      continue
+    }
+    const decision = d.decision
     const rules: RouteResult['rules'] = {}
     for (const c of decision.explain ?? []) rules[c.context] = c.rule
     const r: RouteResult = {
@@ -270,13 +332,24 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
       why: routeWhy(decision, q.action, model, { bucket, mrap }),
     }
     const acl = aclCell(decision)
-    if (acl) r.acl = acl
+    if (acl) r.acl = object ? withSource(acl, object, bucket.owner) : acl
+    if (object) r.object = object.kind
+    if (object?.kind === 'missing') {
+      if (d.allowed) {
+        const m = missingAnswer(env, input, object, bucket.name)
+        r.status = m.status
+        r.code = m.code
+        if (m.effect) r.effect = m.effect
+        r.why = `${r.why}; ${m.why}`
+      } else r.why = `${r.why}; no object ${object.name} in bucket ${bucket.name}: the server judged it without an object ACL`
+    }
     // S3 calls KMS only after its own layers allowed; the cell shows the key's answer either way.
     const kms = kmsLayer(model, env, { principal: who.principal, origin, timeMs: q.timeMs }, q.action, bucket, key ?? 'k')
     if (kms) {
       r.kms = kms.cell
       if (opts.verbose && kms.context) r.kmsContext = kms.context
-      if (d.allowed && kms.refusal) {
+      // A missing object is answered before anything is decrypted: KMS is not asked.
+      if (d.allowed && kms.refusal && object?.kind !== 'missing') {
         const f = kms.refusal
         r.kms.blocking = true
         r.effect = f.code !== 'AccessDenied' ? 'KeyUnusable' : f.explicit ? 'ExplicitDeny' : 'ImplicitDeny'
@@ -290,6 +363,12 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
     routes.push(r)
   }
   if (routes.some((x) => x.kms)) notes.push(KMS_LEGEND)
+  if (unknownObjects.length > 0) {
+    const o = unknownObjects[0]!.object as Extract<RouteObject, { kind: 'unknown' }>
+    notes.push(
+      `the ACL of ${o.name} is not known on ${unknownObjects.map((x) => x.bucket).join(', ')} (${o.why}): the server reads the object's own ACL before it authorizes ${q.action} where a bucket's ACLs are enabled; explain judged the default ACL, private to the bucket owner`,
+    )
+  }
   const resource = mrapArn ? (key !== undefined ? `${mrapArn}/object/${key}` : mrapArn) : bucketArn(model.partition, bucketOnly!.name, key)
   const result: ExplainResult = {
     source: model.source,

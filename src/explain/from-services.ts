@@ -8,9 +8,22 @@
  */
 import type { Core } from '../core/core.js'
 import { nameKey } from '../iam/store.js'
-import { aclConfigs } from '../s3/acl.js'
+import { aclConfigs, aclsEnabled } from '../s3/acl.js'
+import { readObjectAcl } from '../s3/ops/acl.js'
+import { S3Error } from '../shared/errors.js'
 import { rolePrincipal } from './from-world.js'
-import { type AuthzModel, DEFAULT_ENDPOINT_POLICY, type ModelBucket, type ModelKmsKey, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc } from './model.js'
+import {
+  type AuthzModel,
+  DEFAULT_ENDPOINT_POLICY,
+  type ModelBucket,
+  type ModelKmsKey,
+  type ModelMrap,
+  type ModelObject,
+  type ModelPolicy,
+  type ModelPrincipal,
+  type ModelVpc,
+} from './model.js'
+import type { ObjectQuestion } from './objects.js'
 
 export function modelFromServices(s: Core, source: string): AuthzModel {
   const ids = s.identities
@@ -53,6 +66,7 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
   const latencies = s.world.latencies
   return {
     source,
+    from: 'server',
     partition: s.world.partition,
     frontDoorRegion: s.world.frontDoorRegion ?? s.world.regions[0]!.name,
     regions: [...s.stores.keys()],
@@ -77,6 +91,7 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
       }
     }),
     kmsAliases: s.state.list('kms-alias').map((r) => JSON.parse(r.value) as NonNullable<AuthzModel['kmsAliases']>[number]),
+    kmsGrants: s.state.list('kms-grant').map((r) => JSON.parse(r.value) as NonNullable<AuthzModel['kmsGrants']>[number]),
   }
 }
 
@@ -98,4 +113,27 @@ function registryVpcs(s: Core): ModelVpc[] {
       policy: { kind: 'endpoint' as const, owner: `endpoint ${e.id}`, name: `policy of ${e.id}`, text: e.policy ?? DEFAULT_ENDPOINT_POLICY },
     })),
   }))
+}
+
+/**
+ * Each named bucket's copy of the question's object, read as the server reads it before authorizing
+ * (`readObjectAcl`, the read of `objectAclFor`), from the bucket's own region: only buckets whose
+ * ACLs are enabled, where the object's ACL takes part. A store error is kept as the answer S3 gives.
+ */
+export async function objectsFromServices(s: Pick<Core, 'state' | 'stores'>, q: ObjectQuestion): Promise<ModelObject[]> {
+  const out: ModelObject[] = []
+  for (const name of q.buckets) {
+    const b = s.state.getBucket(name)
+    if (!b || !aclsEnabled(b)) continue
+    const read = await readObjectAcl(s, b, q.key, q.versionId)
+    const o: ModelObject = { bucket: name, key: q.key, ...(q.versionId !== undefined ? { versionId: q.versionId } : {}) }
+    if ('error' in read) {
+      const e = read.error
+      // Anything but an S3 error would be the server's own failure, which S3 reports as a 500.
+      o.error =
+        e instanceof S3Error ? { status: e.status, code: e.code, ...(e.fields.deleteMarker === 'true' ? { deleteMarker: true } : {}) } : { status: 500, code: 'InternalError' }
+    } else if (read.acl) o.acl = read.acl
+    out.push(o)
+  }
+  return out
 }

@@ -171,6 +171,7 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
   const vpcs = worldVpcs(world, opts.catalog)
   return {
     source: opts.source,
+    from: 'world',
     partition,
     frontDoorRegion: world.frontDoorRegion ?? world.regions[0]!.name,
     regions: world.regions.map((r) => r.name),

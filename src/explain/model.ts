@@ -7,9 +7,11 @@
  */
 
 import type { Principal } from '../iam/identities.js'
+import type { KmsGrant } from '../kms/grants.js'
 import type { MrapRoute } from '../mrap/registry.js'
 import type { PolicyKind } from '../policy/index.js'
 import type { BlockPublicAccess } from '../state/control-store.js'
+import type { ObjectAcl } from '../storage/types.js'
 
 export type WorldPath = (string | number)[]
 
@@ -53,6 +55,23 @@ export interface ModelBucket {
   path?: WorldPath
 }
 
+/**
+ * One bucket's copy of the object a question names, as the server reads it before authorizing
+ * (src/s3/ops/acl.ts readObjectAcl): each region holds its own copy, and replicas may differ. Only
+ * a running server's model has these, read for one question (./objects.ts); a world file declares
+ * no objects.
+ */
+export interface ModelObject {
+  bucket: string
+  key: string
+  /** The version read (`null` included); absent: the current version. */
+  versionId?: string
+  /** The version's stored ACL; absent on a found version: the default, private to the bucket owner. */
+  acl?: ObjectAcl
+  /** Set when the store has no such version: its answer (404 NoSuchKey, 404 NoSuchVersion, 405 for a delete marker's version id...). */
+  error?: { status: number; code: string; deleteMarker?: boolean }
+}
+
 export interface ModelMrap {
   name: string
   alias: string
@@ -87,6 +106,8 @@ export interface ModelVpc {
 export interface AuthzModel {
   /** Where the model came from, for headers: a file name or `server <data dir>`. */
   source: string
+  /** What it was built from: a world file declares no objects (./objects.ts says so on the routes). */
+  from?: 'world' | 'server'
   partition: string
   frontDoorRegion: string
   regions: string[]
@@ -102,6 +123,13 @@ export interface AuthzModel {
   kmsKeys?: ModelKmsKey[]
   /** Their aliases, so a bucket's default key named `alias/…` resolves as S3 resolves it. */
   kmsAliases?: { aliasName: string; account: string; region: string; targetKeyId: string }[]
+  /** Their grants (src/kms/grants.ts), which allow beside the key policies. */
+  kmsGrants?: KmsGrant[]
+  /**
+   * The object of one question, per bucket whose ACLs decide it (./objects.ts). Absent: not read
+   * (a world file, `mrap lint`), and explain says the object's ACL is not known.
+   */
+  objects?: ModelObject[]
 }
 
 export interface ModelKmsKey {

@@ -39,7 +39,8 @@ function routeLabel(r: RouteResult): string {
 }
 
 function resultText(r: RouteResult): string {
-  if (r.effect === 'Allow') return 'allow (200)'
+  // Allowed, and the bucket has no such object (src/explain/objects.ts): the status S3 answers.
+  if (r.effect === 'Allow') return r.status === 200 ? 'allow (200)' : `allow, ${r.status} ${r.code ?? ''}`.trim()
   if (r.effect === 'Unreachable') return r.status === 0 ? 'unreachable' : `${r.status} ${r.code ?? ''}`.trim()
   return `${r.status} ${r.code ?? ''}${r.effect === 'ExplicitDeny' ? ' (explicit deny)' : ''}`
 }
@@ -110,6 +111,7 @@ export function renderTable(r: ExplainResult, style: Style): string {
       const cell = x.cells[c]
       if (cell.detail && (cell.blocking || cell.result !== 'allow')) details.push(`    ${HEAD[c].toLowerCase()}: ${cell.detail}`)
     }
+    if (x.acl?.detail) details.push(`    acl: ${x.acl.detail}`)
     if (x.kms?.detail) details.push(`    kms: ${x.kms.detail}`)
   }
   lines.push('why', ...details)
@@ -121,6 +123,10 @@ export function renderTable(r: ExplainResult, style: Style): string {
 export function summary(r: ExplainResult, style: Style): string {
   const denied = r.routes.filter((x) => x.effect !== 'Allow').length
   const n = r.routes.length
+  // Allowed where the bucket has no such object: S3's answer is still not the object.
+  const missing = r.routes.filter((x) => x.effect === 'Allow' && x.status !== 200).map((x) => `${x.bucket} answers ${x.status} ${x.code ?? ''}`.trim())
+  if (denied === 0 && missing.length > 0)
+    return paint(style, 'yellow', `${n === 1 ? 'allowed' : `allowed through all ${n} routes`}, but the object is missing: ${missing.join(', ')}.`)
   if (denied === 0) return paint(style, 'green', n === 1 ? 'allowed.' : `allowed through all ${n} routes.`)
   if (denied === n) return paint(style, 'red', n === 1 ? 'denied.' : `denied through all ${n} routes.`)
   return paint(style, 'red', `denied through ${denied} of ${n} routes: the answer depends on where the MRAP routes the request (proximity, failover).`)

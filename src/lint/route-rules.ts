@@ -6,6 +6,7 @@
  * to each underlying bucket"). Decisions come from `mrap explain`'s evaluator.
  */
 
+import type { RouteResult } from '../explain/evaluate.js'
 import { KMS_REASONS, type KmsRefusal } from '../explain/kms.js'
 import { mrapArnOf, S3_GLOBAL_SERVICE } from '../explain/model.js'
 import { authorize, buildS3Context, parsePolicy } from '../policy/index.js'
@@ -63,7 +64,7 @@ function inconsistent(ctx: LintContext): RawFinding[] {
                 path: blame.path,
                 message: kms
                   ? `${action} through MRAP ${m.name} is allowed when routed to ${allowed.map((x) => x.bucket).join(', ')} and refused (${d.status} ${d.code}) when routed to ${d.bucket} (${d.region}) by the KMS key ${kms.key} of the bucket's default encryption (${kms.encryption}): ${kmsProblem(kms)}; the answer depends on proximity and failover. Affected`
-                  : `${action} through MRAP ${m.name} is allowed when routed to ${allowed.map((x) => x.bucket).join(', ')} and denied (403) when routed to ${d.bucket} (${d.region}); the answer depends on proximity and failover. ${d.why}. Affected`,
+                  : `${action} through MRAP ${m.name} is allowed when routed to ${allowed.map((x) => x.bucket).join(', ')} and denied (403) when routed to ${d.bucket} (${d.region}); the answer depends on proximity and failover. ${d.why}.${aclCaveat(r.routes)} Affected`,
                 fix: kms
                   ? kmsFix(kms, d.bucket, d.region)
                   : blame.column === 'bucket'
@@ -80,6 +81,16 @@ function inconsistent(ctx: LintContext): RawFinding[] {
     }
   }
   return [...groups.values()].map((g) => ({ ...g.finding, message: `${g.finding.message}: ${g.items.join('; ')}` }))
+}
+
+/**
+ * Lint judges no particular object: where a route's bucket has ACLs enabled, the object's own ACL
+ * takes part in this action (src/explain/objects.ts), and lint judged the default one. Said, not assumed.
+ */
+function aclCaveat(routes: readonly RouteResult[]): string {
+  const buckets = routes.filter((x) => x.object === 'unknown').map((x) => x.bucket)
+  if (buckets.length === 0) return ''
+  return ` This holds for objects whose ACL grants no one but their owner: ${buckets.join(', ')} ${buckets.length === 1 ? 'has' : 'have'} ACLs enabled, and an object's own ACL (which lint does not read) can grant the action where the policies do not, or refuse it on an object another account owns.`
 }
 
 /** What refused, in the key's terms: its policy (or IAM) for the KMS action, or its state. */

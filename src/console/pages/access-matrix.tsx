@@ -148,6 +148,8 @@ export function decidingColumn(r: RouteResult): MatrixColumn | undefined {
   if (r.effect === 'Unreachable') return undefined
   // S3's layers allowed and the KMS layer refused (src/explain/kms.ts).
   if (r.kms?.blocking) return 'kms'
+  // An object another account owns: its ACL refused before the policy layers (src/explain/evaluate.ts).
+  if (r.acl?.blocking) return 'acl'
   if (r.effect === 'ExplicitDeny') return COLUMNS.find((c) => r.cells[c].result === 'deny')
   if (r.effect !== 'Allow') return (['endpoint', 'bpa', 'mrap', 'bucket', 'identity'] as Column[]).find((c) => r.cells[c].blocking)
   const rule = r.rules.bucket
@@ -299,7 +301,8 @@ function ResultCell({ r }: { r: RouteResult }) {
       <strong>
         <Icon state={state} /> {word}
       </strong>
-      {!ok && r.code && r.effect !== 'Unreachable' && (
+      {/* Allowed with another status: the bucket has no such object (src/explain/objects.ts). */}
+      {(!ok || r.status !== 200) && r.code && r.effect !== 'Unreachable' && (
         <small>
           {' '}
           ({r.status} {r.code})

@@ -6,8 +6,8 @@
  * for principals the signed-in one may simulate (./access-rules.ts). State lives in the query string.
  */
 import type { ComponentChildren } from 'preact'
-import { type ExplainQuery, type ExplainResult, explainRequest } from '../../explain/evaluate.js'
-import { modelFromServices } from '../../explain/from-services.js'
+import { type ExplainQuery, type ExplainResult, explainRequest, objectQuestion } from '../../explain/evaluate.js'
+import { modelFromServices, objectsFromServices } from '../../explain/from-services.js'
 import { type AuthzModel, findPrincipal, ModelLookupError, type ModelPrincipal } from '../../explain/model.js'
 import { ApiErrorBox, EmptyState, href } from '../components.js'
 import type { ConsoleContext, ConsolePage, ConsoleRequest, PageResult } from '../page.js'
@@ -244,6 +244,9 @@ async function explainPage(ctx: ConsoleContext, req: ConsoleRequest): Promise<Pa
         outcome = <ApiErrorBox ctx={ctx} error={deniedSimulate(ctx, targetArn)} title="You may not explain this principal's decisions" />
       } else {
         const q = explainQueryOf(inputs, who, Date.now())
+        // As `mrap explain --data-dir` does: the named key's stored ACL on each routed bucket whose ACLs decide.
+        const ask = objectQuestion(model, ctx.core.policies.catalog, q)
+        if (ask) model.objects = await objectsFromServices(ctx.core, ask)
         const result = explainRequest(model, ctx.core.policies.catalog, q, { verbose: true })
         outcome = <Results ctx={ctx} model={model} who={who} result={result} cli={cliCommand(q, ctx.core.config.dataDir)} expand={req.query.get('expand') === 'denies'} />
       }

@@ -65,10 +65,22 @@ export function objectAclDecides(b: BucketRecord, op: string): boolean {
  */
 export async function objectAclFor(core: Pick<Core, 'stores'>, b: BucketRecord, key: string, op: string, query: URLSearchParams): Promise<StoredAcl | undefined> {
   if (!objectAclDecides(b, op)) return undefined
+  const read = await readObjectAcl(core, b, key, query.get('versionId') ?? undefined)
+  return 'error' in read ? undefined : read.acl
+}
+
+/** What objectAclFor reads: the version's ACL (absent: the default), or what the store answered instead. */
+export type ObjectAclRead = { acl: StoredAcl | undefined } | { error: unknown }
+
+/**
+ * objectAclFor's read, with the store's error kept rather than dropped: `mrap explain` reads a
+ * running server's objects through it (src/explain/from-services.ts), so it sees what the server sees.
+ */
+export async function readObjectAcl(core: Pick<Core, 'stores'>, b: BucketRecord, key: string, versionId: string | undefined): Promise<ObjectAclRead> {
   try {
-    return (await core.stores.get(b.region)!.getObject(b.name, key, query.get('versionId') ?? undefined)).version.acl
-  } catch {
-    return undefined
+    return { acl: (await core.stores.get(b.region)!.getObject(b.name, key, versionId)).version.acl }
+  } catch (error) {
+    return { error }
   }
 }
 
