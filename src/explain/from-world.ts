@@ -5,14 +5,17 @@
  * knows which ones AWS would refuse (they are kept, marked, and not in force, as `mrap serve` does).
  */
 
+import { createHash } from 'node:crypto'
 import { awsManaged } from '../iam/aws-managed.js'
 import { Identities, uniqueId } from '../iam/identities.js'
 import { policyArn } from '../iam/model.js'
 import { nameKey } from '../iam/store.js'
+import { defaultKeyPolicy } from '../kms/keys.js'
 import type { MrapRoute } from '../mrap/registry.js'
 import type { Catalog } from '../policy/index.js'
 import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import { applyBucketAcl } from '../world/bucket-acl.js'
+import { applyBucketEncryption } from '../world/bucket-encryption.js'
 import { resolvePolicyRef } from '../world/check.js'
 import { policyText, type World, type WorldAccount } from '../world/schema.js'
 import { type AuthzModel, DEFAULT_ENDPOINT_POLICY, type ModelBucket, type ModelMrap, type ModelPolicy, type ModelPrincipal, type ModelVpc, mrapArnOf } from './model.js'
@@ -148,6 +151,7 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
     // As world apply makes the bucket (an ACL S3 would refuse on BucketOwnerEnforced is left out).
     const rec: BucketRecord = { name: b.name, region: b.region, owner: b.owner, createdAt: new Date(0), versioning: 'Unversioned', configs: {} }
     applyBucketAcl(b, rec, true, [])
+    applyBucketEncryption(b, rec)
     out.configs = rec.configs
     return out
   })
@@ -186,7 +190,34 @@ export function modelFromWorld(world: World, opts: { source: string; catalog?: C
     mraps,
     vpcs,
     identityPolicies,
+    ...worldKmsKeys(world),
   }
+}
+
+/**
+ * The world's KMS keys as explain and lint see a server's. A key's id is made when the world is
+ * applied, so here each gets a stable stand-in (a UUID-shaped digest of account, region and alias);
+ * what names a key in a world file, a bucket's `encryption.key` among them, is its alias.
+ */
+function worldKmsKeys(world: World): Pick<AuthzModel, 'kmsKeys' | 'kmsAliases'> {
+  const kmsKeys: NonNullable<AuthzModel['kmsKeys']> = []
+  const kmsAliases: NonNullable<AuthzModel['kmsAliases']> = []
+  for (const a of world.accounts) {
+    for (const k of a.kmsKeys) {
+      const h = createHash('sha256').update(`${a.id}/${k.region}/${k.alias}`).digest('hex')
+      const keyId = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`
+      kmsKeys.push({
+        keyId,
+        arn: `arn:${world.partition}:kms:${k.region}:${a.id}:key/${keyId}`,
+        account: a.id,
+        region: k.region,
+        keyState: k.enabled ? 'Enabled' : 'Disabled',
+        policy: k.policy !== undefined ? policyText(k.policy) : defaultKeyPolicy(a.id, world.partition),
+      })
+      kmsAliases.push({ aliasName: k.alias, account: a.id, region: k.region, targetKeyId: keyId })
+    }
+  }
+  return { kmsKeys, kmsAliases }
 }
 
 /** The world's VPCs and endpoints (an endpoint without a policy has the default, full access). */

@@ -24,6 +24,7 @@ import type { BucketRecord } from '../state/control-store.js'
 import type { StateOp } from '../state/state-store.js'
 import { EmbeddedObjectStore } from '../storage/embedded/index.js'
 import { applyBucketAcl } from './bucket-acl.js'
+import { applyBucketEncryption } from './bucket-encryption.js'
 import { checkWorld, resolvePolicyRef, type WorldIssue } from './check.js'
 import { applyWorldKmsKeys } from './kms.js'
 import { worldError } from './load.js'
@@ -160,6 +161,7 @@ function applyBucket(s: Core, b: World['buckets'][number], result: ApplyResult, 
     }
   }
   applyBucketAcl(b, next, !cur, result.warnings)
+  applyBucketEncryption(b, next)
   if (!cur) {
     ops.push({ op: 'putBucket', bucket: next })
     result.created.push(`bucket ${b.name}`)

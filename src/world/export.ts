@@ -12,6 +12,7 @@ import type { IamStore } from '../iam/store.js'
 import { defaultKeyPolicy, KmsKeys } from '../kms/keys.js'
 import { isDefaultEndpointPolicy } from '../network/vpcs.js'
 import { exportBucketAcl } from './bucket-acl.js'
+import { exportBucketEncryption } from './bucket-encryption.js'
 import type { World } from './schema.js'
 
 type Json = Record<string, unknown>
@@ -108,6 +109,7 @@ export function exportWorld(s: Core, opts: { includeSecrets?: boolean } = {}): J
     bucket.blockPublicAccess = b.publicAccessBlock ?? 'none'
     if (b.policy !== undefined) bucket.policy = doc(b.policy)
     exportBucketAcl(b, bucket)
+    exportBucketEncryption(b, bucket)
     return bucket
   })
   const mraps = exportMraps(s)

@@ -164,6 +164,24 @@ export const bucketSchema = z
     /** Left out: all on, as S3 creates buckets since April 2023. `none`: no configuration at all. */
     blockPublicAccess: z.union([blockPublicAccessSchema, z.literal('none')]).optional(),
     replication: z.unknown().optional(),
+    /**
+     * Default encryption (PutBucketEncryption): `AES256` (SSE-S3, S3's default when left out), or
+     * SSE-KMS / DSSE-KMS with the KMS key S3 uses for new objects (a key id, key ARN, alias name or
+     * alias ARN, as KMSMasterKeyID takes; left out: the AWS managed key aws/s3) and S3 Bucket Keys.
+     * Left out on a bucket that exists: its configuration stays as it is.
+     */
+    encryption: z
+      .union([
+        z.literal('AES256'),
+        z
+          .object({
+            algorithm: z.enum(['aws:kms', 'aws:kms:dsse']),
+            key: z.string().min(1).optional(),
+            bucketKey: z.boolean().default(false),
+          })
+          .strict(),
+      ])
+      .optional(),
     /** S3 Object Ownership; left out: BucketOwnerEnforced for a new bucket. `none`: no ownership controls (S3 then acts as ObjectWriter). */
     objectOwnership: z.enum(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter', 'none']).optional(),
     /** The bucket ACL: a canned ACL, or grants besides the owner's FULL_CONTROL (an account id or AllUsers, AuthenticatedUsers, LogDelivery). */

@@ -7,8 +7,8 @@
  * ("Setting default server-side encryption behavior for Amazon S3 buckets",
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption.html): the embedded store
  * encrypts every body (storage/embedded/sealed-bytes.ts). So `AES256` asked for on a write changes
- * nothing but is honoured, and every object response says `AES256`. SSE-KMS and DSSE-KMS (in a
- * header or a bucket configuration) are NotImplemented until mrap has a KMS.
+ * nothing but is honoured, and an SSE-S3 object's responses say `AES256`. SSE-KMS and DSSE-KMS (in a
+ * header or this configuration) wrap the body's key with a KMS key (../sse-kms.ts).
  */
 import { invalidArgument, s3Error } from '../../shared/errors.js'
 import { type BucketRequest, empty, readSmallBody, type S3Response, xmlResponse } from '../context.js'
@@ -23,7 +23,7 @@ import { list, parseXmlBody, renderXml, text } from '../xml.js'
 export const SSE_RESPONSE: Readonly<Record<string, string>> = Object.freeze({ 'x-amz-server-side-encryption': SSE_S3 })
 
 /** configs.encryption: what PutBucketEncryption stored (absent: S3's default, SSE-S3 without a bucket key). */
-interface StoredEncryption {
+export interface StoredEncryption {
   bucketKeyEnabled: boolean
   /** Absent: AES256. aws:kms or aws:kms:dsse with its key (absent: aws/s3), s3/sse-kms.ts. */
   algorithm?: 'aws:kms' | 'aws:kms:dsse'
@@ -43,7 +43,9 @@ export function kmsDefaultOf(bucket: { configs: Record<string, string> }): KmsDe
   }
 }
 
-const CONFIG = 'encryption'
+/** The bucket config key PutBucketEncryption writes (world files write it too, src/world/bucket-encryption.ts). */
+export const ENCRYPTION_CONFIG = 'encryption'
+const CONFIG = ENCRYPTION_CONFIG
 
 /**
  * GetBucketEncryption: a bucket never configured answers S3's default, SSE-S3 with BucketKeyEnabled
