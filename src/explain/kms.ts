@@ -5,7 +5,8 @@
  * encryption with AWS KMS keys (SSE-KMS)", "Permissions",
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html). A key policy that
  * refuses, or a key disabled or pending deletion, fails the S3 request after S3's own layers allowed
- * it. The decision is the server's own (`judgeKms`, src/s3/sse-kms.ts), over the model's keys.
+ * it. The decision is the server's own (`judgeKms`, src/s3/sse-kms.ts), over the model's keys and
+ * their grants: a route only a grant allows says which grant.
  *
  * A matrix knows the bucket's default key only: an object stored under another key (named in its
  * PUT, or before the default changed) is decided by that key. The legend says so.
@@ -13,7 +14,7 @@
 import type { Origin } from '../core/origin.js'
 import type { Principal } from '../iam/identities.js'
 import type { KmsDecision } from '../kms/authorize.js'
-import { defaultKeyPolicy, type KeyState, type KmsKeyRecord, KmsKeys, type KmsState } from '../kms/keys.js'
+import { defaultKeyPolicy, GRANTS, type KeyState, type KmsKeyRecord, KmsKeys, type KmsState } from '../kms/keys.js'
 import type { S3AuthzEnv } from '../s3/authorize.js'
 import { kmsDefaultOf } from '../s3/ops/encryption.js'
 import { judgeKms, objectContext } from '../s3/sse-kms.js'
@@ -35,6 +36,13 @@ export const KMS_REASONS: Record<KmsDecision['reason'], string> = {
   'no-identity-allow': 'the key policy delegates to IAM, and no identity-based policy allows it',
   'key-policy': 'allowed by the key policy',
   'key-policy-and-identity': 'allowed by the key policy and an identity-based policy',
+  grant: 'allowed by a grant (the policies alone do not allow it)',
+}
+
+/** The words for a decision: a grant's are the reason's and the grant that decided. */
+export function kmsReason(d: KmsDecision): string {
+  if (d.reason !== 'grant' || !d.grant) return KMS_REASONS[d.reason]
+  return `allowed by grant ${d.grant.grantId} to ${d.grant.granteePrincipal} (${d.grant.operations.join(', ')}); the policies alone do not allow it`
 }
 
 export const KMS_LEGEND =
@@ -82,11 +90,14 @@ function modelKeys(model: AuthzModel, timeMs: number): KmsKeys {
   for (const k of model.kmsKeys ?? []) keys.set(k.keyId, JSON.stringify({ ...k, description: '', creationDate: 0, material: '' }))
   const aliases = new Map<string, string>()
   for (const a of model.kmsAliases ?? []) aliases.set(`${a.account}/${a.region}/${a.aliasName}`, JSON.stringify(a))
-  const of = (ns: string) => (ns === 'kms-key' ? keys : ns === 'kms-alias' ? aliases : new Map<string, string>())
+  const grants = new Map<string, string>()
+  for (const g of model.kmsGrants ?? []) grants.set(`${g.keyId}/${g.grantId}`, JSON.stringify(g))
+  const of = (ns: string) => (ns === 'kms-key' ? keys : ns === 'kms-alias' ? aliases : ns === GRANTS ? grants : new Map<string, string>())
   const state: KmsState = {
     get: (ns, key) => of(ns).get(key),
-    list: (ns) => [...of(ns)].map(([key, value]) => ({ key, value })),
+    list: (ns) => [...of(ns)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, value]) => ({ key, value })),
     put: () => Promise.reject(new Error('the explain model is read-only')),
+    delete: () => Promise.reject(new Error('the explain model is read-only')),
   }
   return new KmsKeys(state, NO_MATERIAL, model.partition, () => new Date(timeMs))
 }
@@ -140,13 +151,13 @@ export function kmsLayer(
       refusal: { status: 400, code: 'KMS.NotFoundException', message, explicit: false, action: kmsAction, key: named, encryption, keyState: 'NotFound' },
     }
   }
-  const v = judgeKms(env, caller, kmsAction, key, bucket.region, objectContext(bucket.name, objectKey))
+  const v = judgeKms(env, caller, kmsAction, key, bucket.region, objectContext(bucket.name, objectKey), () => keys.grantsOf(key.keyId))
   const on = `${kmsAction} on ${key.arn}${def.dsse ? ' (DSSE-KMS)' : ''}`
   const d = v.decision
   const cell: Cell = d.allowed
     ? v.error
       ? { result: 'unusable', blocking: false, statement: key.keyState, detail: `${on}: ${v.error.message} (${v.error.code})` }
-      : { result: 'allow', blocking: false, statement: kmsAction, detail: `${on}: ${KMS_REASONS[d.reason]}` }
+      : { result: 'allow', blocking: false, statement: d.reason === 'grant' ? 'grant' : kmsAction, detail: `${on}: ${kmsReason(d)}` }
     : { result: d.reason.endsWith('-deny') ? 'deny' : 'no-match', blocking: false, statement: kmsAction, detail: `${on}: ${KMS_REASONS[d.reason]}` }
   const out: KmsLayer = { cell, context: v.context }
   if (v.error)

@@ -2,8 +2,8 @@
  * @module The KMS API on the AWS JSON 1.1 protocol: `X-Amz-Target: TrentService.<Operation>`, a JSON
  * body, SigV4 with service `kms`, host `kms.<region>.<suffix>` (or any host with the target header:
  * a custom endpoint). Errors are `{"__type": "<Exception>", "message": …}`. Every call on a key is
- * authorized by its key policy and the caller's IAM policies (authorize.ts); CreateKey, ListKeys and
- * ListAliases by IAM alone, as on AWS.
+ * authorized by its key policy, the caller's IAM policies and the key's grants (authorize.ts);
+ * CreateKey, ListKeys and ListAliases by IAM alone, as on AWS. The grant operations are grant-ops.ts.
  * https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html (operations, shapes, errors)
  */
 import { randomBytes } from 'node:crypto'
@@ -13,30 +13,14 @@ import type { Core } from '../core/core.js'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
 import { authenticateApi } from '../iam/api-auth.js'
-import type { Principal } from '../iam/identities.js'
 import { buildS3Context } from '../policy/index.js'
 import { authzPrincipal } from '../s3/authorize.js'
-import { type KmsErrorCode, S3Error } from '../shared/errors.js'
-import { authorizeKms } from './authorize.js'
-import { kmsContext } from './context.js'
+import { S3Error } from '../shared/errors.js'
+import { aliasArn, blob, checkGrantTokens, encryptionContext, type KmsCall, keyOf, kmsError, type Op, requireIam, requireKey, str, usable } from './call.js'
+import { GRANT_OPS } from './grant-ops.js'
 import { type KmsKeyRecord, KmsKeys } from './keys.js'
 
-export function kmsError(code: KmsErrorCode, message: string, status = 400): S3Error {
-  return new S3Error(code, status, message)
-}
-
-interface KmsCall {
-  s: Core
-  keys: KmsKeys
-  ctx: HandlerContext
-  principal: Principal
-  region: string
-  body: Record<string, unknown>
-  /** aws:* keys of the request (source IP, secure transport, principal), built once. */
-  base: Record<string, string[]>
-}
-
-type Op = (c: KmsCall) => Promise<Record<string, unknown>>
+export { kmsDenied, kmsError, usable } from './call.js'
 
 const MAX_BODY = 1024 * 1024
 
@@ -49,84 +33,6 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
     chunks.push(c)
   }
   return Buffer.concat(chunks)
-}
-
-function str(c: KmsCall, name: string, required = true): string | undefined {
-  const v = c.body[name]
-  if (v === undefined || v === null) {
-    if (required)
-      throw kmsError(
-        'ValidationException',
-        `1 validation error detected: Value null at '${name[0]!.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`,
-      )
-    return undefined
-  }
-  if (typeof v !== 'string') throw kmsError('SerializationException', `${name} must be a string`)
-  return v
-}
-
-function blob(c: KmsCall, name: string): Buffer {
-  const v = str(c, name)!
-  const b = Buffer.from(v, 'base64')
-  if (b.length === 0 || b.toString('base64').replace(/=+$/, '') !== v.replace(/=+$/, '')) throw kmsError('SerializationException', `${name} is not valid base64`)
-  return b
-}
-
-function encryptionContext(c: KmsCall): Record<string, string> | undefined {
-  const v = c.body.EncryptionContext
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string'))
-    throw kmsError('SerializationException', 'EncryptionContext must be a map of strings')
-  return v as Record<string, string>
-}
-
-function keyOf(c: KmsCall, id = str(c, 'KeyId')!): KmsKeyRecord {
-  const k = c.keys.resolve(c.principal.accountId, c.region, id)
-  if (!k) {
-    if (id.startsWith('alias/') || id.includes(':alias/')) throw kmsError('NotFoundException', `Alias ${aliasArn(c, id)} is not found.`)
-    throw kmsError('NotFoundException', `Key '${id.startsWith('arn:') ? id : `arn:aws:kms:${c.region}:${c.principal.accountId}:key/${id}`}' does not exist`)
-  }
-  return k
-}
-
-function aliasArn(c: KmsCall, name: string): string {
-  return name.startsWith('arn:') ? name : `arn:aws:kms:${c.region}:${c.principal.accountId}:${name}`
-}
-
-/** AccessDeniedException as KMS words it, naming the action and the key. */
-export function kmsDenied(p: Principal, action: string, arn: string, why: string): S3Error {
-  return kmsError('AccessDeniedException', `User: ${p.arn} is not authorized to perform: ${action} on resource: ${arn} ${why}`)
-}
-
-function requireKey(c: KmsCall, action: string, key: KmsKeyRecord, ec?: Record<string, string>): void {
-  const d = authorizeKms(c.s, c.principal, action, key, kmsContext(c.base, c.principal.accountId, ec))
-  if (d.allowed) return
-  throw kmsDenied(
-    c.principal,
-    action,
-    key.arn,
-    d.reason === 'key-policy-deny'
-      ? 'with an explicit deny in a resource-based policy'
-      : d.reason === 'identity-deny'
-        ? 'with an explicit deny in an identity-based policy'
-        : `because no resource-based policy allows the ${action} action`,
-  )
-}
-
-/** Operations on the account (no key): IAM decides, resource `*`. */
-function requireIam(c: KmsCall, action: string, resource = '*'): void {
-  const d = authorizeKms(c.s, c.principal, action, { arn: resource, account: c.principal.accountId, policy: ALLOW_ACCOUNT(c.principal.accountId) } as KmsKeyRecord, c.base)
-  if (!d.allowed) throw kmsDenied(c.principal, action, resource, 'because no identity-based policy allows the ' + action + ' action')
-}
-
-/** For account-level calls: the account's IAM policies decide, as the default key policy makes them. */
-const ALLOW_ACCOUNT = (account: string) =>
-  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }] })
-
-/** A key in a state that cannot encrypt or decrypt: DisabledException or KMSInvalidStateException. */
-export function usable(key: KmsKeyRecord): void {
-  if (key.keyState === 'Disabled') throw kmsError('DisabledException', `${key.arn} is disabled.`)
-  if (key.keyState === 'PendingDeletion') throw kmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`)
 }
 
 export function keyMetadata(k: KmsKeyRecord): Record<string, unknown> {
@@ -154,7 +60,7 @@ function checkPolicy(c: KmsCall, text: string): void {
     throw kmsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.')
 }
 
-const OPS: Record<string, Op> = {
+const KEY_OPS: Record<string, Op> = {
   async CreateKey(c) {
     requireIam(c, 'kms:CreateKey')
     const spec = str(c, 'KeySpec', false) ?? str(c, 'CustomerMasterKeySpec', false)
@@ -169,6 +75,7 @@ const OPS: Record<string, Op> = {
   },
   async DescribeKey(c) {
     const k = keyOf(c)
+    checkGrantTokens(c)
     requireKey(c, 'kms:DescribeKey', k)
     return { KeyMetadata: keyMetadata(k) }
   },
@@ -258,6 +165,7 @@ const OPS: Record<string, Op> = {
   async Encrypt(c) {
     const k = keyOf(c)
     const ec = encryptionContext(c)
+    checkGrantTokens(c)
     requireKey(c, 'kms:Encrypt', k, ec)
     usable(k)
     const plain = blob(c, 'Plaintext')
@@ -275,6 +183,7 @@ const OPS: Record<string, Op> = {
     if (!k || k.region !== c.region) throw kmsError('InvalidCiphertextException', '')
     if (named !== undefined && keyOf(c, named).keyId !== k.keyId)
       throw kmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.')
+    checkGrantTokens(c)
     requireKey(c, 'kms:Decrypt', k, ec)
     usable(k)
     const plain = c.keys.decrypt(k, ciphertext, ec)
@@ -284,6 +193,7 @@ const OPS: Record<string, Op> = {
   async GenerateDataKey(c) {
     const k = keyOf(c)
     const ec = encryptionContext(c)
+    checkGrantTokens(c)
     requireKey(c, 'kms:GenerateDataKey', k, ec)
     usable(k)
     const spec = str(c, 'KeySpec', false)
@@ -295,6 +205,8 @@ const OPS: Record<string, Op> = {
     return { CiphertextBlob: c.keys.encrypt(k, plain, ec).toString('base64'), Plaintext: plain.toString('base64'), KeyId: k.arn }
   },
 }
+
+const OPS: Record<string, Op> = { ...KEY_OPS, ...GRANT_OPS }
 
 /** IAM's and S3's authentication codes in KMS's names. */
 function kmsAuthError(e: unknown): unknown {

@@ -1,5 +1,5 @@
 /**
- * @module KMS keys: the records (state seam namespaces `kms-key` and `kms-alias`, so SQLite for one
+ * @module KMS keys: the records (state seam namespaces `kms-key`, `kms-alias` and `kms-grant`, so SQLite for one
  * node and PostgreSQL for a fleet alike), their key material sealed by the server's sealing key,
  * and the symmetric cryptography of Encrypt, Decrypt and GenerateDataKey. Decision and sources:
  * docs/decisions/encryption.md §KMS.
@@ -12,6 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto'
 import type { KeySealer } from '../storage/embedded/sealed-bytes.js'
+import type { KmsGrant } from './grants.js'
 
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion'
 
@@ -42,10 +43,14 @@ export interface KmsState {
   get(ns: string, key: string): string | undefined
   list(ns: string): { key: string; value: string }[]
   put(ns: string, key: string, value: string): Promise<void>
+  delete(ns: string, key: string): Promise<void>
 }
 
 const KEYS = 'kms-key'
 const ALIASES = 'kms-alias'
+/** Grants, keyed `<keyId>/<grantId>`: one namespace beside the keys, so SQLite and PostgreSQL alike. */
+export const GRANTS = 'kms-grant'
+const TOKEN_CONTEXT = 'kms/grant-token'
 const VERSION = 1
 const ID_LEN = 36
 const MATERIAL_CONTEXT = 'kms/key-material'
@@ -169,6 +174,66 @@ export class KmsKeys {
     }
     const k = this.byId(id)
     return k && k.account === account && k.region === region ? k : undefined
+  }
+
+  /**
+   * The grants of a key; none once the key is deleted ("AWS KMS deletes the KMS key and all AWS KMS
+   * data associated with it", ScheduleKeyDeletion), judged on every read as for aliases.
+   */
+  grantsOf(keyId: string): KmsGrant[] {
+    if (!this.byId(keyId)) return []
+    const prefix = `${keyId}/`
+    return this.state
+      .list(GRANTS)
+      .filter((r) => r.key.startsWith(prefix))
+      .map((r) => JSON.parse(r.value) as KmsGrant)
+  }
+
+  grant(keyId: string, grantId: string): KmsGrant | undefined {
+    if (!this.byId(keyId)) return undefined
+    const raw = this.state.get(GRANTS, `${keyId}/${grantId}`)
+    return raw === undefined ? undefined : (JSON.parse(raw) as KmsGrant)
+  }
+
+  /** Every grant of a key that still exists, in `region` (ListRetirableGrants: all accounts' keys). */
+  grantsIn(region: string): KmsGrant[] {
+    const live = new Map<string, boolean>()
+    return this.state
+      .list(GRANTS)
+      .map((r) => JSON.parse(r.value) as KmsGrant)
+      .filter((g) => {
+        if (g.region !== region) return false
+        let ok = live.get(g.keyId)
+        if (ok === undefined) live.set(g.keyId, (ok = this.byId(g.keyId) !== undefined))
+        return ok
+      })
+  }
+
+  async putGrant(g: KmsGrant): Promise<void> {
+    await this.state.put(GRANTS, `${g.keyId}/${g.grantId}`, JSON.stringify(g))
+  }
+
+  async deleteGrant(g: Pick<KmsGrant, 'keyId' | 'grantId'>): Promise<void> {
+    await this.state.delete(GRANTS, `${g.keyId}/${g.grantId}`)
+  }
+
+  /**
+   * A grant token: the grant's key and id sealed by the server's sealing key (so every node of a
+   * fleet opens it, and a changed byte is no token), URL-safe base64. A new one per CreateGrant, as
+   * on AWS ("the returned grant token is unique with every CreateGrant request", CreateGrant, Name).
+   */
+  grantToken(g: Pick<KmsGrant, 'keyId' | 'grantId'>): string {
+    return Buffer.from(this.sealer.seal(JSON.stringify({ k: g.keyId, g: g.grantId }), TOKEN_CONTEXT)).toString('base64url')
+  }
+
+  /** The key and grant a token names, or undefined when it is not a token this server issued. */
+  openGrantToken(token: string): { keyId: string; grantId: string } | undefined {
+    try {
+      const o = JSON.parse(this.sealer.open(Buffer.from(token, 'base64url').toString('utf8'), TOKEN_CONTEXT)) as { k?: unknown; g?: unknown }
+      return typeof o.k === 'string' && typeof o.g === 'string' ? { keyId: o.k, grantId: o.g } : undefined
+    } catch {
+      return undefined
+    }
   }
 
   private material(rec: KmsKeyRecord): Buffer {

@@ -19,6 +19,7 @@ import type { Origin } from '../core/origin.js'
 import type { Principal } from '../iam/identities.js'
 import { authorizeKms, type KmsDecision } from '../kms/authorize.js'
 import { kmsContext } from '../kms/context.js'
+import type { KmsGrant } from '../kms/grants.js'
 import { type KmsKeyRecord, KmsKeys } from '../kms/keys.js'
 import { buildS3Context } from '../policy/index.js'
 import { chain } from '../shared/chain.js'
@@ -141,9 +142,10 @@ export interface KmsVerdict {
 
 /**
  * The KMS layer of an S3 request, as S3 answers it: the key policy (and IAM) decision for the caller
- * with kms:ViaService s3.<region>.amazonaws.com and the encryption context S3 sends, then the key's
- * state. The server (`requireUsableKms`) and `mrap explain`'s matrix (src/explain/kms.ts) both
- * decide here, so they cannot disagree.
+ * with kms:ViaService s3.<region>.amazonaws.com and the encryption context S3 sends, or the key's
+ * `grants` for the caller (their constraints against that context), then the key's state. The
+ * server (`requireUsableKms`) and `mrap explain`'s matrix (src/explain/kms.ts) both decide here, so
+ * they cannot disagree.
  */
 export function judgeKms(
   env: Pick<S3AuthzEnv, 'policies'>,
@@ -152,6 +154,7 @@ export function judgeKms(
   key: KmsKeyRecord,
   region: string,
   ctx: Record<string, string>,
+  grants?: () => readonly KmsGrant[],
 ): KmsVerdict {
   const { principal, origin } = caller
   const base = buildS3Context({
@@ -161,7 +164,8 @@ export function judgeKms(
     ...(origin.vpc ? { vpc: origin.vpc } : { sourceIp: origin.sourceIp }),
   }) as Record<string, string[]>
   const context = kmsContext(base, principal.accountId, ctx, `s3.${region}.amazonaws.com`)
-  const decision = authorizeKms(env, principal, action, key, context)
+  // Grants count as for a direct KMS call: S3 asks KMS as the caller, with the object's context.
+  const decision = authorizeKms(env, principal, action, key, context, grants ? { grants, ask: { ec: ctx } } : undefined)
   if (!decision.allowed) {
     const why =
       decision.reason === 'key-policy-deny'
@@ -178,7 +182,8 @@ export function judgeKms(
 
 /** The KMS layer on a real request: a refusal is remembered for `mrap explain --request-id`, then thrown. */
 function requireUsableKms(c: KmsCaller, action: string, key: KmsKeyRecord, region: string, ctx: Record<string, string>): void {
-  const v = judgeKms(c.core, { principal: c.principal, origin: c.origin, timeMs: c.core.clock().getTime() }, action, key, region, ctx)
+  const keys = kmsKeysOf(c.core)
+  const v = judgeKms(c.core, { principal: c.principal, origin: c.origin, timeMs: c.core.clock().getTime() }, action, key, region, ctx, () => keys.grantsOf(key.keyId))
   if (!v.error) return
   if (!v.decision.allowed && c.requestId !== undefined) {
     const refusal: KmsRefusal = { kms: { action, key: key.arn, reason: v.decision.reason, principal: c.principal.arn }, timeMs: c.core.clock().getTime() }

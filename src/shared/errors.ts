@@ -205,6 +205,12 @@ export const KMS_ERROR_CODES = [
   'InvalidSignatureException',
   'SerializationException',
   'KMSInternalException',
+  'InvalidArnException',
+  'InvalidGrantTokenException',
+  'InvalidGrantIdException',
+  'InvalidMarkerException',
+  'LimitExceededException',
+  'DryRunOperationException',
 ] as const
 
 export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number]
