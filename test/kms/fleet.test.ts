@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms'
+import { CreateGrantCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import pg from 'pg'
 import { pino } from 'pino'
 import { writeSealingKeyFile } from '../../src/iam/secret-box.js'
@@ -17,7 +17,7 @@ import { KmsKeys } from '../../src/kms/keys.js'
 import { type RunningServer, startServer } from '../../src/main.js'
 import { PgStateStore } from '../../src/state/postgres/pg-state.js'
 import { type PgCluster, startPostgres } from '../helpers/postgres.js'
-import { ADMIN, testWorld } from '../helpers/server.js'
+import { ADMIN, READER, testWorld } from '../helpers/server.js'
 
 let cluster: PgCluster
 let dir: string
@@ -49,7 +49,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const kms = (s: RunningServer) => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
+const kms = (s: RunningServer, credentials = ADMIN) => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 })
 
 async function eventually<T>(fn: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
@@ -91,4 +91,51 @@ test('a key made through the server opens through another state store; disabling
   } finally {
     await client.end()
   }
+})
+
+/**
+ * Grants are records of the same state seam (namespace `kms-grant`): one made through the server is
+ * read, and its token opened, by another node; one another node writes or deletes allows, then no
+ * longer allows, on the server (docs/decisions/encryption.md §KMS decision 10).
+ */
+test('grants on PostgreSQL: made on one node, seen and opened by another; written and removed by another, honoured by the server', async () => {
+  const reader = 'arn:aws:iam::123456789012:user/reader'
+  const key = (await kms(a).send(new CreateKeyCommand({}))).KeyMetadata!
+  const made = await kms(a).send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: reader, Operations: ['Decrypt'] }))
+  const keysB = new KmsKeys(stateB, a.services.sealer)
+  const seen = await eventually(async () => keysB.grantsOf(key.KeyId!)[0] ?? Promise.reject(new Error('grant not seen yet')))
+  assert.equal(seen.grantId, made.GrantId)
+  assert.equal(seen.granteePrincipal, reader)
+  assert.deepEqual(keysB.openGrantToken(made.GrantToken!), { keyId: key.KeyId, grantId: made.GrantId })
+
+  // A grant another node writes: reader decrypts through it on the server; removed there, refused here.
+  const other = (await kms(a).send(new CreateKeyCommand({}))).KeyMetadata!
+  const blob = (await kms(a).send(new EncryptCommand({ KeyId: other.KeyId, Plaintext: Buffer.from('fleet grant') }))).CiphertextBlob!
+  const denied = (e: unknown) => (e as Error).name === 'AccessDeniedException'
+  assert.ok(
+    await kms(a, READER)
+      .send(new DecryptCommand({ CiphertextBlob: blob }))
+      .then(() => false, denied),
+    'no grant yet: refused',
+  )
+  const g = {
+    grantId: 'ab'.repeat(32),
+    keyId: other.KeyId!,
+    keyArn: other.Arn!,
+    region: 'us-east-1',
+    creationDate: Date.now(),
+    granteePrincipal: reader,
+    issuingAccount: 'arn:aws:iam::123456789012:root',
+    operations: ['Decrypt'],
+  }
+  await keysB.putGrant(g)
+  const plain = await eventually(() => kms(a, READER).send(new DecryptCommand({ CiphertextBlob: blob })))
+  assert.equal(Buffer.from(plain.Plaintext!).toString(), 'fleet grant')
+  await keysB.deleteGrant(g)
+  await eventually(async () => {
+    const refused = await kms(a, READER)
+      .send(new DecryptCommand({ CiphertextBlob: blob }))
+      .then(() => false, denied)
+    if (!refused) throw new Error('node A still honours the removed grant')
+  })
 })

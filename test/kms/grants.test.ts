@@ -270,6 +270,22 @@ describe('KMS grants: what a grant allows', () => {
     assert.equal((await kms(READER).send(new DescribeKeyCommand({ KeyId: key.arn }))).KeyMetadata!.KeyId, key.id)
   })
 
+  test('a grant to an account root covers the principals of that account whose IAM policies allow the action, as a key policy naming the account does', async () => {
+    // No key policy statement for the account: IAM alone would not let admin use the key.
+    const key = await createKey(s, 'grants account', {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Manage', Effect: 'Allow', Principal: { AWS: ADMIN_ARN }, Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:DescribeKey'], Resource: '*' }],
+    })
+    const encrypt = (creds: typeof ADMIN) => kms(creds).send(new EncryptCommand({ KeyId: key.arn, Plaintext: Buffer.from('x') }))
+    assert.equal((await failure(() => encrypt(ADMIN))).name, 'AccessDeniedException')
+    await grant({ KeyId: key.id, GranteePrincipal: ROOT_ARN, Operations: ['Encrypt'] })
+    assert.ok((await encrypt(ADMIN)).CiphertextBlob, 'admin: its IAM policy allows kms:Encrypt')
+    assert.equal((await failure(() => encrypt(READER))).name, 'AccessDeniedException', 'reader: no IAM policy')
+    // ListRetirableGrants is for principals of the caller's own account.
+    const elsewhere = await failure(() => kms(PARTNER_ADMIN).send(new ListRetirableGrantsCommand({ RetiringPrincipal: READER_ARN })))
+    assert.equal(elsewhere.name, 'AccessDeniedException')
+  })
+
   test('CreateGrant through a grant: only a subset of its operations and constraints at least as strict', async () => {
     const key = await createKey(s, 'grants child')
     await grant({ KeyId: key.id, GranteePrincipal: READER_ARN, Operations: ['Decrypt', 'CreateGrant'], Constraints: { EncryptionContextSubset: { app: 'a' } } })
