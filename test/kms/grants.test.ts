@@ -37,6 +37,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { runExplain } from '../../src/cli/explain.js'
+import { CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
 import { createKey, kmsDefaultEncryption } from '../helpers/kms-keys.js'
 import { ADMIN, bucketName, bytesOf, failure, PARTNER_ADMIN, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -385,6 +386,55 @@ describe('KMS grants and SSE-KMS', () => {
     const after = await failure(() => reader.send(new GetObjectCommand({ Bucket: bucket, Key: 'granted' })))
     assert.equal(after.$metadata.httpStatusCode, 403)
     assert.match(after.message, /kms:Decrypt/)
+  })
+})
+
+describe('KMS grants with the Debian AWS CLI', () => {
+  test('aws kms create-grant, list-grants, list-retirable-grants, retire-grant --grant-token, revoke-grant', async () => {
+    const key = await createKey(s, 'grants cli')
+    const cli = new CliSandbox('mrap-kms-grants-cli')
+    try {
+      const env = cli.env({ credentials: ADMIN, region: 'us-east-1', direct: true })
+      const aws = (...args: string[]) => runAws(['--endpoint-url', s.endpoint, ...args], { env })
+      const made = await aws(
+        'kms',
+        'create-grant',
+        '--key-id',
+        key.id,
+        '--grantee-principal',
+        READER_ARN,
+        '--retiring-principal',
+        ADMIN_ARN,
+        '--operations',
+        'Decrypt',
+        'DescribeKey',
+        '--constraints',
+        'EncryptionContextSubset={Department=IT}',
+        '--name',
+        'cli-grant',
+      )
+      assert.equal(made.code, 0, made.stderr)
+      const { GrantId, GrantToken } = cliJson(made.stdout) as { GrantId: string; GrantToken: string }
+      const listed = await aws('kms', 'list-grants', '--key-id', key.arn)
+      assert.equal(listed.code, 0, listed.stderr)
+      const grants = (cliJson(listed.stdout) as { Grants: Record<string, unknown>[] }).Grants
+      assert.equal(grants.length, 1)
+      assert.equal(grants[0]!.GrantId, GrantId)
+      assert.deepEqual(grants[0]!.Constraints, { EncryptionContextSubset: { Department: 'IT' } })
+      const retirable = await aws('kms', 'list-retirable-grants', '--retiring-principal', ADMIN_ARN)
+      assert.equal(retirable.code, 0, retirable.stderr)
+      assert.ok(
+        (cliJson(retirable.stdout) as { Grants: { GrantId: string }[] }).Grants.some((g) => g.GrantId === GrantId),
+        'listed as retirable by admin',
+      )
+      const retired = await aws('kms', 'retire-grant', '--grant-token', GrantToken)
+      assert.equal(retired.code, 0, retired.stderr)
+      const again = await aws('kms', 'revoke-grant', '--key-id', key.id, '--grant-id', GrantId)
+      assert.notEqual(again.code, 0)
+      assert.match(again.stderr, /NotFoundException/)
+    } finally {
+      cli.dispose()
+    }
   })
 })
 
