@@ -88,6 +88,7 @@ export function modelFromServices(s: Core, source: string): AuthzModel {
         keyState: k.keyState,
         ...(k.deletionDate !== undefined ? { deletionDate: k.deletionDate } : {}),
         policy: k.policy,
+        ...(k.tags ? { tags: k.tags } : {}),
       }
     }),
     kmsAliases: s.state.list('kms-alias').map((r) => JSON.parse(r.value) as NonNullable<AuthzModel['kmsAliases']>[number]),

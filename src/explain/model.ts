@@ -142,6 +142,8 @@ export interface ModelKmsKey {
   deletionDate?: number
   /** The key policy (JSON text). */
   policy: string
+  /** The key's tags, which key policies and IAM read as aws:ResourceTag/<key>. */
+  tags?: Record<string, string>
 }
 
 export { S3_GLOBAL_SERVICE } from '../network/endpoint-choice.js'

@@ -56,6 +56,7 @@ export function authorizeKms(
   grants?: GrantInput,
 ): KmsDecision {
   const who = authzPrincipal(principal)
+  if (key.tags) context = { ...context, ...resourceTags(key.tags) }
   const identity = authorize({ principal: who, action, resources: { bucket: { arn: key.arn, ownerAccount: who.accountId } }, context }, { ...identityLayers(s, principal) })
   if (identity.effect === 'ExplicitDeny') return { allowed: false, reason: 'identity-deny' }
   const policy = s.policies.get(key.policy, 'resource', `key policy of ${key.keyId}`)
@@ -69,6 +70,17 @@ export function authorizeKms(
   const grant = grants ? grantFor(grants, principal, action, identity.effect === 'Allow') : undefined
   if (grant) return { allowed: true, reason: 'grant', grant: { grantId: grant.grantId, granteePrincipal: grant.granteePrincipal, operations: grant.operations } }
   return { allowed: false, reason: (code & ALLOW) === 0 ? 'no-key-policy-allow' : 'no-identity-allow' }
+}
+
+/**
+ * aws:ResourceTag/<key> for each of the key's tags, in every decision on the key, wherever it is
+ * asked from (the KMS API, S3's SSE-KMS path, explain): "ABAC for AWS KMS"
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/abac.html).
+ */
+function resourceTags(tags: Record<string, string>): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const [k, v] of Object.entries(tags)) out[`aws:resourcetag/${k.toLowerCase()}`] = [v]
+  return out
 }
 
 /** The first grant that allows the caller `action`, if any. */

@@ -105,8 +105,11 @@ export function deniedWhy(d: KmsDecision, action: string): string {
 }
 
 /** Operations on the account (no key): IAM decides, resource `*`. */
-export function requireIam(c: KmsCall, action: string, resource = '*'): void {
-  const d = authorizeKms(c.s, c.principal, action, { arn: resource, account: c.principal.accountId, policy: ALLOW_ACCOUNT(c.principal.accountId) } as KmsKeyRecord, c.base)
+export function requireIam(c: KmsCall, action: string, resource = '*', context: Record<string, string[]> = {}): void {
+  const d = authorizeKms(c.s, c.principal, action, { arn: resource, account: c.principal.accountId, policy: ALLOW_ACCOUNT(c.principal.accountId) } as KmsKeyRecord, {
+    ...c.base,
+    ...context,
+  })
   if (!d.allowed) throw kmsDenied(c.principal, action, resource, 'because no identity-based policy allows the ' + action + ' action')
 }
 
@@ -147,4 +150,21 @@ export function checkGrantTokens(c: KmsCall): void {
       )
     if (!c.keys.openGrantToken(t)) throw kmsError('InvalidGrantTokenException', 'Grant token is invalid')
   }
+}
+
+/** The request's DryRun (Encrypt, Decrypt, GenerateDataKey and the grant operations that have one). */
+export function dryRun(c: KmsCall): boolean {
+  const v = c.body.DryRun
+  if (v === undefined || v === null) return false
+  if (typeof v !== 'boolean') throw kmsError('SerializationException', 'DryRun must be a boolean')
+  return v
+}
+
+/**
+ * What a DryRun call answers once every check and the authorization passed: DryRunOperationException,
+ * HTTP 412 ("Testing your permissions", https://docs.aws.amazon.com/kms/latest/developerguide/testing-permissions.html;
+ * each operation's Errors in the API reference).
+ */
+export function dryRunDone(): S3Error {
+  return kmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412)
 }

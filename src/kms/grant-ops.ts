@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import type { Core } from '../core/core.js'
 import { S3Error } from '../shared/errors.js'
 import { identityEffect } from './authorize.js'
-import { checkGrantTokens, type KmsCall, keyOf, kmsDenied, kmsError, type Op, requireIam, requireKey, str, usable } from './call.js'
+import { checkGrantTokens, dryRun, dryRunDone, type KmsCall, keyOf, kmsDenied, kmsError, type Op, requireIam, requireKey, str, usable } from './call.js'
 import { GRANT_OPERATIONS, type GrantConstraints, grantListEntry, type KmsGrant, principalCovers, SYMMETRIC_GRANT_OPERATIONS, sameGrant } from './grants.js'
 import type { KmsKeyRecord } from './keys.js'
 
@@ -42,18 +42,6 @@ function notImplemented(field: string): S3Error {
 /** A `1 validation error detected` message in KMS's words for the field `name`. */
 function invalid(name: string, value: string, constraint: string): S3Error {
   return kmsError('ValidationException', `1 validation error detected: Value '${value}' at '${name[0]!.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: ${constraint}`)
-}
-
-function dryRun(c: KmsCall): boolean {
-  const v = c.body.DryRun
-  if (v === undefined || v === null) return false
-  if (typeof v !== 'boolean') throw kmsError('SerializationException', 'DryRun must be a boolean')
-  return v
-}
-
-/** DryRunOperationException is HTTP 412 (API reference, "Common Errors" / each operation's errors). */
-function dryRunDone(): S3Error {
-  return kmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412)
 }
 
 /**

@@ -3,7 +3,9 @@
  * body, SigV4 with service `kms`, host `kms.<region>.<suffix>` (or any host with the target header:
  * a custom endpoint). Errors are `{"__type": "<Exception>", "message": …}`. Every call on a key is
  * authorized by its key policy, the caller's IAM policies and the key's grants (authorize.ts);
- * CreateKey, ListKeys and ListAliases by IAM alone, as on AWS. The grant operations are grant-ops.ts.
+ * CreateKey, ListKeys and ListAliases by IAM alone, as on AWS. The grant operations are grant-ops.ts,
+ * the tag operations tag-ops.ts; every request member an operation does not honour is refused
+ * before it runs (fields.ts).
  * https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html (operations, shapes, errors)
  */
 import { randomBytes } from 'node:crypto'
@@ -12,13 +14,17 @@ import { requestFacts } from '../authz/request-facts.js'
 import type { Core } from '../core/core.js'
 import type { HandlerContext, ServiceHandler } from '../http/handler.js'
 import type { WireResult } from '../http/respond.js'
-import { authenticateApi } from '../iam/api-auth.js'
+import { authenticateApi, tagContext } from '../iam/api-auth.js'
 import { buildS3Context } from '../policy/index.js'
 import { authzPrincipal } from '../s3/authorize.js'
 import { S3Error } from '../shared/errors.js'
-import { aliasArn, blob, checkGrantTokens, encryptionContext, type KmsCall, keyOf, kmsError, type Op, requireIam, requireKey, str, usable } from './call.js'
+import { authorizeKms } from './authorize.js'
+import { aliasArn, blob, checkGrantTokens, dryRun, dryRunDone, encryptionContext, type KmsCall, keyOf, kmsError, type Op, requireIam, requireKey, str, usable } from './call.js'
+import { kmsContext } from './context.js'
+import { checkFields, pageOf } from './fields.js'
 import { GRANT_OPS } from './grant-ops.js'
 import { type KmsKeyRecord, KmsKeys } from './keys.js'
+import { TAG_OPS, tagsField } from './tag-ops.js'
 
 export { kmsDenied, kmsError, usable } from './call.js'
 
@@ -55,22 +61,87 @@ export function keyMetadata(k: KmsKeyRecord): Record<string, unknown> {
   }
 }
 
-function checkPolicy(c: KmsCall, text: string): void {
-  if (!c.s.policies.get(text, 'resource', 'key policy'))
-    throw kmsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.')
+function bool(c: KmsCall, name: string): boolean {
+  const v = c.body[name]
+  if (v === undefined || v === null) return false
+  if (typeof v !== 'boolean') throw kmsError('SerializationException', `${name} must be a boolean`)
+  return v
 }
+
+/**
+ * A new key policy: its grammar, then AWS's policy lockout safety check unless
+ * BypassPolicyLockoutSafetyCheck is true: "the principal making the request [must] have permission
+ * to make a subsequent PutKeyPolicy request on the KMS key" (CreateKey and PutKeyPolicy,
+ * BypassPolicyLockoutSafetyCheck, AWS KMS API Reference; "Default key policy",
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#prevent-unmanageable-key).
+ * Judged by the server's own decision (key policy and IAM, as the next PutKeyPolicy would be).
+ */
+function checkPolicy(c: KmsCall, key: KmsKeyRecord, text: string): void {
+  if (!c.s.policies.get(text, 'resource', 'key policy')) throw kmsError('MalformedPolicyDocumentException', 'The key policy is not a valid policy document.')
+  if (bool(c, 'BypassPolicyLockoutSafetyCheck')) return
+  const d = authorizeKms(c.s, c.principal, 'kms:PutKeyPolicy', { ...key, policy: text }, kmsContext(c.base, c.principal.accountId))
+  if (!d.allowed) throw kmsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.')
+}
+
+/** The encryption algorithms of the EncryptionAlgorithmSpec enum (Encrypt, Decrypt, AWS KMS API Reference). */
+const ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE']
+
+/**
+ * EncryptionAlgorithm: SYMMETRIC_DEFAULT is the only algorithm of a symmetric key (DescribeKey's
+ * EncryptionAlgorithms); another value of the enum is InvalidKeyUsageException ("The encryption
+ * algorithm … specified for the operation is incompatible with the type of key material in the KMS
+ * key", InvalidKeyUsageException, Encrypt and Decrypt, AWS KMS API Reference), called once the key is known.
+ */
+function algorithm(c: KmsCall): (k: KmsKeyRecord) => void {
+  const v = str(c, 'EncryptionAlgorithm', false)
+  if (v !== undefined && !ALGORITHMS.includes(v))
+    throw kmsError(
+      'ValidationException',
+      `1 validation error detected: Value '${v}' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [${ALGORITHMS.join(', ')}]`,
+    )
+  return (k) => {
+    if (v !== undefined && v !== 'SYMMETRIC_DEFAULT')
+      throw kmsError('InvalidKeyUsageException', `${k.arn} key usage is ENCRYPT_DECRYPT and key spec is SYMMETRIC_DEFAULT, which does not support ${v}.`)
+  }
+}
+
+/** Decrypt's DryRunModifiers: a list of IGNORE_CIPHERTEXT (DryRunModifierType). */
+function ignoreCiphertext(c: KmsCall): boolean {
+  const v = c.body.DryRunModifiers
+  if (v === undefined || v === null) return false
+  if (!Array.isArray(v)) throw kmsError('SerializationException', 'DryRunModifiers must be a list')
+  for (const m of v)
+    if (m !== 'IGNORE_CIPHERTEXT')
+      throw kmsError(
+        'ValidationException',
+        `1 validation error detected: Value '${String(m)}' at 'dryRunModifiers' failed to satisfy constraint: Member must satisfy enum value set: [IGNORE_CIPHERTEXT]`,
+      )
+  return v.length > 0
+}
+
+/** ListKeys: Limit 1 to 1000, default 100; ListAliases: 1 to 100, default 50 (AWS KMS API Reference, Limit). */
+const LIST_KEYS = { default: 100, max: 1000 }
+const LIST_ALIASES = { default: 50, max: 100 }
 
 const KEY_OPS: Record<string, Op> = {
   async CreateKey(c) {
-    requireIam(c, 'kms:CreateKey')
+    const tags = tagsField(c)
+    const requestTags = tagContext(tags)
+    requireIam(c, 'kms:CreateKey', '*', requestTags)
+    // "To use this parameter, you must have kms:TagResource permission in an IAM policy" (CreateKey, Tags).
+    if (Object.keys(tags).length > 0) requireIam(c, 'kms:TagResource', '*', requestTags)
     const spec = str(c, 'KeySpec', false) ?? str(c, 'CustomerMasterKeySpec', false)
     if (spec !== undefined && spec !== 'SYMMETRIC_DEFAULT') throw kmsError('ValidationException', `KeySpec ${spec} is not supported here: only SYMMETRIC_DEFAULT keys`)
     const usage = str(c, 'KeyUsage', false)
     if (usage !== undefined && usage !== 'ENCRYPT_DECRYPT') throw kmsError('ValidationException', `KeyUsage ${usage} is not supported here: only ENCRYPT_DECRYPT`)
+    bool(c, 'MultiRegion')
     const policy = str(c, 'Policy', false)
-    if (policy !== undefined) checkPolicy(c, policy)
     const description = str(c, 'Description', false)
-    const k = await c.keys.create(c.principal.accountId, c.region, { ...(description !== undefined ? { description } : {}), ...(policy !== undefined ? { policy } : {}) })
+    const k = c.keys.record(c.principal.accountId, c.region, { ...(description !== undefined ? { description } : {}), ...(policy !== undefined ? { policy } : {}) })
+    // Tags first: the lockout check judges the key as it will be, aws:ResourceTag included.
+    if (Object.keys(tags).length > 0) k.tags = tags
+    if (policy !== undefined) checkPolicy(c, k, policy)
+    await c.keys.save(k)
     return { KeyMetadata: keyMetadata(k) }
   },
   async DescribeKey(c) {
@@ -81,7 +152,8 @@ const KEY_OPS: Record<string, Op> = {
   },
   async ListKeys(c) {
     requireIam(c, 'kms:ListKeys')
-    return { Keys: c.keys.list(c.principal.accountId, c.region).map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), Truncated: false }
+    const { page, more } = pageOf(c, c.keys.list(c.principal.accountId, c.region), (k) => k.keyId, LIST_KEYS)
+    return { Keys: page.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), ...more }
   },
   async CreateAlias(c) {
     const name = str(c, 'AliasName')!
@@ -102,7 +174,8 @@ const KEY_OPS: Record<string, Op> = {
     const only = str(c, 'KeyId', false)
     const target = only !== undefined ? keyOf(c, only).keyId : undefined
     const list = c.keys.aliases(c.principal.accountId, c.region).filter((a) => target === undefined || a.targetKeyId === target)
-    return { Aliases: list.map((a) => ({ AliasName: a.aliasName, AliasArn: aliasArn(c, a.aliasName), TargetKeyId: a.targetKeyId })), Truncated: false }
+    const { page, more } = pageOf(c, list, (a) => a.aliasName, LIST_ALIASES)
+    return { Aliases: page.map((a) => ({ AliasName: a.aliasName, AliasArn: aliasArn(c, a.aliasName), TargetKeyId: a.targetKeyId })), ...more }
   },
   async ScheduleKeyDeletion(c) {
     const k = keyOf(c)
@@ -157,7 +230,7 @@ const KEY_OPS: Record<string, Op> = {
     const name = str(c, 'PolicyName', false) ?? 'default'
     if (name !== 'default') throw kmsError('ValidationException', 'PolicyName must be default')
     const policy = str(c, 'Policy')!
-    checkPolicy(c, policy)
+    checkPolicy(c, k, policy)
     k.policy = policy
     await c.keys.save(k)
     return {}
@@ -165,20 +238,35 @@ const KEY_OPS: Record<string, Op> = {
   async Encrypt(c) {
     const k = keyOf(c)
     const ec = encryptionContext(c)
+    const usage = algorithm(c)
     checkGrantTokens(c)
     requireKey(c, 'kms:Encrypt', k, ec)
     usable(k)
+    usage(k)
     const plain = blob(c, 'Plaintext')
     if (plain.length > 4096)
       throw kmsError('ValidationException', "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096")
+    if (dryRun(c)) throw dryRunDone()
     return { CiphertextBlob: c.keys.encrypt(k, plain, ec).toString('base64'), KeyId: k.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }
   },
   async Decrypt(c) {
     const ciphertext = blob(c, 'CiphertextBlob')
     const ec = encryptionContext(c)
+    const usage = algorithm(c)
+    const named = str(c, 'KeyId', false)
+    // DryRunModifiers IGNORE_CIPHERTEXT: "KMS performs only authorization validation without
+    // ciphertext validation" (Decrypt, AWS KMS API Reference), so the key is the one KeyId names.
+    const ignore = ignoreCiphertext(c)
+    if (dryRun(c) && ignore && named !== undefined) {
+      const k = keyOf(c, named)
+      checkGrantTokens(c)
+      requireKey(c, 'kms:Decrypt', k, ec)
+      usable(k)
+      usage(k)
+      throw dryRunDone()
+    }
     const id = KmsKeys.keyIdOf(ciphertext)
     if (id === undefined) throw kmsError('InvalidCiphertextException', '')
-    const named = str(c, 'KeyId', false)
     const k = c.keys.byId(id)
     if (!k || k.region !== c.region) throw kmsError('InvalidCiphertextException', '')
     if (named !== undefined && keyOf(c, named).keyId !== k.keyId)
@@ -186,8 +274,10 @@ const KEY_OPS: Record<string, Op> = {
     checkGrantTokens(c)
     requireKey(c, 'kms:Decrypt', k, ec)
     usable(k)
+    usage(k)
     const plain = c.keys.decrypt(k, ciphertext, ec)
     if (!plain) throw kmsError('InvalidCiphertextException', '')
+    if (dryRun(c)) throw dryRunDone()
     return { KeyId: k.arn, Plaintext: plain.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }
   },
   async GenerateDataKey(c) {
@@ -201,12 +291,13 @@ const KEY_OPS: Record<string, Op> = {
     if (spec !== undefined && n !== undefined) throw kmsError('ValidationException', 'Please specify either number of bytes or key spec.')
     const bytes = spec === 'AES_128' ? 16 : spec === 'AES_256' ? 32 : typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1024 ? n : undefined
     if (bytes === undefined) throw kmsError('ValidationException', spec !== undefined ? `KeySpec ${spec} is not valid` : 'Please specify either number of bytes or key spec.')
+    if (dryRun(c)) throw dryRunDone()
     const plain = randomBytes(bytes)
     return { CiphertextBlob: c.keys.encrypt(k, plain, ec).toString('base64'), Plaintext: plain.toString('base64'), KeyId: k.arn }
   },
 }
 
-const OPS: Record<string, Op> = { ...KEY_OPS, ...GRANT_OPS }
+const OPS: Record<string, Op> = { ...KEY_OPS, ...GRANT_OPS, ...TAG_OPS }
 
 /** IAM's and S3's authentication codes in KMS's names. */
 function kmsAuthError(e: unknown): unknown {
@@ -249,6 +340,7 @@ export function kmsHandler(s: Core): ServiceHandler {
         throw kmsError('SerializationException', 'The request body is not valid JSON')
       }
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw kmsError('SerializationException', 'The request body must be a JSON object')
+      checkFields(op!, body as Record<string, unknown>)
       const t = ctx.target
       const region = (t.kind === 'api' ? t.region : undefined) ?? authed.auth.region ?? 'us-east-1'
       if (!s.world.regions.some((r) => r.name === region)) throw kmsError('UnrecognizedClientException', `The region ${region} is not one of this world's regions`)

@@ -29,6 +29,8 @@ export interface KmsKeyRecord {
   policy: string
   /** The 256-bit key material, sealed by the server's sealing key (`KeySealer`). */
   material: string
+  /** The key's tags (CreateKey's Tags, TagResource), tag key → value. */
+  tags?: Record<string, string>
 }
 
 export interface KmsAlias {

@@ -211,6 +211,9 @@ export const KMS_ERROR_CODES = [
   'InvalidMarkerException',
   'LimitExceededException',
   'DryRunOperationException',
+  'UnsupportedOperationException',
+  'InvalidKeyUsageException',
+  'TagException',
 ] as const
 
 export type KmsErrorCode = (typeof KMS_ERROR_CODES)[number]

@@ -17,7 +17,7 @@ import { execFile } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { DisableKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms'
+import { DisableKeyCommand, ScheduleKeyDeletionCommand, TagResourceCommand } from '@aws-sdk/client-kms'
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { adminRequest } from '../../src/admin/client.js'
 import { runExplain } from '../../src/cli/explain.js'
@@ -173,6 +173,26 @@ describe('the key state and a key that allows, on a direct bucket request', () =
     const get = await failure(() => s.client().send(new GetObjectCommand({ Bucket: bucket, Key: 'k' })))
     assert.deepEqual([get.name, get.$metadata.httpStatusCode], ['KMS.KMSInvalidStateException', 400])
   })
+})
+
+test("a key policy that reads aws:ResourceTag: explain judges the key's tags as the server does", async () => {
+  const bucket = bucketName('explain-kms-tag')
+  await s.client().send(new CreateBucketCommand({ Bucket: bucket }))
+  const key = await keyWith({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: 'kms:*', Resource: '*' },
+      { Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Decrypt', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/frozen': 'yes' } } },
+    ],
+  })
+  await defaultEncryption(bucket, key.arn)
+  await s.client().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'tagged' }))
+  assert.equal((await explain({ bucket })).result.routes[0]!.effect, 'Allow')
+  await kms().send(new TagResourceCommand({ KeyId: key.id, Tags: [{ TagKey: 'frozen', TagValue: 'yes' }] }))
+  const r = (await explain({ bucket })).result.routes[0]!
+  assert.deepEqual([r.effect, r.status, r.kms?.result, r.kms?.statement], ['ExplicitDeny', 403, 'deny', 'kms:Decrypt'])
+  const get = await failure(() => s.client().send(new GetObjectCommand({ Bucket: bucket, Key: 'k' })))
+  assert.deepEqual([get.name, get.$metadata.httpStatusCode], ['AccessDenied', 403])
 })
 
 test('the model holds the keys and aliases without their material', async () => {

@@ -15,9 +15,15 @@ export const SEED_MRAP_ALIAS = 'mfzwi23gnjvgw.mrap'
 
 export const kmsClient = (s: TestServer): KMSClient => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
 
-/** A new key in admin's account, with `policy` as its key policy (the default one without). */
+/**
+ * A new key in admin's account, with `policy` as its key policy (the default one without). Tests give
+ * keys policies that admin may not manage, so the policy lockout safety check is bypassed, as AWS
+ * requires for such a policy (CreateKey, BypassPolicyLockoutSafetyCheck, AWS KMS API Reference).
+ */
 export async function createKey(s: TestServer, description: string, policy?: object): Promise<{ arn: string; id: string }> {
-  const k = (await kmsClient(s).send(new CreateKeyCommand({ Description: description, ...(policy ? { Policy: JSON.stringify(policy) } : {}) }))).KeyMetadata!
+  const k = (
+    await kmsClient(s).send(new CreateKeyCommand({ Description: description, ...(policy ? { Policy: JSON.stringify(policy), BypassPolicyLockoutSafetyCheck: true } : {}) }))
+  ).KeyMetadata!
   return { arn: k.Arn!, id: k.KeyId! }
 }
 
