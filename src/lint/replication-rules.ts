@@ -14,9 +14,11 @@ import type { LintContext, RuleFamily } from './types.js'
 
 /**
  * Why the replication role may not kms:Encrypt with the rule's replica key, or undefined when it
- * may (or when lint cannot tell: an alias, a key or role the model does not hold). The object ARN
- * in the encryption context is the rule's prefix, so a key policy conditioned on it with StringLike
- * `<bucket>/<prefix>*` matches as the replication of a real object would.
+ * may (or when lint cannot tell: an alias, a key or role the model does not hold). The key policy,
+ * the role's IAM policies and the key's grants decide, as on the server (`replication/kms.ts`).
+ * The object ARN in the encryption context is the rule's prefix, so a key policy conditioned on it
+ * with StringLike `<bucket>/<prefix>*` matches as the replication of a real object would (a grant
+ * constrained to one object's ARN does not: lint cannot know the objects).
  */
 function replicaKeyRefusal(ctx: LintContext, policies: PolicyCache, role: string, rule: ReplicationRule, destRegion: string): string | undefined {
   const model: AuthzModel = ctx.model
@@ -28,8 +30,10 @@ function replicaKeyRefusal(ctx: LintContext, policies: PolicyCache, role: string
   if (!who) return undefined
   if (key.keyState !== 'Enabled') return `its replica key ${key.arn} is ${key.keyState}`
   const base = buildS3Context({ principal: authzPrincipal(who.principal), timeMs: ctx.timeMs, secureTransport: true }) as Record<string, string[]>
-  const context = kmsContext(base, who.principal.accountId, { 'aws:s3:arn': `arn:aws:s3:::${rule.destBucket}/${rule.prefix}` }, `s3.${destRegion}.amazonaws.com`)
-  const d = authorizeKms({ policies }, who.principal, 'kms:Encrypt', { ...key, description: '', creationDate: 0, material: '', keyState: 'Enabled' }, context)
+  const ec = { 'aws:s3:arn': `arn:aws:s3:::${rule.destBucket}/${rule.prefix}` }
+  const context = kmsContext(base, who.principal.accountId, ec, `s3.${destRegion}.amazonaws.com`)
+  const grants = { grants: () => (model.kmsGrants ?? []).filter((g) => g.keyId === key.keyId), ask: { ec } }
+  const d = authorizeKms({ policies }, who.principal, 'kms:Encrypt', { ...key, description: '', creationDate: 0, material: '', keyState: 'Enabled' }, context, grants)
   return d.allowed ? undefined : `the replication role ${role} may not kms:Encrypt with its replica key ${key.arn} (${d.reason})`
 }
 

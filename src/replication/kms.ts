@@ -2,8 +2,9 @@
  * @module Replication of SSE-KMS versions: S3, as the replication role, asks KMS to decrypt the
  * source version's data key (kms:Decrypt on the source key, through S3 in the source region) and to
  * encrypt a new one under the rule's ReplicaKmsKeyID (kms:Encrypt on the replica key, through S3 in
- * the destination region). Each key's policy and the role's IAM policies decide, as for any caller
- * (`kms/authorize.ts`); a refusal, a missing key or one not usable is a PermanentFailure (FAILED).
+ * the destination region). Each key's policy, the role's IAM policies and the key's grants decide,
+ * as for any caller and as on S3's own SSE-KMS path (`kms/authorize.ts`, `s3/sse-kms.ts` judgeKms);
+ * a refusal, a missing key or one not usable is a PermanentFailure (FAILED).
  *
  * AWS: "Replicating encrypted objects (SSE-C, SSE-S3, SSE-KMS, DSSE-KMS)"
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html):
@@ -33,7 +34,9 @@ function userContext(v: Pick<ObjectAttributes, 'sseKmsContext'>): Record<string,
 
 function allow(s: Core, role: Principal, action: string, key: KmsKeyRecord, region: string, ctx: Record<string, string>): void {
   const base = buildS3Context({ principal: authzPrincipal(role), timeMs: s.clock().getTime(), secureTransport: true }) as Record<string, string[]>
-  const d = authorizeKms(s, role, action, key, kmsContext(base, role.accountId, ctx, `s3.${region}.amazonaws.com`))
+  // Grants count as for S3's own SSE-KMS calls: KMS is asked as the role, with the object's context.
+  const grants = { grants: () => kmsKeysOf(s).grantsOf(key.keyId), ask: { ec: ctx }, partition: s.world.partition }
+  const d = authorizeKms(s, role, action, key, kmsContext(base, role.accountId, ctx, `s3.${region}.amazonaws.com`), grants)
   if (!d.allowed) throw new KmsReplicationRefused(`${role.arn} may not ${action} on ${key.arn} (${d.reason})`)
   if (key.keyState !== 'Enabled') throw new KmsReplicationRefused(`${key.arn} is ${key.keyState}`)
 }

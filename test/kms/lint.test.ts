@@ -2,14 +2,14 @@
  * `mrap lint` on a running server: replication-kms names an MRAP bucket whose default encryption is
  * SSE-KMS (or DSSE-KMS) only when its replication rule to another route would leave SSE-KMS objects out (no
  * SourceSelectionCriteria SseKmsEncryptedObjects / ReplicaKmsKeyID) or names a replica key of
- * another Region or one the replication role may not kms:Encrypt with (its key policy); a rule that
+ * another Region or one the replication role may not kms:Encrypt with (its key policy, IAM, grants); a rule that
  * opts in with a usable key of the destination's Region, and an SSE-S3 bucket, get nothing ("Replicating encrypted objects",
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html).
  * docs/decisions/encryption.md §Replication of SSE-KMS objects.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { CreateKeyCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms'
+import { CreateGrantCommand, CreateKeyCommand, KMSClient, PutKeyPolicyCommand, RevokeGrantCommand } from '@aws-sdk/client-kms'
 import { DeleteBucketEncryptionCommand, DeleteBucketReplicationCommand, PutBucketEncryptionCommand, PutBucketReplicationCommand, type ReplicationRule } from '@aws-sdk/client-s3'
 import { modelFromServices } from '../../src/explain/from-services.js'
 import { runLint } from '../../src/lint/index.js'
@@ -104,5 +104,25 @@ test('replication-kms: an MRAP bucket with aws:kms default encryption is named o
 
   await s.client().send(new DeleteBucketEncryptionCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
   assert.deepEqual(kmsFindings(), [])
+  await s.client().send(new DeleteBucketReplicationCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
+})
+
+test("replication-kms counts the replica key's grants, as the replication worker does", async () => {
+  await s.client().send(
+    new PutBucketEncryptionCommand({
+      Bucket: 'DOC-EXAMPLE-BUCKET1',
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/app' } }] },
+    }),
+  )
+  const west = new KMSClient({ endpoint: s.endpoint, region: 'eu-west-1', credentials: ADMIN, maxAttempts: 1 })
+  // The default key policy: IAM decides, and the role's IAM policy has no kms action.
+  const key = (await west.send(new CreateKeyCommand({}))).KeyMetadata!
+  await replicate(rule(key.Arn!))
+  assert.match(kmsFindings()[0]?.message ?? '', /may not kms:Encrypt with its replica key/)
+  const g = await west.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: ROLE, Operations: ['Encrypt'] }))
+  assert.deepEqual(kmsFindings(), [])
+  await west.send(new RevokeGrantCommand({ KeyId: key.KeyId, GrantId: g.GrantId }))
+  assert.equal(kmsFindings().length, 1)
+  await s.client().send(new DeleteBucketEncryptionCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
   await s.client().send(new DeleteBucketReplicationCommand({ Bucket: 'DOC-EXAMPLE-BUCKET1' }))
 })

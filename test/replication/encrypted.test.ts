@@ -9,12 +9,14 @@
  *   the replica is encrypted under the replica key, the role needing kms:Decrypt on the source key
  *   and kms:Encrypt on the replica key; a key policy that refuses leaves the version FAILED.
  *   PutBucketReplication refuses SseKmsEncryptedObjects without ReplicaKmsKeyID (InvalidRequest).
+ *   The key's grants count beside its policy, as for any caller of KMS ("Grants in AWS KMS",
+ *   https://docs.aws.amazon.com/kms/latest/developerguide/grants.html).
  *   docs/decisions/encryption.md §Replication of SSE-KMS objects.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import { CreateGrantCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -142,4 +144,22 @@ test('with SseKmsEncryptedObjects and ReplicaKmsKeyID an SSE-KMS version replica
   await east.send(new PutObjectCommand({ Bucket: src2, Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: sourceKey }))
   await waitFor('kms FAILED', async () => (await east.send(new HeadObjectCommand({ Bucket: src2, Key: 'kms' }))).ReplicationStatus === 'FAILED')
   assert.equal((await failure(() => west.send(new HeadObjectCommand({ Bucket: dst2, Key: 'kms' })))).$metadata.httpStatusCode, 404, 'no replica')
+})
+
+test("grants to the replication role count: a version whose context the grants' constraints allow replicates, another is FAILED", async () => {
+  // Neither key's policy lets the role in (the default delegation, and the role's IAM has no kms action).
+  const sourceKey = await keyIn('us-east-1', [])
+  const replicaKey = await keyIn('eu-west-1', [])
+  const east = client('us-east-1')
+  const west = client('eu-west-1')
+  const src = await versioned('us-east-1')
+  const dst = await versioned('eu-west-1')
+  const only = (bucket: string) => ({ EncryptionContextSubset: { 'aws:s3:arn': `arn:aws:s3:::${bucket}/granted` } })
+  await kms('us-east-1').send(new CreateGrantCommand({ KeyId: sourceKey, GranteePrincipal: ROLE_ARN, Operations: ['Decrypt'], Constraints: only(src) }))
+  await kms('eu-west-1').send(new CreateGrantCommand({ KeyId: replicaKey, GranteePrincipal: ROLE_ARN, Operations: ['Encrypt'], Constraints: only(dst) }))
+  await east.send(new PutBucketReplicationCommand({ Bucket: src, ReplicationConfiguration: { Role: ROLE_ARN, Rules: [kmsRule(dst, replicaKey)] } }))
+  for (const Key of ['granted', 'other']) await east.send(new PutObjectCommand({ Bucket: src, Key, Body: Key, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: sourceKey }))
+  await waitFor('granted COMPLETED', async () => (await east.send(new HeadObjectCommand({ Bucket: src, Key: 'granted' }))).ReplicationStatus === 'COMPLETED')
+  assert.equal(await (await west.send(new GetObjectCommand({ Bucket: dst, Key: 'granted' }))).Body!.transformToString(), 'granted')
+  await waitFor('other FAILED', async () => (await east.send(new HeadObjectCommand({ Bucket: src, Key: 'other' }))).ReplicationStatus === 'FAILED')
 })
