@@ -72,25 +72,36 @@ export function nodeDir(version) {
   return dir
 }
 
+/** Does the binary load in that Node (its ABI)? A cached build for another ABI is made again. */
+function loads(node, binary) {
+  const r = spawnSync(join(node, 'bin', 'node'), ['-e', 'process.dlopen({ exports: {} }, process.argv[1])', binary], { stdio: 'ignore' })
+  return r.status === 0
+}
+
 /** better-sqlite3's binary compiled for one Node version (cached per better-sqlite3 version). */
 export function sqliteBinding(version, node) {
   const pkgDir = join(root, 'node_modules', 'better-sqlite3')
   const bs3 = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version
   const out = join(node, `better_sqlite3-${bs3}.node`)
-  if (existsSync(out)) return out
+  if (existsSync(out) && loads(node, out)) return out
   const work = mkdtempSync(join(cache, '.build-'))
   try {
     console.log(`runtimes: compiling better-sqlite3 ${bs3} for Node ${version} (once; cached)`)
     cpSync(pkgDir, join(work, 'bs3'), { recursive: true })
     rmSync(join(work, 'bs3', 'build'), { recursive: true, force: true })
     const gyp = join(npmCli, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')
-    const env = { ...process.env, PATH: `${join(node, 'bin')}:${process.env.PATH}` }
+    // node-gyp lets npm's config in the environment (npm_config_nodedir, set by `npm test` from any
+    // npmrc that names a nodedir) override its own --nodedir flag, and would build against that
+    // Node's headers: the target's headers are named both ways.
+    const env = { ...process.env, PATH: `${join(node, 'bin')}:${process.env.PATH}`, npm_config_nodedir: node }
+    for (const k of Object.keys(env)) if (/^npm_config_nodedir$/i.test(k) && k !== 'npm_config_nodedir') delete env[k]
     const jobs = String(Math.max(1, Math.min(4, readdirSync('/sys/devices/system/cpu').filter((f) => /^cpu\d+$/.test(f)).length || 2)))
     if (
       run(join(node, 'bin', 'node'), [gyp, 'rebuild', '--release', `--nodedir=${node}`, '-j', jobs], { cwd: join(work, 'bs3'), env, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0
     )
       fail(`node-gyp could not build better-sqlite3 for Node ${version}`)
     copyFileSync(join(work, 'bs3', 'build', 'Release', 'better_sqlite3.node'), `${out}.tmp`)
+    if (!loads(node, `${out}.tmp`)) fail(`the better-sqlite3 built for Node ${version} does not load in it`)
     renameSync(`${out}.tmp`, out)
   } finally {
     rmSync(work, { recursive: true, force: true })
