@@ -2,7 +2,7 @@
  * @module One KMS API call and what every operation shares: reading the request's fields, finding
  * the key (key id, key ARN, alias name or alias ARN), and authorizing it (key policy, IAM and the
  * key's grants, authorize.ts), with KMS's exceptions. The operations are handler.ts (keys and
- * cryptography) and grant-ops.ts (grants).
+ * cryptography), admin-ops.ts, crypto-ops.ts, grant-ops.ts (grants) and tag-ops.ts.
  * https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html
  */
 import type { Core } from '../core/core.js'
@@ -52,11 +52,10 @@ export function blob(c: KmsCall, name: string): Buffer {
   return b
 }
 
-export function encryptionContext(c: KmsCall): Record<string, string> | undefined {
-  const v = c.body.EncryptionContext
+export function encryptionContext(c: KmsCall, name = 'EncryptionContext'): Record<string, string> | undefined {
+  const v = c.body[name]
   if (v === undefined || v === null) return undefined
-  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string'))
-    throw kmsError('SerializationException', 'EncryptionContext must be a map of strings')
+  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) throw kmsError('SerializationException', `${name} must be a map of strings`)
   return v as Record<string, string>
 }
 
@@ -167,4 +166,54 @@ export function dryRun(c: KmsCall): boolean {
  */
 export function dryRunDone(): S3Error {
   return kmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412)
+}
+
+/** The encryption algorithms of the EncryptionAlgorithmSpec enum (Encrypt, Decrypt, AWS KMS API Reference). */
+export const ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE']
+
+/**
+ * EncryptionAlgorithm: SYMMETRIC_DEFAULT is the only algorithm of a symmetric key (DescribeKey's
+ * EncryptionAlgorithms); another value of the enum is InvalidKeyUsageException ("The encryption
+ * algorithm … specified for the operation is incompatible with the type of key material in the KMS
+ * key", InvalidKeyUsageException, Encrypt and Decrypt, AWS KMS API Reference), called once the key is known.
+ */
+export function algorithm(c: KmsCall, name = 'EncryptionAlgorithm'): (k: KmsKeyRecord) => void {
+  const v = str(c, name, false)
+  if (v !== undefined && !ALGORITHMS.includes(v))
+    throw kmsError(
+      'ValidationException',
+      `1 validation error detected: Value '${v}' at '${name[0]!.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must satisfy enum value set: [${ALGORITHMS.join(', ')}]`,
+    )
+  return (k) => {
+    if (v !== undefined && v !== 'SYMMETRIC_DEFAULT')
+      throw kmsError('InvalidKeyUsageException', `${k.arn} key usage is ENCRYPT_DECRYPT and key spec is SYMMETRIC_DEFAULT, which does not support ${v}.`)
+  }
+}
+
+/** Decrypt's DryRunModifiers: a list of IGNORE_CIPHERTEXT (DryRunModifierType). */
+export function ignoreCiphertext(c: KmsCall): boolean {
+  const v = c.body.DryRunModifiers
+  if (v === undefined || v === null) return false
+  if (!Array.isArray(v)) throw kmsError('SerializationException', 'DryRunModifiers must be a list')
+  for (const m of v)
+    if (m !== 'IGNORE_CIPHERTEXT')
+      throw kmsError(
+        'ValidationException',
+        `1 validation error detected: Value '${String(m)}' at 'dryRunModifiers' failed to satisfy constraint: Member must satisfy enum value set: [IGNORE_CIPHERTEXT]`,
+      )
+  return v.length > 0
+}
+
+/**
+ * The data key's length of GenerateDataKey and GenerateDataKeyWithoutPlaintext: NumberOfBytes (1 to
+ * 1024) or KeySpec (AES_128, AES_256), exactly one (API_GenerateDataKey.html,
+ * API_GenerateDataKeyWithoutPlaintext.html: "You must specify either the KeySpec or the NumberOfBytes parameter").
+ */
+export function dataKeyBytes(c: KmsCall): number {
+  const spec = str(c, 'KeySpec', false)
+  const n = c.body.NumberOfBytes
+  if (spec !== undefined && n !== undefined) throw kmsError('ValidationException', 'Please specify either number of bytes or key spec.')
+  const bytes = spec === 'AES_128' ? 16 : spec === 'AES_256' ? 32 : typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1024 ? n : undefined
+  if (bytes === undefined) throw kmsError('ValidationException', spec !== undefined ? `KeySpec ${spec} is not valid` : 'Please specify either number of bytes or key spec.')
+  return bytes
 }

@@ -21,7 +21,8 @@ const ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE']
 /**
  * Per operation, every request member mrap honours. Members of the API reference left out are
  * refused: CreateKey's CustomKeyStoreId and XksKeyId (no custom or external key stores here),
- * Decrypt's and GenerateDataKey's Recipient (no Nitro Enclaves attestation). The grant operations'
+ * Decrypt's, GenerateDataKey's and GenerateRandom's Recipient (no Nitro Enclaves attestation),
+ * GenerateRandom's CustomKeyStoreId. The grant operations'
  * service principals are let through to grant-ops.ts, which refuses them naming the reason.
  */
 export const HONOURED: Readonly<Record<string, Readonly<Record<string, Rule>>>> = {
@@ -66,6 +67,28 @@ export const HONOURED: Readonly<Record<string, Readonly<Record<string, Rule>>>> 
   ListRetirableGrants: { Limit: true, Marker: true, RetiringPrincipal: true, RetiringServicePrincipal: true },
   RetireGrant: { GrantToken: true, KeyId: true, GrantId: true, DryRun: true },
   RevokeGrant: { KeyId: true, GrantId: true, DryRun: true },
+  DeleteAlias: { AliasName: true },
+  UpdateAlias: { AliasName: true, TargetKeyId: true },
+  UpdateKeyDescription: { KeyId: true, Description: true },
+  EnableKeyRotation: { KeyId: true, RotationPeriodInDays: true },
+  DisableKeyRotation: { KeyId: true },
+  GetKeyRotationStatus: { KeyId: true },
+  ListKeyPolicies: { KeyId: true, Limit: true, Marker: true },
+  GenerateDataKeyWithoutPlaintext: { KeyId: true, EncryptionContext: true, NumberOfBytes: true, KeySpec: true, GrantTokens: true, DryRun: true },
+  ReEncrypt: {
+    CiphertextBlob: true,
+    SourceEncryptionContext: true,
+    SourceKeyId: true,
+    DestinationKeyId: true,
+    DestinationEncryptionContext: true,
+    SourceEncryptionAlgorithm: true,
+    DestinationEncryptionAlgorithm: true,
+    GrantTokens: true,
+    DryRun: true,
+    DryRunModifiers: true,
+  },
+  // CustomKeyStoreId (no custom key stores) and Recipient (no Nitro attestation) are refused.
+  GenerateRandom: { NumberOfBytes: true },
   TagResource: { KeyId: true, Tags: true },
   UntagResource: { KeyId: true, TagKeys: true },
   ListResourceTags: { KeyId: true, Limit: true, Marker: true },

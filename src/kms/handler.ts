@@ -4,7 +4,8 @@
  * a custom endpoint). Errors are `{"__type": "<Exception>", "message": …}`. Every call on a key is
  * authorized by its key policy, the caller's IAM policies and the key's grants (authorize.ts);
  * CreateKey, ListKeys and ListAliases by IAM alone, as on AWS. The grant operations are grant-ops.ts,
- * the tag operations tag-ops.ts; every request member an operation does not honour is refused
+ * the tag operations tag-ops.ts, alias changes, descriptions, rotation and ListKeyPolicies admin-ops.ts,
+ * GenerateDataKeyWithoutPlaintext, ReEncrypt and GenerateRandom crypto-ops.ts; every request member an operation does not honour is refused
  * before it runs (fields.ts).
  * https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html (operations, shapes, errors)
  */
@@ -18,9 +19,29 @@ import { authenticateApi, tagContext } from '../iam/api-auth.js'
 import { buildS3Context } from '../policy/index.js'
 import { authzPrincipal } from '../s3/authorize.js'
 import { S3Error } from '../shared/errors.js'
+import { ADMIN_OPS } from './admin-ops.js'
 import { authorizeKms } from './authorize.js'
-import { aliasArn, blob, checkGrantTokens, dryRun, dryRunDone, encryptionContext, type KmsCall, keyOf, kmsError, type Op, requireIam, requireKey, str, usable } from './call.js'
+import {
+  algorithm,
+  aliasArn,
+  blob,
+  checkGrantTokens,
+  dataKeyBytes,
+  dryRun,
+  dryRunDone,
+  encryptionContext,
+  ignoreCiphertext,
+  type KmsCall,
+  keyOf,
+  kmsError,
+  type Op,
+  requireIam,
+  requireKey,
+  str,
+  usable,
+} from './call.js'
 import { kmsContext } from './context.js'
+import { CRYPTO_OPS } from './crypto-ops.js'
 import { checkFields, pageOf } from './fields.js'
 import { GRANT_OPS } from './grant-ops.js'
 import { type KmsKeyRecord, KmsKeys } from './keys.js'
@@ -81,42 +102,6 @@ function checkPolicy(c: KmsCall, key: KmsKeyRecord, text: string): void {
   if (bool(c, 'BypassPolicyLockoutSafetyCheck')) return
   const d = authorizeKms(c.s, c.principal, 'kms:PutKeyPolicy', { ...key, policy: text }, kmsContext(c.base, c.principal.accountId))
   if (!d.allowed) throw kmsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.')
-}
-
-/** The encryption algorithms of the EncryptionAlgorithmSpec enum (Encrypt, Decrypt, AWS KMS API Reference). */
-const ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE']
-
-/**
- * EncryptionAlgorithm: SYMMETRIC_DEFAULT is the only algorithm of a symmetric key (DescribeKey's
- * EncryptionAlgorithms); another value of the enum is InvalidKeyUsageException ("The encryption
- * algorithm … specified for the operation is incompatible with the type of key material in the KMS
- * key", InvalidKeyUsageException, Encrypt and Decrypt, AWS KMS API Reference), called once the key is known.
- */
-function algorithm(c: KmsCall): (k: KmsKeyRecord) => void {
-  const v = str(c, 'EncryptionAlgorithm', false)
-  if (v !== undefined && !ALGORITHMS.includes(v))
-    throw kmsError(
-      'ValidationException',
-      `1 validation error detected: Value '${v}' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [${ALGORITHMS.join(', ')}]`,
-    )
-  return (k) => {
-    if (v !== undefined && v !== 'SYMMETRIC_DEFAULT')
-      throw kmsError('InvalidKeyUsageException', `${k.arn} key usage is ENCRYPT_DECRYPT and key spec is SYMMETRIC_DEFAULT, which does not support ${v}.`)
-  }
-}
-
-/** Decrypt's DryRunModifiers: a list of IGNORE_CIPHERTEXT (DryRunModifierType). */
-function ignoreCiphertext(c: KmsCall): boolean {
-  const v = c.body.DryRunModifiers
-  if (v === undefined || v === null) return false
-  if (!Array.isArray(v)) throw kmsError('SerializationException', 'DryRunModifiers must be a list')
-  for (const m of v)
-    if (m !== 'IGNORE_CIPHERTEXT')
-      throw kmsError(
-        'ValidationException',
-        `1 validation error detected: Value '${String(m)}' at 'dryRunModifiers' failed to satisfy constraint: Member must satisfy enum value set: [IGNORE_CIPHERTEXT]`,
-      )
-  return v.length > 0
 }
 
 /** ListKeys: Limit 1 to 1000, default 100; ListAliases: 1 to 100, default 50 (AWS KMS API Reference, Limit). */
@@ -286,18 +271,14 @@ const KEY_OPS: Record<string, Op> = {
     checkGrantTokens(c)
     requireKey(c, 'kms:GenerateDataKey', k, ec)
     usable(k)
-    const spec = str(c, 'KeySpec', false)
-    const n = c.body.NumberOfBytes
-    if (spec !== undefined && n !== undefined) throw kmsError('ValidationException', 'Please specify either number of bytes or key spec.')
-    const bytes = spec === 'AES_128' ? 16 : spec === 'AES_256' ? 32 : typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1024 ? n : undefined
-    if (bytes === undefined) throw kmsError('ValidationException', spec !== undefined ? `KeySpec ${spec} is not valid` : 'Please specify either number of bytes or key spec.')
+    const bytes = dataKeyBytes(c)
     if (dryRun(c)) throw dryRunDone()
     const plain = randomBytes(bytes)
     return { CiphertextBlob: c.keys.encrypt(k, plain, ec).toString('base64'), Plaintext: plain.toString('base64'), KeyId: k.arn }
   },
 }
 
-const OPS: Record<string, Op> = { ...KEY_OPS, ...GRANT_OPS, ...TAG_OPS }
+const OPS: Record<string, Op> = { ...KEY_OPS, ...ADMIN_OPS, ...CRYPTO_OPS, ...GRANT_OPS, ...TAG_OPS }
 
 /** IAM's and S3's authentication codes in KMS's names. */
 function kmsAuthError(e: unknown): unknown {

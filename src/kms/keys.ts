@@ -31,6 +31,11 @@ export interface KmsKeyRecord {
   material: string
   /** The key's tags (CreateKey's Tags, TagResource), tag key → value. */
   tags?: Record<string, string>
+  /**
+   * Automatic rotation as EnableKeyRotation recorded it (absent: disabled). Recorded and answered
+   * only: the material is never rotated (docs/decisions/encryption.md §KMS, decision 12).
+   */
+  rotation?: { periodInDays: number }
 }
 
 export interface KmsAlias {
@@ -144,6 +149,10 @@ export class KmsKeys {
 
   async putAlias(a: KmsAlias): Promise<void> {
     await this.state.put(ALIASES, `${a.account}/${a.region}/${a.aliasName}`, JSON.stringify(a))
+  }
+
+  async deleteAlias(a: Pick<KmsAlias, 'account' | 'region' | 'aliasName'>): Promise<void> {
+    await this.state.delete(ALIASES, `${a.account}/${a.region}/${a.aliasName}`)
   }
 
   aliases(account: string, region: string): KmsAlias[] {
