@@ -148,9 +148,14 @@ const KEY_OPS: Record<string, Op> = {
         name.startsWith('alias/aws/') ? 'Alias must not begin with alias/aws/' : 'Alias must start with the prefix "alias/" and contain only alphanumeric characters, /, _ or -',
       )
     const k = keyOf(c, str(c, 'TargetKeyId')!)
+    // "The alias and its associated KMS key must be in the same AWS account and Region"; "Cross-account
+    // use: No" (API_CreateAlias.html): another account's key ARN names no key of the caller's.
+    if (k.account !== c.principal.accountId) throw kmsError('NotFoundException', `Key '${k.arn}' does not exist`)
     requireIam(c, 'kms:CreateAlias', aliasArn(c, name))
     requireKey(c, 'kms:CreateAlias', k)
     if (c.keys.alias(c.principal.accountId, c.region, name)) throw kmsError('AlreadyExistsException', `An alias with the name ${aliasArn(c, name)} already exists`)
+    // CreateAlias fails on a key pending deletion ("Key states of AWS KMS keys").
+    if (k.keyState === 'PendingDeletion') throw kmsError('KMSInvalidStateException', `${k.arn} is pending deletion.`)
     await c.keys.putAlias({ aliasName: name, account: c.principal.accountId, region: c.region, targetKeyId: k.keyId })
     return {}
   },

@@ -92,7 +92,7 @@ describe('DeleteAlias and UpdateAlias', () => {
     assert.equal(update.name, 'NotFoundException')
   })
 
-  test("UpdateAlias to another account's key is refused, even when that key's policy lets this account use it", async () => {
+  test("UpdateAlias and CreateAlias to another account's key are refused, even when that key's policy lets this account use it", async () => {
     const mine = await newKey()
     await kms().send(new CreateAliasCommand({ AliasName: 'alias/stay-home', TargetKeyId: mine.id }))
     const partnerRoot = `arn:aws:iam::${(await kms(PARTNER_ADMIN).send(new CreateKeyCommand({}))).KeyMetadata!.AWSAccountId}:root`
@@ -106,6 +106,10 @@ describe('DeleteAlias and UpdateAlias', () => {
     const e = await failure(() => kms().send(new UpdateAliasCommand({ AliasName: 'alias/stay-home', TargetKeyId: theirs.arn })))
     assert.equal(e.name, 'NotFoundException')
     assert.equal(await targetOf('alias/stay-home'), mine.id)
+    // CreateAlias holds to the same rule, so no alias of this account can name another account's key.
+    const created = await failure(() => kms().send(new CreateAliasCommand({ AliasName: 'alias/abroad', TargetKeyId: theirs.arn })))
+    assert.equal(created.name, 'NotFoundException')
+    assert.equal(await targetOf('alias/abroad'), undefined)
   })
 
   test('kms:UpdateAlias and kms:DeleteAlias are needed on the key policies of the keys, and in IAM on the alias', async () => {
@@ -133,13 +137,15 @@ describe('DeleteAlias and UpdateAlias', () => {
     assert.equal(await targetOf('alias/guarded'), undefined)
   })
 
-  test('UpdateAlias to a key pending deletion is KMSInvalidStateException', async () => {
+  test('UpdateAlias and CreateAlias to a key pending deletion are KMSInvalidStateException', async () => {
     const a = await newKey()
     const doomed = await newKey()
     await kms().send(new CreateAliasCommand({ AliasName: 'alias/not-to-doomed', TargetKeyId: a.id }))
     await kms().send(new ScheduleKeyDeletionCommand({ KeyId: doomed.id, PendingWindowInDays: 7 }))
     const e = await failure(() => kms().send(new UpdateAliasCommand({ AliasName: 'alias/not-to-doomed', TargetKeyId: doomed.id })))
     assert.equal(e.name, 'KMSInvalidStateException')
+    const created = await failure(() => kms().send(new CreateAliasCommand({ AliasName: 'alias/to-doomed', TargetKeyId: doomed.id })))
+    assert.equal(created.name, 'KMSInvalidStateException')
   })
 })
 
