@@ -136,7 +136,7 @@ function logAccess(
   const mrap = info.mrap !== undefined ? s.mraps.byAlias(info.mrap) : undefined
   log.record({
     bucket: info.bucket!,
-    time: new Date(),
+    time: s.clock(), // the server's clock, which also names the log objects (a test may set it)
     remoteIp: origin.vpc?.sourceIp ?? origin.sourceIp,
     requester: info.principal === '*' ? undefined : info.principal,
     requestId: r.requestId,

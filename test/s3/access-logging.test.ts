@@ -225,3 +225,32 @@ describe('bucket logging across a restart', () => {
     }
   })
 })
+
+describe('bucket logging on the server clock', () => {
+  test("a record's time is the server's clock (which also names the log objects), not the host's", async () => {
+    // Seven minutes behind the host: inside SigV4's 15-minute skew, far from the host's time.
+    const behind = 7 * 60_000
+    const s = await startTestServer({ clock: () => new Date(Date.now() - behind) })
+    try {
+      const c = s.client()
+      const src = bucketName('csrc')
+      const dst = bucketName('cdst')
+      await c.send(new CreateBucketCommand({ Bucket: src }))
+      await c.send(new CreateBucketCommand({ Bucket: dst }))
+      await c.send(new PutBucketLoggingCommand({ Bucket: src, BucketLoggingStatus: { LoggingEnabled: { TargetBucket: dst, TargetPrefix: 'logs/' } } }))
+      const t0 = Date.now()
+      await c.send(new PutObjectCommand({ Bucket: src, Key: 'on-the-clock', Body: 'x' }))
+      await s.app.accessLog.flush()
+      const { lines } = await logLines(s, dst)
+      const rec = lines.map(fields).find((f) => f[7] === 'on-the-clock')
+      assert.ok(rec, lines.join('\n'))
+      // [03/Feb/2031:04:05:06 +0000]
+      const m = /^(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) \+0000$/.exec(rec[2]!)
+      assert.ok(m, rec[2])
+      const at = Date.parse(`${m[2]} ${m[1]} ${m[3]} ${m[4]}:${m[5]}:${m[6]} GMT`)
+      assert.ok(Math.abs(at - (t0 - behind)) < 60_000, `record time ${rec[2]} should be ~7 minutes before ${new Date(t0).toISOString()}`)
+    } finally {
+      await s.stop()
+    }
+  })
+})
