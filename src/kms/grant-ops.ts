@@ -280,7 +280,7 @@ export const GRANT_OPS: Record<string, Op> = {
       const named = c.keys.openGrantToken(token)
       if (!named) throw kmsError('InvalidGrantTokenException', 'Grant token is invalid')
       const k = c.keys.byId(named.keyId)
-      if (!k || k.region !== c.region) throw kmsError('NotFoundException', `Key '${named.keyId}' does not exist`)
+      if (!k || k.region !== c.region) throw kmsError('NotFoundException', `Key '${c.keys.arnOf(named.keyId) ?? named.keyId}' does not exist`)
       const id = str(c, 'KeyId', false)
       const gid = grantIdField(c, false)
       if ((id !== undefined && grantKey(c, id).keyId !== k.keyId) || (gid !== undefined && gid !== named.grantId))

@@ -126,6 +126,15 @@ export class KmsKeys {
     return rec.keyState === 'PendingDeletion' && rec.deletionDate !== undefined && rec.deletionDate <= this.clock().getTime()
   }
 
+  /**
+   * The ARN a key id had, deleted or not: a grant token names its key by id alone, and a
+   * NotFoundException says `Key '<key ARN>' does not exist` as for any other KeyId.
+   */
+  arnOf(keyId: string): string | undefined {
+    const raw = this.state.get(KEYS, keyId)
+    return raw === undefined ? undefined : (JSON.parse(raw) as KmsKeyRecord).arn
+  }
+
   byId(keyId: string): KmsKeyRecord | undefined {
     const raw = this.state.get(KEYS, keyId)
     if (raw === undefined) return undefined
