@@ -84,7 +84,8 @@ export async function runExplain(opts: ExplainCliOptions, color: boolean): Promi
   if ((opts.mrap === undefined) === (opts.bucket === undefined)) throw new ModelLookupError('name the target: --mrap <alias, name or ARN> or --bucket <name>')
   const catalog = await loadCatalog()
   const model = await loadModel(opts, catalog, 'server-or-seed')
-  // A running server holds the objects: the named key's copy on each routed bucket whose ACLs decide.
+  // A running server holds the objects: the named key's copy on each routed bucket whose ACLs decide
+  // or whose operation reads it (a missing one is the operation's answer), in one admin read.
   const dataDir = serverDataDir(opts, 'server-or-seed')
   const ask = dataDir !== undefined ? objectQuestion(model, catalog, opts) : undefined
   if (dataDir !== undefined && ask) model.objects = (await adminRequest(dataDir, { op: 'explain.objects', ...ask })).objects as ModelObject[]

@@ -21,7 +21,7 @@ import type { BlockPublicAccess, BucketRecord } from '../state/control-store.js'
 import { aclCell, type Cell, type Column, routeCells, routeWhy } from './cells.js'
 import { KMS_LEGEND, type KmsRefusal, kmsLayer } from './kms.js'
 import { type AuthzModel, findBucket, findMrap, findPrincipal, findVpc, type ModelBucket, type ModelMrap, type ModelPrincipal, mrapArnOf } from './model.js'
-import { missingAnswer, type ObjectQuestion, objectAclOf, type RouteObject, routeObject, withSource } from './objects.js'
+import { missingAnswer, type ObjectQuestion, objectAclOf, type RouteObject, readsVersion, routeObject, withSource } from './objects.js'
 
 export interface ExplainQuery {
   /** Principal ref, user name, ARN, or `anonymous` (direct bucket requests only). */
@@ -105,7 +105,11 @@ const OPERATION: Record<string, OperationName> = {
   's3:listbucket': 'ListObjectsV2',
   's3:listbucketmultipartuploads': 'ListMultipartUploads',
   's3:getobjecttagging': 'GetObjectTagging',
+  's3:getobjectversiontagging': 'GetObjectTagging',
   's3:putobjecttagging': 'PutObjectTagging',
+  's3:putobjectversiontagging': 'PutObjectTagging',
+  's3:deleteobjecttagging': 'DeleteObjectTagging',
+  's3:deleteobjectversiontagging': 'DeleteObjectTagging',
   's3:getobjectacl': 'GetObjectAcl',
   's3:getobjectversionacl': 'GetObjectAcl',
   's3:putobjectacl': 'PutObjectAcl',
@@ -132,6 +136,14 @@ export function operationFor(action: string, catalog: Catalog | undefined, hasKe
   return { name: OPERATION[action.toLowerCase()] ?? (object ? 'GetObject' : 'HeadBucket'), level, body: 'none' }
 }
 
+/**
+ * The operation an action names, when explain knows it (not the GetObject/HeadBucket stand-in
+ * operationFor gives an action it does not list): only these are known to read a version.
+ */
+export function namedOperation(action: string): OperationName | undefined {
+  return OPERATION[action.toLowerCase()]
+}
+
 /** The version a question reads: a version action names one (`null` when none is given); else the current one. */
 export function questionVersionId(action: string, op: Operation, versionId: string | undefined): string | undefined {
   return /version/i.test(action) && op.level === 'object' ? (versionId ?? 'null') : undefined
@@ -140,7 +152,9 @@ export function questionVersionId(action: string, op: Operation, versionId: stri
 /**
  * The objects a question needs read before it can be answered as the server answers it: its key on
  * each bucket it may be routed to whose ACLs decide the operation (src/s3/ops/acl.ts
- * objectAclDecides). None without a key: explain's placeholder `k` names no object.
+ * objectAclDecides), or where the operation reads the version it names, which answers its own
+ * error when the bucket has no such object (./objects.ts readsVersion). None without a key:
+ * explain's placeholder `k` names no object.
  */
 export function objectQuestion(
   model: AuthzModel,
@@ -153,7 +167,9 @@ export function objectQuestion(
   const names = q.mrap !== undefined ? findMrap(model, q.mrap).routes.map((r) => r.bucket) : [findBucket(model, q.bucket ?? '').name]
   const buckets = names.filter((n) => {
     const b = model.buckets.find((x) => x.name === n)
-    return b !== undefined && objectAclDecides(bucketRecord(b), op.name)
+    if (b === undefined) return false
+    const rec = bucketRecord(b)
+    return objectAclDecides(rec, op.name) || readsVersion(namedOperation(q.action), rec)
   })
   if (buckets.length === 0) return undefined
   const versionId = questionVersionId(q.action, op, q.versionId)
@@ -282,10 +298,14 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
       continue
     }
     const record = bucketRecord(bucket)
-    // The object's own ACL where the server reads it before authorizing (src/pipeline/execute.ts).
-    const object = key !== undefined && objectAclDecides(record, op.name) ? routeObject(model, bucket.name, key, versionId, q.key !== undefined) : undefined
-    const objectAcl = object ? objectAclOf(object) : undefined
-    if (object?.kind === 'unknown') unknownObjects.push({ bucket: bucket.name, object })
+    // The object's own ACL where the server reads it before authorizing (src/pipeline/execute.ts);
+    // elsewhere, where the operation reads the version it names and the model holds the objects (a
+    // running server, a key given), whether the bucket has it: a missing one is the operation's answer.
+    const decides = key !== undefined && objectAclDecides(record, op.name)
+    const reads = key !== undefined && q.key !== undefined && model.objects !== undefined && readsVersion(namedOperation(q.action), record)
+    const object = key !== undefined && (decides || reads) ? routeObject(model, bucket.name, key, versionId, q.key !== undefined) : undefined
+    const objectAcl = decides && object ? objectAclOf(object) : undefined
+    if (decides && object?.kind === 'unknown') unknownObjects.push({ bucket: bucket.name, object })
     const input: S3AuthzInput = {
       principal: who.principal,
       op,
@@ -313,7 +333,7 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
         code: 'AccessDenied',
         rules: {},
         cells: routeCells(undefined, who, model),
-        acl: object ? withSource(acl, object, bucket.owner) : acl,
+        acl: decides && object ? withSource(acl, object, bucket.owner) : acl,
         ...(object ? { object: object.kind } : {}),
         why: `denied before the policy layers: ${d.reason}`,
       })
@@ -332,7 +352,7 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
       why: routeWhy(decision, q.action, model, { bucket, mrap }),
     }
     const acl = aclCell(decision)
-    if (acl) r.acl = object ? withSource(acl, object, bucket.owner) : acl
+    if (acl) r.acl = decides && object ? withSource(acl, object, bucket.owner) : acl
     if (object) r.object = object.kind
     if (object?.kind === 'missing') {
       if (d.allowed) {
@@ -341,7 +361,7 @@ export function explainRequest(model: AuthzModel, catalog: Catalog | undefined, 
         r.code = m.code
         if (m.effect) r.effect = m.effect
         r.why = `${r.why}; ${m.why}`
-      } else r.why = `${r.why}; no object ${object.name} in bucket ${bucket.name}: the server judged it without an object ACL`
+      } else if (decides) r.why = `${r.why}; no object ${object.name} in bucket ${bucket.name}: the server judged it without an object ACL`
     }
     // S3 calls KMS only after its own layers allowed; the cell shows the key's answer either way.
     const kms = kmsLayer(model, env, { principal: who.principal, origin, timeMs: q.timeMs }, q.action, bucket, key ?? 'k')

@@ -117,15 +117,16 @@ function registryVpcs(s: Core): ModelVpc[] {
 }
 
 /**
- * Each named bucket's copy of the question's object, read as the server reads it before authorizing
- * (`readObjectAcl`, the read of `objectAclFor`), from the bucket's own region: only buckets whose
- * ACLs are enabled, where the object's ACL takes part. A store error is kept as the answer S3 gives.
+ * Each named bucket's copy of the question's object, read as the server reads it (`readObjectAcl`,
+ * the read of `objectAclFor`, the same store getObject the operations make), from the bucket's own
+ * region: its ACL where the bucket's ACLs are enabled, and on every bucket whether it is there. A
+ * store error is kept as the answer S3 gives.
  */
 export async function objectsFromServices(s: Pick<Core, 'state' | 'stores'>, q: ObjectQuestion): Promise<ModelObject[]> {
   const out: ModelObject[] = []
   for (const name of q.buckets) {
     const b = s.state.getBucket(name)
-    if (!b || !aclsEnabled(b)) continue
+    if (!b) continue
     const read = await readObjectAcl(s, b, q.key, q.versionId)
     const o: ModelObject = { bucket: name, key: q.key, ...(q.versionId !== undefined ? { versionId: q.versionId } : {}) }
     if ('error' in read) {
@@ -133,7 +134,7 @@ export async function objectsFromServices(s: Pick<Core, 'state' | 'stores'>, q: 
       // Anything but an S3 error would be the server's own failure, which S3 reports as a 500.
       o.error =
         e instanceof S3Error ? { status: e.status, code: e.code, ...(e.fields.deleteMarker === 'true' ? { deleteMarker: true } : {}) } : { status: 500, code: 'InternalError' }
-    } else if (read.acl) o.acl = read.acl
+    } else if (read.acl && aclsEnabled(b)) o.acl = read.acl
     out.push(o)
   }
   return out

@@ -66,7 +66,7 @@ export interface ModelObject {
   key: string
   /** The version read (`null` included); absent: the current version. */
   versionId?: string
-  /** The version's stored ACL; absent on a found version: the default, private to the bucket owner. */
+  /** The version's stored ACL (buckets whose ACLs are enabled); absent on a found version: the default, private to the bucket owner. */
   acl?: ObjectAcl
   /** Set when the store has no such version: its answer (404 NoSuchKey, 404 NoSuchVersion, 405 for a delete marker's version id...). */
   error?: { status: number; code: string; deleteMarker?: boolean }
@@ -126,8 +126,9 @@ export interface AuthzModel {
   /** Their grants (src/kms/grants.ts), which allow beside the key policies. */
   kmsGrants?: KmsGrant[]
   /**
-   * The object of one question, per bucket whose ACLs decide it (./objects.ts). Absent: not read
-   * (a world file, `mrap lint`), and explain says the object's ACL is not known.
+   * The object of one question, per bucket whose ACLs decide it or whose operation reads the
+   * version it names (./objects.ts). Absent: not read (a world file, `mrap lint`), and explain says
+   * the object's ACL is not known where it would decide.
    */
   objects?: ModelObject[]
 }

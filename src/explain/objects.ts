@@ -5,9 +5,15 @@
  * `objectAclFor`), so explain judges with that ACL, bucket by bucket: each region holds its own copy
  * and replicas may differ. A running server's model reads them for the question
  * (./from-services.ts `objectsFromServices`); a world file declares no objects, and the route says
- * its object's ACL was not known rather than silently judging the default.
+ * its object's ACL was not known rather than silently judging the default. The same read tells,
+ * on every bucket (ACLs enabled or not), whether the object an operation reads is there: when it
+ * is not, an authorized request gets the operation's answer for a missing object (`readsVersion`,
+ * `missingAnswer`).
  */
 import { authorizeS3, type S3AuthzEnv, type S3AuthzInput } from '../s3/authorize.js'
+import type { OperationName } from '../s3/classify.js'
+import { lockConfigOf } from '../s3/ops/object-lock.js'
+import type { BucketRecord } from '../state/control-store.js'
 import type { ObjectAcl } from '../storage/types.js'
 import type { Cell } from './cells.js'
 import type { AuthzModel, ModelObject } from './model.js'
@@ -55,6 +61,41 @@ export function objectAclSource(o: RouteObject, bucketOwner: string): string {
 export function withSource(cell: Cell, o: RouteObject, bucketOwner: string): Cell {
   const source = objectAclSource(o, bucketOwner)
   return { ...cell, detail: cell.detail ? `${cell.detail}; ${source}` : source }
+}
+
+/**
+ * The operations whose handler reads the version the request names before doing anything else with
+ * the object, and so answer the store's error when the bucket has none: findVersion
+ * (src/s3/ops/object.ts: GetObject, HeadObject, GetObjectAttributes), the store's getObject or
+ * updateObject (src/s3/ops/acl.ts, tagging.ts, object-lock.ts). Writes of a new version (PutObject)
+ * and deletes (DeleteObject: 204 for a missing key) do not ask whether the object exists.
+ */
+const READS_VERSION: ReadonlySet<OperationName> = new Set<OperationName>([
+  'GetObject',
+  'HeadObject',
+  'GetObjectAttributes',
+  'GetObjectAcl',
+  'PutObjectAcl',
+  'GetObjectTagging',
+  'PutObjectTagging',
+  'DeleteObjectTagging',
+  'GetObjectRetention',
+  'PutObjectRetention',
+  'GetObjectLegalHold',
+  'PutObjectLegalHold',
+])
+
+const LOCK_OPS: ReadonlySet<OperationName> = new Set<OperationName>(['GetObjectRetention', 'PutObjectRetention', 'GetObjectLegalHold', 'PutObjectLegalHold'])
+
+/**
+ * Whether the operation an action names (explain's own table, evaluate.ts namedOperation: an action
+ * it does not list is not known to read anything) reads an existing version on this bucket. The
+ * Object Lock operations refuse a bucket without Object Lock (400 InvalidRequest) before they read
+ * the object, which explain does not model: there a missing object changes nothing it says.
+ */
+export function readsVersion(op: OperationName | undefined, b: BucketRecord): boolean {
+  if (op === undefined || !READS_VERSION.has(op)) return false
+  return !LOCK_OPS.has(op) || lockConfigOf(b) !== undefined
 }
 
 /** GetObject, HeadObject and GetObjectAttributes find their version through findVersion (src/s3/ops/object.ts). */

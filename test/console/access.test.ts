@@ -18,6 +18,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Page } from 'playwright-core'
 import { createElement } from 'preact'
 import { render } from 'preact-render-to-string'
@@ -76,6 +77,10 @@ function accessWorld() {
 let h: ConsoleHarness
 before(async () => {
   h = await startConsoleHarness({ world: accessWorld() })
+  // The matrices below ask about key `k`: the page, as explain on a running server, answers a key a
+  // routed bucket lacks as the real request would (404, or 403 without s3:ListBucket), so `k` is there.
+  await h.server.client(ADMIN).send(new PutObjectCommand({ Bucket: B1, Key: 'k', Body: 'k' }))
+  await h.server.client(ADMIN, 'eu-west-1').send(new PutObjectCommand({ Bucket: B2, Key: 'k', Body: 'k' }))
 })
 after(async () => {
   await h?.close()
