@@ -9,29 +9,7 @@ import { SignatureV4a } from '@aws-sdk/signature-v4a'
 import { HttpRequest } from '@smithy/protocol-http'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { authenticate, decodeBody, type HttpRequestView, type SigningCredential, SigV4AKeyCache, SigV4KeyCache } from '../src/auth/index.js'
-
-type SourceData = string | ArrayBuffer | ArrayBufferView
-const bytes = (d: SourceData): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
-class NodeSha256 {
-  private h: crypto.Hash | crypto.Hmac
-  private readonly s: string | Uint8Array | undefined
-  constructor(secret?: SourceData) {
-    this.s = secret === undefined ? undefined : bytes(secret)
-    this.h = this.fresh()
-  }
-  private fresh(): crypto.Hash | crypto.Hmac {
-    return this.s !== undefined ? crypto.createHmac('sha256', this.s) : crypto.createHash('sha256')
-  }
-  update(d: SourceData): void {
-    this.h.update(bytes(d))
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest())
-  }
-  reset(): void {
-    this.h = this.fresh()
-  }
-}
+import { NodeSha256 } from './presign.js'
 
 const CRED: SigningCredential = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
 const NOW = new Date('2026-11-28T09:25:23Z')

@@ -14,7 +14,6 @@
  * (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_FLIPS; BENCH_FLEET_SKIP_FLIPS=1).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent } from 'node:http'
 import { cpus, tmpdir } from 'node:os'
@@ -23,11 +22,10 @@ import { promisify } from 'node:util'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { GetMultiRegionAccessPointRoutesCommand, S3ControlClient, SubmitMultiRegionAccessPointRoutesCommand } from '@aws-sdk/client-s3-control'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
 import { writeSealingKeyFile } from '../src/iam/secret-box.js'
 import { type CephCluster, startCeph } from '../test/helpers/ceph.js'
 import { type PgCluster, startPostgres } from '../test/helpers/postgres.js'
+import { presignUrl } from './presign.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const run = promisify(execFile)
@@ -60,41 +58,6 @@ function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const parts = f.slice(f.lastIndexOf(')') + 2).split(' ')
   return (Number(parts[11]) + Number(parts[12])) / 100
-}
-
-type Data = string | ArrayBuffer | ArrayBufferView
-const u8 = (d: Data): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
-class Sha256 {
-  private h: Hash | Hmac
-  private readonly s: string | Uint8Array | undefined
-  constructor(secret?: Data) {
-    this.s = secret === undefined ? undefined : u8(secret)
-    this.h = this.fresh()
-  }
-  private fresh(): Hash | Hmac {
-    return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256')
-  }
-  update(d: Data): void {
-    this.h.update(u8(d))
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest())
-  }
-  reset(): void {
-    this.h = this.fresh()
-  }
-}
-
-async function presignGet(endpoint: string, bucket: string, key: string): Promise<string> {
-  const u = new URL(endpoint)
-  const path = `/${bucket}/${key}`
-  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: ADMIN, sha256: Sha256, uriEscapePath: false, applyChecksum: false })
-  const signed = await signer.presign(
-    new HttpRequest({ method: 'GET', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } }),
-    { expiresIn: 3600 },
-  )
-  const q = Object.entries(signed.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x ?? '')}`))
-  return `${u.origin}${path}?${q.join('&')}`
 }
 
 async function wrkGet(url: string, seconds: number): Promise<{ rps: number; requests: number; bad: number }> {
@@ -223,7 +186,7 @@ async function getCase(pg: PgCluster, dir: string, keyFile: string): Promise<voi
     const s3 = new S3Client({ endpoint: n.url, region: 'us-east-1', credentials: ADMIN, forcePathStyle: true, maxAttempts: 1 })
     await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'get-1k', Body: Buffer.alloc(1024, 'a') }))
     s3.destroy()
-    const url = await presignGet(n.url, 'bench', 'get-1k')
+    const url = await presignUrl(ADMIN, 'GET', n.url, 'bench', 'get-1k')
     const r = await fetch(url)
     const got = Buffer.from(await r.arrayBuffer())
     if (r.status !== 200 || got.length !== 1024) throw new Error(`${name}: GET answered ${r.status} ${got.toString('utf8', 0, 300)}`)

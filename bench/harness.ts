@@ -5,13 +5,11 @@
  */
 
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { presignUrl } from './presign.js'
 
 export const ROOT = resolve(import.meta.dirname, '..')
 export const execFileP = promisify(execFile)
@@ -157,47 +155,8 @@ export function minorFaults(pid: number): number {
 
 // ---------------------------------------------------------------- signing
 
-type SourceData = string | ArrayBuffer | ArrayBufferView
-const bytes = (d: SourceData): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
-class NodeSha256 {
-  private h: Hash | Hmac
-  private readonly s: string | Uint8Array | undefined
-  constructor(secret?: SourceData) {
-    this.s = secret === undefined ? undefined : bytes(secret)
-    this.h = this.fresh()
-  }
-  private fresh(): Hash | Hmac {
-    return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256')
-  }
-  update(d: SourceData): void {
-    this.h.update(bytes(d))
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest())
-  }
-  reset(): void {
-    this.h = this.fresh()
-  }
-}
-
-const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: ADMIN, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false })
-
-/** A presigned SigV4 URL (query auth, X-Amz-Expires=3600, UNSIGNED-PAYLOAD), path-style. */
-export async function presign(method: 'GET' | 'PUT', endpoint: string, key: string): Promise<string> {
-  const u = new URL(endpoint)
-  const path = `/${BUCKET}/${key}`
-  const req = new HttpRequest({
-    method,
-    protocol: 'http:',
-    hostname: u.hostname,
-    port: Number(u.port),
-    path,
-    headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
-  })
-  const signed = await signer.presign(req, { expiresIn: 3600 })
-  const q = Object.entries(signed.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x ?? '')}`))
-  return `${u.origin}${path}?${q.join('&')}`
-}
+/** A presigned SigV4 URL for the admin on the bench bucket (bench/presign.ts). */
+export const presign = (method: 'GET' | 'PUT', endpoint: string, key: string): Promise<string> => presignUrl(ADMIN, method, endpoint, BUCKET, key)
 
 // ---------------------------------------------------------------- load generation
 

@@ -33,15 +33,13 @@
  * has one `beast:` access line per request, read between the rounds of a case.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
 import { startCeph } from '../test/helpers/ceph.js'
+import { presignUrl } from './presign.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const run = promisify(execFile)
@@ -81,41 +79,6 @@ function cpuSplit(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK }
-}
-
-type Data = string | ArrayBuffer | ArrayBufferView
-const u8 = (d: Data): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
-class Sha256 {
-  private h: Hash | Hmac
-  private readonly s: string | Uint8Array | undefined
-  constructor(secret?: Data) {
-    this.s = secret === undefined ? undefined : u8(secret)
-    this.h = this.fresh()
-  }
-  private fresh(): Hash | Hmac {
-    return this.s !== undefined ? createHmac('sha256', this.s) : createHash('sha256')
-  }
-  update(d: Data): void {
-    this.h.update(u8(d))
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest())
-  }
-  reset(): void {
-    this.h = this.fresh()
-  }
-}
-
-async function presign(creds: { accessKeyId: string; secretAccessKey: string }, method: 'GET' | 'PUT', endpoint: string, bucket: string, key: string): Promise<string> {
-  const u = new URL(endpoint)
-  const path = `/${bucket}/${key}`
-  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: creds, sha256: Sha256, uriEscapePath: false, applyChecksum: false })
-  const signed = await signer.presign(
-    new HttpRequest({ method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } }),
-    { expiresIn: 3600 },
-  )
-  const q = Object.entries(signed.query ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x ?? '')}`))
-  return `${u.origin}${path}?${q.join('&')}`
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'mrap-bench-upstream-http-'))
@@ -283,7 +246,8 @@ try {
     await c.send(new PutObjectCommand({ Bucket: b, Key: 'get-1m', Body: Buffer.alloc(MiB, 'b') }))
     c.destroy()
   }
-  const puts = (creds: typeof ADMIN, endpoint: string, bucket: string) => Promise.all(Array.from({ length: 256 }, (_, i) => presign(creds, 'PUT', endpoint, bucket, `put-1k/${i}`)))
+  const puts = (creds: typeof ADMIN, endpoint: string, bucket: string) =>
+    Promise.all(Array.from({ length: 256 }, (_, i) => presignUrl(creds, 'PUT', endpoint, bucket, `put-1k/${i}`)))
   const cases: Case[] = []
   for (const [what, method, size, key] of [
     ['GET 1 KiB', 'GET', KiB, 'get-1k'],
@@ -294,7 +258,7 @@ try {
       name: `rgw signed ${what}`,
       method,
       size,
-      urls: method === 'PUT' ? await puts(engineCreds, ceph.endpoint, 'direct') : [await presign(engineCreds, 'GET', ceph.endpoint, 'direct', key)],
+      urls: method === 'PUT' ? await puts(engineCreds, ceph.endpoint, 'direct') : [await presignUrl(engineCreds, 'GET', ceph.endpoint, 'direct', key)],
     })
     for (const m of mraps)
       cases.push({
@@ -302,7 +266,7 @@ try {
         mrap: m,
         method,
         size,
-        urls: method === 'PUT' ? await puts(ADMIN, m.url, 'bench') : [await presign(ADMIN, 'GET', m.url, 'bench', key)],
+        urls: method === 'PUT' ? await puts(ADMIN, m.url, 'bench') : [await presignUrl(ADMIN, 'GET', m.url, 'bench', key)],
       })
   }
   // BENCH_CASES=<regex>, as run.ts: keeps the matching cases (name them both ways for a ratio).

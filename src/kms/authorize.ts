@@ -57,17 +57,17 @@ export function authorizeKms(
 ): KmsDecision {
   const who = authzPrincipal(principal)
   if (key.tags) context = { ...context, ...resourceTags(key.tags) }
-  const identity = authorize({ principal: who, action, resources: { bucket: { arn: key.arn, ownerAccount: who.accountId } }, context }, { ...identityLayers(s, principal) })
-  if (identity.effect === 'ExplicitDeny') return { allowed: false, reason: 'identity-deny' }
+  const identity = identityEffect(s, principal, action, key.arn, context)
+  if (identity === 'ExplicitDeny') return { allowed: false, reason: 'identity-deny' }
   const policy = s.policies.get(key.policy, 'resource', `key policy of ${key.keyId}`)
   const code = policy ? evaluatePolicy(policy, new RequestScope(context, key.account, action.toLowerCase(), key.arn, who, false), 'required') : 0
   if (code & DENY) return { allowed: false, reason: 'key-policy-deny' }
   const sameAccount = who.accountId === key.account
   if (code & ALLOW) {
     if (sameAccount && (code & ACCOUNT) === 0) return { allowed: true, reason: 'key-policy' }
-    if (identity.effect === 'Allow') return { allowed: true, reason: 'key-policy-and-identity' }
+    if (identity === 'Allow') return { allowed: true, reason: 'key-policy-and-identity' }
   }
-  const grant = grants ? grantFor(grants, principal, action, identity.effect === 'Allow') : undefined
+  const grant = grants ? grantFor(grants, principal, action, identity === 'Allow') : undefined
   if (grant) return { allowed: true, reason: 'grant', grant: { grantId: grant.grantId, granteePrincipal: grant.granteePrincipal, operations: grant.operations } }
   return { allowed: false, reason: (code & ALLOW) === 0 ? 'no-key-policy-allow' : 'no-identity-allow' }
 }

@@ -5,6 +5,8 @@
  * cryptography), admin-ops.ts, crypto-ops.ts, grant-ops.ts (grants) and tag-ops.ts.
  * https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html
  */
+
+import { randomBytes } from 'node:crypto'
 import type { Core } from '../core/core.js'
 import type { HandlerContext } from '../http/handler.js'
 import type { Principal } from '../iam/identities.js'
@@ -12,7 +14,7 @@ import { type KmsErrorCode, S3Error } from '../shared/errors.js'
 import { authorizeKms, type KmsDecision } from './authorize.js'
 import { kmsContext } from './context.js'
 import type { GrantAsk } from './grants.js'
-import type { KmsKeyRecord, KmsKeys } from './keys.js'
+import { type KmsKeyRecord, KmsKeys } from './keys.js'
 
 export function kmsError(code: KmsErrorCode, message: string, status = 400): S3Error {
   return new S3Error(code, status, message)
@@ -216,4 +218,35 @@ export function dataKeyBytes(c: KmsCall): number {
   const bytes = spec === 'AES_128' ? 16 : spec === 'AES_256' ? 32 : typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1024 ? n : undefined
   if (bytes === undefined) throw kmsError('ValidationException', spec !== undefined ? `KeySpec ${spec} is not valid` : 'Please specify either number of bytes or key spec.')
   return bytes
+}
+
+/**
+ * The key a ciphertext names, as Decrypt and ReEncrypt find it: one of this Region's keys, else
+ * InvalidCiphertextException; a `named` key (Decrypt's KeyId, ReEncrypt's SourceKeyId) that is
+ * another key is IncorrectKeyException.
+ */
+export function ciphertextKey(c: KmsCall, ciphertext: Buffer, named: string | undefined): KmsKeyRecord {
+  const id = KmsKeys.keyIdOf(ciphertext)
+  const k = id === undefined ? undefined : c.keys.byId(id)
+  if (!k || k.region !== c.region) throw kmsError('InvalidCiphertextException', '')
+  if (named !== undefined && keyOf(c, named).keyId !== k.keyId)
+    throw kmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.')
+  return k
+}
+
+/**
+ * A new data key under the request's key, for GenerateDataKey and GenerateDataKeyWithoutPlaintext
+ * (`action`, each its own permission and grant operation): the same checks, context, GrantTokens
+ * and DryRun; the plaintext and the blob Decrypt opens.
+ */
+export function newDataKey(c: KmsCall, action: string): { key: KmsKeyRecord; plain: Buffer; blob: string } {
+  const k = keyOf(c)
+  const ec = encryptionContext(c)
+  checkGrantTokens(c)
+  requireKey(c, action, k, ec)
+  usable(k)
+  const bytes = dataKeyBytes(c)
+  if (dryRun(c)) throw dryRunDone()
+  const plain = randomBytes(bytes)
+  return { key: k, plain, blob: c.keys.encrypt(k, plain, ec).toString('base64') }
 }

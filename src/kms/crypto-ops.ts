@@ -10,20 +10,21 @@ import {
   algorithm,
   blob,
   checkGrantTokens,
-  dataKeyBytes,
+  ciphertextKey,
   dryRun,
   dryRunDone,
   encryptionContext,
   ignoreCiphertext,
   keyOf,
   kmsError,
+  newDataKey,
   type Op,
   requireIam,
   requireKey,
   str,
   usable,
 } from './call.js'
-import { type KmsKeyRecord, KmsKeys } from './keys.js'
+import type { KmsKeyRecord } from './keys.js'
 
 export const CRYPTO_OPS: Record<string, Op> = {
   /**
@@ -32,14 +33,8 @@ export const CRYPTO_OPS: Record<string, Op> = {
    * DryRun; the blob decrypts with Decrypt like GenerateDataKey's.
    */
   async GenerateDataKeyWithoutPlaintext(c) {
-    const k = keyOf(c)
-    const ec = encryptionContext(c)
-    checkGrantTokens(c)
-    requireKey(c, 'kms:GenerateDataKeyWithoutPlaintext', k, ec)
-    usable(k)
-    const bytes = dataKeyBytes(c)
-    if (dryRun(c)) throw dryRunDone()
-    return { CiphertextBlob: c.keys.encrypt(k, randomBytes(bytes), ec).toString('base64'), KeyId: k.arn }
+    const d = newDataKey(c, 'kms:GenerateDataKeyWithoutPlaintext')
+    return { CiphertextBlob: d.blob, KeyId: d.key.arn }
   },
 
   /**
@@ -65,12 +60,7 @@ export const CRYPTO_OPS: Record<string, Op> = {
     if (skipCiphertext) src = keyOf(c, named)
     else {
       ciphertext = blob(c, 'CiphertextBlob')
-      const id = KmsKeys.keyIdOf(ciphertext)
-      const found = id === undefined ? undefined : c.keys.byId(id)
-      if (!found || found.region !== c.region) throw kmsError('InvalidCiphertextException', '')
-      if (named !== undefined && keyOf(c, named).keyId !== found.keyId)
-        throw kmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.')
-      src = found
+      src = ciphertextKey(c, ciphertext, named)
     }
     checkGrantTokens(c)
     const same = { context: { 'kms:reencryptonsamekey': [String(src.keyId === dest.keyId)] } }

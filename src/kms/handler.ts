@@ -1,15 +1,3 @@
-/**
- * @module The KMS API on the AWS JSON 1.1 protocol: `X-Amz-Target: TrentService.<Operation>`, a JSON
- * body, SigV4 with service `kms`, host `kms.<region>.<suffix>` (or any host with the target header:
- * a custom endpoint). Errors are `{"__type": "<Exception>", "message": …}`. Every call on a key is
- * authorized by its key policy, the caller's IAM policies and the key's grants (authorize.ts);
- * CreateKey, ListKeys and ListAliases by IAM alone, as on AWS. The grant operations are grant-ops.ts,
- * the tag operations tag-ops.ts, alias changes, descriptions, rotation and ListKeyPolicies admin-ops.ts,
- * GenerateDataKeyWithoutPlaintext, ReEncrypt and GenerateRandom crypto-ops.ts; every request member an operation does not honour is refused
- * before it runs (fields.ts).
- * https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html (operations, shapes, errors)
- */
-import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { requestFacts } from '../authz/request-facts.js'
 import type { Core } from '../core/core.js'
@@ -26,7 +14,7 @@ import {
   aliasArn,
   blob,
   checkGrantTokens,
-  dataKeyBytes,
+  ciphertextKey,
   dryRun,
   dryRunDone,
   encryptionContext,
@@ -34,6 +22,7 @@ import {
   type KmsCall,
   keyOf,
   kmsError,
+  newDataKey,
   type Op,
   requireIam,
   requireKey,
@@ -255,12 +244,7 @@ const KEY_OPS: Record<string, Op> = {
       usage(k)
       throw dryRunDone()
     }
-    const id = KmsKeys.keyIdOf(ciphertext)
-    if (id === undefined) throw kmsError('InvalidCiphertextException', '')
-    const k = c.keys.byId(id)
-    if (!k || k.region !== c.region) throw kmsError('InvalidCiphertextException', '')
-    if (named !== undefined && keyOf(c, named).keyId !== k.keyId)
-      throw kmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.')
+    const k = ciphertextKey(c, ciphertext, named)
     checkGrantTokens(c)
     requireKey(c, 'kms:Decrypt', k, ec)
     usable(k)
@@ -271,15 +255,8 @@ const KEY_OPS: Record<string, Op> = {
     return { KeyId: k.arn, Plaintext: plain.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }
   },
   async GenerateDataKey(c) {
-    const k = keyOf(c)
-    const ec = encryptionContext(c)
-    checkGrantTokens(c)
-    requireKey(c, 'kms:GenerateDataKey', k, ec)
-    usable(k)
-    const bytes = dataKeyBytes(c)
-    if (dryRun(c)) throw dryRunDone()
-    const plain = randomBytes(bytes)
-    return { CiphertextBlob: c.keys.encrypt(k, plain, ec).toString('base64'), Plaintext: plain.toString('base64'), KeyId: k.arn }
+    const d = newDataKey(c, 'kms:GenerateDataKey')
+    return { CiphertextBlob: d.blob, Plaintext: d.plain.toString('base64'), KeyId: d.key.arn }
   },
 }
 
