@@ -13,7 +13,8 @@ import { ADMIN, type TestServer } from './server.js'
 export const SEED_OWNER = '123456789012'
 export const SEED_MRAP_ALIAS = 'mfzwi23gnjvgw.mrap'
 
-export const kmsClient = (s: TestServer): KMSClient => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
+export const kmsClient = (s: TestServer, credentials: { accessKeyId: string; secretAccessKey: string } = ADMIN): KMSClient =>
+  new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 })
 
 /**
  * A new key in admin's account, with `policy` as its key policy (the default one without). Tests give

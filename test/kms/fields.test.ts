@@ -22,11 +22,12 @@ import {
   DisableKeyCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
-  KMSClient,
+  type KMSClient,
   ListAliasesCommand,
   ListKeysCommand,
   PutKeyPolicyCommand,
 } from '@aws-sdk/client-kms'
+import { kmsClient } from '../helpers/kms-keys.js'
 import { ADMIN, failure, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
@@ -39,9 +40,7 @@ after(async () => {
   await s.stop()
 })
 
-function kms(creds = ADMIN): KMSClient {
-  return new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
-}
+const kms = (creds = ADMIN): KMSClient => kmsClient(s, creds)
 
 /** A client that adds `extra` to every JSON body before signing: a member the SDK's model lacks. */
 function kmsWith(extra: Record<string, unknown>): KMSClient {

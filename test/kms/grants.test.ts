@@ -38,7 +38,7 @@ import {
 import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { runExplain } from '../../src/cli/explain.js'
 import { CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
-import { createKey, kmsDefaultEncryption } from '../helpers/kms-keys.js'
+import { createKey, kmsClient, kmsDefaultEncryption } from '../helpers/kms-keys.js'
 import { ADMIN, bucketName, bytesOf, failure, PARTNER_ADMIN, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
 const OWNER = '123456789012'
@@ -54,7 +54,7 @@ after(async () => {
   await s.stop()
 })
 
-const kms = (creds = ADMIN) => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
+const kms = (creds = ADMIN) => kmsClient(s, creds)
 const grant = (input: Omit<CreateGrantCommandInput, 'KeyId'> & { KeyId: string }, creds = ADMIN) => kms(creds).send(new CreateGrantCommand(input))
 
 describe('KMS grants: the lifecycle', () => {

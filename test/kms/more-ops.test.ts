@@ -15,7 +15,6 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -29,7 +28,6 @@ import {
   GenerateDataKeyWithoutPlaintextCommand,
   GenerateRandomCommand,
   GetKeyRotationStatusCommand,
-  KMSClient,
   ListAliasesCommand,
   ListKeyPoliciesCommand,
   ReEncryptCommand,
@@ -38,9 +36,10 @@ import {
   UpdateKeyDescriptionCommand,
 } from '@aws-sdk/client-kms'
 import { CliSandbox, cliJson, runAws } from '../helpers/aws-cli.js'
+import { type Creds, userWithPolicy } from '../helpers/iam-users.js'
+import { kmsClient } from '../helpers/kms-keys.js'
 import { ADMIN, failure, PARTNER_ADMIN, startTestServer, type TestServer } from '../helpers/server.js'
 
-type Creds = { accessKeyId: string; secretAccessKey: string }
 const OWNER = '123456789012'
 const ADMIN_ARN = `arn:aws:iam::${OWNER}:user/admin`
 let s: TestServer
@@ -52,15 +51,8 @@ after(async () => {
   await s.stop()
 })
 
-const kms = (creds: Creds = ADMIN) => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
-const iam = () => new IAMClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
-
-async function newUser(name: string, policy: object): Promise<Creds> {
-  await iam().send(new CreateUserCommand({ UserName: name }))
-  await iam().send(new PutUserPolicyCommand({ UserName: name, PolicyName: 'p', PolicyDocument: JSON.stringify(policy) }))
-  const k = await iam().send(new CreateAccessKeyCommand({ UserName: name }))
-  return { accessKeyId: k.AccessKey!.AccessKeyId!, secretAccessKey: k.AccessKey!.SecretAccessKey! }
-}
+const kms = (creds: Creds = ADMIN) => kmsClient(s, creds)
+const newUser = (name: string, policy: object): Promise<Creds> => userWithPolicy(s, name, policy)
 
 async function newKey(creds: Creds = ADMIN, policy?: object): Promise<{ id: string; arn: string }> {
   const m = (await kms(creds).send(new CreateKeyCommand(policy ? { Policy: JSON.stringify(policy), BypassPolicyLockoutSafetyCheck: true } : {}))).KeyMetadata!

@@ -13,21 +13,20 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
 import {
   CreateAliasCommand,
   CreateKeyCommand,
   EncryptCommand,
-  KMSClient,
   ListKeysCommand,
   ListResourceTagsCommand,
   ScheduleKeyDeletionCommand,
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-kms'
+import { type Creds, userWithPolicy } from '../helpers/iam-users.js'
+import { kmsClient } from '../helpers/kms-keys.js'
 import { ADMIN, failure, PARTNER_ADMIN, READER, startTestServer, type TestServer } from '../helpers/server.js'
 
-type Creds = { accessKeyId: string; secretAccessKey: string }
 const OWNER = '123456789012'
 let s: TestServer
 
@@ -38,15 +37,8 @@ after(async () => {
   await s.stop()
 })
 
-const kms = (creds: Creds = ADMIN) => new KMSClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 })
-const iam = () => new IAMClient({ endpoint: s.endpoint, region: 'us-east-1', credentials: ADMIN, maxAttempts: 1 })
-
-async function newUser(name: string, policy: object): Promise<Creds> {
-  await iam().send(new CreateUserCommand({ UserName: name }))
-  await iam().send(new PutUserPolicyCommand({ UserName: name, PolicyName: 'p', PolicyDocument: JSON.stringify(policy) }))
-  const k = await iam().send(new CreateAccessKeyCommand({ UserName: name }))
-  return { accessKeyId: k.AccessKey!.AccessKeyId!, secretAccessKey: k.AccessKey!.SecretAccessKey! }
-}
+const kms = (creds: Creds = ADMIN) => kmsClient(s, creds)
+const newUser = (name: string, policy: object): Promise<Creds> => userWithPolicy(s, name, policy)
 
 async function tagsOf(keyId: string): Promise<Record<string, string>> {
   const out = await kms().send(new ListResourceTagsCommand({ KeyId: keyId }))
